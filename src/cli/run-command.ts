@@ -1,0 +1,29 @@
+import { spawn } from "node:child_process";
+import { Command, Option } from "commander";
+import { startLocalRunners, type LocalRunners } from "../driver/local.ts";
+
+export function runCommand(): Command {
+  return new Command("run")
+    .description("run a TypeScript or JavaScript driver script with connect() pointed at a cluster")
+    .argument("<script>", "the driver script")
+    .argument("[args...]", "arguments for the script (after --)")
+    .addOption(new Option("--local <n>", "start n local runners for the script").conflicts("runners"))
+    .option("--runners <list>", "comma-separated runner addresses (host:port)")
+    .addOption(new Option("--token <token>", "shared token for the runners").env("STRAND_TOKEN"))
+    .action(async (script: string, args: string[], o: { local?: string; runners?: string; token?: string }) => {
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      let local: LocalRunners | undefined;
+      if (o.local !== undefined) {
+        local = await startLocalRunners({ runners: Number(o.local), ...(o.token ? { token: o.token } : {}) });
+        env.STRAND_RUNNERS = local.addresses.join(",");
+        env.STRAND_TOKEN = local.token;
+      } else {
+        if (o.runners !== undefined) env.STRAND_RUNNERS = o.runners;
+        if (o.token !== undefined) env.STRAND_TOKEN = o.token;
+      }
+      const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), script, ...args], { stdio: "inherit", env });
+      const code = await new Promise<number>((resolve) => child.on("exit", (c, sig) => resolve(c ?? (sig ? 128 : 1))));
+      await local?.stop();
+      process.exit(code);
+    });
+}

@@ -1,0 +1,47 @@
+import { Command, Option } from "commander";
+import { parseAddress } from "../transport/connection.ts";
+import { RunnerDaemon } from "../runner/daemon.ts";
+
+export function runnerCommand(): Command {
+  return new Command("runner")
+    .description("run a runner daemon: executes calls from authenticated drivers on a thread pool")
+    .option("--listen <host:port>", "address to listen on (port 0 picks a free one)", "127.0.0.1:7700")
+    .option("--threads <n>", "worker threads (default: one per core)", (v) => positiveInt(v, "--threads"))
+    .addOption(new Option("--token <token>", "shared secret drivers must prove they hold").env("STRAND_TOKEN"))
+    .option("--cache-dir <dir>", "where shipped bundles are kept by hash (default ./node_modules/.cache/strand)")
+    .option("--grace <ms>", "on SIGTERM, how long in-flight calls may finish", (v) => positiveInt(v, "--grace"), 10_000)
+    .option("--max-frame <bytes>", "largest frame accepted", (v) => positiveInt(v, "--max-frame"))
+    .addOption(new Option("--exit-with-stdin", "exit when stdin closes (used for child runners)").hideHelp())
+    .action(async (o: { listen: string; threads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; exitWithStdin?: boolean }) => {
+      process.setSourceMapsEnabled(true); // remote stacks point into the user's TypeScript
+      const { host, port } = parseAddress(o.listen);
+      const daemon = await RunnerDaemon.start({
+        host, port, token: o.token || undefined,
+        ...(o.threads !== undefined ? { threads: o.threads } : {}),
+        ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}),
+        ...(o.maxFrame !== undefined ? { maxFrame: o.maxFrame } : {}),
+      });
+      process.stdout.write(`listening on ${daemon.address}\n`);
+      daemon.log.info({ address: daemon.address, threads: daemon.executor.threads, auth: o.token ? "token" : "none (loopback)" }, "runner ready");
+      let stopping = false;
+      const stop = (why: string): void => {
+        if (stopping) return;
+        stopping = true;
+        daemon.log.info({ why }, "stopping: finishing in-flight calls");
+        daemon.close(o.grace).then(() => process.exit(0), () => process.exit(1));
+      };
+      process.on("SIGTERM", () => stop("SIGTERM"));
+      process.on("SIGINT", () => stop("SIGINT"));
+      if (o.exitWithStdin) {
+        process.stdin.on("end", () => stop("parent gone"));
+        process.stdin.on("error", () => stop("parent gone"));
+        process.stdin.resume();
+      }
+    });
+}
+
+function positiveInt(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} wants a whole number, got "${v}"`);
+  return n;
+}

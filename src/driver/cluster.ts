@@ -1,0 +1,188 @@
+import type { Logger } from "pino";
+import { CancelledError, RunnerLostError, TimeoutError } from "../errors.ts";
+import { createLogger } from "../log.ts";
+import { encodeValue } from "../protocol/codec.ts";
+import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "../protocol/heartbeat.ts";
+import type { RunnerStats } from "../protocol/messages.ts";
+import { bundle, type Bundle } from "./bundle.ts";
+import { PendingCall, type CallOptions } from "./call.ts";
+import { makeRemote, type Remote } from "./remote.ts";
+import { RunnerLink, type LinkHost } from "./runner-link.ts";
+import { Scheduler } from "./scheduler.ts";
+
+export interface ClusterOptions {
+  /** Runner addresses, host:port. */
+  runners: readonly string[];
+  token?: string | undefined;
+  heartbeat?: HeartbeatOptions;
+  logger?: Logger;
+  /** Called after the links close (a local cluster stops its processes here). */
+  onClose?: () => Promise<void>;
+}
+
+export interface ImportOptions {
+  /** Packages to load from the runner's own node_modules instead of bundling them. */
+  external?: string[];
+}
+
+export interface RunnerStatus {
+  address: string;
+  threads: number;
+  inFlight: number;
+  alive: boolean;
+  pid: number;
+  hostname: string;
+}
+
+export interface ModuleStats {
+  module: string;
+  hash: string;
+  bundleBytes: number;
+  buildMs: number;
+  /** Milliseconds from the first call to its result, including any code fetch. */
+  firstCallMs: number | undefined;
+}
+
+export interface ClusterStats {
+  calls: number;
+  succeeded: number;
+  failed: number;
+  queued: number;
+  codeBytesSent: number;
+  modules: ModuleStats[];
+}
+
+/** A connection to a set of runners: imports modules and runs their functions there. */
+export class Cluster implements AsyncDisposable {
+  private readonly scheduler = new Scheduler();
+  private readonly links: RunnerLink[] = [];
+  private readonly bundles = new Map<string, Bundle>();
+  private readonly modules = new Map<string, ModuleStats>();
+  private readonly log: Logger;
+  private counts = { calls: 0, succeeded: 0, failed: 0 };
+  private closing: Promise<void> | undefined;
+
+  private constructor(private readonly opts: ClusterOptions) {
+    this.log = opts.logger ?? createLogger("strand-driver");
+  }
+
+  static async create(opts: ClusterOptions): Promise<Cluster> {
+    if (opts.runners.length === 0) throw new TypeError("a cluster needs at least one runner address");
+    const c = new Cluster(opts);
+    const host: LinkHost = {
+      codeFor: (hash) => c.bundles.get(hash)?.code,
+      slotFreed: (link) => c.scheduler.slotFreed(link),
+      lost: (link, err) => {
+        if (c.closing === undefined) c.log.error({ runner: link.address, err: err.message }, "runner lost");
+        c.scheduler.remove(link);
+      },
+      log: c.log,
+    };
+    const heartbeat = opts.heartbeat ?? DEFAULT_HEARTBEAT;
+    const results = await Promise.allSettled(opts.runners.map((a) => RunnerLink.open(a, opts.token, host, heartbeat)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    for (const r of results) if (r.status === "fulfilled") c.links.push(r.value);
+    if (failed !== undefined) {
+      await Promise.all(c.links.map((l) => l.close()));
+      await opts.onClose?.();
+      throw failed.reason;
+    }
+    for (const l of c.links) c.scheduler.add(l);
+    return c;
+  }
+
+  /**
+   * Bundles a module (and its local imports) and returns its exported functions as
+   * remote functions. Runners fetch the code by hash on first use and cache it.
+   */
+  async import<M>(pathOrUrl: string | URL, options: ImportOptions = {}): Promise<Remote<M>> {
+    const b = await bundle(pathOrUrl, options.external);
+    this.bundles.set(b.hash, b);
+    if (!this.modules.has(b.hash)) {
+      this.modules.set(b.hash, { module: b.module, hash: b.hash, bundleBytes: b.code.byteLength, buildMs: b.buildMs, firstCallMs: undefined });
+    }
+    this.log.debug({ module: b.module, hash: b.hash.slice(0, 12), bytes: b.code.byteLength, buildMs: Math.round(b.buildMs) }, "bundled");
+    return makeRemote<M>(b.module, b.exports, (name, args, o) => this.call(b.hash, name, args, o));
+  }
+
+  private call(hash: string, exportName: string, args: unknown[], options: CallOptions | undefined): Promise<unknown> {
+    if (this.closing !== undefined) return Promise.reject(new RunnerLostError("(all)", "cluster is closed"));
+    let encoded;
+    try {
+      encoded = encodeValue(args, "args");
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    this.counts.calls++;
+    const stats = this.modules.get(hash);
+    const first = stats !== undefined && stats.firstCallMs === undefined ? performance.now() : undefined;
+    return new Promise((resolve, reject) => {
+      const call = new PendingCall(hash, exportName, encoded, options !== undefined && (options.timeout !== undefined || options.signal !== undefined),
+        (v) => {
+          this.counts.succeeded++;
+          if (first !== undefined && stats!.firstCallMs === undefined) {
+            stats!.firstCallMs = performance.now() - first;
+            this.log.debug({ module: stats!.module, firstCallMs: Math.round(stats!.firstCallMs) }, "first call done");
+          }
+          resolve(v);
+        },
+        (e) => {
+          this.counts.failed++;
+          reject(e);
+        });
+      if (options !== undefined) this.arm(call, options);
+      if (!call.settled) this.scheduler.submit(call);
+    });
+  }
+
+  /** Wires a call's timeout and signal: either fails it locally and stops it remotely. */
+  private arm(call: PendingCall, { timeout, signal }: CallOptions): void {
+    const stop = (err: Error): void => {
+      if (call.settled) return;
+      call.reject(err);
+      this.scheduler.withdraw(call);
+      call.link?.cancel(call);
+    };
+    if (signal?.aborted) return stop(new CancelledError(`${call.exportName} cancelled before it started`, { cause: signal.reason }));
+    const timer = timeout === undefined ? undefined : setTimeout(() => stop(new TimeoutError(call.exportName, timeout)), timeout);
+    const onAbort = (): void => stop(new CancelledError(`${call.exportName} cancelled`, { cause: signal?.reason }));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    call.onSettle(() => {
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    });
+  }
+
+  /** The runners and their load, as the driver sees them. */
+  get runners(): RunnerStatus[] {
+    return this.links.map((l) => ({
+      address: l.address, threads: l.threads, inFlight: l.inFlight, alive: l.alive, pid: l.info.pid, hostname: l.info.hostname,
+    }));
+  }
+
+  get stats(): ClusterStats {
+    return {
+      ...this.counts,
+      queued: this.scheduler.queued,
+      codeBytesSent: this.links.reduce((s, l) => s + l.codeBytesSent, 0),
+      modules: [...this.modules.values()].map((m) => ({ ...m })),
+    };
+  }
+
+  /** Asks every live runner for its own counters (calls, code fetches, module loads...). */
+  runnerStats(): Promise<(RunnerStats & { address: string })[]> {
+    return Promise.all(this.links.filter((l) => l.alive).map(async (l) => ({ address: l.address, ...(await l.stats()) })));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all(this.links.map((l) => l.close()));
+      await this.opts.onClose?.();
+    })();
+    return this.closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import os from "node:os";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+export interface LocalRunnersOptions {
+  runners?: number;
+  /** Threads per runner; default: the cores shared out among the runners. */
+  threads?: number;
+  token?: string;
+  cacheDir?: string;
+}
+
+export interface LocalRunners {
+  addresses: string[];
+  token: string;
+  processes: ChildProcess[];
+  stop(): Promise<void>;
+}
+
+const fromSource = import.meta.url.endsWith(".ts");
+const cliMain = fileURLToPath(new URL(`../cli/main${fromSource ? ".ts" : ".js"}`, import.meta.url));
+
+/** The node arguments that run our CLI: from source (tests, examples) it needs tsx's loader. */
+export function cliCommand(): string[] {
+  return fromSource ? ["--import", import.meta.resolve("tsx"), cliMain] : [cliMain];
+}
+
+/**
+ * Starts runner processes on 127.0.0.1 with random ports and a fresh random token
+ * (passed in the environment, never on the command line where `ps` shows it).
+ * Each child exits if this process dies (it watches its stdin).
+ */
+export async function startLocalRunners(opts: LocalRunnersOptions = {}): Promise<LocalRunners> {
+  const n = opts.runners ?? 2;
+  const threads = opts.threads ?? Math.max(1, Math.floor(os.availableParallelism() / n));
+  const token = opts.token ?? randomBytes(24).toString("base64url");
+  const env = { ...process.env, STRAND_TOKEN: token, STRAND_LOG: process.env.STRAND_LOG ?? "warn" };
+  const args = [...cliCommand(), "runner", "--listen", "127.0.0.1:0", "--threads", String(threads), "--exit-with-stdin"];
+  if (opts.cacheDir !== undefined) args.push("--cache-dir", opts.cacheDir);
+  const processes: ChildProcess[] = [];
+  const started = Array.from({ length: n }, () => {
+    const child = spawn(process.execPath, args, { env, stdio: ["pipe", "pipe", "inherit"] });
+    processes.push(child);
+    return listeningAddress(child);
+  });
+  const stop = async (): Promise<void> => {
+    await Promise.all(processes.map((p) => stopProcess(p)));
+  };
+  try {
+    return { addresses: await Promise.all(started), token, processes, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function listeningAddress(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const onExit = (code: number | null): void => reject(new Error(`runner exited with code ${code} before listening`));
+    child.once("exit", onExit);
+    child.once("error", reject);
+    lines.on("line", (line) => {
+      const m = /^listening on (\S+)$/.exec(line);
+      if (m === null) return;
+      child.off("exit", onExit);
+      resolve(m[1]!);
+    });
+  });
+}
+
+/** SIGTERM (the runner drains and exits), SIGKILL if it has not exited after `graceMs`. */
+export function stopProcess(p: ChildProcess, graceMs = 5000): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => p.kill("SIGKILL"), graceMs);
+    p.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    p.kill("SIGTERM");
+  });
+}

@@ -1,0 +1,173 @@
+import type { Logger } from "pino";
+import { ProtocolError, RemoteError, RunnerLostError, StrandError } from "../errors.ts";
+import { decodeValue } from "../protocol/codec.ts";
+import { clientHandshake } from "../protocol/handshake.ts";
+import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
+import { frameOf, headerOf, payloadOf, T, type RunnerInfo, type RunnerStats } from "../protocol/messages.ts";
+import { Connection, dial, parseAddress } from "../transport/connection.ts";
+import type { PendingCall } from "./call.ts";
+
+export interface LinkHost {
+  /** Bundle bytes by hash, for a runner that asks. */
+  codeFor(hash: string): Uint8Array | undefined;
+  /** A call finished on this link: the scheduler may send it another. */
+  slotFreed(link: RunnerLink): void;
+  /** The link died; its in-flight calls were already rejected. */
+  lost(link: RunnerLink, error: RunnerLostError): void;
+  log: Logger;
+}
+
+// How much queued work to keep on a runner: enough calls that its threads never wait
+// for a round trip, few enough that slow calls are not stuck behind each other.
+const TARGET_QUEUE_MICROS = 2000;
+const MIN_PER_THREAD = 2;
+const MAX_PER_THREAD = 128;
+
+/** The driver's live connection to one runner: calls in flight, heartbeats, code requests. */
+export class RunnerLink {
+  private readonly inflight = new Map<number, PendingCall>();
+  private readonly statsWaiters = new Map<number, (s: RunnerStats) => void>();
+  private nextId = 1;
+  private ewmaExecMicros = 1000;
+  private stopHeartbeat: () => void = () => {};
+  alive = true;
+  callsSent = 0;
+  codeBytesSent = 0;
+  window: number;
+
+  private constructor(
+    readonly address: string,
+    readonly info: RunnerInfo,
+    private readonly conn: Connection,
+    private readonly host: LinkHost,
+  ) {
+    this.window = info.threads * MIN_PER_THREAD;
+  }
+
+  static async open(address: string, token: string | undefined, host: LinkHost, heartbeat: HeartbeatOptions): Promise<RunnerLink> {
+    const { host: h, port } = parseAddress(address);
+    const socket = await dial(h, port).catch((err: Error) => {
+      throw new RunnerLostError(address, `cannot connect: ${err.message}`);
+    });
+    const conn = new Connection(socket);
+    const { info, backlog } = await clientHandshake(conn, token);
+    const link = new RunnerLink(address, info, conn, host);
+    conn.on("frame", (segs) => link.onFrame(segs));
+    conn.on("close", (err) => link.fail(err instanceof StrandError ? err.message : err ? err.message : "connection closed"));
+    link.stopHeartbeat = startHeartbeat(conn, heartbeat, (ms) => link.fail(`no heartbeat for ${Math.round(ms)} ms`));
+    for (const segs of backlog) link.onFrame(segs);
+    return link;
+  }
+
+  get threads(): number {
+    return this.info.threads;
+  }
+
+  get inFlight(): number {
+    return this.inflight.size;
+  }
+
+  get hasRoom(): boolean {
+    return this.alive && this.inflight.size < this.window;
+  }
+
+  send(call: PendingCall): void {
+    const id = this.nextId++;
+    call.id = id;
+    call.link = this;
+    this.inflight.set(id, call);
+    this.callsSent++;
+    this.conn.send(frameOf([T.Call, id, call.hash, call.exportName, call.solo], call.args));
+  }
+
+  /** Asks the runner to stop a call; its Result still arrives and frees the slot. */
+  cancel(call: PendingCall): void {
+    if (this.inflight.get(call.id) === call) this.conn.send(frameOf([T.Cancel, call.id]));
+  }
+
+  stats(): Promise<RunnerStats> {
+    return new Promise((resolve, reject) => {
+      if (!this.alive) return reject(new RunnerLostError(this.address, "link closed"));
+      const id = this.nextId++;
+      this.statsWaiters.set(id, resolve);
+      this.conn.send(frameOf([T.StatsRequest, id]));
+    });
+  }
+
+  private onFrame(segs: Uint8Array[]): void {
+    try {
+      const h = headerOf(segs);
+      switch (h[0]) {
+        case T.Result: return this.onResult(h[1], h[2], h[3], segs);
+        case T.CodeRequest: {
+          const code = this.host.codeFor(h[1]);
+          if (code !== undefined) this.codeBytesSent += code.byteLength;
+          this.conn.send(frameOf([T.Code, h[1], code !== undefined], code ?? new Uint8Array(0)));
+          return;
+        }
+        case T.Stats: {
+          const w = this.statsWaiters.get(h[1]);
+          this.statsWaiters.delete(h[1]);
+          w?.(h[2]);
+          return;
+        }
+        case T.Heartbeat: return;
+        default: throw new ProtocolError(`unexpected message type ${String(h[0])} from runner`);
+      }
+    } catch (err) {
+      this.host.log.error({ runner: this.address, err: (err as Error).message }, "bad frame from runner");
+      this.conn.destroy(err as Error);
+    }
+  }
+
+  private onResult(id: number, ok: boolean, execMicros: number, segs: Uint8Array[]): void {
+    const call = this.inflight.get(id);
+    if (call === undefined) throw new ProtocolError(`result for unknown call ${id}`);
+    this.inflight.delete(id);
+    this.observe(execMicros);
+    if (!call.settled) {
+      const { body, attachments } = payloadOf(segs);
+      const value = decodeValue(body, attachments);
+      if (ok) call.resolve(value);
+      else call.reject(this.asError(value, call.exportName));
+    }
+    this.host.slotFreed(this);
+  }
+
+  private observe(execMicros: number): void {
+    this.ewmaExecMicros = 0.9 * this.ewmaExecMicros + 0.1 * Math.max(1, execMicros);
+    const perThread = Math.ceil(TARGET_QUEUE_MICROS / this.ewmaExecMicros);
+    this.window = this.threads * Math.min(MAX_PER_THREAD, Math.max(MIN_PER_THREAD, perThread));
+  }
+
+  private asError(value: unknown, functionName: string): Error {
+    if (value instanceof StrandError) return value; // ImportError, SerializationError, CancelledError...
+    const e = value instanceof Error ? value : new Error(String(value));
+    const code = (e as Error & { code?: unknown }).code;
+    return new RemoteError({
+      message: e.message, remoteName: e.name, remoteStack: e.stack ?? "",
+      remoteCode: code === undefined ? undefined : String(code),
+      functionName, runner: this.address, cause: e.cause,
+    });
+  }
+
+  /** Rejects everything in flight with RunnerLostError: never leaves a caller hanging. */
+  fail(reason: string): void {
+    if (!this.alive) return;
+    this.alive = false;
+    this.stopHeartbeat();
+    this.conn.destroy();
+    const error = new RunnerLostError(this.address, reason);
+    const calls = [...this.inflight.values()];
+    this.inflight.clear();
+    for (const c of calls) c.reject(new RunnerLostError(this.address, reason));
+    this.statsWaiters.clear();
+    this.host.lost(this, error);
+  }
+
+  async close(): Promise<void> {
+    if (!this.alive) return;
+    await this.conn.flushed();
+    this.fail("link closed by the driver");
+  }
+}

@@ -1,0 +1,177 @@
+// Error classes with stable codes. Like undici's, `instanceof` is decided by the
+// `code` brand rather than by prototype identity, so it still works when two copies
+// of strand are loaded or when an error was rebuilt from the wire.
+
+const kCode = Symbol.for("strand.error.code");
+
+export type StrandErrorCode =
+  | "ERR_STRAND_REMOTE"
+  | "ERR_STRAND_RUNNER_LOST"
+  | "ERR_STRAND_SERIALIZATION"
+  | "ERR_STRAND_AUTH"
+  | "ERR_STRAND_PROTOCOL"
+  | "ERR_STRAND_TIMEOUT"
+  | "ERR_STRAND_CANCELLED"
+  | "ERR_STRAND_IMPORT";
+
+/** Extra fields a Strand error carries across the wire besides message/stack/cause. */
+export type ErrorFields = Record<string, string | number | boolean | undefined>;
+
+export class StrandError extends Error {
+  readonly code: StrandErrorCode | "ERR_STRAND";
+  declare readonly [kCode]: string;
+
+  constructor(code: StrandErrorCode | "ERR_STRAND", message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    Object.defineProperty(this, kCode, { value: code, enumerable: false });
+    this.name = new.target.name;
+  }
+
+  /** Own fields that must survive serialization (subclasses add theirs). */
+  fields(): ErrorFields {
+    return {};
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== "object" || value === null) return false;
+    const code = (value as { [kCode]?: unknown })[kCode];
+    if (typeof code !== "string") return false;
+    const self = this as unknown as { code?: string };
+    return self.code === undefined || self.code === code;
+  }
+}
+
+/** User code on a runner threw or rejected. */
+export class RemoteError extends StrandError {
+  static readonly code = "ERR_STRAND_REMOTE";
+  readonly remoteName: string;
+  readonly remoteStack: string;
+  readonly remoteCode: string | undefined;
+  readonly functionName: string;
+  readonly runner: string;
+
+  constructor(init: {
+    message: string;
+    remoteName: string;
+    remoteStack: string;
+    remoteCode?: string | undefined;
+    functionName: string;
+    runner: string;
+    cause?: unknown;
+  }) {
+    super(RemoteError.code, `${init.remoteName}: ${init.message} (in ${init.functionName} on runner ${init.runner})`,
+      init.cause === undefined ? undefined : { cause: init.cause });
+    this.remoteName = init.remoteName;
+    this.remoteStack = init.remoteStack;
+    this.remoteCode = init.remoteCode;
+    this.functionName = init.functionName;
+    this.runner = init.runner;
+    // The local stack says only "a promise settled"; the remote one says where it threw.
+    this.stack = `${this.name}: ${this.message}\n    --- remote stack (${init.runner}) ---\n${init.remoteStack}`;
+  }
+
+  override fields(): ErrorFields {
+    return {
+      remoteName: this.remoteName, remoteStack: this.remoteStack, remoteCode: this.remoteCode,
+      functionName: this.functionName, runner: this.runner,
+    };
+  }
+}
+
+/** The runner executing a call died, disconnected or stopped answering heartbeats. */
+export class RunnerLostError extends StrandError {
+  static readonly code = "ERR_STRAND_RUNNER_LOST";
+  readonly runner: string;
+  constructor(runner: string, reason: string) {
+    super(RunnerLostError.code, `runner ${runner} lost: ${reason}`);
+    this.runner = runner;
+  }
+  override fields(): ErrorFields {
+    return { runner: this.runner };
+  }
+}
+
+/** A value cannot cross the wire; `path` names where, e.g. `args[1].onDone`. */
+export class SerializationError extends StrandError {
+  static readonly code = "ERR_STRAND_SERIALIZATION";
+  readonly path: string;
+  constructor(path: string, problem: string) {
+    super(SerializationError.code, `${path} ${problem}`);
+    this.path = path;
+  }
+  override fields(): ErrorFields {
+    return { path: this.path };
+  }
+}
+
+/** The shared-token challenge failed (either side). */
+export class AuthError extends StrandError {
+  static readonly code = "ERR_STRAND_AUTH";
+  constructor(message: string) {
+    super(AuthError.code, message);
+  }
+}
+
+/** The peer broke the protocol: bad frame, unknown message, version mismatch. */
+export class ProtocolError extends StrandError {
+  static readonly code = "ERR_STRAND_PROTOCOL";
+  constructor(message: string) {
+    super(ProtocolError.code, message);
+  }
+}
+
+export class TimeoutError extends StrandError {
+  static readonly code = "ERR_STRAND_TIMEOUT";
+  readonly timeoutMs: number;
+  constructor(functionName: string, timeoutMs: number) {
+    super(TimeoutError.code, `${functionName} timed out after ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+  override fields(): ErrorFields {
+    return { timeoutMs: this.timeoutMs };
+  }
+}
+
+export class CancelledError extends StrandError {
+  static readonly code = "ERR_STRAND_CANCELLED";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(CancelledError.code, message, options);
+  }
+}
+
+/** The module could not be bundled or loaded, or the export is missing or not a function. */
+export class ImportError extends StrandError {
+  static readonly code = "ERR_STRAND_IMPORT";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ImportError.code, message, options);
+  }
+}
+
+/**
+ * Rebuilds a Strand error that crossed the wire as (code, message, fields).
+ * Returns undefined for codes this copy of strand does not know.
+ */
+export function reviveStrandError(code: string, message: string, f: ErrorFields): StrandError | undefined {
+  const s = (k: string): string => String(f[k] ?? "");
+  let e: StrandError;
+  switch (code) {
+    case RemoteError.code:
+      e = new RemoteError({
+        message, remoteName: s("remoteName"), remoteStack: s("remoteStack"),
+        remoteCode: f.remoteCode === undefined ? undefined : s("remoteCode"),
+        functionName: s("functionName"), runner: s("runner"),
+      });
+      break;
+    case RunnerLostError.code: e = new RunnerLostError(s("runner"), message); break;
+    case SerializationError.code: e = new SerializationError(s("path"), ""); break;
+    case AuthError.code: e = new AuthError(message); break;
+    case ProtocolError.code: e = new ProtocolError(message); break;
+    case TimeoutError.code: e = new TimeoutError("", Number(f.timeoutMs ?? 0)); break;
+    case CancelledError.code: e = new CancelledError(message); break;
+    case ImportError.code: e = new ImportError(message); break;
+    default: return undefined;
+  }
+  e.message = message;
+  return e;
+}

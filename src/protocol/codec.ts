@@ -1,0 +1,159 @@
+import { Packr, addExtension } from "msgpackr";
+import { reviveStrandError, StrandError, type ErrorFields } from "../errors.ts";
+import { assertSerializable } from "./validate.ts";
+
+/**
+ * A value turned into bytes: `body` is msgpack; binary values of at least
+ * ATTACH_MIN bytes are left out of it and listed in `attachments`, so they travel as
+ * raw bytes next to the body (written with writev, never copied into the body).
+ */
+export interface Encoded {
+  body: Uint8Array;
+  attachments: Uint8Array[];
+}
+
+export const ATTACH_MIN = 16 * 1024;
+
+const EXT_BINARY = 0x21; // application range, clear of msgpackr's own types
+const EXT_ERROR = 0x22;
+
+// Index = kind byte on the wire. Buffer before Uint8Array: both are checked by constructor.
+const binaryKinds = [
+  Buffer, Uint8Array, Int8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView, ArrayBuffer,
+] as const;
+const KIND_DATAVIEW = 12;
+const KIND_ARRAYBUFFER = 13;
+
+// encode/decode run synchronously, so the attachment list of the value being
+// processed can live in module state instead of being threaded through msgpackr.
+let outAttachments: Uint8Array[] = [];
+let inAttachments: readonly Uint8Array[] = [];
+
+function bytesOf(v: ArrayBufferView | ArrayBuffer): Uint8Array {
+  return v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+function packBinary(v: ArrayBufferView | ArrayBuffer): Uint8Array {
+  let kind = binaryKinds.indexOf((v as object).constructor as (typeof binaryKinds)[number]);
+  if (kind < 0) kind = v instanceof ArrayBuffer ? KIND_ARRAYBUFFER : ArrayBuffer.isView(v) && !(v instanceof DataView) ? 1 : KIND_DATAVIEW;
+  const bytes = bytesOf(v);
+  if (bytes.byteLength >= ATTACH_MIN) {
+    const out = new Uint8Array(6);
+    out[0] = kind;
+    out[1] = 1; // out of band
+    new DataView(out.buffer).setUint32(2, outAttachments.length);
+    outAttachments.push(bytes);
+    return out;
+  }
+  const out = new Uint8Array(2 + bytes.byteLength);
+  out[0] = kind;
+  out[1] = 0; // inline
+  out.set(bytes, 2);
+  return out;
+}
+
+function viewAs(kind: number, bytes: Uint8Array): unknown {
+  const ctor = binaryKinds[kind];
+  if (ctor === undefined) throw new TypeError(`unknown binary kind ${kind}`);
+  if (ctor === Buffer) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (ctor === ArrayBuffer) return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  if (ctor === DataView) return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const T = ctor as Float64ArrayConstructor; // any element type; BYTES_PER_ELEMENT says which
+  const size = T.BYTES_PER_ELEMENT;
+  // A view needs aligned offsets; frames are laid out so that attachments are aligned.
+  const b = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  return new T(b.buffer, b.byteOffset, b.byteLength / size);
+}
+
+function unpackBinary(data: Uint8Array): unknown {
+  const kind = data[0]!;
+  if (data[1] === 1) {
+    const index = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(2);
+    const att = inAttachments[index];
+    if (att === undefined) throw new TypeError(`missing attachment ${index}`);
+    return viewAs(kind, att);
+  }
+  // Copy: own, aligned memory rather than a view into the frame (msgpackr hands out Buffers, whose slice() is a view).
+  return viewAs(kind, Uint8Array.prototype.slice.call(data, 2));
+}
+
+const TypedArray = Object.getPrototypeOf(Uint8Array) as new () => ArrayBufferView;
+for (const Class of [TypedArray, DataView, ArrayBuffer] as const) {
+  addExtension({ Class, type: EXT_BINARY, pack: packBinary as (v: unknown) => Uint8Array, unpack: unpackBinary });
+}
+
+interface WireError {
+  name: string;
+  message: string;
+  stack: string;
+  cause: unknown;
+  code: unknown;
+  fields: ErrorFields | undefined;
+}
+
+const builtinErrors: Record<string, ErrorConstructor> = {
+  Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
+};
+
+addExtension({
+  Class: Error,
+  type: EXT_ERROR,
+  write(e: Error): WireError {
+    const own = e as Error & { code?: unknown };
+    const strand = e instanceof StrandError ? e.fields() : undefined;
+    return {
+      name: e.name, message: e.message, stack: e.stack ?? "", cause: e.cause,
+      code: typeof own.code === "string" || typeof own.code === "number" ? own.code : undefined,
+      fields: strand,
+    };
+  },
+  read(w: WireError): Error {
+    let e: Error | undefined;
+    if (w.fields !== undefined && typeof w.code === "string") e = reviveStrandError(w.code, w.message, w.fields);
+    if (e === undefined) {
+      const Ctor = builtinErrors[w.name] ?? Error;
+      e = new Ctor(w.message);
+      if (e.name !== w.name) Object.defineProperty(e, "name", { value: w.name, writable: true, configurable: true });
+      if (w.code !== undefined) (e as Error & { code?: unknown }).code = w.code;
+    }
+    e.stack = w.stack;
+    if (w.cause !== undefined) e.cause = w.cause;
+    return e;
+  },
+});
+
+const packr = new Packr({
+  structuredClone: true, // cycles and shared references survive
+  useRecords: true, // plain objects as records, so msgpack maps can mean Map
+  mapsAsObjects: false,
+  moreTypes: true,
+  useBigIntExtension: true,
+});
+
+/** Validates then encodes. Throws SerializationError naming `path` for values that cannot travel. */
+export function encodeValue(value: unknown, path: string): Encoded {
+  assertSerializable(value, path);
+  return encodeTrusted(value);
+}
+
+/** Encodes a value already known to be serializable (e.g. protocol headers). */
+export function encodeTrusted(value: unknown): Encoded {
+  outAttachments = [];
+  try {
+    // pack() returns a view into msgpackr's reusable buffer; copy it before the next pack.
+    const body = Uint8Array.prototype.slice.call(packr.pack(value));
+    return { body, attachments: outAttachments };
+  } finally {
+    outAttachments = [];
+  }
+}
+
+export function decodeValue(body: Uint8Array, attachments: readonly Uint8Array[] = []): unknown {
+  inAttachments = attachments;
+  try {
+    return packr.unpack(body);
+  } finally {
+    inAttachments = [];
+  }
+}

@@ -1,0 +1,128 @@
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { AuthError, ProtocolError, StrandError } from "../errors.ts";
+import type { Connection } from "../transport/connection.ts";
+import { frameOf, headerOf, PROTOCOL_VERSION, T, type RunnerInfo } from "./messages.ts";
+
+// Challenge-response over fresh nonces from both sides:
+//   driver  -> Hello(version, cn)
+//   runner  -> Challenge(version, sn, authRequired)
+//   driver  -> Auth(HMAC(token, "client" | sn | cn))
+//   runner  -> Welcome(info, HMAC(token, "server" | cn | sn))   or Refused, then close
+// The token never travels; a recorded Auth is useless against a new server nonce; the
+// driver checks the runner's proof too, so code is never shipped to an impostor.
+
+const NONCE_BYTES = 32;
+
+function mac(token: string, role: "client" | "server", a: Uint8Array, b: Uint8Array): Buffer {
+  return createHmac("sha256", token).update(`strand/${PROTOCOL_VERSION}/${role}`).update(a).update(b).digest();
+}
+
+function macEquals(expected: Buffer, got: unknown): boolean {
+  if (!(got instanceof Uint8Array) || got.byteLength !== expected.byteLength) return false;
+  return timingSafeEqual(expected, got);
+}
+
+export interface HandshakeResult<I> {
+  info: I;
+  /** Frames that arrived after the handshake in the same read, to be handled next. */
+  backlog: Uint8Array[][];
+}
+
+/** Runs `step` for each frame until it returns a value; rejects on close or timeout. */
+function converse<R>(conn: Connection, timeoutMs: number, step: (segs: Uint8Array[]) => R | undefined): Promise<HandshakeResult<R>> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    let info: R | undefined;
+    const backlog: Uint8Array[][] = [];
+    const fail = (err: Error): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      reject(err);
+      // end(), not destroy(): a Refused frame queued just before must still leave.
+      conn.end();
+      setTimeout(() => conn.destroy(), 1000).unref();
+    };
+    const timer = setTimeout(() => fail(new ProtocolError(`handshake timed out after ${timeoutMs} ms`)), timeoutMs);
+    conn.on("close", (err) => fail(err instanceof StrandError ? err : new ProtocolError(`connection closed during handshake${err ? `: ${err.message}` : ""}`)));
+    conn.on("frame", (segs) => {
+      if (done) {
+        backlog.push(segs);
+        return;
+      }
+      try {
+        info = step(segs);
+      } catch (err) {
+        fail(err instanceof Error ? err : new ProtocolError(String(err)));
+        return;
+      }
+      if (info !== undefined) {
+        done = true;
+        clearTimeout(timer);
+        // Resolve on the next tick so frames from the same read land in the backlog.
+        queueMicrotask(() => resolve({ info: info as R, backlog }));
+      }
+    });
+  });
+}
+
+function refusal(h: readonly unknown[]): Error {
+  const [, code, message] = h as [T, string, string];
+  return code === AuthError.code ? new AuthError(message) : new ProtocolError(message);
+}
+
+export function clientHandshake(conn: Connection, token: string | undefined, timeoutMs = 5000): Promise<HandshakeResult<RunnerInfo>> {
+  const cn = randomBytes(NONCE_BYTES);
+  let sn: Uint8Array | undefined;
+  const result = converse(conn, timeoutMs, (segs) => {
+    const h = headerOf(segs);
+    if (h[0] === T.Refused) throw refusal(h);
+    if (h[0] === T.Challenge && sn === undefined) {
+      const [, version, nonce, authRequired] = h;
+      if (version !== PROTOCOL_VERSION) throw new ProtocolError(`runner speaks protocol ${version}, this driver ${PROTOCOL_VERSION}`);
+      if (!(nonce instanceof Uint8Array) || nonce.byteLength !== NONCE_BYTES) throw new ProtocolError("bad challenge nonce");
+      sn = nonce;
+      if (authRequired && token === undefined) throw new AuthError("runner requires a token and none was given (STRAND_TOKEN)");
+      if (!authRequired && token !== undefined) throw new AuthError("runner does not check tokens but this driver has one: refusing an unauthenticated peer");
+      conn.send(frameOf([T.Auth, token === undefined ? new Uint8Array(0) : mac(token, "client", sn, cn)]));
+      return undefined;
+    }
+    if (h[0] === T.Welcome && sn !== undefined) {
+      const [, info, proof] = h;
+      if (token !== undefined && !macEquals(mac(token, "server", cn, sn), proof)) {
+        throw new AuthError("runner failed to prove it holds the token");
+      }
+      return info;
+    }
+    throw new ProtocolError(`unexpected message ${h[0]} during handshake`);
+  });
+  conn.send(frameOf([T.Hello, PROTOCOL_VERSION, cn]));
+  return result;
+}
+
+export function serverHandshake(conn: Connection, token: string | undefined, info: RunnerInfo, timeoutMs = 5000): Promise<HandshakeResult<true>> {
+  const sn = randomBytes(NONCE_BYTES);
+  let cn: Uint8Array | undefined;
+  const refuse = (code: string, message: string): never => {
+    conn.send(frameOf([T.Refused, code, message]));
+    conn.end();
+    throw code === AuthError.code ? new AuthError(message) : new ProtocolError(message);
+  };
+  return converse(conn, timeoutMs, (segs) => {
+    const h = headerOf(segs);
+    if (h[0] === T.Hello && cn === undefined) {
+      const [, version, nonce] = h;
+      if (version !== PROTOCOL_VERSION) refuse(ProtocolError.code, `runner speaks protocol ${PROTOCOL_VERSION}, driver ${version}`);
+      if (!(nonce instanceof Uint8Array) || nonce.byteLength !== NONCE_BYTES) refuse(ProtocolError.code, "bad hello nonce");
+      cn = nonce;
+      conn.send(frameOf([T.Challenge, PROTOCOL_VERSION, sn, token !== undefined]));
+      return undefined;
+    }
+    if (h[0] === T.Auth && cn !== undefined) {
+      if (token !== undefined && !macEquals(mac(token, "client", sn, cn), h[1])) refuse(AuthError.code, "bad token");
+      conn.send(frameOf([T.Welcome, info, token === undefined ? new Uint8Array(0) : mac(token, "server", cn, sn)]));
+      return true;
+    }
+    return refuse(ProtocolError.code, `unexpected message ${h[0]} during handshake`);
+  });
+}

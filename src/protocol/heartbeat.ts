@@ -1,0 +1,33 @@
+import type { Connection } from "../transport/connection.ts";
+import { frameOf, T } from "./messages.ts";
+
+export interface HeartbeatOptions {
+  /** How often to send a heartbeat (ms). */
+  intervalMs: number;
+  /** Silence longer than this means the peer is gone (ms). */
+  timeoutMs: number;
+}
+
+export const DEFAULT_HEARTBEAT: HeartbeatOptions = { intervalMs: 250, timeoutMs: 1500 };
+
+const HEARTBEAT_FRAME = frameOf([T.Heartbeat]);
+
+/**
+ * Sends a heartbeat every interval and calls `onSilent` when nothing at all has
+ * arrived for `timeoutMs`. If our own timer fired late (this event loop was blocked),
+ * the peer's bytes may be waiting unread, so that round judges nothing.
+ */
+export function startHeartbeat(conn: Connection, opts: HeartbeatOptions, onSilent: (silentMs: number) => void): () => void {
+  let expected = performance.now() + opts.intervalMs;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const late = now - expected > opts.intervalMs;
+    expected = now + opts.intervalMs;
+    conn.send(HEARTBEAT_FRAME);
+    if (late) return;
+    const silent = now - conn.lastReceived;
+    if (silent > opts.timeoutMs) onSilent(silent);
+  }, opts.intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

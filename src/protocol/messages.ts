@@ -1,0 +1,90 @@
+import { Packr } from "msgpackr";
+import { ProtocolError } from "../errors.ts";
+import type { Encoded } from "./codec.ts";
+
+/**
+ * Every frame is [header, ...payload]. The header is a small msgpack array whose first
+ * element is the message type; the payload, when present, is an encoded value
+ * (body + attachments) that the runner's main thread forwards to a worker unread.
+ */
+export const PROTOCOL_VERSION = 1;
+
+export enum T {
+  Hello = 1, // driver -> runner: [T, version, clientNonce]
+  Challenge = 2, // runner -> driver: [T, version, serverNonce, authRequired]
+  Auth = 3, // driver -> runner: [T, mac]
+  Welcome = 4, // runner -> driver: [T, RunnerInfo, serverMac]
+  Refused = 5, // either way, then close: [T, code, message]
+  Call = 10, // driver -> runner: [T, id, moduleHash, exportName, solo] + args
+  Cancel = 11, // driver -> runner: [T, id]
+  Result = 12, // runner -> driver: [T, id, ok, execMicros] + value or error
+  CodeRequest = 13, // runner -> driver: [T, hash]
+  Code = 14, // driver -> runner: [T, hash, found] + [bundle bytes]
+  Heartbeat = 15, // either way: [T]
+  StatsRequest = 16, // driver -> runner: [T, id]
+  Stats = 17, // runner -> driver: [T, id, RunnerStats]
+}
+
+export interface RunnerInfo {
+  id: string;
+  threads: number;
+  pid: number;
+  hostname: string;
+}
+
+export interface RunnerStats {
+  calls: number;
+  failures: number;
+  inFlight: number;
+  codeFetches: number;
+  codeBytesReceived: number;
+  codeLoads: number;
+  cachedModules: number;
+  sessions: number;
+  workerRestarts: number;
+}
+
+export type Header =
+  | [T.Hello, number, Uint8Array]
+  | [T.Challenge, number, Uint8Array, boolean]
+  | [T.Auth, Uint8Array]
+  | [T.Welcome, RunnerInfo, Uint8Array]
+  | [T.Refused, string, string]
+  | [T.Call, number, string, string, boolean]
+  | [T.Cancel, number]
+  | [T.Result, number, boolean, number]
+  | [T.CodeRequest, string]
+  | [T.Code, string, boolean]
+  | [T.Heartbeat]
+  | [T.StatsRequest, number]
+  | [T.Stats, number, RunnerStats];
+
+// Headers never hold user values, so the plain, fast msgpack settings suffice.
+const headerPackr = new Packr({ useRecords: false, moreTypes: false });
+
+export function frameOf(header: Header, payload?: Encoded | Uint8Array): Uint8Array[] {
+  const head = Uint8Array.prototype.slice.call(headerPackr.pack(header));
+  if (payload === undefined) return [head];
+  if (payload instanceof Uint8Array) return [head, payload];
+  return [head, payload.body, ...payload.attachments];
+}
+
+export function headerOf(segments: readonly Uint8Array[]): Header {
+  const first = segments[0];
+  if (first === undefined) throw new ProtocolError("empty frame");
+  let h: unknown;
+  try {
+    h = headerPackr.unpack(first);
+  } catch (err) {
+    throw new ProtocolError(`undecodable header: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(h) || typeof h[0] !== "number") throw new ProtocolError("header is not a typed array message");
+  return h as Header;
+}
+
+/** The value carried after the header, as the codec wants it. */
+export function payloadOf(segments: readonly Uint8Array[]): Encoded {
+  const body = segments[1];
+  if (body === undefined) throw new ProtocolError("message has no payload");
+  return { body, attachments: segments.slice(2) };
+}

@@ -1,0 +1,70 @@
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync } from "node:fs";
+import { rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { ImportError } from "../errors.ts";
+
+const HASH = /^[0-9a-f]{64}$/;
+
+/**
+ * Bundles on disk, named only by their SHA-256 (never by a peer-chosen path). The
+ * default directory sits under the runner's node_modules so that packages a bundle
+ * leaves external resolve from the runner's own node_modules.
+ */
+export class CodeCache {
+  private readonly known = new Set<string>();
+  private readonly pending = new Map<string, Promise<string>>();
+  fetches = 0;
+  bytesReceived = 0;
+
+  constructor(readonly dir: string = path.resolve("node_modules", ".cache", "strand")) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  pathOf(hash: string): string {
+    if (!HASH.test(hash)) throw new ImportError(`bad module hash "${hash.slice(0, 80)}"`);
+    return path.join(this.dir, `${hash}.mjs`);
+  }
+
+  has(hash: string): boolean {
+    if (this.known.has(hash)) return true;
+    if (existsSync(this.pathOf(hash))) {
+      this.known.add(hash);
+      return true;
+    }
+    return false;
+  }
+
+  get size(): number {
+    return this.known.size;
+  }
+
+  /**
+   * The path of the bundle, fetching it with `fetch` if missing. Concurrent callers
+   * for one hash share one fetch.
+   */
+  resolve(hash: string, fetch: (hash: string) => Promise<Uint8Array>): Promise<string> {
+    if (this.has(hash)) return Promise.resolve(this.pathOf(hash));
+    let p = this.pending.get(hash);
+    if (p === undefined) {
+      p = this.fetchAndStore(hash, fetch).finally(() => this.pending.delete(hash));
+      this.pending.set(hash, p);
+    }
+    return p;
+  }
+
+  private async fetchAndStore(hash: string, fetch: (hash: string) => Promise<Uint8Array>): Promise<string> {
+    const file = this.pathOf(hash);
+    this.fetches++;
+    const code = await fetch(hash);
+    this.bytesReceived += code.byteLength;
+    const actual = createHash("sha256").update(code).digest("hex");
+    if (actual !== hash) throw new ImportError(`code for ${hash.slice(0, 12)} arrived with hash ${actual.slice(0, 12)}`);
+    // Write then rename: a crash never leaves a half-written bundle under its hash.
+    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    await writeFile(tmp, code);
+    await rename(tmp, file);
+    this.known.add(hash);
+    return file;
+  }
+}

@@ -1,0 +1,120 @@
+import net from "node:net";
+import os from "node:os";
+import type { Logger } from "pino";
+import { createLogger } from "../log.ts";
+import { serverHandshake } from "../protocol/handshake.ts";
+import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "../protocol/heartbeat.ts";
+import type { RunnerInfo, RunnerStats } from "../protocol/messages.ts";
+import { Connection } from "../transport/connection.ts";
+import { DEFAULT_MAX_FRAME } from "../transport/frames.ts";
+import { CodeCache } from "./code-cache.ts";
+import { Executor } from "./executor.ts";
+import { Session } from "./session.ts";
+
+export interface RunnerOptions {
+  host?: string;
+  port?: number;
+  threads?: number;
+  /** Shared secret; required unless `host` is a loopback address. */
+  token?: string | undefined;
+  cacheDir?: string;
+  maxFrame?: number;
+  maxConnections?: number;
+  heartbeat?: HeartbeatOptions;
+  logger?: Logger;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** A runner daemon: accepts driver connections and runs their calls on a thread pool. */
+export class RunnerDaemon {
+  readonly executor: Executor;
+  readonly cache: CodeCache;
+  readonly log: Logger;
+  private readonly server: net.Server;
+  private readonly sessions = new Set<Session>();
+  private readonly pendingSockets = new Set<net.Socket>();
+  private calls = 0;
+  private failures = 0;
+  private stopping = false;
+  address = "";
+
+  private constructor(private readonly opts: RunnerOptions) {
+    this.log = opts.logger ?? createLogger("strand-runner", "info");
+    this.executor = new Executor(opts.threads);
+    this.cache = new CodeCache(opts.cacheDir);
+    this.server = net.createServer((socket) => this.accept(socket));
+    this.server.maxConnections = opts.maxConnections ?? 1024;
+  }
+
+  static async start(opts: RunnerOptions = {}): Promise<RunnerDaemon> {
+    const host = opts.host ?? "127.0.0.1";
+    if (!isLoopback(host) && (opts.token === undefined || opts.token === "")) {
+      throw new Error(`refusing to listen on ${host} without a token: runners execute code (set --token or STRAND_TOKEN)`);
+    }
+    const d = new RunnerDaemon(opts);
+    await new Promise<void>((resolve, reject) => {
+      d.server.once("error", reject);
+      d.server.listen(opts.port ?? 7700, host, () => resolve());
+    });
+    const addr = d.server.address() as net.AddressInfo;
+    d.address = `${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
+    return d;
+  }
+
+  get info(): RunnerInfo {
+    return { id: this.address, threads: this.executor.threads, pid: process.pid, hostname: os.hostname() };
+  }
+
+  stats(): RunnerStats {
+    return {
+      calls: this.calls, failures: this.failures, inFlight: this.executor.inFlight,
+      codeFetches: this.cache.fetches, codeBytesReceived: this.cache.bytesReceived, codeLoads: this.executor.loads,
+      cachedModules: this.cache.size, sessions: this.sessions.size, workerRestarts: this.executor.workerRestarts,
+    };
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    const conn = new Connection(socket, this.opts.maxFrame ?? DEFAULT_MAX_FRAME);
+    const peer = conn.remoteAddress;
+    this.pendingSockets.add(socket);
+    serverHandshake(conn, this.opts.token, this.info).then(
+      ({ backlog }) => {
+        this.pendingSockets.delete(socket);
+        if (this.stopping) return conn.destroy();
+        const host = {
+          executor: this.executor, cache: this.cache, log: this.log, stats: () => this.stats(),
+          counted: (ok: boolean) => { this.calls++; if (!ok) this.failures++; },
+        };
+        const s = new Session(conn, host, backlog, (x) => {
+          this.sessions.delete(x);
+          this.log.info({ peer }, "driver disconnected");
+        }, this.opts.heartbeat ?? DEFAULT_HEARTBEAT);
+        this.sessions.add(s);
+        this.log.info({ peer }, "driver connected");
+      },
+      (err: Error) => {
+        this.pendingSockets.delete(socket);
+        this.log.warn({ peer, err: err.message }, "handshake refused");
+      },
+    );
+  }
+
+  /** Stops accepting, lets in-flight calls finish for up to `graceMs`, then closes everything. */
+  async close(graceMs = 10_000): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    for (const s of this.pendingSockets) s.destroy();
+    await Promise.all([...this.sessions].map((s) => s.drain(graceMs)));
+    for (const s of this.sessions) s.close();
+    await closed;
+    await this.executor.close();
+  }
+}

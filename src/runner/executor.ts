@@ -1,0 +1,155 @@
+import os from "node:os";
+import { Piscina } from "piscina";
+import { CancelledError } from "../errors.ts";
+import { encodeValue } from "../protocol/codec.ts";
+import type { BatchOutcome, CallOutcome, CallTask } from "./task.ts";
+
+export interface Job extends CallTask {
+  /** Never batched with others, so cancelling it can kill its thread alone. */
+  solo: boolean;
+  /** Buffers that may be moved (not copied) to the worker. */
+  transfer: ArrayBuffer[];
+  done: (outcome: CallOutcome) => void;
+}
+
+const MAX_BATCH = 64;
+
+const workerFile = new URL(`./worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url);
+
+/**
+ * Runs jobs on a piscina pool with one task per thread at a time. When more jobs wait
+ * than threads are free, consecutive jobs are handed over as one batch: a no-op call
+ * then costs a fraction of a thread hop instead of a whole one.
+ */
+export class Executor {
+  readonly threads: number;
+  private readonly pool: Piscina;
+  private readonly queue: Job[] = [];
+  private running = 0;
+  private readonly soloAborts = new Map<number, AbortController>();
+  loads = 0;
+  workerRestarts = 0;
+  private lastId = 0;
+
+  nextId(): number {
+    return ++this.lastId;
+  }
+
+  constructor(threads = os.availableParallelism()) {
+    this.threads = threads;
+    this.pool = new Piscina({
+      filename: workerFile.href,
+      minThreads: threads,
+      maxThreads: threads,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+    });
+  }
+
+  get inFlight(): number {
+    return this.queue.length + this.runningJobs;
+  }
+  private runningJobs = 0;
+
+  submit(job: Job): void {
+    this.queue.push(job);
+    this.pump();
+  }
+
+  /** Drops a queued job or kills the thread running a solo one. Returns false if unknown. */
+  cancel(id: number, reason: string): boolean {
+    const i = this.queue.findIndex((j) => j.id === id);
+    if (i >= 0) {
+      const [job] = this.queue.splice(i, 1);
+      job!.done(errorOutcome(id, new CancelledError(reason)));
+      this.notifyIdle();
+      return true;
+    }
+    const ac = this.soloAborts.get(id);
+    if (ac === undefined) return false;
+    ac.abort(new CancelledError(reason));
+    return true;
+  }
+
+  private pump(): void {
+    while (this.running < this.threads && this.queue.length > 0) {
+      const free = this.threads - this.running;
+      const want = Math.min(MAX_BATCH, Math.max(1, Math.floor(this.queue.length / free)));
+      const batch: Job[] = [this.queue.shift()!];
+      if (!batch[0]!.solo) {
+        while (batch.length < want && this.queue.length > 0 && !this.queue[0]!.solo) batch.push(this.queue.shift()!);
+      }
+      this.start(batch);
+    }
+  }
+
+  private start(batch: Job[]): void {
+    this.running++;
+    this.runningJobs += batch.length;
+    const tasks: CallTask[] = batch.map((j) => ({ id: j.id, modulePath: j.modulePath, exportName: j.exportName, segments: j.segments }));
+    const transferList = batch.flatMap((j) => j.transfer);
+    let ac: AbortController | undefined;
+    if (batch.length === 1 && batch[0]!.solo) {
+      ac = new AbortController();
+      this.soloAborts.set(batch[0]!.id, ac);
+    }
+    const run = this.pool.run(tasks, { transferList, ...(ac ? { signal: ac.signal } : {}) }) as Promise<BatchOutcome>;
+    run.then(
+      (res) => {
+        this.loads += res.loads;
+        const byId = new Map(res.outcomes.map((o) => [o.id, o]));
+        for (const j of batch) j.done(byId.get(j.id)!);
+      },
+      (err: unknown) => {
+        // Aborted (cancel/timeout) or the worker died; piscina replaces the thread.
+        this.workerRestarts++;
+        const reason = ac?.signal.aborted ? ac.signal.reason : undefined;
+        for (const j of batch) {
+          j.done(errorOutcome(j.id, reason instanceof Error ? reason : workerDied(err)));
+        }
+      },
+    ).finally(() => {
+      if (ac !== undefined) this.soloAborts.delete(batch[0]!.id);
+      this.running--;
+      this.runningJobs -= batch.length;
+      this.pump();
+      this.notifyIdle();
+    });
+  }
+
+  private idleWaiters: (() => void)[] = [];
+
+  /** Resolves when nothing is queued or running, or after `ms`. */
+  drain(ms: number): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private notifyIdle(): void {
+    if (this.inFlight > 0) return;
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
+
+function workerDied(err: unknown): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const out = new Error(`worker thread died: ${e.message}`);
+  out.name = "WorkerDied";
+  out.stack = e.stack ?? out.stack;
+  return out;
+}
+
+export function errorOutcome(id: number, err: Error): CallOutcome {
+  const enc = encodeValue(err, "error");
+  return { id, ok: false, segments: [enc.body, ...enc.attachments], execMicros: 0 };
+}

@@ -1,0 +1,145 @@
+import type { Logger } from "pino";
+import { ImportError, ProtocolError } from "../errors.ts";
+import { DEFAULT_HEARTBEAT, startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
+import { frameOf, headerOf, T, type RunnerStats } from "../protocol/messages.ts";
+import type { Connection } from "../transport/connection.ts";
+import type { CodeCache } from "./code-cache.ts";
+import { errorOutcome, type Executor, type Job } from "./executor.ts";
+import type { CallOutcome } from "./task.ts";
+
+export interface SessionHost {
+  executor: Executor;
+  cache: CodeCache;
+  log: Logger;
+  stats(): RunnerStats;
+  /** Counts every finished call, for runner stats. */
+  counted(ok: boolean): void;
+}
+
+/** Frames at least this big were assembled in a buffer of their own: safe to move to a worker. */
+const OWN_FRAME_MIN = 64 * 1024;
+
+/** One driver's connection to this runner, after the handshake. */
+export class Session {
+  /** Call ids are the driver's; job ids are the executor's, unique across sessions. */
+  private readonly jobOf = new Map<number, number>();
+  private readonly callOf = new Map<number, number>();
+  private readonly codeWaiters = new Map<string, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
+  private readonly stopHeartbeat: () => void;
+  closed = false;
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly host: SessionHost,
+    backlog: Uint8Array[][],
+    private readonly onClosed: (s: Session) => void,
+    heartbeat: HeartbeatOptions = DEFAULT_HEARTBEAT,
+  ) {
+    conn.on("frame", (segs) => this.onFrame(segs));
+    conn.on("close", (err) => this.close(err));
+    // The driver's event loop may be busy with user code: give it more slack than it gives us.
+    this.stopHeartbeat = startHeartbeat(conn, { intervalMs: heartbeat.intervalMs, timeoutMs: heartbeat.timeoutMs * 4 }, (ms) => {
+      host.log.warn({ peer: conn.remoteAddress, silentMs: Math.round(ms) }, "driver silent, dropping session");
+      conn.destroy();
+    });
+    for (const segs of backlog) this.onFrame(segs);
+  }
+
+  get inFlight(): number {
+    return this.jobOf.size;
+  }
+
+  private onFrame(segs: Uint8Array[]): void {
+    try {
+      const h = headerOf(segs);
+      switch (h[0]) {
+        case T.Call: return this.onCall(h[1], h[2], h[3], h[4], segs);
+        case T.Cancel: return this.cancel(h[1], "cancelled by the driver");
+        case T.Code: return this.onCode(h[1], h[2], segs[1]);
+        case T.StatsRequest: this.conn.send(frameOf([T.Stats, h[1], this.host.stats()])); return;
+        case T.Heartbeat: return;
+        default: throw new ProtocolError(`unexpected message type ${String(h[0])}`);
+      }
+    } catch (err) {
+      this.host.log.warn({ peer: this.conn.remoteAddress, err: (err as Error).message }, "bad frame, closing connection");
+      this.conn.destroy(err as Error);
+    }
+  }
+
+  private onCall(id: number, hash: string, exportName: string, solo: boolean, segs: Uint8Array[]): void {
+    if (typeof id !== "number" || typeof hash !== "string" || typeof exportName !== "string" || segs.length < 2) {
+      throw new ProtocolError("malformed call");
+    }
+    if (this.jobOf.has(id)) throw new ProtocolError(`duplicate call id ${id}`);
+    const jobId = this.host.executor.nextId();
+    this.jobOf.set(id, jobId);
+    this.callOf.set(jobId, id);
+    const payload = segs.slice(1);
+    // Small payloads are views into shared socket chunks: copy them (cloning a view
+    // would copy its whole backing buffer). A big frame owns its buffer: move it.
+    const owned = payload[0]!.buffer.byteLength >= OWN_FRAME_MIN && payload.every((s) => s.buffer === payload[0]!.buffer);
+    const segments = owned ? payload : payload.map((s) => s.slice());
+    const transfer = owned ? [payload[0]!.buffer as ArrayBuffer] : segments.map((s) => s.buffer as ArrayBuffer);
+    const done = (o: CallOutcome): void => this.reply(o);
+    const fail = (err: Error): void => done(errorOutcome(jobId, err));
+    this.host.cache.resolve(hash, (h) => this.fetchCode(h)).then(
+      (modulePath) => {
+        if (this.closed) return;
+        const job: Job = { id: jobId, modulePath, exportName, segments, solo, transfer, done };
+        this.host.executor.submit(job);
+      },
+      (err: unknown) => fail(err instanceof ImportError ? err : new ImportError(`code ${hash.slice(0, 12)} unavailable: ${(err as Error).message}`)),
+    );
+  }
+
+  private cancel(id: number, reason: string): void {
+    const jobId = this.jobOf.get(id);
+    if (jobId !== undefined) this.host.executor.cancel(jobId, reason);
+  }
+
+  private reply(o: CallOutcome): void {
+    const id = this.callOf.get(o.id);
+    if (id === undefined) return; // session closed meanwhile
+    this.callOf.delete(o.id);
+    this.jobOf.delete(id);
+    this.host.counted(o.ok);
+    this.conn.send(frameOf([T.Result, id, o.ok, o.execMicros], { body: o.segments[0]!, attachments: o.segments.slice(1) }));
+  }
+
+  private fetchCode(hash: string): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new ImportError("driver gone before its code arrived"));
+      this.codeWaiters.set(hash, { resolve, reject });
+      this.conn.send(frameOf([T.CodeRequest, hash]));
+    });
+  }
+
+  private onCode(hash: string, found: boolean, code: Uint8Array | undefined): void {
+    const w = this.codeWaiters.get(hash);
+    if (w === undefined) return;
+    this.codeWaiters.delete(hash);
+    if (!found || code === undefined) w.reject(new ImportError(`driver has no code for ${hash.slice(0, 12)}`));
+    else w.resolve(code.slice());
+  }
+
+  /** Finishes in-flight calls (their results still go out), then closes. */
+  async drain(graceMs: number): Promise<void> {
+    await this.host.executor.drain(graceMs);
+    await this.conn.flushed();
+    this.conn.end();
+  }
+
+  close(err?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopHeartbeat();
+    for (const w of this.codeWaiters.values()) w.reject(new ImportError("driver disconnected"));
+    this.codeWaiters.clear();
+    // Nobody will read these results: stop what can be stopped.
+    for (const jobId of this.callOf.keys()) this.host.executor.cancel(jobId, "driver disconnected");
+    this.callOf.clear();
+    this.jobOf.clear();
+    this.conn.destroy(err);
+    this.onClosed(this);
+  }
+}

@@ -1,0 +1,125 @@
+import net from "node:net";
+import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, FrameError } from "./frames.ts";
+
+export interface ConnectionEvents {
+  frame: (segments: Uint8Array[]) => void;
+  /** Called exactly once; `error` is set when the close was caused by a failure. */
+  close: (error: Error | undefined) => void;
+}
+
+/**
+ * A framed, full-duplex byte stream over one TCP socket. Frames queued within one
+ * tick leave in a single writev (cork until nextTick), which is how many tiny calls
+ * share one TCP segment without delaying a lone call.
+ */
+export class Connection {
+  private readonly decoder: FrameDecoder;
+  private closed = false;
+  private corked = false;
+  private handlers: Partial<ConnectionEvents> = {};
+  bytesIn = 0;
+  bytesOut = 0;
+  /** performance.now() of the last byte received: heartbeats read it. */
+  lastReceived = performance.now();
+
+  constructor(readonly socket: net.Socket, maxFrame = DEFAULT_MAX_FRAME) {
+    socket.setNoDelay(true);
+    this.decoder = new FrameDecoder((segs) => this.handlers.frame?.(segs), maxFrame);
+    socket.on("data", (chunk: Buffer) => {
+      this.lastReceived = performance.now();
+      this.bytesIn += chunk.byteLength;
+      try {
+        // A plain Uint8Array view: Buffer's slice() aliases, Uint8Array's copies, and
+        // everything downstream relies on the latter.
+        this.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      } catch (err) {
+        // A malformed frame poisons only this connection.
+        this.destroy(err instanceof FrameError ? err : toError(err));
+      }
+    });
+    socket.on("error", (err) => this.finish(err));
+    socket.on("close", () => this.finish(undefined));
+  }
+
+  on<K extends keyof ConnectionEvents>(event: K, handler: ConnectionEvents[K]): this {
+    this.handlers[event] = handler;
+    return this;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get remoteAddress(): string {
+    return `${this.socket.remoteAddress ?? "?"}:${this.socket.remotePort ?? "?"}`;
+  }
+
+  send(segments: readonly Uint8Array[]): void {
+    if (this.closed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    for (const part of encodeFrame(segments)) {
+      this.bytesOut += part.byteLength;
+      this.socket.write(part);
+    }
+  }
+
+  /** Resolves once everything queued so far has been handed to the kernel. */
+  flushed(): Promise<void> {
+    if (this.closed || this.socket.writableLength === 0) return Promise.resolve();
+    return new Promise((resolve) => this.socket.write(new Uint8Array(0), () => resolve()));
+  }
+
+  /** Graceful: flush queued frames, then close. */
+  end(): void {
+    if (this.closed) return;
+    this.socket.end();
+  }
+
+  destroy(error?: Error): void {
+    this.finish(error);
+    this.socket.destroy();
+  }
+
+  private finish(error: Error | undefined): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handlers.close?.(error);
+  }
+}
+
+const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+
+/** Opens a TCP connection; rejects on refusal or after `timeoutMs`. */
+export function dial(host: string, port: number, timeoutMs = 5000): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`connect to ${host}:${port} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      socket.removeAllListeners("error");
+      resolve(socket);
+    });
+    socket.once("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+export function parseAddress(addr: string, defaultPort = 7700): { host: string; port: number } {
+  const m = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(addr.trim());
+  if (m === null || m[1] === undefined || m[1] === "") throw new TypeError(`bad address "${addr}" (want host:port)`);
+  const port = m[2] === undefined ? defaultPort : Number(m[2]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`bad port in "${addr}"`);
+  return { host: m[1], port };
+}

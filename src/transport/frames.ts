@@ -1,0 +1,156 @@
+// Length-prefixed framing. A frame carries a list of byte segments:
+//
+//   u32 rest-length | u32 segment-count | u32 length * count | pad | seg0 | pad | seg1 | pad ...
+//
+// Every segment starts at a multiple of 8 from the frame start, and large frames are
+// assembled into a buffer of their own, so a Float64Array segment can be viewed in
+// place instead of copied. All integers are big-endian.
+
+export const DEFAULT_MAX_FRAME = 512 * 1024 * 1024;
+/** Frames at least this big are assembled into a dedicated (aligned) buffer. */
+const OWN_BUFFER_MIN = 64 * 1024;
+const MAX_SEGMENTS = 1 << 16;
+
+const pad8 = (n: number): number => (n + 7) & ~7;
+
+export class FrameError extends Error {}
+
+/** Encodes one frame as a list of buffers for writev: the segments themselves are not copied. */
+export function encodeFrame(segments: readonly Uint8Array[]): Uint8Array[] {
+  const n = segments.length;
+  const headLen = 8 + 4 * n;
+  let offset = pad8(headLen);
+  const head = new Uint8Array(offset);
+  const view = new DataView(head.buffer);
+  view.setUint32(4, n);
+  const out: Uint8Array[] = [head];
+  for (let i = 0; i < n; i++) {
+    const seg = segments[i]!;
+    view.setUint32(8 + 4 * i, seg.byteLength);
+    if (i > 0) {
+      const gap = pad8(offset) - offset;
+      if (gap > 0) out.push(new Uint8Array(gap));
+      offset += gap;
+    }
+    out.push(seg);
+    offset += seg.byteLength;
+  }
+  view.setUint32(0, offset - 4);
+  return out;
+}
+
+/** Total bytes of an encoded frame. */
+export const frameBytes = (parts: readonly Uint8Array[]): number => parts.reduce((s, p) => s + p.byteLength, 0);
+
+/**
+ * Incremental decoder: feed it socket chunks of any size, split or coalesced anywhere,
+ * and it calls `onFrame` once per complete frame. Throws FrameError on a frame that
+ * is malformed or larger than `maxFrame`; the caller must then drop the connection.
+ */
+export class FrameDecoder {
+  private chunks: Uint8Array[] = [];
+  private buffered = 0;
+  private need = -1; // bytes of the current frame after the length prefix; -1 = unknown
+  private big: Uint8Array | undefined; // dedicated buffer being filled for a big frame
+  private bigFilled = 0;
+
+  constructor(
+    private readonly onFrame: (segments: Uint8Array[]) => void,
+    private readonly maxFrame = DEFAULT_MAX_FRAME,
+  ) {}
+
+  push(chunk: Uint8Array): void {
+    while (chunk.byteLength > 0) {
+      if (this.big !== undefined) {
+        const take = Math.min(chunk.byteLength, this.big.byteLength - this.bigFilled);
+        this.big.set(chunk.subarray(0, take), this.bigFilled);
+        this.bigFilled += take;
+        chunk = chunk.subarray(take);
+        if (this.bigFilled === this.big.byteLength) {
+          const frame = this.big;
+          this.big = undefined;
+          this.need = -1;
+          this.emit(frame);
+        }
+        continue;
+      }
+      this.chunks.push(chunk);
+      this.buffered += chunk.byteLength;
+      chunk = new Uint8Array(0);
+      for (;;) {
+        if (this.need < 0) {
+          if (this.buffered < 4) break;
+          const len = this.peekLength();
+          if (len < 4 || len > this.maxFrame) {
+            throw new FrameError(`frame length ${len} outside 4..${this.maxFrame}`);
+          }
+          this.need = len;
+        }
+        const total = this.need + 4;
+        if (total >= OWN_BUFFER_MIN && this.buffered < total) {
+          // Start a dedicated buffer and stream the rest of this frame straight into it.
+          this.big = new Uint8Array(total);
+          this.bigFilled = 0;
+          const rest = this.take(this.buffered);
+          this.big.set(rest, 0);
+          this.bigFilled = rest.byteLength;
+          break;
+        }
+        if (this.buffered < total) break;
+        this.emit(this.take(total));
+      }
+    }
+  }
+
+  private peekLength(): number {
+    const first = this.chunks[0]!;
+    if (first.byteLength >= 4) return new DataView(first.buffer, first.byteOffset, 4).getUint32(0);
+    const four = this.take(4);
+    this.chunks.unshift(four);
+    this.buffered += 4;
+    return new DataView(four.buffer, four.byteOffset, 4).getUint32(0);
+  }
+
+  /** Removes n bytes from the front of the buffered chunks (copying only across chunk borders). */
+  private take(n: number): Uint8Array {
+    this.buffered -= n;
+    const first = this.chunks[0]!;
+    if (first.byteLength === n) {
+      this.chunks.shift();
+      return first;
+    }
+    if (first.byteLength > n) {
+      this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.byteLength, n - filled);
+      out.set(c.subarray(0, k), filled);
+      filled += k;
+      if (k === c.byteLength) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+    return out;
+  }
+
+  private emit(frame: Uint8Array): void {
+    this.need = -1;
+    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+    const n = view.getUint32(4);
+    if (n > MAX_SEGMENTS || 8 + 4 * n > frame.byteLength) throw new FrameError(`bad segment count ${n}`);
+    let offset = pad8(8 + 4 * n);
+    const segments: Uint8Array[] = new Array<Uint8Array>(n);
+    for (let i = 0; i < n; i++) {
+      const len = view.getUint32(8 + 4 * i);
+      if (i > 0) offset = pad8(offset);
+      if (offset + len > frame.byteLength) throw new FrameError("segment overruns frame");
+      segments[i] = frame.subarray(offset, offset + len);
+      offset += len;
+    }
+    if (offset !== frame.byteLength) throw new FrameError("trailing bytes in frame");
+    this.onFrame(segments);
+  }
+}
