@@ -1,6 +1,12 @@
 import type { Encoded } from "../protocol/codec.ts";
 import type { RunnerLink } from "./runner-link.ts";
 
+/** A bundle as calls name it: a small number per cluster, declared to each runner once. */
+export interface ModuleRef {
+  ref: number;
+  hash: string;
+}
+
 export interface CallOptions {
   /** Milliseconds before the call fails with TimeoutError and its thread is stopped. */
   timeout?: number;
@@ -18,7 +24,7 @@ export class PendingCall {
   private cleanup: (() => void) | undefined;
 
   constructor(
-    readonly hash: string,
+    readonly module: ModuleRef,
     readonly exportName: string,
     readonly args: Encoded,
     /** Has a timeout or signal: the runner must not batch it with others. */

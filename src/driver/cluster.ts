@@ -5,7 +5,7 @@ import { encodeValue } from "../protocol/codec.ts";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "../protocol/heartbeat.ts";
 import type { RunnerStats } from "../protocol/messages.ts";
 import { bundle, type Bundle } from "./bundle.ts";
-import { PendingCall, type CallOptions } from "./call.ts";
+import { PendingCall, type CallOptions, type ModuleRef } from "./call.ts";
 import { makeRemote, type Remote } from "./remote.ts";
 import { RunnerLink, type LinkHost } from "./runner-link.ts";
 import { Scheduler } from "./scheduler.ts";
@@ -57,7 +57,7 @@ export class Cluster implements AsyncDisposable {
   private readonly scheduler = new Scheduler();
   private readonly links: RunnerLink[] = [];
   private readonly bundles = new Map<string, Bundle>();
-  private readonly modules = new Map<string, ModuleStats>();
+  private readonly modules = new Map<string, ModuleStats & { ref: number }>();
   private readonly log: Logger;
   private counts = { calls: 0, succeeded: 0, failed: 0 };
   private closing: Promise<void> | undefined;
@@ -99,13 +99,15 @@ export class Cluster implements AsyncDisposable {
     const b = await bundle(pathOrUrl, options.external);
     this.bundles.set(b.hash, b);
     if (!this.modules.has(b.hash)) {
-      this.modules.set(b.hash, { module: b.module, hash: b.hash, bundleBytes: b.code.byteLength, buildMs: b.buildMs, firstCallMs: undefined });
+      const ref = this.modules.size + 1;
+      this.modules.set(b.hash, { ref, module: b.module, hash: b.hash, bundleBytes: b.code.byteLength, buildMs: b.buildMs, firstCallMs: undefined });
     }
+    const mod = { ref: this.modules.get(b.hash)!.ref, hash: b.hash };
     this.log.debug({ module: b.module, hash: b.hash.slice(0, 12), bytes: b.code.byteLength, buildMs: Math.round(b.buildMs) }, "bundled");
-    return makeRemote<M>(b.module, b.exports, (name, args, o) => this.call(b.hash, name, args, o));
+    return makeRemote<M>(b.module, b.exports, (name, args, o) => this.call(mod, name, args, o));
   }
 
-  private call(hash: string, exportName: string, args: unknown[], options: CallOptions | undefined): Promise<unknown> {
+  private call(mod: ModuleRef, exportName: string, args: unknown[], options: CallOptions | undefined): Promise<unknown> {
     if (this.closing !== undefined) return Promise.reject(new RunnerLostError("(all)", "cluster is closed"));
     let encoded;
     try {
@@ -114,10 +116,10 @@ export class Cluster implements AsyncDisposable {
       return Promise.reject(err as Error);
     }
     this.counts.calls++;
-    const stats = this.modules.get(hash);
+    const stats = this.modules.get(mod.hash);
     const first = stats !== undefined && stats.firstCallMs === undefined ? performance.now() : undefined;
     return new Promise((resolve, reject) => {
-      const call = new PendingCall(hash, exportName, encoded, options !== undefined && (options.timeout !== undefined || options.signal !== undefined),
+      const call = new PendingCall(mod, exportName, encoded, options !== undefined && (options.timeout !== undefined || options.signal !== undefined),
         (v) => {
           this.counts.succeeded++;
           if (first !== undefined && stats!.firstCallMs === undefined) {
@@ -165,7 +167,7 @@ export class Cluster implements AsyncDisposable {
       ...this.counts,
       queued: this.scheduler.queued,
       codeBytesSent: this.links.reduce((s, l) => s + l.codeBytesSent, 0),
-      modules: [...this.modules.values()].map((m) => ({ ...m })),
+      modules: [...this.modules.values()].map(({ ref: _ref, ...m }) => m),
     };
   }
 

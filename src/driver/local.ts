@@ -37,7 +37,9 @@ export async function startLocalRunners(opts: LocalRunnersOptions = {}): Promise
   const threads = opts.threads ?? Math.max(1, Math.floor(os.availableParallelism() / n));
   const token = opts.token ?? randomBytes(24).toString("base64url");
   const env = { ...process.env, STRAND_TOKEN: token, STRAND_LOG: process.env.STRAND_LOG ?? "warn" };
-  const args = [...cliCommand(), "runner", "--listen", "127.0.0.1:0", "--threads", String(threads), "--exit-with-stdin"];
+  // STRAND_RUNNER_NODE_ARGS: extra node flags for the runner processes (e.g. --cpu-prof when profiling).
+  const nodeArgs = process.env.STRAND_RUNNER_NODE_ARGS?.split(" ").filter((a) => a !== "") ?? [];
+  const args = [...nodeArgs, ...cliCommand(), "runner", "--listen", "127.0.0.1:0", "--threads", String(threads), "--exit-with-stdin"];
   if (opts.cacheDir !== undefined) args.push("--cache-dir", opts.cacheDir);
   const processes: ChildProcess[] = [];
   const started = Array.from({ length: n }, () => {

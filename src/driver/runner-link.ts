@@ -21,13 +21,14 @@ export interface LinkHost {
 // for a round trip, few enough that slow calls are not stuck behind each other.
 const TARGET_QUEUE_MICROS = 2000;
 const MIN_PER_THREAD = 2;
-const MAX_PER_THREAD = 128;
+const MAX_PER_THREAD = 1024;
 
 /** The driver's live connection to one runner: calls in flight, heartbeats, code requests. */
 export class RunnerLink {
   private readonly inflight = new Map<number, PendingCall>();
   private readonly statsWaiters = new Map<number, (s: RunnerStats) => void>();
   private nextId = 1;
+  private readonly declared = new Set<number>();
   private ewmaExecMicros = 1000;
   private stopHeartbeat: () => void = () => {};
   alive = true;
@@ -72,12 +73,17 @@ export class RunnerLink {
   }
 
   send(call: PendingCall): void {
+    const { ref, hash } = call.module;
+    if (!this.declared.has(ref)) {
+      this.declared.add(ref);
+      this.conn.send(frameOf([T.Module, ref, hash]));
+    }
     const id = this.nextId++;
     call.id = id;
     call.link = this;
     this.inflight.set(id, call);
     this.callsSent++;
-    this.conn.send(frameOf([T.Call, id, call.hash, call.exportName, call.solo], call.args));
+    this.conn.send(frameOf([T.Call, id, ref, call.exportName, call.solo], call.args));
   }
 
   /** Asks the runner to stop a call; its Result still arrives and frees the slot. */

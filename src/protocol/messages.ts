@@ -15,7 +15,8 @@ export enum T {
   Auth = 3, // driver -> runner: [T, mac]
   Welcome = 4, // runner -> driver: [T, RunnerInfo, serverMac]
   Refused = 5, // either way, then close: [T, code, message]
-  Call = 10, // driver -> runner: [T, id, moduleHash, exportName, solo] + args
+  Module = 9, // driver -> runner: [T, moduleRef, hash], once per link before calls use moduleRef
+  Call = 10, // driver -> runner: [T, id, moduleRef, exportName, solo] + args
   Cancel = 11, // driver -> runner: [T, id]
   Result = 12, // runner -> driver: [T, id, ok, execMicros] + value or error
   CodeRequest = 13, // runner -> driver: [T, hash]
@@ -42,6 +43,9 @@ export interface RunnerStats {
   cachedModules: number;
   sessions: number;
   workerRestarts: number;
+  /** Hand-overs to worker threads, and the calls they carried: calls/batches is the mean batch. */
+  batches: number;
+  batchedCalls: number;
 }
 
 export type Header =
@@ -50,7 +54,8 @@ export type Header =
   | [T.Auth, Uint8Array]
   | [T.Welcome, RunnerInfo, Uint8Array]
   | [T.Refused, string, string]
-  | [T.Call, number, string, string, boolean]
+  | [T.Module, number, string]
+  | [T.Call, number, number, string, boolean]
   | [T.Cancel, number]
   | [T.Result, number, boolean, number]
   | [T.CodeRequest, string]

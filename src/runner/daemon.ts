@@ -73,6 +73,7 @@ export class RunnerDaemon {
       calls: this.calls, failures: this.failures, inFlight: this.executor.inFlight,
       codeFetches: this.cache.fetches, codeBytesReceived: this.cache.bytesReceived, codeLoads: this.executor.loads,
       cachedModules: this.cache.size, sessions: this.sessions.size, workerRestarts: this.executor.workerRestarts,
+      batches: this.executor.batches, batchedCalls: this.executor.batchedJobs,
     };
   }
 

@@ -16,9 +16,6 @@ export interface SessionHost {
   counted(ok: boolean): void;
 }
 
-/** Frames at least this big were assembled in a buffer of their own: safe to move to a worker. */
-const OWN_FRAME_MIN = 64 * 1024;
-
 /** One driver's connection to this runner, after the handshake. */
 export class Session {
   /** Call ids are the driver's; job ids are the executor's, unique across sessions. */
@@ -26,6 +23,11 @@ export class Session {
   private readonly callOf = new Map<number, number>();
   private readonly codeWaiters = new Map<string, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
   private readonly stopHeartbeat: () => void;
+  /** Module refs this driver declared, and the hashes they stand for. */
+  private readonly modules = new Map<number, string>();
+  private get cache(): CodeCache {
+    return this.host.cache;
+  }
   closed = false;
 
   constructor(
@@ -35,25 +37,26 @@ export class Session {
     private readonly onClosed: (s: Session) => void,
     heartbeat: HeartbeatOptions = DEFAULT_HEARTBEAT,
   ) {
-    conn.on("frame", (segs) => this.onFrame(segs));
+    conn.on("frame", (segs, owned) => this.onFrame(segs, owned));
     conn.on("close", (err) => this.close(err));
     // The driver's event loop may be busy with user code: give it more slack than it gives us.
     this.stopHeartbeat = startHeartbeat(conn, { intervalMs: heartbeat.intervalMs, timeoutMs: heartbeat.timeoutMs * 4 }, (ms) => {
       host.log.warn({ peer: conn.remoteAddress, silentMs: Math.round(ms) }, "driver silent, dropping session");
       conn.destroy();
     });
-    for (const segs of backlog) this.onFrame(segs);
+    for (const segs of backlog) this.onFrame(segs, false);
   }
 
   get inFlight(): number {
     return this.jobOf.size;
   }
 
-  private onFrame(segs: Uint8Array[]): void {
+  private onFrame(segs: Uint8Array[], owned: boolean): void {
     try {
       const h = headerOf(segs);
       switch (h[0]) {
-        case T.Call: return this.onCall(h[1], h[2], h[3], h[4], segs);
+        case T.Module: return this.onModule(h[1], h[2]);
+        case T.Call: return this.onCall(h[1], h[2], h[3], h[4], segs, owned);
         case T.Cancel: return this.cancel(h[1], "cancelled by the driver");
         case T.Code: return this.onCode(h[1], h[2], segs[1]);
         case T.StatsRequest: this.conn.send(frameOf([T.Stats, h[1], this.host.stats()])); return;
@@ -66,28 +69,35 @@ export class Session {
     }
   }
 
-  private onCall(id: number, hash: string, exportName: string, solo: boolean, segs: Uint8Array[]): void {
-    if (typeof id !== "number" || typeof hash !== "string" || typeof exportName !== "string" || segs.length < 2) {
-      throw new ProtocolError("malformed call");
+  private onModule(ref: number, hash: string): void {
+    if (typeof ref !== "number" || typeof hash !== "string") throw new ProtocolError("malformed module declaration");
+    this.cache.pathOf(hash); // validates the hash
+    this.modules.set(ref, hash);
+  }
+
+  private onCall(id: number, ref: number, exportName: string, solo: boolean, segs: Uint8Array[], ownedFrame: boolean): void {
+    const hash = this.modules.get(ref);
+    if (typeof id !== "number" || hash === undefined || typeof exportName !== "string" || segs.length < 2) {
+      throw new ProtocolError(hash === undefined ? `call names undeclared module ${ref}` : "malformed call");
     }
     if (this.jobOf.has(id)) throw new ProtocolError(`duplicate call id ${id}`);
     const jobId = this.host.executor.nextId();
     this.jobOf.set(id, jobId);
     this.callOf.set(jobId, id);
-    const payload = segs.slice(1);
-    // Small payloads are views into shared socket chunks: copy them (cloning a view
-    // would copy its whole backing buffer). A big frame owns its buffer: move it.
-    const owned = payload[0]!.buffer.byteLength >= OWN_FRAME_MIN && payload.every((s) => s.buffer === payload[0]!.buffer);
-    const segments = owned ? payload : payload.map((s) => s.slice());
-    const transfer = owned ? [payload[0]!.buffer as ArrayBuffer] : segments.map((s) => s.buffer as ArrayBuffer);
+    const segments = segs.slice(1);
+    // A big frame was assembled in a buffer of its own: move it to the worker. Smaller
+    // ones are views into socket chunks that the executor copies into its batch buffer.
     const done = (o: CallOutcome): void => this.reply(o);
     const fail = (err: Error): void => done(errorOutcome(jobId, err));
-    this.host.cache.resolve(hash, (h) => this.fetchCode(h)).then(
-      (modulePath) => {
-        if (this.closed) return;
-        const job: Job = { id: jobId, modulePath, exportName, segments, solo, transfer, done };
-        this.host.executor.submit(job);
-      },
+    const submit = (modulePath: string): void => {
+      if (this.closed) return;
+      const job: Job = { id: jobId, modulePath, exportName, segments, solo, owned: ownedFrame, done };
+      this.host.executor.submit(job);
+    };
+    // Known code (the common case) goes straight to the executor, without a promise hop.
+    if (this.cache.has(hash)) return submit(this.cache.pathOf(hash));
+    this.cache.resolve(hash, (h) => this.fetchCode(h)).then(
+      submit,
       (err: unknown) => fail(err instanceof ImportError ? err : new ImportError(`code ${hash.slice(0, 12)} unavailable: ${(err as Error).message}`)),
     );
   }

@@ -9,16 +9,11 @@ export interface CallTask {
   segments: Uint8Array[];
 }
 
+
 export interface CallOutcome {
   id: number;
   ok: boolean;
   /** Encoded result (ok) or error (not ok). */
   segments: Uint8Array[];
   execMicros: number;
-}
-
-export interface BatchOutcome {
-  outcomes: CallOutcome[];
-  /** Modules this worker imported for the first time while running the batch. */
-  loads: number;
 }

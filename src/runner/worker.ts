@@ -2,7 +2,8 @@ import { pathToFileURL } from "node:url";
 import { move, transferableSymbol, valueSymbol } from "piscina";
 import { ImportError } from "../errors.ts";
 import { decodeValue, encodeValue, type Encoded } from "../protocol/codec.ts";
-import type { BatchOutcome, CallOutcome, CallTask } from "./task.ts";
+import { packOutcomes, unpackTasks, type TaskBatch } from "./batch.ts";
+import type { CallOutcome, CallTask } from "./task.ts";
 
 // Runs on a worker thread: loads bundles by path (once per thread) and runs calls.
 // Results are encoded here, so the runner's main thread only moves bytes.
@@ -58,20 +59,19 @@ async function runOne(task: CallTask): Promise<CallOutcome> {
   } catch (err) {
     enc = encodeThrown(err);
   }
-  // Attachments may be views of memory the user code keeps: copy them out so the
-  // transfer below never detaches the user's buffers (one memcpy, no re-encoding).
-  const segments = [enc.body, ...enc.attachments.map((a) => a.slice())];
+  const segments = [enc.body, ...enc.attachments];
   return { id: task.id, ok, segments, execMicros: Math.round((performance.now() - t0) * 1000) };
 }
 
-export default async function runBatch(tasks: CallTask[]): Promise<unknown> {
+export default async function runBatch(batch: TaskBatch): Promise<unknown> {
   const before = loads;
+  const tasks = unpackTasks(batch);
   const outcomes = tasks.length === 1 ? [await runOne(tasks[0]!)] : await Promise.all(tasks.map(runOne));
-  const result: BatchOutcome = { outcomes, loads: loads - before };
-  const buffers = new Set<ArrayBufferLike>();
-  for (const o of outcomes) for (const s of o.segments) buffers.add(s.buffer);
+  // packOutcomes copies every result segment: the transfer never detaches a buffer
+  // the user's code still holds.
+  const { batch: out, transfer } = packOutcomes(outcomes, loads - before);
   return move({
-    get [transferableSymbol]() { return [...buffers]; },
-    get [valueSymbol]() { return result; },
+    get [transferableSymbol]() { return transfer; },
+    get [valueSymbol]() { return out; },
   } as unknown as ArrayBuffer);
 }

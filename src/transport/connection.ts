@@ -2,20 +2,20 @@ import net from "node:net";
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, FrameError } from "./frames.ts";
 
 export interface ConnectionEvents {
-  frame: (segments: Uint8Array[]) => void;
+  /** `owned`: the segments are views of a buffer no one else holds (big frames). */
+  frame: (segments: Uint8Array[], owned: boolean) => void;
   /** Called exactly once; `error` is set when the close was caused by a failure. */
   close: (error: Error | undefined) => void;
 }
 
 /**
  * A framed, full-duplex byte stream over one TCP socket. Frames queued within one
- * tick leave in a single writev (cork until nextTick), which is how many tiny calls
- * share one TCP segment without delaying a lone call.
+ * tick leave together at the end of the tick, which is how many tiny calls share one
+ * write and one TCP segment without delaying a lone call.
  */
 export class Connection {
   private readonly decoder: FrameDecoder;
   private closed = false;
-  private corked = false;
   private handlers: Partial<ConnectionEvents> = {};
   bytesIn = 0;
   bytesOut = 0;
@@ -24,7 +24,7 @@ export class Connection {
 
   constructor(readonly socket: net.Socket, maxFrame = DEFAULT_MAX_FRAME) {
     socket.setNoDelay(true);
-    this.decoder = new FrameDecoder((segs) => this.handlers.frame?.(segs), maxFrame);
+    this.decoder = new FrameDecoder((segs, owned) => this.handlers.frame?.(segs, owned), maxFrame);
     socket.on("data", (chunk: Buffer) => {
       this.lastReceived = performance.now();
       this.bytesIn += chunk.byteLength;
@@ -56,22 +56,57 @@ export class Connection {
 
   send(segments: readonly Uint8Array[]): void {
     if (this.closed) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
     for (const part of encodeFrame(segments)) {
-      this.bytesOut += part.byteLength;
-      this.socket.write(part);
+      this.outBytes += part.byteLength;
+      this.out.push(part);
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flush);
     }
   }
 
+  private out: Uint8Array[] = [];
+  private outBytes = 0;
+  private flushScheduled = false;
+
+  /**
+   * Small parts are copied into one buffer (one syscall for many frames); big parts
+   * (attachments) are written as they are, without a copy.
+   */
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const parts = this.out;
+    this.out = [];
+    this.bytesOut += this.outBytes;
+    this.outBytes = 0;
+    if (this.closed) return;
+    let run: Uint8Array[] = [];
+    let runBytes = 0;
+    const writeRun = (): void => {
+      if (run.length === 0) return;
+      this.socket.write(run.length === 1 ? run[0]! : Buffer.concat(run, runBytes));
+      run = [];
+      runBytes = 0;
+    };
+    const many = parts.length > 1;
+    if (many) this.socket.cork();
+    for (const p of parts) {
+      if (p.byteLength >= BIG_PART) {
+        writeRun();
+        this.socket.write(p);
+      } else {
+        run.push(p);
+        runBytes += p.byteLength;
+      }
+    }
+    writeRun();
+    if (many) this.socket.uncork();
+  };
+
   /** Resolves once everything queued so far has been handed to the kernel. */
   flushed(): Promise<void> {
+    if (this.out.length > 0) this.flush();
     if (this.closed || this.socket.writableLength === 0) return Promise.resolve();
     return new Promise((resolve) => this.socket.write(new Uint8Array(0), () => resolve()));
   }
@@ -79,6 +114,7 @@ export class Connection {
   /** Graceful: flush queued frames, then close. */
   end(): void {
     if (this.closed) return;
+    if (this.out.length > 0) this.flush();
     this.socket.end();
   }
 
@@ -93,6 +129,9 @@ export class Connection {
     this.handlers.close?.(error);
   }
 }
+
+/** Parts at least this big are written without being copied into a coalesced buffer. */
+const BIG_PART = 64 * 1024;
 
 const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 

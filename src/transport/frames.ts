@@ -55,7 +55,7 @@ export class FrameDecoder {
   private bigFilled = 0;
 
   constructor(
-    private readonly onFrame: (segments: Uint8Array[]) => void,
+    private readonly onFrame: (segments: Uint8Array[], owned: boolean) => void,
     private readonly maxFrame = DEFAULT_MAX_FRAME,
   ) {}
 
@@ -70,7 +70,7 @@ export class FrameDecoder {
           const frame = this.big;
           this.big = undefined;
           this.need = -1;
-          this.emit(frame);
+          this.emit(frame, true);
         }
         continue;
       }
@@ -97,7 +97,7 @@ export class FrameDecoder {
           break;
         }
         if (this.buffered < total) break;
-        this.emit(this.take(total));
+        this.emit(this.take(total), false);
       }
     }
   }
@@ -136,7 +136,8 @@ export class FrameDecoder {
     return out;
   }
 
-  private emit(frame: Uint8Array): void {
+  /** `owned`: the frame has a buffer of its own, which the receiver may transfer. */
+  private emit(frame: Uint8Array, owned: boolean): void {
     this.need = -1;
     const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
     const n = view.getUint32(4);
@@ -151,6 +152,6 @@ export class FrameDecoder {
       offset += len;
     }
     if (offset !== frame.byteLength) throw new FrameError("trailing bytes in frame");
-    this.onFrame(segments);
+    this.onFrame(segments, owned);
   }
 }
