@@ -147,7 +147,11 @@ export class RunnerLink {
   }
 
   private asError(value: unknown, functionName: string): Error {
-    if (value instanceof StrandError) return value; // ImportError, SerializationError, CancelledError...
+    if (value instanceof StrandError) {
+      // ImportError, SerializationError (of the result), CancelledError...: say where.
+      value.message += ` (${functionName} on runner ${this.address})`;
+      return value;
+    }
     const e = value instanceof Error ? value : new Error(String(value));
     const code = (e as Error & { code?: unknown }).code;
     return new RemoteError({
