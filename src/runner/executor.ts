@@ -15,7 +15,18 @@ export interface Job extends CallTask {
 
 const MAX_BATCH = 256;
 
-const workerFile = new URL(`./worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url);
+const fromSource = import.meta.url.endsWith(".ts");
+const workerFile = new URL(`./worker${fromSource ? ".ts" : ".js"}`, import.meta.url);
+
+/**
+ * Running from source (tests, `tsx`), worker threads need tsx's loader too. A process
+ * started with `--import tsx` passes it on; one whose TypeScript is compiled by another
+ * tool (vitest) does not, so add it.
+ */
+function workerExecArgv(): string[] {
+  if (!fromSource || process.execArgv.some((a) => a.includes("tsx"))) return process.execArgv;
+  return [...process.execArgv, "--import", import.meta.resolve("tsx")];
+}
 
 /**
  * Runs jobs on a piscina pool with one task per thread at a time. When more jobs wait
@@ -40,6 +51,7 @@ export class Executor {
     this.threads = threads;
     this.pool = new Piscina({
       filename: workerFile.href,
+      execArgv: workerExecArgv(),
       minThreads: threads,
       maxThreads: threads,
       concurrentTasksPerWorker: 1,
