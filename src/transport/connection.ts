@@ -1,5 +1,6 @@
 import net from "node:net";
-import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, FrameError } from "./frames.ts";
+import { DEFAULT_MAX_FRAME, FrameDecoder, FrameError } from "./frames.ts";
+import { Outbox } from "./outbox.ts";
 
 export interface ConnectionEvents {
   /** `owned`: the segments are views of a buffer no one else holds (big frames). */
@@ -56,57 +57,33 @@ export class Connection {
 
   send(segments: readonly Uint8Array[]): void {
     if (this.closed) return;
-    for (const part of encodeFrame(segments)) {
-      this.outBytes += part.byteLength;
-      this.out.push(part);
-    }
+    this.outbox.push(segments);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       process.nextTick(this.flush);
     }
   }
 
-  private out: Uint8Array[] = [];
-  private outBytes = 0;
+  private readonly outbox = new Outbox();
   private flushScheduled = false;
 
-  /**
-   * Small parts are copied into one buffer (one syscall for many frames); big parts
-   * (attachments) are written as they are, without a copy.
-   */
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    const parts = this.out;
-    this.out = [];
-    this.bytesOut += this.outBytes;
-    this.outBytes = 0;
-    if (this.closed) return;
-    let run: Uint8Array[] = [];
-    let runBytes = 0;
-    const writeRun = (): void => {
-      if (run.length === 0) return;
-      this.socket.write(run.length === 1 ? run[0]! : Buffer.concat(run, runBytes));
-      run = [];
-      runBytes = 0;
-    };
-    const many = parts.length > 1;
-    if (many) this.socket.cork();
-    for (const p of parts) {
-      if (p.byteLength >= BIG_PART) {
-        writeRun();
-        this.socket.write(p);
-      } else {
-        run.push(p);
-        runBytes += p.byteLength;
-      }
+    const parts = this.outbox.take();
+    this.bytesOut = this.outbox.bytes;
+    if (this.closed || parts.length === 0) return;
+    if (parts.length === 1) {
+      this.socket.write(parts[0]!);
+      return;
     }
-    writeRun();
-    if (many) this.socket.uncork();
+    this.socket.cork();
+    for (const p of parts) this.socket.write(p);
+    this.socket.uncork();
   };
 
   /** Resolves once everything queued so far has been handed to the kernel. */
   flushed(): Promise<void> {
-    if (this.out.length > 0) this.flush();
+    if (!this.outbox.empty) this.flush();
     if (this.closed || this.socket.writableLength === 0) return Promise.resolve();
     return new Promise((resolve) => this.socket.write(new Uint8Array(0), () => resolve()));
   }
@@ -114,7 +91,7 @@ export class Connection {
   /** Graceful: flush queued frames, then close. */
   end(): void {
     if (this.closed) return;
-    if (this.out.length > 0) this.flush();
+    if (!this.outbox.empty) this.flush();
     this.socket.end();
   }
 
@@ -129,9 +106,6 @@ export class Connection {
     this.handlers.close?.(error);
   }
 }
-
-/** Parts at least this big are written without being copied into a coalesced buffer. */
-const BIG_PART = 64 * 1024;
 
 const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 

@@ -15,11 +15,13 @@ const pad8 = (n: number): number => (n + 7) & ~7;
 
 export class FrameError extends Error {}
 
+/** Bytes before the first segment: prefix, count, lengths, padding. */
+export const frameHeadLength = (segmentCount: number): number => pad8(8 + 4 * segmentCount);
+
 /** Encodes one frame as a list of buffers for writev: the segments themselves are not copied. */
 export function encodeFrame(segments: readonly Uint8Array[]): Uint8Array[] {
   const n = segments.length;
-  const headLen = 8 + 4 * n;
-  let offset = pad8(headLen);
+  let offset = frameHeadLength(n);
   const head = new Uint8Array(offset);
   const view = new DataView(head.buffer);
   view.setUint32(4, n);
