@@ -132,8 +132,15 @@ export class RunnerLink {
     this.inflight.delete(id);
     this.observe(execMicros);
     if (!call.settled) {
-      const { body, attachments } = payloadOf(segs);
-      const value = decodeValue(body, attachments);
+      let value: unknown;
+      try {
+        const { body, attachments } = payloadOf(segs);
+        value = decodeValue(body, attachments);
+      } catch (err) {
+        const e = new ProtocolError(`undecodable result for ${call.exportName}: ${(err as Error).message}`);
+        call.reject(e);
+        throw e; // and drop the link: the stream cannot be trusted
+      }
       if (ok) call.resolve(value);
       else call.reject(this.asError(value, call.exportName));
     }

@@ -9,16 +9,21 @@ import type { CallOutcome, CallTask } from "./task.ts";
 // Results are encoded here, so the runner's main thread only moves bytes.
 
 type ModuleNamespace = Record<string, unknown>;
-const modules = new Map<string, Promise<ModuleNamespace>>();
+const loading = new Map<string, Promise<ModuleNamespace>>();
+/** Modules already imported, for the synchronous fast path. */
+const loaded = new Map<string, ModuleNamespace>();
 let loads = 0;
 
 function load(path: string): Promise<ModuleNamespace> {
-  let m = modules.get(path);
+  let m = loading.get(path);
   if (m === undefined) {
     loads++;
-    m = import(pathToFileURL(path).href) as Promise<ModuleNamespace>;
-    modules.set(path, m);
-    m.catch(() => modules.delete(path)); // a failed load may be retried by a later call
+    m = (import(pathToFileURL(path).href) as Promise<ModuleNamespace>).then((ns) => {
+      loaded.set(path, ns);
+      return ns;
+    });
+    loading.set(path, m);
+    m.catch(() => loading.delete(path)); // a failed load may be retried by a later call
   }
   return m;
 }
@@ -36,37 +41,59 @@ function encodeThrown(thrown: unknown): Encoded {
   }
 }
 
-async function runOne(task: CallTask): Promise<CallOutcome> {
-  const t0 = performance.now();
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  (typeof v === "object" || typeof v === "function") && v !== null && typeof (v as { then?: unknown }).then === "function";
+
+function outcome(task: CallTask, t0: number, ok: boolean, enc: Encoded): CallOutcome {
+  return { id: task.id, ok, segments: [enc.body, ...enc.attachments], execMicros: Math.round((performance.now() - t0) * 1000) };
+}
+
+function succeed(task: CallTask, t0: number, value: unknown): CallOutcome {
   let enc: Encoded;
-  let ok = false;
   try {
-    let ns: ModuleNamespace;
-    try {
-      ns = await load(task.modulePath);
-    } catch (err) {
-      throw new ImportError(`cannot load module: ${(err as Error).message}`, { cause: err });
-    }
+    enc = encodeValue(value, "result");
+  } catch (err) {
+    return outcome(task, t0, false, encodeThrown(err));
+  }
+  return outcome(task, t0, true, enc);
+}
+
+function start(task: CallTask, ns: ModuleNamespace, t0: number): CallOutcome | Promise<CallOutcome> {
+  let value: unknown;
+  try {
     const fn = ns[task.exportName];
     if (typeof fn !== "function") {
       throw new ImportError(fn === undefined ? `module has no export "${task.exportName}"` : `export "${task.exportName}" is a ${typeof fn}, not a function`);
     }
     const [body, ...attachments] = task.segments;
     const args = decodeValue(body!, attachments) as unknown[];
-    const value: unknown = await (fn as (...a: unknown[]) => unknown)(...args);
-    enc = encodeValue(value, "result");
-    ok = true;
+    value = (fn as (...a: unknown[]) => unknown)(...args);
   } catch (err) {
-    enc = encodeThrown(err);
+    return outcome(task, t0, false, encodeThrown(err));
   }
-  const segments = [enc.body, ...enc.attachments];
-  return { id: task.id, ok, segments, execMicros: Math.round((performance.now() - t0) * 1000) };
+  // Synchronous functions (most tiny calls) finish without a promise.
+  if (!isThenable(value)) return succeed(task, t0, value);
+  return Promise.resolve(value).then(
+    (v) => succeed(task, t0, v),
+    (err: unknown) => outcome(task, t0, false, encodeThrown(err)),
+  );
+}
+
+function runOne(task: CallTask): CallOutcome | Promise<CallOutcome> {
+  const t0 = performance.now();
+  const ns = loaded.get(task.modulePath);
+  if (ns !== undefined) return start(task, ns, t0);
+  return load(task.modulePath).then(
+    (m) => start(task, m, t0),
+    (err: unknown) => outcome(task, t0, false, encodeThrown(new ImportError(`cannot load module: ${(err as Error).message}`, { cause: err }))),
+  );
 }
 
 export default async function runBatch(batch: TaskBatch): Promise<unknown> {
   const before = loads;
   const tasks = unpackTasks(batch);
-  const outcomes = tasks.length === 1 ? [await runOne(tasks[0]!)] : await Promise.all(tasks.map(runOne));
+  const started = tasks.map(runOne);
+  const outcomes = started.some(isThenable) ? await Promise.all(started) : (started as CallOutcome[]);
   // packOutcomes copies every result segment: the transfer never detaches a buffer
   // the user's code still holds.
   const { batch: out, transfer } = packOutcomes(outcomes, loads - before);
