@@ -1,8 +1,237 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { pino, type Logger } from "pino";
+import { cliCommand } from "../src/driver/local.ts";
 import { local, type Cluster } from "../src/index.ts";
+import { clientHandshake } from "../src/protocol/handshake.ts";
+import { frameOf, headerOf, T, type Header } from "../src/protocol/messages.ts";
+import { Connection, dial, parseAddress } from "../src/transport/connection.ts";
+import { encodeFrame, FrameDecoder } from "../src/transport/frames.ts";
 
 export const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
+
+/** The repository root (the CLI is run from here). */
+export const repoRoot = new URL("..", import.meta.url).pathname;
 
 /** A local cluster for one test file: `await using c = await testCluster()`. */
 export function testCluster(runners = 2, threads = 1): Promise<Cluster> {
   return local({ runners, threads });
+}
+
+/** A logger that drops everything: keeps in-process daemons quiet. */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}
+
+/** The rejection reason of a promise that must reject (fails the test if it resolves). */
+export async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
+  try {
+    const value = await p;
+    throw new Error(`expected a rejection, got ${String(value)}`);
+  } catch (err) {
+    return err;
+  }
+}
+
+/** A fresh empty temporary directory; remove it with `removeDir`. */
+export function tempDir(prefix = "strand-test-"): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): Promise<void> {
+  return rm(dir, { recursive: true, force: true });
+}
+
+/** Opens a plain TCP socket to host:port (no Strand protocol). */
+export function rawSocket(address: string): Promise<net.Socket> {
+  const i = address.lastIndexOf(":");
+  const host = address.slice(0, i).replace(/^\[|\]$/g, "");
+  const port = Number(address.slice(i + 1));
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port });
+    s.once("connect", () => {
+      s.off("error", reject);
+      // A reset by the peer must not become an unhandled 'error' event.
+      s.on("error", () => {});
+      resolve(s);
+    });
+    s.once("error", reject);
+  });
+}
+
+/** Resolves when the socket has closed (already closed sockets resolve at once). */
+export function closed(socket: net.Socket): Promise<void> {
+  if (socket.closed) return Promise.resolve();
+  return new Promise((resolve) => socket.once("close", () => resolve()));
+}
+
+/** Resolves with the exit code (or signal name) of a child process. */
+export function exited(child: ChildProcess): Promise<number | NodeJS.Signals> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  if (child.signalCode !== null) return Promise.resolve(child.signalCode);
+  return new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal!)));
+}
+
+/** Environment for child processes without any Strand settings leaking in from ours. */
+export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const k of ["STRAND_TOKEN", "STRAND_RUNNERS"]) if (!(k in extra)) delete env[k];
+  return env;
+}
+
+export interface CliProcess {
+  child: ChildProcess;
+  /** Every stdout line so far. */
+  lines: string[];
+  /** Everything written to stdout / stderr so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the first stdout line matching `re` (rejects if the process exits first). */
+  line(re: RegExp): Promise<RegExpExecArray>;
+  exit: Promise<number | NodeJS.Signals>;
+}
+
+/** Runs `strand <args>` (our CLI from source) as a child process. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): CliProcess {
+  const child = spawn(process.execPath, [...cliCommand(), ...args], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  const lines: string[] = [];
+  const waiters: { re: RegExp; resolve: (m: RegExpExecArray) => void }[] = [];
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
+  createInterface({ input: child.stdout! }).on("line", (l) => {
+    lines.push(l);
+    for (const w of [...waiters]) {
+      const m = w.re.exec(l);
+      if (m !== null) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
+    }
+  });
+  const exit = exited(child);
+  return {
+    child, lines, exit,
+    stdout: () => out,
+    stderr: () => err,
+    line: (re) => new Promise((resolve, reject) => {
+      for (const l of lines) {
+        const m = re.exec(l);
+        if (m !== null) return resolve(m);
+      }
+      waiters.push({ re, resolve });
+      void exit.then((code) => reject(new Error(`strand ${args.join(" ")} exited (${code}) before printing ${re}; stderr:\n${err}`)));
+    }),
+  };
+}
+
+/**
+ * A peer that speaks raw frames over a plain socket: for tests that play a misbehaving
+ * driver or runner. Frames are decoded with the real FrameDecoder.
+ */
+export class RawPeer {
+  private readonly queue: Uint8Array[][] = [];
+  private readonly waiters: { resolve: (f: Uint8Array[]) => void; reject: (e: Error) => void }[] = [];
+  /** Every byte received, in order. */
+  received: Uint8Array[] = [];
+  isClosed = false;
+
+  constructor(readonly socket: net.Socket) {
+    const decoder = new FrameDecoder((segs) => {
+      const frame = segs.map((s) => s.slice());
+      const w = this.waiters.shift();
+      if (w !== undefined) w.resolve(frame);
+      else this.queue.push(frame);
+    });
+    socket.on("data", (chunk: Buffer) => {
+      const bytes = new Uint8Array(chunk);
+      this.received.push(bytes);
+      decoder.push(bytes);
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      this.isClosed = true;
+      for (const w of this.waiters.splice(0)) w.reject(new Error("socket closed"));
+    });
+  }
+
+  static async connect(address: string): Promise<RawPeer> {
+    return new RawPeer(await rawSocket(address));
+  }
+
+  write(bytes: Uint8Array): void {
+    this.socket.write(bytes);
+  }
+
+  /** Sends one frame made of these segments. */
+  sendFrame(segments: readonly Uint8Array[]): void {
+    this.socket.write(Buffer.concat(encodeFrame(segments)));
+  }
+
+  send(header: Header, payload?: Uint8Array): void {
+    this.sendFrame(frameOf(header, payload));
+  }
+
+  /** The next frame received (rejects if the socket closes first). */
+  next(): Promise<Uint8Array[]> {
+    const f = this.queue.shift();
+    if (f !== undefined) return Promise.resolve(f);
+    if (this.isClosed) return Promise.reject(new Error("socket closed"));
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  async nextHeader(): Promise<Header> {
+    return headerOf(await this.next());
+  }
+
+  closed(): Promise<void> {
+    return closed(this.socket);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+/** Splits a byte stream into frames (each frame as its segments). */
+export function framesOf(stream: Uint8Array): Uint8Array[][] {
+  const out: Uint8Array[][] = [];
+  new FrameDecoder((segs) => out.push(segs.map((s) => s.slice()))).push(stream);
+  return out;
+}
+
+/**
+ * A driver made by hand from the real handshake and connection, for misbehaving on purpose.
+ * `next()` resolves with the next frame other than a heartbeat; it rejects once the
+ * connection has closed.
+ */
+export async function handDriver(address: string, token?: string): Promise<{ conn: Connection; next: () => Promise<Uint8Array[]> }> {
+  const { host, port } = parseAddress(address);
+  const conn = new Connection(await dial(host, port));
+  const { backlog } = await clientHandshake(conn, token);
+  const queue: Uint8Array[][] = backlog.filter((f) => headerOf(f)[0] !== T.Heartbeat);
+  const waiters: { resolve: (f: Uint8Array[]) => void; reject: (e: Error) => void }[] = [];
+  let closedWith: Error | undefined;
+  conn.on("frame", (segs) => {
+    if (headerOf(segs)[0] === T.Heartbeat) return;
+    const w = waiters.shift();
+    if (w) w.resolve(segs);
+    else queue.push(segs);
+  });
+  conn.on("close", (err) => {
+    closedWith = new Error(`connection closed${err ? `: ${err.message}` : ""}`);
+    for (const w of waiters.splice(0)) w.reject(closedWith);
+  });
+  const next = (): Promise<Uint8Array[]> => {
+    const f = queue.shift();
+    if (f !== undefined) return Promise.resolve(f);
+    if (closedWith !== undefined) return Promise.reject(closedWith);
+    return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+  };
+  return { conn, next };
 }

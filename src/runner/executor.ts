@@ -55,7 +55,6 @@ export class Executor {
       minThreads: threads,
       maxThreads: threads,
       concurrentTasksPerWorker: 1,
-      idleTimeout: Number.MAX_SAFE_INTEGER,
     });
   }
 
