@@ -1,0 +1,112 @@
+// Bulk throughput: a big Float64Array round trip through a remote `echo(x)` against the
+// raw floor: the same bytes written to a plain TCP echo server in another process and
+// read back. Both count 2 × size bytes (there and back) over the round-trip time, and
+// reps alternate in one process.
+//
+// Raw TCP pipelines: the server echoes the first bytes while the client still sends the
+// rest. A call cannot: the runner needs the whole argument before `echo` runs, and the
+// result goes back only after that, so ~50% of raw is the ceiling for this shape.
+import { local } from "../src/index.ts";
+import { footer, median, num, processCpuUs, progress, quick, ratio, reps, spread, table } from "./common.ts";
+import { EchoClient, startEchoServer } from "./raw-echo.ts";
+
+const REPS = reps(5, 2);
+const MB = 1e6;
+const BYTES = (quick ? 10 : 100) * MB;
+const DOUBLES = BYTES / 8;
+
+/** MB/s moving 2 × BYTES (there and back) in `ms`. */
+const rate = (ms: number): number => (2 * BYTES) / MB / (ms / 1000);
+
+interface Cpu {
+  local: number;
+  remote: number;
+}
+
+/** Wall ms of one round trip; adds this process's and the remote processes' CPU µs to `cpu`. */
+async function time(f: () => Promise<void>, cpu: Cpu, remotePid: number): Promise<number> {
+  const c0 = process.cpuUsage();
+  const r0 = processCpuUs(remotePid);
+  const t0 = performance.now();
+  await f();
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  cpu.local += c.user + c.system;
+  cpu.remote += processCpuUs(remotePid) - r0;
+  return ms;
+}
+
+async function main(): Promise<void> {
+  const data = new Float64Array(DOUBLES);
+  for (let i = 0; i < DOUBLES; i++) data[i] = i * 0.5;
+  const bytes = new Uint8Array(data.buffer);
+  const sink = new Uint8Array(BYTES);
+
+  await using server = await startEchoServer();
+  const client = await EchoClient.connect(server.port);
+  const raw = async (): Promise<void> => {
+    await client.roundTrip(bytes, sink);
+    if (sink[BYTES - 1] !== bytes[BYTES - 1]) throw new Error("raw echo returned different bytes");
+  };
+  // The same, received into a new buffer each time, as a value handed to a caller must be:
+  // the first touch of fresh memory (page faults) is part of receiving a new 100 MB value.
+  const rawFresh = async (): Promise<void> => {
+    const fresh = new Uint8Array(BYTES);
+    await client.roundTrip(bytes, fresh);
+    if (fresh[BYTES - 1] !== bytes[BYTES - 1]) throw new Error("raw echo returned different bytes");
+  };
+
+  await using cluster = await local({ runners: 1, threads: 1 });
+  const m = await cluster.import<typeof import("./fixtures/noop.ts")>(new URL("./fixtures/noop.ts", import.meta.url));
+  const strand = async (): Promise<void> => {
+    const back = await m.echo(data);
+    if (!(back instanceof Float64Array) || back.length !== DOUBLES || back[DOUBLES - 1] !== data[DOUBLES - 1]) {
+      throw new Error("echo returned a different array");
+    }
+  };
+
+  progress(`bulk: warm-up (${BYTES / MB} MB each)`);
+  await raw();
+  await rawFresh();
+  await strand();
+  const rawMs: number[] = [];
+  const freshMs: number[] = [];
+  const strandMs: number[] = [];
+  const rawCpu = { local: 0, remote: 0 };
+  const freshCpu = { local: 0, remote: 0 };
+  const strandCpu = { local: 0, remote: 0 };
+  const runnerPid = cluster.runners[0]!.pid;
+  for (let r = 0; r < REPS; r++) {
+    rawMs.push(await time(raw, rawCpu, server.process.pid!));
+    freshMs.push(await time(rawFresh, freshCpu, server.process.pid!));
+    strandMs.push(await time(strand, strandCpu, runnerPid));
+    progress(`bulk rep ${r + 1}/${REPS}: raw ${num(rate(rawMs.at(-1)!))} MB/s, raw fresh ${num(rate(freshMs.at(-1)!))} MB/s, strand ${num(rate(strandMs.at(-1)!))} MB/s`);
+  }
+  client.close();
+
+  const rawRate = median(rawMs.map(rate));
+  const strandRate = median(strandMs.map(rate));
+  const freshRate = median(freshMs.map(rate));
+  console.log(`## Bulk throughput: ${BYTES / MB} MB Float64Array round trip\n`);
+  console.log(table(
+    ["", "round trip ms (median)", "MB/s (median)", "MB/s range", "/ raw", "client CPU ms", "server CPU ms"],
+    [
+      ["raw TCP echo (floor)", num(median(rawMs), 1), num(rawRate), spread(rawMs.map(rate)), ratio(1),
+        num(rawCpu.local / REPS / 1000), num(rawCpu.remote / REPS / 1000)],
+      ["raw TCP echo into a fresh buffer (reference)", num(median(freshMs), 1), num(freshRate), spread(freshMs.map(rate)), ratio(freshRate / rawRate),
+        num(freshCpu.local / REPS / 1000), num(freshCpu.remote / REPS / 1000)],
+      ["**Strand `echo(x)`**", num(median(strandMs), 1), num(strandRate), spread(strandMs.map(rate)), ratio(strandRate / rawRate),
+        num(strandCpu.local / REPS / 1000), num(strandCpu.remote / REPS / 1000)],
+    ],
+  ));
+  console.log();
+  console.log(footer([
+    `Median over ${REPS} reps, after one warm-up round trip each; reps alternate raw → raw fresh → Strand in one process. MB = 10^6 bytes; MB/s = 2 × ${BYTES / MB} MB / round-trip time.`,
+    `Per-rep Strand/raw ratio: ${spread(strandMs.map((s, i) => rawMs[i]! / s), 2)}. Target: ≥ 0.50x (raw echo overlaps sending and receiving; a call cannot, see bulk.ts).`,
+    `CPU per round trip, mean over the reps: client = this process; server = the echo server or the runner process (all its threads), from /proc in 10 ms ticks.`,
+    `Raw: one \`socket.write\` of ${num(DOUBLES)} doubles' bytes to a \`net\` echo server (\`socket.pipe(socket)\`) in a child process; the client copies what comes back into a preallocated buffer (floor) or into a new \`Uint8Array\` each time (reference: a new value costs page faults on first touch, on both sides of a call). Strand: \`local({ runners: 1, threads: 1 })\`, \`echo(new Float64Array(${num(DOUBLES)}))\`, result checked to be a Float64Array with the same contents.`,
+  ]));
+  console.log();
+}
+
+await main();

@@ -1,0 +1,80 @@
+// The raw TCP floor shared by rtt.ts and bulk.ts: an echo server in a child process
+// and a client that writes bytes and waits until as many have come back.
+import { spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+export interface EchoServer extends AsyncDisposable {
+  port: number;
+  process: ChildProcess;
+}
+
+/** `hop`: the server passes each chunk through a worker thread before echoing it. */
+export async function startEchoServer(opts: { hop?: boolean } = {}): Promise<EchoServer> {
+  const file = fileURLToPath(new URL("./fixtures/echo-server.ts", import.meta.url));
+  const args = ["--import", import.meta.resolve("tsx"), file, ...(opts.hop === true ? ["--hop"] : [])];
+  const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`echo server exited with code ${code}`)));
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      const m = /^listening on (\d+)$/.exec(line);
+      if (m !== null) resolve(Number(m[1]));
+    });
+  });
+  return {
+    port,
+    process: child,
+    [Symbol.asyncDispose]: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.stdin!.end();
+      }),
+  };
+}
+
+/** One connection to the echo server; one round trip at a time. */
+export class EchoClient {
+  private expected = 0;
+  private received = 0;
+  private sink: Uint8Array | undefined;
+  private done: (() => void) | undefined;
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.on("data", (chunk: Buffer) => {
+      if (this.sink !== undefined) this.sink.set(chunk, this.received);
+      this.received += chunk.byteLength;
+      if (this.received >= this.expected && this.done !== undefined) {
+        const done = this.done;
+        this.done = undefined;
+        done();
+      }
+    });
+  }
+
+  static connect(port: number): Promise<EchoClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ port, host: "127.0.0.1", noDelay: true }, () => {
+        socket.off("error", reject);
+        resolve(new EchoClient(socket));
+      });
+      socket.once("error", reject);
+    });
+  }
+
+  /** Sends `data` and resolves once it has all come back (copied into `sink` if given). */
+  roundTrip(data: Uint8Array, sink?: Uint8Array): Promise<void> {
+    this.expected = data.byteLength;
+    this.received = 0;
+    this.sink = sink;
+    const p = new Promise<void>((resolve) => (this.done = resolve));
+    this.socket.write(data);
+    return p;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
