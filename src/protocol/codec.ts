@@ -112,7 +112,8 @@ addExtension({
     let e: Error | undefined;
     if (w.fields !== undefined && typeof w.code === "string") e = reviveStrandError(w.code, w.message, w.fields);
     if (e === undefined) {
-      const Ctor = builtinErrors[w.name] ?? Error;
+      // hasOwn: a name like "constructor" must not find Object.prototype's members.
+      const Ctor = Object.hasOwn(builtinErrors, w.name) ? builtinErrors[w.name]! : Error;
       e = new Ctor(w.message);
       if (e.name !== w.name) Object.defineProperty(e, "name", { value: w.name, writable: true, configurable: true });
       if (w.code !== undefined) (e as Error & { code?: unknown }).code = w.code;

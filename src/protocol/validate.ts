@@ -2,64 +2,100 @@ import { SerializationError } from "../errors.ts";
 
 // msgpackr would quietly turn a function into undefined and a class instance into a
 // plain object; a remote call must instead fail at the call site, naming the path.
-// One walk over the value does that. Binary values are leaves, so large arrays cost O(1).
+// One walk over the value does that. Binary values are leaves, so large arrays cost
+// O(1). The walk keeps the path as a stack of keys and spells it out only on failure.
 
-const isBinary = (v: object): boolean => ArrayBuffer.isView(v) || v instanceof ArrayBuffer;
+type Key = string | number | { label: string };
 
-function key(path: string, k: string | number): string {
-  if (typeof k === "number") return `${path}[${k}]`;
-  return /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`;
+function spell(root: string, keys: readonly Key[]): string {
+  let path = root;
+  for (const k of keys) {
+    if (typeof k === "number") path += `[${k}]`;
+    else if (typeof k === "object") path += k.label;
+    else path += /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
+  }
+  return path;
 }
 
-export function assertSerializable(value: unknown, path: string): void {
-  walk(value, path, new Set());
-}
+export function assertSerializable(value: unknown, root: string): void {
+  const keys: Key[] = [];
+  const fail = (problem: string): never => {
+    throw new SerializationError(spell(root, keys), problem);
+  };
+  let seen: Set<object> | undefined;
 
-function walk(v: unknown, path: string, seen: Set<object>): void {
-  switch (typeof v) {
-    case "string": case "number": case "boolean": case "bigint": case "undefined":
-      return;
-    case "function":
-      throw new SerializationError(path, "is a function");
-    case "symbol":
-      throw new SerializationError(path, "is a symbol");
-  }
-  if (v === null) return;
-  const o = v as object;
-  if (seen.has(o)) return; // cycles are encoded by reference
-  seen.add(o);
-  if (Array.isArray(o)) {
-    for (let i = 0; i < o.length; i++) walk(o[i], key(path, i), seen);
-    return;
-  }
-  const proto: unknown = Object.getPrototypeOf(o);
-  if (proto === Object.prototype || proto === null) {
-    for (const k in o) walk((o as Record<string, unknown>)[k], key(path, k), seen);
-    return;
-  }
-  if (isBinary(o) || o instanceof Date || o instanceof RegExp) return;
-  if (o instanceof SharedArrayBuffer) {
-    throw new SerializationError(path, "is a SharedArrayBuffer (cannot be shared across hosts)");
-  }
-  if (o instanceof Map) {
-    let i = 0;
-    for (const [k, val] of o) {
-      walk(k, `${path}.<key ${i}>`, seen);
-      walk(val, `${path}.get(${i})`, seen);
-      i++;
+  const walk = (v: unknown): void => {
+    switch (typeof v) {
+      case "string": case "number": case "boolean": case "bigint": case "undefined":
+        return;
+      case "function":
+        return fail("is a function");
+      case "symbol":
+        return fail("is a symbol");
     }
-    return;
-  }
-  if (o instanceof Set) {
-    let i = 0;
-    for (const val of o) walk(val, `${path}.<item ${i++}>`, seen);
-    return;
-  }
-  if (o instanceof Error) {
-    walk(o.cause, `${path}.cause`, seen);
-    return;
-  }
-  if (o instanceof Promise) throw new SerializationError(path, "is a Promise (await it before passing it)");
-  const name = (proto as { constructor?: { name?: string } }).constructor?.name ?? "anonymous";
-  throw new SerializationError(path, `is an instance of class ${name} (only plain objects and structured-clone types cross the wire)`);
+    if (v === null) return;
+    const o = v as object;
+    seen ??= new Set();
+    if (seen.has(o)) return; // cycles and shared references are encoded by reference
+    seen.add(o);
+    if (Array.isArray(o)) {
+      for (let i = 0; i < o.length; i++) {
+        const x: unknown = o[i];
+        if (typeof x !== "object" && typeof x !== "function" && typeof x !== "symbol") continue;
+        keys.push(i);
+        walk(x);
+        keys.pop();
+      }
+      return;
+    }
+    const proto: unknown = Object.getPrototypeOf(o);
+    if (proto === Object.prototype || proto === null) {
+      for (const k in o) {
+        if (k === "__proto__") {
+          keys.push(k);
+          return fail("is an own \"__proto__\" key, which would turn into a prototype when decoded");
+        }
+        const x = (o as Record<string, unknown>)[k];
+        if (typeof x !== "object" && typeof x !== "function" && typeof x !== "symbol") continue;
+        keys.push(k);
+        walk(x);
+        keys.pop();
+      }
+      return;
+    }
+    if (ArrayBuffer.isView(o) || o instanceof ArrayBuffer || o instanceof Date || o instanceof RegExp) return;
+    if (o instanceof SharedArrayBuffer) return fail("is a SharedArrayBuffer (cannot be shared across hosts)");
+    if (o instanceof Map) {
+      let i = 0;
+      for (const [k, x] of o) {
+        keys.push({ label: `.<key ${i}>` });
+        walk(k);
+        keys.pop();
+        keys.push({ label: `.get(${i})` });
+        walk(x);
+        keys.pop();
+        i++;
+      }
+      return;
+    }
+    if (o instanceof Set) {
+      let i = 0;
+      for (const x of o) {
+        keys.push({ label: `.<item ${i++}>` });
+        walk(x);
+        keys.pop();
+      }
+      return;
+    }
+    if (o instanceof Error) {
+      keys.push("cause");
+      walk(o.cause);
+      keys.pop();
+      return;
+    }
+    if (o instanceof Promise) return fail("is a Promise (await it before passing it)");
+    const name = (proto as { constructor?: { name?: string } }).constructor?.name ?? "anonymous";
+    return fail(`is an instance of class ${name} (only plain objects and structured-clone types cross the wire)`);
+  };
+  walk(value);
 }

@@ -39,7 +39,9 @@ function pack(items: readonly Uint8Array[][], moveBig: (i: number) => boolean): 
   let total = 0;
   for (const segs of items) for (const s of segs) if (s.byteLength < OWN_BUFFER_MIN) total += (s.byteLength + 7) & ~7;
   const arena = new Uint8Array(total);
-  const transfer: ArrayBuffer[] = [arena.buffer];
+  // Cloning a small arena is cheaper than transferring it (a transfer detaches and
+  // re-wraps the backing store); a big one moves.
+  const transfer: ArrayBuffer[] = total >= OWN_BUFFER_MIN ? [arena.buffer] : [];
   const offsets: number[] = [];
   const lengths: number[] = [];
   const counts: number[] = [];

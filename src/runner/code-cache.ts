@@ -41,15 +41,31 @@ export class CodeCache {
 
   /**
    * The path of the bundle, fetching it with `fetch` if missing. Concurrent callers
-   * for one hash share one fetch.
+   * for one hash share one fetch, even across drivers; if a shared fetch fails (say its
+   * driver disconnected), the other callers try again through their own `fetch`.
    */
-  resolve(hash: string, fetch: (hash: string) => Promise<Uint8Array>): Promise<string> {
-    if (this.has(hash)) return Promise.resolve(this.pathOf(hash));
-    let p = this.pending.get(hash);
-    if (p === undefined) {
-      p = this.fetchAndStore(hash, fetch).finally(() => this.pending.delete(hash));
-      this.pending.set(hash, p);
+  async resolve(hash: string, fetch: (hash: string) => Promise<Uint8Array>): Promise<string> {
+    let failed: Promise<string> | undefined;
+    for (let attempt = 0; ; attempt++) {
+      if (this.has(hash)) return this.pathOf(hash);
+      let p = this.pending.get(hash);
+      const mine = p === undefined || p === failed;
+      if (mine) p = this.fetchShared(hash, fetch);
+      try {
+        return await p!;
+      } catch (err) {
+        // Our own fetch failed, or we keep meeting failing ones: give up.
+        if (mine || attempt >= 3) throw err;
+        failed = p; // someone else's fetch failed (its driver left?): go around
+      }
     }
+  }
+
+  private fetchShared(hash: string, fetch: (hash: string) => Promise<Uint8Array>): Promise<string> {
+    const p = this.fetchAndStore(hash, fetch).finally(() => {
+      if (this.pending.get(hash) === p) this.pending.delete(hash);
+    });
+    this.pending.set(hash, p);
     return p;
   }
 

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { ImportError, ProtocolError } from "../errors.ts";
+import { CancelledError, ImportError, ProtocolError } from "../errors.ts";
 import { DEFAULT_HEARTBEAT, startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
 import { frameOf, headerOf, T, type RunnerStats } from "../protocol/messages.ts";
 import type { Connection } from "../transport/connection.ts";
@@ -21,6 +21,9 @@ export class Session {
   /** Call ids are the driver's; job ids are the executor's, unique across sessions. */
   private readonly jobOf = new Map<number, number>();
   private readonly callOf = new Map<number, number>();
+  /** Jobs waiting for their module's code, not yet in the executor. */
+  private readonly awaitingCode = new Set<number>();
+  private readonly idleWaiters: (() => void)[] = [];
   private readonly codeWaiters = new Map<string, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
   private readonly stopHeartbeat: () => void;
   /** Module refs this driver declared, and the hashes they stand for. */
@@ -96,15 +99,24 @@ export class Session {
     };
     // Known code (the common case) goes straight to the executor, without a promise hop.
     if (this.cache.has(hash)) return submit(this.cache.pathOf(hash));
+    this.awaitingCode.add(jobId);
     this.cache.resolve(hash, (h) => this.fetchCode(h)).then(
-      submit,
-      (err: unknown) => fail(err instanceof ImportError ? err : new ImportError(`code ${hash.slice(0, 12)} unavailable: ${(err as Error).message}`)),
+      (path) => {
+        // Cancelled (and already answered) while the code was on its way?
+        if (this.awaitingCode.delete(jobId)) submit(path);
+      },
+      (err: unknown) => {
+        this.awaitingCode.delete(jobId);
+        fail(err instanceof ImportError ? err : new ImportError(`code ${hash.slice(0, 12)} unavailable: ${(err as Error).message}`));
+      },
     );
   }
 
   private cancel(id: number, reason: string): void {
     const jobId = this.jobOf.get(id);
-    if (jobId !== undefined) this.host.executor.cancel(jobId, reason);
+    if (jobId === undefined) return;
+    if (this.awaitingCode.delete(jobId)) this.reply(errorOutcome(jobId, new CancelledError(reason)));
+    else this.host.executor.cancel(jobId, reason);
   }
 
   private reply(o: CallOutcome): void {
@@ -114,6 +126,7 @@ export class Session {
     this.jobOf.delete(id);
     this.host.counted(o.ok);
     this.conn.send(frameOf([T.Result, id, o.ok, o.execMicros], { body: o.segments[0]!, attachments: o.segments.slice(1) }));
+    if (this.jobOf.size === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private fetchCode(hash: string): Promise<Uint8Array> {
@@ -132,9 +145,20 @@ export class Session {
     else w.resolve(code.slice());
   }
 
-  /** Finishes in-flight calls (their results still go out), then closes. */
+  /**
+   * Lets this driver's calls finish — queued, running, or still waiting for their code —
+   * for up to `graceMs`; their results still go out. Then closes the connection.
+   */
   async drain(graceMs: number): Promise<void> {
-    await this.host.executor.drain(graceMs);
+    if (this.jobOf.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     await this.conn.flushed();
     this.conn.end();
   }
@@ -146,6 +170,7 @@ export class Session {
     for (const w of this.codeWaiters.values()) w.reject(new ImportError("driver disconnected"));
     this.codeWaiters.clear();
     // Nobody will read these results: stop what can be stopped.
+    this.awaitingCode.clear();
     for (const jobId of this.callOf.keys()) this.host.executor.cancel(jobId, "driver disconnected");
     this.callOf.clear();
     this.jobOf.clear();
