@@ -57,7 +57,7 @@ function viewAs(kind: number, bytes: Uint8Array): unknown {
   const ctor = binaryKinds[kind];
   if (ctor === undefined) throw new TypeError(`unknown binary kind ${kind}`);
   if (ctor === Buffer) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (ctor === ArrayBuffer) return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  if (ctor === ArrayBuffer) return Uint8Array.prototype.slice.call(bytes).buffer; // a plain ArrayBuffer, even from shared memory
   if (ctor === DataView) return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const T = ctor as Float64ArrayConstructor; // any element type; BYTES_PER_ELEMENT says which
   const size = T.BYTES_PER_ELEMENT;
