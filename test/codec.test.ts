@@ -1,0 +1,534 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { ATTACH_MIN, decodeValue, encodeValue, type Encoded } from "../src/protocol/codec.ts";
+import {
+  CancelledError, ImportError, RemoteError, RunnerLostError, SerializationError, StrandError, TimeoutError,
+} from "../src/index.ts";
+
+// What the receiving side gets: the body and every attachment in memory of its own
+// (as after a trip over the wire), never aliasing the sender's values.
+function overTheWire(enc: Encoded): Encoded {
+  return { body: enc.body.slice(), attachments: enc.attachments.map((a) => a.slice()) };
+}
+
+function roundTrip<T>(value: T): T {
+  const enc = overTheWire(encodeValue(value, "args"));
+  return decodeValue(enc.body, enc.attachments) as T;
+}
+
+function serializationError(value: unknown, path = "args"): SerializationError {
+  try {
+    encodeValue(value, path);
+  } catch (err) {
+    expect(err).toBeInstanceOf(SerializationError);
+    expect((err as SerializationError).code).toBe("ERR_STRAND_SERIALIZATION");
+    return err as SerializationError;
+  }
+  throw new Error("encodeValue accepted a value it must reject");
+}
+
+// ---- arbitraries ----------------------------------------------------------------
+
+// msgpack has no negative zero for integers: -0 arrives as 0 (asserted on its own below).
+const double = fc.double().filter((d) => !Object.is(d, -0));
+// Well-formed Unicode only: "binary" covers every code point but never a lone surrogate.
+const text = fc.string({ unit: "binary", maxLength: 40 });
+// An own "__proto__" key is covered by its own test below.
+const key = fc.string({ unit: "binary", maxLength: 12 }).filter((k) => k !== "__proto__");
+const bigint = fc.bigInt({ min: -(1n << 600n), max: 1n << 600n });
+
+const primitive = fc.oneof(
+  fc.boolean(), fc.integer(), fc.maxSafeInteger(), double, bigint, text, fc.constant(undefined), fc.constant(null),
+);
+
+const typedArrayKinds = [
+  Uint8Array, Int8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+] as const;
+const binaryKinds = ["Buffer", "ArrayBuffer", "DataView", ...typedArrayKinds.map((k) => k.name)] as const;
+type BinaryKind = (typeof binaryKinds)[number];
+
+/** Bytes with a recognisable pattern (cheap to make in any size). */
+function patterned(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (i * 31 + seed) & 0xff;
+  return out;
+}
+
+/**
+ * A binary value of `kind` whose bytes are `bytes` (cut to whole elements), placed at a
+ * non-zero offset inside a bigger buffer so that only the view's own bytes may travel.
+ */
+function makeBinary(kind: BinaryKind, bytes: Uint8Array, padElements: number): ArrayBuffer | ArrayBufferView {
+  if (kind === "ArrayBuffer") return bytes.slice().buffer;
+  const size = kind === "Buffer" || kind === "DataView" ? 1 : typedArrayKinds.find((k) => k.name === kind)!.BYTES_PER_ELEMENT;
+  const n = Math.floor(bytes.byteLength / size);
+  const offset = padElements * size;
+  const backing = new Uint8Array(offset + n * size + 16).fill(0xee);
+  backing.set(bytes.subarray(0, n * size), offset);
+  if (kind === "Buffer") return Buffer.from(backing.buffer, offset, n);
+  if (kind === "DataView") return new DataView(backing.buffer, offset, n);
+  const Ctor = typedArrayKinds.find((k) => k.name === kind)! as unknown as Float64ArrayConstructor;
+  return new Ctor(backing.buffer, offset, n);
+}
+
+const smallBytes = fc.uint8Array({ maxLength: 80 });
+const largeBytes = fc.tuple(fc.integer({ min: ATTACH_MIN - 24, max: ATTACH_MIN + 5000 }), fc.nat(255)).map(([n, seed]) => patterned(n, seed));
+const binary = fc
+  .tuple(fc.constantFrom(...binaryKinds), fc.oneof({ weight: 5, arbitrary: smallBytes }, { weight: 1, arbitrary: largeBytes }), fc.nat(3))
+  .map(([kind, bytes, pad]) => makeBinary(kind, bytes, pad));
+
+const date = fc.date({ noInvalidDate: false });
+const regexp = fc
+  .tuple(fc.constantFrom("a+b", "^x$", "[0-9]{2,}", "(?<n>y)|z", "", "\\/path\\/", "é+"), fc.subarray(["d", "g", "i", "m", "s", "u", "y"]))
+  .map(([source, flags]) => new RegExp(source, flags.join("")));
+
+const { value: anyValue } = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    primitive, binary, date, regexp, tie("array"), tie("object"), tie("map"), tie("set"),
+  ),
+  array: fc.array(tie("value"), { maxLength: 5 }),
+  object: fc.dictionary(key, tie("value"), { maxKeys: 5, noNullPrototype: true }),
+  map: fc.array(fc.tuple(tie("value"), tie("value")), { maxLength: 4 }).map((entries) => new Map(entries)),
+  set: fc.array(tie("value"), { maxLength: 4 }).map((items) => new Set(items)),
+}));
+
+// ---- round trips ----------------------------------------------------------------
+
+describe("codec round trips", () => {
+  it("primitives: booleans, numbers (NaN, ±Infinity), strings, undefined, null", () => {
+    fc.assert(fc.property(primitive, (v) => {
+      expect(roundTrip(v)).toStrictEqual(v);
+    }));
+    for (const v of [NaN, Infinity, -Infinity, Number.MAX_VALUE, Number.MIN_VALUE, 2 ** 53 + 2, -(2 ** 31), 0.1, "", "😀 ü\u0000"]) {
+      expect(roundTrip(v)).toStrictEqual(v);
+    }
+  });
+
+  it("-0 arrives as 0 (msgpack integers have no sign of zero); inside a Float64Array it stays -0", () => {
+    expect(Object.is(roundTrip(-0), 0)).toBe(true);
+    expect(Object.is(roundTrip({ z: -0 }).z, 0)).toBe(true);
+    expect(Object.is(roundTrip(new Float64Array([-0]))[0], -0)).toBe(true);
+  });
+
+  it("bigints of any size keep sign and value", () => {
+    fc.assert(fc.property(bigint, (b) => {
+      expect(roundTrip(b)).toBe(b);
+    }));
+    for (const b of [0n, -1n, 1n << 63n, (1n << 64n) - 1n, -(1n << 63n) - 1n, 10n ** 100n, -(10n ** 300n)]) {
+      expect(roundTrip(b)).toBe(b);
+    }
+  });
+
+  it("nested arrays, plain objects, Maps, Sets, Dates, RegExps and binary values", () => {
+    fc.assert(fc.property(anyValue, (v) => {
+      expect(roundTrip(v)).toStrictEqual(v);
+    }));
+  });
+
+  it("objects keep undefined-valued keys, unusual keys and key order", () => {
+    const v = { a: undefined, "": 1, "with space": 2, "0": 3, "ü": 4, constructor: 5, toString: "x" };
+    const out = roundTrip(v);
+    expect(out).toStrictEqual(v);
+    expect(Object.keys(out)).toEqual(Object.keys(v));
+  });
+
+  it("a null-prototype object arrives as a plain object with the same entries", () => {
+    const v = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1, b: [2] });
+    const out = roundTrip(v);
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect({ ...out }).toStrictEqual({ a: 1, b: [2] });
+  });
+
+  // Regression: msgpackr silently renamed an own "__proto__" key to "__proto_". Keeping the
+  // key or rejecting the value with SerializationError are both fine; altering it is not.
+  it("an own \"__proto__\" key survives, or the value is rejected", () => {
+    const v = JSON.parse('{"__proto__": {"x": 1}, "a": 2}') as Record<string, unknown>;
+    let out: Record<string, unknown>;
+    try {
+      out = roundTrip(v);
+    } catch (err) {
+      expect(err).toBeInstanceOf(SerializationError);
+      expect((err as SerializationError).path).toMatch(/^args(\.__proto__|\["__proto__"\])$/);
+      return;
+    }
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype); // never prototype pollution
+    expect(Object.keys(out)).toEqual(["__proto__", "a"]);
+  });
+
+  it("Map and Set keep insertion order, object keys and mixed key types", () => {
+    const k = { id: 1 };
+    const m = new Map<unknown, unknown>([[k, "obj"], [1, "num"], ["1", "str"], [1n, "big"], [null, undefined], [new Date(0), [1]]]);
+    const out = roundTrip(m);
+    expect(out).toBeInstanceOf(Map);
+    expect(out).toStrictEqual(m);
+    expect([...out.values()]).toEqual([...m.values()]);
+    const s = new Set<unknown>([3, 1, "1", 2n, { a: 1 }, [0]]);
+    expect([...roundTrip(s)]).toStrictEqual([...s]);
+  });
+
+  it("Dates (including invalid ones) and RegExps (source, flags)", () => {
+    fc.assert(fc.property(date, regexp, (d, r) => {
+      const [d2, r2] = roundTrip([d, r]);
+      expect(d2).toBeInstanceOf(Date);
+      expect(Object.is(d2.getTime(), d.getTime())).toBe(true);
+      expect(r2).toBeInstanceOf(RegExp);
+      expect(r2.source).toBe(r.source);
+      expect(r2.flags).toBe(r.flags);
+    }));
+  });
+
+  it("every TypedArray kind, small and attachment-sized, from any offset of a larger buffer", () => {
+    const kind = fc.constantFrom(...typedArrayKinds.map((k) => k.name) as BinaryKind[]);
+    fc.assert(fc.property(kind, fc.oneof(smallBytes, largeBytes), fc.nat(5), (k, bytes, pad) => {
+      const v = makeBinary(k, bytes, pad) as ArrayBufferView;
+      const out = roundTrip(v);
+      expect(out.constructor).toBe(v.constructor);
+      expect(out.byteLength).toBe(v.byteLength);
+      expect(Buffer.from(out.buffer, out.byteOffset, out.byteLength).equals(Buffer.from(v.buffer, v.byteOffset, v.byteLength))).toBe(true);
+    }), { numRuns: 200 });
+  });
+
+  it("fast-check's own typed arrays (NaN, ±0, extreme values) survive element for element", () => {
+    const arrays = fc.oneof(
+      fc.int8Array(), fc.uint8Array(), fc.uint8ClampedArray(), fc.int16Array(), fc.uint16Array(), fc.int32Array(), fc.uint32Array(),
+      fc.float32Array(), fc.float64Array(), fc.bigInt64Array(), fc.bigUint64Array(),
+    );
+    fc.assert(fc.property(arrays, (a) => {
+      expect(roundTrip(a)).toStrictEqual(a);
+    }));
+  });
+
+  it("ArrayBuffer and DataView (only the viewed range travels)", () => {
+    fc.assert(fc.property(fc.oneof(smallBytes, largeBytes), fc.nat(7), (bytes, pad) => {
+      const ab = makeBinary("ArrayBuffer", bytes, 0) as ArrayBuffer;
+      const outAb = roundTrip(ab);
+      expect(outAb).toBeInstanceOf(ArrayBuffer);
+      expect(Buffer.from(outAb).equals(Buffer.from(bytes))).toBe(true);
+      const dv = makeBinary("DataView", bytes, pad) as DataView;
+      const outDv = roundTrip(dv);
+      expect(outDv).toBeInstanceOf(DataView);
+      expect(outDv.byteLength).toBe(bytes.byteLength);
+      expect(Buffer.from(outDv.buffer, outDv.byteOffset, outDv.byteLength).equals(Buffer.from(bytes))).toBe(true);
+    }));
+  });
+
+  it("a Buffer stays a Buffer (pooled small ones and attachment-sized ones)", () => {
+    for (const b of [Buffer.from("hi"), Buffer.alloc(0), Buffer.from(patterned(ATTACH_MIN * 2, 3)), Buffer.from(patterned(100, 1)).subarray(7, 60)]) {
+      const out = roundTrip({ b }).b;
+      expect(Buffer.isBuffer(out)).toBe(true);
+      expect(out.equals(b)).toBe(true);
+    }
+  });
+
+  it("cycles and shared references keep their shape", () => {
+    const obj: Record<string, unknown> = { name: "root" };
+    obj.self = obj;
+    const out = roundTrip(obj);
+    expect(out.self).toBe(out);
+
+    const arr: unknown[] = [1];
+    arr.push(arr);
+    const outArr = roundTrip(arr);
+    expect(outArr[1]).toBe(outArr);
+
+    const m = new Map<string, unknown>();
+    m.set("me", m);
+    const outM = roundTrip(m);
+    expect(outM.get("me")).toBe(outM);
+
+    const s = new Set<unknown>();
+    s.add(s);
+    const outS = roundTrip(s);
+    expect([...outS][0]).toBe(outS);
+
+    const shared = { x: 1 };
+    const [a, b] = roundTrip([shared, shared]);
+    expect(a).toBe(b);
+
+    const parent: { children: { parent: unknown }[] } = { children: [] };
+    parent.children.push({ parent }, { parent });
+    const outP = roundTrip(parent);
+    expect(outP.children[0]!.parent).toBe(outP);
+    expect(outP.children[1]!.parent).toBe(outP);
+
+    const err = new Error("loop") as Error & { cause: unknown };
+    err.cause = err;
+    const outErr = roundTrip(err);
+    expect(outErr.cause).toBe(outErr);
+
+    const holder: Record<string, unknown> = {};
+    holder.err = new Error("held", { cause: holder });
+    const outH = roundTrip(holder);
+    expect((outH.err as Error).cause).toBe(outH);
+  });
+});
+
+// ---- errors ---------------------------------------------------------------------
+
+const builtinErrors = [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError] as const;
+const builtinByName = new Map<string, ErrorConstructor>(builtinErrors.map((E) => [E.name, E]));
+
+type ErrorSpec = {
+  ctor: (typeof builtinErrors)[number];
+  name: string | null;
+  message: string;
+  code: string | number | null;
+  stack: string | null;
+  cause: unknown;
+  hasCause: boolean;
+};
+
+const errorSpec: fc.Arbitrary<ErrorSpec> = fc.record({
+  ctor: fc.constantFrom(...builtinErrors),
+  // Names that are Object.prototype members ("toString", "constructor"...) have their own test below.
+  name: fc.option(fc.oneof(fc.constantFrom(...builtinErrors.map((E) => E.name)), fc.string({ maxLength: 10 }).filter((n) => !(n in Object.prototype)))),
+  message: text,
+  code: fc.option(fc.oneof(fc.string({ maxLength: 10 }), fc.integer())),
+  stack: fc.option(fc.string({ maxLength: 60 })),
+  cause: fc.oneof(primitive, fc.dictionary(key, primitive, { maxKeys: 3, noNullPrototype: true })),
+  hasCause: fc.boolean(),
+});
+
+function makeError(spec: ErrorSpec, cause?: Error): Error {
+  const hasCause = cause !== undefined || spec.hasCause;
+  const e = new spec.ctor(spec.message, hasCause ? { cause: cause ?? spec.cause } : undefined) as Error & { code?: unknown };
+  if (spec.name !== null) e.name = spec.name;
+  if (spec.code !== null) e.code = spec.code;
+  if (spec.stack !== null) e.stack = spec.stack;
+  return e;
+}
+
+function expectSameError(out: unknown, e: Error): void {
+  expect(out).toBeInstanceOf(Error);
+  const o = out as Error & { code?: unknown };
+  // The class follows the name: a built-in name gets its built-in class, any other name Error.
+  expect(Object.getPrototypeOf(o)).toBe((builtinByName.get(e.name) ?? Error).prototype);
+  expect(o.name).toBe(e.name);
+  expect(o.message).toBe(e.message);
+  expect(o.stack).toBe(e.stack);
+  expect(o.code).toBe((e as Error & { code?: unknown }).code);
+  if (e.cause instanceof Error) expectSameError(o.cause, e.cause);
+  else expect(o.cause).toStrictEqual(e.cause);
+}
+
+describe("codec: errors", () => {
+  it("keep class, name, message, stack, code and cause (chains too)", () => {
+    fc.assert(fc.property(fc.array(errorSpec, { minLength: 1, maxLength: 3 }), (specs) => {
+      let e: Error | undefined;
+      for (const spec of specs) e = makeError(spec, e);
+      expectSameError(roundTrip(e!), e!);
+      expectSameError(roundTrip({ nested: [e] }).nested[0], e!);
+    }));
+  });
+
+  // Regression: the error decoder looked the name up on a plain object, so "toString" found
+  // an Object.prototype method (decoding threw "Ctor is not a constructor") and
+  // "constructor" found Object (decoding gave a String wrapper, not an Error).
+  it("errors named like Object.prototype members decode as errors with that name", () => {
+    for (const name of ["toString", "constructor", "hasOwnProperty", "valueOf", "__proto__"]) {
+      const e = new Error(`named ${name}`);
+      e.name = name;
+      const out = roundTrip(e);
+      expect(out).toBeInstanceOf(Error);
+      expect(out.name).toBe(name);
+      expect(out.message).toBe(`named ${name}`);
+      expect(out.stack).toBe(e.stack);
+    }
+  });
+
+  it("a subclass keeps its name, message, stack and own code", () => {
+    class HttpError extends Error {
+      override name = "HttpError";
+      code = "E_HTTP";
+    }
+    const e = new HttpError("404", { cause: new RangeError("inner") });
+    const out = roundTrip(e) as Error & { code?: unknown };
+    expect(out.name).toBe("HttpError");
+    expect(out.message).toBe("404");
+    expect(out.stack).toBe(e.stack);
+    expect(out.code).toBe("E_HTTP");
+    expect(out.cause).toBeInstanceOf(RangeError);
+    expect((out.cause as Error).message).toBe("inner");
+  });
+
+  it("Strand errors come back as their own class with their fields", () => {
+    const remote = new RemoteError({ message: "m", remoteName: "TypeError", remoteStack: "stack here", remoteCode: "E1", functionName: "f", runner: "h:1" });
+    const r = roundTrip(remote);
+    expect(r).toBeInstanceOf(RemoteError);
+    expect(r).toBeInstanceOf(StrandError);
+    expect(r.message).toBe(remote.message);
+    expect([r.remoteName, r.remoteStack, r.remoteCode, r.functionName, r.runner]).toEqual(["TypeError", "stack here", "E1", "f", "h:1"]);
+
+    const lost = roundTrip(new RunnerLostError("h:2", "gone"));
+    expect(lost).toBeInstanceOf(RunnerLostError);
+    expect(lost.runner).toBe("h:2");
+    expect(lost.message).toBe("runner h:2 lost: gone");
+
+    const ser = roundTrip(new SerializationError("args[0].f", "is a function"));
+    expect(ser).toBeInstanceOf(SerializationError);
+    expect(ser.path).toBe("args[0].f");
+    expect(ser.message).toBe("args[0].f is a function");
+
+    const to = roundTrip(new TimeoutError("spin", 300));
+    expect(to).toBeInstanceOf(TimeoutError);
+    expect(to.timeoutMs).toBe(300);
+    expect(to.message).toBe("spin timed out after 300 ms");
+
+    for (const e of [new CancelledError("stop"), new ImportError("no module")]) {
+      const out = roundTrip(e);
+      expect(out.constructor).toBe(e.constructor);
+      expect(out.code).toBe(e.code);
+      expect(out.message).toBe(e.message);
+    }
+  });
+});
+
+// ---- attachments ----------------------------------------------------------------
+
+describe("codec: attachments", () => {
+  it("binary values of at least ATTACH_MIN bytes travel as attachments, not in the body", () => {
+    const big = patterned(ATTACH_MIN, 1);
+    const enc = encodeValue({ big, n: 1 }, "args");
+    expect(enc.attachments).toHaveLength(1);
+    expect(Buffer.from(enc.attachments[0]!).equals(Buffer.from(big))).toBe(true);
+    expect(enc.body.byteLength).toBeLessThan(64);
+
+    const small = patterned(ATTACH_MIN - 1, 2);
+    const enc2 = encodeValue({ small }, "args");
+    expect(enc2.attachments).toHaveLength(0);
+    expect(enc2.body.byteLength).toBeGreaterThanOrEqual(ATTACH_MIN - 1);
+  });
+
+  it("every large value gets its own attachment, wherever it sits", () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.constantFrom(...binaryKinds), largeBytes.filter((b) => b.byteLength >= ATTACH_MIN + 8)), { minLength: 1, maxLength: 4 }), (items) => {
+      const values = items.map(([kind, bytes]) => makeBinary(kind, bytes, 1));
+      const value = { list: values, map: new Map([["first", values[0]]]) };
+      const enc = encodeValue([value], "args");
+      expect(enc.attachments.length).toBeGreaterThanOrEqual(values.length);
+      expect(enc.body.byteLength).toBeLessThan(ATTACH_MIN);
+      const wire = overTheWire(enc);
+      const [out] = decodeValue(wire.body, wire.attachments) as [typeof value];
+      expect(out).toStrictEqual(value);
+    }), { numRuns: 12 });
+  });
+
+  it("a Float64Array attachment decodes as a view of the received bytes when aligned, as a copy otherwise", () => {
+    const f = new Float64Array(ATTACH_MIN / 8 + 3).map((_, i) => i * 1.5);
+    const enc = encodeValue(f, "args");
+    expect(enc.attachments).toHaveLength(1);
+    const att = enc.attachments[0]!;
+
+    const aligned = new Uint8Array(att.byteLength + 16);
+    aligned.set(att, 16);
+    const view = decodeValue(enc.body, [aligned.subarray(16)]) as Float64Array;
+    expect(view).toBeInstanceOf(Float64Array);
+    expect(view.buffer).toBe(aligned.buffer); // no copy
+    expect(view.byteOffset).toBe(16);
+    expect(view).toStrictEqual(f);
+
+    const misaligned = new Uint8Array(att.byteLength + 4);
+    misaligned.set(att, 4);
+    const copy = decodeValue(enc.body, [misaligned.subarray(4)]) as Float64Array;
+    expect(copy).toBeInstanceOf(Float64Array);
+    expect(copy.byteOffset % 8).toBe(0);
+    expect(copy).toStrictEqual(f);
+  });
+
+  it("a body that names a missing attachment fails to decode instead of inventing data", () => {
+    const enc = encodeValue({ big: patterned(ATTACH_MIN, 9) }, "args");
+    expect(() => decodeValue(enc.body, [])).toThrow(/attachment/);
+  });
+
+  it("a rejected value leaves no stale attachments behind for the next encode", () => {
+    expect(() => encodeValue([patterned(ATTACH_MIN, 1), () => 1], "args")).toThrow(SerializationError);
+    const enc = encodeValue([patterned(ATTACH_MIN, 2)], "args");
+    expect(enc.attachments).toHaveLength(1);
+    expect(enc.attachments[0]![0]).toBe(2);
+  });
+});
+
+// ---- rejected values ------------------------------------------------------------
+
+class Point {
+  constructor(readonly x: number) {}
+  norm(): number {
+    return Math.abs(this.x);
+  }
+}
+
+describe("codec: values that cannot travel fail with SerializationError naming the path", () => {
+  it("functions", () => {
+    const e = serializationError([1, { onDone: () => 1 }]);
+    expect(e.message).toBe("args[1].onDone is a function");
+    expect(e.path).toBe("args[1].onDone");
+    expect(serializationError(() => 1, "result").message).toBe("result is a function");
+  });
+
+  it("symbols", () => {
+    expect(serializationError([Symbol("s")]).message).toBe("args[0] is a symbol");
+    expect(serializationError([{ deep: { s: Symbol.iterator } }]).message).toBe("args[0].deep.s is a symbol");
+  });
+
+  it("class instances with methods, Promises, WeakMaps, SharedArrayBuffers", () => {
+    expect(serializationError([new Point(1)]).message).toMatch(/^args\[0\] is an instance of class Point\b/);
+    expect(serializationError([{ p: Promise.resolve(1) }]).message).toMatch(/^args\[0\]\.p is a Promise\b/);
+    expect(serializationError([new WeakMap()]).message).toMatch(/^args\[0\] is an instance of class WeakMap\b/);
+    expect(serializationError([new SharedArrayBuffer(8)]).message).toMatch(/^args\[0\] is a SharedArrayBuffer\b/);
+  });
+
+  it("values inside a Map (keys and values) and a Set", () => {
+    const m = new Map<unknown, unknown>([["ok", 1], ["bad", () => 2]]);
+    expect(serializationError([{ m }]).message).toBe("args[0].m.get(1) is a function");
+    const mk = new Map<unknown, unknown>([[Symbol("k"), 1]]);
+    expect(serializationError([mk]).message).toBe("args[0].<key 0> is a symbol");
+    const s = new Set<unknown>([1, 2, new Point(3)]);
+    expect(serializationError([{ s }]).message).toMatch(/^args\[0\]\.s\.<item 2> is an instance of class Point\b/);
+    const nested = new Map([["outer", new Set([Promise.resolve()])]]);
+    expect(serializationError([nested]).message).toMatch(/^args\[0\]\.get\(0\)\.<item 0> is a Promise\b/);
+  });
+
+  it("an error whose cause cannot travel, and keys that are not identifiers", () => {
+    expect(serializationError([new Error("x", { cause: () => 1 })]).message).toBe("args[0].cause is a function");
+    expect(serializationError([{ "a-b": [0, { "": Symbol("x") }] }]).message).toBe('args[0]["a-b"][1][""] is a symbol');
+  });
+
+  // Builds a value with `leaf` at the end of `steps`, plus innocent siblings at every level.
+  type Step = { index: number } | { key: string };
+  const identifier = fc.stringMatching(/^[A-Za-z_$][\w$]{0,8}$/);
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    fc.nat(3).map((index) => ({ index })),
+    fc.oneof(identifier, key).map((k) => ({ key: k })),
+  );
+  const leaves = [
+    { make: (): unknown => () => 1, problem: /^is a function$/ },
+    { make: (): unknown => Symbol("leaf"), problem: /^is a symbol$/ },
+    { make: (): unknown => new Point(1), problem: /^is an instance of class Point\b/ },
+    { make: (): unknown => Promise.resolve(), problem: /^is a Promise\b/ },
+  ];
+
+  it("the path is exact however deep the bad value sits", () => {
+    fc.assert(fc.property(fc.array(step, { maxLength: 6 }), fc.constantFrom(...leaves), (steps, leaf) => {
+      let value = leaf.make();
+      for (const s of [...steps].reverse()) {
+        if ("index" in s) {
+          const arr: unknown[] = Array.from({ length: s.index + 2 }, (_, i) => i);
+          arr[s.index] = value;
+          value = arr;
+        } else {
+          value = s.key === "before" ? { before: value } : { before: 1, [s.key]: value };
+        }
+      }
+      let expected = "args[0]";
+      for (const s of steps) {
+        if ("index" in s) expected += `[${s.index}]`;
+        else expected += /^[A-Za-z_$][\w$]*$/.test(s.key) ? `.${s.key}` : `[${JSON.stringify(s.key)}]`;
+      }
+      const err = serializationError([value]);
+      expect(err.path).toBe(expected);
+      expect(err.message.startsWith(`${expected} `)).toBe(true);
+      expect(err.message.slice(expected.length + 1)).toMatch(leaf.problem);
+    }));
+  });
+});

@@ -1,0 +1,180 @@
+import { randomBytes } from "node:crypto";
+import net from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalRunners } from "../src/driver/local.ts";
+import { clientHandshake } from "../src/protocol/handshake.ts";
+import { frameOf, PROTOCOL_VERSION, T } from "../src/protocol/messages.ts";
+import { Connection, dial, parseAddress } from "../src/transport/connection.ts";
+import { encodeFrame } from "../src/transport/frames.ts";
+import { Cluster, ProtocolError, RunnerLostError, type Remote } from "../src/index.ts";
+import { closed, fixture, RawPeer, rejectionOf } from "./helpers.ts";
+
+type M = typeof import("./fixtures/math.ts");
+
+const u32 = (n: number): Uint8Array => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
+};
+const frameBytes = (segments: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(encodeFrame(segments)));
+
+describe("malformed input to a runner", () => {
+  let cluster: Cluster;
+  let m: Remote<M>;
+  let address: string;
+  let token: string;
+  let n = 0;
+
+  beforeAll(async () => {
+    const r = await startLocalRunners({ runners: 1, threads: 1 });
+    address = r.addresses[0]!;
+    token = r.token;
+    cluster = await Cluster.create({ runners: r.addresses, token, onClose: r.stop });
+    m = await cluster.import<M>(fixture("math.ts"));
+  });
+  afterAll(() => cluster.close());
+
+  /** The cluster's own connection keeps working, and it is the runner's only session. */
+  async function stillServing(): Promise<void> {
+    n++;
+    expect(await m.add(n, 1)).toBe(n + 1);
+    const [stats] = await cluster.runnerStats();
+    expect(stats!.sessions).toBe(1);
+    expect(cluster.runners[0]!.alive).toBe(true);
+  }
+
+  async function expectClosedAfter(bytes: Uint8Array[]): Promise<void> {
+    await stillServing();
+    const peer = await RawPeer.connect(address);
+    for (const b of bytes) peer.write(b);
+    await peer.closed();
+    await stillServing();
+  }
+
+  it("garbage bytes: the runner closes that socket and keeps serving the cluster", async () => {
+    await expectClosedAfter([new TextEncoder().encode("GET / HTTP/1.1\r\nHost: runner\r\n\r\n")]);
+    await expectClosedAfter([Uint8Array.from({ length: 64 }, (_, i) => (0xdead + i * 97) & 0xff)]);
+  });
+
+  it("an oversized length prefix (0xffffffff), alone or after a valid Hello", async () => {
+    await expectClosedAfter([u32(0xffffffff)]);
+    await expectClosedAfter([frameBytes(frameOf([T.Hello, PROTOCOL_VERSION, new Uint8Array(32)])), u32(0xffffffff), new Uint8Array(100)]);
+  });
+
+  it("well-framed nonsense: a bad segment table, an undecodable header, no segments, a header that is not a message", async () => {
+    await expectClosedAfter([u32(8), u32(0xffff_ffff), u32(0)]);
+    await expectClosedAfter([frameBytes([Uint8Array.of(0xc1, 0xc1, 0xc1)])]);
+    await expectClosedAfter([frameBytes([])]);
+    await expectClosedAfter([frameBytes([Uint8Array.of(0xa5, ...new TextEncoder().encode("hello"))])]); // the msgpack string "hello"
+  });
+
+  it("protocol messages out of turn: the runner refuses, then closes", async () => {
+    for (const header of [
+      frameOf([T.Call, 1, 1, "add", false], new Uint8Array([0x92, 1, 2])),
+      frameOf([T.Auth, new Uint8Array(32)]),
+      frameOf([T.Hello, PROTOCOL_VERSION + 99, new Uint8Array(32)]),
+      frameOf([T.Hello, PROTOCOL_VERSION, new Uint8Array(3)]),
+    ]) {
+      await stillServing();
+      const peer = await RawPeer.connect(address);
+      peer.sendFrame(header);
+      const reply = await peer.nextHeader();
+      expect(reply[0]).toBe(T.Refused);
+      await peer.closed();
+      await stillServing();
+    }
+  });
+
+  describe("after a successful handshake", () => {
+    async function authenticated(): Promise<net.Socket> {
+      const { host, port } = parseAddress(address);
+      const socket = await dial(host, port);
+      const conn = new Connection(socket);
+      await clientHandshake(conn, token);
+      socket.on("error", () => {});
+      return socket;
+    }
+
+    async function expectSessionClosedAfter(bytes: Uint8Array): Promise<void> {
+      await stillServing();
+      const socket = await authenticated();
+      const [stats] = await cluster.runnerStats();
+      expect(stats!.sessions).toBe(2);
+      socket.write(bytes);
+      await closed(socket);
+      await stillServing();
+    }
+
+    it("garbage, an oversized frame, an unknown message type, a malformed call", async () => {
+      await expectSessionClosedAfter(new TextEncoder().encode("garbage after the handshake"));
+      await expectSessionClosedAfter(u32(0xffffffff));
+      await expectSessionClosedAfter(frameBytes(frameOf([99 as T.Heartbeat])));
+      await expectSessionClosedAfter(frameBytes(frameOf([T.Call, 1, 12345, "add", false], new Uint8Array([0x90]))));
+      await expectSessionClosedAfter(frameBytes(frameOf([T.Hello, PROTOCOL_VERSION, new Uint8Array(32)])));
+    });
+
+    it("a module declared under a name that is not a SHA-256 (e.g. a path) is refused", async () => {
+      await expectSessionClosedAfter(frameBytes(frameOf([T.Module, 1, "../../../../etc/passwd"])));
+    });
+  });
+});
+
+/**
+ * A fake runner on loopback (no token) that completes the handshake, then answers each
+ * Call with `reply(callId, peer)`.
+ */
+async function fakeRunner(reply: (id: number, peer: RawPeer) => void): Promise<{ address: string; close: () => void }> {
+  const peers: RawPeer[] = [];
+  const server = net.createServer((socket) => {
+    const peer = new RawPeer(socket);
+    peers.push(peer);
+    void (async () => {
+      for (;;) {
+        const h = await peer.nextHeader().catch(() => undefined);
+        if (h === undefined) return;
+        if (h[0] === T.Hello) peer.send([T.Challenge, PROTOCOL_VERSION, randomBytes(32), false]);
+        else if (h[0] === T.Auth) peer.send([T.Welcome, { id: "fake", threads: 1, pid: 1, hostname: "fake" }, new Uint8Array(0)]);
+        else if (h[0] === T.Call) reply(h[1], peer);
+      }
+    })();
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  return {
+    address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    close: () => {
+      for (const p of peers) p.destroy();
+      server.close();
+    },
+  };
+}
+
+describe("malformed input from a runner", () => {
+  it("an undecodable result rejects its call (it never hangs) and drops the runner", async () => {
+    // The result body is a msgpack array of 3 cut short after one element.
+    const fake = await fakeRunner((id, peer) => peer.send([T.Result, id, true, 0], Uint8Array.of(0x93, 0x01)));
+    try {
+      await using cluster = await Cluster.create({ runners: [fake.address] });
+      const m = await cluster.import<M>(fixture("math.ts"));
+      const err = await rejectionOf(m.add(1, 2));
+      expect(err).toBeInstanceOf(ProtocolError);
+      expect(cluster.runners[0]!.alive).toBe(false);
+      await expect(m.add(1, 2)).rejects.toBeInstanceOf(RunnerLostError);
+    } finally {
+      fake.close();
+    }
+  });
+
+  it("an oversized frame from a runner fails its in-flight calls with RunnerLostError", async () => {
+    const fake = await fakeRunner((_id, peer) => peer.write(u32(0xffffffff)));
+    try {
+      await using cluster = await Cluster.create({ runners: [fake.address] });
+      const m = await cluster.import<M>(fixture("math.ts"));
+      const calls = [m.add(1, 2), m.add(3, 4)];
+      for (const c of calls) expect(await rejectionOf(c)).toBeInstanceOf(RunnerLostError);
+      expect(cluster.runners[0]!.alive).toBe(false);
+    } finally {
+      fake.close();
+    }
+  });
+});
+
