@@ -532,3 +532,21 @@ describe("codec: values that cannot travel fail with SerializationError naming t
     }));
   });
 });
+
+describe("typed array subclasses", () => {
+  it("travel as their base kind, as structured clone does", () => {
+    class Vec extends Float64Array {
+      norm(): number {
+        return Math.hypot(...this);
+      }
+    }
+    for (const n of [3, ATTACH_MIN]) {
+      const v = new Vec(n).fill(1.5);
+      const wire = overTheWire(encodeValue(v, "v"));
+      const out = decodeValue(wire.body, wire.attachments);
+      expect(out).toBeInstanceOf(Float64Array);
+      expect(out).not.toBeInstanceOf(Vec);
+      expect(Array.from(out as Float64Array)).toEqual(Array.from(v));
+    }
+  });
+});

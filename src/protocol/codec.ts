@@ -36,7 +36,8 @@ function bytesOf(v: ArrayBufferView | ArrayBuffer): Uint8Array {
 
 function packBinary(v: ArrayBufferView | ArrayBuffer): Uint8Array {
   let kind = binaryKinds.indexOf((v as object).constructor as (typeof binaryKinds)[number]);
-  if (kind < 0) kind = v instanceof ArrayBuffer ? KIND_ARRAYBUFFER : ArrayBuffer.isView(v) && !(v instanceof DataView) ? 1 : KIND_DATAVIEW;
+  // A subclass (class F extends Float64Array) travels as its base kind, as structured clone does.
+  if (kind < 0) kind = binaryKinds.findIndex((K, i) => i > 0 && v instanceof K);
   const bytes = bytesOf(v);
   if (bytes.byteLength >= ATTACH_MIN) {
     const out = new Uint8Array(6);
