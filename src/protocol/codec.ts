@@ -22,8 +22,6 @@ const binaryKinds = [
   Buffer, Uint8Array, Int8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
   Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView, ArrayBuffer,
 ] as const;
-const KIND_DATAVIEW = 12;
-const KIND_ARRAYBUFFER = 13;
 
 // encode/decode run synchronously, so the attachment list of the value being
 // processed can live in module state instead of being threaded through msgpackr.
