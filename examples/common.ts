@@ -1,0 +1,154 @@
+// Shared by the examples: the result row, the table printer, and small helpers.
+import { realpathSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { Cluster } from "../src/index.ts";
+
+/** One measurement: an example at one size, run single-process and on the cluster. */
+export interface Row {
+  example: string;
+  size: string;
+  /** Wall time of the same kernel run in this process, in milliseconds. */
+  singleMs: number;
+  /** Wall time of the distributed run (split, remote calls, merge), in milliseconds. */
+  strandMs: number;
+  /** singleMs / strandMs. */
+  speedup: number;
+  /** Whether the distributed result equals the single-process result. */
+  ok: boolean;
+  /** What was compared, e.g. "max |diff| 0". */
+  detail: string;
+}
+
+/** One run of an example at one size. */
+export interface Trial {
+  singleMs: number;
+  strandMs: number;
+  ok: boolean;
+  detail: string;
+}
+
+/** How often to repeat a measurement: timings on a shared VM are noisy, so the best run is reported. */
+export interface RepeatOptions {
+  /** At most this many runs (default 3). */
+  maxRuns?: number;
+  /** No further run starts once the runs so far took this long (default 5000 ms). */
+  budgetMs?: number;
+}
+
+/**
+ * Runs `trial` at least once and again while within `maxRuns` and `budgetMs`; reports the
+ * fastest single-process and the fastest Strand time. Every run's result is checked.
+ */
+export async function repeatTrials(example: string, size: string, opts: RepeatOptions, trial: () => Promise<Trial>): Promise<Row> {
+  const maxRuns = opts.maxRuns ?? 3;
+  const budgetMs = opts.budgetMs ?? 5000;
+  const t0 = performance.now();
+  const trials: Trial[] = [];
+  do trials.push(await trial());
+  while (trials.length < maxRuns && performance.now() - t0 < budgetMs);
+  const singleMs = Math.min(...trials.map((t) => t.singleMs));
+  const strandMs = Math.min(...trials.map((t) => t.strandMs));
+  const bad = trials.find((t) => !t.ok);
+  const runs = trials.length === 1 ? "1 run" : `best of ${trials.length}`;
+  return {
+    example, size, singleMs, strandMs, speedup: singleMs / strandMs,
+    ok: bad === undefined, detail: `${(bad ?? trials[trials.length - 1]!).detail}; ${runs}`,
+  };
+}
+
+/** The worker threads of all live runners: how many calls run at once. */
+export function totalThreads(cluster: Cluster): number {
+  const t = cluster.runners.filter((r) => r.alive).reduce((s, r) => s + r.threads, 0);
+  if (t === 0) throw new Error("the cluster has no live runners");
+  return t;
+}
+
+/** Runs `f` and returns its result and wall time in milliseconds. */
+export async function timed<T>(f: () => T | Promise<T>): Promise<[T, number]> {
+  const t0 = performance.now();
+  const v = await f();
+  return [v, performance.now() - t0];
+}
+
+/** True when the module with this import.meta.url is the script node was started with. */
+export function isMain(metaUrl: string): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(path.resolve(script)) === realpathSync(fileURLToPath(metaUrl));
+  } catch {
+    return false;
+  }
+}
+
+/** Renders rows as an aligned text table. */
+export function formatTable(rows: readonly Row[]): string {
+  const header = ["example", "size", "single-process ms", "Strand ms", "speedup", "check", "detail"];
+  const body = rows.map((r) => [
+    r.example, r.size, r.singleMs.toFixed(0), r.strandMs.toFixed(0), `${r.speedup.toFixed(2)}x`, r.ok ? "ok" : "MISMATCH", r.detail,
+  ]);
+  const right = [false, false, true, true, true, false, false];
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
+}
+
+/** One line about the cluster: its runners and, per imported module, bundle size and first-call time. */
+export function describeCluster(cluster: Cluster): string {
+  const runners = cluster.runners.map((r) => `${r.address} (${r.threads} thread${r.threads === 1 ? "" : "s"}, pid ${r.pid})`).join(", ");
+  const modules = cluster.stats.modules.map((m) => {
+    const name = path.relative(process.cwd(), m.module) || m.module;
+    const first = m.firstCallMs === undefined ? "not called" : `first call ${m.firstCallMs.toFixed(0)} ms`;
+    return `${name}: bundle ${m.bundleBytes} B, built in ${m.buildMs.toFixed(0)} ms, ${first}`;
+  }).join("; ");
+  return `runners: ${runners}\nmodules: ${modules}`;
+}
+
+type ArgsOf<F> = F extends (...args: infer A) => unknown ? A : never;
+type ResultOf<F> = F extends (...args: never[]) => infer R ? Awaited<R> : never;
+
+// The bootstrap of runInWorker's thread: loads the module through tsx (so a .ts kernel
+// loads whether or not this process runs under tsx), runs the warm-up call, then times one call.
+const WORKER_SOURCE = `
+const { parentPort, workerData: w } = require("node:worker_threads");
+(async () => {
+  const { tsImport } = await import(w.tsxApi);
+  const m = await tsImport(w.module, w.module);
+  const f = m[w.exportName];
+  if (typeof f !== "function") throw new TypeError(w.module + " has no function export " + w.exportName);
+  if (w.warmArgs !== undefined) await f(...w.warmArgs);
+  const t0 = performance.now();
+  const value = await f(...w.args);
+  const ms = performance.now() - t0;
+  parentPort.postMessage({ value, ms });
+})();
+`;
+
+/**
+ * Calls `module`'s `exportName` export once on a fresh worker thread of this process and
+ * times just that call: the single-process baseline. It does not run on the main thread
+ * because a long synchronous computation there would stop this process from answering the
+ * runners' heartbeats, and they drop a driver that stays silent for a few seconds.
+ * `warmArgs`, if given, are used for one untimed call first (JIT warm-up).
+ */
+export async function runInWorker<M, K extends keyof M & string>(
+  module: URL, exportName: K, args: ArgsOf<M[K]>, warmArgs?: ArgsOf<M[K]>,
+): Promise<[ResultOf<M[K]>, number]> {
+  type T = ResultOf<M[K]>;
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { tsxApi: import.meta.resolve("tsx/esm/api"), module: module.href, exportName, args, warmArgs },
+  });
+  try {
+    return await new Promise<[T, number]>((resolve, reject) => {
+      worker.once("message", (m: { value: T; ms: number }) => resolve([m.value, m.ms]));
+      worker.once("error", reject);
+      worker.once("exit", (code) => reject(new Error(`baseline worker exited with code ${code} before answering`)));
+    });
+  } finally {
+    await worker.terminate();
+  }
+}

@@ -1,0 +1,100 @@
+// Gluster's matrix-multiply benchmark, in TypeScript on Strand.
+//
+// C = A * B for n x n Float64 matrices. A's rows are split into 4 blocks per runner
+// thread; each task gets its block of A and all of B (typed arrays travel as raw bytes)
+// and returns its rows of C. The same kernel, called in this process on all of A, is the
+// single-process baseline (run on a worker thread of this process, so that the driver
+// keeps answering heartbeats), and the distributed C must equal it exactly.
+//
+//   npx tsx examples/matmul/main.ts [n ...]          (default: 512 1024 2048)
+//   npx strand run examples/matmul/main.ts --runners a:7700,b:7700 --token t -- 1024
+import { connect, type Cluster, type Remote } from "../../src/index.ts";
+import {
+  describeCluster, formatTable, isMain, repeatTrials, runInWorker, timed, totalThreads, type RepeatOptions, type Row,
+} from "../common.ts";
+import { randomMatrix } from "./kernel.ts";
+
+type Kernel = typeof import("./kernel.ts");
+const KERNEL = new URL("./kernel.ts", import.meta.url);
+
+export const MATMUL_SIZES = [512, 1024, 2048] as const;
+
+/** Blocks of A's rows per runner thread: enough to even out uneven runners. */
+const BLOCKS_PER_THREAD = 4;
+
+const kernels = new WeakMap<Cluster, Promise<Remote<Kernel>>>();
+
+/** Imports the kernel once per cluster and warms the runners up (code fetch, module load, JIT). */
+function kernelOn(cluster: Cluster): Promise<Remote<Kernel>> {
+  let k = kernels.get(cluster);
+  if (k === undefined) {
+    k = (async () => {
+      const remote = await cluster.import<Kernel>(KERNEL);
+      const n = 64;
+      const a = randomMatrix(n, 3);
+      await Promise.all(Array.from({ length: 2 * totalThreads(cluster) }, () => remote.multiplyRows(a, a, n)));
+      return remote;
+    })();
+    kernels.set(cluster, k);
+    k.catch(() => kernels.delete(cluster));
+  }
+  return k;
+}
+
+/** Splits 0..rows into `parts` contiguous ranges of nearly equal size (none empty). */
+function ranges(rows: number, parts: number): [number, number][] {
+  const p = Math.max(1, Math.min(parts, rows));
+  return Array.from({ length: p }, (_, i): [number, number] => [Math.floor((i * rows) / p), Math.floor(((i + 1) * rows) / p)]);
+}
+
+/**
+ * Multiplies two random n x n matrices in this process and on the cluster, and checks that
+ * the results are equal. Repeats while `opts` allow and reports the best times.
+ */
+export async function runMatmul(cluster: Cluster, n: number, opts: RepeatOptions = {}): Promise<Row> {
+  if (!Number.isInteger(n) || n <= 0) throw new RangeError(`matrix size must be a positive integer, got ${n}`);
+  const remote = await kernelOn(cluster);
+  const A = randomMatrix(n, 1);
+  const B = randomMatrix(n, 2);
+  const warm = randomMatrix(64, 3);
+
+  return repeatTrials("matmul", `n=${n}`, opts, async () => {
+    // The baseline: the same kernel on all of A, on one thread of this process.
+    const [single, singleMs] = await runInWorker<Kernel, "multiplyRows">(KERNEL, "multiplyRows", [A, B, n], [warm, warm, 64]);
+
+    const [C, strandMs] = await timed(async () => {
+      const out = new Float64Array(n * n);
+      await Promise.all(ranges(n, BLOCKS_PER_THREAD * totalThreads(cluster)).map(async ([from, to]) => {
+        // subarray: only the block's bytes are sent, without copying A.
+        const rows = await remote.multiplyRows(A.subarray(from * n, to * n), B, n);
+        out.set(rows, from * n);
+      }));
+      return out;
+    });
+
+    let maxDiff = 0;
+    for (let i = 0; i < C.length; i++) {
+      const d = Math.abs(C[i]! - single[i]!);
+      if (!(d <= maxDiff)) maxDiff = d; // NaN counts as a difference
+    }
+    return { singleMs, strandMs, ok: maxDiff === 0, detail: `max |diff| ${maxDiff}` };
+  });
+}
+
+async function main(args: string[]): Promise<number> {
+  const bad = args.find((a) => !/^[1-9]\d*$/.test(a));
+  if (bad !== undefined) {
+    console.error(`usage: matmul/main.ts [n ...]   (n: a positive integer, got "${bad}")`);
+    return 2;
+  }
+  const sizes = args.length === 0 ? [...MATMUL_SIZES] : args.map(Number);
+  await using cluster = await connect();
+  console.log(`matmul on ${cluster.runners.length} runners, ${totalThreads(cluster)} threads`);
+  const rows: Row[] = [];
+  for (const n of sizes) rows.push(await runMatmul(cluster, n));
+  console.log(formatTable(rows));
+  console.log(describeCluster(cluster));
+  return rows.every((r) => r.ok) ? 0 : 1;
+}
+
+if (isMain(import.meta.url)) process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,37 @@
+// `npm start`: both examples at every size on a local 2-runner cluster, as one table.
+// Exits non-zero if any distributed result differs from its single-process result.
+import { local } from "../src/index.ts";
+import { describeCluster, formatTable, totalThreads, type Row } from "./common.ts";
+import { MATMUL_SIZES, runMatmul } from "./matmul/main.ts";
+import { readMobyDick, runWordcount, WORDCOUNT_REPEATS } from "./wordcount/main.ts";
+
+async function start(): Promise<number> {
+  try {
+    readMobyDick(); // fail before starting runners if the input is missing
+  } catch (err) {
+    console.error((err as Error).message);
+    return 1;
+  }
+  const t0 = performance.now();
+  await using cluster = await local({ runners: 2 });
+  console.log(`Strand examples on a local cluster: ${cluster.runners.length} runners, ${totalThreads(cluster)} threads in all\n`);
+  const rows: Row[] = [];
+  const add = (r: Row): void => {
+    rows.push(r);
+    console.log(`  ${r.example} ${r.size}: ${r.singleMs.toFixed(0)} ms single-process, ${r.strandMs.toFixed(0)} ms on Strand${r.ok ? "" : "  MISMATCH"}`);
+  };
+  for (const n of MATMUL_SIZES) add(await runMatmul(cluster, n));
+  for (const k of WORDCOUNT_REPEATS) add(await runWordcount(cluster, k));
+  console.log(`\n${formatTable(rows)}\n`);
+  console.log(describeCluster(cluster));
+  const failed = rows.filter((r) => !r.ok);
+  console.log(`\n${failed.length === 0 ? "all results match" : `${failed.length} MISMATCH(ES)`}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return failed.length === 0 ? 0 : 1;
+}
+
+try {
+  process.exitCode = await start();
+} catch (err) {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exitCode = 1;
+}

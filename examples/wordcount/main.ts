@@ -1,0 +1,150 @@
+// Word count over Moby-Dick, repeated k times, on Strand.
+//
+// The text is split at whitespace into several chunks per runner thread; each chunk is
+// counted remotely by countWords() (see count.ts for the tokenization) and the per-chunk
+// Maps are merged as they arrive. The same countWords() on the whole text, on a worker
+// thread of this process, is the single-process baseline; totals and every per-word count
+// must be equal.
+//
+//   npx tsx examples/wordcount/main.ts [k ...]        (default: 1 10 46 100)
+//   npx strand run examples/wordcount/main.ts --runners a:7700,b:7700 --token t -- 46
+import { readFileSync } from "node:fs";
+import { setImmediate } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { connect, type Cluster, type Remote } from "../../src/index.ts";
+import {
+  describeCluster, formatTable, isMain, repeatTrials, runInWorker, timed, totalThreads, type RepeatOptions, type Row,
+} from "../common.ts";
+import { mergeCounts, totalWords } from "./count.ts";
+
+type Counter = typeof import("./count.ts");
+const COUNTER = new URL("./count.ts", import.meta.url);
+
+export const WORDCOUNT_REPEATS = [1, 10, 46, 100] as const;
+
+/** The input: /work/shared/data/moby-dick.txt when the repository is /work/main. */
+export const MOBY_DICK = new URL("../../../shared/data/moby-dick.txt", import.meta.url);
+
+/** Chunks per runner thread: enough to even out uneven runners and to overlap sending with counting. */
+const CHUNKS_PER_THREAD = 4;
+
+let mobyDick: string | undefined;
+
+/** Reads the input once; fails with a message that says where the file was expected. */
+export function readMobyDick(): string {
+  if (mobyDick !== undefined) return mobyDick;
+  const file = fileURLToPath(MOBY_DICK);
+  try {
+    mobyDick = readFileSync(file, "utf8");
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === "ENOENT" ? "it does not exist" : e.message;
+    throw new Error(`wordcount needs Moby-Dick at ${file} (../shared/data/moby-dick.txt next to the repository), but ${why}`, { cause: err });
+  }
+  return mobyDick;
+}
+
+/** Splits `text` into about `parts` pieces, each cut at a whitespace character, so that no word is split. */
+export function splitAtWhitespace(text: string, parts: number): string[] {
+  const chunks: string[] = [];
+  let start = 0;
+  for (let i = 1; i < parts && start < text.length; i++) {
+    let cut = Math.max(start, Math.floor((i * text.length) / parts));
+    while (cut < text.length && !/\s/.test(text[cut]!)) cut++;
+    if (cut > start) chunks.push(text.slice(start, cut));
+    start = cut;
+  }
+  if (start < text.length) chunks.push(text.slice(start));
+  return chunks;
+}
+
+const counters = new WeakMap<Cluster, Promise<Remote<Counter>>>();
+
+/** Imports the counter once per cluster and warms the runners up (code fetch, module load). */
+function counterOn(cluster: Cluster): Promise<Remote<Counter>> {
+  let c = counters.get(cluster);
+  if (c === undefined) {
+    c = (async () => {
+      const remote = await cluster.import<Counter>(COUNTER);
+      await Promise.all(Array.from({ length: 2 * totalThreads(cluster) }, () => remote.countWords("call me ishmael")));
+      return remote;
+    })();
+    counters.set(cluster, c);
+    c.catch(() => counters.delete(cluster));
+  }
+  return c;
+}
+
+/** Describes the first difference between two counts, or returns undefined if they are equal. */
+function difference(got: ReadonlyMap<string, number>, want: ReadonlyMap<string, number>): string | undefined {
+  if (got.size !== want.size) return `${got.size} distinct words, expected ${want.size}`;
+  for (const [w, c] of want) {
+    const g = got.get(w);
+    if (g !== c) return `"${w}": ${g ?? "missing"}, expected ${c}`;
+  }
+  return undefined;
+}
+
+/**
+ * Counts the words of Moby-Dick repeated k times in this process and on the cluster, and
+ * checks that the counts are equal. Repeats while `opts` allow and reports the best times.
+ */
+export async function runWordcount(cluster: Cluster, k: number, opts: RepeatOptions = {}): Promise<Row> {
+  if (!Number.isInteger(k) || k <= 0) throw new RangeError(`repeat count must be a positive integer, got ${k}`);
+  const remote = await counterOn(cluster);
+  const text = (readMobyDick() + "\n").repeat(k);
+  const warm = readMobyDick().slice(0, 100_000);
+  const mb = (Buffer.byteLength(text, "utf8") / 1e6).toFixed(1);
+
+  return repeatTrials("wordcount", `k=${k} (${mb} MB)`, opts, async () => {
+    // The baseline: the same function on the whole text, on one thread of this process.
+    const [single, singleMs] = await runInWorker<Counter, "countWords">(COUNTER, "countWords", [text], [warm]);
+
+    const [counts, strandMs] = await timed(async () => {
+      const merged = new Map<string, number>();
+      const chunks = splitAtWhitespace(text, CHUNKS_PER_THREAD * totalThreads(cluster));
+      const pending: Promise<unknown>[] = [];
+      for (const chunk of chunks) {
+        const p = remote.countWords(chunk).then((m) => mergeCounts(merged, m));
+        p.catch(() => {}); // handled by Promise.all below; this keeps an early failure from counting as unhandled
+        pending.push(p);
+        // A call encodes its arguments before it returns: let this chunk leave before the next
+        // one is encoded, so the runners start counting while the driver is still sending.
+        await setImmediate();
+      }
+      await Promise.all(pending);
+      return merged;
+    });
+
+    const total = totalWords(counts);
+    const expectedTotal = totalWords(single);
+    const diff = total !== expectedTotal ? `${total} words, expected ${expectedTotal}` : difference(counts, single);
+    return { singleMs, strandMs, ok: diff === undefined, detail: diff ?? `${total} words, ${counts.size} distinct` };
+  });
+}
+
+async function main(args: string[]): Promise<number> {
+  const bad = args.find((a) => !/^[1-9]\d*$/.test(a));
+  if (bad !== undefined) {
+    console.error(`usage: wordcount/main.ts [k ...]   (k: a positive integer, got "${bad}")`);
+    return 2;
+  }
+  const repeats = args.length === 0 ? [...WORDCOUNT_REPEATS] : args.map(Number);
+  readMobyDick(); // fail before starting a cluster if the input is missing
+  await using cluster = await connect();
+  console.log(`wordcount on ${cluster.runners.length} runners, ${totalThreads(cluster)} threads`);
+  const rows: Row[] = [];
+  for (const k of repeats) rows.push(await runWordcount(cluster, k));
+  console.log(formatTable(rows));
+  console.log(describeCluster(cluster));
+  return rows.every((r) => r.ok) ? 0 : 1;
+}
+
+if (isMain(import.meta.url)) {
+  try {
+    process.exitCode = await main(process.argv.slice(2));
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,35 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { local, type Cluster } from "../src/index.ts";
+import { runMatmul } from "../examples/matmul/main.ts";
+import { countWords } from "../examples/wordcount/count.ts";
+import { runWordcount, splitAtWhitespace } from "../examples/wordcount/main.ts";
+
+describe("examples", () => {
+  let cluster: Cluster;
+  beforeAll(async () => {
+    cluster = await local({ runners: 2, threads: 1 });
+  });
+  afterAll(() => cluster.close());
+
+  it("matmul: the distributed product equals the single-process one", async () => {
+    const row = await runMatmul(cluster, 128, { maxRuns: 1 });
+    expect(row.detail).toMatch(/^max \|diff\| 0;/);
+    expect(row.ok).toBe(true);
+  });
+
+  it("wordcount: the merged counts equal the single-process counts", async () => {
+    const row = await runWordcount(cluster, 1, { maxRuns: 1 });
+    expect(row.detail).toMatch(/^\d+ words, \d+ distinct;/);
+    expect(row.ok).toBe(true);
+  });
+
+  it("wordcount tokenizes as documented and splits only at whitespace", () => {
+    const text = "Call me Ishmael. The whale’s  whale's WHALE—o'er 'tis 1851 Cæsar";
+    expect(Object.fromEntries(countWords(text))).toEqual({
+      call: 1, me: 1, ishmael: 1, the: 1, "whale's": 2, whale: 1, "o'er": 1, tis: 1, "cæsar": 1,
+    });
+    const chunks = splitAtWhitespace(text, 5);
+    expect(chunks.join("")).toBe(text);
+    for (const c of chunks.slice(1)) expect(c).toMatch(/^\s/);
+  });
+});
