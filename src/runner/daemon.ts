@@ -3,13 +3,13 @@ import os from "node:os";
 import type { Logger } from "pino";
 import { createLogger } from "../log.ts";
 import { serverHandshake } from "../protocol/handshake.ts";
-import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "../protocol/heartbeat.ts";
+import type { HeartbeatOptions } from "../protocol/heartbeat.ts";
 import type { RunnerInfo, RunnerStats } from "../protocol/messages.ts";
 import { Connection } from "../transport/connection.ts";
 import { DEFAULT_MAX_FRAME } from "../transport/frames.ts";
 import { CodeCache } from "./code-cache.ts";
 import { Executor } from "./executor.ts";
-import { Session } from "./session.ts";
+import { DEFAULT_RUNNER_HEARTBEAT, Session } from "./session.ts";
 
 export interface RunnerOptions {
   host?: string;
@@ -20,6 +20,7 @@ export interface RunnerOptions {
   cacheDir?: string;
   maxFrame?: number;
   maxConnections?: number;
+  /** How this runner heartbeats its drivers, and how long it tolerates a silent one. */
   heartbeat?: HeartbeatOptions;
   logger?: Logger;
 }
@@ -93,10 +94,11 @@ export class RunnerDaemon {
           executor: this.executor, cache: this.cache, log: this.log, stats: () => this.stats(),
           counted: (ok: boolean) => { this.calls++; if (!ok) this.failures++; },
         };
-        const s = new Session(conn, host, backlog, (x) => {
+        const s = new Session(conn, host, backlog, (x, err) => {
           this.sessions.delete(x);
-          this.log.info({ peer }, "driver disconnected");
-        }, this.opts.heartbeat ?? DEFAULT_HEARTBEAT);
+          if (err === undefined) this.log.info({ peer }, "driver disconnected");
+          else this.log.warn({ peer, err: err.message }, "driver connection closed on error");
+        }, this.opts.heartbeat ?? DEFAULT_RUNNER_HEARTBEAT);
         this.sessions.add(s);
         this.log.info({ peer }, "driver connected");
       },

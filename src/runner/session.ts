@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { CancelledError, ImportError, ProtocolError } from "../errors.ts";
-import { DEFAULT_HEARTBEAT, startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
+import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
 import { frameOf, headerOf, T, type RunnerStats } from "../protocol/messages.ts";
 import type { Connection } from "../transport/connection.ts";
 import type { CodeCache } from "./code-cache.ts";
@@ -15,6 +15,14 @@ export interface SessionHost {
   /** Counts every finished call, for runner stats. */
   counted(ok: boolean): void;
 }
+
+/**
+ * How long a runner waits for a silent driver. A driver's event loop may be busy with
+ * its own work for many seconds (a 16 s single-process matmul, say), and a dead driver
+ * process closes its socket anyway; so silence alone only ends a session after a minute
+ * (TCP keepalive covers hosts that vanish). Heartbeats still go out every 250 ms.
+ */
+export const DEFAULT_RUNNER_HEARTBEAT: HeartbeatOptions = { intervalMs: 250, timeoutMs: 60_000 };
 
 /** One driver's connection to this runner, after the handshake. */
 export class Session {
@@ -37,13 +45,12 @@ export class Session {
     private readonly conn: Connection,
     private readonly host: SessionHost,
     backlog: Uint8Array[][],
-    private readonly onClosed: (s: Session) => void,
-    heartbeat: HeartbeatOptions = DEFAULT_HEARTBEAT,
+    private readonly onClosed: (s: Session, error: Error | undefined) => void,
+    heartbeat: HeartbeatOptions = DEFAULT_RUNNER_HEARTBEAT,
   ) {
     conn.on("frame", (segs, owned) => this.onFrame(segs, owned));
     conn.on("close", (err) => this.close(err));
-    // The driver's event loop may be busy with user code: give it more slack than it gives us.
-    this.stopHeartbeat = startHeartbeat(conn, { intervalMs: heartbeat.intervalMs, timeoutMs: heartbeat.timeoutMs * 4 }, (ms) => {
+    this.stopHeartbeat = startHeartbeat(conn, heartbeat, (ms) => {
       host.log.warn({ peer: conn.remoteAddress, silentMs: Math.round(ms) }, "driver silent, dropping session");
       conn.destroy();
     });
@@ -175,6 +182,6 @@ export class Session {
     this.callOf.clear();
     this.jobOf.clear();
     this.conn.destroy(err);
-    this.onClosed(this);
+    this.onClosed(this, err);
   }
 }

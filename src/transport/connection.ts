@@ -25,6 +25,8 @@ export class Connection {
 
   constructor(readonly socket: net.Socket, maxFrame = DEFAULT_MAX_FRAME) {
     socket.setNoDelay(true);
+    // A peer host that vanishes (power, partition) sends no FIN; keepalive notices.
+    socket.setKeepAlive(true, 10_000);
     this.decoder = new FrameDecoder((segs, owned) => this.handlers.frame?.(segs, owned), maxFrame);
     socket.on("data", (chunk: Buffer) => {
       this.lastReceived = performance.now();
@@ -58,6 +60,12 @@ export class Connection {
   send(segments: readonly Uint8Array[]): void {
     if (this.closed) return;
     this.outbox.push(segments);
+    // Big frames leave now, so the kernel sends while the caller encodes the next one
+    // (eight 15 MB calls in a row must not wait for the last to be encoded).
+    if (this.outbox.pendingBytes >= FLUSH_NOW_BYTES) {
+      this.flush();
+      return;
+    }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       process.nextTick(this.flush);
@@ -68,7 +76,7 @@ export class Connection {
   private flushScheduled = false;
 
   private readonly flush = (): void => {
-    this.flushScheduled = false;
+    this.flushScheduled = false; // a scheduled flush finding nothing left is harmless
     const parts = this.outbox.take();
     this.bytesOut = this.outbox.bytes;
     if (this.closed || parts.length === 0) return;
@@ -106,6 +114,8 @@ export class Connection {
     this.handlers.close?.(error);
   }
 }
+
+const FLUSH_NOW_BYTES = 256 * 1024;
 
 const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 

@@ -16,6 +16,8 @@ export class Outbox {
   private start = 0;
   private parts: Uint8Array[] = [];
   bytes = 0;
+  /** Bytes queued and not yet taken. */
+  pendingBytes = 0;
 
   get empty(): boolean {
     return this.parts.length === 0 && this.used === this.start;
@@ -47,6 +49,7 @@ export class Outbox {
     let size = headLen;
     for (let i = 0; i < n; i++) size = (i > 0 ? (size + 7) & ~7 : size) + segments[i]!.byteLength;
     this.bytes += size;
+    this.pendingBytes += size;
     this.room(headLen);
     const b = this.buf;
     let at = this.used;
@@ -81,6 +84,7 @@ export class Outbox {
     this.cut();
     const p = this.parts;
     this.parts = [];
+    this.pendingBytes = 0;
     return p;
   }
 }
