@@ -169,11 +169,13 @@ export class RunnerLink {
   }
 
   /** Rejects everything in flight with RunnerLostError: never leaves a caller hanging. */
-  fail(reason: string): void {
+  fail(reason: string, graceful = false): void {
     if (!this.alive) return;
     this.alive = false;
     this.stopHeartbeat();
-    this.conn.destroy();
+    // A deliberate close ends with FIN, so the runner sees a goodbye rather than a reset.
+    if (graceful) this.conn.end();
+    else this.conn.destroy();
     const error = new RunnerLostError(this.address, reason);
     const calls = [...this.inflight.values()];
     this.inflight.clear();
@@ -185,6 +187,6 @@ export class RunnerLink {
   async close(): Promise<void> {
     if (!this.alive) return;
     await this.conn.flushed();
-    this.fail("link closed by the driver");
+    this.fail("link closed by the driver", true);
   }
 }
