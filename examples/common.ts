@@ -3,7 +3,7 @@ import { realpathSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { Cluster } from "../src/index.ts";
+import type { Cluster, Remote } from "../src/index.ts";
 
 /** One measurement: an example at one size, run single-process and on the cluster. */
 export interface Row {
@@ -151,4 +151,26 @@ export async function runInWorker<M, K extends keyof M & string>(
   } finally {
     await worker.terminate();
   }
+}
+
+const imported = new WeakMap<Cluster, Map<string, Promise<unknown>>>();
+
+/**
+ * Imports a module once per cluster and warms the runners up (code fetch, module load,
+ * JIT) with `warm`, so that timings measure the work rather than the first call.
+ */
+export function importWarm<M>(cluster: Cluster, url: URL, warm: (remote: Remote<M>) => Promise<unknown>): Promise<Remote<M>> {
+  let perCluster = imported.get(cluster);
+  if (perCluster === undefined) imported.set(cluster, (perCluster = new Map()));
+  let p = perCluster.get(url.href) as Promise<Remote<M>> | undefined;
+  if (p === undefined) {
+    p = (async () => {
+      const remote = await cluster.import<M>(url);
+      await Promise.all(Array.from({ length: 2 * totalThreads(cluster) }, () => warm(remote)));
+      return remote;
+    })();
+    perCluster.set(url.href, p);
+    p.catch(() => perCluster.delete(url.href));
+  }
+  return p;
 }

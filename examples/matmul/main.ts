@@ -10,7 +10,7 @@
 //   npx strand run examples/matmul/main.ts --runners a:7700,b:7700 --token t -- 1024
 import { connect, type Cluster, type Remote } from "../../src/index.ts";
 import {
-  describeCluster, formatTable, isMain, repeatTrials, runInWorker, timed, totalThreads, type RepeatOptions, type Row,
+  describeCluster, formatTable, importWarm, isMain, repeatTrials, runInWorker, timed, totalThreads, type RepeatOptions, type Row,
 } from "../common.ts";
 import { randomMatrix } from "./kernel.ts";
 
@@ -22,24 +22,9 @@ export const MATMUL_SIZES = [512, 1024, 2048] as const;
 /** Blocks of A's rows per runner thread: enough to even out uneven runners. */
 const BLOCKS_PER_THREAD = 4;
 
-const kernels = new WeakMap<Cluster, Promise<Remote<Kernel>>>();
-
-/** Imports the kernel once per cluster and warms the runners up (code fetch, module load, JIT). */
-function kernelOn(cluster: Cluster): Promise<Remote<Kernel>> {
-  let k = kernels.get(cluster);
-  if (k === undefined) {
-    k = (async () => {
-      const remote = await cluster.import<Kernel>(KERNEL);
-      const n = 64;
-      const a = randomMatrix(n, 3);
-      await Promise.all(Array.from({ length: 2 * totalThreads(cluster) }, () => remote.multiplyRows(a, a, n)));
-      return remote;
-    })();
-    kernels.set(cluster, k);
-    k.catch(() => kernels.delete(cluster));
-  }
-  return k;
-}
+const warmup = randomMatrix(64, 3);
+const kernelOn = (cluster: Cluster): Promise<Remote<Kernel>> =>
+  importWarm<Kernel>(cluster, KERNEL, (k) => k.multiplyRows(warmup, warmup, 64));
 
 /** Splits 0..rows into `parts` contiguous ranges of nearly equal size (none empty). */
 function ranges(rows: number, parts: number): [number, number][] {
@@ -56,11 +41,10 @@ export async function runMatmul(cluster: Cluster, n: number, opts: RepeatOptions
   const remote = await kernelOn(cluster);
   const A = randomMatrix(n, 1);
   const B = randomMatrix(n, 2);
-  const warm = randomMatrix(64, 3);
 
   return repeatTrials("matmul", `n=${n}`, opts, async () => {
     // The baseline: the same kernel on all of A, on one thread of this process.
-    const [single, singleMs] = await runInWorker<Kernel, "multiplyRows">(KERNEL, "multiplyRows", [A, B, n], [warm, warm, 64]);
+    const [single, singleMs] = await runInWorker<Kernel, "multiplyRows">(KERNEL, "multiplyRows", [A, B, n], [warmup, warmup, 64]);
 
     const [C, strandMs] = await timed(async () => {
       const out = new Float64Array(n * n);

@@ -9,11 +9,10 @@
 //   npx tsx examples/wordcount/main.ts [k ...]        (default: 1 10 46 100)
 //   npx strand run examples/wordcount/main.ts --runners a:7700,b:7700 --token t -- 46
 import { readFileSync } from "node:fs";
-import { setImmediate } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { connect, type Cluster, type Remote } from "../../src/index.ts";
 import {
-  describeCluster, formatTable, isMain, repeatTrials, runInWorker, timed, totalThreads, type RepeatOptions, type Row,
+  describeCluster, formatTable, importWarm, isMain, repeatTrials, runInWorker, timed, totalThreads, type RepeatOptions, type Row,
 } from "../common.ts";
 import { mergeCounts, totalWords } from "./count.ts";
 
@@ -58,22 +57,8 @@ export function splitAtWhitespace(text: string, parts: number): string[] {
   return chunks;
 }
 
-const counters = new WeakMap<Cluster, Promise<Remote<Counter>>>();
-
-/** Imports the counter once per cluster and warms the runners up (code fetch, module load). */
-function counterOn(cluster: Cluster): Promise<Remote<Counter>> {
-  let c = counters.get(cluster);
-  if (c === undefined) {
-    c = (async () => {
-      const remote = await cluster.import<Counter>(COUNTER);
-      await Promise.all(Array.from({ length: 2 * totalThreads(cluster) }, () => remote.countWords("call me ishmael")));
-      return remote;
-    })();
-    counters.set(cluster, c);
-    c.catch(() => counters.delete(cluster));
-  }
-  return c;
-}
+const counterOn = (cluster: Cluster): Promise<Remote<Counter>> =>
+  importWarm<Counter>(cluster, COUNTER, (c) => c.countWords("call me ishmael"));
 
 /** Describes the first difference between two counts, or returns undefined if they are equal. */
 function difference(got: ReadonlyMap<string, number>, want: ReadonlyMap<string, number>): string | undefined {
@@ -108,9 +93,6 @@ export async function runWordcount(cluster: Cluster, k: number, opts: RepeatOpti
         const p = remote.countWords(chunk).then((m) => mergeCounts(merged, m));
         p.catch(() => {}); // handled by Promise.all below; this keeps an early failure from counting as unhandled
         pending.push(p);
-        // A call encodes its arguments before it returns: let this chunk leave before the next
-        // one is encoded, so the runners start counting while the driver is still sending.
-        await setImmediate();
       }
       await Promise.all(pending);
       return merged;
