@@ -37,11 +37,17 @@ export class Executor {
   readonly threads: number;
   private readonly pool: Piscina;
   private readonly queue: Job[] = [];
+  /** Tasks currently running, and the calls they carry. */
   private running = 0;
+  private runningJobs = 0;
   private readonly soloAborts = new Map<number, AbortController>();
+  private lastId = 0;
+  private pumpScheduled = false;
+  // Counters for runner stats.
   loads = 0;
   workerRestarts = 0;
-  private lastId = 0;
+  batches = 0;
+  batchedJobs = 0;
 
   nextId(): number {
     return ++this.lastId;
@@ -61,7 +67,6 @@ export class Executor {
   get inFlight(): number {
     return this.queue.length + this.runningJobs;
   }
-  private runningJobs = 0;
 
   submit(job: Job): void {
     this.queue.push(job);
@@ -73,13 +78,10 @@ export class Executor {
     }
   }
 
-  private pumpScheduled = false;
   private readonly scheduledPump = (): void => {
     this.pumpScheduled = false;
     this.pump();
   };
-  batches = 0;
-  batchedJobs = 0;
 
   /** Drops a queued job or kills the thread running a solo one. Returns false if unknown. */
   cancel(id: number, reason: string): boolean {
@@ -87,7 +89,6 @@ export class Executor {
     if (i >= 0) {
       const [job] = this.queue.splice(i, 1);
       job!.done(errorOutcome(id, new CancelledError(reason)));
-      this.notifyIdle();
       return true;
     }
     const ac = this.soloAborts.get(id);
@@ -139,27 +140,7 @@ export class Executor {
       this.running--;
       this.runningJobs -= batch.length;
       this.pump();
-      this.notifyIdle();
     });
-  }
-
-  private idleWaiters: (() => void)[] = [];
-
-  /** Resolves when nothing is queued or running, or after `ms`. */
-  drain(ms: number): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.idleWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  private notifyIdle(): void {
-    if (this.inFlight > 0) return;
-    for (const w of this.idleWaiters.splice(0)) w();
   }
 
   async close(): Promise<void> {
