@@ -10,10 +10,13 @@ export interface EchoServer extends AsyncDisposable {
   process: ChildProcess;
 }
 
-/** `hop`: the server passes each chunk through a worker thread before echoing it. */
-export async function startEchoServer(opts: { hop?: boolean } = {}): Promise<EchoServer> {
+/**
+ * `hop`: the server passes each chunk through a worker thread before echoing it.
+ * `inWorker`: the server's sockets live on a worker thread.
+ */
+export async function startEchoServer(opts: { hop?: boolean; inWorker?: boolean } = {}): Promise<EchoServer> {
   const file = fileURLToPath(new URL("./fixtures/echo-server.ts", import.meta.url));
-  const args = ["--import", import.meta.resolve("tsx"), file, ...(opts.hop === true ? ["--hop"] : [])];
+  const args = ["--import", import.meta.resolve("tsx"), file, ...(opts.hop === true ? ["--hop"] : []), ...(opts.inWorker === true ? ["--in-worker"] : [])];
   const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once("error", reject);

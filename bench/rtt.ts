@@ -55,6 +55,10 @@ async function main(): Promise<void> {
   const hopClient = await EchoClient.connect(hopServer.port);
   const hop = (): Promise<void> => hopClient.roundTrip(message);
 
+  await using workerServer = await startEchoServer({ inWorker: true });
+  const workerClient = await EchoClient.connect(workerServer.port);
+  const inWorker = (): Promise<void> => workerClient.roundTrip(message);
+
   await using cluster = await local({ runners: 2, threads: 1 });
   const m = await cluster.import<typeof import("./fixtures/noop.ts")>(new URL("./fixtures/noop.ts", import.meta.url));
   const strand = (): Promise<void> => m.noop();
@@ -62,22 +66,25 @@ async function main(): Promise<void> {
   progress(`rtt: warm-up (${WARMUP} calls each)`);
   await measure(WARMUP, raw);
   await measure(WARMUP, hop);
+  await measure(WARMUP, inWorker);
   await measure(WARMUP, strand);
 
-  const results = { raw: [] as Rep[], hop: [] as Rep[], strand: [] as Rep[] };
-  const cpu = { raw: { local: 0, remote: 0 }, hop: { local: 0, remote: 0 }, strand: { local: 0, remote: 0 } };
+  const results = { raw: [] as Rep[], hop: [] as Rep[], inWorker: [] as Rep[], strand: [] as Rep[] };
+  const cpu = { raw: { local: 0, remote: 0 }, hop: { local: 0, remote: 0 }, inWorker: { local: 0, remote: 0 }, strand: { local: 0, remote: 0 } };
   const serverPid = [server.process.pid!];
   const hopServerPid = [hopServer.process.pid!];
   const runnerPids = cluster.runners.map((x) => x.pid);
   for (let r = 0; r < REPS; r++) {
     results.raw.push(await measure(CALLS, raw, cpu.raw, serverPid));
     results.hop.push(await measure(CALLS, hop, cpu.hop, hopServerPid));
+    results.inWorker.push(await measure(CALLS, inWorker, cpu.inWorker, [workerServer.process.pid!]));
     results.strand.push(await measure(CALLS, strand, cpu.strand, runnerPids));
     const last = (k: keyof typeof results): string => results[k].at(-1)!.p50.toFixed(1);
     progress(`rtt rep ${r + 1}/${REPS}: p50 raw ${last("raw")} µs, raw + hop ${last("hop")} µs, strand ${last("strand")} µs`);
   }
   client.close();
   hopClient.close();
+  workerClient.close();
 
   const med = (k: keyof typeof results, f: keyof Rep): number => median(results[k].map((x) => x[f]));
   const perRep = (f: keyof Rep): number[] => results.strand.map((s, i) => s[f] / results.raw[i]![f]);
@@ -92,15 +99,16 @@ async function main(): Promise<void> {
     [
       row("raw TCP echo (floor)", "raw"),
       row("raw TCP echo + worker-thread hop (reference)", "hop"),
+      row("raw TCP echo served on a worker thread (reference)", "inWorker"),
       row("**Strand `noop()`**", "strand"),
     ],
   ));
   console.log();
   console.log(footer([
-    `Median over ${REPS} reps of ${num(CALLS)} sequential awaited calls each, after ${num(WARMUP)} warm-up calls; reps alternate raw → raw + hop → Strand in one process.`,
+    `Median over ${REPS} reps of ${num(CALLS)} sequential awaited calls each, after ${num(WARMUP)} warm-up calls; reps alternate raw → raw + hop → raw on a worker thread → Strand in one process.`,
     `Per-rep Strand/raw ratio: p50 ${spread(perRep("p50"), 2)}, p99 ${spread(perRep("p99"), 2)}. Target: p50 and p99 ratio ≤ 1.5.`,
     `CPU per call, over all reps: client = this process; server = the echo server process, or both runner processes (main thread + worker threads), from /proc in 10 ms ticks.`,
-    `Raw: ${MESSAGE_BYTES}-byte message to a \`net\` echo server in a child process on 127.0.0.1, noDelay on both ends. Raw + hop: the same server, but each message is echoed only after a no-op \`piscina.run()\` on 1 worker thread (piscina defaults, as a runner uses it). Strand: \`local({ runners: 2, threads: 1 })\`, \`noop()\` with no arguments.`,
+    `Raw: ${MESSAGE_BYTES}-byte message to a \`net\` echo server in a child process on 127.0.0.1, noDelay on both ends. Raw + hop: the same server, but each message is echoed only after a no-op \`piscina.run()\` on 1 worker thread (piscina defaults, as a runner uses it). Raw on a worker thread: the server and its sockets live on a worker thread of the server process, as they would with one connection per runner thread. Strand: \`local({ runners: 2, threads: 1 })\`, \`noop()\` with no arguments.`,
   ]));
   console.log();
 }
