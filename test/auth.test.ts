@@ -122,7 +122,7 @@ describe("token authentication", () => {
           if (h === undefined) return;
           types.push(h[0]);
           if (h[0] === T.Hello) peer.send([T.Challenge, PROTOCOL_VERSION, randomBytes(32), true]);
-          else if (h[0] === T.Auth) peer.send([T.Welcome, { id: "fake", threads: 4, pid: 1, hostname: "fake" }, randomBytes(32)]);
+          else if (h[0] === T.Auth) peer.send([T.Welcome, { id: "fake", threads: 4, pid: 1, hostname: "fake", maxFrame: 1 << 20 }, randomBytes(32)]);
         }
       })();
     });

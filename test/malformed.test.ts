@@ -133,7 +133,7 @@ async function fakeRunner(reply: (id: number, peer: RawPeer) => void): Promise<{
         const h = await peer.nextHeader().catch(() => undefined);
         if (h === undefined) return;
         if (h[0] === T.Hello) peer.send([T.Challenge, PROTOCOL_VERSION, randomBytes(32), false]);
-        else if (h[0] === T.Auth) peer.send([T.Welcome, { id: "fake", threads: 1, pid: 1, hostname: "fake" }, new Uint8Array(0)]);
+        else if (h[0] === T.Auth) peer.send([T.Welcome, { id: "fake", threads: 1, pid: 1, hostname: "fake", maxFrame: 1 << 20 }, new Uint8Array(0)]);
         else if (h[0] === T.Call) reply(h[1], peer);
       }
     })();

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
-import { CancelledError, RunnerLostError, TimeoutError } from "../errors.ts";
+import { CancelledError, RunnerLostError, SerializationError, TimeoutError } from "../errors.ts";
+import { DEFAULT_MAX_FRAME, frameSize } from "../transport/frames.ts";
 import { createLogger } from "../log.ts";
 import { encodeValue } from "../protocol/codec.ts";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "../protocol/heartbeat.ts";
@@ -112,6 +113,10 @@ export class Cluster implements AsyncDisposable {
     let encoded;
     try {
       encoded = encodeValue(args, "args");
+      const size = frameSize([encoded.body, ...encoded.attachments]) + 64; // + header
+      if (size > this.maxFrame) {
+        throw new SerializationError("args", `are ${size} bytes encoded, over the runners' ${this.maxFrame}-byte frame limit`);
+      }
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -153,6 +158,11 @@ export class Cluster implements AsyncDisposable {
       if (timer !== undefined) clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
     });
+  }
+
+  /** The smallest frame limit among the runners: no call may be bigger. */
+  private get maxFrame(): number {
+    return this.links.reduce((m, l) => Math.min(m, l.info.maxFrame ?? DEFAULT_MAX_FRAME), DEFAULT_MAX_FRAME);
   }
 
   /** The runners and their load, as the driver sees them. */

@@ -31,6 +31,8 @@ export interface RunnerInfo {
   threads: number;
   pid: number;
   hostname: string;
+  /** The largest frame this runner accepts (and sends): bigger calls fail at the call site. */
+  maxFrame: number;
 }
 
 export interface RunnerStats {

@@ -42,6 +42,10 @@ export class RunnerDaemon {
   private stopping = false;
   address = "";
 
+  get maxFrame(): number {
+    return this.opts.maxFrame ?? DEFAULT_MAX_FRAME;
+  }
+
   private constructor(private readonly opts: RunnerOptions) {
     this.log = opts.logger ?? createLogger("strand-runner", "info");
     this.executor = new Executor(opts.threads);
@@ -66,7 +70,7 @@ export class RunnerDaemon {
   }
 
   get info(): RunnerInfo {
-    return { id: this.address, threads: this.executor.threads, pid: process.pid, hostname: os.hostname() };
+    return { id: this.address, threads: this.executor.threads, pid: process.pid, hostname: os.hostname(), maxFrame: this.maxFrame };
   }
 
   stats(): RunnerStats {
@@ -83,7 +87,7 @@ export class RunnerDaemon {
       socket.destroy();
       return;
     }
-    const conn = new Connection(socket, this.opts.maxFrame ?? DEFAULT_MAX_FRAME);
+    const conn = new Connection(socket, this.maxFrame);
     const peer = conn.remoteAddress;
     this.pendingSockets.add(socket);
     serverHandshake(conn, this.opts.token, this.info).then(
@@ -91,7 +95,7 @@ export class RunnerDaemon {
         this.pendingSockets.delete(socket);
         if (this.stopping) return conn.destroy();
         const host = {
-          executor: this.executor, cache: this.cache, log: this.log, stats: () => this.stats(),
+          executor: this.executor, cache: this.cache, log: this.log, stats: () => this.stats(), maxFrame: this.maxFrame,
           counted: (ok: boolean) => { this.calls++; if (!ok) this.failures++; },
         };
         const s = new Session(conn, host, backlog, (x, err) => {

@@ -1,8 +1,9 @@
 import type { Logger } from "pino";
-import { CancelledError, ImportError, ProtocolError } from "../errors.ts";
+import { CancelledError, ImportError, ProtocolError, SerializationError } from "../errors.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
 import { frameOf, headerOf, T, type RunnerStats } from "../protocol/messages.ts";
 import type { Connection } from "../transport/connection.ts";
+import { frameSize } from "../transport/frames.ts";
 import type { CodeCache } from "./code-cache.ts";
 import { errorOutcome, type Executor, type Job } from "./executor.ts";
 import type { CallOutcome } from "./task.ts";
@@ -12,6 +13,8 @@ export interface SessionHost {
   cache: CodeCache;
   log: Logger;
   stats(): RunnerStats;
+  /** Results bigger than this are replaced by an error: the driver would drop the connection. */
+  maxFrame: number;
   /** Counts every finished call, for runner stats. */
   counted(ok: boolean): void;
 }
@@ -129,6 +132,11 @@ export class Session {
   private reply(o: CallOutcome): void {
     const id = this.callOf.get(o.id);
     if (id === undefined) return; // session closed meanwhile
+    // Header room: a Result header is a few dozen bytes.
+    const size = frameSize(o.segments) + 64;
+    if (size > this.host.maxFrame) {
+      o = errorOutcome(o.id, new SerializationError("result", `is ${size} bytes encoded, over the ${this.host.maxFrame}-byte frame limit`));
+    }
     this.callOf.delete(o.id);
     this.jobOf.delete(id);
     this.host.counted(o.ok);

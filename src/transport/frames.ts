@@ -41,6 +41,13 @@ export function encodeFrame(segments: readonly Uint8Array[]): Uint8Array[] {
   return out;
 }
 
+/** Bytes a frame of these segments occupies on the wire, length prefix included. */
+export function frameSize(segments: readonly Uint8Array[]): number {
+  let size = frameHeadLength(segments.length);
+  for (let i = 0; i < segments.length; i++) size = (i > 0 ? pad8(size) : size) + segments[i]!.byteLength;
+  return size;
+}
+
 /** Total bytes of an encoded frame. */
 export const frameBytes = (parts: readonly Uint8Array[]): number => parts.reduce((s, p) => s + p.byteLength, 0);
 
