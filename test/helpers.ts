@@ -207,18 +207,19 @@ export function framesOf(stream: Uint8Array): Uint8Array[][] {
 
 /**
  * A driver made by hand from the real handshake and connection, for misbehaving on purpose.
- * `next()` resolves with the next frame other than a heartbeat; it rejects once the
- * connection has closed.
+ * `next()` resolves with the next frame other than a heartbeat or a lanes announcement;
+ * it rejects once the connection has closed.
  */
 export async function handDriver(address: string, token?: string): Promise<{ conn: Connection; next: () => Promise<Uint8Array[]> }> {
   const { host, port } = parseAddress(address);
   const conn = new Connection(await dial(host, port));
   const { backlog } = await clientHandshake(conn, token);
-  const queue: Uint8Array[][] = backlog.filter((f) => headerOf(f)[0] !== T.Heartbeat);
+  const chatter = (f: Uint8Array[]): boolean => headerOf(f)[0] === T.Heartbeat || headerOf(f)[0] === T.Lanes;
+  const queue: Uint8Array[][] = backlog.filter((f) => !chatter(f));
   const waiters: { resolve: (f: Uint8Array[]) => void; reject: (e: Error) => void }[] = [];
   let closedWith: Error | undefined;
   conn.on("frame", (segs) => {
-    if (headerOf(segs)[0] === T.Heartbeat) return;
+    if (chatter(segs)) return;
     const w = waiters.shift();
     if (w) w.resolve(segs);
     else queue.push(segs);

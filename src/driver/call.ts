@@ -21,6 +21,8 @@ export class PendingCall {
   settled = false;
   /** Set while waiting in the scheduler's queue. */
   queued = false;
+  /** Already re-sent once after the thread connection it was on closed. */
+  laneRetried = false;
   private cleanup: (() => void) | undefined;
 
   constructor(

@@ -6,6 +6,7 @@ import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts"
 import { frameOf, headerOf, payloadOf, T, type RunnerInfo, type RunnerStats } from "../protocol/messages.ts";
 import { Connection, dial, parseAddress } from "../transport/connection.ts";
 import type { PendingCall } from "./call.ts";
+import { Lane, laneLost, type LaneOwner } from "./lane.ts";
 
 export interface LinkHost {
   /** Bundle bytes by hash, for a runner that asks. */
@@ -24,11 +25,16 @@ const MIN_PER_THREAD = 2;
 const MAX_PER_THREAD = 1024;
 
 /** The driver's live connection to one runner: calls in flight, heartbeats, code requests. */
-export class RunnerLink {
+export class RunnerLink implements LaneOwner {
   private readonly inflight = new Map<number, PendingCall>();
   private readonly statsWaiters = new Map<number, (s: RunnerStats) => void>();
   private nextId = 1;
   private readonly declared = new Set<number>();
+  /** Modules the runner has run a call of: its code is cached there, so lanes can take them. */
+  private readonly warm = new Set<number>();
+  private readonly lanes = new Map<number, Lane>(); // port -> lane
+  private readonly dialing = new Set<number>();
+  private token: string | undefined;
   private ewmaExecMicros = 1000;
   private stopHeartbeat: () => void = () => {};
   alive = true;
@@ -53,6 +59,7 @@ export class RunnerLink {
     const conn = new Connection(socket);
     const { info, backlog } = await clientHandshake(conn, token);
     const link = new RunnerLink(address, info, conn, host);
+    link.token = token;
     conn.on("frame", (segs) => link.onFrame(segs));
     conn.on("close", (err) => link.fail(err instanceof StrandError ? err.message : err ? err.message : "connection closed"));
     link.stopHeartbeat = startHeartbeat(conn, heartbeat, (ms) => link.fail(`no heartbeat for ${Math.round(ms)} ms`));
@@ -73,17 +80,82 @@ export class RunnerLink {
   }
 
   send(call: PendingCall): void {
-    const { ref, hash } = call.module;
-    if (!this.declared.has(ref)) {
-      this.declared.add(ref);
-      this.conn.send(frameOf([T.Module, ref, hash]));
-    }
+    const { ref } = call.module;
     const id = this.nextId++;
     call.id = id;
     call.link = this;
     this.inflight.set(id, call);
     this.callsSent++;
+    const lane = call.solo || call.laneRetried || !this.warm.has(ref) ? undefined : this.pickLane();
+    if (lane !== undefined) lane.send(id, call);
+    else this.sendMain(id, call);
+  }
+
+  private sendMain(id: number, call: PendingCall): void {
+    const { ref, hash } = call.module;
+    if (!this.declared.has(ref)) {
+      this.declared.add(ref);
+      this.conn.send(frameOf([T.Module, ref, hash]));
+    }
     this.conn.send(frameOf([T.Call, id, ref, call.exportName, call.solo], call.args));
+  }
+
+  /** The lane with the fewest calls on it, if any. */
+  private pickLane(): Lane | undefined {
+    let best: Lane | undefined;
+    for (const l of this.lanes.values()) if (l.alive && (best === undefined || l.ids.size < best.ids.size)) best = l;
+    return best;
+  }
+
+  /** The runner told us where its threads listen: connect to new ones, drop gone ones. */
+  private onLanes(ports: number[]): void {
+    if (!Array.isArray(ports)) throw new ProtocolError("malformed lanes message");
+    const wanted = new Set(ports);
+    for (const [port, lane] of this.lanes) if (!wanted.has(port)) lane.close();
+    const { host } = parseAddress(this.address);
+    for (const port of wanted) {
+      if (this.lanes.has(port) || this.dialing.has(port) || typeof port !== "number") continue;
+      this.dialing.add(port);
+      Lane.open(host, port, this.token, this).then(
+        (lane) => {
+          this.dialing.delete(port);
+          if (this.alive) this.lanes.set(port, lane);
+          else lane.close();
+        },
+        (err: Error) => {
+          this.dialing.delete(port);
+          this.host.log.debug({ runner: this.address, port, err: err.message }, "lane not available");
+        },
+      );
+    }
+  }
+
+  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, segs: Uint8Array[]): void {
+    lane.ids.delete(id);
+    this.onResult(id, ok, execMicros, segs);
+  }
+
+  /**
+   * A thread's connection closed: the runner killed the thread (to stop a cancelled call
+   * running there) or the thread died. Calls still on it are a system failure, not an
+   * application error: each is sent once more, through the runner's main connection.
+   */
+  laneClosed(lane: Lane, reason: string): void {
+    if (this.lanes.get(lane.port) === lane) this.lanes.delete(lane.port);
+    const ids = [...lane.ids];
+    lane.ids.clear();
+    for (const id of ids) {
+      const call = this.inflight.get(id);
+      if (call === undefined) continue;
+      if (call.settled || !this.alive || call.laneRetried) {
+        this.inflight.delete(id);
+        call.reject(laneLost(this.address, lane.port, reason));
+        continue;
+      }
+      call.laneRetried = true;
+      this.sendMain(id, call);
+    }
+    if (ids.length > 0) this.host.slotFreed(this);
   }
 
   /** Asks the runner to stop a call; its Result still arrives and frees the slot. */
@@ -117,6 +189,7 @@ export class RunnerLink {
           w?.(h[2]);
           return;
         }
+        case T.Lanes: return this.onLanes(h[1]);
         case T.Heartbeat: return;
         default: throw new ProtocolError(`unexpected message type ${String(h[0])} from runner`);
       }
@@ -131,6 +204,7 @@ export class RunnerLink {
     if (call === undefined) throw new ProtocolError(`result for unknown call ${id}`);
     this.inflight.delete(id);
     this.observe(execMicros);
+    this.warm.add(call.module.ref);
     if (!call.settled) {
       let value: unknown;
       try {
@@ -179,6 +253,12 @@ export class RunnerLink {
     const error = new RunnerLostError(this.address, reason);
     const calls = [...this.inflight.values()];
     this.inflight.clear();
+    for (const lane of this.lanes.values()) {
+      lane.ids.clear();
+      if (graceful) lane.close();
+      else lane.destroy();
+    }
+    this.lanes.clear();
     for (const c of calls) c.reject(new RunnerLostError(this.address, reason));
     this.statsWaiters.clear();
     this.host.lost(this, error);

@@ -24,6 +24,7 @@ export enum T {
   Heartbeat = 15, // either way: [T]
   StatsRequest = 16, // driver -> runner: [T, id]
   Stats = 17, // runner -> driver: [T, id, RunnerStats]
+  Lanes = 18, // runner -> driver: [T, ports], whenever they change: the threads' own servers
 }
 
 export interface RunnerInfo {
@@ -64,7 +65,8 @@ export type Header =
   | [T.Code, string, boolean]
   | [T.Heartbeat]
   | [T.StatsRequest, number]
-  | [T.Stats, number, RunnerStats];
+  | [T.Stats, number, RunnerStats]
+  | [T.Lanes, number[]];
 
 // Headers never hold user values, so the plain, fast msgpack settings suffice.
 const headerPackr = new Packr({ useRecords: false, moreTypes: false });

@@ -10,6 +10,7 @@ import { DEFAULT_MAX_FRAME } from "../transport/frames.ts";
 import { CodeCache } from "./code-cache.ts";
 import { Executor } from "./executor.ts";
 import { DEFAULT_RUNNER_HEARTBEAT, Session } from "./session.ts";
+import { LANE_COUNTER } from "./task.ts";
 
 export interface RunnerOptions {
   host?: string;
@@ -48,8 +49,15 @@ export class RunnerDaemon {
 
   private constructor(private readonly opts: RunnerOptions) {
     this.log = opts.logger ?? createLogger("strand-runner", "info");
-    this.executor = new Executor(opts.threads);
     this.cache = new CodeCache(opts.cacheDir);
+    this.executor = new Executor(opts.threads, {
+      host: opts.host ?? "127.0.0.1", token: opts.token, cacheDir: this.cache.dir, maxFrame: this.maxFrame,
+      info: { id: "", threads: opts.threads ?? os.availableParallelism(), pid: process.pid, hostname: os.hostname(), maxFrame: this.maxFrame },
+    });
+    this.executor.onThreadError = (err) => this.log.warn({ err: err.message }, "worker thread died; replaced");
+    this.executor.onLanesChanged((ports) => {
+      for (const s of this.sessions) s.announceLanes(ports);
+    });
     this.server = net.createServer((socket) => this.accept(socket));
     this.server.maxConnections = opts.maxConnections ?? 1024;
   }
@@ -74,9 +82,11 @@ export class RunnerDaemon {
   }
 
   stats(): RunnerStats {
+    const lane = this.executor.laneCounters;
     return {
-      calls: this.calls, failures: this.failures, inFlight: this.executor.inFlight,
-      codeFetches: this.cache.fetches, codeBytesReceived: this.cache.bytesReceived, codeLoads: this.executor.loads,
+      calls: this.calls + lane[LANE_COUNTER.calls]!, failures: this.failures + lane[LANE_COUNTER.failures]!,
+      inFlight: this.executor.inFlight + lane[LANE_COUNTER.inFlight]!,
+      codeFetches: this.cache.fetches, codeBytesReceived: this.cache.bytesReceived, codeLoads: this.executor.loads + lane[LANE_COUNTER.loads]!,
       cachedModules: this.cache.size, sessions: this.sessions.size, workerRestarts: this.executor.workerRestarts,
       batches: this.executor.batches, batchedCalls: this.executor.batchedJobs,
     };
@@ -104,6 +114,7 @@ export class RunnerDaemon {
           else this.log.warn({ peer, err: err.message }, "driver connection closed on error");
         }, this.opts.heartbeat ?? DEFAULT_RUNNER_HEARTBEAT);
         this.sessions.add(s);
+        s.announceLanes(this.executor.lanePorts);
         this.log.info({ peer }, "driver connected");
       },
       (err: Error) => {
@@ -119,7 +130,10 @@ export class RunnerDaemon {
     this.stopping = true;
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     for (const s of this.pendingSockets) s.destroy();
-    await Promise.all([...this.sessions].map((s) => s.drain(graceMs)));
+    // Calls on the main connections and on the threads' lanes finish first; only then do
+    // the main connections close (a driver takes that as the runner going away).
+    await Promise.all([...this.sessions].map((s) => s.settled(graceMs)).concat(this.executor.drainLanes(graceMs)));
+    await Promise.all([...this.sessions].map((s) => s.end()));
     for (const s of this.sessions) s.close();
     await closed;
     await this.executor.close();

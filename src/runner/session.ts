@@ -1,11 +1,11 @@
 import type { Logger } from "pino";
-import { CancelledError, ImportError, ProtocolError, SerializationError } from "../errors.ts";
+import { CancelledError, ImportError, ProtocolError } from "../errors.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
 import { frameOf, headerOf, T, type RunnerStats } from "../protocol/messages.ts";
 import type { Connection } from "../transport/connection.ts";
-import { frameSize } from "../transport/frames.ts";
 import type { CodeCache } from "./code-cache.ts";
-import { errorOutcome, type Executor, type Job } from "./executor.ts";
+import type { Executor, Job } from "./executor.ts";
+import { errorOutcome, resultFrame } from "./result-frame.ts";
 import type { CallOutcome } from "./task.ts";
 
 export interface SessionHost {
@@ -58,6 +58,11 @@ export class Session {
       conn.destroy();
     });
     for (const segs of backlog) this.onFrame(segs, false);
+  }
+
+  /** Tells the driver where this runner's threads take direct calls. */
+  announceLanes(ports: number[]): void {
+    if (!this.closed) this.conn.send(frameOf([T.Lanes, ports]));
   }
 
   get inFlight(): number {
@@ -132,15 +137,11 @@ export class Session {
   private reply(o: CallOutcome): void {
     const id = this.callOf.get(o.id);
     if (id === undefined) return; // session closed meanwhile
-    // Header room: a Result header is a few dozen bytes.
-    const size = frameSize(o.segments) + 64;
-    if (size > this.host.maxFrame) {
-      o = errorOutcome(o.id, new SerializationError("result", `is ${size} bytes encoded, over the ${this.host.maxFrame}-byte frame limit`));
-    }
+
     this.callOf.delete(o.id);
     this.jobOf.delete(id);
     this.host.counted(o.ok);
-    this.conn.send(frameOf([T.Result, id, o.ok, o.execMicros], { body: o.segments[0]!, attachments: o.segments.slice(1) }));
+    this.conn.send(resultFrame(id, o, this.host.maxFrame));
     if (this.jobOf.size === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
@@ -161,19 +162,22 @@ export class Session {
   }
 
   /**
-   * Lets this driver's calls finish — queued, running, or still waiting for their code —
-   * for up to `graceMs`; their results still go out. Then closes the connection.
+   * Resolves when this driver's calls on this connection have finished — queued, running,
+   * or still waiting for their code — or after `graceMs`. Their results still go out.
    */
-  async drain(graceMs: number): Promise<void> {
-    if (this.jobOf.size > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, graceMs);
-        this.idleWaiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
+  settled(graceMs: number): Promise<void> {
+    if (this.jobOf.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, graceMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
       });
-    }
+    });
+  }
+
+  /** Sends what is queued, then closes the connection with FIN. */
+  async end(): Promise<void> {
     await this.conn.flushed();
     this.conn.end();
   }

@@ -17,3 +17,28 @@ export interface CallOutcome {
   segments: Uint8Array[];
   execMicros: number;
 }
+
+/**
+ * What a worker thread needs to serve its own connections ("lanes"): drivers call a
+ * thread directly, so a call wakes two threads (driver, worker) instead of four.
+ */
+export interface LaneConfig {
+  host: string;
+  token: string | undefined;
+  cacheDir: string;
+  maxFrame: number;
+  /** BroadcastChannel name shared by this runner's threads (unique per runner). */
+  channel: string;
+  /** Int32 counters shared by the threads: see LANE_COUNTER. */
+  counters: SharedArrayBuffer;
+  info: import("../protocol/messages.ts").RunnerInfo;
+}
+
+export const LANE_COUNTER = { calls: 0, failures: 1, inFlight: 2, loads: 3 } as const;
+export const LANE_COUNTERS = 4;
+
+/** Messages on a runner's lane channel. */
+export type LaneMessage =
+  | { kind: "lane"; threadId: number; port: number } // worker -> main: serving on port
+  | { kind: "drain" } // main -> workers: accept nothing new, finish, close
+  | { kind: "drained"; threadId: number }; // worker -> main: nothing left in flight

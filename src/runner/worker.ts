@@ -1,102 +1,24 @@
-import { pathToFileURL } from "node:url";
-import { move, transferableSymbol, valueSymbol } from "piscina";
-import { ImportError } from "../errors.ts";
-import { decodeValue, encodeValue, type Encoded } from "../protocol/codec.ts";
+import { move, transferableSymbol, valueSymbol, workerData } from "piscina";
 import { packOutcomes, unpackTasks, type TaskBatch } from "./batch.ts";
-import type { CallOutcome, CallTask } from "./task.ts";
+import { isThenable, loadCount, runOne } from "./call-runner.ts";
+import { startLane } from "./lane.ts";
+import type { CallOutcome, LaneConfig } from "./task.ts";
 
-// Runs on a worker thread: loads bundles by path (once per thread) and runs calls.
-// Results are encoded here, so the runner's main thread only moves bytes.
+// A runner's worker thread. Piscina loads this module when it starts the thread: the
+// thread opens its lane (its own server for direct calls), then serves piscina tasks:
+// batches of calls relayed by the runner's main thread.
 
-type ModuleNamespace = Record<string, unknown>;
-const loading = new Map<string, Promise<ModuleNamespace>>();
-/** Modules already imported, for the synchronous fast path. */
-const loaded = new Map<string, ModuleNamespace>();
-let loads = 0;
-
-function load(path: string): Promise<ModuleNamespace> {
-  let m = loading.get(path);
-  if (m === undefined) {
-    loads++;
-    m = (import(pathToFileURL(path).href) as Promise<ModuleNamespace>).then((ns) => {
-      loaded.set(path, ns);
-      return ns;
-    });
-    loading.set(path, m);
-    m.catch(() => loading.delete(path)); // a failed load may be retried by a later call
-  }
-  return m;
-}
-
-function encodeThrown(thrown: unknown): Encoded {
-  const err = thrown instanceof Error ? thrown : Object.assign(new Error(`non-error value thrown: ${String(thrown)}`), { name: "NonErrorThrown" });
-  try {
-    return encodeValue(err, "error");
-  } catch {
-    // Its cause or fields cannot travel: send what can.
-    const plain = new Error(err.message);
-    plain.name = err.name;
-    plain.stack = err.stack ?? "";
-    return encodeValue(plain, "error");
-  }
-}
-
-const isThenable = (v: unknown): v is PromiseLike<unknown> =>
-  (typeof v === "object" || typeof v === "function") && v !== null && typeof (v as { then?: unknown }).then === "function";
-
-function outcome(task: CallTask, t0: number, ok: boolean, enc: Encoded): CallOutcome {
-  return { id: task.id, ok, segments: [enc.body, ...enc.attachments], execMicros: Math.round((performance.now() - t0) * 1000) };
-}
-
-function succeed(task: CallTask, t0: number, value: unknown): CallOutcome {
-  let enc: Encoded;
-  try {
-    enc = encodeValue(value, "result");
-  } catch (err) {
-    return outcome(task, t0, false, encodeThrown(err));
-  }
-  return outcome(task, t0, true, enc);
-}
-
-function start(task: CallTask, ns: ModuleNamespace, t0: number): CallOutcome | Promise<CallOutcome> {
-  let value: unknown;
-  try {
-    const fn = ns[task.exportName];
-    if (typeof fn !== "function") {
-      throw new ImportError(fn === undefined ? `module has no export "${task.exportName}"` : `export "${task.exportName}" is a ${typeof fn}, not a function`);
-    }
-    const [body, ...attachments] = task.segments;
-    const args = decodeValue(body!, attachments) as unknown[];
-    value = (fn as (...a: unknown[]) => unknown)(...args);
-  } catch (err) {
-    return outcome(task, t0, false, encodeThrown(err));
-  }
-  // Synchronous functions (most tiny calls) finish without a promise.
-  if (!isThenable(value)) return succeed(task, t0, value);
-  return Promise.resolve(value).then(
-    (v) => succeed(task, t0, v),
-    (err: unknown) => outcome(task, t0, false, encodeThrown(err)),
-  );
-}
-
-function runOne(task: CallTask): CallOutcome | Promise<CallOutcome> {
-  const t0 = performance.now();
-  const ns = loaded.get(task.modulePath);
-  if (ns !== undefined) return start(task, ns, t0);
-  return load(task.modulePath).then(
-    (m) => start(task, m, t0),
-    (err: unknown) => outcome(task, t0, false, encodeThrown(new ImportError(`cannot load module: ${(err as Error).message}`, { cause: err }))),
-  );
-}
+const lane = (workerData as { lane?: LaneConfig } | undefined)?.lane;
+if (lane !== undefined) startLane(lane);
 
 export default async function runBatch(batch: TaskBatch): Promise<unknown> {
-  const before = loads;
+  const before = loadCount();
   const tasks = unpackTasks(batch);
   const started = tasks.map(runOne);
   const outcomes = started.some(isThenable) ? await Promise.all(started) : (started as CallOutcome[]);
   // packOutcomes copies every result segment: the transfer never detaches a buffer
   // the user's code still holds.
-  const { batch: out, transfer } = packOutcomes(outcomes, loads - before);
+  const { batch: out, transfer } = packOutcomes(outcomes, loadCount() - before);
   return move({
     get [transferableSymbol]() { return transfer; },
     get [valueSymbol]() { return out; },

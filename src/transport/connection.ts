@@ -89,6 +89,11 @@ export class Connection {
     this.socket.uncork();
   };
 
+  /** Writes what is queued now rather than at the end of the tick (e.g. before a thread dies). */
+  flushNow(): void {
+    this.flush();
+  }
+
   /** Resolves once everything queued so far has been handed to the kernel. */
   flushed(): Promise<void> {
     if (!this.outbox.empty) this.flush();

@@ -1,0 +1,22 @@
+import { SerializationError } from "../errors.ts";
+import { encodeValue } from "../protocol/codec.ts";
+import { frameOf, T } from "../protocol/messages.ts";
+import { frameSize } from "../transport/frames.ts";
+import type { CallOutcome } from "./task.ts";
+
+export function errorOutcome(id: number, err: Error): CallOutcome {
+  const enc = encodeValue(err, "error");
+  return { id, ok: false, segments: [enc.body, ...enc.attachments], execMicros: 0 };
+}
+
+/**
+ * The Result frame for an outcome, answered under the driver's call id. A result too big
+ * for a frame becomes a SerializationError: the driver would otherwise drop the connection.
+ */
+export function resultFrame(callId: number, o: CallOutcome, maxFrame: number): Uint8Array[] {
+  const size = frameSize(o.segments) + 64; // + a Result header's few dozen bytes
+  if (size > maxFrame) {
+    o = errorOutcome(o.id, new SerializationError("result", `is ${size} bytes encoded, over the ${maxFrame}-byte frame limit`));
+  }
+  return frameOf([T.Result, callId, o.ok, o.execMicros], { body: o.segments[0]!, attachments: o.segments.slice(1) });
+}
