@@ -33,6 +33,8 @@ export interface RunnerStatus {
   alive: boolean;
   pid: number;
   hostname: string;
+  /** Ports of the runner's threads this driver is connected to directly (lanes). */
+  lanes: number[];
 }
 
 export interface ModuleStats {
@@ -169,6 +171,7 @@ export class Cluster implements AsyncDisposable {
   get runners(): RunnerStatus[] {
     return this.links.map((l) => ({
       address: l.address, threads: l.threads, inFlight: l.inFlight, alive: l.alive, pid: l.info.pid, hostname: l.info.hostname,
+      lanes: l.lanePorts,
     }));
   }
 

@@ -67,6 +67,10 @@ export class RunnerLink implements LaneOwner {
     return link;
   }
 
+  get lanePorts(): number[] {
+    return [...this.lanes.values()].filter((l) => l.alive).map((l) => l.port);
+  }
+
   get threads(): number {
     return this.info.threads;
   }
@@ -131,6 +135,7 @@ export class RunnerLink implements LaneOwner {
   }
 
   laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, segs: Uint8Array[]): void {
+    if (!this.alive) return;
     lane.ids.delete(id);
     this.onResult(id, ok, execMicros, segs);
   }
@@ -173,6 +178,7 @@ export class RunnerLink implements LaneOwner {
   }
 
   private onFrame(segs: Uint8Array[]): void {
+    if (!this.alive) return; // closing: what still arrives answers calls already failed
     try {
       const h = headerOf(segs);
       switch (h[0]) {

@@ -94,6 +94,7 @@ export class Executor {
       this.lanes.delete(w.id);
       this.drained.delete(w.id);
       this.lanesChanged();
+      this.checkDrained();
     });
   }
 
@@ -108,6 +109,7 @@ export class Executor {
   private readonly lanes = new Map<number, number>(); // threadId -> port
   private readonly drained = new Set<number>();
   private drainWaiter: (() => void) | undefined;
+  private drainingLanes = false;
   private laneListener: ((ports: number[]) => void) | undefined;
   private laneChangePending = false;
 
@@ -133,16 +135,23 @@ export class Executor {
     if (m.kind === "lane") {
       this.lanes.set(m.threadId, m.port);
       this.lanesChanged();
+      // A thread that started after the drain order (a replacement) gets it too.
+      if (this.drainingLanes) this.channel?.postMessage({ kind: "drain" } satisfies LaneMessage);
     } else if (m.kind === "drained") {
       this.drained.add(m.threadId);
-      if ([...this.liveThreads].every((t) => this.drained.has(t) || !this.lanes.has(t))) this.drainWaiter?.();
+      this.checkDrained();
     }
+  }
+
+  private checkDrained(): void {
+    if (!this.drainingLanes) return;
+    if ([...this.liveThreads].every((t) => this.drained.has(t) || !this.lanes.has(t))) this.drainWaiter?.();
   }
 
   /** Tells every lane to take nothing new and close once idle; resolves when all are idle, or after `graceMs`. */
   drainLanes(graceMs: number): Promise<void> {
     const channel = this.channel;
-    if (channel === undefined || this.lanes.size === 0) return Promise.resolve();
+    if (channel === undefined) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, graceMs);
       function done(): void {
@@ -150,7 +159,9 @@ export class Executor {
         resolve();
       }
       this.drainWaiter = done;
+      this.drainingLanes = true;
       channel.postMessage({ kind: "drain" } satisfies LaneMessage);
+      this.checkDrained();
     });
   }
 

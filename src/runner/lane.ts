@@ -140,7 +140,7 @@ export function startLane(cfg: LaneConfig): void {
 
   channel.onmessage = (ev: unknown): void => {
     const m = (ev as { data: LaneMessage }).data;
-    if (m.kind !== "drain") return;
+    if (m.kind !== "drain" || draining) return;
     draining = true;
     server.close();
     for (const s of sessions) s.drain();

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuthError, Cluster, RunnerDaemon, type Remote } from "../src/index.ts";
+import { fixture, handDriver, silentLogger } from "./helpers.ts";
+
+type M = typeof import("./fixtures/math.ts");
+type Busy = typeof import("./fixtures/busy.ts");
+
+// Lanes: each runner thread serves its own connection; once a module's code is on the
+// runner, plain calls go straight to a thread. These tests pin down that they are used,
+// authenticated, counted, and that losing one loses no call.
+describe("lanes (direct connections to runner threads)", () => {
+  let daemon: RunnerDaemon;
+  let cluster: Cluster;
+  let m: Remote<M>;
+  let busy: Remote<Busy>;
+  beforeAll(async () => {
+    daemon = await RunnerDaemon.start({ port: 0, threads: 1, token: "t", logger: silentLogger() });
+    cluster = await Cluster.create({ runners: [daemon.address], token: "t" });
+    m = await cluster.import<M>(fixture("math.ts"));
+    busy = await cluster.import<Busy>(fixture("busy.ts"));
+    // The first call goes through the main connection and brings the code; lanes come
+    // up as the runner announces them. Each awaited call is an event: no sleeping.
+    while (cluster.runners[0]!.lanes.length < 1) await m.add(0, 0);
+  });
+  afterAll(async () => {
+    await cluster.close();
+    await daemon.close();
+  });
+
+  it("carries plain calls, and the runner counts them", async () => {
+    const before = (await daemon.stats()).calls;
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => m.add(i, 1)));
+    expect(results).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect((await daemon.stats()).calls - before).toBe(50);
+    expect(cluster.runners[0]!.lanes).toHaveLength(1);
+  });
+
+  it("refuses a peer without the token, like the main port", async () => {
+    const [port] = cluster.runners[0]!.lanes;
+    await expect(handDriver(`127.0.0.1:${port}`, "wrong")).rejects.toBeInstanceOf(AuthError);
+    await expect(handDriver(`127.0.0.1:${port}`)).rejects.toBeInstanceOf(AuthError);
+  });
+
+  it("re-sends the calls of a lane whose thread is killed, through the main connection", async () => {
+    await busy.add(0, 0); // warm: busy.ts's code is on the runner
+    // The only thread spins in a call that times out; `add` waits behind it on the lane.
+    const spinning = busy.spin.with({ timeout: 300 })().catch((e: unknown) => e);
+    const queued = busy.add(2, 3);
+    await spinning;
+    expect(await queued).toBe(5); // the thread was killed; the call ran on its successor
+    // A new thread, a new lane.
+    while (cluster.runners[0]!.lanes.length < 1) await m.add(0, 0);
+  });
+});
