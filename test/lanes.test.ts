@@ -4,6 +4,7 @@ import { fixture, handDriver, silentLogger } from "./helpers.ts";
 
 type M = typeof import("./fixtures/math.ts");
 type Busy = typeof import("./fixtures/busy.ts");
+type Scratch = typeof import("./fixtures/scratch-buffer.ts");
 
 // Lanes: each runner thread serves its own connection; once a module's code is on the
 // runner, plain calls go straight to a thread. These tests pin down that they are used,
@@ -39,6 +40,16 @@ describe("lanes (direct connections to runner threads)", () => {
     const [port] = cluster.runners[0]!.lanes;
     await expect(handDriver(`127.0.0.1:${port}`, "wrong")).rejects.toBeInstanceOf(AuthError);
     await expect(handDriver(`127.0.0.1:${port}`)).rejects.toBeInstanceOf(AuthError);
+  });
+
+  it("sends each result as it was when the function returned, though the module reuses its buffer", async () => {
+    const s = await cluster.import<Scratch>(fixture("scratch-buffer.ts"));
+    await s.fill(0); // warm: later calls take the lane
+    // Back to back on the one thread: the second call overwrites the buffer while the
+    // first 16 MB result may still be on its way out.
+    const [a, b] = await Promise.all([s.fill(1), s.fill(2)]);
+    expect(a.every((x) => x === 1)).toBe(true);
+    expect(b.every((x) => x === 2)).toBe(true);
   });
 
   it("re-sends the calls of a lane whose thread is killed, through the main connection", async () => {

@@ -88,7 +88,10 @@ class LaneSession {
   }
 
   private reply(id: number, o: CallOutcome): void {
-    this.conn.send(resultFrame(id, o, this.cfg.maxFrame));
+    // Attachments are views of memory the user's code may keep and change in its next
+    // call, while the socket may still be sending them: send a copy (the body is ours).
+    const [body, ...attachments] = o.segments;
+    this.conn.send(resultFrame(id, { ...o, segments: [body!, ...attachments.map((a) => a.slice())] }, this.cfg.maxFrame));
   }
 
   /** The thread is dying of `err`: answer every pending call with it, now. */
