@@ -64,6 +64,8 @@ export class Cluster implements AsyncDisposable {
   private readonly log: Logger;
   private counts = { calls: 0, succeeded: 0, failed: 0 };
   private closing: Promise<void> | undefined;
+  /** The smallest frame limit among the runners: no call may be bigger. */
+  private maxFrame = DEFAULT_MAX_FRAME;
 
   private constructor(private readonly opts: ClusterOptions) {
     this.log = opts.logger ?? createLogger("strand-driver");
@@ -91,6 +93,7 @@ export class Cluster implements AsyncDisposable {
       throw failed.reason;
     }
     for (const l of c.links) c.scheduler.add(l);
+    c.maxFrame = c.links.reduce((m, l) => Math.min(m, l.info.maxFrame ?? DEFAULT_MAX_FRAME), DEFAULT_MAX_FRAME);
     return c;
   }
 
@@ -162,10 +165,6 @@ export class Cluster implements AsyncDisposable {
     });
   }
 
-  /** The smallest frame limit among the runners: no call may be bigger. */
-  private get maxFrame(): number {
-    return this.links.reduce((m, l) => Math.min(m, l.info.maxFrame ?? DEFAULT_MAX_FRAME), DEFAULT_MAX_FRAME);
-  }
 
   /** The runners and their load, as the driver sees them. */
   get runners(): RunnerStatus[] {

@@ -1,5 +1,9 @@
 import { Packr } from "msgpackr";
 import { ProtocolError } from "../errors.ts";
+// msgpackr's extensions are global: the codec's (binary values as kind + bytes) also
+// encode the byte arrays in headers (nonces, MACs), so both ends must have registered
+// them before any header is packed. Importing the codec here guarantees that.
+import "./codec.ts";
 import type { Encoded } from "./codec.ts";
 
 /**

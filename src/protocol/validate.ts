@@ -3,9 +3,16 @@ import { SerializationError } from "../errors.ts";
 // msgpackr would quietly turn a function into undefined and a class instance into a
 // plain object; a remote call must instead fail at the call site, naming the path.
 // One walk over the value does that. Binary values are leaves, so large arrays cost
-// O(1). The walk keeps the path as a stack of keys and spells it out only on failure.
+// O(1). The walk keeps the path as a stack of keys and spells it out only on failure;
+// it is written without per-call closures, since it runs on every call.
 
 type Key = string | number | { label: string };
+
+interface Walk {
+  root: string;
+  keys: Key[];
+  seen: Set<object> | undefined;
+}
 
 function spell(root: string, keys: readonly Key[]): string {
   let path = root;
@@ -17,85 +24,74 @@ function spell(root: string, keys: readonly Key[]): string {
   return path;
 }
 
-export function assertSerializable(value: unknown, root: string): void {
-  const keys: Key[] = [];
-  const fail = (problem: string): never => {
-    throw new SerializationError(spell(root, keys), problem);
-  };
-  let seen: Set<object> | undefined;
+function fail(w: Walk, problem: string): never {
+  throw new SerializationError(spell(w.root, w.keys), problem);
+}
 
-  const walk = (v: unknown): void => {
-    switch (typeof v) {
-      case "string": case "number": case "boolean": case "bigint": case "undefined":
-        return;
-      case "function":
-        return fail("is a function");
-      case "symbol":
-        return fail("is a symbol");
-    }
-    if (v === null) return;
-    const o = v as object;
-    seen ??= new Set();
-    if (seen.has(o)) return; // cycles and shared references are encoded by reference
-    seen.add(o);
-    if (Array.isArray(o)) {
-      for (let i = 0; i < o.length; i++) {
-        const x: unknown = o[i];
-        if (typeof x !== "object" && typeof x !== "function" && typeof x !== "symbol") continue;
-        keys.push(i);
-        walk(x);
-        keys.pop();
+/** Primitives that need no look: the common case inside arrays and objects. */
+const isLeaf = (x: unknown): boolean => {
+  const t = typeof x;
+  return t !== "object" && t !== "function" && t !== "symbol";
+};
+
+function child(w: Walk, key: Key, v: unknown): void {
+  w.keys.push(key);
+  walk(w, v);
+  w.keys.pop();
+}
+
+function walk(w: Walk, v: unknown): void {
+  switch (typeof v) {
+    case "string": case "number": case "boolean": case "bigint": case "undefined":
+      return;
+    case "function":
+      return fail(w, "is a function");
+    case "symbol":
+      return fail(w, "is a symbol");
+  }
+  if (v === null) return;
+  const o = v as object;
+  w.seen ??= new Set();
+  if (w.seen.has(o)) return; // cycles and shared references are encoded by reference
+  w.seen.add(o);
+  if (Array.isArray(o)) {
+    for (let i = 0; i < o.length; i++) if (!isLeaf(o[i])) child(w, i, o[i]);
+    return;
+  }
+  const proto: unknown = Object.getPrototypeOf(o);
+  if (proto === Object.prototype || proto === null) {
+    for (const k in o) {
+      if (k === "__proto__") {
+        w.keys.push(k);
+        return fail(w, "is an own \"__proto__\" key, which would turn into a prototype when decoded");
       }
-      return;
+      const x = (o as Record<string, unknown>)[k];
+      if (!isLeaf(x)) child(w, k, x);
     }
-    const proto: unknown = Object.getPrototypeOf(o);
-    if (proto === Object.prototype || proto === null) {
-      for (const k in o) {
-        if (k === "__proto__") {
-          keys.push(k);
-          return fail("is an own \"__proto__\" key, which would turn into a prototype when decoded");
-        }
-        const x = (o as Record<string, unknown>)[k];
-        if (typeof x !== "object" && typeof x !== "function" && typeof x !== "symbol") continue;
-        keys.push(k);
-        walk(x);
-        keys.pop();
-      }
-      return;
+    return;
+  }
+  if (ArrayBuffer.isView(o) || o instanceof ArrayBuffer || o instanceof Date || o instanceof RegExp) return;
+  if (o instanceof SharedArrayBuffer) return fail(w, "is a SharedArrayBuffer (cannot be shared across hosts)");
+  if (o instanceof Map) {
+    let i = 0;
+    for (const [k, x] of o) {
+      child(w, { label: `.<key ${i}>` }, k);
+      child(w, { label: `.get(${i})` }, x);
+      i++;
     }
-    if (ArrayBuffer.isView(o) || o instanceof ArrayBuffer || o instanceof Date || o instanceof RegExp) return;
-    if (o instanceof SharedArrayBuffer) return fail("is a SharedArrayBuffer (cannot be shared across hosts)");
-    if (o instanceof Map) {
-      let i = 0;
-      for (const [k, x] of o) {
-        keys.push({ label: `.<key ${i}>` });
-        walk(k);
-        keys.pop();
-        keys.push({ label: `.get(${i})` });
-        walk(x);
-        keys.pop();
-        i++;
-      }
-      return;
-    }
-    if (o instanceof Set) {
-      let i = 0;
-      for (const x of o) {
-        keys.push({ label: `.<item ${i++}>` });
-        walk(x);
-        keys.pop();
-      }
-      return;
-    }
-    if (o instanceof Error) {
-      keys.push("cause");
-      walk(o.cause);
-      keys.pop();
-      return;
-    }
-    if (o instanceof Promise) return fail("is a Promise (await it before passing it)");
-    const name = (proto as { constructor?: { name?: string } }).constructor?.name ?? "anonymous";
-    return fail(`is an instance of class ${name} (only plain objects and structured-clone types cross the wire)`);
-  };
-  walk(value);
+    return;
+  }
+  if (o instanceof Set) {
+    let i = 0;
+    for (const x of o) child(w, { label: `.<item ${i++}>` }, x);
+    return;
+  }
+  if (o instanceof Error) return child(w, "cause", o.cause);
+  if (o instanceof Promise) return fail(w, "is a Promise (await it before passing it)");
+  const name = (proto as { constructor?: { name?: string } }).constructor?.name ?? "anonymous";
+  return fail(w, `is an instance of class ${name} (only plain objects and structured-clone types cross the wire)`);
+}
+
+export function assertSerializable(value: unknown, root: string): void {
+  walk({ root, keys: [], seen: undefined }, value);
 }

@@ -34,14 +34,19 @@ export interface OutcomeBatch extends Packed {
 /**
  * @param moveBig for each item, whether its big segments may be moved as they are
  *   (the caller owns them) rather than copied.
+ * @param fromWorker packing on a worker thread: big bytes go into SharedArrayBuffers
+ *   and nothing is transferred. Detaching even one ArrayBuffer (which a transfer does)
+ *   makes V8 add detach checks to every typed-array loop in that thread for the rest of
+ *   its life: measured, a matmul kernel ran ~35% slower afterwards.
  */
-function pack(items: readonly Uint8Array[][], moveBig: (i: number) => boolean): { packed: Packed; transfer: ArrayBuffer[] } {
+function pack(items: readonly Uint8Array[][], moveBig: (i: number) => boolean, fromWorker: boolean): { packed: Packed; transfer: ArrayBuffer[] } {
+  const alloc = (n: number): Uint8Array => (fromWorker && n >= OWN_BUFFER_MIN ? new Uint8Array(new SharedArrayBuffer(n)) : new Uint8Array(n));
   let total = 0;
   for (const segs of items) for (const s of segs) if (s.byteLength < OWN_BUFFER_MIN) total += (s.byteLength + 7) & ~7;
-  const arena = new Uint8Array(total);
+  const arena = alloc(total);
   // Cloning a small arena is cheaper than transferring it (a transfer detaches and
-  // re-wraps the backing store); a big one moves.
-  const transfer: ArrayBuffer[] = total >= OWN_BUFFER_MIN ? [arena.buffer] : [];
+  // re-wraps the backing store); a big one moves (from the main thread) or is shared.
+  const transfer: ArrayBuffer[] = !fromWorker && total >= OWN_BUFFER_MIN ? [arena.buffer as ArrayBuffer] : [];
   const offsets: number[] = [];
   const lengths: number[] = [];
   const counts: number[] = [];
@@ -52,11 +57,17 @@ function pack(items: readonly Uint8Array[][], moveBig: (i: number) => boolean): 
     for (const s of segs) {
       lengths.push(s.byteLength);
       if (s.byteLength >= OWN_BUFFER_MIN) {
+        offsets.push(-1 - own.length);
+        if (fromWorker) {
+          const copy = alloc(s.byteLength); // the user's code may keep and change the original
+          copy.set(s);
+          own.push(copy);
+          continue;
+        }
         // Copy unless owned: the original may be memory someone still uses (a socket
-        // chunk, a user's array) and a transfer would detach it.
+        // chunk) and a transfer would detach it.
         const moved = moveBig(i) ? s : s.slice();
         if (!transfer.includes(moved.buffer as ArrayBuffer)) transfer.push(moved.buffer as ArrayBuffer);
-        offsets.push(-1 - own.length);
         own.push(moved);
       } else {
         arena.set(s, at);
@@ -83,7 +94,7 @@ function unpack(p: Packed): Uint8Array[][] {
 }
 
 export function packTasks(tasks: readonly CallTask[], owned: (i: number) => boolean): { batch: TaskBatch; transfer: ArrayBuffer[] } {
-  const { packed, transfer } = pack(tasks.map((t) => t.segments), owned);
+  const { packed, transfer } = pack(tasks.map((t) => t.segments), owned, false);
   return {
     batch: { ...packed, ids: tasks.map((t) => t.id), paths: tasks.map((t) => t.modulePath), names: tasks.map((t) => t.exportName) },
     transfer,
@@ -94,12 +105,10 @@ export function unpackTasks(b: TaskBatch): CallTask[] {
   return unpack(b).map((segments, i) => ({ id: b.ids[i]!, modulePath: b.paths[i]!, exportName: b.names[i]!, segments }));
 }
 
-export function packOutcomes(outcomes: readonly CallOutcome[], loads: number): { batch: OutcomeBatch; transfer: ArrayBuffer[] } {
-  const { packed, transfer } = pack(outcomes.map((o) => o.segments), () => false);
-  return {
-    batch: { ...packed, ids: outcomes.map((o) => o.id), ok: outcomes.map((o) => o.ok), micros: outcomes.map((o) => o.execMicros), loads },
-    transfer,
-  };
+/** Packs a worker's results: nothing to transfer (see `pack`), big bytes in shared memory. */
+export function packOutcomes(outcomes: readonly CallOutcome[], loads: number): OutcomeBatch {
+  const { packed } = pack(outcomes.map((o) => o.segments), () => false, true);
+  return { ...packed, ids: outcomes.map((o) => o.id), ok: outcomes.map((o) => o.ok), micros: outcomes.map((o) => o.execMicros), loads };
 }
 
 export function unpackOutcomes(b: OutcomeBatch): CallOutcome[] {

@@ -67,13 +67,22 @@ class LaneSession {
     Atomics.add(this.counters, LANE_COUNTER.inFlight, 1);
     const loadsBefore = loadCount();
     // The segments stay views of the received frame: nothing reuses that memory.
-    const r = runOne({ id, modulePath: path.join(this.cfg.cacheDir, `${hash}.mjs`), exportName, segments: segs.slice(1) });
-    const done = (o: CallOutcome): void => {
-      Atomics.add(this.counters, LANE_COUNTER.loads, loadCount() - loadsBefore);
-      this.finish(id, o);
-    };
-    if (isThenable(r)) void r.then(done);
-    else done(r);
+    const r = runOne({ id, modulePath: this.pathOf(hash), exportName, segments: segs.slice(1) });
+    if (isThenable(r)) void r.then((o) => this.done(id, o, loadsBefore));
+    else this.done(id, r, loadsBefore);
+  }
+
+  private readonly paths = new Map<string, string>();
+  private pathOf(hash: string): string {
+    let p = this.paths.get(hash);
+    if (p === undefined) this.paths.set(hash, (p = path.join(this.cfg.cacheDir, `${hash}.mjs`)));
+    return p;
+  }
+
+  private done(id: number, o: CallOutcome, loadsBefore: number): void {
+    const loaded = loadCount() - loadsBefore;
+    if (loaded > 0) Atomics.add(this.counters, LANE_COUNTER.loads, loaded);
+    this.finish(id, o);
   }
 
   private finish(id: number, o: CallOutcome): void {

@@ -1,5 +1,5 @@
-import { move, transferableSymbol, valueSymbol, workerData } from "piscina";
-import { packOutcomes, unpackTasks, type TaskBatch } from "./batch.ts";
+import { workerData } from "piscina";
+import { packOutcomes, unpackTasks, type OutcomeBatch, type TaskBatch } from "./batch.ts";
 import { isThenable, loadCount, runOne } from "./call-runner.ts";
 import { startLane } from "./lane.ts";
 import type { CallOutcome, LaneConfig } from "./task.ts";
@@ -11,16 +11,12 @@ import type { CallOutcome, LaneConfig } from "./task.ts";
 const lane = (workerData as { lane?: LaneConfig } | undefined)?.lane;
 if (lane !== undefined) startLane(lane);
 
-export default async function runBatch(batch: TaskBatch): Promise<unknown> {
+export default async function runBatch(batch: TaskBatch): Promise<OutcomeBatch> {
   const before = loadCount();
   const tasks = unpackTasks(batch);
   const started = tasks.map(runOne);
   const outcomes = started.some(isThenable) ? await Promise.all(started) : (started as CallOutcome[]);
-  // packOutcomes copies every result segment: the transfer never detaches a buffer
-  // the user's code still holds.
-  const { batch: out, transfer } = packOutcomes(outcomes, loadCount() - before);
-  return move({
-    get [transferableSymbol]() { return transfer; },
-    get [valueSymbol]() { return out; },
-  } as unknown as ArrayBuffer);
+  // Copied out of the user's memory; returned by structured clone, never by transfer
+  // (a detach in this thread would slow every typed-array loop it runs afterwards).
+  return packOutcomes(outcomes, loadCount() - before);
 }
