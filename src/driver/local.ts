@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { devRunnerEntry } from "./dev-runner.ts";
 
 export interface LocalRunnersOptions {
   runners?: number;
@@ -22,7 +23,7 @@ export interface LocalRunners {
 const fromSource = import.meta.url.endsWith(".ts");
 const cliMain = fileURLToPath(new URL(`../cli/main${fromSource ? ".ts" : ".js"}`, import.meta.url));
 
-/** The node arguments that run our CLI: from source (tests, examples) it needs tsx's loader. */
+/** The node arguments that run our CLI: from source (tests of the CLI itself) through tsx's loader. */
 export function cliCommand(): string[] {
   return fromSource ? ["--import", import.meta.resolve("tsx"), cliMain] : [cliMain];
 }
@@ -39,7 +40,8 @@ export async function startLocalRunners(opts: LocalRunnersOptions = {}): Promise
   const env = { ...process.env, STRAND_TOKEN: token, STRAND_LOG: process.env.STRAND_LOG ?? "warn" };
   // STRAND_RUNNER_NODE_ARGS: extra node flags for the runner processes (e.g. --cpu-prof when profiling).
   const nodeArgs = process.env.STRAND_RUNNER_NODE_ARGS?.split(" ").filter((a) => a !== "") ?? [];
-  const args = [...nodeArgs, ...cliCommand(), "runner", "--listen", "127.0.0.1:0", "--threads", String(threads), "--exit-with-stdin"];
+  const entry = fromSource ? [await devRunnerEntry()] : [cliMain];
+  const args = [...nodeArgs, ...entry, "runner", "--listen", "127.0.0.1:0", "--threads", String(threads), "--exit-with-stdin"];
   if (opts.cacheDir !== undefined) args.push("--cache-dir", opts.cacheDir);
   const processes: ChildProcess[] = [];
   const started = Array.from({ length: n }, () => {

@@ -8,6 +8,9 @@ import type { CallOutcome, LaneConfig } from "./task.ts";
 // thread opens its lane (its own server for direct calls), then serves piscina tasks:
 // batches of calls relayed by the runner's main thread.
 
+// Bundles carry inline source maps: remote stacks then name the user's TypeScript lines.
+process.setSourceMapsEnabled(true);
+
 const lane = (workerData as { lane?: LaneConfig } | undefined)?.lane;
 if (lane !== undefined) startLane(lane);
 
