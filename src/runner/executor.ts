@@ -26,7 +26,9 @@ const workerFile = new URL(`./worker${fromSource ? ".ts" : ".js"}`, import.meta.
  * tool (vitest) does not, so add it.
  */
 function workerExecArgv(): string[] {
-  if (!fromSource || process.execArgv.some((a) => a.includes("tsx"))) return process.execArgv;
+  // Compiled: no flags. The process's own (--cpu-prof, say) are often not allowed in workers.
+  if (!fromSource) return [];
+  if (process.execArgv.some((a) => a.includes("tsx"))) return process.execArgv;
   return [...process.execArgv, "--import", import.meta.resolve("tsx")];
 }
 
