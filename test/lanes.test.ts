@@ -30,7 +30,11 @@ describe("lanes (direct connections to runner threads)", () => {
 
   it("carries plain calls, and the runner counts them", async () => {
     const before = (await daemon.stats()).calls;
+    const { bytesSent, bytesReceived } = cluster.runners[0]!;
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => m.add(i, 1)));
+    // 50 calls and 50 results of a few dozen bytes each, on the lane.
+    expect(cluster.runners[0]!.bytesSent - bytesSent).toBeGreaterThanOrEqual(50 * 20);
+    expect(cluster.runners[0]!.bytesReceived - bytesReceived).toBeGreaterThanOrEqual(50 * 20);
     expect(results).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     expect((await daemon.stats()).calls - before).toBe(50);
     expect(cluster.runners[0]!.lanes).toHaveLength(1);

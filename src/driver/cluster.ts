@@ -35,6 +35,9 @@ export interface RunnerStatus {
   hostname: string;
   /** Ports of the runner's threads this driver is connected to directly (lanes). */
   lanes: number[];
+  /** Bytes this driver has sent to and received from the runner. */
+  bytesSent: number;
+  bytesReceived: number;
 }
 
 export interface ModuleStats {
@@ -170,7 +173,7 @@ export class Cluster implements AsyncDisposable {
   get runners(): RunnerStatus[] {
     return this.links.map((l) => ({
       address: l.address, threads: l.threads, inFlight: l.inFlight, alive: l.alive, pid: l.info.pid, hostname: l.info.hostname,
-      lanes: l.lanePorts,
+      lanes: l.lanePorts, bytesSent: l.traffic.sent, bytesReceived: l.traffic.received,
     }));
   }
 

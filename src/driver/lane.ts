@@ -58,6 +58,14 @@ export class Lane {
     this.conn.send(frameOf([T.Call, id, ref, call.exportName, false], call.args));
   }
 
+  get bytesOut(): number {
+    return this.conn.bytesOut;
+  }
+
+  get bytesIn(): number {
+    return this.conn.bytesIn;
+  }
+
   close(): void {
     this.alive = false;
     this.conn.end();

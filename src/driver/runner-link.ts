@@ -38,7 +38,6 @@ export class RunnerLink implements LaneOwner {
   private ewmaExecMicros = 1000;
   private stopHeartbeat: () => void = () => {};
   alive = true;
-  callsSent = 0;
   codeBytesSent = 0;
   window: number;
 
@@ -67,6 +66,17 @@ export class RunnerLink implements LaneOwner {
     return link;
   }
 
+  /** Bytes written to and read from this runner, main connection and lanes together. */
+  get traffic(): { sent: number; received: number } {
+    let sent = this.conn.bytesOut;
+    let received = this.conn.bytesIn;
+    for (const l of this.lanes.values()) {
+      sent += l.bytesOut;
+      received += l.bytesIn;
+    }
+    return { sent, received };
+  }
+
   get lanePorts(): number[] {
     return [...this.lanes.values()].filter((l) => l.alive).map((l) => l.port);
   }
@@ -89,7 +99,6 @@ export class RunnerLink implements LaneOwner {
     call.id = id;
     call.link = this;
     this.inflight.set(id, call);
-    this.callsSent++;
     const lane = call.solo || call.laneRetried || !this.warm.has(ref) ? undefined : this.pickLane();
     if (lane !== undefined) lane.send(id, call);
     else this.sendMain(id, call);
