@@ -3,7 +3,7 @@ import { realpathSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { Cluster, Remote } from "../src/index.ts";
+import { connect, type Cluster, type Remote } from "../src/index.ts";
 
 /** One measurement: an example at one size, run single-process and on the cluster. */
 export interface Row {
@@ -173,4 +173,32 @@ export function importWarm<M>(cluster: Cluster, url: URL, warm: (remote: Remote<
     p.catch(() => perCluster.delete(url.href));
   }
   return p;
+}
+
+/**
+ * The command line of an example: positive integers as sizes (or the defaults), run on
+ * `connect()` (a local cluster unless STRAND_RUNNERS is set), one table. Sets the exit code.
+ */
+export async function exampleMain(name: string, sizeName: string, defaults: readonly number[], run: (cluster: Cluster, size: number) => Promise<Row>, before?: () => void): Promise<void> {
+  try {
+    const args = process.argv.slice(2);
+    const bad = args.find((a) => !/^[1-9]\d*$/.test(a));
+    if (bad !== undefined) {
+      console.error(`usage: ${name}/main.ts [${sizeName} ...]   (${sizeName}: a positive integer, got "${bad}")`);
+      process.exitCode = 2;
+      return;
+    }
+    const sizes = args.length === 0 ? [...defaults] : args.map(Number);
+    before?.(); // fail before starting a cluster if an input is missing
+    await using cluster = await connect();
+    console.log(`${name} on ${cluster.runners.length} runners, ${totalThreads(cluster)} threads`);
+    const rows: Row[] = [];
+    for (const size of sizes) rows.push(await run(cluster, size));
+    console.log(formatTable(rows));
+    console.log(describeCluster(cluster));
+    process.exitCode = rows.every((r) => r.ok) ? 0 : 1;
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  }
 }

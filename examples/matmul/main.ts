@@ -8,9 +8,9 @@
 //
 //   npx tsx examples/matmul/main.ts [n ...]          (default: 512 1024 2048)
 //   npx strand run examples/matmul/main.ts --runners a:7700,b:7700 --token t -- 1024
-import { connect, type Cluster, type Remote } from "../../src/index.ts";
+import type { Cluster, Remote } from "../../src/index.ts";
 import {
-  describeCluster, formatTable, importWarm, isMain, repeatTrials, runInWorker, timed, totalThreads, type RepeatOptions, type Row,
+  exampleMain, importWarm, isMain, repeatTrials, runInWorker, timed, totalThreads, type RepeatOptions, type Row,
 } from "../common.ts";
 import { randomMatrix } from "./kernel.ts";
 
@@ -65,20 +65,4 @@ export async function runMatmul(cluster: Cluster, n: number, opts: RepeatOptions
   });
 }
 
-async function main(args: string[]): Promise<number> {
-  const bad = args.find((a) => !/^[1-9]\d*$/.test(a));
-  if (bad !== undefined) {
-    console.error(`usage: matmul/main.ts [n ...]   (n: a positive integer, got "${bad}")`);
-    return 2;
-  }
-  const sizes = args.length === 0 ? [...MATMUL_SIZES] : args.map(Number);
-  await using cluster = await connect();
-  console.log(`matmul on ${cluster.runners.length} runners, ${totalThreads(cluster)} threads`);
-  const rows: Row[] = [];
-  for (const n of sizes) rows.push(await runMatmul(cluster, n));
-  console.log(formatTable(rows));
-  console.log(describeCluster(cluster));
-  return rows.every((r) => r.ok) ? 0 : 1;
-}
-
-if (isMain(import.meta.url)) process.exitCode = await main(process.argv.slice(2));
+if (isMain(import.meta.url)) await exampleMain("matmul", "n", MATMUL_SIZES, (cluster, n) => runMatmul(cluster, n));

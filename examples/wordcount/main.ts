@@ -10,9 +10,9 @@
 //   npx strand run examples/wordcount/main.ts --runners a:7700,b:7700 --token t -- 46
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { connect, type Cluster, type Remote } from "../../src/index.ts";
+import type { Cluster, Remote } from "../../src/index.ts";
 import {
-  describeCluster, formatTable, importWarm, isMain, repeatTrials, runInWorker, timed, totalThreads, type RepeatOptions, type Row,
+  exampleMain, importWarm, isMain, repeatTrials, runInWorker, timed, totalThreads, type RepeatOptions, type Row,
 } from "../common.ts";
 import { mergeCounts, totalWords } from "./count.ts";
 
@@ -105,28 +105,4 @@ export async function runWordcount(cluster: Cluster, k: number, opts: RepeatOpti
   });
 }
 
-async function main(args: string[]): Promise<number> {
-  const bad = args.find((a) => !/^[1-9]\d*$/.test(a));
-  if (bad !== undefined) {
-    console.error(`usage: wordcount/main.ts [k ...]   (k: a positive integer, got "${bad}")`);
-    return 2;
-  }
-  const repeats = args.length === 0 ? [...WORDCOUNT_REPEATS] : args.map(Number);
-  readMobyDick(); // fail before starting a cluster if the input is missing
-  await using cluster = await connect();
-  console.log(`wordcount on ${cluster.runners.length} runners, ${totalThreads(cluster)} threads`);
-  const rows: Row[] = [];
-  for (const k of repeats) rows.push(await runWordcount(cluster, k));
-  console.log(formatTable(rows));
-  console.log(describeCluster(cluster));
-  return rows.every((r) => r.ok) ? 0 : 1;
-}
-
-if (isMain(import.meta.url)) {
-  try {
-    process.exitCode = await main(process.argv.slice(2));
-  } catch (err) {
-    console.error(err instanceof Error ? err.message : err);
-    process.exitCode = 1;
-  }
-}
+if (isMain(import.meta.url)) await exampleMain("wordcount", "k", WORDCOUNT_REPEATS, (cluster, k) => runWordcount(cluster, k), readMobyDick);
