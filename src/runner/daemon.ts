@@ -26,6 +26,9 @@ export interface RunnerOptions {
   logger?: Logger;
 }
 
+/** Connections a runner (and each of its lanes) accepts at once: one per driver is the norm. */
+const DEFAULT_MAX_CONNECTIONS = 256;
+
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
@@ -52,6 +55,7 @@ export class RunnerDaemon {
     this.cache = new CodeCache(opts.cacheDir);
     this.executor = new Executor(opts.threads, {
       host: opts.host ?? "127.0.0.1", token: opts.token, cacheDir: this.cache.dir, maxFrame: this.maxFrame,
+      maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       info: { id: "", threads: opts.threads ?? os.availableParallelism(), pid: process.pid, hostname: os.hostname(), maxFrame: this.maxFrame },
     });
     this.executor.onThreadError = (err) => this.log.warn({ err: err.message }, "worker thread died; replaced");
@@ -59,7 +63,7 @@ export class RunnerDaemon {
       for (const s of this.sessions) s.announceLanes(ports);
     });
     this.server = net.createServer((socket) => this.accept(socket));
-    this.server.maxConnections = opts.maxConnections ?? 1024;
+    this.server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   }
 
   static async start(opts: RunnerOptions = {}): Promise<RunnerDaemon> {

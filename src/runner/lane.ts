@@ -148,6 +148,7 @@ export function startLane(cfg: LaneConfig): void {
       () => {}, // refused: the handshake has closed the socket
     );
   });
+  server.maxConnections = cfg.maxConnections;
   server.listen(0, cfg.host, () => post({ kind: "lane", threadId, port: (server.address() as net.AddressInfo).port }));
 
   channel.onmessage = (ev: unknown): void => {

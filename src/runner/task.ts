@@ -27,6 +27,8 @@ export interface LaneConfig {
   token: string | undefined;
   cacheDir: string;
   maxFrame: number;
+  /** Connections one thread's lane server accepts at once (one per driver is the norm). */
+  maxConnections: number;
   /** BroadcastChannel name shared by this runner's threads (unique per runner). */
   channel: string;
   /** Int32 counters shared by the threads: see LANE_COUNTER. */
