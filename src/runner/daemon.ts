@@ -59,7 +59,7 @@ export class RunnerDaemon {
       info: { id: "", threads: opts.threads ?? os.availableParallelism(), pid: process.pid, hostname: os.hostname(), maxFrame: this.maxFrame },
     });
     this.executor.onThreadError = (err) => this.log.warn({ err: err.message }, "worker thread died; replaced");
-    this.executor.onLanesChanged((ports) => {
+    this.executor.lanes?.onChanged((ports) => {
       for (const s of this.sessions) s.announceLanes(ports);
     });
     this.server = net.createServer((socket) => this.accept(socket));
@@ -86,11 +86,11 @@ export class RunnerDaemon {
   }
 
   stats(): RunnerStats {
-    const lane = this.executor.laneCounters;
+    const lane = (k: keyof typeof LANE_COUNTER): number => this.executor.lanes?.counters[LANE_COUNTER[k]] ?? 0;
     return {
-      calls: this.calls + lane[LANE_COUNTER.calls]!, failures: this.failures + lane[LANE_COUNTER.failures]!,
-      inFlight: this.executor.inFlight + lane[LANE_COUNTER.inFlight]!,
-      codeFetches: this.cache.fetches, codeBytesReceived: this.cache.bytesReceived, codeLoads: this.executor.loads + lane[LANE_COUNTER.loads]!,
+      calls: this.calls + lane("calls"), failures: this.failures + lane("failures"),
+      inFlight: this.executor.inFlight + lane("inFlight"),
+      codeFetches: this.cache.fetches, codeBytesReceived: this.cache.bytesReceived, codeLoads: this.executor.loads + lane("loads"),
       cachedModules: this.cache.size, sessions: this.sessions.size, workerRestarts: this.executor.workerRestarts,
       batches: this.executor.batches, batchedCalls: this.executor.batchedJobs,
     };
@@ -118,7 +118,7 @@ export class RunnerDaemon {
           else this.log.warn({ peer, err: err.message }, "driver connection closed on error");
         }, this.opts.heartbeat ?? DEFAULT_RUNNER_HEARTBEAT);
         this.sessions.add(s);
-        s.announceLanes(this.executor.lanePorts);
+        s.announceLanes(this.executor.lanes?.lanePorts ?? []);
         this.log.info({ peer }, "driver connected");
       },
       (err: Error) => {
@@ -136,7 +136,7 @@ export class RunnerDaemon {
     for (const s of this.pendingSockets) s.destroy();
     // Calls on the main connections and on the threads' lanes finish first; only then do
     // the main connections close (a driver takes that as the runner going away).
-    await Promise.all([...this.sessions].map((s) => s.settled(graceMs)).concat(this.executor.drainLanes(graceMs)));
+    await Promise.all([...this.sessions].map((s) => s.settled(graceMs)).concat(this.executor.lanes?.drain(graceMs) ?? []));
     await Promise.all([...this.sessions].map((s) => s.end()));
     for (const s of this.sessions) s.close();
     await closed;

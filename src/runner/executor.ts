@@ -1,11 +1,10 @@
-import { randomUUID } from "node:crypto";
 import os from "node:os";
-import { BroadcastChannel } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { CancelledError } from "../errors.ts";
 import { packTasks, unpackOutcomes, type OutcomeBatch } from "./batch.ts";
 import { errorOutcome } from "./result-frame.ts";
-import { LANE_COUNTERS, type CallOutcome, type CallTask, type LaneConfig, type LaneMessage } from "./task.ts";
+import { LaneRegistry } from "./lane-registry.ts";
+import type { CallOutcome, CallTask, LaneConfig } from "./task.ts";
 
 export interface Job extends CallTask {
   /** Never batched with others, so cancelling it can kill its thread alone. */
@@ -59,18 +58,14 @@ export class Executor {
 
   /**
    * @param lane when given, every thread also serves its own connection for direct
-   *   calls (see lane.ts); its port is announced through `onLanesChanged`.
+   *   calls (see lane.ts); `lanes` tracks their ports.
    */
   constructor(threads = os.availableParallelism(), lane?: Omit<LaneConfig, "channel" | "counters">) {
     this.threads = threads;
-    let workerData: { lane: LaneConfig } | undefined;
-    if (lane !== undefined) {
-      const channel = `strand-lanes:${process.pid}:${randomUUID()}`;
-      workerData = { lane: { ...lane, channel, counters: this.laneCounterBuffer } };
-      this.channel = new BroadcastChannel(channel);
-      this.channel.unref();
-      this.channel.onmessage = (ev: unknown) => this.onLaneMessage((ev as { data: LaneMessage }).data);
-    }
+    this.lanes = lane === undefined ? undefined : new LaneRegistry();
+    const workerData = lane === undefined || this.lanes === undefined
+      ? undefined
+      : { lane: { ...lane, channel: this.lanes.channelName, counters: this.lanes.counterBuffer } satisfies LaneConfig };
     this.pool = new Piscina({
       filename: workerFile.href,
       execArgv: workerExecArgv(),
@@ -81,91 +76,20 @@ export class Executor {
       atomics: lane === undefined ? "sync" : "disabled",
       ...(workerData !== undefined ? { workerData } : {}),
     });
+    this.lanes?.watch(this.pool);
     // A thread that dies outside a piscina task (user code crashing during a lane call)
     // is reported here; its lane calls were already answered. Piscina replaces it.
     this.pool.on("error", (err: unknown) => {
       this.workerRestarts++;
       this.onThreadError?.(err instanceof Error ? err : new Error(String(err)));
     });
-    this.pool.on("workerCreate", (w: { id: number }) => {
-      this.liveThreads.add(w.id);
-      this.lanesChanged();
-    });
-    this.pool.on("workerDestroy", (w: { id: number }) => {
-      this.liveThreads.delete(w.id);
-      this.lanes.delete(w.id);
-      this.drained.delete(w.id);
-      this.lanesChanged();
-      this.checkDrained();
-    });
   }
+
+  /** The threads' own connections, when enabled. */
+  readonly lanes: LaneRegistry | undefined;
 
   /** Called when a thread dies outside a task (for the runner's log). */
   onThreadError: ((err: Error) => void) | undefined;
-
-  // --- lanes: the threads' own connections -------------------------------------------
-  private readonly laneCounterBuffer = new SharedArrayBuffer(LANE_COUNTERS * 4);
-  readonly laneCounters = new Int32Array(this.laneCounterBuffer);
-  private channel: BroadcastChannel | undefined;
-  private readonly liveThreads = new Set<number>();
-  private readonly lanes = new Map<number, number>(); // threadId -> port
-  private readonly drained = new Set<number>();
-  private drainWaiter: (() => void) | undefined;
-  private drainingLanes = false;
-  private laneListener: ((ports: number[]) => void) | undefined;
-  private laneChangePending = false;
-
-  /** Ports of the live threads' lanes. */
-  get lanePorts(): number[] {
-    return [...this.lanes].filter(([t]) => this.liveThreads.has(t)).map(([, port]) => port);
-  }
-
-  onLanesChanged(listener: (ports: number[]) => void): void {
-    this.laneListener = listener;
-  }
-
-  private lanesChanged(): void {
-    if (this.laneChangePending) return;
-    this.laneChangePending = true;
-    queueMicrotask(() => {
-      this.laneChangePending = false;
-      this.laneListener?.(this.lanePorts);
-    });
-  }
-
-  private onLaneMessage(m: LaneMessage): void {
-    if (m.kind === "lane") {
-      this.lanes.set(m.threadId, m.port);
-      this.lanesChanged();
-      // A thread that started after the drain order (a replacement) gets it too.
-      if (this.drainingLanes) this.channel?.postMessage({ kind: "drain" } satisfies LaneMessage);
-    } else if (m.kind === "drained") {
-      this.drained.add(m.threadId);
-      this.checkDrained();
-    }
-  }
-
-  private checkDrained(): void {
-    if (!this.drainingLanes) return;
-    if ([...this.liveThreads].every((t) => this.drained.has(t) || !this.lanes.has(t))) this.drainWaiter?.();
-  }
-
-  /** Tells every lane to take nothing new and close once idle; resolves when all are idle, or after `graceMs`. */
-  drainLanes(graceMs: number): Promise<void> {
-    const channel = this.channel;
-    if (channel === undefined) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, graceMs);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.drainWaiter = done;
-      this.drainingLanes = true;
-      channel.postMessage({ kind: "drain" } satisfies LaneMessage);
-      this.checkDrained();
-    });
-  }
 
   get inFlight(): number {
     return this.queue.length + this.runningJobs;
@@ -247,7 +171,7 @@ export class Executor {
   }
 
   async close(): Promise<void> {
-    this.channel?.close();
+    this.lanes?.close();
     await this.pool.destroy();
   }
 }

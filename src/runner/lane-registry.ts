@@ -1,0 +1,104 @@
+import { randomUUID } from "node:crypto";
+import { BroadcastChannel } from "node:worker_threads";
+import type { Piscina } from "piscina";
+import { LANE_COUNTERS, type LaneMessage } from "./task.ts";
+
+/**
+ * The runner main thread's view of its threads' lanes (lane.ts): which live thread listens
+ * on which port, the counters they share, and the drain at shutdown. Threads announce
+ * themselves on a BroadcastChannel; piscina's workerCreate/workerDestroy events say which
+ * threads are alive, so a replaced thread's port disappears and its successor's appears.
+ */
+export class LaneRegistry {
+  /** Name of the channel the threads must join (unique per runner). */
+  readonly channelName = `strand-lanes:${process.pid}:${randomUUID()}`;
+  readonly counterBuffer = new SharedArrayBuffer(LANE_COUNTERS * 4);
+  /** calls, failures, inFlight, loads: see LANE_COUNTER. */
+  readonly counters = new Int32Array(this.counterBuffer);
+  private readonly channel = new BroadcastChannel(this.channelName);
+  private readonly live = new Set<number>();
+  private readonly ports = new Map<number, number>(); // threadId -> port
+  private readonly drained = new Set<number>();
+  private draining = false;
+  private drainWaiter: (() => void) | undefined;
+  private listener: ((ports: number[]) => void) | undefined;
+  private changePending = false;
+
+  constructor() {
+    this.channel.unref();
+    this.channel.onmessage = (ev: unknown) => this.onMessage((ev as { data: LaneMessage }).data);
+  }
+
+  /** Follows the pool's threads (call once the pool exists). */
+  watch(pool: Piscina): void {
+    pool.on("workerCreate", (w: { id: number }) => {
+      this.live.add(w.id);
+      this.changed();
+    });
+    pool.on("workerDestroy", (w: { id: number }) => {
+      this.live.delete(w.id);
+      this.ports.delete(w.id);
+      this.drained.delete(w.id);
+      this.changed();
+      this.checkDrained();
+    });
+  }
+
+  /** Ports of the live threads' lanes. */
+  get lanePorts(): number[] {
+    return [...this.ports].filter(([t]) => this.live.has(t)).map(([, port]) => port);
+  }
+
+  onChanged(listener: (ports: number[]) => void): void {
+    this.listener = listener;
+  }
+
+  private changed(): void {
+    if (this.changePending) return;
+    this.changePending = true;
+    queueMicrotask(() => {
+      this.changePending = false;
+      this.listener?.(this.lanePorts);
+    });
+  }
+
+  private post(m: LaneMessage): void {
+    this.channel.postMessage(m);
+  }
+
+  private onMessage(m: LaneMessage): void {
+    if (m.kind === "lane") {
+      this.ports.set(m.threadId, m.port);
+      this.changed();
+      // A thread that started after the drain order (a replacement) gets it too.
+      if (this.draining) this.post({ kind: "drain" });
+    } else if (m.kind === "drained") {
+      this.drained.add(m.threadId);
+      this.checkDrained();
+    }
+  }
+
+  private checkDrained(): void {
+    if (!this.draining) return;
+    if ([...this.live].every((t) => this.drained.has(t) || !this.ports.has(t))) this.drainWaiter?.();
+  }
+
+  /** Tells every lane to take nothing new and close once idle; resolves when all are idle, or after `graceMs`. */
+  drain(graceMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, graceMs);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.drainWaiter = done;
+      this.draining = true;
+      this.post({ kind: "drain" });
+      this.checkDrained();
+    });
+  }
+
+  close(): void {
+    this.channel.close();
+  }
+}
