@@ -34,7 +34,6 @@ export class RunnerLink implements LaneOwner {
   private readonly warm = new Set<number>();
   private readonly lanes = new Map<number, Lane>(); // port -> lane
   private readonly dialing = new Set<number>();
-  private token: string | undefined;
   private ewmaExecMicros = 1000;
   private stopHeartbeat: () => void = () => {};
   alive = true;
@@ -46,6 +45,8 @@ export class RunnerLink implements LaneOwner {
     readonly info: RunnerInfo,
     private readonly conn: Connection,
     private readonly host: LinkHost,
+    /** For the lanes' handshakes. */
+    private readonly token: string | undefined,
   ) {
     this.window = info.threads * MIN_PER_THREAD;
   }
@@ -57,10 +58,9 @@ export class RunnerLink implements LaneOwner {
     });
     const conn = new Connection(socket);
     const { info, backlog } = await clientHandshake(conn, token);
-    const link = new RunnerLink(address, info, conn, host);
-    link.token = token;
+    const link = new RunnerLink(address, info, conn, host, token);
     conn.on("frame", (segs) => link.onFrame(segs));
-    conn.on("close", (err) => link.fail(err instanceof StrandError ? err.message : err ? err.message : "connection closed"));
+    conn.on("close", (err) => link.fail(err?.message ?? "connection closed"));
     link.stopHeartbeat = startHeartbeat(conn, heartbeat, (ms) => link.fail(`no heartbeat for ${Math.round(ms)} ms`));
     for (const segs of backlog) link.onFrame(segs);
     return link;
