@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import net from "node:net";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalRunners } from "../src/driver/local.ts";
 import { clientHandshake } from "../src/protocol/handshake.ts";
 import { frameOf, PROTOCOL_VERSION, T } from "../src/protocol/messages.ts";
 import { Connection, dial, parseAddress } from "../src/transport/connection.ts";
 import { encodeFrame } from "../src/transport/frames.ts";
-import { Cluster, ProtocolError, RunnerLostError, type Remote } from "../src/index.ts";
+import { Cluster, ProtocolError, RunnerDaemon, RunnerLostError, type Remote } from "../src/index.ts";
 import { closed, fixture, RawPeer, rejectionOf } from "./helpers.ts";
 
 type M = typeof import("./fixtures/math.ts");
@@ -178,3 +179,27 @@ describe("malformed input from a runner", () => {
   });
 });
 
+
+describe("before the handshake", () => {
+  it("a peer without the token cannot make the runner allocate a big frame: a 64 KiB length prefix is refused", async () => {
+    // The runner's log says why it dropped the socket.
+    const lines: string[] = [];
+    const logger = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
+    const daemon = await RunnerDaemon.start({ port: 0, threads: 1, token: "t", logger });
+    try {
+      const [host, port] = daemon.address.split(":");
+      const s = net.connect({ host, port: Number(port) });
+      await new Promise<void>((r) => s.once("connect", () => r()));
+      const prefix = Buffer.alloc(4);
+      prefix.writeUInt32BE(64 * 1024);
+      s.write(prefix);
+      await new Promise<void>((r) => s.once("close", () => r()));
+      expect(lines.join("\n")).toMatch(/frame length 65536 outside 4\.\.4096/);
+      // The runner still serves a proper driver.
+      await using cluster = await Cluster.create({ runners: [daemon.address], token: "t" });
+      expect(cluster.runners[0]!.alive).toBe(true);
+    } finally {
+      await daemon.close();
+    }
+  });
+});

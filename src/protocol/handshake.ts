@@ -12,6 +12,12 @@ import { frameOf, headerOf, PROTOCOL_VERSION, T, type RunnerInfo } from "./messa
 // driver checks the runner's proof too, so code is never shipped to an impostor.
 
 const NONCE_BYTES = 32;
+/**
+ * Frames accepted before the peer has proven it holds the token. A big frame is allocated
+ * in full as soon as its length arrives, so an unauthenticated peer must not be able to
+ * announce 512 MiB: handshake messages are a few dozen bytes.
+ */
+const HANDSHAKE_MAX_FRAME = 4096;
 
 function mac(token: string, role: "client" | "server", a: Uint8Array, b: Uint8Array): Buffer {
   return createHmac("sha256", token).update(`strand/${PROTOCOL_VERSION}/${role}`).update(a).update(b).digest();
@@ -30,6 +36,8 @@ export interface HandshakeResult<I> {
 
 /** Runs `step` for each frame until it returns a value; rejects on close or timeout. */
 function converse<R>(conn: Connection, timeoutMs: number, step: (segs: Uint8Array[]) => R | undefined): Promise<HandshakeResult<R>> {
+  const maxFrame = conn.maxFrame;
+  conn.maxFrame = Math.min(maxFrame, HANDSHAKE_MAX_FRAME);
   return new Promise((resolve, reject) => {
     let done = false;
     let info: R | undefined;
@@ -59,6 +67,7 @@ function converse<R>(conn: Connection, timeoutMs: number, step: (segs: Uint8Arra
       if (info !== undefined) {
         done = true;
         clearTimeout(timer);
+        conn.maxFrame = maxFrame;
         // Resolve on the next tick so frames from the same read land in the backlog.
         queueMicrotask(() => resolve({ info: info as R, backlog }));
       }

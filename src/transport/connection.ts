@@ -49,6 +49,15 @@ export class Connection {
     return this;
   }
 
+  /** The largest frame accepted from now on. */
+  get maxFrame(): number {
+    return this.decoder.maxFrame;
+  }
+
+  set maxFrame(bytes: number) {
+    this.decoder.maxFrame = bytes;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }

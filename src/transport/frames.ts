@@ -65,7 +65,8 @@ export class FrameDecoder {
 
   constructor(
     private readonly onFrame: (segments: Uint8Array[], owned: boolean) => void,
-    private readonly maxFrame = DEFAULT_MAX_FRAME,
+    /** Checked as each length prefix arrives: may be changed between frames. */
+    public maxFrame = DEFAULT_MAX_FRAME,
   ) {}
 
   push(chunk: Uint8Array): void {
