@@ -85,3 +85,20 @@ export function processCpuUs(pid: number): number {
 export const progress = (msg: string): void => {
   process.stderr.write(`  [${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 };
+
+/**
+ * Puts the client on CPU 0 and every server process (all its threads) on CPU 1, so that
+ * each row of a latency table crosses the same CPU boundary. Without it, the scheduler's
+ * placement decides: on these VMs a wake-up on the same CPU costs ~40 µs less than one on
+ * the other, which swamps what is being compared. Returns false where it cannot pin.
+ */
+export function pinClientAndServers(serverPids: readonly number[]): boolean {
+  if (os.availableParallelism() < 2 || process.platform !== "linux") return false;
+  try {
+    execFileSync("taskset", ["-a", "-pc", "0", String(process.pid)], { stdio: "ignore" });
+    for (const pid of serverPids) execFileSync("taskset", ["-a", "-pc", "1", String(pid)], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -5,7 +5,7 @@
 // message through a piscina worker thread before echoing it, i.e. the network floor
 // plus the one thread hop a runner makes per call.
 import { local } from "../src/index.ts";
-import { footer, median, num, percentile, processCpuUs, progress, quick, ratio, reps, spread, table } from "./common.ts";
+import { footer, median, num, percentile, pinClientAndServers, processCpuUs, progress, quick, ratio, reps, spread, table } from "./common.ts";
 import { EchoClient, startEchoServer } from "./raw-echo.ts";
 
 const REPS = reps(5, 2);
@@ -63,7 +63,9 @@ async function main(): Promise<void> {
   const m = await cluster.import<typeof import("./fixtures/noop.ts")>(new URL("./fixtures/noop.ts", import.meta.url));
   const strand = (): Promise<void> => m.noop();
 
-  progress(`rtt: warm-up (${WARMUP} calls each)`);
+  // Latency depends on whether client and server share a CPU: pin every row the same way.
+  const pinned = pinClientAndServers([server.process.pid!, hopServer.process.pid!, workerServer.process.pid!, ...cluster.runners.map((r) => r.pid)]);
+  progress(`rtt: warm-up (${WARMUP} calls each)${pinned ? ", client pinned to CPU 0, servers to CPU 1" : ""}`);
   await measure(WARMUP, raw);
   await measure(WARMUP, hop);
   await measure(WARMUP, inWorker);
@@ -108,6 +110,9 @@ async function main(): Promise<void> {
     `Median over ${REPS} reps of ${num(CALLS)} sequential awaited calls each, after ${num(WARMUP)} warm-up calls; reps alternate raw → raw + hop → raw on a worker thread → Strand in one process.`,
     `Per-rep Strand/raw ratio: p50 ${spread(perRep("p50"), 2)}, p99 ${spread(perRep("p99"), 2)}. Target: p50 and p99 ratio ≤ 1.5.`,
     `CPU per call, over all reps: client = this process; server = the echo server process, or both runner processes (main thread + worker threads), from /proc in 10 ms ticks.`,
+    pinned
+      ? "Placement: this process pinned to CPU 0, every server process (echo servers, runners, all their threads) to CPU 1 (taskset), so every row pays the same cross-CPU wake-ups."
+      : "Placement: not pinned (taskset unavailable or one CPU): rows may differ by where the scheduler put the threads.",
     `Raw: ${MESSAGE_BYTES}-byte message to a \`net\` echo server in a child process on 127.0.0.1, noDelay on both ends. Raw + hop: the same server, but each message is echoed only after a no-op \`piscina.run()\` on 1 worker thread (piscina defaults, as a runner uses it). Raw on a worker thread: the server and its sockets live on a worker thread of the server process, as they would with one connection per runner thread. Strand: \`local({ runners: 2, threads: 1 })\`, \`noop()\` with no arguments.`,
   ]));
   console.log();
