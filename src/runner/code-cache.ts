@@ -6,6 +6,12 @@ import { ImportError } from "../errors.ts";
 
 const HASH = /^[0-9a-f]{64}$/;
 
+/** Where a bundle lives in a cache directory: named by its hash only, never by a peer-chosen path. */
+export function bundlePath(dir: string, hash: string): string {
+  if (!HASH.test(hash)) throw new ImportError(`bad module hash "${hash.slice(0, 80)}"`);
+  return path.join(dir, `${hash}.mjs`);
+}
+
 /**
  * Bundles on disk, named only by their SHA-256 (never by a peer-chosen path). The
  * default directory sits under the runner's node_modules so that packages a bundle
@@ -22,8 +28,7 @@ export class CodeCache {
   }
 
   pathOf(hash: string): string {
-    if (!HASH.test(hash)) throw new ImportError(`bad module hash "${hash.slice(0, 80)}"`);
-    return path.join(this.dir, `${hash}.mjs`);
+    return bundlePath(this.dir, hash);
   }
 
   has(hash: string): boolean {

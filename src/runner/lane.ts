@@ -1,11 +1,11 @@
 import net from "node:net";
-import path from "node:path";
 import { BroadcastChannel, threadId } from "node:worker_threads";
 import { ProtocolError } from "../errors.ts";
 import { serverHandshake } from "../protocol/handshake.ts";
 import { headerOf, T } from "../protocol/messages.ts";
 import { Connection } from "../transport/connection.ts";
 import { encodeThrown, isThenable, loadCount, runOne } from "./call-runner.ts";
+import { bundlePath } from "./code-cache.ts";
 import { errorOutcome, resultFrame } from "./result-frame.ts";
 import { LANE_COUNTER, type CallOutcome, type LaneConfig, type LaneMessage } from "./task.ts";
 
@@ -14,9 +14,9 @@ import { LANE_COUNTER, type CallOutcome, type LaneConfig, type LaneMessage } fro
 // holds come this way; calls that may need cancelling or a code fetch go through the
 // runner's main thread (session.ts), which can kill a thread and fetch code.
 
-const HASH = /^[0-9a-f]{64}$/;
 
 class LaneSession {
+  /** Module refs the driver declared, and the bundle paths they stand for. */
   private readonly modules = new Map<number, string>();
   /** Calls started and not yet answered, by driver call id. */
   readonly pending = new Set<number>();
@@ -41,8 +41,8 @@ class LaneSession {
       switch (h[0]) {
         case T.Module: {
           const [, ref, hash] = h;
-          if (typeof ref !== "number" || typeof hash !== "string" || !HASH.test(hash)) throw new ProtocolError("malformed module declaration");
-          this.modules.set(ref, hash);
+          if (typeof ref !== "number" || typeof hash !== "string") throw new ProtocolError("malformed module declaration");
+          this.modules.set(ref, bundlePath(this.cfg.cacheDir, hash)); // validates the hash
           return;
         }
         case T.Call: return this.onCall(h[1], h[2], h[3], segs);
@@ -55,8 +55,8 @@ class LaneSession {
   }
 
   private onCall(id: number, ref: number, exportName: string, segs: Uint8Array[]): void {
-    const hash = this.modules.get(ref);
-    if (typeof id !== "number" || hash === undefined || typeof exportName !== "string" || segs.length < 2 || this.pending.has(id)) {
+    const modulePath = this.modules.get(ref);
+    if (typeof id !== "number" || modulePath === undefined || typeof exportName !== "string" || segs.length < 2 || this.pending.has(id)) {
       throw new ProtocolError("malformed call on a lane");
     }
     if (this.draining) {
@@ -67,16 +67,9 @@ class LaneSession {
     Atomics.add(this.counters, LANE_COUNTER.inFlight, 1);
     const loadsBefore = loadCount();
     // The segments stay views of the received frame: nothing reuses that memory.
-    const r = runOne({ id, modulePath: this.pathOf(hash), exportName, segments: segs.slice(1) });
+    const r = runOne({ id, modulePath, exportName, segments: segs.slice(1) });
     if (isThenable(r)) void r.then((o) => this.done(id, o, loadsBefore));
     else this.done(id, r, loadsBefore);
-  }
-
-  private readonly paths = new Map<string, string>();
-  private pathOf(hash: string): string {
-    let p = this.paths.get(hash);
-    if (p === undefined) this.paths.set(hash, (p = path.join(this.cfg.cacheDir, `${hash}.mjs`)));
-    return p;
   }
 
   private done(id: number, o: CallOutcome, loadsBefore: number): void {

@@ -65,10 +65,6 @@ export class Session {
     if (!this.closed) this.conn.send(frameOf([T.Lanes, ports]));
   }
 
-  get inFlight(): number {
-    return this.jobOf.size;
-  }
-
   private onFrame(segs: Uint8Array[], owned: boolean): void {
     try {
       const h = headerOf(segs);

@@ -48,8 +48,6 @@ export function frameSize(segments: readonly Uint8Array[]): number {
   return size;
 }
 
-/** Total bytes of an encoded frame. */
-export const frameBytes = (parts: readonly Uint8Array[]): number => parts.reduce((s, p) => s + p.byteLength, 0);
 
 /**
  * Incremental decoder: feed it socket chunks of any size, split or coalesced anywhere,
