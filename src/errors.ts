@@ -12,7 +12,9 @@ export type StrandErrorCode =
   | "ERR_STRAND_PROTOCOL"
   | "ERR_STRAND_TIMEOUT"
   | "ERR_STRAND_CANCELLED"
-  | "ERR_STRAND_IMPORT";
+  | "ERR_STRAND_IMPORT"
+  | "ERR_STRAND_OBJECT_LOST"
+  | "ERR_STRAND_OBJECT_STORE_FULL";
 
 /** Extra fields a Strand error carries across the wire besides message/stack/cause. */
 export type ErrorFields = Record<string, string | number | boolean | undefined>;
@@ -149,6 +151,38 @@ export class ImportError extends StrandError {
 }
 
 /**
+ * An object is gone: released, or every copy was on runners that died and it cannot be
+ * recomputed (it came from `put`, or its task's own inputs are gone too).
+ */
+export class ObjectLostError extends StrandError {
+  static readonly code = "ERR_STRAND_OBJECT_LOST";
+  readonly objectId: string;
+  constructor(objectId: string, reason: string) {
+    super(ObjectLostError.code, `object ${objectId} lost: ${reason}`);
+    this.objectId = objectId;
+  }
+  override fields(): ErrorFields {
+    return { objectId: this.objectId };
+  }
+}
+
+/** A runner's object store is at its memory budget: the put, fetch or result did not fit. */
+export class ObjectStoreFullError extends StrandError {
+  static readonly code = "ERR_STRAND_OBJECT_STORE_FULL";
+  readonly neededBytes: number;
+  readonly budgetBytes: number;
+  constructor(neededBytes: number, usedBytes: number, budgetBytes: number) {
+    super(ObjectStoreFullError.code,
+      `object store full: ${neededBytes} bytes needed, ${usedBytes} of ${budgetBytes} in use (raise --object-memory or release refs)`);
+    this.neededBytes = neededBytes;
+    this.budgetBytes = budgetBytes;
+  }
+  override fields(): ErrorFields {
+    return { neededBytes: this.neededBytes, budgetBytes: this.budgetBytes };
+  }
+}
+
+/**
  * Rebuilds a Strand error that crossed the wire as (code, message, fields).
  * Returns undefined for codes this copy of strand does not know.
  */
@@ -170,6 +204,8 @@ export function reviveStrandError(code: string, message: string, f: ErrorFields)
     case TimeoutError.code: e = new TimeoutError("", Number(f.timeoutMs ?? 0)); break;
     case CancelledError.code: e = new CancelledError(message); break;
     case ImportError.code: e = new ImportError(message); break;
+    case ObjectLostError.code: e = new ObjectLostError(s("objectId"), ""); break;
+    case ObjectStoreFullError.code: e = new ObjectStoreFullError(Number(f.neededBytes ?? 0), 0, Number(f.budgetBytes ?? 0)); break;
     default: return undefined;
   }
   e.message = message;

@@ -222,6 +222,22 @@ describe("codec round trips", () => {
     }
   });
 
+  it("values whose bytes sit in shared memory (a runner's big frames and stored objects) decode intact", () => {
+    const value = { s: "ü".repeat(50_000), words: Array.from({ length: 2000 }, (_, i) => `w${i}`), f: new Float64Array(4096).fill(2.5) };
+    const enc = encodeValue(value, "v");
+    const share = (b: Uint8Array): Uint8Array => {
+      const s = new Uint8Array(new SharedArrayBuffer(b.byteLength));
+      s.set(b);
+      return s;
+    };
+    for (let i = 0; i < 20; i++) {
+      const out = decodeValue(share(enc.body), enc.attachments.map(share)) as typeof value;
+      expect(out.s).toBe(value.s);
+      expect(out.words).toEqual(value.words);
+      expect(out.f).toEqual(value.f);
+    }
+  });
+
   it("cycles and shared references keep their shape", () => {
     const obj: Record<string, unknown> = { name: "root" };
     obj.self = obj;

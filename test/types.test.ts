@@ -1,29 +1,42 @@
 import { describe, expectTypeOf, it } from "vitest";
-import type { CallOptions, Remote } from "../src/index.ts";
+import type { CallOptions, Ref, Remote } from "../src/index.ts";
 
 type M = Remote<typeof import("./fixtures/typed.ts")>;
 
-// Compile-time contract: f(a: A): R becomes (a: A) => Promise<Awaited<R>>. `npm run
-// typecheck` checks these; the test run only confirms the file loads.
+// Compile-time contract: f(a: A): R becomes (a: A | Ref<A>) => Promise<Awaited<R>>.
+// `npm run typecheck` checks these; the test run only confirms the file loads.
 describe("Remote<M> types", () => {
-  it("maps each exported function to a promise-returning one with the same parameters", () => {
-    expectTypeOf<M["scale"]>().parameters.toEqualTypeOf<[v: Float64Array, k: number]>();
+  it("maps each exported function to a promise-returning one with the same parameters, each also as a Ref", () => {
+    expectTypeOf<M["scale"]>().parameters.toEqualTypeOf<[v: Float64Array | Ref<Float64Array>, k: number | Ref<number>]>();
     expectTypeOf<M["scale"]>().returns.toEqualTypeOf<Promise<Float64Array>>();
     expectTypeOf<M["lookup"]>().returns.toEqualTypeOf<Promise<Map<string, number>>>(); // not Promise<Promise<…>>
-    expectTypeOf<M["optional"]>().parameters.toEqualTypeOf<[a: number, b?: string]>();
+    expectTypeOf<M["optional"]>().toBeCallableWith(1);
+    expectTypeOf<M["optional"]>().toBeCallableWith(1, "x");
+  });
+
+  it("accepts Refs inside arrays and objects", () => {
+    expectTypeOf<M["lookup"]>().toBeCallableWith([{} as Ref<string>, "b"]);
+    expectTypeOf<M["lookup"]>().toBeCallableWith({} as Ref<string[]>);
   });
 
   it("offers .with(options) returning the same call", () => {
     expectTypeOf<M["scale"]["with"]>().parameter(0).toEqualTypeOf<CallOptions>();
-    expectTypeOf<ReturnType<M["scale"]["with"]>>().toEqualTypeOf<(v: Float64Array, k: number) => Promise<Float64Array>>();
+    expectTypeOf<ReturnType<M["scale"]["with"]>>().returns.toEqualTypeOf<Promise<Float64Array>>();
   });
 
-  it("rejects wrong arguments at compile time", () => {
-    const never = (m: M): unknown[] => [
+  it("offers .ref(...) returning a Ref to the awaited result", () => {
+    expectTypeOf<M["scale"]["ref"]>().returns.toEqualTypeOf<Ref<Float64Array>>();
+    expectTypeOf<M["lookup"]["ref"]>().returns.toEqualTypeOf<Ref<Map<string, number>>>();
+  });
+
+  it("rejects wrong arguments and Refs of the wrong type at compile time", () => {
+    const never = (m: M, r: Ref<string>): unknown[] => [
       // @ts-expect-error a string is not a Float64Array
       m.scale("x", 1),
       // @ts-expect-error missing argument
       m.scale(new Float64Array(1)),
+      // @ts-expect-error a Ref<string> is not a Float64Array
+      m.scale(r, 1),
     ];
     expectTypeOf(never).toBeFunction();
   });

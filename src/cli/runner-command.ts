@@ -12,8 +12,9 @@ export function runnerCommand(): Command {
     .option("--grace <ms>", "on SIGTERM, how long in-flight calls may finish", (v) => positiveInt(v, "--grace"), 10_000)
     .option("--max-frame <bytes>", "largest frame accepted", (v) => positiveInt(v, "--max-frame"))
     .option("--max-connections <n>", "connections accepted at once, per port (default 256)", (v) => positiveInt(v, "--max-connections"))
+    .option("--object-memory <MiB>", "memory budget of the object store (default: 30% of RAM)", (v) => positiveInt(v, "--object-memory"))
     .addOption(new Option("--exit-with-stdin", "exit when stdin closes (used for child runners)").hideHelp())
-    .action(async (o: { listen: string; threads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; exitWithStdin?: boolean }) => {
+    .action(async (o: { listen: string; threads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; objectMemory?: number; exitWithStdin?: boolean }) => {
       process.setSourceMapsEnabled(true); // remote stacks point into the user's TypeScript
       const { host, port } = parseAddress(o.listen);
       const daemon = await RunnerDaemon.start({
@@ -22,6 +23,7 @@ export function runnerCommand(): Command {
         ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}),
         ...(o.maxFrame !== undefined ? { maxFrame: o.maxFrame } : {}),
         ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
+        ...(o.objectMemory !== undefined ? { objectMemory: o.objectMemory * 1024 * 1024 } : {}),
       });
       process.stdout.write(`listening on ${daemon.address}\n`);
       daemon.log.info({ address: daemon.address, threads: daemon.executor.threads, auth: o.token ? "token" : "none (loopback)" }, "runner ready");

@@ -1,4 +1,5 @@
 import type { Encoded } from "../protocol/codec.ts";
+import type { ObjectEntry } from "./object-table.ts";
 import type { RunnerLink } from "./runner-link.ts";
 
 /** A bundle as calls name it: a small number per cluster, declared to each runner once. */
@@ -14,8 +15,18 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** What a call runs: enough to run it again (lineage of the object it made). */
+export interface TaskSpec {
+  readonly module: ModuleRef;
+  readonly exportName: string;
+  /** Encoded arguments, without the Ref objects themselves (so they can be collected). */
+  readonly args: Encoded;
+  /** The objects the arguments refer to, in the order the runner is told about them. */
+  readonly deps: readonly ObjectEntry[];
+}
+
 /** One remote call from submission to settlement. */
-export class PendingCall {
+export class PendingCall implements TaskSpec {
   id = 0;
   link: RunnerLink | undefined;
   settled = false;
@@ -23,7 +34,20 @@ export class PendingCall {
   queued = false;
   /** Already re-sent once after the thread connection it was on closed. */
   laneRetried = false;
-  private cleanup: (() => void) | undefined;
+  /** The object its result is kept as (an `f.ref()` call): the result stays on the runner. */
+  keep: ObjectEntry | undefined;
+  /** Longest chain of calls waiting on this one's result: the scheduler runs the longest first. */
+  height = 0;
+  /** Sends after a runner or an input was lost. */
+  attempts = 0;
+  /**
+   * Given a failure, may take the call back to run it again (returns true); the call
+   * then does not settle. Set for calls with object inputs or a kept result.
+   */
+  retry: ((e: Error) => boolean) | undefined;
+  /** For each input: the runner it was to be fetched from (undefined: the call's own runner). */
+  readonly fetchedFrom = new Map<string, RunnerLink | undefined>();
+  private cleanups: (() => void)[] = [];
 
   constructor(
     readonly module: ModuleRef,
@@ -33,23 +57,31 @@ export class PendingCall {
     readonly solo: boolean,
     private readonly onResolve: (v: unknown) => void,
     private readonly onReject: (e: Error) => void,
+    readonly deps: readonly ObjectEntry[] = [],
   ) {}
 
+  /** Runs through the object graph and the runners' objects, not straight to a thread. */
+  get usesObjects(): boolean {
+    return this.deps.length > 0 || this.keep !== undefined;
+  }
+
+  /** Runs `cleanup` when the call settles, either way. */
   onSettle(cleanup: () => void): void {
-    this.cleanup = cleanup;
+    this.cleanups.push(cleanup);
   }
 
   resolve(v: unknown): void {
     if (this.settled) return;
     this.settled = true;
-    this.cleanup?.();
+    for (const c of this.cleanups) c();
     this.onResolve(v);
   }
 
   reject(e: Error): void {
     if (this.settled) return;
+    if (this.retry?.(e) === true) return;
     this.settled = true;
-    this.cleanup?.();
+    for (const c of this.cleanups) c();
     this.onReject(e);
   }
 }

@@ -1,15 +1,19 @@
 import type { Logger } from "pino";
-import { CancelledError, RunnerLostError, SerializationError, TimeoutError } from "../errors.ts";
+import { CancelledError, ObjectLostError, RunnerLostError, SerializationError, TimeoutError } from "../errors.ts";
 import { DEFAULT_MAX_FRAME, frameSize } from "../transport/frames.ts";
 import { createLogger } from "../log.ts";
-import { encodeValue } from "../protocol/codec.ts";
+import { encodeValue, type Encoded } from "../protocol/codec.ts";
+import type { ObjectRef } from "../protocol/object-ref.ts";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "../protocol/heartbeat.ts";
 import type { RunnerStats } from "../protocol/messages.ts";
 import { bundle, type Bundle } from "./bundle.ts";
 import { PendingCall, type CallOptions, type ModuleRef } from "./call.ts";
+import { ObjectTable, type ObjectEntry } from "./object-table.ts";
+import type { Ref } from "./ref.ts";
 import { makeRemote, type Remote } from "./remote.ts";
 import { RunnerLink, type LinkHost } from "./runner-link.ts";
 import { Scheduler } from "./scheduler.ts";
+import { TaskGraph } from "./task-graph.ts";
 
 export interface ClusterOptions {
   /** Runner addresses, host:port. */
@@ -56,11 +60,16 @@ export interface ClusterStats {
   queued: number;
   codeBytesSent: number;
   modules: ModuleStats[];
+  /** Objects this driver owns that are not freed yet, and the bytes of those made so far. */
+  objects: number;
+  objectBytes: number;
 }
 
 /** A connection to a set of runners: imports modules and runs their functions there. */
 export class Cluster implements AsyncDisposable {
   private readonly scheduler = new Scheduler();
+  private readonly objects = new ObjectTable({ free: (link, ids) => link.free(ids) });
+  private readonly graph = new TaskGraph(this.objects, this.scheduler);
   private readonly links: RunnerLink[] = [];
   private readonly bundles = new Map<string, Bundle>();
   private readonly modules = new Map<string, ModuleStats & { ref: number }>();
@@ -82,6 +91,7 @@ export class Cluster implements AsyncDisposable {
       slotFreed: (link) => c.scheduler.slotFreed(link),
       lost: (link, err) => {
         if (c.closing === undefined) c.log.error({ runner: link.address, err: err.message }, "runner lost");
+        c.objects.linkLost(link);
         c.scheduler.remove(link);
       },
       log: c.log,
@@ -113,18 +123,35 @@ export class Cluster implements AsyncDisposable {
     }
     const mod = { ref: this.modules.get(b.hash)!.ref, hash: b.hash };
     this.log.debug({ module: b.module, hash: b.hash.slice(0, 12), bytes: b.code.byteLength, buildMs: Math.round(b.buildMs) }, "bundled");
-    return makeRemote<M>(b.module, b.exports, (name, args, o) => this.call(mod, name, args, o));
+    return makeRemote<M>(b.module, b.exports, {
+      call: (name, args, o) => this.call(mod, name, args, o),
+      ref: (name, args, o) => this.callRef(mod, name, args, o),
+    });
+  }
+
+  /** Encodes arguments and finds the objects their Refs stand for; throws at the call site. */
+  private encodeArgs(args: unknown[]): { encoded: Encoded; deps: ObjectEntry[] } {
+    if (this.closing !== undefined) throw new RunnerLostError("(all)", "cluster is closed");
+    const { refs, ...encoded } = encodeValue(args, "args"); // refs dropped: lineage must not keep Refs alive
+    const size = frameSize([encoded.body, ...encoded.attachments]) + 64; // + header
+    if (size > this.maxFrame) {
+      throw new SerializationError("args", `are ${size} bytes encoded, over the runners' ${this.maxFrame}-byte frame limit`);
+    }
+    return { encoded, deps: (refs ?? []).map((r) => this.entryOf(r, "args")) };
+  }
+
+  private entryOf(ref: ObjectRef, path: string): ObjectEntry {
+    const e = this.objects.entryOf(ref);
+    if (e === undefined) throw new SerializationError(path, `holds ${String(ref)}, which belongs to another cluster`);
+    if (e.released) throw new ObjectLostError(e.id, "released before this call");
+    return e;
   }
 
   private call(mod: ModuleRef, exportName: string, args: unknown[], options: CallOptions | undefined): Promise<unknown> {
-    if (this.closing !== undefined) return Promise.reject(new RunnerLostError("(all)", "cluster is closed"));
-    let encoded;
+    let encoded: Encoded;
+    let deps: ObjectEntry[];
     try {
-      encoded = encodeValue(args, "args");
-      const size = frameSize([encoded.body, ...encoded.attachments]) + 64; // + header
-      if (size > this.maxFrame) {
-        throw new SerializationError("args", `are ${size} bytes encoded, over the runners' ${this.maxFrame}-byte frame limit`);
-      }
+      ({ encoded, deps } = this.encodeArgs(args));
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -144,10 +171,115 @@ export class Cluster implements AsyncDisposable {
         (e) => {
           this.counts.failed++;
           reject(e);
-        });
+        },
+        deps);
       if (options !== undefined) this.arm(call, options);
-      if (!call.settled) this.scheduler.submit(call);
+      if (call.settled) return;
+      if (deps.length > 0) this.graph.add(call);
+      else this.scheduler.submit(call);
     });
+  }
+
+  /**
+   * `f.ref(...)`: runs the call and keeps its result on the runner that made it. The Ref
+   * is returned at once; calls given it wait for the result. A failure reaches whoever
+   * reads the Ref (`get`, or a call given it).
+   */
+  private callRef(mod: ModuleRef, exportName: string, args: unknown[], options: CallOptions | undefined): Ref<unknown> {
+    const { encoded, deps } = this.encodeArgs(args);
+    this.counts.calls++;
+    const call = new PendingCall(mod, exportName, encoded, options !== undefined && (options.timeout !== undefined || options.signal !== undefined),
+      (bytes) => {
+        this.counts.succeeded++;
+        this.objects.made(made.entry, call.link!, bytes as number);
+      },
+      (e) => {
+        this.counts.failed++;
+        this.objects.failed(made.entry, e);
+      },
+      deps);
+    // The callbacks above run after this line, once the call settles.
+    const made = this.objects.create<unknown>(call);
+    made.entry.producer = call;
+    call.keep = made.entry;
+    if (options !== undefined) this.arm(call, options);
+    if (!call.settled) this.graph.add(call);
+    return made.ref;
+  }
+
+  /** Stores a value in the cluster once; pass the Ref to calls instead of the value. */
+  async put<T>(value: T): Promise<Ref<T>> {
+    const { refs, ...encoded } = encodeValue(value, "value");
+    if (refs !== undefined) throw new SerializationError("value", "holds a Ref: objects cannot contain Refs (pass both to the call instead)");
+    const link = this.livelinks().reduce((a, b) => (b.putBytes < a.putBytes ? b : a));
+    const { ref, entry } = this.objects.create<T>(undefined);
+    entry.contacted.add(link);
+    try {
+      entry.bytes = await link.put(entry.id, encoded);
+    } catch (err) {
+      this.objects.failed(entry, err as Error);
+      ref.release();
+      throw err;
+    }
+    link.putBytes += entry.bytes;
+    entry.holders.add(link);
+    return ref;
+  }
+
+  /**
+   * Stores a value on every runner: one send from the driver, then copies fetched
+   * runner to runner along a binary tree (each round doubles the holders).
+   */
+  async broadcast<T>(value: T): Promise<Ref<T>> {
+    const ref = await this.put(value);
+    const entry = this.objects.entryOf(ref)!;
+    for (;;) {
+      const holders = entry.liveHolders();
+      const missing = this.livelinks().filter((l) => !entry.holders.has(l));
+      if (missing.length === 0) return ref;
+      await Promise.all(missing.slice(0, holders.length).map(async (target, i) => {
+        entry.contacted.add(target);
+        await target.pull(entry.id, holders[i]!.address);
+        entry.holders.add(target);
+      }));
+    }
+  }
+
+  /** The value of an object: waits for it to be made, remakes it if its runners died. */
+  async get<T>(ref: Ref<T>): Promise<T> {
+    const entry = this.entryOf(ref, "ref");
+    this.objects.pin([entry]);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        await this.whenExists(entry);
+        const holder = entry.liveHolders()[0]!;
+        try {
+          return (await holder.fetch(entry.id)) as T;
+        } catch (err) {
+          if (attempt >= 3 || !(err instanceof ObjectLostError || err instanceof RunnerLostError)) throw err;
+          entry.holders.delete(holder); // it does not have it after all: look again
+        }
+      }
+    } finally {
+      this.objects.unpin([entry]);
+    }
+  }
+
+  /** Resolves once the object is held by a live runner (remaking it if need be). */
+  private whenExists(entry: ObjectEntry): Promise<void> {
+    if (entry.state === "ready" && entry.liveHolders().length > 0) return Promise.resolve();
+    if (entry.state === "failed") return Promise.reject(entry.error!);
+    // A no-op graph call with the object as input does the waiting and the remaking.
+    return new Promise<void>((resolve, reject) => {
+      const probe = new PendingCall({ ref: 0, hash: "" }, "(get)", { body: new Uint8Array(0), attachments: [] }, false, () => {}, reject, [entry]);
+      this.graph.waitFor(probe, resolve);
+    });
+  }
+
+  private livelinks(): RunnerLink[] {
+    const live = this.links.filter((l) => l.alive);
+    if (live.length === 0) throw new RunnerLostError("(none)", "no runners in the cluster");
+    return live;
   }
 
   /** Wires a call's timeout and signal: either fails it locally and stops it remotely. */
@@ -183,6 +315,8 @@ export class Cluster implements AsyncDisposable {
       queued: this.scheduler.queued,
       codeBytesSent: this.links.reduce((s, l) => s + l.codeBytesSent, 0),
       modules: [...this.modules.values()].map(({ ref: _ref, ...m }) => m),
+      objects: this.objects.count,
+      objectBytes: this.objects.bytes,
     };
   }
 

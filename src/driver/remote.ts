@@ -1,13 +1,23 @@
 import { ImportError } from "../errors.ts";
 import type { CallOptions } from "./call.ts";
+import type { Ref, RefOr } from "./ref.ts";
 
 /** A function type whose arguments are unconstrained: the bound for "any function". */
 type AnyFunction = (...args: never[]) => unknown;
 
-/** The remote twin of `F`: same parameters, the result always as a promise. */
-export type RemoteFunction<F extends AnyFunction> = ((...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>) & {
+/** The parameters of `F`, each of which may also be given as a Ref (or hold Refs inside). */
+export type RemoteParameters<F extends AnyFunction> = RefArgs<Parameters<F>>;
+type RefArgs<P extends readonly unknown[]> = { [K in keyof P]: RefOr<P[K]> };
+
+/** The remote twin of `F`: same parameters (or Refs to them), the result always as a promise. */
+export type RemoteFunction<F extends AnyFunction> = ((...args: RemoteParameters<F>) => Promise<Awaited<ReturnType<F>>>) & {
   /** The same call with a timeout and/or an AbortSignal. */
-  with(options: CallOptions): (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
+  with(options: CallOptions): (...args: RemoteParameters<F>) => Promise<Awaited<ReturnType<F>>>;
+  /**
+   * Runs the call and keeps the result on the runner that made it: returns a Ref at once.
+   * Pass the Ref to other calls (they wait for it) or read it with `cluster.get(ref)`.
+   */
+  ref(...args: RemoteParameters<F>): Ref<Awaited<ReturnType<F>>>;
 };
 
 /** A module's exported functions, each callable on the cluster. Non-function exports are left out. */
@@ -15,7 +25,10 @@ export type Remote<M> = {
   readonly [K in keyof M as M[K] extends AnyFunction ? K : never]: M[K] extends AnyFunction ? RemoteFunction<M[K]> : never;
 };
 
-export type Invoke = (exportName: string, args: unknown[], options: CallOptions | undefined) => Promise<unknown>;
+export interface Invoke {
+  call(exportName: string, args: unknown[], options: CallOptions | undefined): Promise<unknown>;
+  ref(exportName: string, args: unknown[], options: CallOptions | undefined): Ref<unknown>;
+}
 
 /** Builds the proxy: a property per export; an unknown name yields a function that rejects with ImportError. */
 export function makeRemote<M>(module: string, exports: readonly string[], invoke: Invoke): Remote<M> {
@@ -23,11 +36,15 @@ export function makeRemote<M>(module: string, exports: readonly string[], invoke
   const cache = new Map<string, unknown>();
   const make = (name: string): unknown => {
     if (!known.has(name)) {
-      const missing = (): Promise<never> => Promise.reject(new ImportError(`${module} has no export "${name}"`));
-      return Object.assign(missing, { with: () => missing });
+      const error = (): ImportError => new ImportError(`${module} has no export "${name}"`);
+      const missing = (): Promise<never> => Promise.reject(error());
+      return Object.assign(missing, { with: () => missing, ref: () => { throw error(); } });
     }
-    const f = (...args: unknown[]): Promise<unknown> => invoke(name, args, undefined);
-    return Object.assign(f, { with: (options: CallOptions) => (...args: unknown[]) => invoke(name, args, options) });
+    const f = (...args: unknown[]): Promise<unknown> => invoke.call(name, args, undefined);
+    return Object.assign(f, {
+      with: (options: CallOptions) => (...args: unknown[]) => invoke.call(name, args, options),
+      ref: (...args: unknown[]) => invoke.ref(name, args, undefined),
+    });
   };
   return new Proxy({} as Remote<M>, {
     get(_target, prop) {

@@ -1,9 +1,9 @@
 import type { Logger } from "pino";
 import { ProtocolError, RemoteError, RunnerLostError, StrandError } from "../errors.ts";
-import { decodeValue } from "../protocol/codec.ts";
+import { decodeValue, type Encoded } from "../protocol/codec.ts";
 import { clientHandshake } from "../protocol/handshake.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
-import { frameOf, headerOf, payloadOf, T, type RunnerInfo, type RunnerStats } from "../protocol/messages.ts";
+import { frameOf, headerOf, payloadOf, T, type Dep, type Header, type RunnerInfo, type RunnerStats } from "../protocol/messages.ts";
 import { Connection, dial, parseAddress } from "../transport/connection.ts";
 import type { PendingCall } from "./call.ts";
 import { Lane, laneLost, type LaneOwner } from "./lane.ts";
@@ -27,7 +27,8 @@ const MAX_PER_THREAD = 1024;
 /** The driver's live connection to one runner: calls in flight, heartbeats, code requests. */
 export class RunnerLink implements LaneOwner {
   private readonly inflight = new Map<number, PendingCall>();
-  private readonly statsWaiters = new Map<number, (s: RunnerStats) => void>();
+  /** Requests other than calls (stats, put, fetch, pull), by id: each gets one answer. */
+  private readonly requests = new Map<number, { resolve: (h: Header, segs: Uint8Array[]) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   private readonly declared = new Set<number>();
   /** Modules the runner has run a call of: its code is cached there, so lanes can take them. */
@@ -38,6 +39,8 @@ export class RunnerLink implements LaneOwner {
   private stopHeartbeat: () => void = () => {};
   alive = true;
   codeBytesSent = 0;
+  /** Bytes of objects this driver put on this runner (placement of the next put). */
+  putBytes = 0;
   window: number;
 
   private constructor(
@@ -89,6 +92,11 @@ export class RunnerLink implements LaneOwner {
     return this.inflight.size;
   }
 
+  /** Recent mean run time of a call here, in microseconds. */
+  get execMicros(): number {
+    return this.ewmaExecMicros;
+  }
+
   get hasRoom(): boolean {
     return this.alive && this.inflight.size < this.window;
   }
@@ -99,7 +107,8 @@ export class RunnerLink implements LaneOwner {
     call.id = id;
     call.link = this;
     this.inflight.set(id, call);
-    const lane = call.solo || call.laneRetried || !this.warm.has(ref) ? undefined : this.pickLane();
+    // Threads' own connections take plain calls only: objects live in the main thread's store.
+    const lane = call.solo || call.laneRetried || call.usesObjects || !this.warm.has(ref) ? undefined : this.pickLane();
     if (lane !== undefined) lane.send(id, call);
     else this.sendMain(id, call);
   }
@@ -110,7 +119,66 @@ export class RunnerLink implements LaneOwner {
       this.declared.add(ref);
       this.conn.send(frameOf([T.Module, ref, hash]));
     }
-    this.conn.send(frameOf([T.Call, id, ref, call.exportName, call.solo], call.args));
+    if (!call.usesObjects) {
+      this.conn.send(frameOf([T.Call, id, ref, call.exportName, call.solo], call.args));
+      return;
+    }
+    const deps: Dep[] = call.deps.map((d) => {
+      d.contacted.add(this); // it will hold a copy: free it here too
+      if (d.holdsOn(this)) {
+        call.fetchedFrom.set(d.id, undefined);
+        return [d.id, null];
+      }
+      // Spread fetches over the copies (after a broadcast, every runner has one).
+      const holders = d.liveHolders();
+      const from = holders[(id + holders.length) % Math.max(1, holders.length)];
+      call.fetchedFrom.set(d.id, from);
+      return [d.id, from?.address ?? null];
+    });
+    this.conn.send(frameOf([T.Call, id, ref, call.exportName, call.solo, deps, call.keep?.id], call.args));
+  }
+
+  /** Stores a value here under `objectId`; resolves with its size. */
+  put(objectId: string, value: Encoded): Promise<number> {
+    return this.request((id) => frameOf([T.Put, id, objectId], value), doneBytes);
+  }
+
+  /** Has this runner fetch an object from another runner and keep it. */
+  pull(objectId: string, from: string): Promise<number> {
+    return this.request((id) => frameOf([T.Pull, id, objectId, from]), doneBytes);
+  }
+
+  /** The decoded value of an object held here. */
+  fetch(objectId: string): Promise<unknown> {
+    return this.request((id) => frameOf([T.Fetch, id, objectId]), (h, segs) => {
+      if (h[0] !== T.Object) throw new ProtocolError("fetch answered with the wrong message");
+      const { body, attachments } = payloadOf(segs);
+      const v = decodeValue(body, attachments);
+      if (!h[2]) throw v instanceof Error ? v : new ProtocolError(String(v));
+      return v;
+    });
+  }
+
+  free(objectIds: string[]): void {
+    if (this.alive) this.conn.send(frameOf([T.Free, objectIds]));
+  }
+
+  private request<R>(frame: (id: number) => Uint8Array[], read: (h: Header, segs: Uint8Array[]) => R): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      if (!this.alive) return reject(new RunnerLostError(this.address, "link closed"));
+      const id = this.nextId++;
+      this.requests.set(id, {
+        resolve: (h, segs) => {
+          try {
+            resolve(read(h, segs));
+          } catch (err) {
+            reject(err as Error);
+          }
+        },
+        reject,
+      });
+      this.conn.send(frame(id));
+    });
   }
 
   /** The lane with the fewest calls on it, if any. */
@@ -178,12 +246,7 @@ export class RunnerLink implements LaneOwner {
   }
 
   stats(): Promise<RunnerStats> {
-    return new Promise((resolve, reject) => {
-      if (!this.alive) return reject(new RunnerLostError(this.address, "link closed"));
-      const id = this.nextId++;
-      this.statsWaiters.set(id, resolve);
-      this.conn.send(frameOf([T.StatsRequest, id]));
-    });
+    return this.request((id) => frameOf([T.StatsRequest, id]), (h) => (h as [T.Stats, number, RunnerStats])[2]);
   }
 
   private onFrame(segs: Uint8Array[]): void {
@@ -198,10 +261,10 @@ export class RunnerLink implements LaneOwner {
           this.conn.send(frameOf([T.Code, h[1], code !== undefined], code ?? new Uint8Array(0)));
           return;
         }
-        case T.Stats: {
-          const w = this.statsWaiters.get(h[1]);
-          this.statsWaiters.delete(h[1]);
-          w?.(h[2]);
+        case T.Stats: case T.Done: case T.Object: {
+          const w = this.requests.get(h[1]);
+          this.requests.delete(h[1]);
+          w?.resolve(h, segs);
           return;
         }
         case T.Lanes: return this.onLanes(h[1]);
@@ -220,6 +283,8 @@ export class RunnerLink implements LaneOwner {
     this.inflight.delete(id);
     this.observe(execMicros);
     this.warm.add(call.module.ref);
+    // Inputs it had to fetch are now copies here too.
+    if (ok) for (const d of call.deps) if (d.state === "ready") d.holders.add(this);
     if (!call.settled) {
       let value: unknown;
       try {
@@ -275,7 +340,9 @@ export class RunnerLink implements LaneOwner {
     }
     this.lanes.clear();
     for (const c of calls) c.reject(new RunnerLostError(this.address, reason));
-    this.statsWaiters.clear();
+    const requests = [...this.requests.values()];
+    this.requests.clear();
+    for (const r of requests) r.reject(new RunnerLostError(this.address, reason));
     this.host.lost(this, error);
   }
 
@@ -284,4 +351,12 @@ export class RunnerLink implements LaneOwner {
     await this.conn.flushed();
     this.fail("link closed by the driver", true);
   }
+}
+
+function doneBytes(h: Header, segs: Uint8Array[]): number {
+  if (h[0] !== T.Done) throw new ProtocolError("request answered with the wrong message");
+  if (h[2]) return h[3];
+  const { body, attachments } = payloadOf(segs);
+  const err = decodeValue(body, attachments);
+  throw err instanceof Error ? err : new ProtocolError(String(err));
 }

@@ -1,19 +1,52 @@
 import { RunnerLostError } from "../errors.ts";
 import type { PendingCall } from "./call.ts";
+import { ReadyQueue } from "./ready-queue.ts";
 import type { RunnerLink } from "./runner-link.ts";
+
+// The cost model that places calls with object inputs (as Dask's "earliest start"):
+// time until a thread is free there, plus time to bring the inputs it lacks.
+/** One runner-to-runner fetch round trip, in microseconds. */
+const FETCH_LATENCY_US = 200;
+/** Assumed runner-to-runner bandwidth, bytes per microsecond (1 GB/s). */
+const BYTES_PER_US = 1000;
 
 /**
  * Decides which runner gets a call: the one with the most free threads among those
  * whose window has room. Calls wait here, in order, while every window is full;
  * a finished call pulls the next one. No timers, no polling.
+ *
+ * Calls of the task graph (object inputs or kept results) wait in a ready queue ranked
+ * by critical path, ahead of plain calls, and go where their inputs cost least to reach.
  */
 export class Scheduler {
   private links: RunnerLink[] = [];
   private queue: (PendingCall | undefined)[] = [];
   private head = 0;
+  private readonly ready = new ReadyQueue();
+  private pumpScheduled = false;
 
   get queued(): number {
-    return this.queue.length - this.head;
+    return this.queue.length - this.head + this.ready.size;
+  }
+
+  /**
+   * A graph call whose inputs exist. It waits for the end of the current task, so calls
+   * created together (a loop building a DAG) are ranked before any of them is sent.
+   */
+  submitReady(call: PendingCall): void {
+    if (this.links.length === 0) {
+      call.reject(new RunnerLostError("(none)", "no runners in the cluster"));
+      return;
+    }
+    call.queued = true;
+    this.ready.push(call);
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
+      queueMicrotask(() => {
+        this.pumpScheduled = false;
+        this.pump();
+      });
+    }
   }
 
   add(link: RunnerLink): void {
@@ -46,7 +79,7 @@ export class Scheduler {
   /** Takes a call out of the queue (timeout or cancel before it was sent). */
   withdraw(call: PendingCall): void {
     if (!call.queued) return;
-    call.queued = false;
+    call.queued = false; // a graph call is skipped when it reaches the head of the ready queue
     const i = this.queue.indexOf(call, this.head);
     if (i >= 0) this.queue[i] = undefined;
   }
@@ -56,6 +89,18 @@ export class Scheduler {
   }
 
   private pump(): void {
+    while (this.ready.size > 0) {
+      const call = this.ready.peek()!;
+      if (call.settled || !call.queued) {
+        this.ready.pop();
+        continue;
+      }
+      const link = this.placeFor(call);
+      if (link === undefined) return;
+      this.ready.pop();
+      call.queued = false;
+      link.send(call);
+    }
     while (this.head < this.queue.length) {
       const call = this.queue[this.head];
       if (call === undefined || call.settled) {
@@ -88,8 +133,26 @@ export class Scheduler {
     return best;
   }
 
+  /** The runner where the call could start soonest, counting the inputs it would have to fetch. */
+  private placeFor(call: PendingCall): RunnerLink | undefined {
+    let best: RunnerLink | undefined;
+    let bestCost = Infinity;
+    for (const l of this.links) {
+      if (!l.hasRoom) continue;
+      let cost = (Math.max(0, l.inFlight + 1 - l.threads) * l.execMicros) / l.threads;
+      let missing = -1;
+      for (const d of call.deps) if (!d.holdsOn(l)) missing += d.bytes + 1;
+      if (missing >= 0) cost += FETCH_LATENCY_US + missing / BYTES_PER_US;
+      if (cost < bestCost || (cost === bestCost && best !== undefined && l.inFlight < best.inFlight)) {
+        best = l;
+        bestCost = cost;
+      }
+    }
+    return best;
+  }
+
   private failQueued(err: Error): void {
-    const calls = this.queue.slice(this.head);
+    const calls = [...this.queue.slice(this.head), ...this.ready.drain()];
     this.queue = [];
     this.head = 0;
     for (const c of calls) c?.reject(err);

@@ -1,5 +1,6 @@
 import { Packr, addExtension } from "msgpackr";
 import { reviveStrandError, StrandError, type ErrorFields } from "../errors.ts";
+import { ObjectRef } from "./object-ref.ts";
 import { assertSerializable } from "./validate.ts";
 
 /**
@@ -10,12 +11,15 @@ import { assertSerializable } from "./validate.ts";
 export interface Encoded {
   body: Uint8Array;
   attachments: Uint8Array[];
+  /** Refs found in the value, in order of first appearance (encodeValue only). */
+  refs?: ObjectRef[];
 }
 
 export const ATTACH_MIN = 16 * 1024;
 
 const EXT_BINARY = 0x21; // application range, clear of msgpackr's own types
 const EXT_ERROR = 0x22;
+const EXT_REF = 0x23;
 
 // Index = kind byte on the wire. Buffer before Uint8Array: both are checked by constructor.
 const binaryKinds = [
@@ -27,6 +31,8 @@ const binaryKinds = [
 // processed can live in module state instead of being threaded through msgpackr.
 let outAttachments: Uint8Array[] = [];
 let inAttachments: readonly Uint8Array[] = [];
+let outRefs: ObjectRef[] = [];
+let inRefs: ReadonlyMap<string, unknown> | undefined;
 
 function bytesOf(v: ArrayBufferView | ArrayBuffer): Uint8Array {
   return v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
@@ -123,6 +129,20 @@ addExtension({
   },
 });
 
+addExtension({
+  Class: ObjectRef,
+  type: EXT_REF,
+  write(r: ObjectRef): string {
+    if (!outRefs.includes(r)) outRefs.push(r);
+    return r.id;
+  },
+  read(id: unknown): unknown {
+    if (typeof id !== "string") throw new TypeError("malformed object reference");
+    if (inRefs === undefined || !inRefs.has(id)) throw new TypeError(`no value for object ${id} (Refs are resolved by the runner)`);
+    return inRefs.get(id);
+  },
+});
+
 const packr = new Packr({
   structuredClone: true, // cycles and shared references survive
   useRecords: true, // plain objects as records, so msgpack maps can mean Map
@@ -140,20 +160,28 @@ export function encodeValue(value: unknown, path: string): Encoded {
 /** Encodes a value already known to be serializable (e.g. protocol headers). */
 export function encodeTrusted(value: unknown): Encoded {
   outAttachments = [];
+  outRefs = [];
   try {
     // pack() returns a view into msgpackr's reusable buffer; copy it before the next pack.
     const body = Uint8Array.prototype.slice.call(packr.pack(value));
-    return { body, attachments: outAttachments };
+    return outRefs.length === 0 ? { body, attachments: outAttachments } : { body, attachments: outAttachments, refs: outRefs };
   } finally {
     outAttachments = [];
+    outRefs = [];
   }
 }
 
-export function decodeValue(body: Uint8Array, attachments: readonly Uint8Array[] = []): unknown {
+/** @param refs the values of the objects that Refs inside the value stand for. */
+export function decodeValue(body: Uint8Array, attachments: readonly Uint8Array[] = [], refs?: ReadonlyMap<string, unknown>): unknown {
   inAttachments = attachments;
+  inRefs = refs;
+  // msgpackr's native string extractor misreads shared memory (seen: SIGSEGV and
+  // "unexpected end of buffer"): the body, small next to its attachments, gets a copy.
+  if (body.buffer instanceof SharedArrayBuffer) body = Uint8Array.prototype.slice.call(body);
   try {
     return packr.unpack(body);
   } finally {
     inAttachments = [];
+    inRefs = undefined;
   }
 }

@@ -20,16 +20,28 @@ export enum T {
   Welcome = 4, // runner -> driver: [T, RunnerInfo, serverMac]
   Refused = 5, // either way, then close: [T, code, message]
   Module = 9, // driver -> runner: [T, moduleRef, hash], once per link before calls use moduleRef
-  Call = 10, // driver -> runner: [T, id, moduleRef, exportName, solo] + args
+  // driver -> runner: [T, id, moduleRef, exportName, solo, deps?, keep?] + args. `deps` lists
+  // the objects the args refer to, each with a runner to fetch it from if this one lacks
+  // it; `keep` is an object id: store the result under it instead of sending it back.
+  Call = 10,
   Cancel = 11, // driver -> runner: [T, id]
-  Result = 12, // runner -> driver: [T, id, ok, execMicros] + value or error
+  Result = 12, // runner -> driver: [T, id, ok, execMicros] + value or error (a kept result: its size in bytes)
   CodeRequest = 13, // runner -> driver: [T, hash]
   Code = 14, // driver -> runner: [T, hash, found] + [bundle bytes]
   Heartbeat = 15, // either way: [T]
   StatsRequest = 16, // driver -> runner: [T, id]
   Stats = 17, // runner -> driver: [T, id, RunnerStats]
   Lanes = 18, // runner -> driver: [T, ports], whenever they change: the threads' own servers
+  Put = 19, // driver -> runner: [T, reqId, objectId] + value: store it, owned by this driver
+  Fetch = 20, // driver or runner -> runner: [T, reqId, objectId]
+  Object = 21, // answer to Fetch: [T, reqId, found] + the stored value, or an error
+  Free = 22, // driver -> runner: [T, objectIds]
+  Pull = 23, // driver -> runner: [T, reqId, objectId, fromAddress]: fetch it from there and keep it
+  Done = 24, // answer to Put and Pull: [T, reqId, ok, bytes] (+ error when not ok)
 }
+
+/** An object a call's arguments refer to, and a runner that holds it (null: this one should). */
+export type Dep = [objectId: string, from: string | null];
 
 export interface RunnerInfo {
   id: string;
@@ -53,6 +65,16 @@ export interface RunnerStats {
   /** Hand-overs to worker threads, and the calls they carried: calls/batches is the mean batch. */
   batches: number;
   batchedCalls: number;
+  /** Objects stored here (puts, kept results, fetched copies) and their bytes. */
+  objects: number;
+  objectBytes: number;
+  /** The object store's memory budget. */
+  objectBytesLimit: number;
+  /** Objects this runner fetched from other runners, and their bytes. */
+  objectFetches: number;
+  objectBytesFetched: number;
+  /** Objects this runner sent to other runners and drivers. */
+  objectsServed: number;
 }
 
 export type Header =
@@ -62,7 +84,7 @@ export type Header =
   | [T.Welcome, RunnerInfo, Uint8Array]
   | [T.Refused, string, string]
   | [T.Module, number, string]
-  | [T.Call, number, number, string, boolean]
+  | [T.Call, number, number, string, boolean, Dep[]?, string?]
   | [T.Cancel, number]
   | [T.Result, number, boolean, number]
   | [T.CodeRequest, string]
@@ -70,7 +92,13 @@ export type Header =
   | [T.Heartbeat]
   | [T.StatsRequest, number]
   | [T.Stats, number, RunnerStats]
-  | [T.Lanes, number[]];
+  | [T.Lanes, number[]]
+  | [T.Put, number, string]
+  | [T.Fetch, number, string]
+  | [T.Object, number, boolean]
+  | [T.Free, string[]]
+  | [T.Pull, number, string, string]
+  | [T.Done, number, boolean, number];
 
 // Headers never hold user values, so the plain, fast msgpack settings suffice.
 const headerPackr = new Packr({ useRecords: false, moreTypes: false });

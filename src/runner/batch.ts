@@ -1,4 +1,4 @@
-import type { CallOutcome, CallTask } from "./task.ts";
+import type { CallOutcome, CallTask, ObjectDeps } from "./task.ts";
 
 // A batch crosses between the runner's main thread and a worker as one message of
 // flat arrays plus one byte arena: structured-cloning hundreds of small objects and
@@ -21,6 +21,8 @@ export interface TaskBatch extends Packed {
   ids: number[];
   paths: string[];
   names: string[];
+  /** Per task, the stored objects its arguments refer to (shared memory, so not copied). */
+  deps: (ObjectDeps | null)[];
 }
 
 export interface OutcomeBatch extends Packed {
@@ -64,6 +66,10 @@ function pack(items: readonly Uint8Array[][], moveBig: (i: number) => boolean, f
           own.push(copy);
           continue;
         }
+        if (s.buffer instanceof SharedArrayBuffer) {
+          own.push(s); // shared memory (a big frame, a stored object): the worker sees it in place
+          continue;
+        }
         // Copy unless owned: the original may be memory someone still uses (a socket
         // chunk) and a transfer would detach it.
         const moved = moveBig(i) ? s : s.slice();
@@ -96,13 +102,19 @@ function unpack(p: Packed): Uint8Array[][] {
 export function packTasks(tasks: readonly CallTask[], owned: (i: number) => boolean): { batch: TaskBatch; transfer: ArrayBuffer[] } {
   const { packed, transfer } = pack(tasks.map((t) => t.segments), owned, false);
   return {
-    batch: { ...packed, ids: tasks.map((t) => t.id), paths: tasks.map((t) => t.modulePath), names: tasks.map((t) => t.exportName) },
+    batch: {
+      ...packed, ids: tasks.map((t) => t.id), paths: tasks.map((t) => t.modulePath), names: tasks.map((t) => t.exportName),
+      deps: tasks.map((t) => t.deps ?? null),
+    },
     transfer,
   };
 }
 
 export function unpackTasks(b: TaskBatch): CallTask[] {
-  return unpack(b).map((segments, i) => ({ id: b.ids[i]!, modulePath: b.paths[i]!, exportName: b.names[i]!, segments }));
+  return unpack(b).map((segments, i) => {
+    const deps = b.deps[i];
+    return { id: b.ids[i]!, modulePath: b.paths[i]!, exportName: b.names[i]!, segments, ...(deps ? { deps } : {}) };
+  });
 }
 
 /** Packs a worker's results: nothing to transfer (see `pack`), big bytes in shared memory. */

@@ -1,7 +1,7 @@
 import { pathToFileURL } from "node:url";
 import { ImportError } from "../errors.ts";
 import { decodeValue, encodeValue, type Encoded } from "../protocol/codec.ts";
-import type { CallOutcome, CallTask } from "./task.ts";
+import type { CallOutcome, CallTask, ObjectDeps } from "./task.ts";
 
 // Runs on a worker thread: loads bundles by path (once per thread) and runs calls,
 // whether they came in a batch from the runner's main thread (worker.ts) or straight
@@ -68,7 +68,7 @@ function start(task: CallTask, ns: ModuleNamespace, t0: number): CallOutcome | P
       throw new ImportError(fn === undefined ? `module has no export "${task.exportName}"` : `export "${task.exportName}" is a ${typeof fn}, not a function`);
     }
     const [body, ...attachments] = task.segments;
-    const args = decodeValue(body!, attachments) as unknown[];
+    const args = decodeValue(body!, attachments, task.deps === undefined ? undefined : objectValues(task.deps)) as unknown[];
     value = (fn as (...a: unknown[]) => unknown)(...args);
   } catch (err) {
     return outcome(task, t0, false, encodeThrown(err));
@@ -79,6 +79,17 @@ function start(task: CallTask, ns: ModuleNamespace, t0: number): CallOutcome | P
     (v) => succeed(task, t0, v),
     (err: unknown) => outcome(task, t0, false, encodeThrown(err)),
   );
+}
+
+/**
+ * The values Refs stand for. Big typed arrays come out as views of the runner's shared
+ * store: every call on this runner reads the same memory, so they are read-only by
+ * contract (as Ray's zero-copy arrays are).
+ */
+function objectValues(deps: ObjectDeps): Map<string, unknown> {
+  const values = new Map<string, unknown>();
+  for (const [id, [body, ...attachments]] of deps) values.set(id, decodeValue(body!, attachments));
+  return values;
 }
 
 export function runOne(task: CallTask): CallOutcome | Promise<CallOutcome> {

@@ -9,6 +9,8 @@ import { Connection } from "../transport/connection.ts";
 import { DEFAULT_MAX_FRAME } from "../transport/frames.ts";
 import { CodeCache } from "./code-cache.ts";
 import { Executor } from "./executor.ts";
+import { ObjectStore } from "./object-store.ts";
+import { Peers } from "./peers.ts";
 import { DEFAULT_RUNNER_HEARTBEAT, Session } from "./session.ts";
 import { LANE_COUNTER } from "./task.ts";
 
@@ -21,6 +23,8 @@ export interface RunnerOptions {
   cacheDir?: string;
   maxFrame?: number;
   maxConnections?: number;
+  /** Bytes of objects this runner keeps (default: 30% of the host's memory). */
+  objectMemory?: number;
   /** How this runner heartbeats its drivers, and how long it tolerates a silent one. */
   heartbeat?: HeartbeatOptions;
   logger?: Logger;
@@ -37,7 +41,9 @@ export function isLoopback(host: string): boolean {
 export class RunnerDaemon {
   readonly executor: Executor;
   readonly cache: CodeCache;
+  readonly store: ObjectStore;
   readonly log: Logger;
+  private readonly peers: Peers;
   private readonly server: net.Server;
   private readonly sessions = new Set<Session>();
   private readonly pendingSockets = new Set<net.Socket>();
@@ -53,6 +59,8 @@ export class RunnerDaemon {
   private constructor(private readonly opts: RunnerOptions) {
     this.log = opts.logger ?? createLogger("strand-runner", "info");
     this.cache = new CodeCache(opts.cacheDir);
+    this.store = new ObjectStore(opts.objectMemory);
+    this.peers = new Peers(opts.token, this.maxFrame, this.log);
     this.executor = new Executor(opts.threads, {
       host: opts.host ?? "127.0.0.1", token: opts.token, cacheDir: this.cache.dir, maxFrame: this.maxFrame,
       maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
@@ -93,6 +101,8 @@ export class RunnerDaemon {
       codeFetches: this.cache.fetches, codeBytesReceived: this.cache.bytesReceived, codeLoads: this.executor.loads + lane("loads"),
       cachedModules: this.cache.size, sessions: this.sessions.size, workerRestarts: this.executor.workerRestarts,
       batches: this.executor.batches, batchedCalls: this.executor.batchedJobs,
+      objects: this.store.size, objectBytes: this.store.used, objectBytesLimit: this.store.limit,
+      objectFetches: this.store.fetches, objectBytesFetched: this.store.bytesFetched, objectsServed: this.store.served,
     };
   }
 
@@ -109,7 +119,7 @@ export class RunnerDaemon {
         this.pendingSockets.delete(socket);
         if (this.stopping) return conn.destroy();
         const host = {
-          executor: this.executor, cache: this.cache, log: this.log, stats: () => this.stats(), maxFrame: this.maxFrame,
+          executor: this.executor, cache: this.cache, store: this.store, peers: this.peers, log: this.log, stats: () => this.stats(), maxFrame: this.maxFrame,
           counted: (ok: boolean) => { this.calls++; if (!ok) this.failures++; },
         };
         const s = new Session(conn, host, backlog, (x, err) => {
@@ -139,6 +149,7 @@ export class RunnerDaemon {
     await Promise.all([...this.sessions].map((s) => s.settled(graceMs)).concat(this.executor.lanes?.drain(graceMs) ?? []));
     await Promise.all([...this.sessions].map((s) => s.end()));
     for (const s of this.sessions) s.close();
+    this.peers.close();
     await closed;
     await this.executor.close();
   }

@@ -1,16 +1,21 @@
 import type { Logger } from "pino";
-import { CancelledError, ImportError, ProtocolError } from "../errors.ts";
+import { CancelledError, ImportError, ObjectLostError, ProtocolError } from "../errors.ts";
+import { encodeTrusted, encodeValue } from "../protocol/codec.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
-import { frameOf, headerOf, T, type RunnerStats } from "../protocol/messages.ts";
+import { frameOf, headerOf, T, type Dep, type RunnerStats } from "../protocol/messages.ts";
 import type { Connection } from "../transport/connection.ts";
 import type { CodeCache } from "./code-cache.ts";
 import type { Executor, Job } from "./executor.ts";
+import type { ObjectStore, StoredObject } from "./object-store.ts";
+import type { Peers } from "./peers.ts";
 import { errorOutcome, resultFrame } from "./result-frame.ts";
-import type { CallOutcome } from "./task.ts";
+import type { CallOutcome, ObjectDeps } from "./task.ts";
 
 export interface SessionHost {
   executor: Executor;
   cache: CodeCache;
+  store: ObjectStore;
+  peers: Peers;
   log: Logger;
   stats(): RunnerStats;
   /** Results bigger than this are replaced by an error: the driver would drop the connection. */
@@ -32,7 +37,7 @@ export class Session {
   /** Call ids are the driver's; job ids are the executor's, unique across sessions. */
   private readonly jobOf = new Map<number, number>();
   private readonly callOf = new Map<number, number>();
-  /** Jobs waiting for their module's code, not yet in the executor. */
+  /** Jobs waiting for their module's code or their objects, not yet in the executor. */
   private readonly awaitingCode = new Set<number>();
   private readonly idleWaiters: (() => void)[] = [];
   private readonly codeWaiters = new Map<string, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
@@ -51,6 +56,9 @@ export class Session {
     private readonly onClosed: (s: Session, error: Error | undefined) => void,
     heartbeat: HeartbeatOptions = DEFAULT_RUNNER_HEARTBEAT,
   ) {
+    // Big frames (puts, big arguments) land in shared memory: stored and read by the
+    // worker threads in place.
+    conn.sharedBigFrames = true;
     conn.on("frame", (segs, owned) => this.onFrame(segs, owned));
     conn.on("close", (err) => this.close(err));
     this.stopHeartbeat = startHeartbeat(conn, heartbeat, (ms) => {
@@ -70,7 +78,11 @@ export class Session {
       const h = headerOf(segs);
       switch (h[0]) {
         case T.Module: return this.onModule(h[1], h[2]);
-        case T.Call: return this.onCall(h[1], h[2], h[3], h[4], segs, owned);
+        case T.Call: return this.onCall(h[1], h[2], h[3], h[4], h[5], h[6], segs, owned);
+        case T.Put: return this.onPut(h[1], h[2], segs);
+        case T.Fetch: return this.onFetch(h[1], h[2]);
+        case T.Free: return this.onFree(h[1]);
+        case T.Pull: return this.onPull(h[1], h[2], h[3]);
         case T.Cancel: return this.cancel(h[1], "cancelled by the driver");
         case T.Code: return this.onCode(h[1], h[2], segs[1]);
         case T.StatsRequest: this.conn.send(frameOf([T.Stats, h[1], this.host.stats()])); return;
@@ -89,10 +101,14 @@ export class Session {
     this.modules.set(ref, hash);
   }
 
-  private onCall(id: number, ref: number, exportName: string, solo: boolean, segs: Uint8Array[], ownedFrame: boolean): void {
+  private onCall(id: number, ref: number, exportName: string, solo: boolean, deps: Dep[] | undefined, keep: string | undefined,
+    segs: Uint8Array[], ownedFrame: boolean): void {
     const hash = this.modules.get(ref);
     if (typeof id !== "number" || hash === undefined || typeof exportName !== "string" || segs.length < 2) {
       throw new ProtocolError(hash === undefined ? `call names undeclared module ${ref}` : "malformed call");
+    }
+    if ((deps !== undefined && deps !== null && !Array.isArray(deps)) || (keep !== undefined && keep !== null && typeof keep !== "string")) {
+      throw new ProtocolError("malformed call dependencies");
     }
     if (this.jobOf.has(id)) throw new ProtocolError(`duplicate call id ${id}`);
     const jobId = this.host.executor.nextId();
@@ -101,25 +117,93 @@ export class Session {
     const segments = segs.slice(1);
     // A big frame was assembled in a buffer of its own: move it to the worker. Smaller
     // ones are views into socket chunks that the executor copies into its batch buffer.
-    const done = (o: CallOutcome): void => this.reply(o);
+    const done = typeof keep === "string" ? (o: CallOutcome): void => this.reply(this.keepResult(keep, o)) : (o: CallOutcome): void => this.reply(o);
     const fail = (err: Error): void => done(errorOutcome(jobId, err));
-    const submit = (modulePath: string): void => {
+    const submit = (modulePath: string, objects: ObjectDeps | undefined): void => {
       if (this.closed) return;
-      const job: Job = { id: jobId, modulePath, exportName, segments, solo, owned: ownedFrame, done };
+      const job: Job = { id: jobId, modulePath, exportName, segments, solo, owned: ownedFrame, done, ...(objects ? { deps: objects } : {}) };
       this.host.executor.submit(job);
     };
-    // Known code (the common case) goes straight to the executor, without a promise hop.
-    if (this.cache.has(hash)) return submit(this.cache.pathOf(hash));
+    const code = this.cache.has(hash) ? this.cache.pathOf(hash) : undefined;
+    const objects = deps === undefined || deps === null || deps.length === 0 ? undefined : this.objectsFor(deps);
+    // Known code and objects at hand (the common case) go straight to the executor.
+    if (code !== undefined && !(objects instanceof Promise)) return submit(code, objects);
     this.awaitingCode.add(jobId);
-    this.cache.resolve(hash, (h) => this.fetchCode(h)).then(
-      (path) => {
-        // Cancelled (and already answered) while the code was on its way?
-        if (this.awaitingCode.delete(jobId)) submit(path);
+    const codeReady = code ?? this.cache.resolve(hash, (h) => this.fetchCode(h)).catch((err: unknown) => {
+      throw err instanceof ImportError ? err : new ImportError(`code ${hash.slice(0, 12)} unavailable: ${(err as Error).message}`);
+    });
+    Promise.all([codeReady, objects]).then(
+      ([path, objs]) => {
+        // Cancelled (and already answered) while the code or objects were on their way?
+        if (this.awaitingCode.delete(jobId)) submit(path, objs);
       },
       (err: unknown) => {
-        this.awaitingCode.delete(jobId);
-        fail(err instanceof ImportError ? err : new ImportError(`code ${hash.slice(0, 12)} unavailable: ${(err as Error).message}`));
+        if (this.awaitingCode.delete(jobId)) fail(err as Error);
       },
+    );
+  }
+
+  /** The stored objects a call refers to; fetched from their holders when not here. */
+  private objectsFor(deps: Dep[]): ObjectDeps | Promise<ObjectDeps> {
+    const found: (StoredObject | Promise<StoredObject>)[] = [];
+    let waiting = false;
+    for (const d of deps) {
+      if (!Array.isArray(d) || typeof d[0] !== "string" || (d[1] !== null && typeof d[1] !== "string")) throw new ProtocolError("malformed dependency");
+      const [objectId, from] = d;
+      const o = from === null
+        ? (this.host.store.get(objectId) ?? Promise.reject(new ObjectLostError(objectId, "not held by the runner the driver expected")))
+        : this.host.store.obtain(objectId, this, () => this.host.peers.fetch(from, objectId));
+      if (o instanceof Promise) waiting = true;
+      found.push(o);
+    }
+    const pair = (objs: StoredObject[]): ObjectDeps => objs.map((o, i) => [deps[i]![0], o.segments]);
+    return waiting ? Promise.all(found).then(pair) : pair(found as StoredObject[]);
+  }
+
+  /** A `f.ref()` call's result stays here; the driver hears only its size. */
+  private keepResult(objectId: string, o: CallOutcome): CallOutcome {
+    if (!o.ok || this.closed) return o;
+    try {
+      const obj = this.host.store.put(objectId, o.segments, this);
+      return { ...o, segments: [encodeTrusted(obj.bytes).body] };
+    } catch (err) {
+      return errorOutcome(o.id, err as Error);
+    }
+  }
+
+  private onPut(reqId: number, objectId: string, segs: Uint8Array[]): void {
+    if (typeof reqId !== "number" || typeof objectId !== "string" || segs.length < 2) throw new ProtocolError("malformed put");
+    try {
+      const obj = this.host.store.put(objectId, segs.slice(1), this);
+      this.conn.send(frameOf([T.Done, reqId, true, obj.bytes]));
+    } catch (err) {
+      this.conn.send(frameOf([T.Done, reqId, false, 0], encodeValue(err, "error")));
+    }
+  }
+
+  private onFetch(reqId: number, objectId: string): void {
+    if (typeof reqId !== "number" || typeof objectId !== "string") throw new ProtocolError("malformed fetch");
+    let segments: Uint8Array[];
+    try {
+      segments = this.host.store.serve(objectId);
+    } catch (err) {
+      this.conn.send(frameOf([T.Object, reqId, false], encodeValue(err, "error")));
+      return;
+    }
+    this.conn.send(frameOf([T.Object, reqId, true], { body: segments[0]!, attachments: segments.slice(1) }));
+  }
+
+  private onFree(ids: string[]): void {
+    if (!Array.isArray(ids)) throw new ProtocolError("malformed free");
+    for (const id of ids) if (this.host.store.get(id)?.owner === this) this.host.store.free(id);
+  }
+
+  /** Broadcast step: fetch an object from another runner and keep it here. */
+  private onPull(reqId: number, objectId: string, from: string): void {
+    if (typeof reqId !== "number" || typeof objectId !== "string" || typeof from !== "string") throw new ProtocolError("malformed pull");
+    Promise.resolve(this.host.store.obtain(objectId, this, () => this.host.peers.fetch(from, objectId))).then(
+      (obj) => this.conn.send(frameOf([T.Done, reqId, true, obj.bytes])),
+      (err: unknown) => this.conn.send(frameOf([T.Done, reqId, false, 0], encodeValue(err, "error"))),
     );
   }
 
@@ -189,6 +273,7 @@ export class Session {
     for (const jobId of this.callOf.keys()) this.host.executor.cancel(jobId, "driver disconnected");
     this.callOf.clear();
     this.jobOf.clear();
+    this.host.store.freeOwnedBy(this);
     this.conn.destroy(err);
     this.onClosed(this, err);
   }

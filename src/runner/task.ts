@@ -7,7 +7,12 @@ export interface CallTask {
   exportName: string;
   /** Encoded argument array: msgpack body, then attachments. */
   segments: Uint8Array[];
+  /** The stored objects that Refs in the arguments stand for. */
+  deps?: ObjectDeps;
 }
+
+/** Object id and its encoded value (body, then attachments), for each Ref in a call's arguments. */
+export type ObjectDeps = [string, Uint8Array[]][];
 
 
 export interface CallOutcome {

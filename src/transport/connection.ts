@@ -58,6 +58,11 @@ export class Connection {
     this.decoder.maxFrame = bytes;
   }
 
+  /** Big frames from now on arrive in SharedArrayBuffers (see FrameDecoder). */
+  set sharedBigFrames(on: boolean) {
+    this.decoder.shared = on;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }

@@ -65,6 +65,11 @@ export class FrameDecoder {
     private readonly onFrame: (segments: Uint8Array[], owned: boolean) => void,
     /** Checked as each length prefix arrives: may be changed between frames. */
     public maxFrame = DEFAULT_MAX_FRAME,
+    /**
+     * Assemble big frames in SharedArrayBuffers: a runner keeps objects in them and hands
+     * them to its worker threads without a copy (a transfer would take them away).
+     */
+    public shared = false,
   ) {}
 
   push(chunk: Uint8Array): void {
@@ -97,7 +102,7 @@ export class FrameDecoder {
         const total = this.need + 4;
         if (total >= OWN_BUFFER_MIN && this.buffered < total) {
           // Start a dedicated buffer and stream the rest of this frame straight into it.
-          this.big = new Uint8Array(total);
+          this.big = new Uint8Array(this.shared ? new SharedArrayBuffer(total) : new ArrayBuffer(total));
           this.bigFilled = 0;
           const rest = this.take(this.buffered);
           this.big.set(rest, 0);

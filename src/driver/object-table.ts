@@ -1,0 +1,165 @@
+import { randomBytes } from "node:crypto";
+import { ObjectLostError } from "../errors.ts";
+import type { ObjectRef } from "../protocol/object-ref.ts";
+import type { PendingCall, TaskSpec } from "./call.ts";
+import { Ref } from "./ref.ts";
+import type { RunnerLink } from "./runner-link.ts";
+
+export type ObjectState =
+  | "pending" // its task has not finished (or is being re-run)
+  | "ready" // held by at least one runner
+  | "failed" // its task failed: `error` says why, and every reader gets it
+  | "freed"; // released (or its runners died): no copy is meant to exist
+
+/** The driver's record of one object: where copies are, how to remake it, who still needs it. */
+export class ObjectEntry {
+  state: ObjectState;
+  error: Error | undefined;
+  bytes = 0;
+  /** Runners known to hold a copy. */
+  readonly holders = new Set<RunnerLink>();
+  /** Runners that may hold a copy (sent it, or asked to fetch it): told to free it. */
+  readonly contacted = new Set<RunnerLink>();
+  /** The user let go of the Ref (release(), `using`, or garbage collection). */
+  released = false;
+  /** Calls that will read it and have not settled yet: it is freed only after them. */
+  pins = 0;
+  /** Times its task was re-run to remake it. */
+  rebuilds = 0;
+  /** The call making it now, while pending: ranked by the calls that wait on it. */
+  producer: PendingCall | undefined;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    readonly id: string,
+    /** How to remake it (lineage), for objects made by `f.ref()`; none for `put`. */
+    readonly task: TaskSpec | undefined,
+  ) {
+    this.state = task === undefined ? "ready" : "pending";
+  }
+
+  /** Live runners with a copy; the one given first if it is one of them. */
+  liveHolders(): RunnerLink[] {
+    return [...this.holders].filter((l) => l.alive);
+  }
+
+  holdsOn(link: RunnerLink): boolean {
+    return link.alive && this.holders.has(link);
+  }
+
+  /** Calls `fn` at the next change of state (ready, failed, freed or re-pending). */
+  onChange(fn: () => void): void {
+    this.waiters.push(fn);
+  }
+
+  set(state: ObjectState, error?: Error): void {
+    this.state = state;
+    this.error = error;
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  lost(reason: string): ObjectLostError {
+    return new ObjectLostError(this.id, reason);
+  }
+}
+
+export interface ObjectTableHost {
+  /** Tells runners to drop their copies. */
+  free(link: RunnerLink, ids: string[]): void;
+}
+
+/**
+ * Every object this driver created or caused, by Ref. The driver is the owner: it frees
+ * an object once the user released it and no pending call still reads it, and it keeps
+ * the task that made an object for as long as someone may need it remade.
+ */
+export class ObjectTable {
+  private readonly entries = new WeakMap<ObjectRef, ObjectEntry>();
+  /** Objects not freed yet, for stats and for runner loss. */
+  private readonly live = new Set<ObjectEntry>();
+  private readonly prefix = randomBytes(6).toString("base64url");
+  private next = 0;
+  // A Ref the program dropped without release() is released when it is collected. The
+  // held value is the entry, which never points back at the Ref.
+  private readonly collected = new FinalizationRegistry<ObjectEntry>((e) => this.release(e));
+
+  constructor(private readonly host: ObjectTableHost) {}
+
+  create<T>(task: TaskSpec | undefined): { ref: Ref<T>; entry: ObjectEntry } {
+    const entry = new ObjectEntry(`${this.prefix}.${++this.next}`, task);
+    const ref = new Ref<T>(entry.id, () => this.release(entry));
+    this.entries.set(ref, entry);
+    this.live.add(entry);
+    this.collected.register(ref, entry, ref);
+    return { ref, entry };
+  }
+
+  entryOf(ref: ObjectRef): ObjectEntry | undefined {
+    return this.entries.get(ref);
+  }
+
+  get count(): number {
+    return this.live.size;
+  }
+
+  get bytes(): number {
+    let n = 0;
+    for (const e of this.live) if (e.state === "ready") n += e.bytes;
+    return n;
+  }
+
+  release(entry: ObjectEntry): void {
+    if (entry.released) return;
+    entry.released = true;
+    if (entry.pins === 0) this.free(entry);
+  }
+
+  pin(entries: readonly ObjectEntry[]): void {
+    for (const e of entries) e.pins++;
+  }
+
+  unpin(entries: readonly ObjectEntry[]): void {
+    for (const e of entries) if (--e.pins === 0 && e.released) this.free(e);
+  }
+
+  /** Drops every copy. A released object's task is still kept while a dependent's lineage names it. */
+  private free(entry: ObjectEntry): void {
+    if (entry.state === "pending") return; // freed when its task finishes (see `made`)
+    for (const l of entry.contacted) if (l.alive) this.host.free(l, [entry.id]);
+    entry.contacted.clear();
+    entry.holders.clear();
+    this.live.delete(entry);
+    if (entry.state !== "failed") entry.set("freed");
+  }
+
+  /** Its task finished on `link`: the object is there, `bytes` long. */
+  made(entry: ObjectEntry, link: RunnerLink, bytes: number): void {
+    entry.bytes = bytes;
+    entry.holders.add(link);
+    entry.contacted.add(link);
+    this.live.add(entry);
+    entry.set("ready");
+    if (entry.released && entry.pins === 0) this.free(entry);
+  }
+
+  failed(entry: ObjectEntry, error: Error): void {
+    if (entry.released) this.live.delete(entry);
+    entry.set("failed", error);
+  }
+
+  /** Marks it as being remade by its task again. */
+  rebuilding(entry: ObjectEntry): void {
+    entry.rebuilds++;
+    entry.holders.clear();
+    this.live.add(entry);
+    entry.set("pending");
+  }
+
+  /** A runner died: its copies are gone. Objects left with none are remade when next needed. */
+  linkLost(link: RunnerLink): void {
+    for (const e of this.live) {
+      e.holders.delete(link);
+      e.contacted.delete(link);
+    }
+  }
+}

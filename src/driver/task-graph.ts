@@ -1,0 +1,121 @@
+import { ObjectLostError, RunnerLostError } from "../errors.ts";
+import { PendingCall } from "./call.ts";
+import type { ObjectEntry, ObjectTable } from "./object-table.ts";
+import type { Scheduler } from "./scheduler.ts";
+
+/** Sends of one call after a runner or an input was lost, before it fails. */
+const MAX_ATTEMPTS = 4;
+/** Times one object may be remade from its lineage. */
+const MAX_REBUILDS = 3;
+
+/**
+ * Calls that read objects or keep their result: each waits until its inputs exist, then
+ * goes to the scheduler's ready queue (no level barriers: a call starts as soon as its
+ * own inputs are done). Inputs lost with a runner are remade by re-running the task
+ * that made them, and calls that lost an input or a runner on the way are sent again.
+ */
+export class TaskGraph {
+  /** Calls that only wait for their inputs (cluster.get), and what to do then. */
+  private readonly probes = new WeakMap<PendingCall, () => void>();
+
+  constructor(private readonly table: ObjectTable, private readonly scheduler: Scheduler) {}
+
+  /** Calls `ready` once every input of `probe` exists (remaking lost ones); rejects the probe otherwise. */
+  waitFor(probe: PendingCall, ready: () => void): void {
+    this.probes.set(probe, ready);
+    this.submit(probe);
+  }
+
+  /** Takes a call in: pins its inputs until it settles and ranks the calls it waits on. */
+  add(call: PendingCall): void {
+    this.table.pin(call.deps);
+    call.onSettle(() => this.table.unpin(call.deps));
+    call.retry = (e) => this.retry(call, e);
+    for (const d of call.deps) if (d.producer !== undefined) raise(d.producer, 1);
+    this.submit(call);
+  }
+
+  /** Sends the call on when every input exists; otherwise waits for (or remakes) the first missing one. */
+  private submit(call: PendingCall): void {
+    if (call.settled) return;
+    for (const d of call.deps) {
+      switch (d.state) {
+        case "failed":
+          return fail(call, d.error!);
+        case "pending":
+          d.onChange(() => this.submit(call));
+          return;
+        case "ready":
+          if (d.liveHolders().length > 0) continue;
+          break; // every copy died with its runner
+        case "freed":
+          break;
+      }
+      // Missing: remake it if its lineage allows, else the call fails.
+      const why = d.task === undefined
+        ? (d.released ? "released before the call could read it" : "every runner holding it was lost, and an object from put() cannot be remade")
+        : d.rebuilds >= MAX_REBUILDS ? `remade ${d.rebuilds} times already` : undefined;
+      if (why !== undefined) return fail(call, new ObjectLostError(d.id, why));
+      this.rebuild(d);
+      d.onChange(() => this.submit(call));
+      return;
+    }
+    const probe = this.probes.get(call);
+    if (probe === undefined) return this.scheduler.submitReady(call);
+    this.probes.delete(call);
+    probe();
+  }
+
+  /** Runs an object's task again; the object is pending until it is done. */
+  private rebuild(entry: ObjectEntry): void {
+    const spec = entry.task!;
+    this.table.rebuilding(entry);
+    const call = new PendingCall(spec.module, spec.exportName, spec.args, false,
+      (bytes) => this.table.made(entry, call.link!, bytes as number),
+      (err) => this.table.failed(entry, err),
+      spec.deps);
+    call.keep = entry;
+    entry.producer = call;
+    call.height = 1;
+    this.add(call);
+  }
+
+  /** A system failure (runner gone, an input gone) takes a call back; application errors do not. */
+  private retry(call: PendingCall, e: Error): boolean {
+    if (call.attempts + 1 >= MAX_ATTEMPTS) return false;
+    if (e instanceof ObjectLostError) {
+      const dep = call.deps.find((d) => d.id === e.objectId);
+      if (dep === undefined) return false;
+      // The runner that was to provide it does not have it (any more).
+      const from = call.fetchedFrom.get(dep.id) ?? call.link;
+      if (from !== undefined) dep.holders.delete(from);
+    } else if (!(e instanceof RunnerLostError && call.keep !== undefined)) {
+      // Only a task whose result is kept is re-run when its runner dies; a plain call's
+      // RunnerLostError reaches the caller (retry policy for those: issue 6).
+      return false;
+    }
+    call.attempts++;
+    call.link = undefined;
+    call.fetchedFrom.clear();
+    call.laneRetried = false;
+    // After the failing link has finished its own cleanup.
+    queueMicrotask(() => this.submit(call));
+    return true;
+  }
+}
+
+/** Raises the rank of a task and of the unfinished tasks it waits on. */
+function raise(task: PendingCall, height: number): void {
+  const stack: [PendingCall, number][] = [[task, height]];
+  while (stack.length > 0) {
+    const [t, h] = stack.pop()!;
+    if (t.height >= h || t.settled) continue;
+    t.height = h;
+    for (const d of t.deps) if (d.state === "pending" && d.producer !== undefined) stack.push([d.producer, h + 1]);
+  }
+}
+
+function fail(call: PendingCall, err: Error): void {
+  call.retry = undefined;
+  call.reject(err);
+}

@@ -1,0 +1,111 @@
+import type { Logger } from "pino";
+import { ObjectLostError, ProtocolError } from "../errors.ts";
+import { decodeValue } from "../protocol/codec.ts";
+import { clientHandshake } from "../protocol/handshake.ts";
+import { DEFAULT_HEARTBEAT, startHeartbeat } from "../protocol/heartbeat.ts";
+import { frameOf, headerOf, payloadOf, T } from "../protocol/messages.ts";
+import { Connection, dial, parseAddress } from "../transport/connection.ts";
+
+interface Waiter {
+  objectId: string;
+  resolve: (segments: Uint8Array[]) => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * This runner's connection to another runner, for fetching objects from it. It is an
+ * ordinary authenticated client connection (the same token): the other side serves it
+ * as it serves a driver's Fetch.
+ */
+class PeerLink {
+  private readonly waiters = new Map<number, Waiter>();
+  private nextId = 1;
+  private stopHeartbeat: () => void = () => {};
+  alive = true;
+
+  private constructor(readonly address: string, private readonly conn: Connection, private readonly onClosed: (p: PeerLink) => void) {}
+
+  static async open(address: string, token: string | undefined, maxFrame: number, onClosed: (p: PeerLink) => void): Promise<PeerLink> {
+    const { host, port } = parseAddress(address);
+    const conn = new Connection(await dial(host, port), maxFrame);
+    conn.sharedBigFrames = true; // objects arrive straight into shared memory
+    const { backlog } = await clientHandshake(conn, token);
+    const p = new PeerLink(address, conn, onClosed);
+    conn.on("frame", (segs) => p.onFrame(segs));
+    conn.on("close", (err) => p.fail(err?.message ?? "connection closed"));
+    p.stopHeartbeat = startHeartbeat(conn, DEFAULT_HEARTBEAT, (ms) => p.fail(`no heartbeat for ${Math.round(ms)} ms`));
+    for (const segs of backlog) p.onFrame(segs);
+    return p;
+  }
+
+  fetch(objectId: string): Promise<Uint8Array[]> {
+    return new Promise((resolve, reject) => {
+      if (!this.alive) return reject(new ObjectLostError(objectId, `holder ${this.address} unreachable`));
+      const id = this.nextId++;
+      this.waiters.set(id, { objectId, resolve, reject });
+      this.conn.send(frameOf([T.Fetch, id, objectId]));
+    });
+  }
+
+  private onFrame(segs: Uint8Array[]): void {
+    try {
+      const h = headerOf(segs);
+      if (h[0] === T.Heartbeat || h[0] === T.Lanes) return;
+      if (h[0] !== T.Object) throw new ProtocolError(`unexpected message type ${String(h[0])} from a peer runner`);
+      const w = this.waiters.get(h[1]);
+      if (w === undefined) return;
+      this.waiters.delete(h[1]);
+      if (h[2]) return w.resolve(segs.slice(1));
+      const { body, attachments } = payloadOf(segs);
+      const err = decodeValue(body, attachments);
+      w.reject(err instanceof Error ? err : new ObjectLostError(w.objectId, String(err)));
+    } catch (err) {
+      this.conn.destroy(err as Error);
+    }
+  }
+
+  private fail(reason: string): void {
+    if (!this.alive) return;
+    this.alive = false;
+    this.stopHeartbeat();
+    this.conn.destroy();
+    for (const w of this.waiters.values()) w.reject(new ObjectLostError(w.objectId, `holder ${this.address} lost: ${reason}`));
+    this.waiters.clear();
+    this.onClosed(this);
+  }
+
+  close(): void {
+    this.fail("runner stopping");
+  }
+}
+
+/** Connections to other runners, opened on first use and kept while they live. */
+export class Peers {
+  private readonly links = new Map<string, Promise<PeerLink>>();
+
+  constructor(private readonly token: string | undefined, private readonly maxFrame: number, private readonly log: Logger) {}
+
+  async fetch(address: string, objectId: string): Promise<Uint8Array[]> {
+    let link = this.links.get(address);
+    if (link === undefined) {
+      link = PeerLink.open(address, this.token, this.maxFrame, (p) => {
+        if (this.links.get(address) === link) this.links.delete(address);
+        this.log.debug({ peer: p.address }, "peer runner connection closed");
+      });
+      this.links.set(address, link);
+      link.catch(() => this.links.delete(address));
+    }
+    let p: PeerLink;
+    try {
+      p = await link;
+    } catch (err) {
+      throw new ObjectLostError(objectId, `holder ${address} unreachable: ${(err as Error).message}`);
+    }
+    return p.fetch(objectId);
+  }
+
+  close(): void {
+    for (const l of this.links.values()) l.then((p) => p.close(), () => {});
+    this.links.clear();
+  }
+}
