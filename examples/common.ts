@@ -15,10 +15,22 @@ export interface Row {
   strandMs: number;
   /** singleMs / strandMs. */
   speedup: number;
+  /** Worker threads the distributed run had (runner threads in all): the cores it used. */
+  cores: number;
+  /** speedup / cores: 1 means every core ran as fast as the single process's one. */
+  efficiency: number;
+  /** How much work one run is, for rates: e.g. 2n^3 / 1e9 GFLOP, or the input's MB. */
+  work: Work | undefined;
   /** Whether the distributed result equals the single-process result. */
   ok: boolean;
   /** What was compared, e.g. "max |diff| 0". */
   detail: string;
+}
+
+/** The size of one run's work in some unit, for the rate columns ("GFLOP", "MB"). */
+export interface Work {
+  amount: number;
+  unit: string;
 }
 
 /** One run of an example at one size. */
@@ -37,11 +49,19 @@ export interface RepeatOptions {
   budgetMs?: number;
 }
 
+/** What a row needs besides its trials: the cores of the distributed run, and the work per run. */
+export interface RowShape {
+  example: string;
+  size: string;
+  cores: number;
+  work?: Work;
+}
+
 /**
  * Runs `trial` at least once and again while within `maxRuns` and `budgetMs`; reports the
  * fastest single-process and the fastest Strand time. Every run's result is checked.
  */
-export async function repeatTrials(example: string, size: string, opts: RepeatOptions, trial: () => Promise<Trial>): Promise<Row> {
+export async function repeatTrials(shape: RowShape, opts: RepeatOptions, trial: () => Promise<Trial>): Promise<Row> {
   const maxRuns = opts.maxRuns ?? 3;
   const budgetMs = opts.budgetMs ?? 5000;
   const t0 = performance.now();
@@ -52,8 +72,10 @@ export async function repeatTrials(example: string, size: string, opts: RepeatOp
   const strandMs = Math.min(...trials.map((t) => t.strandMs));
   const bad = trials.find((t) => !t.ok);
   const runs = trials.length === 1 ? "1 run" : `best of ${trials.length}`;
+  const speedup = singleMs / strandMs;
   return {
-    example, size, singleMs, strandMs, speedup: singleMs / strandMs,
+    example: shape.example, size: shape.size, singleMs, strandMs, speedup,
+    cores: shape.cores, efficiency: speedup / shape.cores, work: shape.work,
     ok: bad === undefined, detail: `${(bad ?? trials[trials.length - 1]!).detail}; ${runs}`,
   };
 }
@@ -83,13 +105,26 @@ export function isMain(metaUrl: string): boolean {
   }
 }
 
-/** Renders rows as an aligned text table. */
+/** `amount` of work per `ms`, per core, with 2-3 significant digits: "1.23 GFLOP/s". */
+export function rate(work: Work | undefined, ms: number, cores = 1): string {
+  if (work === undefined) return "-";
+  const r = work.amount / (ms / 1000) / cores;
+  return `${r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2)} ${work.unit}/s`;
+}
+
+/**
+ * Renders rows as an aligned text table. Rates are per core: the single process uses one,
+ * the distributed run `cores` (its runner threads); efficiency = speedup / cores.
+ */
 export function formatTable(rows: readonly Row[]): string {
-  const header = ["example", "size", "single-process ms", "Strand ms", "speedup", "check", "detail"];
+  const header = ["example", "size", "single-process ms", "Strand ms", "speedup", "cores", "efficiency",
+    "1-process rate", "Strand rate/core", "check", "detail"];
   const body = rows.map((r) => [
-    r.example, r.size, r.singleMs.toFixed(0), r.strandMs.toFixed(0), `${r.speedup.toFixed(2)}x`, r.ok ? "ok" : "MISMATCH", r.detail,
+    r.example, r.size, r.singleMs.toFixed(0), r.strandMs.toFixed(0), `${r.speedup.toFixed(2)}x`, String(r.cores),
+    `${(100 * r.efficiency).toFixed(0)}%`, rate(r.work, r.singleMs), rate(r.work, r.strandMs, r.cores),
+    r.ok ? "ok" : "MISMATCH", r.detail,
   ]);
-  const right = [false, false, true, true, true, false, false];
+  const right = [false, false, true, true, true, true, true, true, true, false, false];
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]): string =>
     cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();

@@ -18,7 +18,7 @@ async function start(): Promise<number> {
   const rows: Row[] = [];
   const add = (r: Row): void => {
     rows.push(r);
-    console.log(`  ${r.example} ${r.size}: ${r.singleMs.toFixed(0)} ms single-process, ${r.strandMs.toFixed(0)} ms on Strand${r.ok ? "" : "  MISMATCH"}`);
+    console.log(`  ${r.example} ${r.size}: ${r.singleMs.toFixed(0)} ms single-process, ${r.strandMs.toFixed(0)} ms on Strand (${r.cores} cores, efficiency ${(100 * r.efficiency).toFixed(0)}%)${r.ok ? "" : "  MISMATCH"}`);
   };
   for (const n of MATMUL_SIZES) add(await runMatmul(cluster, n));
   for (const k of WORDCOUNT_REPEATS) add(await runWordcount(cluster, k));

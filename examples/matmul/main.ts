@@ -1,12 +1,14 @@
 // Gluster's matrix-multiply benchmark, in TypeScript on Strand.
 //
-// C = A * B for n x n Float64 matrices. A's rows are split into 4 blocks per runner
-// thread; each task gets its block of A and all of B (typed arrays travel as raw bytes)
-// and returns its rows of C. The same kernel, called in this process on all of A, is the
-// single-process baseline (run on a worker thread of this process, so that the driver
-// keeps answering heartbeats), and the distributed C must equal it exactly.
+// C = A * B for n x n Float64 matrices. B goes to the cluster once (`cluster.put`): one
+// runner stores it, every other runner fetches it from that one the first time a task
+// there needs it, and all tasks on a runner read the same copy. A's rows are split into 4
+// blocks per runner thread; each task gets its block of A and the Ref to B and returns its
+// rows of C. The same kernel, called in this process on all of A, is the single-process
+// baseline (run on a worker thread of this process, so that the driver keeps answering
+// heartbeats), and the distributed C must equal it exactly.
 //
-//   npx tsx examples/matmul/main.ts [n ...]          (default: 512 1024 2048)
+//   npx tsx examples/matmul/main.ts [n ...]          (default: 512 1024 2048; 4096 works, ~3 min)
 //   npx strand run examples/matmul/main.ts --runners a:7700,b:7700 --token t -- 1024
 import type { Cluster, Remote } from "../../src/index.ts";
 import {
@@ -32,6 +34,18 @@ function ranges(rows: number, parts: number): [number, number][] {
   return Array.from({ length: p }, (_, i): [number, number] => [Math.floor((i * rows) / p), Math.floor(((i + 1) * rows) / p)]);
 }
 
+const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
+
+/** Bytes this driver has sent to the runners so far, and the runners' runner-to-runner fetches. */
+async function traffic(cluster: Cluster): Promise<{ sent: number; fetches: number; fetched: number }> {
+  const stats = await cluster.runnerStats();
+  return {
+    sent: cluster.runners.reduce((s, r) => s + r.bytesSent, 0),
+    fetches: stats.reduce((s, r) => s + r.objectFetches, 0),
+    fetched: stats.reduce((s, r) => s + r.objectBytesFetched, 0),
+  };
+}
+
 /**
  * Multiplies two random n x n matrices in this process and on the cluster, and checks that
  * the results are equal. Repeats while `opts` allow and reports the best times.
@@ -41,27 +55,39 @@ export async function runMatmul(cluster: Cluster, n: number, opts: RepeatOptions
   const remote = await kernelOn(cluster);
   const A = randomMatrix(n, 1);
   const B = randomMatrix(n, 2);
+  const cores = totalThreads(cluster);
+  const shape = { example: "matmul", size: `n=${n}`, cores, work: { amount: (2 * n ** 3) / 1e9, unit: "GFLOP" } };
 
-  return repeatTrials("matmul", `n=${n}`, opts, async () => {
+  return repeatTrials(shape, opts, async () => {
     // The baseline: the same kernel on all of A, on one thread of this process.
     const [single, singleMs] = await runInWorker<Kernel, "multiplyRows">(KERNEL, "multiplyRows", [A, B, n], [warmup, warmup, 64]);
 
+    const before = await traffic(cluster);
     const [C, strandMs] = await timed(async () => {
-      const out = new Float64Array(n * n);
-      await Promise.all(ranges(n, BLOCKS_PER_THREAD * totalThreads(cluster)).map(async ([from, to]) => {
-        // subarray: only the block's bytes are sent, without copying A.
-        const rows = await remote.multiplyRows(A.subarray(from * n, to * n), B, n);
-        out.set(rows, from * n);
-      }));
-      return out;
+      // B is sent once; the tasks carry only a Ref to it (the put is part of the timed run).
+      const refB = await cluster.put(B);
+      try {
+        const out = new Float64Array(n * n);
+        await Promise.all(ranges(n, BLOCKS_PER_THREAD * cores).map(async ([from, to]) => {
+          // subarray: only the block's bytes are sent, without copying A.
+          const rows = await remote.multiplyRows(A.subarray(from * n, to * n), refB, n);
+          out.set(rows, from * n);
+        }));
+        return out;
+      } finally {
+        refB.release(); // frees B on every runner that holds a copy
+      }
     });
+    const after = await traffic(cluster);
 
     let maxDiff = 0;
     for (let i = 0; i < C.length; i++) {
       const d = Math.abs(C[i]! - single[i]!);
       if (!(d <= maxDiff)) maxDiff = d; // NaN counts as a difference
     }
-    return { singleMs, strandMs, ok: maxDiff === 0, detail: `max |diff| ${maxDiff}` };
+    const fetches = after.fetches - before.fetches;
+    const moved = `driver sent ${mb(after.sent - before.sent)} (B ${mb(B.byteLength)}), ${fetches} runner-to-runner fetch${fetches === 1 ? "" : "es"} (${mb(after.fetched - before.fetched)})`;
+    return { singleMs, strandMs, ok: maxDiff === 0, detail: `max |diff| ${maxDiff}; ${moved}` };
   });
 }
 

@@ -79,9 +79,10 @@ export async function runWordcount(cluster: Cluster, k: number, opts: RepeatOpti
   const remote = await counterOn(cluster);
   const text = (readMobyDick() + "\n").repeat(k);
   const warm = readMobyDick().slice(0, 100_000);
-  const mb = (Buffer.byteLength(text, "utf8") / 1e6).toFixed(1);
+  const mb = Buffer.byteLength(text, "utf8") / 1e6;
+  const shape = { example: "wordcount", size: `k=${k} (${mb.toFixed(1)} MB)`, cores: totalThreads(cluster), work: { amount: mb, unit: "MB" } };
 
-  return repeatTrials("wordcount", `k=${k} (${mb} MB)`, opts, async () => {
+  return repeatTrials(shape, opts, async () => {
     // The baseline: the same function on the whole text, on one thread of this process.
     const [single, singleMs] = await runInWorker<Counter, "countWords">(COUNTER, "countWords", [text], [warm]);
 
