@@ -11,6 +11,8 @@ export interface LocalRunnersOptions {
   threads?: number;
   token?: string;
   cacheDir?: string;
+  /** Each runner's object store budget, in MiB (default: 30% of RAM). */
+  objectMemoryMiB?: number;
 }
 
 export interface LocalRunners {
@@ -43,6 +45,7 @@ export async function startLocalRunners(opts: LocalRunnersOptions = {}): Promise
   const entry = fromSource ? [await devRunnerEntry()] : [cliMain];
   const args = [...nodeArgs, ...entry, "runner", "--listen", "127.0.0.1:0", "--threads", String(threads), "--exit-with-stdin"];
   if (opts.cacheDir !== undefined) args.push("--cache-dir", opts.cacheDir);
+  if (opts.objectMemoryMiB !== undefined) args.push("--object-memory", String(opts.objectMemoryMiB));
   const processes: ChildProcess[] = [];
   const started = Array.from({ length: n }, () => {
     const child = spawn(process.execPath, args, { env, stdio: ["pipe", "pipe", "inherit"] });

@@ -23,10 +23,11 @@ export class Scheduler {
   private queue: (PendingCall | undefined)[] = [];
   private head = 0;
   private readonly ready = new ReadyQueue();
-  private pumpScheduled = false;
+  /** Graph calls made ready in the current task: ranked when it ends. */
+  private arriving: PendingCall[] = [];
 
   get queued(): number {
-    return this.queue.length - this.head + this.ready.size;
+    return this.queue.length - this.head + this.ready.size + this.arriving.length;
   }
 
   /**
@@ -39,11 +40,12 @@ export class Scheduler {
       return;
     }
     call.queued = true;
-    this.ready.push(call);
-    if (!this.pumpScheduled) {
-      this.pumpScheduled = true;
+    this.arriving.push(call);
+    if (this.arriving.length === 1) {
       queueMicrotask(() => {
-        this.pumpScheduled = false;
+        // Ranks are final only now: a call's rank grows as later calls in the same task
+        // name its result (a heap key cannot change once pushed).
+        for (const c of this.arriving.splice(0)) this.ready.push(c);
         this.pump();
       });
     }
@@ -152,7 +154,7 @@ export class Scheduler {
   }
 
   private failQueued(err: Error): void {
-    const calls = [...this.queue.slice(this.head), ...this.ready.drain()];
+    const calls = [...this.queue.slice(this.head), ...this.ready.drain(), ...this.arriving.splice(0)];
     this.queue = [];
     this.head = 0;
     for (const c of calls) c?.reject(err);

@@ -164,6 +164,10 @@ export function encodeTrusted(value: unknown): Encoded {
   try {
     // pack() returns a view into msgpackr's reusable buffer; copy it before the next pack.
     const body = Uint8Array.prototype.slice.call(packr.pack(value));
+    // msgpackr keeps hold of the last value it packed (its structured-clone reference
+    // map): a Ref in it could never be collected, so its object never freed. Pack
+    // something else to let go of it.
+    if (outRefs.length > 0) packr.pack(null);
     return outRefs.length === 0 ? { body, attachments: outAttachments } : { body, attachments: outAttachments, refs: outRefs };
   } finally {
     outAttachments = [];

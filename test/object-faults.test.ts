@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { local, ObjectLostError, type Cluster } from "../src/index.ts";
+import { fixture, rejectionOf } from "./helpers.ts";
+
+type Objects = typeof import("./fixtures/objects.ts");
+
+/** The runner holding the driver's only stored object. */
+async function holderOf(cluster: Cluster): Promise<{ address: string; pid: number }> {
+  const stats = await cluster.runnerStats();
+  const holders = stats.filter((s) => s.objects > 0);
+  expect(holders).toHaveLength(1);
+  const r = cluster.runners.find((x) => x.address === holders[0]!.address)!;
+  return { address: r.address, pid: r.pid };
+}
+
+describe("objects when runners die", () => {
+  it("a task-made Ref whose runner was killed is remade by re-running its task: same value", async () => {
+    await using cluster = await local({ runners: 2, threads: 1 });
+    const m = await cluster.import<Objects>(fixture("objects.ts"));
+    const ref = m.seeded.ref(42, 50_000);
+    const first = await cluster.get(ref);
+    process.kill(first.pid, "SIGKILL");
+    const again = await cluster.get(ref);
+    expect(again.pid).not.toBe(first.pid);
+    expect(again.values).toEqual(first.values);
+    // Calls given the Ref read the remade copy.
+    expect(await m.valuesOf(ref)).toEqual(first.values);
+  });
+
+  it("a lost object deep in a chain is remade through its lineage", async () => {
+    await using cluster = await local({ runners: 2, threads: 1 });
+    const m = await cluster.import<Objects>(fixture("objects.ts"));
+    const base = m.seeded.ref(7, 10_000);
+    const mid = m.valuesOf.ref(base);
+    const top = m.sum.ref(mid);
+    const expected = await cluster.get(top);
+    const { pid, values } = await cluster.get(base);
+    // Kill the runner that made `base`; `mid` and `top` ran there too (next to their
+    // input) or on the other runner: either way the chain must be remade as far as needed.
+    process.kill(pid, "SIGKILL");
+    expect(await cluster.get(top)).toBe(expected);
+    expect(await cluster.get(mid)).toEqual(values);
+  });
+
+  it("a task running on a runner that dies is run again elsewhere", async () => {
+    await using cluster = await local({ runners: 2, threads: 1 });
+    const m = await cluster.import<Objects>(fixture("objects.ts"));
+    await Promise.all([m.where(), m.where()]);
+    const slow = m.slowWhere.ref(1_500);
+    // Wait until it is running (its runner shows one call in flight), then kill that runner.
+    let victim: number | undefined;
+    while (victim === undefined) {
+      await new Promise((r) => setImmediate(r));
+      victim = cluster.runners.find((r) => r.inFlight > 0)?.pid;
+    }
+    process.kill(victim, "SIGKILL");
+    const pid = await cluster.get(slow);
+    expect(pid).not.toBe(victim);
+    expect(cluster.runners.map((r) => r.alive)).toContain(false);
+  });
+
+  it("an object from put() lost with its runner fails with ObjectLostError, never hangs", async () => {
+    await using cluster = await local({ runners: 2, threads: 1 });
+    const m = await cluster.import<Objects>(fixture("objects.ts"));
+    const ref = await cluster.put(new Float64Array(10_000).fill(1));
+    const { pid } = await holderOf(cluster);
+    process.kill(pid, "SIGKILL");
+    const getErr = await rejectionOf(cluster.get(ref));
+    expect(getErr).toBeInstanceOf(ObjectLostError);
+    expect((getErr as ObjectLostError).objectId).toBe(ref.id);
+    expect(await rejectionOf(m.sum(ref))).toBeInstanceOf(ObjectLostError);
+    expect(await rejectionOf(cluster.get(m.sum.ref(ref)))).toBeInstanceOf(ObjectLostError);
+    // The surviving runner still works, and takes new objects.
+    const fresh = await cluster.put(3);
+    expect(await m.add(fresh, 1)).toBe(4);
+  });
+
+  it("a call whose input's only holder dies while the call waits to fetch it fails or is remade, never hangs", async () => {
+    await using cluster = await local({ runners: 2, threads: 1 });
+    const m = await cluster.import<Objects>(fixture("objects.ts"));
+    const made = m.seeded.ref(3, 200_000); // task-made: can be remade
+    const { pid } = await cluster.get(made);
+    const reads = Array.from({ length: 8 }, () => m.slowWhere(20, made));
+    process.kill(pid, "SIGKILL");
+    const results = await Promise.allSettled(reads);
+    // Calls already running on the dead runner fail with RunnerLostError (plain calls are
+    // not retried); the rest run on the survivor with a remade input.
+    for (const r of results) if (r.status === "rejected") expect((r.reason as Error).name).toBe("RunnerLostError");
+    expect(results.some((r) => r.status === "fulfilled")).toBe(true);
+  });
+});

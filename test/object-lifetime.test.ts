@@ -1,0 +1,118 @@
+import { runInNewContext } from "node:vm";
+import v8 from "node:v8";
+import { describe, expect, it } from "vitest";
+import { Cluster, local, ObjectStoreFullError, type Remote } from "../src/index.ts";
+import { startLocalRunners } from "../src/driver/local.ts";
+import { fixture, rejectionOf } from "./helpers.ts";
+
+type Objects = typeof import("./fixtures/objects.ts");
+
+const storedBytes = async (c: Cluster): Promise<number> => (await c.runnerStats()).reduce((s, r) => s + r.objectBytes, 0);
+const storedObjects = async (c: Cluster): Promise<number> => (await c.runnerStats()).reduce((s, r) => s + r.objects, 0);
+
+describe("object lifetime", () => {
+  it("release() frees the object on every runner holding a copy (runner stats show it)", async () => {
+    await using cluster = await local({ runners: 2, threads: 1 });
+    const m = await cluster.import<Objects>(fixture("objects.ts"));
+    const put = await cluster.put(new Float64Array(500_000)); // 4 MB
+    const made = m.fill.ref(1_000_000, 1); // 8 MB, kept where it ran
+    // Copies on both runners: concurrent slow readers spread over the two.
+    await Promise.all(Array.from({ length: 6 }, () => m.slowWhere(20, [put, made])));
+    expect(await storedBytes(cluster)).toBeGreaterThan(12_000_000);
+    expect(cluster.stats.objects).toBe(2);
+    put.release();
+    made.release();
+    // Free goes out before the stats request on each connection: no waiting needed.
+    expect(await storedBytes(cluster)).toBe(0);
+    expect(cluster.stats.objects).toBe(0);
+  });
+
+  it("`using` releases at the end of the block", async () => {
+    await using cluster = await local({ runners: 1, threads: 1 });
+    {
+      using ref = await cluster.put(new Uint8Array(100_000));
+      expect(await cluster.get(ref)).toHaveLength(100_000);
+      expect(await storedObjects(cluster)).toBe(1);
+    }
+    expect(await storedObjects(cluster)).toBe(0);
+  });
+
+  it("a Ref released while a call still reads it is freed after that call, which succeeds", async () => {
+    await using cluster = await local({ runners: 1, threads: 1 });
+    const m = await cluster.import<Objects>(fixture("objects.ts"));
+    const ref = await cluster.put(new Float64Array([1, 2, 3]));
+    const slow = m.slowWhere.ref(100);
+    const pending = m.total([ref, slow]);
+    ref.release(); // before the call could even start: it waits for `slow`
+    expect(await pending).toBeGreaterThan(6);
+    slow.release();
+    expect(await storedObjects(cluster)).toBe(0);
+  });
+
+  it("a Ref the program drops is freed on the runners after garbage collection", async () => {
+    v8.setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    await using cluster = await local({ runners: 1, threads: 1 });
+    const m = await cluster.import<Objects>(fixture("objects.ts"));
+    await (async () => {
+      const dropped = await cluster.put(new Float64Array(100_000));
+      expect(await m.sum(dropped)).toBe(0);
+    })();
+    expect(await storedObjects(cluster)).toBe(1);
+    // FinalizationRegistry callbacks run some time after a collection: collect until it has.
+    for (let i = 0; i < 50 && cluster.stats.objects > 0; i++) {
+      gc();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(cluster.stats.objects).toBe(0);
+    expect(await storedObjects(cluster)).toBe(0);
+  });
+
+  it("a driver that disconnects has its objects freed on the runners; other drivers' stay", async () => {
+    const runners = await startLocalRunners({ runners: 2, threads: 1 });
+    try {
+      const open = (): Promise<Cluster> => Cluster.create({ runners: runners.addresses, token: runners.token });
+      await using keeper = await open();
+      const kept = await keeper.put(new Float64Array(1000));
+      const leaving = await open();
+      const m = await leaving.import<Objects>(fixture("objects.ts"));
+      await leaving.put(new Float64Array(200_000));
+      const made = m.fill.ref(200_000, 1);
+      await m.sum(made);
+      expect(await storedObjects(keeper)).toBe(3);
+      await leaving.close();
+      // The runners learn of the departure from their own sockets: wait for them to see it.
+      let left = 3;
+      for (let i = 0; i < 200 && left > 1; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        left = await storedObjects(keeper);
+      }
+      expect(left).toBe(1);
+      expect(await keeper.get(kept)).toHaveLength(1000);
+    } finally {
+      await runners.stop();
+    }
+  });
+
+  it("a runner's object memory budget is enforced: over it, put and kept results fail with ObjectStoreFullError, nothing crashes", async () => {
+    await using cluster = await local({ runners: 1, threads: 1, objectMemoryMiB: 1 });
+    const m: Remote<Objects> = await cluster.import<Objects>(fixture("objects.ts"));
+    const err = await rejectionOf(cluster.put(new Uint8Array(2 * 1024 * 1024)));
+    expect(err).toBeInstanceOf(ObjectStoreFullError);
+    expect((err as ObjectStoreFullError).budgetBytes).toBe(1024 * 1024);
+    expect(cluster.stats.objects).toBe(0);
+
+    const small = await cluster.put(new Uint8Array(600_000));
+    const tooMuch = m.fill.ref(100_000, 1); // 800 KB more than fits beside `small`
+    expect(await rejectionOf(cluster.get(tooMuch))).toBeInstanceOf(ObjectStoreFullError);
+    const [stats] = await cluster.runnerStats();
+    expect(stats!.objectBytes).toBeLessThanOrEqual(1024 * 1024);
+    expect(stats!.objectBytesLimit).toBe(1024 * 1024);
+
+    // Releasing makes room; the runner kept serving throughout.
+    small.release();
+    const fits = m.fill.ref(100_000, 1);
+    expect(await m.sum(fits)).toBe(100_000);
+    expect(await m.add(1, 2)).toBe(3);
+  });
+});

@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { local, ObjectLostError, RemoteError, SerializationError, type Cluster, type Ref, type Remote } from "../src/index.ts";
+import { fixture, rejectionOf } from "./helpers.ts";
+
+type Objects = typeof import("./fixtures/objects.ts");
+
+/** One value of each type the codec carries (as in values.test.ts), small and attachment-sized. */
+const everyType: Record<string, unknown> = {
+  undefined: undefined,
+  null: null,
+  number: -1.5,
+  bigint: -(10n ** 30n),
+  string: "ü 😀 \u0000",
+  longString: "x".repeat(100_000),
+  nested: { a: { b: [1, { c: [undefined, null, "d"] }] } },
+  map: new Map<unknown, unknown>([[{ k: 1 }, "object key"], [2n, [1]]]),
+  set: new Set<unknown>([1, "1", { a: 1 }]),
+  date: new Date(Date.UTC(2024, 1, 29)),
+  regexp: /^a(?<g>b+)c$/giu,
+  arrayBuffer: new Uint8Array([1, 2, 3]).buffer,
+  dataView: new DataView(new Uint8Array(64).map((_, i) => i).buffer, 8, 40),
+  int16: new Int16Array([-32768, 32767]),
+  float64: new Float64Array([Math.PI, -0, NaN]),
+  bigFloat64: new Float64Array(100_000).map((_, i) => i / 7),
+  bigUint64: new BigUint64Array([0n, 2n ** 64n - 1n]),
+  buffer: Buffer.from("a Buffer"),
+  bigBuffer: Buffer.alloc(200_000, 7),
+  error: Object.assign(new TypeError("as a value"), { code: "E_X" }),
+};
+
+describe("object references", () => {
+  let cluster: Cluster;
+  let m: Remote<Objects>;
+  beforeAll(async () => {
+    cluster = await local({ runners: 2, threads: 1 });
+    m = await cluster.import<Objects>(fixture("objects.ts"));
+  });
+  afterAll(() => cluster.close());
+
+  it("put then get returns every value type intact", async () => {
+    for (const [name, value] of Object.entries(everyType)) {
+      const ref = await cluster.put(value);
+      expect({ [name]: await cluster.get(ref) }).toStrictEqual({ [name]: value });
+      ref.release();
+    }
+  });
+
+  it("a Ref argument arrives as its value, for every value type, on either runner", async () => {
+    for (const [name, value] of Object.entries(everyType)) {
+      const ref = await cluster.put(value);
+      // Several calls at once: some run where the object is, some fetch it from there.
+      const outs = await Promise.all([m.echo(ref), m.echo(ref), m.echo(ref), m.echo(ref)]);
+      for (const out of outs) expect({ [name]: out }).toStrictEqual({ [name]: value });
+      ref.release();
+    }
+  });
+
+  it("Refs nested anywhere in the arguments (arrays, objects, Maps, beside plain values) arrive as values", async () => {
+    const a = await cluster.put(new Float64Array([1, 2, 3]));
+    const b = await cluster.put(10);
+    const c = m.add.ref(100, 1000);
+    const args = { list: [a, 1, [b, { deep: c }]], map: new Map([["x", b]]), again: a };
+    expect(await m.total(args)).toBe(6 + 1 + 10 + 1100 + 10 + 6);
+    // The same Ref twice in one call is one value, not two copies.
+    const [x, y] = (await m.echo([a, a])) as unknown[];
+    expect(x).toBe(y);
+    for (const r of [a, b, c]) r.release();
+  });
+
+  it("f.ref() keeps the result remote: the driver receives only its size until get()", async () => {
+    const before = cluster.runners.reduce((s, r) => s + r.bytesReceived, 0);
+    const r = m.fill.ref(1_000_000, 0.5); // 8 MB
+    const total = await m.sum(r);
+    const received = cluster.runners.reduce((s, x) => s + x.bytesReceived, 0) - before;
+    expect(total).toBe(500_000);
+    expect(received).toBeLessThan(64 * 1024);
+    const v = await cluster.get(r);
+    expect(v).toBeInstanceOf(Float64Array);
+    expect(v.length).toBe(1_000_000);
+    expect(v[999_999]).toBe(0.5);
+    r.release();
+  });
+
+  it("a failed f.ref() task rejects get() and every call given its Ref, with the task's RemoteError", async () => {
+    const bad = m.fails.ref("boom");
+    const err = await rejectionOf(cluster.get(bad));
+    expect(err).toBeInstanceOf(RemoteError);
+    expect((err as RemoteError).functionName).toBe("fails");
+    const downstream = await rejectionOf(m.add(bad as unknown as Ref<number>, 1));
+    expect(downstream).toBe(err);
+    // A dependent of a dependent fails the same way, and nothing hangs.
+    const chained = m.add.ref(m.add.ref(bad as unknown as Ref<number>, 1), 1);
+    expect(await rejectionOf(cluster.get(chained))).toBe(err);
+  });
+
+  it("bad Refs fail at the call site: released, from another cluster, or inside a put value", async () => {
+    const r = await cluster.put(1);
+    r.release();
+    r.release(); // idempotent
+    expect(await rejectionOf(m.add(r, 1))).toBeInstanceOf(ObjectLostError);
+    expect(await rejectionOf(cluster.get(r))).toBeInstanceOf(ObjectLostError);
+    expect(() => m.add.ref(r, 1)).toThrow(ObjectLostError);
+
+    await using other = await local({ runners: 1, threads: 1 });
+    const foreign = await other.put(5);
+    const err = await rejectionOf(m.add(foreign, 1));
+    expect(err).toBeInstanceOf(SerializationError);
+    expect((err as SerializationError).path).toBe("args");
+
+    const inner = await cluster.put(2);
+    const putErr = await rejectionOf(cluster.put({ inner }));
+    expect(putErr).toBeInstanceOf(SerializationError);
+    expect((putErr as Error).message).toMatch(/holds a Ref/);
+    inner.release();
+  });
+
+  it("unserializable arguments of f.ref() throw at the call site, naming the path", () => {
+    expect(() => m.echo.ref({ f: () => 1 } as never)).toThrow(/args\[0\]\.f is a function/);
+  });
+
+  it("broadcast stores one copy on every runner; calls then read it where they run", async () => {
+    const v = new Float64Array(500_000).fill(2);
+    const before = await cluster.runnerStats();
+    const ref = await cluster.broadcast(v);
+    const after = await cluster.runnerStats();
+    after.forEach((s, i) => expect(s.objectBytes - before[i]!.objectBytes).toBeGreaterThanOrEqual(v.byteLength));
+    const fetchesBefore = after.reduce((s, x) => s + x.objectFetches, 0);
+    expect(await Promise.all(Array.from({ length: 8 }, () => m.sum(ref)))).toEqual(Array(8).fill(1_000_000));
+    const fetchesAfter = (await cluster.runnerStats()).reduce((s, x) => s + x.objectFetches, 0);
+    expect(fetchesAfter).toBe(fetchesBefore); // nothing left to fetch
+    ref.release();
+  });
+});
