@@ -118,6 +118,14 @@ describe("object references", () => {
     expect(() => m.echo.ref({ f: () => 1 } as never)).toThrow(/args\[0\]\.f is a function/);
   });
 
+  it("big typed arrays reach the worker threads in shared memory: one copy on the runner serves every call", async () => {
+    const ref = await cluster.put(new Float64Array(100_000));
+    expect(await Promise.all([m.inSharedMemory(ref), m.inSharedMemory(ref), m.inSharedMemory(ref)])).toEqual([true, true, true]);
+    const stats = await cluster.runnerStats();
+    expect(stats.reduce((s, r) => s + r.objectBytes, 0)).toBeLessThan(2 * 800_000 + 1024); // at most one copy per runner
+    ref.release();
+  });
+
   it("broadcast stores one copy on every runner; calls then read it where they run", async () => {
     const v = new Float64Array(500_000).fill(2);
     const before = await cluster.runnerStats();
@@ -129,5 +137,23 @@ describe("object references", () => {
     const fetchesAfter = (await cluster.runnerStats()).reduce((s, x) => s + x.objectFetches, 0);
     expect(fetchesAfter).toBe(fetchesBefore); // nothing left to fetch
     ref.release();
+  });
+});
+
+describe("broadcast to four runners", () => {
+  it("the driver sends the value once; runners copy it along a tree, none serving more than two", async () => {
+    await using cluster = await local({ runners: 4, threads: 1 });
+    const size = 4_000_000;
+    const sentBefore = cluster.runners.reduce((s, r) => s + r.bytesSent, 0);
+    const ref = await cluster.broadcast(new Uint8Array(size).fill(9));
+    const sent = cluster.runners.reduce((s, r) => s + r.bytesSent, 0) - sentBefore;
+    expect(sent).toBeGreaterThanOrEqual(size);
+    expect(sent).toBeLessThan(size + 64 * 1024);
+    const stats = await cluster.runnerStats();
+    expect(stats.map((s) => s.objects)).toEqual([1, 1, 1, 1]);
+    expect(stats.reduce((s, r) => s + r.objectFetches, 0)).toBe(3);
+    expect(Math.max(...stats.map((s) => s.objectsServed))).toBeLessThanOrEqual(2); // log2(4) rounds
+    ref.release();
+    expect((await cluster.runnerStats()).map((s) => s.objects)).toEqual([0, 0, 0, 0]);
   });
 });
