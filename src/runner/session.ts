@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
-import { CancelledError, ImportError, ObjectLostError, ProtocolError } from "../errors.ts";
+import { CancelledError, ImportError, ObjectLostError, ProtocolError, SerializationError } from "../errors.ts";
+import { frameSize } from "../transport/frames.ts";
 import { encodeTrusted, encodeValue } from "../protocol/codec.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
 import { frameOf, headerOf, T, type Dep, type RunnerStats } from "../protocol/messages.ts";
@@ -186,6 +187,8 @@ export class Session {
     let segments: Uint8Array[];
     try {
       segments = this.host.store.serve(objectId);
+      const size = frameSize(segments) + 64;
+      if (size > this.host.maxFrame) throw new SerializationError("object", `is ${size} bytes encoded, over the ${this.host.maxFrame}-byte frame limit`);
     } catch (err) {
       this.conn.send(frameOf([T.Object, reqId, false], encodeValue(err, "error")));
       return;
