@@ -131,7 +131,7 @@ export class RunnerLink implements LaneOwner {
       }
       // Spread fetches over the copies (after a broadcast, every runner has one).
       const holders = d.liveHolders();
-      const from = holders[(id + holders.length) % Math.max(1, holders.length)];
+      const from = holders.length === 0 ? undefined : holders[id % holders.length];
       call.fetchedFrom.set(d.id, from);
       return [d.id, from?.address ?? null];
     });
