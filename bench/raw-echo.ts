@@ -1,5 +1,6 @@
-// The raw TCP floor shared by rtt.ts and bulk.ts: an echo server in a child process
-// and a client that writes bytes and waits until as many have come back.
+// The raw TCP floors shared by rtt.ts, bulk.ts and broadcast.ts: an echo server in a child
+// process and a client that writes bytes and waits until as many have come back; a sink
+// server and a client that sends bytes one way and waits for the one-byte receipt.
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import { createInterface } from "node:readline";
@@ -14,9 +15,22 @@ export interface EchoServer extends AsyncDisposable {
  * `hop`: the server passes each chunk through a worker thread before echoing it.
  * `inWorker`: the server's sockets live on a worker thread.
  */
-export async function startEchoServer(opts: { hop?: boolean; inWorker?: boolean } = {}): Promise<EchoServer> {
-  const file = fileURLToPath(new URL("./fixtures/echo-server.ts", import.meta.url));
-  const args = ["--import", import.meta.resolve("tsx"), file, ...(opts.hop === true ? ["--hop"] : []), ...(opts.inWorker === true ? ["--in-worker"] : [])];
+export function startEchoServer(opts: { hop?: boolean; inWorker?: boolean } = {}): Promise<EchoServer> {
+  return startServer("./fixtures/echo-server.ts", [...(opts.hop === true ? ["--hop"] : []), ...(opts.inWorker === true ? ["--in-worker"] : [])]);
+}
+
+/**
+ * The one-way floor (bench/broadcast.ts): a server that receives `u64 length | bytes` and
+ * answers one byte once it has them all. `fresh`: into a new buffer each time.
+ */
+export function startSinkServer(opts: { fresh?: boolean } = {}): Promise<EchoServer> {
+  return startServer("./fixtures/sink-server.ts", opts.fresh === true ? ["--fresh"] : []);
+}
+
+/** A fixture server in a child process (tsx), once it prints "listening on <port>". */
+async function startServer(fixture: string, flags: string[]): Promise<EchoServer> {
+  const file = fileURLToPath(new URL(fixture, import.meta.url));
+  const args = ["--import", import.meta.resolve("tsx"), file, ...flags];
   const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once("error", reject);
@@ -74,6 +88,47 @@ export class EchoClient {
     this.sink = sink;
     const p = new Promise<void>((resolve) => (this.done = resolve));
     this.socket.write(data);
+    return p;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** One connection to a sink server; one message at a time. */
+export class SinkClient {
+  private done: (() => void) | undefined;
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.on("data", (chunk: Buffer) => {
+      for (let i = 0; i < chunk.length; i++) {
+        const d = this.done;
+        this.done = undefined;
+        d?.();
+      }
+    });
+  }
+
+  static connect(port: number): Promise<SinkClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ port, host: "127.0.0.1", noDelay: true }, () => {
+        socket.off("error", reject);
+        resolve(new SinkClient(socket));
+      });
+      socket.once("error", reject);
+    });
+  }
+
+  /** Sends `data` and resolves once the server has all of it in memory. */
+  send(data: Uint8Array): Promise<void> {
+    const header = new Uint8Array(8);
+    new DataView(header.buffer).setBigUint64(0, BigInt(data.byteLength), true);
+    const p = new Promise<void>((resolve) => (this.done = resolve));
+    this.socket.cork();
+    this.socket.write(header);
+    this.socket.write(data);
+    this.socket.uncork();
     return p;
   }
 
