@@ -117,6 +117,10 @@ async function main(): Promise<void> {
         + `pulls ${num(pullRow.ms.at(-1)!, 1)} ms, broadcast ${num(bcRow.ms.at(-1)!, 1)} ms, get ${num(rate(BYTES, getRow.ms.at(-1)!))} MB/s`);
     }
 
+    // Every Ref was released: the runners' stores should be empty again.
+    const left = await cluster.runnerStats();
+    notes.push(`${runners} runners: after the reps (every Ref released), the runners held ${num(left.reduce((s, x) => s + x.objects, 0))} objects, ${num(left.reduce((s, x) => s + x.objectBytes, 0))} bytes.`);
+
     const rawRate = median(rawRow.ms.map((ms) => rate(BYTES, ms)));
     const freshRate = median(freshRow.ms.map((ms) => rate(BYTES, ms)));
     const rows = [rawRow, freshRow, putRow, pullRow, bcRow, getRow].map((row) => {

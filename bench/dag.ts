@@ -18,6 +18,8 @@ const TASK_US = 100;
 const MAX_INPUTS = 3;
 const WINDOW = 100;
 const SEED = 42;
+/** Length of the latency chains. */
+const CHAIN = quick ? 50 : 200;
 const RUNNERS = 2;
 const THREADS = 1;
 
@@ -105,6 +107,8 @@ interface Mode {
   ratios: number[];
   driverUs: number;
   runnerUs: number;
+  /** Objects the runners fetched from each other, over the reps. */
+  fetches: number;
 }
 
 async function main(): Promise<void> {
@@ -194,7 +198,7 @@ async function main(): Promise<void> {
   };
 
   const mode = (name: string, run: (clock: Clock) => Promise<Out[]>): Mode =>
-    ({ name, run, walls: [], totals: [], cps: [], ideals: [], ratios: [], driverUs: 0, runnerUs: 0 });
+    ({ name, run, walls: [], totals: [], cps: [], ideals: [], ratios: [], driverUs: 0, runnerUs: 0, fetches: 0 });
   const modes: Mode[] = [
     mode("**graph: `f.ref()` + Refs, no barriers**", graph),
     mode("level by level: `f.ref()`, barrier = `get()` of the level", levelsRefs),
@@ -210,6 +214,7 @@ async function main(): Promise<void> {
   };
 
   const runnerCpuUs = (): number => pids.reduce((s, p) => s + processCpuUs(p), 0);
+  const runnerFetches = async (): Promise<number> => (await cluster.runnerStats()).reduce((s, x) => s + x.objectFetches, 0);
   const noClock: Clock = { start: () => {}, stop: () => {} };
 
   progress(`dag: ${TASKS} tasks, ${dag.edges} edges, ${dag.levels.length} levels; ${iters} rounds per task; warm-up`);
@@ -220,6 +225,7 @@ async function main(): Promise<void> {
       let c0 = process.cpuUsage();
       let r0 = 0;
       let wallMs = Number.NaN;
+      const f0 = await runnerFetches();
       const outs = await md.run({
         start: () => {
           r0 = runnerCpuUs();
@@ -233,6 +239,7 @@ async function main(): Promise<void> {
           md.runnerUs += runnerCpuUs() - r0;
         },
       });
+      md.fetches += (await runnerFetches()) - f0;
       check(md.name, outs);
       const a = analyse(dag, outs.map((o) => o.us), cores);
       md.walls.push(wallMs);
@@ -243,7 +250,26 @@ async function main(): Promise<void> {
     }
     progress(`dag rep ${r + 1}/${REPS}: ${modes.map((md) => `${num(md.walls.at(-1)!, 1)} ms (${ratio(md.ratios.at(-1)!)})`).join(", ")}`);
   }
+
+  // The latency a dependency adds: a chain of CHAIN empty tasks, each the input of the next.
+  const chainPlain: number[] = [];
+  const chainRefs: number[] = [];
+  progress(`dag: chains of ${CHAIN} empty tasks`);
+  for (let r = 0; r < REPS + 1; r++) {
+    let t0 = performance.now();
+    let v: Out = { x: 0, us: 0 };
+    for (let i = 0; i < CHAIN; i++) v = await m.task(0, i, [v]);
+    if (r > 0) chainPlain.push(((performance.now() - t0) * 1000) / CHAIN);
+    const refs: Ref<Out>[] = [];
+    t0 = performance.now();
+    for (let i = 0; i < CHAIN; i++) refs.push(m.task.ref(0, i, i === 0 ? [] : [refs[i - 1]!]));
+    await cluster.get(refs[CHAIN - 1]!);
+    if (r > 0) chainRefs.push(((performance.now() - t0) * 1000) / CHAIN);
+    for (const ref of refs) ref.release();
+  }
+
   const stats = await cluster.runnerStats();
+  const leftObjects = stats.reduce((s, x) => s + x.objects, 0);
 
   const cpTasks = dag.levels.length;
   console.log(`## Task graph: ${num(TASKS)} tasks of ~${TASK_US} µs on ${RUNNERS} runners × ${THREADS} thread\n`);
@@ -253,22 +279,32 @@ async function main(): Promise<void> {
   ));
   console.log();
   console.log(table(
-    ["mode", "wall ms (median)", "wall range", "total work ms", "critical path ms", "ideal ms", "wall / ideal", "per-rep ratio", "driver CPU ms", "runner CPU ms"],
+    ["mode", "wall ms (median)", "wall range", "total work ms", "critical path ms", "ideal ms", "wall / ideal", "per-rep ratio", "driver CPU ms", "runner CPU ms", "runner-to-runner fetches"],
     modes.map((md) => [
       md.name, num(median(md.walls), 1), spread(md.walls, 1), num(median(md.totals), 1), num(median(md.cps), 2),
       num(median(md.ideals), 1), ratio(median(md.ratios)), spread(md.ratios, 2),
-      num(md.driverUs / REPS / 1000), num(md.runnerUs / REPS / 1000),
+      num(md.driverUs / REPS / 1000), num(md.runnerUs / REPS / 1000), num(md.fetches / REPS),
     ]),
   ));
   console.log();
   const batches = stats.reduce((s, r) => s + r.batches, 0);
   const batched = stats.reduce((s, r) => s + r.batchedCalls, 0);
+  console.log(`Latency of one dependency: a chain of ${CHAIN} tasks with no work, each the input of the next.\n`);
+  console.log(table(
+    ["chain", "µs per step (median)", "range", "/ plain"],
+    [
+      ["plain calls, each awaited and its value passed to the next", num(median(chainPlain)), spread(chainPlain), ratio(1)],
+      ["`f.ref()` chain, submitted at once, `get()` of the last", num(median(chainRefs)), spread(chainRefs), ratio(median(chainRefs) / median(chainPlain))],
+    ],
+  ));
+  console.log();
   console.log(footer([
     `Median over ${REPS} reps after one warm-up rep; each rep runs every mode once, in the order shown. Target: wall / ideal ≤ 1.5 for the graph row.`,
     `Graph: seeded (mulberry32, seed ${SEED}); task 0 has no inputs, every other task 1–${MAX_INPUTS} distinct inputs among the previous ${WINDOW} tasks. Levels = longest chain in tasks.`,
     `A task is ${num(iters)} rounds of an LCG (calibrated on the runner threads to ~${TASK_US} µs) folded over its inputs' results; every result is checked against the same graph run in this process. Each task measures its own run time (performance.now() around the work, on the runner); total work, critical path and ideal = max(total work / ${cores} cores, critical path) use those times, per rep. In-process columns: the same tasks run one after another in this process (the last of 3 passes).`,
     `Wall: from the first submission until \`cluster.get()\` of every sink has resolved (graph), or the last level's results are in (level by level), or every call has resolved (promises). The task values are read afterwards, untimed.`,
     `CPU during the timed part, mean per rep: driver = this process, runner = both runner processes (all threads; from /proc in 10 ms ticks). The ideal counts only the tasks' own work: on a 2-CPU machine the driver's and the runners' own CPU competes with it. Runner batches over the whole run: ${num(batches)} hand-overs to threads carrying ${num(batched)} calls.`,
+    `Runner-to-runner fetches: inputs made on the other runner (mean per rep, counted by the runners; the Ref modes' untimed reading of values goes to the driver and is not counted). After the run, with every Ref released, the runners held ${num(leftObjects)} objects.`,
   ]));
   console.log();
 }
