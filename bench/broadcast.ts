@@ -9,7 +9,7 @@ import { SinkClient, startSinkServer } from "./raw-echo.ts";
 
 type ArrayFns = typeof import("./fixtures/array.ts");
 
-const REPS = reps(5, 2);
+const REPS = reps(9, 2);
 const MB = 1e6;
 const BYTES = (quick ? 10 : 100) * MB;
 const DOUBLES = BYTES / 8;
