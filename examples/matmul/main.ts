@@ -25,8 +25,17 @@ export const MATMUL_SIZES = [512, 1024, 2048] as const;
 const BLOCKS_PER_THREAD = 4;
 
 const warmup = randomMatrix(64, 3);
+/** Warms up both paths a task takes: B as a plain argument and B as a Ref (stored, maybe fetched from the other runner). */
 const kernelOn = (cluster: Cluster): Promise<Remote<Kernel>> =>
-  importWarm<Kernel>(cluster, KERNEL, (k) => k.multiplyRows(warmup, warmup, 64));
+  importWarm<Kernel>(cluster, KERNEL, async (k) => {
+    await k.multiplyRows(warmup, warmup, 64);
+    const refB = await cluster.put(warmup);
+    try {
+      await Promise.all([k.multiplyRows(warmup, refB, 64), k.multiplyRows(warmup, refB, 64)]);
+    } finally {
+      refB.release();
+    }
+  });
 
 /** Splits 0..rows into `parts` contiguous ranges of nearly equal size (none empty). */
 function ranges(rows: number, parts: number): [number, number][] {
