@@ -8,7 +8,7 @@
 // baseline (run on a worker thread of this process, so that the driver keeps answering
 // heartbeats), and the distributed C must equal it exactly.
 //
-//   npx tsx examples/matmul/main.ts [n ...]          (default: 512 1024 2048; 4096 works, ~3 min)
+//   npx tsx examples/matmul/main.ts [n ...]          (default: 512 1024 2048; 4096 works, ~4 min)
 //   npx strand run examples/matmul/main.ts --runners a:7700,b:7700 --token t -- 1024
 import type { Cluster, Remote } from "../../src/index.ts";
 import {
