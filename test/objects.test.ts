@@ -81,6 +81,21 @@ describe("object references", () => {
     r.release();
   });
 
+  it("a small f.ref() result comes back to the driver, which hands it to the calls that read it: no runner stores or fetches it", async () => {
+    const before = await cluster.runnerStats();
+    const small = m.add.ref(20, 22);
+    const readers = await Promise.all(Array.from({ length: 6 }, (_, i) => m.add(small, i)));
+    expect(readers).toEqual([42, 43, 44, 45, 46, 47]);
+    expect(await cluster.get(small)).toBe(42);
+    const after = await cluster.runnerStats();
+    after.forEach((s, i) => {
+      expect(s.objects).toBe(before[i]!.objects);
+      expect(s.objectFetches).toBe(before[i]!.objectFetches);
+    });
+    expect(cluster.stats.objects).toBeGreaterThanOrEqual(1);
+    small.release();
+  });
+
   it("a failed f.ref() task rejects get() and every call given its Ref, with the task's RemoteError", async () => {
     const bad = m.fails.ref("boom");
     const err = await rejectionOf(cluster.get(bad));

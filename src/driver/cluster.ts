@@ -2,13 +2,13 @@ import type { Logger } from "pino";
 import { CancelledError, ObjectLostError, RunnerLostError, SerializationError, TimeoutError } from "../errors.ts";
 import { DEFAULT_MAX_FRAME, frameSize } from "../transport/frames.ts";
 import { createLogger } from "../log.ts";
-import { encodeValue, type Encoded } from "../protocol/codec.ts";
+import { decodeValue, encodeValue, type Encoded } from "../protocol/codec.ts";
 import type { ObjectRef } from "../protocol/object-ref.ts";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "../protocol/heartbeat.ts";
 import type { RunnerStats } from "../protocol/messages.ts";
 import { bundle, type Bundle } from "./bundle.ts";
 import { PendingCall, type CallOptions, type ModuleRef } from "./call.ts";
-import { ObjectTable, type ObjectEntry } from "./object-table.ts";
+import { ObjectTable, type Kept, type ObjectEntry } from "./object-table.ts";
 import type { Ref } from "./ref.ts";
 import { makeRemote, type Remote } from "./remote.ts";
 import { RunnerLink, type LinkHost } from "./runner-link.ts";
@@ -189,9 +189,9 @@ export class Cluster implements AsyncDisposable {
     const { encoded, deps } = this.encodeArgs(args);
     this.counts.calls++;
     const call = new PendingCall(mod, exportName, encoded, options !== undefined && (options.timeout !== undefined || options.signal !== undefined),
-      (bytes) => {
+      (kept) => {
         this.counts.succeeded++;
-        this.objects.made(made.entry, call.link!, bytes as number);
+        this.objects.made(made.entry, call.link!, kept as Kept);
       },
       (e) => {
         this.counts.failed++;
@@ -252,6 +252,7 @@ export class Cluster implements AsyncDisposable {
     try {
       for (let attempt = 0; ; attempt++) {
         await this.whenExists(entry);
+        if (entry.inline !== undefined) return decodeValue(entry.inline[0]!, entry.inline.slice(1)) as T;
         const holder = entry.liveHolders()[0]!;
         try {
           return (await holder.fetch(entry.id)) as T;
@@ -267,7 +268,7 @@ export class Cluster implements AsyncDisposable {
 
   /** Resolves once the object is held by a live runner (remaking it if need be). */
   private whenExists(entry: ObjectEntry): Promise<void> {
-    if (entry.state === "ready" && entry.liveHolders().length > 0) return Promise.resolve();
+    if (entry.available) return Promise.resolve();
     if (entry.state === "failed") return Promise.reject(entry.error!);
     // A no-op graph call with the object as input does the waiting and the remaking.
     return new Promise<void>((resolve, reject) => {

@@ -18,6 +18,8 @@ export class ObjectEntry {
   bytes = 0;
   /** Runners known to hold a copy. */
   readonly holders = new Set<RunnerLink>();
+  /** A small task result, held here (encoded) and sent along with the calls that read it. */
+  inline: Uint8Array[] | undefined;
   /** Runners that may hold a copy (sent it, or asked to fetch it): told to free it. */
   readonly contacted = new Set<RunnerLink>();
   /** The user let go of the Ref (release(), `using`, or garbage collection). */
@@ -38,9 +40,14 @@ export class ObjectEntry {
     this.state = task === undefined ? "ready" : "pending";
   }
 
-  /** Live runners with a copy; the one given first if it is one of them. */
+  /** Live runners with a copy. */
   liveHolders(): RunnerLink[] {
     return [...this.holders].filter((l) => l.alive);
+  }
+
+  /** Ready, and a copy can be had: here (inline) or on a live runner. */
+  get available(): boolean {
+    return this.state === "ready" && (this.inline !== undefined || this.liveHolders().length > 0);
   }
 
   holdsOn(link: RunnerLink): boolean {
@@ -62,6 +69,9 @@ export class ObjectEntry {
     return new ObjectLostError(this.id, reason);
   }
 }
+
+/** What a runner answers for a kept result: its size, or the value itself (encoded) when small. */
+export type Kept = { bytes: number; inline?: undefined } | { inline: Uint8Array[] };
 
 export interface ObjectTableHost {
   /** Tells runners to drop their copies. */
@@ -128,15 +138,21 @@ export class ObjectTable {
     for (const l of entry.contacted) if (l.alive) this.host.free(l, [entry.id]);
     entry.contacted.clear();
     entry.holders.clear();
+    entry.inline = undefined;
     this.live.delete(entry);
     if (entry.state !== "failed") entry.set("freed");
   }
 
-  /** Its task finished on `link`: the object is there, `bytes` long. */
-  made(entry: ObjectEntry, link: RunnerLink, bytes: number): void {
-    entry.bytes = bytes;
-    entry.holders.add(link);
-    entry.contacted.add(link);
+  /** Its task finished on `link`: the object is stored there, or (small) came back inline. */
+  made(entry: ObjectEntry, link: RunnerLink, kept: Kept): void {
+    if (kept.inline !== undefined) {
+      entry.inline = kept.inline;
+      entry.bytes = kept.inline.reduce((n, s) => n + s.byteLength, 0);
+    } else {
+      entry.bytes = kept.bytes;
+      entry.holders.add(link);
+      entry.contacted.add(link);
+    }
     this.live.add(entry);
     entry.set("ready");
     if (entry.released && entry.pins === 0) this.free(entry);

@@ -6,6 +6,7 @@ import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts"
 import { frameOf, headerOf, payloadOf, T, type Dep, type Header, type RunnerInfo, type RunnerStats } from "../protocol/messages.ts";
 import { Connection, dial, parseAddress } from "../transport/connection.ts";
 import type { PendingCall } from "./call.ts";
+import type { Kept } from "./object-table.ts";
 import { Lane, laneLost, type LaneOwner } from "./lane.ts";
 
 export interface LinkHost {
@@ -123,7 +124,12 @@ export class RunnerLink implements LaneOwner {
       this.conn.send(frameOf([T.Call, id, ref, call.exportName, call.solo], call.args));
       return;
     }
+    const inline: Uint8Array[] = [];
     const deps: Dep[] = call.deps.map((d) => {
+      if (d.inline !== undefined) {
+        inline.push(...d.inline);
+        return [d.id, null, d.inline.length];
+      }
       d.contacted.add(this); // it will hold a copy: free it here too
       if (d.holdsOn(this)) {
         call.fetchedFrom.set(d.id, undefined);
@@ -135,7 +141,8 @@ export class RunnerLink implements LaneOwner {
       call.fetchedFrom.set(d.id, from);
       return [d.id, from?.address ?? null];
     });
-    this.conn.send(frameOf([T.Call, id, ref, call.exportName, call.solo, deps, call.keep?.id], call.args));
+    const args = inline.length === 0 ? call.args : { body: call.args.body, attachments: [...call.args.attachments, ...inline] };
+    this.conn.send(frameOf([T.Call, id, ref, call.exportName, call.solo, deps, call.keep?.id], args));
   }
 
   /** Stores a value here under `objectId`; resolves with its size. */
@@ -214,7 +221,7 @@ export class RunnerLink implements LaneOwner {
   laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, segs: Uint8Array[]): void {
     if (!this.alive) return;
     lane.ids.delete(id);
-    this.onResult(id, ok, execMicros, segs);
+    this.onResult(id, ok, execMicros, segs, false);
   }
 
   /**
@@ -254,7 +261,7 @@ export class RunnerLink implements LaneOwner {
     try {
       const h = headerOf(segs);
       switch (h[0]) {
-        case T.Result: return this.onResult(h[1], h[2], h[3], segs);
+        case T.Result: return this.onResult(h[1], h[2], h[3], segs, h[4] === true);
         case T.CodeRequest: {
           const code = this.host.codeFor(h[1]);
           if (code !== undefined) this.codeBytesSent += code.byteLength;
@@ -277,15 +284,18 @@ export class RunnerLink implements LaneOwner {
     }
   }
 
-  private onResult(id: number, ok: boolean, execMicros: number, segs: Uint8Array[]): void {
+  private onResult(id: number, ok: boolean, execMicros: number, segs: Uint8Array[], inline: boolean): void {
     const call = this.inflight.get(id);
     if (call === undefined) throw new ProtocolError(`result for unknown call ${id}`);
     this.inflight.delete(id);
     this.observe(execMicros);
     this.warm.add(call.module.ref);
     // Inputs it had to fetch are now copies here too.
-    if (ok) for (const d of call.deps) if (d.state === "ready") d.holders.add(this);
-    if (!call.settled) {
+    if (ok) for (const d of call.deps) if (d.state === "ready" && call.fetchedFrom.get(d.id) !== undefined) d.holders.add(this);
+    if (!call.settled && ok && inline && call.keep !== undefined) {
+      // The small value itself: keep our own copy of the bytes (they are views of socket memory).
+      call.resolve({ inline: segs.slice(1).map((s) => s.slice()) } satisfies Kept);
+    } else if (!call.settled) {
       let value: unknown;
       try {
         const { body, attachments } = payloadOf(segs);
@@ -295,8 +305,8 @@ export class RunnerLink implements LaneOwner {
         call.reject(e);
         throw e; // and drop the link: the stream cannot be trusted
       }
-      if (ok) call.resolve(value);
-      else call.reject(this.asError(value, call.exportName));
+      if (!ok) call.reject(this.asError(value, call.exportName));
+      else call.resolve(call.keep !== undefined ? ({ bytes: value as number } satisfies Kept) : value);
     }
     this.host.slotFreed(this);
   }

@@ -143,7 +143,7 @@ export class Scheduler {
       if (!l.hasRoom) continue;
       let cost = (Math.max(0, l.inFlight + 1 - l.threads) * l.execMicros) / l.threads;
       let missing = -1;
-      for (const d of call.deps) if (!d.holdsOn(l)) missing += d.bytes + 1;
+      for (const d of call.deps) if (d.inline === undefined && !d.holdsOn(l)) missing += d.bytes + 1;
       if (missing >= 0) cost += FETCH_LATENCY_US + missing / BYTES_PER_US;
       if (cost < bestCost || (cost === bestCost && best !== undefined && l.inFlight < best.inFlight)) {
         best = l;

@@ -1,6 +1,6 @@
 import { ObjectLostError, RunnerLostError } from "../errors.ts";
 import { PendingCall } from "./call.ts";
-import type { ObjectEntry, ObjectTable } from "./object-table.ts";
+import type { Kept, ObjectEntry, ObjectTable } from "./object-table.ts";
 import type { Scheduler } from "./scheduler.ts";
 
 /** Sends of one call after a runner or an input was lost, before it fails. */
@@ -46,7 +46,7 @@ export class TaskGraph {
           d.onChange(() => this.submit(call));
           return;
         case "ready":
-          if (d.liveHolders().length > 0) continue;
+          if (d.available) continue;
           break; // every copy died with its runner
         case "freed":
           break;
@@ -71,7 +71,7 @@ export class TaskGraph {
     const spec = entry.task!;
     this.table.rebuilding(entry);
     const call = new PendingCall(spec.module, spec.exportName, spec.args, false,
-      (bytes) => this.table.made(entry, call.link!, bytes as number),
+      (kept) => this.table.made(entry, call.link!, kept as Kept),
       (err) => this.table.failed(entry, err),
       spec.deps);
     call.keep = entry;

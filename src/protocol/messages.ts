@@ -25,7 +25,9 @@ export enum T {
   // it; `keep` is an object id: store the result under it instead of sending it back.
   Call = 10,
   Cancel = 11, // driver -> runner: [T, id]
-  Result = 12, // runner -> driver: [T, id, ok, execMicros] + value or error (a kept result: its size in bytes)
+  // runner -> driver: [T, id, ok, execMicros, inline?] + value or error. A kept result
+  // answers its size in bytes, or (inline) the value itself when it is small.
+  Result = 12,
   CodeRequest = 13, // runner -> driver: [T, hash]
   Code = 14, // driver -> runner: [T, hash, found] + [bundle bytes]
   Heartbeat = 15, // either way: [T]
@@ -40,8 +42,15 @@ export enum T {
   Done = 24, // answer to Put and Pull: [T, reqId, ok, bytes] (+ error when not ok)
 }
 
-/** An object a call's arguments refer to, and a runner that holds it (null: this one should). */
-export type Dep = [objectId: string, from: string | null];
+/**
+ * An object a call's arguments refer to, and a runner that holds it (null: this one
+ * should). With `inline`, the object is small and its value travels in the call itself: its
+ * last segments, `inline` of them per such object, in the order of the list.
+ */
+export type Dep = [objectId: string, from: string | null, inline?: number];
+
+/** Kept results up to this size travel back to the driver, which passes them on inline. */
+export const INLINE_MAX = 64 * 1024;
 
 export interface RunnerInfo {
   id: string;
@@ -86,7 +95,7 @@ export type Header =
   | [T.Module, number, string]
   | [T.Call, number, number, string, boolean, Dep[]?, string?]
   | [T.Cancel, number]
-  | [T.Result, number, boolean, number]
+  | [T.Result, number, boolean, number, boolean?]
   | [T.CodeRequest, string]
   | [T.Code, string, boolean]
   | [T.Heartbeat]

@@ -18,5 +18,7 @@ export function resultFrame(callId: number, o: CallOutcome, maxFrame: number): U
   if (size > maxFrame) {
     o = errorOutcome(o.id, new SerializationError("result", `is ${size} bytes encoded, over the ${maxFrame}-byte frame limit`));
   }
-  return frameOf([T.Result, callId, o.ok, o.execMicros], { body: o.segments[0]!, attachments: o.segments.slice(1) });
+  const header: [T.Result, number, boolean, number, boolean?] = [T.Result, callId, o.ok, o.execMicros];
+  if (o.inline === true) header.push(true);
+  return frameOf(header, { body: o.segments[0]!, attachments: o.segments.slice(1) });
 }

@@ -3,7 +3,7 @@ import { CancelledError, ImportError, ObjectLostError, ProtocolError, Serializat
 import { frameSize } from "../transport/frames.ts";
 import { encodeTrusted, encodeValue } from "../protocol/codec.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
-import { frameOf, headerOf, T, type Dep, type RunnerStats } from "../protocol/messages.ts";
+import { frameOf, headerOf, INLINE_MAX, T, type Dep, type RunnerStats } from "../protocol/messages.ts";
 import type { Connection } from "../transport/connection.ts";
 import type { CodeCache } from "./code-cache.ts";
 import type { Executor, Job } from "./executor.ts";
@@ -112,10 +112,15 @@ export class Session {
       throw new ProtocolError("malformed call dependencies");
     }
     if (this.jobOf.has(id)) throw new ProtocolError(`duplicate call id ${id}`);
+    // Small inputs travel at the end of the frame, after the arguments.
+    let inlineCount = 0;
+    if (Array.isArray(deps)) for (const d of deps) if (Array.isArray(d) && typeof d[2] === "number") inlineCount += d[2];
+    if (!Number.isInteger(inlineCount) || inlineCount < 0 || inlineCount > segs.length - 2) throw new ProtocolError("malformed inline objects");
     const jobId = this.host.executor.nextId();
     this.jobOf.set(id, jobId);
     this.callOf.set(jobId, id);
-    const segments = segs.slice(1);
+    const segments = segs.slice(1, segs.length - inlineCount);
+    const inline = segs.slice(segs.length - inlineCount);
     // A big frame was assembled in a buffer of its own: move it to the worker. Smaller
     // ones are views into socket chunks that the executor copies into its batch buffer.
     const done = typeof keep === "string" ? (o: CallOutcome): void => this.reply(this.keepResult(keep, o)) : (o: CallOutcome): void => this.reply(o);
@@ -126,7 +131,7 @@ export class Session {
       this.host.executor.submit(job);
     };
     const code = this.cache.has(hash) ? this.cache.pathOf(hash) : undefined;
-    const objects = deps === undefined || deps === null || deps.length === 0 ? undefined : this.objectsFor(deps);
+    const objects = deps === undefined || deps === null || deps.length === 0 ? undefined : this.objectsFor(deps, inline);
     // Known code and objects at hand (the common case) go straight to the executor.
     if (code !== undefined && !(objects instanceof Promise)) return submit(code, objects);
     this.awaitingCode.add(jobId);
@@ -145,12 +150,19 @@ export class Session {
   }
 
   /** The stored objects a call refers to; fetched from their holders when not here. */
-  private objectsFor(deps: Dep[]): ObjectDeps | Promise<ObjectDeps> {
+  private objectsFor(deps: Dep[], inline: Uint8Array[]): ObjectDeps | Promise<ObjectDeps> {
     const found: (StoredObject | Promise<StoredObject>)[] = [];
     let waiting = false;
+    let at = 0;
     for (const d of deps) {
       if (!Array.isArray(d) || typeof d[0] !== "string" || (d[1] !== null && typeof d[1] !== "string")) throw new ProtocolError("malformed dependency");
-      const [objectId, from] = d;
+      const [objectId, from, n] = d;
+      if (typeof n === "number") {
+        const segments = inline.slice(at, (at += n));
+        if (segments.length === 0) throw new ProtocolError("inline object without segments");
+        found.push({ segments, bytes: 0, owner: this });
+        continue;
+      }
       const o = from === null
         ? (this.host.store.get(objectId) ?? Promise.reject(new ObjectLostError(objectId, "not held by the runner the driver expected")))
         : this.host.store.obtain(objectId, this, () => this.host.peers.fetch(from, objectId));
@@ -161,9 +173,14 @@ export class Session {
     return waiting ? Promise.all(found).then(pair) : pair(found as StoredObject[]);
   }
 
-  /** A `f.ref()` call's result stays here; the driver hears only its size. */
+  /** A `f.ref()` call's result stays here (the driver hears only its size), unless small. */
   private keepResult(objectId: string, o: CallOutcome): CallOutcome {
     if (!o.ok || this.closed) return o;
+    let bytes = 0;
+    for (const s of o.segments) bytes += s.byteLength;
+    // Small: the driver keeps it and hands it to the calls that read it (as Ray's owners
+    // do), so no call waits for a runner-to-runner fetch of a few bytes.
+    if (bytes <= INLINE_MAX) return { ...o, inline: true };
     try {
       const obj = this.host.store.put(objectId, o.segments, this);
       return { ...o, segments: [encodeTrusted(obj.bytes).body] };

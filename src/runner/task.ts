@@ -21,6 +21,8 @@ export interface CallOutcome {
   /** Encoded result (ok) or error (not ok). */
   segments: Uint8Array[];
   execMicros: number;
+  /** A kept result small enough to go back to the driver instead of into the store. */
+  inline?: boolean;
 }
 
 /**
