@@ -87,6 +87,7 @@ export class Cluster implements AsyncDisposable {
     if (opts.runners.length === 0) throw new TypeError("a cluster needs at least one runner address");
     const c = new Cluster(opts);
     const host: LinkHost = {
+      ownerPrefix: c.objects.prefix,
       codeFor: (hash) => c.bundles.get(hash)?.code,
       slotFreed: (link) => c.scheduler.slotFreed(link),
       lost: (link, err) => {

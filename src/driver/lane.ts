@@ -7,7 +7,7 @@ import type { PendingCall } from "./call.ts";
 export interface LaneOwner {
   readonly address: string;
   /** A Result arrived on the lane. */
-  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, segs: Uint8Array[]): void;
+  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, segs: Uint8Array[], inline: boolean): void;
   /** The lane closed; calls still on it must be failed. */
   laneClosed(lane: Lane, reason: string): void;
 }
@@ -33,7 +33,7 @@ export class Lane {
     const onFrame = (segs: Uint8Array[]): void => {
       try {
         const h = headerOf(segs);
-        if (h[0] === T.Result) owner.laneResult(lane, h[1], h[2], h[3], segs);
+        if (h[0] === T.Result) owner.laneResult(lane, h[1], h[2], h[3], segs, h[4] === true);
         else if (h[0] !== T.Heartbeat) throw new ProtocolError(`unexpected message type ${String(h[0])} on a lane`);
       } catch (err) {
         conn.destroy(err as Error);
@@ -48,14 +48,15 @@ export class Lane {
     return lane;
   }
 
-  send(id: number, call: PendingCall): void {
+  /** Sends a call's frame (built by the runner link), declaring its module first if need be. */
+  send(id: number, call: PendingCall, frame: Uint8Array[]): void {
     const { ref, hash } = call.module;
     if (!this.declared.has(ref)) {
       this.declared.add(ref);
       this.conn.send(frameOf([T.Module, ref, hash]));
     }
     this.ids.add(id);
-    this.conn.send(frameOf([T.Call, id, ref, call.exportName, false], call.args));
+    this.conn.send(frame);
   }
 
   get bytesOut(): number {

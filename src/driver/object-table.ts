@@ -87,7 +87,8 @@ export class ObjectTable {
   private readonly entries = new WeakMap<ObjectRef, ObjectEntry>();
   /** Objects not freed yet, for stats and for runner loss. */
   private readonly live = new Set<ObjectEntry>();
-  private readonly prefix = randomBytes(6).toString("base64url");
+  /** Starts every object id of this driver: runners know the owner by it. */
+  readonly prefix = randomBytes(6).toString("base64url");
   private next = 0;
   // A Ref the program dropped without release() is released when it is collected. The
   // held value is the entry, which never points back at the Ref.

@@ -10,6 +10,8 @@ import type { Kept } from "./object-table.ts";
 import { Lane, laneLost, type LaneOwner } from "./lane.ts";
 
 export interface LinkHost {
+  /** The prefix of this driver's object ids, declared to each runner (T.Owner). */
+  ownerPrefix: string;
   /** Bundle bytes by hash, for a runner that asks. */
   codeFor(hash: string): Uint8Array | undefined;
   /** A call finished on this link: the scheduler may send it another. */
@@ -63,6 +65,7 @@ export class RunnerLink implements LaneOwner {
     const conn = new Connection(socket);
     const { info, backlog } = await clientHandshake(conn, token);
     const link = new RunnerLink(address, info, conn, host, token);
+    conn.send(frameOf([T.Owner, host.ownerPrefix]));
     conn.on("frame", (segs) => link.onFrame(segs));
     conn.on("close", (err) => link.fail(err?.message ?? "connection closed"));
     link.stopHeartbeat = startHeartbeat(conn, heartbeat, (ms) => link.fail(`no heartbeat for ${Math.round(ms)} ms`));
@@ -108,9 +111,11 @@ export class RunnerLink implements LaneOwner {
     call.id = id;
     call.link = this;
     this.inflight.set(id, call);
-    // Threads' own connections take plain calls only: objects live in the main thread's store.
-    const lane = call.solo || call.laneRetried || call.usesObjects || !this.warm.has(ref) ? undefined : this.pickLane();
-    if (lane !== undefined) lane.send(id, call);
+    // A thread's own connection has no object store: it takes calls whose inputs all travel
+    // with them (a kept result it cannot return inline goes to the store through the main thread).
+    const lane = call.solo || call.laneRetried || !this.warm.has(ref) || !call.deps.every((d) => d.inline !== undefined)
+      ? undefined : this.pickLane();
+    if (lane !== undefined) lane.send(id, call, this.callFrame(id, call));
     else this.sendMain(id, call);
   }
 
@@ -120,10 +125,13 @@ export class RunnerLink implements LaneOwner {
       this.declared.add(ref);
       this.conn.send(frameOf([T.Module, ref, hash]));
     }
-    if (!call.usesObjects) {
-      this.conn.send(frameOf([T.Call, id, ref, call.exportName, call.solo], call.args));
-      return;
-    }
+    this.conn.send(this.callFrame(id, call));
+  }
+
+  /** The Call frame: arguments, then the objects they refer to (where to find each, or inline). */
+  private callFrame(id: number, call: PendingCall): Uint8Array[] {
+    const { ref } = call.module;
+    if (!call.usesObjects) return frameOf([T.Call, id, ref, call.exportName, call.solo], call.args);
     const inline: Uint8Array[] = [];
     const deps: Dep[] = call.deps.map((d) => {
       if (d.inline !== undefined) {
@@ -142,7 +150,7 @@ export class RunnerLink implements LaneOwner {
       return [d.id, from?.address ?? null];
     });
     const args = inline.length === 0 ? call.args : { body: call.args.body, attachments: [...call.args.attachments, ...inline] };
-    this.conn.send(frameOf([T.Call, id, ref, call.exportName, call.solo, deps, call.keep?.id], args));
+    return frameOf([T.Call, id, ref, call.exportName, call.solo, deps, call.keep?.id], args);
   }
 
   /** Stores a value here under `objectId`; resolves with its size. */
@@ -218,10 +226,10 @@ export class RunnerLink implements LaneOwner {
     }
   }
 
-  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, segs: Uint8Array[]): void {
+  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, segs: Uint8Array[], inline: boolean): void {
     if (!this.alive) return;
     lane.ids.delete(id);
-    this.onResult(id, ok, execMicros, segs, false);
+    this.onResult(id, ok, execMicros, segs, inline);
   }
 
   /**

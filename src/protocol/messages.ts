@@ -40,6 +40,9 @@ export enum T {
   Free = 22, // driver -> runner: [T, objectIds]
   Pull = 23, // driver -> runner: [T, reqId, objectId, fromAddress]: fetch it from there and keep it
   Done = 24, // answer to Put and Pull: [T, reqId, ok, bytes] (+ error when not ok)
+  // driver -> runner, first after the handshake: [T, prefix]. The driver's object ids
+  // start with `prefix.`: objects its calls keep on a thread's lane are owned by it.
+  Owner = 25,
 }
 
 /**
@@ -107,7 +110,8 @@ export type Header =
   | [T.Object, number, boolean]
   | [T.Free, string[]]
   | [T.Pull, number, string, string]
-  | [T.Done, number, boolean, number];
+  | [T.Done, number, boolean, number]
+  | [T.Owner, string];
 
 // Headers never hold user values, so the plain, fast msgpack settings suffice.
 const headerPackr = new Packr({ useRecords: false, moreTypes: false });

@@ -1,6 +1,7 @@
 import net from "node:net";
 import os from "node:os";
 import type { Logger } from "pino";
+import { ObjectLostError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { serverHandshake } from "../protocol/handshake.ts";
 import type { HeartbeatOptions } from "../protocol/heartbeat.ts";
@@ -46,6 +47,7 @@ export class RunnerDaemon {
   private readonly peers: Peers;
   private readonly server: net.Server;
   private readonly sessions = new Set<Session>();
+  private readonly owners = new Map<string, Session>();
   private readonly pendingSockets = new Set<net.Socket>();
   private calls = 0;
   private failures = 0;
@@ -69,6 +71,12 @@ export class RunnerDaemon {
     this.executor.onThreadError = (err) => this.log.warn({ err: err.message }, "worker thread died; replaced");
     this.executor.lanes?.onChanged((ports) => {
       for (const s of this.sessions) s.announceLanes(ports);
+    });
+    // Results that lane calls keep: stored here, owned by the driver that made the call.
+    this.executor.lanes?.onStore((objectId, segments) => {
+      const owner = this.owners.get(objectId.slice(0, objectId.lastIndexOf(".")));
+      if (owner === undefined) throw new ObjectLostError(objectId, "its driver is not connected to this runner");
+      return this.store.put(objectId, segments, owner).bytes;
     });
     this.server = net.createServer((socket) => this.accept(socket));
     this.server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
@@ -119,7 +127,7 @@ export class RunnerDaemon {
         this.pendingSockets.delete(socket);
         if (this.stopping) return conn.destroy();
         const host = {
-          executor: this.executor, cache: this.cache, store: this.store, peers: this.peers, log: this.log, stats: () => this.stats(), maxFrame: this.maxFrame,
+          executor: this.executor, cache: this.cache, store: this.store, peers: this.peers, owners: this.owners, log: this.log, stats: () => this.stats(), maxFrame: this.maxFrame,
           counted: (ok: boolean) => { this.calls++; if (!ok) this.failures++; },
         };
         const s = new Session(conn, host, backlog, (x, err) => {

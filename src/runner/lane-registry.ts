@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { BroadcastChannel } from "node:worker_threads";
 import type { Piscina } from "piscina";
+import { encodeValue } from "../protocol/codec.ts";
 import { LANE_COUNTERS, type LaneMessage } from "./task.ts";
 
 /**
@@ -22,6 +23,7 @@ export class LaneRegistry {
   private draining = false;
   private drainWaiter: (() => void) | undefined;
   private listener: ((ports: number[]) => void) | undefined;
+  private storer: ((objectId: string, segments: Uint8Array[]) => number) | undefined;
   private changePending = false;
 
   constructor() {
@@ -53,6 +55,11 @@ export class LaneRegistry {
     this.listener = listener;
   }
 
+  /** Where results kept by lane calls go: returns their size, or throws (store full, owner gone). */
+  onStore(storer: (objectId: string, segments: Uint8Array[]) => number): void {
+    this.storer = storer;
+  }
+
   private changed(): void {
     if (this.changePending) return;
     this.changePending = true;
@@ -75,6 +82,15 @@ export class LaneRegistry {
     } else if (m.kind === "drained") {
       this.drained.add(m.threadId);
       this.checkDrained();
+    } else if (m.kind === "store") {
+      const { threadId, request } = m;
+      try {
+        if (this.storer === undefined) throw new Error("this runner keeps no objects");
+        this.post({ kind: "stored", threadId, request, bytes: this.storer(m.objectId, m.segments) });
+      } catch (err) {
+        const e = encodeValue(err, "error");
+        this.post({ kind: "stored", threadId, request, bytes: 0, error: [e.body, ...e.attachments] });
+      }
     }
   }
 

@@ -2,12 +2,13 @@ import net from "node:net";
 import { BroadcastChannel, threadId } from "node:worker_threads";
 import { ProtocolError } from "../errors.ts";
 import { serverHandshake } from "../protocol/handshake.ts";
-import { headerOf, T } from "../protocol/messages.ts";
+import { decodeValue, encodeTrusted } from "../protocol/codec.ts";
+import { headerOf, INLINE_MAX, T, type Dep } from "../protocol/messages.ts";
 import { Connection } from "../transport/connection.ts";
 import { encodeThrown, isThenable, loadCount, runOne } from "./call-runner.ts";
 import { bundlePath } from "./code-cache.ts";
 import { errorOutcome, resultFrame } from "./result-frame.ts";
-import { LANE_COUNTER, type CallOutcome, type LaneConfig, type LaneMessage } from "./task.ts";
+import { LANE_COUNTER, type CallOutcome, type LaneConfig, type LaneMessage, type ObjectDeps } from "./task.ts";
 
 // Runs on a worker thread: the thread's own server, so that a driver's call is read,
 // run and answered by the thread that runs it. Plain calls of modules the runner already
@@ -29,6 +30,7 @@ class LaneSession {
     backlog: Uint8Array[][],
     private readonly onIdle: () => void,
     private readonly onClosed: (s: LaneSession) => void,
+    private readonly store: (objectId: string, segments: Uint8Array[]) => Promise<number>,
   ) {
     conn.on("frame", (segs) => this.onFrame(segs));
     conn.on("close", () => this.close());
@@ -45,7 +47,7 @@ class LaneSession {
           this.modules.set(ref, bundlePath(this.cfg.cacheDir, hash)); // validates the hash
           return;
         }
-        case T.Call: return this.onCall(h[1], h[2], h[3], segs);
+        case T.Call: return this.onCall(h[1], h[2], h[3], h[5], h[6], segs);
         case T.Heartbeat: return;
         default: throw new ProtocolError(`unexpected message type ${String(h[0])} on a lane`);
       }
@@ -54,11 +56,16 @@ class LaneSession {
     }
   }
 
-  private onCall(id: number, ref: number, exportName: string, segs: Uint8Array[]): void {
+  private onCall(id: number, ref: number, exportName: string, deps: Dep[] | undefined, keep: string | undefined, segs: Uint8Array[]): void {
     const modulePath = this.modules.get(ref);
-    if (typeof id !== "number" || modulePath === undefined || typeof exportName !== "string" || segs.length < 2 || this.pending.has(id)) {
+    if (typeof id !== "number" || modulePath === undefined || typeof exportName !== "string" || segs.length < 2 || this.pending.has(id)
+      || (keep !== undefined && keep !== null && typeof keep !== "string")) {
       throw new ProtocolError("malformed call on a lane");
     }
+    // The segments stay views of the received frame: nothing reuses that memory.
+    let segments = segs.slice(1);
+    let objects: ObjectDeps | undefined;
+    if (deps !== undefined && deps !== null) ({ segments, objects } = inlineObjects(deps, segments));
     if (this.draining) {
       this.reply(id, errorOutcome(id, new ProtocolError("runner is stopping")));
       return;
@@ -66,16 +73,33 @@ class LaneSession {
     this.pending.add(id);
     Atomics.add(this.counters, LANE_COUNTER.inFlight, 1);
     const loadsBefore = loadCount();
-    // The segments stay views of the received frame: nothing reuses that memory.
-    const r = runOne({ id, modulePath, exportName, segments: segs.slice(1) });
-    if (isThenable(r)) void r.then((o) => this.done(id, o, loadsBefore));
-    else this.done(id, r, loadsBefore);
+    const r = runOne({ id, modulePath, exportName, segments, ...(objects ? { deps: objects } : {}) });
+    const kept = typeof keep === "string" ? (o: CallOutcome) => this.keep(keep, o) : undefined;
+    if (isThenable(r)) void r.then((o) => this.done(id, o, loadsBefore, kept));
+    else this.done(id, r, loadsBefore, kept);
   }
 
-  private done(id: number, o: CallOutcome, loadsBefore: number): void {
+  private done(id: number, o: CallOutcome, loadsBefore: number, kept: ((o: CallOutcome) => CallOutcome | Promise<CallOutcome>) | undefined): void {
     const loaded = loadCount() - loadsBefore;
     if (loaded > 0) Atomics.add(this.counters, LANE_COUNTER.loads, loaded);
-    this.finish(id, o);
+    const out = kept === undefined ? o : kept(o);
+    if (out instanceof Promise) void out.then((x) => this.finish(id, x));
+    else this.finish(id, out);
+  }
+
+  /**
+   * An `f.ref()` result: small ones go back inline (the driver keeps them); big ones go
+   * into the runner's object store, which the main thread owns, in shared memory.
+   */
+  private keep(objectId: string, o: CallOutcome): CallOutcome | Promise<CallOutcome> {
+    if (!o.ok) return o;
+    let bytes = 0;
+    for (const s of o.segments) bytes += s.byteLength;
+    if (bytes <= INLINE_MAX) return { ...o, inline: true };
+    return this.store(objectId, o.segments.map(toShared)).then(
+      (size) => ({ ...o, segments: [encodeTrusted(size).body] }),
+      (err: unknown) => errorOutcome(o.id, err as Error),
+    );
   }
 
   private finish(id: number, o: CallOutcome): void {
@@ -134,7 +158,7 @@ export function startLane(cfg: LaneConfig): void {
         const s = new LaneSession(conn, cfg, counters, backlog, maybeDrained, (x) => {
           sessions.delete(x);
           maybeDrained();
-        });
+        }, store);
         sessions.add(s);
         if (draining) s.drain();
       },
@@ -144,8 +168,25 @@ export function startLane(cfg: LaneConfig): void {
   server.maxConnections = cfg.maxConnections;
   server.listen(0, cfg.host, () => post({ kind: "lane", threadId, port: (server.address() as net.AddressInfo).port }));
 
+  // Kept results bound for the main thread's store, by request number.
+  const storing = new Map<number, { resolve: (bytes: number) => void; reject: (e: Error) => void }>();
+  let nextRequest = 0;
+  const store = (objectId: string, segments: Uint8Array[]): Promise<number> => new Promise((resolve, reject) => {
+    const request = ++nextRequest;
+    storing.set(request, { resolve, reject });
+    post({ kind: "store", threadId, request, objectId, segments });
+  });
+
   channel.onmessage = (ev: unknown): void => {
     const m = (ev as { data: LaneMessage }).data;
+    if (m.kind === "stored") {
+      const w = m.threadId === threadId ? storing.get(m.request) : undefined;
+      if (w === undefined) return;
+      storing.delete(m.request);
+      if (m.error === undefined) return w.resolve(m.bytes);
+      const err = decodeValue(m.error[0]!, m.error.slice(1));
+      return w.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     if (m.kind !== "drain" || draining) return;
     draining = true;
     server.close();
@@ -162,4 +203,30 @@ export function startLane(cfg: LaneConfig): void {
     throw err;
   };
   process.on("uncaughtException", onCrash);
+}
+
+/** Splits a lane call's segments into its arguments and the small objects sent inline after them. */
+function inlineObjects(deps: Dep[], segments: Uint8Array[]): { segments: Uint8Array[]; objects: ObjectDeps } {
+  if (!Array.isArray(deps)) throw new ProtocolError("malformed call dependencies");
+  let total = 0;
+  for (const d of deps) {
+    // A lane has no object store: only objects that travel with the call can come this way.
+    if (!Array.isArray(d) || typeof d[0] !== "string" || typeof d[2] !== "number" || !Number.isInteger(d[2]) || d[2] < 1) {
+      throw new ProtocolError("a lane call may only carry inline objects");
+    }
+    total += d[2];
+  }
+  if (total > segments.length - 1) throw new ProtocolError("malformed inline objects");
+  const inline = segments.slice(segments.length - total);
+  let at = 0;
+  const objects: ObjectDeps = deps.map((d) => [d[0], inline.slice(at, (at += d[2]!))]);
+  return { segments: segments.slice(0, segments.length - total), objects };
+}
+
+/** Result bytes in shared memory, so the main thread stores them without another copy. */
+function toShared(s: Uint8Array): Uint8Array {
+  if (s.buffer instanceof SharedArrayBuffer) return s;
+  const out = new Uint8Array(new SharedArrayBuffer(s.byteLength));
+  out.set(s);
+  return out;
 }

@@ -17,6 +17,8 @@ export interface SessionHost {
   cache: CodeCache;
   store: ObjectStore;
   peers: Peers;
+  /** Driver sessions by the prefix of their object ids (see T.Owner). */
+  owners: Map<string, Session>;
   log: Logger;
   stats(): RunnerStats;
   /** Results bigger than this are replaced by an error: the driver would drop the connection. */
@@ -84,6 +86,10 @@ export class Session {
         case T.Fetch: return this.onFetch(h[1], h[2]);
         case T.Free: return this.onFree(h[1]);
         case T.Pull: return this.onPull(h[1], h[2], h[3]);
+        case T.Owner:
+          if (typeof h[1] !== "string" || h[1] === "") throw new ProtocolError("malformed owner");
+          this.host.owners.set(h[1], this);
+          return;
         case T.Cancel: return this.cancel(h[1], "cancelled by the driver");
         case T.Code: return this.onCode(h[1], h[2], segs[1]);
         case T.StatsRequest: this.conn.send(frameOf([T.Stats, h[1], this.host.stats()])); return;
@@ -294,6 +300,7 @@ export class Session {
     this.callOf.clear();
     this.jobOf.clear();
     this.host.store.freeOwnedBy(this);
+    for (const [prefix, s] of this.host.owners) if (s === this) this.host.owners.delete(prefix);
     this.conn.destroy(err);
     this.onClosed(this, err);
   }

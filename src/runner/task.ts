@@ -50,4 +50,8 @@ export const LANE_COUNTERS = 4;
 export type LaneMessage =
   | { kind: "lane"; threadId: number; port: number } // worker -> main: serving on port
   | { kind: "drain" } // main -> workers: accept nothing new, finish, close
-  | { kind: "drained"; threadId: number }; // worker -> main: nothing left in flight
+  | { kind: "drained"; threadId: number } // worker -> main: nothing left in flight
+  // worker -> main: keep this call result in the object store (segments in shared memory)
+  | { kind: "store"; threadId: number; request: number; objectId: string; segments: Uint8Array[] }
+  // main -> worker: stored (bytes), or not (the encoded error)
+  | { kind: "stored"; threadId: number; request: number; bytes: number; error?: Uint8Array[] };
