@@ -59,6 +59,24 @@ describe("task graphs of f.ref() calls", () => {
     await cluster.get(tail);
   });
 
+  it("graph calls whose inputs are small go straight to the threads (lanes); big kept results still land in the store", async () => {
+    await using cluster = await local({ runners: 1, threads: 2 });
+    const m = await cluster.import<Objects>(fixture("objects.ts"));
+    await Promise.all(Array.from({ length: 4 }, (_, i) => m.add(i, 1))); // the module is warm on both threads
+    const before = (await cluster.runnerStats())[0]!;
+    let r: Ref<number> = m.add.ref(0, 1);
+    for (let i = 1; i < 50; i++) r = m.add.ref(r, 1);
+    const big = m.fill.ref(100_000, 2); // 800 KB: kept on the runner, not sent back
+    expect(await cluster.get(r)).toBe(50);
+    expect(await m.sum(big)).toBe(200_000);
+    const after = (await cluster.runnerStats())[0]!;
+    expect(after.calls - before.calls).toBe(52);
+    // Only the call reading the stored object went through the runner's main thread.
+    expect(after.batchedCalls - before.batchedCalls).toBe(1);
+    expect(after.objects).toBe(1);
+    big.release();
+  });
+
   it("a call goes to the runner that holds its big input; the data never passes through the driver twice", async () => {
     await using cluster = await local({ runners: 2, threads: 1 });
     const m = await cluster.import<Objects>(fixture("objects.ts"));

@@ -141,6 +141,20 @@ describe("object references", () => {
     ref.release();
   });
 
+  it("puts go to the runner holding the fewest of this driver's put bytes", async () => {
+    const holder = async (): Promise<string[]> => (await cluster.runnerStats()).filter((r) => r.objectBytes > 500_000).map((r) => r.address);
+    const a = await cluster.put(new Uint8Array(1_000_000));
+    const [onA] = await holder();
+    const b = await cluster.put(new Uint8Array(1_000_000));
+    expect((await holder()).sort()).toEqual(cluster.runners.map((r) => r.address).sort());
+    a.release(); // A's runner is now the emptier one
+    const c = await cluster.put(new Uint8Array(1_000_000));
+    expect(await cluster.get(c)).toHaveLength(1_000_000);
+    expect((await cluster.runnerStats()).find((r) => r.address === onA)!.objectBytes).toBeGreaterThan(500_000);
+    b.release();
+    c.release();
+  });
+
   it("broadcast stores one copy on every runner; calls then read it where they run", async () => {
     const v = new Float64Array(500_000).fill(2);
     const before = await cluster.runnerStats();

@@ -223,6 +223,7 @@ export class Cluster implements AsyncDisposable {
       throw err;
     }
     link.putBytes += entry.bytes;
+    entry.putOn = link;
     entry.holders.add(link);
     return ref;
   }

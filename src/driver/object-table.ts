@@ -18,6 +18,8 @@ export class ObjectEntry {
   bytes = 0;
   /** Runners known to hold a copy. */
   readonly holders = new Set<RunnerLink>();
+  /** The runner a `put` stored it on (its placement counts the bytes until freed). */
+  putOn: RunnerLink | undefined;
   /** A small task result, held here (encoded) and sent along with the calls that read it. */
   inline: Uint8Array[] | undefined;
   /** Runners that may hold a copy (sent it, or asked to fetch it): told to free it. */
@@ -47,7 +49,10 @@ export class ObjectEntry {
 
   /** Ready, and a copy can be had: here (inline) or on a live runner. */
   get available(): boolean {
-    return this.state === "ready" && (this.inline !== undefined || this.liveHolders().length > 0);
+    if (this.state !== "ready") return false;
+    if (this.inline !== undefined) return true;
+    for (const l of this.holders) if (l.alive) return true;
+    return false;
   }
 
   holdsOn(link: RunnerLink): boolean {
@@ -140,6 +145,8 @@ export class ObjectTable {
     entry.contacted.clear();
     entry.holders.clear();
     entry.inline = undefined;
+    if (entry.putOn !== undefined) entry.putOn.putBytes -= entry.bytes;
+    entry.putOn = undefined;
     this.live.delete(entry);
     if (entry.state !== "failed") entry.set("freed");
   }

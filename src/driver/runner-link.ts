@@ -42,7 +42,7 @@ export class RunnerLink implements LaneOwner {
   private stopHeartbeat: () => void = () => {};
   alive = true;
   codeBytesSent = 0;
-  /** Bytes of objects this driver put on this runner (placement of the next put). */
+  /** Bytes of this driver's live `put` objects stored on this runner (placement of the next put). */
   putBytes = 0;
   window: number;
 
