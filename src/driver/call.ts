@@ -46,7 +46,7 @@ export class PendingCall implements TaskSpec {
    */
   retry: ((e: Error) => boolean) | undefined;
   /** For each input: the runner it was to be fetched from (undefined: the call's own runner). */
-  readonly fetchedFrom = new Map<string, RunnerLink | undefined>();
+  fetchedFrom: Map<string, RunnerLink | undefined> | undefined;
   private cleanups: (() => void)[] = [];
 
   constructor(

@@ -133,6 +133,7 @@ export class RunnerLink implements LaneOwner {
     const { ref } = call.module;
     if (!call.usesObjects) return frameOf([T.Call, id, ref, call.exportName, call.solo], call.args);
     const inline: Uint8Array[] = [];
+    const fetchedFrom = (call.fetchedFrom ??= new Map());
     const deps: Dep[] = call.deps.map((d) => {
       if (d.inline !== undefined) {
         inline.push(...d.inline);
@@ -140,13 +141,13 @@ export class RunnerLink implements LaneOwner {
       }
       d.contacted.add(this); // it will hold a copy: free it here too
       if (d.holdsOn(this)) {
-        call.fetchedFrom.set(d.id, undefined);
+        fetchedFrom.set(d.id, undefined);
         return [d.id, null];
       }
       // Spread fetches over the copies (after a broadcast, every runner has one).
       const holders = d.liveHolders();
       const from = holders.length === 0 ? undefined : holders[id % holders.length];
-      call.fetchedFrom.set(d.id, from);
+      fetchedFrom.set(d.id, from);
       return [d.id, from?.address ?? null];
     });
     const args = inline.length === 0 ? call.args : { body: call.args.body, attachments: [...call.args.attachments, ...inline] };
@@ -299,7 +300,7 @@ export class RunnerLink implements LaneOwner {
     this.observe(execMicros);
     this.warm.add(call.module.ref);
     // Inputs it had to fetch are now copies here too.
-    if (ok) for (const d of call.deps) if (d.state === "ready" && call.fetchedFrom.get(d.id) !== undefined) d.holders.add(this);
+    if (ok) for (const d of call.deps) if (d.state === "ready" && call.fetchedFrom?.get(d.id) !== undefined) d.holders.add(this);
     if (!call.settled && ok && inline && call.keep !== undefined) {
       // The small value itself: keep our own copy of the bytes (they are views of socket memory).
       call.resolve({ inline: segs.slice(1).map((s) => s.slice()) } satisfies Kept);

@@ -31,7 +31,7 @@ export class TaskGraph {
     this.table.pin(call.deps);
     call.onSettle(() => this.table.unpin(call.deps));
     call.retry = (e) => this.retry(call, e);
-    for (const d of call.deps) if (d.producer !== undefined) raise(d.producer, 1);
+    for (const d of call.deps) if (d.state === "pending" && d.producer !== undefined && d.producer.height < 1) raise(d.producer, 1);
     this.submit(call);
   }
 
@@ -87,7 +87,7 @@ export class TaskGraph {
       const dep = call.deps.find((d) => d.id === e.objectId);
       if (dep === undefined) return false;
       // The runner that was to provide it does not have it (any more).
-      const from = call.fetchedFrom.get(dep.id) ?? call.link;
+      const from = call.fetchedFrom?.get(dep.id) ?? call.link;
       if (from !== undefined) dep.holders.delete(from);
     } else if (!(e instanceof RunnerLostError && call.keep !== undefined)) {
       // Only a task whose result is kept is re-run when its runner dies; a plain call's
@@ -96,7 +96,7 @@ export class TaskGraph {
     }
     call.attempts++;
     call.link = undefined;
-    call.fetchedFrom.clear();
+    call.fetchedFrom = undefined;
     call.laneRetried = false;
     // After the failing link has finished its own cleanup.
     queueMicrotask(() => this.submit(call));
