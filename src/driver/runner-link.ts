@@ -133,13 +133,13 @@ export class RunnerLink implements LaneOwner {
     const { ref } = call.module;
     if (!call.usesObjects) return frameOf([T.Call, id, ref, call.exportName, call.solo], call.args);
     const inline: Uint8Array[] = [];
-    const fetchedFrom = (call.fetchedFrom ??= new Map());
     const deps: Dep[] = call.deps.map((d) => {
       if (d.inline !== undefined) {
         inline.push(...d.inline);
         return [d.id, null, d.inline.length];
       }
       d.contacted.add(this); // it will hold a copy: free it here too
+      const fetchedFrom = (call.fetchedFrom ??= new Map());
       if (d.holdsOn(this)) {
         fetchedFrom.set(d.id, undefined);
         return [d.id, null];
