@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { local, ObjectLostError, type Cluster } from "../src/index.ts";
+import { local, ObjectLostError, type Cluster, type Ref } from "../src/index.ts";
 import { fixture, rejectionOf } from "./helpers.ts";
 
 type Objects = typeof import("./fixtures/objects.ts");
@@ -52,6 +52,33 @@ describe("objects when runners die", () => {
     process.kill(pid, "SIGKILL");
     expect(await cluster.get(top)).toBe(expected);
     expect(await cluster.get(mid)).toEqual(values);
+  });
+
+  it("lineage is followed 32 levels deep at most: a longer lost chain fails with ObjectLostError, a shorter one is remade", async () => {
+    await using cluster = await local({ runners: 2, threads: 1 });
+    const m = await cluster.import<Objects>(fixture("objects.ts"));
+    type Tagged = { values: Float64Array; pid: number };
+    // 80 KB per link: kept on the runners, not in the driver. Each link runs next to its input.
+    const root = m.tag.ref(m.seeded.ref(1, 10_000));
+    const chain = (n: number): Ref<Tagged>[] => {
+      const refs = [m.tag.ref(root)];
+      for (let i = 1; i < n; i++) refs.push(m.tag.ref(refs[i - 1]!));
+      return refs;
+    };
+    // One chain after the other, so that every step is the only call ready: it goes to its input.
+    const { pid } = await cluster.get(root);
+    const long = chain(40);
+    expect((await cluster.get(long[39]!)).pid).toBe(pid);
+    const short = chain(5);
+    const before = await cluster.get(short[4]!);
+    expect(before.pid).toBe(pid);
+    process.kill(pid, "SIGKILL");
+    const remade = await cluster.get(short[4]!);
+    expect(remade.pid).not.toBe(pid);
+    expect(remade.values).toEqual(before.values);
+    const err = await rejectionOf(cluster.get(long[39]!));
+    expect(err).toBeInstanceOf(ObjectLostError);
+    expect((err as Error).message).toMatch(/deeper than 32 levels/);
   });
 
   it("a task running on a runner that dies is run again elsewhere", async () => {

@@ -40,6 +40,8 @@ export class PendingCall implements TaskSpec {
   height = 0;
   /** Sends after a runner or an input was lost. */
   attempts = 0;
+  /** For a call remaking a lost object: how many levels of lineage deep it is (0: the user's call). */
+  lineageDepth = 0;
   /**
    * Given a failure, may take the call back to run it again (returns true); the call
    * then does not settle. Set for calls with object inputs or a kept result.

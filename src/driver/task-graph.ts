@@ -7,6 +7,12 @@ import type { Scheduler } from "./scheduler.ts";
 const MAX_ATTEMPTS = 4;
 /** Times one object may be remade from its lineage. */
 const MAX_REBUILDS = 3;
+/**
+ * How far back lineage is followed: remaking an object whose inputs are lost too remakes
+ * those first, and so on, up to this many levels; deeper, the read fails with
+ * ObjectLostError rather than re-running an unbounded history.
+ */
+export const MAX_LINEAGE_DEPTH = 32;
 
 /**
  * Calls that read objects or keep their result: each waits until its inputs exist, then
@@ -54,11 +60,13 @@ export class TaskGraph {
       // Missing: remake it if its lineage allows, else the call fails.
       const why = d.task === undefined
         ? (d.released ? "released before the call could read it" : "every runner holding it was lost, and an object from put() cannot be remade")
-        : d.rebuilds >= MAX_REBUILDS ? `remade ${d.rebuilds} times already` : undefined;
+        : d.rebuilds >= MAX_REBUILDS ? `remade ${d.rebuilds} times already`
+          : call.lineageDepth >= MAX_LINEAGE_DEPTH ? `remaking it would follow lineage deeper than ${MAX_LINEAGE_DEPTH} levels` : undefined;
       if (why !== undefined) return fail(call, new ObjectLostError(d.id, why));
-      this.rebuild(d);
-      d.onChange(() => this.submit(call));
-      return;
+      this.rebuild(d, call.lineageDepth + 1);
+      // Look again rather than wait: the remake may already have failed (synchronously,
+      // deeper down its own lineage), and a failed object announces nothing more.
+      return this.submit(call);
     }
     const probe = this.probes.get(call);
     if (probe === undefined) return this.scheduler.submitReady(call);
@@ -67,7 +75,7 @@ export class TaskGraph {
   }
 
   /** Runs an object's task again; the object is pending until it is done. */
-  private rebuild(entry: ObjectEntry): void {
+  private rebuild(entry: ObjectEntry, depth: number): void {
     const spec = entry.task!;
     this.table.rebuilding(entry);
     const call = new PendingCall(spec.module, spec.exportName, spec.args, false,
@@ -75,6 +83,7 @@ export class TaskGraph {
       (err) => this.table.failed(entry, err),
       spec.deps);
     call.keep = entry;
+    call.lineageDepth = depth;
     entry.producer = call;
     call.height = 1;
     this.add(call);
