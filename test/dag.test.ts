@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { local, type Ref } from "../src/index.ts";
-import { fixture } from "./helpers.ts";
+import { fixture, rejectionOf } from "./helpers.ts";
 
 type Objects = typeof import("./fixtures/objects.ts");
 
@@ -28,6 +28,16 @@ describe("task graphs of f.ref() calls", () => {
     let r: Ref<number> = m.add.ref(0, 1);
     for (let i = 1; i < 300; i++) r = m.add.ref(r, 1);
     expect(await cluster.get(r)).toBe(300);
+  });
+
+  it("a failure at the root of a 20,000-call chain reaches the end of it (no stack overflow)", async () => {
+    await using cluster = await local({ runners: 1, threads: 1 });
+    const m = await cluster.import<Objects>(fixture("objects.ts"));
+    let r = m.fails.ref("root") as unknown as Ref<number>;
+    for (let i = 0; i < 20_000; i++) r = m.add.ref(r, 1);
+    const err = await rejectionOf(cluster.get(r));
+    expect((err as Error).message).toMatch(/root/);
+    expect(await m.add(1, 1)).toBe(2); // the link survived
   });
 
   it("a call waits for its own inputs only: independent calls finish while it waits", async () => {

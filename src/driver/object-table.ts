@@ -67,7 +67,7 @@ export class ObjectEntry {
   set(state: ObjectState, error?: Error): void {
     this.state = state;
     this.error = error;
-    for (const w of this.waiters.splice(0)) w();
+    notify(this.waiters.splice(0));
   }
 
   lost(reason: string): ObjectLostError {
@@ -77,6 +77,29 @@ export class ObjectEntry {
 
 /** What a runner answers for a kept result: its size, or the value itself (encoded) when small. */
 export type Kept = { bytes: number; inline?: undefined } | { inline: Uint8Array[] };
+
+// Waiters run from one loop, not from inside each other: a failure that runs down a chain
+// of 20,000 waiting calls (each failing the object the next one waits for) would
+// otherwise nest 20,000 calls deep and overflow the stack.
+const notes: (() => void)[] = [];
+let notifying = false;
+
+function notify(waiters: (() => void)[]): void {
+  notes.push(...waiters);
+  if (notifying) return;
+  notifying = true;
+  let failure: unknown;
+  for (let i = 0; i < notes.length; i++) {
+    try {
+      notes[i]!();
+    } catch (err) {
+      failure ??= err; // the other waiters still run: none may be left hanging
+    }
+  }
+  notes.length = 0;
+  notifying = false;
+  if (failure !== undefined) throw failure;
+}
 
 export interface ObjectTableHost {
   /** Tells runners to drop their copies. */
