@@ -14,7 +14,9 @@ export type StrandErrorCode =
   | "ERR_STRAND_CANCELLED"
   | "ERR_STRAND_IMPORT"
   | "ERR_STRAND_OBJECT_LOST"
-  | "ERR_STRAND_OBJECT_STORE_FULL";
+  | "ERR_STRAND_OBJECT_STORE_FULL"
+  | "ERR_STRAND_CHANNEL_CLOSED"
+  | "ERR_STRAND_CHANNEL_BROKEN";
 
 /** Extra fields a Strand error carries across the wire besides message/stack/cause. */
 export type ErrorFields = Record<string, string | number | boolean | undefined>;
@@ -182,6 +184,32 @@ export class ObjectStoreFullError extends StrandError {
   }
 }
 
+/** Send on a closed channel, or close of a closed one (Go panics in both cases). */
+export class ChannelClosedError extends StrandError {
+  static readonly code = "ERR_STRAND_CHANNEL_CLOSED";
+  readonly channel: string;
+  constructor(channel: string, message: string) {
+    super(ChannelClosedError.code, `channel ${channel}: ${message}`);
+    this.channel = channel;
+  }
+  override fields(): ErrorFields {
+    return { channel: this.channel };
+  }
+}
+
+/** A process holding the channel (its home driver, or a runner using it) died: it can no longer be used. */
+export class ChannelBrokenError extends StrandError {
+  static readonly code = "ERR_STRAND_CHANNEL_BROKEN";
+  readonly channel: string;
+  constructor(channel: string, reason: string) {
+    super(ChannelBrokenError.code, `channel ${channel} broken: ${reason}`);
+    this.channel = channel;
+  }
+  override fields(): ErrorFields {
+    return { channel: this.channel };
+  }
+}
+
 /**
  * Rebuilds a Strand error that crossed the wire as (code, message, fields).
  * Returns undefined for codes this copy of strand does not know.
@@ -205,6 +233,8 @@ export function reviveStrandError(code: string, message: string, f: ErrorFields)
     case CancelledError.code: e = new CancelledError(message); break;
     case ImportError.code: e = new ImportError(message); break;
     case ObjectLostError.code: e = new ObjectLostError(s("objectId"), ""); break;
+    case ChannelClosedError.code: e = new ChannelClosedError(s("channel"), ""); break;
+    case ChannelBrokenError.code: e = new ChannelBrokenError(s("channel"), ""); break;
     case ObjectStoreFullError.code: e = new ObjectStoreFullError(Number(f.neededBytes ?? 0), 0, Number(f.budgetBytes ?? 0)); break;
     default: return undefined;
   }

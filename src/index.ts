@@ -2,10 +2,12 @@ export { local, connect, type ConnectOptions, type LocalOptions } from "./driver
 export { Cluster, type ClusterOptions, type ClusterStats, type ImportOptions, type ModuleStats, type RunnerStatus } from "./driver/cluster.ts";
 export type { Remote, RemoteFunction, RemoteParameters } from "./driver/remote.ts";
 export { Ref, type RefOr } from "./driver/ref.ts";
+export { Chan, select, type RecvResult, type SelectCase, type Selected, type SelectOptions } from "./protocol/chan.ts";
 export type { CallOptions } from "./driver/call.ts";
 export type { RunnerStats } from "./protocol/messages.ts";
 export { RunnerDaemon, type RunnerOptions } from "./runner/daemon.ts";
 export {
   StrandError, RemoteError, RunnerLostError, SerializationError, AuthError, ProtocolError,
-  TimeoutError, CancelledError, ImportError, ObjectLostError, ObjectStoreFullError, type StrandErrorCode,
+  TimeoutError, CancelledError, ImportError, ObjectLostError, ObjectStoreFullError,
+  ChannelClosedError, ChannelBrokenError, type StrandErrorCode,
 } from "./errors.ts";

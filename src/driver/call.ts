@@ -8,12 +8,7 @@ export interface ModuleRef {
   hash: string;
 }
 
-export interface CallOptions {
-  /** Milliseconds before the call fails with TimeoutError and its thread is stopped. */
-  timeout?: number;
-  /** Aborting fails the call with CancelledError and stops its thread. */
-  signal?: AbortSignal;
-}
+export type { CallOptions } from "../protocol/call-options.ts";
 
 /** What a call runs: enough to run it again (lineage of the object it made). */
 export interface TaskSpec {

@@ -3,11 +3,13 @@ import { CancelledError, ObjectLostError, RunnerLostError, SerializationError, T
 import { DEFAULT_MAX_FRAME, frameSize } from "../transport/frames.ts";
 import { createLogger } from "../log.ts";
 import { decodeValue, encodeValue, type Encoded } from "../protocol/codec.ts";
+import type { Chan } from "../protocol/chan.ts";
 import type { ObjectRef } from "../protocol/object-ref.ts";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "../protocol/heartbeat.ts";
 import type { RunnerStats } from "../protocol/messages.ts";
 import { bundle, type Bundle } from "./bundle.ts";
 import { PendingCall, type CallOptions, type ModuleRef } from "./call.ts";
+import { Channels } from "./channels.ts";
 import { ObjectTable, type Kept, type ObjectEntry } from "./object-table.ts";
 import type { Ref } from "./ref.ts";
 import { makeRemote, type Remote } from "./remote.ts";
@@ -70,6 +72,7 @@ export class Cluster implements AsyncDisposable {
   private readonly scheduler = new Scheduler();
   private readonly objects = new ObjectTable({ free: (link, ids) => link.free(ids) });
   private readonly graph = new TaskGraph(this.objects, this.scheduler);
+  private readonly channels = new Channels(this.objects.prefix);
   private readonly links: RunnerLink[] = [];
   private readonly bundles = new Map<string, Bundle>();
   private readonly modules = new Map<string, ModuleStats & { ref: number }>();
@@ -88,11 +91,15 @@ export class Cluster implements AsyncDisposable {
     const c = new Cluster(opts);
     const host: LinkHost = {
       ownerPrefix: c.objects.prefix,
+      chanOp: (link, opId, req, values) => c.channels.remote(link, opId, req, values),
+      chanCancel: (link, opId) => c.channels.cancel(link, opId),
+      gaveChannels: (link, chans) => c.channels.given(link, chans),
       codeFor: (hash) => c.bundles.get(hash)?.code,
       slotFreed: (link) => c.scheduler.slotFreed(link),
       lost: (link, err) => {
         if (c.closing === undefined) c.log.error({ runner: link.address, err: err.message }, "runner lost");
         c.objects.linkLost(link);
+        c.channels.peerLost(link, err.message);
         c.scheduler.remove(link);
       },
       log: c.log,
@@ -206,6 +213,14 @@ export class Cluster implements AsyncDisposable {
     if (options !== undefined) this.arm(call, options);
     if (!call.settled) this.graph.add(call);
     return made.ref;
+  }
+
+  /**
+   * A Go channel homed in this driver: `capacity` 0 (the default) is unbuffered. Pass it to
+   * remote functions, inside arguments or over other channels; use it the same way there.
+   */
+  chan<T>(capacity = 0): Chan<T> {
+    return this.channels.create<T>(capacity);
   }
 
   /** Stores a value in the cluster once; pass the Ref to calls instead of the value. */
@@ -330,6 +345,7 @@ export class Cluster implements AsyncDisposable {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.channels.closeAll("its cluster was closed");
       await Promise.all(this.links.map((l) => l.close()));
       await this.opts.onClose?.();
     })();

@@ -3,13 +3,21 @@ import { ProtocolError, RemoteError, RunnerLostError, StrandError } from "../err
 import { decodeValue, type Encoded } from "../protocol/codec.ts";
 import { clientHandshake } from "../protocol/handshake.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
-import { frameOf, headerOf, payloadOf, T, type Dep, type Header, type RunnerInfo, type RunnerStats } from "../protocol/messages.ts";
+import type { Chan } from "../protocol/chan.ts";
+import { encodeValue } from "../protocol/codec.ts";
+import { frameOf, headerOf, payloadOf, T, type ChanRequest, type Dep, type Header, type RunnerInfo, type RunnerStats } from "../protocol/messages.ts";
+import type { Outcome } from "./channel-home.ts";
 import { Connection, dial, parseAddress } from "../transport/connection.ts";
 import type { PendingCall } from "./call.ts";
 import type { Kept } from "./object-table.ts";
 import { Lane, laneLost, type LaneOwner } from "./lane.ts";
 
 export interface LinkHost {
+  /** Channel operations this runner relays for its threads, and their withdrawal. */
+  chanOp(link: RunnerLink, opId: number, req: ChanRequest, values: Uint8Array[][]): void;
+  chanCancel(link: RunnerLink, opId: number): void;
+  /** Channels sent to this runner inside a call's arguments. */
+  gaveChannels(link: RunnerLink, chans: readonly Chan<unknown>[]): void;
   /** The prefix of this driver's object ids, declared to each runner (T.Owner). */
   ownerPrefix: string;
   /** Bundle bytes by hash, for a runner that asks. */
@@ -107,6 +115,7 @@ export class RunnerLink implements LaneOwner {
 
   send(call: PendingCall): void {
     const { ref } = call.module;
+    if (call.args.chans !== undefined) this.host.gaveChannels(this, call.args.chans);
     const id = this.nextId++;
     call.id = id;
     call.link = this;
@@ -173,6 +182,17 @@ export class RunnerLink implements LaneOwner {
       if (!h[2]) throw v instanceof Error ? v : new ProtocolError(String(v));
       return v;
     });
+  }
+
+  /** Answers a channel operation this runner relayed. */
+  reply(opId: number, o: Outcome): void {
+    if (!this.alive) return;
+    if (o instanceof Error) {
+      this.conn.send(frameOf([T.ChanReply, opId, false, -1, false], encodeValue(o, "error")));
+      return;
+    }
+    const header: [T.ChanReply, number, boolean, number, boolean] = [T.ChanReply, opId, true, o.index, o.done === true];
+    this.conn.send(o.value === undefined ? frameOf(header) : frameOf(header, { body: o.value[0]!, attachments: o.value.slice(1) }));
   }
 
   free(objectIds: string[]): void {
@@ -284,6 +304,18 @@ export class RunnerLink implements LaneOwner {
           return;
         }
         case T.Lanes: return this.onLanes(h[1]);
+        case T.ChanOp: {
+          const [, opId, req, sizes] = h;
+          if (typeof opId !== "number" || !Array.isArray(sizes)) throw new ProtocolError("malformed channel operation");
+          const values: Uint8Array[][] = [];
+          let at = 1;
+          for (const n of sizes) {
+            if (!Number.isInteger(n) || n < 1 || at + n > segs.length) throw new ProtocolError("malformed channel values");
+            values.push(segs.slice(at, (at += n)).map((s) => s.slice())); // kept: own copies, not views of socket reads
+          }
+          return this.host.chanOp(this, opId, req, values);
+        }
+        case T.ChanCancel: return this.host.chanCancel(this, h[1]);
         case T.Heartbeat: return;
         default: throw new ProtocolError(`unexpected message type ${String(h[0])} from runner`);
       }

@@ -1,5 +1,6 @@
 import { Packr, addExtension } from "msgpackr";
 import { reviveStrandError, StrandError, type ErrorFields } from "../errors.ts";
+import { Chan } from "./chan.ts";
 import { ObjectRef } from "./object-ref.ts";
 import { assertSerializable } from "./validate.ts";
 
@@ -13,6 +14,8 @@ export interface Encoded {
   attachments: Uint8Array[];
   /** Refs found in the value, in order of first appearance (encodeValue only). */
   refs?: ObjectRef[];
+  /** Channels found in the value. */
+  chans?: Chan<unknown>[];
 }
 
 export const ATTACH_MIN = 16 * 1024;
@@ -20,6 +23,7 @@ export const ATTACH_MIN = 16 * 1024;
 const EXT_BINARY = 0x21; // application range, clear of msgpackr's own types
 const EXT_ERROR = 0x22;
 const EXT_REF = 0x23;
+const EXT_CHAN = 0x24;
 
 // Index = kind byte on the wire. Buffer before Uint8Array: both are checked by constructor.
 const binaryKinds = [
@@ -33,6 +37,13 @@ let outAttachments: Uint8Array[] = [];
 let inAttachments: readonly Uint8Array[] = [];
 let outRefs: ObjectRef[] = [];
 let inRefs: ReadonlyMap<string, unknown> | undefined;
+let outChans: Chan<unknown>[] = [];
+/** Turns a channel id (and capacity) into this process's handle for it; set by driver and runner. */
+let chanReviver: ((id: string, capacity: number) => Chan<unknown>) | undefined;
+
+export function setChanReviver(reviver: (id: string, capacity: number) => Chan<unknown>): void {
+  chanReviver = reviver;
+}
 
 function bytesOf(v: ArrayBufferView | ArrayBuffer): Uint8Array {
   return v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
@@ -143,6 +154,20 @@ addExtension({
   },
 });
 
+addExtension({
+  Class: Chan,
+  type: EXT_CHAN,
+  write(c: Chan<unknown>): [string, number] {
+    if (!outChans.includes(c)) outChans.push(c);
+    return [c.id, c.capacity];
+  },
+  read(v: unknown): unknown {
+    if (!Array.isArray(v) || typeof v[0] !== "string" || typeof v[1] !== "number") throw new TypeError("malformed channel");
+    if (chanReviver === undefined) throw new TypeError("channels cannot be decoded here");
+    return chanReviver(v[0], v[1]);
+  },
+});
+
 const packr = new Packr({
   structuredClone: true, // cycles and shared references survive
   useRecords: true, // plain objects as records, so msgpack maps can mean Map
@@ -161,6 +186,7 @@ export function encodeValue(value: unknown, path: string): Encoded {
 export function encodeTrusted(value: unknown): Encoded {
   outAttachments = [];
   outRefs = [];
+  outChans = [];
   try {
     // pack() returns a view into msgpackr's reusable buffer; copy it before the next pack.
     const body = Uint8Array.prototype.slice.call(packr.pack(value));
@@ -168,10 +194,14 @@ export function encodeTrusted(value: unknown): Encoded {
     // map): a Ref in it could never be collected, so its object never freed. Pack
     // something else to let go of it.
     if (outRefs.length > 0) packr.pack(null);
-    return outRefs.length === 0 ? { body, attachments: outAttachments } : { body, attachments: outAttachments, refs: outRefs };
+    const enc: Encoded = { body, attachments: outAttachments };
+    if (outRefs.length > 0) enc.refs = outRefs;
+    if (outChans.length > 0) enc.chans = outChans;
+    return enc;
   } finally {
     outAttachments = [];
     outRefs = [];
+    outChans = [];
   }
 }
 

@@ -43,7 +43,18 @@ export enum T {
   // driver -> runner, first after the handshake: [T, prefix]. The driver's object ids
   // start with `prefix.`: objects its calls keep on a thread's lane are owned by it.
   Owner = 25,
+  // Channels (their home is the driver that made them; runners relay their threads' use):
+  ChanOp = 26, // runner -> driver: [T, opId, ChanRequest] + values of send cases
+  ChanReply = 27, // driver -> runner: [T, opId, ok, index, done] + the value received, or an error
+  ChanCancel = 28, // runner -> driver: [T, opId]: the op is no longer wanted (its thread died, its signal fired)
 }
+
+/** A channel operation as it crosses the wire; the values of send cases follow as payloads. */
+export type ChanRequest =
+  | { op: "send"; chan: string }
+  | { op: "recv"; chan: string }
+  | { op: "close"; chan: string }
+  | { op: "select"; cases: { op: "send" | "recv"; chan: string }[]; default: boolean; timeout: number | undefined };
 
 /**
  * An object a call's arguments refer to, and a runner that holds it (null: this one
@@ -111,7 +122,10 @@ export type Header =
   | [T.Free, string[]]
   | [T.Pull, number, string, string]
   | [T.Done, number, boolean, number]
-  | [T.Owner, string];
+  | [T.Owner, string]
+  | [T.ChanOp, number, ChanRequest, number[]]
+  | [T.ChanReply, number, boolean, number, boolean]
+  | [T.ChanCancel, number];
 
 // Headers never hold user values, so the plain, fast msgpack settings suffice.
 const headerPackr = new Packr({ useRecords: false, moreTypes: false });

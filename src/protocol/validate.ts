@@ -1,4 +1,5 @@
 import { SerializationError } from "../errors.ts";
+import { Chan } from "./chan.ts";
 import { ObjectRef } from "./object-ref.ts";
 
 // msgpackr would quietly turn a function into undefined and a class instance into a
@@ -71,7 +72,7 @@ function walk(w: Walk, v: unknown): void {
     }
     return;
   }
-  if (ArrayBuffer.isView(o) || o instanceof ArrayBuffer || o instanceof Date || o instanceof RegExp || o instanceof ObjectRef) return;
+  if (ArrayBuffer.isView(o) || o instanceof ArrayBuffer || o instanceof Date || o instanceof RegExp || o instanceof ObjectRef || o instanceof Chan) return;
   if (o instanceof SharedArrayBuffer) return fail(w, "is a SharedArrayBuffer (cannot be shared across hosts)");
   if (o instanceof Map) {
     let i = 0;

@@ -1,7 +1,7 @@
 import net from "node:net";
 import os from "node:os";
 import type { Logger } from "pino";
-import { ObjectLostError } from "../errors.ts";
+import { ChannelBrokenError, ObjectLostError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { serverHandshake } from "../protocol/handshake.ts";
 import type { HeartbeatOptions } from "../protocol/heartbeat.ts";
@@ -12,7 +12,9 @@ import { CodeCache } from "./code-cache.ts";
 import { Executor } from "./executor.ts";
 import { ObjectStore } from "./object-store.ts";
 import { Peers } from "./peers.ts";
-import { DEFAULT_RUNNER_HEARTBEAT, Session } from "./session.ts";
+import { chanOf, DEFAULT_RUNNER_HEARTBEAT, Session } from "./session.ts";
+import type { ChanRelayHandler } from "./lane-registry.ts";
+import { encodeValue } from "../protocol/codec.ts";
 import { LANE_COUNTER } from "./task.ts";
 
 export interface RunnerOptions {
@@ -72,6 +74,7 @@ export class RunnerDaemon {
     this.executor.lanes?.onChanged((ports) => {
       for (const s of this.sessions) s.announceLanes(ports);
     });
+    this.executor.lanes?.onChan(this.chanRelay());
     // Results that lane calls keep: stored here, owned by the driver that made the call.
     this.executor.lanes?.onStore((objectId, segments) => {
       const owner = this.owners.get(objectId.slice(0, objectId.lastIndexOf(".")));
@@ -111,6 +114,44 @@ export class RunnerDaemon {
       batches: this.executor.batches, batchedCalls: this.executor.batchedJobs,
       objects: this.store.size, objectBytes: this.store.used, objectBytesLimit: this.store.limit,
       objectFetches: this.store.fetches, objectBytesFetched: this.store.bytesFetched, objectsServed: this.store.served,
+    };
+  }
+
+  /**
+   * Threads' channel operations go to the channel's home: the driver session whose id
+   * prefix the channel carries. Waiting ones are withdrawn there if their thread dies.
+   */
+  private chanRelay(): ChanRelayHandler {
+    const lanes = this.executor.lanes!;
+    const waiting = new Map<number, Map<number, { session: Session; opId: number }>>(); // threadId -> request -> op
+    return {
+      op: (threadId, request, req, values) => {
+        const chan = chanOf(req);
+        const session = this.owners.get(chan.slice(0, chan.lastIndexOf(".")));
+        if (session === undefined) {
+          const e = encodeValue(new ChannelBrokenError(chan, "its home driver is not connected to this runner"), "error");
+          return lanes.chanReply(threadId, request, false, -1, false, [e.body, ...e.attachments]);
+        }
+        let mine = waiting.get(threadId);
+        if (mine === undefined) waiting.set(threadId, (mine = new Map()));
+        const ops = mine;
+        let answered = false;
+        const opId = session.chanOp(req, values, (ok, index, done, segments) => {
+          answered = true;
+          ops.delete(request);
+          lanes.chanReply(threadId, request, ok, index, done, segments);
+        });
+        if (!answered) ops.set(request, { session, opId });
+      },
+      cancel: (threadId, request) => {
+        const op = waiting.get(threadId)?.get(request);
+        waiting.get(threadId)?.delete(request);
+        op?.session.chanCancel(op.opId);
+      },
+      threadGone: (threadId) => {
+        for (const op of waiting.get(threadId)?.values() ?? []) op.session.chanCancel(op.opId);
+        waiting.delete(threadId);
+      },
     };
   }
 

@@ -2,7 +2,15 @@ import { randomUUID } from "node:crypto";
 import { BroadcastChannel } from "node:worker_threads";
 import type { Piscina } from "piscina";
 import { encodeValue } from "../protocol/codec.ts";
+import type { ChanRequest } from "../protocol/messages.ts";
 import { LANE_COUNTERS, type LaneMessage } from "./task.ts";
+
+export interface ChanRelayHandler {
+  op(threadId: number, request: number, req: ChanRequest, values: Uint8Array[][]): void;
+  cancel(threadId: number, request: number): void;
+  /** A thread died: its waiting operations must be withdrawn at their homes. */
+  threadGone(threadId: number): void;
+}
 
 /**
  * The runner main thread's view of its threads' lanes (lane.ts): which live thread listens
@@ -24,6 +32,7 @@ export class LaneRegistry {
   private drainWaiter: (() => void) | undefined;
   private listener: ((ports: number[]) => void) | undefined;
   private storer: ((objectId: string, segments: Uint8Array[]) => number) | undefined;
+  private chanHandler: ChanRelayHandler | undefined;
   private changePending = false;
 
   constructor() {
@@ -38,6 +47,7 @@ export class LaneRegistry {
       this.changed();
     });
     pool.on("workerDestroy", (w: { id: number }) => {
+      this.chanHandler?.threadGone(w.id);
       this.live.delete(w.id);
       this.ports.delete(w.id);
       this.drained.delete(w.id);
@@ -53,6 +63,16 @@ export class LaneRegistry {
 
   onChanged(listener: (ports: number[]) => void): void {
     this.listener = listener;
+  }
+
+  /** Where the threads' channel operations go (the daemon forwards them to the channels' homes). */
+  onChan(handler: ChanRelayHandler): void {
+    this.chanHandler = handler;
+  }
+
+  /** The answer to a thread's channel operation. */
+  chanReply(threadId: number, request: number, ok: boolean, index: number, done: boolean, segments: Uint8Array[]): void {
+    this.post({ kind: "chan-reply", threadId, request, ok, index, done, segments });
   }
 
   /** Where results kept by lane calls go: returns their size, or throws (store full, owner gone). */
@@ -82,6 +102,10 @@ export class LaneRegistry {
     } else if (m.kind === "drained") {
       this.drained.add(m.threadId);
       this.checkDrained();
+    } else if (m.kind === "chan-op") {
+      this.chanHandler?.op(m.threadId, m.request, m.req, m.values);
+    } else if (m.kind === "chan-cancel") {
+      this.chanHandler?.cancel(m.threadId, m.request);
     } else if (m.kind === "store") {
       const { threadId, request } = m;
       try {

@@ -1,9 +1,9 @@
 import type { Logger } from "pino";
-import { CancelledError, ImportError, ObjectLostError, ProtocolError, SerializationError } from "../errors.ts";
+import { CancelledError, ChannelBrokenError, ImportError, ObjectLostError, ProtocolError, SerializationError } from "../errors.ts";
 import { frameSize } from "../transport/frames.ts";
 import { encodeTrusted, encodeValue } from "../protocol/codec.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
-import { frameOf, headerOf, INLINE_MAX, T, type Dep, type RunnerStats } from "../protocol/messages.ts";
+import { frameOf, headerOf, INLINE_MAX, T, type ChanRequest, type Dep, type RunnerStats } from "../protocol/messages.ts";
 import type { Connection } from "../transport/connection.ts";
 import type { CodeCache } from "./code-cache.ts";
 import type { Executor, Job } from "./executor.ts";
@@ -44,6 +44,9 @@ export class Session {
   private readonly awaitingCode = new Set<number>();
   private readonly idleWaiters: (() => void)[] = [];
   private readonly codeWaiters = new Map<string, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
+  /** Channel operations sent to this driver (the channels' home) for our threads. */
+  private readonly chanWaiters = new Map<number, (ok: boolean, index: number, done: boolean, segments: Uint8Array[]) => void>();
+  private nextChanOp = 1;
   private readonly stopHeartbeat: () => void;
   /** Module refs this driver declared, and the hashes they stand for. */
   private readonly modules = new Map<number, string>();
@@ -86,6 +89,12 @@ export class Session {
         case T.Fetch: return this.onFetch(h[1], h[2]);
         case T.Free: return this.onFree(h[1]);
         case T.Pull: return this.onPull(h[1], h[2], h[3]);
+        case T.ChanReply: {
+          const w = this.chanWaiters.get(h[1]);
+          this.chanWaiters.delete(h[1]);
+          w?.(h[2] === true, h[3], h[4] === true, segs.slice(1));
+          return;
+        }
         case T.Owner:
           if (typeof h[1] !== "string" || h[1] === "") throw new ProtocolError("malformed owner");
           this.host.owners.set(h[1], this);
@@ -100,6 +109,25 @@ export class Session {
       this.host.log.warn({ peer: this.conn.remoteAddress, err: (err as Error).message }, "bad frame, closing connection");
       this.conn.destroy(err as Error);
     }
+  }
+
+  /**
+   * Forwards a thread's channel operation to this driver, the channel's home; `answer`
+   * gets the reply (or a ChannelBrokenError, encoded, if the driver goes first).
+   */
+  chanOp(req: ChanRequest, values: Uint8Array[][], answer: (ok: boolean, index: number, done: boolean, segments: Uint8Array[]) => void): number {
+    const opId = this.nextChanOp++;
+    if (this.closed) {
+      answer(false, -1, false, encodedSegments(new ChannelBrokenError(chanOf(req), "its home driver disconnected")));
+      return opId;
+    }
+    this.chanWaiters.set(opId, answer);
+    this.conn.send([...frameOf([T.ChanOp, opId, req, values.map((v) => v.length)]), ...values.flat()]);
+    return opId;
+  }
+
+  chanCancel(opId: number): void {
+    if (this.chanWaiters.delete(opId) && !this.closed) this.conn.send(frameOf([T.ChanCancel, opId]));
   }
 
   private onModule(ref: number, hash: string): void {
@@ -294,6 +322,8 @@ export class Session {
     this.stopHeartbeat();
     for (const w of this.codeWaiters.values()) w.reject(new ImportError("driver disconnected"));
     this.codeWaiters.clear();
+    for (const w of this.chanWaiters.values()) w(false, -1, false, encodedSegments(new ChannelBrokenError("(any)", "its home driver disconnected")));
+    this.chanWaiters.clear();
     // Nobody will read these results: stop what can be stopped.
     this.awaitingCode.clear();
     for (const jobId of this.callOf.keys()) this.host.executor.cancel(jobId, "driver disconnected");
@@ -304,4 +334,14 @@ export class Session {
     this.conn.destroy(err);
     this.onClosed(this, err);
   }
+}
+
+/** The channel an operation names (a select: its first case's). */
+export function chanOf(req: ChanRequest): string {
+  return req.op === "select" ? (req.cases[0]?.chan ?? "(none)") : req.chan;
+}
+
+function encodedSegments(err: Error): Uint8Array[] {
+  const e = encodeValue(err, "error");
+  return [e.body, ...e.attachments];
 }

@@ -1,3 +1,4 @@
+import type { ChanRequest } from "../protocol/messages.ts";
 // What crosses between the runner's main thread and its worker threads.
 
 export interface CallTask {
@@ -54,4 +55,8 @@ export type LaneMessage =
   // worker -> main: keep this call result in the object store (segments in shared memory)
   | { kind: "store"; threadId: number; request: number; objectId: string; segments: Uint8Array[] }
   // main -> worker: stored (bytes), or not (the encoded error)
-  | { kind: "stored"; threadId: number; request: number; bytes: number; error?: Uint8Array[] };
+  | { kind: "stored"; threadId: number; request: number; bytes: number; error?: Uint8Array[] }
+  // worker -> main -> the channel's home driver, and back (see chan-relay.ts)
+  | { kind: "chan-op"; threadId: number; request: number; req: ChanRequest; values: Uint8Array[][] }
+  | { kind: "chan-cancel"; threadId: number; request: number }
+  | { kind: "chan-reply"; threadId: number; request: number; ok: boolean; index: number; done: boolean; segments: Uint8Array[] };

@@ -1,6 +1,7 @@
 import { workerData } from "piscina";
 import { packOutcomes, unpackTasks, type OutcomeBatch, type TaskBatch } from "./batch.ts";
 import { isThenable, loadCount, runOne } from "./call-runner.ts";
+import { startChanRelay } from "./chan-relay.ts";
 import { startLane } from "./lane.ts";
 import type { CallOutcome, LaneConfig } from "./task.ts";
 
@@ -12,7 +13,10 @@ import type { CallOutcome, LaneConfig } from "./task.ts";
 process.setSourceMapsEnabled(true);
 
 const lane = (workerData as { lane?: LaneConfig } | undefined)?.lane;
-if (lane !== undefined) startLane(lane);
+if (lane !== undefined) {
+  startLane(lane);
+  startChanRelay(lane.channel);
+}
 
 export default async function runBatch(batch: TaskBatch): Promise<OutcomeBatch> {
   const before = loadCount();

@@ -1,0 +1,177 @@
+import { ChannelBrokenError, ChannelClosedError, TimeoutError } from "../errors.ts";
+
+/** A value on its way through a channel, encoded: msgpack body, then attachments. */
+export type Value = Uint8Array[];
+
+/** A case of a pending operation, as the home holds it. */
+export type HomeCase = { op: "recv"; chan: string } | { op: "send"; chan: string; value: Value };
+
+/** How an operation ended: the case that ran (and what a receive got), or an error. */
+export type Outcome = { index: number; value?: Value; done?: boolean } | Error;
+
+/** One pending operation (a lone send or receive is a select of one case). */
+interface Group {
+  fired: boolean;
+  cases: HomeCase[];
+  finish: (o: Outcome) => void;
+  timer: NodeJS.Timeout | undefined;
+  /** Where it waits: removed from every queue once it fires. */
+  entries: { queue: Waiter[]; waiter: Waiter }[];
+}
+
+interface Waiter {
+  group: Group;
+  index: number;
+}
+
+class ChannelState {
+  readonly buffer: Value[] = [];
+  readonly receivers: Waiter[] = [];
+  readonly senders: Waiter[] = [];
+  closed = false;
+  broken: Error | undefined;
+  constructor(readonly id: string, readonly capacity: number) {}
+}
+
+/**
+ * The channels this driver made, with Go's semantics: a bounded buffer, queues of blocked
+ * senders and receivers (FIFO), close, and select over several cases choosing uniformly
+ * among those ready. It holds encoded values only; where an operation came from (this
+ * process or a runner) is the caller's business.
+ */
+export class ChannelHome {
+  private readonly chans = new Map<string, ChannelState>();
+
+  create(id: string, capacity: number): void {
+    if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`channel capacity must be a whole number >= 0, got ${capacity}`);
+    this.chans.set(id, new ChannelState(id, capacity));
+  }
+
+  has(id: string): boolean {
+    return this.chans.has(id);
+  }
+
+  /** Values buffered now (Go's `len(ch)`). */
+  length(id: string): number {
+    return this.chans.get(id)?.buffer.length ?? 0;
+  }
+
+  /**
+   * Runs one operation: at once if a case is ready (or `dflt`), otherwise when one becomes
+   * ready or `timeoutMs` passes. Returns a function that withdraws it while it waits.
+   */
+  run(cases: HomeCase[], dflt: boolean, timeoutMs: number | undefined, finish: (o: Outcome) => void): () => void {
+    const group: Group = { fired: false, cases, finish, timer: undefined, entries: [] };
+    const states: ChannelState[] = [];
+    for (const c of cases) {
+      const ch = this.chans.get(c.chan);
+      if (ch === undefined) return fail(group, new ChannelBrokenError(c.chan, "no such channel at its home (wrong driver, or the driver restarted)"));
+      if (ch.broken !== undefined) return fail(group, ch.broken);
+      states.push(ch);
+    }
+    const ready: number[] = [];
+    cases.forEach((c, i) => {
+      const ch = states[i]!;
+      if (c.op === "recv" ? ch.buffer.length > 0 || live(ch.senders) || ch.closed : ch.closed || live(ch.receivers) || ch.buffer.length < ch.capacity) ready.push(i);
+    });
+    if (ready.length > 0) {
+      const i = ready[Math.floor(Math.random() * ready.length)]!; // fair among the ready
+      group.fired = true;
+      finish(this.proceed(states[i]!, cases[i]!, i));
+      return () => {};
+    }
+    if (dflt) {
+      group.fired = true;
+      finish({ index: -1 });
+      return () => {};
+    }
+    cases.forEach((c, i) => {
+      const queue = c.op === "recv" ? states[i]!.receivers : states[i]!.senders;
+      const waiter = { group, index: i };
+      queue.push(waiter);
+      group.entries.push({ queue, waiter });
+    });
+    if (timeoutMs !== undefined) {
+      group.timer = setTimeout(() => this.fire(group, new TimeoutError("select", timeoutMs)), timeoutMs);
+    }
+    return () => this.fire(group, undefined);
+  }
+
+  /** A case that can proceed now, run. */
+  private proceed(ch: ChannelState, c: HomeCase, index: number): Outcome {
+    if (c.op === "send") {
+      if (ch.closed) return new ChannelClosedError(ch.id, "send on a closed channel");
+      const r = take(ch.receivers);
+      if (r !== undefined) this.fire(r.group, { index: r.index, value: c.value });
+      else ch.buffer.push(c.value);
+      return { index };
+    }
+    if (ch.buffer.length > 0) {
+      const value = ch.buffer.shift()!;
+      // A blocked sender's value takes the freed slot (in its turn).
+      const s = take(ch.senders);
+      if (s !== undefined) {
+        ch.buffer.push(sendValue(s));
+        this.fire(s.group, { index: s.index });
+      }
+      return { index, value };
+    }
+    const s = take(ch.senders); // unbuffered: hand over from a waiting sender
+    if (s !== undefined) {
+      this.fire(s.group, { index: s.index });
+      return { index, value: sendValue(s) };
+    }
+    return { index, done: true }; // closed and drained
+  }
+
+  close(id: string): void {
+    const ch = this.chans.get(id);
+    if (ch === undefined) throw new ChannelBrokenError(id, "no such channel");
+    if (ch.broken !== undefined) throw ch.broken;
+    if (ch.closed) throw new ChannelClosedError(id, "close of a closed channel");
+    ch.closed = true;
+    for (let r = take(ch.receivers); r !== undefined; r = take(ch.receivers)) this.fire(r.group, { index: r.index, done: true });
+    for (let s = take(ch.senders); s !== undefined; s = take(ch.senders)) this.fire(s.group, new ChannelClosedError(id, "send on a closed channel"));
+  }
+
+  /** Someone using the channel died: every operation on it fails, now and later. */
+  break(id: string, reason: string): void {
+    const ch = this.chans.get(id);
+    if (ch === undefined || ch.broken !== undefined) return;
+    ch.broken = new ChannelBrokenError(id, reason);
+    for (const q of [ch.receivers, ch.senders]) for (let w = take(q); w !== undefined; w = take(q)) this.fire(w.group, ch.broken);
+    ch.buffer.length = 0;
+  }
+
+  private fire(group: Group, outcome: Outcome | undefined): void {
+    if (group.fired) return;
+    group.fired = true;
+    if (group.timer !== undefined) clearTimeout(group.timer);
+    for (const { queue, waiter } of group.entries) {
+      const i = queue.indexOf(waiter);
+      if (i >= 0) queue.splice(i, 1);
+    }
+    if (outcome !== undefined) group.finish(outcome);
+  }
+}
+
+function fail(group: Group, err: Error): () => void {
+  group.fired = true;
+  group.finish(err);
+  return () => {};
+}
+
+const live = (q: Waiter[]): boolean => q.some((w) => !w.group.fired);
+
+/** The first waiter still waiting, removed from its queue. */
+function take(q: Waiter[]): Waiter | undefined {
+  while (q.length > 0) {
+    const w = q.shift()!;
+    if (!w.group.fired) return w;
+  }
+  return undefined;
+}
+
+function sendValue(w: Waiter): Value {
+  return (w.group.cases[w.index] as { value: Value }).value;
+}

@@ -1,0 +1,166 @@
+import { CancelledError, ChannelBrokenError, ProtocolError, SerializationError } from "../errors.ts";
+import { Chan, type ChanOps, type RecvResult, type Selected, type SelectOptions, type WireCase } from "../protocol/chan.ts";
+import { decodeValue, encodeValue, setChanReviver } from "../protocol/codec.ts";
+import type { ChanRequest } from "../protocol/messages.ts";
+import { ChannelHome, type HomeCase, type Outcome, type Value } from "./channel-home.ts";
+
+/** Where a runner's operation came from, so its answer can go back there. */
+export interface ChanPeer {
+  readonly address: string;
+  reply(opId: number, outcome: Outcome): void;
+}
+
+/** Every cluster's channels in this process, by id prefix: decoding a channel finds its handle. */
+const byPrefix = new Map<string, Channels>();
+setChanReviver((id, capacity) => {
+  const owner = byPrefix.get(id.slice(0, id.lastIndexOf(".")));
+  if (owner === undefined) throw new ChannelBrokenError(id, "this process is not the channel's home");
+  return owner.handle(id, capacity);
+});
+
+/**
+ * A driver's channels: their home (state and Go semantics, channel-home.ts), the driver's
+ * own use of them, and the operations runners relay for their threads.
+ */
+export class Channels {
+  private readonly home = new ChannelHome();
+  private readonly handles = new Map<string, Chan<unknown>>();
+  private next = 0;
+  /** Operations runners are waiting on, per runner: withdrawn if it goes. */
+  private readonly pending = new Map<ChanPeer, Map<number, () => void>>();
+  /** Channels each runner has used or been given: they break if it dies holding them. */
+  private readonly usedBy = new Map<ChanPeer, Set<string>>();
+
+  constructor(private readonly prefix: string) {
+    byPrefix.set(prefix, this);
+  }
+
+  create<T>(capacity: number): Chan<T> {
+    const id = `${this.prefix}.c${++this.next}`;
+    this.home.create(id, capacity);
+    return this.handle(id, capacity) as Chan<T>;
+  }
+
+  handle(id: string, capacity: number): Chan<unknown> {
+    let h = this.handles.get(id);
+    if (h === undefined) this.handles.set(id, (h = new Chan(id, capacity, this.local)));
+    return h;
+  }
+
+  /** A runner was given these channels (in a call's arguments). */
+  given(peer: ChanPeer, chans: readonly Chan<unknown>[]): void {
+    let used = this.usedBy.get(peer);
+    if (used === undefined) this.usedBy.set(peer, (used = new Set()));
+    for (const c of chans) if (this.home.has(c.id)) used.add(c.id);
+  }
+
+  /** An operation relayed by a runner for one of its threads. */
+  remote(peer: ChanPeer, opId: number, req: ChanRequest, values: Value[]): void {
+    let ops = this.pending.get(peer);
+    if (ops === undefined) this.pending.set(peer, (ops = new Map()));
+    const waiting = ops;
+    let finished = false;
+    const done = (o: Outcome): void => {
+      finished = true;
+      waiting.delete(opId);
+      peer.reply(opId, o);
+    };
+    if (typeof req !== "object" || req === null) throw new ProtocolError("malformed channel operation");
+    if (req.op === "close") {
+      this.given(peer, []);
+      try {
+        this.home.close(req.chan);
+        return done({ index: 0 });
+      } catch (err) {
+        return done(err as Error);
+      }
+    }
+    let cases: HomeCase[];
+    let dflt = false;
+    let timeout: number | undefined;
+    let k = 0;
+    const caseOf = (c: { op: "send" | "recv"; chan: string }): HomeCase => {
+      if (typeof c?.chan !== "string" || (c.op !== "send" && c.op !== "recv")) throw new ProtocolError("malformed channel case");
+      if (c.op === "recv") return { op: "recv", chan: c.chan };
+      const v = values[k++];
+      if (v === undefined) throw new ProtocolError("send case without a value");
+      return { op: "send", chan: c.chan, value: v };
+    };
+    if (req.op === "select") {
+      if (!Array.isArray(req.cases)) throw new ProtocolError("malformed select");
+      cases = req.cases.map(caseOf);
+      dflt = req.default === true;
+      timeout = typeof req.timeout === "number" ? req.timeout : undefined;
+    } else {
+      cases = [caseOf(req)];
+    }
+    const used = this.usedBy.get(peer) ?? new Set<string>();
+    this.usedBy.set(peer, used);
+    for (const c of cases) used.add(c.chan);
+    const withdraw = this.home.run(cases, dflt, timeout, done);
+    if (!finished) waiting.set(opId, withdraw);
+  }
+
+  cancel(peer: ChanPeer, opId: number): void {
+    const ops = this.pending.get(peer);
+    const withdraw = ops?.get(opId);
+    ops?.delete(opId);
+    withdraw?.();
+  }
+
+  /** A runner died or left: its waiting operations go, and channels it held break. */
+  peerLost(peer: ChanPeer, reason: string): void {
+    const ops = this.pending.get(peer);
+    this.pending.delete(peer);
+    for (const withdraw of ops?.values() ?? []) withdraw();
+    const used = this.usedBy.get(peer);
+    this.usedBy.delete(peer);
+    for (const id of used ?? []) this.home.break(id, `runner ${peer.address}, which held it, was lost: ${reason}`);
+  }
+
+  /** The cluster is closing: every channel breaks. */
+  closeAll(reason: string): void {
+    for (const id of this.handles.keys()) this.home.break(id, reason);
+    byPrefix.delete(this.prefix);
+  }
+
+  /** The driver's own use of its channels: straight to the home, values encoded as for the wire. */
+  private readonly local: ChanOps = {
+    send: (chan, value, signal) => this.runLocal([{ op: "send", chan, value }], { signal }).then(() => undefined),
+    recv: (chan, signal) => this.runLocal([{ op: "recv", chan }], { signal }).then(
+      (s): RecvResult<unknown> => (s.done === true ? { value: undefined, done: true } : { value: s.value, done: false }),
+    ),
+    close: async (chan) => this.home.close(chan),
+    select: (cases, options) => this.runLocal(cases, options),
+  };
+
+  private runLocal(cases: WireCase[], options: SelectOptions): Promise<Selected> {
+    let home: HomeCase[];
+    try {
+      home = cases.map((c, i) => (c.op === "recv" ? c : { op: "send", chan: c.chan, value: encodeOne(c.value, cases.length === 1 ? "value" : `cases[${i}].value`) }));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(new CancelledError("channel operation cancelled", { cause: signal.reason }));
+    return new Promise<Selected>((resolve, reject) => {
+      const onAbort = (): void => {
+        withdraw();
+        reject(new CancelledError("channel operation cancelled", { cause: signal?.reason }));
+      };
+      const withdraw = this.home.run(home, options.default === true, options.timeout, (o) => {
+        signal?.removeEventListener("abort", onAbort);
+        if (o instanceof Error) return reject(o);
+        resolve(o.value === undefined ? { index: o.index, ...(o.done ? { done: true } : {}) } : { index: o.index, value: decodeValue(o.value[0]!, o.value.slice(1)) });
+      });
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+}
+
+/** A value sent on a channel: validated and encoded here, like a call argument (a copy, as in Go). */
+function encodeOne(value: unknown, path: string): Value {
+  const e = encodeValue(value, path);
+  if (e.refs !== undefined) throw new SerializationError(path, "holds a Ref: pass objects to calls, not over channels");
+  return [e.body, ...e.attachments];
+}

@@ -1,0 +1,87 @@
+import { BroadcastChannel, threadId } from "node:worker_threads";
+import { CancelledError, ProtocolError } from "../errors.ts";
+import { Chan, type ChanOps, type RecvResult, type Selected, type WireCase } from "../protocol/chan.ts";
+import { decodeValue, encodeValue, setChanReviver } from "../protocol/codec.ts";
+import type { ChanRequest } from "../protocol/messages.ts";
+import type { LaneMessage } from "./task.ts";
+
+// Runs on a worker thread: a channel given to user code here is a handle whose operations
+// travel to the runner's main thread (over the runner's channel of threads), from there to
+// the channel's home driver, and back. The home applies Go's semantics; this side only
+// encodes values, waits, and withdraws what an AbortSignal cancels.
+
+interface Reply {
+  ok: boolean;
+  index: number;
+  done: boolean;
+  segments: Uint8Array[];
+}
+
+/** Makes channels decodable on this thread, as handles that relay to their home. */
+export function startChanRelay(channelName: string): void {
+  const bc = new BroadcastChannel(channelName);
+  bc.unref();
+  const waiting = new Map<number, (r: Reply) => void>();
+  let next = 0;
+  bc.onmessage = (ev: unknown): void => {
+    const m = (ev as { data: LaneMessage }).data;
+    if (m.kind !== "chan-reply" || m.threadId !== threadId) return;
+    const w = waiting.get(m.request);
+    waiting.delete(m.request);
+    w?.(m);
+  };
+
+  const request = (req: ChanRequest, values: Uint8Array[][], signal: AbortSignal | undefined): Promise<Reply> =>
+    new Promise<Reply>((resolve, reject) => {
+      if (signal?.aborted) return reject(new CancelledError("channel operation cancelled", { cause: signal.reason }));
+      const id = ++next;
+      const onAbort = (): void => {
+        if (!waiting.delete(id)) return;
+        bc.postMessage({ kind: "chan-cancel", threadId, request: id } satisfies LaneMessage);
+        reject(new CancelledError("channel operation cancelled", { cause: signal?.reason }));
+      };
+      waiting.set(id, (r) => {
+        signal?.removeEventListener("abort", onAbort);
+        if (r.ok) return resolve(r);
+        const err = decodeValue(r.segments[0]!, r.segments.slice(1));
+        reject(err instanceof Error ? err : new ProtocolError(String(err)));
+      });
+      signal?.addEventListener("abort", onAbort, { once: true });
+      bc.postMessage({ kind: "chan-op", threadId, request: id, req, values } satisfies LaneMessage);
+    });
+
+  const valueOf = (r: Reply): unknown => decodeValue(r.segments[0]!, r.segments.slice(1));
+  const encode = (value: unknown, path: string): Uint8Array[] => {
+    const e = encodeValue(value, path);
+    return [e.body, ...e.attachments];
+  };
+
+  const ops: ChanOps = {
+    send: async (chan, value, signal) => {
+      await request({ op: "send", chan }, [encode(value, "value")], signal);
+    },
+    recv: async (chan, signal): Promise<RecvResult<unknown>> => {
+      const r = await request({ op: "recv", chan }, [], signal);
+      return r.done ? { value: undefined, done: true } : { value: valueOf(r), done: false };
+    },
+    close: async (chan) => {
+      await request({ op: "close", chan }, [], undefined);
+    },
+    select: async (cases: WireCase[], options): Promise<Selected> => {
+      const values = cases.flatMap((c, i) => (c.op === "send" ? [encode(c.value, `cases[${i}].value`)] : []));
+      const r = await request({
+        op: "select", cases: cases.map((c) => ({ op: c.op, chan: c.chan })), default: options.default === true, timeout: options.timeout,
+      }, values, options.signal);
+      if (r.index < 0) return { index: -1 };
+      if (r.done) return { index: r.index, done: true };
+      return r.segments.length > 0 ? { index: r.index, value: valueOf(r) } : { index: r.index };
+    },
+  };
+
+  const handles = new Map<string, Chan<unknown>>();
+  setChanReviver((id, capacity) => {
+    let h = handles.get(id);
+    if (h === undefined) handles.set(id, (h = new Chan(id, capacity, ops)));
+    return h;
+  });
+}
