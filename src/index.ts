@@ -1,6 +1,7 @@
 export { local, connect, type ConnectOptions, type LocalOptions } from "./driver/connect.ts";
 export { Cluster, type ClusterOptions, type ClusterStats, type ImportOptions, type ModuleStats, type RunnerStatus } from "./driver/cluster.ts";
-export type { Remote, RemoteFunction, RemoteParameters } from "./driver/remote.ts";
+export type { Goroutine, Remote, RemoteFunction, RemoteParameters } from "./driver/remote.ts";
+export type { ChannelStats } from "./driver/channel-home.ts";
 export { Ref, type RefOr } from "./driver/ref.ts";
 export { Chan, select, type RecvResult, type SelectCase, type Selected, type SelectOptions } from "./protocol/chan.ts";
 export type { CallOptions } from "./driver/call.ts";

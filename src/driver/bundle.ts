@@ -37,6 +37,8 @@ export async function bundle(pathOrUrl: string | URL, external: readonly string[
       entryPoints: [module],
       bundle: true,
       format: "esm",
+      // Function and class names survive renaming: error names (`err.name`), stacks.
+      keepNames: true,
       platform: "node",
       target: "node20",
       external: [...external],

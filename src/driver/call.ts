@@ -57,6 +57,14 @@ export class PendingCall implements TaskSpec {
     readonly deps: readonly ObjectEntry[] = [],
   ) {}
 
+  /**
+   * Holds channels, so it may block on them for long (a goroutine): it does not count
+   * against a runner's window, and on the runner it shares a thread instead of holding one.
+   */
+  get concurrent(): boolean {
+    return this.args.chans !== undefined;
+  }
+
   /** Runs through the object graph and the runners' objects, not straight to a thread. */
   get usesObjects(): boolean {
     return this.deps.length > 0 || this.keep !== undefined;

@@ -9,6 +9,16 @@ export type HomeCase = { op: "recv"; chan: string } | { op: "send"; chan: string
 /** How an operation ended: the case that ran (and what a receive got), or an error. */
 export type Outcome = { index: number; value?: Value; done?: boolean } | Error;
 
+export interface ChannelStats {
+  id: string;
+  capacity: number;
+  buffered: number;
+  waitingSenders: number;
+  waitingReceivers: number;
+  closed: boolean;
+  broken: boolean;
+}
+
 /** One pending operation (a lone send or receive is a select of one case). */
 interface Group {
   fired: boolean;
@@ -51,9 +61,14 @@ export class ChannelHome {
     return this.chans.has(id);
   }
 
-  /** Values buffered now (Go's `len(ch)`). */
-  length(id: string): number {
-    return this.chans.get(id)?.buffer.length ?? 0;
+  /** Each channel's state: buffered values (Go's `len`), blocked senders and receivers. */
+  stats(): ChannelStats[] {
+    return [...this.chans.values()].map((c) => ({
+      id: c.id, capacity: c.capacity, buffered: c.buffer.length,
+      waitingSenders: c.senders.filter((w) => !w.group.fired).length,
+      waitingReceivers: c.receivers.filter((w) => !w.group.fired).length,
+      closed: c.closed, broken: c.broken !== undefined,
+    }));
   }
 
   /**

@@ -2,7 +2,7 @@ import { CancelledError, ChannelBrokenError, ProtocolError, SerializationError }
 import { Chan, type ChanOps, type RecvResult, type Selected, type SelectOptions, type WireCase } from "../protocol/chan.ts";
 import { decodeValue, encodeValue, setChanReviver } from "../protocol/codec.ts";
 import type { ChanRequest } from "../protocol/messages.ts";
-import { ChannelHome, type HomeCase, type Outcome, type Value } from "./channel-home.ts";
+import { ChannelHome, type ChannelStats, type HomeCase, type Outcome, type Value } from "./channel-home.ts";
 
 /** Where a runner's operation came from, so its answer can go back there. */
 export interface ChanPeer {
@@ -116,6 +116,10 @@ export class Channels {
     const used = this.usedBy.get(peer);
     this.usedBy.delete(peer);
     for (const id of used ?? []) this.home.break(id, `runner ${peer.address}, which held it, was lost: ${reason}`);
+  }
+
+  stats(): ChannelStats[] {
+    return this.home.stats();
   }
 
   /** The cluster is closing: every channel breaks. */

@@ -9,10 +9,11 @@ import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "../protocol/heartbeat.
 import type { RunnerStats } from "../protocol/messages.ts";
 import { bundle, type Bundle } from "./bundle.ts";
 import { PendingCall, type CallOptions, type ModuleRef } from "./call.ts";
+import type { ChannelStats } from "./channel-home.ts";
 import { Channels } from "./channels.ts";
 import { ObjectTable, type Kept, type ObjectEntry } from "./object-table.ts";
 import type { Ref } from "./ref.ts";
-import { makeRemote, type Remote } from "./remote.ts";
+import { makeRemote, type Goroutine, type Remote } from "./remote.ts";
 import { RunnerLink, type LinkHost } from "./runner-link.ts";
 import { Scheduler } from "./scheduler.ts";
 import { TaskGraph } from "./task-graph.ts";
@@ -65,6 +66,8 @@ export interface ClusterStats {
   /** Objects this driver owns that are not freed yet, and the bytes of those made so far. */
   objects: number;
   objectBytes: number;
+  /** Channels homed here: buffered values, blocked senders and receivers. */
+  channels: ChannelStats[];
 }
 
 /** A connection to a set of runners: imports modules and runs their functions there. */
@@ -134,7 +137,41 @@ export class Cluster implements AsyncDisposable {
     return makeRemote<M>(b.module, b.exports, {
       call: (name, args, o) => this.call(mod, name, args, o),
       ref: (name, args, o) => this.callRef(mod, name, args, o),
+      go: (name, args) => this.go(name, this.call(mod, name, args, undefined)),
     });
+  }
+
+  /** `f.go(...)`: a call nobody has to await, whose failure is still reported. */
+  private go(name: string, result: Promise<unknown>): Goroutine<unknown> {
+    const g = { function: name, result, error: undefined as Error | undefined, settled: false };
+    result.then(
+      () => {
+        g.settled = true;
+      },
+      (err: Error) => {
+        g.settled = true;
+        g.error = err;
+        if (this.errorListeners.size === 0) {
+          this.log.error({ function: name, err: err.message }, "goroutine failed (no \"error\" listener on the cluster)");
+        }
+        for (const l of this.errorListeners) l(err, g);
+      },
+    );
+    return g;
+  }
+
+  private readonly errorListeners = new Set<(err: Error, goroutine: Goroutine<unknown>) => void>();
+
+  /** Failures of calls started with `f.go(...)`. Without a listener they are logged. */
+  on(event: "error", listener: (err: Error, goroutine: Goroutine<unknown>) => void): this {
+    if (event !== "error") throw new TypeError(`unknown event "${String(event)}"`);
+    this.errorListeners.add(listener);
+    return this;
+  }
+
+  off(event: "error", listener: (err: Error, goroutine: Goroutine<unknown>) => void): this {
+    if (event === "error") this.errorListeners.delete(listener);
+    return this;
   }
 
   /** Encodes arguments and finds the objects their Refs stand for; throws at the call site. */
@@ -335,6 +372,7 @@ export class Cluster implements AsyncDisposable {
       modules: [...this.modules.values()].map(({ ref: _ref, ...m }) => m),
       objects: this.objects.count,
       objectBytes: this.objects.bytes,
+      channels: this.channels.stats(),
     };
   }
 

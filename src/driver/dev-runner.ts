@@ -28,6 +28,7 @@ async function bundleRunner(): Promise<string> {
     bundle: true,
     platform: "node",
     format: "esm",
+    keepNames: true, // error classes are named by `new.target.name`
     target: "node20",
     packages: "external",
     outdir,

@@ -18,7 +18,22 @@ export type RemoteFunction<F extends AnyFunction> = ((...args: RemoteParameters<
    * Pass the Ref to other calls (they wait for it) or read it with `cluster.get(ref)`.
    */
   ref(...args: RemoteParameters<F>): Ref<Awaited<ReturnType<F>>>;
+  /**
+   * Starts the call like Go's `go f(x)`: nothing to await. A failure is not lost: it is on
+   * the returned handle and emitted as the cluster's `"error"` event (logged if nobody listens).
+   */
+  go(...args: RemoteParameters<F>): Goroutine<Awaited<ReturnType<F>>>;
 };
+
+/** A call started with `f.go(...)`. */
+export interface Goroutine<R> {
+  readonly function: string;
+  /** Settles with the call; awaiting it is optional (its rejection is never unhandled). */
+  readonly result: Promise<R>;
+  /** Set once the call has failed. */
+  readonly error: Error | undefined;
+  readonly settled: boolean;
+}
 
 /** A module's exported functions, each callable on the cluster. Non-function exports are left out. */
 export type Remote<M> = {
@@ -28,6 +43,7 @@ export type Remote<M> = {
 export interface Invoke {
   call(exportName: string, args: unknown[], options: CallOptions | undefined): Promise<unknown>;
   ref(exportName: string, args: unknown[], options: CallOptions | undefined): Ref<unknown>;
+  go(exportName: string, args: unknown[]): Goroutine<unknown>;
 }
 
 /** Builds the proxy: a property per export; an unknown name yields a function that rejects with ImportError. */
@@ -38,12 +54,13 @@ export function makeRemote<M>(module: string, exports: readonly string[], invoke
     if (!known.has(name)) {
       const error = (): ImportError => new ImportError(`${module} has no export "${name}"`);
       const missing = (): Promise<never> => Promise.reject(error());
-      return Object.assign(missing, { with: () => missing, ref: () => { throw error(); } });
+      return Object.assign(missing, { with: () => missing, ref: () => { throw error(); }, go: () => { throw error(); } });
     }
     const f = (...args: unknown[]): Promise<unknown> => invoke.call(name, args, undefined);
     return Object.assign(f, {
       with: (options: CallOptions) => (...args: unknown[]) => invoke.call(name, args, options),
       ref: (...args: unknown[]) => invoke.ref(name, args, undefined),
+      go: (...args: unknown[]) => invoke.go(name, args),
     });
   };
   return new Proxy({} as Remote<M>, {

@@ -110,8 +110,11 @@ export class RunnerLink implements LaneOwner {
   }
 
   get hasRoom(): boolean {
-    return this.alive && this.inflight.size < this.window;
+    return this.alive && this.inflight.size - this.parked < this.window;
   }
+
+  /** Calls in flight that hold channels (goroutines): outside the window. */
+  private parked = 0;
 
   send(call: PendingCall): void {
     const { ref } = call.module;
@@ -120,6 +123,7 @@ export class RunnerLink implements LaneOwner {
     call.id = id;
     call.link = this;
     this.inflight.set(id, call);
+    if (call.concurrent) this.parked++;
     // A thread's own connection has no object store: it takes calls whose inputs all travel
     // with them (a kept result it cannot return inline goes to the store through the main thread).
     const lane = call.solo || call.laneRetried || !this.warm.has(ref) || !call.deps.every((d) => d.inline !== undefined)
@@ -140,6 +144,7 @@ export class RunnerLink implements LaneOwner {
   /** The Call frame: arguments, then the objects they refer to (where to find each, or inline). */
   private callFrame(id: number, call: PendingCall): Uint8Array[] {
     const { ref } = call.module;
+    if (call.concurrent && !call.usesObjects) return frameOf([T.Call, id, ref, call.exportName, call.solo, null, null, true], call.args);
     if (!call.usesObjects) return frameOf([T.Call, id, ref, call.exportName, call.solo], call.args);
     const inline: Uint8Array[] = [];
     const deps: Dep[] = call.deps.map((d) => {
@@ -160,7 +165,7 @@ export class RunnerLink implements LaneOwner {
       return [d.id, from?.address ?? null];
     });
     const args = inline.length === 0 ? call.args : { body: call.args.body, attachments: [...call.args.attachments, ...inline] };
-    return frameOf([T.Call, id, ref, call.exportName, call.solo, deps, call.keep?.id], args);
+    return frameOf([T.Call, id, ref, call.exportName, call.solo, deps, call.keep?.id ?? null, call.concurrent], args);
   }
 
   /** Stores a value here under `objectId`; resolves with its size. */
@@ -267,6 +272,7 @@ export class RunnerLink implements LaneOwner {
       if (call === undefined) continue;
       if (call.settled || !this.alive || call.laneRetried) {
         this.inflight.delete(id);
+        if (call.concurrent) this.parked--;
         call.reject(laneLost(this.address, lane.port, reason));
         continue;
       }
@@ -329,6 +335,7 @@ export class RunnerLink implements LaneOwner {
     const call = this.inflight.get(id);
     if (call === undefined) throw new ProtocolError(`result for unknown call ${id}`);
     this.inflight.delete(id);
+    if (call.concurrent) this.parked--;
     this.observe(execMicros);
     this.warm.add(call.module.ref);
     // Inputs it had to fetch are now copies here too.
@@ -384,6 +391,7 @@ export class RunnerLink implements LaneOwner {
     const error = new RunnerLostError(this.address, reason);
     const calls = [...this.inflight.values()];
     this.inflight.clear();
+    this.parked = 0;
     for (const lane of this.lanes.values()) {
       lane.ids.clear();
       if (graceful) lane.close();

@@ -63,6 +63,14 @@ export class Scheduler {
   }
 
   submit(call: PendingCall): void {
+    if (call.concurrent) {
+      // A goroutine waits on channels as long as it likes: it must never wait for a window,
+      // or the calls it waits for could queue behind it. The least loaded live runner takes it.
+      const link = this.leastLoaded();
+      if (link === undefined) call.reject(new RunnerLostError("(none)", "no runners in the cluster"));
+      else link.send(call);
+      return;
+    }
     if (this.queued === 0) {
       const link = this.pick();
       if (link !== undefined) {
@@ -119,6 +127,12 @@ export class Scheduler {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
+  }
+
+  private leastLoaded(): RunnerLink | undefined {
+    let best: RunnerLink | undefined;
+    for (const l of this.links) if (l.alive && (best === undefined || l.inFlight / l.threads < best.inFlight / best.threads)) best = l;
+    return best;
   }
 
   private pick(): RunnerLink | undefined {

@@ -113,13 +113,21 @@ export class TaskGraph {
   }
 }
 
-/** Raises the rank of a task and of the unfinished tasks it waits on. */
+/**
+ * How far up a new call's rank is carried. Exact ranks would cost O(depth) per new call,
+ * O(n²) for a chain built before it runs (20,000 calls: 12 s); ranks only order the calls
+ * ready at one time, and "at least 64 calls wait on this one" is enough to put it first.
+ */
+const RANK_REACH = 64;
+
+/** Raises the rank of a task and of the unfinished tasks it waits on (up to RANK_REACH levels). */
 function raise(task: PendingCall, height: number): void {
   const stack: [PendingCall, number][] = [[task, height]];
   while (stack.length > 0) {
     const [t, h] = stack.pop()!;
     if (t.height >= h || t.settled) continue;
     t.height = h;
+    if (h - height >= RANK_REACH) continue;
     for (const d of t.deps) if (d.state === "pending" && d.producer !== undefined) stack.push([d.producer, h + 1]);
   }
 }

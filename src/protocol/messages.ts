@@ -20,9 +20,10 @@ export enum T {
   Welcome = 4, // runner -> driver: [T, RunnerInfo, serverMac]
   Refused = 5, // either way, then close: [T, code, message]
   Module = 9, // driver -> runner: [T, moduleRef, hash], once per link before calls use moduleRef
-  // driver -> runner: [T, id, moduleRef, exportName, solo, deps?, keep?] + args. `deps` lists
-  // the objects the args refer to, each with a runner to fetch it from if this one lacks
-  // it; `keep` is an object id: store the result under it instead of sending it back.
+  // driver -> runner: [T, id, moduleRef, exportName, solo, deps?, keep?, concurrent?] + args.
+  // `deps` lists the objects the args refer to, each with a runner to fetch it from if this
+  // one lacks it; `keep` is an object id: store the result under it instead of sending it
+  // back; `concurrent`: the call holds channels and may block on them (a goroutine).
   Call = 10,
   Cancel = 11, // driver -> runner: [T, id]
   // runner -> driver: [T, id, ok, execMicros, inline?] + value or error. A kept result
@@ -107,7 +108,7 @@ export type Header =
   | [T.Welcome, RunnerInfo, Uint8Array]
   | [T.Refused, string, string]
   | [T.Module, number, string]
-  | [T.Call, number, number, string, boolean, Dep[]?, string?]
+  | [T.Call, number, number, string, boolean, (Dep[] | null)?, (string | null)?, boolean?]
   | [T.Cancel, number]
   | [T.Result, number, boolean, number, boolean?]
   | [T.CodeRequest, string]

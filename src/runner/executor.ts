@@ -9,6 +9,11 @@ import type { CallOutcome, CallTask, LaneConfig } from "./task.ts";
 export interface Job extends CallTask {
   /** Never batched with others, so cancelling it can kill its thread alone. */
   solo: boolean;
+  /**
+   * May wait on channels for as long as it likes (a goroutine): it shares a thread with
+   * other work instead of holding one, so blocked goroutines never starve the pool.
+   */
+  concurrent?: boolean;
   /** The segments are views of a buffer nobody else uses: big ones are moved, not copied. */
   owned: boolean;
   done: (outcome: CallOutcome) => void;
@@ -71,7 +76,9 @@ export class Executor {
       execArgv: workerExecArgv(),
       minThreads: threads,
       maxThreads: threads,
-      concurrentTasksPerWorker: 1,
+      // Our own accounting gives each thread one batch at a time; the extra room is for
+      // goroutines (concurrent jobs), which await channels and must not hold a thread.
+      concurrentTasksPerWorker: lane === undefined ? 1 : 64,
       // Idle threads must keep their event loops turning to serve their lanes.
       atomics: lane === undefined ? "sync" : "disabled",
       ...(workerData !== undefined ? { workerData } : {}),
@@ -96,6 +103,10 @@ export class Executor {
   }
 
   submit(job: Job): void {
+    if (job.concurrent === true && !job.solo) {
+      this.start([job], false);
+      return;
+    }
     this.queue.push(job);
     // Wait for the rest of this socket read before forming batches: all the calls of
     // one read then share one hop to a thread instead of the first one going alone.
@@ -136,10 +147,10 @@ export class Executor {
     }
   }
 
-  private start(batch: Job[]): void {
+  private start(batch: Job[], counted = true): void {
     this.batches++;
     this.batchedJobs += batch.length;
-    this.running++;
+    if (counted) this.running++;
     this.runningJobs += batch.length;
     const { batch: message, transfer: transferList } = packTasks(batch, (i) => batch[i]!.owned);
     let ac: AbortController | undefined;
@@ -164,7 +175,7 @@ export class Executor {
       },
     ).finally(() => {
       if (ac !== undefined) this.soloAborts.delete(batch[0]!.id);
-      this.running--;
+      if (counted) this.running--;
       this.runningJobs -= batch.length;
       this.pump();
     });

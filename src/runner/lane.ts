@@ -56,7 +56,7 @@ class LaneSession {
     }
   }
 
-  private onCall(id: number, ref: number, exportName: string, deps: Dep[] | undefined, keep: string | undefined, segs: Uint8Array[]): void {
+  private onCall(id: number, ref: number, exportName: string, deps: Dep[] | null | undefined, keep: string | null | undefined, segs: Uint8Array[]): void {
     const modulePath = this.modules.get(ref);
     if (typeof id !== "number" || modulePath === undefined || typeof exportName !== "string" || segs.length < 2 || this.pending.has(id)
       || (keep !== undefined && keep !== null && typeof keep !== "string")) {

@@ -84,7 +84,7 @@ export class Session {
       const h = headerOf(segs);
       switch (h[0]) {
         case T.Module: return this.onModule(h[1], h[2]);
-        case T.Call: return this.onCall(h[1], h[2], h[3], h[4], h[5], h[6], segs, owned);
+        case T.Call: return this.onCall(h[1], h[2], h[3], h[4], h[5], h[6], h[7] === true, segs, owned);
         case T.Put: return this.onPut(h[1], h[2], segs);
         case T.Fetch: return this.onFetch(h[1], h[2]);
         case T.Free: return this.onFree(h[1]);
@@ -136,8 +136,8 @@ export class Session {
     this.modules.set(ref, hash);
   }
 
-  private onCall(id: number, ref: number, exportName: string, solo: boolean, deps: Dep[] | undefined, keep: string | undefined,
-    segs: Uint8Array[], ownedFrame: boolean): void {
+  private onCall(id: number, ref: number, exportName: string, solo: boolean, deps: Dep[] | null | undefined, keep: string | null | undefined,
+    concurrent: boolean, segs: Uint8Array[], ownedFrame: boolean): void {
     const hash = this.modules.get(ref);
     if (typeof id !== "number" || hash === undefined || typeof exportName !== "string" || segs.length < 2) {
       throw new ProtocolError(hash === undefined ? `call names undeclared module ${ref}` : "malformed call");
@@ -161,7 +161,7 @@ export class Session {
     const fail = (err: Error): void => done(errorOutcome(jobId, err));
     const submit = (modulePath: string, objects: ObjectDeps | undefined): void => {
       if (this.closed) return;
-      const job: Job = { id: jobId, modulePath, exportName, segments, solo, owned: ownedFrame, done, ...(objects ? { deps: objects } : {}) };
+      const job: Job = { id: jobId, modulePath, exportName, segments, solo, concurrent, owned: ownedFrame, done, ...(objects ? { deps: objects } : {}) };
       this.host.executor.submit(job);
     };
     const code = this.cache.has(hash) ? this.cache.pathOf(hash) : undefined;

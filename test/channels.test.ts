@@ -1,0 +1,241 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  CancelledError, ChannelBrokenError, ChannelClosedError, local, select, TimeoutError, type Chan, type Cluster, type Goroutine, type Remote,
+} from "../src/index.ts";
+import { fixture, rejectionOf } from "./helpers.ts";
+
+type Chans = typeof import("./fixtures/chans.ts");
+
+/** Lets every message already sent between driver and runners be handled, without sleeping. */
+async function settle(cluster: Cluster): Promise<void> {
+  await cluster.runnerStats();
+  await cluster.runnerStats();
+}
+
+describe("channels: Go semantics", () => {
+  let cluster: Cluster;
+  let m: Remote<Chans>;
+  beforeAll(async () => {
+    cluster = await local({ runners: 2, threads: 2 });
+    m = await cluster.import<Chans>(fixture("chans.ts"));
+  });
+  afterAll(() => cluster.close());
+
+  it("unbuffered: a send completes only when a receiver (here on a runner) takes the value", async () => {
+    const ch = cluster.chan<string>();
+    let sent = false;
+    const send = ch.send("hello").then(() => (sent = true));
+    await settle(cluster);
+    expect(sent).toBe(false);
+    expect(cluster.stats.channels.find((c) => c.id === ch.id)?.waitingSenders).toBe(1);
+    expect(await m.recvOne(ch)).toBe("hello");
+    await send;
+    expect(sent).toBe(true);
+    // And the other way: a runner's send waits for the driver's receive.
+    const remote = m.sendOne(ch, "back");
+    expect(await ch.recv()).toEqual({ value: "back", done: false });
+    expect(await remote).toBe("sent");
+  });
+
+  it("buffered: sends complete while there is room, then block until a receive frees a slot", async () => {
+    const ch = cluster.chan<number>(2);
+    await ch.send(1);
+    await ch.send(2);
+    let third = false;
+    const p = ch.send(3).then(() => (third = true));
+    await settle(cluster);
+    expect(third).toBe(false);
+    expect(await ch.recv()).toEqual({ value: 1, done: false });
+    await p;
+    expect([await ch.recv(), await ch.recv()].map((r) => r.value)).toEqual([2, 3]);
+  });
+
+  it("close: buffered values drain, then receives are done; send on closed and double close throw ChannelClosedError", async () => {
+    const ch = cluster.chan<number>(4);
+    await ch.send(7);
+    const blockedRecv = cluster.chan<number>();
+    const waiting = blockedRecv.recv();
+    await ch.close();
+    await blockedRecv.close();
+    expect(await waiting).toEqual({ value: undefined, done: true });
+    expect(await ch.recv()).toEqual({ value: 7, done: false });
+    expect(await ch.recv()).toEqual({ value: undefined, done: true });
+    expect(await rejectionOf(ch.send(1))).toBeInstanceOf(ChannelClosedError);
+    expect(await rejectionOf(ch.close())).toBeInstanceOf(ChannelClosedError);
+    // On a runner too: the remote function's send rejects with ChannelClosedError.
+    expect(await rejectionOf(m.sendOne(ch as Chan<unknown>, 1))).toBeInstanceOf(ChannelClosedError);
+    expect(await m.recvOne(ch as Chan<unknown>)).toBe("closed");
+  });
+
+  it("close fails senders blocked on a full channel with ChannelClosedError", async () => {
+    const ch = cluster.chan<number>();
+    const blocked = ch.send(1);
+    await settle(cluster);
+    await ch.close();
+    expect(await rejectionOf(blocked)).toBeInstanceOf(ChannelClosedError);
+  });
+
+  it("values keep their types, and channels travel inside values (a channel sent over a channel)", async () => {
+    const ch = cluster.chan<unknown>(1);
+    const v = { big: 2n ** 70n, m: new Map([[1, new Set(["a"])]]), f: new Float64Array([1.5, NaN]) };
+    const echoed = m.recvOne(ch);
+    await ch.send(v);
+    expect(await echoed).toStrictEqual(v);
+
+    const carrier = cluster.chan<Chan<string>>(1);
+    const reply = cluster.chan<string>(1);
+    const relay = m.relayVia(carrier, "via a runner");
+    await carrier.send(reply);
+    expect(await reply.recv()).toEqual({ value: "via a runner", done: false });
+    expect(await relay).toBe("relayed");
+  });
+
+  it("per-sender order is kept; many producers and consumers on different runners lose and duplicate nothing", async () => {
+    const ordered = cluster.chan<number>(8);
+    const producer = m.produce(ordered, 0, 300);
+    const seen: number[] = [];
+    for (let i = 0; i < 300; i++) seen.push((await ordered.recv()).value!);
+    expect(seen).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    await producer;
+
+    const ch = cluster.chan<number>(16);
+    const producers = [0, 1, 2, 3].map((k) => m.produce(ch, k * 1000, 250));
+    const consumers = [0, 1, 2].map(() => m.drain(ch));
+    await Promise.all(producers);
+    await ch.close();
+    const got = await Promise.all(consumers);
+    const expectedSum = [0, 1, 2, 3].reduce((s, k) => s + 250 * k * 1000 + (249 * 250) / 2, 0);
+    expect(got.reduce((s, g) => s + g.n, 0)).toBe(1000);
+    expect(got.reduce((s, g) => s + g.sum, 0)).toBe(expectedSum);
+  });
+
+  it("backpressure: a fast remote producer never has more than the capacity buffered at the home", async () => {
+    const ch = cluster.chan<number>(4);
+    const producer = m.produce(ch, 0, 200);
+    let maxBuffered = 0;
+    let maxSenders = 0;
+    for (let i = 0; i < 200; i++) {
+      await settle(cluster); // a slow consumer: the producer runs ahead as far as it can
+      const s = cluster.stats.channels.find((c) => c.id === ch.id)!;
+      maxBuffered = Math.max(maxBuffered, s.buffered);
+      maxSenders = Math.max(maxSenders, s.waitingSenders);
+      expect((await ch.recv()).value).toBe(i);
+    }
+    await producer;
+    expect(maxBuffered).toBe(4);
+    expect(maxSenders).toBe(1);
+  });
+});
+
+describe("select", () => {
+  let cluster: Cluster;
+  let m: Remote<Chans>;
+  beforeAll(async () => {
+    cluster = await local({ runners: 1, threads: 2 });
+    m = await cluster.import<Chans>(fixture("chans.ts"));
+  });
+  afterAll(() => cluster.close());
+
+  it("runs exactly one ready case, chosen fairly among the ready ones", async () => {
+    const a = cluster.chan<string>(2000);
+    const b = cluster.chan<string>(2000);
+    for (let i = 0; i < 2000; i++) {
+      await a.send("a");
+      await b.send("b");
+    }
+    const counts = [0, 0];
+    for (let i = 0; i < 2000; i++) {
+      const r = await select([{ recv: a as Chan<unknown> }, { recv: b as Chan<unknown> }]);
+      counts[r.index]!++;
+      expect(r.value).toBe(r.index === 0 ? "a" : "b");
+    }
+    // Binomial(2000, 1/2): 1000 ± 22 (1 sd); 150 is ~7 sd, so a fair select never fails here.
+    expect(Math.abs(counts[0]! - 1000)).toBeLessThan(150);
+    const left = cluster.stats.channels.filter((c) => c.id === a.id || c.id === b.id).reduce((s, c) => s + c.buffered, 0);
+    expect(left).toBe(2000); // exactly one case ran each time
+  });
+
+  it("sends and receives mix; default runs when nothing is ready; timeout and signal end a wait", async () => {
+    const full = cluster.chan<number>(1);
+    await full.send(1);
+    const empty = cluster.chan<number>(1);
+    expect(await select([{ recv: empty as Chan<unknown> }, { send: full as Chan<unknown>, value: 2 }], { default: true })).toEqual({ index: -1 });
+    const r = await select([{ recv: empty as Chan<unknown> }, { send: empty as Chan<unknown>, value: 5 }]);
+    expect(r.index).toBe(1);
+    expect(await empty.recv()).toEqual({ value: 5, done: false });
+    expect(await rejectionOf(select([{ recv: empty as Chan<unknown> }], { timeout: 30 }))).toBeInstanceOf(TimeoutError);
+    const ac = new AbortController();
+    const waiting = select([{ recv: empty as Chan<unknown> }], { signal: ac.signal });
+    ac.abort();
+    expect(await rejectionOf(waiting)).toBeInstanceOf(CancelledError);
+    // A withdrawn select takes nothing: the next value goes to the next receiver.
+    await empty.send(9);
+    expect(await empty.recv()).toEqual({ value: 9, done: false });
+  });
+
+  it("works inside remote functions, with a timeout applied at the channel's home", async () => {
+    const a = cluster.chan<string>(1);
+    const b = cluster.chan<string>(1);
+    await b.send("from b");
+    expect(await m.selectRecv(a, b)).toEqual({ index: 1, value: "from b" });
+    expect(await m.selectRecv(a, b, 30)).toBe("TimeoutError");
+  });
+});
+
+describe("goroutines and failures", () => {
+  it("f.go() starts a call without awaiting; its failure is on the handle and emitted as \"error\"", async () => {
+    await using cluster = await local({ runners: 1, threads: 2 });
+    const m = await cluster.import<Chans>(fixture("chans.ts"));
+    const failures: [Error, Goroutine<unknown>][] = [];
+    cluster.on("error", (err, g) => failures.push([err, g]));
+    const ch = cluster.chan<number>();
+    const ok = m.drain.go(ch);
+    const bad = m.sendOne.go(ch as Chan<unknown>, 1n as unknown);
+    await ch.send(5);
+    await ch.close();
+    expect(await ok.result).toEqual({ n: 1, sum: 5 });
+    await bad.result.catch(() => {});
+    expect(ok.error).toBeUndefined();
+    // The goroutine's send found the channel closed (or raced the driver's send and lost nothing).
+    if (bad.error !== undefined) {
+      expect(bad.error).toBeInstanceOf(ChannelClosedError);
+      expect(failures).toEqual([[bad.error, bad]]);
+    }
+    const boom = m.relayVia.go(42 as never, "x");
+    await boom.result.catch(() => {});
+    expect(boom.error).toBeDefined();
+    expect(failures.at(-1)?.[1]).toBe(boom);
+  });
+
+  it("a runner killed while it holds a channel breaks it: the driver's waiting receive fails with ChannelBrokenError", async () => {
+    await using cluster = await local({ runners: 2, threads: 1 });
+    const m = await cluster.import<Chans>(fixture("chans.ts"));
+    const ch = cluster.chan<number>();
+    const consumer = m.drain(ch);
+    consumer.catch(() => {});
+    await settle(cluster);
+    const holder = cluster.runners.find((r) => r.inFlight > 0)!;
+    const waiting = ch.send(1).then(() => ch.send(2)).then(() => ch.recv());
+    process.kill(holder.pid, "SIGKILL");
+    const err = await rejectionOf(waiting);
+    expect(err).toBeInstanceOf(ChannelBrokenError);
+    expect(await rejectionOf(ch.send(3))).toBeInstanceOf(ChannelBrokenError);
+  });
+
+  it("a home driver that leaves breaks its channels for runners waiting on them", async () => {
+    await using other = await local({ runners: 1, threads: 2 });
+    const m = await other.import<Chans>(fixture("chans.ts"));
+    const { Cluster } = await import("../src/index.ts");
+    // A second driver on the same runner owns the channel; the first one's call waits on it.
+    const home = await Cluster.create({ runners: other.runners.map((r) => r.address), token: tokenOf(other) });
+    const ch = home.chan<number>();
+    const waiting = m.recvOne(ch as Chan<unknown>);
+    await settle(home);
+    await home.close();
+    expect(await rejectionOf(waiting)).toBeInstanceOf(ChannelBrokenError);
+  });
+});
+
+function tokenOf(c: Cluster): string {
+  return (c as unknown as { opts: { token: string } }).opts.token;
+}
