@@ -12,3 +12,4 @@ export {
   TimeoutError, CancelledError, ImportError, ObjectLostError, ObjectStoreFullError,
   ChannelClosedError, ChannelBrokenError, type StrandErrorCode,
 } from "./errors.ts";
+export { context, type CallContext } from "./context.ts";

@@ -2,3 +2,4 @@
 // bundled into the module that runners load (`import { select } from "strand/runtime"`).
 export { select, type Chan, type RecvResult, type SelectCase, type Selected, type SelectOptions } from "./protocol/chan.ts";
 export { ChannelBrokenError, ChannelClosedError } from "./errors.ts";
+export { context, type CallContext } from "./context.ts";

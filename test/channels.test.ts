@@ -182,6 +182,34 @@ describe("select", () => {
   });
 });
 
+describe("cancellation context", () => {
+  it("a caller's AbortSignal reaches the remote function as context().signal; a call that stops keeps its thread", async () => {
+    await using cluster = await local({ runners: 1, threads: 1 });
+    const m = await cluster.import<Chans>(fixture("chans.ts"));
+    expect(await m.contextAborted()).toBe(false);
+    const report = cluster.chan<string>(4);
+    const ac = new AbortController();
+    const call = m.loopUntilCancelled.with({ signal: ac.signal })(report);
+    expect((await report.recv()).value).toBe("started");
+    const before = (await cluster.runnerStats())[0]!.workerRestarts;
+    ac.abort();
+    expect(await rejectionOf(call)).toBeInstanceOf(CancelledError);
+    expect((await report.recv()).value).toBe("stopped: CancelledError");
+    expect(await m.contextAborted()).toBe(false); // the same thread serves the next call
+    expect((await cluster.runnerStats())[0]!.workerRestarts).toBe(before);
+  });
+
+  it("a timeout aborts the signal too", async () => {
+    await using cluster = await local({ runners: 1, threads: 1 });
+    const m = await cluster.import<Chans>(fixture("chans.ts"));
+    const report = cluster.chan<string>(4);
+    const call = m.loopUntilCancelled.with({ timeout: 100 })(report);
+    expect((await report.recv()).value).toBe("started");
+    expect(await rejectionOf(call)).toBeInstanceOf(TimeoutError);
+    expect((await report.recv()).value).toBe("stopped: CancelledError");
+  });
+});
+
 describe("goroutines and failures", () => {
   it("f.go() starts a call without awaiting; its failure is on the handle and emitted as \"error\"", async () => {
     await using cluster = await local({ runners: 1, threads: 2 });

@@ -23,6 +23,8 @@ export interface TaskBatch extends Packed {
   names: string[];
   /** Per task, the stored objects its arguments refer to (shared memory, so not copied). */
   deps: (ObjectDeps | null)[];
+  /** A lone cancellable call (see CallTask.cancellable). */
+  cancellable: boolean;
 }
 
 export interface OutcomeBatch extends Packed {
@@ -105,6 +107,7 @@ export function packTasks(tasks: readonly CallTask[], owned: (i: number) => bool
     batch: {
       ...packed, ids: tasks.map((t) => t.id), paths: tasks.map((t) => t.modulePath), names: tasks.map((t) => t.exportName),
       deps: tasks.map((t) => t.deps ?? null),
+      cancellable: tasks.length === 1 && tasks[0]!.cancellable === true,
     },
     transfer,
   };
@@ -113,7 +116,7 @@ export function packTasks(tasks: readonly CallTask[], owned: (i: number) => bool
 export function unpackTasks(b: TaskBatch): CallTask[] {
   return unpack(b).map((segments, i) => {
     const deps = b.deps[i];
-    return { id: b.ids[i]!, modulePath: b.paths[i]!, exportName: b.names[i]!, segments, ...(deps ? { deps } : {}) };
+    return { id: b.ids[i]!, modulePath: b.paths[i]!, exportName: b.names[i]!, segments, ...(deps ? { deps } : {}), ...(b.cancellable ? { cancellable: true } : {}) };
   });
 }
 

@@ -1,5 +1,7 @@
 import { pathToFileURL } from "node:url";
-import { ImportError } from "../errors.ts";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { provideContext, type CallContext } from "../context.ts";
+import { CancelledError, ImportError } from "../errors.ts";
 import { decodeValue, encodeValue, type Encoded } from "../protocol/codec.ts";
 import type { CallOutcome, CallTask, ObjectDeps } from "./task.ts";
 
@@ -47,6 +49,7 @@ export const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   (typeof v === "object" || typeof v === "function") && v !== null && typeof (v as { then?: unknown }).then === "function";
 
 function outcome(task: CallTask, t0: number, ok: boolean, enc: Encoded): CallOutcome {
+  if (task.cancellable === true) aborts.delete(task.id);
   return { id: task.id, ok, segments: [enc.body, ...enc.attachments], execMicros: Math.round((performance.now() - t0) * 1000) };
 }
 
@@ -69,7 +72,9 @@ function start(task: CallTask, ns: ModuleNamespace, t0: number): CallOutcome | P
     }
     const [body, ...attachments] = task.segments;
     const args = decodeValue(body!, attachments, task.deps === undefined ? undefined : objectValues(task.deps)) as unknown[];
-    value = (fn as (...a: unknown[]) => unknown)(...args);
+    value = task.cancellable === true
+      ? running.run(contextFor(task.id), () => (fn as (...a: unknown[]) => unknown)(...args))
+      : (fn as (...a: unknown[]) => unknown)(...args);
   } catch (err) {
     return outcome(task, t0, false, encodeThrown(err));
   }
@@ -90,6 +95,25 @@ function objectValues(deps: ObjectDeps): Map<string, unknown> {
   const values = new Map<string, unknown>();
   for (const [id, [body, ...attachments]] of deps) values.set(id, decodeValue(body!, attachments));
   return values;
+}
+
+// Cancellable calls run inside an AsyncLocalStorage context, so `context()` finds their
+// signal across awaits. Plain calls skip it (no cost on the hot path): their signal never aborts.
+const running = new AsyncLocalStorage<CallContext>();
+const aborts = new Map<number, AbortController>();
+provideContext(() => running.getStore());
+
+function contextFor(id: number): CallContext {
+  const ac = new AbortController();
+  aborts.set(id, ac);
+  return { signal: ac.signal };
+}
+
+/** The caller gave up on a call running on this thread: its context's signal aborts. */
+export function abortCall(id: number, reason: string): void {
+  const ac = aborts.get(id);
+  aborts.delete(id);
+  ac?.abort(new CancelledError(reason));
 }
 
 export function runOne(task: CallTask): CallOutcome | Promise<CallOutcome> {

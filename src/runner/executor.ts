@@ -20,6 +20,8 @@ export interface Job extends CallTask {
 }
 
 const MAX_BATCH = 256;
+/** How long a cancelled call may take to stop on its own signal before its thread is stopped. */
+export const CANCEL_GRACE_MS = 500;
 
 const fromSource = import.meta.url.endsWith(".ts");
 const workerFile = new URL(`./worker${fromSource ? ".ts" : ".js"}`, import.meta.url);
@@ -49,6 +51,7 @@ export class Executor {
   private running = 0;
   private runningJobs = 0;
   private readonly soloAborts = new Map<number, AbortController>();
+  private readonly graceTimers = new Map<number, NodeJS.Timeout>();
   private lastId = 0;
   private pumpScheduled = false;
   // Counters for runner stats.
@@ -131,7 +134,17 @@ export class Executor {
     }
     const ac = this.soloAborts.get(id);
     if (ac === undefined) return false;
-    ac.abort(new CancelledError(reason));
+    if (this.lanes === undefined) {
+      ac.abort(new CancelledError(reason));
+      return true;
+    }
+    // First the function's own signal (context().signal): a call that stops in time keeps
+    // its thread. Only one that runs on past the grace period has its thread stopped.
+    this.lanes.abortJob(id, reason);
+    const timer = setTimeout(() => ac.abort(new CancelledError(reason)), CANCEL_GRACE_MS);
+    timer.unref();
+    ac.signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+    this.graceTimers.set(id, timer);
     return true;
   }
 
@@ -174,7 +187,11 @@ export class Executor {
         }
       },
     ).finally(() => {
-      if (ac !== undefined) this.soloAborts.delete(batch[0]!.id);
+      if (ac !== undefined) {
+        this.soloAborts.delete(batch[0]!.id);
+        clearTimeout(this.graceTimers.get(batch[0]!.id));
+        this.graceTimers.delete(batch[0]!.id);
+      }
       if (counted) this.running--;
       this.runningJobs -= batch.length;
       this.pump();

@@ -70,6 +70,11 @@ export class LaneRegistry {
     this.chanHandler = handler;
   }
 
+  /** Tells the threads that the caller gave up on a job (its context's signal aborts). */
+  abortJob(job: number, reason: string): void {
+    this.post({ kind: "abort", job, reason });
+  }
+
   /** The answer to a thread's channel operation. */
   chanReply(threadId: number, request: number, ok: boolean, index: number, done: boolean, segments: Uint8Array[]): void {
     this.post({ kind: "chan-reply", threadId, request, ok, index, done, segments });

@@ -161,7 +161,7 @@ export class Session {
     const fail = (err: Error): void => done(errorOutcome(jobId, err));
     const submit = (modulePath: string, objects: ObjectDeps | undefined): void => {
       if (this.closed) return;
-      const job: Job = { id: jobId, modulePath, exportName, segments, solo, concurrent, owned: ownedFrame, done, ...(objects ? { deps: objects } : {}) };
+      const job: Job = { id: jobId, modulePath, exportName, segments, solo, concurrent, owned: ownedFrame, done, ...(objects ? { deps: objects } : {}), ...(solo ? { cancellable: true } : {}) };
       this.host.executor.submit(job);
     };
     const code = this.cache.has(hash) ? this.cache.pathOf(hash) : undefined;

@@ -10,6 +10,8 @@ export interface CallTask {
   segments: Uint8Array[];
   /** The stored objects that Refs in the arguments stand for. */
   deps?: ObjectDeps;
+  /** The caller may cancel it: the function gets a context whose signal can abort. */
+  cancellable?: boolean;
 }
 
 /** Object id and its encoded value (body, then attachments), for each Ref in a call's arguments. */
@@ -51,6 +53,7 @@ export const LANE_COUNTERS = 4;
 export type LaneMessage =
   | { kind: "lane"; threadId: number; port: number } // worker -> main: serving on port
   | { kind: "drain" } // main -> workers: accept nothing new, finish, close
+  | { kind: "abort"; job: number; reason: string } // main -> workers: the caller gave up on this job
   | { kind: "drained"; threadId: number } // worker -> main: nothing left in flight
   // worker -> main: keep this call result in the object store (segments in shared memory)
   | { kind: "store"; threadId: number; request: number; objectId: string; segments: Uint8Array[] }

@@ -1,9 +1,10 @@
 import { workerData } from "piscina";
 import { packOutcomes, unpackTasks, type OutcomeBatch, type TaskBatch } from "./batch.ts";
-import { isThenable, loadCount, runOne } from "./call-runner.ts";
+import { BroadcastChannel } from "node:worker_threads";
+import { abortCall, isThenable, loadCount, runOne } from "./call-runner.ts";
 import { startChanRelay } from "./chan-relay.ts";
 import { startLane } from "./lane.ts";
-import type { CallOutcome, LaneConfig } from "./task.ts";
+import type { CallOutcome, LaneConfig, LaneMessage } from "./task.ts";
 
 // A runner's worker thread. Piscina loads this module when it starts the thread: the
 // thread opens its lane (its own server for direct calls), then serves piscina tasks:
@@ -16,6 +17,14 @@ const lane = (workerData as { lane?: LaneConfig } | undefined)?.lane;
 if (lane !== undefined) {
   startLane(lane);
   startChanRelay(lane.channel);
+  // The main thread says when a caller gave up on a call here: its context's signal aborts,
+  // and the thread is stopped only if the call has not ended within the grace period.
+  const aborts = new BroadcastChannel(lane.channel);
+  aborts.unref();
+  aborts.onmessage = (ev: unknown): void => {
+    const m = (ev as { data: LaneMessage }).data;
+    if (m.kind === "abort") abortCall(m.job, m.reason);
+  };
 }
 
 export default async function runBatch(batch: TaskBatch): Promise<OutcomeBatch> {
