@@ -1,7 +1,21 @@
 import { ChannelBrokenError, ChannelClosedError, TimeoutError } from "../errors.ts";
 
-/** A value on its way through a channel, encoded: msgpack body, then attachments. */
-export type Value = Uint8Array[];
+/** Where an operation relayed by a runner came from, so its answer can go back there. */
+export interface ChanPeer {
+  readonly address: string;
+  reply(opId: number, outcome: Outcome): void;
+  /** A big channel value this runner keeps for us: fetched, and freed there. */
+  take(objectId: string): Promise<Uint8Array[]>;
+}
+
+/**
+ * A value on its way through a channel: encoded (msgpack body, then attachments), or, for a
+ * big value sent from a runner, only where it waits (`at`): the receiver takes it from there.
+ */
+export interface Value {
+  segs: Uint8Array[];
+  at?: { peer: ChanPeer; objectId: string };
+}
 
 /** A case of a pending operation, as the home holds it. */
 export type HomeCase = { op: "recv"; chan: string } | { op: "send"; chan: string; value: Value };

@@ -2,13 +2,8 @@ import { CancelledError, ChannelBrokenError, ProtocolError, SerializationError }
 import { Chan, type ChanOps, type RecvResult, type Selected, type SelectOptions, type WireCase } from "../protocol/chan.ts";
 import { decodeValue, encodeValue, setChanReviver } from "../protocol/codec.ts";
 import type { ChanRequest } from "../protocol/messages.ts";
-import { ChannelHome, type ChannelStats, type HomeCase, type Outcome, type Value } from "./channel-home.ts";
+import { ChannelHome, type ChanPeer, type ChannelStats, type HomeCase, type Outcome, type Value } from "./channel-home.ts";
 
-/** Where a runner's operation came from, so its answer can go back there. */
-export interface ChanPeer {
-  readonly address: string;
-  reply(opId: number, outcome: Outcome): void;
-}
 
 /** Every cluster's channels in this process, by id prefix: decoding a channel finds its handle. */
 const byPrefix = new Map<string, Channels>();
@@ -55,7 +50,13 @@ export class Channels {
   }
 
   /** An operation relayed by a runner for one of its threads. */
-  remote(peer: ChanPeer, opId: number, req: ChanRequest, values: Value[]): void {
+  remote(peer: ChanPeer, opId: number, req: ChanRequest, encoded: Uint8Array[][], pointers: readonly number[]): void {
+    const values: Value[] = encoded.map((segs, i) => {
+      if (!pointers.includes(i)) return { segs };
+      const objectId = decodeValue(segs[0]!);
+      if (typeof objectId !== "string") throw new ProtocolError("malformed channel value pointer");
+      return { segs: [], at: { peer, objectId } };
+    });
     let ops = this.pending.get(peer);
     if (ops === undefined) this.pending.set(peer, (ops = new Map()));
     const waiting = ops;
@@ -155,7 +156,11 @@ export class Channels {
       const withdraw = this.home.run(home, options.default === true, options.timeout, (o) => {
         signal?.removeEventListener("abort", onAbort);
         if (o instanceof Error) return reject(o);
-        resolve(o.value === undefined ? { index: o.index, ...(o.done ? { done: true } : {}) } : { index: o.index, value: decodeValue(o.value[0]!, o.value.slice(1)) });
+        if (o.value === undefined) return resolve({ index: o.index, ...(o.done ? { done: true } : {}) });
+        const { segs, at } = o.value;
+        if (at === undefined) return resolve({ index: o.index, value: decodeValue(segs[0]!, segs.slice(1)) });
+        // A big value a runner kept: take it from there (the home only held its address).
+        at.peer.take(at.objectId).then((s) => resolve({ index: o.index, value: decodeValue(s[0]!, s.slice(1)) }), reject);
       });
       signal?.addEventListener("abort", onAbort, { once: true });
     });
@@ -166,5 +171,5 @@ export class Channels {
 function encodeOne(value: unknown, path: string): Value {
   const e = encodeValue(value, path);
   if (e.refs !== undefined) throw new SerializationError(path, "holds a Ref: pass objects to calls, not over channels");
-  return [e.body, ...e.attachments];
+  return { segs: [e.body, ...e.attachments] };
 }

@@ -94,7 +94,7 @@ export class Cluster implements AsyncDisposable {
     const c = new Cluster(opts);
     const host: LinkHost = {
       ownerPrefix: c.objects.prefix,
-      chanOp: (link, opId, req, values) => c.channels.remote(link, opId, req, values),
+      chanOp: (link, opId, req, values, pointers) => c.channels.remote(link, opId, req, values, pointers),
       chanCancel: (link, opId) => c.channels.cancel(link, opId),
       gaveChannels: (link, chans) => c.channels.given(link, chans),
       codeFor: (hash) => c.bundles.get(hash)?.code,

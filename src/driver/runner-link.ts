@@ -14,7 +14,7 @@ import { Lane, laneLost, type LaneOwner } from "./lane.ts";
 
 export interface LinkHost {
   /** Channel operations this runner relays for its threads, and their withdrawal. */
-  chanOp(link: RunnerLink, opId: number, req: ChanRequest, values: Uint8Array[][]): void;
+  chanOp(link: RunnerLink, opId: number, req: ChanRequest, values: Uint8Array[][], pointers: readonly number[]): void;
   chanCancel(link: RunnerLink, opId: number): void;
   /** Channels sent to this runner inside a call's arguments. */
   gaveChannels(link: RunnerLink, chans: readonly Chan<unknown>[]): void;
@@ -196,8 +196,24 @@ export class RunnerLink implements LaneOwner {
       this.conn.send(frameOf([T.ChanReply, opId, false, -1, false], encodeValue(o, "error")));
       return;
     }
-    const header: [T.ChanReply, number, boolean, number, boolean] = [T.ChanReply, opId, true, o.index, o.done === true];
-    this.conn.send(o.value === undefined ? frameOf(header) : frameOf(header, { body: o.value[0]!, attachments: o.value.slice(1) }));
+    const header: [T.ChanReply, number, boolean, number, boolean, [string, string | null]?] = [T.ChanReply, opId, true, o.index, o.done === true];
+    if (o.value === undefined) return this.conn.send(frameOf(header));
+    const { segs, at } = o.value;
+    if (at === undefined) return this.conn.send(frameOf(header, { body: segs[0]!, attachments: segs.slice(1) }));
+    // Runner to runner: the receiver takes the value from the sender (or its own store).
+    header.push([at.objectId, at.peer === this ? null : at.peer.address]);
+    this.conn.send(frameOf(header));
+  }
+
+  /** A big channel value kept by this runner: its encoded segments, freed there once sent. */
+  take(objectId: string): Promise<Uint8Array[]> {
+    return this.request((id) => frameOf([T.Fetch, id, objectId, true]), (h, segs) => {
+      if (h[0] !== T.Object) throw new ProtocolError("fetch answered with the wrong message");
+      if (h[2]) return segs.slice(1);
+      const { body, attachments } = payloadOf(segs);
+      const err = decodeValue(body, attachments);
+      throw err instanceof Error ? err : new ProtocolError(String(err));
+    });
   }
 
   free(objectIds: string[]): void {
@@ -311,7 +327,7 @@ export class RunnerLink implements LaneOwner {
         }
         case T.Lanes: return this.onLanes(h[1]);
         case T.ChanOp: {
-          const [, opId, req, sizes] = h;
+          const [, opId, req, sizes, pointers] = h;
           if (typeof opId !== "number" || !Array.isArray(sizes)) throw new ProtocolError("malformed channel operation");
           const values: Uint8Array[][] = [];
           let at = 1;
@@ -319,7 +335,7 @@ export class RunnerLink implements LaneOwner {
             if (!Number.isInteger(n) || n < 1 || at + n > segs.length) throw new ProtocolError("malformed channel values");
             values.push(segs.slice(at, (at += n)).map((s) => s.slice())); // kept: own copies, not views of socket reads
           }
-          return this.host.chanOp(this, opId, req, values);
+          return this.host.chanOp(this, opId, req, values, Array.isArray(pointers) ? pointers : []);
         }
         case T.ChanCancel: return this.host.chanCancel(this, h[1]);
         case T.Heartbeat: return;

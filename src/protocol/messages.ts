@@ -36,7 +36,7 @@ export enum T {
   Stats = 17, // runner -> driver: [T, id, RunnerStats]
   Lanes = 18, // runner -> driver: [T, ports], whenever they change: the threads' own servers
   Put = 19, // driver -> runner: [T, reqId, objectId] + value: store it, owned by this driver
-  Fetch = 20, // driver or runner -> runner: [T, reqId, objectId]
+  Fetch = 20, // driver or runner -> runner: [T, reqId, objectId, take?]; `take`: free it once sent
   Object = 21, // answer to Fetch: [T, reqId, found] + the stored value, or an error
   Free = 22, // driver -> runner: [T, objectIds]
   Pull = 23, // driver -> runner: [T, reqId, objectId, fromAddress]: fetch it from there and keep it
@@ -45,8 +45,11 @@ export enum T {
   // start with `prefix.`: objects its calls keep on a thread's lane are owned by it.
   Owner = 25,
   // Channels (their home is the driver that made them; runners relay their threads' use):
-  ChanOp = 26, // runner -> driver: [T, opId, ChanRequest] + values of send cases
-  ChanReply = 27, // driver -> runner: [T, opId, ok, index, done] + the value received, or an error
+  ChanOp = 26, // runner -> driver: [T, opId, ChanRequest, sizes] + values of send cases
+  // driver -> runner: [T, opId, ok, index, done, pointer?] + the value received, or an error.
+  // `pointer` [objectId, from]: a big value stayed in the sending runner's store; take it from
+  // there (`from` null: this runner holds it).
+  ChanReply = 27,
   ChanCancel = 28, // runner -> driver: [T, opId]: the op is no longer wanted (its thread died, its signal fired)
 }
 
@@ -56,6 +59,13 @@ export type ChanRequest =
   | { op: "recv"; chan: string }
   | { op: "close"; chan: string }
   | { op: "select"; cases: { op: "send" | "recv"; chan: string }[]; default: boolean; timeout: number | undefined };
+
+/**
+ * Values of channel sends at least this big do not travel through the channel's home: the
+ * sending runner keeps them in its object store and the home passes on a pointer, which the
+ * receiving runner takes from there directly.
+ */
+export const DIRECT_MIN = 64 * 1024;
 
 /**
  * An object a call's arguments refer to, and a runner that holds it (null: this one
@@ -118,14 +128,14 @@ export type Header =
   | [T.Stats, number, RunnerStats]
   | [T.Lanes, number[]]
   | [T.Put, number, string]
-  | [T.Fetch, number, string]
+  | [T.Fetch, number, string, boolean?]
   | [T.Object, number, boolean]
   | [T.Free, string[]]
   | [T.Pull, number, string, string]
   | [T.Done, number, boolean, number]
   | [T.Owner, string]
-  | [T.ChanOp, number, ChanRequest, number[]]
-  | [T.ChanReply, number, boolean, number, boolean]
+  | [T.ChanOp, number, ChanRequest, number[], number[]?]
+  | [T.ChanReply, number, boolean, number, boolean, [string, string | null]?]
   | [T.ChanCancel, number];
 
 // Headers never hold user values, so the plain, fast msgpack settings suffice.

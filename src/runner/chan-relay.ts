@@ -1,9 +1,18 @@
 import { BroadcastChannel, threadId } from "node:worker_threads";
 import { CancelledError, ProtocolError } from "../errors.ts";
 import { Chan, type ChanOps, type RecvResult, type Selected, type WireCase } from "../protocol/chan.ts";
-import { decodeValue, encodeValue, setChanReviver } from "../protocol/codec.ts";
-import type { ChanRequest } from "../protocol/messages.ts";
+import { decodeValue, encodeTrusted, encodeValue, setChanReviver } from "../protocol/codec.ts";
+import { DIRECT_MIN, type ChanRequest } from "../protocol/messages.ts";
 import type { LaneMessage } from "./task.ts";
+
+const chanOf = (req: ChanRequest): string => (req.op === "select" ? (req.cases[0]?.chan ?? "") : req.chan);
+
+function toShared(s: Uint8Array): Uint8Array {
+  if (s.buffer instanceof SharedArrayBuffer) return s;
+  const out = new Uint8Array(new SharedArrayBuffer(s.byteLength));
+  out.set(s);
+  return out;
+}
 
 // Runs on a worker thread: a channel given to user code here is a handle whose operations
 // travel to the runner's main thread (over the runner's channel of threads), from there to
@@ -23,15 +32,51 @@ export function startChanRelay(channelName: string): void {
   bc.unref();
   const waiting = new Map<number, (r: Reply) => void>();
   let next = 0;
+  const storing = new Map<number, (error: Uint8Array[] | undefined) => void>();
   bc.onmessage = (ev: unknown): void => {
     const m = (ev as { data: LaneMessage }).data;
+    if (m.kind === "stored" && m.threadId === threadId) {
+      const s = storing.get(m.request);
+      storing.delete(m.request);
+      s?.(m.error);
+      return;
+    }
     if (m.kind !== "chan-reply" || m.threadId !== threadId) return;
     const w = waiting.get(m.request);
     waiting.delete(m.request);
     w?.(m);
   };
 
-  const request = (req: ChanRequest, values: Uint8Array[][], signal: AbortSignal | undefined): Promise<Reply> =>
+  /**
+   * A big value stays here: the runner's store keeps it (owned by the channel's home driver)
+   * and only its id goes to the home. Request numbers are negative: lane.ts's are positive.
+   */
+  let nextStore = 0;
+  const keepHere = (chan: string, segments: Uint8Array[]): Promise<Uint8Array[]> => {
+    const request = --nextStore;
+    const objectId = `${chan.slice(0, chan.lastIndexOf("."))}.m${threadId}x${-request}`;
+    return new Promise((resolve, reject) => {
+      storing.set(request, (error) => {
+        if (error === undefined) return resolve([encodeTrusted(objectId).body]);
+        const err = decodeValue(error[0]!, error.slice(1));
+        reject(err instanceof Error ? err : new ProtocolError(String(err)));
+      });
+      bc.postMessage({ kind: "store", threadId, request, objectId, segments: segments.map(toShared) } satisfies LaneMessage);
+    });
+  };
+
+  const request = async (req: ChanRequest, values: Uint8Array[][], signal: AbortSignal | undefined): Promise<Reply> => {
+    const pointers: number[] = [];
+    const chans = req.op === "select" ? req.cases.filter((c) => c.op === "send").map((c) => c.chan) : [chanOf(req)];
+    for (let i = 0; i < values.length; i++) {
+      if (values[i]!.reduce((n, s) => n + s.byteLength, 0) < DIRECT_MIN) continue;
+      values[i] = await keepHere(chans[i]!, values[i]!);
+      pointers.push(i);
+    }
+    return requestNow(req, values, pointers, signal);
+  };
+
+  const requestNow = (req: ChanRequest, values: Uint8Array[][], pointers: number[], signal: AbortSignal | undefined): Promise<Reply> =>
     new Promise<Reply>((resolve, reject) => {
       if (signal?.aborted) return reject(new CancelledError("channel operation cancelled", { cause: signal.reason }));
       const id = ++next;
@@ -47,7 +92,7 @@ export function startChanRelay(channelName: string): void {
         reject(err instanceof Error ? err : new ProtocolError(String(err)));
       });
       signal?.addEventListener("abort", onAbort, { once: true });
-      bc.postMessage({ kind: "chan-op", threadId, request: id, req, values } satisfies LaneMessage);
+      bc.postMessage({ kind: "chan-op", threadId, request: id, req, values, pointers } satisfies LaneMessage);
     });
 
   const valueOf = (r: Reply): unknown => decodeValue(r.segments[0]!, r.segments.slice(1));

@@ -125,7 +125,7 @@ export class RunnerDaemon {
     const lanes = this.executor.lanes!;
     const waiting = new Map<number, Map<number, { session: Session; opId: number }>>(); // threadId -> request -> op
     return {
-      op: (threadId, request, req, values) => {
+      op: (threadId, request, req, values, pointers) => {
         const chan = chanOf(req);
         const session = this.owners.get(chan.slice(0, chan.lastIndexOf(".")));
         if (session === undefined) {
@@ -136,10 +136,18 @@ export class RunnerDaemon {
         if (mine === undefined) waiting.set(threadId, (mine = new Map()));
         const ops = mine;
         let answered = false;
-        const opId = session.chanOp(req, values, (ok, index, done, segments) => {
+        const opId = session.chanOp(req, values, pointers, (ok, index, done, segments, pointer) => {
           answered = true;
           ops.delete(request);
-          lanes.chanReply(threadId, request, ok, index, done, segments);
+          if (pointer === undefined) return lanes.chanReply(threadId, request, ok, index, done, segments);
+          // A big value: take it from the runner that sent it (or from our own store).
+          this.takeValue(pointer).then(
+            (value) => lanes.chanReply(threadId, request, true, index, false, value),
+            (err: Error) => {
+              const e = encodeValue(err, "error");
+              lanes.chanReply(threadId, request, false, -1, false, [e.body, ...e.attachments]);
+            },
+          );
         });
         if (!answered) ops.set(request, { session, opId });
       },
@@ -153,6 +161,19 @@ export class RunnerDaemon {
         waiting.delete(threadId);
       },
     };
+  }
+
+  private async takeValue([objectId, from]: [string, string | null]): Promise<Uint8Array[]> {
+    if (from !== null) {
+      const segments = await this.peers.fetch(from, objectId, true);
+      this.store.fetches++; // a runner-to-runner fetch like any other (runner stats)
+      for (const s of segments) this.store.bytesFetched += s.byteLength;
+      return segments;
+    }
+    const obj = this.store.get(objectId);
+    if (obj === undefined) throw new ObjectLostError(objectId, "a channel value this runner should hold is gone");
+    this.store.free(objectId);
+    return obj.segments;
   }
 
   private accept(socket: net.Socket): void {

@@ -6,7 +6,7 @@ import type { ChanRequest } from "../protocol/messages.ts";
 import { LANE_COUNTERS, type LaneMessage } from "./task.ts";
 
 export interface ChanRelayHandler {
-  op(threadId: number, request: number, req: ChanRequest, values: Uint8Array[][]): void;
+  op(threadId: number, request: number, req: ChanRequest, values: Uint8Array[][], pointers: number[]): void;
   cancel(threadId: number, request: number): void;
   /** A thread died: its waiting operations must be withdrawn at their homes. */
   threadGone(threadId: number): void;
@@ -108,7 +108,7 @@ export class LaneRegistry {
       this.drained.add(m.threadId);
       this.checkDrained();
     } else if (m.kind === "chan-op") {
-      this.chanHandler?.op(m.threadId, m.request, m.req, m.values);
+      this.chanHandler?.op(m.threadId, m.request, m.req, m.values, m.pointers);
     } else if (m.kind === "chan-cancel") {
       this.chanHandler?.cancel(m.threadId, m.request);
     } else if (m.kind === "store") {

@@ -38,12 +38,12 @@ class PeerLink {
     return p;
   }
 
-  fetch(objectId: string): Promise<Uint8Array[]> {
+  fetch(objectId: string, take = false): Promise<Uint8Array[]> {
     return new Promise((resolve, reject) => {
       if (!this.alive) return reject(new ObjectLostError(objectId, `holder ${this.address} unreachable`));
       const id = this.nextId++;
       this.waiters.set(id, { objectId, resolve, reject });
-      this.conn.send(frameOf([T.Fetch, id, objectId]));
+      this.conn.send(frameOf(take ? [T.Fetch, id, objectId, true] : [T.Fetch, id, objectId]));
     });
   }
 
@@ -85,7 +85,8 @@ export class Peers {
 
   constructor(private readonly token: string | undefined, private readonly maxFrame: number, private readonly log: Logger) {}
 
-  async fetch(address: string, objectId: string): Promise<Uint8Array[]> {
+  /** An object from another runner; `take`: that runner frees it once sent (a channel value). */
+  async fetch(address: string, objectId: string, take = false): Promise<Uint8Array[]> {
     let link = this.links.get(address);
     if (link === undefined) {
       link = PeerLink.open(address, this.token, this.maxFrame, (p) => {
@@ -101,7 +102,7 @@ export class Peers {
     } catch (err) {
       throw new ObjectLostError(objectId, `holder ${address} unreachable: ${(err as Error).message}`);
     }
-    return p.fetch(objectId);
+    return p.fetch(objectId, take);
   }
 
   close(): void {

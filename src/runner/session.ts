@@ -45,7 +45,7 @@ export class Session {
   private readonly idleWaiters: (() => void)[] = [];
   private readonly codeWaiters = new Map<string, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
   /** Channel operations sent to this driver (the channels' home) for our threads. */
-  private readonly chanWaiters = new Map<number, (ok: boolean, index: number, done: boolean, segments: Uint8Array[]) => void>();
+  private readonly chanWaiters = new Map<number, ChanAnswer>();
   private nextChanOp = 1;
   private readonly stopHeartbeat: () => void;
   /** Module refs this driver declared, and the hashes they stand for. */
@@ -86,13 +86,13 @@ export class Session {
         case T.Module: return this.onModule(h[1], h[2]);
         case T.Call: return this.onCall(h[1], h[2], h[3], h[4], h[5], h[6], h[7] === true, segs, owned);
         case T.Put: return this.onPut(h[1], h[2], segs);
-        case T.Fetch: return this.onFetch(h[1], h[2]);
+        case T.Fetch: return this.onFetch(h[1], h[2], h[3] === true);
         case T.Free: return this.onFree(h[1]);
         case T.Pull: return this.onPull(h[1], h[2], h[3]);
         case T.ChanReply: {
           const w = this.chanWaiters.get(h[1]);
           this.chanWaiters.delete(h[1]);
-          w?.(h[2] === true, h[3], h[4] === true, segs.slice(1));
+          w?.(h[2] === true, h[3], h[4] === true, segs.slice(1), Array.isArray(h[5]) ? h[5] : undefined);
           return;
         }
         case T.Owner:
@@ -115,14 +115,16 @@ export class Session {
    * Forwards a thread's channel operation to this driver, the channel's home; `answer`
    * gets the reply (or a ChannelBrokenError, encoded, if the driver goes first).
    */
-  chanOp(req: ChanRequest, values: Uint8Array[][], answer: (ok: boolean, index: number, done: boolean, segments: Uint8Array[]) => void): number {
+  chanOp(req: ChanRequest, values: Uint8Array[][], pointers: number[], answer: ChanAnswer): number {
     const opId = this.nextChanOp++;
     if (this.closed) {
       answer(false, -1, false, encodedSegments(new ChannelBrokenError(chanOf(req), "its home driver disconnected")));
       return opId;
     }
     this.chanWaiters.set(opId, answer);
-    this.conn.send([...frameOf([T.ChanOp, opId, req, values.map((v) => v.length)]), ...values.flat()]);
+    const header: [T.ChanOp, number, ChanRequest, number[], number[]?] = [T.ChanOp, opId, req, values.map((v) => v.length)];
+    if (pointers.length > 0) header.push(pointers);
+    this.conn.send([...frameOf(header), ...values.flat()]);
     return opId;
   }
 
@@ -233,7 +235,7 @@ export class Session {
     }
   }
 
-  private onFetch(reqId: number, objectId: string): void {
+  private onFetch(reqId: number, objectId: string, take: boolean): void {
     if (typeof reqId !== "number" || typeof objectId !== "string") throw new ProtocolError("malformed fetch");
     let segments: Uint8Array[];
     try {
@@ -245,6 +247,7 @@ export class Session {
       return;
     }
     this.conn.send(frameOf([T.Object, reqId, true], { body: segments[0]!, attachments: segments.slice(1) }));
+    if (take) this.host.store.free(objectId); // a channel value: one receiver, then gone
   }
 
   private onFree(ids: string[]): void {
@@ -335,6 +338,9 @@ export class Session {
     this.onClosed(this, err);
   }
 }
+
+/** The answer to a relayed channel operation; `pointer`: where to take a big value from. */
+export type ChanAnswer = (ok: boolean, index: number, done: boolean, segments: Uint8Array[], pointer?: [string, string | null]) => void;
 
 /** The channel an operation names (a select: its first case's). */
 export function chanOf(req: ChanRequest): string {

@@ -60,6 +60,8 @@ export type LaneMessage =
   // main -> worker: stored (bytes), or not (the encoded error)
   | { kind: "stored"; threadId: number; request: number; bytes: number; error?: Uint8Array[] }
   // worker -> main -> the channel's home driver, and back (see chan-relay.ts)
-  | { kind: "chan-op"; threadId: number; request: number; req: ChanRequest; values: Uint8Array[][] }
+  // `pointers`: indices of values already stored in this runner's store (by the thread, see
+  // "store"), sent as their object id only
+  | { kind: "chan-op"; threadId: number; request: number; req: ChanRequest; values: Uint8Array[][]; pointers: number[] }
   | { kind: "chan-cancel"; threadId: number; request: number }
   | { kind: "chan-reply"; threadId: number; request: number; ok: boolean; index: number; done: boolean; segments: Uint8Array[] };
