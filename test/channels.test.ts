@@ -100,13 +100,15 @@ describe("channels: Go semantics", () => {
 
     const ch = cluster.chan<number>(16);
     const producers = [0, 1, 2, 3].map((k) => m.produce(ch, k * 1000, 250));
-    const consumers = [0, 1, 2].map(() => m.drain(ch));
+    const consumers = [0, 1, 2].map(() => m.drainOrdered(ch));
     await Promise.all(producers);
     await ch.close();
     const got = await Promise.all(consumers);
     const expectedSum = [0, 1, 2, 3].reduce((s, k) => s + 250 * k * 1000 + (249 * 250) / 2, 0);
     expect(got.reduce((s, g) => s + g.n, 0)).toBe(1000);
     expect(got.reduce((s, g) => s + g.sum, 0)).toBe(expectedSum);
+    // Each consumer saw each producer's values in the order they were sent.
+    expect(got.map((g) => g.outOfOrder)).toEqual([0, 0, 0]);
   });
 
   it("big values go from the sending runner to the receiving one directly; the home passes only their address", async () => {
@@ -152,6 +154,17 @@ describe("channels: Go semantics", () => {
     await producer;
     expect(maxBuffered).toBe(4);
     expect(maxSenders).toBe(1);
+  });
+});
+
+describe("channels kept for later", () => {
+  it("a remote function may store a channel and use it in a later call", async () => {
+    await using cluster = await local({ runners: 1, threads: 1 }); // one thread: module state is per thread
+    const m = await cluster.import<Chans>(fixture("chans.ts"));
+    const ch = cluster.chan<string>(1);
+    expect(await m.stash(ch)).toBe("kept");
+    expect(await m.sendOnStashed("later")).toBe("sent");
+    expect(await ch.recv()).toEqual({ value: "later", done: false });
   });
 });
 
