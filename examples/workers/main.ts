@@ -1,0 +1,150 @@
+// A worker pool over channels, against the same jobs as plain remote calls.
+//
+// n jobs of ~1 ms of CPU each. Pool: 2 goroutines per runner thread (`m.worker.go(jobs,
+// results)`) take jobs from a buffered channel and send results on another; the driver
+// feeds jobs and collects results in one `select` loop, Go's way, and closes `jobs` after
+// the last one. Calls: `Promise.all(jobs.map((j) => m.work(j)))`, the scheduler keeping
+// each runner's threads busy. The baseline runs every job in one thread of this process.
+// All three must give the same value for every job.
+//
+//   npx tsx examples/workers/main.ts [n ...]           (n jobs; default 2000)
+//   npx strand run examples/workers/main.ts --runners a:7700,b:7700 --token t -- 5000
+import { connect, select, type Cluster, type Remote, type SelectCase } from "../../src/index.ts";
+import {
+  describeCluster, formatTable, importWarm, isMain, repeatTrials, runInWorker, timed, totalThreads, type RepeatOptions, type Row,
+} from "../common.ts";
+import type { Job, Result } from "./work.ts";
+
+type Work = typeof import("./work.ts");
+const WORK = new URL("./work.ts", import.meta.url);
+
+export const WORKER_JOBS = [2000] as const;
+
+/** xorshift rounds per job: about 1 ms here (the table prints the measured mean). */
+export const ROUNDS = 600_000;
+/** Pool goroutines per runner thread: one can wait on a channel while another computes. */
+export const WORKERS_PER_THREAD = 2;
+/** Capacity of the jobs and results channels. */
+export const CAPACITY = 64;
+
+export function makeJobs(n: number, rounds = ROUNDS): Job[] {
+  return Array.from({ length: n }, (_, id) => ({ id, seed: (id * 2654435761) >>> 0, rounds }));
+}
+
+/**
+ * The pool: `workers` goroutines on the cluster, jobs fed and results collected by this
+ * driver in one select loop. Returns every job's value (by id) and how many jobs each
+ * runner process did. If a worker fails, a `quit` channel closes (Go's way of stopping a
+ * select) and the worker's error is thrown.
+ */
+export async function poolOverChannels(cluster: Cluster, m: Remote<Work>, list: readonly Job[], workers: number): Promise<{ values: number[]; byPid: Map<number, number> }> {
+  const jobs = cluster.chan<Job>(CAPACITY);
+  const results = cluster.chan<Result>(CAPACITY);
+  const quit = cluster.chan<never>();
+  let failure: Error | undefined;
+  const pool = Array.from({ length: workers }, () => m.worker.go(jobs, results));
+  for (const g of pool) {
+    g.result.catch((err: Error) => {
+      if (failure !== undefined) return;
+      failure = err;
+      void quit.close();
+    });
+  }
+
+  const values = new Array<number>(list.length);
+  let next = 0;
+  let got = 0;
+  while (got < list.length) {
+    const cases: SelectCase[] = [{ recv: quit }, { recv: results }];
+    if (next < list.length) cases.push({ send: jobs, value: list[next] });
+    const s = await select(cases);
+    if (s.index === 0) throw failure!;
+    if (s.index === 2) {
+      if (++next === list.length) await jobs.close(); // the workers drain it and return
+    } else {
+      const [id, value] = s.value as Result;
+      values[id] = value;
+      got++;
+    }
+  }
+  const byPid = new Map<number, number>();
+  for (const { done, pid } of await Promise.all(pool.map((g) => g.result))) byPid.set(pid, (byPid.get(pid) ?? 0) + done);
+  return { values, byPid };
+}
+
+/** The same jobs as plain remote calls, all at once. */
+export function plainCalls(m: Remote<Work>, list: readonly Job[]): Promise<number[]> {
+  return Promise.all(list.map((j) => m.work(j)));
+}
+
+const workOn = (cluster: Cluster): Promise<Remote<Work>> =>
+  importWarm<Work>(cluster, WORK, async (m) => {
+    const few = makeJobs(8);
+    await plainCalls(m, few);
+    await poolOverChannels(cluster, m, few, 2);
+  });
+
+const same = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * n jobs in one thread of this process, through the pool over channels, and as plain calls;
+ * checks that all three agree. Two rows: the pool and the calls, each against the same
+ * single-process time. Repeats while `opts` allow and reports the best times.
+ */
+export async function runWorkers(cluster: Cluster, n: number, opts: RepeatOptions & { rounds?: number } = {}): Promise<Row[]> {
+  if (!Number.isInteger(n) || n <= 0) throw new RangeError(`the number of jobs must be a positive integer, got ${n}`);
+  const m = await workOn(cluster);
+  const list = makeJobs(n, opts.rounds ?? ROUNDS);
+  const cores = totalThreads(cluster);
+  const workers = WORKERS_PER_THREAD * cores;
+  const work = { amount: n / 1000, unit: "kjob" };
+  const calls: { ms: number; ok: boolean }[] = [];
+
+  const poolRow = await repeatTrials({ example: "workers", size: `${n} jobs, channels`, cores, work }, opts, async () => {
+    const [single, singleMs] = await runInWorker<Work, "workAll">(WORK, "workAll", [list], [list.slice(0, 50)]);
+    const [pool, strandMs] = await timed(() => poolOverChannels(cluster, m, list, workers));
+    const [viaCalls, callsMs] = await timed(() => plainCalls(m, list));
+    calls.push({ ms: callsMs, ok: same(viaCalls, single) });
+    const ok = same(pool.values, single);
+    const perRunner = cluster.runners.map((r) => pool.byPid.get(r.pid) ?? 0).join("+");
+    return {
+      singleMs, strandMs, ok,
+      detail: `${ok ? "every value equal" : "VALUES DIFFER"}, ${(singleMs / n).toFixed(2)} ms/job in-process; ${workers} workers, jobs per runner ${perRunner}`,
+    };
+  });
+  const callsMs = Math.min(...calls.map((c) => c.ms));
+  const callsOk = calls.every((c) => c.ok);
+  const speedup = poolRow.singleMs / callsMs;
+  const runs = calls.length === 1 ? "1 run" : `best of ${calls.length}`;
+  const callsRow: Row = {
+    ...poolRow, size: `${n} jobs, calls`, strandMs: callsMs, speedup, efficiency: speedup / cores, ok: callsOk,
+    detail: `${callsOk ? "every value equal" : "VALUES DIFFER"}; Promise.all of ${n} calls; ${runs}`,
+  };
+  return [poolRow, callsRow];
+}
+
+/** The command line: exampleMain's, but with two rows (pool, calls) per size. */
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const bad = args.find((a) => !/^[1-9]\d*$/.test(a));
+  if (bad !== undefined) {
+    console.error(`usage: workers/main.ts [n ...]   (n: a positive number of jobs, got "${bad}")`);
+    return 2;
+  }
+  await using cluster = await connect();
+  console.log(`workers on ${cluster.runners.length} runners, ${totalThreads(cluster)} threads`);
+  const rows: Row[] = [];
+  for (const n of args.length === 0 ? WORKER_JOBS : args.map(Number)) rows.push(...(await runWorkers(cluster, n)));
+  console.log(formatTable(rows));
+  console.log(describeCluster(cluster));
+  return rows.every((r) => r.ok) ? 0 : 1;
+}
+
+if (isMain(import.meta.url)) {
+  try {
+    process.exitCode = await main();
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  }
+}
