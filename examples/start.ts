@@ -1,8 +1,11 @@
-// `npm start`: both examples at every size on a local 2-runner cluster, as one table.
+// `npm start`: the examples at every size on a local 2-runner cluster, as one table: matmul
+// and wordcount (calls and Refs), then pipeline and workers (goroutines and channels).
 // Exits non-zero if any distributed result differs from its single-process result.
 import { local } from "../src/index.ts";
 import { describeCluster, formatTable, totalThreads, type Row } from "./common.ts";
 import { MATMUL_SIZES, runMatmul } from "./matmul/main.ts";
+import { PIPELINE_PRIMES, runPipeline } from "./pipeline/main.ts";
+import { runWorkers, WORKER_JOBS } from "./workers/main.ts";
 import { readMobyDick, runWordcount, WORDCOUNT_REPEATS } from "./wordcount/main.ts";
 
 async function start(): Promise<number> {
@@ -22,6 +25,8 @@ async function start(): Promise<number> {
   };
   for (const n of MATMUL_SIZES) add(await runMatmul(cluster, n));
   for (const k of WORDCOUNT_REPEATS) add(await runWordcount(cluster, k));
+  for (const n of PIPELINE_PRIMES) add(await runPipeline(cluster, n));
+  for (const n of WORKER_JOBS) for (const r of await runWorkers(cluster, n)) add(r);
   console.log(`\n${formatTable(rows)}\n`);
   console.log(describeCluster(cluster));
   const failed = rows.filter((r) => !r.ok);

@@ -142,7 +142,8 @@ export async function runPipeline(cluster: Cluster, n: number, opts: RepeatOptio
     const perRunner = cluster.runners.map((r) => dist.stages.filter((s) => s.pid === r.pid).length).join("+");
     return {
       singleMs, strandMs, ok,
-      detail: `first ${n} primes ${ok ? "equal" : "DIFFER"} (last ${dist.primes.at(-1)}); ${values} values over ${n + 1} channels; stages per runner ${perRunner}`,
+      detail: `first ${n} primes ${ok ? "equal" : "DIFFER"} (last ${dist.primes.at(-1)}); ${values} values over ${n + 1} channels, `
+        + `${((strandMs * 1000) / values).toFixed(0)} µs each on Strand; stages per runner ${perRunner}`,
     };
   });
 }
