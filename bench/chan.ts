@@ -311,7 +311,7 @@ async function main(): Promise<void> {
   const rawRate = medRate(rates.raw, "perSec");
   const rateRow = (name: string, xs: Rate[], cpuNames: [string, string]): string[] => [
     name, num(medRate(xs, "perSec")), spread(xs.map((x) => x.perSec)), ratio(medRate(xs, "perSec") / rawRate),
-    `${num(medRate(xs, "localUs"), 2)} (${cpuNames[0]})`, `${num(medRate(xs, "remoteUs"), 2)} (${cpuNames[1]})`,
+    `${num(medRate(xs, "localUs"), 1)} (${cpuNames[0]})`, `${num(medRate(xs, "remoteUs"), 1)} (${cpuNames[1]})`,
   ];
   console.log(`## Channels: small values across runners, and the latency of one round\n`);
   console.log(`### Messages/s: a number at a time, producer goroutine on one runner, consumer on the other\n`);
