@@ -277,31 +277,33 @@ async function main(): Promise<void> {
   await driverToRunner(64);
   await runnerToDriver(64);
   apart = apartOf = 0;
-  let pinned = false;
   for (let rep = 0; rep < REPS; rep++) {
     rates.raw.push(await raw(RAW_MESSAGES));
     for (let i = 0; i < CAPACITIES.length; i++) rates.cap[i]!.push(await runnerToRunner(CAPACITIES[i]!));
     rates.d2r.push(await driverToRunner(64));
     rates.r2d.push(await runnerToDriver(64));
+    progress(`chan messages/s rep ${rep + 1}/${REPS}: raw ${num(rates.raw.at(-1)!.perSec)}, capacity 0 ${num(rates.cap[0]!.at(-1)!.perSec)}, capacity 1024 ${num(rates.cap[3]!.at(-1)!.perSec)}`);
+  }
 
-    // Latency depends on whether both ends share a CPU: pin every row the same way (as rtt.ts).
-    pinned = pinClientAndServers(serverPids);
-    if (rep === 0) {
-      await timeRounds(WARMUP_ROUNDS, () => clientA.roundTrip(ping));
-      await timeRounds(WARMUP_ROUNDS, async () => void (await m.pid()));
-      await driverPingPong(WARMUP_ROUNDS);
-      await runnerPingPong(WARMUP_ROUNDS);
-      pingApart = pingOf = 0;
-    }
+  // Latency depends on whether both ends share a CPU: pin every row the same way (as rtt.ts),
+  // once, and warm up after pinning (the first few thousand round trips after a change of
+  // placement have a long tail).
+  const pinned = pinClientAndServers(serverPids);
+  await timeRounds(2 * WARMUP_ROUNDS, () => clientA.roundTrip(ping));
+  await timeRounds(2 * WARMUP_ROUNDS, () => clientB.roundTrip(ping));
+  await timeRounds(2 * WARMUP_ROUNDS, async () => void (await m.pid()));
+  await driverPingPong(WARMUP_ROUNDS);
+  await runnerPingPong(WARMUP_ROUNDS);
+  pingApart = pingOf = 0;
+  for (let rep = 0; rep < REPS; rep++) {
     lats.raw.push(latencyOf(await rawEcho()));
     lats.relay.push(latencyOf(await rawRelay()));
     lats.call.push(latencyOf(await noopCall()));
     lats.d2r.push(latencyOf(await driverPingPong(ROUNDS)));
     lats.r2r.push(latencyOf(await runnerPingPong(ROUNDS)));
-    if (pinned) unpin(serverPids);
-    progress(`chan rep ${rep + 1}/${REPS}: raw ${num(rates.raw.at(-1)!.perSec)} msg/s, cap 0 ${num(rates.cap[0]!.at(-1)!.perSec)}, cap 1024 ${num(rates.cap[3]!.at(-1)!.perSec)}; `
-      + `p50 raw ${lats.raw.at(-1)!.p50.toFixed(0)} µs, runner<->runner ${lats.r2r.at(-1)!.p50.toFixed(0)} µs`);
+    progress(`chan latency rep ${rep + 1}/${REPS}: p50 raw ${lats.raw.at(-1)!.p50.toFixed(0)} µs, driver<->runner ${lats.d2r.at(-1)!.p50.toFixed(0)} µs, runner<->runner ${lats.r2r.at(-1)!.p50.toFixed(0)} µs`);
   }
+  if (pinned) unpin(serverPids);
   stream.close();
   clientA.close();
   clientB.close();
@@ -347,13 +349,13 @@ async function main(): Promise<void> {
   console.log();
   const perRepR2R = lats.r2r.map((x, i) => x.p50 / lats.raw[i]!.p50);
   console.log(footer([
-    `Median over ${REPS} reps after a warm-up; each rep runs the raw stream, the runner → runner capacities in order, the two references, then the latency rows (raw, relayed, call, driver ↔ runner, runner ↔ runner), in one process.`,
+    `Median over ${REPS} reps after a warm-up, in one process: first the messages/s reps (each: the raw stream, the runner → runner capacities in order, the two references), then the latency reps (each: raw, relayed, call, driver ↔ runner, runner ↔ runner).`,
     `Messages/s: ${num(MESSAGES)} numbers per Strand row and rep (\`for (...) await out.send(i)\` in one goroutine, \`for await (const v of inp)\` in the other; the time runs from starting both goroutines until both returned, the consumer's sum checked), ${num(RAW_MESSAGES)} per raw rep. Producer and consumer ran on different runners in ${apart} of ${apartOf} runner → runner runs.`,
     `CPU per message from /proc (10 ms ticks): here = this process (the driver, which is every channel's home), there = both runner processes (all threads), or the sink process for the raw row.`,
     `Raw stream: this process writes each value as its own frame (\`u32 length | f64\`, one \`socket.write\` per message, waiting for 'drain' when the socket buffers fill) to a \`net\` server in a child process that parses the frames and sums the values, answering at the end of the run.`,
     `Latency: ${num(ROUNDS)} sequential rounds per row and rep, after ${num(WARMUP_ROUNDS)} warm-up rounds. runner ↔ runner: \`ping\` on one runner sends a number and waits for it to come back from \`pong\` on the other, timed on the pinging runner (different runners in ${pingApart} of ${pingOf} runs). driver ↔ runner: the driver pings \`pong\` on a runner. Per-rep runner ↔ runner / raw p50: ${spread(perRepR2R, 2)}.`,
     pinned
-      ? "Placement for the latency rows: this process pinned to CPU 0, every other process (echo servers, runners, all their threads) to CPU 1 (taskset), unpinned again for the messages/s rows."
+      ? "Placement: the messages/s rows unpinned; for the latency rows this process pinned to CPU 0 and every other process (echo servers, runners, all their threads) to CPU 1 (taskset), then a warm-up."
       : "Placement: not pinned (taskset unavailable or one CPU).",
     `Strand: \`local({ runners: 2, threads: 1 })\`; every channel is homed in this driver.${failures > 0 ? ` ${failures} goroutine failure(s) reported.` : ""}`,
   ]));
