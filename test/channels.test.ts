@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CancelledError, ChannelBrokenError, ChannelClosedError, local, select, TimeoutError, type Chan, type Cluster, type Goroutine, type Remote,
@@ -65,6 +66,29 @@ describe("channels: Go semantics", () => {
     // On a runner too: the remote function's send rejects with ChannelClosedError.
     expect(await rejectionOf(m.sendOne(ch as Chan<unknown>, 1))).toBeInstanceOf(ChannelClosedError);
     expect(await m.recvOne(ch as Chan<unknown>)).toBe("closed");
+  });
+
+  it("a closed, drained channel leaves only its id behind; it still answers as a closed channel", async () => {
+    const before = cluster.stats.channels.length;
+    const chans = Array.from({ length: 20 }, () => cluster.chan<number>(1));
+    for (const ch of chans) {
+      await ch.send(1);
+      await ch.close();
+      expect(await m.recvOne(ch as Chan<unknown>)).toBe(1);
+    }
+    expect(cluster.stats.channels.length).toBe(before);
+    expect(await chans[0]!.recv()).toEqual({ value: undefined, done: true });
+    expect(await m.recvOne(chans[1] as Chan<unknown>)).toBe("closed");
+    expect(await rejectionOf(chans[2]!.send(1))).toBeInstanceOf(ChannelClosedError);
+    expect(await rejectionOf(chans[3]!.close())).toBeInstanceOf(ChannelClosedError);
+  });
+
+  it("operations that complete at once leave no listener on their AbortSignal", async () => {
+    const ch = cluster.chan<number>(100);
+    const ac = new AbortController();
+    for (let i = 0; i < 20; i++) await ch.send(i, { signal: ac.signal });
+    for (let i = 0; i < 20; i++) await ch.recv({ signal: ac.signal });
+    expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
   });
 
   it("close fails senders blocked on a full channel with ChannelClosedError", async () => {

@@ -65,6 +65,24 @@ class ChannelState {
  */
 export class ChannelHome {
   private readonly chans = new Map<string, ChannelState>();
+  /**
+   * Channels closed and drained, with nobody waiting: nothing can change them any more, so
+   * only their ids are kept (a receive is done, a send or close throws), not their state.
+   */
+  private readonly retired = new Set<string>();
+  private retiredListener: ((id: string) => void) | undefined;
+
+  onRetired(listener: (id: string) => void): void {
+    this.retiredListener = listener;
+  }
+
+  /** Drops a channel's state once it can no longer change (see `retired`). */
+  private retireIfDone(ch: ChannelState): void {
+    if (!ch.closed || ch.broken !== undefined || ch.buffer.length > 0 || live(ch.receivers) || live(ch.senders)) return;
+    this.chans.delete(ch.id);
+    this.retired.add(ch.id);
+    this.retiredListener?.(ch.id);
+  }
 
   create(id: string, capacity: number): void {
     if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`channel capacity must be a whole number >= 0, got ${capacity}`);
@@ -72,7 +90,7 @@ export class ChannelHome {
   }
 
   has(id: string): boolean {
-    return this.chans.has(id);
+    return this.chans.has(id) || this.retired.has(id);
   }
 
   /** Each channel's state: buffered values (Go's `len`), blocked senders and receivers. */
@@ -92,8 +110,14 @@ export class ChannelHome {
   run(cases: HomeCase[], dflt: boolean, timeoutMs: number | undefined, finish: (o: Outcome) => void): () => void {
     const group: Group = { fired: false, cases, finish, timer: undefined, entries: [] };
     const states: ChannelState[] = [];
-    for (const c of cases) {
+    for (const [i, c] of cases.entries()) {
       const ch = this.chans.get(c.chan);
+      if (ch === undefined && this.retired.has(c.chan)) {
+        // Closed and drained for good: a receive is ready (done), a send fails.
+        group.fired = true;
+        finish(c.op === "recv" ? { index: i, done: true } : new ChannelClosedError(c.chan, "send on a closed channel"));
+        return () => {};
+      }
       if (ch === undefined) return fail(group, new ChannelBrokenError(c.chan, "no such channel at its home (wrong driver, or the driver restarted)"));
       if (ch.broken !== undefined) return fail(group, ch.broken);
       states.push(ch);
@@ -107,6 +131,7 @@ export class ChannelHome {
       const i = ready[Math.floor(Math.random() * ready.length)]!; // fair among the ready
       group.fired = true;
       finish(this.proceed(states[i]!, cases[i]!, i));
+      this.retireIfDone(states[i]!);
       return () => {};
     }
     if (dflt) {
@@ -154,6 +179,7 @@ export class ChannelHome {
   }
 
   close(id: string): void {
+    if (this.retired.has(id)) throw new ChannelClosedError(id, "close of a closed channel");
     const ch = this.chans.get(id);
     if (ch === undefined) throw new ChannelBrokenError(id, "no such channel");
     if (ch.broken !== undefined) throw ch.broken;
@@ -161,6 +187,7 @@ export class ChannelHome {
     ch.closed = true;
     for (let r = take(ch.receivers); r !== undefined; r = take(ch.receivers)) this.fire(r.group, { index: r.index, done: true });
     for (let s = take(ch.senders); s !== undefined; s = take(ch.senders)) this.fire(s.group, new ChannelClosedError(id, "send on a closed channel"));
+    this.retireIfDone(ch);
   }
 
   /** Someone using the channel died: every operation on it fails, now and later. */

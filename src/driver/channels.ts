@@ -19,7 +19,7 @@ setChanReviver((id, capacity) => {
  */
 export class Channels {
   private readonly home = new ChannelHome();
-  private readonly handles = new Map<string, Chan<unknown>>();
+  private readonly handles = new Map<string, WeakRef<Chan<unknown>>>();
   private next = 0;
   /** Operations runners are waiting on, per runner: withdrawn if it goes. */
   private readonly pending = new Map<ChanPeer, Map<number, () => void>>();
@@ -28,6 +28,10 @@ export class Channels {
 
   constructor(private readonly prefix: string) {
     byPrefix.set(prefix, this);
+    this.home.onRetired((id) => {
+      this.handles.delete(id);
+      for (const used of this.usedBy.values()) used.delete(id);
+    });
   }
 
   create<T>(capacity: number): Chan<T> {
@@ -37,8 +41,8 @@ export class Channels {
   }
 
   handle(id: string, capacity: number): Chan<unknown> {
-    let h = this.handles.get(id);
-    if (h === undefined) this.handles.set(id, (h = new Chan(id, capacity, this.local)));
+    let h = this.handles.get(id)?.deref();
+    if (h === undefined) this.handles.set(id, new WeakRef((h = new Chan(id, capacity, this.local))));
     return h;
   }
 
@@ -125,7 +129,7 @@ export class Channels {
 
   /** The cluster is closing: every channel breaks. */
   closeAll(reason: string): void {
-    for (const id of this.handles.keys()) this.home.break(id, reason);
+    for (const s of this.home.stats()) this.home.break(s.id, reason);
     byPrefix.delete(this.prefix);
   }
 
@@ -149,11 +153,13 @@ export class Channels {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(new CancelledError("channel operation cancelled", { cause: signal.reason }));
     return new Promise<Selected>((resolve, reject) => {
+      let finished = false;
       const onAbort = (): void => {
         withdraw();
         reject(new CancelledError("channel operation cancelled", { cause: signal?.reason }));
       };
       const withdraw = this.home.run(home, options.default === true, options.timeout, (o) => {
+        finished = true;
         signal?.removeEventListener("abort", onAbort);
         if (o instanceof Error) return reject(o);
         if (o.value === undefined) return resolve({ index: o.index, ...(o.done ? { done: true } : {}) });
@@ -162,7 +168,8 @@ export class Channels {
         // A big value a runner kept: take it from there (the home only held its address).
         at.peer.take(at.objectId).then((s) => resolve({ index: o.index, value: decodeValue(s[0]!, s.slice(1)) }), reject);
       });
-      signal?.addEventListener("abort", onAbort, { once: true });
+      // Listen only while it waits: an operation that ran at once must leave nothing behind.
+      if (!finished) signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
 }

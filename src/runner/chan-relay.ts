@@ -123,10 +123,11 @@ export function startChanRelay(channelName: string): void {
     },
   };
 
-  const handles = new Map<string, Chan<unknown>>();
+  // Weakly: a thread may see many short-lived channels; a handle holds no state of its own.
+  const handles = new Map<string, WeakRef<Chan<unknown>>>();
   setChanReviver((id, capacity) => {
-    let h = handles.get(id);
-    if (h === undefined) handles.set(id, (h = new Chan(id, capacity, ops)));
+    let h = handles.get(id)?.deref();
+    if (h === undefined) handles.set(id, new WeakRef((h = new Chan(id, capacity, ops))));
     return h;
   });
 }
