@@ -12,14 +12,12 @@
 //
 // Every channel's home is the driver, so a value from one runner to another goes
 // runner -> driver -> runner. Nothing asserts on timings.
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import os from "node:os";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { local } from "../src/index.ts";
 import { footer, median, num, percentile, pinClientAndServers, processCpuUs, progress, quick, ratio, reps, spread, table } from "./common.ts";
-import { EchoClient, startEchoServer } from "./raw-echo.ts";
+import { EchoClient, startEchoServer, startServer } from "./raw-echo.ts";
 
 type Peer = typeof import("./fixtures/chan-peer.ts");
 
@@ -40,27 +38,8 @@ interface Child extends AsyncDisposable {
 }
 
 /** bench/fixtures/frame-sink.ts in a child process, once it listens. */
-async function startFrameSink(): Promise<Child> {
-  const file = fileURLToPath(new URL("./fixtures/frame-sink.ts", import.meta.url));
-  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), file], { stdio: ["pipe", "pipe", "inherit"] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("exit", (code) => reject(new Error(`frame sink exited with code ${code}`)));
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      const m = /^listening on (\d+)$/.exec(line);
-      if (m !== null) resolve(Number(m[1]));
-    });
-  });
-  return {
-    port,
-    process: child,
-    [Symbol.asyncDispose]: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.stdin!.end();
-      }),
-  };
+function startFrameSink(): Promise<Child> {
+  return startServer("./fixtures/frame-sink.ts", []);
 }
 
 /** A stream of `u32 8 | f64 value` frames, one `write` per message, ended by a 0-length frame; the sink answers count and sum. */

@@ -28,7 +28,7 @@ export function startSinkServer(opts: { fresh?: boolean } = {}): Promise<EchoSer
 }
 
 /** A fixture server in a child process (tsx), once it prints "listening on <port>". */
-async function startServer(fixture: string, flags: string[]): Promise<EchoServer> {
+export async function startServer(fixture: string, flags: string[]): Promise<EchoServer> {
   const file = fileURLToPath(new URL(fixture, import.meta.url));
   const args = ["--import", import.meta.resolve("tsx"), file, ...flags];
   const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });

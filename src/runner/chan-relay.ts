@@ -3,16 +3,11 @@ import { CancelledError, ProtocolError } from "../errors.ts";
 import { Chan, type ChanOps, type RecvResult, type Selected, type WireCase } from "../protocol/chan.ts";
 import { decodeValue, encodeTrusted, encodeValue, setChanReviver } from "../protocol/codec.ts";
 import { DIRECT_MIN, type ChanRequest } from "../protocol/messages.ts";
+import { toShared } from "./object-store.ts";
 import type { LaneMessage } from "./task.ts";
 
 const chanOf = (req: ChanRequest): string => (req.op === "select" ? (req.cases[0]?.chan ?? "") : req.chan);
 
-function toShared(s: Uint8Array): Uint8Array {
-  if (s.buffer instanceof SharedArrayBuffer) return s;
-  const out = new Uint8Array(new SharedArrayBuffer(s.byteLength));
-  out.set(s);
-  return out;
-}
 
 // Runs on a worker thread: a channel given to user code here is a handle whose operations
 // travel to the runner's main thread (over the runner's channel of threads), from there to

@@ -7,6 +7,7 @@ import { headerOf, INLINE_MAX, T, type Dep } from "../protocol/messages.ts";
 import { Connection } from "../transport/connection.ts";
 import { encodeThrown, isThenable, loadCount, runOne } from "./call-runner.ts";
 import { bundlePath } from "./code-cache.ts";
+import { toShared } from "./object-store.ts";
 import { errorOutcome, resultFrame } from "./result-frame.ts";
 import { LANE_COUNTER, type CallOutcome, type LaneConfig, type LaneMessage, type ObjectDeps } from "./task.ts";
 
@@ -221,12 +222,4 @@ function inlineObjects(deps: Dep[], segments: Uint8Array[]): { segments: Uint8Ar
   let at = 0;
   const objects: ObjectDeps = deps.map((d) => [d[0], inline.slice(at, (at += d[2]!))]);
   return { segments: segments.slice(0, segments.length - total), objects };
-}
-
-/** Result bytes in shared memory, so the main thread stores them without another copy. */
-function toShared(s: Uint8Array): Uint8Array {
-  if (s.buffer instanceof SharedArrayBuffer) return s;
-  const out = new Uint8Array(new SharedArrayBuffer(s.byteLength));
-  out.set(s);
-  return out;
 }

@@ -95,11 +95,17 @@ export class ObjectStore {
   }
 }
 
+/** A copy of `s` in shared memory (or `s` itself if it is there already). */
+export function toShared(s: Uint8Array): Uint8Array {
+  if (s.buffer instanceof SharedArrayBuffer) return s;
+  const out = new Uint8Array(new SharedArrayBuffer(s.byteLength));
+  out.set(s);
+  return out;
+}
+
 /** A segment as the store keeps it: compact, and in shared memory when big. */
 function keep(s: Uint8Array): Uint8Array {
   if (s.buffer instanceof SharedArrayBuffer) return s;
   if (s.byteLength < SHARE_MIN) return s.slice(); // its own small buffer, not a view of a socket chunk
-  const shared = new Uint8Array(new SharedArrayBuffer(s.byteLength));
-  shared.set(s);
-  return shared;
+  return toShared(s);
 }
