@@ -38,6 +38,16 @@ describe("channels: Go semantics", () => {
     expect(await remote).toBe("sent");
   });
 
+  it("a thread's channel operations go over its own connection to the home (its lane), not through the runner's main thread", async () => {
+    const ch = cluster.chan<number>(8);
+    const before = (await cluster.runnerStats()).reduce((s, r) => s + r.channelOpsRelayed, 0);
+    const producer = m.produce(ch, 0, 50);
+    for (let i = 0; i < 50; i++) expect((await ch.recv()).value).toBe(i);
+    await producer;
+    const after = (await cluster.runnerStats()).reduce((s, r) => s + r.channelOpsRelayed, 0);
+    expect(after - before).toBe(0);
+  });
+
   it("buffered: sends complete while there is room, then block until a receive frees a slot", async () => {
     const ch = cluster.chan<number>(2);
     await ch.send(1);

@@ -94,8 +94,9 @@ export class Cluster implements AsyncDisposable {
     const c = new Cluster(opts);
     const host: LinkHost = {
       ownerPrefix: c.objects.prefix,
-      chanOp: (link, opId, req, values, pointers) => c.channels.remote(link, opId, req, values, pointers),
-      chanCancel: (link, opId) => c.channels.cancel(link, opId),
+      chanOp: (peer, opId, req, values, pointers) => c.channels.remote(peer, opId, req, values, pointers),
+      chanCancel: (peer, opId) => c.channels.cancel(peer, opId),
+      chanPeerLost: (peer, reason) => c.channels.peerLost(peer, reason),
       gaveChannels: (link, chans) => c.channels.given(link, chans),
       codeFor: (hash) => c.bundles.get(hash)?.code,
       slotFreed: (link) => c.scheduler.slotFreed(link),

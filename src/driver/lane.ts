@@ -2,10 +2,17 @@ import { ProtocolError, RunnerLostError } from "../errors.ts";
 import { clientHandshake } from "../protocol/handshake.ts";
 import { frameOf, headerOf, T } from "../protocol/messages.ts";
 import { Connection, dial } from "../transport/connection.ts";
+import type { ChanRequest } from "../protocol/messages.ts";
 import type { PendingCall } from "./call.ts";
+import type { ChanPeer } from "./channel-home.ts";
+import { chanReplyFrame, chanValues } from "./chan-frames.ts";
 
 export interface LaneOwner {
   readonly address: string;
+  /** This driver's id prefix, declared on each lane too (channel operations come back over it). */
+  readonly ownerPrefix: string;
+  laneChanOp(lane: Lane, opId: number, req: ChanRequest, values: Uint8Array[][], pointers: readonly number[]): void;
+  laneChanCancel(lane: Lane, opId: number): void;
   /** A Result arrived on the lane. */
   laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, segs: Uint8Array[], inline: boolean): void;
   /** The lane closed; calls still on it must be failed. */
@@ -30,10 +37,15 @@ export class Lane {
     const conn = new Connection(await dial(host, port));
     const { backlog } = await clientHandshake(conn, token);
     const lane = new Lane(port, conn);
+    conn.send(frameOf([T.Owner, owner.ownerPrefix]));
     const onFrame = (segs: Uint8Array[]): void => {
       try {
         const h = headerOf(segs);
         if (h[0] === T.Result) owner.laneResult(lane, h[1], h[2], h[3], segs, h[4] === true);
+        else if (h[0] === T.ChanOp) {
+          const [, opId, req, sizes, pointers] = h;
+          owner.laneChanOp(lane, opId, req, chanValues(sizes, segs), Array.isArray(pointers) ? pointers : []);
+        } else if (h[0] === T.ChanCancel) owner.laneChanCancel(lane, h[1]);
         else if (h[0] !== T.Heartbeat) throw new ProtocolError(`unexpected message type ${String(h[0])} on a lane`);
       } catch (err) {
         conn.destroy(err as Error);
@@ -57,6 +69,22 @@ export class Lane {
     }
     this.ids.add(id);
     this.conn.send(frame);
+  }
+
+  private peer: ChanPeer | undefined;
+
+  get hasChanPeer(): boolean {
+    return this.peer !== undefined;
+  }
+
+  /** This lane as the channels see it: operations from its thread, answered on it. */
+  chanPeer(link: { readonly address: string; take(objectId: string): Promise<Uint8Array[]> }): ChanPeer {
+    this.peer ??= {
+      address: link.address,
+      reply: (opId, o) => this.conn.send(chanReplyFrame(opId, o, link.address)),
+      take: (objectId) => link.take(objectId),
+    };
+    return this.peer;
   }
 
   get bytesOut(): number {

@@ -4,9 +4,9 @@ import { decodeValue, type Encoded } from "../protocol/codec.ts";
 import { clientHandshake } from "../protocol/handshake.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
 import type { Chan } from "../protocol/chan.ts";
-import { encodeValue } from "../protocol/codec.ts";
 import { frameOf, headerOf, payloadOf, T, type ChanRequest, type Dep, type Header, type RunnerInfo, type RunnerStats } from "../protocol/messages.ts";
-import type { Outcome } from "./channel-home.ts";
+import type { ChanPeer, Outcome } from "./channel-home.ts";
+import { chanReplyFrame, chanValues } from "./chan-frames.ts";
 import { Connection, dial, parseAddress } from "../transport/connection.ts";
 import type { PendingCall } from "./call.ts";
 import type { Kept } from "./object-table.ts";
@@ -14,8 +14,10 @@ import { Lane, laneLost, type LaneOwner } from "./lane.ts";
 
 export interface LinkHost {
   /** Channel operations this runner relays for its threads, and their withdrawal. */
-  chanOp(link: RunnerLink, opId: number, req: ChanRequest, values: Uint8Array[][], pointers: readonly number[]): void;
-  chanCancel(link: RunnerLink, opId: number): void;
+  chanOp(peer: ChanPeer, opId: number, req: ChanRequest, values: Uint8Array[][], pointers: readonly number[]): void;
+  chanCancel(peer: ChanPeer, opId: number): void;
+  /** A peer (a thread's lane) is gone: its operations are withdrawn, channels it used break. */
+  chanPeerLost(peer: ChanPeer, reason: string): void;
   /** Channels sent to this runner inside a call's arguments. */
   gaveChannels(link: RunnerLink, chans: readonly Chan<unknown>[]): void;
   /** The prefix of this driver's object ids, declared to each runner (T.Owner). */
@@ -102,6 +104,10 @@ export class RunnerLink implements LaneOwner {
 
   get inFlight(): number {
     return this.inflight.size;
+  }
+
+  get ownerPrefix(): string {
+    return this.host.ownerPrefix;
   }
 
   /** Recent mean run time of a call here, in microseconds. */
@@ -191,18 +197,16 @@ export class RunnerLink implements LaneOwner {
 
   /** Answers a channel operation this runner relayed. */
   reply(opId: number, o: Outcome): void {
-    if (!this.alive) return;
-    if (o instanceof Error) {
-      this.conn.send(frameOf([T.ChanReply, opId, false, -1, false], encodeValue(o, "error")));
-      return;
-    }
-    const header: [T.ChanReply, number, boolean, number, boolean, [string, string | null]?] = [T.ChanReply, opId, true, o.index, o.done === true];
-    if (o.value === undefined) return this.conn.send(frameOf(header));
-    const { segs, at } = o.value;
-    if (at === undefined) return this.conn.send(frameOf(header, { body: segs[0]!, attachments: segs.slice(1) }));
-    // Runner to runner: the receiver takes the value from the sender (or its own store).
-    header.push([at.objectId, at.peer === this ? null : at.peer.address]);
-    this.conn.send(frameOf(header));
+    if (this.alive) this.conn.send(chanReplyFrame(opId, o, this.address));
+  }
+
+  /** A thread's channel operation that came over its lane (the same as a relayed one, answered there). */
+  laneChanOp(lane: Lane, opId: number, req: ChanRequest, values: Uint8Array[][], pointers: readonly number[]): void {
+    if (this.alive) this.host.chanOp(lane.chanPeer(this), opId, req, values, pointers);
+  }
+
+  laneChanCancel(lane: Lane, opId: number): void {
+    this.host.chanCancel(lane.chanPeer(this), opId);
   }
 
   /** A big channel value kept by this runner: its encoded segments, freed there once sent. */
@@ -281,6 +285,7 @@ export class RunnerLink implements LaneOwner {
    */
   laneClosed(lane: Lane, reason: string): void {
     if (this.lanes.get(lane.port) === lane) this.lanes.delete(lane.port);
+    if (lane.hasChanPeer) this.host.chanPeerLost(lane.chanPeer(this), `a thread of runner ${this.address}: ${reason}`);
     const ids = [...lane.ids];
     lane.ids.clear();
     for (const id of ids) {
@@ -328,14 +333,8 @@ export class RunnerLink implements LaneOwner {
         case T.Lanes: return this.onLanes(h[1]);
         case T.ChanOp: {
           const [, opId, req, sizes, pointers] = h;
-          if (typeof opId !== "number" || !Array.isArray(sizes)) throw new ProtocolError("malformed channel operation");
-          const values: Uint8Array[][] = [];
-          let at = 1;
-          for (const n of sizes) {
-            if (!Number.isInteger(n) || n < 1 || at + n > segs.length) throw new ProtocolError("malformed channel values");
-            values.push(segs.slice(at, (at += n)).map((s) => s.slice())); // kept: own copies, not views of socket reads
-          }
-          return this.host.chanOp(this, opId, req, values, Array.isArray(pointers) ? pointers : []);
+          if (typeof opId !== "number") throw new ProtocolError("malformed channel operation");
+          return this.host.chanOp(this, opId, req, chanValues(sizes, segs), Array.isArray(pointers) ? pointers : []);
         }
         case T.ChanCancel: return this.host.chanCancel(this, h[1]);
         case T.Heartbeat: return;

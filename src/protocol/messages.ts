@@ -109,6 +109,8 @@ export interface RunnerStats {
   objectBytesFetched: number;
   /** Objects this runner sent to other runners and drivers. */
   objectsServed: number;
+  /** Channel operations of threads relayed by the main thread (threads use their lanes when they can). */
+  channelOpsRelayed: number;
 }
 
 export type Header =

@@ -19,6 +19,24 @@ interface Reply {
   index: number;
   done: boolean;
   segments: Uint8Array[];
+  /** A big value left in a runner's store: [objectId, runner address, or null for this runner]. */
+  pointer?: [string, string | null] | undefined;
+}
+
+/**
+ * This thread's own connection to a driver (its lane, lane.ts): channel operations for that
+ * driver's channels go straight over it, skipping the main thread's relay.
+ */
+export interface LaneChanPath {
+  op(req: ChanRequest, values: Uint8Array[][], pointers: number[], answer: (r: Reply) => void): number;
+  cancel(opId: number): void;
+}
+
+const lanesByPrefix = new Map<string, LaneChanPath>();
+
+export function laneForDriver(prefix: string, path: LaneChanPath | undefined): void {
+  if (path === undefined) lanesByPrefix.delete(prefix);
+  else lanesByPrefix.set(prefix, path);
 }
 
 /** Makes channels decodable on this thread, as handles that relay to their home. */
@@ -28,6 +46,7 @@ export function startChanRelay(channelName: string): void {
   const waiting = new Map<number, (r: Reply) => void>();
   let next = 0;
   const storing = new Map<number, (error: Uint8Array[] | undefined) => void>();
+  const taking = new Map<number, (r: Reply) => void>();
   bc.onmessage = (ev: unknown): void => {
     const m = (ev as { data: LaneMessage }).data;
     if (m.kind === "stored" && m.threadId === threadId) {
@@ -37,6 +56,11 @@ export function startChanRelay(channelName: string): void {
       return;
     }
     if (m.kind !== "chan-reply" || m.threadId !== threadId) return;
+    const t = taking.get(m.request);
+    if (t !== undefined) {
+      taking.delete(m.request);
+      return t(m);
+    }
     const w = waiting.get(m.request);
     waiting.delete(m.request);
     w?.(m);
@@ -71,7 +95,43 @@ export function startChanRelay(channelName: string): void {
     return requestNow(req, values, pointers, signal);
   };
 
-  const requestNow = (req: ChanRequest, values: Uint8Array[][], pointers: number[], signal: AbortSignal | undefined): Promise<Reply> =>
+  const requestNow = (req: ChanRequest, values: Uint8Array[][], pointers: number[], signal: AbortSignal | undefined): Promise<Reply> => {
+    const chan = chanOf(req);
+    const lane = lanesByPrefix.get(chan.slice(0, chan.lastIndexOf(".")));
+    if (lane === undefined || pointers.length > 0) return relayed(req, values, pointers, signal);
+    // The direct way: this thread's lane to the channel's home.
+    return new Promise<Reply>((resolve, reject) => {
+      if (signal?.aborted) return reject(new CancelledError("channel operation cancelled", { cause: signal.reason }));
+      let done = false;
+      const onAbort = (): void => {
+        if (done) return;
+        done = true;
+        lane.cancel(opId);
+        reject(new CancelledError("channel operation cancelled", { cause: signal?.reason }));
+      };
+      const opId = lane.op(req, values, pointers, (r) => {
+        if (done) return;
+        done = true;
+        signal?.removeEventListener("abort", onAbort);
+        settle(r, resolve, reject);
+      });
+      if (!done) signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  };
+
+  const settle = (r: Reply, resolve: (r: Reply) => void, reject: (e: Error) => void): void => {
+    if (r.pointer !== undefined) {
+      // Over a lane a big value arrives as an address: the main thread takes it for us.
+      bc.postMessage({ kind: "chan-take", threadId, request: --nextStore, pointer: r.pointer } satisfies LaneMessage);
+      taking.set(nextStore, (t) => settle({ ...t, index: r.index }, resolve, reject));
+      return;
+    }
+    if (r.ok) return resolve(r);
+    const err = decodeValue(r.segments[0]!, r.segments.slice(1));
+    reject(err instanceof Error ? err : new ProtocolError(String(err)));
+  };
+
+  const relayed = (req: ChanRequest, values: Uint8Array[][], pointers: number[], signal: AbortSignal | undefined): Promise<Reply> =>
     new Promise<Reply>((resolve, reject) => {
       if (signal?.aborted) return reject(new CancelledError("channel operation cancelled", { cause: signal.reason }));
       const id = ++next;

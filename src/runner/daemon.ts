@@ -52,6 +52,7 @@ export class RunnerDaemon {
   private readonly owners = new Map<string, Session>();
   private readonly pendingSockets = new Set<net.Socket>();
   private calls = 0;
+  private channelOpsRelayed = 0;
   private failures = 0;
   private stopping = false;
   address = "";
@@ -114,6 +115,7 @@ export class RunnerDaemon {
       batches: this.executor.batches, batchedCalls: this.executor.batchedJobs,
       objects: this.store.size, objectBytes: this.store.used, objectBytesLimit: this.store.limit,
       objectFetches: this.store.fetches, objectBytesFetched: this.store.bytesFetched, objectsServed: this.store.served,
+      channelOpsRelayed: this.channelOpsRelayed,
     };
   }
 
@@ -126,6 +128,7 @@ export class RunnerDaemon {
     const waiting = new Map<number, Map<number, { session: Session; opId: number }>>(); // threadId -> request -> op
     return {
       op: (threadId, request, req, values, pointers) => {
+        this.channelOpsRelayed++;
         const chan = chanOf(req);
         const session = this.owners.get(chan.slice(0, chan.lastIndexOf(".")));
         if (session === undefined) {
@@ -150,6 +153,15 @@ export class RunnerDaemon {
           );
         });
         if (!answered) ops.set(request, { session, opId });
+      },
+      take: (threadId, request, pointer) => {
+        this.takeValue(pointer).then(
+          (value) => lanes.chanReply(threadId, request, true, 0, false, value),
+          (err: Error) => {
+            const e = encodeValue(err, "error");
+            lanes.chanReply(threadId, request, false, -1, false, [e.body, ...e.attachments]);
+          },
+        );
       },
       cancel: (threadId, request) => {
         const op = waiting.get(threadId)?.get(request);

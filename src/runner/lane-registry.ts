@@ -8,6 +8,8 @@ import { LANE_COUNTERS, type LaneMessage } from "./task.ts";
 export interface ChanRelayHandler {
   op(threadId: number, request: number, req: ChanRequest, values: Uint8Array[][], pointers: number[]): void;
   cancel(threadId: number, request: number): void;
+  /** A big channel value that reached a thread over its lane as an address: fetch it for the thread. */
+  take(threadId: number, request: number, pointer: [string, string | null]): void;
   /** A thread died: its waiting operations must be withdrawn at their homes. */
   threadGone(threadId: number): void;
 }
@@ -109,6 +111,8 @@ export class LaneRegistry {
       this.checkDrained();
     } else if (m.kind === "chan-op") {
       this.chanHandler?.op(m.threadId, m.request, m.req, m.values, m.pointers);
+    } else if (m.kind === "chan-take") {
+      this.chanHandler?.take(m.threadId, m.request, m.pointer);
     } else if (m.kind === "chan-cancel") {
       this.chanHandler?.cancel(m.threadId, m.request);
     } else if (m.kind === "store") {

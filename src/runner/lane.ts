@@ -1,9 +1,10 @@
 import net from "node:net";
 import { BroadcastChannel, threadId } from "node:worker_threads";
-import { ProtocolError } from "../errors.ts";
+import { ChannelBrokenError, ProtocolError } from "../errors.ts";
 import { serverHandshake } from "../protocol/handshake.ts";
 import { decodeValue, encodeTrusted } from "../protocol/codec.ts";
-import { headerOf, INLINE_MAX, T, type Dep } from "../protocol/messages.ts";
+import { frameOf, headerOf, INLINE_MAX, T, type ChanRequest, type Dep } from "../protocol/messages.ts";
+import { laneForDriver, type LaneChanPath } from "./chan-relay.ts";
 import { Connection } from "../transport/connection.ts";
 import { encodeThrown, isThenable, loadCount, runOne } from "./call-runner.ts";
 import { bundlePath } from "./code-cache.ts";
@@ -23,6 +24,24 @@ class LaneSession {
   /** Calls started and not yet answered, by driver call id. */
   readonly pending = new Set<number>();
   private draining = false;
+  /** The driver's object/channel id prefix, once it said (T.Owner). */
+  private prefix: string | undefined;
+  private readonly chanWaiters = new Map<number, (r: Parameters<Parameters<LaneChanPath["op"]>[3]>[0]) => void>();
+  private nextChanOp = 1;
+  /** This thread's channel operations on this driver's channels go this way (chan-relay.ts). */
+  private readonly chanPath: LaneChanPath = {
+    op: (req, values, pointers, answer) => {
+      const opId = this.nextChanOp++;
+      this.chanWaiters.set(opId, answer);
+      const header: [T.ChanOp, number, ChanRequest, number[], number[]?] = [T.ChanOp, opId, req, values.map((v) => v.length)];
+      if (pointers.length > 0) header.push(pointers);
+      this.conn.send([...frameOf(header), ...values.flat()]);
+      return opId;
+    },
+    cancel: (opId) => {
+      if (this.chanWaiters.delete(opId)) this.conn.send(frameOf([T.ChanCancel, opId]));
+    },
+  };
 
   constructor(
     private readonly conn: Connection,
@@ -49,6 +68,18 @@ class LaneSession {
           return;
         }
         case T.Call: return this.onCall(h[1], h[2], h[3], h[5], h[6], segs);
+        case T.Owner: {
+          if (typeof h[1] !== "string" || h[1] === "") throw new ProtocolError("malformed owner");
+          this.prefix = h[1];
+          laneForDriver(h[1], this.chanPath);
+          return;
+        }
+        case T.ChanReply: {
+          const w = this.chanWaiters.get(h[1]);
+          this.chanWaiters.delete(h[1]);
+          w?.({ ok: h[2] === true, index: h[3], done: h[4] === true, segments: segs.slice(1), pointer: Array.isArray(h[5]) ? h[5] : undefined });
+          return;
+        }
         case T.Heartbeat: return;
         default: throw new ProtocolError(`unexpected message type ${String(h[0])} on a lane`);
       }
@@ -134,6 +165,10 @@ class LaneSession {
   }
 
   private close(): void {
+    if (this.prefix !== undefined) laneForDriver(this.prefix, undefined);
+    const broken = encodeThrown(new ChannelBrokenError("(any)", "the connection to its home driver closed"));
+    for (const w of this.chanWaiters.values()) w({ ok: false, index: -1, done: false, segments: [broken.body, ...broken.attachments] });
+    this.chanWaiters.clear();
     Atomics.sub(this.counters, LANE_COUNTER.inFlight, this.pending.size);
     this.pending.clear();
     this.onClosed(this);

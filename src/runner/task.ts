@@ -64,4 +64,6 @@ export type LaneMessage =
   // "store"), sent as their object id only
   | { kind: "chan-op"; threadId: number; request: number; req: ChanRequest; values: Uint8Array[][]; pointers: number[] }
   | { kind: "chan-cancel"; threadId: number; request: number }
+  // worker -> main: take a big channel value from where it waits (answered by "chan-reply")
+  | { kind: "chan-take"; threadId: number; request: number; pointer: [string, string | null] }
   | { kind: "chan-reply"; threadId: number; request: number; ok: boolean; index: number; done: boolean; segments: Uint8Array[] };

@@ -1,0 +1,28 @@
+import { ProtocolError } from "../errors.ts";
+import { encodeValue } from "../protocol/codec.ts";
+import { frameOf, T } from "../protocol/messages.ts";
+import type { Outcome } from "./channel-home.ts";
+
+/** The values of a ChanOp frame's send cases: `sizes[i]` segments each, after the header. */
+export function chanValues(sizes: unknown, segs: readonly Uint8Array[]): Uint8Array[][] {
+  if (!Array.isArray(sizes)) throw new ProtocolError("malformed channel operation");
+  const values: Uint8Array[][] = [];
+  let at = 1;
+  for (const n of sizes) {
+    if (!Number.isInteger(n) || n < 1 || at + n > segs.length) throw new ProtocolError("malformed channel values");
+    values.push(segs.slice(at, (at += n)).map((s) => s.slice())); // kept: own copies, not views of socket reads
+  }
+  return values;
+}
+
+/** The ChanReply frame for a channel operation's outcome, as sent to runner `receiver`. */
+export function chanReplyFrame(opId: number, o: Outcome, receiver: string): Uint8Array[] {
+  if (o instanceof Error) return frameOf([T.ChanReply, opId, false, -1, false], encodeValue(o, "error"));
+  const header: [T.ChanReply, number, boolean, number, boolean, [string, string | null]?] = [T.ChanReply, opId, true, o.index, o.done === true];
+  if (o.value === undefined) return frameOf(header);
+  const { segs, at } = o.value;
+  if (at === undefined) return frameOf(header, { body: segs[0]!, attachments: segs.slice(1) });
+  // Runner to runner: the receiver takes the value from the sender (or from its own store).
+  header.push([at.objectId, at.peer.address === receiver ? null : at.peer.address]);
+  return frameOf(header);
+}
