@@ -4,7 +4,6 @@ import { decodeValue, encodeValue, setChanReviver } from "../protocol/codec.ts";
 import type { ChanRequest } from "../protocol/messages.ts";
 import { ChannelHome, type ChanPeer, type ChannelStats, type HomeCase, type Outcome, type Value } from "./channel-home.ts";
 
-
 /** Every cluster's channels in this process, by id prefix: decoding a channel finds its handle. */
 const byPrefix = new Map<string, Channels>();
 setChanReviver((id, capacity) => {
@@ -72,7 +71,6 @@ export class Channels {
     };
     if (typeof req !== "object" || req === null) throw new ProtocolError("malformed channel operation");
     if (req.op === "close") {
-      this.given(peer, []);
       try {
         this.home.close(req.chan);
         return done({ index: 0 });

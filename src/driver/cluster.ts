@@ -152,8 +152,9 @@ export class Cluster implements AsyncDisposable {
       (err: Error) => {
         g.settled = true;
         g.error = err;
+        // Not lost, as Go's would not be: without a listener, at least the log says so.
         if (this.errorListeners.size === 0) {
-          this.log.error({ function: name, err: err.message }, "goroutine failed (no \"error\" listener on the cluster)");
+          this.log.warn({ function: name, err: err.message }, "goroutine failed (no \"error\" listener on the cluster)");
         }
         for (const l of this.errorListeners) l(err, g);
       },
