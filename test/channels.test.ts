@@ -173,6 +173,23 @@ describe("channels: Go semantics", () => {
     expect(await there).toEqual({ n: 1, sum: 2 * size });
   });
 
+  it("send credits: a remote sender's unused credits are taken back when someone else must send, or the channel closes", async () => {
+    const ch = cluster.chan<number>(4);
+    expect(await m.produce(ch, 0, 1)).toBe(1); // one send; its answer may grant credits for more
+    // The producer returned holding credits: the driver's sends must still find room.
+    for (let i = 1; i < 4; i++) await ch.send(i);
+    const s = cluster.stats.channels.find((c) => c.id === ch.id)!;
+    expect(s.buffered).toBe(4);
+    expect(s.reserved).toBe(0);
+    // And a close with credits out still ends in `done` once the buffer is drained.
+    const again = cluster.chan<number>(8);
+    expect(await m.produce(again, 0, 2)).toBe(2);
+    await again.close();
+    const got: number[] = [];
+    for await (const v of again) got.push(v);
+    expect(got).toEqual([0, 1]);
+  });
+
   it("backpressure: a fast remote producer never has more than the capacity buffered at the home", async () => {
     const ch = cluster.chan<number>(4);
     const producer = m.produce(ch, 0, 200);

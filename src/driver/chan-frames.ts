@@ -18,7 +18,8 @@ export function chanValues(sizes: unknown, segs: readonly Uint8Array[]): Uint8Ar
 /** The ChanReply frame for a channel operation's outcome, as sent to runner `receiver`. */
 export function chanReplyFrame(opId: number, o: Outcome, receiver: string): Uint8Array[] {
   if (o instanceof Error) return frameOf([T.ChanReply, opId, false, -1, false], encodeValue(o, "error"));
-  const header: [T.ChanReply, number, boolean, number, boolean, [string, string | null]?] = [T.ChanReply, opId, true, o.index, o.done === true];
+  const header: [T.ChanReply, number, boolean, number, boolean, ([string, string | null] | null)?, number?] = [T.ChanReply, opId, true, o.index, o.done === true];
+  if (o.credits !== undefined && o.credits > 0) header.push(null, o.credits);
   if (o.value === undefined) return frameOf(header);
   const { segs, at } = o.value;
   if (at === undefined) return frameOf(header, { body: segs[0]!, attachments: segs.slice(1) });

@@ -4,6 +4,11 @@ import { ChannelBrokenError, ChannelClosedError, TimeoutError } from "../errors.
 export interface ChanPeer {
   readonly address: string;
   reply(opId: number, outcome: Outcome): void;
+  /**
+   * Asks the peer to give back the send credits it holds for a channel (answered with
+   * `returned`). Peers without it are never given credits.
+   */
+  revoke?(chan: string): void;
   /** A big channel value this runner keeps for us: fetched, and freed there. */
   take(objectId: string): Promise<Uint8Array[]>;
 }
@@ -21,7 +26,7 @@ export interface Value {
 export type HomeCase = { op: "recv"; chan: string } | { op: "send"; chan: string; value: Value };
 
 /** How an operation ended: the case that ran (and what a receive got), or an error. */
-export type Outcome = { index: number; value?: Value; done?: boolean } | Error;
+export type Outcome = { index: number; value?: Value; done?: boolean; credits?: number } | Error;
 
 export interface ChannelStats {
   id: string;
@@ -29,6 +34,8 @@ export interface ChannelStats {
   buffered: number;
   waitingSenders: number;
   waitingReceivers: number;
+  /** Slots promised to remote senders holding credits. */
+  reserved: number;
   closed: boolean;
   broken: boolean;
 }
@@ -54,6 +61,9 @@ class ChannelState {
   readonly senders: Waiter[] = [];
   closed = false;
   broken: Error | undefined;
+  /** Buffer slots promised to senders holding credits (their values are on the way or not yet sent). */
+  reserved = 0;
+  readonly credits = new Map<ChanPeer, number>();
   constructor(readonly id: string, readonly capacity: number) {}
 }
 
@@ -78,7 +88,7 @@ export class ChannelHome {
 
   /** Drops a channel's state once it can no longer change (see `retired`). */
   private retireIfDone(ch: ChannelState): void {
-    if (!ch.closed || ch.broken !== undefined || ch.buffer.length > 0 || live(ch.receivers) || live(ch.senders)) return;
+    if (!ch.closed || ch.broken !== undefined || ch.reserved > 0 || ch.buffer.length > 0 || live(ch.receivers) || live(ch.senders)) return;
     this.chans.delete(ch.id);
     this.retired.add(ch.id);
     this.retiredListener?.(ch.id);
@@ -99,6 +109,7 @@ export class ChannelHome {
       id: c.id, capacity: c.capacity, buffered: c.buffer.length,
       waitingSenders: c.senders.filter((w) => !w.group.fired).length,
       waitingReceivers: c.receivers.filter((w) => !w.group.fired).length,
+      reserved: c.reserved,
       closed: c.closed, broken: c.broken !== undefined,
     }));
   }
@@ -125,7 +136,9 @@ export class ChannelHome {
     const ready: number[] = [];
     cases.forEach((c, i) => {
       const ch = states[i]!;
-      if (c.op === "recv" ? ch.buffer.length > 0 || live(ch.senders) || ch.closed : ch.closed || live(ch.receivers) || ch.buffer.length < ch.capacity) ready.push(i);
+      if (c.op === "recv"
+        ? ch.buffer.length > 0 || live(ch.senders) || (ch.closed && ch.reserved === 0)
+        : ch.closed || live(ch.receivers) || ch.buffer.length + ch.reserved < ch.capacity) ready.push(i);
     });
     if (ready.length > 0) {
       const i = ready[Math.floor(Math.random() * ready.length)]!; // fair among the ready
@@ -144,6 +157,8 @@ export class ChannelHome {
       const waiter = { group, index: i };
       queue.push(waiter);
       group.entries.push({ queue, waiter });
+      // A blocked sender while slots are promised to others: take the promises back.
+      if (c.op === "send" && states[i]!.reserved > 0) this.revokeAll(states[i]!);
     });
     if (timeoutMs !== undefined) {
       group.timer = setTimeout(() => this.fire(group, new TimeoutError("select", timeoutMs)), timeoutMs);
@@ -178,6 +193,64 @@ export class ChannelHome {
     return { index, done: true }; // closed and drained
   }
 
+  /**
+   * Credits for a sender that just sent: up to `max` free slots it may fill later without
+   * asking (it sends the values unannounced, in order on its connection). Go's semantics
+   * hold: the slots are the buffer's, so no more than `capacity` values are ever in it or on
+   * their way. Returns how many were granted.
+   */
+  grant(id: string, peer: ChanPeer, max: number): number {
+    const ch = this.chans.get(id);
+    if (ch === undefined || ch.closed || ch.broken !== undefined || peer.revoke === undefined || live(ch.senders)) return 0;
+    const n = Math.min(max, ch.capacity - ch.buffer.length - ch.reserved);
+    if (n <= 0) return 0;
+    ch.reserved += n;
+    ch.credits.set(peer, (ch.credits.get(peer) ?? 0) + n);
+    return n;
+  }
+
+  /** A value sent against a credit: into its promised slot, or straight to a waiting receiver. */
+  credited(id: string, peer: ChanPeer, value: Value): void {
+    const ch = this.chans.get(id);
+    if (ch === undefined || ch.broken !== undefined) return; // broken: every value is lost anyway
+    const held = ch.credits.get(peer) ?? 0;
+    if (held <= 0) throw new ChannelBrokenError(id, "a value sent without a credit");
+    ch.credits.set(peer, held - 1);
+    ch.reserved--;
+    const r = take(ch.receivers);
+    if (r !== undefined) this.fire(r.group, { index: r.index, value });
+    else ch.buffer.push(value);
+  }
+
+  /** A peer gave back `n` credits it had not used. */
+  returned(id: string, peer: ChanPeer, n: number): void {
+    const ch = this.chans.get(id);
+    if (ch === undefined || ch.broken !== undefined || n <= 0) return;
+    const held = ch.credits.get(peer) ?? 0;
+    const back = Math.min(n, held);
+    ch.credits.set(peer, held - back);
+    ch.reserved -= back;
+    this.settleFreed(ch);
+  }
+
+  /** Slots came free: blocked senders fill them; once closed with nothing left, receivers are done. */
+  private settleFreed(ch: ChannelState): void {
+    while (ch.buffer.length + ch.reserved < ch.capacity) {
+      const s = take(ch.senders);
+      if (s === undefined) break;
+      ch.buffer.push(sendValue(s));
+      this.fire(s.group, { index: s.index });
+    }
+    if (ch.closed && ch.reserved === 0 && ch.buffer.length === 0) {
+      for (let r = take(ch.receivers); r !== undefined; r = take(ch.receivers)) this.fire(r.group, { index: r.index, done: true });
+    }
+    this.retireIfDone(ch);
+  }
+
+  private revokeAll(ch: ChannelState): void {
+    for (const [peer, n] of ch.credits) if (n > 0) peer.revoke?.(ch.id);
+  }
+
   close(id: string): void {
     if (this.retired.has(id)) throw new ChannelClosedError(id, "close of a closed channel");
     const ch = this.chans.get(id);
@@ -185,7 +258,9 @@ export class ChannelHome {
     if (ch.broken !== undefined) throw ch.broken;
     if (ch.closed) throw new ChannelClosedError(id, "close of a closed channel");
     ch.closed = true;
-    for (let r = take(ch.receivers); r !== undefined; r = take(ch.receivers)) this.fire(r.group, { index: r.index, done: true });
+    // Values promised to creditors may still come: receivers wait for them (or their return).
+    if (ch.reserved > 0) this.revokeAll(ch);
+    else for (let r = take(ch.receivers); r !== undefined; r = take(ch.receivers)) this.fire(r.group, { index: r.index, done: true });
     for (let s = take(ch.senders); s !== undefined; s = take(ch.senders)) this.fire(s.group, new ChannelClosedError(id, "send on a closed channel"));
     this.retireIfDone(ch);
   }

@@ -4,6 +4,9 @@ import { decodeValue, encodeValue, setChanReviver } from "../protocol/codec.ts";
 import type { ChanRequest } from "../protocol/messages.ts";
 import { ChannelHome, type ChanPeer, type ChannelStats, type HomeCase, type Outcome, type Value } from "./channel-home.ts";
 
+/** Send credits granted at a time: how far a runner's sender may run ahead of its round trips. */
+const CREDITS_PER_GRANT = 32;
+
 /** Every cluster's channels in this process, by id prefix: decoding a channel finds its handle. */
 const byPrefix = new Map<string, Channels>();
 setChanReviver((id, capacity) => {
@@ -70,6 +73,14 @@ export class Channels {
       peer.reply(opId, o);
     };
     if (typeof req !== "object" || req === null) throw new ProtocolError("malformed channel operation");
+    if (req.op === "csend") {
+      // A value sent against a credit: no answer (the sender did not wait).
+      const v = values[0];
+      if (v === undefined || typeof req.chan !== "string") throw new ProtocolError("malformed credited send");
+      this.usedBy.get(peer)?.add(req.chan);
+      this.home.credited(req.chan, peer, v);
+      return;
+    }
     if (req.op === "close") {
       try {
         this.home.close(req.chan);
@@ -100,8 +111,20 @@ export class Channels {
     const used = this.usedBy.get(peer) ?? new Set<string>();
     this.usedBy.set(peer, used);
     for (const c of cases) used.add(c.chan);
-    const withdraw = this.home.run(cases, dflt, timeout, done);
+    // A lone send that went through may earn credits for the next ones (buffered channels).
+    const send = req.op === "send" ? req.chan : undefined;
+    const answer = send === undefined ? done : (o: Outcome): void => {
+      if (o instanceof Error) return done(o);
+      const credits = this.home.grant(send, peer, CREDITS_PER_GRANT);
+      done(credits > 0 ? { ...o, credits } : o);
+    };
+    const withdraw = this.home.run(cases, dflt, timeout, answer);
     if (!finished) waiting.set(opId, withdraw);
+  }
+
+  /** A thread gave back credits it had not used (after a revoke). */
+  returned(peer: ChanPeer, chan: string, n: number): void {
+    this.home.returned(chan, peer, n);
   }
 
   cancel(peer: ChanPeer, opId: number): void {

@@ -96,6 +96,7 @@ export class Cluster implements AsyncDisposable {
       ownerPrefix: c.objects.prefix,
       chanOp: (peer, opId, req, values, pointers) => c.channels.remote(peer, opId, req, values, pointers),
       chanCancel: (peer, opId) => c.channels.cancel(peer, opId),
+      chanReturned: (peer, chan, n) => c.channels.returned(peer, chan, n),
       chanPeerLost: (peer, reason) => c.channels.peerLost(peer, reason),
       gaveChannels: (link, chans) => c.channels.given(link, chans),
       codeFor: (hash) => c.bundles.get(hash)?.code,

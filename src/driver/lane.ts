@@ -13,6 +13,7 @@ export interface LaneOwner {
   readonly ownerPrefix: string;
   laneChanOp(lane: Lane, opId: number, req: ChanRequest, values: Uint8Array[][], pointers: readonly number[]): void;
   laneChanCancel(lane: Lane, opId: number): void;
+  laneChanReturn(lane: Lane, chan: string, n: number): void;
   /** A Result arrived on the lane. */
   laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, segs: Uint8Array[], inline: boolean): void;
   /** The lane closed; calls still on it must be failed. */
@@ -46,6 +47,7 @@ export class Lane {
           const [, opId, req, sizes, pointers] = h;
           owner.laneChanOp(lane, opId, req, chanValues(sizes, segs), Array.isArray(pointers) ? pointers : []);
         } else if (h[0] === T.ChanCancel) owner.laneChanCancel(lane, h[1]);
+        else if (h[0] === T.ChanReturn) owner.laneChanReturn(lane, h[1], h[2]);
         else if (h[0] !== T.Heartbeat) throw new ProtocolError(`unexpected message type ${String(h[0])} on a lane`);
       } catch (err) {
         conn.destroy(err as Error);
@@ -82,6 +84,7 @@ export class Lane {
     this.peer ??= {
       address: link.address,
       reply: (opId, o) => this.conn.send(chanReplyFrame(opId, o, link.address)),
+      revoke: (chan) => this.conn.send(frameOf([T.ChanRevoke, chan])),
       take: (objectId) => link.take(objectId),
     };
     return this.peer;

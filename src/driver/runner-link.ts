@@ -16,6 +16,7 @@ export interface LinkHost {
   /** Channel operations this runner relays for its threads, and their withdrawal. */
   chanOp(peer: ChanPeer, opId: number, req: ChanRequest, values: Uint8Array[][], pointers: readonly number[]): void;
   chanCancel(peer: ChanPeer, opId: number): void;
+  chanReturned(peer: ChanPeer, chan: string, n: number): void;
   /** A peer (a thread's lane) is gone: its operations are withdrawn, channels it used break. */
   chanPeerLost(peer: ChanPeer, reason: string): void;
   /** Channels sent to this runner inside a call's arguments. */
@@ -207,6 +208,11 @@ export class RunnerLink implements LaneOwner {
 
   laneChanCancel(lane: Lane, opId: number): void {
     this.host.chanCancel(lane.chanPeer(this), opId);
+  }
+
+  laneChanReturn(lane: Lane, chan: string, n: number): void {
+    if (typeof chan !== "string" || typeof n !== "number") throw new ProtocolError("malformed credit return");
+    this.host.chanReturned(lane.chanPeer(this), chan, n);
   }
 
   /** A big channel value kept by this runner: its encoded segments, freed there once sent. */

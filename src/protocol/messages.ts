@@ -46,11 +46,15 @@ export enum T {
   Owner = 25,
   // Channels (their home is the driver that made them; runners relay their threads' use):
   ChanOp = 26, // runner -> driver: [T, opId, ChanRequest, sizes] + values of send cases
-  // driver -> runner: [T, opId, ok, index, done, pointer?] + the value received, or an error.
+  // driver -> runner: [T, opId, ok, index, done, pointer, credits?] + the value received, or an error.
   // `pointer` [objectId, from]: a big value stayed in the sending runner's store; take it from
   // there (`from` null: this runner holds it).
   ChanReply = 27,
   ChanCancel = 28, // runner -> driver: [T, opId]: the op is no longer wanted (its thread died, its signal fired)
+  // Send credits (buffered channels, over a thread's lane): a send's reply may grant some
+  // (ChanReply's `credits`); the thread then sends values as `csend` ops, unanswered.
+  ChanRevoke = 29, // driver -> runner thread: [T, chan]: give back your credits for chan
+  ChanReturn = 30, // runner thread -> driver: [T, chan, n]: n credits given back (after every csend made with them)
 }
 
 /** A channel operation as it crosses the wire; the values of send cases follow as payloads. */
@@ -58,6 +62,7 @@ export type ChanRequest =
   | { op: "send"; chan: string }
   | { op: "recv"; chan: string }
   | { op: "close"; chan: string }
+  | { op: "csend"; chan: string }
   | { op: "select"; cases: { op: "send" | "recv"; chan: string }[]; default: boolean; timeout: number | undefined };
 
 /**
@@ -137,7 +142,9 @@ export type Header =
   | [T.Done, number, boolean, number]
   | [T.Owner, string]
   | [T.ChanOp, number, ChanRequest, number[], number[]?]
-  | [T.ChanReply, number, boolean, number, boolean, [string, string | null]?]
+  | [T.ChanReply, number, boolean, number, boolean, ([string, string | null] | null)?, number?]
+  | [T.ChanRevoke, string]
+  | [T.ChanReturn, string, number]
   | [T.ChanCancel, number];
 
 // Headers never hold user values, so the plain, fast msgpack settings suffice.

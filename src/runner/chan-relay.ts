@@ -21,6 +21,8 @@ interface Reply {
   segments: Uint8Array[];
   /** A big value left in a runner's store: [objectId, runner address, or null for this runner]. */
   pointer?: [string, string | null] | undefined;
+  /** Send credits granted with this answer (buffered channels, lane path only). */
+  credits?: number | undefined;
 }
 
 /**
@@ -30,13 +32,30 @@ interface Reply {
 export interface LaneChanPath {
   op(req: ChanRequest, values: Uint8Array[][], pointers: number[], answer: (r: Reply) => void): number;
   cancel(opId: number): void;
+  /** A send against a credit: no answer. */
+  csend(chan: string, value: Uint8Array[]): void;
+}
+
+/**
+ * Send credits this thread holds, per channel: sends it may make without waiting for the
+ * home (which reserved buffer slots for them). Given back whole when the home asks.
+ */
+const credits = new Map<string, number>();
+
+/** The home asks for this thread's credits on `chan` back: how many it had (now none). */
+export function revokeCredits(chan: string): number {
+  const n = credits.get(chan) ?? 0;
+  credits.delete(chan);
+  return n;
 }
 
 const lanesByPrefix = new Map<string, LaneChanPath>();
 
 export function laneForDriver(prefix: string, path: LaneChanPath | undefined): void {
-  if (path === undefined) lanesByPrefix.delete(prefix);
-  else lanesByPrefix.set(prefix, path);
+  if (path !== undefined) return void lanesByPrefix.set(prefix, path);
+  lanesByPrefix.delete(prefix);
+  // Credits were granted to that connection: they die with it.
+  for (const chan of credits.keys()) if (chan.startsWith(`${prefix}.`)) credits.delete(chan);
 }
 
 /** Makes channels decodable on this thread, as handles that relay to their home. */
@@ -158,7 +177,17 @@ export function startChanRelay(channelName: string): void {
 
   const ops: ChanOps = {
     send: async (chan, value, signal) => {
-      await request({ op: "send", chan }, [encode(value, "value")], signal);
+      const v = encode(value, "value");
+      const held = credits.get(chan) ?? 0;
+      const lane = held > 0 && signal?.aborted !== true ? lanesByPrefix.get(chan.slice(0, chan.lastIndexOf("."))) : undefined;
+      if (lane !== undefined && v.reduce((n, s) => n + s.byteLength, 0) < DIRECT_MIN) {
+        // A slot is already ours: send without waiting (in order, on the lane).
+        credits.set(chan, held - 1);
+        lane.csend(chan, v);
+        return;
+      }
+      const r = await request({ op: "send", chan }, [v], signal);
+      if (r.credits !== undefined && r.credits > 0) credits.set(chan, (credits.get(chan) ?? 0) + r.credits);
     },
     recv: async (chan, signal): Promise<RecvResult<unknown>> => {
       const r = await request({ op: "recv", chan }, [], signal);

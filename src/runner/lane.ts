@@ -4,7 +4,7 @@ import { ChannelBrokenError, ProtocolError } from "../errors.ts";
 import { serverHandshake } from "../protocol/handshake.ts";
 import { decodeValue, encodeTrusted } from "../protocol/codec.ts";
 import { frameOf, headerOf, INLINE_MAX, T, type ChanRequest, type Dep } from "../protocol/messages.ts";
-import { laneForDriver, type LaneChanPath } from "./chan-relay.ts";
+import { laneForDriver, revokeCredits, type LaneChanPath } from "./chan-relay.ts";
 import { Connection } from "../transport/connection.ts";
 import { encodeThrown, isThenable, loadCount, runOne } from "./call-runner.ts";
 import { bundlePath } from "./code-cache.ts";
@@ -40,6 +40,9 @@ class LaneSession {
     },
     cancel: (opId) => {
       if (this.chanWaiters.delete(opId)) this.conn.send(frameOf([T.ChanCancel, opId]));
+    },
+    csend: (chan, value) => {
+      this.conn.send([...frameOf([T.ChanOp, 0, { op: "csend", chan }, [value.length]]), ...value]);
     },
   };
 
@@ -77,7 +80,16 @@ class LaneSession {
         case T.ChanReply: {
           const w = this.chanWaiters.get(h[1]);
           this.chanWaiters.delete(h[1]);
-          w?.({ ok: h[2] === true, index: h[3], done: h[4] === true, segments: segs.slice(1), pointer: Array.isArray(h[5]) ? h[5] : undefined });
+          w?.({
+            ok: h[2] === true, index: h[3], done: h[4] === true, segments: segs.slice(1),
+            pointer: Array.isArray(h[5]) ? h[5] : undefined, credits: typeof h[6] === "number" ? h[6] : undefined,
+          });
+          return;
+        }
+        case T.ChanRevoke: {
+          if (typeof h[1] !== "string") throw new ProtocolError("malformed revoke");
+          // After every credited send already written on this connection: the home counts right.
+          this.conn.send(frameOf([T.ChanReturn, h[1], revokeCredits(h[1])]));
           return;
         }
         case T.Heartbeat: return;
