@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { CancelledError, ObjectLostError, RunnerLostError, SerializationError, TimeoutError } from "../errors.ts";
 import { DEFAULT_MAX_FRAME, frameSize } from "../transport/frames.ts";
 import { createLogger } from "../log.ts";
-import { decodeValue, encodeValue, type Encoded } from "../protocol/codec.ts";
+import { encodeValue, type Encoded } from "../protocol/codec.ts";
 import type { Chan } from "../protocol/chan.ts";
 import type { ObjectRef } from "../protocol/object-ref.ts";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "../protocol/heartbeat.ts";
@@ -11,9 +11,11 @@ import { bundle, type Bundle } from "./bundle.ts";
 import { PendingCall, type CallOptions, type ModuleRef } from "./call.ts";
 import type { ChannelStats } from "./channel-home.ts";
 import { Channels } from "./channels.ts";
+import { Goroutines, type GoroutineListener } from "./goroutines.ts";
+import { ObjectOps } from "./object-ops.ts";
 import { ObjectTable, type Kept, type ObjectEntry } from "./object-table.ts";
 import type { Ref } from "./ref.ts";
-import { makeRemote, type Goroutine, type Remote } from "./remote.ts";
+import { makeRemote, type Remote } from "./remote.ts";
 import { RunnerLink, type LinkHost } from "./runner-link.ts";
 import { Scheduler } from "./scheduler.ts";
 import { TaskGraph } from "./task-graph.ts";
@@ -76,6 +78,8 @@ export class Cluster implements AsyncDisposable {
   private readonly objects = new ObjectTable({ free: (link, ids) => link.free(ids) });
   private readonly graph = new TaskGraph(this.objects, this.scheduler);
   private readonly channels = new Channels(this.objects.prefix);
+  private readonly data = new ObjectOps(this.objects, this.graph, () => this.links);
+  private readonly goroutines: Goroutines;
   private readonly links: RunnerLink[] = [];
   private readonly bundles = new Map<string, Bundle>();
   private readonly modules = new Map<string, ModuleStats & { ref: number }>();
@@ -87,6 +91,7 @@ export class Cluster implements AsyncDisposable {
 
   private constructor(private readonly opts: ClusterOptions) {
     this.log = opts.logger ?? createLogger("strand-driver");
+    this.goroutines = new Goroutines(this.log);
   }
 
   static async create(opts: ClusterOptions): Promise<Cluster> {
@@ -139,41 +144,19 @@ export class Cluster implements AsyncDisposable {
     return makeRemote<M>(b.module, b.exports, {
       call: (name, args, o) => this.call(mod, name, args, o),
       ref: (name, args, o) => this.callRef(mod, name, args, o),
-      go: (name, args) => this.go(name, this.call(mod, name, args, undefined)),
+      go: (name, args) => this.goroutines.start(name, this.call(mod, name, args, undefined)),
     });
   }
 
-  /** `f.go(...)`: a call nobody has to await, whose failure is still reported. */
-  private go(name: string, result: Promise<unknown>): Goroutine<unknown> {
-    const g = { function: name, result, error: undefined as Error | undefined, settled: false };
-    result.then(
-      () => {
-        g.settled = true;
-      },
-      (err: Error) => {
-        g.settled = true;
-        g.error = err;
-        // Not lost, as Go's would not be: without a listener, at least the log says so.
-        if (this.errorListeners.size === 0) {
-          this.log.warn({ function: name, err: err.message }, "goroutine failed (no \"error\" listener on the cluster)");
-        }
-        for (const l of this.errorListeners) l(err, g);
-      },
-    );
-    return g;
-  }
-
-  private readonly errorListeners = new Set<(err: Error, goroutine: Goroutine<unknown>) => void>();
-
   /** Failures of calls started with `f.go(...)`. Without a listener they are logged. */
-  on(event: "error", listener: (err: Error, goroutine: Goroutine<unknown>) => void): this {
+  on(event: "error", listener: GoroutineListener): this {
     if (event !== "error") throw new TypeError(`unknown event "${String(event)}"`);
-    this.errorListeners.add(listener);
+    this.goroutines.add(listener);
     return this;
   }
 
-  off(event: "error", listener: (err: Error, goroutine: Goroutine<unknown>) => void): this {
-    if (event === "error") this.errorListeners.delete(listener);
+  off(event: "error", listener: GoroutineListener): this {
+    if (event === "error") this.goroutines.remove(listener);
     return this;
   }
 
@@ -264,80 +247,18 @@ export class Cluster implements AsyncDisposable {
   }
 
   /** Stores a value in the cluster once; pass the Ref to calls instead of the value. */
-  async put<T>(value: T): Promise<Ref<T>> {
-    const { refs, ...encoded } = encodeValue(value, "value");
-    if (refs !== undefined) throw new SerializationError("value", "holds a Ref: objects cannot contain Refs (pass both to the call instead)");
-    const link = this.livelinks().reduce((a, b) => (b.putBytes < a.putBytes ? b : a));
-    const { ref, entry } = this.objects.create<T>(undefined);
-    entry.contacted.add(link);
-    try {
-      entry.bytes = await link.put(entry.id, encoded);
-    } catch (err) {
-      this.objects.failed(entry, err as Error);
-      ref.release();
-      throw err;
-    }
-    link.putBytes += entry.bytes;
-    entry.putOn = link;
-    entry.holders.add(link);
-    return ref;
+  put<T>(value: T): Promise<Ref<T>> {
+    return this.closing === undefined ? this.data.put(value) : Promise.reject(new RunnerLostError("(all)", "cluster is closed"));
   }
 
-  /**
-   * Stores a value on every runner: one send from the driver, then copies fetched
-   * runner to runner along a binary tree (each round doubles the holders).
-   */
-  async broadcast<T>(value: T): Promise<Ref<T>> {
-    const ref = await this.put(value);
-    const entry = this.objects.entryOf(ref)!;
-    for (;;) {
-      const holders = entry.liveHolders();
-      const missing = this.livelinks().filter((l) => !entry.holders.has(l));
-      if (missing.length === 0) return ref;
-      await Promise.all(missing.slice(0, holders.length).map(async (target, i) => {
-        entry.contacted.add(target);
-        await target.pull(entry.id, holders[i]!.address);
-        entry.holders.add(target);
-      }));
-    }
+  /** Stores a value on every runner: sent once, then copied runner to runner along a tree. */
+  broadcast<T>(value: T): Promise<Ref<T>> {
+    return this.closing === undefined ? this.data.broadcast(value) : Promise.reject(new RunnerLostError("(all)", "cluster is closed"));
   }
 
   /** The value of an object: waits for it to be made, remakes it if its runners died. */
   async get<T>(ref: Ref<T>): Promise<T> {
-    const entry = this.entryOf(ref, "ref");
-    this.objects.pin([entry]);
-    try {
-      for (let attempt = 0; ; attempt++) {
-        await this.whenExists(entry);
-        if (entry.inline !== undefined) return decodeValue(entry.inline[0]!, entry.inline.slice(1)) as T;
-        const holder = entry.liveHolders()[0]!;
-        try {
-          return (await holder.fetch(entry.id)) as T;
-        } catch (err) {
-          if (attempt >= 3 || !(err instanceof ObjectLostError || err instanceof RunnerLostError)) throw err;
-          entry.holders.delete(holder); // it does not have it after all: look again
-        }
-      }
-    } finally {
-      this.objects.unpin([entry]);
-    }
-  }
-
-  /** Resolves once the object is held by a live runner (remaking it if need be). */
-  private whenExists(entry: ObjectEntry): Promise<void> {
-    if (entry.available) return Promise.resolve();
-    if (entry.state === "failed") return Promise.reject(entry.error!);
-    // A no-op graph call with the object as input does the waiting and the remaking.
-    return new Promise<void>((resolve, reject) => {
-      const probe = new PendingCall({ ref: 0, hash: "" }, "(get)", { body: new Uint8Array(0), attachments: [] }, false, () => {}, reject, [entry]);
-      this.graph.waitFor(probe, resolve);
-    });
-  }
-
-  private livelinks(): RunnerLink[] {
-    const live = this.links.filter((l) => l.alive);
-    if (live.length === 0) throw new RunnerLostError("(none)", "no runners in the cluster");
-    return live;
+    return (await this.data.get(this.entryOf(ref, "ref"))) as T;
   }
 
   /** Wires a call's timeout and signal: either fails it locally and stops it remotely. */

@@ -1,0 +1,92 @@
+import { ObjectLostError, RunnerLostError, SerializationError } from "../errors.ts";
+import { decodeValue, encodeValue } from "../protocol/codec.ts";
+import { PendingCall } from "./call.ts";
+import type { ObjectEntry, ObjectTable } from "./object-table.ts";
+import type { Ref } from "./ref.ts";
+import type { RunnerLink } from "./runner-link.ts";
+import type { TaskGraph } from "./task-graph.ts";
+
+/** The data plane as the driver drives it: put, broadcast and get of objects. */
+export class ObjectOps {
+  constructor(
+    private readonly objects: ObjectTable,
+    private readonly graph: TaskGraph,
+    private readonly links: () => readonly RunnerLink[],
+  ) {}
+
+  /** Stores a value on the runner holding the fewest of this driver's put bytes. */
+  async put<T>(value: T): Promise<Ref<T>> {
+    const { refs, ...encoded } = encodeValue(value, "value");
+    if (refs !== undefined) throw new SerializationError("value", "holds a Ref: objects cannot contain Refs (pass both to the call instead)");
+    const link = this.live().reduce((a, b) => (b.putBytes < a.putBytes ? b : a));
+    const { ref, entry } = this.objects.create<T>(undefined);
+    entry.contacted.add(link);
+    try {
+      entry.bytes = await link.put(entry.id, encoded);
+    } catch (err) {
+      this.objects.failed(entry, err as Error);
+      ref.release();
+      throw err;
+    }
+    link.putBytes += entry.bytes;
+    entry.putOn = link;
+    entry.holders.add(link);
+    return ref;
+  }
+
+  /**
+   * Stores a value on every runner: one send from the driver, then copies fetched
+   * runner to runner along a binary tree (each round doubles the holders).
+   */
+  async broadcast<T>(value: T): Promise<Ref<T>> {
+    const ref = await this.put(value);
+    const entry = this.objects.entryOf(ref)!;
+    for (;;) {
+      const holders = entry.liveHolders();
+      const missing = this.live().filter((l) => !entry.holders.has(l));
+      if (missing.length === 0) return ref;
+      await Promise.all(missing.slice(0, holders.length).map(async (target, i) => {
+        entry.contacted.add(target);
+        await target.pull(entry.id, holders[i]!.address);
+        entry.holders.add(target);
+      }));
+    }
+  }
+
+  /** The value of an object: waits for it to be made, remakes it if its runners died. */
+  async get(entry: ObjectEntry): Promise<unknown> {
+    this.objects.pin([entry]);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        await this.whenExists(entry);
+        if (entry.inline !== undefined) return decodeValue(entry.inline[0]!, entry.inline.slice(1));
+        const holder = entry.liveHolders()[0]!;
+        try {
+          return await holder.fetch(entry.id);
+        } catch (err) {
+          if (attempt >= 3 || !(err instanceof ObjectLostError || err instanceof RunnerLostError)) throw err;
+          entry.holders.delete(holder); // it does not have it after all: look again
+        }
+      }
+    } finally {
+      this.objects.unpin([entry]);
+    }
+  }
+
+  /** Resolves once the object can be had (remaking it if need be). */
+  private whenExists(entry: ObjectEntry): Promise<void> {
+    if (entry.available) return Promise.resolve();
+    if (entry.state === "failed") return Promise.reject(entry.error!);
+    // A no-op graph call with the object as input does the waiting and the remaking.
+    return new Promise<void>((resolve, reject) => {
+      const probe = new PendingCall({ ref: 0, hash: "" }, "(get)", { body: new Uint8Array(0), attachments: [] }, false, () => {}, reject, [entry]);
+      this.graph.waitFor(probe, resolve);
+    });
+  }
+
+  private live(): RunnerLink[] {
+    const live = this.links().filter((l) => l.alive);
+    if (live.length === 0) throw new RunnerLostError("(none)", "no runners in the cluster");
+    return live;
+  }
+}
