@@ -1,6 +1,6 @@
 import { CancelledError, ChannelBrokenError, ProtocolError, SerializationError } from "../errors.ts";
 import { Chan, type ChanOps, type RecvResult, type Selected, type SelectOptions, type WireCase } from "../protocol/chan.ts";
-import { decodeValue, encodeValue, setChanReviver } from "../protocol/codec.ts";
+import { decodeSegments, decodeValue, encodeValue, setChanReviver } from "../protocol/codec.ts";
 import type { ChanRequest } from "../protocol/messages.ts";
 import { ChannelHome, type ChanPeer, type ChannelStats, type HomeCase, type Outcome, type Value } from "./channel-home.ts";
 
@@ -185,9 +185,9 @@ export class Channels {
         if (o instanceof Error) return reject(o);
         if (o.value === undefined) return resolve({ index: o.index, ...(o.done ? { done: true } : {}) });
         const { segs, at } = o.value;
-        if (at === undefined) return resolve({ index: o.index, value: decodeValue(segs[0]!, segs.slice(1)) });
+        if (at === undefined) return resolve({ index: o.index, value: decodeSegments(segs) });
         // A big value a runner kept: take it from there (the home only held its address).
-        at.peer.take(at.objectId).then((s) => resolve({ index: o.index, value: decodeValue(s[0]!, s.slice(1)) }), reject);
+        at.peer.take(at.objectId).then((s) => resolve({ index: o.index, value: decodeSegments(s) }), reject);
       });
       // Listen only while it waits: an operation that ran at once must leave nothing behind.
       if (!finished) signal?.addEventListener("abort", onAbort, { once: true });

@@ -1,5 +1,5 @@
 import { ObjectLostError, RunnerLostError, SerializationError } from "../errors.ts";
-import { decodeValue, encodeValue } from "../protocol/codec.ts";
+import { decodeSegments, encodeValue } from "../protocol/codec.ts";
 import { PendingCall } from "./call.ts";
 import type { ObjectEntry, ObjectTable } from "./object-table.ts";
 import type { Ref } from "./ref.ts";
@@ -59,7 +59,7 @@ export class ObjectOps {
     try {
       for (let attempt = 0; ; attempt++) {
         await this.whenExists(entry);
-        if (entry.inline !== undefined) return decodeValue(entry.inline[0]!, entry.inline.slice(1));
+        if (entry.inline !== undefined) return decodeSegments(entry.inline);
         const holder = entry.liveHolders()[0]!;
         try {
           return await holder.fetch(entry.id);

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { ObjectLostError } from "../errors.ts";
+import { segmentBytes } from "../transport/frames.ts";
 import type { ObjectRef } from "../protocol/object-ref.ts";
 import type { PendingCall, TaskSpec } from "./call.ts";
 import { Ref } from "./ref.ts";
@@ -178,7 +179,7 @@ export class ObjectTable {
   made(entry: ObjectEntry, link: RunnerLink, kept: Kept): void {
     if (kept.inline !== undefined) {
       entry.inline = kept.inline;
-      entry.bytes = kept.inline.reduce((n, s) => n + s.byteLength, 0);
+      entry.bytes = segmentBytes(kept.inline);
     } else {
       entry.bytes = kept.bytes;
       entry.holders.add(link);

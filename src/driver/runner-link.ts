@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { ProtocolError, RemoteError, RunnerLostError, StrandError } from "../errors.ts";
-import { decodeValue, type Encoded } from "../protocol/codec.ts";
+import { decodeError, decodeSegments, decodeValue, type Encoded } from "../protocol/codec.ts";
 import { clientHandshake } from "../protocol/handshake.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
 import type { Chan } from "../protocol/chan.ts";
@@ -186,13 +186,16 @@ export class RunnerLink implements LaneOwner {
   }
 
   /** The decoded value of an object held here. */
-  fetch(objectId: string): Promise<unknown> {
-    return this.request((id) => frameOf([T.Fetch, id, objectId]), (h, segs) => {
+  async fetch(objectId: string): Promise<unknown> {
+    return decodeSegments(await this.fetchSegments(objectId, false));
+  }
+
+  /** An object's encoded segments; `take`: the runner frees it once sent (a channel value). */
+  private fetchSegments(objectId: string, take: boolean): Promise<Uint8Array[]> {
+    return this.request((id) => frameOf(take ? [T.Fetch, id, objectId, true] : [T.Fetch, id, objectId]), (h, segs) => {
       if (h[0] !== T.Object) throw new ProtocolError("fetch answered with the wrong message");
-      const { body, attachments } = payloadOf(segs);
-      const v = decodeValue(body, attachments);
-      if (!h[2]) throw v instanceof Error ? v : new ProtocolError(String(v));
-      return v;
+      if (h[2]) return segs.slice(1);
+      throw decodeError(segs.slice(1));
     });
   }
 
@@ -217,13 +220,7 @@ export class RunnerLink implements LaneOwner {
 
   /** A big channel value kept by this runner: its encoded segments, freed there once sent. */
   take(objectId: string): Promise<Uint8Array[]> {
-    return this.request((id) => frameOf([T.Fetch, id, objectId, true]), (h, segs) => {
-      if (h[0] !== T.Object) throw new ProtocolError("fetch answered with the wrong message");
-      if (h[2]) return segs.slice(1);
-      const { body, attachments } = payloadOf(segs);
-      const err = decodeValue(body, attachments);
-      throw err instanceof Error ? err : new ProtocolError(String(err));
-    });
+    return this.fetchSegments(objectId, true);
   }
 
   free(objectIds: string[]): void {
@@ -436,7 +433,5 @@ export class RunnerLink implements LaneOwner {
 function doneBytes(h: Header, segs: Uint8Array[]): number {
   if (h[0] !== T.Done) throw new ProtocolError("request answered with the wrong message");
   if (h[2]) return h[3];
-  const { body, attachments } = payloadOf(segs);
-  const err = decodeValue(body, attachments);
-  throw err instanceof Error ? err : new ProtocolError(String(err));
+  throw decodeError(segs.slice(1));
 }

@@ -1,5 +1,5 @@
 import { Packr, addExtension } from "msgpackr";
-import { reviveStrandError, StrandError, type ErrorFields } from "../errors.ts";
+import { ProtocolError, reviveStrandError, StrandError, type ErrorFields } from "../errors.ts";
 import { Chan } from "./chan.ts";
 import { ObjectRef } from "./object-ref.ts";
 import { assertSerializable } from "./validate.ts";
@@ -218,4 +218,21 @@ export function decodeValue(body: Uint8Array, attachments: readonly Uint8Array[]
     inAttachments = [];
     inRefs = undefined;
   }
+}
+
+/** A value as frame segments (body, then attachments): validated and encoded. */
+export function encodeSegments(value: unknown, path: string): Uint8Array[] {
+  const e = encodeValue(value, path);
+  return [e.body, ...e.attachments];
+}
+
+/** The value that frame segments (body, then attachments) hold. */
+export function decodeSegments(segments: readonly Uint8Array[]): unknown {
+  return decodeValue(segments[0]!, segments.slice(1));
+}
+
+/** The error that a failure answer's segments hold (anything else becomes a ProtocolError). */
+export function decodeError(segments: readonly Uint8Array[]): Error {
+  const v = decodeSegments(segments);
+  return v instanceof Error ? v : new ProtocolError(`expected an error, got ${String(v)}`);
 }

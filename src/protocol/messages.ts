@@ -65,6 +65,11 @@ export type ChanRequest =
   | { op: "csend"; chan: string }
   | { op: "select"; cases: { op: "send" | "recv"; chan: string }[]; default: boolean; timeout: number | undefined };
 
+/** The channel an operation names (a select: its first case's). */
+export function chanOf(req: ChanRequest): string {
+  return req.op === "select" ? (req.cases[0]?.chan ?? "") : req.chan;
+}
+
 /**
  * Values of channel sends at least this big do not travel through the channel's home: the
  * sending runner keeps them in its object store and the home passes on a pointer, which the

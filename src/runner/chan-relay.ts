@@ -1,12 +1,12 @@
 import { BroadcastChannel, threadId } from "node:worker_threads";
-import { CancelledError, ProtocolError } from "../errors.ts";
+import { CancelledError } from "../errors.ts";
 import { Chan, type ChanOps, type RecvResult, type Selected, type WireCase } from "../protocol/chan.ts";
-import { decodeValue, encodeTrusted, encodeValue, setChanReviver } from "../protocol/codec.ts";
-import { DIRECT_MIN, type ChanRequest } from "../protocol/messages.ts";
+import { decodeError, decodeSegments, encodeSegments, encodeTrusted, setChanReviver } from "../protocol/codec.ts";
+import { chanOf, DIRECT_MIN, type ChanRequest } from "../protocol/messages.ts";
+import { segmentBytes } from "../transport/frames.ts";
 import { toShared } from "./object-store.ts";
 import type { LaneMessage } from "./task.ts";
 
-const chanOf = (req: ChanRequest): string => (req.op === "select" ? (req.cases[0]?.chan ?? "") : req.chan);
 
 
 // Runs on a worker thread: a channel given to user code here is a handle whose operations
@@ -96,8 +96,7 @@ export function startChanRelay(channelName: string): void {
     return new Promise((resolve, reject) => {
       storing.set(request, (error) => {
         if (error === undefined) return resolve([encodeTrusted(objectId).body]);
-        const err = decodeValue(error[0]!, error.slice(1));
-        reject(err instanceof Error ? err : new ProtocolError(String(err)));
+        reject(decodeError(error));
       });
       bc.postMessage({ kind: "store", threadId, request, objectId, segments: segments.map(toShared) } satisfies LaneMessage);
     });
@@ -107,7 +106,7 @@ export function startChanRelay(channelName: string): void {
     const pointers: number[] = [];
     const chans = req.op === "select" ? req.cases.filter((c) => c.op === "send").map((c) => c.chan) : [chanOf(req)];
     for (let i = 0; i < values.length; i++) {
-      if (values[i]!.reduce((n, s) => n + s.byteLength, 0) < DIRECT_MIN) continue;
+      if (segmentBytes(values[i]!) < DIRECT_MIN) continue;
       values[i] = await keepHere(chans[i]!, values[i]!);
       pointers.push(i);
     }
@@ -145,9 +144,8 @@ export function startChanRelay(channelName: string): void {
       taking.set(nextStore, (t) => settle({ ...t, index: r.index }, resolve, reject));
       return;
     }
-    if (r.ok) return resolve(r);
-    const err = decodeValue(r.segments[0]!, r.segments.slice(1));
-    reject(err instanceof Error ? err : new ProtocolError(String(err)));
+    if (r.ok) resolve(r);
+    else reject(decodeError(r.segments));
   };
 
   const relayed = (req: ChanRequest, values: Uint8Array[][], pointers: number[], signal: AbortSignal | undefined): Promise<Reply> =>
@@ -161,26 +159,22 @@ export function startChanRelay(channelName: string): void {
       };
       waiting.set(id, (r) => {
         signal?.removeEventListener("abort", onAbort);
-        if (r.ok) return resolve(r);
-        const err = decodeValue(r.segments[0]!, r.segments.slice(1));
-        reject(err instanceof Error ? err : new ProtocolError(String(err)));
+        if (r.ok) resolve(r);
+        else reject(decodeError(r.segments));
       });
       signal?.addEventListener("abort", onAbort, { once: true });
       bc.postMessage({ kind: "chan-op", threadId, request: id, req, values, pointers } satisfies LaneMessage);
     });
 
-  const valueOf = (r: Reply): unknown => decodeValue(r.segments[0]!, r.segments.slice(1));
-  const encode = (value: unknown, path: string): Uint8Array[] => {
-    const e = encodeValue(value, path);
-    return [e.body, ...e.attachments];
-  };
+  const valueOf = (r: Reply): unknown => decodeSegments(r.segments);
+  const encode = encodeSegments;
 
   const ops: ChanOps = {
     send: async (chan, value, signal) => {
       const v = encode(value, "value");
       const held = credits.get(chan) ?? 0;
       const lane = held > 0 && signal?.aborted !== true ? lanesByPrefix.get(chan.slice(0, chan.lastIndexOf("."))) : undefined;
-      if (lane !== undefined && v.reduce((n, s) => n + s.byteLength, 0) < DIRECT_MIN) {
+      if (lane !== undefined && segmentBytes(v) < DIRECT_MIN) {
         // A slot is already ours: send without waiting (in order, on the lane).
         credits.set(chan, held - 1);
         lane.csend(chan, v);

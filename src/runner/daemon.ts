@@ -5,16 +5,16 @@ import { ChannelBrokenError, ObjectLostError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { serverHandshake } from "../protocol/handshake.ts";
 import type { HeartbeatOptions } from "../protocol/heartbeat.ts";
-import type { RunnerInfo, RunnerStats } from "../protocol/messages.ts";
+import { chanOf, type RunnerInfo, type RunnerStats } from "../protocol/messages.ts";
 import { Connection } from "../transport/connection.ts";
-import { DEFAULT_MAX_FRAME } from "../transport/frames.ts";
+import { DEFAULT_MAX_FRAME, segmentBytes } from "../transport/frames.ts";
 import { CodeCache } from "./code-cache.ts";
 import { Executor } from "./executor.ts";
 import { ObjectStore } from "./object-store.ts";
 import { Peers } from "./peers.ts";
-import { chanOf, DEFAULT_RUNNER_HEARTBEAT, Session } from "./session.ts";
+import { DEFAULT_RUNNER_HEARTBEAT, Session } from "./session.ts";
 import type { ChanRelayHandler } from "./lane-registry.ts";
-import { encodeValue } from "../protocol/codec.ts";
+import { encodeSegments } from "../protocol/codec.ts";
 import { LANE_COUNTER } from "./task.ts";
 
 export interface RunnerOptions {
@@ -126,14 +126,21 @@ export class RunnerDaemon {
   private chanRelay(): ChanRelayHandler {
     const lanes = this.executor.lanes!;
     const waiting = new Map<number, Map<number, { session: Session; opId: number }>>(); // threadId -> request -> op
+    /** Takes a big channel value from where it waits (another runner, or our store) for a thread. */
+    const takeFor = (threadId: number, request: number, index: number, pointer: [string, string | null]): void => {
+      this.takeValue(pointer).then(
+        (value) => lanes.chanReply(threadId, request, true, index, false, value),
+        (err: Error) => lanes.chanReply(threadId, request, false, -1, false, encodeSegments(err, "error")),
+      );
+    };
     return {
       op: (threadId, request, req, values, pointers) => {
         this.channelOpsRelayed++;
         const chan = chanOf(req);
         const session = this.owners.get(chan.slice(0, chan.lastIndexOf(".")));
         if (session === undefined) {
-          const e = encodeValue(new ChannelBrokenError(chan, "its home driver is not connected to this runner"), "error");
-          return lanes.chanReply(threadId, request, false, -1, false, [e.body, ...e.attachments]);
+          const broken = new ChannelBrokenError(chan, "its home driver is not connected to this runner");
+          return lanes.chanReply(threadId, request, false, -1, false, encodeSegments(broken, "error"));
         }
         let mine = waiting.get(threadId);
         if (mine === undefined) waiting.set(threadId, (mine = new Map()));
@@ -143,26 +150,11 @@ export class RunnerDaemon {
           answered = true;
           ops.delete(request);
           if (pointer === undefined) return lanes.chanReply(threadId, request, ok, index, done, segments);
-          // A big value: take it from the runner that sent it (or from our own store).
-          this.takeValue(pointer).then(
-            (value) => lanes.chanReply(threadId, request, true, index, false, value),
-            (err: Error) => {
-              const e = encodeValue(err, "error");
-              lanes.chanReply(threadId, request, false, -1, false, [e.body, ...e.attachments]);
-            },
-          );
+          takeFor(threadId, request, index, pointer); // a big value: from the runner that sent it
         });
         if (!answered) ops.set(request, { session, opId });
       },
-      take: (threadId, request, pointer) => {
-        this.takeValue(pointer).then(
-          (value) => lanes.chanReply(threadId, request, true, 0, false, value),
-          (err: Error) => {
-            const e = encodeValue(err, "error");
-            lanes.chanReply(threadId, request, false, -1, false, [e.body, ...e.attachments]);
-          },
-        );
-      },
+      take: (threadId, request, pointer) => takeFor(threadId, request, 0, pointer),
       cancel: (threadId, request) => {
         const op = waiting.get(threadId)?.get(request);
         waiting.get(threadId)?.delete(request);
@@ -179,7 +171,7 @@ export class RunnerDaemon {
     if (from !== null) {
       const segments = await this.peers.fetch(from, objectId, true);
       this.store.fetches++; // a runner-to-runner fetch like any other (runner stats)
-      for (const s of segments) this.store.bytesFetched += s.byteLength;
+      this.store.bytesFetched += segmentBytes(segments);
       return segments;
     }
     const obj = this.store.get(objectId);

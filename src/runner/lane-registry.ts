@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { BroadcastChannel } from "node:worker_threads";
 import type { Piscina } from "piscina";
-import { encodeValue } from "../protocol/codec.ts";
+import { encodeSegments } from "../protocol/codec.ts";
 import type { ChanRequest } from "../protocol/messages.ts";
 import { LANE_COUNTERS, type LaneMessage } from "./task.ts";
 
@@ -121,8 +121,7 @@ export class LaneRegistry {
         if (this.storer === undefined) throw new Error("this runner keeps no objects");
         this.post({ kind: "stored", threadId, request, bytes: this.storer(m.objectId, m.segments) });
       } catch (err) {
-        const e = encodeValue(err, "error");
-        this.post({ kind: "stored", threadId, request, bytes: 0, error: [e.body, ...e.attachments] });
+        this.post({ kind: "stored", threadId, request, bytes: 0, error: encodeSegments(err, "error") });
       }
     }
   }

@@ -2,10 +2,11 @@ import net from "node:net";
 import { BroadcastChannel, threadId } from "node:worker_threads";
 import { ChannelBrokenError, ProtocolError } from "../errors.ts";
 import { serverHandshake } from "../protocol/handshake.ts";
-import { decodeValue, encodeTrusted } from "../protocol/codec.ts";
+import { decodeError, encodeTrusted } from "../protocol/codec.ts";
 import { frameOf, headerOf, INLINE_MAX, T, type ChanRequest, type Dep } from "../protocol/messages.ts";
 import { laneForDriver, revokeCredits, type LaneChanPath } from "./chan-relay.ts";
 import { Connection } from "../transport/connection.ts";
+import { segmentBytes } from "../transport/frames.ts";
 import { encodeThrown, isThenable, loadCount, runOne } from "./call-runner.ts";
 import { bundlePath } from "./code-cache.ts";
 import { toShared } from "./object-store.ts";
@@ -137,9 +138,7 @@ class LaneSession {
    */
   private keep(objectId: string, o: CallOutcome): CallOutcome | Promise<CallOutcome> {
     if (!o.ok) return o;
-    let bytes = 0;
-    for (const s of o.segments) bytes += s.byteLength;
-    if (bytes <= INLINE_MAX) return { ...o, inline: true };
+    if (segmentBytes(o.segments) <= INLINE_MAX) return { ...o, inline: true };
     return this.store(objectId, o.segments.map(toShared)).then(
       (size) => ({ ...o, segments: [encodeTrusted(size).body] }),
       (err: unknown) => errorOutcome(o.id, err as Error),
@@ -232,8 +231,7 @@ export function startLane(cfg: LaneConfig): void {
       if (w === undefined) return;
       storing.delete(m.request);
       if (m.error === undefined) return w.resolve(m.bytes);
-      const err = decodeValue(m.error[0]!, m.error.slice(1));
-      return w.reject(err instanceof Error ? err : new Error(String(err)));
+      return w.reject(decodeError(m.error));
     }
     if (m.kind !== "drain" || draining) return;
     draining = true;

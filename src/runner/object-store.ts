@@ -1,5 +1,6 @@
 import os from "node:os";
 import { ObjectLostError, ObjectStoreFullError } from "../errors.ts";
+import { segmentBytes } from "../transport/frames.ts";
 
 /** Segments at least this big live in shared memory: every thread reads them in place. */
 const SHARE_MIN = 64 * 1024;
@@ -43,8 +44,7 @@ export class ObjectStore {
 
   /** Stores an encoded value, or throws ObjectStoreFullError. Re-storing an id replaces it. */
   put(id: string, segments: readonly Uint8Array[], owner: object): StoredObject {
-    let bytes = 0;
-    for (const s of segments) bytes += s.byteLength;
+    const bytes = segmentBytes(segments);
     const old = this.objects.get(id);
     const used = this.used - (old?.bytes ?? 0);
     if (used + bytes > this.limit) throw new ObjectStoreFullError(bytes, used, this.limit);

@@ -1,9 +1,9 @@
 import type { Logger } from "pino";
 import { ObjectLostError, ProtocolError } from "../errors.ts";
-import { decodeValue } from "../protocol/codec.ts";
+import { decodeError } from "../protocol/codec.ts";
 import { clientHandshake } from "../protocol/handshake.ts";
 import { DEFAULT_HEARTBEAT, startHeartbeat } from "../protocol/heartbeat.ts";
-import { frameOf, headerOf, payloadOf, T } from "../protocol/messages.ts";
+import { frameOf, headerOf, T } from "../protocol/messages.ts";
 import { Connection, dial, parseAddress } from "../transport/connection.ts";
 
 interface Waiter {
@@ -56,9 +56,7 @@ class PeerLink {
       if (w === undefined) return;
       this.waiters.delete(h[1]);
       if (h[2]) return w.resolve(segs.slice(1));
-      const { body, attachments } = payloadOf(segs);
-      const err = decodeValue(body, attachments);
-      w.reject(err instanceof Error ? err : new ObjectLostError(w.objectId, String(err)));
+      w.reject(decodeError(segs.slice(1)));
     } catch (err) {
       this.conn.destroy(err as Error);
     }

@@ -1,12 +1,11 @@
 import { SerializationError } from "../errors.ts";
-import { encodeValue } from "../protocol/codec.ts";
+import { encodeSegments } from "../protocol/codec.ts";
 import { frameOf, T } from "../protocol/messages.ts";
 import { frameSize } from "../transport/frames.ts";
 import type { CallOutcome } from "./task.ts";
 
 export function errorOutcome(id: number, err: Error): CallOutcome {
-  const enc = encodeValue(err, "error");
-  return { id, ok: false, segments: [enc.body, ...enc.attachments], execMicros: 0 };
+  return { id, ok: false, segments: encodeSegments(err, "error"), execMicros: 0 };
 }
 
 /**

@@ -1,9 +1,9 @@
 import type { Logger } from "pino";
 import { CancelledError, ChannelBrokenError, ImportError, ObjectLostError, ProtocolError, SerializationError } from "../errors.ts";
-import { frameSize } from "../transport/frames.ts";
-import { encodeTrusted, encodeValue } from "../protocol/codec.ts";
+import { frameSize, segmentBytes } from "../transport/frames.ts";
+import { encodeSegments, encodeTrusted, encodeValue } from "../protocol/codec.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
-import { frameOf, headerOf, INLINE_MAX, T, type ChanRequest, type Dep, type RunnerStats } from "../protocol/messages.ts";
+import { chanOf, frameOf, headerOf, INLINE_MAX, T, type ChanRequest, type Dep, type RunnerStats } from "../protocol/messages.ts";
 import type { Connection } from "../transport/connection.ts";
 import type { CodeCache } from "./code-cache.ts";
 import type { Executor, Job } from "./executor.ts";
@@ -118,7 +118,7 @@ export class Session {
   chanOp(req: ChanRequest, values: Uint8Array[][], pointers: number[], answer: ChanAnswer): number {
     const opId = this.nextChanOp++;
     if (this.closed) {
-      answer(false, -1, false, encodedSegments(new ChannelBrokenError(chanOf(req), "its home driver disconnected")));
+      answer(false, -1, false, encodeSegments(new ChannelBrokenError(chanOf(req), "its home driver disconnected"), "error"));
       return opId;
     }
     this.chanWaiters.set(opId, answer);
@@ -212,11 +212,9 @@ export class Session {
   /** A `f.ref()` call's result stays here (the driver hears only its size), unless small. */
   private keepResult(objectId: string, o: CallOutcome): CallOutcome {
     if (!o.ok || this.closed) return o;
-    let bytes = 0;
-    for (const s of o.segments) bytes += s.byteLength;
     // Small: the driver keeps it and hands it to the calls that read it (as Ray's owners
     // do), so no call waits for a runner-to-runner fetch of a few bytes.
-    if (bytes <= INLINE_MAX) return { ...o, inline: true };
+    if (segmentBytes(o.segments) <= INLINE_MAX) return { ...o, inline: true };
     try {
       const obj = this.host.store.put(objectId, o.segments, this);
       return { ...o, segments: [encodeTrusted(obj.bytes).body] };
@@ -325,7 +323,7 @@ export class Session {
     this.stopHeartbeat();
     for (const w of this.codeWaiters.values()) w.reject(new ImportError("driver disconnected"));
     this.codeWaiters.clear();
-    for (const w of this.chanWaiters.values()) w(false, -1, false, encodedSegments(new ChannelBrokenError("(any)", "its home driver disconnected")));
+    for (const w of this.chanWaiters.values()) w(false, -1, false, encodeSegments(new ChannelBrokenError("(any)", "its home driver disconnected"), "error"));
     this.chanWaiters.clear();
     // Nobody will read these results: stop what can be stopped.
     this.awaitingCode.clear();
@@ -341,13 +339,3 @@ export class Session {
 
 /** The answer to a relayed channel operation; `pointer`: where to take a big value from. */
 export type ChanAnswer = (ok: boolean, index: number, done: boolean, segments: Uint8Array[], pointer?: [string, string | null]) => void;
-
-/** The channel an operation names (a select: its first case's). */
-export function chanOf(req: ChanRequest): string {
-  return req.op === "select" ? (req.cases[0]?.chan ?? "(none)") : req.chan;
-}
-
-function encodedSegments(err: Error): Uint8Array[] {
-  const e = encodeValue(err, "error");
-  return [e.body, ...e.attachments];
-}

@@ -41,6 +41,13 @@ export function encodeFrame(segments: readonly Uint8Array[]): Uint8Array[] {
   return out;
 }
 
+/** The bytes of these segments together (no framing). */
+export function segmentBytes(segments: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const s of segments) n += s.byteLength;
+  return n;
+}
+
 /** Bytes a frame of these segments occupies on the wire, length prefix included. */
 export function frameSize(segments: readonly Uint8Array[]): number {
   let size = frameHeadLength(segments.length);
