@@ -357,6 +357,17 @@ describe("goroutines and failures", () => {
   });
 });
 
+describe("a closed cluster", () => {
+  it("breaks its channels: the driver's own waiting and later operations fail with ChannelBrokenError", async () => {
+    const cluster = await local({ runners: 1, threads: 1 });
+    const ch = cluster.chan<number>();
+    const waiting = rejectionOf(ch.recv()); // handled now: it rejects during close()
+    await cluster.close();
+    expect(await waiting).toBeInstanceOf(ChannelBrokenError);
+    expect(await rejectionOf(ch.send(1))).toBeInstanceOf(ChannelBrokenError);
+  });
+});
+
 function tokenOf(c: Cluster): string {
   return (c as unknown as { opts: { token: string } }).opts.token;
 }

@@ -114,6 +114,14 @@ describe("malformed input to a runner", () => {
       await expectSessionClosedAfter(frameBytes(frameOf([T.Hello, PROTOCOL_VERSION, new Uint8Array(32)])));
     });
 
+    it("malformed object and owner messages: a put without a value, a fetch, free or pull with the wrong fields, an empty owner", async () => {
+      await expectSessionClosedAfter(frameBytes(frameOf([T.Put, 1, "x.1"])));
+      await expectSessionClosedAfter(frameBytes(frameOf([T.Fetch, 1, 42 as unknown as string])));
+      await expectSessionClosedAfter(frameBytes(frameOf([T.Free, "x.1" as unknown as string[]])));
+      await expectSessionClosedAfter(frameBytes(frameOf([T.Pull, 1, "x.1", 7 as unknown as string])));
+      await expectSessionClosedAfter(frameBytes(frameOf([T.Owner, ""])));
+    });
+
     it("a module declared under a name that is not a SHA-256 (e.g. a path) is refused", async () => {
       await expectSessionClosedAfter(frameBytes(frameOf([T.Module, 1, "../../../../etc/passwd"])));
     });
