@@ -17,7 +17,7 @@ import net from "node:net";
 import os from "node:os";
 import { local } from "../src/index.ts";
 import { footer, median, num, percentile, pinClientAndServers, processCpuUs, progress, quick, ratio, reps, spread, table } from "./common.ts";
-import { EchoClient, startEchoServer, startServer } from "./raw-echo.ts";
+import { connectLoopback, EchoClient, startEchoServer, startServer } from "./raw-echo.ts";
 
 type Peer = typeof import("./fixtures/chan-peer.ts");
 
@@ -60,14 +60,8 @@ class FrameStream {
     });
   }
 
-  static connect(port: number): Promise<FrameStream> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host: "127.0.0.1", noDelay: true }, () => {
-        socket.off("error", reject);
-        resolve(new FrameStream(socket));
-      });
-      socket.once("error", reject);
-    });
+  static async connect(port: number): Promise<FrameStream> {
+    return new FrameStream(await connectLoopback(port));
   }
 
   /** Sends 0..n-1; resolves with what the sink counted once it has read them all. */

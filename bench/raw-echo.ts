@@ -28,6 +28,17 @@ export function startSinkServer(opts: { fresh?: boolean } = {}): Promise<EchoSer
 }
 
 /** A fixture server in a child process (tsx), once it prints "listening on <port>". */
+/** A TCP connection to 127.0.0.1:port with Nagle off, once connected. */
+export function connectLoopback(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host: "127.0.0.1", noDelay: true }, () => {
+      socket.off("error", reject);
+      resolve(socket);
+    });
+    socket.once("error", reject);
+  });
+}
+
 export async function startServer(fixture: string, flags: string[]): Promise<EchoServer> {
   const file = fileURLToPath(new URL(fixture, import.meta.url));
   const args = ["--import", import.meta.resolve("tsx"), file, ...flags];
@@ -71,14 +82,8 @@ export class EchoClient {
     });
   }
 
-  static connect(port: number): Promise<EchoClient> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host: "127.0.0.1", noDelay: true }, () => {
-        socket.off("error", reject);
-        resolve(new EchoClient(socket));
-      });
-      socket.once("error", reject);
-    });
+  static async connect(port: number): Promise<EchoClient> {
+    return new EchoClient(await connectLoopback(port));
   }
 
   /** Sends `data` and resolves once it has all come back (copied into `sink` if given). */
@@ -110,14 +115,8 @@ export class SinkClient {
     });
   }
 
-  static connect(port: number): Promise<SinkClient> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host: "127.0.0.1", noDelay: true }, () => {
-        socket.off("error", reject);
-        resolve(new SinkClient(socket));
-      });
-      socket.once("error", reject);
-    });
+  static async connect(port: number): Promise<SinkClient> {
+    return new SinkClient(await connectLoopback(port));
   }
 
   /** Sends `data` and resolves once the server has all of it in memory. */
