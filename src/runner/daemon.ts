@@ -7,7 +7,7 @@ import { serverHandshake } from "../protocol/handshake.ts";
 import type { HeartbeatOptions } from "../protocol/heartbeat.ts";
 import { chanOf, type RunnerInfo, type RunnerStats } from "../protocol/messages.ts";
 import { Connection } from "../transport/connection.ts";
-import { DEFAULT_MAX_FRAME, segmentBytes } from "../transport/frames.ts";
+import { DEFAULT_MAX_FRAME } from "../transport/frames.ts";
 import { CodeCache } from "./code-cache.ts";
 import { Executor } from "./executor.ts";
 import { ObjectStore } from "./object-store.ts";
@@ -170,8 +170,7 @@ export class RunnerDaemon {
   private async takeValue([objectId, from]: [string, string | null]): Promise<Uint8Array[]> {
     if (from !== null) {
       const segments = await this.peers.fetch(from, objectId, true);
-      this.store.fetches++; // a runner-to-runner fetch like any other (runner stats)
-      this.store.bytesFetched += segmentBytes(segments);
+      this.store.countFetch(segments); // a runner-to-runner fetch like any other (runner stats)
       return segments;
     }
     const obj = this.store.get(objectId);

@@ -86,6 +86,12 @@ export class ObjectStore {
     return p;
   }
 
+  /** A value fetched from another runner without being stored here (a channel value): counted all the same. */
+  countFetch(segments: readonly Uint8Array[]): void {
+    this.fetches++;
+    this.bytesFetched += segmentBytes(segments);
+  }
+
   /** The object's segments for a reader outside this runner, or ObjectLostError. */
   serve(id: string): Uint8Array[] {
     const obj = this.objects.get(id);
