@@ -16,7 +16,8 @@ export type StrandErrorCode =
   | "ERR_STRAND_OBJECT_LOST"
   | "ERR_STRAND_OBJECT_STORE_FULL"
   | "ERR_STRAND_CHANNEL_CLOSED"
-  | "ERR_STRAND_CHANNEL_BROKEN";
+  | "ERR_STRAND_CHANNEL_BROKEN"
+  | "ERR_STRAND_JOB_ABORTED";
 
 /** Extra fields a Strand error carries across the wire besides message/stack/cause. */
 export type ErrorFields = Record<string, string | number | boolean | undefined>;
@@ -211,6 +212,26 @@ export class ChannelBrokenError extends StrandError {
 }
 
 /**
+ * An SPMD job stopped because one of its ranks failed (threw, or its runner died): every
+ * other rank's pending operation fails with it, and `spmd()` rejects with it (the failed
+ * rank's own error as `cause`).
+ */
+export class JobAbortedError extends StrandError {
+  static readonly code = "ERR_STRAND_JOB_ABORTED";
+  /** The rank (in the job) that failed first. */
+  readonly rank: number;
+  readonly reason: string;
+  constructor(rank: number, reason: string, options?: { cause?: unknown }) {
+    super(JobAbortedError.code, `job aborted: rank ${rank} failed: ${reason}`, options);
+    this.rank = rank;
+    this.reason = reason;
+  }
+  override fields(): ErrorFields {
+    return { rank: this.rank, reason: this.reason };
+  }
+}
+
+/**
  * Rebuilds a Strand error that crossed the wire as (code, message, fields).
  * Returns undefined for codes this copy of strand does not know.
  */
@@ -235,6 +256,7 @@ export function reviveStrandError(code: string, message: string, f: ErrorFields)
     case ObjectLostError.code: e = new ObjectLostError(s("objectId"), ""); break;
     case ChannelClosedError.code: e = new ChannelClosedError(s("channel"), ""); break;
     case ChannelBrokenError.code: e = new ChannelBrokenError(s("channel"), ""); break;
+    case JobAbortedError.code: e = new JobAbortedError(Number(f.rank ?? -1), s("reason")); break;
     case ObjectStoreFullError.code: e = new ObjectStoreFullError(Number(f.neededBytes ?? 0), 0, Number(f.budgetBytes ?? 0)); break;
     default: return undefined;
   }

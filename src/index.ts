@@ -10,6 +10,8 @@ export { RunnerDaemon, type RunnerOptions } from "./runner/daemon.ts";
 export {
   StrandError, RemoteError, RunnerLostError, SerializationError, AuthError, ProtocolError,
   TimeoutError, CancelledError, ImportError, ObjectLostError, ObjectStoreFullError,
-  ChannelClosedError, ChannelBrokenError, type StrandErrorCode,
+  ChannelClosedError, ChannelBrokenError, JobAbortedError, type StrandErrorCode,
 } from "./errors.ts";
 export { context, type CallContext } from "./context.ts";
+export { comm, ANY, type Comm, type Message, type ReduceOp } from "./comm.ts";
+export type { SpmdOptions } from "./driver/spmd.ts";

@@ -1,4 +1,5 @@
 import type { Encoded } from "../protocol/codec.ts";
+import { RANK_EXPORT_PREFIX } from "../protocol/spmd-wire.ts";
 import type { ObjectEntry } from "./object-table.ts";
 import type { RunnerLink } from "./runner-link.ts";
 
@@ -44,6 +45,8 @@ export class PendingCall implements TaskSpec {
   retry: ((e: Error) => boolean) | undefined;
   /** For each input: the runner it was to be fetched from (undefined: the call's own runner). */
   fetchedFrom: Map<string, RunnerLink | undefined> | undefined;
+  /** Set for the calls of an SPMD job: the rank it runs as. */
+  rank: number | undefined;
   private cleanups: (() => void)[] = [];
 
   constructor(
@@ -68,6 +71,16 @@ export class PendingCall implements TaskSpec {
   /** Runs through the object graph and the runners' objects, not straight to a thread. */
   get usesObjects(): boolean {
     return this.deps.length > 0 || this.keep !== undefined;
+  }
+
+  /** The export name as the runner is told it (a rank's carries the rank prefix). */
+  get wireName(): string {
+    return this.rank === undefined ? this.exportName : RANK_EXPORT_PREFIX + this.exportName;
+  }
+
+  /** The function, as errors name it. */
+  get label(): string {
+    return this.rank === undefined ? this.exportName : `${this.exportName} (rank ${this.rank})`;
   }
 
   /** Runs `cleanup` when the call settles, either way. */

@@ -15,7 +15,8 @@ import { Goroutines, type GoroutineListener } from "./goroutines.ts";
 import { ObjectOps } from "./object-ops.ts";
 import { ObjectTable, type Kept, type ObjectEntry } from "./object-table.ts";
 import type { Ref } from "./ref.ts";
-import { makeRemote, type Remote } from "./remote.ts";
+import { makeRemote, remoteTarget, type Remote } from "./remote.ts";
+import { runJob, type SpmdHost, type SpmdOptions } from "./spmd.ts";
 import { RunnerLink, type LinkHost } from "./runner-link.ts";
 import { Scheduler } from "./scheduler.ts";
 import { TaskGraph } from "./task-graph.ts";
@@ -142,9 +143,57 @@ export class Cluster implements AsyncDisposable {
     const mod = { ref: this.modules.get(b.hash)!.ref, hash: b.hash };
     this.log.debug({ module: b.module, hash: b.hash.slice(0, 12), bytes: b.code.byteLength, buildMs: Math.round(b.buildMs) }, "bundled");
     return makeRemote<M>(b.module, b.exports, {
+      owner: { cluster: this, mod },
       call: (name, args, o) => this.call(mod, name, args, o),
       ref: (name, args, o) => this.callRef(mod, name, args, o),
       go: (name, args) => this.goroutines.start(name, this.call(mod, name, args, undefined)),
+    });
+  }
+
+  /**
+   * Runs `f` as an SPMD job (MPI's mpirun): `size` ranks at once, spread over the runners,
+   * each finding its communicator with `comm()`. Resolves with every rank's result, in rank
+   * order. The first rank to fail aborts the job: the others' pending operations fail with
+   * JobAbortedError, and so does this promise (the failed rank's error as its `cause`).
+   */
+  spmd<A extends unknown[], R>(size: number | SpmdOptions, f: (...args: A) => Promise<R>, ...args: A): Promise<R[]> {
+    const target = remoteTarget(f);
+    const owner = target?.owner as { cluster?: Cluster; mod?: ModuleRef } | undefined;
+    if (target === undefined || owner?.cluster !== this || owner.mod === undefined) {
+      return Promise.reject(new TypeError("spmd wants a function imported from this cluster (cluster.import)"));
+    }
+    const mod = owner.mod;
+    const host: SpmdHost = {
+      links: () => this.links,
+      chan: <T>(capacity: number) => this.chan<T>(capacity),
+      callRank: (link, rank, a) => this.callRank(mod, target.exportName, link, rank, a),
+      prefix: this.objects.prefix,
+    };
+    try {
+      return runJob(host, typeof size === "number" ? { size } : size, args) as Promise<R[]>;
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  /** One rank of a job: a goroutine-like call (it holds channels) pinned to `link`. */
+  private callRank(mod: ModuleRef, exportName: string, link: RunnerLink, rank: number, args: unknown[]): Promise<unknown> {
+    let encoded: Encoded;
+    let deps: ObjectEntry[];
+    try {
+      ({ encoded, deps } = this.encodeArgs(args));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    if (deps.length > 0) return Promise.reject(new TypeError("spmd arguments cannot hold Refs: pass the value, or bcast it from one rank"));
+    if (!link.alive) return Promise.reject(new RunnerLostError(link.address, "runner is not connected"));
+    this.counts.calls++;
+    return new Promise((resolve, reject) => {
+      const call = new PendingCall(mod, exportName, encoded, false,
+        (v) => { this.counts.succeeded++; resolve(v); },
+        (e) => { this.counts.failed++; reject(e); });
+      call.rank = rank;
+      link.send(call);
     });
   }
 

@@ -40,7 +40,21 @@ export type Remote<M> = {
   readonly [K in keyof M as M[K] extends AnyFunction ? K : never]: M[K] extends AnyFunction ? RemoteFunction<M[K]> : never;
 };
 
+/** Where a remote function leads: read by `cluster.spmd` to run it as ranks. */
+export const kRemoteTarget = Symbol("strand.remote.target");
+export interface RemoteTarget {
+  readonly owner: object;
+  readonly exportName: string;
+}
+
+/** The export a remote function calls, if `f` is one. */
+export function remoteTarget(f: unknown): RemoteTarget | undefined {
+  return typeof f === "function" ? (f as { [kRemoteTarget]?: RemoteTarget })[kRemoteTarget] : undefined;
+}
+
 export interface Invoke {
+  /** The cluster the calls go to. */
+  readonly owner: object;
   call(exportName: string, args: unknown[], options: CallOptions | undefined): Promise<unknown>;
   ref(exportName: string, args: unknown[], options: CallOptions | undefined): Ref<unknown>;
   go(exportName: string, args: unknown[]): Goroutine<unknown>;
@@ -61,6 +75,7 @@ export function makeRemote<M>(module: string, exports: readonly string[], invoke
       with: (options: CallOptions) => (...args: unknown[]) => invoke.call(name, args, options),
       ref: (...args: unknown[]) => invoke.ref(name, args, undefined),
       go: (...args: unknown[]) => invoke.go(name, args),
+      [kRemoteTarget]: { owner: invoke.owner, exportName: name } satisfies RemoteTarget,
     });
   };
   return new Proxy({} as Remote<M>, {

@@ -151,8 +151,8 @@ export class RunnerLink implements LaneOwner {
   /** The Call frame: arguments, then the objects they refer to (where to find each, or inline). */
   private callFrame(id: number, call: PendingCall): Uint8Array[] {
     const { ref } = call.module;
-    if (call.concurrent && !call.usesObjects) return frameOf([T.Call, id, ref, call.exportName, call.solo, null, null, true], call.args);
-    if (!call.usesObjects) return frameOf([T.Call, id, ref, call.exportName, call.solo], call.args);
+    if (call.concurrent && !call.usesObjects) return frameOf([T.Call, id, ref, call.wireName, call.solo, null, null, true], call.args);
+    if (!call.usesObjects) return frameOf([T.Call, id, ref, call.wireName, call.solo], call.args);
     const inline: Uint8Array[] = [];
     const deps: Dep[] = call.deps.map((d) => {
       if (d.inline !== undefined) {
@@ -172,7 +172,7 @@ export class RunnerLink implements LaneOwner {
       return [d.id, from?.address ?? null];
     });
     const args = inline.length === 0 ? call.args : { body: call.args.body, attachments: [...call.args.attachments, ...inline] };
-    return frameOf([T.Call, id, ref, call.exportName, call.solo, deps, call.keep?.id ?? null, call.concurrent], args);
+    return frameOf([T.Call, id, ref, call.wireName, call.solo, deps, call.keep?.id ?? null, call.concurrent], args);
   }
 
   /** Stores a value here under `objectId`; resolves with its size. */
@@ -371,7 +371,7 @@ export class RunnerLink implements LaneOwner {
         call.reject(e);
         throw e; // and drop the link: the stream cannot be trusted
       }
-      if (!ok) call.reject(this.asError(value, call.exportName));
+      if (!ok) call.reject(this.asError(value, call.label));
       else call.resolve(call.keep !== undefined ? ({ bytes: value as number } satisfies Kept) : value);
     }
     this.host.slotFreed(this);

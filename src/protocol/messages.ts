@@ -55,6 +55,9 @@ export enum T {
   // (ChanReply's `credits`); the thread then sends values as `csend` ops, unanswered.
   ChanRevoke = 29, // driver -> runner thread: [T, chan]: give back your credits for chan
   ChanReturn = 30, // runner thread -> driver: [T, chan, n]: n credits given back (after every csend made with them)
+  // Between the ranks of an SPMD job (runner/spmd/), after the usual handshake:
+  RankHello = 31, // dialing rank -> rank: [T, job, sourceRank], first
+  RankMessage = 32, // [T, context, tag] + the encoded value
 }
 
 /** A channel operation as it crosses the wire; the values of send cases follow as payloads. */
@@ -150,7 +153,9 @@ export type Header =
   | [T.ChanReply, number, boolean, number, boolean, ([string, string | null] | null)?, number?]
   | [T.ChanRevoke, string]
   | [T.ChanReturn, string, number]
-  | [T.ChanCancel, number];
+  | [T.ChanCancel, number]
+  | [T.RankHello, string, number]
+  | [T.RankMessage, string, number];
 
 // Headers never hold user values, so the plain, fast msgpack settings suffice.
 const headerPackr = new Packr({ useRecords: false, moreTypes: false });

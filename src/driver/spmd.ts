@@ -1,0 +1,109 @@
+import { JobAbortedError, RunnerLostError } from "../errors.ts";
+import type { Chan } from "../protocol/chan.ts";
+import type { JobNews, RankAddress, RankDescriptor, RankHello } from "../protocol/spmd-wire.ts";
+import { parseAddress } from "../transport/connection.ts";
+import type { RunnerLink } from "./runner-link.ts";
+
+// An SPMD job (MPI's mpirun): `size` calls of one function, one per rank, started at once
+// and pinned to runners. The driver is the job's process manager: it collects where each
+// rank listens, hands every rank the table, and on the first failure tells every other
+// rank to abort. The messages between ranks never pass through here (runner/spmd/).
+
+export interface SpmdOptions {
+  /** Ranks in the job. */
+  size: number;
+  /**
+   * The runner (index in the cluster's runner list) of each rank. Default: ranks in blocks,
+   * each runner taking a share proportional to its threads (consecutive ranks share a runner).
+   */
+  placement?: readonly number[];
+}
+
+/** What a job needs from its cluster. */
+export interface SpmdHost {
+  /** The cluster's runner links, in order (dead ones included: placement indexes them). */
+  links(): readonly RunnerLink[];
+  chan<T>(capacity: number): Chan<T>;
+  /** Runs one rank's call on `link` (args end with the rank's descriptor). */
+  callRank(link: RunnerLink, rank: number, args: unknown[]): Promise<unknown>;
+  /** For job ids unique within the driver. */
+  prefix: string;
+}
+
+let jobs = 0;
+
+/** Ranks in blocks, a runner's share proportional to its threads (largest remainders). */
+export function blockPlacement(size: number, threads: readonly number[]): number[] {
+  const total = threads.reduce((a, b) => a + b, 0);
+  const exact = threads.map((t) => (size * t) / total);
+  const counts = exact.map(Math.floor);
+  const byRemainder = exact.map((e, i) => [e - Math.floor(e), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (let k = 0, left = size - counts.reduce((a, b) => a + b, 0); k < left; k++) counts[byRemainder[k]![1]]!++;
+  return counts.flatMap((c, i) => new Array<number>(c).fill(i));
+}
+
+function checkOptions(o: SpmdOptions, runners: number): number[] | undefined {
+  if (!Number.isInteger(o.size) || o.size < 1) throw new TypeError(`spmd: size must be a whole number >= 1, got ${String(o.size)}`);
+  if (o.placement === undefined) return undefined;
+  if (o.placement.length !== o.size) throw new TypeError(`spmd: placement names ${o.placement.length} runners for ${o.size} ranks`);
+  for (const [rank, r] of o.placement.entries()) {
+    if (!Number.isInteger(r) || r < 0 || r >= runners) throw new TypeError(`spmd: placement of rank ${rank} is ${String(r)}, not a runner index 0..${runners - 1}`);
+  }
+  return [...o.placement];
+}
+
+const describe = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+
+export async function runJob(host: SpmdHost, options: SpmdOptions, args: unknown[]): Promise<unknown[]> {
+  const links = host.links();
+  const given = checkOptions(options, links.length);
+  const live = links.filter((l) => l.alive);
+  if (live.length === 0) throw new RunnerLostError("(none)", "no runners in the cluster");
+  const { size } = options;
+  const placement = given ?? blockPlacement(size, live.map((l) => l.threads)).map((i) => links.indexOf(live[i]!));
+
+  const job = `${host.prefix}.job${++jobs}`;
+  const up = host.chan<RankHello>(size);
+  const downs = placement.map(() => host.chan<JobNews>(2));
+  let aborted: JobAbortedError | undefined;
+  const closeAll = (): void => {
+    for (const c of [up, ...downs]) c.close().catch(() => {}); // closing twice is harmless here
+  };
+  const abort = (rank: number, err: unknown): void => {
+    if (aborted !== undefined) return;
+    // A rank that saw another one fail names that one: it is the cause, not this rank.
+    const cause = err instanceof JobAbortedError ? err : undefined;
+    aborted = cause ?? new JobAbortedError(rank, describe(err), { cause: err });
+    const news: JobNews = { abort: { rank: aborted.rank, reason: aborted.reason } };
+    // Buffered (capacity 2): never blocks, whether or not the rank still listens.
+    Promise.all(downs.map((d) => d.send(news))).finally(closeAll).catch(() => {});
+  };
+
+  const results = placement.map((runner, rank) => {
+    const descriptor: RankDescriptor = { job, rank, size, up, down: downs[rank]! };
+    return host.callRank(links[runner]!, rank, [...args, descriptor]).catch((err: unknown) => {
+      abort(rank, err);
+      throw err;
+    });
+  });
+
+  // Wire-up: every rank's address, then the table to every rank.
+  void (async () => {
+    const ports = new Array<number>(size);
+    for (let n = 0; n < size; n++) {
+      const r = await up.recv();
+      if (r.done) return;
+      ports[r.value.rank] = r.value.port;
+    }
+    const table: RankAddress[] = placement.map((runner, rank) => ({ host: parseAddress(links[runner]!.address).host, port: ports[rank]!, runner }));
+    for (const d of downs) await d.send({ table });
+  })().catch((err: unknown) => abort(-1, err));
+
+  const settled = await Promise.allSettled(results);
+  if (aborted !== undefined) {
+    closeAll();
+    throw aborted;
+  }
+  closeAll(); // the job's end: ranks drop their connections
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
+}
