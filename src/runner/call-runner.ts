@@ -3,6 +3,8 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { provideContext, type CallContext } from "../context.ts";
 import { CancelledError, ImportError } from "../errors.ts";
 import { decodeValue, encodeValue, type Encoded } from "../protocol/codec.ts";
+import { RANK_EXPORT_PREFIX } from "../protocol/spmd-wire.ts";
+import { runRank } from "./spmd/rank.ts";
 import type { CallOutcome, CallTask, ObjectDeps } from "./task.ts";
 
 // Runs on a worker thread: loads bundles by path (once per thread) and runs calls,
@@ -66,15 +68,18 @@ function succeed(task: CallTask, t0: number, value: unknown): CallOutcome {
 function start(task: CallTask, ns: ModuleNamespace, t0: number): CallOutcome | Promise<CallOutcome> {
   let value: unknown;
   try {
-    const fn = ns[task.exportName];
+    // A rank of an SPMD job is a call of the export under a prefix (see spmd-wire.ts).
+    const rank = task.exportName.startsWith(RANK_EXPORT_PREFIX);
+    const name = rank ? task.exportName.slice(RANK_EXPORT_PREFIX.length) : task.exportName;
+    const fn = ns[name];
     if (typeof fn !== "function") {
-      throw new ImportError(fn === undefined ? `module has no export "${task.exportName}"` : `export "${task.exportName}" is a ${typeof fn}, not a function`);
+      throw new ImportError(fn === undefined ? `module has no export "${name}"` : `export "${name}" is a ${typeof fn}, not a function`);
     }
+    const f = fn as (...a: unknown[]) => unknown;
     const [body, ...attachments] = task.segments;
     const args = decodeValue(body!, attachments, task.deps === undefined ? undefined : objectValues(task.deps)) as unknown[];
-    value = task.cancellable === true
-      ? running.run(contextFor(task.id), () => (fn as (...a: unknown[]) => unknown)(...args))
-      : (fn as (...a: unknown[]) => unknown)(...args);
+    if (rank) value = runRank(args, (a) => f(...a));
+    else value = task.cancellable === true ? running.run(contextFor(task.id), () => f(...args)) : f(...args);
   } catch (err) {
     return outcome(task, t0, false, encodeThrown(err));
   }

@@ -1,0 +1,23 @@
+import type { RunnerInfo } from "../../protocol/messages.ts";
+
+// What a worker thread needs to run ranks: where to listen, and how to prove (and check)
+// the shared token to other ranks. Set once when the thread starts (worker.ts).
+
+export interface RankConfig {
+  host: string;
+  token: string | undefined;
+  maxFrame: number;
+  maxConnections: number;
+  info: RunnerInfo;
+}
+
+let config: RankConfig | undefined;
+
+export function setRankConfig(c: RankConfig): void {
+  config = c;
+}
+
+export function rankConfig(): RankConfig {
+  if (config === undefined) throw new Error("this thread cannot run SPMD ranks (the runner started it without its network settings)");
+  return config;
+}

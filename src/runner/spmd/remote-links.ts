@@ -1,0 +1,149 @@
+import net from "node:net";
+import { JobAbortedError, ProtocolError } from "../../errors.ts";
+import { decodeValue } from "../../protocol/codec.ts";
+import { clientHandshake, serverHandshake } from "../../protocol/handshake.ts";
+import { frameOf, headerOf, payloadOf, T } from "../../protocol/messages.ts";
+import type { RankAddress } from "../../protocol/spmd-wire.ts";
+import { Connection, dial } from "../../transport/connection.ts";
+import type { RankConfig } from "./config.ts";
+import type { Envelope } from "./mailbox.ts";
+
+// Ranks on other runners: a TCP connection per ordered pair, dialed by the sender on its
+// first message (one sender, one socket: per-pair order is TCP's order). Both ends prove
+// the runners' shared token with the usual handshake; the dialer then says which rank of
+// which job it is. A thread serves its ranks from the thread itself: no hop through the
+// runner's main thread.
+
+interface Outgoing {
+  conn: Connection | undefined;
+  /** Frames waiting for the handshake, with the sends waiting on them. */
+  waiting: { frame: Uint8Array[]; flush: boolean; done: (e?: Error) => void }[];
+  failure: Error | undefined;
+}
+
+export interface RemoteEvents {
+  deliver(m: Envelope): void;
+  /** A connection from or to `rank` broke while the job was running. */
+  lost(rank: number, err: Error): void;
+}
+
+export class RemoteLinks {
+  private readonly server: net.Server;
+  private readonly incoming = new Set<Connection>();
+  private readonly outgoing = new Map<number, Outgoing>();
+  private table: RankAddress[] = [];
+  private closed = false;
+
+  private constructor(private readonly job: string, private readonly rank: number, private readonly size: number,
+    private readonly cfg: RankConfig, private readonly events: RemoteEvents) {
+    this.server = net.createServer((socket) => this.accept(socket));
+    this.server.maxConnections = cfg.maxConnections;
+  }
+
+  static async listen(job: string, rank: number, size: number, cfg: RankConfig, events: RemoteEvents): Promise<RemoteLinks> {
+    const links = new RemoteLinks(job, rank, size, cfg, events);
+    await new Promise<void>((resolve, reject) => {
+      links.server.once("error", reject);
+      links.server.listen(0, cfg.host, () => resolve());
+    });
+    return links;
+  }
+
+  get port(): number {
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  setTable(table: RankAddress[]): void {
+    this.table = table;
+  }
+
+  private accept(socket: net.Socket): void {
+    const conn = new Connection(socket, this.cfg.maxFrame);
+    serverHandshake(conn, this.cfg.token, this.cfg.info).then(({ backlog }) => {
+      if (this.closed) return conn.destroy();
+      this.incoming.add(conn);
+      let source = -1;
+      const onFrame = (segs: Uint8Array[]): void => {
+        try {
+          const h = headerOf(segs);
+          if (source < 0) {
+            const [kind, job, from] = h;
+            if (kind !== T.RankHello || job !== this.job || typeof from !== "number" || !Number.isInteger(from) || from < 0 || from >= this.size) {
+              throw new ProtocolError("expected the hello of a rank of this job");
+            }
+            source = from;
+            return;
+          }
+          const [kind, context, tag] = h;
+          if (kind !== T.RankMessage || typeof context !== "string" || typeof tag !== "number") throw new ProtocolError("malformed rank message");
+          const { body, attachments } = payloadOf(segs);
+          this.events.deliver({ context, source, tag, value: decodeValue(body, attachments) });
+        } catch (err) {
+          conn.destroy(err as Error); // this connection only
+        }
+      };
+      conn.on("frame", onFrame);
+      conn.on("close", (err) => {
+        this.incoming.delete(conn);
+        if (!this.closed && source >= 0) {
+          this.events.lost(source, new JobAbortedError(source, `the connection from rank ${source} broke${err ? `: ${err.message}` : ""}`));
+        }
+      });
+      for (const segs of backlog) onFrame(segs);
+    }, () => {}); // refused (wrong token): the handshake closed it
+  }
+
+  /**
+   * Queues a message to `dest`. Resolves when it may be reused: at once for a message
+   * whose bytes are all ours (`flush` false), else once the kernel has taken them.
+   */
+  send(dest: number, context: string, tag: number, segments: Uint8Array[], flush: boolean): Promise<void> {
+    const out = this.outgoing.get(dest) ?? this.dial(dest);
+    if (out.failure !== undefined) return Promise.reject(out.failure);
+    const frame = [...frameOf([T.RankMessage, context, tag]), ...segments];
+    if (out.conn !== undefined) {
+      out.conn.send(frame);
+      return flush ? out.conn.flushed() : Promise.resolve();
+    }
+    return new Promise((resolve, reject) => out.waiting.push({ frame, flush, done: (e) => (e ? reject(e) : resolve()) }));
+  }
+
+  private dial(dest: number): Outgoing {
+    const out: Outgoing = { conn: undefined, waiting: [], failure: undefined };
+    this.outgoing.set(dest, out);
+    const to = this.table[dest];
+    const fail = (err: Error): void => {
+      if (out.failure !== undefined) return;
+      out.failure = new JobAbortedError(dest, `cannot reach rank ${dest}: ${err.message}`);
+      for (const w of out.waiting.splice(0)) w.done(out.failure);
+      if (!this.closed) this.events.lost(dest, out.failure);
+    };
+    if (to === undefined) {
+      fail(new Error("no address"));
+      return out;
+    }
+    dial(to.host, to.port).then(async (socket) => {
+      const conn = new Connection(socket, this.cfg.maxFrame);
+      await clientHandshake(conn, this.cfg.token);
+      if (this.closed) return conn.destroy();
+      conn.on("frame", () => conn.destroy(new ProtocolError("a rank's inbound connection does not answer")));
+      conn.on("close", (err) => fail(err ?? new Error("connection closed")));
+      conn.send(frameOf([T.RankHello, this.job, this.rank]));
+      out.conn = conn;
+      for (const w of out.waiting.splice(0)) {
+        conn.send(w.frame);
+        if (w.flush) conn.flushed().then(() => w.done(), (e: Error) => w.done(e));
+        else w.done();
+      }
+    }).catch((err: unknown) => fail(err as Error));
+    return out;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.server.close();
+    for (const c of this.incoming) c.destroy();
+    for (const o of this.outgoing.values()) o.conn?.end();
+  }
+}
