@@ -1,0 +1,385 @@
+// SPMD ranks (`cluster.spmd`, `comm()`) against OpenMPI measured in the same run, reps
+// alternating: ping-pong latency (8 B) and bandwidth (1 MiB, 64 MiB) between 2 ranks,
+// allreduce (sum) of 2^20 doubles and bcast of 64 MiB on 2 and 4 ranks.
+//
+// The peer is OpenMPI over TCP (`--mca pml ob1 --mca btl tcp,self`): Strand ranks on
+// different runners talk TCP, so that is the transport to beat. OpenMPI's shared-memory
+// transport (vader) is shown for information. Both sides run the same loops (bench/mpi/
+// mpibench.c, bench/fixtures/mpi-ranks.ts) timed on rank 0, and every statistic is computed
+// here from their raw per-repetition times. Reference for the point-to-point rows: a raw
+// Node TCP echo between two processes (what Node's sockets cost, which MPI's busy-polling
+// C does not pay). OpenMPI is installed from Debian if missing; without it the
+// Strand rows still print. Nothing asserts on timings.
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { local, type Cluster, type Remote, type SpmdOptions } from "../src/index.ts";
+import type { RankTimes } from "./fixtures/mpi-ranks.ts";
+import { footer, median, num, percentile, progress, quick, reps, spread, table } from "./common.ts";
+import { EchoClient, startEchoServer } from "./raw-echo.ts";
+
+type Ranks = typeof import("./fixtures/mpi-ranks.ts");
+type Test = "pingpong" | "allreduce" | "bcast";
+
+const REPS = reps(5, 2);
+const MiB = 1024 * 1024;
+const MB = 1e6;
+const DOUBLES = 1 << 20;
+const CPUS = os.cpus().length;
+const STRAND_JOB_TIMEOUT_MS = 180_000;
+const MPI_TIMEOUT_MS = 300_000;
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const source = path.join(root, "bench", "mpi", "mpibench.c");
+const binary = path.join(root, "bench", ".out", "mpi", "mpibench");
+
+/** One measured loop: its test, size, warm-up and timed repetitions (per job), and on how many ranks. */
+interface Loop {
+  key: string;
+  test: Test;
+  n: number;
+  warm: number;
+  iters: number;
+  ranks: 2 | 4;
+}
+
+const LOOPS: readonly Loop[] = [
+  { key: "lat", test: "pingpong", n: 8, warm: quick ? 200 : 1000, iters: quick ? 1000 : 10_000, ranks: 2 },
+  { key: "bw1", test: "pingpong", n: MiB, warm: 10, iters: quick ? 30 : 200, ranks: 2 },
+  { key: "bw64", test: "pingpong", n: 64 * MiB, warm: 2, iters: quick ? 3 : 10, ranks: 2 },
+  { key: "ar2", test: "allreduce", n: DOUBLES, warm: 3, iters: quick ? 5 : 30, ranks: 2 },
+  { key: "bc2", test: "bcast", n: 64 * MiB, warm: 2, iters: quick ? 3 : 10, ranks: 2 },
+  { key: "ar4", test: "allreduce", n: DOUBLES, warm: 3, iters: quick ? 5 : 30, ranks: 4 },
+  { key: "bc4", test: "bcast", n: 64 * MiB, warm: 2, iters: quick ? 3 : 10, ranks: 4 },
+];
+
+/**
+ * Who ran a loop. strand: 2 runners × 1 thread for 2 ranks, 2 runners × 2 threads for 4;
+ * strand4: 4 runners × 1 thread; tcp / sm: OpenMPI over TCP / shared memory; raw: Node TCP echo.
+ */
+type Side = "strand" | "strand4" | "tcp" | "sm" | "raw";
+
+/** Per loop and side, each rep's per-iteration times in µs. */
+const times = new Map<string, Map<Side, number[][]>>();
+const failed = new Map<Side, string>();
+
+function record(loop: Loop, side: Side, us: readonly number[]): void {
+  let bySide = times.get(loop.key);
+  if (bySide === undefined) times.set(loop.key, (bySide = new Map()));
+  let runs = bySide.get(side);
+  if (runs === undefined) bySide.set(side, (runs = []));
+  runs.push([...us]);
+}
+
+const describe = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+
+/** Runs `f` for `side` unless that side has failed before; a failure is kept for the tables and skips the side from then on. */
+async function attempt(side: Side, loop: Loop, f: () => Promise<readonly number[]>): Promise<void> {
+  if (failed.has(side)) return;
+  try {
+    const us = await f();
+    if (us.length !== loop.iters) throw new Error(`${loop.key}: got ${us.length} times, expected ${loop.iters}`);
+    record(loop, side, us);
+  } catch (err) {
+    failed.set(side, `${loop.key}: ${describe(err)}`);
+    progress(`mpi: ${side} failed on ${loop.key}: ${describe(err)}`);
+  }
+}
+
+// ---------------------------------------------------------------- OpenMPI
+
+const onPath = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
+
+/** Installs OpenMPI if needed and builds mpibench; the reason if it cannot. */
+function setUpMpi(): { version: string } | { error: string } {
+  if (!onPath("mpicc") || !onPath("mpirun")) {
+    if (!onPath("apt-get") || process.getuid?.() !== 0) return { error: "mpicc/mpirun not found, and no apt-get as root to install them" };
+    progress("mpi: installing OpenMPI (apt-get install openmpi-bin libopenmpi-dev)");
+    // Installer output goes to stderr: stdout is the markdown.
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    for (const args of [["update"], ["install", "-y", "openmpi-bin", "libopenmpi-dev"]]) {
+      const r = spawnSync("apt-get", args, { stdio: ["ignore", 2, 2], env });
+      if (r.status !== 0) return { error: `\`apt-get ${args.join(" ")}\` failed (exit ${r.status ?? r.signal})` };
+    }
+    if (!onPath("mpicc") || !onPath("mpirun")) return { error: "apt-get installed OpenMPI but mpicc/mpirun are still not on PATH" };
+  }
+  try {
+    mkdirSync(path.dirname(binary), { recursive: true });
+    execFileSync("mpicc", ["-O2", "-o", binary, source], { stdio: ["ignore", 2, 2] });
+    const version = execFileSync("mpirun", ["--version"], { encoding: "utf8" }).split("\n")[0]!.trim();
+    return { version };
+  } catch (err) {
+    return { error: `building ${path.relative(root, source)} failed: ${describe(err)}` };
+  }
+}
+
+const MPI_TRANSPORT: Record<"tcp" | "sm", string[]> = {
+  // ob1 named explicitly: another PML (ucx, cm) would ignore the BTL list.
+  tcp: ["--mca", "pml", "ob1", "--mca", "btl", "tcp,self", "--mca", "btl_tcp_if_include", "lo"],
+  sm: ["--mca", "pml", "ob1", "--mca", "btl", "vader,self"],
+};
+
+/** One mpirun of mpibench; rank 0's per-iteration times in µs. */
+function runMpi(mode: "tcp" | "sm", loop: Loop): Promise<number[]> {
+  const args = ["--allow-run-as-root", "--oversubscribe", "-np", String(loop.ranks), ...MPI_TRANSPORT[mode], binary, loop.test, String(loop.n), String(loop.warm), String(loop.iters)];
+  return new Promise((resolve, reject) => {
+    const child = spawn("mpirun", args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+    const timer = setTimeout(() => child.kill("SIGTERM"), MPI_TIMEOUT_MS);
+    child.once("error", reject);
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      const line = out.split("\n").find((l) => l.startsWith("MPIBENCH "));
+      if (code !== 0 || line === undefined) {
+        return reject(new Error(`mpirun ${args.join(" ")} exited with ${code ?? signal}: ${(err || out).trim().slice(0, 800)}`));
+      }
+      const parsed = JSON.parse(line.slice("MPIBENCH ".length)) as { us: number[] };
+      resolve(parsed.us);
+    });
+  });
+}
+
+// ---------------------------------------------------------------- Strand
+
+interface StrandSetup {
+  cluster: Cluster;
+  m: Remote<Ranks>;
+}
+
+async function startStrand(runners: number, threads: number): Promise<StrandSetup> {
+  const cluster = await local({ runners, threads });
+  return { cluster, m: await cluster.import<Ranks>(new URL("./fixtures/mpi-ranks.ts", import.meta.url)) };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish in ${ms / 1000} s`)), ms)));
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/** One SPMD job of `loop`; rank 0's per-iteration times in µs. */
+async function runStrand(s: StrandSetup, loop: Loop, options?: SpmdOptions): Promise<number[]> {
+  const f = s.m[loop.test];
+  const job = s.cluster.spmd(options ?? loop.ranks, f, loop.n, loop.warm, loop.iters);
+  const results: RankTimes[] = await withTimeout(job, STRAND_JOB_TIMEOUT_MS, `spmd ${loop.key} on ${loop.ranks} ranks`);
+  if (results.length !== loop.ranks || results.some((r, i) => r.rank !== i)) throw new Error(`spmd returned ranks ${results.map((r) => r.rank).join(",")}`);
+  return results[0]!.us;
+}
+
+/** Ranks of a job on distinct processes? (The 2-rank rows are meant to cross runners.) */
+async function rankPids(s: StrandSetup, size: number): Promise<number[]> {
+  const r = await withTimeout(s.cluster.spmd(size, s.m.pingpong, 8, 0, 1), STRAND_JOB_TIMEOUT_MS, "spmd warm-up");
+  return r.map((x) => x.pid);
+}
+
+// ---------------------------------------------------------------- raw floor
+
+/** Pins every thread of `pid` to `cpus` (a taskset list); false where it cannot. */
+function pin(pid: number, cpus: string): boolean {
+  if (process.platform !== "linux") return false;
+  try {
+    execFileSync("taskset", ["-a", "-pc", cpus, String(pid)], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function rawEcho(client: EchoClient, loop: Loop): Promise<number[]> {
+  const data = new Uint8Array(loop.n).fill(7);
+  const sink = new Uint8Array(loop.n);
+  const us: number[] = [];
+  for (let i = -loop.warm; i < loop.iters; i++) {
+    const t0 = performance.now();
+    await client.roundTrip(data, sink);
+    const t1 = performance.now();
+    if (i >= 0) us.push((t1 - t0) * 1000);
+  }
+  return us;
+}
+
+// ---------------------------------------------------------------- tables
+
+type Kind = "time" | "rate";
+
+/** A row's per-rep statistic from one rep's per-iteration µs. */
+interface Stat {
+  kind: Kind;
+  of: (us: number[]) => number;
+}
+
+const p50: Stat = { kind: "time", of: (us) => percentile(Float64Array.from(us).sort(), 50) };
+const p99: Stat = { kind: "time", of: (us) => percentile(Float64Array.from(us).sort(), 99) };
+const ms: Stat = { kind: "time", of: (us) => median(us) / 1000 };
+const pingPongRate = (bytes: number): Stat => ({ kind: "rate", of: (us) => (2 * bytes) / MB / (median(us) / 1e6) });
+
+function valueOf(loop: Loop, side: Side, stat: Stat): { med: number; all: number[] } | undefined {
+  const runs = times.get(loop.key)?.get(side);
+  if (runs === undefined || runs.length === 0) return undefined;
+  const all = runs.map(stat.of);
+  return { med: median(all), all };
+}
+
+const loopOf = (key: string): Loop => LOOPS.find((l) => l.key === key)!;
+
+interface RowSpec {
+  name: string;
+  loop: string;
+  stat: Stat;
+  digits: number;
+  strandSide?: Side;
+  /** Time rows: Strand / OpenMPI at most this; rate rows: at least this. */
+  target?: number;
+}
+
+function row(spec: RowSpec, withRaw: boolean): string[] {
+  const loop = loopOf(spec.loop);
+  const s = valueOf(loop, spec.strandSide ?? "strand", spec.stat);
+  const t = valueOf(loop, "tcp", spec.stat);
+  const sm = valueOf(loop, "sm", spec.stat);
+  const cell = (v: { med: number } | undefined): string => (v === undefined ? "—" : num(v.med, spec.digits));
+  const r = s !== undefined && t !== undefined ? s.med / t.med : Number.NaN;
+  const rate = spec.stat.kind === "rate";
+  const ratioCell = Number.isFinite(r) ? (rate ? `${(100 * r).toFixed(0)}% of bandwidth` : `${r.toFixed(2)}x the time`) : "—";
+  let target = "—";
+  if (spec.target !== undefined) {
+    const goal = rate ? `≥ ${(100 * spec.target).toFixed(0)}%` : `≤ ${spec.target.toFixed(2)}x`;
+    const met = rate ? r >= spec.target : r <= spec.target;
+    target = Number.isFinite(r) ? `${goal}: ${met ? "met" : "**missed**"}` : goal;
+  }
+  const cells = [spec.name, cell(s), s === undefined ? "—" : spread(s.all, spec.digits), cell(t), ratioCell, target, cell(sm)];
+  if (withRaw) cells.push(cell(valueOf(loop, "raw", spec.stat)));
+  return cells;
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const mpi = setUpMpi();
+  if ("error" in mpi) {
+    failed.set("tcp", mpi.error);
+    failed.set("sm", mpi.error);
+    progress(`mpi: OpenMPI unavailable (${mpi.error}); Strand rows only`);
+  }
+
+  await using echo = await startEchoServer();
+  const echoClient = await EchoClient.connect(echo.port);
+
+  const p2p = LOOPS.filter((l) => l.ranks === 2);
+  const four = LOOPS.filter((l) => l.ranks === 4);
+  const rawLoops = new Set(["lat", "bw1", "bw64"]);
+  let pinned = false;
+  let twoPids: number[] = [];
+  let fourPids: number[] = [];
+  let four4Pids: number[] = [];
+
+  // ---- 2 ranks: one per runner; runners pinned one per CPU as mpirun binds its 2 ranks to a core each.
+  {
+    const s = await startStrand(2, 1);
+    try {
+      pinned = CPUS >= 2 && s.cluster.runners.every((r, i) => pin(r.pid, String(i % CPUS)));
+      twoPids = await rankPids(s, 2).catch((err: unknown) => (failed.set("strand", `warm-up: ${describe(err)}`), []));
+      for (let rep = 0; rep < REPS; rep++) {
+        for (const loop of p2p) {
+          await attempt("tcp", loop, () => runMpi("tcp", loop));
+          await attempt("sm", loop, () => runMpi("sm", loop));
+          await attempt("strand", loop, () => runStrand(s, loop));
+          if (rawLoops.has(loop.key)) {
+            // Client on CPU 0 and server on CPU 1 for the echo only: children spawned later (mpirun) inherit this process's CPUs.
+            const pinnedRaw = CPUS >= 2 && pin(process.pid, "0") && pin(echo.process.pid!, "1");
+            await attempt("raw", loop, () => rawEcho(echoClient, loop));
+            if (pinnedRaw) pin(process.pid, `0-${CPUS - 1}`);
+          }
+        }
+        progress(`mpi 2 ranks rep ${rep + 1}/${REPS}: ${progressLine(p2p)}`);
+      }
+    } finally {
+      await s.cluster.close();
+    }
+  }
+  echoClient.close();
+
+  // ---- 4 ranks: 2 runners × 2 threads (pairs share a process), and 4 runners × 1 thread; unpinned, like mpirun's oversubscribed ranks.
+  {
+    const s2 = await startStrand(2, 2);
+    const s4 = await startStrand(4, 1);
+    try {
+      fourPids = await rankPids(s2, 4).catch((err: unknown) => (failed.set("strand", `warm-up: ${describe(err)}`), []));
+      four4Pids = await rankPids(s4, 4).catch((err: unknown) => (failed.set("strand4", `warm-up: ${describe(err)}`), []));
+      for (let rep = 0; rep < REPS; rep++) {
+        for (const loop of four) {
+          await attempt("tcp", loop, () => runMpi("tcp", loop));
+          await attempt("sm", loop, () => runMpi("sm", loop));
+          await attempt("strand", loop, () => runStrand(s2, loop, { size: 4, placement: [0, 0, 1, 1] }));
+          await attempt("strand4", loop, () => runStrand(s4, loop));
+        }
+        progress(`mpi 4 ranks rep ${rep + 1}/${REPS}: ${progressLine(four)}`);
+      }
+    } finally {
+      await Promise.all([s2.cluster.close(), s4.cluster.close()]);
+    }
+  }
+
+  // ---- tables
+  const doubles = `2^20 doubles (${DOUBLES * 8 / MiB} MiB)`;
+  console.log(`## MPI: Strand SPMD ranks against OpenMPI in the same run\n`);
+  if ("error" in mpi) console.log(`> **OpenMPI unavailable: ${mpi.error}.** Only the Strand (and raw) columns are filled.\n`);
+  console.log(`### Point to point: 2 ranks, on different runners (Strand) / processes (OpenMPI)\n`);
+  console.log(table(
+    ["", "Strand", "Strand range over reps", "OpenMPI TCP", "Strand vs OpenMPI TCP", "target", "OpenMPI shared memory (info)", "raw Node TCP echo (reference)"],
+    [
+      row({ name: "latency: 8 B ping-pong, round trip p50 (µs)", loop: "lat", stat: p50, digits: 1 }, true),
+      row({ name: "latency: 8 B ping-pong, round trip p99 (µs)", loop: "lat", stat: p99, digits: 1 }, true),
+      row({ name: "**bandwidth: 1 MiB ping-pong (MB/s)**", loop: "bw1", stat: pingPongRate(MiB), digits: 0, target: 0.5 }, true),
+      row({ name: "**bandwidth: 64 MiB ping-pong (MB/s)**", loop: "bw64", stat: pingPongRate(64 * MiB), digits: 0, target: 0.5 }, true),
+    ],
+  ));
+  console.log();
+  console.log(`### Collectives (ms per operation)\n`);
+  console.log(table(
+    ["", "Strand", "Strand range over reps", "OpenMPI TCP", "Strand vs OpenMPI TCP", "target", "OpenMPI shared memory (info)"],
+    [
+      row({ name: `**allreduce sum of ${doubles}, 2 ranks: 2 runners × 1 thread**`, loop: "ar2", stat: ms, digits: 2, target: 1.5 }, false),
+      row({ name: `**allreduce, 4 ranks: 2 runners × 2 threads**`, loop: "ar4", stat: ms, digits: 2, target: 1.5 }, false),
+      row({ name: `allreduce, 4 ranks: 4 runners × 1 thread`, loop: "ar4", stat: ms, digits: 2, target: 1.5, strandSide: "strand4" }, false),
+      row({ name: `bcast 64 MiB + barrier, 2 ranks: 2 runners × 1 thread`, loop: "bc2", stat: ms, digits: 1, target: 2 }, false),
+      row({ name: `bcast 64 MiB + barrier, 4 ranks: 2 runners × 2 threads`, loop: "bc4", stat: ms, digits: 1, target: 2 }, false),
+      row({ name: `bcast 64 MiB + barrier, 4 ranks: 4 runners × 1 thread`, loop: "bc4", stat: ms, digits: 1, target: 2, strandSide: "strand4" }, false),
+    ],
+  ));
+  console.log();
+  const iters = (key: string): string => {
+    const l = loopOf(key);
+    return `${num(l.iters)} (+${num(l.warm)} warm-up)`;
+  };
+  const failures = [...failed].filter(([side]) => !("error" in mpi && (side === "tcp" || side === "sm")));
+  console.log(footer([
+    `Median over ${REPS} reps; each rep runs every loop once per column, alternating OpenMPI TCP → OpenMPI shared memory → Strand (→ raw echo) loop by loop. A loop is one \`mpirun\` / one \`cluster.spmd\` job: a barrier, warm-up iterations, then timed iterations, timed on rank 0 (\`MPI_Wtime\` / \`performance.now()\`). Iterations per job: latency ${iters("lat")}, 1 MiB ${iters("bw1")}, 64 MiB ${iters("bw64")}, allreduce ${iters("ar2")}, bcast ${iters("bc2")}.`,
+    `Per rep: latency = p50/p99 of the round trips (rank 0 sends, rank 1 echoes what it received); bandwidth = 2 × size / median round trip (MB = 10^6 bytes, sizes in MiB); collectives = median time of one operation after a barrier (bcast: until a barrier after it returns, so that every rank has the data). Ratios: Strand time / OpenMPI TCP time, or Strand bandwidth / OpenMPI TCP bandwidth; bcast's target is the bandwidth one (≥ 50%, i.e. ≤ 2x the time). Targets are the issue's: allreduce within 1.5x and bandwidth ≥ 50% of OpenMPI over TCP.`,
+    "error" in mpi
+      ? `OpenMPI: not run (${mpi.error}).`
+      : `OpenMPI: ${mpi.version}, \`mpibench.c\` built with \`mpicc -O2\`, run as \`mpirun --oversubscribe -np N\` with \`${MPI_TRANSPORT.tcp.join(" ")}\` (TCP over loopback) or \`${MPI_TRANSPORT.sm.join(" ")}\` (shared memory, the default on this machine). mpirun binds 2 ranks to a core each; 4 ranks oversubscribe the ${CPUS} CPUs and are left unbound.`,
+    `Strand: 2 ranks on \`local({ runners: 2, threads: 1 })\` (rank processes ${twoPids.length > 0 && new Set(twoPids).size === 2 ? "distinct" : `pids ${twoPids.join(",")}`}; runners ${pinned ? "pinned to CPU 0 and CPU 1 with taskset, as mpirun binds" : "not pinned"}); 4 ranks on \`local({ runners: 2, threads: 2 })\` with placement [0,0,1,1] (ranks sharing a runner exchange in process; ${new Set(fourPids).size || "?"} processes) and on \`local({ runners: 4, threads: 1 })\` (${new Set(four4Pids).size || "?"} processes), unpinned. ${CPUS} CPUs: every 4-rank row oversubscribes them, on both sides.`,
+    `Raw reference: this process writes the bytes to a Node \`net\` echo server in another process and waits for all of them to come back (client pinned to CPU 0, server to CPU 1); the echo streams (the server sends back while the client still sends), which a ping-pong of messages cannot. Its latency is the floor of a round trip through Node sockets woken by epoll; OpenMPI's ranks spin on their sockets instead.`,
+    ...failures.map(([side, why]) => `**${side} failed: ${why}** (its cells from then on are empty).`),
+  ]));
+  console.log();
+  if (failures.some(([side]) => side === "strand" || side === "strand4")) process.exitCode = 1;
+}
+
+function progressLine(loops: readonly Loop[]): string {
+  return loops.map((l) => {
+    const last = (side: Side): string => {
+      const us = times.get(l.key)?.get(side)?.at(-1);
+      return us === undefined ? "—" : `${num(median(us), 0)}`;
+    };
+    return `${l.key} µs median strand ${last("strand")} tcp ${last("tcp")} sm ${last("sm")}`;
+  }).join("; ");
+}
+
+await main();
