@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { mpirunCommand } from "./mpirun-command.ts";
 import { runCommand } from "./run-command.ts";
 import { runnerCommand } from "./runner-command.ts";
 
@@ -6,6 +7,7 @@ const program = new Command("strand")
   .description("Strand: distributed goroutines for TypeScript")
   .addCommand(runnerCommand())
   .addCommand(runCommand())
+  .addCommand(mpirunCommand())
   .showHelpAfterError();
 
 program.parseAsync(process.argv).catch((err: unknown) => {

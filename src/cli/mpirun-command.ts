@@ -1,0 +1,67 @@
+import { inspect } from "node:util";
+import { Command, Option } from "commander";
+import { connect, local } from "../driver/connect.ts";
+import type { Cluster } from "../driver/cluster.ts";
+import { JobAbortedError } from "../errors.ts";
+
+// `strand mpirun -n 4 [--local 2 | --runners a,b] prog.ts -- args`: MPI's launcher for a
+// module. Starts the ranks of one exported function, prints rank 0's result, and exits
+// non-zero with the failed rank's remote stack when the job is aborted.
+
+/** Program arguments: JSON where they parse as JSON (numbers, arrays...), strings otherwise. */
+export function parseProgramArg(a: string): unknown {
+  try {
+    return JSON.parse(a) as unknown;
+  } catch {
+    return a;
+  }
+}
+
+function describeFailure(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err instanceof JobAbortedError && err.cause instanceof Error ? `\ncaused by ${err.cause.stack ?? err.cause.message}` : "";
+  return `${err.name}: ${err.message}${cause}`;
+}
+
+export function mpirunCommand(): Command {
+  return new Command("mpirun")
+    .description("run an exported function of a module as an SPMD job of n ranks (MPI style); prints rank 0's result")
+    .argument("<module>", "the TypeScript or JavaScript module")
+    .argument("[args...]", "arguments for the function (after --), parsed as JSON where possible")
+    .requiredOption("-n, --np <n>", "number of ranks", (v) => wholeNumber(v, "-n"))
+    .option("--export <name>", "the exported function each rank runs", "main")
+    .addOption(new Option("--local <n>", "start n local runners for the job").argParser((v) => wholeNumber(v, "--local")).conflicts("runners"))
+    .option("--threads <n>", "threads per local runner", (v) => wholeNumber(v, "--threads"))
+    .option("--runners <list>", "comma-separated runner addresses (host:port); default STRAND_RUNNERS")
+    .addOption(new Option("--token <token>", "shared token for the runners").env("STRAND_TOKEN"))
+    .action(async (module: string, args: string[], o: { np: number; export: string; local?: number; threads?: number; runners?: string; token?: string }) => {
+      const token = o.token || undefined;
+      let cluster: Cluster;
+      if (o.local !== undefined || (o.runners === undefined && !process.env.STRAND_RUNNERS)) {
+        cluster = await local({ runners: o.local ?? 1, ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(token ? { token } : {}) });
+      } else {
+        cluster = await connect({ ...(o.runners !== undefined ? { runners: o.runners.split(",").map((s) => s.trim()).filter(Boolean) } : {}), ...(token ? { token } : {}) });
+      }
+      let code = 0;
+      try {
+        const m = await cluster.import<Record<string, (...a: unknown[]) => unknown>>(module);
+        const fn = m[o.export];
+        if (fn === undefined) throw new Error(`${module} has no exported function "${o.export}"`);
+        const results = await cluster.spmd(o.np, fn, ...args.map(parseProgramArg));
+        const r0 = results[0];
+        if (r0 !== undefined) process.stdout.write(`${typeof r0 === "string" ? r0 : inspect(r0, { depth: 6, colors: false })}\n`);
+      } catch (err) {
+        process.stderr.write(`strand mpirun: ${describeFailure(err)}\n`);
+        code = 1;
+      } finally {
+        await cluster.close();
+      }
+      process.exit(code);
+    });
+}
+
+function wholeNumber(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} wants a whole number >= 1, got "${v}"`);
+  return n;
+}
