@@ -1,0 +1,60 @@
+// Monte Carlo pi as an SPMD job (MPI's classic first program), on Strand.
+//
+// n points of the unit square, split over the ranks; each rank draws its share from its own
+// seeded PRNG, counts the points inside the quarter circle, and `reduce(hits, "sum", 0)`
+// gives rank 0 the total: pi ≈ 4 * hits / n. Because every rank's stream is fixed by its
+// rank, the baseline (every rank's draws in one thread of this process) must give exactly
+// the same count, and the estimate must lie within 5 standard errors of Math.PI.
+//
+//   npx tsx examples/pi/main.ts [n ...]          (n points; default 10000000 100000000)
+//   npx strand run examples/pi/main.ts --runners a:7700,b:7700 --token t -- 100000000
+import type { Cluster, Remote } from "../../src/index.ts";
+import { exampleMain, importWarm, isMain, repeatTrials, runInWorker, timed, totalThreads, type RepeatOptions, type Row } from "../common.ts";
+
+type Kernel = typeof import("./kernel.ts");
+type Ranks = typeof import("./ranks.ts");
+const KERNEL = new URL("./kernel.ts", import.meta.url);
+const RANKS = new URL("./ranks.ts", import.meta.url);
+
+export const PI_SAMPLES = [10_000_000, 100_000_000] as const;
+
+const ranksOn = (cluster: Cluster): Promise<Remote<Ranks>> => {
+  let job: Promise<unknown> | undefined;
+  // importWarm warms once per thread, concurrently; a single job with a rank on every thread does that.
+  return importWarm<Ranks>(cluster, RANKS, (m) => (job ??= cluster.spmd(totalThreads(cluster), m.estimate, 100_000)));
+};
+
+/** How far 4 * hits / n may be from pi: 5 standard errors of the binomial estimate. */
+export function piTolerance(n: number): number {
+  const p = Math.PI / 4;
+  return 5 * 4 * Math.sqrt((p * (1 - p)) / n);
+}
+
+/**
+ * Estimates pi from n points on `opts.ranks` ranks (default: one per runner thread) and in
+ * this process; checks that both counted the same hits and that the estimate is within
+ * `piTolerance(n)` of Math.PI.
+ */
+export async function runPi(cluster: Cluster, n: number, opts: RepeatOptions & { ranks?: number } = {}): Promise<Row> {
+  if (!Number.isInteger(n) || n <= 0) throw new RangeError(`the number of points must be a positive integer, got ${n}`);
+  const m = await ranksOn(cluster);
+  const cores = totalThreads(cluster);
+  const ranks = opts.ranks ?? cores;
+  const shape = { example: "pi", size: `n=${n}, ${ranks} ranks`, cores, work: { amount: n / 1e6, unit: "Mpoint" } };
+
+  return repeatTrials(shape, opts, async () => {
+    const [single, singleMs] = await runInWorker<Kernel, "countAll">(KERNEL, "countAll", [n, ranks], [100_000, ranks]);
+    const [results, strandMs] = await timed(() => cluster.spmd(ranks, m.estimate, n));
+    const total = results[0]!.total;
+    const perRank = results.reduce((s, r) => s + r.hits, 0);
+    const pi = (4 * (total ?? NaN)) / n;
+    const error = Math.abs(pi - Math.PI);
+    const bound = piTolerance(n);
+    const equal = total === single && perRank === single && results.slice(1).every((r) => r.total === undefined);
+    const ok = equal && error <= bound;
+    const hits = equal ? `hits ${single} equal` : `HITS DIFFER: reduce ${total}, ranks' own ${perRank}, single-process ${single}`;
+    return { singleMs, strandMs, ok, detail: `pi ≈ ${pi.toFixed(6)}, |error| ${error.toExponential(1)} (bound ${bound.toExponential(1)}); ${hits}` };
+  });
+}
+
+if (isMain(import.meta.url)) await exampleMain("pi", "n", PI_SAMPLES, (cluster, n) => runPi(cluster, n));
