@@ -1,0 +1,72 @@
+// The 1-D heat equation as an SPMD job (a stencil with halo exchange), on Strand.
+//
+// n grid points, explicit steps u'[i] = u[i] + R (u[i-1] - 2 u[i] + u[i+1]) with the two
+// ends held fixed. The grid is cut into one contiguous block per rank; before each step
+// every rank swaps its edge values with its neighbours (`sendrecv`), and at the end rank 0
+// `gather`s the blocks. Every point is computed by the same kernel with the same operands in
+// the same order as in the single-process run, so the fields must be equal bit for bit
+// (checked; the example accepts up to 1e-12). Each step costs a message round between
+// neighbours, so the steps are few and the blocks large.
+//
+//   npx tsx examples/heat/main.ts [n ...]          (n grid points; default 1000000 4000000, 200 steps)
+//   npx strand run examples/heat/main.ts --runners a:7700,b:7700 --token t -- 4000000
+import type { Cluster, Remote } from "../../src/index.ts";
+import { exampleMain, importWarm, isMain, repeatTrials, runInWorker, timed, totalThreads, type RepeatOptions, type Row } from "../common.ts";
+
+type Kernel = typeof import("./kernel.ts");
+type Ranks = typeof import("./ranks.ts");
+const KERNEL = new URL("./kernel.ts", import.meta.url);
+const RANKS = new URL("./ranks.ts", import.meta.url);
+
+export const HEAT_POINTS = [1_000_000, 4_000_000] as const;
+export const HEAT_STEPS = 200;
+/** The largest difference from the single-process field that still counts as equal. */
+export const HEAT_TOLERANCE = 1e-12;
+
+const ranksOn = (cluster: Cluster): Promise<Remote<Ranks>> => {
+  let job: Promise<unknown> | undefined;
+  // importWarm warms once per thread, concurrently; a single job with a rank on every thread does that.
+  return importWarm<Ranks>(cluster, RANKS, (m) => (job ??= cluster.spmd(totalThreads(cluster), m.heat, 10_000, 20)));
+};
+
+/** The largest |a[i] - b[i]| (NaN and a length mismatch count as Infinity), and whether a and b are bit-identical. */
+export function compareFields(a: Float64Array, b: Float64Array): { maxDiff: number; identical: boolean } {
+  if (a.length !== b.length) return { maxDiff: Infinity, identical: false };
+  let maxDiff = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (!(d <= maxDiff)) maxDiff = Number.isNaN(d) ? Infinity : d;
+  }
+  const identical = Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  return { maxDiff, identical };
+}
+
+/**
+ * `opts.steps` (default HEAT_STEPS) steps of an n-point grid on `opts.ranks` ranks (default:
+ * one per runner thread) and in this process; checks that the fields agree within HEAT_TOLERANCE.
+ */
+export async function runHeat(cluster: Cluster, n: number, opts: RepeatOptions & { ranks?: number; steps?: number } = {}): Promise<Row> {
+  if (!Number.isInteger(n) || n < 3) throw new RangeError(`the grid needs a whole number >= 3 of points, got ${n}`);
+  const m = await ranksOn(cluster);
+  const cores = totalThreads(cluster);
+  const ranks = opts.ranks ?? cores;
+  const steps = opts.steps ?? HEAT_STEPS;
+  const shape = { example: "heat", size: `n=${n} x ${steps} steps, ${ranks} ranks`, cores, work: { amount: (n * steps) / 1e6, unit: "Mcell" } };
+
+  return repeatTrials(shape, opts, async () => {
+    const [single, singleMs] = await runInWorker<Kernel, "heatSingle">(KERNEL, "heatSingle", [n, steps], [10_000, 20]);
+    const [fields, strandMs] = await timed(() => cluster.spmd(ranks, m.heat, n, steps));
+    const field = fields[0];
+    if (field === undefined) return { singleMs, strandMs, ok: false, detail: "rank 0 returned no field" };
+    const { maxDiff, identical } = compareFields(field, single);
+    const others = fields.slice(1).every((f) => f === undefined);
+    const ok = maxDiff <= HEAT_TOLERANCE && others;
+    const sum = field.reduce((s, x) => s + x, 0);
+    return {
+      singleMs, strandMs, ok,
+      detail: `sum ${sum.toFixed(6)}, middle ${field[n >> 1]!.toFixed(6)}; max |diff| ${maxDiff}${identical ? " (bit-identical)" : ""}${others ? "" : "; RANKS > 0 RETURNED A FIELD"}`,
+    };
+  });
+}
+
+if (isMain(import.meta.url)) await exampleMain("heat", "n", HEAT_POINTS, (cluster, n) => runHeat(cluster, n));
