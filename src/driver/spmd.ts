@@ -89,13 +89,15 @@ export async function runJob(host: SpmdHost, options: SpmdOptions, args: unknown
 
   // Wire-up: every rank's address, then the table to every rank.
   void (async () => {
-    const ports = new Array<number>(size);
+    const hellos = new Array<RankHello>(size);
     for (let n = 0; n < size; n++) {
       const r = await up.recv();
       if (r.done) return;
-      ports[r.value.rank] = r.value.port;
+      hellos[r.value.rank] = r.value;
     }
-    const table: RankAddress[] = placement.map((runner, rank) => ({ host: parseAddress(links[runner]!.address).host, port: ports[rank]!, runner }));
+    const table: RankAddress[] = placement.map((runner, rank) => ({
+      host: parseAddress(links[runner]!.address).host, port: hellos[rank]!.port, thread: hellos[rank]!.thread, runner,
+    }));
     for (const d of downs) await d.send({ table });
   })().catch((err: unknown) => abort(-1, err));
 

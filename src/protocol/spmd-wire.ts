@@ -25,6 +25,8 @@ export interface RankHello {
   rank: number;
   /** Where this rank accepts connections from ranks on other runners. */
   port: number;
+  /** Its thread in the runner: ranks on one thread hand messages over directly. */
+  thread: number;
 }
 
 /** Where rank i listens: `runner` (index in the job) tells ranks sharing a process apart from others. */
@@ -32,6 +34,7 @@ export interface RankAddress {
   host: string;
   port: number;
   runner: number;
+  thread: number;
 }
 
 export type JobNews = { table: RankAddress[] } | { abort: { rank: number; reason: string } };

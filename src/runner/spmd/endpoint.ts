@@ -10,30 +10,28 @@ import { RemoteLinks } from "./remote-links.ts";
 // or to a rank on another runner (TCP); every arrival goes through the same mailbox. Ranks
 // are numbered in the job here; communicators translate their own numbering.
 
+/** The mailboxes of the ranks running on this thread, by job and rank. */
+const onThisThread = new Map<string, Mailbox>();
+
 export class Endpoint {
-  private readonly mailbox = new Mailbox();
   private readonly local: LocalLinks;
-  private remote!: RemoteLinks;
   private table: RankAddress[] = [];
   private failure: Error | undefined;
 
-  private constructor(readonly job: string, readonly rank: number, readonly size: number) {
+  private constructor(readonly job: string, readonly rank: number, readonly size: number,
+    private readonly mailbox: Mailbox, private readonly remote: RemoteLinks) {
     this.local = new LocalLinks(job, rank, (m) => this.mailbox.deliver(m));
+    onThisThread.set(`${job}.${rank}`, this.mailbox);
   }
 
   /** Opens this rank's inbox (memory) and its server (TCP): the port goes to the driver. */
   static async open(job: string, rank: number, size: number, cfg: RankConfig): Promise<Endpoint> {
-    const ep = new Endpoint(job, rank, size);
-    try {
-      ep.remote = await RemoteLinks.listen(job, rank, size, cfg, {
-        deliver: (m) => ep.mailbox.deliver(m),
-        lost: (r, err) => ep.mailbox.senderLost(r, err),
-      });
-    } catch (err) {
-      ep.local.close();
-      throw err;
-    }
-    return ep;
+    const mailbox = new Mailbox();
+    const remote = await RemoteLinks.listen(job, rank, size, cfg, {
+      deliver: (m) => mailbox.deliver(m),
+      lost: (r, err) => mailbox.senderLost(r, err),
+    });
+    return new Endpoint(job, rank, size, mailbox, remote);
   }
 
   get port(): number {
@@ -58,12 +56,14 @@ export class Endpoint {
       return Promise.reject(new SerializationError("value", "holds a Ref or a channel: messages between ranks carry plain values"));
     }
     const segments = [enc.body, ...enc.attachments];
-    if (dest === this.rank) {
-      // To itself: a copy, as any other destination would get.
-      this.mailbox.deliver({ context, source: dest, tag, value: decodeValue(enc.body, enc.attachments.map((a) => a.slice())) });
+    const to = this.table[dest]!;
+    const me = this.table[this.rank]!;
+    if (to.runner === me.runner && to.thread === me.thread) {
+      // Same thread (itself included): a copy, handed over directly.
+      onThisThread.get(`${this.job}.${dest}`)?.deliver({ context, source: this.rank, tag, value: decodeValue(enc.body, enc.attachments.map((a) => a.slice())) });
       return Promise.resolve();
     }
-    if (this.table[dest]!.runner === this.table[this.rank]!.runner) {
+    if (to.runner === me.runner) {
       this.local.send(dest, context, tag, segments);
       return Promise.resolve();
     }
@@ -82,6 +82,7 @@ export class Endpoint {
   }
 
   close(): void {
+    onThisThread.delete(`${this.job}.${this.rank}`);
     this.local.close();
     this.remote.close();
   }

@@ -2,14 +2,22 @@ import { BroadcastChannel } from "node:worker_threads";
 import { decodeValue } from "../../protocol/codec.ts";
 import type { Envelope } from "./mailbox.ts";
 
-// Ranks in the same runner process (any of its threads) exchange through memory: a
-// BroadcastChannel per rank, whose messages are structured clones (one copy, no socket).
+// Ranks on other threads of the same runner process exchange through memory: a
+// BroadcastChannel per rank; big values cross in shared memory (one copy, no socket).
 
 interface Posting {
   context: string;
   source: number;
   tag: number;
   segments: Uint8Array[];
+}
+
+const SHARE_MIN = 64 * 1024;
+
+function shared(s: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(new SharedArrayBuffer(s.byteLength));
+  copy.set(s);
+  return copy;
 }
 
 const channelName = (job: string, rank: number): string => `strand.spmd.${job}.${rank}`;
@@ -36,8 +44,9 @@ export class LocalLinks {
       out.unref();
       this.outboxes.set(dest, out);
     }
-    // A view of shared memory would be shared, not copied, by the clone.
-    const owned = segments.map((s) => (s.buffer instanceof SharedArrayBuffer ? s.slice() : s));
+    // Big segments: one copy into shared memory, which the clone then shares instead of
+    // copying twice (serialize, deserialize). Small ones: the clone's copy is cheaper.
+    const owned = segments.map((s) => (s.byteLength >= SHARE_MIN || s.buffer instanceof SharedArrayBuffer ? shared(s) : s));
     out.postMessage({ context, source: this.rank, tag, segments: owned } satisfies Posting);
   }
 

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { threadId } from "node:worker_threads";
 import { provideComm, type Comm } from "../../comm.ts";
 import { JobAbortedError, ProtocolError } from "../../errors.ts";
 import type { JobNews, RankDescriptor } from "../../protocol/spmd-wire.ts";
@@ -30,7 +31,7 @@ export async function runRank(args: unknown[], run: (args: unknown[]) => unknown
   const ep = await Endpoint.open(desc.job, desc.rank, desc.size, rankConfig());
   let first: JobNews;
   try {
-    await desc.up.send({ rank: desc.rank, port: ep.port });
+    await desc.up.send({ rank: desc.rank, port: ep.port, thread: threadId });
     const r = await desc.down.recv();
     if (r.done) throw new JobAbortedError(-1, "the job ended before this rank started");
     first = r.value;
