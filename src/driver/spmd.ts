@@ -1,5 +1,6 @@
 import { JobAbortedError, RunnerLostError } from "../errors.ts";
 import type { Chan } from "../protocol/chan.ts";
+import { CONCURRENT_PER_THREAD } from "../protocol/messages.ts";
 import type { JobNews, RankAddress, RankDescriptor, RankHello } from "../protocol/spmd-wire.ts";
 import { parseAddress } from "../transport/connection.ts";
 import type { RunnerLink } from "./runner-link.ts";
@@ -61,6 +62,13 @@ export async function runJob(host: SpmdHost, options: SpmdOptions, args: unknown
   if (live.length === 0) throw new RunnerLostError("(none)", "no runners in the cluster");
   const { size } = options;
   const placement = given ?? blockPlacement(size, live.map((l) => l.threads)).map((i) => links.indexOf(live[i]!));
+  // Every rank must run at once (they wait for each other): more than a runner can start would hang.
+  for (const [i, link] of links.entries()) {
+    const n = placement.filter((r) => r === i).length;
+    if (n > link.threads * CONCURRENT_PER_THREAD) {
+      throw new RangeError(`spmd: ${n} ranks on runner ${link.address}, which runs at most ${link.threads * CONCURRENT_PER_THREAD} at once (${CONCURRENT_PER_THREAD} per thread)`);
+    }
+  }
 
   const job = `${host.prefix}.job${++jobs}`;
   const up = host.chan<RankHello>(size);

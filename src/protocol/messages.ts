@@ -90,6 +90,12 @@ export type Dep = [objectId: string, from: string | null, inline?: number];
 /** Kept results up to this size travel back to the driver, which passes them on inline. */
 export const INLINE_MAX = 64 * 1024;
 
+/**
+ * Calls holding channels (goroutines, SPMD ranks) one runner thread runs at once: they
+ * await more than they compute, so they share threads instead of holding one each.
+ */
+export const CONCURRENT_PER_THREAD = 64;
+
 export interface RunnerInfo {
   id: string;
   threads: number;

@@ -1,6 +1,7 @@
 import os from "node:os";
 import { Piscina } from "piscina";
 import { CancelledError } from "../errors.ts";
+import { CONCURRENT_PER_THREAD } from "../protocol/messages.ts";
 import { packTasks, unpackOutcomes, type OutcomeBatch } from "./batch.ts";
 import { errorOutcome } from "./result-frame.ts";
 import { LaneRegistry } from "./lane-registry.ts";
@@ -81,7 +82,7 @@ export class Executor {
       maxThreads: threads,
       // Our own accounting gives each thread one batch at a time; the extra room is for
       // goroutines (concurrent jobs), which await channels and must not hold a thread.
-      concurrentTasksPerWorker: lane === undefined ? 1 : 64,
+      concurrentTasksPerWorker: lane === undefined ? 1 : CONCURRENT_PER_THREAD,
       // Idle threads must keep their event loops turning to serve their lanes.
       atomics: lane === undefined ? "sync" : "disabled",
       ...(workerData !== undefined ? { workerData } : {}),
