@@ -46,7 +46,7 @@ interface Loop {
 }
 
 const LOOPS: readonly Loop[] = [
-  { key: "lat", test: "pingpong", n: 8, warm: quick ? 200 : 1000, iters: quick ? 1000 : 10_000, ranks: 2 },
+  { key: "lat", test: "pingpong", n: 8, warm: quick ? 500 : 3000, iters: quick ? 1000 : 10_000, ranks: 2 },
   { key: "bw1", test: "pingpong", n: MiB, warm: 10, iters: quick ? 30 : 200, ranks: 2 },
   { key: "bw64", test: "pingpong", n: 64 * MiB, warm: 2, iters: quick ? 3 : 10, ranks: 2 },
   { key: "ar2", test: "allreduce", n: DOUBLES, warm: 3, iters: quick ? 5 : 30, ranks: 2 },
@@ -57,9 +57,10 @@ const LOOPS: readonly Loop[] = [
 
 /**
  * Who ran a loop. strand: 2 runners × 1 thread for 2 ranks, 2 runners × 2 threads for 4;
- * strand4: 4 runners × 1 thread; tcp / sm: OpenMPI over TCP / shared memory; raw: Node TCP echo.
+ * strand4: 4 runners × 1 thread; strand1: 2 ranks on one runner (2 threads); tcp / sm: OpenMPI
+ * over TCP / shared memory; raw: Node TCP echo.
  */
-type Side = "strand" | "strand4" | "tcp" | "sm" | "raw";
+type Side = "strand" | "strand4" | "strand1" | "tcp" | "sm" | "raw";
 
 /** Per loop and side, each rep's per-iteration times in µs. */
 const times = new Map<string, Map<Side, number[][]>>();
@@ -237,11 +238,11 @@ interface RowSpec {
   target?: number;
 }
 
-function row(spec: RowSpec, withRaw: boolean): string[] {
+/** Strand against `peer`; then the `extra` sides' medians. */
+function row(spec: RowSpec, extra: readonly Side[], peer: Side = "tcp"): string[] {
   const loop = loopOf(spec.loop);
   const s = valueOf(loop, spec.strandSide ?? "strand", spec.stat);
-  const t = valueOf(loop, "tcp", spec.stat);
-  const sm = valueOf(loop, "sm", spec.stat);
+  const t = valueOf(loop, peer, spec.stat);
   const cell = (v: { med: number } | undefined): string => (v === undefined ? "—" : num(v.med, spec.digits));
   const r = s !== undefined && t !== undefined ? s.med / t.med : Number.NaN;
   const rate = spec.stat.kind === "rate";
@@ -252,9 +253,7 @@ function row(spec: RowSpec, withRaw: boolean): string[] {
     const met = rate ? r >= spec.target : r <= spec.target;
     target = Number.isFinite(r) ? `${goal}: ${met ? "met" : "**missed**"}` : goal;
   }
-  const cells = [spec.name, cell(s), s === undefined ? "—" : spread(s.all, spec.digits), cell(t), ratioCell, target, cell(sm)];
-  if (withRaw) cells.push(cell(valueOf(loop, "raw", spec.stat)));
-  return cells;
+  return [spec.name, cell(s), s === undefined ? "—" : spread(s.all, spec.digits), cell(t), ratioCell, target, ...extra.map((x) => cell(valueOf(loop, x, spec.stat)))];
 }
 
 // ---------------------------------------------------------------- main
@@ -318,6 +317,7 @@ async function main(): Promise<void> {
           await attempt("strand", loop, () => runStrand(s2, loop, { size: 4, placement: [0, 0, 1, 1] }));
           await attempt("strand4", loop, () => runStrand(s4, loop));
         }
+        for (const loop of p2p.filter((l) => l.test === "pingpong")) await attempt("strand1", loop, () => runStrand(s2, loop, { size: 2, placement: [0, 0] }));
         progress(`mpi 4 ranks rep ${rep + 1}/${REPS}: ${progressLine(four)}`);
       }
     } finally {
@@ -333,10 +333,21 @@ async function main(): Promise<void> {
   console.log(table(
     ["", "Strand", "Strand range over reps", "OpenMPI TCP", "Strand vs OpenMPI TCP", "target", "OpenMPI shared memory (info)", "raw Node TCP echo (reference)"],
     [
-      row({ name: "latency: 8 B ping-pong, round trip p50 (µs)", loop: "lat", stat: p50, digits: 1 }, true),
-      row({ name: "latency: 8 B ping-pong, round trip p99 (µs)", loop: "lat", stat: p99, digits: 1 }, true),
-      row({ name: "**bandwidth: 1 MiB ping-pong (MB/s)**", loop: "bw1", stat: pingPongRate(MiB), digits: 0, target: 0.5 }, true),
-      row({ name: "**bandwidth: 64 MiB ping-pong (MB/s)**", loop: "bw64", stat: pingPongRate(64 * MiB), digits: 0, target: 0.5 }, true),
+      row({ name: "latency: 8 B ping-pong, round trip p50 (µs)", loop: "lat", stat: p50, digits: 1 }, ["sm", "raw"]),
+      row({ name: "latency: 8 B ping-pong, round trip p99 (µs)", loop: "lat", stat: p99, digits: 1 }, ["sm", "raw"]),
+      row({ name: "**bandwidth: 1 MiB ping-pong (MB/s)**", loop: "bw1", stat: pingPongRate(MiB), digits: 0, target: 0.5 }, ["sm", "raw"]),
+      row({ name: "**bandwidth: 64 MiB ping-pong (MB/s)**", loop: "bw64", stat: pingPongRate(64 * MiB), digits: 0, target: 0.5 }, ["sm", "raw"]),
+    ],
+  ));
+  console.log();
+  console.log(`### Point to point within one machine's memory (information): 2 ranks on one runner (2 threads) / OpenMPI shared memory\n`);
+  console.log(table(
+    ["", "Strand, one runner", "Strand range over reps", "OpenMPI shared memory", "Strand vs OpenMPI shared memory", "target", "Strand across runners (above)"],
+    [
+      row({ name: "latency: 8 B ping-pong, round trip p50 (µs)", loop: "lat", stat: p50, digits: 1, strandSide: "strand1" }, ["strand"], "sm"),
+      row({ name: "latency: 8 B ping-pong, round trip p99 (µs)", loop: "lat", stat: p99, digits: 1, strandSide: "strand1" }, ["strand"], "sm"),
+      row({ name: "bandwidth: 1 MiB ping-pong (MB/s)", loop: "bw1", stat: pingPongRate(MiB), digits: 0, strandSide: "strand1" }, ["strand"], "sm"),
+      row({ name: "bandwidth: 64 MiB ping-pong (MB/s)", loop: "bw64", stat: pingPongRate(64 * MiB), digits: 0, strandSide: "strand1" }, ["strand"], "sm"),
     ],
   ));
   console.log();
@@ -344,12 +355,12 @@ async function main(): Promise<void> {
   console.log(table(
     ["", "Strand", "Strand range over reps", "OpenMPI TCP", "Strand vs OpenMPI TCP", "target", "OpenMPI shared memory (info)"],
     [
-      row({ name: `**allreduce sum of ${doubles}, 2 ranks: 2 runners × 1 thread**`, loop: "ar2", stat: ms, digits: 2, target: 1.5 }, false),
-      row({ name: `**allreduce, 4 ranks: 2 runners × 2 threads**`, loop: "ar4", stat: ms, digits: 2, target: 1.5 }, false),
-      row({ name: `allreduce, 4 ranks: 4 runners × 1 thread`, loop: "ar4", stat: ms, digits: 2, target: 1.5, strandSide: "strand4" }, false),
-      row({ name: `bcast 64 MiB + barrier, 2 ranks: 2 runners × 1 thread`, loop: "bc2", stat: ms, digits: 1, target: 2 }, false),
-      row({ name: `bcast 64 MiB + barrier, 4 ranks: 2 runners × 2 threads`, loop: "bc4", stat: ms, digits: 1, target: 2 }, false),
-      row({ name: `bcast 64 MiB + barrier, 4 ranks: 4 runners × 1 thread`, loop: "bc4", stat: ms, digits: 1, target: 2, strandSide: "strand4" }, false),
+      row({ name: `**allreduce sum of ${doubles}, 2 ranks: 2 runners × 1 thread**`, loop: "ar2", stat: ms, digits: 2, target: 1.5 }, ["sm"]),
+      row({ name: `**allreduce, 4 ranks: 2 runners × 2 threads**`, loop: "ar4", stat: ms, digits: 2, target: 1.5 }, ["sm"]),
+      row({ name: `allreduce, 4 ranks: 4 runners × 1 thread`, loop: "ar4", stat: ms, digits: 2, target: 1.5, strandSide: "strand4" }, ["sm"]),
+      row({ name: `bcast 64 MiB + barrier, 2 ranks: 2 runners × 1 thread`, loop: "bc2", stat: ms, digits: 1, target: 2 }, ["sm"]),
+      row({ name: `bcast 64 MiB + barrier, 4 ranks: 2 runners × 2 threads`, loop: "bc4", stat: ms, digits: 1, target: 2 }, ["sm"]),
+      row({ name: `bcast 64 MiB + barrier, 4 ranks: 4 runners × 1 thread`, loop: "bc4", stat: ms, digits: 1, target: 2, strandSide: "strand4" }, ["sm"]),
     ],
   ));
   console.log();
@@ -364,12 +375,12 @@ async function main(): Promise<void> {
     "error" in mpi
       ? `OpenMPI: not run (${mpi.error}).`
       : `OpenMPI: ${mpi.version}, \`mpibench.c\` built with \`mpicc -O2\`, run as \`mpirun --oversubscribe -np N\` with \`${MPI_TRANSPORT.tcp.join(" ")}\` (TCP over loopback) or \`${MPI_TRANSPORT.sm.join(" ")}\` (shared memory, the default on this machine). mpirun binds 2 ranks to a core each; 4 ranks oversubscribe the ${CPUS} CPUs and are left unbound.`,
-    `Strand: 2 ranks on \`local({ runners: 2, threads: 1 })\` (rank processes ${twoPids.length > 0 && new Set(twoPids).size === 2 ? "distinct" : `pids ${twoPids.join(",")}`}; runners ${pinned ? "pinned to CPU 0 and CPU 1 with taskset, as mpirun binds" : "not pinned"}); 4 ranks on \`local({ runners: 2, threads: 2 })\` with placement [0,0,1,1] (ranks sharing a runner exchange in process; ${new Set(fourPids).size || "?"} processes) and on \`local({ runners: 4, threads: 1 })\` (${new Set(four4Pids).size || "?"} processes), unpinned. ${CPUS} CPUs: every 4-rank row oversubscribes them, on both sides.`,
+    `Strand: 2 ranks on \`local({ runners: 2, threads: 1 })\` (rank processes ${twoPids.length > 0 && new Set(twoPids).size === 2 ? "distinct" : `pids ${twoPids.join(",")}`}; runners ${pinned ? "pinned to CPU 0 and CPU 1 with taskset, as mpirun binds" : "not pinned"}); 4 ranks on \`local({ runners: 2, threads: 2 })\` with placement [0,0,1,1] (ranks sharing a runner exchange in process; ${new Set(fourPids).size || "?"} processes) and on \`local({ runners: 4, threads: 1 })\` (${new Set(four4Pids).size || "?"} processes), unpinned; the one-runner point-to-point rows use the first, with placement [0,0], in the 4-rank reps (its OpenMPI column is the shared-memory one from the 2-rank reps). ${CPUS} CPUs: every 4-rank row oversubscribes them, on both sides.`,
     `Raw reference: this process writes the bytes to a Node \`net\` echo server in another process and waits for all of them to come back (client pinned to CPU 0, server to CPU 1); the echo streams (the server sends back while the client still sends), which a ping-pong of messages cannot. Its latency is the floor of a round trip through Node sockets woken by epoll; OpenMPI's ranks spin on their sockets instead.`,
     ...failures.map(([side, why]) => `**${side} failed: ${why}** (its cells from then on are empty).`),
   ]));
   console.log();
-  if (failures.some(([side]) => side === "strand" || side === "strand4")) process.exitCode = 1;
+  if (failures.some(([side]) => side.startsWith("strand"))) process.exitCode = 1;
 }
 
 function progressLine(loops: readonly Loop[]): string {
