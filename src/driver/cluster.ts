@@ -166,6 +166,9 @@ export class Cluster implements AsyncDisposable {
     const host: SpmdHost = {
       links: () => this.links,
       chan: <T>(capacity: number) => this.chan<T>(capacity),
+      checkArgs: (a) => {
+        if (this.encodeArgs(a).deps.length > 0) throw new TypeError("spmd arguments cannot hold Refs: pass the value, or bcast it from one rank");
+      },
       callRank: (link, rank, a) => this.callRank(mod, target.exportName, link, rank, a),
       prefix: this.objects.prefix,
     };
@@ -179,13 +182,11 @@ export class Cluster implements AsyncDisposable {
   /** One rank of a job: a goroutine-like call (it holds channels) pinned to `link`. */
   private callRank(mod: ModuleRef, exportName: string, link: RunnerLink, rank: number, args: unknown[]): Promise<unknown> {
     let encoded: Encoded;
-    let deps: ObjectEntry[];
     try {
-      ({ encoded, deps } = this.encodeArgs(args));
+      ({ encoded } = this.encodeArgs(args)); // checked by runJob: no Refs
     } catch (err) {
       return Promise.reject(err as Error);
     }
-    if (deps.length > 0) return Promise.reject(new TypeError("spmd arguments cannot hold Refs: pass the value, or bcast it from one rank"));
     if (!link.alive) return Promise.reject(new RunnerLostError(link.address, "runner is not connected"));
     this.counts.calls++;
     return new Promise((resolve, reject) => {

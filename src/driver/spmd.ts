@@ -25,6 +25,8 @@ export interface SpmdHost {
   /** The cluster's runner links, in order (dead ones included: placement indexes them). */
   links(): readonly RunnerLink[];
   chan<T>(capacity: number): Chan<T>;
+  /** Throws what a call with these arguments would (at the call site, before any rank starts). */
+  checkArgs(args: unknown[]): void;
   /** Runs one rank's call on `link` (args end with the rank's descriptor). */
   callRank(link: RunnerLink, rank: number, args: unknown[]): Promise<unknown>;
   /** For job ids unique within the driver. */
@@ -58,6 +60,7 @@ const describe = (err: unknown): string => (err instanceof Error ? `${err.name}:
 export async function runJob(host: SpmdHost, options: SpmdOptions, args: unknown[]): Promise<unknown[]> {
   const links = host.links();
   const given = checkOptions(options, links.length);
+  host.checkArgs(args);
   const live = links.filter((l) => l.alive);
   if (live.length === 0) throw new RunnerLostError("(none)", "no runners in the cluster");
   const { size } = options;

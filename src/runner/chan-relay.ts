@@ -128,6 +128,9 @@ export function startChanRelay(channelName: string): void {
         reject(new CancelledError("channel operation cancelled", { cause: signal?.reason }));
       };
       const opId = lane.op(req, values, pointers, (r) => {
+        // Now, not after the caller's await: a revoke may be the very next frame on the lane,
+        // and must find these credits to give them back.
+        if (r.credits !== undefined && r.credits > 0) credits.set(chan, (credits.get(chan) ?? 0) + r.credits);
         if (done) return;
         done = true;
         signal?.removeEventListener("abort", onAbort);
@@ -180,8 +183,7 @@ export function startChanRelay(channelName: string): void {
         lane.csend(chan, v);
         return;
       }
-      const r = await request({ op: "send", chan }, [v], signal);
-      if (r.credits !== undefined && r.credits > 0) credits.set(chan, (credits.get(chan) ?? 0) + r.credits);
+      await request({ op: "send", chan }, [v], signal);
     },
     recv: async (chan, signal): Promise<RecvResult<unknown>> => {
       const r = await request({ op: "recv", chan }, [], signal);
