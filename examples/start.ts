@@ -1,10 +1,14 @@
 // `npm start`: the examples at every size on a local 2-runner cluster, as one table: matmul
-// and wordcount (calls and Refs), then pipeline and workers (goroutines and channels).
+// and wordcount (calls and Refs), pipeline and workers (goroutines and channels), then pi,
+// heat and sort (SPMD jobs, one rank per runner thread) at one size each.
 // Exits non-zero if any distributed result differs from its single-process result.
 import { local } from "../src/index.ts";
 import { describeCluster, formatTable, totalThreads, type Row } from "./common.ts";
+import { HEAT_START, runHeat } from "./heat/main.ts";
 import { MATMUL_SIZES, runMatmul } from "./matmul/main.ts";
+import { PI_START, runPi } from "./pi/main.ts";
 import { PIPELINE_PRIMES, runPipeline } from "./pipeline/main.ts";
+import { runSort, SORT_START } from "./sort/main.ts";
 import { runWorkers, WORKER_JOBS } from "./workers/main.ts";
 import { readMobyDick, runWordcount, WORDCOUNT_REPEATS } from "./wordcount/main.ts";
 
@@ -27,6 +31,9 @@ async function start(): Promise<number> {
   for (const k of WORDCOUNT_REPEATS) add(await runWordcount(cluster, k));
   for (const n of PIPELINE_PRIMES) add(await runPipeline(cluster, n));
   for (const n of WORKER_JOBS) for (const r of await runWorkers(cluster, n)) add(r);
+  add(await runPi(cluster, PI_START));
+  add(await runHeat(cluster, HEAT_START));
+  add(await runSort(cluster, SORT_START));
   console.log(`\n${formatTable(rows)}\n`);
   console.log(describeCluster(cluster));
   const failed = rows.filter((r) => !r.ok);
