@@ -157,6 +157,9 @@ async function startStrand(runners: number, threads: number): Promise<StrandSetu
   return { cluster, m: await cluster.import<Ranks>(new URL("./fixtures/mpi-ranks.ts", import.meta.url)) };
 }
 
+/** 2-rank jobs whose ranks ran in one runner process, and how many of those on one thread. */
+const sharedProcess = { jobs: 0, sameThread: 0 };
+
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish in ${ms / 1000} s`)), ms)));
@@ -169,6 +172,10 @@ async function runStrand(s: StrandSetup, loop: Loop, options?: SpmdOptions): Pro
   const job = s.cluster.spmd(options ?? loop.ranks, f, loop.n, loop.warm, loop.iters);
   const results: RankTimes[] = await withTimeout(job, STRAND_JOB_TIMEOUT_MS, `spmd ${loop.key} on ${loop.ranks} ranks`);
   if (results.length !== loop.ranks || results.some((r, i) => r.rank !== i)) throw new Error(`spmd returned ranks ${results.map((r) => r.rank).join(",")}`);
+  if (results.length === 2 && results[0]!.pid === results[1]!.pid) {
+    sharedProcess.jobs++;
+    if (results[0]!.thread === results[1]!.thread) sharedProcess.sameThread++;
+  }
   return results[0]!.us;
 }
 
@@ -375,7 +382,7 @@ async function main(): Promise<void> {
     "error" in mpi
       ? `OpenMPI: not run (${mpi.error}).`
       : `OpenMPI: ${mpi.version}, \`mpibench.c\` built with \`mpicc -O2\`, run as \`mpirun --oversubscribe -np N\` with \`${MPI_TRANSPORT.tcp.join(" ")}\` (TCP over loopback) or \`${MPI_TRANSPORT.sm.join(" ")}\` (shared memory, the default on this machine). mpirun binds 2 ranks to a core each; 4 ranks oversubscribe the ${CPUS} CPUs and are left unbound.`,
-    `Strand: 2 ranks on \`local({ runners: 2, threads: 1 })\` (rank processes ${twoPids.length > 0 && new Set(twoPids).size === 2 ? "distinct" : `pids ${twoPids.join(",")}`}; runners ${pinned ? "pinned to CPU 0 and CPU 1 with taskset, as mpirun binds" : "not pinned"}); 4 ranks on \`local({ runners: 2, threads: 2 })\` with placement [0,0,1,1] (ranks sharing a runner exchange in process; ${new Set(fourPids).size || "?"} processes) and on \`local({ runners: 4, threads: 1 })\` (${new Set(four4Pids).size || "?"} processes), unpinned; the one-runner point-to-point rows use the first, with placement [0,0], in the 4-rank reps (its OpenMPI column is the shared-memory one from the 2-rank reps). ${CPUS} CPUs: every 4-rank row oversubscribes them, on both sides.`,
+    `Strand: 2 ranks on \`local({ runners: 2, threads: 1 })\` (rank processes ${twoPids.length > 0 && new Set(twoPids).size === 2 ? "distinct" : `pids ${twoPids.join(",")}`}; runners ${pinned ? "pinned to CPU 0 and CPU 1 with taskset, as mpirun binds" : "not pinned"}); 4 ranks on \`local({ runners: 2, threads: 2 })\` with placement [0,0,1,1] (ranks sharing a runner exchange in process; ${new Set(fourPids).size || "?"} processes) and on \`local({ runners: 4, threads: 1 })\` (${new Set(four4Pids).size || "?"} processes), unpinned; the one-runner point-to-point rows use the first, with placement [0,0], in the 4-rank reps (its OpenMPI column is the shared-memory one from the 2-rank reps; the runner put both ranks on one thread in ${sharedProcess.sameThread} of ${sharedProcess.jobs} such jobs, the others on its two threads). ${CPUS} CPUs: every 4-rank row oversubscribes them, on both sides.`,
     `Raw reference: this process writes the bytes to a Node \`net\` echo server in another process and waits for all of them to come back (client pinned to CPU 0, server to CPU 1); the echo streams (the server sends back while the client still sends), which a ping-pong of messages cannot. Its latency is the floor of a round trip through Node sockets woken by epoll; OpenMPI's ranks spin on their sockets instead.`,
     ...failures.map(([side, why]) => `**${side} failed: ${why}** (its cells from then on are empty).`),
   ]));
