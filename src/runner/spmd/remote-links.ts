@@ -103,6 +103,10 @@ export class RemoteLinks {
     const frame = [...frameOf([T.RankMessage, context, tag]), ...segments];
     if (out.conn !== undefined) {
       out.conn.send(frame);
+      // Now, not at the end of the tick: a rank that goes on computing after this send (or
+      // after a sendrecv whose receive had already arrived) would hold its message back
+      // for the whole computation, and its peer with it.
+      out.conn.flushNow();
       return flush ? out.conn.flushed() : Promise.resolve();
     }
     return new Promise((resolve, reject) => out.waiting.push({ frame, flush, done: (e) => (e ? reject(e) : resolve()) }));
@@ -135,6 +139,7 @@ export class RemoteLinks {
         if (w.flush) conn.flushed().then(() => w.done(), (e: Error) => w.done(e));
         else w.done();
       }
+      conn.flushNow();
     }).catch((err: unknown) => fail(err as Error));
     return out;
   }
