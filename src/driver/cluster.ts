@@ -189,9 +189,10 @@ export class Cluster implements AsyncDisposable {
     }
     if (!link.alive) return Promise.reject(new RunnerLostError(link.address, "runner is not connected"));
     this.counts.calls++;
+    const firstDone = this.firstCallTimer(mod);
     return new Promise((resolve, reject) => {
       const call = new PendingCall(mod, exportName, encoded, false,
-        (v) => { this.counts.succeeded++; resolve(v); },
+        (v) => { this.counts.succeeded++; firstDone?.(); resolve(v); },
         (e) => { this.counts.failed++; reject(e); });
       call.rank = rank;
       link.send(call);
@@ -237,16 +238,12 @@ export class Cluster implements AsyncDisposable {
       return Promise.reject(err as Error);
     }
     this.counts.calls++;
-    const stats = this.modules.get(mod.hash);
-    const first = stats !== undefined && stats.firstCallMs === undefined ? performance.now() : undefined;
+    const firstDone = this.firstCallTimer(mod);
     return new Promise((resolve, reject) => {
       const call = new PendingCall(mod, exportName, encoded, options !== undefined && (options.timeout !== undefined || options.signal !== undefined),
         (v) => {
           this.counts.succeeded++;
-          if (first !== undefined && stats!.firstCallMs === undefined) {
-            stats!.firstCallMs = performance.now() - first;
-            this.log.debug({ module: stats!.module, firstCallMs: Math.round(stats!.firstCallMs) }, "first call done");
-          }
+          firstDone?.();
           resolve(v);
         },
         (e) => {
@@ -259,6 +256,18 @@ export class Cluster implements AsyncDisposable {
       if (deps.length > 0) this.graph.add(call);
       else this.scheduler.submit(call);
     });
+  }
+
+  /** While a module has not been called yet: what to run when this call succeeds (records firstCallMs). */
+  private firstCallTimer(mod: ModuleRef): (() => void) | undefined {
+    const stats = this.modules.get(mod.hash);
+    if (stats === undefined || stats.firstCallMs !== undefined) return undefined;
+    const t0 = performance.now();
+    return () => {
+      if (stats.firstCallMs !== undefined) return;
+      stats.firstCallMs = performance.now() - t0;
+      this.log.debug({ module: stats.module, firstCallMs: Math.round(stats.firstCallMs) }, "first call done");
+    };
   }
 
   /**
