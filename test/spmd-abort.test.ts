@@ -64,10 +64,9 @@ describe("spmd: aborts", () => {
     for (const c of caught) expect(c.op).toBe(c.rank % 2 === 0 ? "recv" : "allreduce");
   });
 
-  // engine bug: a rank that hears of the abort late may first see a peer that already heard
-  // close its connection, and fail with JobAbortedError naming that innocent peer ("the
-  // connection from rank 0 broke", "cannot reach rank 0: connection closed"). About 1 run in 30.
-  it.skip("every other rank's JobAbortedError names the rank that failed and its reason", async () => {
+  // Regression: a rank that heard of the abort late used to see a peer that already heard
+  // close its connection, and blamed that innocent peer (about 1 run in 30).
+  it("every other rank's JobAbortedError names the rank that failed and its reason", async () => {
     for (let trial = 0; trial < 30; trial++) {
       for (const c of await abortedJob("afterBarrier")) {
         expect(c.failedRank, `trial ${trial}, rank ${c.rank}`).toBe(2);
@@ -76,10 +75,9 @@ describe("spmd: aborts", () => {
     }
   });
 
-  // engine bug: an abort fails a rank's pending receives but not its pending sends; a send
-  // still waiting for its connection (dialing, handshake) is dropped when the endpoint closes,
-  // so a barrier whose receive already completed never settles, nor does spmd. About 1 run in 30.
-  it.skip("a rank that throws at once, while the others still connect for a barrier, aborts the job every time", async () => {
+  // Regression: a send still waiting for its connection (dialing, handshake) used to be dropped
+  // when the endpoint closed, so a barrier never settled, nor did spmd (about 1 run in 30).
+  it("a rank that throws at once, while the others still connect for a barrier, aborts the job every time", async () => {
     for (let trial = 0; trial < 30; trial++) {
       for (const c of await abortedJob("start")) expect(c.op).toBe("barrier");
     }
@@ -164,10 +162,9 @@ describe("spmd: a runner dies", () => {
     expect(await cluster.spmd(3, m.sumOfRanks)).toEqual([3, 3, 3]);
   });
 
-  // engine bug: an abort fails a rank's pending receives but not its pending sends. Rank 0's
-  // big send to a frozen runner waits for a flush that never comes: the runner is declared
-  // lost (heartbeats) and the job aborted, yet rank 0's send never settles, nor does spmd.
-  it.fails("a runner that stops answering (SIGSTOP) while a rank sends to it fails the job too", async () => {
+  // Rank 0's big send to a frozen runner waits for a flush that never comes: once the runner
+  // is declared lost (heartbeats) and the job aborted, the send must fail too.
+  it("a runner that stops answering (SIGSTOP) while a rank sends to it fails the job too", async () => {
     await using cluster = await local({ runners: 2, threads: 1 });
     const m = await cluster.import<Spmd>(fixture("spmd.ts"));
     const ready = cluster.chan<number>(2);

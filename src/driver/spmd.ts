@@ -86,8 +86,10 @@ export async function runJob(host: SpmdHost, options: SpmdOptions, args: unknown
     const cause = err instanceof JobAbortedError ? err : undefined;
     aborted = cause ?? new JobAbortedError(rank, describe(err), { cause: err });
     const news: JobNews = { abort: { rank: aborted.rank, reason: aborted.reason } };
-    // Buffered (capacity 2): never blocks, whether or not the rank still listens.
-    Promise.all(downs.map((d) => d.send(news))).finally(closeAll).catch(() => {});
+    // Buffered (capacity 2: the table, then this): never blocks, whether or not the rank
+    // still listens. The channels close only once every rank has settled (below), so that
+    // ranks keep their connections until no peer can mistake a close for a failure.
+    for (const d of downs) d.send(news).catch(() => {});
   };
 
   const results = placement.map((runner, rank) => {
@@ -109,7 +111,10 @@ export async function runJob(host: SpmdHost, options: SpmdOptions, args: unknown
     const table: RankAddress[] = placement.map((runner, rank) => ({
       host: parseAddress(links[runner]!.address).host, port: hellos[rank]!.port, thread: hellos[rank]!.thread, runner,
     }));
-    for (const d of downs) await d.send({ table });
+    for (const d of downs) {
+      if (aborted !== undefined) return; // its abort may already be in the channel: no table after it
+      await d.send({ table });
+    }
   })().catch((err: unknown) => abort(-1, err));
 
   const settled = await Promise.allSettled(results);

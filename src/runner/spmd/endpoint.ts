@@ -17,6 +17,7 @@ export class Endpoint {
   private readonly local: LocalLinks;
   private table: RankAddress[] = [];
   private failure: Error | undefined;
+  private readonly sending = new Set<(e: Error) => void>();
 
   private constructor(readonly job: string, readonly rank: number, readonly size: number,
     private readonly mailbox: Mailbox, private readonly remote: RemoteLinks) {
@@ -68,22 +69,37 @@ export class Endpoint {
       return Promise.resolve();
     }
     // Attachments are views of the caller's memory: wait until the kernel has them.
-    return this.remote.send(dest, context, tag, segments, enc.attachments.length > 0);
+    return this.abortable(this.remote.send(dest, context, tag, segments, enc.attachments.length > 0));
+  }
+
+  /** A send waiting on a socket fails when the job is aborted (its peer may never read it). */
+  private abortable(p: Promise<void>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.sending.add(reject);
+      p.then(resolve, reject).finally(() => this.sending.delete(reject));
+    });
   }
 
   receive(context: string, source: number, tag: number): Promise<Envelope> {
     return this.mailbox.receive(context, source, tag);
   }
 
-  /** The job was aborted: everything pending or later fails with `err`. */
+  /**
+   * The job was aborted: everything pending or later fails with `err`. The connections stay
+   * open until the job ends (close): a peer that has not heard of the abort yet must not
+   * mistake this rank's closing for its failure.
+   */
   abort(err: Error): void {
     this.failure ??= err;
     this.mailbox.fail(err);
+    for (const reject of this.sending) reject(err);
+    this.sending.clear();
   }
 
+  /** The job ended (every rank settled): after an abort, unsent bytes are dropped. */
   close(): void {
     onThisThread.delete(`${this.job}.${this.rank}`);
     this.local.close();
-    this.remote.close();
+    this.remote.close(this.failure);
   }
 }

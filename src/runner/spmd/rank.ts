@@ -45,19 +45,17 @@ export async function runRank(args: unknown[], run: (args: unknown[]) => unknown
     throw failed ?? new ProtocolError("expected the table of ranks");
   }
   ep.connect(first.table);
-  // The driver's next word ends the job: an abort, or the channel closing (every rank done).
-  desc.down.recv().then(
-    (r) => {
-      if (!r.done) {
+  // The driver's news: maybe an abort, then the channel closing once every rank settled.
+  void (async () => {
+    try {
+      for (let r = await desc.down.recv(); !r.done; r = await desc.down.recv()) {
         const err = aborted(r.value);
         if (err !== undefined) ep.abort(err);
       }
-      ep.close();
-    },
-    (err: unknown) => {
+    } catch (err) {
       ep.abort(new JobAbortedError(-1, `lost the driver: ${(err as Error).message}`));
-      ep.close();
-    },
-  );
+    }
+    ep.close();
+  })();
   return running.run(Communicator.world(ep), () => run(args));
 }

@@ -129,7 +129,7 @@ export class RemoteLinks {
     dial(to.host, to.port).then(async (socket) => {
       const conn = new Connection(socket, this.cfg.maxFrame);
       await clientHandshake(conn, this.cfg.token);
-      if (this.closed) return conn.destroy();
+      if (this.closed) return conn.destroy(); // its waiting sends were failed by close()
       conn.on("frame", () => conn.destroy(new ProtocolError("a rank's inbound connection does not answer")));
       conn.on("close", (err) => fail(err ?? new Error("connection closed")));
       conn.send(frameOf([T.RankHello, this.job, this.rank]));
@@ -144,11 +144,17 @@ export class RemoteLinks {
     return out;
   }
 
-  close(): void {
+  /** `failure`: the job was aborted, so queued frames are dropped rather than flushed. */
+  close(failure?: Error): void {
     if (this.closed) return;
     this.closed = true;
     this.server.close();
     for (const c of this.incoming) c.destroy();
-    for (const o of this.outgoing.values()) o.conn?.end();
+    const gone = failure ?? new JobAbortedError(this.rank, "the rank's job ended");
+    for (const o of this.outgoing.values()) {
+      for (const w of o.waiting.splice(0)) w.done(gone);
+      if (failure === undefined) o.conn?.end();
+      else o.conn?.destroy();
+    }
   }
 }
