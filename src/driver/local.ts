@@ -31,6 +31,17 @@ export function cliCommand(): string[] {
 }
 
 /**
+ * Big buffers (frames, objects, rank messages) in transparent huge pages: glibc then asks
+ * for them (madvise) where the kernel leaves it to the program. The first touch of fresh
+ * memory otherwise dominates big transfers: measured here, allocating and filling 64 MiB
+ * took 37 ms with 4 KiB pages and 8 ms with huge pages. Ignored by other C libraries.
+ */
+export function hugePageTunables(existing = process.env.GLIBC_TUNABLES): string {
+  if (existing?.includes("glibc.malloc.hugetlb") === true) return existing;
+  return existing ? `${existing}:glibc.malloc.hugetlb=1` : "glibc.malloc.hugetlb=1";
+}
+
+/**
  * Starts runner processes on 127.0.0.1 with random ports and a fresh random token
  * (passed in the environment, never on the command line where `ps` shows it).
  * Each child exits if this process dies (it watches its stdin).
@@ -39,7 +50,7 @@ export async function startLocalRunners(opts: LocalRunnersOptions = {}): Promise
   const n = opts.runners ?? 2;
   const threads = opts.threads ?? Math.max(1, Math.floor(os.availableParallelism() / n));
   const token = opts.token ?? randomBytes(24).toString("base64url");
-  const env = { ...process.env, STRAND_TOKEN: token, STRAND_LOG: process.env.STRAND_LOG ?? "warn" };
+  const env = { ...process.env, STRAND_TOKEN: token, STRAND_LOG: process.env.STRAND_LOG ?? "warn", GLIBC_TUNABLES: hugePageTunables() };
   // STRAND_RUNNER_NODE_ARGS: extra node flags for the runner processes (e.g. --cpu-prof when profiling).
   const nodeArgs = process.env.STRAND_RUNNER_NODE_ARGS?.split(" ").filter((a) => a !== "") ?? [];
   const entry = fromSource ? [await devRunnerEntry()] : [cliMain];
