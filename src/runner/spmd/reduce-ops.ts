@@ -28,18 +28,22 @@ export function sliceable(v: unknown, op: unknown): v is NumberArray | BigArray 
   return isNamedOp(op) && (isNumberArray(v) || isBigArray(v));
 }
 
-/** acc[i] = acc[i] op x[i], in place. */
-export function combineInto(op: NamedOp, acc: NumberArray | BigArray, x: ArrayLike<number> | ArrayLike<bigint>): void {
-  if (x.length !== acc.length) throw new RangeError(`reduce: ranks gave arrays of different lengths (${acc.length} and ${x.length})`);
-  if (isBigArray(acc)) return combineBig(op, acc, x as ArrayLike<bigint>);
-  const a = acc as Float64Array;
-  const b = x as ArrayLike<number>;
-  const n = a.length;
+/** out[i] = a[i] op b[i]: one pass, where copying `a` into `out` first would be two. */
+export function combineTo(op: NamedOp, out: NumberArray | BigArray, a: ArrayLike<number> | ArrayLike<bigint>, b: ArrayLike<number> | ArrayLike<bigint>): void {
+  if (a.length !== out.length || b.length !== out.length) throw new RangeError(`reduce: ranks gave arrays of different lengths (${out.length}, ${a.length}, ${b.length})`);
+  if (isBigArray(out)) {
+    out.set(a as ArrayLike<bigint>);
+    return combineBig(op, out, b as ArrayLike<bigint>);
+  }
+  const o = out as Float64Array;
+  const x = a as ArrayLike<number>;
+  const y = b as ArrayLike<number>;
+  const n = o.length;
   switch (op) {
-    case "sum": for (let i = 0; i < n; i++) a[i] = a[i]! + b[i]!; break;
-    case "prod": for (let i = 0; i < n; i++) a[i] = a[i]! * b[i]!; break;
-    case "min": for (let i = 0; i < n; i++) if (b[i]! < a[i]!) a[i] = b[i]!; break;
-    case "max": for (let i = 0; i < n; i++) if (b[i]! > a[i]!) a[i] = b[i]!; break;
+    case "sum": for (let i = 0; i < n; i++) o[i] = x[i]! + y[i]!; break;
+    case "prod": for (let i = 0; i < n; i++) o[i] = x[i]! * y[i]!; break;
+    case "min": for (let i = 0; i < n; i++) o[i] = y[i]! < x[i]! ? y[i]! : x[i]!; break;
+    case "max": for (let i = 0; i < n; i++) o[i] = y[i]! > x[i]! ? y[i]! : x[i]!; break;
   }
 }
 
@@ -71,8 +75,8 @@ export function combine<T>(op: ReduceOp<T>, a: T, b: T): T {
   if (typeof op === "function") return op(a, b);
   if (typeof a === "number" || typeof a === "bigint") return scalar(op, a, b as number | bigint) as T;
   if (isNumberArray(a) || isBigArray(a)) {
-    const out = a.slice();
-    combineInto(op, out, b as ArrayLike<number>);
+    const out = allocate(kindOf(a), a.length);
+    combineTo(op, out, a, b as ArrayLike<number>);
     return out as T;
   }
   if (Array.isArray(a) && Array.isArray(b)) {

@@ -1,4 +1,4 @@
-import { allocate, combineInto, kindOf, type ArrayKind, type NamedOp } from "../reduce-ops.ts";
+import { allocate, combineTo, kindOf, type ArrayKind, type NamedOp } from "../reduce-ops.ts";
 import { absolute, CHUNK_BYTES, relative, segment, type Group } from "../group.ts";
 
 // Bandwidth-optimal algorithms for big typed arrays: every rank sends and receives about
@@ -12,16 +12,18 @@ const left = (g: Group): number => (g.rank - 1 + g.size) % g.size;
 const seg = (a: Numbers, parts: number, i: number): Numbers => a.subarray(...segment(a.length, parts, i));
 
 /**
- * Ring reduce-scatter in place: afterwards segment (rank+1) % size of `acc` holds every
- * rank's values combined. Returns that segment's index.
+ * Ring reduce-scatter into `acc` (the input stays untouched, and is never copied whole):
+ * afterwards segment (rank+1) % size of `acc` holds every rank's values combined. Returns
+ * that segment's index. Each segment is combined here at most once, so the first send
+ * comes straight from the input and every later one from `acc`.
  */
-export async function ringReduceScatter(g: Group, acc: Numbers, op: NamedOp): Promise<number> {
+export async function ringReduceScatter(g: Group, value: Numbers, acc: Numbers, op: NamedOp): Promise<number> {
   const p = g.size;
   for (let s = 0; s < p - 1; s++) {
     const out = (g.rank - s + p) % p;
     const into = (g.rank - s - 1 + p) % p;
-    const [, x] = await Promise.all([g.send(right(g), seg(acc, p, out)), g.recv<Numbers>(left(g))]);
-    combineInto(op, seg(acc, p, into), x);
+    const [, x] = await Promise.all([g.send(right(g), seg(s === 0 ? value : acc, p, out)), g.recv<Numbers>(left(g))]);
+    combineTo(op, seg(acc, p, into), x, seg(value, p, into));
   }
   return (g.rank + 1) % p;
 }
@@ -39,8 +41,8 @@ export async function ringAllgatherSegments(g: Group, acc: Numbers, owned: numbe
 
 /** Allreduce of a big typed array (Rabenseifner's ring): a new array, the input untouched. */
 export async function ringAllreduce(g: Group, value: Numbers, op: NamedOp): Promise<Numbers> {
-  const acc = value.slice();
-  const owned = await ringReduceScatter(g, acc, op);
+  const acc = allocate(kindOf(value), value.length); // every segment is written below
+  const owned = await ringReduceScatter(g, value, acc, op);
   await ringAllgatherSegments(g, acc, owned);
   return acc;
 }
@@ -48,8 +50,8 @@ export async function ringAllreduce(g: Group, value: Numbers, op: NamedOp): Prom
 /** Reduce of a big typed array: ring reduce-scatter, then every segment to the root. */
 export async function ringReduce(g: Group, value: Numbers, op: NamedOp, root: number): Promise<Numbers | undefined> {
   const p = g.size;
-  const acc = value.slice();
-  const owned = await ringReduceScatter(g, acc, op);
+  const acc = allocate(kindOf(value), value.length); // the root writes every segment below
+  const owned = await ringReduceScatter(g, value, acc, op);
   if (g.rank !== root) {
     await g.send(root, seg(acc, p, owned));
     return undefined;
