@@ -6,6 +6,12 @@
 /** Matches any source rank or any tag in `recv` (MPI_ANY_SOURCE / MPI_ANY_TAG). */
 export const ANY = -1;
 
+/**
+ * No rank (MPI_PROC_NULL): a send to it does nothing, a receive from it returns at once with
+ * an undefined value. Lets the ranks at the edge of a grid run the same exchange as the rest.
+ */
+export const PROC_NULL = -2;
+
 /** A received message: the value, and the rank and tag it was sent with. */
 export interface Message<T = unknown> {
   readonly value: T;
@@ -28,12 +34,12 @@ export interface Comm {
   readonly size: number;
 
   /**
-   * Sends `value` to rank `dest` (tag 0 unless given). Resolves once the value has left
+   * Sends `value` to rank `dest` (tag 0 unless given; to `PROC_NULL`, nothing). Resolves once the value has left
    * this rank's memory: the caller may then change what it sent. Messages between a pair
    * of ranks with the same tag arrive in the order they were sent.
    */
   send(dest: number, value: unknown, tag?: number): Promise<void>;
-  /** Receives the first message that matches; `ANY` (the default) matches any source or tag. */
+  /** Receives the first message that matches; `ANY` (the default) matches any source or tag; from `PROC_NULL`, `{ value: undefined, source: PROC_NULL }` at once. */
   recv<T = unknown>(source?: number, tag?: number): Promise<Message<T>>;
   /** Same as `send`: every send is non-blocking in JavaScript; await the promise to wait (MPI_Isend + MPI_Wait). */
   isend(dest: number, value: unknown, tag?: number): Promise<void>;

@@ -13,5 +13,5 @@ export {
   ChannelClosedError, ChannelBrokenError, JobAbortedError, type StrandErrorCode,
 } from "./errors.ts";
 export { context, type CallContext } from "./context.ts";
-export { comm, ANY, type Comm, type Message, type ReduceOp } from "./comm.ts";
+export { comm, ANY, PROC_NULL, type Comm, type Message, type ReduceOp } from "./comm.ts";
 export type { SpmdOptions } from "./driver/spmd.ts";

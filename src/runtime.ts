@@ -3,4 +3,4 @@
 export { select, type Chan, type RecvResult, type SelectCase, type Selected, type SelectOptions } from "./protocol/chan.ts";
 export { ChannelBrokenError, ChannelClosedError, JobAbortedError } from "./errors.ts";
 export { context, type CallContext } from "./context.ts";
-export { comm, ANY, type Comm, type Message, type ReduceOp } from "./comm.ts";
+export { comm, ANY, PROC_NULL, type Comm, type Message, type ReduceOp } from "./comm.ts";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
-import { local, RemoteError, type Cluster, type Remote } from "../src/index.ts";
+import { local, PROC_NULL, RemoteError, type Cluster, type Remote } from "../src/index.ts";
 import { bigSamples, smallSamples, type anyMatching, type Got } from "./fixtures/spmd.ts";
 import { fixture, rejectionOf } from "./helpers.ts";
 
@@ -180,6 +180,11 @@ describe("spmd: point to point", () => {
         { value: { from: left, tagged: true }, source: left, tag: 4 },
       ];
     }));
+  });
+
+  it("PROC_NULL: the ends of an open chain run the same sendrecv, receiving undefined from no rank", async () => {
+    const got = await cluster.spmd(4, m.chainShift);
+    expect(got).toEqual([{ value: undefined, source: PROC_NULL }, { value: 0, source: 0 }, { value: 1, source: 1 }, { value: 2, source: 2 }]);
   });
 
   it("a rank can send to itself, small with an awaited send and big while its receive waits", async () => {

@@ -1,24 +1,13 @@
 // The heat equation as an SPMD job: each rank owns a contiguous block of the grid plus one
 // halo cell on each side, and before every step swaps its edge values with its neighbours
 // (MPI_Sendrecv). The ends of the grid are fixed, so the first and last ranks have a
-// neighbour on one side only. Rank 0 gathers the blocks into the final field.
-import { comm, type Comm } from "../../src/runtime.ts";
+// neighbour on one side only: the other is PROC_NULL. Rank 0 gathers the blocks into the final field.
+import { comm, PROC_NULL } from "../../src/runtime.ts";
 import { block, checkGrid, initialBlock, stencil } from "./kernel.ts";
 
 // One tag per direction, so a value is never taken for its opposite even between a pair of ranks.
 const RIGHTWARD = 1;
 const LEFTWARD = 2;
-
-/**
- * Sends `value` to `dest` and receives from `source`; either may be missing at the ends of
- * the grid (there is no MPI_PROC_NULL), and then this is a plain send or receive.
- */
-async function shift(c: Comm, dest: number | undefined, value: number, source: number | undefined, tag: number): Promise<number | undefined> {
-  if (dest !== undefined && source !== undefined) return (await c.sendrecv<number>(dest, value, source, tag, tag)).value;
-  if (dest !== undefined) await c.send(dest, value, tag);
-  if (source !== undefined) return (await c.recv<number>(source, tag)).value;
-  return undefined;
-}
 
 /** Runs `steps` steps of the n-point grid; rank 0 returns the whole field, the others undefined. */
 export async function heat(n: number, steps: number): Promise<Float64Array | undefined> {
@@ -26,8 +15,8 @@ export async function heat(n: number, steps: number): Promise<Float64Array | und
   checkGrid(n, steps, c.size);
   const [from, to] = block(n, c.size, c.rank);
   const m = to - from;
-  const left = c.rank > 0 ? c.rank - 1 : undefined;
-  const right = c.rank < c.size - 1 ? c.rank + 1 : undefined;
+  const left = c.rank > 0 ? c.rank - 1 : PROC_NULL;
+  const right = c.rank < c.size - 1 ? c.rank + 1 : PROC_NULL;
   // Local index k is grid point from - 1 + k: 0 and m + 1 are the halo cells.
   let u = new Float64Array(m + 2);
   u.set(initialBlock(n, from, to), 1);
@@ -37,11 +26,11 @@ export async function heat(n: number, steps: number): Promise<Float64Array | und
   const last = to === n ? m : m + 1;
   for (let s = 0; s < steps; s++) {
     const [fromLeft, fromRight] = await Promise.all([
-      shift(c, right, u[m]!, left, RIGHTWARD),
-      shift(c, left, u[1]!, right, LEFTWARD),
+      c.sendrecv<number | undefined>(right, u[m]!, left, RIGHTWARD, RIGHTWARD),
+      c.sendrecv<number | undefined>(left, u[1]!, right, LEFTWARD, LEFTWARD),
     ]);
-    if (fromLeft !== undefined) u[0] = fromLeft;
-    if (fromRight !== undefined) u[m + 1] = fromRight;
+    if (fromLeft.value !== undefined) u[0] = fromLeft.value;
+    if (fromRight.value !== undefined) u[m + 1] = fromRight.value;
     stencil(u, v, first, last);
     [u, v] = [v, u];
   }

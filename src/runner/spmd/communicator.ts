@@ -1,4 +1,4 @@
-import { ANY, type Comm, type Message, type ReduceOp } from "../../comm.ts";
+import { ANY, PROC_NULL, type Comm, type Message, type ReduceOp } from "../../comm.ts";
 import { binomialBcast, binomialGather, binomialReduce, binomialScatter } from "./algorithms/trees.ts";
 import { alltoall, disseminationBarrier, recursiveDoublingAllreduce, recursiveDoublingScan } from "./algorithms/exchanges.ts";
 import { chainBcast, chainPlan, ringAllgather, ringAllreduce, ringReduce, type ChainPlan } from "./algorithms/rings.ts";
@@ -46,6 +46,7 @@ export class Communicator implements Comm {
   }
 
   send(dest: number, value: unknown, tag = 0): Promise<void> {
+    if (dest === PROC_NULL) return Promise.resolve();
     try {
       const to = this.checkRank(dest, "send: dest");
       Communicator.checkTag(tag, "send: tag", false);
@@ -56,6 +57,7 @@ export class Communicator implements Comm {
   }
 
   recv<T = unknown>(source = ANY, tag = ANY): Promise<Message<T>> {
+    if (source === PROC_NULL) return Promise.resolve({ value: undefined as T, source: PROC_NULL, tag: ANY });
     try {
       const from = source === ANY ? ANY : this.checkRank(source, "recv: source");
       Communicator.checkTag(tag, "recv: tag", true);
