@@ -98,11 +98,19 @@ export class Communicator implements Comm {
   async bcast<T>(value: T | undefined, root = 0): Promise<T> {
     this.checkRank(root, "bcast: root");
     const g = this.group();
-    const large = this.rank === root && this.size > 2 && isTypedArray(value) && value.byteLength >= LARGE_BYTES;
-    // Only the root knows the value: the tree carries either it or the plan of a chain.
-    const head = await binomialBcast<BcastHead<T>>(g, this.rank === root ? (large ? { chain: chainPlan(value as never) } : { value: value as T }) : { value: undefined as T }, root);
-    if ("value" in head) return this.rank === root ? value as T : head.value;
-    return (await chainBcast(g, this.rank === root ? value as never : undefined, head.chain, root)) as T;
+    if (this.rank !== root) {
+      // Only the root knows the value: the tree brings either it or the plan of a chain.
+      const head = await binomialBcast<BcastHead<T>>(g, { value: undefined as T }, root);
+      return "value" in head ? head.value : (await chainBcast(g, undefined, head.chain, root)) as T;
+    }
+    if (this.size > 2 && isTypedArray(value) && value.byteLength >= LARGE_BYTES) {
+      const plan = chainPlan(value);
+      await binomialBcast<BcastHead<T>>(g, { chain: plan }, root);
+      await chainBcast(g, value, plan, root);
+    } else {
+      await binomialBcast<BcastHead<T>>(g, { value: value as T }, root);
+    }
+    return value as T;
   }
 
   async scatter<T>(values: readonly T[] | undefined, root = 0): Promise<T> {
