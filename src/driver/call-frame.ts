@@ -1,0 +1,34 @@
+import { frameOf, T, type Dep } from "../protocol/messages.ts";
+import type { PendingCall } from "./call.ts";
+import type { RunnerLink } from "./runner-link.ts";
+
+/**
+ * The Call frame of `call` sent as `id` to `link`: arguments, then the objects they refer
+ * to (where the runner finds each, or the value inline). Records where each input is to
+ * be fetched from, so a failed fetch can be blamed on that holder.
+ */
+export function callFrame(id: number, call: PendingCall, link: RunnerLink): Uint8Array[] {
+  const { ref } = call.module;
+  if (call.concurrent && !call.usesObjects) return frameOf([T.Call, id, ref, call.wireName, call.solo, null, null, true], call.args);
+  if (!call.usesObjects) return frameOf([T.Call, id, ref, call.wireName, call.solo], call.args);
+  const inline: Uint8Array[] = [];
+  const deps: Dep[] = call.deps.map((d) => {
+    if (d.inline !== undefined) {
+      inline.push(...d.inline);
+      return [d.id, null, d.inline.length];
+    }
+    d.contacted.add(link); // it will hold a copy: free it there too
+    const fetchedFrom = (call.fetchedFrom ??= new Map());
+    if (d.holdsOn(link)) {
+      fetchedFrom.set(d.id, undefined);
+      return [d.id, null];
+    }
+    // Spread fetches over the copies (after a broadcast, every runner has one).
+    const holders = d.liveHolders();
+    const from = holders.length === 0 ? undefined : holders[id % holders.length];
+    fetchedFrom.set(d.id, from);
+    return [d.id, from?.address ?? null];
+  });
+  const args = inline.length === 0 ? call.args : { body: call.args.body, attachments: [...call.args.attachments, ...inline] };
+  return frameOf([T.Call, id, ref, call.wireName, call.solo, deps, call.keep?.id ?? null, call.concurrent], args);
+}

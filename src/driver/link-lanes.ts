@@ -1,0 +1,80 @@
+import type { Logger } from "pino";
+import { ProtocolError } from "../errors.ts";
+import { parseAddress } from "../transport/connection.ts";
+import { Lane, type LaneOwner } from "./lane.ts";
+
+/**
+ * The lanes of one runner: a connection to each of its threads, dialed as the runner
+ * announces their ports and dropped as they go. Calls pick the least busy one.
+ */
+export class LinkLanes {
+  private readonly lanes = new Map<number, Lane>(); // port -> lane
+  private readonly dialing = new Set<number>();
+
+  constructor(
+    private readonly owner: LaneOwner & { readonly alive: boolean },
+    /** For the lanes' handshakes. */
+    private readonly token: string | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  get ports(): number[] {
+    return [...this.lanes.values()].filter((l) => l.alive).map((l) => l.port);
+  }
+
+  /** Bytes written to and read from all lanes. */
+  get traffic(): { sent: number; received: number } {
+    let sent = 0;
+    let received = 0;
+    for (const l of this.lanes.values()) {
+      sent += l.bytesOut;
+      received += l.bytesIn;
+    }
+    return { sent, received };
+  }
+
+  /** The lane with the fewest calls on it, if any. */
+  pick(): Lane | undefined {
+    let best: Lane | undefined;
+    for (const l of this.lanes.values()) if (l.alive && (best === undefined || l.ids.size < best.ids.size)) best = l;
+    return best;
+  }
+
+  /** The runner told us where its threads listen: connect to new ones, drop gone ones. */
+  update(ports: number[]): void {
+    if (!Array.isArray(ports)) throw new ProtocolError("malformed lanes message");
+    const wanted = new Set(ports);
+    for (const [port, lane] of this.lanes) if (!wanted.has(port)) lane.close();
+    const { host } = parseAddress(this.owner.address);
+    for (const port of wanted) {
+      if (this.lanes.has(port) || this.dialing.has(port) || typeof port !== "number") continue;
+      this.dialing.add(port);
+      Lane.open(host, port, this.token, this.owner).then(
+        (lane) => {
+          this.dialing.delete(port);
+          if (this.owner.alive) this.lanes.set(port, lane);
+          else lane.close();
+        },
+        (err: Error) => {
+          this.dialing.delete(port);
+          this.log.debug({ runner: this.owner.address, port, err: err.message }, "lane not available");
+        },
+      );
+    }
+  }
+
+  /** A lane closed: it takes no more calls. */
+  forget(lane: Lane): void {
+    if (this.lanes.get(lane.port) === lane) this.lanes.delete(lane.port);
+  }
+
+  /** The link is going: every lane forgets its calls (already failed) and closes. */
+  closeAll(graceful: boolean): void {
+    for (const lane of this.lanes.values()) {
+      lane.ids.clear();
+      if (graceful) lane.close();
+      else lane.destroy();
+    }
+    this.lanes.clear();
+  }
+}
