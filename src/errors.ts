@@ -84,16 +84,24 @@ export class RemoteError extends StrandError {
   }
 }
 
-/** The runner executing a call died, disconnected or stopped answering heartbeats. */
+/**
+ * The runner executing a call died, disconnected or stopped answering heartbeats. On the
+ * error a call finally settles with, `attempts` says how many times it was sent.
+ */
 export class RunnerLostError extends StrandError {
   static readonly code = "ERR_STRAND_RUNNER_LOST";
   readonly runner: string;
-  constructor(runner: string, reason: string) {
-    super(RunnerLostError.code, `runner ${runner} lost: ${reason}`);
+  readonly reason: string;
+  readonly attempts: number | undefined;
+  constructor(runner: string, reason: string, attempts?: number) {
+    const tried = attempts === undefined ? "" : ` (after ${attempts} ${attempts === 1 ? "attempt" : "attempts"})`;
+    super(RunnerLostError.code, `runner ${runner} lost: ${reason}${tried}`);
     this.runner = runner;
+    this.reason = reason;
+    this.attempts = attempts;
   }
   override fields(): ErrorFields {
-    return { runner: this.runner };
+    return { runner: this.runner, attempts: this.attempts };
   }
 }
 
@@ -246,7 +254,7 @@ export function reviveStrandError(code: string, message: string, f: ErrorFields)
         functionName: s("functionName"), runner: s("runner"),
       });
       break;
-    case RunnerLostError.code: e = new RunnerLostError(s("runner"), message); break;
+    case RunnerLostError.code: e = new RunnerLostError(s("runner"), message, typeof f.attempts === "number" ? f.attempts : undefined); break;
     case SerializationError.code: e = new SerializationError(s("path"), ""); break;
     case AuthError.code: e = new AuthError(message); break;
     case ProtocolError.code: e = new ProtocolError(message); break;

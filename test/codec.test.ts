@@ -381,6 +381,9 @@ describe("codec: errors", () => {
     expect(lost).toBeInstanceOf(RunnerLostError);
     expect(lost.runner).toBe("h:2");
     expect(lost.message).toBe("runner h:2 lost: gone");
+    const gaveUp = roundTrip(new RunnerLostError("h:2", "gone", 4));
+    expect(gaveUp.attempts).toBe(4);
+    expect(gaveUp.message).toBe("runner h:2 lost: gone (after 4 attempts)");
 
     const ser = roundTrip(new SerializationError("args[0].f", "is a function"));
     expect(ser).toBeInstanceOf(SerializationError);

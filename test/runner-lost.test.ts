@@ -17,10 +17,12 @@ async function longCallOnEachRunner(m: Remote<M>, signal: AbortSignal, runners: 
   return [first, second] as const;
 }
 
+// These tests turn retries off to see the failure itself; retries.test.ts covers what
+// happens to lost calls by default (they run again elsewhere).
 describe("losing a runner", () => {
   it("a killed runner fails its in-flight call with RunnerLostError within 2 s; the other runner keeps serving", async () => {
     // Two threads per runner, so the survivor has a free thread beside its long call.
-    await using cluster = await local({ runners: 2, threads: 2 });
+    await using cluster = await local({ runners: 2, threads: 2, retries: 0 });
     const m = await cluster.import<M>(fixture("math.ts"));
     const pids = await Promise.all(Array.from({ length: 8 }, () => m.pid()));
     expect(new Set(pids)).toEqual(new Set(cluster.runners.map((r) => r.pid)));
@@ -52,7 +54,7 @@ describe("losing a runner", () => {
   });
 
   it("a runner that stops answering (SIGSTOP) is detected by heartbeats within 2 s and its calls fail with RunnerLostError", async () => {
-    await using cluster = await local({ runners: 2, threads: 2 });
+    await using cluster = await local({ runners: 2, threads: 2, retries: 0 });
     const m = await cluster.import<M>(fixture("math.ts"));
     await Promise.all(Array.from({ length: 4 }, () => m.add(1, 1)));
 
@@ -81,7 +83,7 @@ describe("losing a runner", () => {
   });
 
   it("calls still queued in the driver when a runner dies run on the other runner", async () => {
-    await using cluster = await local({ runners: 2, threads: 1 });
+    await using cluster = await local({ runners: 2, threads: 1, retries: 0 });
     const b = await cluster.import<Busy>(fixture("busy.ts"));
     await Promise.all([b.add(1, 1), b.add(2, 2)]);
     const calls = Array.from({ length: 16 }, () => b.napThenPid(100));
@@ -111,6 +113,8 @@ describe("losing a runner", () => {
     process.kill(cluster.runners[0]!.pid, "SIGKILL");
     const errors = await Promise.all(calls.map((c) => rejectionOf(c)));
     for (const e of errors) expect(e).toBeInstanceOf(RunnerLostError);
+    // With no runner left, retries (3 by default) cannot help: the error says so at once.
+    for (const e of errors) expect((e as RunnerLostError).message).toMatch(/after 1 attempt|no runners left/);
     expect(cluster.stats.queued).toBe(0);
     await expect(m.add(1, 2)).rejects.toBeInstanceOf(RunnerLostError);
   });

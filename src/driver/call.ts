@@ -1,6 +1,8 @@
+import type { CallOptions as CallBounds } from "../protocol/call-options.ts";
 import type { Encoded } from "../protocol/codec.ts";
 import { RANK_EXPORT_PREFIX } from "../protocol/spmd-wire.ts";
 import type { ObjectEntry } from "./object-table.ts";
+import { DEFAULT_RETRIES } from "./retry-policy.ts";
 import type { RunnerLink } from "./runner-link.ts";
 
 /** A bundle as calls name it: a small number per cluster, declared to each runner once. */
@@ -9,7 +11,15 @@ export interface ModuleRef {
   hash: string;
 }
 
-export type { CallOptions } from "../protocol/call-options.ts";
+/** Bounds on a remote call, and how often it may be sent again if its runner is lost. */
+export interface CallOptions extends CallBounds {
+  /**
+   * Times the call is sent again, to another runner, when the runner running it is lost
+   * (default: the cluster's, 3). 0 for work that must not run twice. Application errors,
+   * timeouts and cancellation are never retried.
+   */
+  retries?: number;
+}
 
 /** What a call runs: enough to run it again (lineage of the object it made). */
 export interface TaskSpec {
@@ -19,6 +29,8 @@ export interface TaskSpec {
   readonly args: Encoded;
   /** The objects the arguments refer to, in the order the runner is told about them. */
   readonly deps: readonly ObjectEntry[];
+  /** Times a run may be sent again after its runner was lost. */
+  readonly retries: number;
 }
 
 /** One remote call from submission to settlement. */
@@ -28,21 +40,27 @@ export class PendingCall implements TaskSpec {
   settled = false;
   /** Set while waiting in the scheduler's queue. */
   queued = false;
-  /** Already re-sent once after the thread connection it was on closed. */
-  laneRetried = false;
   /** The object its result is kept as (an `f.ref()` call): the result stays on the runner. */
   keep: ObjectEntry | undefined;
   /** Longest chain of calls waiting on this one's result: the scheduler runs the longest first. */
   height = 0;
-  /** Sends after a runner or an input was lost. */
+  /** Times it may be sent again after its runner (or thread connection) was lost. */
+  retries = DEFAULT_RETRIES;
+  /** Times it was sent (each one an attempt). */
   attempts = 0;
+  /** Sends lost with their runner or thread connection. */
+  lostSends = 0;
+  /** Sends answered with ObjectLostError: the runner could not fetch an input. */
+  inputLosses = 0;
+  /** The runner its last send was lost on: the next goes elsewhere if another runner is live. */
+  avoid: RunnerLink | undefined;
   /** For a call remaking a lost object: how many levels of lineage deep it is (0: the user's call). */
   lineageDepth = 0;
   /**
-   * Given a failure, may take the call back to run it again (returns true); the call
-   * then does not settle. Set for calls with object inputs or a kept result.
+   * Given a failure, may take the call back to send it again (returns undefined: the call
+   * does not settle); otherwise returns the error it settles with (retry-policy.ts).
    */
-  retry: ((e: Error) => boolean) | undefined;
+  retry: ((e: Error) => Error | undefined) | undefined;
   /** For each input: the runner it was to be fetched from (undefined: the call's own runner). */
   fetchedFrom: Map<string, RunnerLink | undefined> | undefined;
   /** Set for the calls of an SPMD job: the rank it runs as. */
@@ -97,9 +115,10 @@ export class PendingCall implements TaskSpec {
 
   reject(e: Error): void {
     if (this.settled) return;
-    if (this.retry?.(e) === true) return;
+    const final = this.retry === undefined ? e : this.retry(e);
+    if (final === undefined) return;
     this.settled = true;
     for (const c of this.cleanups) c();
-    this.onReject(e);
+    this.onReject(final);
   }
 }

@@ -17,6 +17,7 @@ import { ObjectTable, type Kept, type ObjectEntry } from "./object-table.ts";
 import type { Ref } from "./ref.ts";
 import { makeRemote, remoteTarget, type Remote } from "./remote.ts";
 import { runJob, type SpmdHost, type SpmdOptions } from "./spmd.ts";
+import { checkRetries, DEFAULT_RETRIES, RetryPolicy } from "./retry-policy.ts";
 import { RunnerLink, type LinkHost } from "./runner-link.ts";
 import { Scheduler } from "./scheduler.ts";
 import { TaskGraph } from "./task-graph.ts";
@@ -26,6 +27,8 @@ export interface ClusterOptions {
   runners: readonly string[];
   token?: string | undefined;
   heartbeat?: HeartbeatOptions;
+  /** Default `retries` of every call: times it is sent again after its runner is lost (3). */
+  retries?: number;
   logger?: Logger;
   /** Called after the links close (a local cluster stops its processes here). */
   onClose?: () => Promise<void>;
@@ -63,6 +66,8 @@ export interface ClusterStats {
   calls: number;
   succeeded: number;
   failed: number;
+  /** Sends repeated after a runner, a thread connection or an input was lost. */
+  resent: number;
   queued: number;
   codeBytesSent: number;
   modules: ModuleStats[];
@@ -76,8 +81,9 @@ export interface ClusterStats {
 /** A connection to a set of runners: imports modules and runs their functions there. */
 export class Cluster implements AsyncDisposable {
   private readonly scheduler = new Scheduler();
+  private readonly retryPolicy = new RetryPolicy(() => this.scheduler.liveRunners);
   private readonly objects = new ObjectTable({ free: (link, ids) => link.free(ids) });
-  private readonly graph = new TaskGraph(this.objects, this.scheduler);
+  private readonly graph = new TaskGraph(this.objects, this.scheduler, this.retryPolicy);
   private readonly channels = new Channels(this.objects.prefix);
   private readonly data = new ObjectOps(this.objects, this.graph, () => this.links);
   private readonly goroutines: Goroutines;
@@ -97,6 +103,7 @@ export class Cluster implements AsyncDisposable {
 
   static async create(opts: ClusterOptions): Promise<Cluster> {
     if (opts.runners.length === 0) throw new TypeError("a cluster needs at least one runner address");
+    checkRetries(opts.retries, "cluster options");
     const c = new Cluster(opts);
     const host: LinkHost = {
       ownerPrefix: c.objects.prefix,
@@ -233,6 +240,7 @@ export class Cluster implements AsyncDisposable {
     let encoded: Encoded;
     let deps: ObjectEntry[];
     try {
+      checkRetries(options?.retries, exportName);
       ({ encoded, deps } = this.encodeArgs(args));
     } catch (err) {
       return Promise.reject(err as Error);
@@ -251,11 +259,18 @@ export class Cluster implements AsyncDisposable {
           reject(e);
         },
         deps);
+      call.retries = options?.retries ?? this.defaultRetries;
       if (options !== undefined) this.arm(call, options);
       if (call.settled) return;
-      if (deps.length > 0) this.graph.add(call);
-      else this.scheduler.submit(call);
+      if (deps.length > 0) return this.graph.add(call);
+      call.retry = (e) => this.retryPolicy.take(call, e, () => this.scheduler.resubmit(call));
+      this.scheduler.submit(call);
     });
+  }
+
+  /** Times a call is sent again after its runner was lost, unless it says otherwise. */
+  private get defaultRetries(): number {
+    return this.opts.retries ?? DEFAULT_RETRIES;
   }
 
   /** While a module has not been called yet: what to run when this call succeeds (records firstCallMs). */
@@ -288,6 +303,7 @@ export class Cluster implements AsyncDisposable {
         this.objects.failed(made.entry, e);
       },
       deps);
+    call.retries = options?.retries ?? this.defaultRetries;
     // The callbacks above run after this line, once the call settles.
     const made = this.objects.create<unknown>(call);
     made.entry.producer = call;
@@ -350,6 +366,7 @@ export class Cluster implements AsyncDisposable {
   get stats(): ClusterStats {
     return {
       ...this.counts,
+      resent: this.retryPolicy.resent,
       queued: this.scheduler.queued,
       codeBytesSent: this.links.reduce((s, l) => s + l.codeBytesSent, 0),
       modules: [...this.modules.values()].map(({ ref: _ref, ...m }) => m),

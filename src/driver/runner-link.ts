@@ -135,9 +135,12 @@ export class RunnerLink implements LaneOwner, ChanPeer {
     call.link = this;
     this.inflight.set(id, call);
     if (call.concurrent) this.parked++;
+    // A call sent again after a loss takes the main connection, which heartbeats watch: a
+    // lane may belong to a thread about to go the way of the one that lost it.
+    const again = call.attempts++ > 0;
     // A thread's own connection has no object store: it takes calls whose inputs all travel
     // with them (a kept result it cannot return inline goes to the store through the main thread).
-    const lane = call.solo || call.laneRetried || !this.warm.has(ref) || !call.deps.every((d) => d.inline !== undefined)
+    const lane = call.solo || again || !this.warm.has(ref) || !call.deps.every((d) => d.inline !== undefined)
       ? undefined : this.lanes.pick();
     if (lane !== undefined) lane.send(id, call, callFrame(id, call, this));
     else this.sendMain(id, call);
@@ -208,7 +211,7 @@ export class RunnerLink implements LaneOwner, ChanPeer {
   /**
    * A thread's connection closed: the runner killed the thread (to stop a cancelled call
    * running there) or the thread died. Calls still on it are a system failure, not an
-   * application error: each is sent once more, through the runner's main connection.
+   * application error: each fails with RunnerLostError, and the retry policy sends it again.
    */
   laneClosed(lane: Lane, reason: string): void {
     this.lanes.forget(lane);
@@ -218,14 +221,9 @@ export class RunnerLink implements LaneOwner, ChanPeer {
     for (const id of ids) {
       const call = this.inflight.get(id);
       if (call === undefined) continue;
-      if (call.settled || !this.alive || call.laneRetried) {
-        this.inflight.delete(id);
-        if (call.concurrent) this.parked--;
-        call.reject(laneLost(this.address, lane.port, reason));
-        continue;
-      }
-      call.laneRetried = true;
-      this.sendMain(id, call);
+      this.inflight.delete(id);
+      if (call.concurrent) this.parked--;
+      call.reject(laneLost(this.address, lane.port, reason));
     }
     if (ids.length > 0) this.host.slotFreed(this);
   }

@@ -17,6 +17,7 @@ const BYTES_PER_US = 1000;
  *
  * Calls of the task graph (object inputs or kept results) wait in a ready queue ranked
  * by critical path, ahead of plain calls, and go where their inputs cost least to reach.
+ * Calls sent again after their runner was lost go first of all.
  */
 export class Scheduler {
   private links: RunnerLink[] = [];
@@ -25,9 +26,18 @@ export class Scheduler {
   private readonly ready = new ReadyQueue();
   /** Graph calls made ready in the current task: ranked when it ends. */
   private arriving: PendingCall[] = [];
+  /** Calls sent before and lost, waiting to go again: ahead of everything else. */
+  private retrying: PendingCall[] = [];
 
   get queued(): number {
-    return this.queue.length - this.head + this.ready.size + this.arriving.length;
+    return this.queue.length - this.head + this.ready.size + this.arriving.length + this.retrying.length;
+  }
+
+  /** Runners that are connected (a runner being failed is no longer live). */
+  get liveRunners(): number {
+    let n = 0;
+    for (const l of this.links) if (l.alive) n++;
+    return n;
   }
 
   /**
@@ -39,6 +49,7 @@ export class Scheduler {
       call.reject(new RunnerLostError("(none)", "no runners in the cluster"));
       return;
     }
+    if (call.attempts > 0) return this.resubmit(call);
     call.queued = true;
     this.arriving.push(call);
     if (this.arriving.length === 1) {
@@ -86,12 +97,29 @@ export class Scheduler {
     this.queue.push(call);
   }
 
+  /**
+   * A call whose last send was lost (retry-policy.ts). It goes before calls not sent yet,
+   * and to a runner other than the one that lost it while another is live (waiting for room
+   * there rather than going back): a runner that lost a thread may be about to lose the rest.
+   */
+  resubmit(call: PendingCall): void {
+    if (this.links.length === 0) {
+      call.reject(new RunnerLostError(call.avoid?.address ?? "(none)", "no runners left"));
+      return;
+    }
+    call.queued = true;
+    this.retrying.push(call);
+    this.pump();
+  }
+
   /** Takes a call out of the queue (timeout or cancel before it was sent). */
   withdraw(call: PendingCall): void {
     if (!call.queued) return;
     call.queued = false; // a graph call is skipped when it reaches the head of the ready queue
     const i = this.queue.indexOf(call, this.head);
     if (i >= 0) this.queue[i] = undefined;
+    const j = this.retrying.indexOf(call);
+    if (j >= 0) this.retrying.splice(j, 1);
   }
 
   slotFreed(_link: RunnerLink): void {
@@ -99,6 +127,21 @@ export class Scheduler {
   }
 
   private pump(): void {
+    for (let i = 0; i < this.retrying.length;) {
+      const call = this.retrying[i]!;
+      if (call.settled || !call.queued) {
+        this.retrying.splice(i, 1);
+        continue;
+      }
+      const link = call.usesObjects ? this.placeFor(call) : this.pick(call.avoid);
+      if (link === undefined) {
+        i++;
+        continue;
+      }
+      this.retrying.splice(i, 1);
+      call.queued = false;
+      link.send(call);
+    }
     while (this.ready.size > 0) {
       const call = this.ready.peek()!;
       if (call.settled || !call.queued) {
@@ -135,11 +178,13 @@ export class Scheduler {
     return best;
   }
 
-  private pick(): RunnerLink | undefined {
+  /** The runner with the most free threads among those with room (not `avoid`, unless it alone is live). */
+  private pick(avoid?: RunnerLink): RunnerLink | undefined {
+    if (avoid !== undefined && !this.othersLive(avoid)) return avoid.hasRoom ? avoid : undefined;
     let best: RunnerLink | undefined;
     let bestFree = -Infinity;
     for (const l of this.links) {
-      if (!l.hasRoom) continue;
+      if (!l.hasRoom || l === avoid) continue;
       const free = l.threads - l.inFlight;
       if (free > bestFree) {
         best = l;
@@ -151,10 +196,11 @@ export class Scheduler {
 
   /** The runner where the call could start soonest, counting the inputs it would have to fetch. */
   private placeFor(call: PendingCall): RunnerLink | undefined {
+    const avoid = call.avoid !== undefined && this.othersLive(call.avoid) ? call.avoid : undefined;
     let best: RunnerLink | undefined;
     let bestCost = Infinity;
     for (const l of this.links) {
-      if (!l.hasRoom) continue;
+      if (!l.hasRoom || l === avoid) continue;
       let cost = (Math.max(0, l.inFlight + 1 - l.threads) * l.execMicros) / l.threads;
       let missing = -1;
       for (const d of call.deps) if (d.inline === undefined && !d.holdsOn(l)) missing += d.bytes + 1;
@@ -167,8 +213,13 @@ export class Scheduler {
     return best;
   }
 
+  /** Whether a runner other than `link` is live. */
+  private othersLive(link: RunnerLink): boolean {
+    return this.links.some((l) => l !== link && l.alive);
+  }
+
   private failQueued(err: Error): void {
-    const calls = [...this.queue.slice(this.head), ...this.ready.drain(), ...this.arriving.splice(0)];
+    const calls = [...this.retrying.splice(0), ...this.queue.slice(this.head), ...this.ready.drain(), ...this.arriving.splice(0)];
     this.queue = [];
     this.head = 0;
     for (const c of calls) c?.reject(err);

@@ -1,10 +1,9 @@
-import { ObjectLostError, RunnerLostError } from "../errors.ts";
+import { ObjectLostError } from "../errors.ts";
 import { PendingCall } from "./call.ts";
 import type { Kept, ObjectEntry, ObjectTable } from "./object-table.ts";
+import type { RetryPolicy } from "./retry-policy.ts";
 import type { Scheduler } from "./scheduler.ts";
 
-/** Sends of one call after a runner or an input was lost, before it fails. */
-const MAX_ATTEMPTS = 4;
 /** Times one object may be remade from its lineage. */
 const MAX_REBUILDS = 3;
 /**
@@ -18,13 +17,14 @@ export const MAX_LINEAGE_DEPTH = 32;
  * Calls that read objects or keep their result: each waits until its inputs exist, then
  * goes to the scheduler's ready queue (no level barriers: a call starts as soon as its
  * own inputs are done). Inputs lost with a runner are remade by re-running the task
- * that made them, and calls that lost an input or a runner on the way are sent again.
+ * that made them; calls that lost an input or a runner on the way are sent again as the
+ * retry policy allows, once their inputs exist again.
  */
 export class TaskGraph {
   /** Calls that only wait for their inputs (cluster.get), and what to do then. */
   private readonly probes = new WeakMap<PendingCall, () => void>();
 
-  constructor(private readonly table: ObjectTable, private readonly scheduler: Scheduler) {}
+  constructor(private readonly table: ObjectTable, private readonly scheduler: Scheduler, private readonly retries: RetryPolicy) {}
 
   /** Calls `ready` once every input of `probe` exists (remaking lost ones); rejects the probe otherwise. */
   waitFor(probe: PendingCall, ready: () => void): void {
@@ -82,6 +82,7 @@ export class TaskGraph {
       (kept) => this.table.made(entry, call.link!, kept as Kept),
       (err) => this.table.failed(entry, err),
       spec.deps);
+    call.retries = spec.retries;
     call.keep = entry;
     call.lineageDepth = depth;
     entry.producer = call;
@@ -89,27 +90,17 @@ export class TaskGraph {
     this.add(call);
   }
 
-  /** A system failure (runner gone, an input gone) takes a call back; application errors do not. */
-  private retry(call: PendingCall, e: Error): boolean {
-    if (call.attempts + 1 >= MAX_ATTEMPTS) return false;
-    if (e instanceof ObjectLostError) {
-      const dep = call.deps.find((d) => d.id === e.objectId);
-      if (dep === undefined) return false;
-      // The runner that was to provide it does not have it (any more).
-      const from = call.fetchedFrom?.get(dep.id) ?? call.link;
-      if (from !== undefined) dep.holders.delete(from);
-    } else if (!(e instanceof RunnerLostError && call.keep !== undefined)) {
-      // Only a task whose result is kept is re-run when its runner dies; a plain call's
-      // RunnerLostError reaches the caller (retry policy for those: issue 6).
-      return false;
-    }
-    call.attempts++;
-    call.link = undefined;
-    call.fetchedFrom = undefined;
-    call.laneRetried = false;
-    // After the failing link has finished its own cleanup.
-    queueMicrotask(() => this.submit(call));
-    return true;
+  /**
+   * A failed send, judged by the retry policy. A call taken back waits for its inputs
+   * again (remaking any lost meanwhile) before it is sent.
+   */
+  private retry(call: PendingCall, e: Error): Error | undefined {
+    const dep = e instanceof ObjectLostError ? call.deps.find((d) => d.id === e.objectId) : undefined;
+    const from = dep === undefined ? undefined : call.fetchedFrom?.get(dep.id) ?? call.link;
+    const final = this.retries.take(call, e, () => this.submit(call));
+    // The runner that was to provide the input does not have it (any more).
+    if (final === undefined && from !== undefined) dep!.holders.delete(from);
+    return final;
   }
 }
 

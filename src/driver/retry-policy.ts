@@ -1,0 +1,78 @@
+import { ObjectLostError, RunnerLostError } from "../errors.ts";
+import type { PendingCall } from "./call.ts";
+
+/**
+ * Times a call is sent again after its runner was lost, unless it or its cluster says
+ * otherwise: Ray's default for tasks. One lost runner costs one retry; three cover a
+ * runner, its replacement and one more failing during a rolling restart.
+ */
+export const DEFAULT_RETRIES = 3;
+
+/**
+ * Re-sends of a call whose runner could not fetch one of its inputs. Its function did not
+ * run (the runner answers before it starts), so these do not spend `retries`; the bound
+ * stops a call chasing an object between holders that keep losing it.
+ */
+const MAX_INPUT_LOSSES = 3;
+
+/** Throws unless `retries` is a valid number of retries. */
+export function checkRetries(retries: number | undefined, where: string): void {
+  if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
+    throw new TypeError(`${where}: retries must be a non-negative integer, got ${String(retries)}`);
+  }
+}
+
+/**
+ * The one retry policy of the driver. A send is repeated only when the system lost it,
+ * never when the function failed:
+ * - its runner was lost (link closed, heartbeats stopped, process killed) or the thread
+ *   connection it was on closed: RunnerLostError. Sent again, to another runner if one is
+ *   live, at most `call.retries` times: the function may have run (partly), so this is
+ *   only for work that may run twice;
+ * - its runner could not fetch an input (ObjectLostError naming one): sent again once the
+ *   input is found elsewhere or remade (the function had not started).
+ * Never retried: application errors (RemoteError), TimeoutError, CancelledError,
+ * SerializationError, ImportError, a call whose timeout or signal fired (it has settled),
+ * goroutines (the channels they held broke with the runner) and SPMD ranks (a lost rank
+ * aborts its job).
+ */
+export class RetryPolicy {
+  /** Sends repeated so far, for the cluster's stats. */
+  resent = 0;
+
+  constructor(private readonly liveRunners: () => number) {}
+
+  /**
+   * Called with the failure of a send. Returns undefined if the call is taken back:
+   * `resend` then runs once the failing link has finished its own cleanup (unless the
+   * call settles meanwhile: a timeout or signal). Otherwise returns the error to settle with.
+   */
+  take(call: PendingCall, e: Error, resend: () => void): Error | undefined {
+    // Not on a runner when it failed (still queued, or between two sends): nothing was lost.
+    if (call.link === undefined) return this.final(call, e);
+    if (call.concurrent || call.rank !== undefined) return e;
+    if (e instanceof RunnerLostError) {
+      if (call.lostSends >= call.retries || this.liveRunners() === 0) return this.final(call, e);
+      call.lostSends++;
+      call.avoid = call.link;
+    } else if (e instanceof ObjectLostError && call.deps.some((d) => d.id === e.objectId)) {
+      if (call.inputLosses >= MAX_INPUT_LOSSES) return e;
+      call.inputLosses++;
+    } else {
+      return e;
+    }
+    this.resent++;
+    call.link = undefined;
+    call.fetchedFrom = undefined;
+    queueMicrotask(() => {
+      if (!call.settled) resend();
+    });
+    return undefined;
+  }
+
+  /** The error a call settles with: a lost runner's says how many sends were made. */
+  private final(call: PendingCall, e: Error): Error {
+    if (!(e instanceof RunnerLostError) || call.attempts === 0 || call.concurrent || call.rank !== undefined) return e;
+    return new RunnerLostError(e.runner, e.reason, call.attempts);
+  }
+}
