@@ -81,7 +81,8 @@ export interface ClusterStats {
 /** A connection to a set of runners: imports modules and runs their functions there. */
 export class Cluster implements AsyncDisposable {
   private readonly scheduler = new Scheduler();
-  private readonly retryPolicy = new RetryPolicy(() => this.scheduler.liveRunners);
+  /** Closing the cluster closes every link: calls lost that way have nowhere to go. */
+  private readonly retryPolicy = new RetryPolicy(() => (this.closing === undefined ? this.scheduler.liveRunners : 0));
   private readonly objects = new ObjectTable({ free: (link, ids) => link.free(ids) });
   private readonly graph = new TaskGraph(this.objects, this.scheduler, this.retryPolicy);
   private readonly channels = new Channels(this.objects.prefix);
