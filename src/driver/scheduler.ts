@@ -127,21 +127,7 @@ export class Scheduler {
   }
 
   private pump(): void {
-    for (let i = 0; i < this.retrying.length;) {
-      const call = this.retrying[i]!;
-      if (call.settled || !call.queued) {
-        this.retrying.splice(i, 1);
-        continue;
-      }
-      const link = call.usesObjects ? this.placeFor(call) : this.pick(call.avoid);
-      if (link === undefined) {
-        i++;
-        continue;
-      }
-      this.retrying.splice(i, 1);
-      call.queued = false;
-      link.send(call);
-    }
+    if (this.retrying.length > 0) this.pumpRetrying();
     while (this.ready.size > 0) {
       const call = this.ready.peek()!;
       if (call.settled || !call.queued) {
@@ -170,6 +156,27 @@ export class Scheduler {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
+  }
+
+  /** Sends the lost calls that can go now; the others keep their order. */
+  private pumpRetrying(): void {
+    if (!this.links.some((l) => l.hasRoom)) return;
+    // Whether a call can go depends only on the runner it avoids (room elsewhere, or there):
+    // once one avoiding it is stuck, so are the rest in this round.
+    const stuck = new Set<RunnerLink | undefined>();
+    const waiting: PendingCall[] = [];
+    for (const call of this.retrying) {
+      if (call.settled || !call.queued) continue;
+      const link = stuck.has(call.avoid) ? undefined : call.usesObjects ? this.placeFor(call) : this.pick(call.avoid);
+      if (link === undefined) {
+        stuck.add(call.avoid);
+        waiting.push(call);
+        continue;
+      }
+      call.queued = false;
+      link.send(call);
+    }
+    this.retrying = waiting;
   }
 
   private leastLoaded(): RunnerLink | undefined {
