@@ -1,0 +1,40 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Hosts } from "./hosts/hosts.ts";
+import { TOLERANT } from "./hosts/heartbeats.ts";
+import { record } from "./hosts/report.ts";
+import { degradeMethod, netnsUnavailable } from "./hosts/support.ts";
+import { WORKLOADS } from "./hosts/workloads.ts";
+
+// Fault matrix, row "200 ms delay + 5% loss": the victim host's link (both directions)
+// turns bad while the work runs, and stays bad until the cell ends. The heartbeat bound
+// (3.25 s) is above what TCP needs to repair a loss on such a link, so the work should end
+// with the right values, later; a typed error is accepted, a hang or a wrong value is not.
+const unavailable = netnsUnavailable() ?? (() => {
+  const m = degradeMethod();
+  return typeof m === "string" ? undefined : m.unavailable;
+})();
+const title = (t: string): string => (unavailable === undefined ? t : `${t} (skipped: ${unavailable})`);
+const BAD_LINK = { delayMs: 200, lossPct: 5 };
+
+describe.skipIf(unavailable !== undefined)(title("fault matrix: 200 ms delay + 5% loss on one host's link"), () => {
+  let hosts: Hosts;
+  beforeAll(async () => {
+    hosts = await Hosts.start({ hosts: 3 });
+  });
+  afterAll(() => hosts?.close());
+  afterEach(() => hosts.heal());
+
+  for (const [cell, workload] of WORKLOADS) {
+    it(`${cell}: every outcome is the right value or a typed error; nothing hangs`, { timeout: 60_000 }, async () => {
+      await using c = await hosts.connect({ heartbeat: TOLERANT });
+      const run = await workload(c, hosts, { light: true });
+      const at = performance.now();
+      await hosts.degrade(run.victim, BAD_LINK);
+      const r = await run.settled(at);
+      // The bad link carried the cell's traffic (and dropped some of it, most likely).
+      const link = await hosts.undegrade(run.victim);
+      expect(link.passed).toBeGreaterThan(0);
+      record({ row: "200 ms delay + 5% loss", cell, ...r, outcome: `${r.outcome} (link: ${link.passed} packets passed, ${link.dropped} dropped)`, heartbeat: TOLERANT });
+    });
+  }
+});

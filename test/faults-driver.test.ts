@@ -1,0 +1,147 @@
+import { spawn } from "node:child_process";
+import net from "node:net";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuthError, Cluster, type RunnerStats } from "../src/index.ts";
+import { headerOf, T } from "../src/protocol/messages.ts";
+import { cleanEnv, exited, fixture, framesOf, RawPeer, rejectionOf } from "./helpers.ts";
+import { Hosts } from "./hosts/hosts.ts";
+import { TIGHT } from "./hosts/heartbeats.ts";
+import { eventually } from "./hosts/outcomes.ts";
+import { record } from "./hosts/report.ts";
+import { netnsUnavailable } from "./hosts/support.ts";
+
+// Fault matrix, rows "driver dies" and "wrong / missing token, replayed handshake".
+const unavailable = netnsUnavailable();
+const title = (t: string): string => (unavailable === undefined ? t : `${t} (skipped: ${unavailable})`);
+
+type F = typeof import("./fixtures/faults.ts");
+
+/** What each runner does and holds, by address; a driver's handshake alone changes none of it. */
+const work = (stats: readonly (RunnerStats & { address: string })[]): { calls: number; codeFetches: number; objects: number; inFlight: number }[] =>
+  stats.map((s) => ({ calls: s.calls, codeFetches: s.codeFetches, objects: s.objects, inFlight: s.inFlight }));
+
+/** Starts fixtures/doomed-driver.ts against the hosts; resolves once it has left work everywhere. */
+async function doomedDriver(hosts: Hosts): Promise<{ kill(): Promise<void> }> {
+  const script = fileURLToPath(fixture("doomed-driver.ts"));
+  const env = cleanEnv({ STRAND_RUNNERS: hosts.addresses.join(","), STRAND_TOKEN: hosts.token, STRAND_LOG: "silent" });
+  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), script], { env, stdio: ["ignore", "pipe", "inherit"] });
+  const exit = exited(child);
+  await new Promise<void>((resolve, reject) => {
+    void exit.then((code) => reject(new Error(`the doomed driver exited (${code}) before it was ready`)));
+    createInterface({ input: child.stdout! }).on("line", (l) => l === "ready" && resolve());
+  });
+  return {
+    async kill() {
+      child.kill("SIGKILL");
+      await exit;
+    },
+  };
+}
+
+describe.skipIf(unavailable !== undefined)(title("fault matrix: a driver dies; bad handshakes"), () => {
+  let hosts: Hosts;
+  let observer: Cluster; // another driver, watching the runners' own counters
+  beforeAll(async () => {
+    hosts = await Hosts.start({ hosts: 3 });
+    observer = await hosts.connect({ heartbeat: TIGHT });
+  });
+  afterAll(async () => {
+    await observer?.close();
+    await hosts?.close();
+  });
+
+  it("a driver SIGKILLed in the middle of its work: every runner frees its objects and stops its calls", async () => {
+    const driver = await doomedDriver(hosts);
+    const loaded = await observer.runnerStats();
+    // On every runner: its put, and a plain call, a call with a timeout, a goroutine and a rank running.
+    for (const s of loaded) {
+      expect(s.objects, s.address).toBeGreaterThanOrEqual(1);
+      expect(s.inFlight, s.address).toBeGreaterThanOrEqual(4);
+    }
+    const at = performance.now();
+    await driver.kill();
+    await eventually(() => observer.runnerStats(), (ss) => ss.every((s) => s.objects === 0 && s.inFlight === 0), "runners to drop the dead driver's objects and calls");
+    const settleMs = performance.now() - at;
+    const objects = loaded.reduce((n, s) => n + s.objects, 0);
+    const calls = loaded.reduce((n, s) => n + s.inFlight, 0);
+    record({
+      row: "driver dies (SIGKILL)", cell: "objects, plain and timed calls, goroutines, an SPMD job",
+      outcome: `all ${objects} objects freed, all ${calls} calls stopped (seen from another driver)`, detectMs: settleMs, settleMs, heartbeat: TIGHT,
+    });
+    // The runners serve the other driver as before.
+    const m = await observer.import<F>(fixture("faults.ts"));
+    expect((await m.square(7, 0)).value).toBe(49);
+  });
+
+  it("a wrong token is refused with AuthError; nothing runs", async () => {
+    const before = work(await observer.runnerStats());
+    const at = performance.now();
+    const err = await rejectionOf(hosts.connect({ token: "wrong" }));
+    const detectMs = performance.now() - at;
+    expect(err).toBeInstanceOf(AuthError);
+    expect((err as AuthError).code).toBe("ERR_STRAND_AUTH");
+    expect(work(await observer.runnerStats())).toEqual(before);
+    record({ row: "wrong / missing token, replayed handshake", cell: "wrong token", outcome: "AuthError; no call, code fetch or object on any runner", detectMs, settleMs: detectMs, heartbeat: TIGHT });
+  });
+
+  it("a missing token is refused with AuthError; nothing runs", async () => {
+    const before = work(await observer.runnerStats());
+    const at = performance.now();
+    const err = await rejectionOf(hosts.connect({ token: undefined }));
+    const detectMs = performance.now() - at;
+    expect(err).toBeInstanceOf(AuthError);
+    expect((err as Error).message).toMatch(/token/);
+    expect(work(await observer.runnerStats())).toEqual(before);
+    record({ row: "wrong / missing token, replayed handshake", cell: "missing token", outcome: "AuthError; no call, code fetch or object on any runner", detectMs, settleMs: detectMs, heartbeat: TIGHT });
+  });
+
+  it("a recorded session (handshake, module, call) replayed on a new connection is refused at Auth; nothing runs", async () => {
+    const target = hosts.addresses[0]!;
+    const [host, port] = [target.slice(0, target.lastIndexOf(":")), Number(target.slice(target.lastIndexOf(":") + 1))];
+    // A man in the middle on the root namespace's side of the bridge records what a real driver sends.
+    const recorded: Buffer[] = [];
+    const relay = net.createServer((inbound) => {
+      const outbound = net.connect(port, host);
+      inbound.on("data", (d: Buffer) => {
+        recorded.push(Buffer.from(d));
+        outbound.write(d);
+      });
+      outbound.on("data", (d: Buffer) => inbound.write(d));
+      inbound.on("close", () => outbound.destroy());
+      outbound.on("close", () => inbound.destroy());
+      inbound.on("error", () => {});
+      outbound.on("error", () => {});
+    });
+    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
+    try {
+      await using victim = await Cluster.create({ runners: [`127.0.0.1:${(relay.address() as net.AddressInfo).port}`], token: hosts.token });
+      const m = await victim.import<F>(fixture("faults.ts"));
+      expect((await m.square(3, 0)).value).toBe(9);
+    } finally {
+      relay.close();
+    }
+    const frames = framesOf(new Uint8Array(Buffer.concat(recorded)));
+    expect(frames.map((f) => headerOf(f)[0])).toEqual(expect.arrayContaining([T.Hello, T.Auth, T.Module, T.Call]));
+
+    const before = work(await observer.runnerStats());
+    const at = performance.now();
+    const peer = await RawPeer.connect(target);
+    for (const f of frames) peer.sendFrame(f); // everything the driver said, at once
+    const replies: number[] = [];
+    const refused = await (async () => {
+      for (;;) {
+        const h = await peer.nextHeader();
+        replies.push(h[0]);
+        if (h[0] === T.Refused) return h;
+      }
+    })();
+    const detectMs = performance.now() - at;
+    expect(replies).toEqual([T.Challenge, T.Refused]); // a fresh nonce: the old proof is worthless
+    expect(refused[1]).toBe(AuthError.code);
+    await peer.closed();
+    expect(work(await observer.runnerStats())).toEqual(before);
+    record({ row: "wrong / missing token, replayed handshake", cell: "replayed session", outcome: "Refused (AuthError), connection closed; the replayed call never ran", detectMs, settleMs: detectMs, heartbeat: TIGHT });
+  });
+});
