@@ -1,4 +1,5 @@
 export { local, connect, type ConnectOptions, type LocalOptions } from "./driver/connect.ts";
+export type { TlsOptions } from "./transport/secure.ts";
 export { Cluster, type ClusterOptions, type ClusterStats, type ImportOptions, type ModuleStats, type RunnerStatus } from "./driver/cluster.ts";
 export type { Goroutine, Remote, RemoteFunction, RemoteParameters } from "./driver/remote.ts";
 export type { ChannelStats } from "./driver/channel-home.ts";

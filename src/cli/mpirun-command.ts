@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import { connect, local } from "../driver/connect.ts";
 import type { Cluster } from "../driver/cluster.ts";
 import { JobAbortedError } from "../errors.ts";
+import { tlsFlags, tlsOptions, type TlsFlags } from "./tls-flags.ts";
 
 // `strand mpirun -n 4 [--local 2 | --runners a,b] prog.ts -- args`: MPI's launcher for a
 // module. Starts the ranks of one exported function, prints rank 0's result, and exits
@@ -34,13 +35,20 @@ export function mpirunCommand(): Command {
     .option("--threads <n>", "threads per local runner", (v) => wholeNumber(v, "--threads"))
     .option("--runners <list>", "comma-separated runner addresses (host:port); default STRAND_RUNNERS")
     .addOption(new Option("--token <token>", "shared token for the runners").env("STRAND_TOKEN"))
-    .action(async (module: string, args: string[], o: { np: number; export: string; local?: number; threads?: number; runners?: string; token?: string }) => {
+    .addOption(tlsFlags.cert())
+    .addOption(tlsFlags.key())
+    .addOption(tlsFlags.ca())
+    .action(async (module: string, args: string[], o: { np: number; export: string; local?: number; threads?: number; runners?: string; token?: string } & TlsFlags) => {
       const token = o.token || undefined;
+      const tls = tlsOptions(o);
       let cluster: Cluster;
       if (o.local !== undefined || (o.runners === undefined && !process.env.STRAND_RUNNERS)) {
-        cluster = await local({ runners: o.local ?? 1, ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(token ? { token } : {}) });
+        cluster = await local({ runners: o.local ?? 1, ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(token ? { token } : {}), ...(tls ? { tls } : {}) });
       } else {
-        cluster = await connect({ ...(o.runners !== undefined ? { runners: o.runners.split(",").map((s) => s.trim()).filter(Boolean) } : {}), ...(token ? { token } : {}) });
+        cluster = await connect({
+          ...(o.runners !== undefined ? { runners: o.runners.split(",").map((s) => s.trim()).filter(Boolean) } : {}),
+          ...(token ? { token } : {}), ...(tls ? { tls } : {}),
+        });
       }
       let code = 0;
       try {

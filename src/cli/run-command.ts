@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { Command, Option } from "commander";
 import { startLocalRunners, type LocalRunners } from "../driver/local.ts";
+import { tlsEnvOf, tlsFlags, tlsOptions, type TlsFlags } from "./tls-flags.ts";
 
 export function runCommand(): Command {
   return new Command("run")
@@ -10,13 +11,19 @@ export function runCommand(): Command {
     .addOption(new Option("--local <n>", "start n local runners for the script").conflicts("runners"))
     .option("--runners <list>", "comma-separated runner addresses (host:port)")
     .addOption(new Option("--token <token>", "shared token for the runners").env("STRAND_TOKEN"))
-    .action(async (script: string, args: string[], o: { local?: string; runners?: string; token?: string }) => {
-      const env: NodeJS.ProcessEnv = { ...process.env };
+    .addOption(tlsFlags.cert())
+    .addOption(tlsFlags.key())
+    .addOption(tlsFlags.ca())
+    .action(async (script: string, args: string[], o: { local?: string; runners?: string; token?: string } & TlsFlags) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, ...tlsEnvOf(o) };
       let local: LocalRunners | undefined;
       if (o.local !== undefined) {
-        local = await startLocalRunners({ runners: Number(o.local), ...(o.token ? { token: o.token } : {}) });
+        // The local runners take the certificate and key (and CA) too; the script presents the same.
+        const tls = tlsOptions(o);
+        local = await startLocalRunners({ runners: Number(o.local), ...(o.token ? { token: o.token } : {}), ...(tls ? { tls } : {}) });
         env.STRAND_RUNNERS = local.addresses.join(",");
         env.STRAND_TOKEN = local.token;
+        Object.assign(env, tlsEnvOf({ tlsCert: local.tls?.cert, tlsKey: local.tls?.key, tlsCa: local.tls?.ca }));
       } else {
         if (o.runners !== undefined) env.STRAND_RUNNERS = o.runners;
         if (o.token !== undefined) env.STRAND_TOKEN = o.token;

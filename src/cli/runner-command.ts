@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import { parseAddress } from "../transport/connection.ts";
 import { RunnerDaemon } from "../runner/daemon.ts";
+import { tlsOptions, tlsFlags, type TlsFlags } from "./tls-flags.ts";
 
 export function runnerCommand(): Command {
   return new Command("runner")
@@ -13,8 +14,11 @@ export function runnerCommand(): Command {
     .option("--max-frame <bytes>", "largest frame accepted", (v) => positiveInt(v, "--max-frame"))
     .option("--max-connections <n>", "connections accepted at once, per port (default 256)", (v) => positiveInt(v, "--max-connections"))
     .option("--object-memory <MiB>", "memory budget of the object store (default: 30% of RAM)", (v) => positiveInt(v, "--object-memory"))
+    .addOption(tlsFlags.cert("this runner's certificate (PEM file or text): TLS on all its ports"))
+    .addOption(tlsFlags.key())
+    .addOption(tlsFlags.ca("CA that signs the other runners' and the drivers' certificates; requires client certificates (mutual TLS)"))
     .addOption(new Option("--exit-with-stdin", "exit when stdin closes (used for child runners)").hideHelp())
-    .action(async (o: { listen: string; threads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; objectMemory?: number; exitWithStdin?: boolean }) => {
+    .action(async (o: { listen: string; threads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; objectMemory?: number; exitWithStdin?: boolean } & TlsFlags) => {
       process.setSourceMapsEnabled(true); // remote stacks point into the user's TypeScript
       const { host, port } = parseAddress(o.listen);
       const daemon = await RunnerDaemon.start({
@@ -24,9 +28,10 @@ export function runnerCommand(): Command {
         ...(o.maxFrame !== undefined ? { maxFrame: o.maxFrame } : {}),
         ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
         ...(o.objectMemory !== undefined ? { objectMemory: o.objectMemory * 1024 * 1024 } : {}),
+        tls: tlsOptions(o),
       });
       process.stdout.write(`listening on ${daemon.address}\n`);
-      daemon.log.info({ address: daemon.address, threads: daemon.executor.threads, auth: o.token ? "token" : "none (loopback)" }, "runner ready");
+      daemon.log.info({ address: daemon.address, threads: daemon.executor.threads, auth: o.token ? "token" : "none (loopback)", tls: daemon.tls === undefined ? "off" : daemon.tls.mutual ? "mutual" : "server" }, "runner ready");
       let stopping = false;
       const stop = (why: string): void => {
         if (stopping) return;

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { CancelledError, ObjectLostError, RunnerLostError, SerializationError, TimeoutError } from "../errors.ts";
 import { DEFAULT_MAX_FRAME, frameSize } from "../transport/frames.ts";
+import { loadTls, Tls, type TlsOptions } from "../transport/secure.ts";
 import { createLogger } from "../log.ts";
 import { encodeValue, type Encoded } from "../protocol/codec.ts";
 import type { Chan } from "../protocol/chan.ts";
@@ -26,6 +27,8 @@ export interface ClusterOptions {
   /** Runner addresses, host:port. */
   runners: readonly string[];
   token?: string | undefined;
+  /** TLS to every runner (main port and lanes): PEM text or file paths, read once. See ConnectOptions.tls. */
+  tls?: TlsOptions | undefined;
   heartbeat?: HeartbeatOptions;
   /** Default `retries` of every call: times it is sent again after its runner is lost (3). */
   retries?: number;
@@ -124,7 +127,14 @@ export class Cluster implements AsyncDisposable {
       log: c.log,
     };
     const heartbeat = opts.heartbeat ?? DEFAULT_HEARTBEAT;
-    const results = await Promise.allSettled(opts.runners.map((a) => RunnerLink.open(a, opts.token, host, heartbeat)));
+    let tls: Tls | undefined;
+    try {
+      tls = opts.tls === undefined ? undefined : new Tls(loadTls(opts.tls));
+    } catch (err) {
+      await opts.onClose?.();
+      throw err;
+    }
+    const results = await Promise.allSettled(opts.runners.map((a) => RunnerLink.open(a, opts.token, tls, host, heartbeat)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     for (const r of results) if (r.status === "fulfilled") c.links.push(r.value);
     if (failed !== undefined) {

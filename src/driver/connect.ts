@@ -1,4 +1,5 @@
 import type { HeartbeatOptions } from "../protocol/heartbeat.ts";
+import type { TlsOptions } from "../transport/secure.ts";
 import { Cluster } from "./cluster.ts";
 import { checkRetries } from "./retry-policy.ts";
 import { startLocalRunners, type LocalRunnersOptions } from "./local.ts";
@@ -8,6 +9,13 @@ export interface ConnectOptions {
   runners?: readonly string[];
   /** Shared token; default STRAND_TOKEN. */
   token?: string;
+  /**
+   * TLS to every runner: `ca` checks the runners' certificates (default: Node's root
+   * store); `cert` and `key` are this driver's certificate, for runners that require one
+   * (mutual TLS). PEM text or file paths. Default: STRAND_TLS_CA, STRAND_TLS_CERT and
+   * STRAND_TLS_KEY when any is set; otherwise plain TCP.
+   */
+  tls?: TlsOptions;
   heartbeat?: HeartbeatOptions;
   /** Times a call is sent again, to another runner, when its runner is lost (default 3; 0: never). */
   retries?: number;
@@ -23,17 +31,32 @@ export type LocalOptions = LocalRunnersOptions & {
 export async function local(options: LocalOptions = {}): Promise<Cluster> {
   checkRetries(options.retries, "local()");
   const r = await startLocalRunners(options);
-  return Cluster.create({ runners: r.addresses, token: r.token, heartbeat: options.heartbeat, retries: options.retries, onClose: r.stop });
+  return Cluster.create({ runners: r.addresses, token: r.token, tls: r.tls, heartbeat: options.heartbeat, retries: options.retries, onClose: r.stop });
+}
+
+/** TLS settings from STRAND_TLS_CA / STRAND_TLS_CERT / STRAND_TLS_KEY, if any is set. */
+export function tlsFromEnv(env: NodeJS.ProcessEnv = process.env): TlsOptions | undefined {
+  const pick = (k: string): string | undefined => env[k] || undefined;
+  const tls: TlsOptions = {};
+  const ca = pick("STRAND_TLS_CA");
+  const cert = pick("STRAND_TLS_CERT");
+  const key = pick("STRAND_TLS_KEY");
+  if (ca !== undefined) tls.ca = ca;
+  if (cert !== undefined) tls.cert = cert;
+  if (key !== undefined) tls.key = key;
+  return Object.keys(tls).length === 0 ? undefined : tls;
 }
 
 /**
  * Connects to running runners. With no addresses given and STRAND_RUNNERS unset, starts
- * a local cluster instead (like ray.init()).
+ * a local cluster instead (like ray.init()), with TLS only if `options.tls` asks for it.
  */
 export async function connect(options: ConnectOptions = {}): Promise<Cluster> {
   const env = process.env.STRAND_RUNNERS?.split(",").map((s) => s.trim()).filter((s) => s !== "");
   const runners = options.runners ?? env ?? [];
   const token = options.token ?? (process.env.STRAND_TOKEN || undefined);
-  if (runners.length === 0) return local({ ...(token !== undefined ? { token } : {}), heartbeat: options.heartbeat, retries: options.retries });
-  return Cluster.create({ runners, token, heartbeat: options.heartbeat, retries: options.retries });
+  if (runners.length === 0) {
+    return local({ ...(token !== undefined ? { token } : {}), ...(options.tls !== undefined ? { tls: options.tls } : {}), heartbeat: options.heartbeat, retries: options.retries });
+  }
+  return Cluster.create({ runners, token, tls: options.tls ?? tlsFromEnv(), heartbeat: options.heartbeat, retries: options.retries });
 }

@@ -2,6 +2,7 @@ import { ProtocolError, RunnerLostError } from "../errors.ts";
 import { clientHandshake } from "../protocol/handshake.ts";
 import { frameOf, headerOf, T } from "../protocol/messages.ts";
 import { Connection, dial } from "../transport/connection.ts";
+import type { Tls } from "../transport/secure.ts";
 import type { ChanRequest } from "../protocol/messages.ts";
 import type { PendingCall } from "./call.ts";
 import type { ChanPeer } from "./channel-home.ts";
@@ -34,8 +35,8 @@ export class Lane {
 
   private constructor(readonly port: number, private readonly conn: Connection) {}
 
-  static async open(host: string, port: number, token: string | undefined, owner: LaneOwner): Promise<Lane> {
-    const conn = new Connection(await dial(host, port));
+  static async open(host: string, port: number, token: string | undefined, tls: Tls | undefined, owner: LaneOwner): Promise<Lane> {
+    const conn = new Connection(await dial(host, port, { tls }));
     const { backlog } = await clientHandshake(conn, token);
     const lane = new Lane(port, conn);
     conn.send(frameOf([T.Owner, owner.ownerPrefix]));

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { ProtocolError } from "../errors.ts";
 import { parseAddress } from "../transport/connection.ts";
+import type { Tls } from "../transport/secure.ts";
 import { Lane, type LaneOwner } from "./lane.ts";
 
 /**
@@ -15,6 +16,7 @@ export class LinkLanes {
     private readonly owner: LaneOwner & { readonly alive: boolean },
     /** For the lanes' handshakes. */
     private readonly token: string | undefined,
+    private readonly tls: Tls | undefined,
     private readonly log: Logger,
   ) {}
 
@@ -49,7 +51,7 @@ export class LinkLanes {
     for (const port of wanted) {
       if (this.lanes.has(port) || this.dialing.has(port) || typeof port !== "number") continue;
       this.dialing.add(port);
-      Lane.open(host, port, this.token, this.owner).then(
+      Lane.open(host, port, this.token, this.tls, this.owner).then(
         (lane) => {
           this.dialing.delete(port);
           if (this.owner.alive) this.lanes.set(port, lane);

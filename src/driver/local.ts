@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { loadTls, type TlsOptions, type TlsPem } from "../transport/secure.ts";
 import { devRunnerEntry } from "./dev-runner.ts";
 
 export interface LocalRunnersOptions {
@@ -13,11 +14,18 @@ export interface LocalRunnersOptions {
   cacheDir?: string;
   /** Each runner's object store budget, in MiB (default: 30% of RAM). */
   objectMemoryMiB?: number;
+  /**
+   * TLS for the runners (`cert` and `key`, valid for 127.0.0.1; with `ca`, mutual TLS) and
+   * for the driver, which presents the same certificate. PEM text or file paths.
+   */
+  tls?: TlsOptions;
 }
 
 export interface LocalRunners {
   addresses: string[];
   token: string;
+  /** The TLS material the runners were given (the driver uses it too). */
+  tls: TlsPem | undefined;
   processes: ChildProcess[];
   stop(): Promise<void>;
 }
@@ -50,7 +58,8 @@ export async function startLocalRunners(opts: LocalRunnersOptions = {}): Promise
   const n = opts.runners ?? 2;
   const threads = opts.threads ?? Math.max(1, Math.floor(os.availableParallelism() / n));
   const token = opts.token ?? randomBytes(24).toString("base64url");
-  const env = { ...process.env, STRAND_TOKEN: token, STRAND_LOG: process.env.STRAND_LOG ?? "warn", GLIBC_TUNABLES: hugePageTunables() };
+  const tls = opts.tls === undefined ? undefined : loadTls(opts.tls);
+  const env = { ...process.env, STRAND_TOKEN: token, STRAND_LOG: process.env.STRAND_LOG ?? "warn", GLIBC_TUNABLES: hugePageTunables(), ...tlsEnv(tls) };
   // STRAND_RUNNER_NODE_ARGS: extra node flags for the runner processes (e.g. --cpu-prof when profiling).
   const nodeArgs = process.env.STRAND_RUNNER_NODE_ARGS?.split(" ").filter((a) => a !== "") ?? [];
   const entry = fromSource ? [await devRunnerEntry()] : [cliMain];
@@ -67,11 +76,19 @@ export async function startLocalRunners(opts: LocalRunnersOptions = {}): Promise
     await Promise.all(processes.map((p) => stopProcess(p)));
   };
   try {
-    return { addresses: await Promise.all(started), token, processes, stop };
+    return { addresses: await Promise.all(started), token, tls, processes, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/**
+ * The runners' TLS material in their environment, as PEM text (like the token: not in argv,
+ * which `ps` shows); ours is never inherited by them otherwise.
+ */
+function tlsEnv(tls: TlsPem | undefined): Record<string, string | undefined> {
+  return { STRAND_TLS_CERT: tls?.cert, STRAND_TLS_KEY: tls?.key, STRAND_TLS_CA: tls?.ca };
 }
 
 function listeningAddress(child: ChildProcess): Promise<string> {

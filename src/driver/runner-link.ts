@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { ProtocolError, RunnerLostError } from "../errors.ts";
+import { AuthError, ProtocolError, RunnerLostError } from "../errors.ts";
 import { decodeValue, type Encoded } from "../protocol/codec.ts";
 import { clientHandshake } from "../protocol/handshake.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
@@ -8,6 +8,7 @@ import { frameOf, headerOf, payloadOf, T, type ChanRequest, type RunnerInfo, typ
 import type { ChanPeer, Outcome } from "./channel-home.ts";
 import { chanReplyFrame, chanValues } from "./chan-frames.ts";
 import { Connection, dial, parseAddress } from "../transport/connection.ts";
+import type { Tls } from "../transport/secure.ts";
 import type { PendingCall } from "./call.ts";
 import { callFrame } from "./call-frame.ts";
 import { CallWindow } from "./call-window.ts";
@@ -64,9 +65,10 @@ export class RunnerLink implements LaneOwner, ChanPeer {
     private readonly conn: Connection,
     private readonly host: LinkHost,
     token: string | undefined,
+    tls: Tls | undefined,
   ) {
     this.callWindow = new CallWindow(info.threads);
-    this.lanes = new LinkLanes(this, token, host.log);
+    this.lanes = new LinkLanes(this, token, tls, host.log);
     this.requests = new LinkRequests({
       address,
       alive: () => this.alive,
@@ -75,14 +77,15 @@ export class RunnerLink implements LaneOwner, ChanPeer {
     });
   }
 
-  static async open(address: string, token: string | undefined, host: LinkHost, heartbeat: HeartbeatOptions): Promise<RunnerLink> {
+  static async open(address: string, token: string | undefined, tls: Tls | undefined, host: LinkHost, heartbeat: HeartbeatOptions): Promise<RunnerLink> {
     const { host: h, port } = parseAddress(address);
-    const socket = await dial(h, port).catch((err: Error) => {
-      throw new RunnerLostError(address, `cannot connect: ${err.message}`);
+    const socket = await dial(h, port, { tls }).catch((err: Error) => {
+      // A TLS failure is not a network one: trying again would not help.
+      throw err instanceof AuthError ? err : new RunnerLostError(address, `cannot connect: ${err.message}`);
     });
     const conn = new Connection(socket);
     const { info, backlog } = await clientHandshake(conn, token);
-    const link = new RunnerLink(address, info, conn, host, token);
+    const link = new RunnerLink(address, info, conn, host, token, tls);
     conn.send(frameOf([T.Owner, host.ownerPrefix]));
     conn.on("frame", (segs) => link.onFrame(segs));
     conn.on("close", (err) => link.fail(err?.message ?? "connection closed"));

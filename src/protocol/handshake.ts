@@ -135,3 +135,15 @@ export function serverHandshake(conn: Connection, token: string | undefined, inf
     return refuse(ProtocolError.code, `unexpected message ${h[0]} during handshake`);
   });
 }
+
+/**
+ * Refuses a client before the handshake (no TLS where TLS is required, or a client
+ * certificate our CA did not sign): a Refused frame it can read (its Hello gets no
+ * Challenge), then close. Nothing it sent is looked at.
+ */
+export function refuseEarly(conn: Connection, message: string): void {
+  conn.maxFrame = HANDSHAKE_MAX_FRAME; // what it sends is read (and dropped) until it closes
+  conn.send(frameOf([T.Refused, AuthError.code, message]));
+  conn.end();
+  setTimeout(() => conn.destroy(), 1000).unref();
+}

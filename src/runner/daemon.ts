@@ -3,11 +3,13 @@ import os from "node:os";
 import type { Logger } from "pino";
 import { ChannelBrokenError, ObjectLostError } from "../errors.ts";
 import { createLogger } from "../log.ts";
-import { serverHandshake } from "../protocol/handshake.ts";
+import { refuseEarly, serverHandshake } from "../protocol/handshake.ts";
 import type { HeartbeatOptions } from "../protocol/heartbeat.ts";
 import { chanOf, type RunnerInfo, type RunnerStats } from "../protocol/messages.ts";
 import { Connection } from "../transport/connection.ts";
 import { DEFAULT_MAX_FRAME } from "../transport/frames.ts";
+import { loadTls, Tls, type TlsOptions } from "../transport/secure.ts";
+import { createServer } from "../transport/server.ts";
 import { CodeCache } from "./code-cache.ts";
 import { Executor } from "./executor.ts";
 import { ObjectStore } from "./object-store.ts";
@@ -28,6 +30,12 @@ export interface RunnerOptions {
   maxConnections?: number;
   /** Bytes of objects this runner keeps (default: 30% of the host's memory). */
   objectMemory?: number;
+  /**
+   * TLS on every port of this runner (main, threads, SPMD ranks) and on its connections to
+   * other runners: `cert` and `key` required; with `ca`, clients must present a
+   * certificate it signed (mutual TLS). Values are PEM text or file paths.
+   */
+  tls?: TlsOptions | undefined;
   /** How this runner heartbeats its drivers, and how long it tolerates a silent one. */
   heartbeat?: HeartbeatOptions;
   logger?: Logger;
@@ -46,6 +54,8 @@ export class RunnerDaemon {
   readonly cache: CodeCache;
   readonly store: ObjectStore;
   readonly log: Logger;
+  /** This runner's TLS material, read once (undefined: plain TCP). */
+  readonly tls: Tls | undefined;
   private readonly peers: Peers;
   private readonly server: net.Server;
   private readonly sessions = new Set<Session>();
@@ -63,11 +73,13 @@ export class RunnerDaemon {
 
   private constructor(private readonly opts: RunnerOptions) {
     this.log = opts.logger ?? createLogger("strand-runner", "info");
+    this.tls = opts.tls === undefined ? undefined : new Tls(loadTls(opts.tls));
+    this.tls?.serverOptions(); // no certificate: fail before any thread starts
     this.cache = new CodeCache(opts.cacheDir);
     this.store = new ObjectStore(opts.objectMemory);
-    this.peers = new Peers(opts.token, this.maxFrame, this.log);
+    this.peers = new Peers(opts.token, this.tls, this.maxFrame, this.log);
     this.executor = new Executor(opts.threads, {
-      host: opts.host ?? "127.0.0.1", token: opts.token, cacheDir: this.cache.dir, maxFrame: this.maxFrame,
+      host: opts.host ?? "127.0.0.1", token: opts.token, tls: this.tls?.pem, cacheDir: this.cache.dir, maxFrame: this.maxFrame,
       maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       info: { id: "", threads: opts.threads ?? os.availableParallelism(), pid: process.pid, hostname: os.hostname(), maxFrame: this.maxFrame },
     });
@@ -82,7 +94,19 @@ export class RunnerDaemon {
       if (owner === undefined) throw new ObjectLostError(objectId, "its driver is not connected to this runner");
       return this.store.put(objectId, segments, owner).bytes;
     });
-    this.server = net.createServer((socket) => this.accept(socket));
+    this.server = createServer(this.tls, {
+      accept: (socket, raw) => this.accept(socket, raw),
+      refuse: (socket, reason) => {
+        this.log.warn({ peer: `${socket.remoteAddress}:${socket.remotePort}`, reason }, "client refused before the handshake");
+        refuseEarly(new Connection(socket), reason);
+      },
+      tlsError: (reason, peer) => this.log.warn({ peer, reason }, "TLS handshake failed"),
+    });
+    // From the first byte: a client still in TLS or in our handshake when the runner stops is dropped.
+    this.server.on("connection", (raw: net.Socket) => {
+      this.pendingSockets.add(raw);
+      raw.once("close", () => this.pendingSockets.delete(raw));
+    });
     this.server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   }
 
@@ -179,17 +203,16 @@ export class RunnerDaemon {
     return obj.segments;
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: net.Socket, raw: net.Socket): void {
     if (this.stopping) {
       socket.destroy();
       return;
     }
     const conn = new Connection(socket, this.maxFrame);
     const peer = conn.remoteAddress;
-    this.pendingSockets.add(socket);
     serverHandshake(conn, this.opts.token, this.info).then(
       ({ backlog }) => {
-        this.pendingSockets.delete(socket);
+        this.pendingSockets.delete(raw);
         if (this.stopping) return conn.destroy();
         const host = {
           executor: this.executor, cache: this.cache, store: this.store, peers: this.peers, owners: this.owners, log: this.log, stats: () => this.stats(), maxFrame: this.maxFrame,
@@ -205,7 +228,7 @@ export class RunnerDaemon {
         this.log.info({ peer }, "driver connected");
       },
       (err: Error) => {
-        this.pendingSockets.delete(socket);
+        this.pendingSockets.delete(raw);
         this.log.warn({ peer, err: err.message }, "handshake refused");
       },
     );

@@ -1,11 +1,13 @@
 import net from "node:net";
 import { BroadcastChannel, threadId } from "node:worker_threads";
 import { ChannelBrokenError, ProtocolError } from "../errors.ts";
-import { serverHandshake } from "../protocol/handshake.ts";
+import { refuseEarly, serverHandshake } from "../protocol/handshake.ts";
 import { decodeError, encodeTrusted } from "../protocol/codec.ts";
 import { frameOf, headerOf, INLINE_MAX, T, type ChanRequest, type Dep } from "../protocol/messages.ts";
 import { laneForDriver, revokeCredits, type LaneChanPath } from "./chan-relay.ts";
 import { Connection } from "../transport/connection.ts";
+import type { Tls } from "../transport/secure.ts";
+import { createServer } from "../transport/server.ts";
 import { segmentBytes } from "../transport/frames.ts";
 import { encodeThrown, isThenable, loadCount, runOne } from "./call-runner.ts";
 import { bundlePath } from "./code-cache.ts";
@@ -187,7 +189,7 @@ class LaneSession {
 }
 
 /** Starts this thread's lane server and announces its port on the runner's channel. */
-export function startLane(cfg: LaneConfig): void {
+export function startLane(cfg: LaneConfig, tls: Tls | undefined): void {
   const counters = new Int32Array(cfg.counters);
   const channel = new BroadcastChannel(cfg.channel);
   channel.unref();
@@ -198,19 +200,22 @@ export function startLane(cfg: LaneConfig): void {
     if (draining && [...sessions].every((s) => s.pending.size === 0)) post({ kind: "drained", threadId });
   };
 
-  const server = net.createServer((socket) => {
-    const conn = new Connection(socket, cfg.maxFrame);
-    serverHandshake(conn, cfg.token, cfg.info).then(
-      ({ backlog }) => {
-        const s = new LaneSession(conn, cfg, counters, backlog, maybeDrained, (x) => {
-          sessions.delete(x);
-          maybeDrained();
-        }, store);
-        sessions.add(s);
-        if (draining) s.drain();
-      },
-      () => {}, // refused: the handshake has closed the socket
-    );
+  const server = createServer(tls, {
+    accept: (socket) => {
+      const conn = new Connection(socket, cfg.maxFrame);
+      serverHandshake(conn, cfg.token, cfg.info).then(
+        ({ backlog }) => {
+          const s = new LaneSession(conn, cfg, counters, backlog, maybeDrained, (x) => {
+            sessions.delete(x);
+            maybeDrained();
+          }, store);
+          sessions.add(s);
+          if (draining) s.drain();
+        },
+        () => {}, // refused: the handshake has closed the socket
+      );
+    },
+    refuse: (socket, reason) => refuseEarly(new Connection(socket), reason),
   });
   server.maxConnections = cfg.maxConnections;
   server.listen(0, cfg.host, () => post({ kind: "lane", threadId, port: (server.address() as net.AddressInfo).port }));

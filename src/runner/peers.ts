@@ -5,6 +5,7 @@ import { clientHandshake } from "../protocol/handshake.ts";
 import { DEFAULT_HEARTBEAT, startHeartbeat } from "../protocol/heartbeat.ts";
 import { frameOf, headerOf, T } from "../protocol/messages.ts";
 import { Connection, dial, parseAddress } from "../transport/connection.ts";
+import type { Tls } from "../transport/secure.ts";
 
 interface Waiter {
   objectId: string;
@@ -14,8 +15,8 @@ interface Waiter {
 
 /**
  * This runner's connection to another runner, for fetching objects from it. It is an
- * ordinary authenticated client connection (the same token): the other side serves it
- * as it serves a driver's Fetch.
+ * ordinary authenticated client connection (the same token, and TLS with this runner's
+ * own certificate when it has one): the other side serves it as it serves a driver's Fetch.
  */
 class PeerLink {
   private readonly waiters = new Map<number, Waiter>();
@@ -25,9 +26,9 @@ class PeerLink {
 
   private constructor(readonly address: string, private readonly conn: Connection, private readonly onClosed: (p: PeerLink) => void) {}
 
-  static async open(address: string, token: string | undefined, maxFrame: number, onClosed: (p: PeerLink) => void): Promise<PeerLink> {
+  static async open(address: string, token: string | undefined, tls: Tls | undefined, maxFrame: number, onClosed: (p: PeerLink) => void): Promise<PeerLink> {
     const { host, port } = parseAddress(address);
-    const conn = new Connection(await dial(host, port), maxFrame);
+    const conn = new Connection(await dial(host, port, { tls }), maxFrame);
     conn.sharedBigFrames = true; // objects arrive straight into shared memory
     const { backlog } = await clientHandshake(conn, token);
     const p = new PeerLink(address, conn, onClosed);
@@ -81,13 +82,13 @@ class PeerLink {
 export class Peers {
   private readonly links = new Map<string, Promise<PeerLink>>();
 
-  constructor(private readonly token: string | undefined, private readonly maxFrame: number, private readonly log: Logger) {}
+  constructor(private readonly token: string | undefined, private readonly tls: Tls | undefined, private readonly maxFrame: number, private readonly log: Logger) {}
 
   /** An object from another runner; `take`: that runner frees it once sent (a channel value). */
   async fetch(address: string, objectId: string, take = false): Promise<Uint8Array[]> {
     let link = this.links.get(address);
     if (link === undefined) {
-      link = PeerLink.open(address, this.token, this.maxFrame, (p) => {
+      link = PeerLink.open(address, this.token, this.tls, this.maxFrame, (p) => {
         if (this.links.get(address) === link) this.links.delete(address);
         this.log.debug({ peer: p.address }, "peer runner connection closed");
       });

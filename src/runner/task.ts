@@ -35,6 +35,8 @@ export interface CallOutcome {
 export interface LaneConfig {
   host: string;
   token: string | undefined;
+  /** The runner's TLS material, as PEM text: each thread prepares it once (undefined: plain TCP). */
+  tls: import("../transport/secure.ts").TlsPem | undefined;
   cacheDir: string;
   maxFrame: number;
   /** Connections one thread's lane server accepts at once (one per driver is the norm). */

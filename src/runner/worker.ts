@@ -4,6 +4,7 @@ import { BroadcastChannel } from "node:worker_threads";
 import { abortCall, isThenable, loadCount, runOne } from "./call-runner.ts";
 import { startChanRelay } from "./chan-relay.ts";
 import { startLane } from "./lane.ts";
+import { Tls } from "../transport/secure.ts";
 import { setRankConfig } from "./spmd/config.ts";
 import type { CallOutcome, LaneConfig, LaneMessage } from "./task.ts";
 
@@ -16,8 +17,10 @@ process.setSourceMapsEnabled(true);
 
 const lane = (workerData as { lane?: LaneConfig } | undefined)?.lane;
 if (lane !== undefined) {
-  startLane(lane);
-  setRankConfig({ host: lane.host, token: lane.token, maxFrame: lane.maxFrame, maxConnections: lane.maxConnections, info: lane.info });
+  // PEM from the main thread, made into a context once for all of this thread's connections.
+  const tls = lane.tls === undefined ? undefined : new Tls(lane.tls);
+  startLane(lane, tls);
+  setRankConfig({ host: lane.host, token: lane.token, tls, maxFrame: lane.maxFrame, maxConnections: lane.maxConnections, info: lane.info });
   startChanRelay(lane.channel);
   // The main thread says when a caller gave up on a call here: its context's signal aborts,
   // and the thread is stopped only if the call has not ended within the grace period.

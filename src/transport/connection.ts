@@ -1,6 +1,7 @@
 import net from "node:net";
 import { DEFAULT_MAX_FRAME, FrameDecoder, FrameError } from "./frames.ts";
 import { Outbox } from "./outbox.ts";
+import { tlsFailure, type Tls } from "./secure.ts";
 
 export interface ConnectionEvents {
   /** `owned`: the segments are views of a buffer no one else holds (big frames). */
@@ -10,9 +11,9 @@ export interface ConnectionEvents {
 }
 
 /**
- * A framed, full-duplex byte stream over one TCP socket. Frames queued within one
- * tick leave together at the end of the tick, which is how many tiny calls share one
- * write and one TCP segment without delaying a lone call.
+ * A framed, full-duplex byte stream over one TCP socket, or a TLS socket over one. Frames
+ * queued within one tick leave together at the end of the tick, which is how many tiny
+ * calls share one write and one TCP segment without delaying a lone call.
  */
 export class Connection {
   private readonly decoder: FrameDecoder;
@@ -40,7 +41,8 @@ export class Connection {
         this.destroy(err instanceof FrameError ? err : toError(err));
       }
     });
-    socket.on("error", (err) => this.finish(err));
+    // A TLS alert (the peer refused our certificate) is an authentication failure.
+    socket.on("error", (err) => this.finish(tlsFailure(err) ?? err));
     socket.on("close", () => this.finish(undefined));
   }
 
@@ -138,8 +140,17 @@ const FLUSH_NOW_BYTES = 256 * 1024;
 
 const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
-/** Opens a TCP connection; rejects on refusal or after `timeoutMs`. */
-export function dial(host: string, port: number, timeoutMs = 5000): Promise<net.Socket> {
+/**
+ * Opens a TCP connection, and runs TLS over it when `tls` is given. Rejects after
+ * `timeoutMs` or when the peer refuses TCP with a plain Error, and when TLS fails with an
+ * AuthError (see Tls.upgrade).
+ */
+export async function dial(host: string, port: number, opts: { tls?: Tls | undefined; timeoutMs?: number } = {}): Promise<net.Socket> {
+  const socket = await dialTcp(host, port, opts.timeoutMs ?? 5000);
+  return opts.tls === undefined ? socket : opts.tls.upgrade(socket, host);
+}
+
+function dialTcp(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });
     const timer = setTimeout(() => {

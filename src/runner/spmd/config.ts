@@ -1,11 +1,14 @@
 import type { RunnerInfo } from "../../protocol/messages.ts";
+import type { Tls } from "../../transport/secure.ts";
 
 // What a worker thread needs to run ranks: where to listen, and how to prove (and check)
-// the shared token to other ranks. Set once when the thread starts (worker.ts).
+// the shared token (and TLS certificates) to other ranks. Set once when the thread starts (worker.ts).
 
 export interface RankConfig {
   host: string;
   token: string | undefined;
+  /** The thread's TLS material, prepared once (the lane server shares it). */
+  tls: Tls | undefined;
   maxFrame: number;
   maxConnections: number;
   info: RunnerInfo;

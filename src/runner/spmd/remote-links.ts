@@ -1,16 +1,17 @@
 import net from "node:net";
 import { JobAbortedError, ProtocolError } from "../../errors.ts";
 import { decodeValue } from "../../protocol/codec.ts";
-import { clientHandshake, serverHandshake } from "../../protocol/handshake.ts";
+import { clientHandshake, refuseEarly, serverHandshake } from "../../protocol/handshake.ts";
 import { frameOf, headerOf, payloadOf, T } from "../../protocol/messages.ts";
 import type { RankAddress } from "../../protocol/spmd-wire.ts";
 import { Connection, dial } from "../../transport/connection.ts";
+import { createServer } from "../../transport/server.ts";
 import type { RankConfig } from "./config.ts";
 import type { Envelope } from "./mailbox.ts";
 
 // Ranks on other runners: a TCP connection per ordered pair, dialed by the sender on its
 // first message (one sender, one socket: per-pair order is TCP's order). Both ends prove
-// the runners' shared token with the usual handshake; the dialer then says which rank of
+// the runners' shared token with the usual handshake (over TLS when the runner has it); the dialer then says which rank of
 // which job it is. A thread serves its ranks from the thread itself: no hop through the
 // runner's main thread.
 
@@ -36,7 +37,7 @@ export class RemoteLinks {
 
   private constructor(private readonly job: string, private readonly rank: number, private readonly size: number,
     private readonly cfg: RankConfig, private readonly events: RemoteEvents) {
-    this.server = net.createServer((socket) => this.accept(socket));
+    this.server = createServer(cfg.tls, { accept: (socket) => this.accept(socket), refuse: (socket, reason) => refuseEarly(new Connection(socket), reason) });
     this.server.maxConnections = cfg.maxConnections;
   }
 
@@ -126,7 +127,7 @@ export class RemoteLinks {
       fail(new Error("no address"));
       return out;
     }
-    dial(to.host, to.port).then(async (socket) => {
+    dial(to.host, to.port, { tls: this.cfg.tls }).then(async (socket) => {
       const conn = new Connection(socket, this.cfg.maxFrame);
       await clientHandshake(conn, this.cfg.token);
       if (this.closed) return conn.destroy(); // its waiting sends were failed by close()
