@@ -1,3 +1,4 @@
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { startLocalRunners, type LocalRunners } from "../src/driver/local.ts";
@@ -146,13 +147,18 @@ describe("TLS and mutual TLS between every pair of hosts", () => {
     expect(err.message).toMatch(/cannot verify 127\.0\.0\.1:\d+: self-signed certificate in certificate chain/);
   });
 
-  it("a TLS driver refuses a plain runner: TLS required", async () => {
+  it("a TLS driver refuses a plain runner, or any server that answers in plain text: TLS required", async () => {
     const plain = await RunnerDaemon.start({ port: 0, threads: 1, token: "t", logger: silentLogger() });
+    const chatty = net.createServer((s) => s.end("220 not TLS\r\n"));
+    await new Promise<void>((r) => chatty.listen(0, "127.0.0.1", () => r()));
     try {
       const err = await authError(Cluster.create({ runners: [plain.address], token: "t", tls: driverTls }));
       expect(err.message).toMatch(/TLS required/);
       expect(plain.stats().sessions).toBe(0);
+      const port = (chatty.address() as net.AddressInfo).port;
+      expect((await authError(Cluster.create({ runners: [`127.0.0.1:${port}`], token: "t", tls: driverTls }))).message).toMatch(/TLS required/);
     } finally {
+      chatty.close();
       await plain.close(1000);
     }
   });

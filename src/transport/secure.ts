@@ -121,10 +121,11 @@ type CodedError = Error & { code?: unknown };
 /** Why a client-side TLS handshake failed, as the AuthError the caller sees. */
 function handshakeFailure(err: CodedError, where: string): AuthError {
   const code = typeof err.code === "string" ? err.code : "";
-  if (code.startsWith("ERR_SSL_")) return new AuthError(`TLS: ${where} refused this host: ${alertText(err)}`);
+  if (/^ERR_SSL_.*ALERT/.test(code)) return new AuthError(`TLS: ${where} refused this host: ${alertText(err)}`);
   if (isVerifyFailure(code)) return new AuthError(`TLS: cannot verify ${where}: ${err.message}`);
-  // Reset, hang-up or silence: a peer that does not speak TLS drops the ClientHello.
-  return new AuthError(`TLS required: ${where} did not complete a TLS handshake (a runner started without --tls-cert?): ${err.message}`);
+  // Reset, hang-up, silence or an answer that is not TLS ("wrong version number"): a peer
+  // that does not speak TLS.
+  return new AuthError(`TLS required: ${where} did not complete a TLS handshake (a runner started without --tls-cert?): ${alertText(err)}`);
 }
 
 /**
