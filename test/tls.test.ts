@@ -184,10 +184,22 @@ describe("TLS and mutual TLS between every pair of hosts", () => {
     expect(log).not.toContain(token);
   });
 
+  it("`strand run --local` gives the TLS flags to its runners and, in STRAND_TLS_*, to the script's connect()", async () => {
+    const run = runCli(["run", "--local", "2", "--tls-cert", pki.runner.cert, "--tls-key", pki.runner.key, "--tls-ca", pki.ca,
+      "test/fixtures/driver-script.ts"], cleanEnv({ STRAND_LOG: "info" }));
+    expect(await run.exit).toBe(0);
+    expect(run.lines[0]).toBe("sum 5");
+    // Each runner says so when ready (its log is the CLI's stderr); a plain script would have been refused.
+    expect(run.stderr().match(/"tls":"mutual"[^\n]*"msg":"runner ready"/g)).toHaveLength(2);
+    expect(run.stderr()).not.toMatch(/PRIVATE KEY/);
+  });
+
   it("`strand mpirun --local` passes --tls-cert/--tls-key/--tls-ca to its runners and its driver", async () => {
     const run = runCli(["mpirun", "-n", "2", "--local", "2", "--threads", "1",
-      "--tls-cert", pki.runner.cert, "--tls-key", pki.runner.key, "--tls-ca", pki.ca, "test/fixtures/mpi-prog.ts", "--", "1000"], cleanEnv());
+      "--tls-cert", pki.runner.cert, "--tls-key", pki.runner.key, "--tls-ca", pki.ca, "test/fixtures/mpi-prog.ts", "--", "1000"], cleanEnv({ STRAND_LOG: "info" }));
     expect(await run.exit).toBe(0);
     expect(run.lines).toEqual(["1"]); // element-wise sum of ranks 0 and 1
+    expect(run.stderr().match(/"tls":"mutual"[^\n]*"msg":"runner ready"/g)).toHaveLength(2);
+    expect(run.stderr()).not.toMatch(/PRIVATE KEY/);
   });
 });
