@@ -67,6 +67,17 @@ describe("object references", () => {
     for (const r of [a, b, c]) r.release();
   });
 
+  // Regression: a big frame lands in shared memory, and msgpackr's native string decoder
+  // misread a header of 140 bytes or more there ("undecodable header"): the runner dropped
+  // the driver. Sixteen stored Refs beside a big argument make such a header.
+  it("a call with a big argument and many Refs (a long header in a big frame) runs", async () => {
+    const refs = await Promise.all(Array.from({ length: 16 }, (_, i) => cluster.put(new Float64Array(10_000).fill(i))));
+    const big = new Float64Array(20_000).fill(1);
+    const out = (await m.echo.with({ timeout: 30_000 })([big, ...refs])) as Float64Array[];
+    expect(out.map((a) => a[0])).toEqual([1, ...refs.map((_, i) => i)]);
+    for (const r of refs) r.release();
+  });
+
   it("f.ref() keeps the result remote: the driver receives only its size until get()", async () => {
     const before = cluster.runners.reduce((s, r) => s + r.bytesReceived, 0);
     const r = m.fill.ref(1_000_000, 0.5); // 8 MB

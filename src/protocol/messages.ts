@@ -174,8 +174,12 @@ export function frameOf(header: Header, payload?: Encoded | Uint8Array): Uint8Ar
 }
 
 export function headerOf(segments: readonly Uint8Array[]): Header {
-  const first = segments[0];
+  let first = segments[0];
   if (first === undefined) throw new ProtocolError("empty frame");
+  // Big frames arrive in shared memory, and msgpackr's native string extractor (used for
+  // headers of 140 bytes or more) misreads it: a call with a big argument and a dozen Refs
+  // failed as "undecodable header" and dropped the driver. Headers are small: copy.
+  if (first.buffer instanceof SharedArrayBuffer) first = Uint8Array.prototype.slice.call(first);
   let h: unknown;
   try {
     h = headerPackr.unpack(first);
