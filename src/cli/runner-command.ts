@@ -13,12 +13,13 @@ export function runnerCommand(): Command {
     .option("--grace <ms>", "on SIGTERM, how long in-flight calls may finish", (v) => positiveInt(v, "--grace"), 10_000)
     .option("--max-frame <bytes>", "largest frame accepted", (v) => positiveInt(v, "--max-frame"))
     .option("--max-connections <n>", "connections accepted at once, per port (default 256)", (v) => positiveInt(v, "--max-connections"))
+    .option("--max-code <bytes>", "largest module bundle accepted from a driver (default 64 MiB)", (v) => positiveInt(v, "--max-code"))
     .option("--object-memory <MiB>", "memory budget of the object store (default: 30% of RAM)", (v) => positiveInt(v, "--object-memory"))
     .addOption(tlsFlags.cert("this runner's certificate (PEM file or text): TLS on all its ports"))
     .addOption(tlsFlags.key())
     .addOption(tlsFlags.ca("CA that signs the other runners' and the drivers' certificates; requires client certificates (mutual TLS)"))
     .addOption(new Option("--exit-with-stdin", "exit when stdin closes (used for child runners)").hideHelp())
-    .action(async (o: { listen: string; threads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; objectMemory?: number; exitWithStdin?: boolean } & TlsFlags) => {
+    .action(async (o: { listen: string; threads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; maxCode?: number; objectMemory?: number; exitWithStdin?: boolean } & TlsFlags) => {
       process.setSourceMapsEnabled(true); // remote stacks point into the user's TypeScript
       const { host, port } = parseAddress(o.listen);
       const daemon = await RunnerDaemon.start({
@@ -27,6 +28,7 @@ export function runnerCommand(): Command {
         ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}),
         ...(o.maxFrame !== undefined ? { maxFrame: o.maxFrame } : {}),
         ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
+        ...(o.maxCode !== undefined ? { maxCode: o.maxCode } : {}),
         ...(o.objectMemory !== undefined ? { objectMemory: o.objectMemory * 1024 * 1024 } : {}),
         tls: tlsOptions(o),
       });

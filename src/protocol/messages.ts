@@ -5,6 +5,7 @@ import { ProtocolError } from "../errors.ts";
 // them before any header is packed. Importing the codec here guarantees that.
 import "./codec.ts";
 import type { Encoded } from "./codec.ts";
+import { msgpackBoundsProblem } from "./msgpack-bounds.ts";
 
 /**
  * Every frame is [header, ...payload]. The header is a small msgpack array whose first
@@ -180,6 +181,8 @@ export function headerOf(segments: readonly Uint8Array[]): Header {
   // headers of 140 bytes or more) misreads it: a call with a big argument and a dozen Refs
   // failed as "undecodable header" and dropped the driver. Headers are small: copy.
   if (first.buffer instanceof SharedArrayBuffer) first = Uint8Array.prototype.slice.call(first);
+  const problem = msgpackBoundsProblem(first);
+  if (problem !== undefined) throw new ProtocolError(`undecodable header: ${problem}`);
   let h: unknown;
   try {
     h = headerPackr.unpack(first);

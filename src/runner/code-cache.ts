@@ -6,6 +6,9 @@ import { ImportError } from "../errors.ts";
 
 const HASH = /^[0-9a-f]{64}$/;
 
+/** The largest bundle a runner takes by default (`--max-code`): bundles are a few MiB at most. */
+export const DEFAULT_MAX_CODE = 64 * 1024 * 1024;
+
 /** Where a bundle lives in a cache directory: named by its hash only, never by a peer-chosen path. */
 export function bundlePath(dir: string, hash: string): string {
   if (!HASH.test(hash)) throw new ImportError(`bad module hash "${hash.slice(0, 80)}"`);
@@ -23,7 +26,11 @@ export class CodeCache {
   fetches = 0;
   bytesReceived = 0;
 
-  constructor(readonly dir: string = path.resolve("node_modules", ".cache", "strand")) {
+  constructor(
+    readonly dir: string = path.resolve("node_modules", ".cache", "strand"),
+    /** Bundles bigger than this are refused: they would fill the disk and every thread's memory. */
+    readonly maxBytes = DEFAULT_MAX_CODE,
+  ) {
     mkdirSync(dir, { recursive: true });
   }
 
@@ -79,6 +86,9 @@ export class CodeCache {
     this.fetches++;
     const code = await fetch(hash);
     this.bytesReceived += code.byteLength;
+    if (code.byteLength > this.maxBytes) {
+      throw new ImportError(`code ${hash.slice(0, 12)} is ${code.byteLength} bytes, over this runner's ${this.maxBytes}-byte limit (--max-code)`);
+    }
     const actual = createHash("sha256").update(code).digest("hex");
     if (actual !== hash) throw new ImportError(`code for ${hash.slice(0, 12)} arrived with hash ${actual.slice(0, 12)}`);
     // Write then rename: a crash never leaves a half-written bundle under its hash.

@@ -28,6 +28,8 @@ export interface RunnerOptions {
   cacheDir?: string;
   maxFrame?: number;
   maxConnections?: number;
+  /** The largest bundle accepted from a driver (default 64 MiB). */
+  maxCode?: number;
   /** Bytes of objects this runner keeps (default: 30% of the host's memory). */
   objectMemory?: number;
   /**
@@ -75,7 +77,7 @@ export class RunnerDaemon {
     this.log = opts.logger ?? createLogger("strand-runner", "info");
     this.tls = opts.tls === undefined ? undefined : new Tls(loadTls(opts.tls));
     this.tls?.serverOptions(); // no certificate: fail before any thread starts
-    this.cache = new CodeCache(opts.cacheDir);
+    this.cache = new CodeCache(opts.cacheDir, opts.maxCode);
     this.store = new ObjectStore(opts.objectMemory);
     this.peers = new Peers(opts.token, this.tls, this.maxFrame, this.log);
     this.executor = new Executor(opts.threads, {

@@ -4,6 +4,7 @@ import { ChannelBrokenError, ProtocolError } from "../errors.ts";
 import { refuseEarly, serverHandshake } from "../protocol/handshake.ts";
 import { decodeError, encodeTrusted } from "../protocol/codec.ts";
 import { frameOf, headerOf, INLINE_MAX, T, type ChanRequest, type Dep } from "../protocol/messages.ts";
+import { checkShape } from "../protocol/shapes.ts";
 import { laneForDriver, revokeCredits, type LaneChanPath } from "./chan-relay.ts";
 import { Connection } from "../transport/connection.ts";
 import type { Tls } from "../transport/secure.ts";
@@ -66,6 +67,7 @@ class LaneSession {
   private onFrame(segs: Uint8Array[]): void {
     try {
       const h = headerOf(segs);
+      checkShape(h);
       switch (h[0]) {
         case T.Module: {
           const [, ref, hash] = h;

@@ -4,6 +4,7 @@ import { frameSize, segmentBytes } from "../transport/frames.ts";
 import { encodeSegments, encodeTrusted, encodeValue } from "../protocol/codec.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
 import { chanOf, frameOf, headerOf, INLINE_MAX, T, type ChanRequest, type Dep, type RunnerStats } from "../protocol/messages.ts";
+import { checkShape } from "../protocol/shapes.ts";
 import type { Connection } from "../transport/connection.ts";
 import type { CodeCache } from "./code-cache.ts";
 import type { Executor, Job } from "./executor.ts";
@@ -82,6 +83,7 @@ export class Session {
   private onFrame(segs: Uint8Array[], owned: boolean): void {
     try {
       const h = headerOf(segs);
+      checkShape(h);
       switch (h[0]) {
         case T.Module: return this.onModule(h[1], h[2]);
         case T.Call: return this.onCall(h[1], h[2], h[3], h[4], h[5], h[6], h[7] === true, segs, owned);

@@ -1,0 +1,166 @@
+import fc from "fast-check";
+import { frameOf, headerOf, PROTOCOL_VERSION, T, type Header } from "../src/protocol/messages.ts";
+import { checkShape } from "../src/protocol/shapes.ts";
+import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder } from "../src/transport/frames.ts";
+
+// Inputs for fuzz-frames.test.ts: byte streams a misbehaving peer might send a runner, and
+// what the runner must do with each (judged with our own decoder, independently of it).
+
+/** Frames a runner takes before the handshake (protocol/handshake.ts). */
+const HANDSHAKE_MAX_FRAME = 4096;
+
+export const concat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
+export const u32 = (n: number): Uint8Array => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
+};
+export const frameBytes = (segments: readonly Uint8Array[]): Uint8Array => concat(...encodeFrame(segments));
+/** A header of any shape, packed as the real ones are. */
+export const rawFrame = (header: unknown[], ...payload: Uint8Array[]): Uint8Array => frameBytes([...frameOf(header as Header), ...payload]);
+
+/** Whoever listens on a port: a runner (main port or lane) or an SPMD rank. */
+type Listener = "runner" | "rank";
+
+export interface Target {
+  name: string;
+  address: () => string;
+  /** Send the input after a real handshake (as an authenticated peer). */
+  handshake: boolean;
+  listener: Listener;
+}
+
+/**
+ * What a runner should do with the first bytes of a connection: "malformed" — close it on
+ * its own; "incomplete" or "accepted" — it may wait for more, so the test closes its side
+ * and the runner must follow.
+ */
+export type Verdict = "malformed" | "incomplete" | "accepted";
+
+/** The verdict on `bytes` as the first bytes sent to `t`, from our own decoder. */
+export function judge(bytes: Uint8Array, t: Target): Verdict {
+  let first: Uint8Array[] | undefined;
+  try {
+    new FrameDecoder((segs) => void (first ??= segs.map((s) => s.slice())), t.handshake ? DEFAULT_MAX_FRAME : HANDSHAKE_MAX_FRAME).push(bytes);
+  } catch {
+    if (first === undefined) return "malformed";
+  }
+  if (first === undefined) return "incomplete";
+  try {
+    const h = headerOf(first);
+    if (!t.handshake) {
+      const [type, version, nonce] = h as unknown[];
+      return type === T.Hello && version === PROTOCOL_VERSION && nonce instanceof Uint8Array && nonce.byteLength === 32 ? "accepted" : "malformed";
+    }
+    if (t.listener === "rank") return "malformed"; // a rank wants the hello of its own job first: unknowable here
+    checkShape(h);
+    return "accepted";
+  } catch {
+    return "malformed";
+  }
+}
+
+/** A length prefix alone, then `tail`: judged without allocating what the prefix announces. */
+export function judgePrefix(prefix: number, tail: Uint8Array, t: Target): Verdict {
+  const max = t.handshake ? DEFAULT_MAX_FRAME : HANDSHAKE_MAX_FRAME;
+  if (prefix < 4 || prefix > max) return "malformed";
+  return tail.byteLength < prefix ? "incomplete" : judge(concat(u32(prefix), tail), t);
+}
+
+// ---- generators -------------------------------------------------------------------------
+
+export const nonce = new Uint8Array(32).fill(7);
+const notInt = fc.oneof(
+  fc.string({ maxLength: 12 }), fc.boolean(), fc.constant(null), fc.constant(undefined),
+  fc.double({ noInteger: true }).filter((x) => !Number.isSafeInteger(x)),
+  fc.array(fc.integer(), { maxLength: 4 }), fc.dictionary(fc.string({ maxLength: 4 }), fc.integer(), { maxKeys: 3 }), fc.uint8Array({ maxLength: 8 }),
+);
+const notStr = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.array(fc.string(), { maxLength: 3 }), fc.uint8Array({ maxLength: 8 }));
+const notBool = fc.oneof(fc.integer(), fc.string({ maxLength: 8 }), fc.constant(null), fc.constant(undefined), fc.array(fc.boolean(), { maxLength: 2 }));
+const notStrings = fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.array(fc.oneof(fc.integer(), fc.boolean(), fc.constant(null)), { minLength: 1, maxLength: 4 }));
+const notNonce = fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.uint8Array({ maxLength: 31 }), fc.uint8Array({ minLength: 33, maxLength: 64 }));
+const wrong = { int: notInt, str: notStr, bool: notBool, strings: notStrings, nonce: notNonce } as const;
+type Kind = keyof typeof wrong;
+
+/** One well-formed instance of every message a runner or a rank reads, with its field kinds. */
+const MESSAGES: { type: T; fields: [Kind, unknown][]; payload?: Uint8Array }[] = [
+  { type: T.Hello, fields: [["int", PROTOCOL_VERSION], ["nonce", nonce]] },
+  { type: T.Auth, fields: [["nonce", nonce]] },
+  { type: T.Module, fields: [["int", 1], ["str", "ab".repeat(32)]] },
+  { type: T.Call, fields: [["int", 1], ["int", 1], ["str", "add"], ["bool", false]], payload: Uint8Array.of(0x92, 1, 2) },
+  { type: T.Cancel, fields: [["int", 1]] },
+  { type: T.Code, fields: [["str", "ab".repeat(32)], ["bool", true]], payload: Uint8Array.of(0x20) },
+  { type: T.StatsRequest, fields: [["int", 1]] },
+  { type: T.Put, fields: [["int", 1], ["str", "fuzz.1"]], payload: Uint8Array.of(0x01) },
+  { type: T.Fetch, fields: [["int", 1], ["str", "fuzz.1"]] },
+  { type: T.Free, fields: [["strings", ["fuzz.1"]]] },
+  { type: T.Pull, fields: [["int", 1], ["str", "fuzz.1"], ["str", "127.0.0.1:1"]] },
+  { type: T.Owner, fields: [["str", "fuzz"]] },
+  { type: T.ChanReply, fields: [["int", 1], ["bool", true], ["int", 0], ["bool", false]] },
+  { type: T.ChanRevoke, fields: [["str", "fuzz.c1"]] },
+  { type: T.RankHello, fields: [["str", "job"], ["int", 0]] },
+  { type: T.RankMessage, fields: [["str", "w:p"], ["int", 0]], payload: Uint8Array.of(0x01) },
+];
+const KNOWN_TYPES = new Set<unknown>(Object.values(T).filter((v) => typeof v === "number"));
+
+/** A message with one field of the wrong type. */
+const wrongField = fc.constantFrom(...MESSAGES).chain((m) => fc.nat(m.fields.length - 1).chain((i) => wrong[m.fields[i]![0]].map((bad) => {
+  const values = m.fields.map(([, v]) => v);
+  values[i] = bad;
+  return m.payload === undefined ? rawFrame([m.type, ...values]) : rawFrame([m.type, ...values], m.payload);
+})));
+
+/** A message type no one speaks (or not a number at all). */
+const unknownType = fc.tuple(
+  fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 }).filter((n) => !KNOWN_TYPES.has(n)), fc.double({ noInteger: true }), fc.string({ maxLength: 4 }), fc.constant(null)),
+  fc.array(fc.oneof(fc.integer(), fc.string({ maxLength: 8 })), { maxLength: 4 }),
+).map(([type, rest]) => rawFrame([type, ...rest]));
+
+/** A known message with far too many fields (not the handshake's, which ignore extras). */
+const tooManyFields = fc.tuple(fc.constantFrom(...MESSAGES.filter((m) => m.type !== T.Hello && m.type !== T.Auth)), fc.integer({ min: 1, max: 3000 }))
+  .map(([m, extra]) => rawFrame([m.type, ...m.fields.map(([, v]) => v), ...new Array<number>(extra).fill(1)]));
+
+/** Hand-made msgpack headers: huge claimed lengths, deep nesting, stray extensions. */
+const craftedHeader = fc.oneof(
+  fc.constantFrom(
+    Uint8Array.of(0xdd, 0xff, 0xff, 0xff, 0xff, 0x0a), // an array of 2^32-1 elements
+    Uint8Array.of(0xdd, 0x7f, 0xff, 0xff, 0xff, 0x0a),
+    Uint8Array.of(0xdf, 0xff, 0xff, 0xff, 0xff, 0x0a, 0x0a), // a map of 2^32-1 entries
+    Uint8Array.of(0x92, 0x0a, 0xdb, 0xff, 0xff, 0xff, 0xff, 0x41), // a string of 4 GiB
+    Uint8Array.of(0x92, 0x0a, 0xc6, 0xff, 0xff, 0xff, 0xff), // bytes, 4 GiB
+    Uint8Array.of(0x92, 0x0a, 0xc9, 0xff, 0xff, 0xff, 0xff, 0x21), // our binary extension, 4 GiB
+    Uint8Array.of(0x92, 0x0a, 0xd6, 0x21, 0x09, 0x01, 0xff, 0xff), // a binary value pointing at a missing attachment
+    Uint8Array.of(0x92, 0x0a, 0xd5, 0x22, 0xc0, 0xc0), // our error extension, holding nil
+  ),
+  fc.integer({ min: 1, max: 60_000 }).map((depth) => concat(new Uint8Array(depth).fill(0x91), Uint8Array.of(0x0a))),
+  fc.tuple(fc.integer({ min: -128, max: 127 }), fc.uint8Array({ maxLength: 40 }))
+    .map(([type, data]) => concat(Uint8Array.of(0x92, 0x0a, 0xc7, data.byteLength, type & 0xff), data)),
+).map((header) => frameBytes([header, Uint8Array.of(0x90)]));
+
+/** Well-formed frames whose header is wrong: the runner must close without waiting for more. */
+export const wrongHeaders = fc.tuple(fc.oneof(wrongField, unknownType, tooManyFields, craftedHeader), fc.boolean())
+  // Sometimes big, so that a runner assembles it in a buffer of its own (in shared memory).
+  .map(([frame, big]) => (big ? growFrame(frame, 70 * 1024) : frame));
+
+/** The same frame with an extra segment of `bytes` zeros. */
+function growFrame(frame: Uint8Array, bytes: number): Uint8Array {
+  const segs: Uint8Array[] = [];
+  new FrameDecoder((s) => void segs.push(...s.map((x) => x.slice()))).push(frame);
+  return frameBytes([...segs, new Uint8Array(bytes)]);
+}
+
+/** Random segment tables behind a length prefix that matches the bytes that follow. */
+export const segmentTables = fc.record({
+  count: fc.oneof(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 2 ** 32 - 1 })),
+  lengths: fc.array(fc.oneof(fc.integer({ min: 0, max: 64 }), fc.integer({ min: 0, max: 2 ** 32 - 1 })), { maxLength: 8 }),
+  tail: fc.uint8Array({ maxLength: 256 }),
+}).map(({ count, lengths, tail }) => {
+  const body = concat(u32(count), ...lengths.map(u32), tail);
+  return concat(u32(body.byteLength), body);
+});
+
+/** Length prefixes anywhere in 0..2^32-1, the edges of the limits included, then a few bytes. */
+export const lengthPrefixes = fc.tuple(
+  fc.oneof(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.constantFrom(0, 3, 4, 4096, 4097, 65_535, 65_536, DEFAULT_MAX_FRAME, DEFAULT_MAX_FRAME + 1, 2 ** 32 - 1)),
+  fc.uint8Array({ maxLength: 64 }),
+);
