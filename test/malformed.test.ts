@@ -69,6 +69,14 @@ describe("malformed input to a runner", () => {
     await expectClosedAfter([frameBytes([Uint8Array.of(0xa5, ...new TextEncoder().encode("hello"))])]); // the msgpack string "hello"
   });
 
+  // Regression: msgpackr's native string extractor checks lengths in 32-bit arithmetic; a
+  // string announcing ~4 GiB wrapped around its check and crashed the runner (SIGSEGV, on
+  // some reads of the same 25 bytes and not others: hence several).
+  it("a header announcing a 4 GiB string, again and again: refused every time, the runner lives", async () => {
+    const header = Uint8Array.of(0x92, 0x0a, 0xdb, 0xff, 0xff, 0xff, 0xff, 0x41); // [10, <str32 of 2^32-1 bytes>]
+    for (let i = 0; i < 10; i++) await expectClosedAfter([frameBytes([header, Uint8Array.of(0x90)])]);
+  });
+
   it("protocol messages out of turn: the runner refuses, then closes", async () => {
     for (const header of [
       frameOf([T.Call, 1, 1, "add", false], new Uint8Array([0x92, 1, 2])),
@@ -120,6 +128,13 @@ describe("malformed input to a runner", () => {
       await expectSessionClosedAfter(frameBytes(frameOf([T.Free, "x.1" as unknown as string[]])));
       await expectSessionClosedAfter(frameBytes(frameOf([T.Pull, 1, "x.1", 7 as unknown as string])));
       await expectSessionClosedAfter(frameBytes(frameOf([T.Owner, ""])));
+    });
+
+    it("fields of the wrong type close the session: a string id in Cancel or StatsRequest, numbers in Free", async () => {
+      await expectSessionClosedAfter(frameBytes(frameOf([T.Cancel, "1" as unknown as number])));
+      await expectSessionClosedAfter(frameBytes(frameOf([T.StatsRequest, "x" as unknown as number])));
+      await expectSessionClosedAfter(frameBytes(frameOf([T.Free, [1, 2] as unknown as string[]])));
+      await expectSessionClosedAfter(frameBytes(frameOf([T.ChanReply, 1, "yes" as unknown as boolean, 0, false])));
     });
 
     it("a module declared under a name that is not a SHA-256 (e.g. a path) is refused", async () => {
