@@ -43,7 +43,7 @@ describe.skipIf(process.platform !== "linux")("fuzzed frames against a real runn
     all = await Cluster.create({ runners: addresses, token, onClose: runners.stop });
     healthy = await Cluster.create({ runners: [addresses[0]!], token });
     m = await healthy.import<M>(fixture("math.ts"));
-    await stillServing();
+    while (healthy.runners[0]!.lanes.length < 1) await stillServing(); // its lane connects in the background
     pid = healthy.runners[0]!.pid;
     memoryBefore = memoryOf(pid).rss;
   });
