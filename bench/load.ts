@@ -1,10 +1,11 @@
 // Load: a million tiny calls (`add(i, 1)`, a few bytes each way) through 2 local runners,
-// at most 10,000 in flight, every result checked. Reports throughput, the driver's and
-// each runner's peak resident memory, and the wrong results (which must be 0: the script
-// exits 1 otherwise). `--quick`: 100,000 calls.
+// at most 10,000 in flight, every result checked. Reports throughput, each call's latency
+// (from the call to its result, so mostly time queued behind the others in flight), the
+// driver's and each runner's peak resident memory, and the wrong results (which must be 0:
+// the script exits 1 otherwise). `--quick`: 100,000 calls.
 import { readFileSync } from "node:fs";
 import { local } from "../src/index.ts";
-import { footer, num, progress, quick, table } from "./common.ts";
+import { footer, num, percentile, progress, quick, table } from "./common.ts";
 
 const N = quick ? 100_000 : 1_000_000;
 const IN_FLIGHT = 10_000;
@@ -35,6 +36,7 @@ async function main(): Promise<number> {
   const sampler = setInterval(() => (driverPeak = Math.max(driverPeak, process.memoryUsage.rss())), 50);
 
   let wrong = 0;
+  const latencyMs = new Float64Array(N);
   const failures = new Map<string, number>();
   let next = 0;
   let done = 0;
@@ -43,12 +45,14 @@ async function main(): Promise<number> {
   const loop = async (): Promise<void> => {
     while (next < N) {
       const i = next++;
+      const start = performance.now();
       try {
         if ((await m.add(i, 1)) !== i + 1) wrong++;
       } catch (err) {
         const name = (err as Error).name;
         failures.set(name, (failures.get(name) ?? 0) + 1);
       }
+      latencyMs[i] = performance.now() - start;
       if (++done % 100_000 === 0) progress(`load: ${num(done)} calls, ${num(done / ((performance.now() - t0) / 1000))} calls/s`);
     }
   };
@@ -58,12 +62,14 @@ async function main(): Promise<number> {
   driverPeak = Math.max(driverPeak, process.memoryUsage.rss());
   const stats = await cluster.runnerStats();
   const failed = [...failures.values()].reduce((a, b) => a + b, 0);
+  latencyMs.sort();
 
   console.log(`## Load: ${num(N)} tiny calls through 2 runners\n`);
   console.log(table(
-    ["calls", "in flight (max)", "seconds", "calls/s", "wrong results", "failed calls", "driver RSS: start → peak (MiB)", ...pids.map((_, i) => `runner ${i + 1} RSS: start → peak (MiB)`)],
+    ["calls", "in flight (max)", "seconds", "calls/s", "latency p50 / p99 / max (ms)", "wrong results", "failed calls", "driver RSS: start → peak (MiB)", ...pids.map((_, i) => `runner ${i + 1} RSS: start → peak (MiB)`)],
     [[
-      num(N), num(IN_FLIGHT), num(seconds, 1), num(N / seconds), num(wrong), failed === 0 ? "0" : [...failures].map(([k, v]) => `${k} ${num(v)}`).join(", "),
+      num(N), num(IN_FLIGHT), num(seconds, 1), num(N / seconds),
+      [50, 99, 100].map((p) => num(percentile(latencyMs, p), 1)).join(" / "), num(wrong), failed === 0 ? "0" : [...failures].map(([k, v]) => `${k} ${num(v)}`).join(", "),
       `${mb(driverAtStart)} → ${mb(driverPeak)}`,
       ...pids.map((p, i) => `${mb(runnersAtStart[i]!)} → ${mb(procStatusBytes(p, "VmHWM"))}`),
     ]],
