@@ -1,6 +1,7 @@
 export { local, connect, type ConnectOptions, type LocalOptions } from "./driver/connect.ts";
 export type { TlsOptions } from "./transport/secure.ts";
-export { Cluster, type ClusterOptions, type ClusterStats, type ImportOptions, type ModuleStats, type RunnerStatus } from "./driver/cluster.ts";
+export { Cluster, type ClusterOptions, type ClusterStats, type ImportOptions, type ModuleStats, type RunnerEvent, type RunnerListener, type RunnerStatus } from "./driver/cluster.ts";
+export type { ReconnectOptions } from "./driver/rejoin.ts";
 export type { Goroutine, Remote, RemoteFunction, RemoteParameters } from "./driver/remote.ts";
 export type { ChannelStats } from "./driver/channel-home.ts";
 export { Ref, type RefOr } from "./driver/ref.ts";

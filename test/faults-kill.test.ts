@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Remote } from "../src/index.ts";
-import { fixture } from "./helpers.ts";
+import { fixture, RunnerEvents } from "./helpers.ts";
 import { Hosts } from "./hosts/hosts.ts";
 import { TIGHT } from "./hosts/heartbeats.ts";
 import { range } from "./hosts/outcomes.ts";
@@ -34,21 +34,25 @@ describe.skipIf(unavailable !== undefined)(title("fault matrix: kill -9 a runner
     });
   }
 
-  it("runner restarts with the same address: old in-flight calls fail or retry, new calls succeed", async () => {
+  it("runner restarts with the same address: old in-flight calls fail or retry, new calls succeed, the driver rejoins it", async () => {
     await using c = await hosts.connect({ heartbeat: TIGHT });
+    const events = new RunnerEvents(c);
     const run = await plainCalls(c, hosts, {});
+    const address = hosts.addresses[run.victim]!;
     const oldPid = hosts.runner(run.victim).pid;
     const at = performance.now();
     await hosts.restart(run.victim); // kill -9, then a new runner on the same address
     const r = await run.settled(at); // old calls: right value or RunnerLostError; new calls on c succeed
-    // A driver connecting now reaches the new process at the old address and runs calls there.
-    await using fresh = await hosts.connect({ heartbeat: TIGHT });
-    const m: Remote<F> = await fresh.import<F>(fixture("faults.ts"));
+    // The driver keeps dialling the lost address: the new process there joins its cluster.
+    const joined = await events.next("joined", address);
+    const rejoinMs = performance.now() - at;
+    expect(joined.pid).toBe(hosts.runner(run.victim).pid);
+    expect(c.runners[run.victim]).toMatchObject({ address, alive: true, pid: joined.pid });
+    const m: Remote<F> = await c.import<F>(fixture("faults.ts"));
     const pids = new Set((await Promise.all(range(12).map((x) => m.square(x, 20)))).map((x) => x.pid));
-    expect(pids.has(hosts.runner(run.victim).pid)).toBe(true);
+    expect(pids.has(joined.pid)).toBe(true);
     expect(pids.has(oldPid)).toBe(false);
-    // The first driver does not reconnect: the restarted runner stays lost to it.
-    expect(c.runners[run.victim]!.alive).toBe(false);
-    record({ row: "runner restarts with the same address", cell: "plain calls in flight, then new calls", ...r, heartbeat: TIGHT });
+    const outcome = `${r.outcome}; the driver rejoined the new runner ${(rejoinMs / 1000).toFixed(2)} s after the kill and ran new calls there`;
+    record({ row: "runner restarts with the same address", cell: "plain calls in flight, then new calls", ...r, outcome, heartbeat: TIGHT });
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Cluster } from "../src/index.ts";
+import { RunnerEvents } from "./helpers.ts";
 import { Hosts } from "./hosts/hosts.ts";
 import { boundMs, TIGHT, TOLERANT } from "./hosts/heartbeats.ts";
 import { eventually } from "./hosts/outcomes.ts";
@@ -38,20 +39,29 @@ describe.skipIf(unavailable !== undefined)(title("fault matrix: cut a link for 1
       it(`${variant}, ${cell}: every outcome is the right value or a typed error; nothing hangs or leaks`, async () => {
         let c: Cluster | undefined = await hosts.connect({ heartbeat });
         try {
+          const events = new RunnerEvents(c);
           const run = await workload(c, hosts, {});
+          const address = hosts.addresses[run.victim]!;
           const { at, restored } = await hosts.cut(run.victim, CUT_MS);
           const r = await run.settled(at);
           await restored;
-          const lost = !c.runners[run.victim]!.alive;
+          const back = performance.now();
+          const lost = events.seen.some((e) => e.type === "lost" && e.address === address);
           // A short bound must have noticed a 1 s silence; a long one must not have.
           expect(lost).toBe(boundMs(heartbeat) < CUT_MS);
-          record({ row: "cut a link for 1 s, then restore", cell: `${cell} (${variant})`, ...r, heartbeat });
+          let outcome = r.outcome;
           const idle = (x: { objects: number; inFlight: number }): boolean => x.objects === 0 && x.inFlight === 0;
           if (lost) {
-            // Once the link is back, the runner hears that this driver dropped it, stops its
-            // work and lets go of its objects, while the driver is still running.
+            // The driver dials the runner again once the link is back, with a new session.
+            const joined = await events.next("joined", address);
+            expect(joined.pid).toBe(hosts.runner(run.victim).pid);
+            expect(c.runners[run.victim]!.alive).toBe(true);
+            outcome += `; rejoined ${((performance.now() - back) / 1000).toFixed(1)} s after the link came back`;
+            // The runner hears that the old session was dropped, stops its work and lets go
+            // of its objects, while the driver is still running.
             await eventually(() => victimLoad(hosts, run.victim), idle, "the victim to drop the lost driver's work and objects");
           }
+          record({ row: "cut a link for 1 s, then restore", cell: `${cell} (${variant})`, ...r, outcome, heartbeat });
           await c.close();
           c = undefined;
           await eventually(() => victimLoad(hosts, run.victim), idle, "the victim to drop the closed driver's work and objects");

@@ -6,7 +6,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { pino, type Logger } from "pino";
 import { cliCommand } from "../src/driver/local.ts";
-import { local, type Cluster } from "../src/index.ts";
+import { local, type Cluster, type RunnerEvent } from "../src/index.ts";
 import { clientHandshake } from "../src/protocol/handshake.ts";
 import { frameOf, headerOf, T, type Header } from "../src/protocol/messages.ts";
 import { Connection, dial, parseAddress } from "../src/transport/connection.ts";
@@ -235,4 +235,32 @@ export async function handDriver(address: string, token?: string): Promise<{ con
     return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
   };
   return { conn, next };
+}
+
+/**
+ * Records a cluster's "runner" events from now on; `next` resolves with the first one (past
+ * or future) of a type and address, so a test awaits a rejoin instead of polling for it.
+ */
+export class RunnerEvents {
+  readonly seen: RunnerEvent[] = [];
+  private readonly waiters: { type: RunnerEvent["type"]; address: string; from: number; resolve: (e: RunnerEvent) => void }[] = [];
+
+  constructor(cluster: Cluster) {
+    cluster.on("runner", (e) => {
+      this.seen.push(e);
+      for (const w of [...this.waiters]) {
+        if (w.type === e.type && w.address === e.address) {
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          w.resolve(e);
+        }
+      }
+    });
+  }
+
+  /** The first event of `type` for `address` at or after index `from` of `seen`. */
+  next<K extends RunnerEvent["type"]>(type: K, address: string, from = 0): Promise<Extract<RunnerEvent, { type: K }>> {
+    const past = this.seen.slice(from).find((e) => e.type === type && e.address === address);
+    if (past !== undefined) return Promise.resolve(past as Extract<RunnerEvent, { type: K }>);
+    return new Promise((resolve) => this.waiters.push({ type, address, from, resolve: resolve as (e: RunnerEvent) => void }));
+  }
 }

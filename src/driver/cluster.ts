@@ -19,6 +19,7 @@ import type { Ref } from "./ref.ts";
 import { makeRemote, remoteTarget, type Remote } from "./remote.ts";
 import { runJob, type SpmdHost, type SpmdOptions } from "./spmd.ts";
 import { checkRetries, DEFAULT_RETRIES, RetryPolicy } from "./retry-policy.ts";
+import { Rejoin, type ReconnectOptions } from "./rejoin.ts";
 import { RunnerLink, type LinkHost } from "./runner-link.ts";
 import { Scheduler } from "./scheduler.ts";
 import { TaskGraph } from "./task-graph.ts";
@@ -32,6 +33,11 @@ export interface ClusterOptions {
   heartbeat?: HeartbeatOptions;
   /** Default `retries` of every call: times it is sent again after its runner is lost (3). */
   retries?: number;
+  /**
+   * Whether to keep dialling a lost runner's address until it answers again (default true:
+   * a runner restarted on its address, or behind a link that came back, rejoins).
+   */
+  reconnect?: boolean | ReconnectOptions;
   logger?: Logger;
   /** Called after the links close (a local cluster stops its processes here). */
   onClose?: () => Promise<void>;
@@ -55,6 +61,13 @@ export interface RunnerStatus {
   bytesSent: number;
   bytesReceived: number;
 }
+
+/** A runner left the cluster (its calls were failed or sent elsewhere) or joined it again. */
+export type RunnerEvent =
+  | { type: "lost"; address: string; error: RunnerLostError }
+  | { type: "joined"; address: string; pid: number; threads: number };
+
+export type RunnerListener = (event: RunnerEvent) => void;
 
 export interface ModuleStats {
   module: string;
@@ -95,6 +108,8 @@ export class Cluster implements AsyncDisposable {
   private readonly bundles = new Map<string, Bundle>();
   private readonly modules = new Map<string, ModuleStats & { ref: number }>();
   private readonly log: Logger;
+  private readonly runnerListeners = new Set<RunnerListener>();
+  private rejoin: Rejoin<RunnerLink> | undefined;
   private counts = { calls: 0, succeeded: 0, failed: 0 };
   private closing: Promise<void> | undefined;
   /** The smallest frame limit among the runners: no call may be bigger. */
@@ -123,21 +138,29 @@ export class Cluster implements AsyncDisposable {
         c.objects.linkLost(link);
         c.channels.peerLost(link, err.message);
         c.scheduler.remove(link);
+        if (c.closing !== undefined) return;
+        c.rejoin?.watch(link.address);
+        c.emitRunner({ type: "lost", address: link.address, error: err });
       },
       log: c.log,
     };
     const heartbeat = opts.heartbeat ?? DEFAULT_HEARTBEAT;
     let tls: Tls | undefined;
+    const open = (address: string): Promise<RunnerLink> => RunnerLink.open(address, opts.token, tls, host, heartbeat);
     try {
       tls = opts.tls === undefined ? undefined : new Tls(loadTls(opts.tls));
+      if (opts.reconnect !== false) {
+        c.rejoin = new Rejoin({ open, joined: (address, link) => c.joined(address, link), log: c.log }, opts.reconnect === true ? {} : opts.reconnect);
+      }
     } catch (err) {
       await opts.onClose?.();
       throw err;
     }
-    const results = await Promise.allSettled(opts.runners.map((a) => RunnerLink.open(a, opts.token, tls, host, heartbeat)));
+    const results = await Promise.allSettled(opts.runners.map(open));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     for (const r of results) if (r.status === "fulfilled") c.links.push(r.value);
     if (failed !== undefined) {
+      await c.rejoin?.stop();
       await Promise.all(c.links.map((l) => l.close()));
       await opts.onClose?.();
       throw failed.reason;
@@ -145,6 +168,32 @@ export class Cluster implements AsyncDisposable {
     for (const l of c.links) c.scheduler.add(l);
     c.maxFrame = c.links.reduce((m, l) => Math.min(m, l.info.maxFrame ?? DEFAULT_MAX_FRAME), DEFAULT_MAX_FRAME);
     return c;
+  }
+
+  /** A lost runner answers again: it takes its old place and new calls. */
+  private joined(address: string, link: RunnerLink): void {
+    if (this.closing !== undefined) {
+      void link.close();
+      return;
+    }
+    const old = this.links.findIndex((l) => l.address === address && !l.alive);
+    if (old === -1) this.links.push(link);
+    else this.links[old] = link;
+    // A restarted runner may have been given a smaller frame limit.
+    this.maxFrame = Math.min(this.maxFrame, link.info.maxFrame ?? DEFAULT_MAX_FRAME);
+    this.log.info({ runner: address, pid: link.info.pid }, "runner rejoined");
+    this.scheduler.add(link);
+    this.emitRunner({ type: "joined", address, pid: link.info.pid, threads: link.threads });
+  }
+
+  private emitRunner(event: RunnerEvent): void {
+    for (const l of this.runnerListeners) {
+      try {
+        l(event);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, "a \"runner\" listener threw");
+      }
+    }
   }
 
   /**
@@ -217,15 +266,24 @@ export class Cluster implements AsyncDisposable {
     });
   }
 
-  /** Failures of calls started with `f.go(...)`. Without a listener they are logged. */
-  on(event: "error", listener: GoroutineListener): this {
-    if (event !== "error") throw new TypeError(`unknown event "${String(event)}"`);
-    this.goroutines.add(listener);
+  /**
+   * `"error"`: failures of calls started with `f.go(...)`; without a listener they are logged.
+   * `"runner"`: a runner was lost, or joined again after a loss (see `reconnect`).
+   */
+  on(event: "error", listener: GoroutineListener): this;
+  on(event: "runner", listener: RunnerListener): this;
+  on(event: "error" | "runner", listener: GoroutineListener | RunnerListener): this {
+    if (event === "error") this.goroutines.add(listener as GoroutineListener);
+    else if (event === "runner") this.runnerListeners.add(listener as RunnerListener);
+    else throw new TypeError(`unknown event "${String(event)}"`);
     return this;
   }
 
-  off(event: "error", listener: GoroutineListener): this {
-    if (event === "error") this.goroutines.remove(listener);
+  off(event: "error", listener: GoroutineListener): this;
+  off(event: "runner", listener: RunnerListener): this;
+  off(event: "error" | "runner", listener: GoroutineListener | RunnerListener): this {
+    if (event === "error") this.goroutines.remove(listener as GoroutineListener);
+    else if (event === "runner") this.runnerListeners.delete(listener as RunnerListener);
     return this;
   }
 
@@ -395,6 +453,7 @@ export class Cluster implements AsyncDisposable {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.channels.closeAll("its cluster was closed");
+      await this.rejoin?.stop();
       await Promise.all(this.links.map((l) => l.close()));
       await this.opts.onClose?.();
     })();

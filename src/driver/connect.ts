@@ -1,6 +1,7 @@
 import type { HeartbeatOptions } from "../protocol/heartbeat.ts";
 import type { TlsOptions } from "../transport/secure.ts";
 import { Cluster } from "./cluster.ts";
+import type { ReconnectOptions } from "./rejoin.ts";
 import { checkRetries } from "./retry-policy.ts";
 import { startLocalRunners, type LocalRunnersOptions } from "./local.ts";
 
@@ -19,19 +20,23 @@ export interface ConnectOptions {
   heartbeat?: HeartbeatOptions;
   /** Times a call is sent again, to another runner, when its runner is lost (default 3; 0: never). */
   retries?: number;
+  /** Keep dialling a lost runner until it answers again (default true); see ClusterOptions.reconnect. */
+  reconnect?: boolean | ReconnectOptions;
 }
 
 export type LocalOptions = LocalRunnersOptions & {
   heartbeat?: HeartbeatOptions;
   /** Times a call is sent again, to another runner, when its runner is lost (default 3; 0: never). */
   retries?: number;
+  /** Keep dialling a lost runner until it answers again (default true); see ClusterOptions.reconnect. */
+  reconnect?: boolean | ReconnectOptions;
 };
 
 /** Starts runner processes on this machine and connects to them; `close()` stops them. */
 export async function local(options: LocalOptions = {}): Promise<Cluster> {
   checkRetries(options.retries, "local()");
   const r = await startLocalRunners(options);
-  return Cluster.create({ runners: r.addresses, token: r.token, tls: r.tls, heartbeat: options.heartbeat, retries: options.retries, onClose: r.stop });
+  return Cluster.create({ runners: r.addresses, token: r.token, tls: r.tls, heartbeat: options.heartbeat, retries: options.retries, reconnect: options.reconnect, onClose: r.stop });
 }
 
 /** TLS settings from STRAND_TLS_CA / STRAND_TLS_CERT / STRAND_TLS_KEY, if any is set. */
@@ -56,7 +61,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Cluster> {
   const runners = options.runners ?? env ?? [];
   const token = options.token ?? (process.env.STRAND_TOKEN || undefined);
   if (runners.length === 0) {
-    return local({ ...(token !== undefined ? { token } : {}), ...(options.tls !== undefined ? { tls: options.tls } : {}), heartbeat: options.heartbeat, retries: options.retries });
+    return local({ ...(token !== undefined ? { token } : {}), ...(options.tls !== undefined ? { tls: options.tls } : {}), heartbeat: options.heartbeat, retries: options.retries, reconnect: options.reconnect });
   }
-  return Cluster.create({ runners, token, tls: options.tls ?? tlsFromEnv(), heartbeat: options.heartbeat, retries: options.retries });
+  return Cluster.create({ runners, token, tls: options.tls ?? tlsFromEnv(), heartbeat: options.heartbeat, retries: options.retries, reconnect: options.reconnect });
 }
