@@ -1,9 +1,10 @@
 // Soak: for N minutes, mixed work on a local cluster of runner processes — plain calls,
 // echoes of random values, f.ref() chains and put() objects passed as Refs, channels
 // (runner -> driver and runner -> runner), small SPMD jobs — while a runner is SIGKILLed
-// (or frozen with SIGSTOP) every few seconds and replaced by a fresh one. Every result that
-// arrives is checked: typed Strand errors are allowed, wrong values never, and an operation
-// still pending 30 s after its generation ended counts as hung.
+// (or frozen with SIGSTOP) every few seconds and restarted on its address. One driver lives
+// through it all: it must notice each loss and rejoin each restarted runner. Every result
+// that arrives is checked: typed Strand errors are allowed, wrong values never, and an
+// operation still pending 30 s after its round ended counts as hung.
 //
 //   npx tsx bench/soak.ts [--minutes 10] [--runners 3] [--workers 8] [--seed 1]
 //
@@ -12,7 +13,7 @@ import type { ChildProcess } from "node:child_process";
 import { isDeepStrictEqual, parseArgs } from "node:util";
 import { pino } from "pino";
 import { startLocalRunners, stopProcess } from "../src/driver/local.ts";
-import { Cluster, StrandError, type Remote } from "../src/index.ts";
+import { Cluster, StrandError, type Remote, type RunnerEvent } from "../src/index.ts";
 import { num, progress, table } from "./common.ts";
 
 type M = typeof import("./fixtures/soak.ts");
@@ -30,7 +31,7 @@ const MINUTES = Number(flags.minutes);
 const RUNNERS = Number(flags.runners);
 const WORKERS = Number(flags.workers);
 const SEED = Number(flags.seed);
-/** How long a generation's operations may take to settle after it ends before they count as hung. */
+/** How long a round's operations may take to settle after it ends before they count as hung. */
 const HANG_MS = 30_000;
 
 /** mulberry32: a seeded generator, so a run's choices (not its timing) can be replayed. */
@@ -150,16 +151,21 @@ interface Runner {
   process: ChildProcess;
 }
 
-async function startRunner(token: string): Promise<Runner> {
-  const r = await startLocalRunners({ runners: 1, threads: 1, token });
-  return { address: r.addresses[0]!, process: r.processes[0]! };
+/** A runner on `address`; below the ephemeral port range, so no outgoing connection takes it while it is down. */
+async function startRunner(token: string, address = `127.0.0.1:${20_000 + int(0, 11_999)}`): Promise<Runner> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const r = await startLocalRunners({ threads: 1, token }, [address]);
+      return { address: r.addresses[0]!, process: r.processes[0]! };
+    } catch (err) {
+      if (attempt === 20) throw err;
+      await sleep(250); // the port is briefly busy (a new address would be a new runner to the driver)
+    }
+  }
 }
 
-/** One generation: a cluster over the current runners, work, a fault, more work, then settle. */
-async function generation(pool: Runner[], token: string, gen: number): Promise<{ victim: number; fault: string }> {
-  const cluster = await Cluster.create({ runners: pool.map((r) => r.address), token, logger: pino({ level: "silent" }) });
-  const m = await cluster.import<M>(new URL("./fixtures/soak.ts", import.meta.url));
-  const ctx: Ctx = { cluster, m };
+/** One round on the long-lived cluster: work, a fault, more work on the others, then settle. */
+async function round(ctx: Ctx, pool: Runner[], n: number): Promise<{ victim: number; fault: string }> {
   let stopped = false;
   let abandoned = false;
   const pendingOps: { kind: Kind }[] = [];
@@ -192,40 +198,68 @@ async function generation(pool: Runner[], token: string, gen: number): Promise<{
   const settled = await Promise.race([Promise.all(workers).then(() => true), sleep(HANG_MS).then(() => false)]);
   if (!settled) {
     abandoned = true;
-    for (const op of pendingOps) hung.push(`${op.kind} (generation ${gen})`);
+    for (const op of pendingOps) hung.push(`${op.kind} (round ${n})`);
   }
-  await cluster.close();
   return { victim, fault: freeze ? "SIGSTOP" : "SIGKILL" };
+}
+
+/** Resolves with the milliseconds until `cluster` says `address` joined, or undefined after `ms`. */
+function rejoined(cluster: Cluster, address: string, ms: number): Promise<number | undefined> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(undefined), ms);
+    const listener = (e: RunnerEvent): void => {
+      if (e.type === "joined" && e.address === address) done(performance.now() - t0);
+    };
+    const done = (v: number | undefined): void => {
+      clearTimeout(timer);
+      cluster.off("runner", listener);
+      resolve(v);
+    };
+    cluster.on("runner", listener);
+  });
 }
 
 async function main(): Promise<number> {
   process.env.STRAND_LOG ??= "error"; // runners warn about every driver connection a fault resets
   const token = `soak-${SEED}`;
   const pool = await Promise.all(Array.from({ length: RUNNERS }, () => startRunner(token)));
+  const cluster = await Cluster.create({ runners: pool.map((r) => r.address), token, logger: pino({ level: "silent" }) });
+  const ctx: Ctx = { cluster, m: await cluster.import<M>(new URL("./fixtures/soak.ts", import.meta.url)) };
   const t0 = performance.now();
   const end = t0 + MINUTES * 60_000;
   const faults = new Map<string, number>();
-  let gen = 0;
+  const rejoinMs: number[] = [];
+  let notRejoined = 0;
+  const rss0 = process.memoryUsage.rss();
+  let n = 0;
   try {
     while (performance.now() < end) {
-      gen++;
-      const { victim, fault } = await generation(pool, token, gen);
+      n++;
+      const { victim, fault } = await round(ctx, pool, n);
       bump(faults, fault);
       const dead = pool[victim]!;
       dead.process.kill("SIGKILL"); // a frozen one too
       await stopProcess(dead.process);
-      pool[victim] = await startRunner(token);
+      const back = rejoined(cluster, dead.address, HANG_MS);
+      pool[victim] = await startRunner(token, dead.address);
+      const ms = await back;
+      if (ms === undefined) notRejoined++;
+      else rejoinMs.push(ms);
       const okTotal = [...ok.values()].reduce((a, b) => a + b, 0);
       const typedTotal = [...typed.values()].reduce((a, b) => a + b, 0);
-      progress(`soak generation ${gen}: ${fault} runner ${victim}; so far ${num(okTotal)} ok, ${num(typedTotal)} typed failures, ${wrong.length} wrong, ${hung.length} hung, ${[...untyped.values()].reduce((a, b) => a + b, 0)} untyped`);
+      progress(`soak round ${n}: ${fault} runner ${victim}, ${ms === undefined ? "NOT rejoined" : `rejoined in ${Math.round(ms)} ms`}; so far ${num(okTotal)} ok, ${num(typedTotal)} typed failures, ${wrong.length} wrong, ${hung.length} hung, ${[...untyped.values()].reduce((a, b) => a + b, 0)} untyped`);
     }
   } finally {
+    await cluster.close();
     await Promise.all(pool.map((r) => stopProcess(r.process)));
   }
+  const rss1 = process.memoryUsage.rss();
+  rejoinMs.sort((a, b) => a - b);
 
   const minutes = (performance.now() - t0) / 60_000;
   const sum = (xs: Iterable<number>): number => [...xs].reduce((a, b) => a + b, 0);
-  console.log(`## Soak: ${num(minutes, 1)} minutes, ${RUNNERS} runners, ${gen} faults\n`);
+  console.log(`## Soak: ${num(minutes, 1)} minutes, ${RUNNERS} runners, ${n} faults\n`);
   console.log(table(["", "count"], [
     ["operations ok", num(sum(ok.values()))],
     ...[...ok].sort((a, b) => b[1] - a[1]).map(([k, v]): [string, string] => [`  ${k}`, num(v)]),
@@ -236,12 +270,14 @@ async function main(): Promise<number> {
     ["**wrong results**", `**${wrong.length}**`],
     ["hung operations", num(hung.length)],
     ["faults", [...faults].map(([k, v]) => `${v} × ${k}`).join(", ")],
+    ["restarted runners rejoined", `${rejoinMs.length} of ${n} (median ${num(rejoinMs[rejoinMs.length >> 1] ?? 0)} ms after the restart began, max ${num(rejoinMs.at(-1) ?? 0)} ms)`],
+    ["driver RSS start → end", `${num(rss0 / 2 ** 20)} → ${num(rss1 / 2 ** 20)} MiB`],
   ]));
   console.log();
   for (const w of wrong.slice(0, 10)) console.log(`- wrong: ${w}`);
   for (const h of hung.slice(0, 10)) console.log(`- hung: ${h}`);
-  console.log(`- Seed ${SEED}, ${WORKERS} concurrent workers; each generation: a cluster over the runners, 2-5 s of work, a fault (SIGKILL, or SIGSTOP 3 times in 10), 1-3 s more work on the survivors, then the victim is replaced by a fresh runner.`);
-  return wrong.length === 0 && hung.length === 0 && untyped.size === 0 ? 0 : 1;
+  console.log(`- Seed ${SEED}, ${WORKERS} concurrent workers; one driver throughout; each round: 2-5 s of work, a fault (SIGKILL, or SIGSTOP 3 times in 10), 1-3 s more work on the others, then the victim is restarted on its address and the driver must rejoin it.`);
+  return wrong.length === 0 && hung.length === 0 && untyped.size === 0 && notRejoined === 0 ? 0 : 1;
 }
 
 process.exitCode = await main();

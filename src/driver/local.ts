@@ -54,8 +54,9 @@ export function hugePageTunables(existing = process.env.GLIBC_TUNABLES): string 
  * (passed in the environment, never on the command line where `ps` shows it).
  * Each child exits if this process dies (it watches its stdin).
  */
-export async function startLocalRunners(opts: LocalRunnersOptions = {}): Promise<LocalRunners> {
-  const n = opts.runners ?? 2;
+export async function startLocalRunners(opts: LocalRunnersOptions = {}, listen?: readonly string[]): Promise<LocalRunners> {
+  // `listen`: fixed addresses, one runner each (a soak restarts a runner where it was).
+  const n = listen?.length ?? opts.runners ?? 2;
   const threads = opts.threads ?? Math.max(1, Math.floor(os.availableParallelism() / n));
   const token = opts.token ?? randomBytes(24).toString("base64url");
   const tls = opts.tls === undefined ? undefined : loadTls(opts.tls);
@@ -63,12 +64,12 @@ export async function startLocalRunners(opts: LocalRunnersOptions = {}): Promise
   // STRAND_RUNNER_NODE_ARGS: extra node flags for the runner processes (e.g. --cpu-prof when profiling).
   const nodeArgs = process.env.STRAND_RUNNER_NODE_ARGS?.split(" ").filter((a) => a !== "") ?? [];
   const entry = fromSource ? [await devRunnerEntry()] : [cliMain];
-  const args = [...nodeArgs, ...entry, "runner", "--listen", "127.0.0.1:0", "--threads", String(threads), "--exit-with-stdin"];
+  const args = [...nodeArgs, ...entry, "runner", "--threads", String(threads), "--exit-with-stdin"];
   if (opts.cacheDir !== undefined) args.push("--cache-dir", opts.cacheDir);
   if (opts.objectMemoryMiB !== undefined) args.push("--object-memory", String(opts.objectMemoryMiB));
   const processes: ChildProcess[] = [];
-  const started = Array.from({ length: n }, () => {
-    const child = spawn(process.execPath, args, { env, stdio: ["pipe", "pipe", "inherit"] });
+  const started = Array.from({ length: n }, (_, i) => {
+    const child = spawn(process.execPath, [...args, "--listen", listen?.[i] ?? "127.0.0.1:0"], { env, stdio: ["pipe", "pipe", "inherit"] });
     processes.push(child);
     return listeningAddress(child);
   });
