@@ -3,7 +3,7 @@ import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { headerOf, PROTOCOL_VERSION, T } from "../src/protocol/messages.ts";
 import { AuthError, Cluster, RunnerDaemon, type Remote } from "../src/index.ts";
-import { fixture, framesOf, RawPeer, rejectionOf, silentLogger } from "./helpers.ts";
+import { fixture, RawPeer, recordedSession, rejectionOf, silentLogger } from "./helpers.ts";
 
 type M = typeof import("./fixtures/math.ts");
 
@@ -71,27 +71,7 @@ describe("token authentication", () => {
 
   it("an Auth frame recorded from one connection is refused on another", async () => {
     // Record what a real driver sends during a successful handshake, through a relay.
-    const recorded: Buffer[] = [];
-    const relay = net.createServer((inbound) => {
-      const outbound = net.connect(Number(secured.address.split(":")[1]), "127.0.0.1");
-      inbound.on("data", (d: Buffer) => {
-        recorded.push(Buffer.from(d));
-        outbound.write(d);
-      });
-      outbound.on("data", (d: Buffer) => inbound.write(d));
-      inbound.on("close", () => outbound.destroy());
-      outbound.on("close", () => inbound.destroy());
-      inbound.on("error", () => {});
-      outbound.on("error", () => {});
-    });
-    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
-    try {
-      const cluster = await Cluster.create({ runners: [`127.0.0.1:${(relay.address() as net.AddressInfo).port}`], token: "right" });
-      await cluster.close();
-    } finally {
-      relay.close();
-    }
-    const frames = framesOf(new Uint8Array(Buffer.concat(recorded)));
+    const frames = await recordedSession(secured.address, "right");
     const hello = frames.find((f) => headerOf(f)[0] === T.Hello);
     const auth = frames.find((f) => headerOf(f)[0] === T.Auth);
     expect(hello).toBeDefined();

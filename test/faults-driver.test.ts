@@ -1,11 +1,10 @@
 import { spawn } from "node:child_process";
-import net from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthError, Cluster, type RunnerStats } from "../src/index.ts";
 import { headerOf, T } from "../src/protocol/messages.ts";
-import { cleanEnv, exited, fixture, framesOf, RawPeer, rejectionOf } from "./helpers.ts";
+import { cleanEnv, exited, fixture, RawPeer, recordedSession, rejectionOf } from "./helpers.ts";
 import { Hosts } from "./hosts/hosts.ts";
 import { TOLERANT } from "./hosts/heartbeats.ts";
 import { eventually } from "./hosts/outcomes.ts";
@@ -108,30 +107,11 @@ describe.skipIf(unavailable !== undefined)(title("fault matrix: a driver dies; b
 
   it("a recorded session (handshake, module, call) replayed on a new connection is refused at Auth; nothing runs", async () => {
     const target = hosts.addresses[0]!;
-    const [host, port] = [target.slice(0, target.lastIndexOf(":")), Number(target.slice(target.lastIndexOf(":") + 1))];
     // A man in the middle on the root namespace's side of the bridge records what a real driver sends.
-    const recorded: Buffer[] = [];
-    const relay = net.createServer((inbound) => {
-      const outbound = net.connect(port, host);
-      inbound.on("data", (d: Buffer) => {
-        recorded.push(Buffer.from(d));
-        outbound.write(d);
-      });
-      outbound.on("data", (d: Buffer) => inbound.write(d));
-      inbound.on("close", () => outbound.destroy());
-      outbound.on("close", () => inbound.destroy());
-      inbound.on("error", () => {});
-      outbound.on("error", () => {});
-    });
-    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
-    try {
-      await using victim = await Cluster.create({ runners: [`127.0.0.1:${(relay.address() as net.AddressInfo).port}`], token: hosts.token });
+    const frames = await recordedSession(target, hosts.token, async (victim) => {
       const m = await victim.import<F>(fixture("faults.ts"));
       expect((await m.square(3, 0)).value).toBe(9);
-    } finally {
-      relay.close();
-    }
-    const frames = framesOf(new Uint8Array(Buffer.concat(recorded)));
+    });
     expect(frames.map((f) => headerOf(f)[0])).toEqual(expect.arrayContaining([T.Hello, T.Auth, T.Module, T.Call]));
 
     const before = work(await observer.runnerStats());

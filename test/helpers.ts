@@ -6,7 +6,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { pino, type Logger } from "pino";
 import { cliCommand } from "../src/driver/local.ts";
-import { local, type Cluster, type RunnerEvent } from "../src/index.ts";
+import { Cluster, local, type Chan, type RunnerEvent } from "../src/index.ts";
 import { clientHandshake } from "../src/protocol/handshake.ts";
 import { frameOf, headerOf, T, type Header } from "../src/protocol/messages.ts";
 import { Connection, dial, parseAddress } from "../src/transport/connection.ts";
@@ -263,4 +263,48 @@ export class RunnerEvents {
     if (past !== undefined) return Promise.resolve(past as Extract<RunnerEvent, { type: K }>);
     return new Promise((resolve) => this.waiters.push({ type, address, from, resolve: resolve as (e: RunnerEvent) => void }));
   }
+}
+
+/**
+ * Connects a real driver to `address` through a relay that records every byte the driver
+ * sends (a man in the middle), runs `session` on it, closes it, and returns the frames sent.
+ */
+export async function recordedSession(address: string, token: string, session: (c: Cluster) => Promise<void> = async () => {}): Promise<Uint8Array[][]> {
+  const { host, port } = parseAddress(address);
+  const recorded: Buffer[] = [];
+  const relay = net.createServer((inbound) => {
+    const outbound = net.connect(port, host);
+    inbound.on("data", (d: Buffer) => {
+      recorded.push(Buffer.from(d));
+      outbound.write(d);
+    });
+    outbound.on("data", (d: Buffer) => inbound.write(d));
+    inbound.on("close", () => outbound.destroy());
+    outbound.on("close", () => inbound.destroy());
+    inbound.on("error", () => {});
+    outbound.on("error", () => {});
+  });
+  await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
+  try {
+    const cluster = await Cluster.create({ runners: [`127.0.0.1:${(relay.address() as net.AddressInfo).port}`], token, reconnect: false });
+    try {
+      await session(cluster);
+    } finally {
+      await cluster.close();
+    }
+  } finally {
+    relay.close();
+  }
+  return framesOf(new Uint8Array(Buffer.concat(recorded)));
+}
+
+/** The next `n` values of `ch`, taken as they come (fewer if it closes first). */
+export async function take<T>(ch: Chan<T>, n: number): Promise<T[]> {
+  const out: T[] = [];
+  while (out.length < n) {
+    const r = await ch.recv();
+    if (r.done) break;
+    out.push(r.value);
+  }
+  return out;
 }

@@ -1,20 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobAbortedError, local, RemoteError, RunnerLostError, SerializationError, type Chan, type Cluster, type Remote } from "../src/index.ts";
 import type { Caught } from "./fixtures/spmd.ts";
-import { fixture, rejectionOf } from "./helpers.ts";
+import { fixture, rejectionOf, take } from "./helpers.ts";
 
 type Spmd = typeof import("./fixtures/spmd.ts");
-
-/** The next `n` values of `ch`, taken as they come. */
-async function take<T>(ch: Chan<T>, n: number): Promise<T[]> {
-  const out: T[] = [];
-  while (out.length < n) {
-    const r = await ch.recv();
-    if (r.done) break;
-    out.push(r.value);
-  }
-  return out;
-}
 
 /**
  * Everything left on `ch`, once nobody sends on it any more. The reports arrive on buffered

@@ -1,9 +1,9 @@
 import { expect } from "vitest";
 import {
-  ChannelBrokenError, JobAbortedError, ObjectLostError, RunnerLostError, type Chan, type Cluster, type Remote,
+  ChannelBrokenError, JobAbortedError, ObjectLostError, RunnerLostError, type Cluster, type Remote,
 } from "../../src/index.ts";
 import * as here from "../fixtures/faults.ts";
-import { fixture } from "../helpers.ts";
+import { fixture, take } from "../helpers.ts";
 import type { Hosts } from "./hosts.ts";
 import { describeTally, noHang, range, since, tally, track, type Settled } from "./outcomes.ts";
 import { PipeStream } from "./pipe-stream.ts";
@@ -38,16 +38,6 @@ async function imported(c: Cluster): Promise<Remote<F>> {
   const m = await c.import<F>(fixture("faults.ts"));
   await Promise.all(range(2 * c.runners.length).map(() => m.square(0, 0)));
   return m;
-}
-
-async function take<T>(ch: Chan<T>, n: number): Promise<T[]> {
-  const out: T[] = [];
-  while (out.length < n) {
-    const r = await ch.recv();
-    if (r.done) break;
-    out.push(r.value);
-  }
-  return out;
 }
 
 const lastAt = (xs: readonly Settled<unknown>[]): number => Math.max(...xs.map((x) => x.at));
