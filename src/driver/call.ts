@@ -48,6 +48,10 @@ export class PendingCall implements TaskSpec {
   retries = DEFAULT_RETRIES;
   /** Times it was sent (each one an attempt). */
   attempts = 0;
+  /** Its last send was turned away unrun by a stopping runner (retry-policy.ts). */
+  notStarted = false;
+  /** Sends turned away unrun so far. */
+  turnedAway = 0;
   /** Sends lost with their runner or thread connection. */
   lostSends = 0;
   /** Sends answered with ObjectLostError: the runner could not fetch an input. */

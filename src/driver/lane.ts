@@ -16,7 +16,7 @@ export interface LaneOwner {
   laneChanCancel(lane: Lane, opId: number): void;
   laneChanReturn(lane: Lane, chan: string, n: number): void;
   /** A Result arrived on the lane. */
-  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, segs: Uint8Array[], inline: boolean): void;
+  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, segs: Uint8Array[], inline: boolean, notStarted: boolean): void;
   /** The lane closed; calls still on it must be failed. */
   laneClosed(lane: Lane, reason: string): void;
 }
@@ -43,7 +43,7 @@ export class Lane {
     const onFrame = (segs: Uint8Array[]): void => {
       try {
         const h = headerOf(segs);
-        if (h[0] === T.Result) owner.laneResult(lane, h[1], h[2], h[3], segs, h[4] === true);
+        if (h[0] === T.Result) owner.laneResult(lane, h[1], h[2], h[3], segs, h[4] === true, h[5] === true);
         else if (h[0] === T.ChanOp) {
           const [, opId, req, sizes, pointers] = h;
           owner.laneChanOp(lane, opId, req, chanValues(sizes, segs), Array.isArray(pointers) ? pointers : []);

@@ -85,7 +85,7 @@ export class ObjectOps {
   }
 
   private live(): RunnerLink[] {
-    const live = this.links().filter((l) => l.alive);
+    const live = this.links().filter((l) => l.usable);
     if (live.length === 0) throw new RunnerLostError("(none)", "no runners in the cluster");
     return live;
   }

@@ -15,6 +15,9 @@ export const DEFAULT_RETRIES = 3;
  */
 const MAX_INPUT_LOSSES = 3;
 
+/** Re-sends of a call turned away unrun by stopping runners (a rolling restart): no `retries` spent. */
+const MAX_TURNED_AWAY = 3;
+
 /** Throws unless `retries` is a valid number of retries. */
 export function checkRetries(retries: number | undefined, where: string): void {
   if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
@@ -30,7 +33,9 @@ export function checkRetries(retries: number | undefined, where: string): void {
  *   live, at most `call.retries` times: the function may have run (partly), so this is
  *   only for work that may run twice;
  * - its runner could not fetch an input (ObjectLostError naming one): sent again once the
- *   input is found elsewhere or remade (the function had not started).
+ *   input is found elsewhere or remade (the function had not started);
+ * - its runner is stopping and turned it away unrun (a RunnerLostError marked notStarted):
+ *   sent again to another runner without spending `retries`.
  * Never retried: application errors (RemoteError), TimeoutError, CancelledError,
  * SerializationError, ImportError, a call whose timeout or signal fired (it has settled),
  * goroutines (the channels they held broke with the runner) and SPMD ranks (a lost rank
@@ -51,7 +56,14 @@ export class RetryPolicy {
     // Not on a runner when it failed (still queued, or between two sends): nothing was lost.
     if (call.link === undefined) return this.final(call, e);
     if (call.concurrent || call.rank !== undefined) return e;
-    if (e instanceof RunnerLostError) {
+    if (call.notStarted) {
+      // Turned away by a stopping runner before it began: safe to send again whatever
+      // `retries` says, but bounded, should every runner be stopping.
+      call.notStarted = false;
+      if (call.turnedAway >= MAX_TURNED_AWAY || this.liveRunners() === 0) return this.final(call, e);
+      call.turnedAway++;
+      call.avoid = call.link;
+    } else if (e instanceof RunnerLostError) {
       if (call.lostSends >= call.retries || this.liveRunners() === 0) return this.final(call, e);
       call.lostSends++;
       call.avoid = call.link;

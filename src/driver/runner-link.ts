@@ -55,6 +55,8 @@ export class RunnerLink implements LaneOwner, ChanPeer {
   private parked = 0;
   private stopHeartbeat: () => void = () => {};
   alive = true;
+  /** The runner said it is stopping (T.Draining): its calls finish, it gets no new ones. */
+  draining = false;
   codeBytesSent = 0;
   /** Bytes of this driver's live `put` objects stored on this runner (placement of the next put). */
   putBytes = 0;
@@ -127,7 +129,12 @@ export class RunnerLink implements LaneOwner, ChanPeer {
   }
 
   get hasRoom(): boolean {
-    return this.alive && this.inflight.size - this.parked < this.callWindow.size;
+    return this.usable && this.inflight.size - this.parked < this.callWindow.size;
+  }
+
+  /** Connected and not stopping: may be given new work. */
+  get usable(): boolean {
+    return this.alive && !this.draining;
   }
 
   send(call: PendingCall): void {
@@ -205,10 +212,27 @@ export class RunnerLink implements LaneOwner, ChanPeer {
     this.host.chanReturned(lane.chanPeer(this), chan, n);
   }
 
-  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, segs: Uint8Array[], inline: boolean): void {
+  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, segs: Uint8Array[], inline: boolean, notStarted: boolean): void {
     if (!this.alive) return;
     lane.ids.delete(id);
-    this.onResult(id, ok, execMicros, segs, inline);
+    this.onResult(id, ok, execMicros, segs, inline, notStarted);
+  }
+
+  /** The runner is stopping: no new calls go there; those it turns away go elsewhere. */
+  private drain(): void {
+    if (!this.draining) {
+      this.draining = true;
+      this.host.log.info({ runner: this.address }, "runner is stopping: sending it no more calls");
+    }
+    this.leaveIfIdle();
+  }
+
+  /**
+   * Closes the link to a stopping runner once nothing is in flight there: the runner waits
+   * for that goodbye, so no call can cross its closing. It rejoins if it comes back.
+   */
+  private leaveIfIdle(): void {
+    if (this.draining && this.alive && this.inflight.size === 0) this.fail("runner is stopping", true);
   }
 
   /**
@@ -229,6 +253,7 @@ export class RunnerLink implements LaneOwner, ChanPeer {
       call.reject(laneLost(this.address, lane.port, reason));
     }
     if (ids.length > 0) this.host.slotFreed(this);
+    this.leaveIfIdle();
   }
 
   /** Asks the runner to stop a call; its Result still arrives and frees the slot. */
@@ -241,7 +266,7 @@ export class RunnerLink implements LaneOwner, ChanPeer {
     try {
       const h = headerOf(segs);
       switch (h[0]) {
-        case T.Result: return this.onResult(h[1], h[2], h[3], segs, h[4] === true);
+        case T.Result: return this.onResult(h[1], h[2], h[3], segs, h[4] === true, h[5] === true);
         case T.CodeRequest: {
           const code = this.host.codeFor(h[1]);
           if (code !== undefined) this.codeBytesSent += code.byteLength;
@@ -257,6 +282,7 @@ export class RunnerLink implements LaneOwner, ChanPeer {
         }
         case T.ChanCancel: return this.host.chanCancel(this, h[1]);
         case T.Heartbeat: return;
+        case T.Draining: return this.drain();
         default: throw new ProtocolError(`unexpected message type ${String(h[0])} from runner`);
       }
     } catch (err) {
@@ -265,11 +291,20 @@ export class RunnerLink implements LaneOwner, ChanPeer {
     }
   }
 
-  private onResult(id: number, ok: boolean, execMicros: number, segs: Uint8Array[], inline: boolean): void {
+  private onResult(id: number, ok: boolean, execMicros: number, segs: Uint8Array[], inline: boolean, notStarted = false): void {
     const call = this.inflight.get(id);
     if (call === undefined) throw new ProtocolError(`result for unknown call ${id}`);
     this.inflight.delete(id);
     if (call.concurrent) this.parked--;
+    if (!ok && notStarted) {
+      // Turned away unrun (it crossed our reading of T.Draining): a lost send, not an error.
+      this.drain();
+      call.notStarted = true;
+      call.reject(new RunnerLostError(this.address, "runner is stopping; the call did not start"));
+      this.host.slotFreed(this);
+      this.leaveIfIdle();
+      return;
+    }
     this.callWindow.observe(execMicros);
     this.warm.add(call.module.ref);
     // Inputs it had to fetch are now copies here too.
@@ -291,6 +326,7 @@ export class RunnerLink implements LaneOwner, ChanPeer {
       else call.resolve(call.keep !== undefined ? ({ bytes: value as number } satisfies Kept) : value);
     }
     this.host.slotFreed(this);
+    this.leaveIfIdle();
   }
 
   /** Rejects everything in flight with RunnerLostError: never leaves a caller hanging. */

@@ -33,10 +33,10 @@ export class Scheduler {
     return this.queue.length - this.head + this.ready.size + this.arriving.length + this.retrying.length;
   }
 
-  /** Runners that are connected (a runner being failed is no longer live). */
+  /** Runners that may take work: connected and not stopping (a runner being failed is no longer live). */
   get liveRunners(): number {
     let n = 0;
-    for (const l of this.links) if (l.alive) n++;
+    for (const l of this.links) if (l.usable) n++;
     return n;
   }
 
@@ -181,7 +181,7 @@ export class Scheduler {
 
   private leastLoaded(): RunnerLink | undefined {
     let best: RunnerLink | undefined;
-    for (const l of this.links) if (l.alive && (best === undefined || l.inFlight / l.threads < best.inFlight / best.threads)) best = l;
+    for (const l of this.links) if (l.usable && (best === undefined || l.inFlight / l.threads < best.inFlight / best.threads)) best = l;
     return best;
   }
 
@@ -222,7 +222,7 @@ export class Scheduler {
 
   /** Whether a runner other than `link` is live. */
   private othersLive(link: RunnerLink): boolean {
-    return this.links.some((l) => l !== link && l.alive);
+    return this.links.some((l) => l !== link && l.usable);
   }
 
   private failQueued(err: Error): void {

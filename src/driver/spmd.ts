@@ -61,7 +61,7 @@ export async function runJob(host: SpmdHost, options: SpmdOptions, args: unknown
   const links = host.links();
   const given = checkOptions(options, links.length);
   host.checkArgs(args);
-  const live = links.filter((l) => l.alive);
+  const live = links.filter((l) => l.usable);
   if (live.length === 0) throw new RunnerLostError("(none)", "no runners in the cluster");
   const { size } = options;
   const placement = given ?? blockPlacement(size, live.map((l) => l.threads)).map((i) => links.indexOf(live[i]!));

@@ -27,8 +27,9 @@ export enum T {
   // back; `concurrent`: the call holds channels and may block on them (a goroutine).
   Call = 10,
   Cancel = 11, // driver -> runner: [T, id]
-  // runner -> driver: [T, id, ok, execMicros, inline?] + value or error. A kept result
-  // answers its size in bytes, or (inline) the value itself when it is small.
+  // runner -> driver: [T, id, ok, execMicros, inline?, notStarted?] + value or error. A kept
+  // result answers its size in bytes, or (inline) the value itself when it is small.
+  // `notStarted`: the runner is stopping and turned the call away before it began.
   Result = 12,
   CodeRequest = 13, // runner -> driver: [T, hash]
   Code = 14, // driver -> runner: [T, hash, found] + [bundle bytes]
@@ -59,6 +60,9 @@ export enum T {
   // Between the ranks of an SPMD job (runner/spmd/), after the usual handshake:
   RankHello = 31, // dialing rank -> rank: [T, job, sourceRank], first
   RankMessage = 32, // [T, context, tag] + the encoded value
+  // runner -> driver, main connection: [T]. The runner is stopping (SIGTERM): it finishes
+  // the calls it has and turns new ones away (Result with notStarted); send it no more.
+  Draining = 33,
 }
 
 /** A channel operation as it crosses the wire; the values of send cases follow as payloads. */
@@ -142,7 +146,7 @@ export type Header =
   | [T.Module, number, string]
   | [T.Call, number, number, string, boolean, (Dep[] | null)?, (string | null)?, boolean?]
   | [T.Cancel, number]
-  | [T.Result, number, boolean, number, boolean?]
+  | [T.Result, number, boolean, number, boolean?, boolean?]
   | [T.CodeRequest, string]
   | [T.Code, string, boolean]
   | [T.Heartbeat]
@@ -162,7 +166,8 @@ export type Header =
   | [T.ChanReturn, string, number]
   | [T.ChanCancel, number]
   | [T.RankHello, string, number]
-  | [T.RankMessage, string, number];
+  | [T.RankMessage, string, number]
+  | [T.Draining];
 
 // Headers never hold user values, so the plain, fast msgpack settings suffice.
 const headerPackr = new Packr({ useRecords: false, moreTypes: false });

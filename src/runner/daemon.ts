@@ -219,6 +219,7 @@ export class RunnerDaemon {
         const host = {
           executor: this.executor, cache: this.cache, store: this.store, peers: this.peers, owners: this.owners, log: this.log, stats: () => this.stats(), maxFrame: this.maxFrame,
           counted: (ok: boolean) => { this.calls++; if (!ok) this.failures++; },
+          stopping: () => this.stopping,
         };
         const s = new Session(conn, host, backlog, (x, err) => {
           this.sessions.delete(x);
@@ -240,11 +241,25 @@ export class RunnerDaemon {
   async close(graceMs = 10_000): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    // Drivers stop sending calls here; what they sent meanwhile comes back unrun.
+    for (const s of this.sessions) s.draining();
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     for (const s of this.pendingSockets) s.destroy();
     // Calls on the main connections and on the threads' lanes finish first; only then do
     // the main connections close (a driver takes that as the runner going away).
+    const deadline = performance.now() + graceMs;
     await Promise.all([...this.sessions].map((s) => s.settled(graceMs)).concat(this.executor.lanes?.drain(graceMs) ?? []));
+    // Drivers close their side once every call they sent here is answered: then no call
+    // can be on its way to a closing connection. Those that do not, within the grace, are
+    // closed on.
+    const drivers = [...this.sessions].filter((s) => s.isDriver).map((s) => s.gone);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, deadline - performance.now()));
+      void Promise.all(drivers).then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     await Promise.all([...this.sessions].map((s) => s.end()));
     for (const s of this.sessions) s.close();
     this.peers.close();

@@ -13,7 +13,7 @@ import { segmentBytes } from "../transport/frames.ts";
 import { encodeThrown, isThenable, loadCount, runOne } from "./call-runner.ts";
 import { bundlePath } from "./code-cache.ts";
 import { toShared } from "./object-store.ts";
-import { errorOutcome, resultFrame } from "./result-frame.ts";
+import { errorOutcome, resultFrame, stoppingOutcome } from "./result-frame.ts";
 import { LANE_COUNTER, type CallOutcome, type LaneConfig, type LaneMessage, type ObjectDeps } from "./task.ts";
 
 // Runs on a worker thread: the thread's own server, so that a driver's call is read,
@@ -116,7 +116,7 @@ class LaneSession {
     let objects: ObjectDeps | undefined;
     if (deps !== undefined && deps !== null) ({ segments, objects } = inlineObjects(deps, segments));
     if (this.draining) {
-      this.reply(id, errorOutcome(id, new ProtocolError("runner is stopping")));
+      this.reply(id, stoppingOutcome(id));
       return;
     }
     this.pending.add(id);
@@ -175,8 +175,10 @@ class LaneSession {
   }
 
   drain(): void {
+    // New calls are turned away unrun from now on. The connection stays open, so those
+    // answers reach the driver; it closes the connection once it has read the runner's
+    // Draining and its calls here are answered (or the runner exits after its grace).
     this.draining = true;
-    if (this.pending.size === 0) this.conn.end();
   }
 
   private close(): void {

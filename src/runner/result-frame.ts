@@ -1,4 +1,4 @@
-import { SerializationError } from "../errors.ts";
+import { ProtocolError, SerializationError } from "../errors.ts";
 import { encodeSegments } from "../protocol/codec.ts";
 import { frameOf, T } from "../protocol/messages.ts";
 import { frameSize } from "../transport/frames.ts";
@@ -6,6 +6,11 @@ import type { CallOutcome } from "./task.ts";
 
 export function errorOutcome(id: number, err: Error): CallOutcome {
   return { id, ok: false, segments: encodeSegments(err, "error"), execMicros: 0 };
+}
+
+/** The answer to a call that arrives while the runner is stopping: it never starts. */
+export function stoppingOutcome(id: number): CallOutcome {
+  return { ...errorOutcome(id, new ProtocolError("runner is stopping")), notStarted: true };
 }
 
 /**
@@ -17,7 +22,8 @@ export function resultFrame(callId: number, o: CallOutcome, maxFrame: number): U
   if (size > maxFrame) {
     o = errorOutcome(o.id, new SerializationError("result", `is ${size} bytes encoded, over the ${maxFrame}-byte frame limit`));
   }
-  const header: [T.Result, number, boolean, number, boolean?] = [T.Result, callId, o.ok, o.execMicros];
-  if (o.inline === true) header.push(true);
+  const header: [T.Result, number, boolean, number, boolean?, boolean?] = [T.Result, callId, o.ok, o.execMicros];
+  if (o.inline === true || o.notStarted === true) header.push(o.inline === true);
+  if (o.notStarted === true) header.push(true);
   return frameOf(header, { body: o.segments[0]!, attachments: o.segments.slice(1) });
 }

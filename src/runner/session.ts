@@ -10,7 +10,7 @@ import type { CodeCache } from "./code-cache.ts";
 import type { Executor, Job } from "./executor.ts";
 import type { ObjectStore, StoredObject } from "./object-store.ts";
 import type { Peers } from "./peers.ts";
-import { errorOutcome, resultFrame } from "./result-frame.ts";
+import { errorOutcome, resultFrame, stoppingOutcome } from "./result-frame.ts";
 import type { CallOutcome, ObjectDeps } from "./task.ts";
 
 export interface SessionHost {
@@ -26,6 +26,8 @@ export interface SessionHost {
   maxFrame: number;
   /** Counts every finished call, for runner stats. */
   counted(ok: boolean): void;
+  /** The runner is stopping: new calls are turned away unrun. */
+  stopping(): boolean;
 }
 
 /**
@@ -55,6 +57,11 @@ export class Session {
     return this.host.cache;
   }
   closed = false;
+  /** It declared an Owner: a driver, not a peer runner fetching objects. */
+  isDriver = false;
+  private closedSignal!: () => void;
+  /** Resolves once the connection is closed, by either side. */
+  readonly gone = new Promise<void>((resolve) => (this.closedSignal = resolve));
 
   constructor(
     private readonly conn: Connection,
@@ -100,6 +107,7 @@ export class Session {
         case T.Owner:
           if (typeof h[1] !== "string" || h[1] === "") throw new ProtocolError("malformed owner");
           this.host.owners.set(h[1], this);
+          this.isDriver = true;
           return;
         case T.Cancel: return this.cancel(h[1], "cancelled by the driver");
         case T.Code: return this.onCode(h[1], h[2], segs[1]);
@@ -150,6 +158,12 @@ export class Session {
       throw new ProtocolError("malformed call dependencies");
     }
     if (this.jobOf.has(id)) throw new ProtocolError(`duplicate call id ${id}`);
+    if (this.host.stopping()) {
+      // Sent before the driver read our Draining: it goes to another runner, unrun here.
+      this.host.counted(false);
+      this.conn.send(resultFrame(id, stoppingOutcome(id), this.host.maxFrame));
+      return;
+    }
     // Small inputs travel at the end of the frame, after the arguments.
     let inlineCount = 0;
     if (Array.isArray(deps)) for (const d of deps) if (Array.isArray(d) && typeof d[2] === "number") inlineCount += d[2];
@@ -313,6 +327,11 @@ export class Session {
     });
   }
 
+  /** Tells a driver (not a peer runner, which sends no calls) that this runner is stopping. */
+  draining(): void {
+    if (this.isDriver && !this.closed) this.conn.send(frameOf([T.Draining]));
+  }
+
   /** Sends what is queued, then closes the connection with FIN. */
   async end(): Promise<void> {
     await this.conn.flushed();
@@ -335,6 +354,7 @@ export class Session {
     this.host.store.freeOwnedBy(this);
     for (const [prefix, s] of this.host.owners) if (s === this) this.host.owners.delete(prefix);
     this.conn.destroy(err);
+    this.closedSignal();
     this.onClosed(this, err);
   }
 }

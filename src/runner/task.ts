@@ -26,6 +26,8 @@ export interface CallOutcome {
   execMicros: number;
   /** A kept result small enough to go back to the driver instead of into the store. */
   inline?: boolean;
+  /** Turned away unrun (the runner is stopping): the driver may send it elsewhere. */
+  notStarted?: boolean;
 }
 
 /**
