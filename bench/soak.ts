@@ -7,6 +7,7 @@
 // operation still pending 30 s after its round ended counts as hung.
 //
 //   npx tsx bench/soak.ts [--minutes 10] [--runners 3] [--workers 8] [--seed 1]
+//   (NODE_OPTIONS=--expose-gc adds the driver's live heap after each round to the report)
 //
 // Not part of `npm test` or `npm run bench`. Exits 1 on any wrong result, hang or untyped error.
 import type { ChildProcess } from "node:child_process";
@@ -203,6 +204,14 @@ async function round(ctx: Ctx, pool: Runner[], n: number): Promise<{ victim: num
   return { victim, fault: freeze ? "SIGSTOP" : "SIGKILL" };
 }
 
+/** The driver's live heap: what a leak would grow (NaN unless node runs with --expose-gc). */
+function heapAfterGc(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return NaN;
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
 /** Resolves with the milliseconds until `cluster` says `address` joined, or undefined after `ms`. */
 function rejoined(cluster: Cluster, address: string, ms: number): Promise<number | undefined> {
   const t0 = performance.now();
@@ -232,6 +241,7 @@ async function main(): Promise<number> {
   const rejoinMs: number[] = [];
   let notRejoined = 0;
   const rss0 = process.memoryUsage.rss();
+  const heap: number[] = [heapAfterGc()];
   let n = 0;
   try {
     while (performance.now() < end) {
@@ -246,6 +256,7 @@ async function main(): Promise<number> {
       const ms = await back;
       if (ms === undefined) notRejoined++;
       else rejoinMs.push(ms);
+      heap.push(heapAfterGc());
       const okTotal = [...ok.values()].reduce((a, b) => a + b, 0);
       const typedTotal = [...typed.values()].reduce((a, b) => a + b, 0);
       progress(`soak round ${n}: ${fault} runner ${victim}, ${ms === undefined ? "NOT rejoined" : `rejoined in ${Math.round(ms)} ms`}; so far ${num(okTotal)} ok, ${num(typedTotal)} typed failures, ${wrong.length} wrong, ${hung.length} hung, ${[...untyped.values()].reduce((a, b) => a + b, 0)} untyped`);
@@ -272,6 +283,7 @@ async function main(): Promise<number> {
     ["faults", [...faults].map(([k, v]) => `${v} × ${k}`).join(", ")],
     ["restarted runners rejoined", `${rejoinMs.length} of ${n} (median ${num(rejoinMs[rejoinMs.length >> 1] ?? 0)} ms after the restart began, max ${num(rejoinMs.at(-1) ?? 0)} ms)`],
     ["driver RSS start → end", `${num(rss0 / 2 ** 20)} → ${num(rss1 / 2 ** 20)} MiB`],
+    ["driver heap after a full GC: start, middle, end", heap.some(Number.isNaN) ? "(run node with --expose-gc)" : [heap[0]!, heap[heap.length >> 1]!, heap.at(-1)!].map((b) => `${num(b / 2 ** 20, 1)} MiB`).join(", ")],
   ]));
   console.log();
   for (const w of wrong.slice(0, 10)) console.log(`- wrong: ${w}`);

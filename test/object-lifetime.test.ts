@@ -68,6 +68,52 @@ describe("object lifetime", () => {
     expect(await storedObjects(cluster)).toBe(0);
   });
 
+  it("an f.ref() Ref the program drops is freed after garbage collection too (its task must not hold it)", async () => {
+    v8.setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    await using cluster = await local({ runners: 1, threads: 1 });
+    const m = await cluster.import<Objects>(fixture("objects.ts"));
+    await (async () => {
+      const dropped = m.fill.ref(100_000, 2); // kept on the runner; its task kept for lineage
+      expect(await m.sum(dropped)).toBe(200_000);
+    })();
+    expect(await storedObjects(cluster)).toBe(1);
+    for (let i = 0; i < 50 && cluster.stats.objects > 0; i++) {
+      gc();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(cluster.stats.objects).toBe(0);
+    expect(await storedObjects(cluster)).toBe(0);
+  });
+
+  it("a released Ref is not kept alive by the driver (a long-running driver does not grow)", async () => {
+    v8.setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    await using cluster = await local({ runners: 1, threads: 1 });
+    const m = await cluster.import<Objects>(fixture("objects.ts"));
+    const refs: WeakRef<object>[] = [];
+    // In a function of its own, so that no suspended frame of this test still holds a Ref.
+    const useAndRelease = async (i: number): Promise<void> => {
+      const made = m.fill.ref(100_000, i);
+      const put = await cluster.put(new Float64Array(10_000));
+      expect(await m.sum(made)).toBe(100_000 * i);
+      refs.push(new WeakRef(made), new WeakRef(put));
+      made.release();
+      put.release();
+    };
+    for (let i = 0; i < 20; i++) await useAndRelease(i);
+    expect(await storedObjects(cluster)).toBe(0);
+    const alive = (): number[] => refs.map((r, i) => (r.deref() === undefined ? -1 : i)).filter((i) => i >= 0);
+    for (let i = 0; i < 50; i++) {
+      // deref() keeps its target alive until the current job ends: collect in a new one.
+      await new Promise((r) => setImmediate(r));
+      gc();
+      await new Promise((r) => setImmediate(r));
+      if (alive().length === 0) break;
+    }
+    expect(alive()).toEqual([]);
+  });
+
   it("a driver that disconnects has its objects freed on the runners; other drivers' stay", async () => {
     const runners = await startLocalRunners({ runners: 2, threads: 1 });
     try {

@@ -362,21 +362,26 @@ export class Cluster implements AsyncDisposable {
   private callRef(mod: ModuleRef, exportName: string, args: unknown[], options: CallOptions | undefined): Ref<unknown> {
     const { encoded, deps } = this.encodeArgs(args);
     this.counts.calls++;
+    // The callbacks may name the entry but never the Ref: the entry keeps its task (this
+    // call, these callbacks) for lineage, and a path from the entry back to the Ref would
+    // keep the Ref from ever being collected, and with it the entry (a leak per f.ref()).
+    const slot: { entry?: ObjectEntry } = {};
     const call = new PendingCall(mod, exportName, encoded, options !== undefined && (options.timeout !== undefined || options.signal !== undefined),
       (kept) => {
         this.counts.succeeded++;
-        this.objects.made(made.entry, call.link!, kept as Kept);
+        this.objects.made(slot.entry!, call.link!, kept as Kept);
       },
       (e) => {
         this.counts.failed++;
-        this.objects.failed(made.entry, e);
+        this.objects.failed(slot.entry!, e);
       },
       deps);
     call.retries = options?.retries ?? this.defaultRetries;
     // The callbacks above run after this line, once the call settles.
     const made = this.objects.create<unknown>(call);
-    made.entry.producer = call;
-    call.keep = made.entry;
+    const entry = (slot.entry = made.entry);
+    entry.producer = call;
+    call.keep = entry;
     if (options !== undefined) this.arm(call, options);
     if (!call.settled) this.graph.add(call);
     return made.ref;

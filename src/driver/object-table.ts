@@ -120,14 +120,19 @@ export class ObjectTable {
   readonly prefix = randomBytes(6).toString("base64url");
   private next = 0;
   // A Ref the program dropped without release() is released when it is collected. The
-  // held value is the entry, which never points back at the Ref.
+  // held value is the entry, which must never point back at the Ref (not even through its
+  // task's callbacks): the registry holds it strongly, so the Ref could never be collected.
   private readonly collected = new FinalizationRegistry<ObjectEntry>((e) => this.release(e));
 
   constructor(private readonly host: ObjectTableHost) {}
 
   create<T>(task: TaskSpec | undefined): { ref: Ref<T>; entry: ObjectEntry } {
     const entry = new ObjectEntry(`${this.prefix}.${++this.next}`, task);
-    const ref = new Ref<T>(entry.id, () => this.release(entry));
+    const ref = new Ref<T>(entry.id, () => {
+      // Released by hand: the registry need not hold the entry for this Ref any more.
+      this.collected.unregister(ref);
+      this.release(entry);
+    });
     this.entries.set(ref, entry);
     this.live.add(entry);
     this.collected.register(ref, entry, ref);
