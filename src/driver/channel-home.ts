@@ -1,4 +1,5 @@
 import { ChannelBrokenError, ChannelClosedError, TimeoutError } from "../errors.ts";
+import { RetiredIds } from "./retired-ids.ts";
 
 /** Where an operation relayed by a runner came from, so its answer can go back there. */
 export interface ChanPeer {
@@ -79,8 +80,13 @@ export class ChannelHome {
    * Channels closed and drained, with nobody waiting: nothing can change them any more, so
    * only their ids are kept (a receive is done, a send or close throws), not their state.
    */
-  private readonly retired = new Set<string>();
+  private readonly retired: RetiredIds;
   private retiredListener: ((id: string) => void) | undefined;
+
+  /** `idPrefix`: what every channel id starts with before its number (`<driver>.c`). */
+  constructor(idPrefix: string) {
+    this.retired = new RetiredIds(idPrefix);
+  }
 
   onRetired(listener: (id: string) => void): void {
     this.retiredListener = listener;

@@ -20,7 +20,7 @@ setChanReviver((id, capacity) => {
  * own use of them, and the operations runners relay for their threads.
  */
 export class Channels {
-  private readonly home = new ChannelHome();
+  private readonly home: ChannelHome;
   private readonly handles = new Map<string, WeakRef<Chan<unknown>>>();
   private next = 0;
   /** Operations runners are waiting on, per runner: withdrawn if it goes. */
@@ -29,6 +29,7 @@ export class Channels {
   private readonly usedBy = new Map<ChanPeer, Set<string>>();
 
   constructor(private readonly prefix: string) {
+    this.home = new ChannelHome(`${prefix}.c`);
     byPrefix.set(prefix, this);
     this.home.onRetired((id) => {
       this.handles.delete(id);
