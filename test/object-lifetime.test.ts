@@ -122,10 +122,12 @@ describe("object lifetime", () => {
       const kept = await keeper.put(new Float64Array(1000));
       const leaving = await open();
       const m = await leaving.import<Objects>(fixture("objects.ts"));
-      await leaving.put(new Float64Array(200_000));
+      // Held in this scope: a dropped Ref could be collected, and freed, before the count.
+      const put = await leaving.put(new Float64Array(200_000));
       const made = m.fill.ref(200_000, 1);
       await m.sum(made);
       expect(await storedObjects(keeper)).toBe(3);
+      expect([put, made].map(String)).toHaveLength(2);
       await leaving.close();
       // The runners learn of the departure from their own sockets: wait for them to see it.
       let left = 3;
