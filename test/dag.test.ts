@@ -73,6 +73,8 @@ describe("task graphs of f.ref() calls", () => {
     await using cluster = await local({ runners: 1, threads: 2 });
     const m = await cluster.import<Objects>(fixture("objects.ts"));
     await Promise.all(Array.from({ length: 4 }, (_, i) => m.add(i, 1))); // the module is warm on both threads
+    // The threads' lanes connect in the background; the counts below assume both are up.
+    while (cluster.runners[0]!.lanes.length < 2) await m.add(0, 0);
     const before = (await cluster.runnerStats())[0]!;
     let r: Ref<number> = m.add.ref(0, 1);
     for (let i = 1; i < 50; i++) r = m.add.ref(r, 1);
