@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Cluster } from "../src/index.ts";
-import { cleanEnv, fixture, RunnerEvents, runCli, silentLogger, type CliProcess } from "./helpers.ts";
+import { fixture, RestartableRunners, RunnerEvents, silentLogger } from "./helpers.ts";
 import { listeningPorts } from "./proc.ts";
 
 type M = typeof import("./fixtures/math.ts");
@@ -8,24 +8,9 @@ type M = typeof import("./fixtures/math.ts");
 // A runner stopped with SIGTERM (a deploy, a rolling restart) finishes what it runs and
 // turns new calls away unrun; the driver sends those elsewhere without spending `retries`,
 // and the runner restarted on its address rejoins.
-const LISTENING = /^listening on (127\.0\.0\.1:(\d+))$/;
 const TOKEN = "drain-test-token";
-const started: CliProcess[] = [];
-
-/** A runner on a free port below the ephemeral range (the restart must find it free). */
-async function runner(listen?: string): Promise<{ proc: CliProcess; address: string; port: number }> {
-  for (let attempt = 0; ; attempt++) {
-    const at = listen ?? `127.0.0.1:${20_000 + Math.floor(Math.random() * 12_000)}`;
-    const proc = runCli(["runner", "--listen", at, "--threads", "1"], cleanEnv({ STRAND_TOKEN: TOKEN, STRAND_LOG: "silent" }));
-    started.push(proc);
-    try {
-      const [, address, port] = await proc.line(LISTENING);
-      return { proc, address: address!, port: Number(port) };
-    } catch (err) {
-      if (listen !== undefined || attempt === 5 || !proc.stderr().includes("EADDRINUSE")) throw err;
-    }
-  }
-}
+const runners = new RestartableRunners(TOKEN);
+const runner = (listen?: string): ReturnType<RestartableRunners["start"]> => runners.start(listen);
 
 /** Blocks this thread until `done()` holds: the driver's event loop reads nothing meanwhile. */
 function blockUntil(done: () => boolean, what: string, limitMs = 10_000): void {
@@ -45,12 +30,7 @@ async function runningOn(cluster: Cluster, address: string): Promise<void> {
   }
 }
 
-afterEach(async () => {
-  for (const p of started.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
-    await p.exit;
-  }
-});
+afterEach(() => runners.stopAll());
 
 describe("a runner that is stopping (SIGTERM)", () => {
   it("finishes its running call, sends calls that reach it meanwhile elsewhere unrun (retries: 0 still succeed), and rejoins after a restart", async () => {

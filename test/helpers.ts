@@ -4,6 +4,8 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import v8 from "node:v8";
+import { runInNewContext } from "node:vm";
 import { pino, type Logger } from "pino";
 import { cliCommand } from "../src/driver/local.ts";
 import { Cluster, local, type Chan, type RunnerEvent } from "../src/index.ts";
@@ -307,4 +309,52 @@ export async function take<T>(ch: Chan<T>, n: number): Promise<T[]> {
     out.push(r.value);
   }
   return out;
+}
+
+/**
+ * Runner processes (our CLI) that a test kills and starts again on the same address.
+ * Without an address, `start` takes a free port below Linux's ephemeral range (32768-60999):
+ * a port from that range, freed by a killed runner, can be taken meanwhile by any outgoing
+ * connection, and the restart would find it in use. `stopAll` in afterEach.
+ */
+export class RestartableRunners {
+  private readonly started: CliProcess[] = [];
+
+  constructor(private readonly token: string) {}
+
+  async start(listen?: string): Promise<{ proc: CliProcess; address: string; port: number }> {
+    for (let attempt = 0; ; attempt++) {
+      const at = listen ?? `127.0.0.1:${20_000 + Math.floor(Math.random() * 12_000)}`;
+      const proc = runCli(["runner", "--listen", at, "--threads", "1"], cleanEnv({ STRAND_TOKEN: this.token, STRAND_LOG: "silent" }));
+      this.started.push(proc);
+      try {
+        const [, address, port] = await proc.line(/^listening on (127\.0\.0\.1:(\d+))$/);
+        return { proc, address: address!, port: Number(port) };
+      } catch (err) {
+        if (listen !== undefined || attempt === 5 || !proc.stderr().includes("EADDRINUSE")) throw err;
+      }
+    }
+  }
+
+  async stopAll(): Promise<void> {
+    for (const p of this.started.splice(0)) {
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
+      await p.exit;
+    }
+  }
+}
+
+/**
+ * Collects garbage (node:v8 --expose-gc) until `done()` holds, at most `rounds` times; each
+ * round in a job of its own, since WeakRef.deref() keeps its target alive until its job ends
+ * and finalization callbacks run after the collection.
+ */
+export async function collectUntil(done: () => boolean, rounds = 50): Promise<void> {
+  v8.setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  for (let i = 0; i < rounds && !done(); i++) {
+    await new Promise((r) => setImmediate(r));
+    gc();
+    await new Promise((r) => setImmediate(r));
+  }
 }

@@ -1,9 +1,7 @@
-import { runInNewContext } from "node:vm";
-import v8 from "node:v8";
 import { describe, expect, it } from "vitest";
 import { Cluster, local, ObjectStoreFullError, type Remote } from "../src/index.ts";
 import { startLocalRunners } from "../src/driver/local.ts";
-import { fixture, rejectionOf } from "./helpers.ts";
+import { collectUntil, fixture, rejectionOf } from "./helpers.ts";
 
 type Objects = typeof import("./fixtures/objects.ts");
 
@@ -50,8 +48,6 @@ describe("object lifetime", () => {
   });
 
   it("a Ref the program drops is freed on the runners after garbage collection", async () => {
-    v8.setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
     await using cluster = await local({ runners: 1, threads: 1 });
     const m = await cluster.import<Objects>(fixture("objects.ts"));
     await (async () => {
@@ -60,17 +56,12 @@ describe("object lifetime", () => {
     })();
     expect(await storedObjects(cluster)).toBe(1);
     // FinalizationRegistry callbacks run some time after a collection: collect until it has.
-    for (let i = 0; i < 50 && cluster.stats.objects > 0; i++) {
-      gc();
-      await new Promise((r) => setImmediate(r));
-    }
+    await collectUntil(() => cluster.stats.objects === 0);
     expect(cluster.stats.objects).toBe(0);
     expect(await storedObjects(cluster)).toBe(0);
   });
 
   it("an f.ref() Ref the program drops is freed after garbage collection too (its task must not hold it)", async () => {
-    v8.setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
     await using cluster = await local({ runners: 1, threads: 1 });
     const m = await cluster.import<Objects>(fixture("objects.ts"));
     await (async () => {
@@ -78,17 +69,12 @@ describe("object lifetime", () => {
       expect(await m.sum(dropped)).toBe(200_000);
     })();
     expect(await storedObjects(cluster)).toBe(1);
-    for (let i = 0; i < 50 && cluster.stats.objects > 0; i++) {
-      gc();
-      await new Promise((r) => setImmediate(r));
-    }
+    await collectUntil(() => cluster.stats.objects === 0);
     expect(cluster.stats.objects).toBe(0);
     expect(await storedObjects(cluster)).toBe(0);
   });
 
   it("a released Ref is not kept alive by the driver (a long-running driver does not grow)", async () => {
-    v8.setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
     await using cluster = await local({ runners: 1, threads: 1 });
     const m = await cluster.import<Objects>(fixture("objects.ts"));
     const refs: WeakRef<object>[] = [];
@@ -104,13 +90,7 @@ describe("object lifetime", () => {
     for (let i = 0; i < 20; i++) await useAndRelease(i);
     expect(await storedObjects(cluster)).toBe(0);
     const alive = (): number[] => refs.map((r, i) => (r.deref() === undefined ? -1 : i)).filter((i) => i >= 0);
-    for (let i = 0; i < 50; i++) {
-      // deref() keeps its target alive until the current job ends: collect in a new one.
-      await new Promise((r) => setImmediate(r));
-      gc();
-      await new Promise((r) => setImmediate(r));
-      if (alive().length === 0) break;
-    }
+    await collectUntil(() => alive().length === 0);
     expect(alive()).toEqual([]);
   });
 

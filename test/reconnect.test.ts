@@ -3,41 +3,20 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { AuthError, Cluster, RunnerLostError } from "../src/index.ts";
 import { Rejoin } from "../src/driver/rejoin.ts";
-import { cleanEnv, fixture, rejectionOf, RunnerEvents, runCli, silentLogger, type CliProcess } from "./helpers.ts";
+import { fixture, rejectionOf, RestartableRunners, RunnerEvents, silentLogger, type CliProcess } from "./helpers.ts";
 
 type M = typeof import("./fixtures/math.ts");
 
-const LISTENING = /^listening on (127\.0\.0\.1:(\d+))$/;
 const TOKEN = "reconnect-test-token";
-const started: CliProcess[] = [];
-
-/**
- * A runner process; resolves once it listens. Without an address it takes a free port below
- * Linux's ephemeral range (32768-60999): a port from that range, freed by a killed runner,
- * can be taken meanwhile by any outgoing connection, and the restart would find it in use.
- */
-async function runner(listen?: string, token = TOKEN): Promise<{ proc: CliProcess; address: string }> {
-  for (let attempt = 0; ; attempt++) {
-    const at = listen ?? `127.0.0.1:${20_000 + Math.floor(Math.random() * 12_000)}`;
-    const proc = runCli(["runner", "--listen", at, "--threads", "1"], cleanEnv({ STRAND_TOKEN: token, STRAND_LOG: "silent" }));
-    started.push(proc);
-    try {
-      const [, address] = await proc.line(LISTENING);
-      return { proc, address: address! };
-    } catch (err) {
-      if (listen !== undefined || attempt === 5 || !proc.stderr().includes("EADDRINUSE")) throw err;
-    }
-  }
-}
+const runners = new RestartableRunners(TOKEN);
+const runner = (listen?: string): ReturnType<RestartableRunners["start"]> => runners.start(listen);
 
 async function kill9(proc: CliProcess): Promise<void> {
   proc.child.kill("SIGKILL");
   await proc.exit;
 }
 
-afterEach(async () => {
-  for (const p of started.splice(0)) if (p.child.exitCode === null && p.child.signalCode === null) await kill9(p);
-});
+afterEach(() => runners.stopAll());
 
 describe("a lost runner rejoins when it answers again", () => {
   it("a runner killed and restarted on its address takes new calls again; its lost call ran elsewhere", async () => {
