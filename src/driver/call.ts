@@ -50,12 +50,10 @@ export class PendingCall implements TaskSpec {
   attempts = 0;
   /** Its last send was turned away unrun by a stopping runner (retry-policy.ts). */
   notStarted = false;
-  /** Sends turned away unrun so far. */
-  turnedAway = 0;
   /** Sends lost with their runner or thread connection. */
   lostSends = 0;
-  /** Sends answered with ObjectLostError: the runner could not fetch an input. */
-  inputLosses = 0;
+  /** Sends its runner answered before starting it: an input it could not fetch, or it was stopping. */
+  unstartedSends = 0;
   /** The runner its last send was lost on: the next goes elsewhere if another runner is live. */
   avoid: RunnerLink | undefined;
   /** For a call remaking a lost object: how many levels of lineage deep it is (0: the user's call). */

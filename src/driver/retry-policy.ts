@@ -9,14 +9,12 @@ import type { PendingCall } from "./call.ts";
 export const DEFAULT_RETRIES = 3;
 
 /**
- * Re-sends of a call whose runner could not fetch one of its inputs. Its function did not
- * run (the runner answers before it starts), so these do not spend `retries`; the bound
- * stops a call chasing an object between holders that keep losing it.
+ * Re-sends of a call its runner answered before starting it: an input it could not fetch,
+ * or a stopping runner turning it away. The function did not run, so these do not spend
+ * `retries`; the bound stops a call chasing an object between holders that keep losing
+ * it, or going round runners that are all stopping.
  */
-const MAX_INPUT_LOSSES = 3;
-
-/** Re-sends of a call turned away unrun by stopping runners (a rolling restart): no `retries` spent. */
-const MAX_TURNED_AWAY = 3;
+const MAX_UNSTARTED_SENDS = 3;
 
 /** Throws unless `retries` is a valid number of retries. */
 export function checkRetries(retries: number | undefined, where: string): void {
@@ -58,18 +56,18 @@ export class RetryPolicy {
     if (call.concurrent || call.rank !== undefined) return e;
     if (call.notStarted) {
       // Turned away by a stopping runner before it began: safe to send again whatever
-      // `retries` says, but bounded, should every runner be stopping.
+      // `retries` says; elsewhere, since that runner takes nothing new.
       call.notStarted = false;
-      if (call.turnedAway >= MAX_TURNED_AWAY || this.liveRunners() === 0) return this.final(call, e);
-      call.turnedAway++;
+      if (call.unstartedSends >= MAX_UNSTARTED_SENDS || this.liveRunners() === 0) return this.final(call, e);
+      call.unstartedSends++;
       call.avoid = call.link;
     } else if (e instanceof RunnerLostError) {
       if (call.lostSends >= call.retries || this.liveRunners() === 0) return this.final(call, e);
       call.lostSends++;
       call.avoid = call.link;
     } else if (e instanceof ObjectLostError && call.deps.some((d) => d.id === e.objectId)) {
-      if (call.inputLosses >= MAX_INPUT_LOSSES) return e;
-      call.inputLosses++;
+      if (call.unstartedSends >= MAX_UNSTARTED_SENDS) return e;
+      call.unstartedSends++;
     } else {
       return e;
     }
