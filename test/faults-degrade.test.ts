@@ -1,5 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Hosts } from "./hosts/hosts.ts";
+import { describe, expect, it } from "vitest";
+import type { Hosts } from "./hosts/hosts.ts";
+import { hostsForSuite, titled } from "./hosts/suite.ts";
 import { TOLERANT } from "./hosts/heartbeats.ts";
 import { record } from "./hosts/report.ts";
 import { degradeMethod, netnsUnavailable } from "./hosts/support.ts";
@@ -13,16 +14,11 @@ const unavailable = netnsUnavailable() ?? (() => {
   const m = degradeMethod();
   return typeof m === "string" ? undefined : m.unavailable;
 })();
-const title = (t: string): string => (unavailable === undefined ? t : `${t} (skipped: ${unavailable})`);
 const BAD_LINK = { delayMs: 200, lossPct: 5 };
 
-describe.skipIf(unavailable !== undefined)(title("fault matrix: 200 ms delay + 5% loss on one host's link"), () => {
-  let hosts: Hosts;
-  beforeAll(async () => {
-    hosts = await Hosts.start({ hosts: 3 });
-  });
-  afterAll(() => hosts?.close());
-  afterEach(() => hosts.heal());
+describe.skipIf(unavailable !== undefined)(titled("fault matrix: 200 ms delay + 5% loss on one host's link", unavailable), () => {
+  let hosts!: Hosts;
+  hostsForSuite((h) => (hosts = h));
 
   for (const [cell, workload] of WORKLOADS) {
     it(`${cell}: every outcome is the right value or a typed error; nothing hangs`, { timeout: 60_000 }, async () => {

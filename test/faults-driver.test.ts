@@ -6,6 +6,7 @@ import { AuthError, Cluster, type RunnerStats } from "../src/index.ts";
 import { headerOf, T } from "../src/protocol/messages.ts";
 import { cleanEnv, exited, fixture, RawPeer, recordedSession, rejectionOf } from "./helpers.ts";
 import { Hosts } from "./hosts/hosts.ts";
+import { titled } from "./hosts/suite.ts";
 import { TOLERANT } from "./hosts/heartbeats.ts";
 import { eventually } from "./hosts/outcomes.ts";
 import { record } from "./hosts/report.ts";
@@ -13,7 +14,6 @@ import { netnsUnavailable } from "./hosts/support.ts";
 
 // Fault matrix, rows "driver dies" and "wrong / missing token, replayed handshake".
 const unavailable = netnsUnavailable();
-const title = (t: string): string => (unavailable === undefined ? t : `${t} (skipped: ${unavailable})`);
 
 type F = typeof import("./fixtures/faults.ts");
 
@@ -39,7 +39,7 @@ async function doomedDriver(hosts: Hosts): Promise<{ kill(): Promise<void> }> {
   };
 }
 
-describe.skipIf(unavailable !== undefined)(title("fault matrix: a driver dies; bad handshakes"), () => {
+describe.skipIf(unavailable !== undefined)(titled("fault matrix: a driver dies; bad handshakes", unavailable), () => {
   let hosts: Hosts;
   // Another driver, watching the runners' own counters; a tolerant heartbeat, so that a busy
   // machine cannot make it drop a runner between two readings.

@@ -1,7 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Remote } from "../src/index.ts";
 import { fixture, RunnerEvents } from "./helpers.ts";
-import { Hosts } from "./hosts/hosts.ts";
+import type { Hosts } from "./hosts/hosts.ts";
+import { hostsForSuite, titled } from "./hosts/suite.ts";
 import { TIGHT } from "./hosts/heartbeats.ts";
 import { range } from "./hosts/outcomes.ts";
 import { record } from "./hosts/report.ts";
@@ -11,17 +12,12 @@ import { plainCalls, WORKLOADS } from "./hosts/workloads.ts";
 // Fault matrix, rows "kill -9 a runner" and "runner restarts with the same address": three
 // hosts (network namespaces), a runner on each, the driver in the root namespace.
 const unavailable = netnsUnavailable();
-const title = (t: string): string => (unavailable === undefined ? t : `${t} (skipped: ${unavailable})`);
 
 type F = typeof import("./fixtures/faults.ts");
 
-describe.skipIf(unavailable !== undefined)(title("fault matrix: kill -9 a runner"), () => {
-  let hosts: Hosts;
-  beforeAll(async () => {
-    hosts = await Hosts.start({ hosts: 3 });
-  });
-  afterAll(() => hosts?.close());
-  afterEach(() => hosts.heal());
+describe.skipIf(unavailable !== undefined)(titled("fault matrix: kill -9 a runner", unavailable), () => {
+  let hosts!: Hosts;
+  hostsForSuite((h) => (hosts = h));
 
   for (const [cell, workload] of WORKLOADS) {
     it(`${cell}: every outcome is the right value or a typed error; nothing hangs`, async () => {

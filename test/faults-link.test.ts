@@ -1,7 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Cluster } from "../src/index.ts";
 import { RunnerEvents } from "./helpers.ts";
-import { Hosts } from "./hosts/hosts.ts";
+import type { Hosts } from "./hosts/hosts.ts";
+import { hostsForSuite, titled } from "./hosts/suite.ts";
 import { boundMs, TIGHT, TOLERANT } from "./hosts/heartbeats.ts";
 import { eventually } from "./hosts/outcomes.ts";
 import { record } from "./hosts/report.ts";
@@ -13,7 +14,6 @@ import { WORKLOADS } from "./hosts/workloads.ts";
 // the runner lost: typed errors) and with one longer than the cut (TCP rides it out: the
 // right values, later).
 const unavailable = netnsUnavailable();
-const title = (t: string): string => (unavailable === undefined ? t : `${t} (skipped: ${unavailable})`);
 const CUT_MS = 1000;
 
 /**
@@ -26,13 +26,9 @@ async function victimLoad(hosts: Hosts, victim: number): Promise<{ objects: numb
   return { objects: s.objects, inFlight: s.inFlight };
 }
 
-describe.skipIf(unavailable !== undefined)(title("fault matrix: cut a link for 1 s, then restore"), () => {
-  let hosts: Hosts;
-  beforeAll(async () => {
-    hosts = await Hosts.start({ hosts: 3 });
-  });
-  afterAll(() => hosts?.close());
-  afterEach(() => hosts.heal());
+describe.skipIf(unavailable !== undefined)(titled("fault matrix: cut a link for 1 s, then restore", unavailable), () => {
+  let hosts!: Hosts;
+  hostsForSuite((h) => (hosts = h));
 
   for (const [variant, heartbeat] of [["heartbeat bound < cut", TIGHT], ["heartbeat bound > cut", TOLERANT]] as const) {
     for (const [cell, workload] of WORKLOADS) {
