@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
 import { Command, Option } from "commander";
 import { startLocalRunners, type LocalRunners } from "../driver/local.ts";
-import { tlsEnvOf, tlsFlags, tlsOptions, type TlsFlags } from "./tls-flags.ts";
+import { tlsEnv } from "../driver/tls-env.ts";
+import { tlsFlags, tlsOptions, type TlsFlags } from "./tls-flags.ts";
 
 export function runCommand(): Command {
   return new Command("run")
@@ -15,7 +16,7 @@ export function runCommand(): Command {
     .addOption(tlsFlags.key())
     .addOption(tlsFlags.ca())
     .action(async (script: string, args: string[], o: { local?: string; runners?: string; token?: string } & TlsFlags) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, ...tlsEnvOf(o) };
+      const env: NodeJS.ProcessEnv = { ...process.env, ...tlsEnv(tlsOptions(o)) };
       let local: LocalRunners | undefined;
       if (o.local !== undefined) {
         // The local runners take the certificate and key (and CA) too; the script presents the same.
@@ -23,7 +24,7 @@ export function runCommand(): Command {
         local = await startLocalRunners({ runners: Number(o.local), ...(o.token ? { token: o.token } : {}), ...(tls ? { tls } : {}) });
         env.STRAND_RUNNERS = local.addresses.join(",");
         env.STRAND_TOKEN = local.token;
-        Object.assign(env, tlsEnvOf({ tlsCert: local.tls?.cert, tlsKey: local.tls?.key, tlsCa: local.tls?.ca }));
+        Object.assign(env, tlsEnv(local.tls));
       } else {
         if (o.runners !== undefined) env.STRAND_RUNNERS = o.runners;
         if (o.token !== undefined) env.STRAND_TOKEN = o.token;

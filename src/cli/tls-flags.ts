@@ -27,8 +27,3 @@ export function tlsOptions(o: TlsFlags): TlsOptions | undefined {
     ...(o.tlsCa ? { ca: o.tlsCa } : {}),
   };
 }
-
-/** The same settings for a child process's environment (connect() reads them there). */
-export function tlsEnvOf(o: TlsFlags): NodeJS.ProcessEnv {
-  return { STRAND_TLS_CERT: o.tlsCert || undefined, STRAND_TLS_KEY: o.tlsKey || undefined, STRAND_TLS_CA: o.tlsCa || undefined };
-}

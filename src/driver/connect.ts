@@ -4,6 +4,7 @@ import { Cluster } from "./cluster.ts";
 import type { ReconnectOptions } from "./rejoin.ts";
 import { checkRetries } from "./retry-policy.ts";
 import { startLocalRunners, type LocalRunnersOptions } from "./local.ts";
+import { tlsFromEnv } from "./tls-env.ts";
 
 export interface ConnectOptions {
   /** host:port of each runner; default STRAND_RUNNERS (comma-separated). */
@@ -37,19 +38,6 @@ export async function local(options: LocalOptions = {}): Promise<Cluster> {
   checkRetries(options.retries, "local()");
   const r = await startLocalRunners(options);
   return Cluster.create({ runners: r.addresses, token: r.token, tls: r.tls, heartbeat: options.heartbeat, retries: options.retries, reconnect: options.reconnect, onClose: r.stop });
-}
-
-/** TLS settings from STRAND_TLS_CA / STRAND_TLS_CERT / STRAND_TLS_KEY, if any is set. */
-export function tlsFromEnv(env: NodeJS.ProcessEnv = process.env): TlsOptions | undefined {
-  const pick = (k: string): string | undefined => env[k] || undefined;
-  const tls: TlsOptions = {};
-  const ca = pick("STRAND_TLS_CA");
-  const cert = pick("STRAND_TLS_CERT");
-  const key = pick("STRAND_TLS_KEY");
-  if (ca !== undefined) tls.ca = ca;
-  if (cert !== undefined) tls.cert = cert;
-  if (key !== undefined) tls.key = key;
-  return Object.keys(tls).length === 0 ? undefined : tls;
 }
 
 /**

@@ -5,6 +5,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { loadTls, type TlsOptions, type TlsPem } from "../transport/secure.ts";
 import { devRunnerEntry } from "./dev-runner.ts";
+import { tlsEnv } from "./tls-env.ts";
 
 export interface LocalRunnersOptions {
   runners?: number;
@@ -60,7 +61,7 @@ export async function startLocalRunners(opts: LocalRunnersOptions = {}, listen?:
   const threads = opts.threads ?? Math.max(1, Math.floor(os.availableParallelism() / n));
   const token = opts.token ?? randomBytes(24).toString("base64url");
   const tls = opts.tls === undefined ? undefined : loadTls(opts.tls);
-  const env = { ...process.env, STRAND_TOKEN: token, STRAND_LOG: process.env.STRAND_LOG ?? "warn", GLIBC_TUNABLES: hugePageTunables(), ...tlsEnv(tls) };
+  const env = { ...process.env, STRAND_TOKEN: token, STRAND_LOG: process.env.STRAND_LOG ?? "warn", GLIBC_TUNABLES: hugePageTunables(), ...tlsEnv(tls) }; // as PEM; ours is never inherited
   // STRAND_RUNNER_NODE_ARGS: extra node flags for the runner processes (e.g. --cpu-prof when profiling).
   const nodeArgs = process.env.STRAND_RUNNER_NODE_ARGS?.split(" ").filter((a) => a !== "") ?? [];
   const entry = fromSource ? [await devRunnerEntry()] : [cliMain];
@@ -82,14 +83,6 @@ export async function startLocalRunners(opts: LocalRunnersOptions = {}, listen?:
     await stop();
     throw err;
   }
-}
-
-/**
- * The runners' TLS material in their environment, as PEM text (like the token: not in argv,
- * which `ps` shows); ours is never inherited by them otherwise.
- */
-function tlsEnv(tls: TlsPem | undefined): Record<string, string | undefined> {
-  return { STRAND_TLS_CERT: tls?.cert, STRAND_TLS_KEY: tls?.key, STRAND_TLS_CA: tls?.ca };
 }
 
 function listeningAddress(child: ChildProcess): Promise<string> {
