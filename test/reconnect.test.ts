@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { AuthError, Cluster, RunnerLostError } from "../src/index.ts";
+import { AuthError, Cluster, RunnerLostError, type RunnerEvent } from "../src/index.ts";
 import { Rejoin } from "../src/driver/rejoin.ts";
 import { fixture, rejectionOf, RestartableRunners, RunnerEvents, silentLogger, type CliProcess } from "./helpers.ts";
 
@@ -24,6 +24,9 @@ describe("a lost runner rejoins when it answers again", () => {
     const b = await runner();
     await using cluster = await Cluster.create({ runners: [a.address, b.address], token: TOKEN, logger: silentLogger() });
     const events = new RunnerEvents(cluster);
+    const removed: RunnerEvent[] = [];
+    const listener = (e: RunnerEvent): number => removed.push(e);
+    cluster.on("runner", listener).off("runner", listener);
     const m = await cluster.import<M>(fixture("math.ts"));
     const onA = m.sleep(300); // the first call goes to the first runner with a free thread
     expect(cluster.runners.map((r) => r.inFlight)).toEqual([1, 0]);
@@ -35,6 +38,8 @@ describe("a lost runner rejoins when it answers again", () => {
     const again = await runner(a.address);
     const joined = await events.next("joined", a.address);
     expect(joined.pid).toBe(again.proc.child.pid);
+    expect(events.seen.map((e) => e.type)).toEqual(["lost", "joined"]);
+    expect(removed).toEqual([]); // a listener taken off hears nothing
 
     // One entry per address, both alive, the new process in the old place.
     expect(cluster.runners.map((r) => [r.address, r.alive, r.pid])).toEqual([
