@@ -1,12 +1,12 @@
 export { local, connect, type ConnectOptions, type LocalOptions } from "./driver/connect.ts";
 export type { TlsOptions } from "./transport/secure.ts";
 export { Cluster, type ClusterOptions, type ClusterStats, type ImportOptions, type ModuleStats, type RunnerEvent, type RunnerListener, type RunnerStatus } from "./driver/cluster.ts";
-export type { ReconnectOptions } from "./driver/rejoin.ts";
-export type { Goroutine, Remote, RemoteFunction, RemoteParameters } from "./driver/remote.ts";
-export type { ChannelStats } from "./driver/channel-home.ts";
-export { Ref, type RefOr } from "./driver/ref.ts";
+export type { ReconnectOptions } from "./driver/link/rejoin.ts";
+export type { Goroutine, Remote, RemoteFunction, RemoteParameters } from "./driver/calls/remote.ts";
+export type { ChannelStats } from "./driver/channels/channel-home.ts";
+export { Ref, type RefOr } from "./driver/objects/ref.ts";
 export { Chan, select, type RecvResult, type SelectCase, type Selected, type SelectOptions } from "./protocol/chan.ts";
-export type { CallOptions } from "./driver/call.ts";
+export type { CallOptions } from "./driver/calls/call.ts";
 export type { RunnerStats } from "./protocol/messages.ts";
 export { RunnerDaemon, type RunnerOptions } from "./runner/daemon.ts";
 export {

@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { AuthError, Cluster, RunnerLostError, type RunnerEvent } from "../src/index.ts";
-import { Rejoin } from "../src/driver/rejoin.ts";
+import { Rejoin } from "../src/driver/link/rejoin.ts";
 import { fixture, rejectionOf, RestartableRunners, RunnerEvents, silentLogger, type CliProcess } from "./helpers.ts";
 
 type M = typeof import("./fixtures/math.ts");

@@ -9,20 +9,20 @@ import type { ObjectRef } from "../protocol/object-ref.ts";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "../protocol/heartbeat.ts";
 import type { RunnerStats } from "../protocol/messages.ts";
 import { bundle, type Bundle } from "./bundle.ts";
-import { PendingCall, type CallOptions, type ModuleRef } from "./call.ts";
-import type { ChannelStats } from "./channel-home.ts";
-import { Channels } from "./channels.ts";
-import { Goroutines, type GoroutineListener } from "./goroutines.ts";
-import { ObjectOps } from "./object-ops.ts";
-import { ObjectTable, type Kept, type ObjectEntry } from "./object-table.ts";
-import type { Ref } from "./ref.ts";
-import { makeRemote, remoteTarget, type Remote } from "./remote.ts";
+import { PendingCall, type CallOptions, type ModuleRef } from "./calls/call.ts";
+import type { ChannelStats } from "./channels/channel-home.ts";
+import { Channels } from "./channels/channels.ts";
+import { Goroutines, type GoroutineListener } from "./calls/goroutines.ts";
+import { ObjectOps } from "./objects/object-ops.ts";
+import { ObjectTable, type Kept, type ObjectEntry } from "./objects/object-table.ts";
+import type { Ref } from "./objects/ref.ts";
+import { makeRemote, remoteTarget, type Remote } from "./calls/remote.ts";
 import { runJob, type SpmdHost, type SpmdOptions } from "./spmd.ts";
-import { checkRetries, DEFAULT_RETRIES, RetryPolicy } from "./retry-policy.ts";
-import { Rejoin, type ReconnectOptions } from "./rejoin.ts";
-import { RunnerLink, type LinkHost } from "./runner-link.ts";
-import { Scheduler } from "./scheduler.ts";
-import { TaskGraph } from "./task-graph.ts";
+import { checkRetries, DEFAULT_RETRIES, RetryPolicy } from "./calls/retry-policy.ts";
+import { Rejoin, type ReconnectOptions } from "./link/rejoin.ts";
+import { RunnerLink, type LinkHost } from "./link/runner-link.ts";
+import { Scheduler } from "./calls/scheduler.ts";
+import { TaskGraph } from "./calls/task-graph.ts";
 
 export interface ClusterOptions {
   /** Runner addresses, host:port. */

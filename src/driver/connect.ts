@@ -1,8 +1,8 @@
 import type { HeartbeatOptions } from "../protocol/heartbeat.ts";
 import type { TlsOptions } from "../transport/secure.ts";
 import { Cluster } from "./cluster.ts";
-import type { ReconnectOptions } from "./rejoin.ts";
-import { checkRetries } from "./retry-policy.ts";
+import type { ReconnectOptions } from "./link/rejoin.ts";
+import { checkRetries } from "./calls/retry-policy.ts";
 import { startLocalRunners, type LocalRunnersOptions } from "./local.ts";
 import { tlsFromEnv } from "./tls-env.ts";
 

@@ -3,7 +3,7 @@ import type { Chan } from "../protocol/chan.ts";
 import { CONCURRENT_PER_THREAD } from "../protocol/messages.ts";
 import type { JobNews, RankAddress, RankDescriptor, RankHello } from "../protocol/spmd-wire.ts";
 import { parseAddress } from "../transport/connection.ts";
-import type { RunnerLink } from "./runner-link.ts";
+import type { RunnerLink } from "./link/runner-link.ts";
 
 // An SPMD job (MPI's mpirun): `size` calls of one function, one per rank, started at once
 // and pinned to runners. The driver is the job's process manager: it collects where each

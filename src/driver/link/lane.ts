@@ -1,12 +1,12 @@
-import { ProtocolError, RunnerLostError } from "../errors.ts";
-import { clientHandshake } from "../protocol/handshake.ts";
-import { frameOf, headerOf, T } from "../protocol/messages.ts";
-import { Connection, dial } from "../transport/connection.ts";
-import type { Tls } from "../transport/secure.ts";
-import type { ChanRequest } from "../protocol/messages.ts";
-import type { PendingCall } from "./call.ts";
-import type { ChanPeer } from "./channel-home.ts";
-import { chanReplyFrame, chanValues } from "./chan-frames.ts";
+import { ProtocolError, RunnerLostError } from "../../errors.ts";
+import { clientHandshake } from "../../protocol/handshake.ts";
+import { frameOf, headerOf, T } from "../../protocol/messages.ts";
+import { Connection, dial } from "../../transport/connection.ts";
+import type { Tls } from "../../transport/secure.ts";
+import type { ChanRequest } from "../../protocol/messages.ts";
+import type { PendingCall } from "../calls/call.ts";
+import type { ChanPeer } from "../channels/channel-home.ts";
+import { chanReplyFrame, chanValues } from "../channels/chan-frames.ts";
 
 export interface LaneOwner {
   readonly address: string;

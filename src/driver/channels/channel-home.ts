@@ -1,4 +1,4 @@
-import { ChannelBrokenError, ChannelClosedError, TimeoutError } from "../errors.ts";
+import { ChannelBrokenError, ChannelClosedError, TimeoutError } from "../../errors.ts";
 import { RetiredIds } from "./retired-ids.ts";
 
 /** Where an operation relayed by a runner came from, so its answer can go back there. */

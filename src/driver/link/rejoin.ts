@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { AuthError } from "../errors.ts";
+import { AuthError } from "../../errors.ts";
 
 /** How a cluster tries again a runner it lost (ClusterOptions.reconnect). */
 export interface ReconnectOptions {

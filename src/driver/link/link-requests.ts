@@ -1,6 +1,6 @@
-import { ProtocolError, RunnerLostError } from "../errors.ts";
-import { decodeError, decodeSegments, type Encoded } from "../protocol/codec.ts";
-import { frameOf, T, type Header, type RunnerStats } from "../protocol/messages.ts";
+import { ProtocolError, RunnerLostError } from "../../errors.ts";
+import { decodeError, decodeSegments, type Encoded } from "../../protocol/codec.ts";
+import { frameOf, T, type Header, type RunnerStats } from "../../protocol/messages.ts";
 
 /** What the requests need of their runner link. */
 export interface RequestChannel {

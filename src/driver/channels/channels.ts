@@ -1,7 +1,7 @@
-import { CancelledError, ChannelBrokenError, ProtocolError, SerializationError } from "../errors.ts";
-import { Chan, type ChanOps, type RecvResult, type Selected, type SelectOptions, type WireCase } from "../protocol/chan.ts";
-import { decodeSegments, decodeValue, encodeValue, setChanReviver } from "../protocol/codec.ts";
-import type { ChanRequest } from "../protocol/messages.ts";
+import { CancelledError, ChannelBrokenError, ProtocolError, SerializationError } from "../../errors.ts";
+import { Chan, type ChanOps, type RecvResult, type Selected, type SelectOptions, type WireCase } from "../../protocol/chan.ts";
+import { decodeSegments, decodeValue, encodeValue, setChanReviver } from "../../protocol/codec.ts";
+import type { ChanRequest } from "../../protocol/messages.ts";
 import { ChannelHome, type ChanPeer, type ChannelStats, type HomeCase, type Outcome, type Value } from "./channel-home.ts";
 
 /** Send credits granted at a time: how far a runner's sender may run ahead of its round trips. */

@@ -1,4 +1,4 @@
-import { ObjectRef } from "../protocol/object-ref.ts";
+import { ObjectRef } from "../../protocol/object-ref.ts";
 
 declare const refValue: unique symbol;
 

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { ObjectLostError } from "../errors.ts";
-import { segmentBytes } from "../transport/frames.ts";
-import type { ObjectRef } from "../protocol/object-ref.ts";
-import type { PendingCall, TaskSpec } from "./call.ts";
+import { ObjectLostError } from "../../errors.ts";
+import { segmentBytes } from "../../transport/frames.ts";
+import type { ObjectRef } from "../../protocol/object-ref.ts";
+import type { PendingCall, TaskSpec } from "../calls/call.ts";
 import { Ref } from "./ref.ts";
-import type { RunnerLink } from "./runner-link.ts";
+import type { RunnerLink } from "../link/runner-link.ts";
 
 export type ObjectState =
   | "pending" // its task has not finished (or is being re-run)

@@ -1,10 +1,10 @@
-import { ObjectLostError, RunnerLostError, SerializationError } from "../errors.ts";
-import { decodeSegments, encodeValue } from "../protocol/codec.ts";
-import { PendingCall } from "./call.ts";
+import { ObjectLostError, RunnerLostError, SerializationError } from "../../errors.ts";
+import { decodeSegments, encodeValue } from "../../protocol/codec.ts";
+import { PendingCall } from "../calls/call.ts";
 import type { ObjectEntry, ObjectTable } from "./object-table.ts";
 import type { Ref } from "./ref.ts";
-import type { RunnerLink } from "./runner-link.ts";
-import type { TaskGraph } from "./task-graph.ts";
+import type { RunnerLink } from "../link/runner-link.ts";
+import type { TaskGraph } from "../calls/task-graph.ts";
 
 /** The data plane as the driver drives it: put, broadcast and get of objects. */
 export class ObjectOps {

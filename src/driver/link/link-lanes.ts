@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
-import { ProtocolError } from "../errors.ts";
-import { parseAddress } from "../transport/connection.ts";
-import type { Tls } from "../transport/secure.ts";
+import { ProtocolError } from "../../errors.ts";
+import { parseAddress } from "../../transport/connection.ts";
+import type { Tls } from "../../transport/secure.ts";
 import { Lane, type LaneOwner } from "./lane.ts";
 
 /**

@@ -1,9 +1,9 @@
-import type { CallOptions as CallBounds } from "../protocol/call-options.ts";
-import type { Encoded } from "../protocol/codec.ts";
-import { RANK_EXPORT_PREFIX } from "../protocol/spmd-wire.ts";
-import type { ObjectEntry } from "./object-table.ts";
+import type { CallOptions as CallBounds } from "../../protocol/call-options.ts";
+import type { Encoded } from "../../protocol/codec.ts";
+import { RANK_EXPORT_PREFIX } from "../../protocol/spmd-wire.ts";
+import type { ObjectEntry } from "../objects/object-table.ts";
 import { DEFAULT_RETRIES } from "./retry-policy.ts";
-import type { RunnerLink } from "./runner-link.ts";
+import type { RunnerLink } from "../link/runner-link.ts";
 
 /** A bundle as calls name it: a small number per cluster, declared to each runner once. */
 export interface ModuleRef {

@@ -1,7 +1,7 @@
-import { RunnerLostError } from "../errors.ts";
+import { RunnerLostError } from "../../errors.ts";
 import type { PendingCall } from "./call.ts";
 import { ReadyQueue } from "./ready-queue.ts";
-import type { RunnerLink } from "./runner-link.ts";
+import type { RunnerLink } from "../link/runner-link.ts";
 
 // The cost model that places calls with object inputs (as Dask's "earliest start"):
 // time until a thread is free there, plus time to bring the inputs it lacks.

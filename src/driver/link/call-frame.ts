@@ -1,5 +1,5 @@
-import { frameOf, T, type Dep } from "../protocol/messages.ts";
-import type { PendingCall } from "./call.ts";
+import { frameOf, T, type Dep } from "../../protocol/messages.ts";
+import type { PendingCall } from "../calls/call.ts";
 import type { RunnerLink } from "./runner-link.ts";
 
 /**

@@ -1,4 +1,4 @@
-import { ObjectLostError, RunnerLostError } from "../errors.ts";
+import { ObjectLostError, RunnerLostError } from "../../errors.ts";
 import type { PendingCall } from "./call.ts";
 
 /**

@@ -1,6 +1,6 @@
-import { ImportError } from "../errors.ts";
+import { ImportError } from "../../errors.ts";
 import type { CallOptions } from "./call.ts";
-import type { Ref, RefOr } from "./ref.ts";
+import type { Ref, RefOr } from "../objects/ref.ts";
 
 /** A function type whose arguments are unconstrained: the bound for "any function". */
 type AnyFunction = (...args: never[]) => unknown;

@@ -1,6 +1,6 @@
-import { ObjectLostError } from "../errors.ts";
+import { ObjectLostError } from "../../errors.ts";
 import { PendingCall } from "./call.ts";
-import type { Kept, ObjectEntry, ObjectTable } from "./object-table.ts";
+import type { Kept, ObjectEntry, ObjectTable } from "../objects/object-table.ts";
 import type { RetryPolicy } from "./retry-policy.ts";
 import type { Scheduler } from "./scheduler.ts";
 

@@ -1,21 +1,21 @@
 import type { Logger } from "pino";
-import { AuthError, ProtocolError, RunnerLostError } from "../errors.ts";
-import { decodeValue, type Encoded } from "../protocol/codec.ts";
-import { clientHandshake } from "../protocol/handshake.ts";
-import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
-import type { Chan } from "../protocol/chan.ts";
-import { frameOf, headerOf, payloadOf, T, type ChanRequest, type RunnerInfo, type RunnerStats } from "../protocol/messages.ts";
-import type { ChanPeer, Outcome } from "./channel-home.ts";
-import { chanReplyFrame, chanValues } from "./chan-frames.ts";
-import { Connection, dial, parseAddress } from "../transport/connection.ts";
-import type { Tls } from "../transport/secure.ts";
-import type { PendingCall } from "./call.ts";
+import { AuthError, ProtocolError, RunnerLostError } from "../../errors.ts";
+import { decodeValue, type Encoded } from "../../protocol/codec.ts";
+import { clientHandshake } from "../../protocol/handshake.ts";
+import { startHeartbeat, type HeartbeatOptions } from "../../protocol/heartbeat.ts";
+import type { Chan } from "../../protocol/chan.ts";
+import { frameOf, headerOf, payloadOf, T, type ChanRequest, type RunnerInfo, type RunnerStats } from "../../protocol/messages.ts";
+import type { ChanPeer, Outcome } from "../channels/channel-home.ts";
+import { chanReplyFrame, chanValues } from "../channels/chan-frames.ts";
+import { Connection, dial, parseAddress } from "../../transport/connection.ts";
+import type { Tls } from "../../transport/secure.ts";
+import type { PendingCall } from "../calls/call.ts";
 import { callFrame } from "./call-frame.ts";
-import { CallWindow } from "./call-window.ts";
+import { CallWindow } from "../calls/call-window.ts";
 import { laneLost, type Lane, type LaneOwner } from "./lane.ts";
 import { LinkLanes } from "./link-lanes.ts";
 import { LinkRequests } from "./link-requests.ts";
-import type { Kept } from "./object-table.ts";
+import type { Kept } from "../objects/object-table.ts";
 import { resultError } from "./result-error.ts";
 
 export interface LinkHost {
