@@ -6,7 +6,7 @@ export type { Goroutine, Remote, RemoteFunction, RemoteParameters } from "./driv
 export type { ChannelStats } from "./driver/channels/channel-home.ts";
 export { Ref, type RefOr } from "./driver/objects/ref.ts";
 export { Chan, select, type RecvResult, type SelectCase, type Selected, type SelectOptions } from "./protocol/chan.ts";
-export type { CallOptions } from "./driver/calls/call.ts";
+export type { CallOptions } from "./driver/calls/call-options.ts";
 export type { RunnerStats } from "./protocol/messages.ts";
 export { RunnerDaemon, type RunnerOptions } from "./runner/daemon.ts";
 export {

@@ -4,6 +4,12 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { ImportError } from "../errors.ts";
 
+/** A bundle as calls name it: a small number per cluster, declared to each runner once. */
+export interface ModuleRef {
+  ref: number;
+  hash: string;
+}
+
 export interface Bundle {
   /** Absolute path of the entry module. */
   module: string;

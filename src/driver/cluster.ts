@@ -8,17 +8,20 @@ import type { Chan } from "../protocol/chan.ts";
 import type { ObjectRef } from "../protocol/object-ref.ts";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "../protocol/heartbeat.ts";
 import type { RunnerStats } from "../protocol/messages.ts";
-import { bundle, type Bundle } from "./bundle.ts";
-import { PendingCall, type CallOptions, type ModuleRef } from "./calls/call.ts";
+import { bundle, type Bundle, type ModuleRef } from "./bundle.ts";
+import { PendingCall } from "./calls/call.ts";
+import { checkRetries, DEFAULT_RETRIES, type CallOptions } from "./calls/call-options.ts";
 import type { ChannelStats } from "./channels/channel-home.ts";
 import { Channels } from "./channels/channels.ts";
 import { Goroutines, type GoroutineListener } from "./calls/goroutines.ts";
 import { ObjectOps } from "./objects/object-ops.ts";
-import { ObjectTable, type Kept, type ObjectEntry } from "./objects/object-table.ts";
+import type { Kept, ObjectEntry } from "./objects/object-entry.ts";
+import { ObjectTable } from "./objects/object-table.ts";
 import type { Ref } from "./objects/ref.ts";
 import { makeRemote, remoteTarget, type Remote } from "./calls/remote.ts";
 import { runJob, type SpmdHost, type SpmdOptions } from "./spmd.ts";
-import { checkRetries, DEFAULT_RETRIES, RetryPolicy } from "./calls/retry-policy.ts";
+import { RetryPolicy } from "./calls/retry-policy.ts";
+import type { RunnerPort } from "./calls/runner-port.ts";
 import { Rejoin, type ReconnectOptions } from "./link/rejoin.ts";
 import { RunnerLink, type LinkHost } from "./link/runner-link.ts";
 import { Scheduler } from "./calls/scheduler.ts";
@@ -99,10 +102,10 @@ export class Cluster implements AsyncDisposable {
   private readonly scheduler = new Scheduler();
   /** Closing the cluster closes every link: calls lost that way have nowhere to go. */
   private readonly retryPolicy = new RetryPolicy(() => (this.closing === undefined ? this.scheduler.liveRunners : 0));
-  private readonly objects = new ObjectTable({ free: (link, ids) => link.free(ids) });
+  private readonly objects = new ObjectTable();
   private readonly graph = new TaskGraph(this.objects, this.scheduler, this.retryPolicy);
   private readonly channels = new Channels(this.objects.prefix);
-  private readonly data = new ObjectOps(this.objects, this.graph, () => this.links);
+  private readonly data = new ObjectOps(this.objects, (e) => this.graph.whenExists(e), () => this.links);
   private readonly goroutines: Goroutines;
   private readonly links: RunnerLink[] = [];
   private readonly bundles = new Map<string, Bundle>();
@@ -247,7 +250,7 @@ export class Cluster implements AsyncDisposable {
   }
 
   /** One rank of a job: a goroutine-like call (it holds channels) pinned to `link`. */
-  private callRank(mod: ModuleRef, exportName: string, link: RunnerLink, rank: number, args: unknown[]): Promise<unknown> {
+  private callRank(mod: ModuleRef, exportName: string, link: RunnerPort, rank: number, args: unknown[]): Promise<unknown> {
     let encoded: Encoded;
     try {
       ({ encoded } = this.encodeArgs(args)); // checked by runJob: no Refs

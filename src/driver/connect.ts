@@ -2,7 +2,7 @@ import type { HeartbeatOptions } from "../protocol/heartbeat.ts";
 import type { TlsOptions } from "../transport/secure.ts";
 import { Cluster } from "./cluster.ts";
 import type { ReconnectOptions } from "./link/rejoin.ts";
-import { checkRetries } from "./calls/retry-policy.ts";
+import { checkRetries } from "./calls/call-options.ts";
 import { startLocalRunners, type LocalRunnersOptions } from "./local.ts";
 import { tlsFromEnv } from "./tls-env.ts";
 

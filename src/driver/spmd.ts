@@ -3,7 +3,7 @@ import type { Chan } from "../protocol/chan.ts";
 import { CONCURRENT_PER_THREAD } from "../protocol/messages.ts";
 import type { JobNews, RankAddress, RankDescriptor, RankHello } from "../protocol/spmd-wire.ts";
 import { parseAddress } from "../transport/connection.ts";
-import type { RunnerLink } from "./link/runner-link.ts";
+import type { RunnerPort } from "./calls/runner-port.ts";
 
 // An SPMD job (MPI's mpirun): `size` calls of one function, one per rank, started at once
 // and pinned to runners. The driver is the job's process manager: it collects where each
@@ -23,12 +23,12 @@ export interface SpmdOptions {
 /** What a job needs from its cluster. */
 export interface SpmdHost {
   /** The cluster's runner links, in order (dead ones included: placement indexes them). */
-  links(): readonly RunnerLink[];
+  links(): readonly RunnerPort[];
   chan<T>(capacity: number): Chan<T>;
   /** Throws what a call with these arguments would (at the call site, before any rank starts). */
   checkArgs(args: unknown[]): void;
   /** Runs one rank's call on `link` (args end with the rank's descriptor). */
-  callRank(link: RunnerLink, rank: number, args: unknown[]): Promise<unknown>;
+  callRank(link: RunnerPort, rank: number, args: unknown[]): Promise<unknown>;
   /** For job ids unique within the driver. */
   prefix: string;
 }

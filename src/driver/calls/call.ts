@@ -1,42 +1,24 @@
-import type { CallOptions as CallBounds } from "../../protocol/call-options.ts";
 import type { Encoded } from "../../protocol/codec.ts";
 import { RANK_EXPORT_PREFIX } from "../../protocol/spmd-wire.ts";
-import type { ObjectEntry } from "../objects/object-table.ts";
-import { DEFAULT_RETRIES } from "./retry-policy.ts";
-import type { RunnerLink } from "../link/runner-link.ts";
+import type { ModuleRef } from "../bundle.ts";
+import type { ObjectEntry, Producer, TaskSpec } from "../objects/object-entry.ts";
+import type { ObjectHolder } from "../objects/object-holder.ts";
+import { DEFAULT_RETRIES } from "./call-options.ts";
 
-/** A bundle as calls name it: a small number per cluster, declared to each runner once. */
-export interface ModuleRef {
-  ref: number;
-  hash: string;
-}
-
-/** Bounds on a remote call, and how often it may be sent again if its runner is lost. */
-export interface CallOptions extends CallBounds {
-  /**
-   * Times the call is sent again, to another runner, when the runner running it is lost
-   * (default: the cluster's, 3). 0 for work that must not run twice. Application errors,
-   * timeouts and cancellation are never retried.
-   */
-  retries?: number;
-}
-
-/** What a call runs: enough to run it again (lineage of the object it made). */
-export interface TaskSpec {
-  readonly module: ModuleRef;
-  readonly exportName: string;
-  /** Encoded arguments, without the Ref objects themselves (so they can be collected). */
-  readonly args: Encoded;
-  /** The objects the arguments refer to, in the order the runner is told about them. */
-  readonly deps: readonly ObjectEntry[];
-  /** Times a run may be sent again after its runner was lost. */
-  readonly retries: number;
+/**
+ * The runner a call was sent to, as the call sees it: where its result is kept, and
+ * where to ask for it to stop. (The scheduler's wider view is RunnerPort.)
+ */
+export interface CallSite extends ObjectHolder {
+  /** Asks the runner to stop the call; its answer still arrives. */
+  cancel(call: PendingCall): void;
 }
 
 /** One remote call from submission to settlement. */
-export class PendingCall implements TaskSpec {
+export class PendingCall implements TaskSpec, Producer {
   id = 0;
-  link: RunnerLink | undefined;
+  /** The runner it was last sent to (unset again when it is taken back to be resent). */
+  link: CallSite | undefined;
   settled = false;
   /** Set while waiting in the scheduler's queue. */
   queued = false;
@@ -55,7 +37,7 @@ export class PendingCall implements TaskSpec {
   /** Sends its runner answered before starting it: an input it could not fetch, or it was stopping. */
   unstartedSends = 0;
   /** The runner its last send was lost on: the next goes elsewhere if another runner is live. */
-  avoid: RunnerLink | undefined;
+  avoid: CallSite | undefined;
   /** For a call remaking a lost object: how many levels of lineage deep it is (0: the user's call). */
   lineageDepth = 0;
   /**
@@ -64,7 +46,7 @@ export class PendingCall implements TaskSpec {
    */
   retry: ((e: Error) => Error | undefined) | undefined;
   /** For each input: the runner it was to be fetched from (undefined: the call's own runner). */
-  fetchedFrom: Map<string, RunnerLink | undefined> | undefined;
+  fetchedFrom: Map<string, ObjectHolder | undefined> | undefined;
   /** Set for the calls of an SPMD job: the rank it runs as. */
   rank: number | undefined;
   private cleanups: (() => void)[] = [];

@@ -1,5 +1,5 @@
 import { ImportError } from "../../errors.ts";
-import type { CallOptions } from "./call.ts";
+import type { CallOptions } from "./call-options.ts";
 import type { Ref, RefOr } from "../objects/ref.ts";
 
 /** A function type whose arguments are unconstrained: the bound for "any function". */

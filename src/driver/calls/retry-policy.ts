@@ -2,26 +2,12 @@ import { ObjectLostError, RunnerLostError } from "../../errors.ts";
 import type { PendingCall } from "./call.ts";
 
 /**
- * Times a call is sent again after its runner was lost, unless it or its cluster says
- * otherwise: Ray's default for tasks. One lost runner costs one retry; three cover a
- * runner, its replacement and one more failing during a rolling restart.
- */
-export const DEFAULT_RETRIES = 3;
-
-/**
  * Re-sends of a call its runner answered before starting it: an input it could not fetch,
  * or a stopping runner turning it away. The function did not run, so these do not spend
  * `retries`; the bound stops a call chasing an object between holders that keep losing
  * it, or going round runners that are all stopping.
  */
 const MAX_UNSTARTED_SENDS = 3;
-
-/** Throws unless `retries` is a valid number of retries. */
-export function checkRetries(retries: number | undefined, where: string): void {
-  if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
-    throw new TypeError(`${where}: retries must be a non-negative integer, got ${String(retries)}`);
-  }
-}
 
 /**
  * The one retry policy of the driver. A send is repeated only when the system lost it,

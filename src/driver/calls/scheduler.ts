@@ -1,7 +1,7 @@
 import { RunnerLostError } from "../../errors.ts";
-import type { PendingCall } from "./call.ts";
+import type { CallSite, PendingCall } from "./call.ts";
 import { ReadyQueue } from "./ready-queue.ts";
-import type { RunnerLink } from "../link/runner-link.ts";
+import type { RunnerPort } from "./runner-port.ts";
 
 // The cost model that places calls with object inputs (as Dask's "earliest start"):
 // time until a thread is free there, plus time to bring the inputs it lacks.
@@ -20,7 +20,7 @@ const BYTES_PER_US = 1000;
  * Calls sent again after their runner was lost go first of all.
  */
 export class Scheduler {
-  private links: RunnerLink[] = [];
+  private links: RunnerPort[] = [];
   private queue: (PendingCall | undefined)[] = [];
   private head = 0;
   private readonly ready = new ReadyQueue();
@@ -62,12 +62,12 @@ export class Scheduler {
     }
   }
 
-  add(link: RunnerLink): void {
+  add(link: RunnerPort): void {
     this.links.push(link);
     this.pump();
   }
 
-  remove(link: RunnerLink): void {
+  remove(link: RunnerPort): void {
     this.links = this.links.filter((l) => l !== link);
     if (this.links.length === 0) this.failQueued(new RunnerLostError(link.address, "no runners left"));
     else this.pump();
@@ -122,7 +122,7 @@ export class Scheduler {
     if (j >= 0) this.retrying.splice(j, 1);
   }
 
-  slotFreed(_link: RunnerLink): void {
+  slotFreed(_link: RunnerPort): void {
     this.pump();
   }
 
@@ -163,7 +163,7 @@ export class Scheduler {
     if (!this.links.some((l) => l.hasRoom)) return;
     // Whether a call can go depends only on the runner it avoids (room elsewhere, or there):
     // once one avoiding it is stuck, so are the rest in this round.
-    const stuck = new Set<RunnerLink | undefined>();
+    const stuck = new Set<CallSite | undefined>();
     const waiting: PendingCall[] = [];
     for (const call of this.retrying) {
       if (call.settled || !call.queued) continue;
@@ -179,16 +179,19 @@ export class Scheduler {
     this.retrying = waiting;
   }
 
-  private leastLoaded(): RunnerLink | undefined {
-    let best: RunnerLink | undefined;
+  private leastLoaded(): RunnerPort | undefined {
+    let best: RunnerPort | undefined;
     for (const l of this.links) if (l.usable && (best === undefined || l.inFlight / l.threads < best.inFlight / best.threads)) best = l;
     return best;
   }
 
   /** The runner with the most free threads among those with room (not `avoid`, unless it alone is live). */
-  private pick(avoid?: RunnerLink): RunnerLink | undefined {
-    if (avoid !== undefined && !this.othersLive(avoid)) return avoid.hasRoom ? avoid : undefined;
-    let best: RunnerLink | undefined;
+  private pick(avoid?: CallSite): RunnerPort | undefined {
+    if (avoid !== undefined && !this.othersLive(avoid)) {
+      const only = this.links.find((l) => l === avoid);
+      return only?.hasRoom === true ? only : undefined;
+    }
+    let best: RunnerPort | undefined;
     let bestFree = -Infinity;
     for (const l of this.links) {
       if (!l.hasRoom || l === avoid) continue;
@@ -202,9 +205,9 @@ export class Scheduler {
   }
 
   /** The runner where the call could start soonest, counting the inputs it would have to fetch. */
-  private placeFor(call: PendingCall): RunnerLink | undefined {
+  private placeFor(call: PendingCall): RunnerPort | undefined {
     const avoid = call.avoid !== undefined && this.othersLive(call.avoid) ? call.avoid : undefined;
-    let best: RunnerLink | undefined;
+    let best: RunnerPort | undefined;
     let bestCost = Infinity;
     for (const l of this.links) {
       if (!l.hasRoom || l === avoid) continue;
@@ -221,7 +224,7 @@ export class Scheduler {
   }
 
   /** Whether a runner other than `link` is live. */
-  private othersLive(link: RunnerLink): boolean {
+  private othersLive(link: CallSite): boolean {
     return this.links.some((l) => l !== link && l.usable);
   }
 

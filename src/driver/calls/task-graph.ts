@@ -1,6 +1,7 @@
 import { ObjectLostError } from "../../errors.ts";
 import { PendingCall } from "./call.ts";
-import type { Kept, ObjectEntry, ObjectTable } from "../objects/object-table.ts";
+import type { Kept, ObjectEntry, Producer } from "../objects/object-entry.ts";
+import type { ObjectTable } from "../objects/object-table.ts";
 import type { RetryPolicy } from "./retry-policy.ts";
 import type { Scheduler } from "./scheduler.ts";
 
@@ -26,10 +27,16 @@ export class TaskGraph {
 
   constructor(private readonly table: ObjectTable, private readonly scheduler: Scheduler, private readonly retries: RetryPolicy) {}
 
-  /** Calls `ready` once every input of `probe` exists (remaking lost ones); rejects the probe otherwise. */
-  waitFor(probe: PendingCall, ready: () => void): void {
-    this.probes.set(probe, ready);
-    this.submit(probe);
+  /** Resolves once the object can be had (remaking it if need be); rejects if it cannot. */
+  whenExists(entry: ObjectEntry): Promise<void> {
+    if (entry.available) return Promise.resolve();
+    if (entry.state === "failed") return Promise.reject(entry.error!);
+    // A no-op call with the object as its input does the waiting and the remaking.
+    return new Promise<void>((resolve, reject) => {
+      const probe = new PendingCall({ ref: 0, hash: "" }, "(get)", { body: new Uint8Array(0), attachments: [] }, false, () => {}, reject, [entry]);
+      this.probes.set(probe, resolve);
+      this.submit(probe);
+    });
   }
 
   /** Takes a call in: pins its inputs until it settles and ranks the calls it waits on. */
@@ -112,8 +119,8 @@ export class TaskGraph {
 const RANK_REACH = 64;
 
 /** Raises the rank of a task and of the unfinished tasks it waits on (up to RANK_REACH levels). */
-function raise(task: PendingCall, height: number): void {
-  const stack: [PendingCall, number][] = [[task, height]];
+function raise(task: Producer, height: number): void {
+  const stack: [Producer, number][] = [[task, height]];
   while (stack.length > 0) {
     const [t, h] = stack.pop()!;
     if (t.height >= h || t.settled) continue;

@@ -1,13 +1,13 @@
 import { frameOf, T, type Dep } from "../../protocol/messages.ts";
 import type { PendingCall } from "../calls/call.ts";
-import type { RunnerLink } from "./runner-link.ts";
+import type { ObjectHolder } from "../objects/object-holder.ts";
 
 /**
  * The Call frame of `call` sent as `id` to `link`: arguments, then the objects they refer
  * to (where the runner finds each, or the value inline). Records where each input is to
  * be fetched from, so a failed fetch can be blamed on that holder.
  */
-export function callFrame(id: number, call: PendingCall, link: RunnerLink): Uint8Array[] {
+export function callFrame(id: number, call: PendingCall, link: ObjectHolder): Uint8Array[] {
   const { ref } = call.module;
   if (call.concurrent && !call.usesObjects) return frameOf([T.Call, id, ref, call.wireName, call.solo, null, null, true], call.args);
   if (!call.usesObjects) return frameOf([T.Call, id, ref, call.wireName, call.solo], call.args);

@@ -10,12 +10,13 @@ import { chanReplyFrame, chanValues } from "../channels/chan-frames.ts";
 import { Connection, dial, parseAddress } from "../../transport/connection.ts";
 import type { Tls } from "../../transport/secure.ts";
 import type { PendingCall } from "../calls/call.ts";
+import type { RunnerPort } from "../calls/runner-port.ts";
 import { callFrame } from "./call-frame.ts";
 import { CallWindow } from "../calls/call-window.ts";
 import { laneLost, type Lane, type LaneOwner } from "./lane.ts";
 import { LinkLanes } from "./link-lanes.ts";
 import { LinkRequests } from "./link-requests.ts";
-import type { Kept } from "../objects/object-table.ts";
+import type { Kept } from "../objects/object-entry.ts";
 import { resultError } from "./result-error.ts";
 
 export interface LinkHost {
@@ -42,7 +43,7 @@ export interface LinkHost {
  * The driver's live connection to one runner: calls in flight (on the main connection or
  * its threads' lanes), heartbeats, code requests, and the channel operations it relays.
  */
-export class RunnerLink implements LaneOwner, ChanPeer {
+export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
   private readonly inflight = new Map<number, PendingCall>();
   private nextId = 1;
   private readonly requests: LinkRequests;

@@ -1,17 +1,17 @@
 import { ObjectLostError, RunnerLostError, SerializationError } from "../../errors.ts";
 import { decodeSegments, encodeValue } from "../../protocol/codec.ts";
-import { PendingCall } from "../calls/call.ts";
-import type { ObjectEntry, ObjectTable } from "./object-table.ts";
+import type { ObjectEntry } from "./object-entry.ts";
+import type { ObjectHolder } from "./object-holder.ts";
+import type { ObjectTable } from "./object-table.ts";
 import type { Ref } from "./ref.ts";
-import type { RunnerLink } from "../link/runner-link.ts";
-import type { TaskGraph } from "../calls/task-graph.ts";
 
 /** The data plane as the driver drives it: put, broadcast and get of objects. */
 export class ObjectOps {
   constructor(
     private readonly objects: ObjectTable,
-    private readonly graph: TaskGraph,
-    private readonly links: () => readonly RunnerLink[],
+    /** Resolves once the object can be had, remaking it if need be (the task graph's). */
+    private readonly whenExists: (entry: ObjectEntry) => Promise<void>,
+    private readonly links: () => readonly ObjectHolder[],
   ) {}
 
   /** Stores a value on the runner holding the fewest of this driver's put bytes. */
@@ -73,18 +73,7 @@ export class ObjectOps {
     }
   }
 
-  /** Resolves once the object can be had (remaking it if need be). */
-  private whenExists(entry: ObjectEntry): Promise<void> {
-    if (entry.available) return Promise.resolve();
-    if (entry.state === "failed") return Promise.reject(entry.error!);
-    // A no-op graph call with the object as input does the waiting and the remaking.
-    return new Promise<void>((resolve, reject) => {
-      const probe = new PendingCall({ ref: 0, hash: "" }, "(get)", { body: new Uint8Array(0), attachments: [] }, false, () => {}, reject, [entry]);
-      this.graph.waitFor(probe, resolve);
-    });
-  }
-
-  private live(): RunnerLink[] {
+  private live(): ObjectHolder[] {
     const live = this.links().filter((l) => l.usable);
     if (live.length === 0) throw new RunnerLostError("(none)", "no runners in the cluster");
     return live;
