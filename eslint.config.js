@@ -1,16 +1,53 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+// The floors of src/ (docs/architecture.md): every import points down. A rule per floor
+// names what that floor may not reach; a later block for the same files replaces the rule,
+// so each block lists all of its floor's bans.
+const ban = (what, why) => ({ regex: `(^|/)(${what})`, message: why });
+const above = {
+  transport: ban("protocol/|driver/|runner/|cli/|index\\.ts$|runtime\\.ts$", "transport/ is floor 2: it imports only floor 1 (errors, log)."),
+  protocol: ban("driver/|runner/|cli/|index\\.ts$|runtime\\.ts$", "protocol/ is floor 3: driver and runner share it, so it imports neither."),
+  driverTop: ban("runner/|cli/|runtime\\.ts$", "the driver never imports the runner (they share only protocol/) nor the CLI."),
+  runner: ban("driver/|cli/|index\\.ts$", "the runner never imports the driver (they share only protocol/) nor the CLI."),
+  base: ban("transport/|protocol/|driver/|runner/|cli/|index\\.ts$|runtime\\.ts$", "floor 1 (errors, log, context, comm) imports nothing of Strand's."),
+  runtime: ban("driver/|runner/|cli/|index\\.ts$", "runtime.ts is bundled into remote modules: it pulls in no driver or runner code."),
+};
+// Inside the driver: calls/ and objects/ never reach link/ (only cluster.ts wires them),
+// objects/ never reaches calls/, channels/ stands alone, and no room imports the top.
+const top = ban("\\.\\./(cluster|connect|local|spmd)\\.ts$", "a driver room never imports the driver's top (cluster.ts wires the rooms together).");
+const link = ban("link/", "calls/ and objects/ talk to a runner through RunnerPort / ObjectHolder, never to link/.");
+const calls = ban("calls/", "objects/ knows no calls: calls depend on objects, not back.");
+const rooms = ban("calls/|objects/|link/", "channels/ stands alone: the cluster wires channels to links.");
+const restrict = (...patterns) => ({ "no-restricted-imports": ["error", { patterns }] });
+
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", "scratch/", "bench/.out/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: "readonly", console: "readonly", Buffer: "readonly", URL: "readonly", performance: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", queueMicrotask: "readonly", AbortController: "readonly", AbortSignal: "readonly", SharedArrayBuffer: "readonly", structuredClone: "readonly" } },
+    languageOptions: {
+      globals: { process: "readonly", console: "readonly", Buffer: "readonly", URL: "readonly", performance: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", queueMicrotask: "readonly", AbortController: "readonly", AbortSignal: "readonly", SharedArrayBuffer: "readonly", structuredClone: "readonly" },
+      parserOptions: { projectService: { allowDefaultProject: ["*.js"] }, tsconfigRootDir: import.meta.dirname },
+    },
     rules: {
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
       "no-constant-condition": ["error", { checkLoops: false }],
+      // A promise nobody awaits or handles loses its rejection; `void` says it is on purpose.
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": "error",
     },
   },
+  { files: ["**/*.js"], ...tseslint.configs.disableTypeChecked },
+  { files: ["src/errors.ts", "src/log.ts", "src/context.ts", "src/comm.ts"], rules: restrict(above.base) },
+  { files: ["src/transport/**"], rules: restrict(above.transport) },
+  { files: ["src/protocol/**"], rules: restrict(above.protocol) },
+  { files: ["src/runner/**"], rules: restrict(above.runner) },
+  { files: ["src/runtime.ts"], rules: restrict(above.runtime) },
+  { files: ["src/driver/**"], rules: restrict(above.driverTop) },
+  { files: ["src/driver/calls/**"], rules: restrict(above.driverTop, top, link) },
+  { files: ["src/driver/objects/**"], rules: restrict(above.driverTop, top, link, calls) },
+  { files: ["src/driver/link/**"], rules: restrict(above.driverTop, top) },
+  { files: ["src/driver/channels/**"], rules: restrict(above.driverTop, top, rooms) },
 );

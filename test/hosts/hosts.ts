@@ -88,7 +88,9 @@ export class Hosts {
     await cutLink(h);
     const at = performance.now();
     const restored = new Promise<void>((resolve, reject) => {
-      setTimeout(() => restoreLink(h).then(resolve, reject), ms);
+      setTimeout(() => {
+        restoreLink(h).then(resolve, reject);
+      }, ms);
     });
     this.cuts.set(i, restored);
     return { at, restored };
