@@ -1,12 +1,16 @@
 // Error classes with stable codes. Like undici's, `instanceof` is decided by the
 // `code` brand rather than by prototype identity, so it still works when two copies
 // of strand are loaded or when an error was rebuilt from the wire.
+//
+// Each class registers, where it is declared, how it is rebuilt from its wire form (its
+// code and its own fields), so that a class cannot exist without a way back from the wire.
 
 const kCode = Symbol.for("strand.error.code");
 
 export type StrandErrorCode =
   | "ERR_STRAND_REMOTE"
   | "ERR_STRAND_RUNNER_LOST"
+  | "ERR_STRAND_CLUSTER_CLOSED"
   | "ERR_STRAND_SERIALIZATION"
   | "ERR_STRAND_AUTH"
   | "ERR_STRAND_PROTOCOL"
@@ -21,6 +25,74 @@ export type StrandErrorCode =
 
 /** Extra fields a Strand error carries across the wire besides message/stack/cause. */
 export type ErrorFields = Record<string, string | number | boolean | undefined>;
+
+/** A registered error's fields did not have the types its class gives them. */
+class MalformedFields extends Error {}
+
+/**
+ * The fields of an error read back from the wire, each with the type its class expects:
+ * the peer is not trusted, so a field that is missing or of another type makes the
+ * whole error malformed rather than a wrongly typed instance.
+ */
+export class WireFields {
+  constructor(private readonly fields: Readonly<Record<string, unknown>>) {}
+
+  string(name: string): string {
+    const v = this.get(name);
+    if (typeof v !== "string") throw new MalformedFields(name);
+    return v;
+  }
+
+  number(name: string): number {
+    const v = this.get(name);
+    if (typeof v !== "number") throw new MalformedFields(name);
+    return v;
+  }
+
+  optionalString(name: string): string | undefined {
+    return this.get(name) === undefined ? undefined : this.string(name);
+  }
+
+  optionalNumber(name: string): number | undefined {
+    return this.get(name) === undefined ? undefined : this.number(name);
+  }
+
+  private get(name: string): unknown {
+    // hasOwn: a name must never find Object.prototype's members.
+    return Object.hasOwn(this.fields, name) ? this.fields[name] : undefined;
+  }
+}
+
+/** An error class with a stable code, as the registry knows it. */
+export interface ErrorClass<E extends StrandError = StrandError> {
+  readonly code: StrandErrorCode;
+  readonly name: string;
+  readonly prototype: E;
+}
+
+/**
+ * Rebuilds an instance from its own fields. The message is restored afterwards (it may
+ * have been added to since the error was made, e.g. where a call failed), so parts of it
+ * that are not fields may be left empty here.
+ */
+type Reviver<E extends StrandError> = (fields: WireFields) => E;
+
+const registry = new Map<string, { Class: ErrorClass; revive: Reviver<StrandError> }>();
+
+function register<E extends StrandError>(Class: ErrorClass<E>, revive: Reviver<E>): void {
+  if (registry.has(Class.code)) throw new Error(`error code ${Class.code} registered twice`);
+  registry.set(Class.code, { Class, revive });
+}
+
+/** The class registered for a code, if any. */
+export function errorClassOf(code: string): ErrorClass | undefined {
+  return registry.get(code)?.Class;
+}
+
+/** Every registered error class. */
+export function errorClasses(): ErrorClass[] {
+  return [...registry.values()].map((r) => r.Class);
+}
 
 export class StrandError extends Error {
   readonly code: StrandErrorCode | "ERR_STRAND";
@@ -47,9 +119,41 @@ export class StrandError extends Error {
   }
 }
 
+/**
+ * Rebuilds a Strand error that crossed the wire as (code, name, message, fields): an
+ * instance of its registered class, with its fields and message. A code this copy of
+ * strand does not know (a newer peer's), or fields that do not fit their class, give a
+ * plain StrandError that says so: a peer's error never stops us reading it.
+ */
+export function reviveStrandError(code: string, name: string, message: string, fields: Readonly<Record<string, unknown>>): StrandError {
+  const entry = registry.get(code);
+  let problem: string | undefined;
+  if (entry !== undefined) {
+    try {
+      const e = entry.revive(new WireFields(fields));
+      e.message = message;
+      return e;
+    } catch (err) {
+      if (!(err instanceof MalformedFields)) throw err;
+      problem = `its field ${JSON.stringify(err.message)} is missing or malformed`;
+    }
+  } else if (code !== "ERR_STRAND") {
+    problem = "this copy of strand does not know that code";
+  }
+  const e = new StrandError("ERR_STRAND", problem === undefined ? message : `${message} [${code}: ${problem}]`);
+  Object.defineProperty(e, "name", { value: name, writable: true, configurable: true });
+  return e;
+}
+
 /** User code on a runner threw or rejected. */
 export class RemoteError extends StrandError {
   static readonly code = "ERR_STRAND_REMOTE";
+  static {
+    register(RemoteError, (f) => new RemoteError({
+      message: "", remoteName: f.string("remoteName"), remoteStack: f.string("remoteStack"),
+      remoteCode: f.optionalString("remoteCode"), functionName: f.string("functionName"), runner: f.string("runner"),
+    }));
+  }
   readonly remoteName: string;
   readonly remoteStack: string;
   readonly remoteCode: string | undefined;
@@ -90,6 +194,9 @@ export class RemoteError extends StrandError {
  */
 export class RunnerLostError extends StrandError {
   static readonly code = "ERR_STRAND_RUNNER_LOST";
+  static {
+    register(RunnerLostError, (f) => new RunnerLostError(f.string("runner"), f.string("reason"), f.optionalNumber("attempts")));
+  }
   readonly runner: string;
   readonly reason: string;
   readonly attempts: number | undefined;
@@ -101,13 +208,32 @@ export class RunnerLostError extends StrandError {
     this.attempts = attempts;
   }
   override fields(): ErrorFields {
-    return { runner: this.runner, attempts: this.attempts };
+    return { runner: this.runner, reason: this.reason, attempts: this.attempts };
+  }
+}
+
+/**
+ * The cluster was closed (`cluster.close()`) before this operation: calls, put, broadcast,
+ * get, chan and spmd all refuse. Not a RunnerLostError: nothing failed, and nothing will
+ * come back (see docs/decisions.md, Errors).
+ */
+export class ClusterClosedError extends StrandError {
+  static readonly code = "ERR_STRAND_CLUSTER_CLOSED";
+  static {
+    register(ClusterClosedError, () => new ClusterClosedError(""));
+  }
+  /** @param operation what was refused, e.g. `put` or the function called. */
+  constructor(operation: string) {
+    super(ClusterClosedError.code, `${operation}: the cluster is closed`);
   }
 }
 
 /** A value cannot cross the wire; `path` names where, e.g. `args[1].onDone`. */
 export class SerializationError extends StrandError {
   static readonly code = "ERR_STRAND_SERIALIZATION";
+  static {
+    register(SerializationError, (f) => new SerializationError(f.string("path"), ""));
+  }
   readonly path: string;
   constructor(path: string, problem: string) {
     super(SerializationError.code, `${path} ${problem}`);
@@ -121,6 +247,9 @@ export class SerializationError extends StrandError {
 /** The shared-token challenge failed (either side). */
 export class AuthError extends StrandError {
   static readonly code = "ERR_STRAND_AUTH";
+  static {
+    register(AuthError, () => new AuthError(""));
+  }
   constructor(message: string) {
     super(AuthError.code, message);
   }
@@ -129,6 +258,9 @@ export class AuthError extends StrandError {
 /** The peer broke the protocol: bad frame, unknown message, version mismatch. */
 export class ProtocolError extends StrandError {
   static readonly code = "ERR_STRAND_PROTOCOL";
+  static {
+    register(ProtocolError, () => new ProtocolError(""));
+  }
   constructor(message: string) {
     super(ProtocolError.code, message);
   }
@@ -136,6 +268,9 @@ export class ProtocolError extends StrandError {
 
 export class TimeoutError extends StrandError {
   static readonly code = "ERR_STRAND_TIMEOUT";
+  static {
+    register(TimeoutError, (f) => new TimeoutError("", f.number("timeoutMs")));
+  }
   readonly timeoutMs: number;
   constructor(functionName: string, timeoutMs: number) {
     super(TimeoutError.code, `${functionName} timed out after ${timeoutMs} ms`);
@@ -148,6 +283,9 @@ export class TimeoutError extends StrandError {
 
 export class CancelledError extends StrandError {
   static readonly code = "ERR_STRAND_CANCELLED";
+  static {
+    register(CancelledError, () => new CancelledError(""));
+  }
   constructor(message: string, options?: { cause?: unknown }) {
     super(CancelledError.code, message, options);
   }
@@ -156,6 +294,9 @@ export class CancelledError extends StrandError {
 /** The module could not be bundled or loaded, or the export is missing or not a function. */
 export class ImportError extends StrandError {
   static readonly code = "ERR_STRAND_IMPORT";
+  static {
+    register(ImportError, () => new ImportError(""));
+  }
   constructor(message: string, options?: { cause?: unknown }) {
     super(ImportError.code, message, options);
   }
@@ -167,6 +308,9 @@ export class ImportError extends StrandError {
  */
 export class ObjectLostError extends StrandError {
   static readonly code = "ERR_STRAND_OBJECT_LOST";
+  static {
+    register(ObjectLostError, (f) => new ObjectLostError(f.string("objectId"), ""));
+  }
   readonly objectId: string;
   constructor(objectId: string, reason: string) {
     super(ObjectLostError.code, `object ${objectId} lost: ${reason}`);
@@ -180,6 +324,9 @@ export class ObjectLostError extends StrandError {
 /** A runner's object store is at its memory budget: the put, fetch or result did not fit. */
 export class ObjectStoreFullError extends StrandError {
   static readonly code = "ERR_STRAND_OBJECT_STORE_FULL";
+  static {
+    register(ObjectStoreFullError, (f) => new ObjectStoreFullError(f.number("neededBytes"), 0, f.number("budgetBytes")));
+  }
   readonly neededBytes: number;
   readonly budgetBytes: number;
   constructor(neededBytes: number, usedBytes: number, budgetBytes: number) {
@@ -196,6 +343,9 @@ export class ObjectStoreFullError extends StrandError {
 /** Send on a closed channel, or close of a closed one (Go panics in both cases). */
 export class ChannelClosedError extends StrandError {
   static readonly code = "ERR_STRAND_CHANNEL_CLOSED";
+  static {
+    register(ChannelClosedError, (f) => new ChannelClosedError(f.string("channel"), ""));
+  }
   readonly channel: string;
   constructor(channel: string, message: string) {
     super(ChannelClosedError.code, `channel ${channel}: ${message}`);
@@ -209,6 +359,9 @@ export class ChannelClosedError extends StrandError {
 /** A process holding the channel (its home driver, or a runner using it) died: it can no longer be used. */
 export class ChannelBrokenError extends StrandError {
   static readonly code = "ERR_STRAND_CHANNEL_BROKEN";
+  static {
+    register(ChannelBrokenError, (f) => new ChannelBrokenError(f.string("channel"), ""));
+  }
   readonly channel: string;
   constructor(channel: string, reason: string) {
     super(ChannelBrokenError.code, `channel ${channel} broken: ${reason}`);
@@ -226,6 +379,9 @@ export class ChannelBrokenError extends StrandError {
  */
 export class JobAbortedError extends StrandError {
   static readonly code = "ERR_STRAND_JOB_ABORTED";
+  static {
+    register(JobAbortedError, (f) => new JobAbortedError(f.number("rank"), f.string("reason")));
+  }
   /** The rank (in the job) that failed first. */
   readonly rank: number;
   readonly reason: string;
@@ -237,37 +393,4 @@ export class JobAbortedError extends StrandError {
   override fields(): ErrorFields {
     return { rank: this.rank, reason: this.reason };
   }
-}
-
-/**
- * Rebuilds a Strand error that crossed the wire as (code, message, fields).
- * Returns undefined for codes this copy of strand does not know.
- */
-export function reviveStrandError(code: string, message: string, f: ErrorFields): StrandError | undefined {
-  const s = (k: string): string => String(f[k] ?? "");
-  let e: StrandError;
-  switch (code) {
-    case RemoteError.code:
-      e = new RemoteError({
-        message, remoteName: s("remoteName"), remoteStack: s("remoteStack"),
-        remoteCode: f.remoteCode === undefined ? undefined : s("remoteCode"),
-        functionName: s("functionName"), runner: s("runner"),
-      });
-      break;
-    case RunnerLostError.code: e = new RunnerLostError(s("runner"), message, typeof f.attempts === "number" ? f.attempts : undefined); break;
-    case SerializationError.code: e = new SerializationError(s("path"), ""); break;
-    case AuthError.code: e = new AuthError(message); break;
-    case ProtocolError.code: e = new ProtocolError(message); break;
-    case TimeoutError.code: e = new TimeoutError("", Number(f.timeoutMs ?? 0)); break;
-    case CancelledError.code: e = new CancelledError(message); break;
-    case ImportError.code: e = new ImportError(message); break;
-    case ObjectLostError.code: e = new ObjectLostError(s("objectId"), ""); break;
-    case ChannelClosedError.code: e = new ChannelClosedError(s("channel"), ""); break;
-    case ChannelBrokenError.code: e = new ChannelBrokenError(s("channel"), ""); break;
-    case JobAbortedError.code: e = new JobAbortedError(Number(f.rank ?? -1), s("reason")); break;
-    case ObjectStoreFullError.code: e = new ObjectStoreFullError(Number(f.neededBytes ?? 0), 0, Number(f.budgetBytes ?? 0)); break;
-    default: return undefined;
-  }
-  e.message = message;
-  return e;
 }

@@ -10,7 +10,7 @@ export type { CallOptions } from "./driver/calls/call-options.ts";
 export type { RunnerStats } from "./protocol/messages.ts";
 export { RunnerDaemon, type RunnerOptions } from "./runner/daemon.ts";
 export {
-  StrandError, RemoteError, RunnerLostError, SerializationError, AuthError, ProtocolError,
+  StrandError, RemoteError, RunnerLostError, ClusterClosedError, SerializationError, AuthError, ProtocolError,
   TimeoutError, CancelledError, ImportError, ObjectLostError, ObjectStoreFullError,
   ChannelClosedError, ChannelBrokenError, JobAbortedError, type StrandErrorCode,
 } from "./errors.ts";

@@ -105,6 +105,7 @@ interface WireError {
   stack: string;
   cause: unknown;
   code: unknown;
+  /** Set by Strand errors only (even when empty). */
   fields: ErrorFields | undefined;
 }
 
@@ -125,9 +126,11 @@ addExtension({
     };
   },
   read(w: WireError): Error {
-    let e: Error | undefined;
-    if (w.fields !== undefined && typeof w.code === "string") e = reviveStrandError(w.code, w.message, w.fields);
-    if (e === undefined) {
+    let e: Error;
+    // Fields mark a Strand error: its class is rebuilt from the registry of error codes.
+    if (typeof w.fields === "object" && w.fields !== null && typeof w.code === "string") {
+      e = reviveStrandError(w.code, String(w.name), String(w.message), w.fields);
+    } else {
       // hasOwn: a name like "constructor" must not find Object.prototype's members.
       const Ctor = Object.hasOwn(builtinErrors, w.name) ? builtinErrors[w.name]! : Error;
       e = new Ctor(w.message);

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { AuthError, ProtocolError, StrandError } from "../errors.ts";
+import { AuthError, ProtocolError, reviveStrandError, StrandError } from "../errors.ts";
 import type { Connection } from "../transport/connection.ts";
 import { frameOf, headerOf, PROTOCOL_VERSION, T, type RunnerInfo } from "./messages.ts";
 
@@ -76,8 +76,8 @@ function converse<R>(conn: Connection, timeoutMs: number, step: (segs: Uint8Arra
 }
 
 function refusal(h: readonly unknown[]): Error {
-  const [, code, message] = h as [T, string, string];
-  return code === AuthError.code ? new AuthError(message) : new ProtocolError(message);
+  const [, code, message] = h;
+  return reviveStrandError(String(code), "StrandError", String(message), {});
 }
 
 export function clientHandshake(conn: Connection, token: string | undefined, timeoutMs = 5000): Promise<HandshakeResult<RunnerInfo>> {
