@@ -3,6 +3,7 @@
 // lanes excluded), the round trip of a no-op call (on a lane, as rtt.ts), a 100 MB
 // Float64Array `echo(x)` (as bulk.ts), and a 1 MiB ping-pong between SPMD ranks on two
 // runners (as mpi.ts). Certificates (P-256) are made with the openssl CLI in a temp dir.
+import { stopOnClose } from "../src/driver/cluster.ts";
 import { startLocalRunners } from "../src/driver/local.ts";
 import { Cluster, type Remote, type TlsOptions } from "../src/index.ts";
 import { makeTestPki } from "../test/tls-certs.ts";
@@ -71,7 +72,9 @@ async function main(): Promise<void> {
     const start = async (n: number, tls: TlsOptions | undefined): Promise<{ cluster: Cluster; connect: () => Promise<Cluster> }> => {
       const r = await startLocalRunners({ runners: n, threads: 1, ...(tls ? { tls } : {}) });
       const connect = (): Promise<Cluster> => Cluster.create({ runners: r.addresses, token: r.token, tls: tls ? driverTls : undefined });
-      return { cluster: await Cluster.create({ runners: r.addresses, token: r.token, tls: tls ? driverTls : undefined, onClose: r.stop }), connect };
+      const cluster = await Cluster.create({ runners: r.addresses, token: r.token, tls: tls ? driverTls : undefined });
+      stopOnClose(cluster, r.stop);
+      return { cluster, connect };
     };
     for (const tls of [undefined, runnerTls]) {
       const { cluster, connect } = await start(1, tls);

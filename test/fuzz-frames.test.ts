@@ -3,6 +3,7 @@ import type net from "node:net";
 import path from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stopOnClose } from "../src/driver/cluster.ts";
 import { startLocalRunners } from "../src/driver/local.ts";
 import { encodeValue } from "../src/protocol/codec.ts";
 import { frameOf, PROTOCOL_VERSION, T } from "../src/protocol/messages.ts";
@@ -40,7 +41,8 @@ describe.skipIf(process.platform !== "linux")("fuzzed frames against a real runn
     process.env.STRAND_LOG ??= "error"; // the runner logs every refused peer as a warning
     const runners = await startLocalRunners({ runners: 2, threads: 1 });
     ({ token, addresses } = runners);
-    all = await Cluster.create({ runners: addresses, token, onClose: runners.stop });
+    all = await Cluster.create({ runners: addresses, token });
+    stopOnClose(all, runners.stop);
     healthy = await Cluster.create({ runners: [addresses[0]!], token });
     m = await healthy.import<M>(fixture("math.ts"));
     while (healthy.runners[0]!.lanes.length < 1) await stillServing(); // its lane connects in the background

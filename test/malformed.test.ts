@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stopOnClose } from "../src/driver/cluster.ts";
 import { startLocalRunners } from "../src/driver/local.ts";
 import { clientHandshake } from "../src/protocol/handshake.ts";
 import { frameOf, PROTOCOL_VERSION, T } from "../src/protocol/messages.ts";
@@ -30,7 +31,8 @@ describe("malformed input to a runner", () => {
     const r = await startLocalRunners({ runners: 1, threads: 1 });
     address = r.addresses[0]!;
     token = r.token;
-    cluster = await Cluster.create({ runners: r.addresses, token, onClose: r.stop });
+    cluster = await Cluster.create({ runners: r.addresses, token });
+    stopOnClose(cluster, r.stop);
     m = await cluster.import<M>(fixture("math.ts"));
   });
   afterAll(() => cluster.close());

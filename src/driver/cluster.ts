@@ -1,12 +1,12 @@
 import type { Logger } from "pino";
-import { CancelledError, ObjectLostError, RunnerLostError, SerializationError, TimeoutError } from "../errors.ts";
+import { CancelledError, ClusterClosedError, ObjectLostError, RunnerLostError, SerializationError, TimeoutError } from "../errors.ts";
 import { DEFAULT_MAX_FRAME, frameSize } from "../transport/frames.ts";
 import { loadTls, Tls, type TlsOptions } from "../transport/secure.ts";
 import { createLogger } from "../log.ts";
 import { encodeValue, type Encoded } from "../protocol/codec.ts";
 import type { Chan } from "../protocol/chan.ts";
 import type { ObjectRef } from "../protocol/object-ref.ts";
-import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "../protocol/heartbeat.ts";
+import { DEFAULT_HEARTBEAT } from "../protocol/heartbeat.ts";
 import type { RunnerStats } from "../protocol/messages.ts";
 import { bundle, type Bundle, type ModuleRef } from "./bundle.ts";
 import { PendingCall } from "./calls/call.ts";
@@ -22,28 +22,30 @@ import { makeRemote, remoteTarget, type Remote } from "./calls/remote.ts";
 import { runJob, type SpmdHost, type SpmdOptions } from "./spmd.ts";
 import { RetryPolicy } from "./calls/retry-policy.ts";
 import type { RunnerPort } from "./calls/runner-port.ts";
-import { Rejoin, type ReconnectOptions } from "./link/rejoin.ts";
+import { Rejoin } from "./link/rejoin.ts";
 import { RunnerLink, type LinkHost } from "./link/runner-link.ts";
 import { Scheduler } from "./calls/scheduler.ts";
 import { TaskGraph } from "./calls/task-graph.ts";
+import type { LinkOptions } from "./link-options.ts";
 
-export interface ClusterOptions {
+export interface ClusterOptions extends LinkOptions {
   /** Runner addresses, host:port. */
   runners: readonly string[];
   token?: string | undefined;
   /** TLS to every runner (main port and lanes): PEM text or file paths, read once. See ConnectOptions.tls. */
   tls?: TlsOptions | undefined;
-  heartbeat?: HeartbeatOptions;
-  /** Default `retries` of every call: times it is sent again after its runner is lost (3). */
-  retries?: number;
-  /**
-   * Whether to keep dialling a lost runner's address until it answers again (default true:
-   * a runner restarted on its address, or behind a link that came back, rejoins).
-   */
-  reconnect?: boolean | ReconnectOptions;
   logger?: Logger;
-  /** Called after the links close (a local cluster stops its processes here). */
-  onClose?: () => Promise<void>;
+}
+
+/**
+ * What closing a cluster also stops: a local cluster's runner processes. Kept out of
+ * ClusterOptions because only this package starts runners for a cluster it makes.
+ */
+const stopsOnClose = new WeakMap<Cluster, () => Promise<void>>();
+
+/** `stop` runs once `cluster` has closed its links (local() stops its runners so). Internal. */
+export function stopOnClose(cluster: Cluster, stop: () => Promise<void>): void {
+  stopsOnClose.set(cluster, stop);
 }
 
 export interface ImportOptions {
@@ -148,16 +150,10 @@ export class Cluster implements AsyncDisposable {
       log: c.log,
     };
     const heartbeat = opts.heartbeat ?? DEFAULT_HEARTBEAT;
-    let tls: Tls | undefined;
+    const tls = opts.tls === undefined ? undefined : new Tls(loadTls(opts.tls));
     const open = (address: string): Promise<RunnerLink> => RunnerLink.open(address, opts.token, tls, host, heartbeat);
-    try {
-      tls = opts.tls === undefined ? undefined : new Tls(loadTls(opts.tls));
-      if (opts.reconnect !== false) {
-        c.rejoin = new Rejoin({ open, joined: (address, link) => c.joined(address, link), log: c.log }, opts.reconnect === true ? {} : opts.reconnect);
-      }
-    } catch (err) {
-      await opts.onClose?.();
-      throw err;
+    if (opts.reconnect !== false) {
+      c.rejoin = new Rejoin({ open, joined: (address, link) => c.joined(address, link), log: c.log }, opts.reconnect === true ? {} : opts.reconnect);
     }
     const results = await Promise.allSettled(opts.runners.map(open));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
@@ -165,7 +161,6 @@ export class Cluster implements AsyncDisposable {
     if (failed !== undefined) {
       await c.rejoin?.stop();
       await Promise.all(c.links.map((l) => l.close()));
-      await opts.onClose?.();
       throw failed.reason;
     }
     for (const l of c.links) c.scheduler.add(l);
@@ -227,6 +222,7 @@ export class Cluster implements AsyncDisposable {
    * JobAbortedError, and so does this promise (the failed rank's error as its `cause`).
    */
   spmd<A extends unknown[], R>(size: number | SpmdOptions, f: (...args: A) => Promise<R>, ...args: A): Promise<R[]> {
+    if (this.closing !== undefined) return Promise.reject(new ClusterClosedError("spmd"));
     const target = remoteTarget(f);
     const owner = target?.owner as { cluster?: Cluster; mod?: ModuleRef } | undefined;
     if (target === undefined || owner?.cluster !== this || owner.mod === undefined) {
@@ -237,7 +233,7 @@ export class Cluster implements AsyncDisposable {
       links: () => this.links,
       chan: <T>(capacity: number) => this.chan<T>(capacity),
       checkArgs: (a) => {
-        if (this.encodeArgs(a).deps.length > 0) throw new TypeError("spmd arguments cannot hold Refs: pass the value, or bcast it from one rank");
+        if (this.encodeArgs(a, "spmd").deps.length > 0) throw new TypeError("spmd arguments cannot hold Refs: pass the value, or bcast it from one rank");
       },
       callRank: (link, rank, a) => this.callRank(mod, target.exportName, link, rank, a),
       prefix: this.objects.prefix,
@@ -253,7 +249,7 @@ export class Cluster implements AsyncDisposable {
   private callRank(mod: ModuleRef, exportName: string, link: RunnerPort, rank: number, args: unknown[]): Promise<unknown> {
     let encoded: Encoded;
     try {
-      ({ encoded } = this.encodeArgs(args)); // checked by runJob: no Refs
+      ({ encoded } = this.encodeArgs(args, exportName)); // checked by runJob: no Refs
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -291,8 +287,8 @@ export class Cluster implements AsyncDisposable {
   }
 
   /** Encodes arguments and finds the objects their Refs stand for; throws at the call site. */
-  private encodeArgs(args: unknown[]): { encoded: Encoded; deps: ObjectEntry[] } {
-    if (this.closing !== undefined) throw new RunnerLostError("(all)", "cluster is closed");
+  private encodeArgs(args: unknown[], exportName: string): { encoded: Encoded; deps: ObjectEntry[] } {
+    if (this.closing !== undefined) throw new ClusterClosedError(exportName);
     const { refs, ...encoded } = encodeValue(args, "args"); // refs dropped: lineage must not keep Refs alive
     const size = frameSize([encoded.body, ...encoded.attachments]) + 64; // + header
     if (size > this.maxFrame) {
@@ -313,7 +309,7 @@ export class Cluster implements AsyncDisposable {
     let deps: ObjectEntry[];
     try {
       checkRetries(options?.retries, exportName);
-      ({ encoded, deps } = this.encodeArgs(args));
+      ({ encoded, deps } = this.encodeArgs(args, exportName));
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -363,7 +359,7 @@ export class Cluster implements AsyncDisposable {
    * reads the Ref (`get`, or a call given it).
    */
   private callRef(mod: ModuleRef, exportName: string, args: unknown[], options: CallOptions | undefined): Ref<unknown> {
-    const { encoded, deps } = this.encodeArgs(args);
+    const { encoded, deps } = this.encodeArgs(args, exportName);
     this.counts.calls++;
     // The callbacks may name the entry but never the Ref: the entry keeps its task (this
     // call, these callbacks) for lineage, and a path from the entry back to the Ref would
@@ -395,21 +391,23 @@ export class Cluster implements AsyncDisposable {
    * remote functions, inside arguments or over other channels; use it the same way there.
    */
   chan<T>(capacity = 0): Chan<T> {
+    if (this.closing !== undefined) throw new ClusterClosedError("chan");
     return this.channels.create<T>(capacity);
   }
 
   /** Stores a value in the cluster once; pass the Ref to calls instead of the value. */
   put<T>(value: T): Promise<Ref<T>> {
-    return this.closing === undefined ? this.data.put(value) : Promise.reject(new RunnerLostError("(all)", "cluster is closed"));
+    return this.closing === undefined ? this.data.put(value) : Promise.reject(new ClusterClosedError("put"));
   }
 
   /** Stores a value on every runner: sent once, then copied runner to runner along a tree. */
   broadcast<T>(value: T): Promise<Ref<T>> {
-    return this.closing === undefined ? this.data.broadcast(value) : Promise.reject(new RunnerLostError("(all)", "cluster is closed"));
+    return this.closing === undefined ? this.data.broadcast(value) : Promise.reject(new ClusterClosedError("broadcast"));
   }
 
   /** The value of an object: waits for it to be made, remakes it if its runners died. */
   async get<T>(ref: Ref<T>): Promise<T> {
+    if (this.closing !== undefined) throw new ClusterClosedError("get");
     return (await this.data.get(this.entryOf(ref, "ref"))) as T;
   }
 
@@ -463,7 +461,7 @@ export class Cluster implements AsyncDisposable {
       this.channels.closeAll("its cluster was closed");
       await this.rejoin?.stop();
       await Promise.all(this.links.map((l) => l.close()));
-      await this.opts.onClose?.();
+      await stopsOnClose.get(this)?.();
     })();
     return this.closing;
   }

@@ -1,12 +1,11 @@
-import type { HeartbeatOptions } from "../protocol/heartbeat.ts";
 import type { TlsOptions } from "../transport/secure.ts";
-import { Cluster } from "./cluster.ts";
-import type { ReconnectOptions } from "./link/rejoin.ts";
+import { Cluster, stopOnClose } from "./cluster.ts";
 import { checkRetries } from "./calls/call-options.ts";
+import { linkOptions, type LinkOptions } from "./link-options.ts";
 import { startLocalRunners, type LocalRunnersOptions } from "./local.ts";
 import { tlsFromEnv } from "./tls-env.ts";
 
-export interface ConnectOptions {
+export interface ConnectOptions extends LinkOptions {
   /** host:port of each runner; default STRAND_RUNNERS (comma-separated). */
   runners?: readonly string[];
   /** Shared token; default STRAND_TOKEN. */
@@ -18,26 +17,23 @@ export interface ConnectOptions {
    * STRAND_TLS_KEY when any is set; otherwise plain TCP.
    */
   tls?: TlsOptions;
-  heartbeat?: HeartbeatOptions;
-  /** Times a call is sent again, to another runner, when its runner is lost (default 3; 0: never). */
-  retries?: number;
-  /** Keep dialling a lost runner until it answers again (default true); see ClusterOptions.reconnect. */
-  reconnect?: boolean | ReconnectOptions;
 }
 
-export type LocalOptions = LocalRunnersOptions & {
-  heartbeat?: HeartbeatOptions;
-  /** Times a call is sent again, to another runner, when its runner is lost (default 3; 0: never). */
-  retries?: number;
-  /** Keep dialling a lost runner until it answers again (default true); see ClusterOptions.reconnect. */
-  reconnect?: boolean | ReconnectOptions;
-};
+export interface LocalOptions extends LocalRunnersOptions, LinkOptions {}
 
 /** Starts runner processes on this machine and connects to them; `close()` stops them. */
 export async function local(options: LocalOptions = {}): Promise<Cluster> {
   checkRetries(options.retries, "local()");
   const r = await startLocalRunners(options);
-  return Cluster.create({ runners: r.addresses, token: r.token, tls: r.tls, heartbeat: options.heartbeat, retries: options.retries, reconnect: options.reconnect, onClose: r.stop });
+  let cluster: Cluster;
+  try {
+    cluster = await Cluster.create({ runners: r.addresses, token: r.token, tls: r.tls, ...linkOptions(options) });
+  } catch (err) {
+    await r.stop();
+    throw err;
+  }
+  stopOnClose(cluster, r.stop);
+  return cluster;
 }
 
 /**
@@ -49,7 +45,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Cluster> {
   const runners = options.runners ?? env ?? [];
   const token = options.token ?? (process.env.STRAND_TOKEN || undefined);
   if (runners.length === 0) {
-    return local({ ...(token !== undefined ? { token } : {}), ...(options.tls !== undefined ? { tls: options.tls } : {}), heartbeat: options.heartbeat, retries: options.retries, reconnect: options.reconnect });
+    return local({ ...(token !== undefined ? { token } : {}), ...(options.tls !== undefined ? { tls: options.tls } : {}), ...linkOptions(options) });
   }
-  return Cluster.create({ runners, token, tls: options.tls ?? tlsFromEnv(), heartbeat: options.heartbeat, retries: options.retries, reconnect: options.reconnect });
+  return Cluster.create({ runners, token, tls: options.tls ?? tlsFromEnv(), ...linkOptions(options) });
 }
