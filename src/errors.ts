@@ -34,7 +34,7 @@ class MalformedFields extends Error {}
  * the peer is not trusted, so a field that is missing or of another type makes the
  * whole error malformed rather than a wrongly typed instance.
  */
-export class WireFields {
+class WireFields {
   constructor(private readonly fields: Readonly<Record<string, unknown>>) {}
 
   string(name: string): string {
