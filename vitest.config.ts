@@ -1,12 +1,33 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    // Integration tests start real runner processes; give them room on a 2-core VM.
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-    pool: "forks",
-    maxWorkers: 2,
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          // In memory, against a fake runner: anything slower than this is a hang.
+          testTimeout: 2_000,
+          hookTimeout: 2_000,
+          pool: "threads",
+          // Runs before the integration tier: a broken unit shows in seconds.
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, "test/unit/**"],
+          // Integration tests start real runner processes; give them room on a 2-core VM.
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+          pool: "forks",
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });
