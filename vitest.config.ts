@@ -7,9 +7,10 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
-          // In memory, against a fake runner: anything slower than this is a hang.
-          testTimeout: 2_000,
-          hookTimeout: 2_000,
+          // In memory, against a fake runner: milliseconds each, so anything this slow is a
+          // hang (with room for a machine busy with the integration tier or a CPU hog).
+          testTimeout: 5_000,
+          hookTimeout: 5_000,
           pool: "threads",
           // The units keep no process-wide state a file could leak to the next, and a fresh
           // module graph per file costs ten times the tests themselves.
