@@ -83,4 +83,21 @@ describe("channel home: select", () => {
     expect(counts[0]).toBe(0);
     for (const n of counts.slice(1)) expect(Math.abs(n - trials / 2)).toBeLessThan(6 * Math.sqrt(trials / 4));
   });
+
+  it("counts a closed, drained channel as one ready case among the others, not ahead of them", () => {
+    const trials = 2000;
+    const h = new Home();
+    const [closed, open] = [h.chan(), h.chan(1)];
+    h.home.close(closed); // closed with nothing in it: retired at once, a receive is always ready
+    h.send(open, 0);
+    const counts = [0, 0];
+    for (let i = 0; i < trials; i++) {
+      const s = h.select([recv(closed), recv(open)]);
+      counts[s.index]!++;
+      if (s.index === 0) expect(s.received).toBe("done");
+      else h.send(open, 0);
+    }
+    // Before the fix the closed case won every time (2000 to 0).
+    for (const n of counts) expect(Math.abs(n - trials / 2)).toBeLessThan(6 * Math.sqrt(trials / 4));
+  });
 });

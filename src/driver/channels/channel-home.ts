@@ -126,14 +126,13 @@ export class ChannelHome {
    */
   run(cases: HomeCase[], dflt: boolean, timeoutMs: number | undefined, finish: (o: Outcome) => void): () => void {
     const group: Group = { fired: false, cases, finish, timer: undefined, entries: [] };
-    const states: ChannelState[] = [];
-    for (const [i, c] of cases.entries()) {
+    // undefined: closed and drained for good (retired), so ready: a receive is done, a send fails.
+    const states: (ChannelState | undefined)[] = [];
+    for (const c of cases) {
       const ch = this.chans.get(c.chan);
       if (ch === undefined && this.retired.has(c.chan)) {
-        // Closed and drained for good: a receive is ready (done), a send fails.
-        group.fired = true;
-        finish(c.op === "recv" ? { index: i, done: true } : new ChannelClosedError(c.chan, "send on a closed channel"));
-        return () => {};
+        states.push(undefined);
+        continue;
       }
       if (ch === undefined) return fail(group, new ChannelBrokenError(c.chan, "no such channel at its home (wrong driver, or the driver restarted)"));
       if (ch.broken !== undefined) return fail(group, ch.broken);
@@ -141,16 +140,23 @@ export class ChannelHome {
     }
     const ready: number[] = [];
     cases.forEach((c, i) => {
-      const ch = states[i]!;
-      if (c.op === "recv"
+      const ch = states[i];
+      if (ch === undefined || (c.op === "recv"
         ? ch.buffer.length > 0 || live(ch.senders) || (ch.closed && ch.reserved === 0)
-        : ch.closed || live(ch.receivers) || ch.buffer.length + ch.reserved < ch.capacity) ready.push(i);
+        : ch.closed || live(ch.receivers) || ch.buffer.length + ch.reserved < ch.capacity)) ready.push(i);
     });
     if (ready.length > 0) {
-      const i = ready[Math.floor(Math.random() * ready.length)]!; // fair among the ready
+      // Fair among the ready, as Go's select: a retired channel is one ready case among the others.
+      const i = ready[Math.floor(Math.random() * ready.length)]!;
+      const c = cases[i]!;
+      const ch = states[i];
       group.fired = true;
-      finish(this.proceed(states[i]!, cases[i]!, i));
-      this.retireIfDone(states[i]!);
+      if (ch === undefined) {
+        finish(c.op === "recv" ? { index: i, done: true } : new ChannelClosedError(c.chan, "send on a closed channel"));
+        return () => {};
+      }
+      finish(this.proceed(ch, c, i));
+      this.retireIfDone(ch);
       return () => {};
     }
     if (dflt) {
@@ -159,12 +165,13 @@ export class ChannelHome {
       return () => {};
     }
     cases.forEach((c, i) => {
-      const queue = c.op === "recv" ? states[i]!.receivers : states[i]!.senders;
+      const ch = states[i]!; // none is retired: a retired channel's case is always ready
+      const queue = c.op === "recv" ? ch.receivers : ch.senders;
       const waiter = { group, index: i };
       queue.push(waiter);
       group.entries.push({ queue, waiter });
       // A blocked sender while slots are promised to others: take the promises back.
-      if (c.op === "send" && states[i]!.reserved > 0) this.revokeAll(states[i]!);
+      if (c.op === "send" && ch.reserved > 0) this.revokeAll(ch);
     });
     if (timeoutMs !== undefined) {
       group.timer = setTimeout(() => this.fire(group, new TimeoutError("select", timeoutMs)), timeoutMs);
