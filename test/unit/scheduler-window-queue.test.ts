@@ -52,6 +52,20 @@ describe("scheduler: the queue behind full windows", () => {
     expect(c.scheduler.queued).toBe(0);
   });
 
+  it("does not count a withdrawn call as queued, and lets the next call go straight to a runner with room", () => {
+    const c = new FakeCluster({ threads: 1, window: 1 });
+    const [a] = c.runners;
+    c.call("running");
+    const gone = c.call("gone");
+    expect(c.scheduler.queued).toBe(1);
+    gone.call.reject(new Error("timed out"));
+    c.scheduler.withdraw(gone.call);
+    expect(c.scheduler.queued).toBe(0); // it counted until the head passed its slot
+    a!.window = 2; // room the scheduler has not been told of: only an empty queue may use it
+    c.call("late");
+    expect(names(a!.sent)).toEqual(["running", "late"]);
+  });
+
   it("drains a long queue completely as calls finish", () => {
     const c = new FakeCluster({ threads: 2, window: 4 }, { threads: 1, window: 2 });
     const calls = Array.from({ length: 200 }, (_, i) => c.call(`c${i}`));

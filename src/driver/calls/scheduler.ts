@@ -23,6 +23,8 @@ export class Scheduler {
   private links: RunnerPort[] = [];
   private queue: (PendingCall | undefined)[] = [];
   private head = 0;
+  /** Calls withdrawn from `queue` (timeout, cancel) whose empty slots the head has not passed yet. */
+  private gaps = 0;
   private readonly ready = new ReadyQueue();
   /** Graph calls made ready in the current task: ranked when it ends. */
   private arriving: PendingCall[] = [];
@@ -30,7 +32,7 @@ export class Scheduler {
   private retrying: PendingCall[] = [];
 
   get queued(): number {
-    return this.queue.length - this.head + this.ready.size + this.arriving.length + this.retrying.length;
+    return this.queue.length - this.head - this.gaps + this.ready.size + this.arriving.length + this.retrying.length;
   }
 
   /** Runners that may take work: connected and not stopping (a runner being failed is no longer live). */
@@ -117,7 +119,10 @@ export class Scheduler {
     if (!call.queued) return;
     call.queued = false; // a graph call is skipped when it reaches the head of the ready queue
     const i = this.queue.indexOf(call, this.head);
-    if (i >= 0) this.queue[i] = undefined;
+    if (i >= 0) {
+      this.queue[i] = undefined;
+      this.gaps++;
+    }
     const j = this.retrying.indexOf(call);
     if (j >= 0) this.retrying.splice(j, 1);
   }
@@ -143,6 +148,7 @@ export class Scheduler {
     while (this.head < this.queue.length) {
       const call = this.queue[this.head];
       if (call === undefined || call.settled) {
+        if (call === undefined) this.gaps--;
         this.queue[this.head++] = undefined;
         continue;
       }
@@ -232,6 +238,7 @@ export class Scheduler {
     const calls = [...this.retrying.splice(0), ...this.queue.slice(this.head), ...this.ready.drain(), ...this.arriving.splice(0)];
     this.queue = [];
     this.head = 0;
+    this.gaps = 0;
     for (const c of calls) c?.reject(err);
   }
 }
