@@ -1,4 +1,5 @@
-import type { CallOutcome, CallTask, ObjectDeps } from "./task.ts";
+import type { CallOutcome, CallTask } from "./task.ts";
+import type { OutcomeBatch, PackedSegments, TaskBatch } from "./thread-messages.ts";
 
 // A batch crosses between the runner's main thread and a worker as one message of
 // flat arrays plus one byte arena: structured-cloning hundreds of small objects and
@@ -6,34 +7,6 @@ import type { CallOutcome, CallTask, ObjectDeps } from "./task.ts";
 
 /** Byte arrays at least this big travel as their own transferred buffer, not in the arena. */
 const OWN_BUFFER_MIN = 64 * 1024;
-
-interface Packed {
-  arena: Uint8Array;
-  /** Per segment: offset in the arena, or -1 - index into `own`. */
-  offsets: number[];
-  lengths: number[];
-  /** Per item: how many segments it has. */
-  counts: number[];
-  own: Uint8Array[];
-}
-
-export interface TaskBatch extends Packed {
-  ids: number[];
-  paths: string[];
-  names: string[];
-  /** Per task, the stored objects its arguments refer to (shared memory, so not copied). */
-  deps: (ObjectDeps | null)[];
-  /** A lone cancellable call (see CallTask.cancellable). */
-  cancellable: boolean;
-}
-
-export interface OutcomeBatch extends Packed {
-  ids: number[];
-  ok: boolean[];
-  micros: number[];
-  /** Modules the worker imported for the first time during the batch. */
-  loads: number;
-}
 
 /**
  * @param moveBig for each item, whether its big segments may be moved as they are
@@ -43,7 +16,7 @@ export interface OutcomeBatch extends Packed {
  *   makes V8 add detach checks to every typed-array loop in that thread for the rest of
  *   its life: measured, a matmul kernel ran ~35% slower afterwards.
  */
-function pack(items: readonly Uint8Array[][], moveBig: (i: number) => boolean, fromWorker: boolean): { packed: Packed; transfer: ArrayBuffer[] } {
+function pack(items: readonly Uint8Array[][], moveBig: (i: number) => boolean, fromWorker: boolean): { packed: PackedSegments; transfer: ArrayBuffer[] } {
   const alloc = (n: number): Uint8Array => (fromWorker && n >= OWN_BUFFER_MIN ? new Uint8Array(new SharedArrayBuffer(n)) : new Uint8Array(n));
   let total = 0;
   for (const segs of items) for (const s of segs) if (s.byteLength < OWN_BUFFER_MIN) total += (s.byteLength + 7) & ~7;
@@ -87,7 +60,7 @@ function pack(items: readonly Uint8Array[][], moveBig: (i: number) => boolean, f
   return { packed: { arena, offsets, lengths, counts, own }, transfer };
 }
 
-function unpack(p: Packed): Uint8Array[][] {
+function unpack(p: PackedSegments): Uint8Array[][] {
   const out: Uint8Array[][] = [];
   let k = 0;
   for (const n of p.counts) {

@@ -1,13 +1,11 @@
-import { BroadcastChannel, threadId } from "node:worker_threads";
+import { threadId } from "node:worker_threads";
 import { CancelledError } from "../errors.ts";
 import { Chan, type ChanOps, type RecvResult, type Selected, type WireCase } from "../protocol/chan.ts";
 import { decodeError, decodeSegments, encodeSegments, encodeTrusted, setChanReviver } from "../protocol/codec.ts";
 import { chanOf, DIRECT_MIN, type ChanRequest } from "../protocol/messages.ts";
 import { segmentBytes } from "../transport/frames.ts";
 import { toShared } from "./object-store.ts";
-import type { LaneMessage } from "./task.ts";
-
-
+import { ThreadChannel } from "./thread-messages.ts";
 
 // Runs on a worker thread: a channel given to user code here is a handle whose operations
 // travel to the runner's main thread (over the runner's channel of threads), from there to
@@ -60,21 +58,19 @@ export function laneForDriver(prefix: string, path: LaneChanPath | undefined): v
 
 /** Makes channels decodable on this thread, as handles that relay to their home. */
 export function startChanRelay(channelName: string): void {
-  const bc = new BroadcastChannel(channelName);
-  bc.unref();
+  const bc = ThreadChannel.worker(channelName);
   const waiting = new Map<number, (r: Reply) => void>();
   let next = 0;
   const storing = new Map<number, (error: Uint8Array[] | undefined) => void>();
   const taking = new Map<number, (r: Reply) => void>();
-  bc.onmessage = (ev: unknown): void => {
-    const m = (ev as { data: LaneMessage }).data;
-    if (m.kind === "stored" && m.threadId === threadId) {
+  bc.listen((m) => {
+    if (m.kind === "object-stored" && m.threadId === threadId) {
       const s = storing.get(m.request);
       storing.delete(m.request);
       s?.(m.error);
       return;
     }
-    if (m.kind !== "chan-reply" || m.threadId !== threadId) return;
+    if (m.kind !== "chan-answer" || m.threadId !== threadId) return;
     const t = taking.get(m.request);
     if (t !== undefined) {
       taking.delete(m.request);
@@ -83,7 +79,7 @@ export function startChanRelay(channelName: string): void {
     const w = waiting.get(m.request);
     waiting.delete(m.request);
     w?.(m);
-  };
+  });
 
   /**
    * A big value stays here: the runner's store keeps it (owned by the channel's home driver)
@@ -98,7 +94,7 @@ export function startChanRelay(channelName: string): void {
         if (error === undefined) return resolve([encodeTrusted(objectId).body]);
         reject(decodeError(error));
       });
-      bc.postMessage({ kind: "store", threadId, request, objectId, segments: segments.map(toShared) } satisfies LaneMessage);
+      bc.post({ kind: "store-object", threadId, request, objectId, segments: segments.map(toShared) });
     });
   };
 
@@ -143,7 +139,7 @@ export function startChanRelay(channelName: string): void {
   const settle = (r: Reply, resolve: (r: Reply) => void, reject: (e: Error) => void): void => {
     if (r.pointer !== undefined) {
       // Over a lane a big value arrives as an address: the main thread takes it for us.
-      bc.postMessage({ kind: "chan-take", threadId, request: --nextStore, pointer: r.pointer } satisfies LaneMessage);
+      bc.post({ kind: "take-chan-value", threadId, request: --nextStore, pointer: r.pointer });
       taking.set(nextStore, (t) => settle({ ...t, index: r.index }, resolve, reject));
       return;
     }
@@ -157,7 +153,7 @@ export function startChanRelay(channelName: string): void {
       const id = ++next;
       const onAbort = (): void => {
         if (!waiting.delete(id)) return;
-        bc.postMessage({ kind: "chan-cancel", threadId, request: id } satisfies LaneMessage);
+        bc.post({ kind: "withdraw-chan-op", threadId, request: id });
         reject(new CancelledError("channel operation cancelled", { cause: signal?.reason }));
       };
       waiting.set(id, (r) => {
@@ -166,7 +162,7 @@ export function startChanRelay(channelName: string): void {
         else reject(decodeError(r.segments));
       });
       signal?.addEventListener("abort", onAbort, { once: true });
-      bc.postMessage({ kind: "chan-op", threadId, request: id, req, values, pointers } satisfies LaneMessage);
+      bc.post({ kind: "relay-chan-op", threadId, request: id, req, values, pointers });
     });
 
   const valueOf = (r: Reply): unknown => decodeSegments(r.segments);

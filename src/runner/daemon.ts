@@ -17,7 +17,7 @@ import { Peers } from "./peers.ts";
 import { DEFAULT_RUNNER_HEARTBEAT, Session } from "./session.ts";
 import type { ChanRelayHandler } from "./lane-registry.ts";
 import { encodeSegments } from "../protocol/codec.ts";
-import { LANE_COUNTER } from "./task.ts";
+import { LANE_COUNTER } from "./thread-messages.ts";
 
 export interface RunnerOptions {
   host?: string;

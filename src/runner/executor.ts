@@ -2,10 +2,11 @@ import os from "node:os";
 import { Piscina } from "piscina";
 import { CancelledError } from "../errors.ts";
 import { CONCURRENT_PER_THREAD } from "../protocol/messages.ts";
-import { packTasks, unpackOutcomes, type OutcomeBatch } from "./batch.ts";
+import { packTasks, unpackOutcomes } from "./batch.ts";
 import { errorOutcome } from "./result-frame.ts";
 import { LaneRegistry } from "./lane-registry.ts";
-import type { CallOutcome, CallTask, LaneConfig } from "./task.ts";
+import type { CallOutcome, CallTask } from "./task.ts";
+import type { LaneConfig, OutcomeBatch, WorkerData } from "./thread-messages.ts";
 
 export interface Job extends CallTask {
   /** Never batched with others, so cancelling it can kill its thread alone. */
@@ -74,7 +75,7 @@ export class Executor {
     this.lanes = lane === undefined ? undefined : new LaneRegistry();
     const workerData = lane === undefined || this.lanes === undefined
       ? undefined
-      : { lane: { ...lane, channel: this.lanes.channelName, counters: this.lanes.counterBuffer } satisfies LaneConfig };
+      : { lane: { ...lane, channel: this.lanes.channelName, counters: this.lanes.counterBuffer } } satisfies WorkerData;
     this.pool = new Piscina({
       filename: workerFile.href,
       execArgv: workerExecArgv(),

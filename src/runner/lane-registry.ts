@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { BroadcastChannel } from "node:worker_threads";
 import type { Piscina } from "piscina";
 import { encodeSegments } from "../protocol/codec.ts";
 import type { ChanRequest } from "../protocol/messages.ts";
-import { LANE_COUNTERS, type LaneMessage } from "./task.ts";
+import { LANE_COUNTERS, ThreadChannel, type ToMainThread } from "./thread-messages.ts";
 
 export interface ChanRelayHandler {
   op(threadId: number, request: number, req: ChanRequest, values: Uint8Array[][], pointers: number[]): void;
@@ -17,8 +16,9 @@ export interface ChanRelayHandler {
 /**
  * The runner main thread's view of its threads' lanes (lane.ts): which live thread listens
  * on which port, the counters they share, and the drain at shutdown. Threads announce
- * themselves on a BroadcastChannel; piscina's workerCreate/workerDestroy events say which
- * threads are alive, so a replaced thread's port disappears and its successor's appears.
+ * themselves on the runner's channel of threads (thread-messages.ts); piscina's
+ * workerCreate/workerDestroy events say which threads are alive, so a replaced thread's
+ * port disappears and its successor's appears.
  */
 export class LaneRegistry {
   /** Name of the channel the threads must join (unique per runner). */
@@ -26,7 +26,7 @@ export class LaneRegistry {
   readonly counterBuffer = new SharedArrayBuffer(LANE_COUNTERS * 4);
   /** calls, failures, inFlight, loads: see LANE_COUNTER. */
   readonly counters = new Int32Array(this.counterBuffer);
-  private readonly channel = new BroadcastChannel(this.channelName);
+  private readonly channel = ThreadChannel.main(this.channelName);
   private readonly live = new Set<number>();
   private readonly ports = new Map<number, number>(); // threadId -> port
   private readonly drained = new Set<number>();
@@ -38,8 +38,7 @@ export class LaneRegistry {
   private changePending = false;
 
   constructor() {
-    this.channel.unref();
-    this.channel.onmessage = (ev: unknown) => this.onMessage((ev as { data: LaneMessage }).data);
+    this.channel.listen((m) => this.onMessage(m));
   }
 
   /** Follows the pool's threads (call once the pool exists). */
@@ -74,12 +73,12 @@ export class LaneRegistry {
 
   /** Tells the threads that the caller gave up on a job (its context's signal aborts). */
   abortJob(job: number, reason: string): void {
-    this.post({ kind: "abort", job, reason });
+    this.channel.post({ kind: "abort-call", job, reason });
   }
 
   /** The answer to a thread's channel operation. */
   chanReply(threadId: number, request: number, ok: boolean, index: number, done: boolean, segments: Uint8Array[]): void {
-    this.post({ kind: "chan-reply", threadId, request, ok, index, done, segments });
+    this.channel.post({ kind: "chan-answer", threadId, request, ok, index, done, segments });
   }
 
   /** Where results kept by lane calls go: returns their size, or throws (store full, owner gone). */
@@ -96,32 +95,28 @@ export class LaneRegistry {
     });
   }
 
-  private post(m: LaneMessage): void {
-    this.channel.postMessage(m);
-  }
-
-  private onMessage(m: LaneMessage): void {
-    if (m.kind === "lane") {
-      this.ports.set(m.threadId, m.port);
-      this.changed();
-      // A thread that started after the drain order (a replacement) gets it too.
-      if (this.draining) this.post({ kind: "drain" });
-    } else if (m.kind === "drained") {
-      this.drained.add(m.threadId);
-      this.checkDrained();
-    } else if (m.kind === "chan-op") {
-      this.chanHandler?.op(m.threadId, m.request, m.req, m.values, m.pointers);
-    } else if (m.kind === "chan-take") {
-      this.chanHandler?.take(m.threadId, m.request, m.pointer);
-    } else if (m.kind === "chan-cancel") {
-      this.chanHandler?.cancel(m.threadId, m.request);
-    } else if (m.kind === "store") {
-      const { threadId, request } = m;
-      try {
-        if (this.storer === undefined) throw new Error("this runner keeps no objects");
-        this.post({ kind: "stored", threadId, request, bytes: this.storer(m.objectId, m.segments) });
-      } catch (err) {
-        this.post({ kind: "stored", threadId, request, bytes: 0, error: encodeSegments(err, "error") });
+  private onMessage(m: ToMainThread): void {
+    switch (m.kind) {
+      case "lane-listening":
+        this.ports.set(m.threadId, m.port);
+        this.changed();
+        // A thread that started after the drain order (a replacement) gets it too.
+        if (this.draining) this.channel.post({ kind: "drain-lanes" });
+        return;
+      case "lane-drained":
+        this.drained.add(m.threadId);
+        return this.checkDrained();
+      case "relay-chan-op": return this.chanHandler?.op(m.threadId, m.request, m.req, m.values, m.pointers);
+      case "take-chan-value": return this.chanHandler?.take(m.threadId, m.request, m.pointer);
+      case "withdraw-chan-op": return this.chanHandler?.cancel(m.threadId, m.request);
+      case "store-object": {
+        const { threadId, request } = m;
+        try {
+          if (this.storer === undefined) throw new Error("this runner keeps no objects");
+          this.channel.post({ kind: "object-stored", threadId, request, bytes: this.storer(m.objectId, m.segments) });
+        } catch (err) {
+          this.channel.post({ kind: "object-stored", threadId, request, bytes: 0, error: encodeSegments(err, "error") });
+        }
       }
     }
   }
@@ -141,7 +136,7 @@ export class LaneRegistry {
       }
       this.drainWaiter = done;
       this.draining = true;
-      this.post({ kind: "drain" });
+      this.channel.post({ kind: "drain-lanes" });
       this.checkDrained();
     });
   }

@@ -1,5 +1,5 @@
 import net from "node:net";
-import { BroadcastChannel, threadId } from "node:worker_threads";
+import { threadId } from "node:worker_threads";
 import { ChannelBrokenError, ProtocolError } from "../errors.ts";
 import { refuseEarly, serverHandshake } from "../protocol/handshake.ts";
 import { decodeError, encodeTrusted } from "../protocol/codec.ts";
@@ -14,7 +14,8 @@ import { encodeThrown, isThenable, loadCount, runOne } from "./call-runner.ts";
 import { bundlePath } from "./code-cache.ts";
 import { toShared } from "./object-store.ts";
 import { errorOutcome, resultFrame, stoppingOutcome } from "./result-frame.ts";
-import { LANE_COUNTER, type CallOutcome, type LaneConfig, type LaneMessage, type ObjectDeps } from "./task.ts";
+import type { CallOutcome, ObjectDeps } from "./task.ts";
+import { LANE_COUNTER, ThreadChannel, type LaneConfig } from "./thread-messages.ts";
 
 // Runs on a worker thread: the thread's own server, so that a driver's call is read,
 // run and answered by the thread that runs it. Plain calls of modules the runner already
@@ -195,13 +196,11 @@ class LaneSession {
 /** Starts this thread's lane server and announces its port on the runner's channel. */
 export function startLane(cfg: LaneConfig, tls: Tls | undefined): void {
   const counters = new Int32Array(cfg.counters);
-  const channel = new BroadcastChannel(cfg.channel);
-  channel.unref();
+  const channel = ThreadChannel.worker(cfg.channel);
   const sessions = new Set<LaneSession>();
-  const post = (m: LaneMessage): void => channel.postMessage(m);
   let draining = false;
   const maybeDrained = (): void => {
-    if (draining && [...sessions].every((s) => s.pending.size === 0)) post({ kind: "drained", threadId });
+    if (draining && [...sessions].every((s) => s.pending.size === 0)) channel.post({ kind: "lane-drained", threadId });
   };
 
   const server = createServer(tls, {
@@ -222,7 +221,7 @@ export function startLane(cfg: LaneConfig, tls: Tls | undefined): void {
     refuse: (socket, reason) => refuseEarly(new Connection(socket), reason),
   });
   server.maxConnections = cfg.maxConnections;
-  server.listen(0, cfg.host, () => post({ kind: "lane", threadId, port: (server.address() as net.AddressInfo).port }));
+  server.listen(0, cfg.host, () => channel.post({ kind: "lane-listening", threadId, port: (server.address() as net.AddressInfo).port }));
 
   // Kept results bound for the main thread's store, by request number.
   const storing = new Map<number, { resolve: (bytes: number) => void; reject: (e: Error) => void }>();
@@ -230,24 +229,23 @@ export function startLane(cfg: LaneConfig, tls: Tls | undefined): void {
   const store = (objectId: string, segments: Uint8Array[]): Promise<number> => new Promise((resolve, reject) => {
     const request = ++nextRequest;
     storing.set(request, { resolve, reject });
-    post({ kind: "store", threadId, request, objectId, segments });
+    channel.post({ kind: "store-object", threadId, request, objectId, segments });
   });
 
-  channel.onmessage = (ev: unknown): void => {
-    const m = (ev as { data: LaneMessage }).data;
-    if (m.kind === "stored") {
+  channel.listen((m) => {
+    if (m.kind === "object-stored") {
       const w = m.threadId === threadId ? storing.get(m.request) : undefined;
       if (w === undefined) return;
       storing.delete(m.request);
       if (m.error === undefined) return w.resolve(m.bytes);
       return w.reject(decodeError(m.error));
     }
-    if (m.kind !== "drain" || draining) return;
+    if (m.kind !== "drain-lanes" || draining) return;
     draining = true;
     server.close();
     for (const s of sessions) s.drain();
     maybeDrained();
-  };
+  });
 
   // User code that throws from a timer kills this thread (piscina then replaces it).
   // Before it goes, answer the lane calls it was running with the exception, then let

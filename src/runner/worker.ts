@@ -1,12 +1,12 @@
 import { workerData } from "piscina";
-import { packOutcomes, unpackTasks, type OutcomeBatch, type TaskBatch } from "./batch.ts";
-import { BroadcastChannel } from "node:worker_threads";
+import { packOutcomes, unpackTasks } from "./batch.ts";
 import { abortCall, isThenable, loadCount, runOne } from "./call-runner.ts";
 import { startChanRelay } from "./chan-relay.ts";
 import { startLane } from "./lane.ts";
 import { Tls } from "../transport/secure.ts";
 import { setRankConfig } from "./spmd/config.ts";
-import type { CallOutcome, LaneConfig, LaneMessage } from "./task.ts";
+import type { CallOutcome } from "./task.ts";
+import { ThreadChannel, type OutcomeBatch, type TaskBatch, type WorkerData } from "./thread-messages.ts";
 
 // A runner's worker thread. Piscina loads this module when it starts the thread: the
 // thread opens its lane (its own server for direct calls), then serves piscina tasks:
@@ -15,7 +15,7 @@ import type { CallOutcome, LaneConfig, LaneMessage } from "./task.ts";
 // Bundles carry inline source maps: remote stacks then name the user's TypeScript lines.
 process.setSourceMapsEnabled(true);
 
-const lane = (workerData as { lane?: LaneConfig } | undefined)?.lane;
+const lane = (workerData as WorkerData | undefined)?.lane;
 if (lane !== undefined) {
   // PEM from the main thread, made into a context once for all of this thread's connections.
   const tls = lane.tls === undefined ? undefined : new Tls(lane.tls);
@@ -24,12 +24,9 @@ if (lane !== undefined) {
   startChanRelay(lane.channel);
   // The main thread says when a caller gave up on a call here: its context's signal aborts,
   // and the thread is stopped only if the call has not ended within the grace period.
-  const aborts = new BroadcastChannel(lane.channel);
-  aborts.unref();
-  aborts.onmessage = (ev: unknown): void => {
-    const m = (ev as { data: LaneMessage }).data;
-    if (m.kind === "abort") abortCall(m.job, m.reason);
-  };
+  ThreadChannel.worker(lane.channel).listen((m) => {
+    if (m.kind === "abort-call") abortCall(m.job, m.reason);
+  });
 }
 
 export default async function runBatch(batch: TaskBatch): Promise<OutcomeBatch> {

@@ -1,0 +1,153 @@
+import { BroadcastChannel } from "node:worker_threads";
+import type { ChanRequest, RunnerInfo } from "../protocol/messages.ts";
+import type { TlsPem } from "../transport/secure.ts";
+import type { ObjectDeps } from "./task.ts";
+
+// Everything that crosses between a runner's main thread and its worker threads: what a
+// thread starts with (piscina's workerData), the batches of calls piscina hands it and the
+// outcomes it hands back, and the messages on the runner's channel of threads.
+
+/** What piscina starts each worker thread with. */
+export interface WorkerData {
+  /** Absent: the thread serves no lane (a pool made without one, in tests). */
+  lane?: LaneConfig;
+}
+
+/**
+ * What a worker thread needs to serve its own connections ("lanes"): drivers call a
+ * thread directly, so a call wakes two threads (driver, worker) instead of four.
+ */
+export interface LaneConfig {
+  host: string;
+  token: string | undefined;
+  /** The runner's TLS material, as PEM text: each thread prepares it once (undefined: plain TCP). */
+  tls: TlsPem | undefined;
+  cacheDir: string;
+  maxFrame: number;
+  /** Connections one thread's lane server accepts at once (one per driver is the norm). */
+  maxConnections: number;
+  /** Name of the runner's channel of threads (unique per runner): see ThreadChannel. */
+  channel: string;
+  /** Int32 counters shared by the threads: see LANE_COUNTER. */
+  counters: SharedArrayBuffer;
+  info: RunnerInfo;
+}
+
+/** Where each count of lane calls sits in LaneConfig.counters: the main thread adds them to its stats. */
+export const LANE_COUNTER = { calls: 0, failures: 1, inFlight: 2, loads: 3 } as const;
+export const LANE_COUNTERS = 4;
+
+// --- Piscina's task and its result: a batch of calls, and their outcomes (packed by batch.ts).
+
+/** The byte arrays of many items in one arena, so that a batch crosses as one message. */
+export interface PackedSegments {
+  arena: Uint8Array;
+  /** Per segment: offset in the arena, or -1 - index into `own`. */
+  offsets: number[];
+  lengths: number[];
+  /** Per item: how many segments it has. */
+  counts: number[];
+  own: Uint8Array[];
+}
+
+/** main -> worker (a piscina task): calls to run, in order. */
+export interface TaskBatch extends PackedSegments {
+  ids: number[];
+  paths: string[];
+  names: string[];
+  /** Per task, the stored objects its arguments refer to (shared memory, so not copied). */
+  deps: (ObjectDeps | null)[];
+  /** A lone cancellable call (see CallTask.cancellable). */
+  cancellable: boolean;
+}
+
+/** worker -> main (the piscina task's result): the outcomes of a TaskBatch, in its order. */
+export interface OutcomeBatch extends PackedSegments {
+  ids: number[];
+  ok: boolean[];
+  micros: number[];
+  /** Modules the worker imported for the first time during the batch. */
+  loads: number;
+}
+
+// --- The runner's channel of threads. Requests carry the asking thread's id and a request
+// number of its own; the answer names both, since every thread hears every answer.
+
+/** worker -> main: this thread's lane listens on `port`. */
+export interface LaneListening { kind: "lane-listening"; threadId: number; port: number }
+
+/** worker -> main: this draining thread's lane has nothing left in flight. */
+export interface LaneDrained { kind: "lane-drained"; threadId: number }
+
+/**
+ * worker -> main: keep this value in the runner's object store (a lane call's kept result, or
+ * a big channel value), owned by the driver whose id prefix `objectId` carries. The segments
+ * are in shared memory. Answered by ObjectStored.
+ */
+export interface StoreObject { kind: "store-object"; threadId: number; request: number; objectId: string; segments: Uint8Array[] }
+
+/**
+ * worker -> main -> the channel's home driver: a channel operation (see chan-relay.ts).
+ * `pointers`: indices of values already in this runner's store (by StoreObject), sent as
+ * their object id only. Answered by ChanAnswer.
+ */
+export interface RelayChanOp { kind: "relay-chan-op"; threadId: number; request: number; req: ChanRequest; values: Uint8Array[][]; pointers: number[] }
+
+/** worker -> main: a relayed channel operation is no longer wanted (its signal fired). */
+export interface WithdrawChanOp { kind: "withdraw-chan-op"; threadId: number; request: number }
+
+/** worker -> main: fetch a big channel value from where it waits (`pointer`: [objectId, runner or null for this one]). Answered by ChanAnswer. */
+export interface TakeChanValue { kind: "take-chan-value"; threadId: number; request: number; pointer: [string, string | null] }
+
+/** main -> workers: accept no new lane calls, finish, then close. */
+export interface DrainLanes { kind: "drain-lanes" }
+
+/** main -> workers: the caller gave up on executor job `job`; its context's signal aborts. */
+export interface AbortCall { kind: "abort-call"; job: number; reason: string }
+
+/** main -> worker: the answer to StoreObject: stored (`bytes`), or not (`error`, encoded). */
+export interface ObjectStored { kind: "object-stored"; threadId: number; request: number; bytes: number; error?: Uint8Array[] }
+
+/** main -> worker: the answer to RelayChanOp or TakeChanValue. */
+export interface ChanAnswer { kind: "chan-answer"; threadId: number; request: number; ok: boolean; index: number; done: boolean; segments: Uint8Array[] }
+
+export type ToMainThread = LaneListening | LaneDrained | StoreObject | RelayChanOp | WithdrawChanOp | TakeChanValue;
+export type ToWorkerThreads = DrainLanes | AbortCall | ObjectStored | ChanAnswer;
+export type ThreadMessage = ToMainThread | ToWorkerThreads;
+
+/**
+ * One side's handle on the runner's channel of threads (a BroadcastChannel): what it may
+ * post, and what it hears. Every other member hears a message, so a worker thread also
+ * hears the other workers' requests, and ignores them.
+ */
+export class ThreadChannel<Posts extends ThreadMessage, Hears extends ThreadMessage> {
+  private readonly channel: BroadcastChannel;
+
+  private constructor(name: string) {
+    this.channel = new BroadcastChannel(name);
+    this.channel.unref(); // it must not keep a thread or the runner alive
+  }
+
+  /** The main thread's side: it posts to the workers and hears their requests. */
+  static main(name: string): ThreadChannel<ToWorkerThreads, ToMainThread> {
+    return new ThreadChannel(name);
+  }
+
+  /** A worker thread's side: it posts requests and hears everything. */
+  static worker(name: string): ThreadChannel<ToMainThread, ThreadMessage> {
+    return new ThreadChannel(name);
+  }
+
+  post(m: Posts): void {
+    this.channel.postMessage(m);
+  }
+
+  /** Sets the one listener of this handle. */
+  listen(listener: (m: Hears) => void): void {
+    this.channel.onmessage = (ev: unknown) => listener((ev as { data: Hears }).data);
+  }
+
+  close(): void {
+    this.channel.close();
+  }
+}
