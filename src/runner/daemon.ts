@@ -1,7 +1,7 @@
 import net from "node:net";
 import os from "node:os";
 import type { Logger } from "pino";
-import { ChannelBrokenError, ObjectLostError } from "../errors.ts";
+import { ChannelBrokenError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { refuseEarly, serverHandshake } from "../protocol/handshake.ts";
 import type { HeartbeatOptions } from "../protocol/heartbeat.ts";
@@ -12,6 +12,7 @@ import { loadTls, Tls, type TlsOptions } from "../transport/secure.ts";
 import { createServer } from "../transport/server.ts";
 import { CodeCache } from "./code-cache.ts";
 import { Executor } from "./executor.ts";
+import { ObjectService } from "./object-service.ts";
 import { ObjectStore } from "./object-store.ts";
 import { Peers } from "./peers.ts";
 import { DEFAULT_RUNNER_HEARTBEAT, Session } from "./session.ts";
@@ -55,6 +56,8 @@ export class RunnerDaemon {
   readonly executor: Executor;
   readonly cache: CodeCache;
   readonly store: ObjectStore;
+  /** Puts, fetches, frees and pulls of the store's objects, for drivers, peer runners and this runner's threads. */
+  private readonly objects: ObjectService;
   readonly log: Logger;
   /** This runner's TLS material, read once (undefined: plain TCP). */
   readonly tls: Tls | undefined;
@@ -80,6 +83,7 @@ export class RunnerDaemon {
     this.cache = new CodeCache(opts.cacheDir, opts.maxCode);
     this.store = new ObjectStore(opts.objectMemory);
     this.peers = new Peers(opts.token, this.tls, this.maxFrame, this.log);
+    this.objects = new ObjectService(this.store, this.peers, this.maxFrame, this.owners);
     this.executor = new Executor(opts.threads, {
       host: opts.host ?? "127.0.0.1", token: opts.token, tls: this.tls?.pem, cacheDir: this.cache.dir, maxFrame: this.maxFrame,
       maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
@@ -90,12 +94,8 @@ export class RunnerDaemon {
       for (const s of this.sessions) s.announceLanes(ports);
     });
     this.executor.lanes?.onChan(this.chanRelay());
-    // Results that lane calls keep: stored here, owned by the driver that made the call.
-    this.executor.lanes?.onStore((objectId, segments) => {
-      const owner = this.owners.get(objectId.slice(0, objectId.lastIndexOf(".")));
-      if (owner === undefined) throw new ObjectLostError(objectId, "its driver is not connected to this runner");
-      return this.store.put(objectId, segments, owner).bytes;
-    });
+    // Results that lane calls keep, and big channel values: stored here, owned by their driver.
+    this.executor.lanes?.onStore((objectId, segments) => this.objects.keepForThread(objectId, segments));
     this.server = createServer(this.tls, {
       accept: (socket, raw) => this.accept(socket, raw),
       refuse: (socket, reason) => {
@@ -154,7 +154,7 @@ export class RunnerDaemon {
     const waiting = new Map<number, Map<number, { session: Session; opId: number }>>(); // threadId -> request -> op
     /** Takes a big channel value from where it waits (another runner, or our store) for a thread. */
     const takeFor = (threadId: number, request: number, index: number, pointer: [string, string | null]): void => {
-      this.takeValue(pointer).then(
+      this.objects.takeChanValue(pointer).then(
         (value) => lanes.chanReply(threadId, request, true, index, false, value),
         (err: Error) => lanes.chanReply(threadId, request, false, -1, false, encodeSegments(err, "error")),
       );
@@ -193,18 +193,6 @@ export class RunnerDaemon {
     };
   }
 
-  private async takeValue([objectId, from]: [string, string | null]): Promise<Uint8Array[]> {
-    if (from !== null) {
-      const segments = await this.peers.fetch(from, objectId, true);
-      this.store.countFetch(segments); // a runner-to-runner fetch like any other (runner stats)
-      return segments;
-    }
-    const obj = this.store.get(objectId);
-    if (obj === undefined) throw new ObjectLostError(objectId, "a channel value this runner should hold is gone");
-    this.store.free(objectId);
-    return obj.segments;
-  }
-
   private accept(socket: net.Socket, raw: net.Socket): void {
     if (this.stopping) {
       socket.destroy();
@@ -217,7 +205,7 @@ export class RunnerDaemon {
         this.pendingSockets.delete(raw);
         if (this.stopping) return conn.destroy();
         const host = {
-          executor: this.executor, cache: this.cache, store: this.store, peers: this.peers, owners: this.owners, log: this.log, stats: () => this.stats(), maxFrame: this.maxFrame,
+          executor: this.executor, cache: this.cache, objects: this.objects, owners: this.owners, log: this.log, stats: () => this.stats(), maxFrame: this.maxFrame,
           counted: (ok: boolean) => { this.calls++; if (!ok) this.failures++; },
           stopping: () => this.stopping,
         };

@@ -1,23 +1,22 @@
 import type { Logger } from "pino";
-import { CancelledError, ChannelBrokenError, ImportError, ObjectLostError, ProtocolError, SerializationError } from "../errors.ts";
-import { frameSize, segmentBytes } from "../transport/frames.ts";
-import { encodeSegments, encodeTrusted, encodeValue } from "../protocol/codec.ts";
+import { CancelledError, ChannelBrokenError, ImportError, ProtocolError } from "../errors.ts";
+import { segmentBytes } from "../transport/frames.ts";
+import { encodeSegments, encodeTrusted } from "../protocol/codec.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
 import { chanOf, frameOf, headerOf, INLINE_MAX, T, type ChanRequest, type Dep, type RunnerStats } from "../protocol/messages.ts";
 import { checkShape } from "../protocol/shapes.ts";
 import type { Connection } from "../transport/connection.ts";
 import type { CodeCache } from "./code-cache.ts";
 import type { Executor, Job } from "./executor.ts";
-import type { ObjectStore, StoredObject } from "./object-store.ts";
-import type { Peers } from "./peers.ts";
+import type { ObjectService } from "./object-service.ts";
+import type { StoredObject } from "./object-store.ts";
 import { errorOutcome, resultFrame, stoppingOutcome } from "./result-frame.ts";
 import type { CallOutcome, ObjectDeps } from "./task.ts";
 
 export interface SessionHost {
   executor: Executor;
   cache: CodeCache;
-  store: ObjectStore;
-  peers: Peers;
+  objects: ObjectService;
   /** Driver sessions by the prefix of their object ids (see T.Owner). */
   owners: Map<string, Session>;
   log: Logger;
@@ -94,10 +93,13 @@ export class Session {
       switch (h[0]) {
         case T.Module: return this.onModule(h[1], h[2]);
         case T.Call: return this.onCall(h[1], h[2], h[3], h[4], h[5], h[6], h[7] === true, segs, owned);
-        case T.Put: return this.onPut(h[1], h[2], segs);
-        case T.Fetch: return this.onFetch(h[1], h[2], h[3] === true);
-        case T.Free: return this.onFree(h[1]);
-        case T.Pull: return this.onPull(h[1], h[2], h[3]);
+        case T.Put:
+          if (segs.length < 2) throw new ProtocolError("malformed put: no value");
+          this.conn.send(this.host.objects.put(h[1], h[2], segs.slice(1), this));
+          return;
+        case T.Fetch: this.conn.send(this.host.objects.fetch(h[1], h[2], h[3] === true)); return;
+        case T.Free: return this.host.objects.free(h[1], this);
+        case T.Pull: void this.host.objects.pull(h[1], h[2], h[3], this).then((answer) => this.conn.send(answer)); return;
         case T.ChanReply: {
           const w = this.chanWaiters.get(h[1]);
           this.chanWaiters.delete(h[1]);
@@ -215,9 +217,7 @@ export class Session {
         found.push({ segments, bytes: 0, owner: this });
         continue;
       }
-      const o = from === null
-        ? (this.host.store.get(objectId) ?? Promise.reject(new ObjectLostError(objectId, "not held by the runner the driver expected")))
-        : this.host.store.obtain(objectId, this, () => this.host.peers.fetch(from, objectId));
+      const o = this.host.objects.input(objectId, from, this);
       if (o instanceof Promise) waiting = true;
       found.push(o);
     }
@@ -232,50 +232,10 @@ export class Session {
     // do), so no call waits for a runner-to-runner fetch of a few bytes.
     if (segmentBytes(o.segments) <= INLINE_MAX) return { ...o, inline: true };
     try {
-      const obj = this.host.store.put(objectId, o.segments, this);
-      return { ...o, segments: [encodeTrusted(obj.bytes).body] };
+      return { ...o, segments: [encodeTrusted(this.host.objects.keep(objectId, o.segments, this)).body] };
     } catch (err) {
       return errorOutcome(o.id, err as Error);
     }
-  }
-
-  private onPut(reqId: number, objectId: string, segs: Uint8Array[]): void {
-    if (typeof reqId !== "number" || typeof objectId !== "string" || segs.length < 2) throw new ProtocolError("malformed put");
-    try {
-      const obj = this.host.store.put(objectId, segs.slice(1), this);
-      this.conn.send(frameOf([T.Done, reqId, true, obj.bytes]));
-    } catch (err) {
-      this.conn.send(frameOf([T.Done, reqId, false, 0], encodeValue(err, "error")));
-    }
-  }
-
-  private onFetch(reqId: number, objectId: string, take: boolean): void {
-    if (typeof reqId !== "number" || typeof objectId !== "string") throw new ProtocolError("malformed fetch");
-    let segments: Uint8Array[];
-    try {
-      segments = this.host.store.serve(objectId);
-      const size = frameSize(segments) + 64;
-      if (size > this.host.maxFrame) throw new SerializationError("object", `is ${size} bytes encoded, over the ${this.host.maxFrame}-byte frame limit`);
-    } catch (err) {
-      this.conn.send(frameOf([T.Object, reqId, false], encodeValue(err, "error")));
-      return;
-    }
-    this.conn.send(frameOf([T.Object, reqId, true], { body: segments[0]!, attachments: segments.slice(1) }));
-    if (take) this.host.store.free(objectId); // a channel value: one receiver, then gone
-  }
-
-  private onFree(ids: string[]): void {
-    if (!Array.isArray(ids)) throw new ProtocolError("malformed free");
-    for (const id of ids) if (this.host.store.get(id)?.owner === this) this.host.store.free(id);
-  }
-
-  /** Broadcast step: fetch an object from another runner and keep it here. */
-  private onPull(reqId: number, objectId: string, from: string): void {
-    if (typeof reqId !== "number" || typeof objectId !== "string" || typeof from !== "string") throw new ProtocolError("malformed pull");
-    Promise.resolve(this.host.store.obtain(objectId, this, () => this.host.peers.fetch(from, objectId))).then(
-      (obj) => this.conn.send(frameOf([T.Done, reqId, true, obj.bytes])),
-      (err: unknown) => this.conn.send(frameOf([T.Done, reqId, false, 0], encodeValue(err, "error"))),
-    );
   }
 
   private cancel(id: number, reason: string): void {
@@ -351,7 +311,7 @@ export class Session {
     for (const jobId of this.callOf.keys()) this.host.executor.cancel(jobId, "driver disconnected");
     this.callOf.clear();
     this.jobOf.clear();
-    this.host.store.freeOwnedBy(this);
+    this.host.objects.ownerGone(this);
     for (const [prefix, s] of this.host.owners) if (s === this) this.host.owners.delete(prefix);
     this.conn.destroy(err);
     this.closedSignal();
