@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuthError, Cluster, RunnerDaemon, type Remote } from "../src/index.ts";
+import { AuthError, Cluster, ImportError, RunnerDaemon, type Remote } from "../src/index.ts";
+import { decodeError, encodeSegments } from "../src/protocol/codec.ts";
+import { frameOf, headerOf, T } from "../src/protocol/messages.ts";
 import { fixture, handDriver, silentLogger } from "./helpers.ts";
 
 type M = typeof import("./fixtures/math.ts");
@@ -54,6 +56,24 @@ describe("lanes (direct connections to runner threads)", () => {
     const [a, b] = await Promise.all([s.fill(1), s.fill(2)]);
     expect(a.every((x) => x === 1)).toBe(true);
     expect(b.every((x) => x === 2)).toBe(true);
+  });
+
+  it("takes a call's inputs inline only: one naming a stored object closes that connection, and the lane serves on", async () => {
+    const [port] = cluster.runners[0]!.lanes;
+    const { conn, next } = await handDriver(`127.0.0.1:${port}`, "t");
+    const args = encodeSegments([], "args");
+    const input = encodeSegments(1, "input");
+    conn.send(frameOf([T.Module, 1, "0".repeat(64)])); // a bundle this runner does not have
+    // Inline: the call is taken, and fails only for want of its code.
+    conn.send([...frameOf([T.Call, 1, 1, "f", false, [["x.1", null, input.length]], null]), ...args, ...input]);
+    const answer = await next();
+    expect(headerOf(answer).slice(0, 3)).toEqual([T.Result, 1, false]);
+    expect(decodeError(answer.slice(1))).toBeInstanceOf(ImportError);
+    // Stored: a thread has no object store to read it from.
+    conn.send([...frameOf([T.Call, 2, 1, "f", false, [["x.2", null]], null]), ...args]);
+    await expect(next()).rejects.toThrow(/closed/);
+    expect(await m.add(2, 2)).toBe(4);
+    expect(cluster.runners[0]!.lanes).toEqual([port]);
   });
 
   it("re-sends the calls of a lane whose thread is killed, through the main connection", async () => {

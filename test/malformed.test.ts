@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stopOnClose } from "../src/driver/cluster.ts";
 import { startLocalRunners } from "../src/driver/local.ts";
 import { clientHandshake } from "../src/protocol/handshake.ts";
-import { frameOf, PROTOCOL_VERSION, T } from "../src/protocol/messages.ts";
+import { frameOf, PROTOCOL_VERSION, T, type Dep } from "../src/protocol/messages.ts";
 import { Connection, dial, parseAddress } from "../src/transport/connection.ts";
 import { encodeFrame } from "../src/transport/frames.ts";
 import { Cluster, ProtocolError, RunnerDaemon, RunnerLostError, type Remote } from "../src/index.ts";
@@ -137,6 +137,14 @@ describe("malformed input to a runner", () => {
       await expectSessionClosedAfter(frameBytes(frameOf([T.StatsRequest, "x" as unknown as number])));
       await expectSessionClosedAfter(frameBytes(frameOf([T.Free, [1, 2] as unknown as string[]])));
       await expectSessionClosedAfter(frameBytes(frameOf([T.ChanReply, 1, "yes" as unknown as boolean, 0, false])));
+    });
+
+    it("a call whose inputs do not add up: more inline segments than the frame has, an inline input of none, an input without an id", async () => {
+      const declared = frameBytes(frameOf([T.Module, 1, "0".repeat(64)]));
+      const call = (deps: Dep[]): Uint8Array => new Uint8Array(Buffer.concat([declared, frameBytes(frameOf([T.Call, 1, 1, "add", false, deps], new Uint8Array([0x90])))]));
+      await expectSessionClosedAfter(call([["x.1", null, 1]]));
+      await expectSessionClosedAfter(call([["x.1", null, 0]]));
+      await expectSessionClosedAfter(call([[null as unknown as string, "127.0.0.1:1"]]));
     });
 
     it("a module declared under a name that is not a SHA-256 (e.g. a path) is refused", async () => {

@@ -2,26 +2,27 @@ import net from "node:net";
 import { threadId } from "node:worker_threads";
 import { ChannelBrokenError, ProtocolError } from "../errors.ts";
 import { refuseEarly, serverHandshake } from "../protocol/handshake.ts";
-import { decodeError, encodeTrusted } from "../protocol/codec.ts";
-import { frameOf, headerOf, INLINE_MAX, T, type ChanRequest, type Dep } from "../protocol/messages.ts";
+import { decodeError } from "../protocol/codec.ts";
+import { frameOf, headerOf, T, type ChanRequest } from "../protocol/messages.ts";
 import { checkShape } from "../protocol/shapes.ts";
 import { laneForDriver, revokeCredits, type LaneChanPath } from "./chan-relay.ts";
 import { Connection } from "../transport/connection.ts";
 import type { Tls } from "../transport/secure.ts";
 import { createServer } from "../transport/server.ts";
-import { segmentBytes } from "../transport/frames.ts";
+import { keptOutcome, laneInputs, readCall, type CallIntake } from "./call-intake.ts";
 import { encodeThrown, isThenable, loadCount, runOne } from "./call-runner.ts";
 import { bundlePath } from "./code-cache.ts";
 import { toShared } from "./object-store.ts";
-import { errorOutcome, resultFrame, stoppingOutcome } from "./result-frame.ts";
-import type { CallOutcome, ObjectDeps } from "./task.ts";
+import { resultFrame, stoppingOutcome } from "./result-frame.ts";
+import type { CallOutcome } from "./task.ts";
 import { LANE_COUNTER, ThreadChannel, type LaneConfig } from "./thread-messages.ts";
 
 // Runs on a worker thread: the thread's own server, so that a driver's call is read,
 // run and answered by the thread that runs it. Plain calls of modules the runner already
 // holds come this way; calls that may need cancelling or a code fetch go through the
-// runner's main thread (session.ts), which can kill a thread and fetch code.
-
+// runner's main thread (session.ts), which can kill a thread and fetch code. A Call frame
+// is read as on the main link (call-intake.ts); its solo and concurrent flags, which steer
+// the main thread's executor, do not apply here.
 
 class LaneSession {
   /** Module refs the driver declared, and the bundle paths they stand for. */
@@ -76,7 +77,7 @@ class LaneSession {
           this.modules.set(ref, bundlePath(this.cfg.cacheDir, hash)); // validates the hash
           return;
         }
-        case T.Call: return this.onCall(h[1], h[2], h[3], h[5], h[6], segs);
+        case T.Call: return this.onCall(readCall(h, segs));
         case T.Owner: {
           if (typeof h[1] !== "string" || h[1] === "") throw new ProtocolError("malformed owner");
           this.prefix = h[1];
@@ -106,16 +107,11 @@ class LaneSession {
     }
   }
 
-  private onCall(id: number, ref: number, exportName: string, deps: Dep[] | null | undefined, keep: string | null | undefined, segs: Uint8Array[]): void {
-    const modulePath = this.modules.get(ref);
-    if (typeof id !== "number" || modulePath === undefined || typeof exportName !== "string" || segs.length < 2 || this.pending.has(id)
-      || (keep !== undefined && keep !== null && typeof keep !== "string")) {
-      throw new ProtocolError("malformed call on a lane");
-    }
-    // The segments stay views of the received frame: nothing reuses that memory.
-    let segments = segs.slice(1);
-    let objects: ObjectDeps | undefined;
-    if (deps !== undefined && deps !== null) ({ segments, objects } = inlineObjects(deps, segments));
+  private onCall(call: CallIntake): void {
+    const { id, keep } = call;
+    const modulePath = this.modules.get(call.moduleRef);
+    if (modulePath === undefined || this.pending.has(id)) throw new ProtocolError("malformed call on a lane");
+    const objects = laneInputs(call);
     if (this.draining) {
       this.reply(id, stoppingOutcome(id));
       return;
@@ -123,8 +119,9 @@ class LaneSession {
     this.pending.add(id);
     Atomics.add(this.counters, LANE_COUNTER.inFlight, 1);
     const loadsBefore = loadCount();
-    const r = runOne({ id, modulePath, exportName, segments, ...(objects ? { deps: objects } : {}) });
-    const kept = typeof keep === "string" ? (o: CallOutcome) => this.keep(keep, o) : undefined;
+    // The segments stay views of the received frame: nothing reuses that memory.
+    const r = runOne({ id, modulePath, exportName: call.exportName, segments: call.args, ...(objects ? { deps: objects } : {}) });
+    const kept = keep === undefined ? undefined : (o: CallOutcome) => this.keep(keep, o);
     if (isThenable(r)) void r.then((o) => this.done(id, o, loadsBefore, kept));
     else this.done(id, r, loadsBefore, kept);
   }
@@ -138,16 +135,11 @@ class LaneSession {
   }
 
   /**
-   * An `f.ref()` result: small ones go back inline (the driver keeps them); big ones go
-   * into the runner's object store, which the main thread owns, in shared memory.
+   * An `f.ref()` result (see keptOutcome): a big one goes into the runner's object store,
+   * which the main thread owns, in shared memory.
    */
   private keep(objectId: string, o: CallOutcome): CallOutcome | Promise<CallOutcome> {
-    if (!o.ok) return o;
-    if (segmentBytes(o.segments) <= INLINE_MAX) return { ...o, inline: true };
-    return this.store(objectId, o.segments.map(toShared)).then(
-      (size) => ({ ...o, segments: [encodeTrusted(size).body] }),
-      (err: unknown) => errorOutcome(o.id, err as Error),
-    );
+    return keptOutcome(objectId, o, (id, segments) => this.store(id, segments.map(toShared)));
   }
 
   private finish(id: number, o: CallOutcome): void {
@@ -256,22 +248,4 @@ export function startLane(cfg: LaneConfig, tls: Tls | undefined): void {
     throw err;
   };
   process.on("uncaughtException", onCrash);
-}
-
-/** Splits a lane call's segments into its arguments and the small objects sent inline after them. */
-function inlineObjects(deps: Dep[], segments: Uint8Array[]): { segments: Uint8Array[]; objects: ObjectDeps } {
-  if (!Array.isArray(deps)) throw new ProtocolError("malformed call dependencies");
-  let total = 0;
-  for (const d of deps) {
-    // A lane has no object store: only objects that travel with the call can come this way.
-    if (!Array.isArray(d) || typeof d[0] !== "string" || typeof d[2] !== "number" || !Number.isInteger(d[2]) || d[2] < 1) {
-      throw new ProtocolError("a lane call may only carry inline objects");
-    }
-    total += d[2];
-  }
-  if (total > segments.length - 1) throw new ProtocolError("malformed inline objects");
-  const inline = segments.slice(segments.length - total);
-  let at = 0;
-  const objects: ObjectDeps = deps.map((d) => [d[0], inline.slice(at, (at += d[2]!))]);
-  return { segments: segments.slice(0, segments.length - total), objects };
 }

@@ -1,15 +1,14 @@
 import type { Logger } from "pino";
 import { CancelledError, ChannelBrokenError, ImportError, ProtocolError } from "../errors.ts";
-import { segmentBytes } from "../transport/frames.ts";
-import { encodeSegments, encodeTrusted } from "../protocol/codec.ts";
+import { encodeSegments } from "../protocol/codec.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
-import { chanOf, frameOf, headerOf, INLINE_MAX, T, type ChanRequest, type Dep, type RunnerStats } from "../protocol/messages.ts";
+import { chanOf, frameOf, headerOf, T, type ChanRequest, type RunnerStats } from "../protocol/messages.ts";
 import { checkShape } from "../protocol/shapes.ts";
 import type { Connection } from "../transport/connection.ts";
+import { gatherInputs, keptOutcome, readCall, type CallIntake } from "./call-intake.ts";
 import type { CodeCache } from "./code-cache.ts";
 import type { Executor, Job } from "./executor.ts";
 import type { ObjectService } from "./object-service.ts";
-import type { StoredObject } from "./object-store.ts";
 import { errorOutcome, resultFrame, stoppingOutcome } from "./result-frame.ts";
 import type { CallOutcome, ObjectDeps } from "./task.ts";
 
@@ -92,7 +91,7 @@ export class Session {
       checkShape(h);
       switch (h[0]) {
         case T.Module: return this.onModule(h[1], h[2]);
-        case T.Call: return this.onCall(h[1], h[2], h[3], h[4], h[5], h[6], h[7] === true, segs, owned);
+        case T.Call: return this.onCall(readCall(h, segs), owned);
         case T.Put:
           if (segs.length < 2) throw new ProtocolError("malformed put: no value");
           this.conn.send(this.host.objects.put(h[1], h[2], segs.slice(1), this));
@@ -150,15 +149,10 @@ export class Session {
     this.modules.set(ref, hash);
   }
 
-  private onCall(id: number, ref: number, exportName: string, solo: boolean, deps: Dep[] | null | undefined, keep: string | null | undefined,
-    concurrent: boolean, segs: Uint8Array[], ownedFrame: boolean): void {
-    const hash = this.modules.get(ref);
-    if (typeof id !== "number" || hash === undefined || typeof exportName !== "string" || segs.length < 2) {
-      throw new ProtocolError(hash === undefined ? `call names undeclared module ${ref}` : "malformed call");
-    }
-    if ((deps !== undefined && deps !== null && !Array.isArray(deps)) || (keep !== undefined && keep !== null && typeof keep !== "string")) {
-      throw new ProtocolError("malformed call dependencies");
-    }
+  private onCall(call: CallIntake, ownedFrame: boolean): void {
+    const { id, keep } = call;
+    const hash = this.modules.get(call.moduleRef);
+    if (hash === undefined) throw new ProtocolError(`call names undeclared module ${call.moduleRef}`);
     if (this.jobOf.has(id)) throw new ProtocolError(`duplicate call id ${id}`);
     if (this.host.stopping()) {
       // Sent before the driver read our Draining: it goes to another runner, unrun here.
@@ -166,26 +160,23 @@ export class Session {
       this.conn.send(resultFrame(id, stoppingOutcome(id), this.host.maxFrame));
       return;
     }
-    // Small inputs travel at the end of the frame, after the arguments.
-    let inlineCount = 0;
-    if (Array.isArray(deps)) for (const d of deps) if (Array.isArray(d) && typeof d[2] === "number") inlineCount += d[2];
-    if (!Number.isInteger(inlineCount) || inlineCount < 0 || inlineCount > segs.length - 2) throw new ProtocolError("malformed inline objects");
     const jobId = this.host.executor.nextId();
     this.jobOf.set(id, jobId);
     this.callOf.set(jobId, id);
-    const segments = segs.slice(1, segs.length - inlineCount);
-    const inline = segs.slice(segs.length - inlineCount);
-    // A big frame was assembled in a buffer of its own: move it to the worker. Smaller
-    // ones are views into socket chunks that the executor copies into its batch buffer.
-    const done = typeof keep === "string" ? (o: CallOutcome): void => this.reply(this.keepResult(keep, o)) : (o: CallOutcome): void => this.reply(o);
+    const done = keep === undefined ? (o: CallOutcome): void => this.reply(o) : (o: CallOutcome): void => this.reply(this.keepResult(keep, o));
     const fail = (err: Error): void => done(errorOutcome(jobId, err));
     const submit = (modulePath: string, objects: ObjectDeps | undefined): void => {
       if (this.closed) return;
-      const job: Job = { id: jobId, modulePath, exportName, segments, solo, concurrent, owned: ownedFrame, done, ...(objects ? { deps: objects } : {}), ...(solo ? { cancellable: true } : {}) };
+      // A big frame was assembled in a buffer of its own: move it to the worker. Smaller
+      // ones are views into socket chunks that the executor copies into its batch buffer.
+      const job: Job = {
+        id: jobId, modulePath, exportName: call.exportName, segments: call.args, solo: call.solo, concurrent: call.concurrent, owned: ownedFrame, done,
+        ...(objects ? { deps: objects } : {}), ...(call.solo ? { cancellable: true } : {}),
+      };
       this.host.executor.submit(job);
     };
     const code = this.cache.has(hash) ? this.cache.pathOf(hash) : undefined;
-    const objects = deps === undefined || deps === null || deps.length === 0 ? undefined : this.objectsFor(deps, inline);
+    const objects = gatherInputs(call, (objectId, holder) => this.host.objects.input(objectId, holder, this));
     // Known code and objects at hand (the common case) go straight to the executor.
     if (code !== undefined && !(objects instanceof Promise)) return submit(code, objects);
     this.awaitingCode.add(jobId);
@@ -203,39 +194,11 @@ export class Session {
     );
   }
 
-  /** The stored objects a call refers to; fetched from their holders when not here. */
-  private objectsFor(deps: Dep[], inline: Uint8Array[]): ObjectDeps | Promise<ObjectDeps> {
-    const found: (StoredObject | Promise<StoredObject>)[] = [];
-    let waiting = false;
-    let at = 0;
-    for (const d of deps) {
-      if (!Array.isArray(d) || typeof d[0] !== "string" || (d[1] !== null && typeof d[1] !== "string")) throw new ProtocolError("malformed dependency");
-      const [objectId, from, n] = d;
-      if (typeof n === "number") {
-        const segments = inline.slice(at, (at += n));
-        if (segments.length === 0) throw new ProtocolError("inline object without segments");
-        found.push({ segments, bytes: 0, owner: this });
-        continue;
-      }
-      const o = this.host.objects.input(objectId, from, this);
-      if (o instanceof Promise) waiting = true;
-      found.push(o);
-    }
-    const pair = (objs: StoredObject[]): ObjectDeps => objs.map((o, i) => [deps[i]![0], o.segments]);
-    return waiting ? Promise.all(found).then(pair) : pair(found as StoredObject[]);
-  }
-
-  /** A `f.ref()` call's result stays here (the driver hears only its size), unless small. */
+  /** A `f.ref()` call's result: kept here, the driver hearing only its size, unless small (see keptOutcome). */
   private keepResult(objectId: string, o: CallOutcome): CallOutcome {
-    if (!o.ok || this.closed) return o;
-    // Small: the driver keeps it and hands it to the calls that read it (as Ray's owners
-    // do), so no call waits for a runner-to-runner fetch of a few bytes.
-    if (segmentBytes(o.segments) <= INLINE_MAX) return { ...o, inline: true };
-    try {
-      return { ...o, segments: [encodeTrusted(this.host.objects.keep(objectId, o.segments, this)).body] };
-    } catch (err) {
-      return errorOutcome(o.id, err as Error);
-    }
+    // Nobody reads a closed session's answers, and its objects are freed already: keep nothing.
+    if (this.closed) return o;
+    return keptOutcome(objectId, o, (id, segments) => this.host.objects.keep(id, segments, this));
   }
 
   private cancel(id: number, reason: string): void {
