@@ -3,8 +3,8 @@ import { BroadcastChannel, threadId } from "node:worker_threads";
 import { ChannelBrokenError, ProtocolError } from "../errors.ts";
 import { refuseEarly, serverHandshake } from "../protocol/handshake.ts";
 import { decodeError, encodeTrusted } from "../protocol/codec.ts";
-import { frameOf, headerOf, INLINE_MAX, T, type ChanRequest, type Dep } from "../protocol/messages.ts";
-import { checkShape } from "../protocol/shapes.ts";
+import { frameOf, INLINE_MAX, T, type ChanRequest, type Dep } from "../protocol/messages.ts";
+import { readHeader, reads } from "../protocol/read-header.ts";
 import { laneForDriver, revokeCredits, type LaneChanPath } from "./chan-relay.ts";
 import { Connection } from "../transport/connection.ts";
 import type { Tls } from "../transport/secure.ts";
@@ -21,6 +21,8 @@ import { LANE_COUNTER, type CallOutcome, type LaneConfig, type LaneMessage, type
 // holds come this way; calls that may need cancelling or a code fetch go through the
 // runner's main thread (session.ts), which can kill a thread and fetch code.
 
+/** What a thread's lane takes from a driver. */
+export const LANE_READS = reads("on a lane", T.Module, T.Call, T.Owner, T.ChanReply, T.ChanRevoke, T.Heartbeat);
 
 class LaneSession {
   /** Module refs the driver declared, and the bundle paths they stand for. */
@@ -66,8 +68,7 @@ class LaneSession {
 
   private onFrame(segs: Uint8Array[]): void {
     try {
-      const h = headerOf(segs);
-      checkShape(h);
+      const h = readHeader(segs, LANE_READS);
       switch (h[0]) {
         case T.Module: {
           const [, ref, hash] = h;

@@ -3,8 +3,8 @@ import { CancelledError, ChannelBrokenError, ImportError, ObjectLostError, Proto
 import { frameSize, segmentBytes } from "../transport/frames.ts";
 import { encodeSegments, encodeTrusted, encodeValue } from "../protocol/codec.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
-import { chanOf, frameOf, headerOf, INLINE_MAX, T, type ChanRequest, type Dep, type RunnerStats } from "../protocol/messages.ts";
-import { checkShape } from "../protocol/shapes.ts";
+import { chanOf, frameOf, INLINE_MAX, T, type ChanRequest, type Dep, type RunnerStats } from "../protocol/messages.ts";
+import { readHeader, reads } from "../protocol/read-header.ts";
 import type { Connection } from "../transport/connection.ts";
 import type { CodeCache } from "./code-cache.ts";
 import type { Executor, Job } from "./executor.ts";
@@ -37,6 +37,9 @@ export interface SessionHost {
  * (TCP keepalive covers hosts that vanish). Heartbeats still go out every 250 ms.
  */
 export const DEFAULT_RUNNER_HEARTBEAT: HeartbeatOptions = { intervalMs: 250, timeoutMs: 60_000 };
+
+/** What a runner's main port takes, from drivers and from peer runners fetching objects. */
+export const SESSION_READS = reads("from a driver", T.Module, T.Call, T.Put, T.Fetch, T.Free, T.Pull, T.ChanReply, T.Owner, T.Cancel, T.Code, T.StatsRequest, T.Heartbeat);
 
 /** One driver's connection to this runner, after the handshake. */
 export class Session {
@@ -89,8 +92,7 @@ export class Session {
 
   private onFrame(segs: Uint8Array[], owned: boolean): void {
     try {
-      const h = headerOf(segs);
-      checkShape(h);
+      const h = readHeader(segs, SESSION_READS);
       switch (h[0]) {
         case T.Module: return this.onModule(h[1], h[2]);
         case T.Call: return this.onCall(h[1], h[2], h[3], h[4], h[5], h[6], h[7] === true, segs, owned);
