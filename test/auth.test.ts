@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { headerOf, PROTOCOL_VERSION, T } from "../src/protocol/messages.ts";
+import { PROTOCOL_VERSION, T } from "../src/protocol/messages.ts";
+import { ANY_MESSAGE, readHeader } from "../src/protocol/read-header.ts";
 import { AuthError, Cluster, RunnerDaemon, type Remote } from "../src/index.ts";
 import { fixture, RawPeer, recordedSession, rejectionOf, silentLogger } from "./helpers.ts";
 
@@ -72,8 +73,8 @@ describe("token authentication", () => {
   it("an Auth frame recorded from one connection is refused on another", async () => {
     // Record what a real driver sends during a successful handshake, through a relay.
     const frames = await recordedSession(secured.address, "right");
-    const hello = frames.find((f) => headerOf(f)[0] === T.Hello);
-    const auth = frames.find((f) => headerOf(f)[0] === T.Auth);
+    const hello = frames.find((f) => readHeader(f, ANY_MESSAGE)[0] === T.Hello);
+    const auth = frames.find((f) => readHeader(f, ANY_MESSAGE)[0] === T.Auth);
     expect(hello).toBeDefined();
     expect(auth).toBeDefined();
 

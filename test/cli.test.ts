@@ -2,7 +2,8 @@ import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundle } from "../src/driver/bundle.ts";
 import { decodeValue, encodeValue } from "../src/protocol/codec.ts";
-import { frameOf, headerOf, payloadOf, T } from "../src/protocol/messages.ts";
+import { frameOf, payloadOf, T } from "../src/protocol/messages.ts";
+import { ANY_MESSAGE, readHeader } from "../src/protocol/read-header.ts";
 import { Cluster, RunnerDaemon } from "../src/index.ts";
 import { cleanEnv, exited, fixture, handDriver, removeDir, repoRoot, runCli, silentLogger, tempDir } from "./helpers.ts";
 
@@ -106,11 +107,11 @@ describe("graceful shutdown", () => {
       const b = await bundle(fixture("busy.ts"));
       driver.conn.send(frameOf([T.Module, 1, b.hash]));
       driver.conn.send(frameOf([T.Call, 1, 1, "add", false], encodeValue([2, 3], "args")));
-      expect(headerOf(await driver.next())).toEqual([T.CodeRequest, b.hash]);
+      expect(readHeader(await driver.next(), ANY_MESSAGE)).toEqual([T.CodeRequest, b.hash]);
       closing = daemon.close(5000);
       driver.conn.send(frameOf([T.Code, b.hash, true], b.code));
       const result = await driver.next();
-      expect(headerOf(result).slice(0, 3)).toEqual([T.Result, 1, true]);
+      expect(readHeader(result, ANY_MESSAGE).slice(0, 3)).toEqual([T.Result, 1, true]);
       const { body, attachments } = payloadOf(result);
       expect(decodeValue(body, attachments)).toBe(5);
     } finally {

@@ -5,7 +5,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundle } from "../src/driver/bundle.ts";
 import { decodeValue, encodeValue } from "../src/protocol/codec.ts";
-import { frameOf, headerOf, payloadOf, T, type Header } from "../src/protocol/messages.ts";
+import { frameOf, payloadOf, T, type Header } from "../src/protocol/messages.ts";
+import { ANY_MESSAGE, readHeader } from "../src/protocol/read-header.ts";
 import { Cluster, ImportError, local, RunnerDaemon } from "../src/index.ts";
 import { fixture, handDriver, removeDir, silentLogger, tempDir } from "./helpers.ts";
 
@@ -98,12 +99,12 @@ describe("code integrity and shared fetches", () => {
     try {
       conn.send(frameOf([T.Module, 1, b.hash]));
       conn.send(frameOf([T.Call, 1, 1, "add", false], encodeValue([1, 2], "args")));
-      const req = headerOf(await next()) as Header;
+      const req = readHeader(await next(), ANY_MESSAGE) as Header;
       expect(req).toEqual([T.CodeRequest, b.hash]);
       const tampered = new TextEncoder().encode("export function add() { return 666; }\n");
       conn.send(frameOf([T.Code, b.hash, true], tampered));
       const result = await next();
-      const h = headerOf(result);
+      const h = readHeader(result, ANY_MESSAGE);
       expect(h[0]).toBe(T.Result);
       expect(h[2]).toBe(false); // not ok
       const { body, attachments } = payloadOf(result);
@@ -129,7 +130,7 @@ describe("code integrity and shared fetches", () => {
     const first = await handDriver(daemon.address);
     first.conn.send(frameOf([T.Module, 1, b.hash]));
     first.conn.send(frameOf([T.Call, 1, 1, "sum", false], encodeValue([new Float64Array([1, 2])], "args")));
-    expect(headerOf(await first.next())).toEqual([T.CodeRequest, b.hash]);
+    expect(readHeader(await first.next(), ANY_MESSAGE)).toEqual([T.CodeRequest, b.hash]);
 
     await using cluster = await Cluster.create({ runners: [daemon.address] });
     const v = await cluster.import<typeof import("./fixtures/values.ts")>(fixture("values.ts"));

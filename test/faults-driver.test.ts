@@ -3,7 +3,8 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthError, Cluster, type RunnerStats } from "../src/index.ts";
-import { headerOf, T } from "../src/protocol/messages.ts";
+import { T } from "../src/protocol/messages.ts";
+import { ANY_MESSAGE, readHeader } from "../src/protocol/read-header.ts";
 import { cleanEnv, exited, fixture, RawPeer, recordedSession, rejectionOf } from "./helpers.ts";
 import { Hosts } from "./hosts/hosts.ts";
 import { titled } from "./hosts/suite.ts";
@@ -112,7 +113,7 @@ describe.skipIf(unavailable !== undefined)(titled("fault matrix: a driver dies; 
       const m = await victim.import<F>(fixture("faults.ts"));
       expect((await m.square(3, 0)).value).toBe(9);
     });
-    expect(frames.map((f) => headerOf(f)[0])).toEqual(expect.arrayContaining([T.Hello, T.Auth, T.Module, T.Call]));
+    expect(frames.map((f) => readHeader(f, ANY_MESSAGE)[0])).toEqual(expect.arrayContaining([T.Hello, T.Auth, T.Module, T.Call]));
 
     const before = work(await observer.runnerStats());
     const at = performance.now();

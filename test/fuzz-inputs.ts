@@ -1,6 +1,8 @@
 import fc from "fast-check";
-import { frameOf, headerOf, PROTOCOL_VERSION, T, type Header } from "../src/protocol/messages.ts";
-import { checkShape } from "../src/protocol/shapes.ts";
+import { frameOf, PROTOCOL_VERSION, T, type Header } from "../src/protocol/messages.ts";
+import { ANY_MESSAGE, readHeader, reads } from "../src/protocol/read-header.ts";
+import { LANE_READS } from "../src/runner/lane.ts";
+import { SESSION_READS } from "../src/runner/session.ts";
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder } from "../src/transport/frames.ts";
 
 // Inputs for fuzz-frames.test.ts: byte streams a misbehaving peer might send a runner, and
@@ -18,6 +20,9 @@ export const u32 = (n: number): Uint8Array => {
 export const frameBytes = (segments: readonly Uint8Array[]): Uint8Array => concat(...encodeFrame(segments));
 /** A header of any shape, packed as the real ones are. */
 export const rawFrame = (header: unknown[], ...payload: Uint8Array[]): Uint8Array => frameBytes([...frameOf(header as Header), ...payload]);
+
+/** What a runner takes after the handshake, on its main port or a lane. */
+const RUNNER_READS = reads("", ...SESSION_READS.types, ...LANE_READS.types);
 
 /** Whoever listens on a port: a runner (main port or lane) or an SPMD rank. */
 type Listener = "runner" | "rank";
@@ -47,13 +52,12 @@ export function judge(bytes: Uint8Array, t: Target): Verdict {
   }
   if (first === undefined) return "incomplete";
   try {
-    const h = headerOf(first);
     if (!t.handshake) {
-      const [type, version, nonce] = h as unknown[];
+      const [type, version, nonce] = readHeader(first, ANY_MESSAGE);
       return type === T.Hello && version === PROTOCOL_VERSION && nonce instanceof Uint8Array && nonce.byteLength === 32 ? "accepted" : "malformed";
     }
     if (t.listener === "rank") return "malformed"; // a rank wants the hello of its own job first: unknowable here
-    checkShape(h);
+    readHeader(first, RUNNER_READS);
     return "accepted";
   } catch {
     return "malformed";

@@ -10,7 +10,8 @@ import { pino, type Logger } from "pino";
 import { cliCommand } from "../src/driver/local.ts";
 import { Cluster, local, type Chan, type RunnerEvent } from "../src/index.ts";
 import { clientHandshake } from "../src/protocol/handshake.ts";
-import { frameOf, headerOf, T, type Header } from "../src/protocol/messages.ts";
+import { frameOf, T, type Header } from "../src/protocol/messages.ts";
+import { ANY_MESSAGE, readHeader } from "../src/protocol/read-header.ts";
 import { Connection, dial, parseAddress } from "../src/transport/connection.ts";
 import { encodeFrame, FrameDecoder } from "../src/transport/frames.ts";
 
@@ -188,7 +189,7 @@ export class RawPeer {
   }
 
   async nextHeader(): Promise<Header> {
-    return headerOf(await this.next());
+    return readHeader(await this.next(), ANY_MESSAGE);
   }
 
   closed(): Promise<void> {
@@ -216,7 +217,7 @@ export async function handDriver(address: string, token?: string): Promise<{ con
   const { host, port } = parseAddress(address);
   const conn = new Connection(await dial(host, port));
   const { backlog } = await clientHandshake(conn, token);
-  const chatter = (f: Uint8Array[]): boolean => headerOf(f)[0] === T.Heartbeat || headerOf(f)[0] === T.Lanes;
+  const chatter = (f: Uint8Array[]): boolean => readHeader(f, ANY_MESSAGE)[0] === T.Heartbeat || readHeader(f, ANY_MESSAGE)[0] === T.Lanes;
   const queue: Uint8Array[][] = backlog.filter((f) => !chatter(f));
   const waiters: { resolve: (f: Uint8Array[]) => void; reject: (e: Error) => void }[] = [];
   let closedWith: Error | undefined;

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthError, Cluster, ImportError, RunnerDaemon, type Remote } from "../src/index.ts";
 import { decodeError, encodeSegments } from "../src/protocol/codec.ts";
-import { frameOf, headerOf, T } from "../src/protocol/messages.ts";
+import { frameOf, T } from "../src/protocol/messages.ts";
+import { ANY_MESSAGE, readHeader } from "../src/protocol/read-header.ts";
 import { fixture, handDriver, silentLogger } from "./helpers.ts";
 
 type M = typeof import("./fixtures/math.ts");
@@ -67,7 +68,7 @@ describe("lanes (direct connections to runner threads)", () => {
     // Inline: the call is taken, and fails only for want of its code.
     conn.send([...frameOf([T.Call, 1, 1, "f", false, [["x.1", null, input.length]], null]), ...args, ...input]);
     const answer = await next();
-    expect(headerOf(answer).slice(0, 3)).toEqual([T.Result, 1, false]);
+    expect(readHeader(answer, ANY_MESSAGE).slice(0, 3)).toEqual([T.Result, 1, false]);
     expect(decodeError(answer.slice(1))).toBeInstanceOf(ImportError);
     // Stored: a thread has no object store to read it from.
     conn.send([...frameOf([T.Call, 2, 1, "f", false, [["x.2", null]], null]), ...args]);

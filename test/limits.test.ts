@@ -2,7 +2,8 @@ import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundle } from "../src/driver/bundle.ts";
-import { frameOf, headerOf, T } from "../src/protocol/messages.ts";
+import { frameOf, T } from "../src/protocol/messages.ts";
+import { ANY_MESSAGE, readHeader } from "../src/protocol/read-header.ts";
 import { bundlePath } from "../src/runner/code-cache.ts";
 import { frameHeadLength } from "../src/transport/frames.ts";
 import { Cluster, ImportError, RunnerDaemon, type Remote } from "../src/index.ts";
@@ -91,7 +92,7 @@ describe("runner limits on the wire", () => {
     const payload = new Uint8Array(maxFrame + 4 - ((frameHeadLength(2) + header.byteLength + 7) & ~7));
     const { conn, next } = await handDriver(daemon.address, token);
     conn.send([header, payload]);
-    expect(headerOf(await next())).toEqual([T.Done, 1, true, payload.byteLength]);
+    expect(readHeader(await next(), ANY_MESSAGE)).toEqual([T.Done, 1, true, payload.byteLength]);
     const gone = new Promise<void>((resolve) => conn.on("close", () => resolve()));
     conn.send([header, new Uint8Array(payload.byteLength + 1)]);
     await gone;

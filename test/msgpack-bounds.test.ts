@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { encodeValue } from "../src/protocol/codec.ts";
-import { frameOf, headerOf, T, type Header } from "../src/protocol/messages.ts";
+import { frameOf, T, type Header } from "../src/protocol/messages.ts";
+import { ANY_MESSAGE, readHeader } from "../src/protocol/read-header.ts";
 import { msgpackBoundsProblem } from "../src/protocol/msgpack-bounds.ts";
 import { ProtocolError } from "../src/index.ts";
 
@@ -23,7 +24,7 @@ describe("msgpack bounds scan", () => {
       "920adb0000000241", "920ac6ffffffff", "920ac9ffffffff21", "920ac70521", "ddffffffff0a", "df7fffffff0a0a", "9f", "dc0001", "920adb00", "c1",
     ]) {
       expect(msgpackBoundsProblem(Buffer.from(hex, "hex")), hex).toBeDefined();
-      expect(() => headerOf([Buffer.from(hex, "hex")]), hex).toThrow(ProtocolError);
+      expect(() => readHeader([Buffer.from(hex, "hex")], ANY_MESSAGE), hex).toThrow(ProtocolError);
     }
   });
 });

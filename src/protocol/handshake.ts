@@ -1,7 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { AuthError, ProtocolError, reviveStrandError, StrandError } from "../errors.ts";
 import type { Connection } from "../transport/connection.ts";
-import { frameOf, headerOf, PROTOCOL_VERSION, T, type RunnerInfo } from "./messages.ts";
+import { frameOf, PROTOCOL_VERSION, T, type Message, type RunnerInfo } from "./messages.ts";
+import { readHeader, reads } from "./read-header.ts";
 
 // Challenge-response over fresh nonces from both sides:
 //   driver  -> Hello(version, cn)
@@ -75,21 +76,23 @@ function converse<R>(conn: Connection, timeoutMs: number, step: (segs: Uint8Arra
   });
 }
 
-function refusal(h: readonly unknown[]): Error {
-  const [, code, message] = h;
-  return reviveStrandError(String(code), "StrandError", String(message), {});
+const DIALER_READS = reads("during the handshake", T.Challenge, T.Welcome, T.Refused);
+const LISTENER_READS = reads("during the handshake", T.Hello, T.Auth);
+
+function refusal([, code, message]: Message<T.Refused>): Error {
+  return reviveStrandError(code, "StrandError", message, {});
 }
 
 export function clientHandshake(conn: Connection, token: string | undefined, timeoutMs = 5000): Promise<HandshakeResult<RunnerInfo>> {
   const cn = randomBytes(NONCE_BYTES);
   let sn: Uint8Array | undefined;
   const result = converse(conn, timeoutMs, (segs) => {
-    const h = headerOf(segs);
+    const h = readHeader(segs, DIALER_READS);
     if (h[0] === T.Refused) throw refusal(h);
     if (h[0] === T.Challenge && sn === undefined) {
       const [, version, nonce, authRequired] = h;
       if (version !== PROTOCOL_VERSION) throw new ProtocolError(`runner speaks protocol ${version}, this driver ${PROTOCOL_VERSION}`);
-      if (!(nonce instanceof Uint8Array) || nonce.byteLength !== NONCE_BYTES) throw new ProtocolError("bad challenge nonce");
+      if (nonce.byteLength !== NONCE_BYTES) throw new ProtocolError("bad challenge nonce");
       sn = nonce;
       if (authRequired && token === undefined) throw new AuthError("runner requires a token and none was given (STRAND_TOKEN)");
       if (!authRequired && token !== undefined) throw new AuthError("runner does not check tokens but this driver has one: refusing an unauthenticated peer");
@@ -118,11 +121,16 @@ export function serverHandshake(conn: Connection, token: string | undefined, inf
     throw code === AuthError.code ? new AuthError(message) : new ProtocolError(message);
   };
   return converse(conn, timeoutMs, (segs) => {
-    const h = headerOf(segs);
+    let h: Message<T.Hello | T.Auth>;
+    try {
+      h = readHeader(segs, LISTENER_READS);
+    } catch (err) {
+      return refuse(ProtocolError.code, (err as Error).message);
+    }
     if (h[0] === T.Hello && cn === undefined) {
       const [, version, nonce] = h;
       if (version !== PROTOCOL_VERSION) refuse(ProtocolError.code, `runner speaks protocol ${PROTOCOL_VERSION}, driver ${version}`);
-      if (!(nonce instanceof Uint8Array) || nonce.byteLength !== NONCE_BYTES) refuse(ProtocolError.code, "bad hello nonce");
+      if (nonce.byteLength !== NONCE_BYTES) refuse(ProtocolError.code, "bad hello nonce");
       cn = nonce;
       conn.send(frameOf([T.Challenge, PROTOCOL_VERSION, sn, token !== undefined]));
       return undefined;

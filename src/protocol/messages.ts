@@ -5,7 +5,7 @@ import { ProtocolError } from "../errors.ts";
 // them before any header is packed. Importing the codec here guarantees that.
 import "./codec.ts";
 import type { Encoded } from "./codec.ts";
-import { msgpackBoundsProblem } from "./msgpack-bounds.ts";
+import { anyOf, bool, bytes, int, listOf, literal, maybe, nullable, num, record, str, tupleOf, type Kind, type TupleOf } from "./fields.ts";
 
 /**
  * Every frame is [header, ...payload]. The header is a small msgpack array whose first
@@ -14,54 +14,38 @@ import { msgpackBoundsProblem } from "./msgpack-bounds.ts";
  */
 export const PROTOCOL_VERSION = 1;
 
+// Each message's fields and meaning are in MESSAGES below, the one place they are written:
+// the header types, and the check of every header read (read-header.ts), derive from it.
 export enum T {
-  Hello = 1, // driver -> runner: [T, version, clientNonce]
-  Challenge = 2, // runner -> driver: [T, version, serverNonce, authRequired]
-  Auth = 3, // driver -> runner: [T, mac]
-  Welcome = 4, // runner -> driver: [T, RunnerInfo, serverMac]
-  Refused = 5, // either way, then close: [T, code, message]
-  Module = 9, // driver -> runner: [T, moduleRef, hash], once per link before calls use moduleRef
-  // driver -> runner: [T, id, moduleRef, exportName, solo, deps?, keep?, concurrent?] + args.
-  // `deps` lists the objects the args refer to, each with a runner to fetch it from if this
-  // one lacks it; `keep` is an object id: store the result under it instead of sending it
-  // back; `concurrent`: the call holds channels and may block on them (a goroutine).
+  Hello = 1,
+  Challenge = 2,
+  Auth = 3,
+  Welcome = 4,
+  Refused = 5,
+  Module = 9,
   Call = 10,
-  Cancel = 11, // driver -> runner: [T, id]
-  // runner -> driver: [T, id, ok, execMicros, inline?, notStarted?] + value or error. A kept
-  // result answers its size in bytes, or (inline) the value itself when it is small.
-  // `notStarted`: the runner is stopping and turned the call away before it began.
+  Cancel = 11,
   Result = 12,
-  CodeRequest = 13, // runner -> driver: [T, hash]
-  Code = 14, // driver -> runner: [T, hash, found] + [bundle bytes]
-  Heartbeat = 15, // either way: [T]
-  StatsRequest = 16, // driver -> runner: [T, id]
-  Stats = 17, // runner -> driver: [T, id, RunnerStats]
-  Lanes = 18, // runner -> driver: [T, ports], whenever they change: the threads' own servers
-  Put = 19, // driver -> runner: [T, reqId, objectId] + value: store it, owned by this driver
-  Fetch = 20, // driver or runner -> runner: [T, reqId, objectId, take?]; `take`: free it once sent
-  Object = 21, // answer to Fetch: [T, reqId, found] + the stored value, or an error
-  Free = 22, // driver -> runner: [T, objectIds]
-  Pull = 23, // driver -> runner: [T, reqId, objectId, fromAddress]: fetch it from there and keep it
-  Done = 24, // answer to Put and Pull: [T, reqId, ok, bytes] (+ error when not ok)
-  // driver -> runner, first after the handshake: [T, prefix]. The driver's object ids
-  // start with `prefix.`: objects its calls keep on a thread's lane are owned by it.
+  CodeRequest = 13,
+  Code = 14,
+  Heartbeat = 15,
+  StatsRequest = 16,
+  Stats = 17,
+  Lanes = 18,
+  Put = 19,
+  Fetch = 20,
+  Object = 21,
+  Free = 22,
+  Pull = 23,
+  Done = 24,
   Owner = 25,
-  // Channels (their home is the driver that made them; runners relay their threads' use):
-  ChanOp = 26, // runner -> driver: [T, opId, ChanRequest, sizes] + values of send cases
-  // driver -> runner: [T, opId, ok, index, done, pointer, credits?] + the value received, or an error.
-  // `pointer` [objectId, from]: a big value stayed in the sending runner's store; take it from
-  // there (`from` null: this runner holds it).
+  ChanOp = 26,
   ChanReply = 27,
-  ChanCancel = 28, // runner -> driver: [T, opId]: the op is no longer wanted (its thread died, its signal fired)
-  // Send credits (buffered channels, over a thread's lane): a send's reply may grant some
-  // (ChanReply's `credits`); the thread then sends values as `csend` ops, unanswered.
-  ChanRevoke = 29, // driver -> runner thread: [T, chan]: give back your credits for chan
-  ChanReturn = 30, // runner thread -> driver: [T, chan, n]: n credits given back (after every csend made with them)
-  // Between the ranks of an SPMD job (runner/spmd/), after the usual handshake:
-  RankHello = 31, // dialing rank -> rank: [T, job, sourceRank], first
-  RankMessage = 32, // [T, context, tag] + the encoded value
-  // runner -> driver, main connection: [T]. The runner is stopping (SIGTERM): it finishes
-  // the calls it has and turns new ones away (Result with notStarted); send it no more.
+  ChanCancel = 28,
+  ChanRevoke = 29,
+  ChanReturn = 30,
+  RankHello = 31,
+  RankMessage = 32,
   Draining = 33,
 }
 
@@ -71,7 +55,7 @@ export type ChanRequest =
   | { op: "recv"; chan: string }
   | { op: "close"; chan: string }
   | { op: "csend"; chan: string }
-  | { op: "select"; cases: { op: "send" | "recv"; chan: string }[]; default: boolean; timeout: number | undefined };
+  | { op: "select"; cases: { op: "send" | "recv"; chan: string }[]; default: boolean; timeout: number | null | undefined };
 
 /** The channel an operation names (a select: its first case's). */
 export function chanOf(req: ChanRequest): string {
@@ -90,7 +74,7 @@ export const DIRECT_MIN = 64 * 1024;
  * should). With `inline`, the object is small and its value travels in the call itself: its
  * last segments, `inline` of them per such object, in the order of the list.
  */
-export type Dep = [objectId: string, from: string | null, inline?: number];
+export type Dep = [objectId: string, from: string | null, inline?: number | null];
 
 /** Kept results up to this size travel back to the driver, which passes them on inline. */
 export const INLINE_MAX = 64 * 1024;
@@ -137,65 +121,152 @@ export interface RunnerStats {
   channelOpsRelayed: number;
 }
 
-export type Header =
-  | [T.Hello, number, Uint8Array]
-  | [T.Challenge, number, Uint8Array, boolean]
-  | [T.Auth, Uint8Array]
-  | [T.Welcome, RunnerInfo, Uint8Array]
-  | [T.Refused, string, string]
-  | [T.Module, number, string]
-  | [T.Call, number, number, string, boolean, (Dep[] | null)?, (string | null)?, boolean?]
-  | [T.Cancel, number]
-  | [T.Result, number, boolean, number, boolean?, boolean?]
-  | [T.CodeRequest, string]
-  | [T.Code, string, boolean]
-  | [T.Heartbeat]
-  | [T.StatsRequest, number]
-  | [T.Stats, number, RunnerStats]
-  | [T.Lanes, number[]]
-  | [T.Put, number, string]
-  | [T.Fetch, number, string, boolean?]
-  | [T.Object, number, boolean]
-  | [T.Free, string[]]
-  | [T.Pull, number, string, string]
-  | [T.Done, number, boolean, number]
-  | [T.Owner, string]
-  | [T.ChanOp, number, ChanRequest, number[], number[]?]
-  | [T.ChanReply, number, boolean, number, boolean, ([string, string | null] | null)?, number?]
-  | [T.ChanRevoke, string]
-  | [T.ChanReturn, string, number]
-  | [T.ChanCancel, number]
-  | [T.RankHello, string, number]
-  | [T.RankMessage, string, number]
-  | [T.Draining];
+const dep: Kind<Dep> = tupleOf("an object dependency [objectId, from, inline?]", str, nullable(str), maybe(int));
+const chanCase = record<{ op: "send" | "recv"; chan: string }>("a select case", { op: literal("send", "recv"), chan: str });
+const chanRequest = anyOf<ChanRequest>("a channel operation",
+  record<{ op: "send" | "recv" | "close" | "csend"; chan: string }>("", { op: literal("send", "recv", "close", "csend"), chan: str }),
+  record<Extract<ChanRequest, { op: "select" }>>("", { op: literal("select"), cases: listOf(chanCase), default: bool, timeout: maybe(num) }));
+/** Where a big channel value waits: [objectId, the runner holding it (null: the receiver)]. */
+const pointer = tupleOf("a value pointer [objectId, from]", str, nullable(str));
+const runnerInfo = record<RunnerInfo>("runner info", { id: str, threads: int, pid: int, hostname: str, maxFrame: int });
+const runnerStats = record<RunnerStats>("runner statistics", {
+  calls: num, failures: num, inFlight: num, codeFetches: num, codeBytesReceived: num, codeLoads: num, cachedModules: num,
+  sessions: num, workerRestarts: num, batches: num, batchedCalls: num, objects: num, objectBytes: num, objectBytesLimit: num,
+  objectFetches: num, objectBytesFetched: num, objectsServed: num, channelOpsRelayed: num,
+});
+
+/** A message's fields after its type, in order: a name (for errors) and a kind each. */
+export interface MessageDef {
+  readonly fields: readonly (readonly [name: string, kind: Kind<unknown>])[];
+  /**
+   * Read before the two sides know they speak the same version: a later version may add
+   * fields, which are ignored, so that it is still told "wrong version" rather than "malformed".
+   */
+  readonly open?: true;
+}
+
+/**
+ * Every message: its fields, and what it means. A header is `[type, ...fields]`; `maybe`
+ * fields may be left out (or sent as null to reach a later one). What follows the header in
+ * the frame, if anything, is said per message.
+ */
+export const MESSAGES = {
+  // The handshake (handshake.ts), the first messages on every connection.
+  /** dialer -> listener, first. */
+  [T.Hello]: { fields: [["version", int], ["clientNonce", bytes]], open: true },
+  /** listener -> dialer. */
+  [T.Challenge]: { fields: [["version", int], ["serverNonce", bytes], ["authRequired", bool]], open: true },
+  /** dialer -> listener: its proof that it holds the token (empty without one). */
+  [T.Auth]: { fields: [["mac", bytes]] },
+  /** listener -> dialer: who it is, and its own proof. */
+  [T.Welcome]: { fields: [["info", runnerInfo], ["serverMac", bytes]] },
+  /** Either way, then close: an error code (errors.ts) and why. */
+  [T.Refused]: { fields: [["code", str], ["message", str]], open: true },
+
+  // Calls.
+  /** driver -> runner, once per connection before calls use `moduleRef`: the bundle's SHA-256. */
+  [T.Module]: { fields: [["moduleRef", int], ["hash", str]] },
+  /**
+   * driver -> runner, + the arguments (encoded), then the values of `inline` deps. `deps`:
+   * the objects the arguments refer to, each with a runner to fetch it from if this one lacks
+   * it; `keep`: an object id: store the result under it instead of sending it back;
+   * `concurrent`: the call holds channels and may block on them (a goroutine).
+   */
+  [T.Call]: {
+    fields: [["id", int], ["moduleRef", int], ["exportName", str], ["solo", bool], ["deps", maybe(listOf(dep))], ["keep", maybe(str)], ["concurrent", maybe(bool)]],
+  },
+  /** driver -> runner: stop that call; its Result still comes. */
+  [T.Cancel]: { fields: [["id", int]] },
+  /**
+   * runner -> driver, + the value or the error. A kept result answers its size in bytes, or
+   * (`inline`) the value itself when it is small. `notStarted`: the runner is stopping and
+   * turned the call away before it began.
+   */
+  [T.Result]: { fields: [["id", int], ["ok", bool], ["execMicros", num], ["inline", maybe(bool)], ["notStarted", maybe(bool)]] },
+  /** runner -> driver: send me this bundle. */
+  [T.CodeRequest]: { fields: [["hash", str]] },
+  /** driver -> runner, + the bundle's bytes. */
+  [T.Code]: { fields: [["hash", str], ["found", bool]] },
+
+  // The connection.
+  /** Either way, when nothing else was sent for a while. */
+  [T.Heartbeat]: { fields: [] },
+  [T.StatsRequest]: { fields: [["id", int]] },
+  [T.Stats]: { fields: [["id", int], ["stats", runnerStats]] },
+  /** runner -> driver, whenever they change: the ports of its threads' own servers. */
+  [T.Lanes]: { fields: [["ports", listOf(int)]] },
+  /**
+   * driver -> runner, first after the handshake: the driver's object ids start with
+   * `prefix.`; objects its calls keep on a thread's lane are owned by it.
+   */
+  [T.Owner]: { fields: [["prefix", str]] },
+  /**
+   * runner -> driver, main connection. The runner is stopping (SIGTERM): it finishes the
+   * calls it has and turns new ones away (Result with notStarted); send it no more.
+   */
+  [T.Draining]: { fields: [] },
+
+  // Objects.
+  /** driver -> runner, + the value: store it, owned by this driver. Answered by Done. */
+  [T.Put]: { fields: [["reqId", int], ["objectId", str]] },
+  /** driver or runner -> runner. `take`: free it once sent (a channel value). Answered by Object. */
+  [T.Fetch]: { fields: [["reqId", int], ["objectId", str], ["take", maybe(bool)]] },
+  /** Answer to Fetch, + the stored value, or an error. */
+  [T.Object]: { fields: [["reqId", int], ["found", bool]] },
+  /** driver -> runner. */
+  [T.Free]: { fields: [["objectIds", listOf(str)]] },
+  /** driver -> runner: fetch it from there and keep it. Answered by Done. */
+  [T.Pull]: { fields: [["reqId", int], ["objectId", str], ["fromAddress", str]] },
+  /** Answer to Put and Pull: the object's size (+ the error when not ok). */
+  [T.Done]: { fields: [["reqId", int], ["ok", bool], ["bytes", int]] },
+
+  // Channels: their home is the driver that made them; runners relay their threads' use.
+  /**
+   * runner -> driver, + `sizes[i]` segments for each send case's value. `pointers`: the
+   * indices of values that are object ids of big values left in the sender's store.
+   * `opId` 0: a credited send (`csend`), not answered.
+   */
+  [T.ChanOp]: { fields: [["opId", int], ["request", chanRequest], ["sizes", listOf(int)], ["pointers", maybe(listOf(int))]] },
+  /**
+   * driver -> runner, + the value received or an error. `pointer`: a big value stayed in
+   * the sending runner's store: take it from there. `credits`: sends on this channel the
+   * thread may make without waiting, as `csend` ops.
+   */
+  [T.ChanReply]: {
+    fields: [["opId", int], ["ok", bool], ["index", int], ["done", bool], ["pointer", maybe(pointer)], ["credits", maybe(int)]],
+  },
+  /** runner -> driver: the op is no longer wanted (its thread died, its signal fired). */
+  [T.ChanCancel]: { fields: [["opId", int]] },
+  /** driver -> runner thread: give back your credits for this channel. */
+  [T.ChanRevoke]: { fields: [["chan", str]] },
+  /** runner thread -> driver: n credits given back, after every csend made with them. */
+  [T.ChanReturn]: { fields: [["chan", str], ["n", int]] },
+
+  // Between the ranks of an SPMD job (runner/spmd/), after the usual handshake.
+  /** dialing rank -> rank, first. */
+  [T.RankHello]: { fields: [["job", str], ["sourceRank", int]] },
+  /** + the encoded value. */
+  [T.RankMessage]: { fields: [["context", str], ["tag", int]] },
+} as const satisfies { readonly [K in T]: MessageDef };
+
+type Fields<K extends T> = (typeof MESSAGES)[K]["fields"];
+type KindsOf<Fs> = { [I in keyof Fs]: Fs[I] extends readonly [string, infer K] ? K : never };
+
+/** The header of message K (of each of them, for a union), as the table defines it. */
+export type Message<K extends T> = K extends T
+  ? [K, ...TupleOf<KindsOf<Fields<K>>>, ...((typeof MESSAGES)[K] extends { open: true } ? unknown[] : [])]
+  : never;
+
+export type Header = Message<T>;
 
 // Headers never hold user values, so the plain, fast msgpack settings suffice.
-const headerPackr = new Packr({ useRecords: false, moreTypes: false });
+export const headerPackr = new Packr({ useRecords: false, moreTypes: false });
 
 export function frameOf(header: Header, payload?: Encoded | Uint8Array): Uint8Array[] {
   const head = Uint8Array.prototype.slice.call(headerPackr.pack(header));
   if (payload === undefined) return [head];
   if (payload instanceof Uint8Array) return [head, payload];
   return [head, payload.body, ...payload.attachments];
-}
-
-export function headerOf(segments: readonly Uint8Array[]): Header {
-  let first = segments[0];
-  if (first === undefined) throw new ProtocolError("empty frame");
-  // Big frames arrive in shared memory, and msgpackr's native string extractor (used for
-  // headers of 140 bytes or more) misreads it: a call with a big argument and a dozen Refs
-  // failed as "undecodable header" and dropped the driver. Headers are small: copy.
-  if (first.buffer instanceof SharedArrayBuffer) first = Uint8Array.prototype.slice.call(first);
-  const problem = msgpackBoundsProblem(first);
-  if (problem !== undefined) throw new ProtocolError(`undecodable header: ${problem}`);
-  let h: unknown;
-  try {
-    h = headerPackr.unpack(first);
-  } catch (err) {
-    throw new ProtocolError(`undecodable header: ${(err as Error).message}`);
-  }
-  if (!Array.isArray(h) || typeof h[0] !== "number") throw new ProtocolError("header is not a typed array message");
-  return h as Header;
 }
 
 /** The value carried after the header, as the codec wants it. */

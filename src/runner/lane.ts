@@ -3,8 +3,8 @@ import { threadId } from "node:worker_threads";
 import { ChannelBrokenError, ProtocolError } from "../errors.ts";
 import { refuseEarly, serverHandshake } from "../protocol/handshake.ts";
 import { decodeError } from "../protocol/codec.ts";
-import { frameOf, headerOf, T, type ChanRequest } from "../protocol/messages.ts";
-import { checkShape } from "../protocol/shapes.ts";
+import { frameOf, T, type ChanRequest } from "../protocol/messages.ts";
+import { readHeader, reads } from "../protocol/read-header.ts";
 import { laneForDriver, revokeCredits, type LaneChanPath } from "./chan-relay.ts";
 import { Connection } from "../transport/connection.ts";
 import type { Tls } from "../transport/secure.ts";
@@ -23,6 +23,9 @@ import { LANE_COUNTER, ThreadChannel, type LaneConfig } from "./thread-messages.
 // runner's main thread (session.ts), which can kill a thread and fetch code. A Call frame
 // is read as on the main link (call-intake.ts); its solo and concurrent flags, which steer
 // the main thread's executor, do not apply here.
+
+/** What a thread's lane takes from a driver. */
+export const LANE_READS = reads("on a lane", T.Module, T.Call, T.Owner, T.ChanReply, T.ChanRevoke, T.Heartbeat);
 
 class LaneSession {
   /** Module refs the driver declared, and the bundle paths they stand for. */
@@ -68,18 +71,16 @@ class LaneSession {
 
   private onFrame(segs: Uint8Array[]): void {
     try {
-      const h = headerOf(segs);
-      checkShape(h);
+      const h = readHeader(segs, LANE_READS);
       switch (h[0]) {
         case T.Module: {
           const [, ref, hash] = h;
-          if (typeof ref !== "number" || typeof hash !== "string") throw new ProtocolError("malformed module declaration");
           this.modules.set(ref, bundlePath(this.cfg.cacheDir, hash)); // validates the hash
           return;
         }
         case T.Call: return this.onCall(readCall(h, segs));
         case T.Owner: {
-          if (typeof h[1] !== "string" || h[1] === "") throw new ProtocolError("malformed owner");
+          if (h[1] === "") throw new ProtocolError("malformed owner: an empty prefix"); // its type is checked with the header
           this.prefix = h[1];
           laneForDriver(h[1], this.chanPath);
           return;
@@ -94,7 +95,6 @@ class LaneSession {
           return;
         }
         case T.ChanRevoke: {
-          if (typeof h[1] !== "string") throw new ProtocolError("malformed revoke");
           // After every credited send already written on this connection: the home counts right.
           this.conn.send(frameOf([T.ChanReturn, h[1], revokeCredits(h[1])]));
           return;

@@ -1,11 +1,15 @@
 import type { Logger } from "pino";
-import { ObjectLostError, ProtocolError } from "../errors.ts";
+import { ObjectLostError } from "../errors.ts";
 import { decodeError } from "../protocol/codec.ts";
 import { clientHandshake } from "../protocol/handshake.ts";
 import { DEFAULT_HEARTBEAT, startHeartbeat } from "../protocol/heartbeat.ts";
-import { frameOf, headerOf, T } from "../protocol/messages.ts";
+import { frameOf, T } from "../protocol/messages.ts";
+import { readHeader, reads } from "../protocol/read-header.ts";
 import { Connection, dial, parseAddress } from "../transport/connection.ts";
 import type { Tls } from "../transport/secure.ts";
+
+/** What another runner sends us on a connection we opened to fetch objects. */
+export const PEER_READS = reads("from a peer runner", T.Object, T.Heartbeat, T.Lanes);
 
 interface Waiter {
   objectId: string;
@@ -50,9 +54,8 @@ class PeerLink {
 
   private onFrame(segs: Uint8Array[]): void {
     try {
-      const h = headerOf(segs);
-      if (h[0] === T.Heartbeat || h[0] === T.Lanes) return;
-      if (h[0] !== T.Object) throw new ProtocolError(`unexpected message type ${String(h[0])} from a peer runner`);
+      const h = readHeader(segs, PEER_READS);
+      if (h[0] !== T.Object) return;
       const w = this.waiters.get(h[1]);
       if (w === undefined) return;
       this.waiters.delete(h[1]);

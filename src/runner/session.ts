@@ -2,8 +2,8 @@ import type { Logger } from "pino";
 import { CancelledError, ChannelBrokenError, ImportError, ProtocolError } from "../errors.ts";
 import { encodeSegments } from "../protocol/codec.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
-import { chanOf, frameOf, headerOf, T, type ChanRequest, type RunnerStats } from "../protocol/messages.ts";
-import { checkShape } from "../protocol/shapes.ts";
+import { chanOf, frameOf, T, type ChanRequest, type RunnerStats } from "../protocol/messages.ts";
+import { readHeader, reads } from "../protocol/read-header.ts";
 import type { Connection } from "../transport/connection.ts";
 import { gatherInputs, keptOutcome, readCall, type CallIntake } from "./call-intake.ts";
 import type { CodeCache } from "./code-cache.ts";
@@ -35,6 +35,9 @@ export interface SessionHost {
  * (TCP keepalive covers hosts that vanish). Heartbeats still go out every 250 ms.
  */
 export const DEFAULT_RUNNER_HEARTBEAT: HeartbeatOptions = { intervalMs: 250, timeoutMs: 60_000 };
+
+/** What a runner's main port takes, from drivers and from peer runners fetching objects. */
+export const SESSION_READS = reads("from a driver", T.Module, T.Call, T.Put, T.Fetch, T.Free, T.Pull, T.ChanReply, T.Owner, T.Cancel, T.Code, T.StatsRequest, T.Heartbeat);
 
 /** One driver's connection to this runner, after the handshake. */
 export class Session {
@@ -87,8 +90,7 @@ export class Session {
 
   private onFrame(segs: Uint8Array[], owned: boolean): void {
     try {
-      const h = headerOf(segs);
-      checkShape(h);
+      const h = readHeader(segs, SESSION_READS);
       switch (h[0]) {
         case T.Module: return this.onModule(h[1], h[2]);
         case T.Call: return this.onCall(readCall(h, segs), owned);
@@ -106,7 +108,7 @@ export class Session {
           return;
         }
         case T.Owner:
-          if (typeof h[1] !== "string" || h[1] === "") throw new ProtocolError("malformed owner");
+          if (h[1] === "") throw new ProtocolError("malformed owner: an empty prefix"); // its type is checked with the header
           this.host.owners.set(h[1], this);
           this.isDriver = true;
           return;
@@ -144,7 +146,6 @@ export class Session {
   }
 
   private onModule(ref: number, hash: string): void {
-    if (typeof ref !== "number" || typeof hash !== "string") throw new ProtocolError("malformed module declaration");
     this.cache.pathOf(hash); // validates the hash
     this.modules.set(ref, hash);
   }

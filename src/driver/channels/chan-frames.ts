@@ -1,15 +1,14 @@
 import { ProtocolError } from "../../errors.ts";
 import { encodeValue } from "../../protocol/codec.ts";
-import { frameOf, T } from "../../protocol/messages.ts";
+import { frameOf, T, type Message } from "../../protocol/messages.ts";
 import type { Outcome } from "./channel-home.ts";
 
 /** The values of a ChanOp frame's send cases: `sizes[i]` segments each, after the header. */
-export function chanValues(sizes: unknown, segs: readonly Uint8Array[]): Uint8Array[][] {
-  if (!Array.isArray(sizes)) throw new ProtocolError("malformed channel operation");
+export function chanValues(sizes: readonly number[], segs: readonly Uint8Array[]): Uint8Array[][] {
   const values: Uint8Array[][] = [];
   let at = 1;
   for (const n of sizes) {
-    if (!Number.isInteger(n) || n < 1 || at + n > segs.length) throw new ProtocolError("malformed channel values");
+    if (n < 1 || at + n > segs.length) throw new ProtocolError("malformed channel values");
     values.push(segs.slice(at, (at += n)).map((s) => s.slice())); // kept: own copies, not views of socket reads
   }
   return values;
@@ -18,7 +17,7 @@ export function chanValues(sizes: unknown, segs: readonly Uint8Array[]): Uint8Ar
 /** The ChanReply frame for a channel operation's outcome, as sent to runner `receiver`. */
 export function chanReplyFrame(opId: number, o: Outcome, receiver: string): Uint8Array[] {
   if (o instanceof Error) return frameOf([T.ChanReply, opId, false, -1, false], encodeValue(o, "error"));
-  const header: [T.ChanReply, number, boolean, number, boolean, ([string, string | null] | null)?, number?] = [T.ChanReply, opId, true, o.index, o.done === true];
+  const header: Message<T.ChanReply> = [T.ChanReply, opId, true, o.index, o.done === true];
   if (o.credits !== undefined && o.credits > 0) header.push(null, o.credits);
   if (o.value === undefined) return frameOf(header);
   const { segs, at } = o.value;

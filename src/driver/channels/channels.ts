@@ -73,11 +73,10 @@ export class Channels {
       waiting.delete(opId);
       peer.reply(opId, o);
     };
-    if (typeof req !== "object" || req === null) throw new ProtocolError("malformed channel operation");
     if (req.op === "csend") {
       // A value sent against a credit: no answer (the sender did not wait).
       const v = values[0];
-      if (v === undefined || typeof req.chan !== "string") throw new ProtocolError("malformed credited send");
+      if (v === undefined) throw new ProtocolError("credited send without a value");
       this.usedBy.get(peer)?.add(req.chan);
       this.home.credited(req.chan, peer, v);
       return;
@@ -95,14 +94,12 @@ export class Channels {
     let timeout: number | undefined;
     let k = 0;
     const caseOf = (c: { op: "send" | "recv"; chan: string }): HomeCase => {
-      if (typeof c?.chan !== "string" || (c.op !== "send" && c.op !== "recv")) throw new ProtocolError("malformed channel case");
       if (c.op === "recv") return { op: "recv", chan: c.chan };
       const v = values[k++];
       if (v === undefined) throw new ProtocolError("send case without a value");
       return { op: "send", chan: c.chan, value: v };
     };
     if (req.op === "select") {
-      if (!Array.isArray(req.cases)) throw new ProtocolError("malformed select");
       cases = req.cases.map(caseOf);
       dflt = req.default === true;
       timeout = typeof req.timeout === "number" ? req.timeout : undefined;

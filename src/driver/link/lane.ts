@@ -1,12 +1,16 @@
-import { ProtocolError, RunnerLostError } from "../../errors.ts";
+import { RunnerLostError } from "../../errors.ts";
 import { clientHandshake } from "../../protocol/handshake.ts";
-import { frameOf, headerOf, T } from "../../protocol/messages.ts";
+import { frameOf, T } from "../../protocol/messages.ts";
+import { readHeader, reads } from "../../protocol/read-header.ts";
 import { Connection, dial } from "../../transport/connection.ts";
 import type { Tls } from "../../transport/secure.ts";
 import type { ChanRequest } from "../../protocol/messages.ts";
 import type { PendingCall } from "../calls/call.ts";
 import type { ChanPeer } from "../channels/channel-home.ts";
 import { chanReplyFrame, chanValues } from "../channels/chan-frames.ts";
+
+/** What a runner thread sends on its lane. */
+export const LANE_READS = reads("on a lane", T.Result, T.ChanOp, T.ChanCancel, T.ChanReturn, T.Heartbeat);
 
 export interface LaneOwner {
   readonly address: string;
@@ -42,14 +46,13 @@ export class Lane {
     conn.send(frameOf([T.Owner, owner.ownerPrefix]));
     const onFrame = (segs: Uint8Array[]): void => {
       try {
-        const h = headerOf(segs);
+        const h = readHeader(segs, LANE_READS);
         if (h[0] === T.Result) owner.laneResult(lane, h[1], h[2], h[3], segs, h[4] === true, h[5] === true);
         else if (h[0] === T.ChanOp) {
           const [, opId, req, sizes, pointers] = h;
-          owner.laneChanOp(lane, opId, req, chanValues(sizes, segs), Array.isArray(pointers) ? pointers : []);
+          owner.laneChanOp(lane, opId, req, chanValues(sizes, segs), pointers ?? []);
         } else if (h[0] === T.ChanCancel) owner.laneChanCancel(lane, h[1]);
         else if (h[0] === T.ChanReturn) owner.laneChanReturn(lane, h[1], h[2]);
-        else if (h[0] !== T.Heartbeat) throw new ProtocolError(`unexpected message type ${String(h[0])} on a lane`);
       } catch (err) {
         conn.destroy(err as Error);
       }

@@ -1,5 +1,4 @@
 import type { Logger } from "pino";
-import { ProtocolError } from "../../errors.ts";
 import { parseAddress } from "../../transport/connection.ts";
 import type { Tls } from "../../transport/secure.ts";
 import { Lane, type LaneOwner } from "./lane.ts";
@@ -43,13 +42,12 @@ export class LinkLanes {
   }
 
   /** The runner told us where its threads listen: connect to new ones, drop gone ones. */
-  update(ports: number[]): void {
-    if (!Array.isArray(ports)) throw new ProtocolError("malformed lanes message");
+  update(ports: readonly number[]): void {
     const wanted = new Set(ports);
     for (const [port, lane] of this.lanes) if (!wanted.has(port)) lane.close();
     const { host } = parseAddress(this.owner.address);
     for (const port of wanted) {
-      if (this.lanes.has(port) || this.dialing.has(port) || typeof port !== "number") continue;
+      if (this.lanes.has(port) || this.dialing.has(port)) continue;
       this.dialing.add(port);
       Lane.open(host, port, this.token, this.tls, this.owner).then(
         (lane) => {

@@ -1,6 +1,6 @@
 import { ProtocolError, RunnerLostError } from "../../errors.ts";
 import { decodeError, decodeSegments, type Encoded } from "../../protocol/codec.ts";
-import { frameOf, T, type Header, type RunnerStats } from "../../protocol/messages.ts";
+import { frameOf, T, type Message, type RunnerStats } from "../../protocol/messages.ts";
 
 /** What the requests need of their runner link. */
 export interface RequestChannel {
@@ -11,8 +11,11 @@ export interface RequestChannel {
   send(frame: Uint8Array[]): void;
 }
 
+/** The messages that answer a request (checked by the link's readHeader). */
+type Answer = Message<T.Stats | T.Done | T.Object>;
+
 interface Waiter {
-  resolve: (h: Header, segs: Uint8Array[]) => void;
+  resolve: (h: Answer, segs: Uint8Array[]) => void;
   reject: (e: Error) => void;
 }
 
@@ -46,12 +49,15 @@ export class LinkRequests {
   }
 
   stats(): Promise<RunnerStats> {
-    return this.request((id) => frameOf([T.StatsRequest, id]), (h) => (h as [T.Stats, number, RunnerStats])[2]);
+    return this.request((id) => frameOf([T.StatsRequest, id]), (h) => {
+      if (h[0] !== T.Stats) throw new ProtocolError("stats request answered with the wrong message");
+      return h[2];
+    });
   }
 
   /** An answer (Stats, Done, Object) arrived: settles its request. */
-  answer(h: Header, segs: Uint8Array[]): void {
-    const id = h[1] as number;
+  answer(h: Answer, segs: Uint8Array[]): void {
+    const id = h[1];
     const w = this.waiting.get(id);
     this.waiting.delete(id);
     w?.resolve(h, segs);
@@ -73,7 +79,7 @@ export class LinkRequests {
     });
   }
 
-  private request<R>(frame: (id: number) => Uint8Array[], read: (h: Header, segs: Uint8Array[]) => R): Promise<R> {
+  private request<R>(frame: (id: number) => Uint8Array[], read: (h: Answer, segs: Uint8Array[]) => R): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       if (!this.link.alive()) return reject(new RunnerLostError(this.link.address, "link closed"));
       const id = this.link.nextId();
@@ -92,7 +98,7 @@ export class LinkRequests {
   }
 }
 
-function doneBytes(h: Header, segs: Uint8Array[]): number {
+function doneBytes(h: Answer, segs: Uint8Array[]): number {
   if (h[0] !== T.Done) throw new ProtocolError("request answered with the wrong message");
   if (h[2]) return h[3];
   throw decodeError(segs.slice(1));

@@ -4,7 +4,8 @@ import { decodeValue, type Encoded } from "../../protocol/codec.ts";
 import { clientHandshake } from "../../protocol/handshake.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../../protocol/heartbeat.ts";
 import type { Chan } from "../../protocol/chan.ts";
-import { frameOf, headerOf, payloadOf, T, type ChanRequest, type RunnerInfo, type RunnerStats } from "../../protocol/messages.ts";
+import { frameOf, payloadOf, T, type ChanRequest, type RunnerInfo, type RunnerStats } from "../../protocol/messages.ts";
+import { readHeader, reads } from "../../protocol/read-header.ts";
 import type { ChanPeer, Outcome } from "../channels/channel-home.ts";
 import { chanReplyFrame, chanValues } from "../channels/chan-frames.ts";
 import { Connection, dial, parseAddress } from "../../transport/connection.ts";
@@ -18,6 +19,9 @@ import { LinkLanes } from "./link-lanes.ts";
 import { LinkRequests } from "./link-requests.ts";
 import type { Kept } from "../objects/object-entry.ts";
 import { resultError } from "./result-error.ts";
+
+/** What a runner sends on its main connection to a driver. */
+export const LINK_READS = reads("from a runner", T.Result, T.CodeRequest, T.Stats, T.Done, T.Object, T.Lanes, T.ChanOp, T.ChanCancel, T.Heartbeat, T.Draining);
 
 export interface LinkHost {
   /** Channel operations this runner relays for its threads, and their withdrawal. */
@@ -209,7 +213,6 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
   }
 
   laneChanReturn(lane: Lane, chan: string, n: number): void {
-    if (typeof chan !== "string" || typeof n !== "number") throw new ProtocolError("malformed credit return");
     this.host.chanReturned(lane.chanPeer(this), chan, n);
   }
 
@@ -265,7 +268,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
   private onFrame(segs: Uint8Array[]): void {
     if (!this.alive) return; // closing: what still arrives answers calls already failed
     try {
-      const h = headerOf(segs);
+      const h = readHeader(segs, LINK_READS);
       switch (h[0]) {
         case T.Result: return this.onResult(h[1], h[2], h[3], segs, h[4] === true, h[5] === true);
         case T.CodeRequest: {
@@ -278,8 +281,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
         case T.Lanes: return this.lanes.update(h[1]);
         case T.ChanOp: {
           const [, opId, req, sizes, pointers] = h;
-          if (typeof opId !== "number") throw new ProtocolError("malformed channel operation");
-          return this.host.chanOp(this, opId, req, chanValues(sizes, segs), Array.isArray(pointers) ? pointers : []);
+          return this.host.chanOp(this, opId, req, chanValues(sizes, segs), pointers ?? []);
         }
         case T.ChanCancel: return this.host.chanCancel(this, h[1]);
         case T.Heartbeat: return;

@@ -42,7 +42,8 @@ export class Communicator implements Comm {
   }
 
   private static checkTag(tag: number, what: string, anyAllowed: boolean): void {
-    if (!Number.isInteger(tag) || tag < (anyAllowed ? ANY : 0)) throw new RangeError(`${what} must be a whole number >= 0${anyAllowed ? " or ANY" : ""}, got ${String(tag)}`);
+    // Safe integers: the wire carries no others (protocol/messages.ts), and they stay distinct.
+    if (!Number.isSafeInteger(tag) || tag < (anyAllowed ? ANY : 0)) throw new RangeError(`${what} must be a whole number >= 0${anyAllowed ? " or ANY" : ""}, got ${String(tag)}`);
   }
 
   send(dest: number, value: unknown, tag = 0): Promise<void> {

@@ -2,7 +2,8 @@ import net from "node:net";
 import { JobAbortedError, ProtocolError } from "../../errors.ts";
 import { decodeValue } from "../../protocol/codec.ts";
 import { clientHandshake, refuseEarly, serverHandshake } from "../../protocol/handshake.ts";
-import { frameOf, headerOf, payloadOf, T } from "../../protocol/messages.ts";
+import { frameOf, payloadOf, T } from "../../protocol/messages.ts";
+import { readHeader, reads } from "../../protocol/read-header.ts";
 import type { RankAddress } from "../../protocol/spmd-wire.ts";
 import { Connection, dial } from "../../transport/connection.ts";
 import { createServer } from "../../transport/server.ts";
@@ -14,6 +15,10 @@ import type { Envelope } from "./mailbox.ts";
 // the runners' shared token with the usual handshake (over TLS when the runner has it); the dialer then says which rank of
 // which job it is. A thread serves its ranks from the thread itself: no hop through the
 // runner's main thread.
+
+/** A connection from another rank: its hello, then its messages. */
+const HELLO_READS = reads("from a rank, first", T.RankHello);
+const RANK_READS = reads("from a rank", T.RankMessage);
 
 interface Outgoing {
   conn: Connection | undefined;
@@ -66,17 +71,13 @@ export class RemoteLinks {
       let source = -1;
       const onFrame = (segs: Uint8Array[]): void => {
         try {
-          const h = headerOf(segs);
           if (source < 0) {
-            const [kind, job, from] = h;
-            if (kind !== T.RankHello || job !== this.job || typeof from !== "number" || !Number.isInteger(from) || from < 0 || from >= this.size) {
-              throw new ProtocolError("expected the hello of a rank of this job");
-            }
+            const [, job, from] = readHeader(segs, HELLO_READS);
+            if (job !== this.job || from < 0 || from >= this.size) throw new ProtocolError("expected the hello of a rank of this job");
             source = from;
             return;
           }
-          const [kind, context, tag] = h;
-          if (kind !== T.RankMessage || typeof context !== "string" || typeof tag !== "number") throw new ProtocolError("malformed rank message");
+          const [, context, tag] = readHeader(segs, RANK_READS);
           const { body, attachments } = payloadOf(segs);
           this.events.deliver({ context, source, tag, value: decodeValue(body, attachments) });
         } catch (err) {
