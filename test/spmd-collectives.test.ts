@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { local, type Cluster, type Remote } from "../src/index.ts";
 import {
-  arrIn, bigInt64In, bigIntIn, bigVec, digest, f64In, i32In, type Reductions, type SuiteResult, type Tally,
+  arrIn, bigInt64In, bigIntIn, bigVec, digest, f64In, i32In, subclassIn, type Reductions, type SuiteResult, type Tally, type TypedGot,
 } from "./fixtures/spmd.ts";
 import { fixture } from "./helpers.ts";
 
@@ -119,6 +119,36 @@ function expectedSuite(r: number, n: number, root: number, big: number): Omit<Su
   };
 }
 
+/**
+ * Checks subclassCollectives: every result is a Buffer (for Buffer inputs) or a Float64Array
+ * (for the subclass) with the elements folded here, in the inputs' element type (a Buffer's
+ * sums wrap at 256).
+ */
+function checkSubclassed(results: Awaited<ReturnType<Spmd["subclassCollectives"]>>[], kind: "buffer" | "subclass", length: number, root: number): void {
+  const n = results.length;
+  const Elements = kind === "buffer" ? Uint8Array : Float64Array;
+  const inputs = range(n).map((r) => Elements.from(subclassIn(kind, length, r)));
+  const zipped = (op: (x: number, y: number) => number) => (a: Uint8Array | Float64Array, b: Uint8Array | Float64Array) => a.map((x, i) => op(x, b[i]!));
+  const sum = zipped(add);
+  const max = zipped(Math.max);
+  const upTo = (r: number, op: typeof sum): Uint8Array | Float64Array => inputs.slice(0, r + 1).reduce(op);
+  const bytes = (v: ArrayBufferView): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  const expectGot = (got: TypedGot | undefined, want: Uint8Array | Float64Array, what: string): void => {
+    expect({ buffer: got?.buffer, float64: got?.float64 }, what).toEqual({ buffer: kind === "buffer", float64: kind === "subclass" });
+    // Bytes, not elements: vitest's deep equality would walk the big arrays element by element.
+    expect(bytes(got!.values).equals(bytes(want)), what).toBe(true);
+  };
+  for (const [r, got] of results.entries()) {
+    expectGot(got.bcast, inputs[root]!, `bcast, rank ${r}`);
+    expectGot(got.allreduceSum, upTo(n - 1, sum), `allreduce sum, rank ${r}`);
+    expectGot(got.allreduceMax, upTo(n - 1, max), `allreduce max, rank ${r}`);
+    expectGot(got.allreduceUser, upTo(n - 1, max), `allreduce with a function, rank ${r}`);
+    if (r === root) expectGot(got.reduceSum, upTo(n - 1, sum), `reduce sum, root ${r}`);
+    else expect(got.reduceSum, `reduce sum, rank ${r}`).toBeUndefined();
+    expectGot(got.scanSum, upTo(r, sum), `scan sum, rank ${r}`);
+  }
+}
+
 function check(results: SuiteResult[], n: number, root: number, big: number): void {
   expect(results).toHaveLength(n);
   // Nobody left the barrier before the last rank (which arrived late on purpose) entered it.
@@ -155,6 +185,21 @@ describe("spmd: collectives", () => {
   ])("ranks placed unevenly $placement, root $root", async ({ placement, root }) => {
     const n = placement.length;
     check(await cluster.spmd({ size: n, placement }, m.collectivesSuite, { root, big: BIG }), n, root, BIG);
+  });
+
+  // Regression: the reductions and the pipelined bcast named a typed array's kind by its
+  // constructor's name, so a Buffer or a subclass failed the job ("unknown typed array kind").
+  // Small arrays take the trees and recursive doubling; 64 KiB and more the rings and the chain.
+  it.each([
+    ...[3, 4].flatMap((n) => [
+      { kind: "buffer" as const, n, length: 16 },
+      { kind: "buffer" as const, n, length: 100_000 },
+      { kind: "subclass" as const, n, length: 16 },
+      { kind: "subclass" as const, n, length: 10_000 }, // 80 KB
+    ]),
+  ])("$kind inputs of $length elements on $n ranks: bcast, allreduce, reduce and scan", async ({ kind, n, length }) => {
+    const root = n - 2;
+    checkSubclassed(await cluster.spmd(n, m.subclassCollectives, kind, length, root), kind, length, root);
   });
 
   it("ranks on the threads of two runners (same thread, other thread, other process at once)", async () => {

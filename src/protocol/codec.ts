@@ -1,4 +1,5 @@
 import { Packr, addExtension } from "msgpackr";
+import { BINARY_KINDS, binaryKindOf } from "./binary-kinds.ts";
 import { ProtocolError, reviveStrandError, StrandError, type ErrorFields } from "../errors.ts";
 import { Chan } from "./chan.ts";
 import { ObjectRef } from "./object-ref.ts";
@@ -25,12 +26,6 @@ const EXT_ERROR = 0x22;
 const EXT_REF = 0x23;
 const EXT_CHAN = 0x24;
 
-// Index = kind byte on the wire. Buffer before Uint8Array: both are checked by constructor.
-const binaryKinds = [
-  Buffer, Uint8Array, Int8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
-  Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView, ArrayBuffer,
-] as const;
-
 // encode/decode run synchronously, so the attachment list of the value being
 // processed can live in module state instead of being threaded through msgpackr.
 let outAttachments: Uint8Array[] = [];
@@ -50,9 +45,7 @@ function bytesOf(v: ArrayBufferView | ArrayBuffer): Uint8Array {
 }
 
 function packBinary(v: ArrayBufferView | ArrayBuffer): Uint8Array {
-  let kind = binaryKinds.indexOf((v as object).constructor as (typeof binaryKinds)[number]);
-  // A subclass (class F extends Float64Array) travels as its base kind, as structured clone does.
-  if (kind < 0) kind = binaryKinds.findIndex((K, i) => i > 0 && v instanceof K);
+  const kind = binaryKindOf(v); // a subclass travels as its base kind
   const bytes = bytesOf(v);
   if (bytes.byteLength >= ATTACH_MIN) {
     const out = new Uint8Array(6);
@@ -70,7 +63,7 @@ function packBinary(v: ArrayBufferView | ArrayBuffer): Uint8Array {
 }
 
 function viewAs(kind: number, bytes: Uint8Array): unknown {
-  const ctor = binaryKinds[kind];
+  const ctor = BINARY_KINDS[kind];
   if (ctor === undefined) throw new TypeError(`unknown binary kind ${kind}`);
   if (ctor === Buffer) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (ctor === ArrayBuffer) return Uint8Array.prototype.slice.call(bytes).buffer; // a plain ArrayBuffer, even from shared memory

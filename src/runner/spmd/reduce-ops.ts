@@ -1,4 +1,5 @@
 import type { ReduceOp } from "../../comm.ts";
+import { BINARY_KINDS, binaryKindOf, type BinaryKind } from "../../protocol/binary-kinds.ts";
 
 // How reductions combine two ranks' values. Named operations go element by element over
 // typed arrays (one tight loop per operation and type) and plain arrays of numbers.
@@ -86,20 +87,21 @@ export function combine<T>(op: ReduceOp<T>, a: T, b: T): T {
   throw new TypeError(`reduce: "${op}" works on numbers, bigints, typed arrays and arrays of numbers, not on ${a === null ? "null" : typeof a}; pass a function`);
 }
 
-/** Typed array constructors by name, for receivers that must allocate what a sender describes. */
-const CTORS = {
-  Float64Array, Float32Array, Int32Array, Int16Array, Int8Array, Uint32Array, Uint16Array, Uint8Array, Uint8ClampedArray, BigInt64Array, BigUint64Array,
-} as const;
-export type ArrayKind = keyof typeof CTORS;
+/**
+ * A typed array's kind, as the codec sees it (BINARY_KINDS): receivers allocate what a sender
+ * describes, and results take their inputs' kind. A subclass counts as the class it extends.
+ */
+export type ArrayKind = BinaryKind;
 
 export function kindOf(v: NumberArray | BigArray): ArrayKind {
-  return v.constructor.name as ArrayKind;
+  return binaryKindOf(v);
 }
 
 export function allocate(kind: ArrayKind, length: number): NumberArray | BigArray {
-  const C = CTORS[kind] as unknown as new (n: number) => NumberArray | BigArray;
-  if (C === undefined) throw new TypeError(`unknown typed array kind ${String(kind)}`);
-  return new C(length);
+  const C = BINARY_KINDS[kind];
+  if (C === Buffer) return Buffer.alloc(length);
+  if (C === undefined || C === DataView || C === ArrayBuffer) throw new TypeError(`not a typed array kind: ${kind}`);
+  return new (C as new (n: number) => NumberArray | BigArray)(length);
 }
 
 export function isTypedArray(v: unknown): v is NumberArray | BigArray {
