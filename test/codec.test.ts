@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ATTACH_MIN, decodeValue, encodeValue, type Encoded } from "../src/protocol/codec.ts";
+import { pack } from "msgpackr";
+import { ATTACH_MIN, decodeValue, encodeTrusted, encodeValue, type Encoded } from "../src/protocol/codec.ts";
 import {
   CancelledError, ImportError, RemoteError, RunnerLostError, SerializationError, StrandError, TimeoutError,
 } from "../src/index.ts";
@@ -29,8 +30,8 @@ function serializationError(value: unknown, path = "args"): SerializationError {
 
 // ---- arbitraries ----------------------------------------------------------------
 
-// msgpack has no negative zero for integers: -0 arrives as 0 (asserted on its own below).
-const double = fc.double().filter((d) => !Object.is(d, -0));
+// -0 included: it must arrive as -0 wherever it sits (its own tests below).
+const double = fc.double();
 // Well-formed Unicode only: "binary" covers every code point but never a lone surrogate.
 const text = fc.string({ unit: "binary", maxLength: 40 });
 // An own "__proto__" key is covered by its own test below.
@@ -106,10 +107,73 @@ describe("codec round trips", () => {
     }
   });
 
-  it("-0 arrives as 0 (msgpack integers have no sign of zero); inside a Float64Array it stays -0", () => {
-    expect(Object.is(roundTrip(-0), 0)).toBe(true);
-    expect(Object.is(roundTrip({ z: -0 }).z, 0)).toBe(true);
-    expect(Object.is(roundTrip(new Float64Array([-0]))[0], -0)).toBe(true);
+  it("-0 arrives as -0 wherever it sits, as structured clone has it; 0 stays 0", () => {
+    expect(Object.is(roundTrip(-0), -0)).toBe(true);
+    expect(Object.is(roundTrip(0), 0)).toBe(true);
+    const inside = new Map<unknown, unknown>([["v", -0], [{ k: -0 }, [0, -0]]]);
+    const value = {
+      z: -0, plus: 0, "key with space": -0, 0: -0,
+      arr: [-0, 0, 1, -0, [[-0]]],
+      nested: { a: { b: { c: -0, d: [{ e: -0 }] } } },
+      map: inside,
+      set: new Set<unknown>([{ s: -0 }, [-0]]),
+      f64: new Float64Array([-0, 0]),
+    };
+    const out = roundTrip(value);
+    // toStrictEqual tells -0 from 0 (Object.is), so this checks every place at once.
+    expect(out).toStrictEqual(structuredClone(value));
+    expect(Object.is(out.z, -0) && Object.is(out.plus, 0) && Object.is(out[0], -0)).toBe(true);
+    expect(Object.is([...out.map.values()][0], -0)).toBe(true);
+    // Errors compared on their own: a decoded error's cause is an enumerable property, unlike a cloned one's.
+    const [err, errDeep] = roundTrip([new RangeError("with a -0 cause", { cause: -0 }), new Error("deep", { cause: { n: [-0] } })]);
+    expect(Object.is(err.cause, -0)).toBe(true);
+    expect(errDeep.cause).toStrictEqual({ n: [-0] });
+  });
+
+  it("-0 as a Map key or Set item is +0 already before it travels (Map and Set store +0), and stays findable", () => {
+    const m = new Map([[-0, "zero"]]);
+    const s = new Set([-0]);
+    const [outM, outS] = roundTrip([m, s]);
+    expect(Object.is([...outM.keys()][0], 0)).toBe(true);
+    expect(outM.get(-0)).toBe("zero");
+    expect(Object.is([...outS][0], 0)).toBe(true);
+    expect([outM, outS]).toStrictEqual(structuredClone([m, s]));
+  });
+
+  it("-0 beside cycles and shared references: each place restored, the shape kept", () => {
+    const shared = { z: -0 };
+    const root: Record<string, unknown> = { a: shared, b: shared, list: [-0] };
+    root.self = root;
+    (root.list as unknown[]).push(root);
+    const out = roundTrip(root);
+    expect(out.self).toBe(out);
+    expect(out.a).toBe(out.b);
+    expect(Object.is((out.a as { z: number }).z, -0)).toBe(true);
+    expect((out.list as unknown[])[1]).toBe(out);
+    expect(Object.is((out.list as unknown[])[0], -0)).toBe(true);
+  });
+
+  it("a value without -0 is encoded as before: no -0 paths on the wire", () => {
+    const plain = { a: [0, 1.5], m: new Map([["k", 0]]) };
+    expect(encodeValue(plain, "v").body).toStrictEqual(encodeTrusted(plain).body);
+  });
+
+  it("-0 paths that lead anywhere but to a decoded 0 fail to decode and change nothing", () => {
+    // The -0 extension (fixext 1, type 0x25), then [value, paths] in plain msgpack.
+    const forged = (value: unknown, paths: unknown): Uint8Array => Buffer.concat([Buffer.from([0xd4, 0x25, 0x00]), pack([value, paths])]);
+    expect(Object.is(decodeValue(forged(0, [[]])), -0)).toBe(true); // the well-formed form, for contrast
+    for (const [value, paths] of [
+      [[0], [["__proto__", "polluted"]]], // through a prototype
+      [[0], [["constructor", "prototype", "polluted"]]],
+      [[5], [[0]]], // a place that does not hold 0
+      [["x"], [[]]],
+      [[0], [[3]]], // a place that does not exist
+      [[0], "not a list"],
+      [new Set([0]), [[[2, 0]]]], // a Set item is never -0
+    ] as const) {
+      expect(() => decodeValue(forged(value, paths)), JSON.stringify(paths)).toThrow(/malformed -0 path/);
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it("bigints of any size keep sign and value", () => {

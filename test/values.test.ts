@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { local, RemoteError, SerializationError, type Cluster, type Remote } from "../src/index.ts";
+import { SAMPLE_ZEROS, sample, zerosIn } from "./fixtures/zeros.ts";
 import { fixture, rejectionOf, testCluster } from "./helpers.ts";
 
 type Math = typeof import("./fixtures/math.ts");
 type Values = typeof import("./fixtures/values.ts");
+type Zeros = typeof import("./fixtures/zeros.ts");
+type Spmd = typeof import("./fixtures/spmd.ts");
 
 function pattern(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
@@ -225,3 +228,54 @@ describe("remote errors with unusual names", () => {
   });
 });
 
+
+describe("-0 travels as -0 (structured-clone values), on every path a value takes", () => {
+  let cluster: Cluster;
+  let z: Remote<Zeros>;
+  let spmd: Remote<Spmd>;
+  beforeAll(async () => {
+    // Two threads per runner: SPMD messages then go to the same thread, another thread and another process.
+    cluster = await local({ runners: 2, threads: 2 });
+    [z, spmd] = await Promise.all([cluster.import<Zeros>(fixture("zeros.ts")), cluster.import<Spmd>(fixture("spmd.ts"))]);
+  });
+  afterAll(() => cluster.close());
+
+  const isNegativeZero = (x: unknown): boolean => Object.is(x, -0);
+
+  it("in a call's arguments, as the runner sees them, and in its result", async () => {
+    expect(await z.zerosIn(sample())).toEqual(SAMPLE_ZEROS);
+    expect(await z.zerosIn(-0)).toEqual([""]);
+    expect(await z.zerosIn(0)).toEqual([]);
+    expect(zerosIn(await z.sampleBack())).toEqual(SAMPLE_ZEROS);
+    expect(isNegativeZero(await z.echo(-0))).toBe(true);
+    expect(isNegativeZero(await z.echo(0))).toBe(false);
+  });
+
+  it("in an object put then read with get, and given to a call as a Ref", async () => {
+    const ref = await cluster.put(sample());
+    expect(zerosIn(await cluster.get(ref))).toEqual(SAMPLE_ZEROS);
+    expect(await z.zerosIn(ref)).toEqual(SAMPLE_ZEROS);
+    expect(isNegativeZero(await cluster.get(await cluster.put(-0)))).toBe(true);
+    // An object a call made, kept on its runner and read from there.
+    expect(zerosIn(await cluster.get(z.sampleBack.ref()))).toEqual(SAMPLE_ZEROS);
+  });
+
+  it("in channel messages: driver to runner, runner to driver, runner to runner", async () => {
+    const ch = cluster.chan<unknown>(1);
+    const [got] = await Promise.all([z.recvZeros(ch), ch.send(sample())]);
+    expect(got).toEqual(SAMPLE_ZEROS);
+    await z.sendSample(ch);
+    const r = await ch.recv();
+    expect(zerosIn(r.value)).toEqual(SAMPLE_ZEROS);
+    const [, relayed] = await Promise.all([z.sendSample(ch), z.recvZeros(ch)]);
+    expect(relayed).toEqual(SAMPLE_ZEROS);
+  });
+
+  it("in SPMD messages and bcast, to the same thread, another thread and another process", async () => {
+    const placement = [0, 0, 1, 1, 0, 1, 0];
+    const info = await cluster.spmd({ size: placement.length, placement }, spmd.rankInfo);
+    expect(new Set(info.map((i) => `${i.pid}/${i.thread}`)).size).toBe(4);
+    const got = await cluster.spmd({ size: placement.length, placement }, z.spmdZeros);
+    expect(got).toEqual(placement.map((_, r) => ({ sent: r === 0 ? [] : SAMPLE_ZEROS, bcast: SAMPLE_ZEROS })));
+  });
+});

@@ -4,6 +4,7 @@ import { ProtocolError, reviveStrandError, StrandError, type ErrorFields } from 
 import { Chan } from "./chan.ts";
 import { ObjectRef } from "./object-ref.ts";
 import { assertSerializable } from "./validate.ts";
+import { restoreZeros, type Path } from "./zeros.ts";
 
 /**
  * A value turned into bytes: `body` is msgpack; binary values of at least
@@ -25,6 +26,7 @@ const EXT_BINARY = 0x21; // application range, clear of msgpackr's own types
 const EXT_ERROR = 0x22;
 const EXT_REF = 0x23;
 const EXT_CHAN = 0x24;
+const EXT_ZEROS = 0x25;
 
 // encode/decode run synchronously, so the attachment list of the value being
 // processed can live in module state instead of being threaded through msgpackr.
@@ -164,6 +166,23 @@ addExtension({
   },
 });
 
+/** A value that holds -0 somewhere, with where: msgpack alone would turn each into 0 (zeros.ts). */
+class WithZeros {
+  constructor(readonly value: unknown, readonly paths: Path[]) {}
+}
+
+addExtension({
+  Class: WithZeros,
+  type: EXT_ZEROS,
+  write(w: WithZeros): [unknown, Path[]] {
+    return [w.value, w.paths];
+  },
+  read(v: unknown): unknown {
+    if (!Array.isArray(v) || v.length !== 2 || !Array.isArray(v[1])) throw new TypeError("malformed -0 paths");
+    return restoreZeros(v[0], v[1] as Path[]);
+  },
+});
+
 const packr = new Packr({
   structuredClone: true, // cycles and shared references survive
   useRecords: true, // plain objects as records, so msgpack maps can mean Map
@@ -174,11 +193,11 @@ const packr = new Packr({
 
 /** Validates then encodes. Throws SerializationError naming `path` for values that cannot travel. */
 export function encodeValue(value: unknown, path: string): Encoded {
-  assertSerializable(value, path);
-  return encodeTrusted(value);
+  const zeros = assertSerializable(value, path);
+  return encodeTrusted(zeros === undefined ? value : new WithZeros(value, zeros));
 }
 
-/** Encodes a value already known to be serializable (e.g. protocol headers). */
+/** Encodes a value already known to be serializable (e.g. protocol headers); -0 becomes 0. */
 export function encodeTrusted(value: unknown): Encoded {
   outAttachments = [];
   outRefs = [];

@@ -1,26 +1,32 @@
 import { SerializationError } from "../errors.ts";
 import { Chan } from "./chan.ts";
 import { ObjectRef } from "./object-ref.ts";
+import { ITEM, KEY, VALUE, type Entry, type Path } from "./zeros.ts";
 
 // msgpackr would quietly turn a function into undefined and a class instance into a
 // plain object; a remote call must instead fail at the call site, naming the path.
 // One walk over the value does that. Binary values are leaves, so large arrays cost
 // O(1). The walk keeps the path as a stack of keys and spells it out only on failure;
 // it is written without per-call closures, since it runs on every call.
+//
+// The same walk finds every -0: msgpack has no negative zero integer, and msgpackr writes
+// -0 as the integer 0. The codec sends the places it found beside the value (zeros.ts).
 
-type Key = string | number | { label: string };
+type Key = string | number | Entry;
 
 interface Walk {
   root: string;
   keys: Key[];
   seen: Set<object> | undefined;
+  /** Where the -0s found so far are, if any. */
+  zeros: Path[] | undefined;
 }
 
 function spell(root: string, keys: readonly Key[]): string {
   let path = root;
   for (const k of keys) {
     if (typeof k === "number") path += `[${k}]`;
-    else if (typeof k === "object") path += k.label;
+    else if (typeof k === "object") path += k.part === KEY ? `.<key ${k.i}>` : k.part === VALUE ? `.get(${k.i})` : `.<item ${k.i}>`;
     else path += /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
   }
   return path;
@@ -36,6 +42,13 @@ const isLeaf = (x: unknown): boolean => {
   return t !== "object" && t !== "function" && t !== "symbol";
 };
 
+/** Notes a -0 at the current path, plus `last` if given (a leaf the walk does not enter). */
+function zero(w: Walk, last?: string | number): void {
+  const path: Path = w.keys.map((k) => (typeof k === "object" ? [k.part, k.i] : k));
+  if (last !== undefined) path.push(last);
+  (w.zeros ??= []).push(path);
+}
+
 function child(w: Walk, key: Key, v: unknown): void {
   w.keys.push(key);
   walk(w, v);
@@ -44,7 +57,10 @@ function child(w: Walk, key: Key, v: unknown): void {
 
 function walk(w: Walk, v: unknown): void {
   switch (typeof v) {
-    case "string": case "number": case "boolean": case "bigint": case "undefined":
+    case "number":
+      if (Object.is(v, -0)) zero(w);
+      return;
+    case "string": case "boolean": case "bigint": case "undefined":
       return;
     case "function":
       return fail(w, "is a function");
@@ -57,7 +73,11 @@ function walk(w: Walk, v: unknown): void {
   if (w.seen.has(o)) return; // cycles and shared references are encoded by reference
   w.seen.add(o);
   if (Array.isArray(o)) {
-    for (let i = 0; i < o.length; i++) if (!isLeaf(o[i])) child(w, i, o[i]);
+    for (let i = 0; i < o.length; i++) {
+      const x: unknown = o[i];
+      if (!isLeaf(x)) child(w, i, x);
+      else if (Object.is(x, -0)) zero(w, i);
+    }
     return;
   }
   const proto: unknown = Object.getPrototypeOf(o);
@@ -69,6 +89,7 @@ function walk(w: Walk, v: unknown): void {
       }
       const x = (o as Record<string, unknown>)[k];
       if (!isLeaf(x)) child(w, k, x);
+      else if (Object.is(x, -0)) zero(w, k);
     }
     return;
   }
@@ -77,15 +98,15 @@ function walk(w: Walk, v: unknown): void {
   if (o instanceof Map) {
     let i = 0;
     for (const [k, x] of o) {
-      child(w, { label: `.<key ${i}>` }, k);
-      child(w, { label: `.get(${i})` }, x);
+      child(w, { part: KEY, i }, k);
+      child(w, { part: VALUE, i }, x);
       i++;
     }
     return;
   }
   if (o instanceof Set) {
     let i = 0;
-    for (const x of o) child(w, { label: `.<item ${i++}>` }, x);
+    for (const x of o) child(w, { part: ITEM, i: i++ }, x);
     return;
   }
   if (o instanceof Error) return child(w, "cause", o.cause);
@@ -94,6 +115,12 @@ function walk(w: Walk, v: unknown): void {
   return fail(w, `is an instance of class ${name} (only plain objects and structured-clone types cross the wire)`);
 }
 
-export function assertSerializable(value: unknown, root: string): void {
-  walk({ root, keys: [], seen: undefined }, value);
+/**
+ * Throws SerializationError naming the path of anything that cannot travel. Returns where
+ * the value holds -0, if anywhere (the codec restores those after decoding).
+ */
+export function assertSerializable(value: unknown, root: string): Path[] | undefined {
+  const w: Walk = { root, keys: [], seen: undefined, zeros: undefined };
+  walk(w, value);
+  return w.zeros;
 }
