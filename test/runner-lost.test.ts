@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { local, RunnerLostError, type Remote } from "../src/index.ts";
+import { DEFAULT_HEARTBEAT } from "../src/protocol/heartbeat.ts";
 import { fixture, rejectionOf } from "./helpers.ts";
 
 type M = typeof import("./fixtures/math.ts");
@@ -20,7 +21,7 @@ async function longCallOnEachRunner(m: Remote<M>, signal: AbortSignal, runners: 
 // These tests turn retries off to see the failure itself; retries.test.ts covers what
 // happens to lost calls by default (they run again elsewhere).
 describe("losing a runner", () => {
-  it("a killed runner fails its in-flight call with RunnerLostError within 2 s; the other runner keeps serving", async () => {
+  it("a killed runner fails its in-flight call with RunnerLostError from its closed connection; the other runner keeps serving", async () => {
     // Two threads per runner, so the survivor has a free thread beside its long call.
     await using cluster = await local({ runners: 2, threads: 2, retries: 0 });
     const m = await cluster.import<M>(fixture("math.ts"));
@@ -31,13 +32,13 @@ describe("losing a runner", () => {
     const [onFirst, onSecond] = await longCallOnEachRunner(m, ac.signal, () => cluster.runners);
     const [victim, survivor] = cluster.runners;
 
-    const t0 = performance.now();
     process.kill(victim!.pid, "SIGKILL");
     const err = await rejectionOf(onFirst);
-    const elapsed = performance.now() - t0;
     expect(err).toBeInstanceOf(RunnerLostError);
     expect((err as RunnerLostError).runner).toBe(victim!.address);
-    expect(elapsed).toBeLessThan(2000);
+    // Seen at once from the socket, not after a heartbeat timeout (how long that takes is
+    // the machine's business: no clock is read here).
+    expect((err as Error).message).not.toMatch(/heartbeat/);
     expect(cluster.runners.map((r) => r.alive)).toEqual([false, true]);
 
     // New calls go to the survivor and succeed.
@@ -53,7 +54,7 @@ describe("losing a runner", () => {
     await expect(onSecond).rejects.toThrow();
   });
 
-  it("a runner that stops answering (SIGSTOP) is detected by heartbeats within 2 s and its calls fail with RunnerLostError", async () => {
+  it("a runner that stops answering (SIGSTOP) is detected by heartbeats (silence past their timeout) and its calls fail with RunnerLostError", async () => {
     await using cluster = await local({ runners: 2, threads: 2, retries: 0 });
     const m = await cluster.import<M>(fixture("math.ts"));
     await Promise.all(Array.from({ length: 4 }, () => m.add(1, 1)));
@@ -62,15 +63,15 @@ describe("losing a runner", () => {
     const [onFirst, onSecond] = await longCallOnEachRunner(m, ac.signal, () => cluster.runners);
     const [frozen, survivor] = cluster.runners;
 
-    const t0 = performance.now();
     process.kill(frozen!.pid, "SIGSTOP");
     try {
       const err = await rejectionOf(onFirst);
-      const elapsed = performance.now() - t0;
       expect(err).toBeInstanceOf(RunnerLostError);
       expect((err as RunnerLostError).runner).toBe(frozen!.address);
-      expect((err as Error).message).toMatch(/heartbeat/);
-      expect(elapsed).toBeLessThan(2000);
+      // The heartbeat decided, after a silence longer than its timeout (1.5 s by default);
+      // on a loaded machine its timer may fire late, so the silence has no upper bound here.
+      const silentMs = Number(/no heartbeat for (\d+) ms/.exec((err as Error).message)?.[1]);
+      expect(silentMs).toBeGreaterThan(DEFAULT_HEARTBEAT.timeoutMs);
       expect(cluster.runners.map((r) => r.alive)).toEqual([false, true]);
       // Calls made now go to the live runner.
       expect(await m.pid()).toBe(survivor!.pid);

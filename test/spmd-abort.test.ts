@@ -165,11 +165,9 @@ describe("spmd: a runner dies", () => {
     process.kill(frozen, "SIGSTOP");
     try {
       await go.send("go");
-      // The heartbeat bound is 1.5 s: a job still pending 5 s later is hanging, not slow.
-      let timer: NodeJS.Timeout | undefined;
-      const hung = new Promise<"hung">((resolve) => (timer = setTimeout(() => resolve("hung"), 5000)));
-      const outcome = await Promise.race([job.then(() => "resolved", (e: unknown) => e), hung]);
-      clearTimeout(timer);
+      // A job that hangs instead fails the test by its timeout: on a loaded machine no
+      // shorter bound tells hanging from slow.
+      const outcome = await rejectionOf(job);
       expect(outcome).toBeInstanceOf(JobAbortedError);
       expect((outcome as JobAbortedError).rank).toBe(1);
     } finally {
