@@ -7,6 +7,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
+          setupFiles: ["test/setup.ts"],
           // In memory, against a fake runner: milliseconds each, so anything this slow is a
           // hang (with room for a machine busy with the integration tier or a CPU hog).
           testTimeout: 5_000,
@@ -24,6 +25,7 @@ export default defineConfig({
           name: "integration",
           include: ["test/**/*.test.ts"],
           exclude: [...configDefaults.exclude, "test/unit/**"],
+          setupFiles: ["test/setup.ts"],
           // Integration tests start real runner processes; give them room on a 2-core VM.
           testTimeout: 30_000,
           hookTimeout: 30_000,
