@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { local, RemoteError, type Cluster } from "../src/index.ts";
+import { describe, expect, it } from "vitest";
+import { RemoteError } from "../src/index.ts";
 import { firstPrimes, inProcess, primeBound, runPipeline, sievePipeline } from "../examples/pipeline/main.ts";
 import { makeJobs, poolOverChannels, runWorkers } from "../examples/workers/main.ts";
+import { useCluster } from "./use-cluster.ts";
 
 /** "stages per runner 16+15" -> [16, 15] */
 const perRunner = (detail: string, what: string): number[] => {
@@ -11,11 +12,7 @@ const perRunner = (detail: string, what: string): number[] => {
 };
 
 describe("examples over channels", () => {
-  let cluster: Cluster;
-  beforeAll(async () => {
-    cluster = await local({ runners: 2, threads: 1 });
-  });
-  afterAll(() => cluster.close());
+  const t = useCluster({ runners: 2, threads: 1 });
 
   it("pipeline in one process: the stages on in-process channels find the first primes", async () => {
     expect(firstPrimes(10)).toEqual([2, 3, 5, 7, 11, 13, 17, 19, 23, 29]);
@@ -30,7 +27,7 @@ describe("examples over channels", () => {
   });
 
   it("pipeline: the first 30 primes through 31 goroutines on both runners equal a plain sieve's", async () => {
-    const row = await runPipeline(cluster, 30, { maxRuns: 1 });
+    const row = await runPipeline(t.cluster, 30, { maxRuns: 1 });
     expect(row.detail).toMatch(/^first 30 primes equal \(last 113\);/);
     expect(row.ok).toBe(true);
     const stages = perRunner(row.detail, "stages");
@@ -39,13 +36,13 @@ describe("examples over channels", () => {
   });
 
   it("pipeline on buffered channels", async () => {
-    const row = await runPipeline(cluster, 12, { maxRuns: 1, capacity: 4 });
+    const row = await runPipeline(t.cluster, 12, { maxRuns: 1, capacity: 4 });
     expect(row.size).toBe("n=12 cap=4");
     expect(row.ok).toBe(true);
   });
 
   it("workers: the pool over channels and plain calls both give every job's value", async () => {
-    const [pool, calls] = await runWorkers(cluster, 40, { maxRuns: 1, rounds: 2000 });
+    const [pool, calls] = await runWorkers(t.cluster, 40, { maxRuns: 1, rounds: 2000 });
     expect(pool!.detail).toMatch(/^every value equal/);
     expect(pool!.ok).toBe(true);
     expect(calls!.detail).toMatch(/^every value equal/);
@@ -54,9 +51,9 @@ describe("examples over channels", () => {
   });
 
   it("workers: a worker's failure is thrown by the driver's select loop instead of waiting forever", async () => {
-    const m = await cluster.import<typeof import("../examples/workers/work.ts")>(new URL("../examples/workers/work.ts", import.meta.url));
+    const m = await t.cluster.import<typeof import("../examples/workers/work.ts")>(new URL("../examples/workers/work.ts", import.meta.url));
     const jobs = [...makeJobs(3, 10), { id: 3, seed: 1, rounds: -1 }];
-    const err = await poolOverChannels(cluster, m, jobs, 2).then(() => undefined, (e: unknown) => e);
+    const err = await poolOverChannels(t.cluster, m, jobs, 2).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(RemoteError);
     expect((err as RemoteError).remoteName).toBe("RangeError");
     expect((err as RemoteError).message).toMatch(/job 3: rounds must be a whole number/);

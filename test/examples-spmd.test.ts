@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { local, type Cluster } from "../src/index.ts";
+import { describe, expect, it } from "vitest";
 import { heatSingle, initialBlock } from "../examples/heat/kernel.ts";
 import { runHeat } from "../examples/heat/main.ts";
 import { countAll, countHits, seedOf, share } from "../examples/pi/kernel.ts";
 import { piTolerance, runPi } from "../examples/pi/main.ts";
 import { sortSingle } from "../examples/sort/kernel.ts";
 import { runSort, SAMPLES_PER_RANK } from "../examples/sort/main.ts";
+import { useCluster } from "./use-cluster.ts";
 
 type Pi = typeof import("../examples/pi/ranks.ts");
 type Heat = typeof import("../examples/heat/ranks.ts");
@@ -14,23 +14,19 @@ type Ring = typeof import("../examples/ring/ring.ts");
 const at = (path: string): URL => new URL(path, import.meta.url);
 
 describe("SPMD examples", () => {
-  let cluster: Cluster;
-  beforeAll(async () => {
-    cluster = await local({ runners: 2, threads: 1 });
-  });
-  afterAll(() => cluster.close());
+  const t = useCluster({ runners: 2, threads: 1 });
 
   for (const ranks of [4, 3]) {
     it(`pi on ${ranks} ranks: rank 0's reduced count equals the in-process count of the same streams`, async () => {
       const n = 200_003;
-      const m = await cluster.import<Pi>(at("../examples/pi/ranks.ts"));
-      const results = await cluster.spmd(ranks, m.estimate, n);
+      const m = await t.cluster.import<Pi>(at("../examples/pi/ranks.ts"));
+      const results = await t.cluster.spmd(ranks, m.estimate, n);
       expect(results.map((r) => r.hits)).toEqual(Array.from({ length: ranks }, (_, r) => countHits(share(n, ranks, r), seedOf(r))));
       expect(results[0]!.total).toBe(countAll(n, ranks));
       expect(results.slice(1).map((r) => r.total)).toEqual(new Array(ranks - 1).fill(undefined));
       expect(Math.abs((4 * results[0]!.total!) / n - Math.PI)).toBeLessThan(piTolerance(n));
 
-      const row = await runPi(cluster, n, { ranks, maxRuns: 1 });
+      const row = await runPi(t.cluster, n, { ranks, maxRuns: 1 });
       expect(row.size).toBe(`n=${n}, ${ranks} ranks`);
       expect(row.detail).toContain(`hits ${countAll(n, ranks)} equal`);
       expect(row.ok).toBe(true);
@@ -39,8 +35,8 @@ describe("SPMD examples", () => {
     it(`heat on ${ranks} ranks: the gathered field is bit-identical to the single-process stencil`, async () => {
       const n = 1001;
       const steps = 60;
-      const m = await cluster.import<Heat>(at("../examples/heat/ranks.ts"));
-      const [field, ...others] = await cluster.spmd(ranks, m.heat, n, steps);
+      const m = await t.cluster.import<Heat>(at("../examples/heat/ranks.ts"));
+      const [field, ...others] = await t.cluster.spmd(ranks, m.heat, n, steps);
       expect(others).toEqual(new Array(ranks - 1).fill(undefined));
       const single = heatSingle(n, steps);
       expect(field).toEqual(single);
@@ -48,15 +44,15 @@ describe("SPMD examples", () => {
       expect(field![0]).toBe(1); // the fixed ends
       expect(field![n - 1]).toBe(0);
 
-      const row = await runHeat(cluster, n, { ranks, steps, maxRuns: 1 });
+      const row = await runHeat(t.cluster, n, { ranks, steps, maxRuns: 1 });
       expect(row.detail).toMatch(/max \|diff\| 0 \(bit-identical\); 1 run$/);
       expect(row.ok).toBe(true);
     });
 
     it(`sort on ${ranks} ranks: the slices in rank order are the single-process sort, evenly sized`, async () => {
       const n = 60_001;
-      const m = await cluster.import<Sort>(at("../examples/sort/ranks.ts"));
-      const slices = await cluster.spmd(ranks, m.sampleSort, n, SAMPLES_PER_RANK);
+      const m = await t.cluster.import<Sort>(at("../examples/sort/ranks.ts"));
+      const slices = await t.cluster.spmd(ranks, m.sampleSort, n, SAMPLES_PER_RANK);
       expect(slices).toHaveLength(ranks);
       const joined = new Float64Array(n);
       let k = 0;
@@ -68,7 +64,7 @@ describe("SPMD examples", () => {
       expect(joined).toEqual(sortSingle(n, ranks));
       for (const s of slices) expect(s.length).toBeLessThan((1.5 * n) / ranks);
 
-      const row = await runSort(cluster, n, { ranks, maxRuns: 1 });
+      const row = await runSort(t.cluster, n, { ranks, maxRuns: 1 });
       const balance = /^sorted keys equal; load balance (\d+\.\d+) \(max slice \/ mean\), slices ([\d+]+); 1 run$/.exec(row.detail);
       expect(balance, row.detail).not.toBeNull();
       expect(Number(balance![1])).toBeGreaterThanOrEqual(1);
@@ -78,15 +74,15 @@ describe("SPMD examples", () => {
     });
 
     it(`ring on ${ranks} ranks: allreduce sums every rank's number, rank 0 returns it`, async () => {
-      const m = await cluster.import<Ring>(at("../examples/ring/ring.ts"));
-      const results = await cluster.spmd(ranks, m.main, 5);
+      const m = await t.cluster.import<Ring>(at("../examples/ring/ring.ts"));
+      const results = await t.cluster.spmd(ranks, m.main, 5);
       expect(results).toEqual([(ranks * (ranks - 1)) / 2, ...new Array(ranks - 1).fill(undefined)]);
     });
   }
 
   it("heat with neighbours on alternate runners (every halo exchange crosses processes) still matches", async () => {
-    const m = await cluster.import<Heat>(at("../examples/heat/ranks.ts"));
-    const [field] = await cluster.spmd({ size: 4, placement: [0, 1, 0, 1] }, m.heat, 500, 40);
+    const m = await t.cluster.import<Heat>(at("../examples/heat/ranks.ts"));
+    const [field] = await t.cluster.spmd({ size: 4, placement: [0, 1, 0, 1] }, m.heat, 500, 40);
     expect(field).toEqual(heatSingle(500, 40));
   });
 });

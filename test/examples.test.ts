@@ -1,24 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { local, type Cluster } from "../src/index.ts";
+import { describe, expect, it } from "vitest";
 import { runMatmul } from "../examples/matmul/main.ts";
 import { countWords } from "../examples/wordcount/count.ts";
 import { runWordcount, splitAtWhitespace } from "../examples/wordcount/main.ts";
+import { useCluster } from "./use-cluster.ts";
 
 describe("examples", () => {
-  let cluster: Cluster;
-  beforeAll(async () => {
-    cluster = await local({ runners: 2, threads: 1 });
-  });
-  afterAll(() => cluster.close());
+  const t = useCluster({ runners: 2, threads: 1 });
 
   it("matmul: the distributed product equals the single-process one", async () => {
-    const row = await runMatmul(cluster, 128, { maxRuns: 1 });
+    const row = await runMatmul(t.cluster, 128, { maxRuns: 1 });
     expect(row.detail).toMatch(/^max \|diff\| 0;/);
     expect(row.ok).toBe(true);
   });
 
   it("wordcount: the merged counts equal the single-process counts", async () => {
-    const row = await runWordcount(cluster, 1, { maxRuns: 1 });
+    const row = await runWordcount(t.cluster, 1, { maxRuns: 1 });
     expect(row.detail).toMatch(/^\d+ words, \d+ distinct;/);
     expect(row.ok).toBe(true);
   });

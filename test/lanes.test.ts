@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuthError, Cluster, ImportError, RunnerDaemon, type Remote } from "../src/index.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { AuthError, Cluster, ImportError, RunnerDaemon } from "../src/index.ts";
 import { decodeError, encodeSegments } from "../src/protocol/codec.ts";
 import { frameOf, T } from "../src/protocol/messages.ts";
 import { ANY_MESSAGE, readHeader } from "../src/protocol/read-header.ts";
 import { fixture, handDriver, silentLogger } from "./helpers.ts";
+import { useCluster } from "./use-cluster.ts";
 
 type M = typeof import("./fixtures/math.ts");
 type Busy = typeof import("./fixtures/busy.ts");
@@ -14,43 +15,37 @@ type Scratch = typeof import("./fixtures/scratch-buffer.ts");
 // authenticated, counted, and that losing one loses no call.
 describe("lanes (direct connections to runner threads)", () => {
   let daemon: RunnerDaemon;
-  let cluster: Cluster;
-  let m: Remote<M>;
-  let busy: Remote<Busy>;
-  beforeAll(async () => {
+  const t = useCluster<{ m: M; busy: Busy }>(async (defer) => {
     daemon = await RunnerDaemon.start({ port: 0, threads: 1, token: "t", logger: silentLogger() });
-    cluster = await Cluster.create({ runners: [daemon.address], token: "t" });
-    m = await cluster.import<M>(fixture("math.ts"));
-    busy = await cluster.import<Busy>(fixture("busy.ts"));
+    defer(() => daemon.close());
+    return Cluster.create({ runners: [daemon.address], token: "t" });
+  }, { m: "math.ts", busy: "busy.ts" });
+  beforeAll(async () => {
     // The first call goes through the main connection and brings the code; lanes come
     // up as the runner announces them. Each awaited call is an event: no sleeping.
-    while (cluster.runners[0]!.lanes.length < 1) await m.add(0, 0);
-  });
-  afterAll(async () => {
-    await cluster.close();
-    await daemon.close();
+    while (t.cluster.runners[0]!.lanes.length < 1) await t.m.add(0, 0);
   });
 
   it("carries plain calls, and the runner counts them", async () => {
     const before = (await daemon.stats()).calls;
-    const { bytesSent, bytesReceived } = cluster.runners[0]!;
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => m.add(i, 1)));
+    const { bytesSent, bytesReceived } = t.cluster.runners[0]!;
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => t.m.add(i, 1)));
     // 50 calls and 50 results of a few dozen bytes each, on the lane.
-    expect(cluster.runners[0]!.bytesSent - bytesSent).toBeGreaterThanOrEqual(50 * 20);
-    expect(cluster.runners[0]!.bytesReceived - bytesReceived).toBeGreaterThanOrEqual(50 * 20);
+    expect(t.cluster.runners[0]!.bytesSent - bytesSent).toBeGreaterThanOrEqual(50 * 20);
+    expect(t.cluster.runners[0]!.bytesReceived - bytesReceived).toBeGreaterThanOrEqual(50 * 20);
     expect(results).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     expect((await daemon.stats()).calls - before).toBe(50);
-    expect(cluster.runners[0]!.lanes).toHaveLength(1);
+    expect(t.cluster.runners[0]!.lanes).toHaveLength(1);
   });
 
   it("refuses a peer without the token, like the main port", async () => {
-    const [port] = cluster.runners[0]!.lanes;
+    const [port] = t.cluster.runners[0]!.lanes;
     await expect(handDriver(`127.0.0.1:${port}`, "wrong")).rejects.toBeInstanceOf(AuthError);
     await expect(handDriver(`127.0.0.1:${port}`)).rejects.toBeInstanceOf(AuthError);
   });
 
   it("sends each result as it was when the function returned, though the module reuses its buffer", async () => {
-    const s = await cluster.import<Scratch>(fixture("scratch-buffer.ts"));
+    const s = await t.cluster.import<Scratch>(fixture("scratch-buffer.ts"));
     await s.fill(0); // warm: later calls take the lane
     // Back to back on the one thread: the second call overwrites the buffer while the
     // first 16 MB result may still be on its way out.
@@ -60,7 +55,7 @@ describe("lanes (direct connections to runner threads)", () => {
   });
 
   it("takes a call's inputs inline only: one naming a stored object closes that connection, and the lane serves on", async () => {
-    const [port] = cluster.runners[0]!.lanes;
+    const [port] = t.cluster.runners[0]!.lanes;
     const { conn, next } = await handDriver(`127.0.0.1:${port}`, "t");
     const args = encodeSegments([], "args");
     const input = encodeSegments(1, "input");
@@ -73,18 +68,18 @@ describe("lanes (direct connections to runner threads)", () => {
     // Stored: a thread has no object store to read it from.
     conn.send([...frameOf([T.Call, 2, 1, "f", false, [["x.2", null]], null]), ...args]);
     await expect(next()).rejects.toThrow(/closed/);
-    expect(await m.add(2, 2)).toBe(4);
-    expect(cluster.runners[0]!.lanes).toEqual([port]);
+    expect(await t.m.add(2, 2)).toBe(4);
+    expect(t.cluster.runners[0]!.lanes).toEqual([port]);
   });
 
   it("re-sends the calls of a lane whose thread is killed, through the main connection", async () => {
-    await busy.add(0, 0); // warm: busy.ts's code is on the runner
+    await t.busy.add(0, 0); // warm: busy.ts's code is on the runner
     // The only thread spins in a call that times out; `add` waits behind it on the lane.
-    const spinning = busy.spin.with({ timeout: 300 })().catch((e: unknown) => e);
-    const queued = busy.add(2, 3);
+    const spinning = t.busy.spin.with({ timeout: 300 })().catch((e: unknown) => e);
+    const queued = t.busy.add(2, 3);
     await spinning;
     expect(await queued).toBe(5); // the thread was killed; the call ran on its successor
     // A new thread, a new lane.
-    while (cluster.runners[0]!.lanes.length < 1) await m.add(0, 0);
+    while (t.cluster.runners[0]!.lanes.length < 1) await t.m.add(0, 0);
   });
 });

@@ -1,13 +1,14 @@
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { bundle } from "../src/driver/bundle.ts";
 import { frameOf, T } from "../src/protocol/messages.ts";
 import { ANY_MESSAGE, readHeader } from "../src/protocol/read-header.ts";
 import { bundlePath } from "../src/runner/code-cache.ts";
 import { frameHeadLength } from "../src/transport/frames.ts";
-import { Cluster, ImportError, RunnerDaemon, type Remote } from "../src/index.ts";
+import { Cluster, ImportError, RunnerDaemon } from "../src/index.ts";
 import { closed, fixture, handDriver, rawSocket, rejectionOf, removeDir, silentLogger, tempDir } from "./helpers.ts";
+import { useCluster } from "./use-cluster.ts";
 
 // The runner's limits (issue 6): code cache paths come only from validated hashes, and
 // frames, connections and code are bounded by --max-frame, --max-connections and
@@ -40,50 +41,44 @@ describe("runner limits on the wire", () => {
   const maxFrame = 64 * 1024;
   let cacheDir: string;
   let daemon: RunnerDaemon;
-  let cluster: Cluster;
-  let m: Remote<M>;
   let maxCode: number;
-
-  beforeAll(async () => {
+  const t = useCluster<{ m: M }>(async (defer) => {
     cacheDir = await tempDir();
+    defer(() => removeDir(cacheDir));
     // The limit sits between the two fixtures' bundles: math.ts fits, values.ts does not.
     const [small, big] = await Promise.all([bundle(fixture("math.ts")), bundle(fixture("values.ts"))]);
     maxCode = small.code.byteLength;
     expect(big.code.byteLength).toBeGreaterThan(maxCode);
     daemon = await RunnerDaemon.start({ port: 0, threads: 1, token, cacheDir, maxFrame, maxCode, maxConnections: 2, logger: silentLogger() });
-    cluster = await Cluster.create({ runners: [daemon.address], token });
-    m = await cluster.import<M>(fixture("math.ts"));
-    expect(await m.add(1, 2)).toBe(3); // the first call fetches the code: it fits
+    defer(() => daemon.close(1000));
+    return Cluster.create({ runners: [daemon.address], token });
+  }, { m: "math.ts" });
+  beforeAll(async () => {
+    expect(await t.m.add(1, 2)).toBe(3); // the first call fetches the code: it fits
     // The thread's lane connects in the background; the tests below count on it.
-    while (cluster.runners[0]!.lanes.length < 1) await m.add(0, 0);
+    while (t.cluster.runners[0]!.lanes.length < 1) await t.m.add(0, 0);
   });
-  afterAll(async () => {
-    await cluster.close();
-    await daemon.close(1000);
-    await removeDir(cacheDir);
-  });
-
-  const laneAddress = (): string => `127.0.0.1:${cluster.runners[0]!.lanes[0]!}`;
+  const laneAddress = (): string => `127.0.0.1:${t.cluster.runners[0]!.lanes[0]!}`;
 
   it("a module declared by a path is refused on a thread's lane too, and nothing is written outside the cache", async () => {
-    expect(cluster.runners[0]!.lanes.length).toBe(1);
+    expect(t.cluster.runners[0]!.lanes.length).toBe(1);
     const { conn } = await handDriver(laneAddress(), token);
     const gone = new Promise<void>((resolve) => conn.on("close", () => resolve()));
     conn.send(frameOf([T.Module, 1, "../escaped"]));
     await gone;
     expect(existsSync(path.join(cacheDir, "..", "escaped.mjs"))).toBe(false);
     for (const f of readdirSync(cacheDir)) expect(f).toMatch(/^[0-9a-f]{64}\.mjs$/);
-    expect(await m.add(2, 2)).toBe(4);
+    expect(await t.m.add(2, 2)).toBe(4);
   });
 
   it("--max-code: a bundle over the limit fails its calls with ImportError naming the limit; the runner keeps serving", async () => {
-    const v = await cluster.import<V>(fixture("values.ts"));
+    const v = await t.cluster.import<V>(fixture("values.ts"));
     const err = await rejectionOf(v.sum(new Float64Array([1, 2])));
     expect(err).toBeInstanceOf(ImportError);
     expect((err as Error).message).toMatch(new RegExp(`over this runner's ${maxCode}-byte limit \\(--max-code\\)`));
-    const hash = cluster.stats.modules.find((x) => x.module.endsWith("values.ts"))!.hash;
+    const hash = t.cluster.stats.modules.find((x) => x.module.endsWith("values.ts"))!.hash;
     expect(existsSync(path.join(cacheDir, `${hash}.mjs`))).toBe(false);
-    expect(await m.add(3, 4)).toBe(7);
+    expect(await t.m.add(3, 4)).toBe(7);
   });
 
   it("--max-frame: a frame of exactly the limit is taken, one byte more closes that connection (main port and lane)", async () => {
@@ -103,8 +98,8 @@ describe("runner limits on the wire", () => {
       d.conn.socket.write(u32(maxFrame + 1));
       await shut;
     }
-    expect(await m.add(5, 6)).toBe(11);
-    const [stats] = await cluster.runnerStats();
+    expect(await t.m.add(5, 6)).toBe(11);
+    const [stats] = await t.cluster.runnerStats();
     expect(stats!.objects).toBe(0); // the put went with its connection
   });
 
@@ -116,6 +111,6 @@ describe("runner limits on the wire", () => {
       await closed(extra);
       second.conn.destroy();
     }
-    expect(await m.add(7, 8)).toBe(15);
+    expect(await t.m.add(7, 8)).toBe(15);
   });
 });

@@ -1,15 +1,15 @@
 import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stopOnClose } from "../src/driver/cluster.ts";
+import { describe, expect, it } from "vitest";
 import { startLocalRunners } from "../src/driver/local.ts";
 import { clientHandshake } from "../src/protocol/handshake.ts";
 import { frameOf, PROTOCOL_VERSION, T, type Dep } from "../src/protocol/messages.ts";
 import { Connection, dial, parseAddress } from "../src/transport/connection.ts";
 import { encodeFrame } from "../src/transport/frames.ts";
-import { Cluster, ProtocolError, RunnerDaemon, RunnerLostError, type Remote } from "../src/index.ts";
+import { Cluster, ProtocolError, RunnerDaemon, RunnerLostError } from "../src/index.ts";
 import { closed, fixture, RawPeer, rejectionOf } from "./helpers.ts";
+import { useCluster } from "./use-cluster.ts";
 
 type M = typeof import("./fixtures/math.ts");
 
@@ -21,29 +21,24 @@ const u32 = (n: number): Uint8Array => {
 const frameBytes = (segments: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(encodeFrame(segments)));
 
 describe("malformed input to a runner", () => {
-  let cluster: Cluster;
-  let m: Remote<M>;
   let address: string;
   let token: string;
   let n = 0;
-
-  beforeAll(async () => {
+  const t = useCluster<{ m: M }>(async (defer) => {
     const r = await startLocalRunners({ runners: 1, threads: 1 });
+    defer(() => r.stop());
     address = r.addresses[0]!;
     token = r.token;
-    cluster = await Cluster.create({ runners: r.addresses, token });
-    stopOnClose(cluster, r.stop);
-    m = await cluster.import<M>(fixture("math.ts"));
-  });
-  afterAll(() => cluster.close());
+    return Cluster.create({ runners: r.addresses, token });
+  }, { m: "math.ts" });
 
   /** The cluster's own connection keeps working, and it is the runner's only session. */
   async function stillServing(): Promise<void> {
     n++;
-    expect(await m.add(n, 1)).toBe(n + 1);
-    const [stats] = await cluster.runnerStats();
+    expect(await t.m.add(n, 1)).toBe(n + 1);
+    const [stats] = await t.cluster.runnerStats();
     expect(stats!.sessions).toBe(1);
-    expect(cluster.runners[0]!.alive).toBe(true);
+    expect(t.cluster.runners[0]!.alive).toBe(true);
   }
 
   async function expectClosedAfter(bytes: Uint8Array[]): Promise<void> {
@@ -109,7 +104,7 @@ describe("malformed input to a runner", () => {
     async function expectSessionClosedAfter(bytes: Uint8Array): Promise<void> {
       await stillServing();
       const socket = await authenticated();
-      const [stats] = await cluster.runnerStats();
+      const [stats] = await t.cluster.runnerStats();
       expect(stats!.sessions).toBe(2);
       socket.write(bytes);
       await closed(socket);

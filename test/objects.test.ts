@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { local, ObjectLostError, RemoteError, SerializationError, type Cluster, type Ref, type Remote } from "../src/index.ts";
-import { fixture, rejectionOf } from "./helpers.ts";
+import { describe, expect, it } from "vitest";
+import { local, ObjectLostError, RemoteError, SerializationError, type Ref } from "../src/index.ts";
+import { rejectionOf } from "./helpers.ts";
+import { useCluster } from "./use-cluster.ts";
 
 type Objects = typeof import("./fixtures/objects.ts");
 
@@ -29,40 +30,34 @@ const everyType: Record<string, unknown> = {
 };
 
 describe("object references", () => {
-  let cluster: Cluster;
-  let m: Remote<Objects>;
-  beforeAll(async () => {
-    cluster = await local({ runners: 2, threads: 1 });
-    m = await cluster.import<Objects>(fixture("objects.ts"));
-  });
-  afterAll(() => cluster.close());
+  const t = useCluster<{ m: Objects }>({ runners: 2, threads: 1 }, { m: "objects.ts" });
 
   it("put then get returns every value type intact", async () => {
     for (const [name, value] of Object.entries(everyType)) {
-      const ref = await cluster.put(value);
-      expect({ [name]: await cluster.get(ref) }).toStrictEqual({ [name]: value });
+      const ref = await t.cluster.put(value);
+      expect({ [name]: await t.cluster.get(ref) }).toStrictEqual({ [name]: value });
       ref.release();
     }
   });
 
   it("a Ref argument arrives as its value, for every value type, on either runner", async () => {
     for (const [name, value] of Object.entries(everyType)) {
-      const ref = await cluster.put(value);
+      const ref = await t.cluster.put(value);
       // Several calls at once: some run where the object is, some fetch it from there.
-      const outs = await Promise.all([m.echo(ref), m.echo(ref), m.echo(ref), m.echo(ref)]);
+      const outs = await Promise.all([t.m.echo(ref), t.m.echo(ref), t.m.echo(ref), t.m.echo(ref)]);
       for (const out of outs) expect({ [name]: out }).toStrictEqual({ [name]: value });
       ref.release();
     }
   });
 
   it("Refs nested anywhere in the arguments (arrays, objects, Maps, beside plain values) arrive as values", async () => {
-    const a = await cluster.put(new Float64Array([1, 2, 3]));
-    const b = await cluster.put(10);
-    const c = m.add.ref(100, 1000);
+    const a = await t.cluster.put(new Float64Array([1, 2, 3]));
+    const b = await t.cluster.put(10);
+    const c = t.m.add.ref(100, 1000);
     const args = { list: [a, 1, [b, { deep: c }]], map: new Map([["x", b]]), again: a };
-    expect(await m.total(args)).toBe(6 + 1 + 10 + 1100 + 10 + 6);
+    expect(await t.m.total(args)).toBe(6 + 1 + 10 + 1100 + 10 + 6);
     // The same Ref twice in one call is one value, not two copies.
-    const [x, y] = (await m.echo([a, a])) as unknown[];
+    const [x, y] = (await t.m.echo([a, a])) as unknown[];
     expect(x).toBe(y);
     for (const r of [a, b, c]) r.release();
   });
@@ -71,21 +66,21 @@ describe("object references", () => {
   // misread a header of 140 bytes or more there ("undecodable header"): the runner dropped
   // the driver. Sixteen stored Refs beside a big argument make such a header.
   it("a call with a big argument and many Refs (a long header in a big frame) runs", async () => {
-    const refs = await Promise.all(Array.from({ length: 16 }, (_, i) => cluster.put(new Float64Array(10_000).fill(i))));
+    const refs = await Promise.all(Array.from({ length: 16 }, (_, i) => t.cluster.put(new Float64Array(10_000).fill(i))));
     const big = new Float64Array(20_000).fill(1);
-    const out = (await m.echo.with({ timeout: 30_000 })([big, ...refs])) as Float64Array[];
+    const out = (await t.m.echo.with({ timeout: 30_000 })([big, ...refs])) as Float64Array[];
     expect(out.map((a) => a[0])).toEqual([1, ...refs.map((_, i) => i)]);
     for (const r of refs) r.release();
   });
 
   it("f.ref() keeps the result remote: the driver receives only its size until get()", async () => {
-    const before = cluster.runners.reduce((s, r) => s + r.bytesReceived, 0);
-    const r = m.fill.ref(1_000_000, 0.5); // 8 MB
-    const total = await m.sum(r);
-    const received = cluster.runners.reduce((s, x) => s + x.bytesReceived, 0) - before;
+    const before = t.cluster.runners.reduce((s, r) => s + r.bytesReceived, 0);
+    const r = t.m.fill.ref(1_000_000, 0.5); // 8 MB
+    const total = await t.m.sum(r);
+    const received = t.cluster.runners.reduce((s, x) => s + x.bytesReceived, 0) - before;
     expect(total).toBe(500_000);
     expect(received).toBeLessThan(64 * 1024);
-    const v = await cluster.get(r);
+    const v = await t.cluster.get(r);
     expect(v).toBeInstanceOf(Float64Array);
     expect(v.length).toBe(1_000_000);
     expect(v[999_999]).toBe(0.5);
@@ -93,88 +88,88 @@ describe("object references", () => {
   });
 
   it("a small f.ref() result comes back to the driver, which hands it to the calls that read it: no runner stores or fetches it", async () => {
-    const before = await cluster.runnerStats();
-    const small = m.add.ref(20, 22);
-    const readers = await Promise.all(Array.from({ length: 6 }, (_, i) => m.add(small, i)));
+    const before = await t.cluster.runnerStats();
+    const small = t.m.add.ref(20, 22);
+    const readers = await Promise.all(Array.from({ length: 6 }, (_, i) => t.m.add(small, i)));
     expect(readers).toEqual([42, 43, 44, 45, 46, 47]);
-    expect(await cluster.get(small)).toBe(42);
-    const after = await cluster.runnerStats();
+    expect(await t.cluster.get(small)).toBe(42);
+    const after = await t.cluster.runnerStats();
     after.forEach((s, i) => {
       expect(s.objects).toBe(before[i]!.objects);
       expect(s.objectFetches).toBe(before[i]!.objectFetches);
     });
-    expect(cluster.stats.objects).toBeGreaterThanOrEqual(1);
+    expect(t.cluster.stats.objects).toBeGreaterThanOrEqual(1);
     small.release();
   });
 
   it("a failed f.ref() task rejects get() and every call given its Ref, with the task's RemoteError", async () => {
-    const bad = m.fails.ref("boom");
-    const err = await rejectionOf(cluster.get(bad));
+    const bad = t.m.fails.ref("boom");
+    const err = await rejectionOf(t.cluster.get(bad));
     expect(err).toBeInstanceOf(RemoteError);
     expect((err as RemoteError).functionName).toBe("fails");
-    const downstream = await rejectionOf(m.add(bad as unknown as Ref<number>, 1));
+    const downstream = await rejectionOf(t.m.add(bad as unknown as Ref<number>, 1));
     expect(downstream).toBe(err);
     // A dependent of a dependent fails the same way, and nothing hangs.
-    const chained = m.add.ref(m.add.ref(bad as unknown as Ref<number>, 1), 1);
-    expect(await rejectionOf(cluster.get(chained))).toBe(err);
+    const chained = t.m.add.ref(t.m.add.ref(bad as unknown as Ref<number>, 1), 1);
+    expect(await rejectionOf(t.cluster.get(chained))).toBe(err);
   });
 
   it("bad Refs fail at the call site: released, from another cluster, or inside a put value", async () => {
-    const r = await cluster.put(1);
+    const r = await t.cluster.put(1);
     r.release();
     r.release(); // idempotent
-    expect(await rejectionOf(m.add(r, 1))).toBeInstanceOf(ObjectLostError);
-    expect(await rejectionOf(cluster.get(r))).toBeInstanceOf(ObjectLostError);
-    expect(() => m.add.ref(r, 1)).toThrow(ObjectLostError);
+    expect(await rejectionOf(t.m.add(r, 1))).toBeInstanceOf(ObjectLostError);
+    expect(await rejectionOf(t.cluster.get(r))).toBeInstanceOf(ObjectLostError);
+    expect(() => t.m.add.ref(r, 1)).toThrow(ObjectLostError);
 
     await using other = await local({ runners: 1, threads: 1 });
     const foreign = await other.put(5);
-    const err = await rejectionOf(m.add(foreign, 1));
+    const err = await rejectionOf(t.m.add(foreign, 1));
     expect(err).toBeInstanceOf(SerializationError);
     expect((err as SerializationError).path).toBe("args");
 
-    const inner = await cluster.put(2);
-    const putErr = await rejectionOf(cluster.put({ inner }));
+    const inner = await t.cluster.put(2);
+    const putErr = await rejectionOf(t.cluster.put({ inner }));
     expect(putErr).toBeInstanceOf(SerializationError);
     expect((putErr as Error).message).toMatch(/holds a Ref/);
     inner.release();
   });
 
   it("unserializable arguments of f.ref() throw at the call site, naming the path", () => {
-    expect(() => m.echo.ref({ f: () => 1 } as never)).toThrow(/args\[0\]\.f is a function/);
+    expect(() => t.m.echo.ref({ f: () => 1 } as never)).toThrow(/args\[0\]\.f is a function/);
   });
 
   it("big typed arrays reach the worker threads in shared memory: one copy on the runner serves every call", async () => {
-    const ref = await cluster.put(new Float64Array(100_000));
-    expect(await Promise.all([m.inSharedMemory(ref), m.inSharedMemory(ref), m.inSharedMemory(ref)])).toEqual([true, true, true]);
-    const stats = await cluster.runnerStats();
+    const ref = await t.cluster.put(new Float64Array(100_000));
+    expect(await Promise.all([t.m.inSharedMemory(ref), t.m.inSharedMemory(ref), t.m.inSharedMemory(ref)])).toEqual([true, true, true]);
+    const stats = await t.cluster.runnerStats();
     expect(stats.reduce((s, r) => s + r.objectBytes, 0)).toBeLessThan(2 * 800_000 + 1024); // at most one copy per runner
     ref.release();
   });
 
   it("puts go to the runner holding the fewest of this driver's put bytes", async () => {
-    const holder = async (): Promise<string[]> => (await cluster.runnerStats()).filter((r) => r.objectBytes > 500_000).map((r) => r.address);
-    const a = await cluster.put(new Uint8Array(1_000_000));
+    const holder = async (): Promise<string[]> => (await t.cluster.runnerStats()).filter((r) => r.objectBytes > 500_000).map((r) => r.address);
+    const a = await t.cluster.put(new Uint8Array(1_000_000));
     const [onA] = await holder();
-    const b = await cluster.put(new Uint8Array(1_000_000));
-    expect((await holder()).sort()).toEqual(cluster.runners.map((r) => r.address).sort());
+    const b = await t.cluster.put(new Uint8Array(1_000_000));
+    expect((await holder()).sort()).toEqual(t.cluster.runners.map((r) => r.address).sort());
     a.release(); // A's runner is now the emptier one
-    const c = await cluster.put(new Uint8Array(1_000_000));
-    expect(await cluster.get(c)).toHaveLength(1_000_000);
-    expect((await cluster.runnerStats()).find((r) => r.address === onA)!.objectBytes).toBeGreaterThan(500_000);
+    const c = await t.cluster.put(new Uint8Array(1_000_000));
+    expect(await t.cluster.get(c)).toHaveLength(1_000_000);
+    expect((await t.cluster.runnerStats()).find((r) => r.address === onA)!.objectBytes).toBeGreaterThan(500_000);
     b.release();
     c.release();
   });
 
   it("broadcast stores one copy on every runner; calls then read it where they run", async () => {
     const v = new Float64Array(500_000).fill(2);
-    const before = await cluster.runnerStats();
-    const ref = await cluster.broadcast(v);
-    const after = await cluster.runnerStats();
+    const before = await t.cluster.runnerStats();
+    const ref = await t.cluster.broadcast(v);
+    const after = await t.cluster.runnerStats();
     after.forEach((s, i) => expect(s.objectBytes - before[i]!.objectBytes).toBeGreaterThanOrEqual(v.byteLength));
     const fetchesBefore = after.reduce((s, x) => s + x.objectFetches, 0);
-    expect(await Promise.all(Array.from({ length: 8 }, () => m.sum(ref)))).toEqual(Array(8).fill(1_000_000));
-    const fetchesAfter = (await cluster.runnerStats()).reduce((s, x) => s + x.objectFetches, 0);
+    expect(await Promise.all(Array.from({ length: 8 }, () => t.m.sum(ref)))).toEqual(Array(8).fill(1_000_000));
+    const fetchesAfter = (await t.cluster.runnerStats()).reduce((s, x) => s + x.objectFetches, 0);
     expect(fetchesAfter).toBe(fetchesBefore); // nothing left to fetch
     ref.release();
   });

@@ -1,9 +1,10 @@
 import { readdirSync, watch } from "node:fs";
 import { readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { local, RemoteError, RunnerLostError, TimeoutError, type Cluster, type Remote } from "../src/index.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { local, RemoteError, RunnerLostError, TimeoutError } from "../src/index.ts";
 import { fixture, rejectionOf, removeDir, RunnerEvents, tempDir } from "./helpers.ts";
+import { useCluster } from "./use-cluster.ts";
 
 type R = typeof import("./fixtures/retry.ts");
 
@@ -198,46 +199,42 @@ describe("retries: what is never retried", () => {
 });
 
 describe("retries: what is never retried, on one cluster", () => {
-  let cluster: Cluster;
-  let m: Remote<R>;
   let dir: string;
-  beforeAll(async () => {
+  const t = useCluster<{ m: R }>(async (defer) => {
     dir = await tempDir("strand-retries-");
-    cluster = await local({ runners: 2, threads: 1 });
-    m = await cluster.import<R>(fixture("retry.ts"));
-    await Promise.all([m.add(1, 1), m.add(2, 2)]); // the code is on both runners
-  });
-  afterAll(async () => {
-    await cluster.close();
-    await removeDir(dir);
+    defer(() => removeDir(dir));
+    return local({ runners: 2, threads: 1 });
+  }, { m: "retry.ts" });
+  beforeAll(async () => {
+    await Promise.all([t.m.add(1, 1), t.m.add(2, 2)]); // the code is on both runners
   });
 
   it("an application error: exactly one attempt", async () => {
-    const err = await rejectionOf(m.failing(dir, "x"));
+    const err = await rejectionOf(t.m.failing(dir, "x"));
     expect(err).toBeInstanceOf(RemoteError);
     expect((err as RemoteError).remoteName).toBe("RangeError");
     expect(await attempts(dir, "x")).toHaveLength(1);
-    expect(cluster.stats.resent).toBe(0);
+    expect(t.cluster.stats.resent).toBe(0);
   });
 
   it("`retries` must be a non-negative integer: the call (or the cluster) is refused at once", async () => {
-    await expect(m.add.with({ retries: -1 })(1, 2)).rejects.toBeInstanceOf(TypeError);
-    await expect(m.add.with({ retries: 1.5 })(1, 2)).rejects.toThrow(/retries must be a non-negative integer/);
+    await expect(t.m.add.with({ retries: -1 })(1, 2)).rejects.toBeInstanceOf(TypeError);
+    await expect(t.m.add.with({ retries: 1.5 })(1, 2)).rejects.toThrow(/retries must be a non-negative integer/);
     await expect(local({ runners: 1, retries: Number.NaN })).rejects.toBeInstanceOf(TypeError);
-    expect(await m.add.with({ retries: 5 })(1, 2)).toBe(3);
+    expect(await t.m.add.with({ retries: 5 })(1, 2)).toBe(3);
   });
 
   // Last: it kills a runner.
   it("a call whose timeout fired is not sent again, even when its runner dies before it stopped", async () => {
-    const events = new RunnerEvents(cluster);
-    const call = m.held.with({ timeout: 1000 })(dir, "t", 1);
+    const events = new RunnerEvents(t.cluster);
+    const call = t.m.held.with({ timeout: 1000 })(dir, "t", 1);
     const [victim] = await attemptsReach(dir, "t", 1);
     expect(await rejectionOf(call)).toBeInstanceOf(TimeoutError);
     // The runner stops the call's thread only 500 ms after the cancel: it may still be there.
     process.kill(victim!, "SIGKILL");
     await release(dir);
-    await events.next("lost", cluster.runners.find((r) => r.pid === victim)!.address);
-    expect(cluster.stats.resent).toBe(0);
+    await events.next("lost", t.cluster.runners.find((r) => r.pid === victim)!.address);
+    expect(t.cluster.stats.resent).toBe(0);
     expect(await attempts(dir, "t")).toEqual([victim]);
   });
 });

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cluster, RunnerDaemon, type Remote } from "../src/index.ts";
-import { fixture } from "./helpers.ts";
+import { describe, expect, it } from "vitest";
+import { Cluster, RunnerDaemon } from "../src/index.ts";
+import { useCluster } from "./use-cluster.ts";
 
 type M = typeof import("./fixtures/math.ts");
 
@@ -9,27 +9,20 @@ type M = typeof import("./fixtures/math.ts");
 describe("scheduler", () => {
   let small: RunnerDaemon;
   let big: RunnerDaemon;
-  let cluster: Cluster;
-  let m: Remote<M>;
-
-  beforeAll(async () => {
+  const t = useCluster<{ m: M }>(async (defer) => {
     [small, big] = await Promise.all([
       RunnerDaemon.start({ port: 0, threads: 1, token: "t" }),
       RunnerDaemon.start({ port: 0, threads: 3, token: "t" }),
     ]);
-    cluster = await Cluster.create({ runners: [small.address, big.address], token: "t" });
-    m = await cluster.import<M>(fixture("math.ts"));
-  });
-  afterAll(async () => {
-    await cluster.close();
-    await Promise.all([small.close(), big.close()]);
-  });
+    defer(() => Promise.all([small.close(), big.close()]));
+    return Cluster.create({ runners: [small.address, big.address], token: "t" });
+  }, { m: "math.ts" });
 
   it("gives the runner with more free threads more of the work", async () => {
     // Warm up (code fetch, module load) so that only steady-state scheduling is counted.
-    await Promise.all(Array.from({ length: 8 }, () => m.sleep(1)));
+    await Promise.all(Array.from({ length: 8 }, () => t.m.sleep(1)));
     const [s0, b0] = await Promise.all([small.stats(), big.stats()]);
-    await Promise.all(Array.from({ length: 60 }, () => m.sleep(40)));
+    await Promise.all(Array.from({ length: 60 }, () => t.m.sleep(40)));
     const [s1, b1] = await Promise.all([small.stats(), big.stats()]);
     const s = s1.calls - s0.calls;
     const b = b1.calls - b0.calls;
@@ -40,12 +33,12 @@ describe("scheduler", () => {
 
   it("queues calls in the driver beyond the runners' windows, and drains them all", async () => {
     const n = 2000;
-    const all = Promise.all(Array.from({ length: n }, (_, i) => m.add(i, 1)));
+    const all = Promise.all(Array.from({ length: n }, (_, i) => t.m.add(i, 1)));
     // Windows start at 2 calls per thread: most calls must wait in the driver's queue.
-    expect(cluster.stats.queued).toBeGreaterThan(0);
-    for (const r of cluster.runners) expect(r.inFlight).toBeLessThanOrEqual(r.threads * 1024);
+    expect(t.cluster.stats.queued).toBeGreaterThan(0);
+    for (const r of t.cluster.runners) expect(r.inFlight).toBeLessThanOrEqual(r.threads * 1024);
     const results = await all;
     expect(results.reduce((a, b) => a + b, 0)).toBe((n * (n - 1)) / 2 + n);
-    expect(cluster.stats.queued).toBe(0);
+    expect(t.cluster.stats.queued).toBe(0);
   });
 });

@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JobAbortedError, local, RemoteError, RunnerLostError, SerializationError, type Chan, type Cluster, type Remote } from "../src/index.ts";
+import { describe, expect, it } from "vitest";
+import { JobAbortedError, local, RemoteError, RunnerLostError, SerializationError, type Chan } from "../src/index.ts";
 import type { Caught } from "./fixtures/spmd.ts";
 import { fixture, rejectionOf, take } from "./helpers.ts";
+import { useCluster } from "./use-cluster.ts";
 
 type Spmd = typeof import("./fixtures/spmd.ts");
 
@@ -18,18 +19,12 @@ async function drain<T>(ch: Chan<T>): Promise<T[]> {
 }
 
 describe("spmd: aborts", () => {
-  let cluster: Cluster;
-  let m: Remote<Spmd>;
-  beforeAll(async () => {
-    cluster = await local({ runners: 3, threads: 1 });
-    m = await cluster.import<Spmd>(fixture("spmd.ts"));
-  });
-  afterAll(() => cluster.close());
+  const t = useCluster<{ m: Spmd }>({ runners: 3, threads: 1 }, { m: "spmd.ts" });
 
   /** Runs failAt with rank 2 failing among 5 ranks on 3 runners; checks what spmd rejects with. */
   async function abortedJob(when: "start" | "afterBarrier"): Promise<Caught[]> {
-    const report = cluster.chan<Caught>(8);
-    const err = await rejectionOf(cluster.spmd({ size: 5, placement: [0, 1, 2, 0, 1] }, m.failAt, 2, when, report));
+    const report = t.cluster.chan<Caught>(8);
+    const err = await rejectionOf(t.cluster.spmd({ size: 5, placement: [0, 1, 2, 0, 1] }, t.m.failAt, 2, when, report));
     expect(err).toBeInstanceOf(JobAbortedError);
     const aborted = err as JobAbortedError;
     expect(aborted.code).toBe("ERR_STRAND_JOB_ABORTED");
@@ -73,46 +68,46 @@ describe("spmd: aborts", () => {
   });
 
   it("after an aborted job, the next job on the same cluster runs normally", async () => {
-    const report = cluster.chan<Caught>(8);
-    await rejectionOf(cluster.spmd(4, m.failAt, 0, "afterBarrier", report));
+    const report = t.cluster.chan<Caught>(8);
+    await rejectionOf(t.cluster.spmd(4, t.m.failAt, 0, "afterBarrier", report));
     expect(await drain(report)).toHaveLength(3);
-    expect(cluster.runners.map((r) => r.alive)).toEqual([true, true, true]);
-    expect(await cluster.spmd({ size: 6, placement: [0, 0, 1, 1, 2, 2] }, m.sumOfRanks)).toEqual(new Array(6).fill(15));
-    expect(await cluster.spmd(5, m.ringShift)).toHaveLength(5);
+    expect(t.cluster.runners.map((r) => r.alive)).toEqual([true, true, true]);
+    expect(await t.cluster.spmd({ size: 6, placement: [0, 0, 1, 1, 2, 2] }, t.m.sumOfRanks)).toEqual(new Array(6).fill(15));
+    expect(await t.cluster.spmd(5, t.m.ringShift)).toHaveLength(5);
   });
 
   it("wrong usage rejects before any rank runs: TypeError, or RangeError for more ranks than a runner can run at once", async () => {
-    const calls = cluster.stats.calls;
+    const calls = t.cluster.stats.calls;
     for (const size of [0, -1, 1.5, Number.NaN]) {
-      expect(await rejectionOf(cluster.spmd(size, m.rankInfo)), `size ${size}`).toBeInstanceOf(TypeError);
+      expect(await rejectionOf(t.cluster.spmd(size, t.m.rankInfo)), `size ${size}`).toBeInstanceOf(TypeError);
     }
     for (const placement of [[0, 3], [0, -1], [0, 0.5], [0, 1, 2]]) {
-      expect(await rejectionOf(cluster.spmd({ size: 2, placement }, m.rankInfo)), `placement ${placement.join()}`).toBeInstanceOf(TypeError);
+      expect(await rejectionOf(t.cluster.spmd({ size: 2, placement }, t.m.rankInfo)), `placement ${placement.join()}`).toBeInstanceOf(TypeError);
     }
     const plain = async (): Promise<number> => 1;
-    expect(await rejectionOf(cluster.spmd(2, plain))).toBeInstanceOf(TypeError);
+    expect(await rejectionOf(t.cluster.spmd(2, plain))).toBeInstanceOf(TypeError);
     await using other = await local({ runners: 1, threads: 1 });
     const foreign = await other.import<Spmd>(fixture("spmd.ts"));
-    const notOurs = await rejectionOf(cluster.spmd(2, foreign.rankInfo));
+    const notOurs = await rejectionOf(t.cluster.spmd(2, foreign.rankInfo));
     expect(notOurs).toBeInstanceOf(TypeError);
     expect((notOurs as Error).message).toMatch(/this cluster/);
-    expect(cluster.stats.calls).toBe(calls);
+    expect(t.cluster.stats.calls).toBe(calls);
     // Ranks wait for each other: more on a runner than it can run at once would hang.
-    const crowded = await rejectionOf(cluster.spmd({ size: 200, placement: new Array<number>(200).fill(1) }, m.rankInfo));
+    const crowded = await rejectionOf(t.cluster.spmd({ size: 200, placement: new Array<number>(200).fill(1) }, t.m.rankInfo));
     expect(crowded).toBeInstanceOf(RangeError);
     expect((crowded as Error).message).toMatch(/200 ranks on runner/);
-    expect(cluster.stats.calls).toBe(calls);
+    expect(t.cluster.stats.calls).toBe(calls);
   });
 
   it("arguments that cannot go to ranks (a Ref, a function) reject with the call-site error itself", async () => {
-    const calls = cluster.stats.calls;
-    const ref = await cluster.put(1);
-    expect(await rejectionOf(cluster.spmd(2, m.rankTimes, ref))).toBeInstanceOf(TypeError);
+    const calls = t.cluster.stats.calls;
+    const ref = await t.cluster.put(1);
+    expect(await rejectionOf(t.cluster.spmd(2, t.m.rankTimes, ref))).toBeInstanceOf(TypeError);
     const fn = (() => 1) as unknown as number;
-    const err = await rejectionOf(cluster.spmd(2, m.rankTimes, fn));
+    const err = await rejectionOf(t.cluster.spmd(2, t.m.rankTimes, fn));
     expect(err).toBeInstanceOf(SerializationError);
     expect((err as Error).message).toMatch(/args\[0\]/);
-    expect(cluster.stats.calls).toBe(calls);
+    expect(t.cluster.stats.calls).toBe(calls);
   });
 });
 

@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { local, type Cluster, type Remote } from "../src/index.ts";
+import { describe, expect, it } from "vitest";
 import {
   arrIn, bigInt64In, bigIntIn, bigVec, digest, f64In, i32In, subclassIn, type Reductions, type SuiteResult, type Tally, type TypedGot,
 } from "./fixtures/spmd.ts";
-import { fixture } from "./helpers.ts";
+import { useCluster } from "./use-cluster.ts";
 
 type Spmd = typeof import("./fixtures/spmd.ts");
 
@@ -160,21 +159,14 @@ function check(results: SuiteResult[], n: number, root: number, big: number): vo
 }
 
 describe("spmd: collectives", () => {
-  let cluster: Cluster;
-  let m: Remote<Spmd>;
-  // Ranks of one runner share its thread on `cluster`; `threaded` spreads them over two.
-  let threaded: Cluster;
-  let mt: Remote<Spmd>;
-  beforeAll(async () => {
-    [cluster, threaded] = await Promise.all([local({ runners: 3, threads: 1 }), local({ runners: 2, threads: 2 })]);
-    [m, mt] = await Promise.all([cluster.import<Spmd>(fixture("spmd.ts")), threaded.import<Spmd>(fixture("spmd.ts"))]);
-  });
-  afterAll(() => Promise.all([cluster.close(), threaded.close()]));
+  // Ranks of one runner share its thread on `t`; `threaded` spreads them over two.
+  const t = useCluster<{ m: Spmd }>({ runners: 3, threads: 1 }, { m: "spmd.ts" });
+  const threaded = useCluster<{ m: Spmd }>({ runners: 2, threads: 2 }, { m: "spmd.ts" });
 
   // Each run covers every collective, the small root-taking ones from every root.
   it.each(range(8).map((i) => i + 1))("%i ranks spread over 3 runners: every collective, typed and untyped, small and 8 MB", async (n) => {
     const root = n - 1;
-    check(await cluster.spmd(n, m.collectivesSuite, { root, big: BIG }), n, root, BIG);
+    check(await t.cluster.spmd(n, t.m.collectivesSuite, { root, big: BIG }), n, root, BIG);
   });
 
   it.each([
@@ -184,7 +176,7 @@ describe("spmd: collectives", () => {
     { placement: [2, 1, 0, 2, 1, 0, 2, 1], root: 6 },
   ])("ranks placed unevenly $placement, root $root", async ({ placement, root }) => {
     const n = placement.length;
-    check(await cluster.spmd({ size: n, placement }, m.collectivesSuite, { root, big: BIG }), n, root, BIG);
+    check(await t.cluster.spmd({ size: n, placement }, t.m.collectivesSuite, { root, big: BIG }), n, root, BIG);
   });
 
   // Regression: the reductions and the pipelined bcast named a typed array's kind by its
@@ -199,14 +191,14 @@ describe("spmd: collectives", () => {
     ]),
   ])("$kind inputs of $length elements on $n ranks: bcast, allreduce, reduce and scan", async ({ kind, n, length }) => {
     const root = n - 2;
-    checkSubclassed(await cluster.spmd(n, m.subclassCollectives, kind, length, root), kind, length, root);
+    checkSubclassed(await t.cluster.spmd(n, t.m.subclassCollectives, kind, length, root), kind, length, root);
   });
 
   it("ranks on the threads of two runners (same thread, other thread, other process at once)", async () => {
     const placement = [0, 0, 1, 1, 0, 1, 0];
     const n = placement.length;
-    const info = await threaded.spmd({ size: n, placement }, mt.rankInfo);
+    const info = await threaded.cluster.spmd({ size: n, placement }, threaded.m.rankInfo);
     expect(new Set(info.map((i) => `${i.pid}/${i.thread}`)).size).toBe(4);
-    check(await threaded.spmd({ size: n, placement }, mt.collectivesSuite, { root: 3, big: BIG }), n, 3, BIG);
+    check(await threaded.cluster.spmd({ size: n, placement }, threaded.m.collectivesSuite, { root: 3, big: BIG }), n, 3, BIG);
   });
 });

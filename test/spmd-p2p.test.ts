@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
-import { local, PROC_NULL, RemoteError, type Cluster, type Remote } from "../src/index.ts";
+import { describe, expect, expectTypeOf, it } from "vitest";
+import { PROC_NULL, RemoteError, type Cluster, type Remote } from "../src/index.ts";
 import { bigSamples, smallSamples, type anyMatching, type Got } from "./fixtures/spmd.ts";
-import { fixture, rejectionOf } from "./helpers.ts";
+import { rejectionOf } from "./helpers.ts";
+import { useCluster } from "./use-cluster.ts";
 
 type Spmd = typeof import("./fixtures/spmd.ts");
 
@@ -36,48 +37,41 @@ function expectAnyMatching(got: Awaited<ReturnType<typeof anyMatching>>, n: numb
 }
 
 describe("spmd: point to point", () => {
-  let cluster: Cluster;
-  let m: Remote<Spmd>;
-  // Ranks of one runner share a thread on `cluster`; `threaded` puts them on two threads of one process.
-  let threaded: Cluster;
-  let mt: Remote<Spmd>;
-  beforeAll(async () => {
-    [cluster, threaded] = await Promise.all([local({ runners: 3, threads: 1 }), local({ runners: 1, threads: 2 })]);
-    [m, mt] = await Promise.all([cluster.import<Spmd>(fixture("spmd.ts")), threaded.import<Spmd>(fixture("spmd.ts"))]);
-  });
-  afterAll(() => Promise.all([cluster.close(), threaded.close()]));
+  // Ranks of one runner share a thread on `t`; `threaded` puts them on two threads of one process.
+  const t = useCluster<{ m: Spmd }>({ runners: 3, threads: 1 }, { m: "spmd.ts" });
+  const threaded = useCluster<{ m: Spmd }>({ runners: 1, threads: 2 }, { m: "spmd.ts" });
 
   it("runs `size` ranks where placement says and resolves with their results in rank order, typed", async () => {
-    const info = await cluster.spmd(4, m.rankInfo);
+    const info = await t.cluster.spmd(4, t.m.rankInfo);
     expect(info.map(({ rank, size }) => ({ rank, size }))).toEqual(range(4).map((rank) => ({ rank, size: 4 })));
 
-    const placed = await cluster.spmd({ size: 4, placement: [2, 1, 0, 2] }, m.rankInfo);
-    const pids = cluster.runners.map((r) => r.pid);
+    const placed = await t.cluster.spmd({ size: 4, placement: [2, 1, 0, 2] }, t.m.rankInfo);
+    const pids = t.cluster.runners.map((r) => r.pid);
     expect(placed.map((p) => p.pid)).toEqual([pids[2], pids[1], pids[0], pids[2]]);
 
-    const times = await cluster.spmd(3, m.rankTimes, 5);
+    const times = await t.cluster.spmd(3, t.m.rankTimes, 5);
     expectTypeOf(times).toEqualTypeOf<number[]>();
     expect(times).toEqual([0, 5, 10]);
-    expectTypeOf(cluster.spmd({ size: 2 }, m.sendSamples, "big")).toEqualTypeOf<Promise<Got[][]>>();
+    expectTypeOf(t.cluster.spmd({ size: 2 }, t.m.sendSamples, "big")).toEqualTypeOf<Promise<Got[][]>>();
     // Checked by `npm run typecheck` only: never called.
     const wrongArguments = (): unknown[] => [
       // @ts-expect-error rankTimes takes a number
-      cluster.spmd(2, m.rankTimes, "x"),
+      t.cluster.spmd(2, t.m.rankTimes, "x"),
       // @ts-expect-error sendSamples takes "small" | "big"
-      cluster.spmd(2, m.sendSamples, "huge"),
+      t.cluster.spmd(2, t.m.sendSamples, "huge"),
     ];
     expect(wrongArguments).toBeTypeOf("function");
   });
 
   it("comm() outside a rank fails with a clear error", async () => {
-    const err = await rejectionOf(m.rankInfo());
+    const err = await rejectionOf(t.m.rankInfo());
     expect(err).toBeInstanceOf(RemoteError);
     expect((err as Error).message).toMatch(/only available inside a rank of an SPMD job/);
   });
 
   it("ranks of one runner with two threads run on both", async () => {
     for (const size of [2, 4]) {
-      const info = await threaded.spmd({ size, placement: new Array<number>(size).fill(0) }, mt.rankInfo);
+      const info = await threaded.cluster.spmd({ size, placement: new Array<number>(size).fill(0) }, threaded.m.rankInfo);
       expect(new Set(info.map((i) => i.thread)).size).toBe(2);
     }
   });
@@ -90,7 +84,7 @@ describe("spmd: point to point", () => {
 
   describe.each(pairs)("two ranks $where", ({ placement, threads }) => {
     // Read when the tests run: the clusters start in beforeAll.
-    const on = (): [Cluster, Remote<Spmd>] => (threads ? [threaded, mt] : [cluster, m]);
+    const on = (): [Cluster, Remote<Spmd>] => (threads ? [threaded.cluster, threaded.m] : [t.cluster, t.m]);
 
     it("typed arrays (a subarray view too) and untyped values arrive as sent, with source and tag", async () => {
       const [c, f] = on();
@@ -152,19 +146,19 @@ describe("spmd: point to point", () => {
   });
 
   it("ANY source and ANY tag: every message is received once, with its true source and tag, in order per sender", async () => {
-    const [root] = await cluster.spmd({ size: 5, placement: [0, 1, 2, 0, 1] }, m.anyMatching);
+    const [root] = await t.cluster.spmd({ size: 5, placement: [0, 1, 2, 0, 1] }, t.m.anyMatching);
     expectAnyMatching(root!, 5);
-    const [threadedRoot] = await threaded.spmd({ size: 4, placement: [0, 0, 0, 0] }, mt.anyMatching);
+    const [threadedRoot] = await threaded.cluster.spmd({ size: 4, placement: [0, 0, 0, 0] }, threaded.m.anyMatching);
     expectAnyMatching(threadedRoot!, 4);
   });
 
   it("jobs running at once on the same runners never see each other's messages", async () => {
     const placement = [0, 1, 2, 0, 1];
     const jobs = await Promise.all([
-      cluster.spmd({ size: 5, placement }, m.anyMatching),
-      cluster.spmd({ size: 5, placement }, m.anyMatching),
-      cluster.spmd({ size: 2, placement: [0, 1] }, m.ordered, 500),
-      cluster.spmd({ size: 2, placement: [0, 1] }, m.ordered, 500),
+      t.cluster.spmd({ size: 5, placement }, t.m.anyMatching),
+      t.cluster.spmd({ size: 5, placement }, t.m.anyMatching),
+      t.cluster.spmd({ size: 2, placement: [0, 1] }, t.m.ordered, 500),
+      t.cluster.spmd({ size: 2, placement: [0, 1] }, t.m.ordered, 500),
     ]);
     expectAnyMatching(jobs[0][0]!, 5);
     expectAnyMatching(jobs[1][0]!, 5);
@@ -172,7 +166,7 @@ describe("spmd: point to point", () => {
   });
 
   it.each([1, 2, 3, 5])("sendrecv shifts a ring of %i ranks without deadlock", async (size) => {
-    const got = await cluster.spmd(size, m.ringShift);
+    const got = await t.cluster.spmd(size, t.m.ringShift);
     expect(got).toEqual(range(size).map((r) => {
       const left = (r - 1 + size) % size;
       return [
@@ -183,13 +177,13 @@ describe("spmd: point to point", () => {
   });
 
   it("PROC_NULL: the ends of an open chain run the same sendrecv, receiving undefined from no rank", async () => {
-    const got = await cluster.spmd(4, m.chainShift);
+    const got = await t.cluster.spmd(4, t.m.chainShift);
     expect(got).toEqual([{ value: undefined, source: PROC_NULL }, { value: 0, source: 0 }, { value: 1, source: 1 }, { value: 2, source: 2 }]);
   });
 
   it("a rank can send to itself, small with an awaited send and big while its receive waits", async () => {
     for (const placement of [[0], [0, 0, 1]]) {
-      const got = await cluster.spmd({ size: placement.length, placement }, m.selfSend);
+      const got = await t.cluster.spmd({ size: placement.length, placement }, t.m.selfSend);
       expect(got).toEqual(range(placement.length).map((r) => ({
         small: { value: `self ${r}`, source: r, tag: 11 },
         big: { length: 300_000, sum: 300_000 * (r + 1), source: r },
@@ -199,7 +193,7 @@ describe("spmd: point to point", () => {
 
   it("a destination that is not a rank fails the send with an error naming it; the job goes on", async () => {
     const dests = [2, 7, -1, 1.5];
-    const [first, second] = await cluster.spmd(2, m.badDestination, dests);
+    const [first, second] = await t.cluster.spmd(2, t.m.badDestination, dests);
     expect(first!.errors.map((e) => e.dest)).toEqual(dests);
     for (const e of first!.errors) {
       expect(["RangeError", "TypeError"]).toContain(e.name);
@@ -209,7 +203,7 @@ describe("spmd: point to point", () => {
   });
 
   it("an unserializable value (a function) fails at the send naming its path, and nothing is delivered", async () => {
-    const [first, second] = await cluster.spmd({ size: 2, placement: [0, 1] }, m.unserializable);
+    const [first, second] = await t.cluster.spmd({ size: 2, placement: [0, 1] }, t.m.unserializable);
     expect(first!.sendError).toMatch(/^SerializationError: /);
     expect(first!.sendError).toMatch(/nested\[1\]/);
     expect(first!.sendError).toMatch(/function/);

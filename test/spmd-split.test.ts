@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { local, type Cluster, type Remote } from "../src/index.ts";
+import { describe, expect, it } from "vitest";
 import type { GroupView, SplitResult } from "./fixtures/spmd.ts";
-import { fixture } from "./helpers.ts";
+import { useCluster } from "./use-cluster.ts";
 
 type Spmd = typeof import("./fixtures/spmd.ts");
 
@@ -44,13 +43,7 @@ function expectedSplit(r: number, n: number): SplitResult {
 }
 
 describe("spmd: split", () => {
-  let cluster: Cluster;
-  let m: Remote<Spmd>;
-  beforeAll(async () => {
-    cluster = await local({ runners: 3, threads: 1 });
-    m = await cluster.import<Spmd>(fixture("spmd.ts"));
-  });
-  afterAll(() => cluster.close());
+  const t = useCluster<{ m: Spmd }>({ runners: 3, threads: 1 }, { m: "spmd.ts" });
 
   // One run checks: even/odd groups in rank order, a key that reverses the order, equal keys
   // (parent rank order), a negative color (undefined), a split of a split, and that p2p and
@@ -62,7 +55,7 @@ describe("spmd: split", () => {
     { n: 7, placement: [2, 2, 0, 1, 0, 2, 1] },
     { n: 8, placement: [0, 0, 0, 1, 1, 1, 2, 2] },
   ])("$n ranks on runners $placement", async ({ n, placement }) => {
-    const results = await cluster.spmd({ size: n, placement }, m.splitSuite);
+    const results = await t.cluster.spmd({ size: n, placement }, t.m.splitSuite);
     expect(results).toHaveLength(n);
     for (const [r, got] of results.entries()) expect(got, `rank ${r} of ${n}`).toStrictEqual(expectedSplit(r, n));
   });

@@ -1,8 +1,8 @@
 import net from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { startLocalRunners, type LocalRunners } from "../src/driver/local.ts";
-import { AuthError, Cluster, RunnerDaemon, type Remote, type TlsOptions } from "../src/index.ts";
+import { AuthError, Cluster, RunnerDaemon, type TlsOptions } from "../src/index.ts";
 import { encodeValue } from "../src/protocol/codec.ts";
 import type { RankConfig } from "../src/runner/spmd/config.ts";
 import type { Envelope } from "../src/runner/spmd/mailbox.ts";
@@ -11,6 +11,7 @@ import { loadTls, Tls } from "../src/transport/secure.ts";
 import { bigSamples } from "./fixtures/spmd.ts";
 import { fixture, handDriver, rejectionOf, removeDir, runCli, cleanEnv, silentLogger, tempDir } from "./helpers.ts";
 import { makeTestPki, type TestPki } from "./tls-certs.ts";
+import { useCluster } from "./use-cluster.ts";
 
 type M = typeof import("./fixtures/math.ts");
 type Objects = typeof import("./fixtures/objects.ts");
@@ -31,41 +32,35 @@ describe("TLS and mutual TLS between every pair of hosts", () => {
   let dir: string;
   let pki: TestPki;
   let runners: LocalRunners; // two runner processes, mutual TLS
-  let cluster: Cluster;
   let driverTls: TlsOptions;
-  let m: Remote<M>;
-  beforeAll(async () => {
+  const t = useCluster<{ m: M }>(async (defer) => {
     dir = await tempDir("strand-tls-");
+    defer(() => removeDir(dir));
     pki = await makeTestPki(dir);
     runners = await startLocalRunners({ runners: 2, threads: 1, tls: { ...pki.runner, ca: pki.ca } });
+    defer(() => runners.stop());
     driverTls = { ...pki.client, ca: pki.ca };
-    cluster = await Cluster.create({ runners: runners.addresses, token: runners.token, tls: driverTls });
-    m = await cluster.import<M>(fixture("math.ts"));
-  });
-  afterAll(async () => {
-    await cluster?.close();
-    await runners?.stop();
-    await removeDir(dir);
-  });
+    return Cluster.create({ runners: runners.addresses, token: runners.token, tls: driverTls });
+  }, { m: "math.ts" });
 
   it("calls run over TLS, on the main connections and on every thread's lane", async () => {
     // Lanes connect as the runners announce them; each awaited call is an event, no sleeping.
-    while (cluster.runners.some((r) => r.lanes.length < 1)) await m.add(0, 0);
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => m.add(i, 1)));
+    while (t.cluster.runners.some((r) => r.lanes.length < 1)) await t.m.add(0, 0);
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => t.m.add(i, 1)));
     expect(results).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-    expect(cluster.runners.map((r) => r.lanes.length)).toEqual([1, 1]);
-    expect(cluster.runners.every((r) => r.alive)).toBe(true);
+    expect(t.cluster.runners.map((r) => r.lanes.length)).toEqual([1, 1]);
+    expect(t.cluster.runners.every((r) => r.alive)).toBe(true);
     // A lane port is TLS-only like the main port, so the connected lanes run TLS.
-    const lane = `127.0.0.1:${cluster.runners[0]!.lanes[0]!}`;
+    const lane = `127.0.0.1:${t.cluster.runners[0]!.lanes[0]!}`;
     expect((await authError(handDriver(lane, runners.token))).message).toMatch(/TLS required/);
   });
 
   it("runners fetch objects from each other over TLS, presenting their own certificate", async () => {
-    const o = await cluster.import<Objects>(fixture("objects.ts"));
-    const before = await cluster.runnerStats();
+    const o = await t.cluster.import<Objects>(fixture("objects.ts"));
+    const before = await t.cluster.runnerStats();
     // One put, then the second runner pulls it from the first: a runner-to-runner fetch.
-    const ref = await cluster.broadcast(new Float64Array(131_072).fill(2));
-    const after = await cluster.runnerStats();
+    const ref = await t.cluster.broadcast(new Float64Array(131_072).fill(2));
+    const after = await t.cluster.runnerStats();
     const fetched = after.map((s, i) => s.objectBytesFetched - before[i]!.objectBytesFetched);
     expect(after.reduce((n, s, i) => n + s.objectFetches - before[i]!.objectFetches, 0)).toBe(1);
     expect(Math.max(...fetched)).toBeGreaterThanOrEqual(131_072 * 8);
@@ -74,35 +69,35 @@ describe("TLS and mutual TLS between every pair of hosts", () => {
   });
 
   it("channels carry small values through the driver and big ones runner to runner", async () => {
-    const c = await cluster.import<Chans>(fixture("chans.ts"));
-    const small = cluster.chan<number>(4);
+    const c = await t.cluster.import<Chans>(fixture("chans.ts"));
+    const small = t.cluster.chan<number>(4);
     const drained = c.drain(small);
     await c.produce(small, 1, 100);
     await small.close();
     expect(await drained).toEqual({ n: 100, sum: 5050 });
 
-    const big = cluster.chan<Float64Array>(1);
-    const stats0 = await cluster.runnerStats();
+    const big = t.cluster.chan<Float64Array>(1);
+    const stats0 = await t.cluster.runnerStats();
     const summed = c.sumArrays(big);
     await c.produceBig(big, 3, 100_000);
     await big.close();
     expect(await summed).toEqual({ n: 3, sum: 100_000 * 3 });
-    const stats = await cluster.runnerStats();
+    const stats = await t.cluster.runnerStats();
     // Producer and consumer ran on different runners: each value crossed between them.
     expect(stats.reduce((n, s, i) => n + s.objectFetches - stats0[i]!.objectFetches, 0)).toBe(3);
   });
 
   it("an SPMD job's ranks on two runners talk over TLS", async () => {
-    const s = await cluster.import<Spmd>(fixture("spmd.ts"));
-    const info = await cluster.spmd({ size: 2, placement: [0, 1] }, s.rankInfo);
-    expect(info.map((r) => r.pid)).toEqual(cluster.runners.map((r) => r.pid));
-    const [, got] = await cluster.spmd({ size: 2, placement: [0, 1] }, s.sendSamples, "big");
+    const s = await t.cluster.import<Spmd>(fixture("spmd.ts"));
+    const info = await t.cluster.spmd({ size: 2, placement: [0, 1] }, s.rankInfo);
+    expect(info.map((r) => r.pid)).toEqual(t.cluster.runners.map((r) => r.pid));
+    const [, got] = await t.cluster.spmd({ size: 2, placement: [0, 1] }, s.sendSamples, "big");
     const want = bigSamples();
     expect(got!.map((g) => [g.source, g.tag])).toEqual(want.map((_, i) => [0, i]));
     expect((got![0]!.value as Float64Array)[149_999]).toBe(149_999 * 0.25);
     expect((got![1]!.value as Uint8Array).byteLength).toBe(3 * 1024 * 1024);
     // A resolved send over TLS leaves the sender free to overwrite its array.
-    const [, mutated] = await cluster.spmd({ size: 2, placement: [0, 1] }, s.mutateAfterSend, 300_000);
+    const [, mutated] = await t.cluster.spmd({ size: 2, placement: [0, 1] }, s.mutateAfterSend, 300_000);
     expect(mutated).toEqual({ min: 1, max: 1, length: 600_000 });
   });
 
@@ -139,7 +134,7 @@ describe("TLS and mutual TLS between every pair of hosts", () => {
     const rogue = await authError(Cluster.create({ runners: runners.addresses, token: runners.token, tls: { ...pki.rogue, ca: pki.ca } }));
     expect(rogue.message).toMatch(/TLS client certificate refused.*UNABLE_TO_VERIFY_LEAF_SIGNATURE/);
     // The connected driver is not disturbed.
-    expect(await m.add(20, 22)).toBe(42);
+    expect(await t.m.add(20, 22)).toBe(42);
   });
 
   it("a driver that cannot verify the runners' certificate refuses them", async () => {

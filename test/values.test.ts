@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { local, RemoteError, SerializationError, type Cluster, type Remote } from "../src/index.ts";
+import { describe, expect, it } from "vitest";
+import { local, RemoteError, SerializationError } from "../src/index.ts";
 import { SAMPLE_ZEROS, sample, zerosIn } from "./fixtures/zeros.ts";
-import { fixture, rejectionOf, testCluster } from "./helpers.ts";
+import { fixture, rejectionOf } from "./helpers.ts";
+import { useCluster } from "./use-cluster.ts";
 
 type Math = typeof import("./fixtures/math.ts");
 type Values = typeof import("./fixtures/values.ts");
@@ -18,15 +19,7 @@ const sameBytes = (a: ArrayBufferView, b: ArrayBufferView): boolean =>
   Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 describe("values through a local cluster", () => {
-  let cluster: Cluster;
-  let m: Remote<Math>;
-  let v: Remote<Values>;
-  beforeAll(async () => {
-    cluster = await testCluster();
-    m = await cluster.import<Math>(fixture("math.ts"));
-    v = await cluster.import<Values>(fixture("values.ts"));
-  });
-  afterAll(() => cluster.close());
+  const t = useCluster<{ m: Math; v: Values }>({ runners: 2, threads: 1 }, { m: "math.ts", v: "values.ts" });
 
   it("echo returns every supported value type intact", async () => {
     const f32 = new Float32Array([1.5, -0, NaN, Infinity]);
@@ -63,7 +56,7 @@ describe("values through a local cluster", () => {
       mixed: [new Map([["d", new Date(0)]]), { f: new Float64Array([1, 2]) }, [new Set([3n])]],
     };
     const names = Object.keys(values);
-    const results = await Promise.all(names.map((n) => m.echo(values[n])));
+    const results = await Promise.all(names.map((n) => t.m.echo(values[n])));
     results.forEach((r, i) => {
       expect({ [names[i]!]: r }).toStrictEqual({ [names[i]!]: values[names[i]!] });
     });
@@ -88,7 +81,7 @@ describe("values through a local cluster", () => {
       [12n, { type: "bigint" }],
       [undefined, { type: "undefined" }],
     ];
-    const got = await Promise.all(cases.map(([value]) => v.kind(value)));
+    const got = await Promise.all(cases.map(([value]) => t.v.kind(value)));
     got.forEach((k, i) => expect(k).toMatchObject(cases[i]![1]));
   });
 
@@ -96,7 +89,7 @@ describe("values through a local cluster", () => {
     const node: Record<string, unknown> = { name: "n" };
     node.self = node;
     const shared = { s: 1 };
-    const out = (await m.echo({ node, pair: [shared, shared] })) as { node: Record<string, unknown>; pair: unknown[] };
+    const out = (await t.m.echo({ node, pair: [shared, shared] })) as { node: Record<string, unknown>; pair: unknown[] };
     expect(out.node.self).toBe(out.node);
     expect(out.pair[0]).toBe(out.pair[1]);
   });
@@ -104,14 +97,14 @@ describe("values through a local cluster", () => {
   it("a 10 MB Float64Array goes out and comes back intact, and is read correctly on the runner", async () => {
     const n = (10 * 1024 * 1024) / 8;
     const big = new Float64Array(n).map((_, i) => i * 0.5 - 7);
-    const back = (await m.echo(big)) as Float64Array;
+    const back = (await t.m.echo(big)) as Float64Array;
     expect(back).toBeInstanceOf(Float64Array);
     expect(back.length).toBe(n);
     expect(sameBytes(back, big)).toBe(true);
     let local = 0;
     for (let i = 0; i < n; i++) local += big[i]!;
-    expect(await v.sum(big)).toBe(local);
-    const made = await v.floats(n, 0.25);
+    expect(await t.v.sum(big)).toBe(local);
+    const made = await t.v.floats(n, 0.25);
     expect(made).toBeInstanceOf(Float64Array);
     expect(made.length).toBe(n);
     expect(made[n - 1]).toBe((n - 1) * 0.25);
@@ -120,7 +113,7 @@ describe("values through a local cluster", () => {
 
   it("an Error passed as a value comes back as a value with name, message, stack, code and cause", async () => {
     const err = Object.assign(new TypeError("bad", { cause: new RangeError("inner") }), { code: "E_BAD" });
-    const out = (await m.echo(err)) as Error & { code?: unknown };
+    const out = (await t.m.echo(err)) as Error & { code?: unknown };
     expect(out).toBeInstanceOf(TypeError);
     expect(out.message).toBe("bad");
     expect(out.stack).toBe(err.stack);
@@ -130,66 +123,66 @@ describe("values through a local cluster", () => {
   });
 
   it("a function argument fails at the call site with SerializationError naming its path, and nothing is sent", async () => {
-    const before = cluster.stats.calls;
-    const err = await rejectionOf(m.echo({ onDone: () => 1 }));
+    const before = t.cluster.stats.calls;
+    const err = await rejectionOf(t.m.echo({ onDone: () => 1 }));
     expect(err).toBeInstanceOf(SerializationError);
     expect((err as SerializationError).message).toBe("args[0].onDone is a function");
     expect((err as SerializationError).path).toBe("args[0].onDone");
-    const err2 = await rejectionOf(m.add(1, [0, { s: Symbol("x") }] as unknown as number));
+    const err2 = await rejectionOf(t.m.add(1, [0, { s: Symbol("x") }] as unknown as number));
     expect(err2).toBeInstanceOf(SerializationError);
     expect((err2 as Error).message).toBe("args[1][1].s is a symbol");
-    expect(cluster.stats.calls).toBe(before);
+    expect(t.cluster.stats.calls).toBe(before);
     // The cluster is unaffected.
-    expect(await m.add(1, 2)).toBe(3);
+    expect(await t.m.add(1, 2)).toBe(3);
   });
 
   it("a result that cannot travel rejects with SerializationError naming `result...`", async () => {
-    const e1 = await rejectionOf(v.returnsFunction());
+    const e1 = await rejectionOf(t.v.returnsFunction());
     expect(e1).toBeInstanceOf(SerializationError);
     // The driver adds where it happened: "... (returnsFunction on runner host:port)".
     expect((e1 as Error).message).toMatch(/^result\.nested\.callback is a function\b/);
     expect((e1 as Error).message).toContain("returnsFunction");
     expect((e1 as SerializationError).path).toBe("result.nested.callback");
-    const e2 = await rejectionOf(v.returnsInstance());
+    const e2 = await rejectionOf(t.v.returnsInstance());
     expect(e2).toBeInstanceOf(SerializationError);
     expect((e2 as Error).message).toMatch(/^result\[1\] is an instance of class Point\b/);
-    const e3 = await rejectionOf(v.returnsSymbolInMap());
+    const e3 = await rejectionOf(t.v.returnsSymbolInMap());
     expect(e3).toBeInstanceOf(SerializationError);
     expect((e3 as Error).message).toMatch(/^result\.get\(0\) is a symbol\b/);
   });
 
   it("a thrown error whose cause cannot travel still arrives as RemoteError; so does a thrown non-error", async () => {
-    const e = await rejectionOf(v.throwsWithUnserializableCause());
+    const e = await rejectionOf(t.v.throwsWithUnserializableCause());
     expect(e).toBeInstanceOf(RemoteError);
     expect((e as RemoteError).remoteName).toBe("RangeError");
     expect((e as RemoteError).message).toMatch(/outer problem/);
     expect((e as RemoteError).functionName).toBe("throwsWithUnserializableCause");
-    const s = await rejectionOf(v.throwsString());
+    const s = await rejectionOf(t.v.throwsString());
     expect(s).toBeInstanceOf(RemoteError);
     expect((s as RemoteError).message).toMatch(/plain string/);
   });
 
   it("many concurrent calls with arguments of mixed sizes all come back intact", async () => {
     // Warm up with tiny calls so the driver's window is wide and many calls share socket reads.
-    await Promise.all(Array.from({ length: 2000 }, (_, i) => m.add(i, 1)));
+    await Promise.all(Array.from({ length: 2000 }, (_, i) => t.m.add(i, 1)));
     const sizes = [0, 7, 100, 1000, 5000, 20_000, 70_000, 200_000];
     const inputs = Array.from({ length: 1500 }, (_, i) => pattern(sizes[(i * 7) % sizes.length]!, i));
-    const outs = await Promise.all(inputs.map((x) => m.echo(x)));
+    const outs = await Promise.all(inputs.map((x) => t.m.echo(x)));
     const bad = outs.filter((o, i) => !(o instanceof Uint8Array) || !sameBytes(o, inputs[i]!)).length;
     expect(bad).toBe(0);
     const strings = Array.from({ length: 3000 }, (_, i) => `${i}:${"x".repeat((i * 37) % 3000)}`);
-    expect(await Promise.all(strings.map((s) => m.echo(s)))).toEqual(strings);
+    expect(await Promise.all(strings.map((s) => t.m.echo(s)))).toEqual(strings);
   });
 
   it("calls whose frames reach the runner coalesced in big socket reads come back intact", async () => {
-    await Promise.all(Array.from({ length: 2000 }, (_, i) => m.add(i, 1)));
-    const pid = cluster.runners[0]!.pid;
+    await Promise.all(Array.from({ length: 2000 }, (_, i) => t.m.add(i, 1)));
+    const pid = t.cluster.runners[0]!.pid;
     const inputs = Array.from({ length: 3000 }, (_, i) => `${i}:${"y".repeat(500 + (i % 7) * 300)}`);
     // Pause the runner so the calls pile up in its socket, then let it read them all at once.
     process.kill(pid, "SIGSTOP");
     let results: Promise<unknown[]>;
     try {
-      results = Promise.all(inputs.map((s) => m.echo(s)));
+      results = Promise.all(inputs.map((s) => t.m.echo(s)));
       for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
     } finally {
       process.kill(pid, "SIGCONT");
@@ -228,54 +221,46 @@ describe("remote errors with unusual names", () => {
   });
 });
 
-
 describe("-0 travels as -0 (structured-clone values), on every path a value takes", () => {
-  let cluster: Cluster;
-  let z: Remote<Zeros>;
-  let spmd: Remote<Spmd>;
-  beforeAll(async () => {
-    // Two threads per runner: SPMD messages then go to the same thread, another thread and another process.
-    cluster = await local({ runners: 2, threads: 2 });
-    [z, spmd] = await Promise.all([cluster.import<Zeros>(fixture("zeros.ts")), cluster.import<Spmd>(fixture("spmd.ts"))]);
-  });
-  afterAll(() => cluster.close());
+  // Two threads per runner: SPMD messages then go to the same thread, another thread and another process.
+  const t = useCluster<{ z: Zeros; spmd: Spmd }>({ runners: 2, threads: 2 }, { z: "zeros.ts", spmd: "spmd.ts" });
 
   const isNegativeZero = (x: unknown): boolean => Object.is(x, -0);
 
   it("in a call's arguments, as the runner sees them, and in its result", async () => {
-    expect(await z.zerosIn(sample())).toEqual(SAMPLE_ZEROS);
-    expect(await z.zerosIn(-0)).toEqual([""]);
-    expect(await z.zerosIn(0)).toEqual([]);
-    expect(zerosIn(await z.sampleBack())).toEqual(SAMPLE_ZEROS);
-    expect(isNegativeZero(await z.echo(-0))).toBe(true);
-    expect(isNegativeZero(await z.echo(0))).toBe(false);
+    expect(await t.z.zerosIn(sample())).toEqual(SAMPLE_ZEROS);
+    expect(await t.z.zerosIn(-0)).toEqual([""]);
+    expect(await t.z.zerosIn(0)).toEqual([]);
+    expect(zerosIn(await t.z.sampleBack())).toEqual(SAMPLE_ZEROS);
+    expect(isNegativeZero(await t.z.echo(-0))).toBe(true);
+    expect(isNegativeZero(await t.z.echo(0))).toBe(false);
   });
 
   it("in an object put then read with get, and given to a call as a Ref", async () => {
-    const ref = await cluster.put(sample());
-    expect(zerosIn(await cluster.get(ref))).toEqual(SAMPLE_ZEROS);
-    expect(await z.zerosIn(ref)).toEqual(SAMPLE_ZEROS);
-    expect(isNegativeZero(await cluster.get(await cluster.put(-0)))).toBe(true);
+    const ref = await t.cluster.put(sample());
+    expect(zerosIn(await t.cluster.get(ref))).toEqual(SAMPLE_ZEROS);
+    expect(await t.z.zerosIn(ref)).toEqual(SAMPLE_ZEROS);
+    expect(isNegativeZero(await t.cluster.get(await t.cluster.put(-0)))).toBe(true);
     // An object a call made, kept on its runner and read from there.
-    expect(zerosIn(await cluster.get(z.sampleBack.ref()))).toEqual(SAMPLE_ZEROS);
+    expect(zerosIn(await t.cluster.get(t.z.sampleBack.ref()))).toEqual(SAMPLE_ZEROS);
   });
 
   it("in channel messages: driver to runner, runner to driver, runner to runner", async () => {
-    const ch = cluster.chan<unknown>(1);
-    const [got] = await Promise.all([z.recvZeros(ch), ch.send(sample())]);
+    const ch = t.cluster.chan<unknown>(1);
+    const [got] = await Promise.all([t.z.recvZeros(ch), ch.send(sample())]);
     expect(got).toEqual(SAMPLE_ZEROS);
-    await z.sendSample(ch);
+    await t.z.sendSample(ch);
     const r = await ch.recv();
     expect(zerosIn(r.value)).toEqual(SAMPLE_ZEROS);
-    const [, relayed] = await Promise.all([z.sendSample(ch), z.recvZeros(ch)]);
+    const [, relayed] = await Promise.all([t.z.sendSample(ch), t.z.recvZeros(ch)]);
     expect(relayed).toEqual(SAMPLE_ZEROS);
   });
 
   it("in SPMD messages and bcast, to the same thread, another thread and another process", async () => {
     const placement = [0, 0, 1, 1, 0, 1, 0];
-    const info = await cluster.spmd({ size: placement.length, placement }, spmd.rankInfo);
+    const info = await t.cluster.spmd({ size: placement.length, placement }, t.spmd.rankInfo);
     expect(new Set(info.map((i) => `${i.pid}/${i.thread}`)).size).toBe(4);
-    const got = await cluster.spmd({ size: placement.length, placement }, z.spmdZeros);
+    const got = await t.cluster.spmd({ size: placement.length, placement }, t.z.spmdZeros);
     expect(got).toEqual(placement.map((_, r) => ({ sent: r === 0 ? [] : SAMPLE_ZEROS, bcast: SAMPLE_ZEROS })));
   });
 });
