@@ -34,8 +34,7 @@ afterEach(() => runners.stopAll());
 
 describe("a runner that is stopping (SIGTERM)", () => {
   it("finishes its running call, sends calls that reach it meanwhile elsewhere unrun (retries: 0 still succeed), and rejoins after a restart", async () => {
-    const a = await runner();
-    const b = await runner();
+    const [a, b] = await Promise.all([runner(), runner()]); // at once: each start takes seconds on a loaded machine
     await using cluster = await Cluster.create({ runners: [a.address, b.address], token: TOKEN, logger: silentLogger() });
     const events = new RunnerEvents(cluster);
     const m = await cluster.import<M>(fixture("math.ts"));

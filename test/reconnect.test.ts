@@ -20,8 +20,7 @@ afterEach(() => runners.stopAll());
 
 describe("a lost runner rejoins when it answers again", () => {
   it("a runner killed and restarted on its address takes new calls again; its lost call ran elsewhere", async () => {
-    const a = await runner();
-    const b = await runner();
+    const [a, b] = await Promise.all([runner(), runner()]); // at once: each start takes seconds on a loaded machine
     await using cluster = await Cluster.create({ runners: [a.address, b.address], token: TOKEN, logger: silentLogger() });
     const events = new RunnerEvents(cluster);
     const removed: RunnerEvent[] = [];
@@ -68,8 +67,7 @@ describe("a lost runner rejoins when it answers again", () => {
   });
 
   it("with reconnect: false a lost runner stays lost, though it is back", async () => {
-    const a = await runner();
-    const b = await runner();
+    const [a, b] = await Promise.all([runner(), runner()]); // at once: each start takes seconds on a loaded machine
     await using cluster = await Cluster.create({ runners: [a.address, b.address], token: TOKEN, reconnect: false, logger: silentLogger() });
     const events = new RunnerEvents(cluster);
     await kill9(a.proc);
