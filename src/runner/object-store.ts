@@ -27,6 +27,8 @@ export const defaultObjectMemory = (): number => Math.floor(os.totalmem() * 0.3)
 export class ObjectStore {
   private readonly objects = new Map<string, StoredObject>();
   private readonly fetching = new Map<string, Promise<StoredObject>>();
+  /** Owners that left: an object fetched for one after it left is not kept (nobody would free it). */
+  private readonly departed = new WeakSet<object>();
   used = 0;
   fetches = 0;
   bytesFetched = 0;
@@ -63,6 +65,7 @@ export class ObjectStore {
 
   /** A driver left: its objects go with it. */
   freeOwnedBy(owner: object): void {
+    this.departed.add(owner);
     for (const [id, obj] of this.objects) if (obj.owner === owner) this.free(id);
   }
 
@@ -77,7 +80,9 @@ export class ObjectStore {
     if (p === undefined) {
       this.fetches++;
       p = fetch().then((segments) => {
-        const obj = this.put(id, segments, owner);
+        // Its owner may have left while it was on its way (a slow fetch, a lost driver):
+        // its calls were cancelled, and a copy kept now would never be freed.
+        const obj = this.departed.has(owner) ? { segments, bytes: segmentBytes(segments), owner } : this.put(id, segments, owner);
         this.bytesFetched += obj.bytes;
         return obj;
       }).finally(() => this.fetching.delete(id));
