@@ -11,7 +11,7 @@ import type { CallOutcome, ObjectDeps } from "./task.ts";
 // what becomes of a result the call keeps. The two paths differ only in what they can
 // reach: a lane's thread has no object store, so it takes only inputs that came inline.
 
-/** A Call header, as `checkShape` passed it (the fields' types hold; the deps inside are unchecked). */
+/** A Call header, as `readHeader` passed it (every field checked against the message table, its deps included). */
 export type CallHeader = Extract<Header, [T.Call, ...unknown[]]>;
 
 /** An input held by a runner: [object id, the runner to fetch it from, or null: this one holds it]. */
