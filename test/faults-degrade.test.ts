@@ -29,8 +29,11 @@ describe.skipIf(unavailable !== undefined)(titled("fault matrix: 200 ms delay + 
       const r = await run.settled(at);
       // The bad link carried the cell's traffic (and dropped some of it, most likely).
       const link = await hosts.undegrade(run.victim);
-      expect(link.passed).toBeGreaterThan(0);
-      record({ row: "200 ms delay + 5% loss", cell, ...r, outcome: `${r.outcome} (link: ${link.passed} packets passed, ${link.dropped} dropped)`, heartbeat: TOLERANT });
+      const outcome = `${r.outcome} (link: ${link.passed} packets passed, ${link.dropped} dropped)`;
+      // Said with the outcome: a cell that settled without the bad link carrying anything
+      // (seen once in six loaded runs of the channel cell) must say how it settled.
+      expect(link.passed, outcome).toBeGreaterThan(0);
+      record({ row: "200 ms delay + 5% loss", cell, ...r, outcome, heartbeat: TOLERANT });
     });
   }
 });
