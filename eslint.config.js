@@ -19,6 +19,7 @@ const top = ban("\\.\\./(cluster|connect|local|spmd)\\.ts$", "a driver room neve
 const link = ban("link/", "calls/ and objects/ talk to a runner through RunnerPort / ObjectHolder, never to link/.");
 const calls = ban("calls/", "objects/ knows no calls: calls depend on objects, not back.");
 const rooms = ban("calls/|objects/|link/", "channels/ stands alone: the cluster wires channels to links.");
+const watch = ban("link/", "observe/ watches calls and runners through what calls/ and objects/ expose, never through link/.");
 const restrict = (...patterns) => ({ "no-restricted-imports": ["error", { patterns }] });
 
 export default tseslint.config(
@@ -50,4 +51,5 @@ export default tseslint.config(
   { files: ["src/driver/objects/**"], rules: restrict(above.driverTop, top, link, calls) },
   { files: ["src/driver/link/**"], rules: restrict(above.driverTop, top) },
   { files: ["src/driver/channels/**"], rules: restrict(above.driverTop, top, rooms) },
+  { files: ["src/driver/observe/**"], rules: restrict(above.driverTop, top, watch) },
 );

@@ -26,6 +26,8 @@ import { Rejoin } from "./link/rejoin.ts";
 import { RunnerLink, type LinkHost } from "./link/runner-link.ts";
 import { Scheduler } from "./calls/scheduler.ts";
 import { TaskGraph } from "./calls/task-graph.ts";
+import type { CallObserver } from "./calls/call-observer.ts";
+import { Observers } from "./observe/observers.ts";
 import type { LinkOptions } from "./link-options.ts";
 
 export interface ClusterOptions extends LinkOptions {
@@ -105,7 +107,9 @@ export class Cluster implements AsyncDisposable {
   /** Closing the cluster closes every link: calls lost that way have nowhere to go. */
   private readonly retryPolicy = new RetryPolicy(() => (this.closing === undefined ? this.scheduler.liveRunners : 0));
   private readonly objects = new ObjectTable();
-  private readonly graph = new TaskGraph(this.objects, this.scheduler, this.retryPolicy);
+  private readonly graph: TaskGraph;
+  /** Progress, metrics, traces, the dashboard: whatever watches calls (see observe()). */
+  private readonly observers: Observers;
   private readonly channels = new Channels(this.objects.prefix);
   private readonly data = new ObjectOps(this.objects, (e) => this.graph.whenExists(e), () => this.links);
   private readonly goroutines: Goroutines;
@@ -123,6 +127,8 @@ export class Cluster implements AsyncDisposable {
   private constructor(private readonly opts: ClusterOptions) {
     this.log = opts.logger ?? createLogger("strand-driver");
     this.goroutines = new Goroutines(this.log);
+    this.observers = new Observers(this.log);
+    this.graph = new TaskGraph(this.objects, this.scheduler, this.retryPolicy, this.observers);
   }
 
   static async create(opts: ClusterOptions): Promise<Cluster> {
@@ -261,6 +267,7 @@ export class Cluster implements AsyncDisposable {
         (v) => { this.counts.succeeded++; firstDone?.(); resolve(v); },
         (e) => { this.counts.failed++; reject(e); });
       call.rank = rank;
+      this.observers.submitted(call);
       link.send(call);
     });
   }
@@ -276,6 +283,15 @@ export class Cluster implements AsyncDisposable {
     else if (event === "runner") this.runnerListeners.add(listener as RunnerListener);
     else throw new TypeError(`unknown event "${String(event)}"`);
     return this;
+  }
+
+  /**
+   * Tells `observer` about every call from now on: made, sent to a runner, settled. What
+   * progress bars, metrics, traces and the dashboard are built on; returns a function that
+   * stops it. Observers run on the call path: keep them cheap.
+   */
+  observe(observer: CallObserver): () => void {
+    return this.observers.add(observer);
   }
 
   off(event: "error", listener: GoroutineListener): this;
@@ -328,6 +344,7 @@ export class Cluster implements AsyncDisposable {
         },
         deps);
       call.retries = options?.retries ?? this.defaultRetries;
+      this.observers.submitted(call);
       if (options !== undefined) this.arm(call, options);
       if (call.settled) return;
       if (deps.length > 0) return this.graph.add(call);
@@ -381,6 +398,7 @@ export class Cluster implements AsyncDisposable {
     const entry = (slot.entry = made.entry);
     entry.producer = call;
     call.keep = entry;
+    this.observers.submitted(call);
     if (options !== undefined) this.arm(call, options);
     if (!call.settled) this.graph.add(call);
     return made.ref;

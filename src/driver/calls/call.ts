@@ -4,6 +4,7 @@ import type { ModuleRef } from "../bundle.ts";
 import type { ObjectEntry, Producer, TaskSpec } from "../objects/object-entry.ts";
 import type { ObjectHolder } from "../objects/object-holder.ts";
 import { DEFAULT_RETRIES } from "./call-options.ts";
+import type { CallObserver } from "./call-observer.ts";
 
 /**
  * The runner a call was sent to, as the call sees it: where its result is kept, and
@@ -49,6 +50,18 @@ export class PendingCall implements TaskSpec, Producer {
   fetchedFrom: Map<string, ObjectHolder | undefined> | undefined;
   /** Set for the calls of an SPMD job: the rank it runs as. */
   rank: number | undefined;
+  /** Who watches it (the cluster's observers), told when it is made, sent and settled. */
+  observer: CallObserver | undefined;
+  /** Its number among the cluster's calls, from 1 (0: not submitted through the cluster). */
+  seq = 0;
+  /** performance.now() when it was made, last sent, and settled (0: not yet). */
+  submittedAt = 0;
+  sentAt = 0;
+  settledAt = 0;
+  /** The port of the runner thread's lane it last went down (undefined: the main link). */
+  lanePort: number | undefined;
+  /** How long its last run took on the runner, as the runner measured it. */
+  execMicros = 0;
   private cleanups: (() => void)[] = [];
 
   constructor(
@@ -90,10 +103,18 @@ export class PendingCall implements TaskSpec, Producer {
     this.cleanups.push(cleanup);
   }
 
+  /** It went to a runner: `link` and `lanePort` say where. */
+  markSent(): void {
+    this.sentAt = performance.now();
+    this.observer?.sent(this);
+  }
+
   resolve(v: unknown): void {
     if (this.settled) return;
     this.settled = true;
+    this.settledAt = performance.now();
     for (const c of this.cleanups) c();
+    this.observer?.settled(this, undefined);
     this.onResolve(v);
   }
 
@@ -102,7 +123,9 @@ export class PendingCall implements TaskSpec, Producer {
     const final = this.retry === undefined ? e : this.retry(e);
     if (final === undefined) return;
     this.settled = true;
+    this.settledAt = performance.now();
     for (const c of this.cleanups) c();
+    this.observer?.settled(this, final);
     this.onReject(final);
   }
 }

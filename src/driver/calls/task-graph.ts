@@ -1,4 +1,5 @@
 import { ObjectLostError } from "../../errors.ts";
+import type { CallObserver } from "./call-observer.ts";
 import { PendingCall } from "./call.ts";
 import type { Kept, ObjectEntry, Producer } from "../objects/object-entry.ts";
 import type { ObjectTable } from "../objects/object-table.ts";
@@ -25,7 +26,13 @@ export class TaskGraph {
   /** Calls that only wait for their inputs (cluster.get), and what to do then. */
   private readonly probes = new WeakMap<PendingCall, () => void>();
 
-  constructor(private readonly table: ObjectTable, private readonly scheduler: Scheduler, private readonly retries: RetryPolicy) {}
+  constructor(
+    private readonly table: ObjectTable,
+    private readonly scheduler: Scheduler,
+    private readonly retries: RetryPolicy,
+    /** Told of the calls that remake lost objects, as the cluster tells it of the user's. */
+    private readonly observer?: CallObserver,
+  ) {}
 
   /** Resolves once the object can be had (remaking it if need be); rejects if it cannot. */
   whenExists(entry: ObjectEntry): Promise<void> {
@@ -94,6 +101,7 @@ export class TaskGraph {
     call.lineageDepth = depth;
     entry.producer = call;
     call.height = 1;
+    this.observer?.submitted(call);
     this.add(call);
   }
 

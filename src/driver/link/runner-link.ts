@@ -157,6 +157,8 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     // with them (a kept result it cannot return inline goes to the store through the main thread).
     const lane = call.solo || again || !this.warm.has(ref) || !call.deps.every((d) => d.inline !== undefined)
       ? undefined : this.lanes.pick();
+    call.lanePort = lane?.port;
+    call.markSent();
     if (lane !== undefined) lane.send(id, call, callFrame(id, call, this));
     else this.sendMain(id, call);
   }
@@ -308,6 +310,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
       this.leaveIfIdle();
       return;
     }
+    call.execMicros = execMicros;
     this.callWindow.observe(execMicros);
     this.warm.add(call.module.ref);
     // Inputs it had to fetch are now copies here too.

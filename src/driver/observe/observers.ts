@@ -1,0 +1,51 @@
+import type { Logger } from "pino";
+import type { CallObserver } from "../calls/call-observer.ts";
+import type { PendingCall } from "../calls/call.ts";
+
+/**
+ * The cluster's observers as one: every call points here, whether or not anyone watches, so
+ * a view started mid-run still hears calls made before it. With nobody watching a call pays
+ * one loop over an empty array per event. A throwing observer is logged, never the caller's
+ * problem.
+ */
+export class Observers implements CallObserver {
+  private list: CallObserver[] = [];
+  private seq = 0;
+
+  constructor(private readonly log: Logger) {}
+
+  /** Starts telling `o` about calls; the returned function stops it. */
+  add(o: CallObserver): () => void {
+    this.list = [...this.list, o];
+    return () => {
+      this.list = this.list.filter((x) => x !== o);
+    };
+  }
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  submitted(call: PendingCall): void {
+    call.observer = this;
+    call.seq = ++this.seq;
+    call.submittedAt = performance.now();
+    for (const o of this.list) this.safely(o, "submitted", () => o.submitted(call));
+  }
+
+  sent(call: PendingCall): void {
+    for (const o of this.list) this.safely(o, "sent", () => o.sent(call));
+  }
+
+  settled(call: PendingCall, error: Error | undefined): void {
+    for (const o of this.list) this.safely(o, "settled", () => o.settled(call, error));
+  }
+
+  private safely(_o: CallObserver, what: string, f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, event: what }, "a call observer threw");
+    }
+  }
+}
