@@ -10,6 +10,9 @@ export { Ref, type RefOr } from "./driver/objects/ref.ts";
 export { Chan, select, type RecvResult, type SelectCase, type Selected, type SelectOptions } from "./protocol/chan.ts";
 export type { CallOptions } from "./driver/calls/call-options.ts";
 export type { RunnerStats } from "./protocol/messages.ts";
+export type { RunnerUsage, Span } from "./protocol/activity.ts";
+export type { ActivityListener, RunnerActivity, WatchOptions } from "./driver/observe/runner-watch.ts";
+export type { CallObserver } from "./driver/calls/call-observer.ts";
 export { RunnerDaemon, type RunnerOptions } from "./runner/daemon.ts";
 export {
   StrandError, RemoteError, RunnerLostError, ClusterClosedError, SerializationError, AuthError, ProtocolError,

@@ -1,5 +1,6 @@
 import { MESSAGES, PROTOCOL_VERSION, T, type Header, type Message, type RunnerInfo, type RunnerStats } from "../src/protocol/messages.ts";
 import type { Reads } from "../src/protocol/read-header.ts";
+import type { RunnerUsage } from "../src/protocol/activity.ts";
 
 // One header of every message in the table, and headers that break it: for the table's own
 // tests (unit/message-table.test.ts) and for every side that reads them (header-checks.test.ts).
@@ -10,6 +11,8 @@ export const STATS: RunnerStats = {
   calls: 1, failures: 0, inFlight: 0, codeFetches: 0, codeBytesReceived: 0, codeLoads: 0, cachedModules: 0, sessions: 1, workerRestarts: 0,
   batches: 0, batchedCalls: 0, objects: 0, objectBytes: 0, objectBytesLimit: 1e9, objectFetches: 0, objectBytesFetched: 0, objectsServed: 0, channelOpsRelayed: 0,
 };
+
+export const USAGE: RunnerUsage = { cpu: 0.5, rss: 1e8, heapUsed: 1e7, threads: 2, running: 1, uptime: 3.5 };
 
 /** One header of every message, each field present: the compiler holds each to the table's types, and none may be missing. */
 export const SAMPLES: { [K in T]: Message<K> } = {
@@ -43,6 +46,8 @@ export const SAMPLES: { [K in T]: Message<K> } = {
   [T.RankHello]: [T.RankHello, "job", 1],
   [T.RankMessage]: [T.RankMessage, "w:p", 7],
   [T.Draining]: [T.Draining],
+  [T.Watch]: [T.Watch, 500, true],
+  [T.Activity]: [T.Activity, 1.7e15, STATS, USAGE, [["call", "add", 2, 1.7e15, 12, false, "d", 1, "E: boom", 100], ["fetch", "d.1", 0, 1.7e15, 5, true, null, null, null, null]], 3],
 };
 
 export const TYPES = Object.keys(MESSAGES).map(Number) as T[];

@@ -28,6 +28,7 @@ import { Scheduler } from "./calls/scheduler.ts";
 import { TaskGraph } from "./calls/task-graph.ts";
 import type { CallObserver } from "./calls/call-observer.ts";
 import { Observers } from "./observe/observers.ts";
+import { RunnerWatch, type ActivityListener, type WatchOptions } from "./observe/runner-watch.ts";
 import type { LinkOptions } from "./link-options.ts";
 
 export interface ClusterOptions extends LinkOptions {
@@ -110,6 +111,8 @@ export class Cluster implements AsyncDisposable {
   private readonly graph: TaskGraph;
   /** Progress, metrics, traces, the dashboard: whatever watches calls (see observe()). */
   private readonly observers: Observers;
+  /** Who watches the runners' activity (see watch()). */
+  private readonly runnerWatch: RunnerWatch;
   private readonly channels = new Channels(this.objects.prefix);
   private readonly data = new ObjectOps(this.objects, (e) => this.graph.whenExists(e), () => this.links);
   private readonly goroutines: Goroutines;
@@ -128,6 +131,7 @@ export class Cluster implements AsyncDisposable {
     this.log = opts.logger ?? createLogger("strand-driver");
     this.goroutines = new Goroutines(this.log);
     this.observers = new Observers(this.log);
+    this.runnerWatch = new RunnerWatch(() => this.links, this.log);
     this.graph = new TaskGraph(this.objects, this.scheduler, this.retryPolicy, this.observers);
   }
 
@@ -153,6 +157,7 @@ export class Cluster implements AsyncDisposable {
         c.rejoin?.watch(link.address);
         c.emitRunner({ type: "lost", address: link.address, error: err });
       },
+      activity: (runner, at, stats, usage, spans, dropped) => c.runnerWatch.heard(runner, at, stats, usage, spans, dropped),
       log: c.log,
     };
     const heartbeat = opts.heartbeat ?? DEFAULT_HEARTBEAT;
@@ -187,6 +192,7 @@ export class Cluster implements AsyncDisposable {
     this.maxFrame = Math.min(this.maxFrame, link.info.maxFrame ?? DEFAULT_MAX_FRAME);
     this.log.info({ runner: address, pid: link.info.pid }, "runner rejoined");
     this.scheduler.add(link);
+    this.runnerWatch.joined(link);
     this.emitRunner({ type: "joined", address, pid: link.info.pid, threads: link.threads });
   }
 
@@ -292,6 +298,16 @@ export class Cluster implements AsyncDisposable {
    */
   observe(observer: CallObserver): () => void {
     return this.observers.add(observer);
+  }
+
+  /**
+   * Hears every runner's activity every `intervalMs`: its counters, CPU, memory and running
+   * calls, and with `spans: true` what ran there and when (every driver's calls, not only
+   * this one's). What dashboards, `strand top` and traces read. Returns a function that stops it.
+   */
+  watch(listener: ActivityListener, options?: WatchOptions): () => void {
+    if (this.closing !== undefined) throw new ClusterClosedError("watch");
+    return this.runnerWatch.add(listener, options);
   }
 
   off(event: "error", listener: GoroutineListener): this;

@@ -5,6 +5,7 @@ import { ProtocolError } from "../errors.ts";
 // them before any header is packed. Importing the codec here guarantees that.
 import "./codec.ts";
 import type { Encoded } from "./codec.ts";
+import { runnerUsage, spanTuple } from "./activity.ts";
 import { anyOf, bool, bytes, int, listOf, literal, maybe, nullable, num, record, str, tupleOf, type Kind, type TupleOf } from "./fields.ts";
 
 /**
@@ -12,7 +13,7 @@ import { anyOf, bool, bytes, int, listOf, literal, maybe, nullable, num, record,
  * element is the message type; the payload, when present, is an encoded value
  * (body + attachments) that the runner's main thread forwards to a worker unread.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 // Each message's fields and meaning are in MESSAGES below, the one place they are written:
 // the header types, and the check of every header read (read-header.ts), derive from it.
@@ -47,6 +48,8 @@ export enum T {
   RankHello = 31,
   RankMessage = 32,
   Draining = 33,
+  Watch = 34,
+  Activity = 35,
 }
 
 /** A channel operation as it crosses the wire; the values of send cases follow as payloads. */
@@ -205,6 +208,16 @@ export const MESSAGES = {
    * calls it has and turns new ones away (Result with notStarted); send it no more.
    */
   [T.Draining]: { fields: [] },
+  /**
+   * driver -> runner, main connection: send me Activity every `intervalMs` (0: stop), with the
+   * spans of what ran (calls of every driver, fetches, waits) if `spans`.
+   */
+  [T.Watch]: { fields: [["intervalMs", int], ["spans", bool]] },
+  /**
+   * runner -> watching driver: its counters and usage now (`at`: its clock, µs since the
+   * epoch), and the spans since the last Activity. `dropped`: spans left out to bound the message.
+   */
+  [T.Activity]: { fields: [["at", num], ["stats", runnerStats], ["usage", runnerUsage], ["spans", listOf(spanTuple)], ["dropped", int]] },
 
   // Objects.
   /** driver -> runner, + the value: store it, owned by this driver. Answered by Done. */

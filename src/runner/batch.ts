@@ -1,3 +1,4 @@
+import { threadId } from "node:worker_threads";
 import type { CallOutcome, CallTask } from "./task.ts";
 import type { OutcomeBatch, PackedSegments, TaskBatch } from "./thread-messages.ts";
 
@@ -96,9 +97,16 @@ export function unpackTasks(b: TaskBatch): CallTask[] {
 /** Packs a worker's results: nothing to transfer (see `pack`), big bytes in shared memory. */
 export function packOutcomes(outcomes: readonly CallOutcome[], loads: number): OutcomeBatch {
   const { packed } = pack(outcomes.map((o) => o.segments), () => false, true);
-  return { ...packed, ids: outcomes.map((o) => o.id), ok: outcomes.map((o) => o.ok), micros: outcomes.map((o) => o.execMicros), loads };
+  return {
+    ...packed, ids: outcomes.map((o) => o.id), ok: outcomes.map((o) => o.ok), micros: outcomes.map((o) => o.execMicros),
+    starts: outcomes.map((o) => o.startedAt ?? 0), thread: threadId, loads,
+  };
 }
 
 export function unpackOutcomes(b: OutcomeBatch): CallOutcome[] {
-  return unpack(b).map((segments, i) => ({ id: b.ids[i]!, ok: b.ok[i]!, execMicros: b.micros[i]!, segments }));
+  return unpack(b).map((segments, i) => {
+    const o: CallOutcome = { id: b.ids[i]!, ok: b.ok[i]!, execMicros: b.micros[i]!, segments, thread: b.thread };
+    if (b.starts[i] !== 0) o.startedAt = b.starts[i]!;
+    return o;
+  });
 }

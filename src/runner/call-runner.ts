@@ -4,6 +4,7 @@ import { provideContext, type CallContext } from "../context.ts";
 import { CancelledError, ImportError } from "../errors.ts";
 import { decodeValue, encodeValue, type Encoded } from "../protocol/codec.ts";
 import { RANK_EXPORT_PREFIX } from "../protocol/spmd-wire.ts";
+import { epochMicros } from "../protocol/activity.ts";
 import { runRank } from "./spmd/rank.ts";
 import type { CallOutcome, CallTask, ObjectDeps } from "./task.ts";
 
@@ -52,7 +53,7 @@ export const isThenable = (v: unknown): v is PromiseLike<unknown> =>
 
 function outcome(task: CallTask, t0: number, ok: boolean, enc: Encoded): CallOutcome {
   if (task.cancellable === true) aborts.delete(task.id);
-  return { id: task.id, ok, segments: [enc.body, ...enc.attachments], execMicros: Math.round((performance.now() - t0) * 1000) };
+  return { id: task.id, ok, segments: [enc.body, ...enc.attachments], execMicros: Math.round((performance.now() - t0) * 1000), startedAt: epochMicros(t0) };
 }
 
 function succeed(task: CallTask, t0: number, value: unknown): CallOutcome {

@@ -19,6 +19,7 @@ import { DEFAULT_RUNNER_HEARTBEAT, Session } from "./session.ts";
 import type { ChanRelayHandler } from "./lane-registry.ts";
 import { encodeSegments } from "../protocol/codec.ts";
 import { LANE_COUNTER } from "./thread-messages.ts";
+import { ActivityFeed } from "./activity/feed.ts";
 
 export interface RunnerOptions {
   host?: string;
@@ -66,6 +67,8 @@ export class RunnerDaemon {
   private readonly sessions = new Set<Session>();
   private readonly owners = new Map<string, Session>();
   private readonly pendingSockets = new Set<net.Socket>();
+  /** What this runner did, for the drivers that watch it (T.Watch). */
+  private readonly feed: ActivityFeed;
   private calls = 0;
   private channelOpsRelayed = 0;
   private failures = 0;
@@ -96,6 +99,12 @@ export class RunnerDaemon {
     this.executor.lanes?.onChan(this.chanRelay());
     // Results that lane calls keep, and big channel values: stored here, owned by their driver.
     this.executor.lanes?.onStore((objectId, segments) => this.objects.keepForThread(objectId, segments));
+    this.feed = new ActivityFeed({
+      stats: () => this.stats(),
+      load: () => ({ threads: this.executor.threads, running: this.executor.runningCalls + (this.executor.lanes?.counters[LANE_COUNTER.inFlight] ?? 0) }),
+      setRecording: (on) => this.executor.lanes?.setRecording(on),
+    });
+    this.executor.lanes?.onSpans((json, dropped) => this.feed.addFromThread(json, dropped));
     this.server = createServer(this.tls, {
       accept: (socket, raw) => this.accept(socket, raw),
       refuse: (socket, reason) => {
@@ -206,6 +215,7 @@ export class RunnerDaemon {
         if (this.stopping) return conn.destroy();
         const host = {
           executor: this.executor, cache: this.cache, objects: this.objects, owners: this.owners, log: this.log, stats: () => this.stats(), maxFrame: this.maxFrame,
+          feed: this.feed,
           counted: (ok: boolean) => { this.calls++; if (!ok) this.failures++; },
           stopping: () => this.stopping,
         };
@@ -251,6 +261,7 @@ export class RunnerDaemon {
     await Promise.all([...this.sessions].map((s) => s.end()));
     for (const s of this.sessions) s.close();
     this.peers.close();
+    this.feed.close();
     await closed;
     await this.executor.close();
   }

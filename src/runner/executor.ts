@@ -103,6 +103,11 @@ export class Executor {
   /** Called when a thread dies outside a task (for the runner's log). */
   onThreadError: ((err: Error) => void) | undefined;
 
+  /** Calls running on threads now (not those queued). */
+  get runningCalls(): number {
+    return this.runningJobs;
+  }
+
   get inFlight(): number {
     return this.queue.length + this.runningJobs;
   }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Piscina } from "piscina";
 import { encodeSegments } from "../protocol/codec.ts";
 import type { ChanRequest } from "../protocol/messages.ts";
-import { LANE_COUNTERS, ThreadChannel, type ToMainThread } from "./thread-messages.ts";
+import { LANE_COUNTER, LANE_COUNTERS, ThreadChannel, type ToMainThread } from "./thread-messages.ts";
 
 export interface ChanRelayHandler {
   op(threadId: number, request: number, req: ChanRequest, values: Uint8Array[][], pointers: number[]): void;
@@ -35,6 +35,7 @@ export class LaneRegistry {
   private listener: ((ports: number[]) => void) | undefined;
   private storer: ((objectId: string, segments: Uint8Array[]) => number) | undefined;
   private chanHandler: ChanRelayHandler | undefined;
+  private spansHandler: ((json: string, dropped: number) => void) | undefined;
   private changePending = false;
 
   constructor() {
@@ -69,6 +70,16 @@ export class LaneRegistry {
   /** Where the threads' channel operations go (the daemon forwards them to the channels' homes). */
   onChan(handler: ChanRelayHandler): void {
     this.chanHandler = handler;
+  }
+
+  /** Where the threads' spans go (the runner's activity feed). */
+  onSpans(handler: (json: string, dropped: number) => void): void {
+    this.spansHandler = handler;
+  }
+
+  /** Tells the threads whether to keep spans of their calls (someone watches with spans). */
+  setRecording(on: boolean): void {
+    Atomics.store(this.counters, LANE_COUNTER.watching, on ? 1 : 0);
   }
 
   /** Tells the threads that the caller gave up on a job (its context's signal aborts). */
@@ -109,6 +120,7 @@ export class LaneRegistry {
       case "relay-chan-op": return this.chanHandler?.op(m.threadId, m.request, m.req, m.values, m.pointers);
       case "take-chan-value": return this.chanHandler?.take(m.threadId, m.request, m.pointer);
       case "withdraw-chan-op": return this.chanHandler?.cancel(m.threadId, m.request);
+      case "spans": return this.spansHandler?.(m.json, m.dropped);
       case "store-object": {
         const { threadId, request } = m;
         try {

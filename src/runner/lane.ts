@@ -16,6 +16,8 @@ import { toShared } from "./object-store.ts";
 import { resultFrame, stoppingOutcome } from "./result-frame.ts";
 import type { CallOutcome } from "./task.ts";
 import { LANE_COUNTER, ThreadChannel, type LaneConfig } from "./thread-messages.ts";
+import { bytesOf, callSpan } from "./activity/call-span.ts";
+import { ThreadSpans } from "./activity/thread-spans.ts";
 
 // Runs on a worker thread: the thread's own server, so that a driver's call is read,
 // run and answered by the thread that runs it. Plain calls of modules the runner already
@@ -63,6 +65,7 @@ class LaneSession {
     private readonly onIdle: () => void,
     private readonly onClosed: (s: LaneSession) => void,
     private readonly store: (objectId: string, segments: Uint8Array[]) => Promise<number>,
+    private readonly spans: ThreadSpans,
   ) {
     conn.on("frame", (segs) => this.onFrame(segs));
     conn.on("close", () => this.close());
@@ -122,11 +125,15 @@ class LaneSession {
     // The segments stay views of the received frame: nothing reuses that memory.
     const r = runOne({ id, modulePath, exportName: call.exportName, segments: call.args, ...(objects ? { deps: objects } : {}) });
     const kept = keep === undefined ? undefined : (o: CallOutcome) => this.keep(keep, o);
-    if (isThenable(r)) void r.then((o) => this.done(id, o, loadsBefore, kept));
-    else this.done(id, r, loadsBefore, kept);
+    if (isThenable(r)) void r.then((o) => this.done(id, o, loadsBefore, kept, call));
+    else this.done(id, r, loadsBefore, kept, call);
   }
 
-  private done(id: number, o: CallOutcome, loadsBefore: number, kept: ((o: CallOutcome) => CallOutcome | Promise<CallOutcome>) | undefined): void {
+  private done(id: number, o: CallOutcome, loadsBefore: number, kept: ((o: CallOutcome) => CallOutcome | Promise<CallOutcome>) | undefined, call: CallIntake): void {
+    if (this.spans.watching) {
+      const span = callSpan(call.exportName, threadId, this.prefix ?? null, id, o, bytesOf(call.args));
+      if (span !== undefined) this.spans.add(span);
+    }
     const loaded = loadCount() - loadsBefore;
     if (loaded > 0) Atomics.add(this.counters, LANE_COUNTER.loads, loaded);
     const out = kept === undefined ? o : kept(o);
@@ -189,6 +196,7 @@ class LaneSession {
 export function startLane(cfg: LaneConfig, tls: Tls | undefined): void {
   const counters = new Int32Array(cfg.counters);
   const channel = ThreadChannel.worker(cfg.channel);
+  const spans = new ThreadSpans(counters, (json, dropped) => channel.post({ kind: "spans", threadId, json, dropped }));
   const sessions = new Set<LaneSession>();
   let draining = false;
   const maybeDrained = (): void => {
@@ -203,7 +211,7 @@ export function startLane(cfg: LaneConfig, tls: Tls | undefined): void {
           const s = new LaneSession(conn, cfg, counters, backlog, maybeDrained, (x) => {
             sessions.delete(x);
             maybeDrained();
-          }, store);
+          }, store, spans);
           sessions.add(s);
           if (draining) s.drain();
         },

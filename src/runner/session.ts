@@ -11,6 +11,9 @@ import type { Executor, Job } from "./executor.ts";
 import type { ObjectService } from "./object-service.ts";
 import { errorOutcome, resultFrame, stoppingOutcome } from "./result-frame.ts";
 import type { CallOutcome, ObjectDeps } from "./task.ts";
+import type { RunnerUsage, SpanTuple } from "../protocol/activity.ts";
+import type { ActivityFeed, Watcher } from "./activity/feed.ts";
+import { bytesOf, callSpan } from "./activity/call-span.ts";
 
 export interface SessionHost {
   executor: Executor;
@@ -22,6 +25,8 @@ export interface SessionHost {
   stats(): RunnerStats;
   /** Results bigger than this are replaced by an error: the driver would drop the connection. */
   maxFrame: number;
+  /** What this runner did, for the drivers that watch it. */
+  feed: ActivityFeed;
   /** Counts every finished call, for runner stats. */
   counted(ok: boolean): void;
   /** The runner is stopping: new calls are turned away unrun. */
@@ -37,10 +42,10 @@ export interface SessionHost {
 export const DEFAULT_RUNNER_HEARTBEAT: HeartbeatOptions = { intervalMs: 250, timeoutMs: 60_000 };
 
 /** What a runner's main port takes, from drivers and from peer runners fetching objects. */
-export const SESSION_READS = reads("from a driver", T.Module, T.Call, T.Put, T.Fetch, T.Free, T.Pull, T.ChanReply, T.Owner, T.Cancel, T.Code, T.StatsRequest, T.Heartbeat);
+export const SESSION_READS = reads("from a driver", T.Module, T.Call, T.Put, T.Fetch, T.Free, T.Pull, T.ChanReply, T.Owner, T.Cancel, T.Code, T.StatsRequest, T.Watch, T.Heartbeat);
 
 /** One driver's connection to this runner, after the handshake. */
-export class Session {
+export class Session implements Watcher {
   /** Call ids are the driver's; job ids are the executor's, unique across sessions. */
   private readonly jobOf = new Map<number, number>();
   private readonly callOf = new Map<number, number>();
@@ -60,6 +65,8 @@ export class Session {
   closed = false;
   /** It declared an Owner: a driver, not a peer runner fetching objects. */
   isDriver = false;
+  /** The driver's object id prefix (T.Owner), which names it in spans. */
+  private prefix: string | null = null;
   private closedSignal!: () => void;
   /** Resolves once the connection is closed, by either side. */
   readonly gone = new Promise<void>((resolve) => (this.closedSignal = resolve));
@@ -81,6 +88,10 @@ export class Session {
       conn.destroy();
     });
     for (const segs of backlog) this.onFrame(segs, false);
+  }
+
+  sendActivity(at: number, stats: RunnerStats, usage: RunnerUsage, spans: SpanTuple[], dropped: number): void {
+    if (!this.closed) this.conn.send(frameOf([T.Activity, at, stats, usage, spans, dropped]));
   }
 
   /** Tells the driver where this runner's threads take direct calls. */
@@ -110,11 +121,13 @@ export class Session {
         case T.Owner:
           if (h[1] === "") throw new ProtocolError("malformed owner: an empty prefix"); // its type is checked with the header
           this.host.owners.set(h[1], this);
+          this.prefix = h[1];
           this.isDriver = true;
           return;
         case T.Cancel: return this.cancel(h[1], "cancelled by the driver");
         case T.Code: return this.onCode(h[1], h[2], segs[1]);
         case T.StatsRequest: this.conn.send(frameOf([T.Stats, h[1], this.host.stats()])); return;
+        case T.Watch: return this.host.feed.watch(this, h[1], h[2]);
         case T.Heartbeat: return;
         default: throw new ProtocolError(`unexpected message type ${String(h[0])}`);
       }
@@ -164,7 +177,14 @@ export class Session {
     const jobId = this.host.executor.nextId();
     this.jobOf.set(id, jobId);
     this.callOf.set(jobId, id);
-    const done = keep === undefined ? (o: CallOutcome): void => this.reply(o) : (o: CallOutcome): void => this.reply(this.keepResult(keep, o));
+    const reply = keep === undefined ? (o: CallOutcome): void => this.reply(o) : (o: CallOutcome): void => this.reply(this.keepResult(keep, o));
+    const done = (o: CallOutcome): void => {
+      if (this.host.feed.recording) {
+        const span = callSpan(call.exportName, o.thread ?? 0, this.prefix, id, o, bytesOf(call.args));
+        if (span !== undefined) this.host.feed.add(span);
+      }
+      reply(o);
+    };
     const fail = (err: Error): void => done(errorOutcome(jobId, err));
     const submit = (modulePath: string, objects: ObjectDeps | undefined): void => {
       if (this.closed) return;
@@ -266,6 +286,7 @@ export class Session {
     if (this.closed) return;
     this.closed = true;
     this.stopHeartbeat();
+    this.host.feed.unwatch(this);
     for (const w of this.codeWaiters.values()) w.reject(new ImportError("driver disconnected"));
     this.codeWaiters.clear();
     for (const w of this.chanWaiters.values()) w(false, -1, false, encodeSegments(new ChannelBrokenError("(any)", "its home driver disconnected"), "error"));

@@ -23,6 +23,9 @@ export interface CallOutcome {
   /** Encoded result (ok) or error (not ok). */
   segments: Uint8Array[];
   execMicros: number;
+  /** When it started, µs since the epoch (absent: it never started), and on which thread. */
+  startedAt?: number;
+  thread?: number;
   /** A kept result small enough to go back to the driver instead of into the store. */
   inline?: boolean;
   /** Turned away unrun (the runner is stopping): the driver may send it elsewhere. */

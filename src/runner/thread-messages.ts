@@ -34,8 +34,8 @@ export interface LaneConfig {
 }
 
 /** Where each count of lane calls sits in LaneConfig.counters: the main thread adds them to its stats. */
-export const LANE_COUNTER = { calls: 0, failures: 1, inFlight: 2, loads: 3 } as const;
-export const LANE_COUNTERS = 4;
+export const LANE_COUNTER = { calls: 0, failures: 1, inFlight: 2, loads: 3, watching: 4 } as const;
+export const LANE_COUNTERS = 5;
 
 // --- Piscina's task and its result: a batch of calls, and their outcomes (packed by batch.ts).
 
@@ -66,6 +66,9 @@ export interface OutcomeBatch extends PackedSegments {
   ids: number[];
   ok: boolean[];
   micros: number[];
+  /** When each call started (µs since the epoch), and the thread that ran them. */
+  starts: number[];
+  thread: number;
   /** Modules the worker imported for the first time during the batch. */
   loads: number;
 }
@@ -99,6 +102,9 @@ export interface WithdrawChanOp { kind: "withdraw-chan-op"; threadId: number; re
 /** worker -> main: fetch a big channel value from where it waits (`pointer`: [objectId, runner or null for this one]). Answered by ChanAnswer. */
 export interface TakeChanValue { kind: "take-chan-value"; threadId: number; request: number; pointer: [string, string | null] }
 
+/** worker -> main: spans of the calls this thread ran, for watching drivers (see activity/thread-spans.ts). */
+export interface ThreadSpansMessage { kind: "spans"; threadId: number; json: string; dropped: number }
+
 /** main -> workers: accept no new lane calls, finish, then close. */
 export interface DrainLanes { kind: "drain-lanes" }
 
@@ -111,7 +117,7 @@ export interface ObjectStored { kind: "object-stored"; threadId: number; request
 /** main -> worker: the answer to RelayChanOp or TakeChanValue. */
 export interface ChanAnswer { kind: "chan-answer"; threadId: number; request: number; ok: boolean; index: number; done: boolean; segments: Uint8Array[] }
 
-export type ToMainThread = LaneListening | LaneDrained | StoreObject | RelayChanOp | WithdrawChanOp | TakeChanValue;
+export type ToMainThread = LaneListening | LaneDrained | StoreObject | RelayChanOp | WithdrawChanOp | TakeChanValue | ThreadSpansMessage;
 export type ToWorkerThreads = DrainLanes | AbortCall | ObjectStored | ChanAnswer;
 export type ThreadMessage = ToMainThread | ToWorkerThreads;
 

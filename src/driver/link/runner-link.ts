@@ -5,6 +5,7 @@ import { clientHandshake } from "../../protocol/handshake.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../../protocol/heartbeat.ts";
 import type { Chan } from "../../protocol/chan.ts";
 import { frameOf, payloadOf, T, type ChanRequest, type RunnerInfo, type RunnerStats } from "../../protocol/messages.ts";
+import type { RunnerUsage, SpanTuple } from "../../protocol/activity.ts";
 import { readHeader, reads } from "../../protocol/read-header.ts";
 import type { ChanPeer, Outcome } from "../channels/channel-home.ts";
 import { chanReplyFrame, chanValues } from "../channels/chan-frames.ts";
@@ -21,7 +22,7 @@ import type { Kept } from "../objects/object-entry.ts";
 import { resultError } from "./result-error.ts";
 
 /** What a runner sends on its main connection to a driver. */
-export const LINK_READS = reads("from a runner", T.Result, T.CodeRequest, T.Stats, T.Done, T.Object, T.Lanes, T.ChanOp, T.ChanCancel, T.Heartbeat, T.Draining);
+export const LINK_READS = reads("from a runner", T.Result, T.CodeRequest, T.Stats, T.Done, T.Object, T.Lanes, T.ChanOp, T.ChanCancel, T.Heartbeat, T.Draining, T.Activity);
 
 export interface LinkHost {
   /** Channel operations this runner relays for its threads, and their withdrawal. */
@@ -38,6 +39,8 @@ export interface LinkHost {
   codeFor(hash: string): Uint8Array | undefined;
   /** A call finished on this link: the scheduler may send it another. */
   slotFreed(link: RunnerLink): void;
+  /** The runner reported its activity (T.Activity): for watchers (observe/runner-watch.ts). */
+  activity(runner: string, at: number, stats: RunnerStats, usage: RunnerUsage, spans: SpanTuple[], dropped: number): void;
   /** The link died; its in-flight calls were already rejected. */
   lost(link: RunnerLink, error: RunnerLostError): void;
   log: Logger;
@@ -192,6 +195,11 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     return this.requests.take(objectId);
   }
 
+  /** Asks the runner to report its activity every `intervalMs` (0: stop), with spans or not. */
+  watch(intervalMs: number, spans: boolean): void {
+    if (this.alive) this.conn.send(frameOf([T.Watch, intervalMs, spans]));
+  }
+
   stats(): Promise<RunnerStats> {
     return this.requests.stats();
   }
@@ -288,6 +296,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
         case T.ChanCancel: return this.host.chanCancel(this, h[1]);
         case T.Heartbeat: return;
         case T.Draining: return this.drain();
+        case T.Activity: return this.host.activity(this.address, h[1], h[2], h[3], h[4], h[5]);
         default: throw new ProtocolError(`unexpected message type ${String(h[0])} from runner`);
       }
     } catch (err) {

@@ -1,0 +1,115 @@
+import type { RunnerStats } from "../../protocol/messages.ts";
+import { epochMicros, MIN_WATCH_MS, type RunnerUsage, type SpanTuple } from "../../protocol/activity.ts";
+
+/** A watching driver as the feed sees it: where its Activity goes. */
+export interface Watcher {
+  sendActivity(at: number, stats: RunnerStats, usage: RunnerUsage, spans: SpanTuple[], dropped: number): void;
+}
+
+interface Watch {
+  intervalMs: number;
+  spans: boolean;
+  timer: NodeJS.Timeout;
+  held: SpanTuple[];
+  dropped: number;
+  cpu: NodeJS.CpuUsage;
+  cpuAt: number;
+}
+
+/** Spans one watcher holds between two messages; beyond, they are counted as dropped. */
+const MAX_HELD = 50_000;
+
+export interface FeedSource {
+  stats(): RunnerStats;
+  /** Worker threads, and calls running on them now. */
+  load(): { threads: number; running: number };
+  /** Tells the threads whether anyone wants spans (they keep none otherwise). */
+  setRecording(on: boolean): void;
+}
+
+/**
+ * A runner's activity, for the drivers that watch it (T.Watch): every `intervalMs` each gets
+ * the runner's counters, its CPU and memory, and (if it asked) the spans of everything that
+ * ran since its last message, every driver's calls included, so one dashboard sees the
+ * whole runner. Spans are recorded only while a watcher wants them.
+ */
+export class ActivityFeed {
+  private readonly watches = new Map<Watcher, Watch>();
+  private readonly started = performance.now();
+  /** Anyone wants spans: callers check this before building one. */
+  recording = false;
+
+  constructor(private readonly source: FeedSource) {}
+
+  watch(w: Watcher, intervalMs: number, spans: boolean): void {
+    this.unwatch(w);
+    if (intervalMs > 0) {
+      const timer = setInterval(() => this.send(w), Math.max(MIN_WATCH_MS, intervalMs));
+      timer.unref();
+      this.watches.set(w, { intervalMs, spans, timer, held: [], dropped: 0, cpu: process.cpuUsage(), cpuAt: performance.now() });
+      this.send(w); // the first picture at once
+    }
+    this.updateRecording();
+  }
+
+  unwatch(w: Watcher): void {
+    const old = this.watches.get(w);
+    if (old === undefined) return;
+    clearInterval(old.timer);
+    this.watches.delete(w);
+    this.updateRecording();
+  }
+
+  add(span: SpanTuple): void {
+    for (const x of this.watches.values()) {
+      if (!x.spans) continue;
+      if (x.held.length < MAX_HELD) x.held.push(span);
+      else x.dropped++;
+    }
+  }
+
+  /** Spans a thread handed over (thread-spans.ts), with those it dropped. */
+  addFromThread(json: string, dropped: number): void {
+    let spans: SpanTuple[];
+    try {
+      spans = JSON.parse(json) as SpanTuple[];
+    } catch {
+      return;
+    }
+    for (const x of this.watches.values()) if (x.spans) x.dropped += dropped;
+    for (const s of spans) this.add(s);
+  }
+
+  close(): void {
+    for (const w of [...this.watches.keys()]) this.unwatch(w);
+  }
+
+  private updateRecording(): void {
+    const on = [...this.watches.values()].some((x) => x.spans);
+    if (on !== this.recording) {
+      this.recording = on;
+      this.source.setRecording(on);
+    }
+  }
+
+  private send(w: Watcher): void {
+    const x = this.watches.get(w);
+    if (x === undefined) return;
+    const now = performance.now();
+    const cpu = process.cpuUsage(x.cpu);
+    const elapsedMicros = Math.max(1, (now - x.cpuAt) * 1000);
+    x.cpu = process.cpuUsage();
+    x.cpuAt = now;
+    const { threads, running } = this.source.load();
+    const mem = process.memoryUsage();
+    const usage: RunnerUsage = {
+      cpu: (cpu.user + cpu.system) / elapsedMicros, rss: mem.rss, heapUsed: mem.heapUsed, threads, running,
+      uptime: (now - this.started) / 1000,
+    };
+    const spans = x.held;
+    const dropped = x.dropped;
+    x.held = [];
+    x.dropped = 0;
+    w.sendActivity(epochMicros(now), this.source.stats(), usage, spans, dropped);
+  }
+}
