@@ -12,7 +12,7 @@ export type { CallOptions } from "./driver/calls/call-options.ts";
 export type { RunnerStats } from "./protocol/messages.ts";
 export type { RunnerUsage, Span } from "./protocol/activity.ts";
 export type { ActivityListener, RunnerActivity, WatchOptions } from "./driver/observe/runner-watch.ts";
-export type { CallObserver } from "./driver/calls/call-observer.ts";
+export type { CallObserver } from "./driver/calls/call.ts";
 export { RunnerDaemon, type RunnerOptions } from "./runner/daemon.ts";
 export {
   StrandError, RemoteError, RunnerLostError, ClusterClosedError, SerializationError, AuthError, ProtocolError,

@@ -26,7 +26,7 @@ import { Rejoin } from "./link/rejoin.ts";
 import { RunnerLink, type LinkHost } from "./link/runner-link.ts";
 import { Scheduler } from "./calls/scheduler.ts";
 import { TaskGraph } from "./calls/task-graph.ts";
-import type { CallObserver } from "./calls/call-observer.ts";
+import type { CallObserver } from "./calls/call.ts";
 import { Observers } from "./observe/observers.ts";
 import { RunnerWatch, type ActivityListener, type WatchOptions } from "./observe/runner-watch.ts";
 import type { LinkOptions } from "./link-options.ts";

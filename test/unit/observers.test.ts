@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import pino from "pino";
-import type { CallObserver } from "../../src/driver/calls/call-observer.ts";
+import type { CallObserver } from "../../src/driver/calls/call.ts";
 import type { PendingCall } from "../../src/driver/calls/call.ts";
 import { Observers } from "../../src/driver/observe/observers.ts";
 import { makeCall } from "./fake-call.ts";

@@ -4,7 +4,6 @@ import type { ModuleRef } from "../bundle.ts";
 import type { ObjectEntry, Producer, TaskSpec } from "../objects/object-entry.ts";
 import type { ObjectHolder } from "../objects/object-holder.ts";
 import { DEFAULT_RETRIES } from "./call-options.ts";
-import type { CallObserver } from "./call-observer.ts";
 
 /**
  * The runner a call was sent to, as the call sees it: where its result is kept, and
@@ -13,6 +12,22 @@ import type { CallObserver } from "./call-observer.ts";
 export interface CallSite extends ObjectHolder {
   /** Asks the runner to stop the call; its answer still arrives. */
   cancel(call: PendingCall): void;
+}
+
+/**
+ * What watches calls go by: progress, metrics, traces and the dashboard (driver/observe/).
+ * Every call the cluster makes (plain, `f.ref`, goroutines, SPMD ranks, lineage rebuilds)
+ * reports here, so a view counts the same calls whichever way they were made. An observer
+ * must be cheap and must not throw: these run on the call path. (Beside PendingCall, since
+ * each names the other.)
+ */
+export interface CallObserver {
+  /** The call was made (its arguments encoded); it may wait for inputs or a runner. */
+  submitted(call: PendingCall): void;
+  /** The call went to a runner (`call.link`, `call.lanePort`); again for each resend. */
+  sent(call: PendingCall): void;
+  /** The call settled for good (retries are not settlements): `error` undefined means it succeeded. */
+  settled(call: PendingCall, error: Error | undefined): void;
 }
 
 /** One remote call from submission to settlement. */

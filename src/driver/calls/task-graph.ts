@@ -1,6 +1,5 @@
 import { ObjectLostError } from "../../errors.ts";
-import type { CallObserver } from "./call-observer.ts";
-import { PendingCall } from "./call.ts";
+import { PendingCall, type CallObserver } from "./call.ts";
 import type { Kept, ObjectEntry, Producer } from "../objects/object-entry.ts";
 import type { ObjectTable } from "../objects/object-table.ts";
 import type { RetryPolicy } from "./retry-policy.ts";

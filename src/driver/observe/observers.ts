@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { CallObserver } from "../calls/call-observer.ts";
+import type { CallObserver } from "../calls/call.ts";
 import type { PendingCall } from "../calls/call.ts";
 
 /**
