@@ -20,6 +20,7 @@ const link = ban("link/", "calls/ and objects/ talk to a runner through RunnerPo
 const calls = ban("calls/", "objects/ knows no calls: calls depend on objects, not back.");
 const rooms = ban("calls/|objects/|link/", "channels/ stands alone: the cluster wires channels to links.");
 const watch = ban("link/", "observe/ watches calls and runners through what calls/ and objects/ expose, never through link/.");
+const view = ban("link/|objects/", "dashboard/ reads the cluster through DashboardSource (watch, observe, runners, stats), never through link/ or objects/.");
 const restrict = (...patterns) => ({ "no-restricted-imports": ["error", { patterns }] });
 
 export default tseslint.config(
@@ -52,4 +53,10 @@ export default tseslint.config(
   { files: ["src/driver/link/**"], rules: restrict(above.driverTop, top) },
   { files: ["src/driver/channels/**"], rules: restrict(above.driverTop, top, rooms) },
   { files: ["src/driver/observe/**"], rules: restrict(above.driverTop, top, watch) },
+  { files: ["src/driver/dashboard/**"], rules: restrict(above.driverTop, top, view) },
+  // The dashboard's page runs in a browser.
+  {
+    files: ["src/driver/dashboard/assets/**/*.js"],
+    languageOptions: { sourceType: "script", globals: { window: "readonly", document: "readonly", EventSource: "readonly", Node: "readonly", structuredClone: "readonly" } },
+  },
 );

@@ -30,8 +30,10 @@ import type { CallObserver } from "./calls/call.ts";
 import { Observers } from "./observe/observers.ts";
 import { RunnerWatch, type ActivityListener, type WatchOptions } from "./observe/runner-watch.ts";
 import type { LinkOptions } from "./link-options.ts";
+import { startDashboard, type Dashboard } from "./dashboard/dashboard.ts";
+import { checkDashboard, dashboardOptions, type DashboardOption } from "./dashboard/options.ts";
 
-export interface ClusterOptions extends LinkOptions {
+export interface ClusterOptions extends LinkOptions, DashboardOption {
   /** Runner addresses, host:port. */
   runners: readonly string[];
   token?: string | undefined;
@@ -124,6 +126,7 @@ export class Cluster implements AsyncDisposable {
   private rejoin: Rejoin<RunnerLink> | undefined;
   private counts = { calls: 0, succeeded: 0, failed: 0 };
   private closing: Promise<void> | undefined;
+  private dashboard: Dashboard | undefined;
   /** The smallest frame limit among the runners: no call may be bigger. */
   private maxFrame = DEFAULT_MAX_FRAME;
 
@@ -138,6 +141,7 @@ export class Cluster implements AsyncDisposable {
   static async create(opts: ClusterOptions): Promise<Cluster> {
     if (opts.runners.length === 0) throw new TypeError("a cluster needs at least one runner address");
     checkRetries(opts.retries, "cluster options");
+    checkDashboard(dashboardOptions(opts.dashboard), opts.token);
     const c = new Cluster(opts);
     const host: LinkHost = {
       ownerPrefix: c.objects.prefix,
@@ -176,7 +180,22 @@ export class Cluster implements AsyncDisposable {
     }
     for (const l of c.links) c.scheduler.add(l);
     c.maxFrame = c.links.reduce((m, l) => Math.min(m, l.info.maxFrame ?? DEFAULT_MAX_FRAME), DEFAULT_MAX_FRAME);
+    const d = dashboardOptions(opts.dashboard);
+    if (d !== undefined) {
+      try {
+        c.dashboard = await startDashboard(c, { ...d, clusterToken: opts.token, self: c.objects.prefix }, c.log);
+      } catch (err) {
+        await c.close();
+        throw err;
+      }
+      if (d.quiet !== true) process.stderr.write(`${c.dashboard.announcement}\n`);
+    }
     return c;
+  }
+
+  /** The live dashboard's address, when the cluster serves one (`dashboard` option). */
+  get dashboardUrl(): string | undefined {
+    return this.dashboard?.url;
   }
 
   /** A lost runner answers again: it takes its old place and new calls. */
@@ -492,6 +511,7 @@ export class Cluster implements AsyncDisposable {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.dashboard?.close();
       this.channels.closeAll("its cluster was closed");
       await this.rejoin?.stop();
       await Promise.all(this.links.map((l) => l.close()));

@@ -4,8 +4,9 @@ import { checkRetries } from "./calls/call-options.ts";
 import { linkOptions, type LinkOptions } from "./link-options.ts";
 import { startLocalRunners, type LocalRunnersOptions } from "./local.ts";
 import { tlsFromEnv } from "./tls-env.ts";
+import { checkDashboard, dashboardOptions, type DashboardOption } from "./dashboard/options.ts";
 
-export interface ConnectOptions extends LinkOptions {
+export interface ConnectOptions extends LinkOptions, DashboardOption {
   /** host:port of each runner; default STRAND_RUNNERS (comma-separated). */
   runners?: readonly string[];
   /** Shared token; default STRAND_TOKEN. */
@@ -19,15 +20,17 @@ export interface ConnectOptions extends LinkOptions {
   tls?: TlsOptions;
 }
 
-export interface LocalOptions extends LocalRunnersOptions, LinkOptions {}
+export interface LocalOptions extends LocalRunnersOptions, LinkOptions, DashboardOption {}
 
 /** Starts runner processes on this machine and connects to them; `close()` stops them. */
 export async function local(options: LocalOptions = {}): Promise<Cluster> {
   checkRetries(options.retries, "local()");
+  // Off loopback the dashboard wants a token the user knows, not the one made up below.
+  checkDashboard(dashboardOptions(options.dashboard), options.token);
   const r = await startLocalRunners(options);
   let cluster: Cluster;
   try {
-    cluster = await Cluster.create({ runners: r.addresses, token: r.token, tls: r.tls, ...linkOptions(options) });
+    cluster = await Cluster.create({ runners: r.addresses, token: r.token, tls: r.tls, dashboard: options.dashboard, ...linkOptions(options) });
   } catch (err) {
     await r.stop();
     throw err;
@@ -45,7 +48,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Cluster> {
   const runners = options.runners ?? env ?? [];
   const token = options.token ?? (process.env.STRAND_TOKEN || undefined);
   if (runners.length === 0) {
-    return local({ ...(token !== undefined ? { token } : {}), ...(options.tls !== undefined ? { tls: options.tls } : {}), ...linkOptions(options) });
+    return local({ ...(token !== undefined ? { token } : {}), ...(options.tls !== undefined ? { tls: options.tls } : {}), dashboard: options.dashboard, ...linkOptions(options) });
   }
-  return Cluster.create({ runners, token, tls: options.tls ?? tlsFromEnv(), ...linkOptions(options) });
+  return Cluster.create({ runners, token, tls: options.tls ?? tlsFromEnv(), dashboard: options.dashboard, ...linkOptions(options) });
 }

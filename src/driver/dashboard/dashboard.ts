@@ -1,0 +1,106 @@
+import type { Logger } from "pino";
+import { loadTls } from "../../transport/secure.ts";
+import type { CallObserver, PendingCall } from "../calls/call.ts";
+import type { ChannelStats } from "../channels/channel-home.ts";
+import { isLoopback, listenAddress, type DashboardOptions } from "./options.ts";
+import { DashboardServer } from "./server.ts";
+import type { DashboardSource, DriverRunner, RunnerChangeListener } from "./source.ts";
+import { DashboardModel, DEFAULT_LIMITS, type CallInfo, type ErrorInfo, type ModelLimits } from "./view-model.ts";
+
+/** A running dashboard: where it is, and how to stop it. */
+export interface Dashboard {
+  /** The page's address (never with the token in it). */
+  readonly url: string;
+  /** The line to print: "Dashboard: <url>", and how to bring the token off loopback. */
+  readonly announcement: string;
+  close(): Promise<void>;
+}
+
+export interface DashboardSettings extends DashboardOptions {
+  /** The cluster's token: the default `token` off loopback. */
+  clusterToken?: string | undefined;
+  /** This driver's owner id (its spans are its own calls, counted through observe). */
+  self?: string | undefined;
+  /** How often the runners report and the page is updated (default 500 ms). */
+  intervalMs?: number;
+  limits?: Partial<ModelLimits>;
+}
+
+const DEFAULT_INTERVAL_MS = 500;
+
+/** A call as the model hears it. */
+const callInfo = (c: PendingCall): CallInfo => ({ seq: c.seq, name: c.exportName, rank: c.rank, runner: c.link?.address });
+
+/** An error as the page shows it: the remote stack where there is one, then its causes. */
+export function errorInfo(e: Error): ErrorInfo {
+  const remote = (e as { remoteStack?: unknown }).remoteStack;
+  let stack = typeof remote === "string" ? remote : e.stack;
+  let cause = e.cause;
+  for (let depth = 0; cause !== undefined && cause !== null && depth < 5; depth++) {
+    const c = cause as { name?: unknown; message?: unknown; stack?: unknown; cause?: unknown };
+    const line = typeof c.stack === "string" ? c.stack : `${String(c.name ?? "Error")}: ${String(c.message ?? cause)}`;
+    stack = `${stack ?? ""}\ncaused by ${line}`;
+    cause = c.cause;
+  }
+  return { message: `${e.name}: ${e.message}`, stack };
+}
+
+/**
+ * Starts a dashboard on `source`: watches every runner (with spans), hears this driver's
+ * calls, and serves the page. Throws (having started nothing) if it cannot listen, or off
+ * loopback without a token.
+ */
+export async function startDashboard(source: DashboardSource, settings: DashboardSettings, log: Logger): Promise<Dashboard> {
+  const { host, port, defaultPort } = listenAddress(settings.listen);
+  const intervalMs = settings.intervalMs ?? DEFAULT_INTERVAL_MS;
+  const model = new DashboardModel({ ...DEFAULT_LIMITS, ...settings.limits }, settings.self);
+  // What the driver knows of its runners and channels, read once per update, not per viewer.
+  let driver: { runners: readonly DriverRunner[]; channels: readonly ChannelStats[] } = { runners: source.runners, channels: source.stats.channels };
+  const tls = settings.tls === undefined ? undefined : loadTls(settings.tls);
+  if (tls !== undefined && (tls.cert === undefined || tls.key === undefined)) throw new TypeError("dashboard: HTTPS needs a certificate and its key (tls: { cert, key })");
+  const server = await DashboardServer.start(
+    { host, port, defaultPort, token: settings.token ?? settings.clusterToken, tls },
+    { picture: (since) => model.picture(Date.now(), driver.runners, driver.channels, since) },
+  );
+  const observer: CallObserver = {
+    submitted: (c) => model.submitted(callInfo(c), Date.now()),
+    sent: (c) => model.sent(callInfo(c), Date.now()),
+    settled: (c, e) => model.settled(callInfo(c), e === undefined ? undefined : errorInfo(e), Date.now()),
+  };
+  const onRunner: RunnerChangeListener = (e) => model.runnerChanged(e, Date.now());
+  const stopObserving = source.observe(observer);
+  source.on("runner", onRunner);
+  let stopWatching: () => void;
+  try {
+    stopWatching = source.watch((a) => model.heard(a, Date.now()), { intervalMs, spans: true });
+  } catch (err) {
+    stopObserving();
+    source.off("runner", onRunner);
+    await server.close();
+    throw err;
+  }
+  const timer = setInterval(() => {
+    driver = { runners: source.runners, channels: source.stats.channels };
+    server.push();
+  }, intervalMs);
+  timer.unref();
+  const open = isLoopback(host);
+  // The token is never printed nor logged: it lets its holder run code on the runners.
+  log.info({ url: server.url, access: open ? "loopback" : "token" }, "dashboard ready");
+  const announcement = open ? `Dashboard: ${server.url}` : `Dashboard: ${server.url} (open it once with ?token=<the cluster token> added)`;
+  let closing: Promise<void> | undefined;
+  return {
+    url: server.url,
+    announcement,
+    close: () => {
+      closing ??= (async () => {
+        clearInterval(timer);
+        stopWatching();
+        stopObserving();
+        source.off("runner", onRunner);
+        await server.close();
+      })();
+      return closing;
+    },
+  };
+}

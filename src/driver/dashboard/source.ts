@@ -1,0 +1,37 @@
+import type { CallObserver } from "../calls/call.ts";
+import type { ChannelStats } from "../channels/channel-home.ts";
+import type { ActivityListener, WatchOptions } from "../observe/runner-watch.ts";
+
+/** A runner as the driver sees it (the fields of the cluster's RunnerStatus the page shows). */
+export interface DriverRunner {
+  readonly address: string;
+  readonly threads: number;
+  readonly inFlight: number;
+  readonly alive: boolean;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+}
+
+/** A runner lost or joined again (the cluster's "runner" event, as much as the page needs). */
+export interface RunnerChange {
+  readonly type: "lost" | "joined";
+  readonly address: string;
+  readonly error?: { readonly message: string };
+}
+
+export type RunnerChangeListener = (e: RunnerChange) => void;
+
+/**
+ * What the dashboard reads of a cluster; the Cluster satisfies it as it is, and tests give a
+ * fake. Nothing here changes the cluster: the dashboard only listens and reads.
+ */
+export interface DashboardSource {
+  /** Every runner's activity (counters, usage, spans of every driver's calls). */
+  watch(listener: ActivityListener, options?: WatchOptions): () => void;
+  /** This driver's own calls: made, sent, settled (with the error, remote stack and all). */
+  observe(observer: CallObserver): () => void;
+  readonly runners: readonly DriverRunner[];
+  readonly stats: { readonly channels: readonly ChannelStats[] };
+  on(event: "runner", listener: RunnerChangeListener): unknown;
+  off(event: "runner", listener: RunnerChangeListener): unknown;
+}
