@@ -2,12 +2,18 @@ import { Command } from "commander";
 import { mpirunCommand } from "./mpirun-command.ts";
 import { runCommand } from "./run-command.ts";
 import { runnerCommand } from "./runner-command.ts";
+import { dashboardCommand } from "./dashboard-command.ts";
+import { statusCommand } from "./status-command.ts";
+import { topCommand } from "./top-command.ts";
 
 const program = new Command("strand")
   .description("Strand: distributed goroutines for TypeScript")
   .addCommand(runnerCommand())
   .addCommand(runCommand())
   .addCommand(mpirunCommand())
+  .addCommand(dashboardCommand())
+  .addCommand(statusCommand())
+  .addCommand(topCommand())
   .showHelpAfterError();
 
 program.parseAsync(process.argv).catch((err: unknown) => {

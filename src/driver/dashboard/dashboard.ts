@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { loadTls } from "../../transport/secure.ts";
 import type { CallObserver, PendingCall } from "../calls/call.ts";
 import type { ChannelStats } from "../channels/channel-home.ts";
-import { isLoopback, listenAddress, type DashboardOptions } from "./options.ts";
+import { announcement, isLoopback, listenAddress, type DashboardOptions } from "./options.ts";
 import { DashboardServer } from "./server.ts";
 import type { DashboardSource, DriverRunner, RunnerChangeListener } from "./source.ts";
 import { DashboardModel, DEFAULT_LIMITS, type CallInfo, type ErrorInfo, type ModelLimits } from "./view-model.ts";
@@ -84,14 +84,12 @@ export async function startDashboard(source: DashboardSource, settings: Dashboar
     server.push();
   }, intervalMs);
   timer.unref();
-  const open = isLoopback(host);
   // The token is never printed nor logged: it lets its holder run code on the runners.
-  log.info({ url: server.url, access: open ? "loopback" : "token" }, "dashboard ready");
-  const announcement = open ? `Dashboard: ${server.url}` : `Dashboard: ${server.url} (open it once with ?token=<the cluster token> added)`;
+  log.info({ url: server.url, access: isLoopback(host) ? "loopback" : "token" }, "dashboard ready");
   let closing: Promise<void> | undefined;
   return {
     url: server.url,
-    announcement,
+    announcement: announcement(server.url, settings.listen),
     close: () => {
       closing ??= (async () => {
         clearInterval(timer);

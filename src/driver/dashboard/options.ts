@@ -60,3 +60,8 @@ export function checkDashboard(d: DashboardOptions | undefined, token: string | 
     throw new TypeError(`the dashboard refuses to listen on ${host}, off loopback, without a token: give the cluster a token (or dashboard: { token })`);
   }
 }
+
+/** The line to print once the dashboard serves: its URL, and off loopback how to bring the token (never the token). */
+export function announcement(url: string, listen: string | undefined): string {
+  return isLoopback(listenAddress(listen).host) ? `Dashboard: ${url}` : `Dashboard: ${url} (off loopback: open it once with ?token=<the cluster token> added)`;
+}

@@ -160,6 +160,8 @@ interface RunnerState {
   stats: RunnerStats | undefined;
   usage: RunnerUsage | undefined;
   heardAt: number;
+  /** Reports heard: the first one's CPU is measured over no time at all, and not shown. */
+  reports: number;
   /** Add to a runner timestamp (ms) to get this host's: the smallest (receipt − sent) seen. */
   offsetMs: number | undefined;
 }
@@ -232,6 +234,7 @@ export class DashboardModel {
     r.stats = a.stats;
     r.usage = a.usage;
     r.heardAt = receivedAt;
+    r.reports++;
     const offset = receivedAt - a.at / 1000;
     r.offsetMs = r.offsetMs === undefined ? offset : Math.min(r.offsetMs, offset);
     this.dropped += a.dropped;
@@ -355,7 +358,7 @@ export class DashboardModel {
       const u = r?.usage;
       return {
         address, alive: d?.alive ?? (r !== undefined && now - r.heardAt < 10_000), threads: u?.threads ?? d?.threads ?? 0, running: u?.running ?? 0,
-        cpu: u?.cpu ?? null, rss: u?.rss ?? null, heapUsed: u?.heapUsed ?? null,
+        cpu: r !== undefined && r.reports > 1 ? u?.cpu ?? null : null, rss: u?.rss ?? null, heapUsed: u?.heapUsed ?? null,
         objects: s?.objects ?? null, objectBytes: s?.objectBytes ?? null, objectBytesLimit: s?.objectBytesLimit ?? null,
         calls: s?.calls ?? null, failures: s?.failures ?? null, workerRestarts: s?.workerRestarts ?? null,
         bytesFetched: s?.objectBytesFetched ?? null, objectsServed: s?.objectsServed ?? null,
@@ -402,7 +405,7 @@ export class DashboardModel {
   private runner(address: string): RunnerState {
     let r = this.runners.get(address);
     if (r === undefined) {
-      r = { address, stats: undefined, usage: undefined, heardAt: 0, offsetMs: undefined };
+      r = { address, stats: undefined, usage: undefined, heardAt: 0, reports: 0, offsetMs: undefined };
       this.runners.set(address, r);
     }
     return r;
@@ -411,7 +414,7 @@ export class DashboardModel {
   private fn(name: string): FunctionState {
     let f = this.functions.get(name);
     if (f === undefined) {
-      f = { name, submitted: 0, queued: 0, running: 0, done: 0, failed: 0, othersDone: 0, othersFailed: 0, spanCount: 0, spanMicros: 0, touched: 0 };
+      f = { name, submitted: 0, queued: 0, running: 0, done: 0, failed: 0, othersDone: 0, othersFailed: 0, spanCount: 0, spanMicros: 0, touched: ++this.touch };
       this.functions.set(name, f);
       if (this.functions.size > this.limits.maxFunctions) this.forgetFunction();
     }
