@@ -32,7 +32,6 @@ export function topCommand(): Command {
       const { runners, token, tls } = clusterTarget(o);
       const cluster = await Cluster.create({ runners, token, tls });
       const heard = new Map<string, Heard>();
-      const stopWatching = cluster.watch((a) => heard.set(a.runner, { last: a, prev: heard.get(a.runner)?.last }), { intervalMs: o.interval });
       const tty = process.stdout.isTTY === true;
       const lines = (): RunnerLine[] => cluster.runners.map((r): RunnerLine => {
         const h = heard.get(r.address);
@@ -40,9 +39,21 @@ export function topCommand(): Command {
         return { address: r.address, report: h === undefined ? undefined : { stats: h.last.stats, usage: h.last.usage }, callsPerSec: callsPerSec(h), firstReport: h?.prev === undefined };
       });
       let frames = 0;
-      let done!: () => void;
-      const finished = new Promise<void>((resolve) => (done = resolve));
+      let stopped = false;
+      let resolveFinished!: () => void;
+      const finished = new Promise<void>((resolve) => (resolveFinished = resolve));
+      const done = (): void => {
+        stopped = true;
+        resolveFinished();
+      };
+      // A refresh once every live runner has reported again (so each shows a new report), or
+      // when one is an interval late: a slow or lost runner does not stop the view.
+      const fresh = new Set<string>();
+      const late = setInterval(() => draw(), o.interval * 2);
       const draw = (): void => {
+        if (stopped) return;
+        fresh.clear();
+        late.refresh();
         const now = new Date();
         if (tty) {
           const screen = topScreen(lines(), { now, width: process.stdout.columns ?? 100, intervalMs: o.interval });
@@ -52,6 +63,11 @@ export function topCommand(): Command {
         }
         if (o.iterations !== undefined && ++frames >= o.iterations) done();
       };
+      const stopWatching = cluster.watch((a) => {
+        heard.set(a.runner, { last: a, prev: heard.get(a.runner)?.last });
+        fresh.add(a.runner);
+        if (cluster.runners.every((r) => !r.alive || fresh.has(r.address))) draw();
+      }, { intervalMs: o.interval });
       if (tty) process.stdout.write(ALT_SCREEN);
       const input = process.stdin;
       if (tty && input.isTTY) {
@@ -64,18 +80,8 @@ export function topCommand(): Command {
       }
       process.once("SIGINT", () => done());
       process.once("SIGTERM", () => done());
-      // The first picture once every runner has reported (or after one interval), then every interval.
-      const timer = setInterval(draw, o.interval);
-      let waiting = true;
-      const stopFirst = cluster.watch(() => {
-        if (!waiting || !runners.every((a) => heard.has(a))) return;
-        waiting = false;
-        draw();
-        timer.refresh();
-      }, { intervalMs: o.interval });
       await finished;
-      clearInterval(timer);
-      stopFirst();
+      clearInterval(late);
       stopWatching();
       if (tty) {
         if (input.isTTY) input.setRawMode(false);
