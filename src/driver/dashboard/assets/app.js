@@ -93,6 +93,15 @@
 
   // ---- tables
 
+  /** What each part last drew: a part is redrawn only when what it shows changed (hovers and selections last). */
+  const drawn = new Map();
+  function changed(part, data) {
+    const json = JSON.stringify(data);
+    if (drawn.get(part) === json) return false;
+    drawn.set(part, json);
+    return true;
+  }
+
   function renderSummary(p) {
     const alive = p.runners.filter((r) => r.alive);
     const threads = alive.reduce((s, r) => s + r.threads, 0);
@@ -121,8 +130,8 @@
         r.objects === null ? "–" : `${num(r.objects)} · ${bytes(r.objectBytes)}`),
       el("td", { class: "num calls" }, num(r.calls)),
       el("td", { class: "num failures" }, num(r.failures)),
-      el("td", { class: "num bytes", title: "sent / received by this driver · fetched from other runners" },
-        `${bytes(r.bytesSent)} ↑ ${bytes(r.bytesReceived)} ↓ · ${bytes(r.bytesFetched)} ⇄`),
+      el("td", { class: "num bytes" }, `${bytes(r.bytesSent)} / ${bytes(r.bytesReceived)}`),
+      el("td", { class: "num fetched", title: r.objectsServed === null ? "" : `${num(r.objectsServed)} objects served to others` }, bytes(r.bytesFetched)),
       el("td", { class: "num heard" }, r.heardAgoMs === null ? "–" : r.heardAgoMs < 1500 ? "now" : `${Math.round(r.heardAgoMs / 1000)} s ago`),
     )));
   }
@@ -145,6 +154,7 @@
   }
 
   function renderProgress(p) {
+    if (!changed("progress", [p.functions, p.calls])) return;
     $("#progress tbody").replaceChildren(...p.functions.map((f) => el("tr", { "data-function": f.name },
       el("td", { class: "name" }, swatch(f.name), f.name),
       el("td", { class: "bar-col" }, bar(f)),
@@ -159,15 +169,31 @@
       : p.calls ? "" : "Counting the calls seen finishing on the runners (any driver's); running and queued calls are known to the driver that made them.";
   }
 
+  /** Stacks the reader opened, by error: kept open across pictures. */
+  const openStacks = new Set();
+  const errorKey = (e) => `${e.at}|${e.source}|${e.function}|${e.runner}|${e.message}`;
+
   function renderErrors(p) {
-    $("#errors ol").replaceChildren(...p.errors.map((e) => el("li", { "data-source": e.source, "data-function": e.function },
-      el("div", { class: "meta" }, [clock(e.at), e.function && `${e.function}${e.rank === null ? "" : ` (rank ${e.rank})`}`, e.runner && `on ${e.runner}`, e.source === "runner" ? "seen on the runner" : ""].filter(Boolean).join(" · ")),
-      el("div", { class: "message" }, e.message),
-      e.stack ? el("details", {}, el("summary", {}, "stack"), el("pre", { class: "stack" }, e.stack)) : null,
-    )));
+    // Redrawn only when they change, so that a stack being read (or selected) stays as it is.
+    if (!changed("errors", p.errors)) return;
+    $("#errors ol").replaceChildren(...p.errors.map((e) => {
+      const key = errorKey(e);
+      let stack = null;
+      if (e.stack) {
+        stack = el("details", { open: openStacks.has(key) }, el("summary", {}, "stack"), el("pre", { class: "stack" }, e.stack));
+        stack.addEventListener("toggle", () => (stack.open ? openStacks.add(key) : openStacks.delete(key)));
+      }
+      return el("li", { "data-source": e.source, "data-function": e.function },
+        el("div", { class: "meta" }, [clock(e.at), e.function && `${e.function}${e.rank === null ? "" : ` (rank ${e.rank})`}`, e.runner && `on ${e.runner}`, e.source === "runner" ? "seen on the runner" : ""].filter(Boolean).join(" · ")),
+        el("div", { class: "message" }, e.message),
+        stack,
+      );
+    }));
+    for (const k of [...openStacks]) if (!p.errors.some((e) => errorKey(e) === k)) openStacks.delete(k);
   }
 
   function renderChannels(p) {
+    if (!changed("channels", [p.channels, p.calls])) return;
     $("#channels tbody").replaceChildren(...p.channels.map((c) => el("tr", { "data-channel": c.id },
       el("td", { class: "name" }, c.id),
       el("td", { class: "num" }, num(c.capacity)),
@@ -180,6 +206,7 @@
   }
 
   function renderJobs(p) {
+    if (!changed("jobs", [p.jobs, p.calls, p.jobs.some((j) => j.ended === null) ? p.at : 0])) return;
     $("#jobs tbody").replaceChildren(...p.jobs.map((j) => el("tr", { "data-job": j.id },
       el("td", {}, `#${j.id}`),
       el("td", { class: "name" }, j.function),
@@ -193,6 +220,7 @@
 
   function renderLegend() {
     const names = [...new Set(spans.map((s) => s[3]).concat(picture.functions.map((f) => f.name)))].sort();
+    if (!changed("legend", names)) return;
     $("#legend").replaceChildren(...names.map((n) => el("span", { "data-function": n }, swatch(n), n)));
   }
 
