@@ -1,18 +1,22 @@
+import { readFile } from "node:fs/promises";
 import http from "node:http";
+import https from "node:https";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Cluster, local } from "../src/index.ts";
 import { startLocalRunners, type LocalRunners } from "../src/driver/local.ts";
 import { awaitPicture } from "./dashboard-stream.ts";
-import { cleanEnv, fixture, rejectionOf, runCli } from "./helpers.ts";
+import { cleanEnv, fixture, rejectionOf, removeDir, runCli, tempDir } from "./helpers.ts";
+import { makeTestPki } from "./tls-certs.ts";
 import { useCluster } from "./use-cluster.ts";
 
 type Work = typeof import("./fixtures/dashboard-work.ts");
 
 /** A raw request, so that the method and headers are exactly what the test says. */
-function request(url: string, o: { method?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function request(url: string, o: { method?: string; headers?: Record<string, string>; ca?: string } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: o.method ?? "GET", headers: o.headers ?? {} }, (res) => {
+    const options = { method: o.method ?? "GET", headers: o.headers ?? {}, ...(o.ca !== undefined ? { ca: o.ca } : {}) };
+    const req = (url.startsWith("https:") ? https : http).request(url, options, (res) => {
       let body = "";
       res.setEncoding("utf8").on("data", (d: string) => (body += d));
       res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }));
@@ -153,6 +157,28 @@ describe("dashboard defaults and refusals", () => {
     expect(await cli.exit).toBe(1);
     expect(cli.stderr()).toMatch(/without a token/);
     expect(cli.stdout()).toBe("");
+  });
+});
+
+describe("a dashboard over HTTPS", () => {
+  it("serves TLS with the given certificate; its cookie is Secure", async () => {
+    const dir = await tempDir();
+    try {
+      const pki = await makeTestPki(dir);
+      const ca = await readFile(pki.ca, "utf8");
+      const token = "https-dashboard-token";
+      await using cluster = await local({ runners: 1, threads: 1, token, dashboard: { listen: "0.0.0.0:0", quiet: true, tls: pki.runner } });
+      const port = new URL(cluster.dashboardUrl!).port;
+      expect(cluster.dashboardUrl).toMatch(/^https:/);
+      const base = `https://127.0.0.1:${port}/`;
+      expect((await request(`${base}api/state`, { ca })).status).toBe(401);
+      expect((await request(`${base}api/state`, { ca, headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      const once = await request(`${base}?token=${token}`, { ca });
+      expect(once.headers["set-cookie"]![0]).toMatch(/; Secure/);
+      await expect(request(`http://127.0.0.1:${port}/`)).rejects.toThrow(); // no plain HTTP on that port
+    } finally {
+      await removeDir(dir);
+    }
   });
 });
 
