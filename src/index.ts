@@ -13,6 +13,7 @@ export type { RunnerStats } from "./protocol/messages.ts";
 export type { RunnerUsage, Span } from "./protocol/activity.ts";
 export type { ActivityListener, RunnerActivity, WatchOptions } from "./driver/observe/runner-watch.ts";
 export type { CallObserver } from "./driver/calls/call.ts";
+export type { DashboardOptions } from "./driver/dashboard/options.ts";
 export { RunnerDaemon, type RunnerOptions } from "./runner/daemon.ts";
 export {
   StrandError, RemoteError, RunnerLostError, ClusterClosedError, SerializationError, AuthError, ProtocolError,

@@ -96,11 +96,11 @@ describe.skipIf(missing && !inCi)("the dashboard in a browser", () => {
     // The task stream: one row per runner thread, every bar named; hovering one names its function.
     await page.locator('#legend [data-function="crunch"]').waitFor();
     await page.waitForFunction(() => {
-      const d = (window as unknown as { strandDashboard: { boxes(): { name: string }[] } }).strandDashboard;
+      const d = (globalThis as unknown as { strandDashboard: { boxes(): { name: string }[] } }).strandDashboard;
       const names = new Set(d.boxes().map((b) => b.name));
       return ["step", "crunch", "explode", "ring"].every((n) => names.has(n));
     });
-    const boxes = await page.evaluate(() => (window as unknown as { strandDashboard: { boxes(): Box[] } }).strandDashboard.boxes());
+    const boxes = await page.evaluate(() => (globalThis as unknown as { strandDashboard: { boxes(): Box[] } }).strandDashboard.boxes());
     expect(new Set(boxes.map((b) => b.runner))).toEqual(new Set(t.cluster.runners.map((r) => r.address)));
     expect(new Set(boxes.map((b) => `${b.runner}/${b.thread}`)).size).toBeGreaterThanOrEqual(3);
     const widest = boxes.filter((b) => b.name === "step").sort((a, b) => b.w - a.w)[0]!;
@@ -110,8 +110,8 @@ describe.skipIf(missing && !inCi)("the dashboard in a browser", () => {
 
     // An opened stack stays open as pictures keep coming.
     await progress("crunch", "done", "24");
-    const pictures = await page.evaluate(() => (window as unknown as { strandDashboard: { picture(): { at: number } } }).strandDashboard.picture().at);
-    await page.waitForFunction((at) => (window as unknown as { strandDashboard: { picture(): { at: number } } }).strandDashboard.picture().at > at, pictures);
+    const pictures = await page.evaluate(() => (globalThis as unknown as { strandDashboard: { picture(): { at: number } } }).strandDashboard.picture().at);
+    await page.waitForFunction((at) => (globalThis as unknown as { strandDashboard: { picture(): { at: number } } }).strandDashboard.picture().at > at, pictures);
     expect(await error.locator("details").getAttribute("open")).not.toBeNull();
 
     const shot = process.env.STRAND_DASHBOARD_SCREENSHOT;
