@@ -56,7 +56,7 @@ export function topCommand(): Command {
         late.refresh();
         const now = new Date();
         if (tty) {
-          const screen = topScreen(lines(), { now, width: process.stdout.columns ?? 100, intervalMs: o.interval });
+          const screen = topScreen(lines(), { now, width: process.stdout.columns || 120, intervalMs: o.interval });
           process.stdout.write(`\x1b[H${screen.map((l) => `${l}\x1b[K`).join("\n")}\x1b[J`);
         } else {
           process.stdout.write(`${topPlainLines(lines(), now).join("\n")}\n`);
