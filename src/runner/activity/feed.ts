@@ -46,7 +46,9 @@ export class ActivityFeed {
     if (intervalMs > 0) {
       const timer = setInterval(() => this.send(w), Math.max(MIN_WATCH_MS, intervalMs));
       timer.unref();
-      this.watches.set(w, { intervalMs, spans, timer, held: [], dropped: 0, cpu: process.cpuUsage(), cpuAt: performance.now() });
+      // The first picture, sent at once, covers the runner's life so far: over no time at all
+      // its CPU figure would mean nothing.
+      this.watches.set(w, { intervalMs, spans, timer, held: [], dropped: 0, cpu: { user: 0, system: 0 }, cpuAt: 0 });
       this.send(w); // the first picture at once
     }
     this.updateRecording();
