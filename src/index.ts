@@ -23,3 +23,5 @@ export {
 export { context, type CallContext } from "./context.ts";
 export { comm, ANY, PROC_NULL, type Comm, type Message, type ReduceOp } from "./comm.ts";
 export type { SpmdOptions } from "./driver/spmd.ts";
+export { Progress, type ProgressOptions, type ProgressSnapshot, type FunctionCounts } from "./driver/observe/progress.ts";
+export { progress, type ItemsProgressOptions, type Settled } from "./driver/observe/progress-items.ts";

@@ -3,6 +3,9 @@ import { Command, Option } from "commander";
 import { connect, local } from "../driver/connect.ts";
 import type { Cluster } from "../driver/cluster.ts";
 import { JobAbortedError } from "../errors.ts";
+import { PROGRESS_ENV } from "../driver/observe/progress-env.ts";
+import { showProgress } from "../driver/observe/progress-display.ts";
+import { progressChoice, progressFlags, type ProgressFlags } from "./progress-flags.ts";
 import { tlsFlags, tlsOptions, type TlsFlags } from "./tls-flags.ts";
 
 // `strand mpirun -n 4 [--local 2 | --runners a,b] prog.ts -- args`: MPI's launcher for a
@@ -38,8 +41,14 @@ export function mpirunCommand(): Command {
     .addOption(tlsFlags.cert())
     .addOption(tlsFlags.key())
     .addOption(tlsFlags.ca())
-    .action(async (module: string, args: string[], o: { np: number; export: string; local?: number; threads?: number; runners?: string; token?: string } & TlsFlags) => {
+    .addOption(progressFlags.on())
+    .addOption(progressFlags.off())
+    .addOption(progressFlags.interval())
+    .action(async (module: string, args: string[], o: { np: number; export: string; local?: number; threads?: number; runners?: string; token?: string } & TlsFlags & ProgressFlags) => {
       const token = o.token || undefined;
+      // Ranks finished of n, drawn here; connect() / local() must not draw the calls again.
+      const how = progressChoice(o);
+      delete process.env[PROGRESS_ENV];
       const tls = tlsOptions(o);
       let cluster: Cluster;
       if (o.local !== undefined || (o.runners === undefined && !process.env.STRAND_RUNNERS)) {
@@ -50,15 +59,23 @@ export function mpirunCommand(): Command {
           ...(token ? { token } : {}), ...(tls ? { tls } : {}),
         });
       }
+      const view = how === undefined ? undefined : cluster.progress();
+      const display = view === undefined ? undefined : showProgress(() => view.snapshot(), { style: how!.style, intervalMs: how!.intervalMs, label: "mpirun", unit: "ranks", total: o.np });
+      const endProgress = (): void => {
+        view?.stop();
+        if (view !== undefined) display?.stop(view.snapshot());
+      };
       let code = 0;
       try {
         const m = await cluster.import<Record<string, (...a: unknown[]) => unknown>>(module);
         const fn = m[o.export];
         if (fn === undefined) throw new Error(`${module} has no exported function "${o.export}"`);
         const results = await cluster.spmd(o.np, fn, ...args.map(parseProgramArg));
+        endProgress();
         const r0 = results[0];
         if (r0 !== undefined) process.stdout.write(`${typeof r0 === "string" ? r0 : inspect(r0, { depth: 6, colors: false })}\n`);
       } catch (err) {
+        endProgress();
         process.stderr.write(`strand mpirun: ${describeFailure(err)}\n`);
         code = 1;
       } finally {

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { Command, Option } from "commander";
 import { startLocalRunners, type LocalRunners } from "../driver/local.ts";
 import { tlsEnv } from "../driver/tls-env.ts";
+import { progressEnv, progressFlags, type ProgressFlags } from "./progress-flags.ts";
 import { tlsFlags, tlsOptions, type TlsFlags } from "./tls-flags.ts";
 
 export function runCommand(): Command {
@@ -15,8 +16,12 @@ export function runCommand(): Command {
     .addOption(tlsFlags.cert())
     .addOption(tlsFlags.key())
     .addOption(tlsFlags.ca())
-    .action(async (script: string, args: string[], o: { local?: string; runners?: string; token?: string } & TlsFlags) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, ...tlsEnv(tlsOptions(o)) };
+    .addOption(progressFlags.on())
+    .addOption(progressFlags.off())
+    .addOption(progressFlags.interval())
+    .action(async (script: string, args: string[], o: { local?: string; runners?: string; token?: string } & TlsFlags & ProgressFlags) => {
+      // The script draws its own progress (connect() reads STRAND_PROGRESS): its stderr is ours.
+      const env: NodeJS.ProcessEnv = { ...process.env, ...tlsEnv(tlsOptions(o)), ...progressEnv(o) };
       let local: LocalRunners | undefined;
       if (o.local !== undefined) {
         // The local runners take the certificate and key (and CA) too; the script presents the same.

@@ -29,6 +29,7 @@ import { TaskGraph } from "./calls/task-graph.ts";
 import type { CallObserver } from "./calls/call.ts";
 import { Observers } from "./observe/observers.ts";
 import { RunnerWatch, type ActivityListener, type WatchOptions } from "./observe/runner-watch.ts";
+import { Progress, type ProgressOptions } from "./observe/progress.ts";
 import type { LinkOptions } from "./link-options.ts";
 import { startDashboard, type Dashboard } from "./dashboard/dashboard.ts";
 import { checkDashboard, dashboardOptions, type DashboardOption } from "./dashboard/options.ts";
@@ -127,6 +128,8 @@ export class Cluster implements AsyncDisposable {
   private counts = { calls: 0, succeeded: 0, failed: 0 };
   private closing: Promise<void> | undefined;
   private dashboard: Dashboard | undefined;
+  /** Aborted once close() has closed every link: views over calls (progress) end then. */
+  private readonly closed = new AbortController();
   /** The smallest frame limit among the runners: no call may be bigger. */
   private maxFrame = DEFAULT_MAX_FRAME;
 
@@ -329,6 +332,16 @@ export class Cluster implements AsyncDisposable {
     return this.runnerWatch.add(listener, options);
   }
 
+  /**
+   * Counts of calls from now on (made, done, failed, per function; calls in flight, rate,
+   * runners busy): `snapshot()` now, or `for await (const s of cluster.progress())` for a
+   * snapshot at most every `intervalMs` (250) while calls move, and a final one when the
+   * cluster closes. Breaking out of the loop stops it.
+   */
+  progress(options?: ProgressOptions): Progress {
+    return new Progress({ observe: (o) => this.observers.add(o), runners: () => this.links, closed: this.closed.signal }, options);
+  }
+
   off(event: "error", listener: GoroutineListener): this;
   off(event: "runner", listener: RunnerListener): this;
   off(event: "error" | "runner", listener: GoroutineListener | RunnerListener): this {
@@ -513,8 +526,12 @@ export class Cluster implements AsyncDisposable {
     this.closing ??= (async () => {
       await this.dashboard?.close();
       this.channels.closeAll("its cluster was closed");
-      await this.rejoin?.stop();
-      await Promise.all(this.links.map((l) => l.close()));
+      try {
+        await this.rejoin?.stop();
+        await Promise.all(this.links.map((l) => l.close()));
+      } finally {
+        this.closed.abort();
+      }
       await stopsOnClose.get(this)?.();
     })();
     return this.closing;

@@ -3,6 +3,7 @@ import { Cluster, stopOnClose } from "./cluster.ts";
 import { checkRetries } from "./calls/call-options.ts";
 import { linkOptions, type LinkOptions } from "./link-options.ts";
 import { startLocalRunners, type LocalRunnersOptions } from "./local.ts";
+import { showProgressFromEnv } from "./observe/progress-env.ts";
 import { tlsFromEnv } from "./tls-env.ts";
 import { checkDashboard, dashboardOptions, type DashboardOption } from "./dashboard/options.ts";
 
@@ -36,6 +37,7 @@ export async function local(options: LocalOptions = {}): Promise<Cluster> {
     throw err;
   }
   stopOnClose(cluster, r.stop);
+  showProgressFromEnv(cluster); // STRAND_PROGRESS (`strand run` sets it): draw its progress on stderr
   return cluster;
 }
 
@@ -50,5 +52,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Cluster> {
   if (runners.length === 0) {
     return local({ ...(token !== undefined ? { token } : {}), ...(options.tls !== undefined ? { tls: options.tls } : {}), dashboard: options.dashboard, ...linkOptions(options) });
   }
-  return Cluster.create({ runners, token, tls: options.tls ?? tlsFromEnv(), dashboard: options.dashboard, ...linkOptions(options) });
+  const cluster = await Cluster.create({ runners, token, tls: options.tls ?? tlsFromEnv(), dashboard: options.dashboard, ...linkOptions(options) });
+  showProgressFromEnv(cluster);
+  return cluster;
 }

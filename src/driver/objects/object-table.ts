@@ -5,6 +5,14 @@ import { ObjectEntry, type Kept, type TaskSpec } from "./object-entry.ts";
 import type { ObjectHolder } from "./object-holder.ts";
 import { Ref } from "./ref.ts";
 
+/** Every Ref this process made, whichever cluster made it: how `progress(refs)` waits for one. */
+const madeHere = new WeakMap<ObjectRef, ObjectEntry>();
+
+/** The entry of a Ref made in this process (by any cluster), or undefined. */
+export function entryOfAnyRef(ref: ObjectRef): ObjectEntry | undefined {
+  return madeHere.get(ref);
+}
+
 /**
  * Every object this driver created or caused, by Ref. The driver is the owner: it frees
  * an object once the user released it and no pending call still reads it, and it keeps
@@ -30,6 +38,7 @@ export class ObjectTable {
       this.release(entry);
     });
     this.entries.set(ref, entry);
+    madeHere.set(ref, entry);
     this.live.add(entry);
     this.collected.register(ref, entry, ref);
     return { ref, entry };
