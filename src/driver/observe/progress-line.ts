@@ -86,7 +86,9 @@ export function progressLine(s: ProgressSnapshot, o: LineOptions): string {
   const bar = formatBar(settled, total, o.barWidth ?? 20);
   let head = `${label}${bar} ${fields}`;
   if (head.length > width - 1) head = `${label}${fields}`; // a narrow terminal: the counts matter more than the bar
-  return fit(fns.length > 0 ? `${head} · ${fns.join(", ")}` : head, width - 1);
+  // Per-function counts take what room is left, if that is enough to say something.
+  const room = width - 1 - head.length - 3;
+  return fns.length > 0 && room >= 8 ? `${head} · ${fit(fns.join(", "), room)}` : fit(head, width - 1);
 }
 
 /** Cut to `max` characters, marking the cut with an ellipsis. */

@@ -155,7 +155,7 @@ export class RateMeter {
     s.push({ t: now, settled });
     // Keep one sample at or beyond the window's start, so the rate spans the whole window.
     while (s.length > 2 && now - s[1]!.t >= RATE_WINDOW_MS) s.shift();
-    const from = s.length > 1 && now - s[0]!.t <= RATE_WINDOW_MS * 2 ? s[0]! : { t: this.startedAt, settled: 0 };
+    const from = s.length > 1 ? s[0]! : { t: this.startedAt, settled: 0 };
     const dt = now - from.t;
     return dt <= 0 ? 0 : ((settled - from.settled) * 1000) / dt;
   }
