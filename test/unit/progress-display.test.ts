@@ -23,7 +23,11 @@ function fakeStream(isTTY: boolean, columns = 100): FakeStream {
     isTTY, columns,
     write(chunk: string | Uint8Array): boolean {
       all += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString();
-      for (const w of [...waiters]) if (w.re.test(all)) waiters.splice(waiters.indexOf(w), 1) && w.resolve();
+      for (const w of [...waiters]) {
+        if (!w.re.test(all)) continue;
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
       return true;
     },
   };
