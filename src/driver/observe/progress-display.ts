@@ -22,6 +22,22 @@ export interface ProgressDisplay {
 export const BAR_INTERVAL_MS = 250;
 export const LINES_INTERVAL_MS = 5_000;
 
+/** Displays still up: at exit (the program ended without closing its cluster) or before an uncaught error each draws its last line. */
+const up = new Set<{ atExit(): void }>();
+let exitHooked = false;
+
+function whileUp(d: { atExit(): void }): void {
+  up.add(d);
+  if (exitHooked) return;
+  exitHooked = true;
+  const last = (): void => {
+    for (const x of [...up]) x.atExit();
+  };
+  process.on("exit", last);
+  // An uncaught error is printed next: below the last line, not across the live one.
+  process.on("uncaughtExceptionMonitor", last);
+}
+
 /** "auto": the live line when `stream` is a terminal, plain lines otherwise. */
 export function resolveStyle(style: ProgressStyle | "auto", stream: NodeJS.WriteStream = process.stderr): ProgressStyle {
   return style === "auto" ? (stream.isTTY ? "bar" : "lines") : style;
@@ -38,13 +54,16 @@ class LinesDisplay implements ProgressDisplay {
   private readonly timer: ReturnType<typeof setInterval>;
   private lastKey = "0,0,0";
   private stopped = false;
-  private readonly onExit = (): void => this.stop({ ...this.source(), final: true });
 
   constructor(private readonly source: () => ProgressSnapshot, private readonly o: DisplayOptions) {
     this.stream = o.stream ?? process.stderr;
     this.timer = setInterval(() => this.tick(), o.intervalMs ?? LINES_INTERVAL_MS);
     this.timer.unref();
-    process.on("exit", this.onExit);
+    whileUp(this);
+  }
+
+  atExit(): void {
+    this.stop({ ...this.source(), final: true });
   }
 
   private tick(): void {
@@ -59,7 +78,7 @@ class LinesDisplay implements ProgressDisplay {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
-    process.off("exit", this.onExit);
+    up.delete(this);
     this.stream.write(`${progressLine(final, { ...this.o, style: "lines" })}\n`);
   }
 }
@@ -76,7 +95,6 @@ class BarDisplay implements ProgressDisplay {
   private drawn = "";
   private muted = false;
   private stopped = false;
-  private readonly onExit = (): void => this.stop({ ...this.source(), final: true });
 
   constructor(private readonly source: () => ProgressSnapshot, private readonly o: DisplayOptions) {
     const stream = o.stream ?? process.stderr;
@@ -109,8 +127,12 @@ class BarDisplay implements ProgressDisplay {
     this.bar.on("redraw-post", () => {
       if (!this.muted) this.line.drawnBy();
     });
-    process.on("exit", this.onExit);
+    whileUp(this);
     this.redraw();
+  }
+
+  atExit(): void {
+    this.stop({ ...this.source(), final: true });
   }
 
   /** What cli-progress draws: a fresh line when this bar may draw, else the line it has (no redraw). */
@@ -128,7 +150,7 @@ class BarDisplay implements ProgressDisplay {
   stop(final: ProgressSnapshot): void {
     if (this.stopped) return;
     this.stopped = true;
-    process.off("exit", this.onExit);
+    up.delete(this);
     this.muted = true; // stop its timer without its closing newline: TerminalLine writes the last line
     this.multi.stop();
     this.muted = false;
