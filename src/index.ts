@@ -2,6 +2,7 @@ export { local, connect, type ConnectOptions, type LocalOptions } from "./driver
 export type { TlsOptions } from "./transport/secure.ts";
 export { Cluster, type ClusterOptions, type ClusterStats, type ImportOptions, type ModuleStats, type RunnerEvent, type RunnerListener, type RunnerStatus } from "./driver/cluster.ts";
 export type { LinkOptions } from "./driver/link-options.ts";
+export type { LogsOption, RemoteLogLine, RemoteLogSink } from "./driver/remote-logs.ts";
 export type { ReconnectOptions } from "./driver/link/rejoin.ts";
 export type { HeartbeatOptions } from "./protocol/heartbeat.ts";
 export type { Goroutine, Remote, RemoteFunction, RemoteParameters } from "./driver/calls/remote.ts";

@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from "vitest";
-import type { ClusterOptions, ConnectOptions, HeartbeatOptions, LinkOptions, LocalOptions, ReconnectOptions } from "../src/index.ts";
+import type { ClusterOptions, ConnectOptions, HeartbeatOptions, LinkOptions, LocalOptions, LogsOption, ReconnectOptions } from "../src/index.ts";
 
 /** The keys of T whose type is `any`. */
 type AnyKeys<T> = { [K in keyof T]-?: 0 extends 1 & T[K] ? K : never }[keyof T];
@@ -16,7 +16,7 @@ describe("link options", () => {
   });
 
   it("say what each of them takes", () => {
-    expectTypeOf<LinkOptions>().toEqualTypeOf<{ heartbeat?: HeartbeatOptions; retries?: number; reconnect?: boolean | ReconnectOptions }>();
+    expectTypeOf<LinkOptions>().toEqualTypeOf<{ heartbeat?: HeartbeatOptions; retries?: number; reconnect?: boolean | ReconnectOptions; logs?: LogsOption }>();
   });
 
   it("leave internal hooks out of the public options", () => {

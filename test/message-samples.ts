@@ -37,7 +37,7 @@ export const SAMPLES: { [K in T]: Message<K> } = {
   [T.Free]: [T.Free, ["d.1", "d.2"]],
   [T.Pull]: [T.Pull, 1, "d.1", "127.0.0.1:1"],
   [T.Done]: [T.Done, 1, true, 10],
-  [T.Owner]: [T.Owner, "d"],
+  [T.Owner]: [T.Owner, "d", true],
   [T.ChanOp]: [T.ChanOp, 1, { op: "select", cases: [{ op: "send", chan: "d.c1" }, { op: "recv", chan: "d.c2" }], default: false, timeout: 100 }, [1], [0]],
   [T.ChanReply]: [T.ChanReply, 1, true, 0, false, ["d.1", null], 4],
   [T.ChanCancel]: [T.ChanCancel, 1],
@@ -48,6 +48,7 @@ export const SAMPLES: { [K in T]: Message<K> } = {
   [T.Draining]: [T.Draining],
   [T.Watch]: [T.Watch, 500, true],
   [T.Activity]: [T.Activity, 1.7e15, STATS, USAGE, [["call", "add", 2, 1.7e15, 12, false, "d", 1, "E: boom", 100], ["fetch", "d.1", 0, 1.7e15, 5, true, null, null, null, null]], 3],
+  [T.Log]: [T.Log, 1, "add", 1, ["a line", "another"]],
 };
 
 export const TYPES = Object.keys(MESSAGES).map(Number) as T[];

@@ -19,9 +19,12 @@ export function runCommand(): Command {
     .addOption(progressFlags.on())
     .addOption(progressFlags.off())
     .addOption(progressFlags.interval())
-    .action(async (script: string, args: string[], o: { local?: string; runners?: string; token?: string } & TlsFlags & ProgressFlags) => {
+    .option("--no-remote-logs", "leave what remote functions print on the runners instead of printing it here")
+    .action(async (script: string, args: string[], o: { local?: string; runners?: string; token?: string; remoteLogs: boolean } & TlsFlags & ProgressFlags) => {
       // The script draws its own progress (connect() reads STRAND_PROGRESS): its stderr is ours.
       const env: NodeJS.ProcessEnv = { ...process.env, ...tlsEnv(tlsOptions(o)), ...progressEnv(o) };
+      // connect() reads it, unless the script passes `logs` itself.
+      if (!o.remoteLogs) env.STRAND_REMOTE_LOGS = "0";
       let local: LocalRunners | undefined;
       if (o.local !== undefined) {
         // The local runners take the certificate and key (and CA) too; the script presents the same.

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { ImportError } from "../errors.ts";
 
@@ -37,10 +37,15 @@ export function modulePath(pathOrUrl: string | URL): string {
 export async function bundle(pathOrUrl: string | URL, external: readonly string[] = []): Promise<Bundle> {
   const module = modulePath(pathOrUrl);
   const t0 = performance.now();
+  // The source map names files relative to this directory; its root makes them absolute, so
+  // a runner's stacks name the files on this machine (not next to its cached bundle).
+  const cwd = process.cwd();
   let result;
   try {
     result = await build({
       entryPoints: [module],
+      absWorkingDir: cwd,
+      sourceRoot: pathToFileURL(cwd.endsWith(path.sep) ? cwd : cwd + path.sep).href,
       bundle: true,
       format: "esm",
       // Function and class names survive renaming: error names (`err.name`), stacks.

@@ -33,6 +33,7 @@ import { Progress, type ProgressOptions } from "./observe/progress.ts";
 import type { LinkOptions } from "./link-options.ts";
 import { startDashboard, type Dashboard } from "./dashboard/dashboard.ts";
 import { checkDashboard, dashboardOptions, type DashboardOption } from "./dashboard/options.ts";
+import { remoteLines } from "./remote-logs.ts";
 
 export interface ClusterOptions extends LinkOptions, DashboardOption {
   /** Runner addresses, host:port. */
@@ -146,8 +147,10 @@ export class Cluster implements AsyncDisposable {
     checkRetries(opts.retries, "cluster options");
     checkDashboard(dashboardOptions(opts.dashboard), opts.token);
     const c = new Cluster(opts);
+    const lines = remoteLines(opts.logs);
     const host: LinkHost = {
       ownerPrefix: c.objects.prefix,
+      remoteLines: lines === undefined ? undefined : (link, fn, stream, l) => lines({ address: link.address, pid: link.info.pid }, fn, stream, l),
       chanOp: (peer, opId, req, values, pointers) => c.channels.remote(peer, opId, req, values, pointers),
       chanCancel: (peer, opId) => c.channels.cancel(peer, opId),
       chanReturned: (peer, chan, n) => c.channels.returned(peer, chan, n),

@@ -1,5 +1,6 @@
 import type { HeartbeatOptions } from "../protocol/heartbeat.ts";
 import type { ReconnectOptions } from "./link/rejoin.ts";
+import type { LogsOption } from "./remote-logs.ts";
 
 /**
  * How a cluster notices that it lost a runner and what it does then: the same options
@@ -22,9 +23,16 @@ export interface LinkOptions {
    * `{ initialDelayMs, maxDelayMs }` tunes the backoff.
    */
   reconnect?: boolean | ReconnectOptions;
+  /**
+   * What remote functions print (console.*, process.stdout/stderr): true (the default) prints
+   * it on this process's stdout/stderr, each line prefixed `(fn runner=host:port pid=N)`;
+   * false leaves it on the runners; a function takes each line instead (RemoteLogLine).
+   * Unset, STRAND_REMOTE_LOGS=0 turns it off (`strand run --no-remote-logs`).
+   */
+  logs?: LogsOption;
 }
 
 /** Just the link options of a bigger options object, to hand on to the cluster. */
-export function linkOptions({ heartbeat, retries, reconnect }: LinkOptions): LinkOptions {
-  return { heartbeat, retries, reconnect };
+export function linkOptions({ heartbeat, retries, reconnect, logs }: LinkOptions): LinkOptions {
+  return { heartbeat, retries, reconnect, logs };
 }

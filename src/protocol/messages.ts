@@ -50,6 +50,7 @@ export enum T {
   Draining = 33,
   Watch = 34,
   Activity = 35,
+  Log = 36,
 }
 
 /** A channel operation as it crosses the wire; the values of send cases follow as payloads. */
@@ -200,9 +201,10 @@ export const MESSAGES = {
   [T.Lanes]: { fields: [["ports", listOf(int)]] },
   /**
    * driver -> runner, first after the handshake: the driver's object ids start with
-   * `prefix.`; objects its calls keep on a thread's lane are owned by it.
+   * `prefix.`; objects its calls keep on a thread's lane are owned by it. `logs`: send me
+   * what my calls print (T.Log); left out, the runner prints it itself.
    */
-  [T.Owner]: { fields: [["prefix", str]] },
+  [T.Owner]: { fields: [["prefix", str], ["logs", maybe(bool)]] },
   /**
    * runner -> driver, main connection. The runner is stopping (SIGTERM): it finishes the
    * calls it has and turns new ones away (Result with notStarted); send it no more.
@@ -218,6 +220,12 @@ export const MESSAGES = {
    * epoch), and the spans since the last Activity. `dropped`: spans left out to bound the message.
    */
   [T.Activity]: { fields: [["at", num], ["stats", runnerStats], ["usage", runnerUsage], ["spans", listOf(spanTuple)], ["dropped", int]] },
+  /**
+   * runner -> driver that asked for logs (T.Owner), on the connection call `id` came on and
+   * before its Result: whole lines the call wrote to stdout (`stream` 0) or stderr (1), in
+   * order. `fn`: the function's name.
+   */
+  [T.Log]: { fields: [["id", int], ["fn", str], ["stream", int], ["lines", listOf(str)]] },
 
   // Objects.
   /** driver -> runner, + the value: store it, owned by this driver. Answered by Done. */

@@ -82,6 +82,7 @@ export function packTasks(tasks: readonly CallTask[], owned: (i: number) => bool
       ...packed, ids: tasks.map((t) => t.id), paths: tasks.map((t) => t.modulePath), names: tasks.map((t) => t.exportName),
       deps: tasks.map((t) => t.deps ?? null),
       cancellable: tasks.length === 1 && tasks[0]!.cancellable === true,
+      ...(tasks.some((t) => t.quiet === true) ? { quiet: tasks.map((t) => t.quiet === true) } : {}),
     },
     transfer,
   };

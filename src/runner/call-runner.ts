@@ -6,6 +6,8 @@ import { decodeValue, encodeValue, type Encoded } from "../protocol/codec.ts";
 import { RANK_EXPORT_PREFIX } from "../protocol/spmd-wire.ts";
 import { epochMicros } from "../protocol/activity.ts";
 import { runRank } from "./spmd/rank.ts";
+import { callAs, callEnded, callLoading } from "./call-output.ts";
+import { trimStacks } from "./remote-stack.ts";
 import type { CallOutcome, CallTask, ObjectDeps } from "./task.ts";
 
 // Runs on a worker thread: loads bundles by path (once per thread) and runs calls,
@@ -37,6 +39,7 @@ function load(path: string): Promise<ModuleNamespace> {
 
 export function encodeThrown(thrown: unknown): Encoded {
   const err = thrown instanceof Error ? thrown : Object.assign(new Error(`non-error value thrown: ${String(thrown)}`), { name: "NonErrorThrown" });
+  trimStacks(err); // the user's frames, not the runner's below them
   try {
     return encodeValue(err, "error");
   } catch {
@@ -53,6 +56,7 @@ export const isThenable = (v: unknown): v is PromiseLike<unknown> =>
 
 function outcome(task: CallTask, t0: number, ok: boolean, enc: Encoded): CallOutcome {
   if (task.cancellable === true) aborts.delete(task.id);
+  callEnded(task); // its output goes before its result
   return { id: task.id, ok, segments: [enc.body, ...enc.attachments], execMicros: Math.round((performance.now() - t0) * 1000), startedAt: epochMicros(t0) };
 }
 
@@ -79,8 +83,8 @@ function start(task: CallTask, ns: ModuleNamespace, t0: number): CallOutcome | P
     const f = fn as (...a: unknown[]) => unknown;
     const [body, ...attachments] = task.segments;
     const args = decodeValue(body!, attachments, task.deps === undefined ? undefined : objectValues(task.deps)) as unknown[];
-    if (rank) value = runRank(args, (a) => f(...a));
-    else value = task.cancellable === true ? running.run(contextFor(task.id), () => f(...args)) : f(...args);
+    if (rank) value = runRank(args, (a) => callAs(task, f, a));
+    else value = task.cancellable === true ? running.run(contextFor(task.id), () => callAs(task, f, args)) : callAs(task, f, args);
   } catch (err) {
     return outcome(task, t0, false, encodeThrown(err));
   }
@@ -126,6 +130,7 @@ export function runOne(task: CallTask): CallOutcome | Promise<CallOutcome> {
   const t0 = performance.now();
   const ns = loaded.get(task.modulePath);
   if (ns !== undefined) return start(task, ns, t0);
+  callLoading(task);
   return load(task.modulePath).then(
     (m) => start(task, m, t0),
     (err: unknown) => outcome(task, t0, false, encodeThrown(new ImportError(`cannot load module: ${(err as Error).message}`, { cause: err }))),

@@ -93,6 +93,10 @@ export class RunnerDaemon {
       info: { id: "", threads: opts.threads ?? os.availableParallelism(), pid: process.pid, hostname: os.hostname(), maxFrame: this.maxFrame },
     });
     this.executor.onThreadError = (err) => this.log.warn({ err: err.message }, "worker thread died; replaced");
+    // What a batched call printed goes to the driver that sent it (on the connection it came by).
+    this.executor.onOutput = (job, fn, stream, lines) => {
+      for (const s of this.sessions) if (s.output(job, fn, stream, lines)) return;
+    };
     this.executor.lanes?.onChanged((ports) => {
       for (const s of this.sessions) s.announceLanes(ports);
     });

@@ -6,7 +6,7 @@ import { packTasks, unpackOutcomes } from "./batch.ts";
 import { errorOutcome } from "./result-frame.ts";
 import { LaneRegistry } from "./lane-registry.ts";
 import type { CallOutcome, CallTask } from "./task.ts";
-import type { LaneConfig, OutcomeBatch, WorkerData } from "./thread-messages.ts";
+import type { CallOutput, LaneConfig, OutcomeBatch, WorkerData } from "./thread-messages.ts";
 
 export interface Job extends CallTask {
   /** Never batched with others, so cancelling it can kill its thread alone. */
@@ -95,7 +95,13 @@ export class Executor {
       this.workerRestarts++;
       this.onThreadError?.(err instanceof Error ? err : new Error(String(err)));
     });
+    this.pool.on("message", (m: CallOutput) => this.output.received(m, this.onOutput));
+    this.pool.on("workerDestroy", (w: { id: number }) => this.output.threadGone(w.id));
   }
+
+  /** What batched calls print, by job id (the session that sent the job sends it on). */
+  onOutput: ((job: number, fn: string, stream: number, lines: string[]) => void) | undefined;
+  private readonly output = new OutputOrder();
 
   /** The threads' own connections, when enabled. */
   readonly lanes: LaneRegistry | undefined;
@@ -182,8 +188,13 @@ export class Executor {
     run.then(
       (res) => {
         this.loads += res.loads;
-        const outcomes = unpackOutcomes(res); // in batch order
-        batch.forEach((j, i) => j.done(outcomes[i]!));
+        const deliver = (): void => {
+          const outcomes = unpackOutcomes(res); // in batch order
+          batch.forEach((j, i) => j.done(outcomes[i]!));
+        };
+        // Lines printed by these calls come first: their messages may still be on their way.
+        if (res.output === undefined) deliver();
+        else this.output.after(res.thread, res.output, deliver);
       },
       (err: unknown) => {
         // Aborted (cancel/timeout) or the worker died; piscina replaces the thread.
@@ -208,6 +219,42 @@ export class Executor {
   async close(): Promise<void> {
     this.lanes?.close();
     await this.pool.destroy();
+  }
+}
+
+/**
+ * A thread's output messages and its batches' outcomes travel by different ports, which
+ * keep no order between them: an outcome waits until the output posted before it is in.
+ */
+class OutputOrder {
+  private readonly seen = new Map<number, number>(); // thread -> last seq received
+  private readonly waiting = new Map<number, { seq: number; go: () => void }[]>();
+
+  received(m: CallOutput, to: Executor["onOutput"]): void {
+    if (m.kind !== "call-output") return;
+    for (const [job, fn, stream, lines] of m.lines) to?.(job, fn, stream, lines);
+    this.seen.set(m.thread, m.seq);
+    const w = this.waiting.get(m.thread);
+    if (w === undefined) return;
+    const due = w.filter((x) => x.seq <= m.seq);
+    if (due.length === 0) return;
+    if (due.length === w.length) this.waiting.delete(m.thread);
+    else this.waiting.set(m.thread, w.filter((x) => x.seq > m.seq));
+    for (const { go } of due) go();
+  }
+
+  after(thread: number, seq: number, go: () => void): void {
+    if ((this.seen.get(thread) ?? 0) >= seq) return go();
+    let w = this.waiting.get(thread);
+    if (w === undefined) this.waiting.set(thread, (w = []));
+    w.push({ seq, go });
+  }
+
+  /** A dead thread posts nothing more: what waited for it goes. */
+  threadGone(thread: number): void {
+    this.seen.delete(thread);
+    for (const { go } of this.waiting.get(thread)?.splice(0) ?? []) go();
+    this.waiting.delete(thread);
   }
 }
 

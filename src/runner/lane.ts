@@ -11,6 +11,8 @@ import type { Tls } from "../transport/secure.ts";
 import { createServer } from "../transport/server.ts";
 import { keptOutcome, laneInputs, readCall, type CallIntake } from "./call-intake.ts";
 import { encodeThrown, isThenable, loadCount, runOne } from "./call-runner.ts";
+import { flushOutput, functionName, type OutputRoute } from "./call-output.ts";
+import { LogFrames } from "./log-frames.ts";
 import { bundlePath } from "./code-cache.ts";
 import { toShared } from "./object-store.ts";
 import { resultFrame, stoppingOutcome } from "./result-frame.ts";
@@ -37,6 +39,8 @@ class LaneSession {
   private draining = false;
   /** The driver's object/channel id prefix, once it said (T.Owner). */
   private prefix: string | undefined;
+  /** Where the lines of its calls go, if it asked for them (T.Owner). */
+  private out: OutputRoute | undefined;
   private readonly chanWaiters = new Map<number, (r: Parameters<Parameters<LaneChanPath["op"]>[3]>[0]) => void>();
   private nextChanOp = 1;
   /** This thread's channel operations on this driver's channels go this way (chan-relay.ts). */
@@ -86,6 +90,10 @@ class LaneSession {
           if (h[1] === "") throw new ProtocolError("malformed owner: an empty prefix"); // its type is checked with the header
           this.prefix = h[1];
           laneForDriver(h[1], this.chanPath);
+          if (h[2] === true) {
+            const frames = new LogFrames(this.conn);
+            this.out = { send: (batches) => { for (const b of batches) frames.send(b.key.id, functionName(b.key), b.stream, b.lines); } };
+          }
           return;
         }
         case T.ChanReply: {
@@ -123,7 +131,7 @@ class LaneSession {
     Atomics.add(this.counters, LANE_COUNTER.inFlight, 1);
     const loadsBefore = loadCount();
     // The segments stay views of the received frame: nothing reuses that memory.
-    const r = runOne({ id, modulePath, exportName: call.exportName, segments: call.args, ...(objects ? { deps: objects } : {}) });
+    const r = runOne({ id, modulePath, exportName: call.exportName, segments: call.args, out: this.out, ...(objects ? { deps: objects } : {}) });
     const kept = keep === undefined ? undefined : (o: CallOutcome) => this.keep(keep, o);
     if (isThenable(r)) void r.then((o) => this.done(id, o, loadsBefore, kept, call));
     else this.done(id, r, loadsBefore, kept, call);
@@ -169,6 +177,7 @@ class LaneSession {
 
   /** The thread is dying of `err`: answer every pending call with it, now. */
   failAll(err: unknown): void {
+    flushOutput();
     const enc = encodeThrown(err);
     for (const id of [...this.pending]) this.finish(id, { id, ok: false, segments: [enc.body, ...enc.attachments], execMicros: 0 });
     this.conn.flushNow();

@@ -9,6 +9,7 @@ import { gatherInputs, keptOutcome, readCall, type CallIntake } from "./call-int
 import type { CodeCache } from "./code-cache.ts";
 import type { Executor, Job } from "./executor.ts";
 import type { ObjectService } from "./object-service.ts";
+import { LogFrames } from "./log-frames.ts";
 import { errorOutcome, resultFrame, stoppingOutcome } from "./result-frame.ts";
 import type { CallOutcome, ObjectDeps } from "./task.ts";
 import type { RunnerUsage, SpanTuple } from "../protocol/activity.ts";
@@ -67,6 +68,8 @@ export class Session implements Watcher {
   isDriver = false;
   /** The driver's object id prefix (T.Owner), which names it in spans. */
   private prefix: string | null = null;
+  /** Where the lines its batched calls print go, if it asked for them (T.Owner). */
+  private logs: LogFrames | undefined;
   private closedSignal!: () => void;
   /** Resolves once the connection is closed, by either side. */
   readonly gone = new Promise<void>((resolve) => (this.closedSignal = resolve));
@@ -123,6 +126,7 @@ export class Session implements Watcher {
           this.host.owners.set(h[1], this);
           this.prefix = h[1];
           this.isDriver = true;
+          if (h[2] === true) this.logs ??= new LogFrames(this.conn);
           return;
         case T.Cancel: return this.cancel(h[1], "cancelled by the driver");
         case T.Code: return this.onCode(h[1], h[2], segs[1]);
@@ -192,7 +196,7 @@ export class Session implements Watcher {
       // ones are views into socket chunks that the executor copies into its batch buffer.
       const job: Job = {
         id: jobId, modulePath, exportName: call.exportName, segments: call.args, solo: call.solo, concurrent: call.concurrent, owned: ownedFrame, done,
-        ...(objects ? { deps: objects } : {}), ...(call.solo ? { cancellable: true } : {}),
+        ...(objects ? { deps: objects } : {}), ...(call.solo ? { cancellable: true } : {}), ...(this.logs === undefined ? { quiet: true } : {}),
       };
       this.host.executor.submit(job);
     };
@@ -238,6 +242,14 @@ export class Session implements Watcher {
     this.host.counted(o.ok);
     this.conn.send(resultFrame(id, o, this.host.maxFrame));
     if (this.jobOf.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** Lines a job printed, if it is one of this session's: sent to the driver ahead of its result. */
+  output(jobId: number, fn: string, stream: number, lines: string[]): boolean {
+    const id = this.callOf.get(jobId);
+    if (id === undefined) return false;
+    this.logs?.send(id, fn, stream, lines);
+    return true;
   }
 
   private fetchCode(hash: string): Promise<Uint8Array> {

@@ -1,3 +1,5 @@
+import type { OutputRoute } from "./call-output.ts";
+
 // A call as the code that runs it on a worker thread sees it, and what it comes to: the
 // same whether it came in a batch from the main thread (batch.ts) or down a lane (lane.ts).
 
@@ -12,6 +14,10 @@ export interface CallTask {
   deps?: ObjectDeps;
   /** The caller may cancel it: the function gets a context whose signal can abort. */
   cancellable?: boolean;
+  /** Where what it prints goes (call-output.ts); absent: the runner's own stdout. Set on the worker thread. */
+  out?: OutputRoute;
+  /** Its driver asked for no remote logs (T.Owner): the worker sets no `out`. */
+  quiet?: boolean;
 }
 
 /** Object id and its encoded value (body, then attachments), for each Ref in a call's arguments. */

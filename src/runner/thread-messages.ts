@@ -59,6 +59,8 @@ export interface TaskBatch extends PackedSegments {
   deps: (ObjectDeps | null)[];
   /** A lone cancellable call (see CallTask.cancellable). */
   cancellable: boolean;
+  /** Per task, whether its driver asked for no remote logs (absent: none did). */
+  quiet?: boolean[];
 }
 
 /** worker -> main (the piscina task's result): the outcomes of a TaskBatch, in its order. */
@@ -71,7 +73,19 @@ export interface OutcomeBatch extends PackedSegments {
   thread: number;
   /** Modules the worker imported for the first time during the batch. */
   loads: number;
+  /**
+   * How many CallOutput messages the thread had posted when the batch ended (absent: none
+   * ever): the outcomes wait for them, so that a call's lines reach its driver first.
+   */
+  output?: number;
 }
+
+/**
+ * worker -> main, by the thread's own port (piscina's "message" event), not the channel of
+ * threads: the lines batched calls printed, each as [executor job id, function, stream,
+ * lines], to be sent to their drivers. `seq` counts this thread's messages (see OutcomeBatch).
+ */
+export interface CallOutput { kind: "call-output"; thread: number; seq: number; lines: [job: number, fn: string, stream: number, lines: string[]][] }
 
 // --- The runner's channel of threads. Requests carry the asking thread's id and a request
 // number of its own; the answer names both, since every thread hears every answer.

@@ -1,12 +1,14 @@
+import { parentPort, threadId } from "node:worker_threads";
 import { workerData } from "piscina";
 import { packOutcomes, unpackTasks } from "./batch.ts";
 import { abortCall, isThenable, loadCount, runOne } from "./call-runner.ts";
 import { startChanRelay } from "./chan-relay.ts";
+import { captureOutput, functionName, type OutputRoute } from "./call-output.ts";
 import { startLane } from "./lane.ts";
 import { Tls } from "../transport/secure.ts";
 import { setRankConfig } from "./spmd/config.ts";
 import type { CallOutcome } from "./task.ts";
-import { ThreadChannel, type OutcomeBatch, type TaskBatch, type WorkerData } from "./thread-messages.ts";
+import { ThreadChannel, type CallOutput, type OutcomeBatch, type TaskBatch, type WorkerData } from "./thread-messages.ts";
 
 // A runner's worker thread. Piscina loads this module when it starts the thread: the
 // thread opens its lane (its own server for direct calls), then serves piscina tasks:
@@ -14,6 +16,18 @@ import { ThreadChannel, type OutcomeBatch, type TaskBatch, type WorkerData } fro
 
 // Bundles carry inline source maps: remote stacks then name the user's TypeScript lines.
 process.setSourceMapsEnabled(true);
+// What calls print goes to the drivers that asked for it (call-output.ts).
+captureOutput();
+
+/** Messages of output posted to the main thread so far: a batch's outcomes say how many precede them. */
+let outputPosted = 0;
+/** The lines of batched calls go to the main thread, which sends them on its connection to their driver. */
+const toMainThread: OutputRoute = {
+  send(batches) {
+    const m: CallOutput = { kind: "call-output", thread: threadId, seq: ++outputPosted, lines: batches.map((b) => [b.key.id, functionName(b.key), b.stream, b.lines]) };
+    parentPort?.postMessage(m);
+  },
+};
 
 const lane = (workerData as WorkerData | undefined)?.lane;
 if (lane !== undefined) {
@@ -32,9 +46,13 @@ if (lane !== undefined) {
 export default async function runBatch(batch: TaskBatch): Promise<OutcomeBatch> {
   const before = loadCount();
   const tasks = unpackTasks(batch);
+  for (let i = 0; i < tasks.length; i++) if (batch.quiet?.[i] !== true) tasks[i]!.out = toMainThread;
   const started = tasks.map(runOne);
   const outcomes = started.some(isThenable) ? await Promise.all(started) : (started as CallOutcome[]);
   // Copied out of the user's memory; returned by structured clone, never by transfer
   // (a detach in this thread would slow every typed-array loop it runs afterwards).
-  return packOutcomes(outcomes, loadCount() - before);
+  const packed = packOutcomes(outcomes, loadCount() - before);
+  // The main thread holds these outcomes until it has the output posted before them.
+  if (outputPosted > 0) packed.output = outputPosted;
+  return packed;
 }

@@ -10,12 +10,16 @@ import type { ChanPeer } from "../channels/channel-home.ts";
 import { chanReplyFrame, chanValues } from "../channels/chan-frames.ts";
 
 /** What a runner thread sends on its lane. */
-export const LANE_READS = reads("on a lane", T.Result, T.ChanOp, T.ChanCancel, T.ChanReturn, T.Heartbeat);
+export const LANE_READS = reads("on a lane", T.Result, T.ChanOp, T.ChanCancel, T.ChanReturn, T.Heartbeat, T.Log);
 
 export interface LaneOwner {
   readonly address: string;
   /** This driver's id prefix, declared on each lane too (channel operations come back over it). */
   readonly ownerPrefix: string;
+  /** Whether this driver asked for what calls print (T.Owner). */
+  readonly wantsLogs: boolean;
+  /** Lines a call on the lane printed (T.Log). */
+  laneLog(fn: string, stream: number, lines: string[]): void;
   laneChanOp(lane: Lane, opId: number, req: ChanRequest, values: Uint8Array[][], pointers: readonly number[]): void;
   laneChanCancel(lane: Lane, opId: number): void;
   laneChanReturn(lane: Lane, chan: string, n: number): void;
@@ -43,7 +47,7 @@ export class Lane {
     const conn = new Connection(await dial(host, port, { tls }));
     const { backlog } = await clientHandshake(conn, token);
     const lane = new Lane(port, conn);
-    conn.send(frameOf([T.Owner, owner.ownerPrefix]));
+    conn.send(frameOf([T.Owner, owner.ownerPrefix, owner.wantsLogs]));
     const onFrame = (segs: Uint8Array[]): void => {
       try {
         const h = readHeader(segs, LANE_READS);
@@ -53,6 +57,7 @@ export class Lane {
           owner.laneChanOp(lane, opId, req, chanValues(sizes, segs), pointers ?? []);
         } else if (h[0] === T.ChanCancel) owner.laneChanCancel(lane, h[1]);
         else if (h[0] === T.ChanReturn) owner.laneChanReturn(lane, h[1], h[2]);
+        else if (h[0] === T.Log) owner.laneLog(h[2], h[3], h[4]);
       } catch (err) {
         conn.destroy(err as Error);
       }

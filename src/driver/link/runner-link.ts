@@ -22,7 +22,7 @@ import type { Kept } from "../objects/object-entry.ts";
 import { resultError } from "./result-error.ts";
 
 /** What a runner sends on its main connection to a driver. */
-export const LINK_READS = reads("from a runner", T.Result, T.CodeRequest, T.Stats, T.Done, T.Object, T.Lanes, T.ChanOp, T.ChanCancel, T.Heartbeat, T.Draining, T.Activity);
+export const LINK_READS = reads("from a runner", T.Result, T.CodeRequest, T.Stats, T.Done, T.Object, T.Lanes, T.ChanOp, T.ChanCancel, T.Heartbeat, T.Draining, T.Activity, T.Log);
 
 export interface LinkHost {
   /** Channel operations this runner relays for its threads, and their withdrawal. */
@@ -35,6 +35,8 @@ export interface LinkHost {
   gaveChannels(link: RunnerLink, chans: readonly Chan<unknown>[]): void;
   /** The prefix of this driver's object ids, declared to each runner (T.Owner). */
   ownerPrefix: string;
+  /** Lines this runner's calls printed (T.Log), on the main connection or a lane; unset: asks for none. */
+  remoteLines?: ((link: RunnerLink, fn: string, stream: number, lines: string[]) => void) | undefined;
   /** Bundle bytes by hash, for a runner that asks. */
   codeFor(hash: string): Uint8Array | undefined;
   /** A call finished on this link: the scheduler may send it another. */
@@ -96,7 +98,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     const conn = new Connection(socket);
     const { info, backlog } = await clientHandshake(conn, token);
     const link = new RunnerLink(address, info, conn, host, token, tls);
-    conn.send(frameOf([T.Owner, host.ownerPrefix]));
+    conn.send(frameOf([T.Owner, host.ownerPrefix, host.remoteLines !== undefined]));
     conn.on("frame", (segs) => link.onFrame(segs));
     conn.on("close", (err) => link.fail(err?.message ?? "connection closed"));
     link.stopHeartbeat = startHeartbeat(conn, heartbeat, (ms) => link.fail(`no heartbeat for ${Math.round(ms)} ms`));
@@ -124,6 +126,15 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
 
   get ownerPrefix(): string {
     return this.host.ownerPrefix;
+  }
+
+  get wantsLogs(): boolean {
+    return this.host.remoteLines !== undefined;
+  }
+
+  /** Lines a call printed, from the main connection or a lane (each in order, ahead of the call's result). */
+  laneLog(fn: string, stream: number, lines: string[]): void {
+    this.host.remoteLines?.(this, fn, stream, lines);
   }
 
   /** Recent mean run time of a call here, in microseconds. */
@@ -297,6 +308,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
         case T.Heartbeat: return;
         case T.Draining: return this.drain();
         case T.Activity: return this.host.activity(this.address, h[1], h[2], h[3], h[4], h[5]);
+        case T.Log: return this.laneLog(h[2], h[3], h[4]);
         default: throw new ProtocolError(`unexpected message type ${String(h[0])} from runner`);
       }
     } catch (err) {
