@@ -10,11 +10,12 @@ import { OutputLines, STDERR, STDOUT, type LineBatch, type StreamNo } from "./ou
 //
 // Whose output is it? While a function's synchronous part runs, a variable says. After
 // that (async functions), output belongs to the one async call in flight here, when there
-// is one; an async function started while another is in flight runs inside an
-// AsyncLocalStorage, which follows it across awaits. Enabling one costs every promise of
-// the thread (~150 ns each, measured on Node 20), so a thread that never runs two async
-// calls at once never pays it. Output that cannot be told apart (a timer left by a call
-// that has returned, while several other calls are in flight) is the runner's own.
+// is one; a function started while an async call is in flight runs inside an
+// AsyncLocalStorage, which follows it across awaits (unless it is known to return no
+// promise). Enabling one costs every promise of the thread (~150 ns each, measured on
+// Node 20), so a thread that never runs two async calls at once never pays it. A timer
+// left by a call that has returned prints as the call in flight then (if one, and not in
+// the store), or as its own call (if that ran in the store), else as the runner.
 
 /** A call, as its output sees it. */
 export interface OutputOwner {
@@ -43,9 +44,8 @@ const bare = new Set<OutputOwner>();
 const wrapped = new Set<OutputOwner>();
 const store = new AsyncLocalStorage<OutputOwner>();
 let storeUsed = false;
-/** Functions that returned a promise once: they run in the store when another async call is in flight. */
-const asyncFunctions = new WeakSet<object>();
-const AsyncFunction = (async () => {}).constructor;
+/** Functions that returned no promise: they need no store when another call is in flight. */
+const syncFunctions = new WeakSet<object>();
 let flushScheduled = false;
 let installed = false;
 
@@ -54,7 +54,7 @@ type Fn = (...args: unknown[]) => unknown;
 /** Calls `f(...args)` as `call`'s own code: what it writes is that call's. */
 export function callAs(call: OutputOwner, f: Fn, args: unknown[]): unknown {
   if (bare.size > 0) bare.delete(call); // it was loading its module
-  const inStore = bare.size > 0 && (f instanceof AsyncFunction || asyncFunctions.has(f));
+  const inStore = bare.size > 0 && !syncFunctions.has(f);
   const prev = current;
   current = call;
   let value: unknown;
@@ -70,8 +70,9 @@ export function callAs(call: OutputOwner, f: Fn, args: unknown[]): unknown {
     current = prev;
   }
   if ((typeof value === "object" || typeof value === "function") && value !== null && typeof (value as { then?: unknown }).then === "function") {
-    asyncFunctions.add(f);
     if (!inStore) bare.add(call);
+  } else if (inStore) {
+    syncFunctions.add(f); // it did not need the store: next time it runs without
   }
   return value;
 }

@@ -18,10 +18,12 @@ export interface OutputLimits {
   maxLineChars: number;
 }
 
+const MiB = 1024 * 1024;
+
 export const DEFAULT_OUTPUT_LIMITS: OutputLimits = {
-  bytesPerSecond: 1024 * 1024,
-  burstBytes: 1024 * 1024,
-  maxPendingBytes: 4 * 1024 * 1024,
+  bytesPerSecond: MiB,
+  burstBytes: MiB,
+  maxPendingBytes: 4 * MiB,
   maxLineChars: 16 * 1024,
 };
 
@@ -120,7 +122,9 @@ export class OutputLines<K> {
   }
 
   private notice(n: number): string {
-    return dropNotice(n, `over ${Math.round(this.limits.bytesPerSecond / 1024)} KiB/s of output from this thread`);
+    const b = this.limits.bytesPerSecond;
+    const rate = b >= MiB ? `${+(b / MiB).toFixed(1)} MiB/s` : b >= 1024 ? `${Math.round(b / 1024)} KiB/s` : `${b} bytes/s`;
+    return dropNotice(n, `this thread printed more than ${rate}`);
   }
 
   /** A whole line (cut in pieces if it is too long). */
