@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cluster, local, RemoteError, type RemoteLogLine } from "../src/index.ts";
 import { bundle } from "../src/driver/bundle.ts";
+import { startLocalRunners } from "../src/driver/local.ts";
 import { encodeValue } from "../src/protocol/codec.ts";
 import { frameOf, T, type Header } from "../src/protocol/messages.ts";
 import { ANY_MESSAGE, readHeader } from "../src/protocol/read-header.ts";
-import { fixture, handDriver, runCli, type CliProcess } from "./helpers.ts";
+import { fixture, handDriver, runCli, silentLogger, type CliProcess } from "./helpers.ts";
 import { useCluster } from "./use-cluster.ts";
 
 type P = typeof import("./fixtures/printing.ts");
@@ -14,27 +15,14 @@ type P = typeof import("./fixtures/printing.ts");
 // the call came down a thread's lane or the runner's main connection; bounded; off on
 // request. And remote stacks name the user's source files.
 
-/** Lines handed to a `logs` function; a test awaits the ones it expects (no sleeping). */
+/** Lines handed to a `logs` function. */
 class Sink {
   readonly lines: RemoteLogLine[] = [];
-  private readonly waiters: { test: (l: RemoteLogLine[]) => boolean; resolve: () => void }[] = [];
-  readonly take = (line: RemoteLogLine): void => {
-    this.lines.push(line);
-    for (const w of [...this.waiters]) {
-      if (!w.test(this.lines)) continue;
-      this.waiters.splice(this.waiters.indexOf(w), 1);
-      w.resolve();
-    }
-  };
+  readonly take = (line: RemoteLogLine): void => void this.lines.push(line);
 
-  /** The lines whose text starts with `tag ` (or is the tag's). */
+  /** The lines whose text starts with `tag `. */
   of(tag: string): RemoteLogLine[] {
     return this.lines.filter((l) => l.text.startsWith(`${tag} `));
-  }
-
-  until(test: (l: RemoteLogLine[]) => boolean): Promise<void> {
-    if (test(this.lines)) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ test, resolve }));
   }
 }
 
@@ -142,6 +130,26 @@ describe("remote logs under a printing loop", () => {
     expect(bytes).toBeLessThan(1024 * 1024 * (1 + ms / 1000) + 64 * 1024);
     // The thread was never held up by its output: it still answers at once.
     expect(await t.p.quiet()).toBe(7);
+  });
+});
+
+describe("a `logs` function that throws", () => {
+  let seen = 0;
+  const t = useCluster<{ p: P }>(async (defer) => {
+    const r = await startLocalRunners({ runners: 1, threads: 1 });
+    defer(() => r.stop());
+    const logs = (): void => {
+      seen++;
+      throw new Error("sink broke");
+    };
+    return Cluster.create({ runners: r.addresses, token: r.token, logs, logger: silentLogger() });
+  }, { p: "printing.ts" });
+
+  it("costs its lines, not the runner: calls go on", async () => {
+    expect(await t.p.shout("a", 2)).toBe(2);
+    expect(await t.p.shout.with({ timeout: 20_000 })("b", 2)).toBe(2);
+    expect(seen).toBeGreaterThanOrEqual(2);
+    expect(t.cluster.runners.every((r) => r.alive)).toBe(true);
   });
 });
 

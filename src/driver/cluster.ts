@@ -150,7 +150,14 @@ export class Cluster implements AsyncDisposable {
     const lines = remoteLines(opts.logs);
     const host: LinkHost = {
       ownerPrefix: c.objects.prefix,
-      remoteLines: lines === undefined ? undefined : (link, fn, stream, l) => lines({ address: link.address, pid: link.info.pid }, fn, stream, l),
+      remoteLines: lines === undefined ? undefined : (link, fn, stream, l) => {
+        try {
+          lines({ address: link.address, pid: link.info.pid }, fn, stream, l);
+        } catch (err) {
+          // A `logs` function that throws must not cost the link its runner.
+          c.log.error({ runner: link.address, err: (err as Error).message }, "the `logs` function threw");
+        }
+      },
       chanOp: (peer, opId, req, values, pointers) => c.channels.remote(peer, opId, req, values, pointers),
       chanCancel: (peer, opId) => c.channels.cancel(peer, opId),
       chanReturned: (peer, chan, n) => c.channels.returned(peer, chan, n),
