@@ -13,6 +13,7 @@ export function runCommand(): Command {
     .addOption(new Option("--local <n>", "start n local runners for the script").conflicts("runners"))
     .option("--runners <list>", "comma-separated runner addresses (host:port)")
     .addOption(new Option("--token <token>", "shared token for the runners").env("STRAND_TOKEN"))
+    .option("--metrics <[host:]port>", "the driver serves Prometheus metrics at /metrics (STRAND_METRICS for the script; loopback unless a host is given); with --local, the runners too")
     .addOption(tlsFlags.cert())
     .addOption(tlsFlags.key())
     .addOption(tlsFlags.ca())
@@ -20,16 +21,18 @@ export function runCommand(): Command {
     .addOption(progressFlags.off())
     .addOption(progressFlags.interval())
     .option("--no-remote-logs", "leave what remote functions print on the runners instead of printing it here")
-    .action(async (script: string, args: string[], o: { local?: string; runners?: string; token?: string; remoteLogs: boolean } & TlsFlags & ProgressFlags) => {
+    .action(async (script: string, args: string[], o: { local?: string; runners?: string; token?: string; remoteLogs: boolean; metrics?: string } & TlsFlags & ProgressFlags) => {
       // The script draws its own progress (connect() reads STRAND_PROGRESS): its stderr is ours.
       const env: NodeJS.ProcessEnv = { ...process.env, ...tlsEnv(tlsOptions(o)), ...progressEnv(o) };
       // connect() reads it, unless the script passes `logs` itself.
       if (!o.remoteLogs) env.STRAND_REMOTE_LOGS = "0";
+      if (o.metrics !== undefined) env.STRAND_METRICS = o.metrics;
       let local: LocalRunners | undefined;
       if (o.local !== undefined) {
         // The local runners take the certificate and key (and CA) too; the script presents the same.
         const tls = tlsOptions(o);
-        local = await startLocalRunners({ runners: Number(o.local), ...(o.token ? { token: o.token } : {}), ...(tls ? { tls } : {}) });
+        local = await startLocalRunners({ runners: Number(o.local), ...(o.token ? { token: o.token } : {}), ...(tls ? { tls } : {}), metrics: o.metrics !== undefined });
+        for (const [i, m] of local.metricsAddresses.entries()) process.stderr.write(`strand: runner ${local.addresses[i]} serves metrics on ${m}\n`);
         env.STRAND_RUNNERS = local.addresses.join(",");
         env.STRAND_TOKEN = local.token;
         Object.assign(env, tlsEnv(local.tls));

@@ -15,11 +15,12 @@ export function runnerCommand(): Command {
     .option("--max-connections <n>", "connections accepted at once, per port (default 256)", (v) => positiveInt(v, "--max-connections"))
     .option("--max-code <bytes>", "largest module bundle accepted from a driver (default 64 MiB)", (v) => positiveInt(v, "--max-code"))
     .option("--object-memory <MiB>", "memory budget of the object store (default: 30% of RAM)", (v) => positiveInt(v, "--object-memory"))
+    .option("--metrics <[host:]port>", "serve Prometheus metrics over HTTP at /metrics (loopback unless a host is given; port 0 picks a free one)")
     .addOption(tlsFlags.cert("this runner's certificate (PEM file or text): TLS on all its ports"))
     .addOption(tlsFlags.key())
     .addOption(tlsFlags.ca("CA that signs the other runners' and the drivers' certificates; requires client certificates (mutual TLS)"))
     .addOption(new Option("--exit-with-stdin", "exit when stdin closes (used for child runners)").hideHelp())
-    .action(async (o: { listen: string; threads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; maxCode?: number; objectMemory?: number; exitWithStdin?: boolean } & TlsFlags) => {
+    .action(async (o: { listen: string; threads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; maxCode?: number; objectMemory?: number; metrics?: string; exitWithStdin?: boolean } & TlsFlags) => {
       process.setSourceMapsEnabled(true); // remote stacks point into the user's TypeScript
       const { host, port } = parseAddress(o.listen);
       const daemon = await RunnerDaemon.start({
@@ -31,9 +32,12 @@ export function runnerCommand(): Command {
         ...(o.maxCode !== undefined ? { maxCode: o.maxCode } : {}),
         ...(o.objectMemory !== undefined ? { objectMemory: o.objectMemory * 1024 * 1024 } : {}),
         tls: tlsOptions(o),
+        ...(o.metrics !== undefined ? { metrics: o.metrics } : {}),
       });
+      // Before "listening on", which says the runner is ready (local() reads both).
+      if (daemon.metricsAddress !== undefined) process.stdout.write(`metrics on ${daemon.metricsAddress}\n`);
       process.stdout.write(`listening on ${daemon.address}\n`);
-      daemon.log.info({ address: daemon.address, threads: daemon.executor.threads, auth: o.token ? "token" : "none (loopback)", tls: daemon.tls === undefined ? "off" : daemon.tls.mutual ? "mutual" : "server" }, "runner ready");
+      daemon.log.info({ address: daemon.address, threads: daemon.executor.threads, auth: o.token ? "token" : "none (loopback)", tls: daemon.tls === undefined ? "off" : daemon.tls.mutual ? "mutual" : "server", metrics: daemon.metricsAddress ?? "off" }, "runner ready");
       let stopping = false;
       const stop = (why: string): void => {
         if (stopping) return;

@@ -30,6 +30,8 @@ import type { CallObserver } from "./calls/call.ts";
 import { Observers } from "./observe/observers.ts";
 import { RunnerWatch, type ActivityListener, type WatchOptions } from "./observe/runner-watch.ts";
 import { Progress, type ProgressOptions } from "./observe/progress.ts";
+import { DriverMetrics } from "./observe/metrics.ts";
+import type { MetricsAddress } from "../protocol/metrics/endpoint.ts";
 import type { LinkOptions } from "./link-options.ts";
 import { startDashboard, type Dashboard } from "./dashboard/dashboard.ts";
 import { checkDashboard, dashboardOptions, type DashboardOption } from "./dashboard/options.ts";
@@ -42,6 +44,21 @@ export interface ClusterOptions extends LinkOptions, DashboardOption {
   /** TLS to every runner (main port and lanes): PEM text or file paths, read once. See ConnectOptions.tls. */
   tls?: TlsOptions | undefined;
   logger?: Logger;
+  /** Serve this driver's Prometheus metrics at this address (see ConnectOptions.metrics). */
+  metrics?: MetricsAddress | undefined;
+}
+
+/** Where Prometheus scrapes a cluster: this driver, and the runners local() started with metrics. */
+export interface MetricsEndpoints {
+  driver: string | undefined;
+  runners: string[];
+}
+
+const runnerMetrics = new WeakMap<Cluster, string[]>();
+
+/** The metrics addresses of the runners local() started for `cluster`. Internal. */
+export function setRunnerMetrics(cluster: Cluster, addresses: string[]): void {
+  runnerMetrics.set(cluster, addresses);
 }
 
 /**
@@ -131,6 +148,8 @@ export class Cluster implements AsyncDisposable {
   private dashboard: Dashboard | undefined;
   /** Aborted once close() has closed every link: views over calls (progress) end then. */
   private readonly closed = new AbortController();
+  /** This driver's Prometheus endpoint, when asked for (opts.metrics). */
+  private metrics: DriverMetrics | undefined;
   /** The smallest frame limit among the runners: no call may be bigger. */
   private maxFrame = DEFAULT_MAX_FRAME;
 
@@ -202,6 +221,14 @@ export class Cluster implements AsyncDisposable {
         throw err;
       }
       if (d.quiet !== true) process.stderr.write(`${c.dashboard.announcement}\n`);
+    }
+    if (opts.metrics !== undefined) {
+      try {
+        c.metrics = await DriverMetrics.start(c, opts.metrics, { secret: opts.token, log: c.log });
+      } catch (err) {
+        await c.close();
+        throw err;
+      }
     }
     return c;
   }
@@ -282,11 +309,11 @@ export class Cluster implements AsyncDisposable {
       callRank: (link, rank, a) => this.callRank(mod, target.exportName, link, rank, a),
       prefix: this.objects.prefix,
     };
-    try {
-      return runJob(host, typeof size === "number" ? { size } : size, args) as Promise<R[]>;
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
+    const options = typeof size === "number" ? { size } : size;
+    const job = this.observers.startJob(options.size);
+    const run = runJob(host, options, args) as Promise<R[]>;
+    run.then(() => this.observers.endJob(job, undefined), (err: unknown) => this.observers.endJob(job, err as Error));
+    return run;
   }
 
   /** One rank of a job: a goroutine-like call (it holds channels) pinned to `link`. */
@@ -527,6 +554,11 @@ export class Cluster implements AsyncDisposable {
     };
   }
 
+  /** Where Prometheus scrapes this cluster (docs/observability.md): undefined and [] without `metrics`. */
+  get metricsEndpoints(): MetricsEndpoints {
+    return { driver: this.metrics?.address, runners: [...(runnerMetrics.get(this) ?? [])] };
+  }
+
   /** Asks every live runner for its own counters (calls, code fetches, module loads...). */
   runnerStats(): Promise<(RunnerStats & { address: string })[]> {
     return Promise.all(this.links.filter((l) => l.alive).map(async (l) => ({ address: l.address, ...(await l.stats()) })));
@@ -535,6 +567,7 @@ export class Cluster implements AsyncDisposable {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.dashboard?.close();
+      await this.metrics?.close();
       this.channels.closeAll("its cluster was closed");
       try {
         await this.rejoin?.stop();

@@ -1,5 +1,6 @@
 import type { TlsOptions } from "../transport/secure.ts";
-import { Cluster, stopOnClose } from "./cluster.ts";
+import type { MetricsAddress } from "../protocol/metrics/endpoint.ts";
+import { Cluster, setRunnerMetrics, stopOnClose } from "./cluster.ts";
 import { checkRetries } from "./calls/call-options.ts";
 import { linkOptions, type LinkOptions } from "./link-options.ts";
 import { startLocalRunners, type LocalRunnersOptions } from "./local.ts";
@@ -19,24 +20,44 @@ export interface ConnectOptions extends LinkOptions, DashboardOption {
    * STRAND_TLS_KEY when any is set; otherwise plain TCP.
    */
   tls?: TlsOptions;
+  /**
+   * Serve this driver's Prometheus metrics over HTTP at /metrics: `"host:port"`, `":port"` or
+   * `"port"` (loopback), or `true` (loopback, a free port); see `cluster.metricsEndpoints`.
+   * Default STRAND_METRICS; off without it. A local cluster's runners serve theirs too.
+   */
+  metrics?: MetricsAddress | false;
 }
 
-export interface LocalOptions extends LocalRunnersOptions, LinkOptions, DashboardOption {}
+export interface LocalOptions extends Omit<LocalRunnersOptions, "metrics">, LinkOptions, DashboardOption {
+  /**
+   * Prometheus metrics: every runner on a free loopback port, and this driver at this
+   * address (`true`: a free loopback port too); see `cluster.metricsEndpoints`. Off by default.
+   */
+  metrics?: MetricsAddress | false;
+}
+
+/** The metrics option, with STRAND_METRICS as its default. */
+function metricsOption(given: MetricsAddress | false | undefined): MetricsAddress | undefined {
+  if (given === false) return undefined;
+  return given ?? (process.env.STRAND_METRICS || undefined);
+}
 
 /** Starts runner processes on this machine and connects to them; `close()` stops them. */
 export async function local(options: LocalOptions = {}): Promise<Cluster> {
   checkRetries(options.retries, "local()");
   // Off loopback the dashboard wants a token the user knows, not the one made up below.
   checkDashboard(dashboardOptions(options.dashboard), options.token);
-  const r = await startLocalRunners(options);
+  const metrics = options.metrics === false ? undefined : options.metrics;
+  const r = await startLocalRunners({ ...options, metrics: metrics !== undefined });
   let cluster: Cluster;
   try {
-    cluster = await Cluster.create({ runners: r.addresses, token: r.token, tls: r.tls, dashboard: options.dashboard, ...linkOptions(options) });
+    cluster = await Cluster.create({ runners: r.addresses, token: r.token, tls: r.tls, dashboard: options.dashboard, ...linkOptions(options), ...(metrics !== undefined ? { metrics } : {}) });
   } catch (err) {
     await r.stop();
     throw err;
   }
   stopOnClose(cluster, r.stop);
+  setRunnerMetrics(cluster, r.metricsAddresses);
   showProgressFromEnv(cluster); // STRAND_PROGRESS (`strand run` sets it): draw its progress on stderr
   return cluster;
 }
@@ -49,10 +70,12 @@ export async function connect(options: ConnectOptions = {}): Promise<Cluster> {
   const env = process.env.STRAND_RUNNERS?.split(",").map((s) => s.trim()).filter((s) => s !== "");
   const runners = options.runners ?? env ?? [];
   const token = options.token ?? (process.env.STRAND_TOKEN || undefined);
+  const metrics = metricsOption(options.metrics);
+  const withMetrics = metrics !== undefined ? { metrics } : {};
   if (runners.length === 0) {
-    return local({ ...(token !== undefined ? { token } : {}), ...(options.tls !== undefined ? { tls: options.tls } : {}), dashboard: options.dashboard, ...linkOptions(options) });
+    return local({ ...(token !== undefined ? { token } : {}), ...(options.tls !== undefined ? { tls: options.tls } : {}), dashboard: options.dashboard, ...linkOptions(options), ...withMetrics });
   }
-  const cluster = await Cluster.create({ runners, token, tls: options.tls ?? tlsFromEnv(), dashboard: options.dashboard, ...linkOptions(options) });
+  const cluster = await Cluster.create({ runners, token, tls: options.tls ?? tlsFromEnv(), dashboard: options.dashboard, ...linkOptions(options), ...withMetrics });
   showProgressFromEnv(cluster);
   return cluster;
 }

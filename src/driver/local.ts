@@ -20,10 +20,14 @@ export interface LocalRunnersOptions {
    * for the driver, which presents the same certificate. PEM text or file paths.
    */
   tls?: TlsOptions;
+  /** Each runner serves Prometheus metrics on a free loopback port (`metricsAddresses`). */
+  metrics?: boolean;
 }
 
 export interface LocalRunners {
   addresses: string[];
+  /** Where each runner serves metrics (empty unless asked for). */
+  metricsAddresses: string[];
   token: string;
   /** The TLS material the runners were given (the driver uses it too). */
   tls: TlsPem | undefined;
@@ -68,6 +72,7 @@ export async function startLocalRunners(opts: LocalRunnersOptions = {}, listen?:
   const args = [...nodeArgs, ...entry, "runner", "--threads", String(threads), "--exit-with-stdin"];
   if (opts.cacheDir !== undefined) args.push("--cache-dir", opts.cacheDir);
   if (opts.objectMemoryMiB !== undefined) args.push("--object-memory", String(opts.objectMemoryMiB));
+  if (opts.metrics === true) args.push("--metrics", "127.0.0.1:0");
   const processes: ChildProcess[] = [];
   const started = Array.from({ length: n }, (_, i) => {
     const child = spawn(process.execPath, [...args, "--listen", listen?.[i] ?? "127.0.0.1:0"], { env, stdio: ["pipe", "pipe", "inherit"] });
@@ -78,24 +83,31 @@ export async function startLocalRunners(opts: LocalRunnersOptions = {}, listen?:
     await Promise.all(processes.map((p) => stopProcess(p)));
   };
   try {
-    return { addresses: await Promise.all(started), token, tls, processes, stop };
+    const ready = await Promise.all(started);
+    return {
+      addresses: ready.map((r) => r.address), metricsAddresses: ready.flatMap((r) => (r.metrics === undefined ? [] : [r.metrics])),
+      token, tls, processes, stop,
+    };
   } catch (err) {
     await stop();
     throw err;
   }
 }
 
-function listeningAddress(child: ChildProcess): Promise<string> {
+/** The runner's address once it says `listening on`, and its metrics address if it said `metrics on` first. */
+function listeningAddress(child: ChildProcess): Promise<{ address: string; metrics: string | undefined }> {
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     const onExit = (code: number | null): void => reject(new Error(`runner exited with code ${code} before listening`));
     child.once("exit", onExit);
     child.once("error", reject);
+    let metrics: string | undefined;
     lines.on("line", (line) => {
+      metrics = /^metrics on (\S+)$/.exec(line)?.[1] ?? metrics;
       const m = /^listening on (\S+)$/.exec(line);
       if (m === null) return;
       child.off("exit", onExit);
-      resolve(m[1]!);
+      resolve({ address: m[1]!, metrics });
     });
   });
 }

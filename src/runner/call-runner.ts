@@ -5,6 +5,7 @@ import { CancelledError, ImportError } from "../errors.ts";
 import { decodeValue, encodeValue, type Encoded } from "../protocol/codec.ts";
 import { RANK_EXPORT_PREFIX } from "../protocol/spmd-wire.ts";
 import { epochMicros } from "../protocol/activity.ts";
+import { errorCode, threadMetrics } from "./metrics/thread-metrics.ts";
 import { runRank } from "./spmd/rank.ts";
 import { callAs, callEnded, callLoading } from "./call-output.ts";
 import { trimStacks } from "./remote-stack.ts";
@@ -54,20 +55,31 @@ export function encodeThrown(thrown: unknown): Encoded {
 export const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   (typeof v === "object" || typeof v === "function") && v !== null && typeof (v as { then?: unknown }).then === "function";
 
-function outcome(task: CallTask, t0: number, ok: boolean, enc: Encoded): CallOutcome {
+/** `thrown`: what the call failed with (undefined: it succeeded). */
+function outcome(task: CallTask, t0: number, enc: Encoded, thrown?: unknown): CallOutcome {
   if (task.cancellable === true) aborts.delete(task.id);
   callEnded(task); // its output goes before its result
-  return { id: task.id, ok, segments: [enc.body, ...enc.attachments], execMicros: Math.round((performance.now() - t0) * 1000), startedAt: epochMicros(t0) };
+  const execMicros = Math.round((performance.now() - t0) * 1000);
+  threadMetrics?.calls.settled(functionName(task), execMicros / 1e6, thrown === undefined ? undefined : errorCode(thrown));
+  return { id: task.id, ok: thrown === undefined, segments: [enc.body, ...enc.attachments], execMicros, startedAt: epochMicros(t0) };
 }
+
+function failed(task: CallTask, t0: number, thrown: unknown): CallOutcome {
+  return outcome(task, t0, encodeThrown(thrown), thrown ?? new Error(String(thrown)));
+}
+
+/** The function a task runs (an SPMD rank is counted as its export). */
+const functionName = (task: CallTask): string =>
+  task.exportName.startsWith(RANK_EXPORT_PREFIX) ? task.exportName.slice(RANK_EXPORT_PREFIX.length) : task.exportName;
 
 function succeed(task: CallTask, t0: number, value: unknown): CallOutcome {
   let enc: Encoded;
   try {
     enc = encodeValue(value, "result");
   } catch (err) {
-    return outcome(task, t0, false, encodeThrown(err));
+    return failed(task, t0, err);
   }
-  return outcome(task, t0, true, enc);
+  return outcome(task, t0, enc);
 }
 
 function start(task: CallTask, ns: ModuleNamespace, t0: number): CallOutcome | Promise<CallOutcome> {
@@ -86,13 +98,13 @@ function start(task: CallTask, ns: ModuleNamespace, t0: number): CallOutcome | P
     if (rank) value = runRank(args, (a) => callAs(task, f, a));
     else value = task.cancellable === true ? running.run(contextFor(task.id), () => callAs(task, f, args)) : callAs(task, f, args);
   } catch (err) {
-    return outcome(task, t0, false, encodeThrown(err));
+    return failed(task, t0, err);
   }
   // Synchronous functions (most tiny calls) finish without a promise.
   if (!isThenable(value)) return succeed(task, t0, value);
   return Promise.resolve(value).then(
     (v) => succeed(task, t0, v),
-    (err: unknown) => outcome(task, t0, false, encodeThrown(err)),
+    (err: unknown) => failed(task, t0, err),
   );
 }
 
@@ -128,12 +140,13 @@ export function abortCall(id: number, reason: string): void {
 
 export function runOne(task: CallTask): CallOutcome | Promise<CallOutcome> {
   const t0 = performance.now();
+  threadMetrics?.calls.started(functionName(task));
   const ns = loaded.get(task.modulePath);
   if (ns !== undefined) return start(task, ns, t0);
   callLoading(task);
   return load(task.modulePath).then(
     (m) => start(task, m, t0),
-    (err: unknown) => outcome(task, t0, false, encodeThrown(new ImportError(`cannot load module: ${(err as Error).message}`, { cause: err }))),
+    (err: unknown) => failed(task, t0, new ImportError(`cannot load module: ${(err as Error).message}`, { cause: err })),
   );
 }
 

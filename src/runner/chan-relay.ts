@@ -4,6 +4,7 @@ import { Chan, type ChanOps, type RecvResult, type Selected, type WireCase } fro
 import { decodeError, decodeSegments, encodeSegments, encodeTrusted, setChanReviver } from "../protocol/codec.ts";
 import { chanOf, DIRECT_MIN, type ChanRequest } from "../protocol/messages.ts";
 import { segmentBytes } from "../transport/frames.ts";
+import { threadMetrics } from "./metrics/thread-metrics.ts";
 import { toShared } from "./object-store.ts";
 import { ThreadChannel } from "./thread-messages.ts";
 
@@ -99,6 +100,7 @@ export function startChanRelay(channelName: string): void {
   };
 
   const request = async (req: ChanRequest, values: Uint8Array[][], signal: AbortSignal | undefined): Promise<Reply> => {
+    threadMetrics?.chanOp(req.op);
     const pointers: number[] = [];
     const chans = req.op === "select" ? req.cases.filter((c) => c.op === "send").map((c) => c.chan) : [chanOf(req)];
     for (let i = 0; i < values.length; i++) {
@@ -176,6 +178,7 @@ export function startChanRelay(channelName: string): void {
       if (lane !== undefined && segmentBytes(v) < DIRECT_MIN) {
         // A slot is already ours: send without waiting (in order, on the lane).
         credits.set(chan, held - 1);
+        threadMetrics?.chanOp("send");
         lane.csend(chan, v);
         return;
       }

@@ -20,6 +20,8 @@ import type { ChanRelayHandler } from "./lane-registry.ts";
 import { encodeSegments } from "../protocol/codec.ts";
 import { LANE_COUNTER } from "./thread-messages.ts";
 import { ActivityFeed } from "./activity/feed.ts";
+import type { MetricsAddress } from "../protocol/metrics/endpoint.ts";
+import { RunnerMetrics } from "./metrics/runner-metrics.ts";
 
 export interface RunnerOptions {
   host?: string;
@@ -40,6 +42,11 @@ export interface RunnerOptions {
    * certificate it signed (mutual TLS). Values are PEM text or file paths.
    */
   tls?: TlsOptions | undefined;
+  /**
+   * Serve Prometheus metrics over HTTP on this address (`host:port`, `:port` or `port`:
+   * loopback; `true`: loopback, any port). Off by default. See docs/observability.md.
+   */
+  metrics?: MetricsAddress | undefined;
   /** How this runner heartbeats its drivers, and how long it tolerates a silent one. */
   heartbeat?: HeartbeatOptions;
   logger?: Logger;
@@ -74,6 +81,8 @@ export class RunnerDaemon {
   private failures = 0;
   private stopping = false;
   address = "";
+  /** Set when the runner serves metrics (opts.metrics). */
+  private readonly metrics: RunnerMetrics | undefined;
 
   get maxFrame(): number {
     return this.opts.maxFrame ?? DEFAULT_MAX_FRAME;
@@ -91,7 +100,16 @@ export class RunnerDaemon {
       host: opts.host ?? "127.0.0.1", token: opts.token, tls: this.tls?.pem, cacheDir: this.cache.dir, maxFrame: this.maxFrame,
       maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       info: { id: "", threads: opts.threads ?? os.availableParallelism(), pid: process.pid, hostname: os.hostname(), maxFrame: this.maxFrame },
+      ...(opts.metrics !== undefined ? { metrics: true } : {}),
     });
+    if (opts.metrics !== undefined) {
+      const metrics = (this.metrics = new RunnerMetrics(() => ({
+        stats: this.stats(), threads: this.executor.threads, storeRefusals: this.store.refused,
+        sessions: { driver: [...this.sessions].filter((s) => s.isDriver).length, runner: [...this.sessions].filter((s) => !s.isDriver).length },
+      }), this.executor.lanes));
+      this.executor.metrics = metrics;
+      this.peers.onConnection = (conn) => metrics.bytes.track(conn, "runner");
+    }
     this.executor.onThreadError = (err) => this.log.warn({ err: err.message }, "worker thread died; replaced");
     // What a batched call printed goes to the driver that sent it (on the connection it came by).
     this.executor.onOutput = (job, fn, stream, lines) => {
@@ -137,7 +155,20 @@ export class RunnerDaemon {
     });
     const addr = d.server.address() as net.AddressInfo;
     d.address = `${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
+    if (opts.metrics !== undefined) {
+      try {
+        await d.metrics!.listen(opts.metrics, { secret: opts.token, log: d.log });
+      } catch (err) {
+        await d.close(0);
+        throw err;
+      }
+    }
     return d;
+  }
+
+  /** Where this runner serves Prometheus metrics (undefined: it does not). */
+  get metricsAddress(): string | undefined {
+    return this.metrics?.address;
   }
 
   get info(): RunnerInfo {
@@ -229,6 +260,7 @@ export class RunnerDaemon {
           else this.log.warn({ peer, err: err.message }, "driver connection closed on error");
         }, this.opts.heartbeat ?? DEFAULT_RUNNER_HEARTBEAT);
         this.sessions.add(s);
+        this.metrics?.bytes.track(conn, () => (s.isDriver ? "driver" : "runner"));
         s.announceLanes(this.executor.lanes?.lanePorts ?? []);
         this.log.info({ peer }, "driver connected");
       },
@@ -267,6 +299,7 @@ export class RunnerDaemon {
     this.peers.close();
     this.feed.close();
     await closed;
+    await this.metrics?.close();
     await this.executor.close();
   }
 }

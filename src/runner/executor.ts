@@ -19,6 +19,16 @@ export interface Job extends CallTask {
   /** The segments are views of a buffer nobody else uses: big ones are moved, not copied. */
   owned: boolean;
   done: (outcome: CallOutcome) => void;
+  /** performance.now() when it reached the executor (only while metrics are on). */
+  queuedAt?: number;
+}
+
+/** What the executor tells the runner's metrics (runner/metrics/runner-metrics.ts). */
+export interface ExecutorMetrics {
+  /** A task of `calls` calls went to a thread. */
+  batch(calls: number): void;
+  /** A queued call waited this long before going to a thread. */
+  queueWait(seconds: number): void;
 }
 
 const MAX_BATCH = 256;
@@ -106,6 +116,9 @@ export class Executor {
   /** The threads' own connections, when enabled. */
   readonly lanes: LaneRegistry | undefined;
 
+  /** Set while the runner serves metrics. */
+  metrics: ExecutorMetrics | undefined;
+
   /** Called when a thread dies outside a task (for the runner's log). */
   onThreadError: ((err: Error) => void) | undefined;
 
@@ -123,6 +136,7 @@ export class Executor {
       this.start([job], false);
       return;
     }
+    if (this.metrics !== undefined) job.queuedAt = performance.now();
     this.queue.push(job);
     // Wait for the rest of this socket read before forming batches: all the calls of
     // one read then share one hop to a thread instead of the first one going alone.
@@ -174,6 +188,7 @@ export class Executor {
   }
 
   private start(batch: Job[], counted = true): void {
+    if (this.metrics !== undefined) this.measure(this.metrics, batch);
     this.batches++;
     this.batchedJobs += batch.length;
     if (counted) this.running++;
@@ -214,6 +229,12 @@ export class Executor {
       this.runningJobs -= batch.length;
       this.pump();
     });
+  }
+
+  private measure(m: ExecutorMetrics, batch: Job[]): void {
+    m.batch(batch.length);
+    const now = performance.now();
+    for (const j of batch) if (j.queuedAt !== undefined) m.queueWait((now - j.queuedAt) / 1000);
   }
 
   async close(): Promise<void> {

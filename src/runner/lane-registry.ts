@@ -37,6 +37,7 @@ export class LaneRegistry {
   private chanHandler: ChanRelayHandler | undefined;
   private spansHandler: ((json: string, dropped: number) => void) | undefined;
   private changePending = false;
+  private readonly goneListeners: ((threadId: number) => void)[] = [];
 
   constructor() {
     this.channel.listen((m) => this.onMessage(m));
@@ -50,12 +51,23 @@ export class LaneRegistry {
     });
     pool.on("workerDestroy", (w: { id: number }) => {
       this.chanHandler?.threadGone(w.id);
+      for (const l of this.goneListeners) l(w.id);
       this.live.delete(w.id);
       this.ports.delete(w.id);
       this.drained.delete(w.id);
       this.changed();
       this.checkDrained();
     });
+  }
+
+  /** Ids of the live threads. */
+  get threadIds(): number[] {
+    return [...this.live];
+  }
+
+  /** `listener` hears the id of every thread that goes (the runner's metrics keep its counts). */
+  onThreadGone(listener: (threadId: number) => void): void {
+    this.goneListeners.push(listener);
   }
 
   /** Ports of the live threads' lanes. */

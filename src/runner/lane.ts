@@ -10,6 +10,7 @@ import { Connection } from "../transport/connection.ts";
 import type { Tls } from "../transport/secure.ts";
 import { createServer } from "../transport/server.ts";
 import { keptOutcome, laneInputs, readCall, type CallIntake } from "./call-intake.ts";
+import { threadMetrics } from "./metrics/thread-metrics.ts";
 import { encodeThrown, isThenable, loadCount, runOne } from "./call-runner.ts";
 import { flushOutput, functionName, type OutputRoute } from "./call-output.ts";
 import { LogFrames } from "./log-frames.ts";
@@ -217,6 +218,7 @@ export function startLane(cfg: LaneConfig, tls: Tls | undefined): void {
       const conn = new Connection(socket, cfg.maxFrame);
       serverHandshake(conn, cfg.token, cfg.info).then(
         ({ backlog }) => {
+          threadMetrics?.bytes.track(conn, "driver");
           const s = new LaneSession(conn, cfg, counters, backlog, maybeDrained, (x) => {
             sessions.delete(x);
             maybeDrained();

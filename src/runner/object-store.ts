@@ -33,6 +33,8 @@ export class ObjectStore {
   fetches = 0;
   bytesFetched = 0;
   served = 0;
+  /** Objects refused for want of room (ObjectStoreFullError). */
+  refused = 0;
 
   constructor(readonly limit: number = defaultObjectMemory()) {}
 
@@ -49,7 +51,10 @@ export class ObjectStore {
     const bytes = segmentBytes(segments);
     const old = this.objects.get(id);
     const used = this.used - (old?.bytes ?? 0);
-    if (used + bytes > this.limit) throw new ObjectStoreFullError(bytes, used, this.limit);
+    if (used + bytes > this.limit) {
+      this.refused++;
+      throw new ObjectStoreFullError(bytes, used, this.limit);
+    }
     const obj: StoredObject = { segments: segments.map(keep), bytes, owner };
     this.objects.set(id, obj);
     this.used = used + bytes;

@@ -30,9 +30,10 @@ class PeerLink {
 
   private constructor(readonly address: string, private readonly conn: Connection, private readonly onClosed: (p: PeerLink) => void) {}
 
-  static async open(address: string, token: string | undefined, tls: Tls | undefined, maxFrame: number, onClosed: (p: PeerLink) => void): Promise<PeerLink> {
+  static async open(address: string, token: string | undefined, tls: Tls | undefined, maxFrame: number, onClosed: (p: PeerLink) => void, onOpen?: (conn: Connection) => void): Promise<PeerLink> {
     const { host, port } = parseAddress(address);
     const conn = new Connection(await dial(host, port, { tls }), maxFrame);
+    onOpen?.(conn);
     conn.sharedBigFrames = true; // objects arrive straight into shared memory
     const { backlog } = await clientHandshake(conn, token);
     const p = new PeerLink(address, conn, onClosed);
@@ -84,6 +85,8 @@ class PeerLink {
 /** Connections to other runners, opened on first use and kept while they live. */
 export class Peers {
   private readonly links = new Map<string, Promise<PeerLink>>();
+  /** Told of each connection opened to another runner (the runner's metrics count its bytes). */
+  onConnection: ((conn: Connection) => void) | undefined;
 
   constructor(private readonly token: string | undefined, private readonly tls: Tls | undefined, private readonly maxFrame: number, private readonly log: Logger) {}
 
@@ -94,7 +97,7 @@ export class Peers {
       link = PeerLink.open(address, this.token, this.tls, this.maxFrame, (p) => {
         if (this.links.get(address) === link) this.links.delete(address);
         this.log.debug({ peer: p.address }, "peer runner connection closed");
-      });
+      }, this.onConnection);
       this.links.set(address, link);
       link.catch(() => this.links.delete(address));
     }

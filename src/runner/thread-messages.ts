@@ -1,5 +1,6 @@
 import { BroadcastChannel } from "node:worker_threads";
 import type { ChanRequest, RunnerInfo } from "../protocol/messages.ts";
+import type { CallsSnapshot, CountsSnapshot, HistogramsSnapshot } from "../protocol/metrics/tally.ts";
 import type { TlsPem } from "../transport/secure.ts";
 import type { ObjectDeps } from "./task.ts";
 
@@ -31,6 +32,8 @@ export interface LaneConfig {
   /** Int32 counters shared by the threads: see LANE_COUNTER. */
   counters: SharedArrayBuffer;
   info: RunnerInfo;
+  /** The runner serves metrics: the thread counts its calls (runner/metrics/thread-metrics.ts). */
+  metrics?: boolean;
 }
 
 /** Where each count of lane calls sits in LaneConfig.counters: the main thread adds them to its stats. */
@@ -131,8 +134,26 @@ export interface ObjectStored { kind: "object-stored"; threadId: number; request
 /** main -> worker: the answer to RelayChanOp or TakeChanValue. */
 export interface ChanAnswer { kind: "chan-answer"; threadId: number; request: number; ok: boolean; index: number; done: boolean; segments: Uint8Array[] }
 
-export type ToMainThread = LaneListening | LaneDrained | StoreObject | RelayChanOp | WithdrawChanOp | TakeChanValue | ThreadSpansMessage;
-export type ToWorkerThreads = DrainLanes | AbortCall | ObjectStored | ChanAnswer;
+/** main -> workers: a scrape is under way; each thread answers with a MetricsReport. */
+export interface MetricsRequest { kind: "metrics-request"; request: number }
+
+/** What one thread counted since it started (runner/metrics/thread-metrics.ts). */
+export interface ThreadMetricsSnapshot {
+  calls: CallsSnapshot;
+  /** Channel operations by kind. */
+  chanOps: CountsSnapshot;
+  /** Collective durations by operation. */
+  collectives: HistogramsSnapshot;
+  /** Bytes over this thread's connections (lanes: driver; ranks: rank), by peer kind. */
+  received: CountsSnapshot;
+  sent: CountsSnapshot;
+}
+
+/** worker -> main: the answer to MetricsRequest. */
+export interface MetricsReport { kind: "metrics-report"; threadId: number; request: number; snapshot: ThreadMetricsSnapshot }
+
+export type ToMainThread = LaneListening | LaneDrained | StoreObject | RelayChanOp | WithdrawChanOp | TakeChanValue | ThreadSpansMessage | MetricsReport;
+export type ToWorkerThreads = DrainLanes | AbortCall | ObjectStored | ChanAnswer | MetricsRequest;
 export type ThreadMessage = ToMainThread | ToWorkerThreads;
 
 /**

@@ -5,6 +5,7 @@ import { abortCall, isThenable, loadCount, runOne } from "./call-runner.ts";
 import { startChanRelay } from "./chan-relay.ts";
 import { captureOutput, functionName, type OutputRoute } from "./call-output.ts";
 import { startLane } from "./lane.ts";
+import { startThreadMetrics } from "./metrics/thread-metrics.ts";
 import { Tls } from "../transport/secure.ts";
 import { setRankConfig } from "./spmd/config.ts";
 import type { CallOutcome } from "./task.ts";
@@ -31,6 +32,7 @@ const toMainThread: OutputRoute = {
 
 const lane = (workerData as WorkerData | undefined)?.lane;
 if (lane !== undefined) {
+  if (lane.metrics === true) startThreadMetrics(lane.channel); // before the lane takes calls
   // PEM from the main thread, made into a context once for all of this thread's connections.
   const tls = lane.tls === undefined ? undefined : new Tls(lane.tls);
   startLane(lane, tls);

@@ -28,6 +28,20 @@ export interface CallObserver {
   sent(call: PendingCall): void;
   /** The call settled for good (retries are not settlements): `error` undefined means it succeeded. */
   settled(call: PendingCall, error: Error | undefined): void;
+  /** An SPMD job was asked for (its ranks are calls too, each reported as one). Optional. */
+  jobStarted?(job: JobInfo): void;
+  /** The job settled: `error` undefined means every rank returned. Optional. */
+  jobSettled?(job: JobInfo, error: Error | undefined): void;
+}
+
+/** An SPMD job as observers see it. */
+export interface JobInfo {
+  /** Its number among the cluster's jobs, from 1. */
+  readonly seq: number;
+  readonly size: number;
+  /** performance.now() when it was asked for, and when it settled (0: not yet). */
+  readonly startedAt: number;
+  settledAt: number;
 }
 
 /** One remote call from submission to settlement. */

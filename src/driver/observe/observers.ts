@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { CallObserver } from "../calls/call.ts";
+import type { CallObserver, JobInfo } from "../calls/call.ts";
 import type { PendingCall } from "../calls/call.ts";
 
 /**
@@ -11,6 +11,7 @@ import type { PendingCall } from "../calls/call.ts";
 export class Observers implements CallObserver {
   private list: CallObserver[] = [];
   private seq = 0;
+  private jobSeq = 0;
 
   constructor(private readonly log: Logger) {}
 
@@ -39,6 +40,18 @@ export class Observers implements CallObserver {
 
   settled(call: PendingCall, error: Error | undefined): void {
     for (const o of this.list) this.safely(o, "settled", () => o.settled(call, error));
+  }
+
+  /** An SPMD job of `size` ranks was asked for: the returned record goes to endJob. */
+  startJob(size: number): JobInfo {
+    const job: JobInfo = { seq: ++this.jobSeq, size, startedAt: performance.now(), settledAt: 0 };
+    for (const o of this.list) if (o.jobStarted !== undefined) this.safely(o, "jobStarted", () => o.jobStarted!(job));
+    return job;
+  }
+
+  endJob(job: JobInfo, error: Error | undefined): void {
+    job.settledAt = performance.now();
+    for (const o of this.list) if (o.jobSettled !== undefined) this.safely(o, "jobSettled", () => o.jobSettled!(job, error));
   }
 
   private safely(_o: CallObserver, what: string, f: () => void): void {

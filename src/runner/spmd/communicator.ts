@@ -2,6 +2,7 @@ import { ANY, PROC_NULL, type Comm, type Message, type ReduceOp } from "../../co
 import { binomialBcast, binomialGather, binomialReduce, binomialScatter } from "./algorithms/trees.ts";
 import { alltoall, disseminationBarrier, recursiveDoublingAllreduce, recursiveDoublingScan } from "./algorithms/exchanges.ts";
 import { chainBcast, chainPlan, ringAllgather, ringAllreduce, ringReduce, type ChainPlan } from "./algorithms/rings.ts";
+import { timeCollectives } from "../metrics/thread-metrics.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { LARGE_BYTES, type Group } from "./group.ts";
 import { checkOp, combine, isTypedArray, sliceable, type NamedOp } from "./reduce-ops.ts";
@@ -166,3 +167,6 @@ export class Communicator implements Comm {
     return new Communicator(this.ep, members, group.findIndex((x) => x.r === this.rank), `${this.context}/${call}.${color}`);
   }
 }
+
+// Each collective's duration on this rank, when the runner serves metrics.
+timeCollectives(Communicator.prototype, ["barrier", "bcast", "scatter", "gather", "allgather", "reduce", "allreduce", "alltoall", "scan", "split"]);

@@ -7,6 +7,7 @@ import { readHeader, reads } from "../../protocol/read-header.ts";
 import type { RankAddress } from "../../protocol/spmd-wire.ts";
 import { Connection, dial } from "../../transport/connection.ts";
 import { createServer } from "../../transport/server.ts";
+import { threadMetrics } from "../metrics/thread-metrics.ts";
 import type { RankConfig } from "./config.ts";
 import type { Envelope } from "./mailbox.ts";
 
@@ -67,6 +68,7 @@ export class RemoteLinks {
     const conn = new Connection(socket, this.cfg.maxFrame);
     serverHandshake(conn, this.cfg.token, this.cfg.info).then(({ backlog }) => {
       if (this.closed) return conn.destroy();
+      threadMetrics?.bytes.track(conn, "rank");
       this.incoming.add(conn);
       let source = -1;
       const onFrame = (segs: Uint8Array[]): void => {
@@ -132,6 +134,7 @@ export class RemoteLinks {
       const conn = new Connection(socket, this.cfg.maxFrame);
       await clientHandshake(conn, this.cfg.token);
       if (this.closed) return conn.destroy(); // its waiting sends were failed by close()
+      threadMetrics?.bytes.track(conn, "rank");
       conn.on("frame", () => conn.destroy(new ProtocolError("a rank's inbound connection does not answer")));
       conn.on("close", (err) => fail(err ?? new Error("connection closed")));
       conn.send(frameOf([T.RankHello, this.job, this.rank]));
