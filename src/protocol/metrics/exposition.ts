@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Registry, type Metric } from "prom-client";
+import { collectDefaultMetrics, Counter, Registry, type Metric } from "prom-client";
 import type { CallSpecs, MetricSpec } from "./catalogue.ts";
 import type { CallsSnapshot, CountsSnapshot, HistogramSnapshot } from "./tally.ts";
 
@@ -79,14 +79,17 @@ let processMetrics: Registry | undefined;
 
 /**
  * Node's process metrics (CPU, memory, heap, event loop lag, GC, handles: prom-client's
- * defaults, unprefixed so that stock dashboards find them). One registry per process: its
+ * defaults, unprefixed so that stock dashboards find them, less three misnamed gauges). One registry per process: its
  * collectors (an event-loop delay monitor, a GC observer) are never stopped, so every
  * endpoint of the process shares them.
  */
 function defaults(): Registry {
   if (processMetrics === undefined) {
-    processMetrics = new Registry();
-    collectDefaultMetrics({ register: processMetrics });
+    const reg = (processMetrics = new Registry());
+    collectDefaultMetrics({ register: reg });
+    // nodejs_active_handles_total and its kin are gauges with a counter's suffix (promtool
+    // flags them); nodejs_active_handles{type} and the like carry the same numbers.
+    for (const m of reg.getMetricsAsArray()) if (m.name.endsWith("_total") && !(m instanceof Counter)) reg.removeSingleMetric(m.name);
   }
   return processMetrics;
 }
