@@ -1,0 +1,140 @@
+// What watching a cluster costs: the throughput and round-trip workloads (as in
+// throughput.ts and rtt.ts) on clusters that differ only in what observes them, side by
+// side in one run. Rounds alternate the variants (ABBA order), so CPU noise hits them all
+// alike; medians over rounds, each variant's ratio to "off" (the floor), per-round ranges.
+//
+// VARIANTS is the table to extend: a variant is the options its local cluster starts with,
+// plus what watches it while it runs (a scraper, a dashboard, a trace sink...).
+import { local, type Cluster, type LocalOptions } from "../src/index.ts";
+import { footer, median, num, percentile, pinClientAndServers, processCpuUs, progress, quick, ratio, spread, table } from "./common.ts";
+
+interface Variant {
+  name: string;
+  /** Options of its local cluster (on top of 2 runners × 1 thread). */
+  options: LocalOptions;
+  /** Starts whatever watches the cluster during the workloads; returns how to stop it. */
+  watch?: (cluster: Cluster) => () => Promise<void>;
+}
+
+/** GETs every metrics endpoint of the cluster every `ms`, as a Prometheus scraping it would. */
+function scrapeEvery(ms: number): (cluster: Cluster) => () => Promise<void> {
+  return (cluster) => {
+    const { driver, runners } = cluster.metricsEndpoints;
+    const targets = [...(driver === undefined ? [] : [driver]), ...runners];
+    let inFlight: Promise<unknown> = Promise.resolve();
+    const timer = setInterval(() => {
+      inFlight = Promise.all(targets.map(async (t) => (await fetch(`http://${t}/metrics`)).text()));
+    }, ms);
+    return async () => {
+      clearInterval(timer);
+      await inFlight;
+    };
+  };
+}
+
+const VARIANTS: Variant[] = [
+  { name: "off (floor)", options: {} },
+  { name: "metrics on, scraped every 1 s", options: { metrics: true }, watch: scrapeEvery(1000) },
+];
+
+const ROUNDS = quick ? 4 : 8;
+const N = quick ? 20_000 : 100_000;
+const WINDOW = 1_000;
+const RTT_CALLS = quick ? 500 : 2000;
+
+interface Round {
+  callsPerSec: number;
+  /** CPU per call of the throughput workload: this process (the driver), and the runner processes. */
+  driverUs: number;
+  runnerUs: number;
+  p50: number;
+  p99: number;
+}
+
+type Call = () => Promise<unknown>;
+
+async function throughput(call: Call): Promise<number> {
+  let started = 0;
+  const t0 = performance.now();
+  const lane = async (): Promise<void> => {
+    while (started < N) {
+      started++;
+      await call();
+    }
+  };
+  await Promise.all(Array.from({ length: WINDOW }, lane));
+  return (N / (performance.now() - t0)) * 1000;
+}
+
+async function rtt(call: Call): Promise<{ p50: number; p99: number }> {
+  const lat = new Float64Array(RTT_CALLS);
+  for (let i = 0; i < RTT_CALLS; i++) {
+    const t0 = performance.now();
+    await call();
+    lat[i] = (performance.now() - t0) * 1000;
+  }
+  lat.sort();
+  return { p50: percentile(lat, 50), p99: percentile(lat, 99) };
+}
+
+async function main(): Promise<void> {
+  const runs: { v: Variant; cluster: Cluster; call: Call; rounds: Round[] }[] = [];
+  try {
+    for (const v of VARIANTS) {
+      const cluster = await local({ runners: 2, threads: 1, ...v.options });
+      const m = await cluster.import<typeof import("./fixtures/noop.ts")>(new URL("./fixtures/noop.ts", import.meta.url));
+      runs.push({ v, cluster, call: () => m.noop(), rounds: [] });
+    }
+    const pinned = pinClientAndServers(runs.flatMap((r) => r.cluster.runners.map((x) => x.pid)));
+    progress(`observe: warm-up${pinned ? ", client pinned to CPU 0, runners to CPU 1" : ""}`);
+    for (const r of runs) {
+      await throughput(r.call);
+      await rtt(r.call);
+    }
+    for (let i = 0; i < ROUNDS; i++) {
+      const order = i % 2 === 0 ? runs : [...runs].reverse();
+      for (const r of order) {
+        const stop = r.v.watch?.(r.cluster);
+        const pids = r.cluster.runners.map((x) => x.pid);
+        const c0 = process.cpuUsage();
+        const r0 = pids.reduce((a, p) => a + processCpuUs(p), 0);
+        const callsPerSec = await throughput(r.call);
+        const c = process.cpuUsage(c0);
+        const driverUs = (c.user + c.system) / N;
+        const runnerUs = (pids.reduce((a, p) => a + processCpuUs(p), 0) - r0) / N;
+        const { p50, p99 } = await rtt(r.call);
+        await stop?.();
+        r.rounds.push({ callsPerSec, driverUs, runnerUs, p50, p99 });
+      }
+      progress(`observe round ${i + 1}/${ROUNDS}: ${runs.map((r) => `${r.v.name}: ${num(r.rounds.at(-1)!.callsPerSec)} calls/s, p50 ${r.rounds.at(-1)!.p50.toFixed(1)} µs`).join("; ")}`);
+    }
+
+    const floor = runs[0]!;
+    const med = (r: (typeof runs)[number], k: keyof Round): number => median(r.rounds.map((x) => x[k]));
+    /** Per-round ratio to the floor's same round. */
+    const perRound = (r: (typeof runs)[number], k: keyof Round): number[] => r.rounds.map((x, i) => x[k] / floor.rounds[i]![k]);
+    console.log(`## What observing costs: metrics on vs off\n`);
+    console.log(table(
+      ["variant", "calls/s (median)", "range", "/ off", "per-round / off", "driver CPU µs/call", "runner CPU µs/call", "RTT p50 µs", "range", "/ off", "RTT p99 µs", "/ off"],
+      runs.map((r) => [
+        r === floor ? `**${r.v.name}**` : r.v.name,
+        num(med(r, "callsPerSec")), spread(r.rounds.map((x) => x.callsPerSec)), ratio(med(r, "callsPerSec") / med(floor, "callsPerSec")),
+        spread(perRound(r, "callsPerSec"), 2), num(med(r, "driverUs"), 2), num(med(r, "runnerUs"), 2),
+        num(med(r, "p50"), 1), spread(r.rounds.map((x) => x.p50), 1), ratio(med(r, "p50") / med(floor, "p50")),
+        num(med(r, "p99"), 1), ratio(med(r, "p99") / med(floor, "p99")),
+      ]),
+    ));
+    console.log();
+    console.log(footer([
+      `${ROUNDS} rounds; each round runs every variant once, in ABBA order (reversed every other round). Medians over rounds; "/ off" is the ratio of medians, "per-round / off" the range of each round's ratio to off's in the same round. Target: within 5% (throughput ≥ 0.95x, RTT ≤ 1.05x).`,
+      `Each variant is its own \`local({ runners: 2, threads: 1, ... })\`, all started before the first round. Throughput: ${num(N)} no-op calls, at most ${num(WINDOW)} outstanding; RTT: ${num(RTT_CALLS)} sequential awaited no-op calls (p50 and p99 of each round). CPU per call: of the throughput workload, this process (driver) and both runner processes summed (from /proc, 10 ms ticks).`,
+      pinned ? "Placement: this process pinned to CPU 0, every runner process to CPU 1 (taskset), as in rtt.ts." : "Placement: not pinned (taskset unavailable or one CPU).",
+      `Variants: ${VARIANTS.map((v) => v.name).join("; ")}. "Scraped" means a GET of every endpoint (driver and both runners) on a timer while the workloads run.`,
+    ]));
+    console.log();
+  } finally {
+    await Promise.all(runs.map((r) => r.cluster.close()));
+  }
+}
+
+await main();
