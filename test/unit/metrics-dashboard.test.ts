@@ -22,6 +22,13 @@ const exprs = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.tit
 const metricNames = (expr: string): string[] =>
   [...expr.replace(/\{[^}]*\}/g, "").replace(/"[^"]*"/g, "").matchAll(/\b(strand_[a-z_]+|process_[a-z_]+|nodejs_[a-z0-9_]+)\b/g)].map((m) => m[1]!);
 
+describe("docs/observability.md", () => {
+  it("describes every metric we export", () => {
+    const doc = readFileSync(new URL("../../docs/observability.md", import.meta.url), "utf8");
+    for (const spec of [...specsOf(RUNNER), ...specsOf(DRIVER)]) expect(doc, spec.name).toContain(`| \`${spec.name}\` | ${spec.type} |`);
+  });
+});
+
 describe("the Grafana dashboard", () => {
   it("is a dashboard with panels, each query-bearing one with queries", () => {
     expect(dashboard.title).toBe("Strand");
