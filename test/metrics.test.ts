@@ -5,6 +5,7 @@ import { cleanEnv, fixture, removeDir, runCli, tempDir } from "./helpers.ts";
 import { hasPromtool, listeningPorts, parse, promtoolCheck, scrape, total, types } from "./metrics-helpers.ts";
 
 type M = typeof import("./fixtures/metrics-job.ts");
+type Crash = typeof import("./fixtures/crash.ts");
 
 const METRICS = /^metrics on (127\.0\.0\.1:(\d+))$/;
 const LISTENING = /^listening on (127\.0\.0\.1:(\d+))$/;
@@ -180,5 +181,25 @@ describe("metrics endpoints", () => {
     expect(await same.exit).not.toBe(0);
     expect(same.stderr()).toMatch(/cluster's token/);
     expect(same.stderr()).not.toMatch(/same/);
+  });
+
+  it("`strand run --metrics 0` gives the script's driver an endpoint (STRAND_METRICS), and with --local the runners too", async () => {
+    const run = runCli(["run", "--local", "1", "--metrics", "0", fixture("metrics-driver.ts").pathname]);
+    expect(await run.exit).toBe(0);
+    expect(run.stdout()).toMatch(/^driver 127\.0\.0\.1:\d+ add 1$/m);
+    expect(run.stderr()).toMatch(/^strand: runner 127\.0\.0\.1:\d+ serves metrics on 127\.0\.0\.1:\d+$/m);
+  });
+
+  it("keep a dead thread's counts: totals never go down when a thread is replaced", async () => {
+    await using c = await local({ runners: 1, threads: 1, metrics: true });
+    const crash = await c.import<Crash>(fixture("crash.ts"));
+    for (let i = 0; i < 5; i++) expect(await crash.add(i, 1)).toBe(i + 1);
+    const address = c.metricsEndpoints.runners[0]!;
+    expect(total(parse(await scrape(address)), "strand_runner_calls_finished_total", { function: "add" })).toBe(5);
+    await expect(crash.exitThread()).rejects.toThrow(/died|exit/i);
+    for (let i = 0; i < 3; i++) expect(await crash.add(i, 1)).toBe(i + 1);
+    const after = parse(await scrape(address));
+    expect(total(after, "strand_runner_calls_finished_total", { function: "add" })).toBe(8);
+    expect(total(after, "strand_runner_worker_restarts_total")).toBeGreaterThanOrEqual(1);
   });
 });
