@@ -1,6 +1,6 @@
 export { local, connect, type ConnectOptions, type LocalOptions } from "./driver/connect.ts";
 export type { TlsOptions } from "./transport/secure.ts";
-export { Cluster, type ClusterOptions, type ClusterStats, type ImportOptions, type ModuleStats, type RunnerEvent, type RunnerListener, type RunnerStatus } from "./driver/cluster.ts";
+export { Cluster, type ClusterOptions, type ClusterStats, type ImportOptions, type MetricsEndpoints, type ModuleStats, type RunnerEvent, type RunnerListener, type RunnerStatus } from "./driver/cluster.ts";
 export type { LinkOptions } from "./driver/link-options.ts";
 export type { LogsOption, RemoteLogLine, RemoteLogSink } from "./driver/remote-logs.ts";
 export type { ReconnectOptions } from "./driver/link/rejoin.ts";
@@ -16,6 +16,7 @@ export type { ActivityListener, RunnerActivity, WatchOptions } from "./driver/ob
 export type { CallObserver } from "./driver/calls/call.ts";
 export type { DashboardOptions } from "./driver/dashboard/options.ts";
 export { RunnerDaemon, type RunnerOptions } from "./runner/daemon.ts";
+export type { MetricsAddress } from "./protocol/metrics/endpoint.ts";
 export {
   StrandError, RemoteError, RunnerLostError, ClusterClosedError, SerializationError, AuthError, ProtocolError,
   TimeoutError, CancelledError, ImportError, ObjectLostError, ObjectStoreFullError,
