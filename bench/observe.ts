@@ -5,7 +5,13 @@
 //
 // VARIANTS is the table to extend: a variant is the options its local cluster starts with,
 // plus what watches it while it runs (a scraper, a dashboard, a trace sink...).
+import { pino } from "pino";
 import { local, type Cluster, type LocalOptions } from "../src/index.ts";
+import { PendingCall } from "../src/driver/calls/call.ts";
+import { DriverMetrics } from "../src/driver/observe/metrics.ts";
+import { Observers } from "../src/driver/observe/observers.ts";
+import { CallTally } from "../src/protocol/metrics/tally.ts";
+import { RANK_EXPORT_PREFIX } from "../src/protocol/spmd-wire.ts";
 import { footer, median, num, percentile, pinClientAndServers, processCpuUs, progress, quick, ratio, spread, table } from "./common.ts";
 
 interface Variant {
@@ -80,6 +86,90 @@ async function rtt(call: Call): Promise<{ p50: number; p99: number }> {
   return { p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
+// --- The same costs in isolation: no network, no other process, so the machine's noise
+// (which moves the rounds above by tens of percent on a shared VM) barely reaches them.
+// Minimum over reps: interference only ever adds time.
+
+const ISOLATED_CALLS = 100_000;
+const ISOLATED_REPS = quick ? 9 : 25;
+const NAMES = ["noop", "add", "echo"];
+const silent = pino({ level: "silent" });
+
+/** ns per call for the driver's observer path: made, sent, settled, with or without the metrics observer. */
+function driverPath(withMetrics: boolean): number {
+  const observers = new Observers(silent);
+  const metrics = withMetrics
+    ? DriverMetrics.observe({
+      observe: (o) => observers.add(o), on: () => undefined, off: () => undefined, runners: [],
+      stats: { resent: 0, queued: 0, objects: 0, objectBytes: 0, codeBytesSent: 0, channels: [] },
+    })
+    : undefined;
+  const none = (): void => {};
+  const calls = Array.from({ length: ISOLATED_CALLS }, (_, i) => new PendingCall({ ref: 1, hash: "h" }, NAMES[i % 3]!, { body: new Uint8Array(0), attachments: [] }, false, none, none));
+  const t0 = performance.now();
+  for (const c of calls) {
+    observers.submitted(c);
+    c.attempts = 1;
+    c.markSent();
+    c.resolve(undefined);
+  }
+  const ns = ((performance.now() - t0) * 1e6) / ISOLATED_CALLS;
+  void metrics?.close();
+  return ns;
+}
+
+/** ns per call for what a runner thread adds: the function's name, started, settled. */
+function threadPath(withMetrics: boolean): number {
+  const tally = new CallTally();
+  const fn = (name: string): string => (name.startsWith(RANK_EXPORT_PREFIX) ? name.slice(RANK_EXPORT_PREFIX.length) : name);
+  let sink = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < ISOLATED_CALLS; i++) {
+    const name = NAMES[i % 3]!;
+    if (withMetrics) {
+      tally.started(fn(name));
+      tally.settled(fn(name), 0.00002 + i * 1e-12, undefined);
+    } else {
+      sink += name.length;
+    }
+  }
+  const ns = ((performance.now() - t0) * 1e6) / ISOLATED_CALLS;
+  return sink < 0 ? Number.NaN : ns;
+}
+
+/** Min over alternating reps of `f(false)` and `f(true)`: [off, on]. */
+function isolated(f: (on: boolean) => number): [number, number] {
+  const off: number[] = [];
+  const on: number[] = [];
+  for (let r = 0; r < 3; r++) f(r % 2 === 0); // warm-up: both paths compiled before any rep counts
+  for (let r = 0; r < 3; r++) f(r % 2 === 1);
+  for (let r = 0; r < ISOLATED_REPS; r++) {
+    off.push(f(false));
+    on.push(f(true));
+  }
+  return [Math.min(...off), Math.min(...on)];
+}
+
+/** CPU ms one scrape costs: a runner process (read from /proc) and this driver (rendering, no HTTP). */
+async function scrapeCost(cluster: Cluster): Promise<{ runnerMs: number; driverMs: number }> {
+  const runner = cluster.metricsEndpoints.runners[0]!;
+  const pid = cluster.runners[0]!.pid;
+  const n = quick ? 30 : 100;
+  for (let i = 0; i < 5; i++) await (await fetch(`http://${runner}/metrics`)).text();
+  const r0 = processCpuUs(pid);
+  for (let i = 0; i < n; i++) await (await fetch(`http://${runner}/metrics`)).text();
+  const runnerMs = (processCpuUs(pid) - r0) / n / 1000;
+  const driver = cluster.metricsEndpoints.driver!;
+  for (let i = 0; i < 5; i++) await (await fetch(`http://${driver}/metrics`)).text();
+  // The driver serves from this process: time its rendering alone (the HTTP client would count too).
+  const m = DriverMetrics.observe({ observe: () => () => {}, on: () => undefined, off: () => undefined, runners: cluster.runners, stats: cluster.stats });
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) await m.render();
+  const c = process.cpuUsage(c0);
+  await m.close();
+  return { runnerMs, driverMs: (c.user + c.system) / n / 1000 };
+}
+
 async function main(): Promise<void> {
   const runs: { v: Variant; cluster: Cluster; call: Call; rounds: Round[] }[] = [];
   try {
@@ -133,6 +223,30 @@ async function main(): Promise<void> {
       `Each variant is its own \`local({ runners: 2, threads: 1, ... })\`, all started before the first round. Throughput: ${num(N)} no-op calls, at most ${num(WINDOW)} outstanding; RTT: ${num(RTT_CALLS)} sequential awaited no-op calls (p50 and p99 of each round). CPU per call: of the throughput workload, this process (driver) and both runner processes summed (from /proc, 10 ms ticks).`,
       pinned ? "Placement: this process pinned to CPU 0, every runner process to CPU 1 (taskset), as in rtt.ts." : "Placement: not pinned (taskset unavailable or one CPU).",
       `Variants: ${VARIANTS.map((v) => v.name).join("; ")}. "Scraped" means a GET of every endpoint (driver and both runners) on a timer while the workloads run; a scrape costs each process a few ms of CPU (prom-client's process metrics, the threads' answers, the text), a fixed cost per scrape that the CPU columns spread over the calls of that time.`,
+    ]));
+    console.log();
+
+    progress("observe: the same costs in isolation");
+    const [driverOff, driverOn] = isolated(driverPath);
+    const [threadOff, threadOn] = isolated(threadPath);
+    const watched = runs.find((r) => r.v.options.metrics !== undefined && r.v.options.metrics !== false);
+    const scrape = watched === undefined ? undefined : await scrapeCost(watched.cluster);
+    const share = (ns: number, us: number): string => `${((ns / 1000 / us) * 100).toFixed(1)}%`;
+    console.log(`### The same costs in isolation\n`);
+    console.log(table(
+      ["what", "off", "on", "added", "share of the floor's CPU per call (table above)"],
+      [
+        ["driver: a call through the call observers (made, sent, settled), ns/call", num(driverOff, 0), num(driverOn, 0), num(driverOn - driverOff, 0), share(driverOn - driverOff, med(floor, "driverUs"))],
+        ["runner thread: a call counted (name, started, settled), ns/call", num(threadOff, 0), num(threadOn, 0), num(threadOn - threadOff, 0), share(threadOn - threadOff, med(floor, "runnerUs"))],
+        ...(scrape === undefined ? [] : [
+          ["runner: one scrape, ms of CPU (its threads' answers, process metrics, text, HTTP)", "–", num(scrape.runnerMs, 2), num(scrape.runnerMs, 2), `${((scrape.runnerMs / 15_000) * 100).toFixed(3)}% of a core at a 15 s scrape interval, ${((scrape.runnerMs / 1000) * 100).toFixed(2)}% at 1 s`],
+          ["driver: one rendering, ms of CPU (process metrics, text; no HTTP)", "–", num(scrape.driverMs, 2), num(scrape.driverMs, 2), `${((scrape.driverMs / 15_000) * 100).toFixed(3)}% of a core at 15 s, ${((scrape.driverMs / 1000) * 100).toFixed(2)}% at 1 s`],
+        ]),
+      ],
+    ));
+    console.log();
+    console.log(footer([
+      `Minimum over ${ISOLATED_REPS} alternating reps of ${num(ISOLATED_CALLS)} calls (driver: real PendingCall objects through the cluster's Observers, with and without the metrics observer; runner thread: the tally updates call-runner.ts makes, against an empty loop), in this process. Scrapes: ${quick ? 30 : 100} in a row, the runner's CPU from /proc (10 ms ticks); the driver's rendering timed with process.cpuUsage.`,
     ]));
     console.log();
   } finally {

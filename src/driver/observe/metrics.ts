@@ -75,6 +75,11 @@ export class DriverMetrics implements CallObserver {
     subject.on("runner", this.onRunner);
   }
 
+  /** Starts counting `subject`'s calls, serving nothing (`render()` gives the exposition). */
+  static observe(subject: MetricsSubject): DriverMetrics {
+    return new DriverMetrics(subject);
+  }
+
   /** Starts counting `subject`'s calls and serves /metrics on `spec`. */
   static async start(subject: MetricsSubject, spec: MetricsAddress, opts: { secret?: string | undefined; log?: Logger } = {}): Promise<DriverMetrics> {
     const m = new DriverMetrics(subject);
