@@ -8,7 +8,10 @@ import { ProtocolError } from "../src/index.ts";
 
 // The scan that stands between a peer's header and msgpackr's native string extractor.
 describe("msgpack bounds scan", () => {
-  const headerValue = fc.oneof(fc.jsonValue(), fc.uint8Array({ maxLength: 70 }), fc.constant(undefined), fc.double(), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }));
+  // JSON without "__proto__" keys: the codec refuses those on purpose (validate.ts), which is
+  // not what this property is about (fast-check makes one now and then).
+  const json = fc.jsonValue().filter((v) => !JSON.stringify(v).includes('"__proto__"'));
+  const headerValue = fc.oneof(json, fc.uint8Array({ maxLength: 70 }), fc.constant(undefined), fc.double(), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }));
 
   it("passes everything our packers write: headers of any shape, and encoded values", () => {
     fc.assert(fc.property(fc.array(headerValue, { maxLength: 8 }), fc.string({ maxLength: 70_000 }), (fields, long) => {
