@@ -13,6 +13,8 @@ export type { CallOptions } from "./driver/calls/call-options.ts";
 export type { RunnerStats } from "./protocol/messages.ts";
 export type { RunnerUsage, Span } from "./protocol/activity.ts";
 export type { ActivityListener, RunnerActivity, WatchOptions } from "./driver/observe/runner-watch.ts";
+export type { ClusterTrace, TraceOptions, TraceSummary } from "./driver/observe/trace/cluster-trace.ts";
+export type { TraceEvent, TraceFile } from "./driver/observe/trace/trace-events.ts";
 export type { CallObserver } from "./driver/calls/call.ts";
 export type { DashboardOptions } from "./driver/dashboard/options.ts";
 export { RunnerDaemon, type RunnerOptions } from "./runner/daemon.ts";

@@ -19,7 +19,7 @@ export const SAMPLES: { [K in T]: Message<K> } = {
   [T.Hello]: [T.Hello, PROTOCOL_VERSION, nonce],
   [T.Challenge]: [T.Challenge, PROTOCOL_VERSION, nonce, true],
   [T.Auth]: [T.Auth, nonce],
-  [T.Welcome]: [T.Welcome, INFO, nonce],
+  [T.Welcome]: [T.Welcome, INFO, nonce, 1.7e15],
   [T.Refused]: [T.Refused, "STRAND_AUTH", "bad token"],
   [T.Module]: [T.Module, 1, "ab".repeat(32)],
   [T.Call]: [T.Call, 1, 1, "add", false, [["d.1", null], ["d.2", "127.0.0.1:1"], ["d.3", null, 1]], "d.4", true],
@@ -29,7 +29,7 @@ export const SAMPLES: { [K in T]: Message<K> } = {
   [T.Code]: [T.Code, "ab".repeat(32), true],
   [T.Heartbeat]: [T.Heartbeat],
   [T.StatsRequest]: [T.StatsRequest, 1],
-  [T.Stats]: [T.Stats, 1, STATS],
+  [T.Stats]: [T.Stats, 1, STATS, 1.7e15],
   [T.Lanes]: [T.Lanes, [4000, 4001]],
   [T.Put]: [T.Put, 1, "d.1"],
   [T.Fetch]: [T.Fetch, 1, "d.1", true],
@@ -46,8 +46,8 @@ export const SAMPLES: { [K in T]: Message<K> } = {
   [T.RankHello]: [T.RankHello, "job", 1],
   [T.RankMessage]: [T.RankMessage, "w:p", 7],
   [T.Draining]: [T.Draining],
-  [T.Watch]: [T.Watch, 500, true],
-  [T.Activity]: [T.Activity, 1.7e15, STATS, USAGE, [["call", "add", 2, 1.7e15, 12, false, "d", 1, "E: boom", 100], ["fetch", "d.1", 0, 1.7e15, 5, true, null, null, null, null]], 3],
+  [T.Watch]: [T.Watch, 500, true, 7],
+  [T.Activity]: [T.Activity, 1.7e15, STATS, USAGE, [["call", "add", 2, 1.7e15, 12, false, "d", 1, "E: boom", 100], ["fetch", "d.1", 0, 1.7e15, 5, true, "d", null, null, 64, "127.0.0.1:1"]], 3, 7],
   [T.Log]: [T.Log, 1, "add", 1, ["a line", "another"]],
 };
 

@@ -32,6 +32,7 @@ import { RunnerWatch, type ActivityListener, type WatchOptions } from "./observe
 import { Progress, type ProgressOptions } from "./observe/progress.ts";
 import { DriverMetrics } from "./observe/metrics.ts";
 import type { MetricsAddress } from "../protocol/metrics/endpoint.ts";
+import { ClusterTrace, traceFileFromEnv } from "./observe/trace/cluster-trace.ts";
 import type { LinkOptions } from "./link-options.ts";
 import { startDashboard, type Dashboard } from "./dashboard/dashboard.ts";
 import { checkDashboard, dashboardOptions, type DashboardOption } from "./dashboard/options.ts";
@@ -134,6 +135,13 @@ export class Cluster implements AsyncDisposable {
   private readonly observers: Observers;
   /** Who watches the runners' activity (see watch()). */
   private readonly runnerWatch: RunnerWatch;
+  /**
+   * Traces for Perfetto: `await cluster.trace.start()`, then `await cluster.trace.stop("out.json")`
+   * writes Chrome Trace Event JSON of every call and what the runners did for it.
+   */
+  readonly trace: ClusterTrace;
+  /** STRAND_TRACE (`strand run --trace`): the file this cluster's own trace goes to as it closes. */
+  private traceFile: string | undefined;
   private readonly channels = new Channels(this.objects.prefix);
   private readonly data = new ObjectOps(this.objects, (e) => this.graph.whenExists(e), () => this.links);
   private readonly goroutines: Goroutines;
@@ -158,6 +166,18 @@ export class Cluster implements AsyncDisposable {
     this.goroutines = new Goroutines(this.log);
     this.observers = new Observers(this.log);
     this.runnerWatch = new RunnerWatch(() => this.links, this.log);
+    this.trace = new ClusterTrace({
+      observe: (o) => this.observe(o),
+      watch: (l, o) => this.watch(l, o),
+      flush: () => this.runnerWatch.flush(),
+      measureClocks: async () => {
+        await Promise.all(this.links.filter((l) => l.alive).map((l) => l.measureClock()));
+      },
+      runners: () => this.links.map((l) => ({
+        address: l.address, hostname: l.info.hostname, pid: l.info.pid, threads: l.threads, offsetMicros: l.clock?.offsetMicros ?? 0, rttMicros: l.clock?.rttMicros,
+      })),
+      prefix: this.objects.prefix,
+    });
     this.graph = new TaskGraph(this.objects, this.scheduler, this.retryPolicy, this.observers);
   }
 
@@ -189,11 +209,12 @@ export class Cluster implements AsyncDisposable {
         c.objects.linkLost(link);
         c.channels.peerLost(link, err.message);
         c.scheduler.remove(link);
+        c.runnerWatch.lost(link.address);
         if (c.closing !== undefined) return;
         c.rejoin?.watch(link.address);
         c.emitRunner({ type: "lost", address: link.address, error: err });
       },
-      activity: (runner, at, stats, usage, spans, dropped) => c.runnerWatch.heard(runner, at, stats, usage, spans, dropped),
+      activity: (runner, at, stats, usage, spans, dropped, flushed) => c.runnerWatch.heard(runner, at, stats, usage, spans, dropped, flushed),
       log: c.log,
     };
     const heartbeat = opts.heartbeat ?? DEFAULT_HEARTBEAT;
@@ -230,6 +251,8 @@ export class Cluster implements AsyncDisposable {
         throw err;
       }
     }
+    c.traceFile = traceFileFromEnv();
+    if (c.traceFile !== undefined) await c.trace.start();
     return c;
   }
 
@@ -568,6 +591,9 @@ export class Cluster implements AsyncDisposable {
     this.closing ??= (async () => {
       await this.dashboard?.close();
       await this.metrics?.close();
+      if (this.traceFile !== undefined && this.trace.active) {
+        await this.trace.stop(this.traceFile).catch((err: unknown) => this.log.error({ err: (err as Error).message, file: this.traceFile }, "could not write the trace"));
+      }
       this.channels.closeAll("its cluster was closed");
       try {
         await this.rejoin?.stop();

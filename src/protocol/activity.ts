@@ -1,4 +1,4 @@
-import { bool, int, nullable, num, record, str, tupleOf, type Kind } from "./fields.ts";
+import { bool, int, maybe, nullable, num, record, str, tupleOf, type Kind } from "./fields.ts";
 
 // What a runner tells the drivers that watch it (T.Watch, T.Activity): how loaded it is,
 // and, if asked, what ran where and when. Dashboards, `strand status` / `strand top` and
@@ -41,23 +41,43 @@ export interface Span {
   callId: number | null;
   /** A failure: "CODE: message" (the code if the error has one, else its name). */
   error: string | null;
-  /** Bytes moved, where that means something (a fetch, a call's arguments). */
+  /** Bytes moved, where that means something (a fetch, a call's arguments, a bundle). */
   bytes: number | null;
+  /**
+   * What else names it, by kind: "fetch", the runner the object came from (host:port);
+   * "chan", the channel; "collective", this rank in its communicator ("rank/size").
+   */
+  detail?: string | null | undefined;
 }
 
 /** A span as it crosses the wire: a tuple, since thousands go in one message. */
-export type SpanTuple = [kind: string, name: string, thread: number, start: number, dur: number, ok: boolean, owner: string | null, callId: number | null, error: string | null, bytes: number | null];
+export type SpanTuple = [
+  kind: string, name: string, thread: number, start: number, dur: number, ok: boolean, owner: string | null, callId: number | null, error: string | null,
+  bytes: number | null, detail?: string | null,
+];
 
-export const spanTuple: Kind<SpanTuple> = tupleOf("a span [kind, name, thread, start, dur, ok, owner, callId, error, bytes]",
-  str, str, int, num, num, bool, nullable(str), nullable(int), nullable(str), nullable(num));
+export const spanTuple: Kind<SpanTuple> = tupleOf("a span [kind, name, thread, start, dur, ok, owner, callId, error, bytes, detail?]",
+  str, str, int, num, num, bool, nullable(str), nullable(int), nullable(str), nullable(num), maybe(str));
 
-export const toTuple = (s: Span): SpanTuple => [s.kind, s.name, s.thread, s.start, s.dur, s.ok, s.owner, s.callId, s.error, s.bytes];
+export const toTuple = (s: Span): SpanTuple => [s.kind, s.name, s.thread, s.start, s.dur, s.ok, s.owner, s.callId, s.error, s.bytes, s.detail];
 
-export const fromTuple = ([kind, name, thread, start, dur, ok, owner, callId, error, bytes]: SpanTuple): Span =>
-  ({ kind, name, thread, start, dur, ok, owner, callId, error, bytes });
+export const fromTuple = ([kind, name, thread, start, dur, ok, owner, callId, error, bytes, detail]: SpanTuple): Span =>
+  ({ kind, name, thread, start, dur, ok, owner, callId, error, bytes, detail: detail ?? null });
+
+/**
+ * Shifts what this process reports as its clock, in ms (STRAND_CLOCK_SKEW_MS): for testing the
+ * traces' clock correction on one host, where every process shares one clock. Read once.
+ */
+const SKEW_MICROS = Math.round(Number(process.env.STRAND_CLOCK_SKEW_MS ?? 0) * 1000) || 0;
 
 /** Now, on this host's clock, in microseconds since the Unix epoch (any thread: timeOrigin is per thread). */
-export const epochMicros = (t: number = performance.now()): number => Math.round((performance.timeOrigin + t) * 1000);
+export const epochMicros = (t: number = performance.now()): number => Math.round((performance.timeOrigin + t) * 1000) + SKEW_MICROS;
+
+/** The driver whose ids start so (`prefix.…`: objects, channels, SPMD jobs): the owner of a span. */
+export const ownerOf = (id: string): string | null => {
+  const dot = id.lastIndexOf(".");
+  return dot > 0 ? id.slice(0, dot) : null;
+};
 
 /** The smallest interval a watcher may ask for: the feed is for eyes and traces, not a data path. */
 export const MIN_WATCH_MS = 50;

@@ -3,6 +3,7 @@ import { AuthError, ProtocolError, reviveStrandError, StrandError } from "../err
 import type { Connection } from "../transport/connection.ts";
 import { frameOf, PROTOCOL_VERSION, T, type Message, type RunnerInfo } from "./messages.ts";
 import { readHeader, reads } from "./read-header.ts";
+import { epochMicros } from "./activity.ts";
 
 // Challenge-response over fresh nonces from both sides:
 //   driver  -> Hello(version, cn)
@@ -33,6 +34,19 @@ export interface HandshakeResult<I> {
   info: I;
   /** Frames that arrived after the handshake in the same read, to be handled next. */
   backlog: Uint8Array[][];
+  /** The dialer's estimate of the listener's clock (when the Welcome said it). */
+  clock?: ClockSample | undefined;
+}
+
+/**
+ * How far the peer's clock is ahead of ours (µs; negative: behind), measured over one round
+ * trip as NTP does: the peer's clock when it answered, minus the midpoint of our send and
+ * receive. The error is at most half the round trip (`rttMicros`), less any time the peer
+ * spent before answering.
+ */
+export interface ClockSample {
+  offsetMicros: number;
+  rttMicros: number;
 }
 
 /** Runs `step` for each frame until it returns a value; rejects on close or timeout. */
@@ -86,6 +100,8 @@ function refusal([, code, message]: Message<T.Refused>): Error {
 export function clientHandshake(conn: Connection, token: string | undefined, timeoutMs = 5000): Promise<HandshakeResult<RunnerInfo>> {
   const cn = randomBytes(NONCE_BYTES);
   let sn: Uint8Array | undefined;
+  let authSentAt = 0;
+  let clock: ClockSample | undefined;
   const result = converse(conn, timeoutMs, (segs) => {
     const h = readHeader(segs, DIALER_READS);
     if (h[0] === T.Refused) throw refusal(h);
@@ -97,19 +113,22 @@ export function clientHandshake(conn: Connection, token: string | undefined, tim
       if (authRequired && token === undefined) throw new AuthError("runner requires a token and none was given (STRAND_TOKEN)");
       if (!authRequired && token !== undefined) throw new AuthError("runner does not check tokens but this driver has one: refusing an unauthenticated peer");
       conn.send(frameOf([T.Auth, token === undefined ? new Uint8Array(0) : mac(token, "client", sn, cn)]));
+      authSentAt = epochMicros();
       return undefined;
     }
     if (h[0] === T.Welcome && sn !== undefined) {
-      const [, info, proof] = h;
+      const [, info, proof, theirs] = h;
       if (token !== undefined && !macEquals(mac(token, "server", cn, sn), proof)) {
         throw new AuthError("runner failed to prove it holds the token");
       }
+      const now = epochMicros();
+      if (typeof theirs === "number") clock = { offsetMicros: theirs - (authSentAt + now) / 2, rttMicros: now - authSentAt };
       return info;
     }
     throw new ProtocolError(`unexpected message ${h[0]} during handshake`);
   });
   conn.send(frameOf([T.Hello, PROTOCOL_VERSION, cn]));
-  return result;
+  return result.then((r) => ({ ...r, clock }));
 }
 
 export function serverHandshake(conn: Connection, token: string | undefined, info: RunnerInfo, timeoutMs = 5000): Promise<HandshakeResult<true>> {
@@ -137,7 +156,7 @@ export function serverHandshake(conn: Connection, token: string | undefined, inf
     }
     if (h[0] === T.Auth && cn !== undefined) {
       if (token !== undefined && !macEquals(mac(token, "client", sn, cn), h[1])) refuse(AuthError.code, "bad token");
-      conn.send(frameOf([T.Welcome, info, token === undefined ? new Uint8Array(0) : mac(token, "server", cn, sn)]));
+      conn.send(frameOf([T.Welcome, info, token === undefined ? new Uint8Array(0) : mac(token, "server", cn, sn), epochMicros()]));
       return true;
     }
     return refuse(ProtocolError.code, `unexpected message ${h[0]} during handshake`);

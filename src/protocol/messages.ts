@@ -162,8 +162,11 @@ export const MESSAGES = {
   [T.Challenge]: { fields: [["version", int], ["serverNonce", bytes], ["authRequired", bool]], open: true },
   /** dialer -> listener: its proof that it holds the token (empty without one). */
   [T.Auth]: { fields: [["mac", bytes]] },
-  /** listener -> dialer: who it is, and its own proof. */
-  [T.Welcome]: { fields: [["info", runnerInfo], ["serverMac", bytes]] },
+  /**
+   * listener -> dialer: who it is, and its own proof. `clock`: its clock as it sent this (µs
+   * since the epoch), from which a driver estimates the offset between their clocks (traces).
+   */
+  [T.Welcome]: { fields: [["info", runnerInfo], ["serverMac", bytes], ["clock", maybe(num)]] },
   /** Either way, then close: an error code (errors.ts) and why. */
   [T.Refused]: { fields: [["code", str], ["message", str]], open: true },
 
@@ -196,7 +199,8 @@ export const MESSAGES = {
   /** Either way, when nothing else was sent for a while. */
   [T.Heartbeat]: { fields: [] },
   [T.StatsRequest]: { fields: [["id", int]] },
-  [T.Stats]: { fields: [["id", int], ["stats", runnerStats]] },
+  /** `clock`: the runner's clock as it answered (µs since the epoch): a round trip to compare clocks by. */
+  [T.Stats]: { fields: [["id", int], ["stats", runnerStats], ["clock", maybe(num)]] },
   /** runner -> driver, whenever they change: the ports of its threads' own servers. */
   [T.Lanes]: { fields: [["ports", listOf(int)]] },
   /**
@@ -212,14 +216,16 @@ export const MESSAGES = {
   [T.Draining]: { fields: [] },
   /**
    * driver -> runner, main connection: send me Activity every `intervalMs` (0: stop), with the
-   * spans of what ran (calls of every driver, fetches, waits) if `spans`.
+   * spans of what ran (calls of every driver, fetches, waits) if `spans`. `flush`: also gather
+   * every thread's spans now and send them at once, in an Activity that says `flushed` = this.
    */
-  [T.Watch]: { fields: [["intervalMs", int], ["spans", bool]] },
+  [T.Watch]: { fields: [["intervalMs", int], ["spans", bool], ["flush", maybe(int)]] },
   /**
    * runner -> watching driver: its counters and usage now (`at`: its clock, µs since the
-   * epoch), and the spans since the last Activity. `dropped`: spans left out to bound the message.
+   * epoch), and the spans since the last Activity. `dropped`: spans left out to bound the
+   * message. `flushed`: the answer to Watch's `flush`, every span finished before it included.
    */
-  [T.Activity]: { fields: [["at", num], ["stats", runnerStats], ["usage", runnerUsage], ["spans", listOf(spanTuple)], ["dropped", int]] },
+  [T.Activity]: { fields: [["at", num], ["stats", runnerStats], ["usage", runnerUsage], ["spans", listOf(spanTuple)], ["dropped", int], ["flushed", maybe(int)]] },
   /**
    * runner -> driver that asked for logs (T.Owner), on the connection call `id` came on and
    * before its Result: whole lines the call wrote to stdout (`stream` 0) or stderr (1), in

@@ -7,6 +7,8 @@ import { segmentBytes } from "../transport/frames.ts";
 import { threadMetrics } from "./metrics/thread-metrics.ts";
 import { toShared } from "./object-store.ts";
 import { ThreadChannel } from "./thread-messages.ts";
+import { ownerOf } from "../protocol/activity.ts";
+import { timedOnThread } from "./activity/thread-spans.ts";
 
 // Runs on a worker thread: a channel given to user code here is a handle whose operations
 // travel to the runner's main thread (over the runner's channel of threads), from there to
@@ -99,7 +101,11 @@ export function startChanRelay(channelName: string): void {
     });
   };
 
-  const request = async (req: ChanRequest, values: Uint8Array[][], signal: AbortSignal | undefined): Promise<Reply> => {
+  /** An operation and its wait for the home's answer: a span of this thread while a driver watches. */
+  const request = (req: ChanRequest, values: Uint8Array[][], signal: AbortSignal | undefined): Promise<Reply> =>
+    timedOnThread("chan", req.op, ownerOf(chanOf(req)), chanOf(req), () => requestBig(req, values, signal));
+
+  const requestBig = async (req: ChanRequest, values: Uint8Array[][], signal: AbortSignal | undefined): Promise<Reply> => {
     threadMetrics?.chanOp(req.op);
     const pointers: number[] = [];
     const chans = req.op === "select" ? req.cases.filter((c) => c.op === "send").map((c) => c.chan) : [chanOf(req)];

@@ -125,7 +125,9 @@ export class RunnerDaemon {
       stats: () => this.stats(),
       load: () => ({ threads: this.executor.threads, running: this.executor.runningCalls + (this.executor.lanes?.counters[LANE_COUNTER.inFlight] ?? 0) }),
       setRecording: (on) => this.executor.lanes?.setRecording(on),
+      flushThreads: () => this.executor.lanes?.flushSpans() ?? Promise.resolve(),
     });
+    this.peers.feed = this.feed; // runner-to-runner fetches are spans too
     this.executor.lanes?.onSpans((json, dropped) => this.feed.addFromThread(json, dropped));
     this.server = createServer(this.tls, {
       accept: (socket, raw) => this.accept(socket, raw),

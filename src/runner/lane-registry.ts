@@ -36,6 +36,9 @@ export class LaneRegistry {
   private storer: ((objectId: string, segments: Uint8Array[]) => number) | undefined;
   private chanHandler: ChanRelayHandler | undefined;
   private spansHandler: ((json: string, dropped: number) => void) | undefined;
+  /** Flushes of the threads' spans under way: the threads yet to answer each. */
+  private readonly flushes = new Map<number, { waiting: Set<number>; done: () => void }>();
+  private nextFlush = 0;
   private changePending = false;
   private readonly goneListeners: ((threadId: number) => void)[] = [];
 
@@ -52,6 +55,7 @@ export class LaneRegistry {
     pool.on("workerDestroy", (w: { id: number }) => {
       this.chanHandler?.threadGone(w.id);
       for (const l of this.goneListeners) l(w.id);
+      for (const f of [...this.flushes.values()]) this.flushAnswered(f, w.id);
       this.live.delete(w.id);
       this.ports.delete(w.id);
       this.drained.delete(w.id);
@@ -94,6 +98,34 @@ export class LaneRegistry {
     Atomics.store(this.counters, LANE_COUNTER.watching, on ? 1 : 0);
   }
 
+  /**
+   * Has every live thread hand over its spans now; resolves once all have answered, or after
+   * `timeoutMs` (a thread busy in a long synchronous call cannot answer until it is done).
+   */
+  flushSpans(timeoutMs = 2000): Promise<void> {
+    const waiting = new Set(this.laneThreads());
+    if (waiting.size === 0) return Promise.resolve();
+    const request = ++this.nextFlush;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(), timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.flushes.delete(request);
+        resolve();
+      };
+      this.flushes.set(request, { waiting, done });
+      this.channel.post({ kind: "flush-spans", request });
+    });
+  }
+
+  private laneThreads(): number[] {
+    return [...this.ports.keys()].filter((t) => this.live.has(t));
+  }
+
+  private flushAnswered(f: { waiting: Set<number>; done: () => void }, threadId: number): void {
+    if (f.waiting.delete(threadId) && f.waiting.size === 0) f.done();
+  }
+
   /** Tells the threads that the caller gave up on a job (its context's signal aborts). */
   abortJob(job: number, reason: string): void {
     this.channel.post({ kind: "abort-call", job, reason });
@@ -132,7 +164,12 @@ export class LaneRegistry {
       case "relay-chan-op": return this.chanHandler?.op(m.threadId, m.request, m.req, m.values, m.pointers);
       case "take-chan-value": return this.chanHandler?.take(m.threadId, m.request, m.pointer);
       case "withdraw-chan-op": return this.chanHandler?.cancel(m.threadId, m.request);
-      case "spans": return this.spansHandler?.(m.json, m.dropped);
+      case "spans": {
+        this.spansHandler?.(m.json, m.dropped);
+        const f = m.flush === undefined ? undefined : this.flushes.get(m.flush);
+        if (f !== undefined) this.flushAnswered(f, m.threadId);
+        return;
+      }
       case "store-object": {
         const { threadId, request } = m;
         try {

@@ -20,7 +20,7 @@ import { resultFrame, stoppingOutcome } from "./result-frame.ts";
 import type { CallOutcome } from "./task.ts";
 import { LANE_COUNTER, ThreadChannel, type LaneConfig } from "./thread-messages.ts";
 import { bytesOf, callSpan } from "./activity/call-span.ts";
-import { ThreadSpans } from "./activity/thread-spans.ts";
+import { setThreadSpans, ThreadSpans } from "./activity/thread-spans.ts";
 
 // Runs on a worker thread: the thread's own server, so that a driver's call is read,
 // run and answered by the thread that runs it. Plain calls of modules the runner already
@@ -206,7 +206,8 @@ class LaneSession {
 export function startLane(cfg: LaneConfig, tls: Tls | undefined): void {
   const counters = new Int32Array(cfg.counters);
   const channel = ThreadChannel.worker(cfg.channel);
-  const spans = new ThreadSpans(counters, (json, dropped) => channel.post({ kind: "spans", threadId, json, dropped }));
+  const spans = new ThreadSpans(counters, (json, dropped, flush) => channel.post({ kind: "spans", threadId, json, dropped, flush }));
+  setThreadSpans(spans); // channel waits and collectives on this thread record there too
   const sessions = new Set<LaneSession>();
   let draining = false;
   const maybeDrained = (): void => {
@@ -244,6 +245,7 @@ export function startLane(cfg: LaneConfig, tls: Tls | undefined): void {
   });
 
   channel.listen((m) => {
+    if (m.kind === "flush-spans") return spans.flush(m.request);
     if (m.kind === "object-stored") {
       const w = m.threadId === threadId ? storing.get(m.request) : undefined;
       if (w === undefined) return;

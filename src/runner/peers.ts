@@ -7,6 +7,9 @@ import { frameOf, T } from "../protocol/messages.ts";
 import { readHeader, reads } from "../protocol/read-header.ts";
 import { Connection, dial, parseAddress } from "../transport/connection.ts";
 import type { Tls } from "../transport/secure.ts";
+import { segmentBytes } from "../transport/frames.ts";
+import { ownerOf } from "../protocol/activity.ts";
+import type { ActivityFeed } from "./activity/feed.ts";
 
 /** What another runner sends us on a connection we opened to fetch objects. */
 export const PEER_READS = reads("from a peer runner", T.Object, T.Heartbeat, T.Lanes);
@@ -87,11 +90,18 @@ export class Peers {
   private readonly links = new Map<string, Promise<PeerLink>>();
   /** Told of each connection opened to another runner (the runner's metrics count its bytes). */
   onConnection: ((conn: Connection) => void) | undefined;
+  /** Where fetches are recorded as spans, while a driver watches with spans. */
+  feed: ActivityFeed | undefined;
 
   constructor(private readonly token: string | undefined, private readonly tls: Tls | undefined, private readonly maxFrame: number, private readonly log: Logger) {}
 
   /** An object from another runner; `take`: that runner frees it once sent (a channel value). */
-  async fetch(address: string, objectId: string, take = false): Promise<Uint8Array[]> {
+  fetch(address: string, objectId: string, take = false): Promise<Uint8Array[]> {
+    const work = (): Promise<Uint8Array[]> => this.fetchFrom(address, objectId, take);
+    return this.feed === undefined ? work() : this.feed.timed("fetch", objectId, ownerOf(objectId), address, work, segmentBytes);
+  }
+
+  private async fetchFrom(address: string, objectId: string, take: boolean): Promise<Uint8Array[]> {
     let link = this.links.get(address);
     if (link === undefined) {
       link = PeerLink.open(address, this.token, this.tls, this.maxFrame, (p) => {

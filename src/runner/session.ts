@@ -12,7 +12,7 @@ import type { ObjectService } from "./object-service.ts";
 import { LogFrames } from "./log-frames.ts";
 import { errorOutcome, resultFrame, stoppingOutcome } from "./result-frame.ts";
 import type { CallOutcome, ObjectDeps } from "./task.ts";
-import type { RunnerUsage, SpanTuple } from "../protocol/activity.ts";
+import { epochMicros, type RunnerUsage, type SpanTuple } from "../protocol/activity.ts";
 import type { ActivityFeed, Watcher } from "./activity/feed.ts";
 import { bytesOf, callSpan } from "./activity/call-span.ts";
 
@@ -93,8 +93,8 @@ export class Session implements Watcher {
     for (const segs of backlog) this.onFrame(segs, false);
   }
 
-  sendActivity(at: number, stats: RunnerStats, usage: RunnerUsage, spans: SpanTuple[], dropped: number): void {
-    if (!this.closed) this.conn.send(frameOf([T.Activity, at, stats, usage, spans, dropped]));
+  sendActivity(at: number, stats: RunnerStats, usage: RunnerUsage, spans: SpanTuple[], dropped: number, flushed?: number): void {
+    if (!this.closed) this.conn.send(frameOf(flushed === undefined ? [T.Activity, at, stats, usage, spans, dropped] : [T.Activity, at, stats, usage, spans, dropped, flushed]));
   }
 
   /** Tells the driver where this runner's threads take direct calls. */
@@ -130,8 +130,12 @@ export class Session implements Watcher {
           return;
         case T.Cancel: return this.cancel(h[1], "cancelled by the driver");
         case T.Code: return this.onCode(h[1], h[2], segs[1]);
-        case T.StatsRequest: this.conn.send(frameOf([T.Stats, h[1], this.host.stats()])); return;
-        case T.Watch: return this.host.feed.watch(this, h[1], h[2]);
+        case T.StatsRequest: {
+          const stats = this.host.stats();
+          this.conn.send(frameOf([T.Stats, h[1], stats, epochMicros()]));
+          return;
+        }
+        case T.Watch: return this.host.feed.watch(this, h[1], h[2], h[3]);
         case T.Heartbeat: return;
         default: throw new ProtocolError(`unexpected message type ${String(h[0])}`);
       }
@@ -253,6 +257,10 @@ export class Session implements Watcher {
   }
 
   private fetchCode(hash: string): Promise<Uint8Array> {
+    return this.host.feed.timed("code", hash.slice(0, 12), this.prefix, null, () => this.requestCode(hash), (code) => code.byteLength);
+  }
+
+  private requestCode(hash: string): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new ImportError("driver gone before its code arrived"));
       this.codeWaiters.set(hash, { resolve, reject });

@@ -119,8 +119,14 @@ export interface WithdrawChanOp { kind: "withdraw-chan-op"; threadId: number; re
 /** worker -> main: fetch a big channel value from where it waits (`pointer`: [objectId, runner or null for this one]). Answered by ChanAnswer. */
 export interface TakeChanValue { kind: "take-chan-value"; threadId: number; request: number; pointer: [string, string | null] }
 
-/** worker -> main: spans of the calls this thread ran, for watching drivers (see activity/thread-spans.ts). */
-export interface ThreadSpansMessage { kind: "spans"; threadId: number; json: string; dropped: number }
+/**
+ * worker -> main: spans of the calls this thread ran, for watching drivers (see
+ * activity/thread-spans.ts). `flush`: the answer to FlushSpans with that number.
+ */
+export interface ThreadSpansMessage { kind: "spans"; threadId: number; json: string; dropped: number; flush?: number | undefined }
+
+/** main -> workers: hand over your spans now, even none (a watching driver's trace is stopping). */
+export interface FlushSpans { kind: "flush-spans"; request: number }
 
 /** main -> workers: accept no new lane calls, finish, then close. */
 export interface DrainLanes { kind: "drain-lanes" }
@@ -153,7 +159,7 @@ export interface ThreadMetricsSnapshot {
 export interface MetricsReport { kind: "metrics-report"; threadId: number; request: number; snapshot: ThreadMetricsSnapshot }
 
 export type ToMainThread = LaneListening | LaneDrained | StoreObject | RelayChanOp | WithdrawChanOp | TakeChanValue | ThreadSpansMessage | MetricsReport;
-export type ToWorkerThreads = DrainLanes | AbortCall | ObjectStored | ChanAnswer | MetricsRequest;
+export type ToWorkerThreads = DrainLanes | AbortCall | ObjectStored | ChanAnswer | MetricsRequest | FlushSpans;
 export type ThreadMessage = ToMainThread | ToWorkerThreads;
 
 /**

@@ -1,6 +1,8 @@
 import { ProtocolError, RunnerLostError } from "../../errors.ts";
 import { decodeError, decodeSegments, type Encoded } from "../../protocol/codec.ts";
 import { frameOf, T, type Message, type RunnerStats } from "../../protocol/messages.ts";
+import { epochMicros } from "../../protocol/activity.ts";
+import type { ClockSample } from "../../protocol/handshake.ts";
 
 /** What the requests need of their runner link. */
 export interface RequestChannel {
@@ -52,6 +54,23 @@ export class LinkRequests {
     return this.request((id) => frameOf([T.StatsRequest, id]), (h) => {
       if (h[0] !== T.Stats) throw new ProtocolError("stats request answered with the wrong message");
       return h[2];
+    });
+  }
+
+  /**
+   * One round trip that compares clocks (a stats request, whose answer carries the runner's
+   * clock): the runner's clock minus the midpoint of ours at send and at answer.
+   */
+  clockSample(): Promise<ClockSample | undefined> {
+    let sent = 0;
+    return this.request((id) => {
+      sent = epochMicros();
+      return frameOf([T.StatsRequest, id]);
+    }, (h) => {
+      const now = epochMicros();
+      if (h[0] !== T.Stats) throw new ProtocolError("stats request answered with the wrong message");
+      const theirs = h[3];
+      return typeof theirs === "number" ? { offsetMicros: theirs - (sent + now) / 2, rttMicros: now - sent } : undefined;
     });
   }
 

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { AuthError, ProtocolError, RunnerLostError } from "../../errors.ts";
 import { decodeValue, type Encoded } from "../../protocol/codec.ts";
-import { clientHandshake } from "../../protocol/handshake.ts";
+import { clientHandshake, type ClockSample } from "../../protocol/handshake.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../../protocol/heartbeat.ts";
 import type { Chan } from "../../protocol/chan.ts";
 import { frameOf, payloadOf, T, type ChanRequest, type RunnerInfo, type RunnerStats } from "../../protocol/messages.ts";
@@ -41,8 +41,8 @@ export interface LinkHost {
   codeFor(hash: string): Uint8Array | undefined;
   /** A call finished on this link: the scheduler may send it another. */
   slotFreed(link: RunnerLink): void;
-  /** The runner reported its activity (T.Activity): for watchers (observe/runner-watch.ts). */
-  activity(runner: string, at: number, stats: RunnerStats, usage: RunnerUsage, spans: SpanTuple[], dropped: number): void;
+  /** The runner reported its activity (T.Activity): for watchers (observe/runner-watch.ts); `flushed` answers watch's `flush`. */
+  activity(runner: string, at: number, stats: RunnerStats, usage: RunnerUsage, spans: SpanTuple[], dropped: number, flushed: number | undefined): void;
   /** The link died; its in-flight calls were already rejected. */
   lost(link: RunnerLink, error: RunnerLostError): void;
   log: Logger;
@@ -78,6 +78,11 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     private readonly host: LinkHost,
     token: string | undefined,
     tls: Tls | undefined,
+    /**
+     * The runner's clock against ours: measured at the handshake, refined by measureClock()
+     * (traces line its spans up with ours by it).
+     */
+    public clock: ClockSample | undefined,
   ) {
     this.callWindow = new CallWindow(info.threads);
     this.lanes = new LinkLanes(this, token, tls, host.log);
@@ -96,8 +101,8 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
       throw err instanceof AuthError ? err : new RunnerLostError(address, `cannot connect: ${err.message}`);
     });
     const conn = new Connection(socket);
-    const { info, backlog } = await clientHandshake(conn, token);
-    const link = new RunnerLink(address, info, conn, host, token, tls);
+    const { info, backlog, clock } = await clientHandshake(conn, token);
+    const link = new RunnerLink(address, info, conn, host, token, tls, clock);
     conn.send(frameOf([T.Owner, host.ownerPrefix, host.remoteLines !== undefined]));
     conn.on("frame", (segs) => link.onFrame(segs));
     conn.on("close", (err) => link.fail(err?.message ?? "connection closed"));
@@ -206,13 +211,25 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     return this.requests.take(objectId);
   }
 
-  /** Asks the runner to report its activity every `intervalMs` (0: stop), with spans or not. */
-  watch(intervalMs: number, spans: boolean): void {
-    if (this.alive) this.conn.send(frameOf([T.Watch, intervalMs, spans]));
+  /** Asks the runner to report its activity every `intervalMs` (0: stop), with spans or not; `flush`: and everything it holds now. */
+  watch(intervalMs: number, spans: boolean, flush?: number): void {
+    if (this.alive) this.conn.send(frameOf(flush === undefined ? [T.Watch, intervalMs, spans] : [T.Watch, intervalMs, spans, flush]));
   }
 
   stats(): Promise<RunnerStats> {
     return this.requests.stats();
+  }
+
+  /**
+   * Compares clocks with the runner over `rounds` round trips, one after another, and keeps
+   * the sample with the shortest round trip (the handshake's included): the least uncertain, as NTP does.
+   */
+  async measureClock(rounds = 5): Promise<ClockSample | undefined> {
+    for (let i = 0; i < rounds && this.alive; i++) {
+      const s = await this.requests.clockSample().catch(() => undefined);
+      if (s !== undefined && (this.clock === undefined || s.rttMicros < this.clock.rttMicros)) this.clock = s;
+    }
+    return this.clock;
   }
 
   free(objectIds: string[]): void {
@@ -307,7 +324,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
         case T.ChanCancel: return this.host.chanCancel(this, h[1]);
         case T.Heartbeat: return;
         case T.Draining: return this.drain();
-        case T.Activity: return this.host.activity(this.address, h[1], h[2], h[3], h[4], h[5]);
+        case T.Activity: return this.host.activity(this.address, h[1], h[2], h[3], h[4], h[5], h[6] ?? undefined);
         case T.Log: return this.laneLog(h[2], h[3], h[4]);
         default: throw new ProtocolError(`unexpected message type ${String(h[0])} from runner`);
       }

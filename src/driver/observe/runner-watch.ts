@@ -29,7 +29,7 @@ export type ActivityListener = (a: RunnerActivity) => void;
 export interface Watchable {
   readonly address: string;
   readonly alive: boolean;
-  watch(intervalMs: number, spans: boolean): void;
+  watch(intervalMs: number, spans: boolean, flush?: number): void;
 }
 
 const DEFAULT_INTERVAL_MS = 1000;
@@ -42,6 +42,9 @@ const DEFAULT_INTERVAL_MS = 1000;
 export class RunnerWatch {
   private readonly listeners = new Map<ActivityListener, { intervalMs: number; spans: boolean }>();
   private asked = { intervalMs: 0, spans: false };
+  /** Flushes under way, by request number: the runner that is to answer. */
+  private readonly flushing = new Map<number, { runner: string; end: (answered: boolean) => void }>();
+  private nextFlush = 0;
 
   constructor(
     private readonly runners: () => readonly Watchable[],
@@ -63,8 +66,47 @@ export class RunnerWatch {
     if (this.asked.intervalMs > 0) r.watch(this.asked.intervalMs, this.asked.spans);
   }
 
-  /** A runner's Activity arrived. */
-  heard(runner: string, at: number, stats: RunnerStats, usage: RunnerUsage, spans: SpanTuple[], dropped: number): void {
+  /**
+   * Has every live runner send, at once, every span it holds (its threads' too), and resolves
+   * when each has (its listeners have heard them), or after `timeoutMs`: what a trace does
+   * before it stops, so that no call that settled is missing. Returns the runners that did not answer.
+   */
+  async flush(timeoutMs = 5000): Promise<string[]> {
+    if (this.asked.intervalMs === 0) return [];
+    const missing: string[] = [];
+    await Promise.all(this.runners().filter((r) => r.alive).map(async (r) => {
+      if (!(await this.flushOne(r, timeoutMs))) missing.push(r.address);
+    }));
+    return missing;
+  }
+
+  private flushOne(r: Watchable, timeoutMs: number): Promise<boolean> {
+    const request = ++this.nextFlush;
+    return new Promise((resolve) => {
+      const end = (answered: boolean): void => {
+        clearTimeout(timer);
+        this.flushing.delete(request);
+        resolve(answered);
+      };
+      const timer = setTimeout(() => end(false), timeoutMs);
+      this.flushing.set(request, { runner: r.address, end });
+      r.watch(this.asked.intervalMs, this.asked.spans, request);
+    });
+  }
+
+  /** A runner's link is gone: a flush waiting for it waits no more. */
+  lost(runner: string): void {
+    for (const f of [...this.flushing.values()]) if (f.runner === runner) f.end(false);
+  }
+
+  /** A runner's Activity arrived (`flushed`: the answer to a flush). */
+  heard(runner: string, at: number, stats: RunnerStats, usage: RunnerUsage, spans: SpanTuple[], dropped: number, flushed?: number): void {
+    this.tell(runner, at, stats, usage, spans, dropped);
+    const f = flushed === undefined ? undefined : this.flushing.get(flushed);
+    if (f?.runner === runner) f.end(true);
+  }
+
+  private tell(runner: string, at: number, stats: RunnerStats, usage: RunnerUsage, spans: SpanTuple[], dropped: number): void {
     if (this.listeners.size === 0) return;
     const a: RunnerActivity = { runner, at, stats, usage, spans: spans.map(fromTuple), dropped };
     for (const [l, o] of this.listeners) {

@@ -3,7 +3,7 @@ import { epochMicros, MIN_WATCH_MS, type RunnerUsage, type SpanTuple } from "../
 
 /** A watching driver as the feed sees it: where its Activity goes. */
 export interface Watcher {
-  sendActivity(at: number, stats: RunnerStats, usage: RunnerUsage, spans: SpanTuple[], dropped: number): void;
+  sendActivity(at: number, stats: RunnerStats, usage: RunnerUsage, spans: SpanTuple[], dropped: number, flushed?: number): void;
 }
 
 interface Watch {
@@ -25,6 +25,8 @@ export interface FeedSource {
   load(): { threads: number; running: number };
   /** Tells the threads whether anyone wants spans (they keep none otherwise). */
   setRecording(on: boolean): void;
+  /** Has every thread hand over the spans it holds; resolves once they have (or after a bound). */
+  flushThreads(): Promise<void>;
 }
 
 /**
@@ -41,17 +43,26 @@ export class ActivityFeed {
 
   constructor(private readonly source: FeedSource) {}
 
-  watch(w: Watcher, intervalMs: number, spans: boolean): void {
-    this.unwatch(w);
-    if (intervalMs > 0) {
-      const timer = setInterval(() => this.send(w), Math.max(MIN_WATCH_MS, intervalMs));
-      timer.unref();
-      // The first picture, sent at once, covers the runner's life so far: over no time at all
-      // its CPU figure would mean nothing.
-      this.watches.set(w, { intervalMs, spans, timer, held: [], dropped: 0, cpu: { user: 0, system: 0 }, cpuAt: 0 });
-      this.send(w); // the first picture at once
+  /**
+   * `flush`: the watcher wants every span finished so far (a trace stopping): the threads hand
+   * theirs over first, then an Activity answers with `flushed` = `flush`. Asking again with the
+   * same interval keeps what is held for the watcher.
+   */
+  watch(w: Watcher, intervalMs: number, spans: boolean, flush?: number | null): void {
+    const old = this.watches.get(w);
+    if (old === undefined || old.intervalMs !== intervalMs || old.spans !== spans) {
+      this.unwatch(w);
+      if (intervalMs > 0) {
+        // The first picture, sent at once, covers the runner's life so far: over no time at all
+        // its CPU figure would mean nothing.
+        const timer = setInterval(() => this.send(w), Math.max(MIN_WATCH_MS, intervalMs));
+        timer.unref();
+        this.watches.set(w, { intervalMs, spans, timer, held: old?.held ?? [], dropped: old?.dropped ?? 0, cpu: { user: 0, system: 0 }, cpuAt: 0 });
+        if (flush == null) this.send(w); // the first picture at once
+      }
+      this.updateRecording();
     }
-    this.updateRecording();
+    if (flush != null) void this.source.flushThreads().then(() => this.send(w, flush));
   }
 
   unwatch(w: Watcher): void {
@@ -94,7 +105,21 @@ export class ActivityFeed {
     }
   }
 
-  private send(w: Watcher): void {
+  /**
+   * Times `work` as a span of the main thread (an object fetch, a code fetch) while someone
+   * records; otherwise just runs it. `bytes`: what it moved, from its result.
+   */
+  timed<R>(kind: string, name: string, owner: string | null, detail: string | null, work: () => Promise<R>, bytes?: (r: R) => number): Promise<R> {
+    if (!this.recording) return work();
+    const t0 = performance.now();
+    const record = (ok: boolean, error: string | null, n: number | null): void =>
+      this.add([kind, name, 0, epochMicros(t0), Math.round((performance.now() - t0) * 1000), ok, owner, null, error, n, detail]);
+    const p = work();
+    void p.then((r) => record(true, null, bytes?.(r) ?? null), (err: unknown) => record(false, `${(err as Error).name}: ${(err as Error).message}`.slice(0, 500), null));
+    return p;
+  }
+
+  private send(w: Watcher, flushed?: number): void {
     const x = this.watches.get(w);
     if (x === undefined) return;
     const now = performance.now();
@@ -112,6 +137,6 @@ export class ActivityFeed {
     const dropped = x.dropped;
     x.held = [];
     x.dropped = 0;
-    w.sendActivity(epochMicros(now), this.source.stats(), usage, spans, dropped);
+    w.sendActivity(epochMicros(now), this.source.stats(), usage, spans, dropped, flushed);
   }
 }

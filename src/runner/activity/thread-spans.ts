@@ -1,4 +1,5 @@
-import type { SpanTuple } from "../../protocol/activity.ts";
+import { threadId } from "node:worker_threads";
+import { epochMicros, type SpanTuple } from "../../protocol/activity.ts";
 import { LANE_COUNTER } from "../thread-messages.ts";
 
 /** How often a thread hands its spans to the main thread, and how many it holds meanwhile. */
@@ -18,7 +19,7 @@ export class ThreadSpans {
 
   constructor(
     private readonly counters: Int32Array,
-    private readonly post: (json: string, dropped: number) => void,
+    private readonly post: (json: string, dropped: number, flush?: number) => void,
   ) {}
 
   get watching(): boolean {
@@ -37,12 +38,48 @@ export class ThreadSpans {
     }
   }
 
-  flush(): void {
+  /** Hands the held spans over; `request`: the main thread asked (it waits for every thread's answer, even empty). */
+  flush(request?: number): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.held.length === 0 && this.dropped === 0) return;
-    this.post(JSON.stringify(this.held), this.dropped);
+    if (this.held.length === 0 && this.dropped === 0 && request === undefined) return;
+    this.post(JSON.stringify(this.held), this.dropped, request);
     this.held = [];
     this.dropped = 0;
   }
 }
+
+/** This thread's spans (lane.ts sets them when the thread starts its lane). */
+let mine: ThreadSpans | undefined;
+
+export function setThreadSpans(spans: ThreadSpans): void {
+  mine = spans;
+}
+
+/**
+ * Times `work` as a span of this thread (a channel wait, a collective) while a driver watches
+ * with spans; otherwise runs it and records nothing (one atomic read). `owner`: the driver it
+ * was for (see ownerOf). What `work` returns or throws is the caller's, untouched.
+ */
+export function timedOnThread<R>(kind: string, name: string, owner: string | null, detail: string | null, work: () => Promise<R>): Promise<R> {
+  const spans = mine;
+  if (spans === undefined || !spans.watching) return work();
+  const t0 = performance.now();
+  const record = (ok: boolean, error: string | null): void =>
+    spans.add([kind, name, threadId, epochMicros(t0), Math.round((performance.now() - t0) * 1000), ok, owner, null, error, null, detail]);
+  let p: Promise<R>;
+  try {
+    p = work();
+  } catch (err) {
+    record(false, errorLine(err));
+    throw err;
+  }
+  void p.then(() => record(true, null), (err: unknown) => record(false, errorLine(err)));
+  return p;
+}
+
+const errorLine = (err: unknown): string => {
+  const e = err as { code?: unknown; name?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === "string" ? e.code : typeof e?.name === "string" ? e.name : "Error";
+  return `${code}: ${typeof e?.message === "string" ? e.message : String(err)}`.slice(0, 500);
+};

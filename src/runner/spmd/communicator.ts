@@ -6,6 +6,8 @@ import { timeCollectives } from "../metrics/thread-metrics.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { LARGE_BYTES, type Group } from "./group.ts";
 import { checkOp, combine, isTypedArray, sliceable, type NamedOp } from "./reduce-ops.ts";
+import { ownerOf } from "../../protocol/activity.ts";
+import { timedOnThread } from "../activity/thread-spans.ts";
 
 // A communicator: a group of the job's ranks with contexts of its own, so that its messages
 // never match another communicator's (MPI's context ids). User messages and collectives use
@@ -31,6 +33,11 @@ export class Communicator implements Comm {
     this.p2p = `${context}:p`;
     this.coll = `${context}:c`;
     this.rankOf = new Map(members.map((m, i) => [m, i]));
+  }
+
+  /** The SPMD job this communicator belongs to (its id names the driver that started it). */
+  get job(): string {
+    return this.ep.job;
   }
 
   static world(ep: Endpoint): Communicator {
@@ -170,3 +177,13 @@ export class Communicator implements Comm {
 
 // Each collective's duration on this rank, when the runner serves metrics.
 timeCollectives(Communicator.prototype, ["barrier", "bcast", "scatter", "gather", "allgather", "reduce", "allreduce", "alltoall", "scan", "split"]);
+// Each collective is a span of its rank's thread while a driver watches with spans (a trace):
+// name the collective, detail "rank/size" in this communicator. Wrapped here, once, rather
+// than in every method; with nobody watching a call pays one atomic read.
+for (const name of ["barrier", "bcast", "scatter", "gather", "allgather", "reduce", "allreduce", "alltoall", "scan", "split"] as const) {
+  const proto = Communicator.prototype as unknown as Record<string, (this: Communicator, ...a: unknown[]) => Promise<unknown>>;
+  const run = proto[name]!;
+  proto[name] = function (this: Communicator, ...a: unknown[]) {
+    return timedOnThread("collective", name, ownerOf(this.job), `${this.rank}/${this.size}`, () => run.apply(this, a));
+  };
+}
