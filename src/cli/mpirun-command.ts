@@ -44,7 +44,8 @@ export function mpirunCommand(): Command {
     .addOption(progressFlags.on())
     .addOption(progressFlags.off())
     .addOption(progressFlags.interval())
-    .action(async (module: string, args: string[], o: { np: number; export: string; local?: number; threads?: number; runners?: string; token?: string } & TlsFlags & ProgressFlags) => {
+    .option("--trace <file>", "write a trace of the job (Chrome Trace Event JSON, for Perfetto)")
+    .action(async (module: string, args: string[], o: { np: number; export: string; local?: number; threads?: number; runners?: string; token?: string; trace?: string } & TlsFlags & ProgressFlags) => {
       const token = o.token || undefined;
       // Ranks finished of n, drawn here; connect() / local() must not draw the calls again.
       const how = progressChoice(o);
@@ -70,7 +71,10 @@ export function mpirunCommand(): Command {
         const m = await cluster.import<Record<string, (...a: unknown[]) => unknown>>(module);
         const fn = m[o.export];
         if (fn === undefined) throw new Error(`${module} has no exported function "${o.export}"`);
-        const results = await cluster.spmd(o.np, fn, ...args.map(parseProgramArg));
+        if (o.trace !== undefined) await cluster.trace.start();
+        const results = await cluster.spmd(o.np, fn, ...args.map(parseProgramArg)).finally(async () => {
+          if (o.trace !== undefined) await cluster.trace.stop(o.trace);
+        });
         endProgress();
         const r0 = results[0];
         if (r0 !== undefined) process.stdout.write(`${typeof r0 === "string" ? r0 : inspect(r0, { depth: 6, colors: false })}\n`);

@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { Command, Option } from "commander";
 import { startLocalRunners, type LocalRunners } from "../driver/local.ts";
 import { tlsEnv } from "../driver/tls-env.ts";
@@ -21,12 +23,15 @@ export function runCommand(): Command {
     .addOption(progressFlags.off())
     .addOption(progressFlags.interval())
     .option("--no-remote-logs", "leave what remote functions print on the runners instead of printing it here")
-    .action(async (script: string, args: string[], o: { local?: string; runners?: string; token?: string; remoteLogs: boolean; metrics?: string } & TlsFlags & ProgressFlags) => {
+    .option("--trace <file>", "write a trace of the script's cluster (Chrome Trace Event JSON, for Perfetto) when it closes")
+    .action(async (script: string, args: string[], o: { local?: string; runners?: string; token?: string; remoteLogs: boolean; metrics?: string; trace?: string } & TlsFlags & ProgressFlags) => {
       // The script draws its own progress (connect() reads STRAND_PROGRESS): its stderr is ours.
       const env: NodeJS.ProcessEnv = { ...process.env, ...tlsEnv(tlsOptions(o)), ...progressEnv(o) };
       // connect() reads it, unless the script passes `logs` itself.
       if (!o.remoteLogs) env.STRAND_REMOTE_LOGS = "0";
       if (o.metrics !== undefined) env.STRAND_METRICS = o.metrics;
+      // The script's clusters trace themselves and write the file as they close (cluster-trace.ts).
+      if (o.trace !== undefined) env.STRAND_TRACE = path.resolve(o.trace);
       let local: LocalRunners | undefined;
       if (o.local !== undefined) {
         // The local runners take the certificate and key (and CA) too; the script presents the same.
@@ -43,6 +48,10 @@ export function runCommand(): Command {
       const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), script, ...args], { stdio: "inherit", env });
       const code = await new Promise<number>((resolve) => child.on("exit", (c, sig) => resolve(c ?? (sig ? 128 : 1))));
       await local?.stop();
+      if (o.trace !== undefined) {
+        const file = path.resolve(o.trace);
+        process.stderr.write(existsSync(file) ? `strand run: trace written to ${file} (open it in ui.perfetto.dev)\n` : `strand run: no trace written: the script closed no cluster\n`);
+      }
       process.exit(code);
     });
 }
