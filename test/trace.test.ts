@@ -131,7 +131,9 @@ describe("traces of a cluster whose runners' clocks run 5 s ahead", () => {
     expect(rankRuns.map((s) => s.args.rank).sort()).toEqual([0, 1, 2, 3]);
     const colls = trace.slices.filter((s) => s.cat === "collective");
     expect(colls.map((s) => [s.name, s.args.rank, s.args.size]).sort()).toEqual([0, 1, 2, 3].map((r) => ["allreduce", r, 4]));
-    for (const s of colls) expect(rankRuns.some((r) => r.pid === s.pid && r.tid === s.tid && within(s, r)), JSON.stringify(s)).toBe(true);
+    for (const s of colls) {
+      expect(rankRuns.some((r) => r.args.rank === s.args.rank && r.pid === s.pid && r.tid === s.tid && within(s, r)), JSON.stringify(s)).toBe(true);
+    }
   });
 
   it("a goroutine's wait on a channel is a span inside its run", async () => {

@@ -112,8 +112,8 @@ describe("the trace writer", () => {
     const file = traceEvents(data([r0, r1], [[A, [
       span(A, "call", "strand:rank:main", 2, 100, 4_000, { callId: 1 }),
       span(A, "call", "strand:rank:main", 2, 120, 4_100, { callId: 2 }),
-      span(A, "collective", "allreduce", 2, 500, 1_000, { detail: "0/2", owner: "d" }),
-      span(A, "collective", "allreduce", 2, 510, 1_200, { detail: "1/2", owner: "d" }),
+      span(A, "collective", "allreduce", 2, 500, 1_000, { detail: "0 0/2", owner: "d" }),
+      span(A, "collective", "allreduce", 2, 510, 800, { detail: "1 1/2", owner: "d" }), // inside rank 0's too, by time: nests in its own rank's run
       span(A, "chan", "recv", 2, 3_000, 1_101, { detail: "d.c1" }), // rounded apart: 1 µs past rank 0's end, still inside
     ]]]));
     const t = checkTrace(JSON.parse(JSON.stringify(file)));
@@ -154,6 +154,15 @@ describe("laying out tracks", () => {
     expect(packNested([a, b, w, c])).toBe(2);
     expect([a.lane, b.lane, w.lane, c.lane]).toEqual([0, 1, 0, 0]);
     expect(a.children).toEqual([w]);
+  });
+
+  it("a wait that outlived its call (an SPMD rank's abort listener) holds nothing", () => {
+    const run = s(0, 100);
+    const wait = s(10, 500, false);
+    const collective = s(200, 300, false); // inside the wait by time, yet not its child
+    expect(packNested([run, wait, collective])).toBe(2);
+    expect([run.lane, wait.lane, collective.lane]).toEqual([0, 1, 0]);
+    expect(wait.children).toBeUndefined();
   });
 
   it("interval partitioning uses as many lanes as calls overlap at most, the lowest free first", () => {

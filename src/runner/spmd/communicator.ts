@@ -35,9 +35,13 @@ export class Communicator implements Comm {
     this.rankOf = new Map(members.map((m, i) => [m, i]));
   }
 
-  /** The SPMD job this communicator belongs to (its id names the driver that started it). */
+  /** The SPMD job this communicator belongs to (its id names the driver that started it), and this rank in the job. */
   get job(): string {
     return this.ep.job;
+  }
+
+  get jobRank(): number {
+    return this.ep.rank;
   }
 
   static world(ep: Endpoint): Communicator {
@@ -178,12 +182,13 @@ export class Communicator implements Comm {
 // Each collective's duration on this rank, when the runner serves metrics.
 timeCollectives(Communicator.prototype, ["barrier", "bcast", "scatter", "gather", "allgather", "reduce", "allreduce", "alltoall", "scan", "split"]);
 // Each collective is a span of its rank's thread while a driver watches with spans (a trace):
-// name the collective, detail "rank/size" in this communicator. Wrapped here, once, rather
-// than in every method; with nobody watching a call pays one atomic read.
+// the collective's name, detail "jobRank rank/size" (the rank in the job, then in this
+// communicator). Wrapped here, once, rather than in every method; with nobody watching a
+// call pays one atomic read.
 for (const name of ["barrier", "bcast", "scatter", "gather", "allgather", "reduce", "allreduce", "alltoall", "scan", "split"] as const) {
   const proto = Communicator.prototype as unknown as Record<string, (this: Communicator, ...a: unknown[]) => Promise<unknown>>;
   const run = proto[name]!;
   proto[name] = function (this: Communicator, ...a: unknown[]) {
-    return timedOnThread("collective", name, ownerOf(this.job), `${this.rank}/${this.size}`, () => run.apply(this, a));
+    return timedOnThread("collective", name, ownerOf(this.job), `${this.jobRank} ${this.rank}/${this.size}`, () => run.apply(this, a));
   };
 }

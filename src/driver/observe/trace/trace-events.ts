@@ -97,7 +97,10 @@ export function traceEvents(data: TraceData): TraceFile {
           const [c, i] = found;
           piece.name = c.label;
           piece.args = { call: c.seq, ...piece.args, attempt: i + 1, sentToStartMs: ms(ts - t(c.attempts[i]!.sent)) };
-          if (c.rank !== undefined) piece.args.rank = c.rank;
+          if (c.rank !== undefined) {
+            piece.args.rank = c.rank;
+            piece.key = `rank ${c.rank}`;
+          }
           const runs = runPieces.get(c) ?? [];
           runs[i] = piece;
           runPieces.set(c, runs);
@@ -228,8 +231,11 @@ function describe(p: Piece, s: Span): void {
       args.channel = s.detail;
       break;
     case "collective": {
-      const [rank, size] = (s.detail ?? "").split("/").map(Number);
+      // "jobRank rank/size": the rank in the job, and in this communicator.
+      const [jobRank, rank, size] = (s.detail ?? "").split(/[ /]/).map(Number);
       Object.assign(args, { rank, size });
+      if (jobRank !== rank) args.jobRank = jobRank;
+      p.want = `rank ${jobRank}`;
       break;
     }
     default:

@@ -13,6 +13,9 @@ export interface Slice {
   /** Set by the layout: its lane, and the slices directly inside it. */
   lane: number;
   children: Slice[] | undefined;
+  /** What it is (an SPMD rank's run: "rank 3"), and what it would rather be inside (that rank's collectives). */
+  key?: string | undefined;
+  want?: string | undefined;
 }
 
 /**
@@ -25,24 +28,31 @@ export const NEST_SLACK = 2;
  * Lays out slices that may nest (a runner thread: calls, and inside them channel waits,
  * collectives): each goes into the first lane where it fits, inside the innermost slice still
  * open there that holds it, or alone once nothing is open; a top-level slice only alone.
+ * Only calls, and what is inside them, hold others: a wait that outlived its call (SPMD
+ * ranks listen for an abort until the job ends) is drawn alone and holds nothing, so the
+ * collectives of the ranks sharing a thread nest in their own ranks' runs.
  * Returns the number of lanes.
  */
 export function packNested(slices: Slice[]): number {
   const order = [...slices].sort((a, b) => a.ts - b.ts || b.end - b.ts - (a.end - a.ts) || Number(b.topLevel) - Number(a.topLevel));
   const stacks: Slice[][] = [];
+  const holds = new Set<Slice>();
   for (const s of order) {
-    let lane = -1;
-    for (let i = 0; i < stacks.length && lane < 0; i++) {
-      const stack = stacks[i]!;
-      while (stack.length > 0 && stack[stack.length - 1]!.end <= s.ts) stack.pop();
+    for (const stack of stacks) while (stack.length > 0 && stack[stack.length - 1]!.end <= s.ts) stack.pop();
+    const fits = (stack: Slice[]): boolean => {
       const top = stack[stack.length - 1];
-      if (top === undefined) lane = i;
-      else if (!s.topLevel && s.end <= top.end + NEST_SLACK) {
-        s.end = Math.min(s.end, top.end);
-        (top.children ??= []).push(s);
-        lane = i;
-      }
+      return top === undefined || (!s.topLevel && holds.has(top) && s.end <= top.end + NEST_SLACK);
+    };
+    // Inside the slice it wants, if one holds it; else the first lane where it fits.
+    let lane = s.want === undefined ? -1 : stacks.findIndex((stack) => stack.some((x) => x.key === s.want) && fits(stack));
+    if (lane < 0) lane = stacks.findIndex(fits);
+    const top = lane < 0 ? undefined : stacks[lane]![stacks[lane]!.length - 1];
+    if (top !== undefined) {
+      s.end = Math.min(s.end, top.end);
+      (top.children ??= []).push(s);
+      holds.add(s);
     }
+    if (s.topLevel) holds.add(s);
     if (lane < 0) {
       lane = stacks.length;
       stacks.push([]);
