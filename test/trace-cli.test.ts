@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeDir, runCli, tempDir } from "./helpers.ts";
 import { checkTrace } from "./trace-check.ts";
 
-// `strand run --trace` and `strand mpirun --trace` write a trace a viewer opens.
+// `strand run --trace` and `strand mpirun --trace` write a trace a viewer opens. Each starts
+// a CLI, its runners and (run) a script through tsx: seconds each, tens on a loaded 2-core box.
+const SLOW = { timeout: 90_000 };
 
 let dir: string;
 beforeAll(async () => {
@@ -13,7 +15,7 @@ beforeAll(async () => {
 afterAll(() => removeDir(dir));
 
 describe("tracing from the CLI", () => {
-  it("`strand run --trace out.json` writes the script's cluster's trace as it closes", async () => {
+  it("`strand run --trace out.json` writes the script's cluster's trace as it closes", SLOW, async () => {
     const file = path.join(dir, "run.json");
     const run = runCli(["run", "--local", "2", "--trace", file, "test/fixtures/driver-script.ts"]);
     expect(await run.exit).toBe(0);
@@ -28,7 +30,7 @@ describe("tracing from the CLI", () => {
     expect([...t.processNames.values()].filter((n) => n.startsWith("runner "))).toHaveLength(2);
   });
 
-  it("`strand mpirun --trace` writes the job's ranks and their collectives", async () => {
+  it("`strand mpirun --trace` writes the job's ranks and their collectives", SLOW, async () => {
     const file = path.join(dir, "mpirun.json");
     const run = runCli(["mpirun", "-n", "4", "--local", "2", "--trace", file, "test/fixtures/mpi-prog.ts", "--", "1000"]);
     expect(await run.exit).toBe(0);
