@@ -103,13 +103,13 @@ export class ClusterTrace {
     const dropped = { calls: recorder.droppedCalls, spans: recorder.droppedSpans, runnerSpans: recorder.runnerDropped, unflushed };
     const trace = traceEvents({
       origin: r.origin, end, driver: { pid: process.pid, hostname: os.hostname(), prefix: this.host.prefix },
-      calls: recorder.calls, runners: this.host.runners(), spans: recorder.spans, dropped,
+      calls: recorder.calls(), runners: this.host.runners(), spans: recorder.spans, dropped,
     });
     if (file !== undefined) await writeTrace(file, trace);
     let runnerSpans = 0;
     for (const s of recorder.spans.values()) runnerSpans += s.length;
     return {
-      file, calls: recorder.calls.length, runnerSpans, flows: trace.traceEvents.filter((e) => e.ph === "s").length, events: trace.traceEvents.length,
+      file, calls: recorder.callCount, runnerSpans, flows: trace.traceEvents.filter((e) => e.ph === "s").length, events: trace.traceEvents.length,
       durationMs: (end - r.origin) / 1000, dropped,
       runners: (trace.otherData.runners as { address: string; clockOffsetMs: number; clockRttMs: number | null }[]).map(({ address, clockOffsetMs, clockRttMs }) => ({ address, clockOffsetMs, clockRttMs })),
       trace,
