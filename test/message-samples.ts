@@ -47,7 +47,7 @@ export const SAMPLES: { [K in T]: Message<K> } = {
   [T.RankMessage]: [T.RankMessage, "w:p", 7],
   [T.Draining]: [T.Draining],
   [T.Watch]: [T.Watch, 500, true, 7],
-  [T.Activity]: [T.Activity, 1.7e15, STATS, USAGE, [["call", "add", 2, 1.7e15, 12, false, "d", 1, "E: boom", 100], ["fetch", "d.1", 0, 1.7e15, 5, true, "d", null, null, 64, "127.0.0.1:1"]], 3, 7],
+  [T.Activity]: [T.Activity, 1.7e15, STATS, USAGE, 2, 3, 7],
   [T.Log]: [T.Log, 1, "add", 1, ["a line", "another"]],
 };
 

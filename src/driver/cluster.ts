@@ -168,7 +168,10 @@ export class Cluster implements AsyncDisposable {
     this.runnerWatch = new RunnerWatch(() => this.links, this.log);
     this.trace = new ClusterTrace({
       observe: (o) => this.observe(o),
-      watch: (l, o) => this.watch(l, o),
+      watchSpans: (l, intervalMs) => {
+        if (this.closing !== undefined) throw new ClusterClosedError("trace");
+        return this.runnerWatch.addChunks(l, intervalMs);
+      },
       flush: () => this.runnerWatch.flush(),
       measureClocks: async () => {
         await Promise.all(this.links.filter((l) => l.alive).map((l) => l.measureClock()));
@@ -214,7 +217,7 @@ export class Cluster implements AsyncDisposable {
         c.rejoin?.watch(link.address);
         c.emitRunner({ type: "lost", address: link.address, error: err });
       },
-      activity: (runner, at, stats, usage, spans, dropped, flushed) => c.runnerWatch.heard(runner, at, stats, usage, spans, dropped, flushed),
+      activity: (runner, at, stats, usage, count, chunks, dropped, flushed) => c.runnerWatch.heard(runner, at, stats, usage, count, chunks, dropped, flushed),
       log: c.log,
     };
     const heartbeat = opts.heartbeat ?? DEFAULT_HEARTBEAT;

@@ -65,6 +65,36 @@ export const fromTuple = ([kind, name, thread, start, dur, ok, owner, callId, er
   ({ kind, name, thread, start, dur, ok, owner, callId, error, bytes, detail: detail ?? null });
 
 /**
+ * The spans of an Activity message: its payload segments, each a JSON array of span tuples.
+ * Tuples that do not fit the table are left out and counted (`invalid`), not fatal: a driver
+ * may read them long after the message (a trace reads them as it stops).
+ */
+export function decodeSpans(chunks: readonly Uint8Array[]): { spans: SpanTuple[]; invalid: number } {
+  const spans: SpanTuple[] = [];
+  let invalid = 0;
+  for (const c of chunks) {
+    let list: unknown;
+    try {
+      list = JSON.parse(utf8.decode(c));
+    } catch {
+      invalid++;
+      continue;
+    }
+    if (!Array.isArray(list)) {
+      invalid++;
+      continue;
+    }
+    for (const s of list) {
+      if (spanTuple.test(s)) spans.push(s);
+      else invalid++;
+    }
+  }
+  return { spans, invalid };
+}
+
+const utf8 = new TextDecoder();
+
+/**
  * Shifts what this process reports as its clock, in ms (STRAND_CLOCK_SKEW_MS): for testing the
  * traces' clock correction on one host, where every process shares one clock. Read once.
  */

@@ -5,7 +5,7 @@ import { ProtocolError } from "../errors.ts";
 // them before any header is packed. Importing the codec here guarantees that.
 import "./codec.ts";
 import type { Encoded } from "./codec.ts";
-import { runnerUsage, spanTuple } from "./activity.ts";
+import { runnerUsage } from "./activity.ts";
 import { anyOf, bool, bytes, int, listOf, literal, maybe, nullable, num, record, str, tupleOf, type Kind, type TupleOf } from "./fields.ts";
 
 /**
@@ -221,11 +221,13 @@ export const MESSAGES = {
    */
   [T.Watch]: { fields: [["intervalMs", int], ["spans", bool], ["flush", maybe(int)]] },
   /**
-   * runner -> watching driver: its counters and usage now (`at`: its clock, µs since the
-   * epoch), and the spans since the last Activity. `dropped`: spans left out to bound the
-   * message. `flushed`: the answer to Watch's `flush`, every span finished before it included.
+   * runner -> watching driver, + the spans since the last Activity, `spans` of them, as JSON
+   * arrays of span tuples (protocol/activity.ts), one segment each: the runner passes on its
+   * threads' batches unread, and a driver may keep them unread until it needs them (a trace).
+   * Its counters and usage now (`at`: its clock, µs since the epoch). `dropped`: spans left out
+   * to bound the message. `flushed`: the answer to Watch's `flush`, every span finished before it included.
    */
-  [T.Activity]: { fields: [["at", num], ["stats", runnerStats], ["usage", runnerUsage], ["spans", listOf(spanTuple)], ["dropped", int], ["flushed", maybe(int)]] },
+  [T.Activity]: { fields: [["at", num], ["stats", runnerStats], ["usage", runnerUsage], ["spans", int], ["dropped", int], ["flushed", maybe(int)]] },
   /**
    * runner -> driver that asked for logs (T.Owner), on the connection call `id` came on and
    * before its Result: whole lines the call wrote to stdout (`stream` 0) or stderr (1), in

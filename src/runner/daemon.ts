@@ -128,7 +128,7 @@ export class RunnerDaemon {
       flushThreads: () => this.executor.lanes?.flushSpans() ?? Promise.resolve(),
     });
     this.peers.feed = this.feed; // runner-to-runner fetches are spans too
-    this.executor.lanes?.onSpans((json, dropped) => this.feed.addFromThread(json, dropped));
+    this.executor.lanes?.onSpans((json, count, dropped) => this.feed.addFromThread(json, count, dropped));
     this.server = createServer(this.tls, {
       accept: (socket, raw) => this.accept(socket, raw),
       refuse: (socket, reason) => {

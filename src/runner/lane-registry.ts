@@ -35,7 +35,7 @@ export class LaneRegistry {
   private listener: ((ports: number[]) => void) | undefined;
   private storer: ((objectId: string, segments: Uint8Array[]) => number) | undefined;
   private chanHandler: ChanRelayHandler | undefined;
-  private spansHandler: ((json: string, dropped: number) => void) | undefined;
+  private spansHandler: ((json: string, count: number, dropped: number) => void) | undefined;
   /** Flushes of the threads' spans under way: the threads yet to answer each. */
   private readonly flushes = new Map<number, { waiting: Set<number>; done: () => void }>();
   private nextFlush = 0;
@@ -89,7 +89,7 @@ export class LaneRegistry {
   }
 
   /** Where the threads' spans go (the runner's activity feed). */
-  onSpans(handler: (json: string, dropped: number) => void): void {
+  onSpans(handler: (json: string, count: number, dropped: number) => void): void {
     this.spansHandler = handler;
   }
 
@@ -165,7 +165,7 @@ export class LaneRegistry {
       case "take-chan-value": return this.chanHandler?.take(m.threadId, m.request, m.pointer);
       case "withdraw-chan-op": return this.chanHandler?.cancel(m.threadId, m.request);
       case "spans": {
-        this.spansHandler?.(m.json, m.dropped);
+        this.spansHandler?.(m.json, m.count, m.dropped);
         const f = m.flush === undefined ? undefined : this.flushes.get(m.flush);
         if (f !== undefined) this.flushAnswered(f, m.threadId);
         return;

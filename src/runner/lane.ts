@@ -206,7 +206,7 @@ class LaneSession {
 export function startLane(cfg: LaneConfig, tls: Tls | undefined): void {
   const counters = new Int32Array(cfg.counters);
   const channel = ThreadChannel.worker(cfg.channel);
-  const spans = new ThreadSpans(counters, (json, dropped, flush) => channel.post({ kind: "spans", threadId, json, dropped, flush }));
+  const spans = new ThreadSpans(counters, (json, count, dropped, flush) => channel.post({ kind: "spans", threadId, json, count, dropped, flush }));
   setThreadSpans(spans); // channel waits and collectives on this thread record there too
   const sessions = new Set<LaneSession>();
   let draining = false;

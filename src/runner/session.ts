@@ -12,7 +12,7 @@ import type { ObjectService } from "./object-service.ts";
 import { LogFrames } from "./log-frames.ts";
 import { errorOutcome, resultFrame, stoppingOutcome } from "./result-frame.ts";
 import type { CallOutcome, ObjectDeps } from "./task.ts";
-import { epochMicros, type RunnerUsage, type SpanTuple } from "../protocol/activity.ts";
+import { epochMicros, type RunnerUsage } from "../protocol/activity.ts";
 import type { ActivityFeed, Watcher } from "./activity/feed.ts";
 import { bytesOf, callSpan } from "./activity/call-span.ts";
 
@@ -93,8 +93,10 @@ export class Session implements Watcher {
     for (const segs of backlog) this.onFrame(segs, false);
   }
 
-  sendActivity(at: number, stats: RunnerStats, usage: RunnerUsage, spans: SpanTuple[], dropped: number, flushed?: number): void {
-    if (!this.closed) this.conn.send(frameOf(flushed === undefined ? [T.Activity, at, stats, usage, spans, dropped] : [T.Activity, at, stats, usage, spans, dropped, flushed]));
+  sendActivity(at: number, stats: RunnerStats, usage: RunnerUsage, count: number, chunks: string[], dropped: number, flushed?: number): void {
+    if (this.closed) return;
+    const head = frameOf(flushed === undefined ? [T.Activity, at, stats, usage, count, dropped] : [T.Activity, at, stats, usage, count, dropped, flushed]);
+    this.conn.send([...head, ...chunks.map((c) => Buffer.from(c, "utf8"))]);
   }
 
   /** Tells the driver where this runner's threads take direct calls. */

@@ -123,7 +123,7 @@ export interface TakeChanValue { kind: "take-chan-value"; threadId: number; requ
  * worker -> main: spans of the calls this thread ran, for watching drivers (see
  * activity/thread-spans.ts). `flush`: the answer to FlushSpans with that number.
  */
-export interface ThreadSpansMessage { kind: "spans"; threadId: number; json: string; dropped: number; flush?: number | undefined }
+export interface ThreadSpansMessage { kind: "spans"; threadId: number; json: string; count: number; dropped: number; flush?: number | undefined }
 
 /** main -> workers: hand over your spans now, even none (a watching driver's trace is stopping). */
 export interface FlushSpans { kind: "flush-spans"; request: number }

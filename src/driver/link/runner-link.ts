@@ -5,7 +5,7 @@ import { clientHandshake, type ClockSample } from "../../protocol/handshake.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../../protocol/heartbeat.ts";
 import type { Chan } from "../../protocol/chan.ts";
 import { frameOf, payloadOf, T, type ChanRequest, type RunnerInfo, type RunnerStats } from "../../protocol/messages.ts";
-import type { RunnerUsage, SpanTuple } from "../../protocol/activity.ts";
+import type { RunnerUsage } from "../../protocol/activity.ts";
 import { readHeader, reads } from "../../protocol/read-header.ts";
 import type { ChanPeer, Outcome } from "../channels/channel-home.ts";
 import { chanReplyFrame, chanValues } from "../channels/chan-frames.ts";
@@ -41,8 +41,11 @@ export interface LinkHost {
   codeFor(hash: string): Uint8Array | undefined;
   /** A call finished on this link: the scheduler may send it another. */
   slotFreed(link: RunnerLink): void;
-  /** The runner reported its activity (T.Activity): for watchers (observe/runner-watch.ts); `flushed` answers watch's `flush`. */
-  activity(runner: string, at: number, stats: RunnerStats, usage: RunnerUsage, spans: SpanTuple[], dropped: number, flushed: number | undefined): void;
+  /**
+   * The runner reported its activity (T.Activity): for watchers (observe/runner-watch.ts).
+   * `chunks`: its `count` spans, as JSON (views of the received frame); `flushed` answers watch's `flush`.
+   */
+  activity(runner: string, at: number, stats: RunnerStats, usage: RunnerUsage, count: number, chunks: Uint8Array[], dropped: number, flushed: number | undefined): void;
   /** The link died; its in-flight calls were already rejected. */
   lost(link: RunnerLink, error: RunnerLostError): void;
   log: Logger;
@@ -324,7 +327,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
         case T.ChanCancel: return this.host.chanCancel(this, h[1]);
         case T.Heartbeat: return;
         case T.Draining: return this.drain();
-        case T.Activity: return this.host.activity(this.address, h[1], h[2], h[3], h[4], h[5], h[6] ?? undefined);
+        case T.Activity: return this.host.activity(this.address, h[1], h[2], h[3], h[4], segs.slice(1), h[5], h[6] ?? undefined);
         case T.Log: return this.laneLog(h[2], h[3], h[4]);
         default: throw new ProtocolError(`unexpected message type ${String(h[0])} from runner`);
       }

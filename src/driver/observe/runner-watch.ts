@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { RunnerStats } from "../../protocol/messages.ts";
-import { fromTuple, type RunnerUsage, type Span, type SpanTuple } from "../../protocol/activity.ts";
+import { decodeSpans, fromTuple, type RunnerUsage, type Span } from "../../protocol/activity.ts";
 
 /** A runner's activity as a watcher gets it (see Cluster.watch). */
 export interface RunnerActivity {
@@ -25,6 +25,12 @@ export interface WatchOptions {
 
 export type ActivityListener = (a: RunnerActivity) => void;
 
+/**
+ * Hears a runner's spans undecoded: `count` spans as JSON chunks (the listener's own copies;
+ * protocol/activity.ts decodeSpans reads them). For a trace, which keeps them until it stops.
+ */
+export type SpanChunksListener = (runner: string, count: number, chunks: Uint8Array[], dropped: number) => void;
+
 /** A runner that can be asked to report (the cluster's links). */
 export interface Watchable {
   readonly address: string;
@@ -41,6 +47,7 @@ const DEFAULT_INTERVAL_MS = 1000;
  */
 export class RunnerWatch {
   private readonly listeners = new Map<ActivityListener, { intervalMs: number; spans: boolean }>();
+  private readonly chunkListeners = new Map<SpanChunksListener, { intervalMs: number; spans: boolean }>();
   private asked = { intervalMs: 0, spans: false };
   /** Flushes under way, by request number: the runner that is to answer. */
   private readonly flushing = new Map<number, { runner: string; end: (answered: boolean) => void }>();
@@ -58,6 +65,16 @@ export class RunnerWatch {
     this.update();
     return () => {
       if (this.listeners.delete(listener)) this.update();
+    };
+  }
+
+  /** Like add with spans, the spans undecoded (see SpanChunksListener). */
+  addChunks(listener: SpanChunksListener, intervalMs: number): () => void {
+    if (!Number.isFinite(intervalMs) || intervalMs <= 0) throw new TypeError(`watch: intervalMs must be a positive number of milliseconds, not ${String(intervalMs)}`);
+    this.chunkListeners.set(listener, { intervalMs: Math.round(intervalMs), spans: true });
+    this.update();
+    return () => {
+      if (this.chunkListeners.delete(listener)) this.update();
     };
   }
 
@@ -100,15 +117,31 @@ export class RunnerWatch {
   }
 
   /** A runner's Activity arrived (`flushed`: the answer to a flush). */
-  heard(runner: string, at: number, stats: RunnerStats, usage: RunnerUsage, spans: SpanTuple[], dropped: number, flushed?: number): void {
-    this.tell(runner, at, stats, usage, spans, dropped);
+  heard(runner: string, at: number, stats: RunnerStats, usage: RunnerUsage, count: number, chunks: Uint8Array[], dropped: number, flushed?: number): void {
+    if (this.chunkListeners.size > 0) {
+      const copies = chunks.map((c) => c.slice()); // views of the frame: kept, they must be ours
+      for (const l of this.chunkListeners.keys()) {
+        try {
+          l(runner, count, copies, dropped);
+        } catch (err) {
+          this.log.error({ err: (err as Error).message }, "an activity listener threw");
+        }
+      }
+    }
+    this.tell(runner, at, stats, usage, chunks, dropped);
     const f = flushed === undefined ? undefined : this.flushing.get(flushed);
     if (f?.runner === runner) f.end(true);
   }
 
-  private tell(runner: string, at: number, stats: RunnerStats, usage: RunnerUsage, spans: SpanTuple[], dropped: number): void {
+  private tell(runner: string, at: number, stats: RunnerStats, usage: RunnerUsage, chunks: Uint8Array[], dropped: number): void {
     if (this.listeners.size === 0) return;
-    const a: RunnerActivity = { runner, at, stats, usage, spans: spans.map(fromTuple), dropped };
+    let spans: Span[] = [];
+    if (chunks.length > 0 && [...this.listeners.values()].some((o) => o.spans)) {
+      const decoded = decodeSpans(chunks);
+      if (decoded.invalid > 0) this.log.warn({ runner, invalid: decoded.invalid }, "a runner sent spans that do not fit the table: left out");
+      spans = decoded.spans.map(fromTuple);
+    }
+    const a: RunnerActivity = { runner, at, stats, usage, spans, dropped };
     for (const [l, o] of this.listeners) {
       try {
         l(o.spans || a.spans.length === 0 ? a : { ...a, spans: [] });
@@ -119,7 +152,7 @@ export class RunnerWatch {
   }
 
   private update(): void {
-    const all = [...this.listeners.values()];
+    const all = [...this.listeners.values(), ...this.chunkListeners.values()];
     const want = all.length === 0
       ? { intervalMs: 0, spans: false }
       : { intervalMs: Math.min(...all.map((o) => o.intervalMs)), spans: all.some((o) => o.spans) };

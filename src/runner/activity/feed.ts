@@ -1,16 +1,23 @@
 import type { RunnerStats } from "../../protocol/messages.ts";
 import { epochMicros, MIN_WATCH_MS, type RunnerUsage, type SpanTuple } from "../../protocol/activity.ts";
 
-/** A watching driver as the feed sees it: where its Activity goes. */
+/**
+ * A watching driver as the feed sees it: where its Activity goes. Spans travel as `chunks`,
+ * JSON arrays of span tuples (`count` spans in all): the threads' batches as they made them,
+ * so that the main thread never decodes or re-encodes a span.
+ */
 export interface Watcher {
-  sendActivity(at: number, stats: RunnerStats, usage: RunnerUsage, spans: SpanTuple[], dropped: number, flushed?: number): void;
+  sendActivity(at: number, stats: RunnerStats, usage: RunnerUsage, count: number, chunks: string[], dropped: number, flushed?: number): void;
 }
 
 interface Watch {
   intervalMs: number;
   spans: boolean;
   timer: NodeJS.Timeout;
-  held: SpanTuple[];
+  /** Spans held for the next message: threads' chunks, and the main thread's own spans. */
+  chunks: string[];
+  mine: SpanTuple[];
+  count: number;
   dropped: number;
   cpu: NodeJS.CpuUsage;
   cpuAt: number;
@@ -57,7 +64,10 @@ export class ActivityFeed {
         // its CPU figure would mean nothing.
         const timer = setInterval(() => this.send(w), Math.max(MIN_WATCH_MS, intervalMs));
         timer.unref();
-        this.watches.set(w, { intervalMs, spans, timer, held: old?.held ?? [], dropped: old?.dropped ?? 0, cpu: { user: 0, system: 0 }, cpuAt: 0 });
+        this.watches.set(w, {
+          intervalMs, spans, timer, chunks: old?.chunks ?? [], mine: old?.mine ?? [], count: old?.count ?? 0, dropped: old?.dropped ?? 0,
+          cpu: { user: 0, system: 0 }, cpuAt: 0,
+        });
         if (flush == null) this.send(w); // the first picture at once
       }
       this.updateRecording();
@@ -73,24 +83,28 @@ export class ActivityFeed {
     this.updateRecording();
   }
 
+  /** A span of the main thread. */
   add(span: SpanTuple): void {
     for (const x of this.watches.values()) {
       if (!x.spans) continue;
-      if (x.held.length < MAX_HELD) x.held.push(span);
-      else x.dropped++;
+      if (x.count < MAX_HELD) {
+        x.mine.push(span);
+        x.count++;
+      } else x.dropped++;
     }
   }
 
-  /** Spans a thread handed over (thread-spans.ts), with those it dropped. */
-  addFromThread(json: string, dropped: number): void {
-    let spans: SpanTuple[];
-    try {
-      spans = JSON.parse(json) as SpanTuple[];
-    } catch {
-      return;
+  /** Spans a thread handed over (thread-spans.ts): `count` of them as JSON, passed on as they are; and those it dropped. */
+  addFromThread(json: string, count: number, dropped: number): void {
+    for (const x of this.watches.values()) {
+      if (!x.spans) continue;
+      x.dropped += dropped;
+      if (count === 0) continue;
+      if (x.count + count <= MAX_HELD) {
+        x.chunks.push(json);
+        x.count += count;
+      } else x.dropped += count;
     }
-    for (const x of this.watches.values()) if (x.spans) x.dropped += dropped;
-    for (const s of spans) this.add(s);
   }
 
   close(): void {
@@ -133,10 +147,12 @@ export class ActivityFeed {
       cpu: (cpu.user + cpu.system) / elapsedMicros, rss: mem.rss, heapUsed: mem.heapUsed, threads, running,
       uptime: (now - this.started) / 1000,
     };
-    const spans = x.held;
-    const dropped = x.dropped;
-    x.held = [];
+    const chunks = x.mine.length === 0 ? x.chunks : [...x.chunks, JSON.stringify(x.mine)];
+    const { count, dropped } = x;
+    x.chunks = [];
+    x.mine = [];
+    x.count = 0;
     x.dropped = 0;
-    w.sendActivity(epochMicros(now), this.source.stats(), usage, spans, dropped, flushed);
+    w.sendActivity(epochMicros(now), this.source.stats(), usage, count, chunks, dropped, flushed);
   }
 }

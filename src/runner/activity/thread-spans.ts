@@ -19,7 +19,7 @@ export class ThreadSpans {
 
   constructor(
     private readonly counters: Int32Array,
-    private readonly post: (json: string, dropped: number, flush?: number) => void,
+    private readonly post: (json: string, count: number, dropped: number, flush?: number) => void,
   ) {}
 
   get watching(): boolean {
@@ -43,7 +43,7 @@ export class ThreadSpans {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.held.length === 0 && this.dropped === 0 && request === undefined) return;
-    this.post(JSON.stringify(this.held), this.dropped, request);
+    this.post(JSON.stringify(this.held), this.held.length, this.dropped, request);
     this.held = [];
     this.dropped = 0;
   }

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { epochMicros } from "../../../protocol/activity.ts";
 import type { CallObserver } from "../../calls/call.ts";
-import type { ActivityListener, WatchOptions } from "../runner-watch.ts";
+import type { SpanChunksListener } from "../runner-watch.ts";
 import { TraceRecorder } from "./recorder.ts";
 import type { TraceRunner } from "./trace-data.ts";
 import { traceEvents, type TraceFile } from "./trace-events.ts";
@@ -38,7 +38,8 @@ export interface TraceSummary {
 /** What a trace needs of its cluster. */
 export interface TraceHost {
   observe(o: CallObserver): () => void;
-  watch(l: ActivityListener, o: WatchOptions): () => void;
+  /** Hears the runners' spans, undecoded, every `intervalMs`. */
+  watchSpans(l: SpanChunksListener, intervalMs: number): () => void;
   /** Every runner sends what it holds now; resolves with those that did not answer. */
   flush(): Promise<string[]>;
   /** Compares clocks with every runner again (a few round trips each; the best sample stays). */
@@ -80,7 +81,7 @@ export class ClusterTrace {
     const intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
     const recorder = new TraceRecorder({ prefix: this.host.prefix, allDrivers: options.allDrivers, maxCalls: options.maxCalls, maxSpans: options.maxSpans });
     const origin = epochMicros();
-    const stopWatch = this.host.watch(recorder.heard, { intervalMs, spans: true });
+    const stopWatch = this.host.watchSpans(recorder.heard, intervalMs);
     const stopObserve = this.host.observe(recorder);
     this.running = { recorder, origin, stop: () => { stopObserve(); stopWatch(); } };
     // The runners have read the Watch (and record) once they answer a flush sent after it.
@@ -100,14 +101,15 @@ export class ClusterTrace {
     r.stop();
     this.running = undefined;
     const { recorder } = r;
+    const spans = recorder.spans();
     const dropped = { calls: recorder.droppedCalls, spans: recorder.droppedSpans, runnerSpans: recorder.runnerDropped, unflushed };
     const trace = traceEvents({
       origin: r.origin, end, driver: { pid: process.pid, hostname: os.hostname(), prefix: this.host.prefix },
-      calls: recorder.calls(), runners: this.host.runners(), spans: recorder.spans, dropped,
+      calls: recorder.calls(), runners: this.host.runners(), spans, dropped,
     });
     if (file !== undefined) await writeTrace(file, trace);
     let runnerSpans = 0;
-    for (const s of recorder.spans.values()) runnerSpans += s.length;
+    for (const s of spans.values()) runnerSpans += s.length;
     return {
       file, calls: recorder.callCount, runnerSpans, flows: trace.traceEvents.filter((e) => e.ph === "s").length, events: trace.traceEvents.length,
       durationMs: (end - r.origin) / 1000, dropped,

@@ -1,6 +1,5 @@
-import { epochMicros, type Span } from "../../../protocol/activity.ts";
+import { decodeSpans, epochMicros, fromTuple, type Span } from "../../../protocol/activity.ts";
 import type { CallObserver, PendingCall } from "../../calls/call.ts";
-import type { RunnerActivity } from "../runner-watch.ts";
 import type { TraceAttempt, TraceCall } from "./trace-data.ts";
 
 export interface RecorderOptions {
@@ -38,9 +37,10 @@ export class TraceRecorder implements CallObserver {
   private readonly keeps = new Map<number, string>();
   private readonly deps = new Map<number, string[]>();
   private readonly laterSends = new Map<number, TraceAttempt[]>();
-  /** Spans by runner address (runner clock). */
-  readonly spans = new Map<string, Span[]>();
-  private spanCount = 0;
+  /** The runners' spans as they sent them (JSON, decoded at the end), by runner address. */
+  private readonly chunks = new Map<string, Uint8Array[]>();
+  /** Spans kept (in the chunks, every driver's). */
+  spanCount = 0;
   droppedCalls = 0;
   droppedSpans = 0;
   /** Spans the runners said they dropped (their own bounds). */
@@ -75,22 +75,30 @@ export class TraceRecorder implements CallObserver {
     if (c.sends[r] === 0 && call.link !== undefined && call.sentAt > 0) this.addSend(r, call);
   }
 
-  /** A runner's report (a watch listener). */
-  heard = (a: RunnerActivity): void => {
-    this.runnerDropped += a.dropped;
-    if (a.spans.length === 0) return;
-    let mine = this.spans.get(a.runner);
-    if (mine === undefined) this.spans.set(a.runner, (mine = []));
-    for (const s of a.spans) {
-      if (!this.options.allDrivers && s.owner !== this.options.prefix) continue;
-      if (this.spanCount >= this.maxSpans) {
-        this.droppedSpans++;
-        continue;
-      }
-      this.spanCount++;
-      mine.push(s);
+  /** A runner's spans (a watch listener of undecoded spans): kept as they came, read once the trace stops. */
+  heard = (runner: string, count: number, chunks: Uint8Array[], dropped: number): void => {
+    this.runnerDropped += dropped;
+    if (count === 0) return;
+    if (this.spanCount + count > this.maxSpans) {
+      this.droppedSpans += count;
+      return;
     }
+    this.spanCount += count;
+    const mine = this.chunks.get(runner);
+    if (mine === undefined) this.chunks.set(runner, [...chunks]);
+    else mine.push(...chunks);
   };
+
+  /** The spans of this driver (or all, with `allDrivers`), by runner address (runner clock); those that did not decode are counted as dropped. */
+  spans(): Map<string, Span[]> {
+    const out = new Map<string, Span[]>();
+    for (const [runner, chunks] of this.chunks) {
+      const { spans, invalid } = decodeSpans(chunks);
+      this.droppedSpans += invalid;
+      out.set(runner, (this.options.allDrivers ? spans : spans.filter((s) => s[6] === this.options.prefix)).map(fromTuple));
+    }
+    return out;
+  }
 
   /** The calls recorded, as the writer takes them. */
   calls(): TraceCall[] {
