@@ -124,7 +124,7 @@ export class TraceRecorder implements CallObserver {
     const c = this.cols;
     const sent = micros(call.sentAt);
     if (c.sends[r]!++ === 0) {
-      c.runner[r] = this.intern(call.link!.address);
+      c.runner[r] = this.intern(call.link!.address, 1);
       c.id[r] = call.id;
       c.lane[r] = call.lanePort ?? -1;
       c.sent[r] = sent;
@@ -164,14 +164,21 @@ export class TraceRecorder implements CallObserver {
     return r;
   }
 
-  private intern(s: string): number {
+  /** The index of `s`; `slot`: what kind of string, each kind remembering its last (calls mostly repeat a function, a runner). */
+  private intern(s: string, slot: 0 | 1 = 0): number {
+    if (s === this.lastString[slot]) return this.lastIndex[slot]!;
     let i = this.stringIndex.get(s);
     if (i === undefined) {
       i = this.strings.push(s) - 1;
       this.stringIndex.set(s, i);
     }
+    this.lastString[slot] = s;
+    this.lastIndex[slot] = i;
     return i;
   }
+
+  private readonly lastString: (string | undefined)[] = [undefined, undefined];
+  private readonly lastIndex = [0, 0];
 }
 
 /** A call's fields in growing typed columns: one row per call. */
