@@ -15,6 +15,9 @@ export interface RecorderOptions {
 export const DEFAULT_MAX_CALLS = 500_000;
 export const DEFAULT_MAX_SPANS = 1_000_000;
 
+/** A call with no row yet (-1: one over the bound). */
+const UNKNOWN = -2;
+
 /** Driver time (performance.now(), ms) to microseconds since the epoch, as the handshake measured clocks. */
 const micros = (t: number): number => epochMicros(t);
 
@@ -27,8 +30,14 @@ const micros = (t: number): number => epochMicros(t);
  */
 export class TraceRecorder implements CallObserver {
   private readonly cols = new Columns();
-  /** Calls not settled yet: their row, by their number (seq). */
-  private readonly open = new Map<number, number>();
+  /**
+   * Each call's row by its number (seq - base: calls are numbered in the order they are
+   * made, so the rows of those made while tracing form one dense array), -1 if dropped;
+   * the few made before the trace started, in a map.
+   */
+  private base = -1;
+  private rowBySeq = new Int32Array(1024).fill(UNKNOWN);
+  private readonly early = new Map<number, number>();
   /** Strings by index (names, labels, runner addresses), and back. */
   private readonly strings: string[] = [];
   private readonly stringIndex = new Map<string, number>();
@@ -54,6 +63,7 @@ export class TraceRecorder implements CallObserver {
   }
 
   submitted(call: PendingCall): void {
+    if (this.base < 0) this.base = call.seq;
     this.row(call);
   }
 
@@ -65,7 +75,7 @@ export class TraceRecorder implements CallObserver {
 
   settled(call: PendingCall, error: Error | undefined): void {
     const r = this.row(call);
-    this.open.delete(call.seq);
+    this.early.delete(call.seq);
     if (r < 0) return;
     const c = this.cols;
     c.settled[r] = micros(call.settledAt);
@@ -137,18 +147,18 @@ export class TraceRecorder implements CallObserver {
 
   /** The row of `call`, made at its first event (a call made before the trace started is recorded from its first event after); -1: over the bound. */
   private row(call: PendingCall): number {
-    const known = this.open.get(call.seq);
-    if (known !== undefined) return known;
+    const known = this.known(call.seq);
+    if (known !== UNKNOWN) return known;
     const c = this.cols;
     if (c.length >= this.maxCalls) {
       if (call.submittedAt > 0 && !call.settled) {
-        this.open.set(call.seq, -1); // counted once
+        this.remember(call.seq, -1); // counted once
         this.droppedCalls++;
       }
       return -1;
     }
     const r = c.add();
-    this.open.set(call.seq, r);
+    this.remember(call.seq, r);
     const args = call.args;
     let argBytes = args.body.byteLength;
     for (const a of args.attachments) argBytes += a.byteLength;
@@ -162,6 +172,26 @@ export class TraceRecorder implements CallObserver {
     if (call.deps.length > 0) this.deps.set(r, call.deps.map((d) => d.id));
     if (call.keep !== undefined) this.keeps.set(r, call.keep.id);
     return r;
+  }
+
+  private known(seq: number): number {
+    const i = seq - this.base;
+    if (this.base >= 0 && i >= 0) return i < this.rowBySeq.length ? this.rowBySeq[i]! : UNKNOWN;
+    return this.early.get(seq) ?? UNKNOWN;
+  }
+
+  private remember(seq: number, row: number): void {
+    const i = seq - this.base;
+    if (this.base < 0 || i < 0) {
+      this.early.set(seq, row);
+      return;
+    }
+    if (i >= this.rowBySeq.length) {
+      const more = new Int32Array(Math.max(i + 1, this.rowBySeq.length * 2)).fill(UNKNOWN);
+      more.set(this.rowBySeq);
+      this.rowBySeq = more;
+    }
+    this.rowBySeq[i] = row;
   }
 
   /** The index of `s`; `slot`: what kind of string, each kind remembering its last (calls mostly repeat a function, a runner). */
