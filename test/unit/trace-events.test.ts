@@ -165,6 +165,21 @@ describe("laying out tracks", () => {
     expect(wait.children).toBeUndefined();
   });
 
+  it("a collective goes into its own rank's run even when a wait of unknown owner came first and overlaps it", () => {
+    // The failure seen on a real runner: another rank's wait was put into rank 0's run by time, and
+    // rank 0's collective, overlapping that wait, went into rank 1's run.
+    const r0 = { ...s(0, 1000), key: "rank 0" };
+    const r1 = { ...s(10, 1010), key: "rank 1" };
+    const wait = s(300, 400, false);
+    const c0 = { ...s(350, 900, false), want: "rank 0" };
+    const c1 = { ...s(360, 950, false), want: "rank 1" };
+    expect(packNested([r0, r1, wait, c0, c1])).toBe(3);
+    expect([c0.lane, c1.lane]).toEqual([r0.lane, r1.lane]);
+    expect(r0.children).toEqual([c0]);
+    expect(r1.children).toEqual([c1]);
+    expect(wait.lane).toBe(2); // it fits cleanly inside neither run: a lane of its own
+  });
+
   it("interval partitioning uses as many lanes as calls overlap at most, the lowest free first", () => {
     const xs = [s(0, 10), s(1, 5), s(2, 20), s(5, 8), s(10, 12), s(30, 40)];
     expect(packFlat(xs)).toBe(3);

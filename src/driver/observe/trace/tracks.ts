@@ -26,41 +26,88 @@ export const NEST_SLACK = 2;
 
 /**
  * Lays out slices that may nest (a runner thread: calls, and inside them channel waits,
- * collectives): each goes into the first lane where it fits, inside the innermost slice still
- * open there that holds it, or alone once nothing is open; a top-level slice only alone.
- * Only calls, and what is inside them, hold others: a wait that outlived its call (SPMD
- * ranks listen for an abort until the job ends) is drawn alone and holds nothing, so the
- * collectives of the ranks sharing a thread nest in their own ranks' runs.
- * Returns the number of lanes.
+ * collectives). Calls first, each into the first lane free for it (calls never hold calls);
+ * then the slices that say which call they belong to (`want`: a rank's collectives), into
+ * that call where they nest cleanly; then the rest, into the first lane where they nest
+ * cleanly inside a call, or alone. Only calls, and what is inside them, hold slices: a wait
+ * that outlived its call (SPMD ranks listen for an abort until the job ends) is drawn alone
+ * and holds nothing. Returns the number of lanes.
  */
 export function packNested(slices: Slice[]): number {
-  const order = [...slices].sort((a, b) => a.ts - b.ts || b.end - b.ts - (a.end - a.ts) || Number(b.topLevel) - Number(a.topLevel));
-  const stacks: Slice[][] = [];
+  const order = [...slices].sort((a, b) => a.ts - b.ts || b.end - b.ts - (a.end - a.ts));
+  const lanes: Slice[][] = []; // each lane's outermost slices, by start
   const holds = new Set<Slice>();
-  for (const s of order) {
-    for (const stack of stacks) while (stack.length > 0 && stack[stack.length - 1]!.end <= s.ts) stack.pop();
-    const fits = (stack: Slice[]): boolean => {
-      const top = stack[stack.length - 1];
-      return top === undefined || (!s.topLevel && holds.has(top) && s.end <= top.end + NEST_SLACK);
-    };
-    // Inside the slice it wants, if one holds it; else the first lane where it fits.
-    let lane = s.want === undefined ? -1 : stacks.findIndex((stack) => stack.some((x) => x.key === s.want) && fits(stack));
-    if (lane < 0) lane = stacks.findIndex(fits);
-    const top = lane < 0 ? undefined : stacks[lane]![stacks[lane]!.length - 1];
-    if (top !== undefined) {
-      s.end = Math.min(s.end, top.end);
-      (top.children ??= []).push(s);
-      holds.add(s);
-    }
-    if (s.topLevel) holds.add(s);
+  const calls = order.filter((s) => s.topLevel);
+  // Calls: interval partitioning by lane, as on the driver (the first lane free at its start).
+  const laneEnds: number[] = [];
+  for (const s of calls) {
+    let lane = laneEnds.findIndex((end) => end <= s.ts);
     if (lane < 0) {
-      lane = stacks.length;
-      stacks.push([]);
+      lane = lanes.length;
+      lanes.push([]);
+      laneEnds.push(0);
+    }
+    laneEnds[lane] = s.end;
+    s.lane = lane;
+    lanes[lane]!.push(s);
+    holds.add(s);
+  }
+  const inCall = (s: Slice, lane: number): boolean => insert(lanes[lane]!, s, holds, false);
+  const alone = (s: Slice, lane: number): boolean => insert(lanes[lane]!, s, holds, true);
+  for (const s of order.filter((x) => !x.topLevel && x.want !== undefined).concat(order.filter((x) => !x.topLevel && x.want === undefined))) {
+    let lane = -1;
+    if (s.want !== undefined) lane = lanes.findIndex((l, i) => l.some((c) => c.key === s.want && c.ts <= s.ts && s.ts < c.end) && inCall(s, i));
+    if (lane < 0) lane = lanes.findIndex((_, i) => inCall(s, i));
+    if (lane < 0) lane = lanes.findIndex((_, i) => alone(s, i));
+    if (lane < 0) {
+      lane = lanes.length;
+      lanes.push([s]);
     }
     s.lane = lane;
-    stacks[lane]!.push(s);
   }
-  return stacks.length;
+  return lanes.length;
+}
+
+/**
+ * Puts `s` into a forest of cleanly nested slices (`level`: siblings, by start): inside the
+ * innermost slice that holds it, with no partial overlap on the way; or, with `root`, at the
+ * top where nothing there overlaps it. Returns whether it went in.
+ */
+function insert(level: Slice[], s: Slice, holds: Set<Slice>, root: boolean): boolean {
+  let container: Slice | undefined;
+  let at = firstEndingAfter(level, s.ts);
+  for (let k = at; k < level.length && level[k]!.ts < s.end; k++) {
+    const x = level[k]!;
+    if (container !== undefined || !holds.has(x) || x.ts > s.ts || s.end > x.end + NEST_SLACK) return false; // a partial overlap
+    container = x;
+  }
+  if (container !== undefined) {
+    const kids = (container.children ??= []);
+    const end = s.end;
+    s.end = Math.min(s.end, container.end);
+    if (insert(kids, s, holds, true)) {
+      holds.add(s);
+      return true;
+    }
+    s.end = end;
+    return false;
+  }
+  if (!root) return false;
+  while (at < level.length && level[at]!.ts < s.ts) at++;
+  level.splice(at, 0, s);
+  return true;
+}
+
+/** The index of the first of these disjoint siblings (by start) that ends after `t`. */
+function firstEndingAfter(level: Slice[], t: number): number {
+  let lo = 0;
+  let hi = level.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (level[mid]!.end <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
