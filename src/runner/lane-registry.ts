@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Piscina } from "piscina";
 import { encodeSegments } from "../protocol/codec.ts";
 import type { ChanRequest } from "../protocol/messages.ts";
-import { LANE_COUNTER, LANE_COUNTERS, ThreadChannel, type ToMainThread } from "./thread-messages.ts";
+import { LANE_COUNTER, LANE_COUNTERS, spansChannelName, ThreadChannel, type ToMainThread } from "./thread-messages.ts";
 
 export interface ChanRelayHandler {
   op(threadId: number, request: number, req: ChanRequest, values: Uint8Array[][], pointers: number[]): void;
@@ -27,6 +27,8 @@ export class LaneRegistry {
   /** calls, failures, inFlight, loads: see LANE_COUNTER. */
   readonly counters = new Int32Array(this.counterBuffer);
   private readonly channel = ThreadChannel.main(this.channelName);
+  /** The threads' spans come on a channel of their own (see spansChannelName). */
+  private readonly spansChannel = ThreadChannel.main(spansChannelName(this.channelName));
   private readonly live = new Set<number>();
   private readonly ports = new Map<number, number>(); // threadId -> port
   private readonly drained = new Set<number>();
@@ -44,6 +46,7 @@ export class LaneRegistry {
 
   constructor() {
     this.channel.listen((m) => this.onMessage(m));
+    this.spansChannel.listen((m) => this.onMessage(m));
   }
 
   /** Follows the pool's threads (call once the pool exists). */
@@ -204,5 +207,6 @@ export class LaneRegistry {
 
   close(): void {
     this.channel.close();
+    this.spansChannel.close();
   }
 }

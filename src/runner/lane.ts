@@ -18,7 +18,7 @@ import { bundlePath } from "./code-cache.ts";
 import { toShared } from "./object-store.ts";
 import { resultFrame, stoppingOutcome } from "./result-frame.ts";
 import type { CallOutcome } from "./task.ts";
-import { LANE_COUNTER, ThreadChannel, type LaneConfig } from "./thread-messages.ts";
+import { LANE_COUNTER, postSpans, ThreadChannel, type LaneConfig } from "./thread-messages.ts";
 import { bytesOf, callSpan } from "./activity/call-span.ts";
 import { setThreadSpans, ThreadSpans } from "./activity/thread-spans.ts";
 
@@ -206,7 +206,7 @@ class LaneSession {
 export function startLane(cfg: LaneConfig, tls: Tls | undefined): void {
   const counters = new Int32Array(cfg.counters);
   const channel = ThreadChannel.worker(cfg.channel);
-  const spans = new ThreadSpans(counters, (json, count, dropped, flush) => channel.post({ kind: "spans", threadId, json, count, dropped, flush }));
+  const spans = new ThreadSpans(counters, (json, count, dropped, flush) => postSpans(cfg.channel, { kind: "spans", threadId, json, count, dropped, flush }));
   setThreadSpans(spans); // channel waits and collectives on this thread record there too
   const sessions = new Set<LaneSession>();
   let draining = false;

@@ -163,6 +163,20 @@ export type ToWorkerThreads = DrainLanes | AbortCall | ObjectStored | ChanAnswer
 export type ThreadMessage = ToMainThread | ToWorkerThreads;
 
 /**
+ * Threads hand their spans to the main thread on a channel of their own (`<name>:spans`), which
+ * only the main thread listens on: on the channel of threads every handle (three per worker
+ * thread) would receive, and copy, every batch. A worker posts through a handle it opens and
+ * closes at once (postSpans), so that no worker receives another's.
+ */
+export const spansChannelName = (name: string): string => `${name}:spans`;
+
+export function postSpans(name: string, m: ThreadSpansMessage): void {
+  const bc = new BroadcastChannel(spansChannelName(name));
+  bc.postMessage(m);
+  bc.close();
+}
+
+/**
  * One side's handle on the runner's channel of threads (a BroadcastChannel): what it may
  * post, and what it hears. Every other member hears a message, so a worker thread also
  * hears the other workers' requests, and ignores them.
