@@ -12,7 +12,7 @@ import { DriverMetrics } from "../src/driver/observe/metrics.ts";
 import { Observers } from "../src/driver/observe/observers.ts";
 import { CallTally } from "../src/protocol/metrics/tally.ts";
 import { RANK_EXPORT_PREFIX } from "../src/protocol/spmd-wire.ts";
-import { footer, median, num, percentile, pinClientAndServers, processCpuUs, progress, quick, ratio, spread, table } from "./common.ts";
+import { footer, median, num, percentile, processCpuUs, progress, quick, ratio, spread, table } from "./common.ts";
 
 interface Variant {
   name: string;
@@ -207,8 +207,8 @@ async function main(): Promise<void> {
       const m = await cluster.import<typeof import("./fixtures/noop.ts")>(new URL("./fixtures/noop.ts", import.meta.url));
       runs.push({ v, cluster, call: () => m.noop(), rounds: [] });
     }
-    const pinned = pinClientAndServers(runs.flatMap((r) => r.cluster.runners.map((x) => x.pid)));
-    progress(`observe: warm-up${pinned ? ", client pinned to CPU 0, runners to CPU 1" : ""}`);
+    // Unpinned, as a user's program runs: what observing costs must hold where it is used.
+    progress("observe: warm-up");
     for (const r of runs) {
       await throughput(r.call);
       await rtt(r.call);
@@ -250,7 +250,7 @@ async function main(): Promise<void> {
     console.log(footer([
       `${ROUNDS} rounds; each round runs every variant once, in ABBA order (reversed every other round). Medians over rounds; "/ off" is the ratio of medians, "per-round / off" the range of each round's ratio to off's in the same round. Target: within 5% (throughput ≥ 0.95x, RTT ≤ 1.05x).`,
       `Each variant is its own \`local({ runners: 2, threads: 1, ... })\`, all started before the first round. Throughput: ${num(N)} no-op calls, at most ${num(WINDOW)} outstanding; RTT: ${num(RTT_CALLS)} sequential awaited no-op calls (p50 and p99 of each round). CPU per call: of the throughput workload, this process (driver) and both runner processes summed (from /proc, 10 ms ticks).`,
-      pinned ? "Placement: this process pinned to CPU 0, every runner process to CPU 1 (taskset), as in rtt.ts." : "Placement: not pinned (taskset unavailable or one CPU).",
+      "Placement: not pinned; the driver and runner processes go where the OS puts them, as a user's program does.",
       `Variants: ${VARIANTS.map((v) => v.name).join("; ")}. "Scraped" means a GET of every endpoint (driver and both runners) on a timer while the workloads run; a scrape costs each process a few ms of CPU (prom-client's process metrics, the threads' answers, the text), a fixed cost per scrape that the CPU columns spread over the calls of that time.`,
     ]));
     console.log();
