@@ -54,6 +54,19 @@ function viewDashboard(cluster: Cluster): () => Promise<void> {
   };
 }
 
+/**
+ * A trace running while the workloads run: every call observed on the driver, and a span per
+ * call recorded on the runners and sent every 200 ms. Its stop() (the final flush, building
+ * the Trace Event JSON in memory) comes after the workloads, untimed.
+ */
+function traceWhile(cluster: Cluster): () => Promise<void> {
+  const started = cluster.trace.start();
+  return async () => {
+    await started;
+    await cluster.trace.stop();
+  };
+}
+
 const VARIANTS: Variant[] = [
   { name: "off (floor)", options: {} },
   // What counting costs per call, with nobody reading the counts.
@@ -63,6 +76,7 @@ const VARIANTS: Variant[] = [
   // The dashboard watches every runner with spans (a span per call recorded and shipped) and
   // streams pictures to an open page.
   { name: "dashboard on, page open", options: { dashboard: { quiet: true } }, watch: viewDashboard },
+  { name: "trace running", options: {}, watch: traceWhile },
   // What the issue asks of: both at once.
   {
     name: "metrics + dashboard, scraped, page open", options: { metrics: true, dashboard: { quiet: true } },
