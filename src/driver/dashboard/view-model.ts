@@ -243,9 +243,11 @@ export class DashboardModel {
   }
 
   private span(runner: string, s: Span, offsetMs: number, at: number): void {
-    const name = s.kind === "call" ? spanFunction(s.name) : `${s.kind}: ${s.name}`;
-    this.spans.push([++this.spanSeq, runner, s.thread, name, s.start / 1000 + offsetMs, s.dur / 1000, s.ok, s.error]);
+    // The task stream shows calls. Waits, fetches and collectives happen inside calls (or on
+    // the runner's main thread): drawn over their call they would hide it; traces show them.
     if (s.kind !== "call") return;
+    const name = spanFunction(s.name);
+    this.spans.push([++this.spanSeq, runner, s.thread, name, s.start / 1000 + offsetMs, s.dur / 1000, s.ok, s.error]);
     const fn = this.fn(name);
     fn.spanCount++;
     fn.spanMicros += s.dur;
