@@ -166,13 +166,7 @@ interface RunnerState {
   offsetMs: number | undefined;
 }
 
-interface FunctionState {
-  name: string;
-  submitted: number;
-  queued: number;
-  running: number;
-  done: number;
-  failed: number;
+interface FunctionState extends Omit<FunctionRow, "meanMs"> {
   /** Finished calls of other drivers, seen in spans. */
   othersDone: number;
   othersFailed: number;
