@@ -46,7 +46,7 @@ export const SAMPLES: { [K in T]: Message<K> } = {
   [T.RankHello]: [T.RankHello, "job", 1],
   [T.RankMessage]: [T.RankMessage, "w:p", 7],
   [T.Draining]: [T.Draining],
-  [T.Watch]: [T.Watch, 500, true, 7],
+  [T.Watch]: [T.Watch, 500, true, 7, 2000],
   [T.Activity]: [T.Activity, 1.7e15, STATS, USAGE, 2, 3, 7],
   [T.Log]: [T.Log, 1, "add", 1, ["a line", "another"]],
 };

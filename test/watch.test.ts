@@ -68,6 +68,30 @@ describe("watching runners", () => {
     expect(new Set(adds.map((s) => `${s.runner}/${s.thread}`)).size).toBeGreaterThanOrEqual(2);
   });
 
+  it("merges back-to-back calls for a watcher that asks, counting every call; a watcher of every span stops the merging", async () => {
+    // echo, which no other test here calls: a span held from an earlier test cannot absorb these.
+    const calls = 60;
+    const echoes = (seen: RunnerActivity[]) => seen.flatMap((a) => a.spans).filter((s) => s.kind === "call" && s.name === "echo");
+    const merged: RunnerActivity[] = [];
+    const stop = t.cluster.watch((a) => merged.push(a), { intervalMs: 100, spans: true, mergeMicros: 1_000_000 });
+    await collect(t.cluster, false, (s) => new Set(s.map((a) => a.runner)).size === 2); // both runners asked
+    for (let i = 0; i < calls; i++) await t.m.echo(i); // one after another: back to back on few threads
+    const total = (): number => echoes(merged).reduce((n, s) => n + (s.count ?? 1), 0);
+    await collect(t.cluster, false, () => total() >= calls);
+    expect(total()).toBe(calls);
+    expect(echoes(merged).length).toBeLessThan(calls);
+    for (const s of echoes(merged)) expect(s.busy).toBeLessThanOrEqual(s.dur);
+    // A watcher of every span as well: the runners stop merging.
+    const every: RunnerActivity[] = [];
+    const stopEvery = t.cluster.watch((a) => every.push(a), { intervalMs: 100, spans: true });
+    await collect(t.cluster, false, (s) => new Set(s.map((a) => a.runner)).size === 2);
+    for (let i = 0; i < 10; i++) await t.m.echo(i);
+    await collect(t.cluster, false, () => echoes(every).length >= 10);
+    expect(echoes(every).map((s) => s.count)).toEqual(Array(echoes(every).length).fill(1));
+    stopEvery();
+    stop();
+  });
+
   it("stops asking when the last watcher stops", async () => {
     let heard = 0;
     const stop = t.cluster.watch(() => heard++, { intervalMs: 50 });

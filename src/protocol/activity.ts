@@ -48,21 +48,28 @@ export interface Span {
    * "chan", the channel; "collective", this rank in its communicator ("rank/size").
    */
   detail?: string | null | undefined;
+  /**
+   * Calls this span stands for: a watcher that asked for merged spans (a dashboard's task
+   * stream) gets back-to-back successful calls of one function on one thread as one span, whose
+   * `dur` runs from the first's start to the last's end and `busy` sums their run times.
+   */
+  count?: number;
+  busy?: number;
 }
 
 /** A span as it crosses the wire: a tuple, since thousands go in one message. */
 export type SpanTuple = [
   kind: string, name: string, thread: number, start: number, dur: number, ok: boolean, owner: string | null, callId: number | null, error: string | null,
-  bytes: number | null, detail?: string | null,
+  bytes: number | null, detail?: string | null, count?: number | null, busy?: number | null,
 ];
 
-export const spanTuple: Kind<SpanTuple> = tupleOf("a span [kind, name, thread, start, dur, ok, owner, callId, error, bytes, detail?]",
-  str, str, int, num, num, bool, nullable(str), nullable(int), nullable(str), nullable(num), maybe(str));
+export const spanTuple: Kind<SpanTuple> = tupleOf("a span [kind, name, thread, start, dur, ok, owner, callId, error, bytes, detail?, count?, busy?]",
+  str, str, int, num, num, bool, nullable(str), nullable(int), nullable(str), nullable(num), maybe(str), maybe(int), maybe(num));
 
-export const toTuple = (s: Span): SpanTuple => [s.kind, s.name, s.thread, s.start, s.dur, s.ok, s.owner, s.callId, s.error, s.bytes, s.detail];
+export const toTuple = (s: Span): SpanTuple => [s.kind, s.name, s.thread, s.start, s.dur, s.ok, s.owner, s.callId, s.error, s.bytes, s.detail, s.count, s.busy];
 
-export const fromTuple = ([kind, name, thread, start, dur, ok, owner, callId, error, bytes, detail]: SpanTuple): Span =>
-  ({ kind, name, thread, start, dur, ok, owner, callId, error, bytes, detail: detail ?? null });
+export const fromTuple = ([kind, name, thread, start, dur, ok, owner, callId, error, bytes, detail, count, busy]: SpanTuple): Span =>
+  ({ kind, name, thread, start, dur, ok, owner, callId, error, bytes, detail: detail ?? null, count: count ?? 1, busy: busy ?? dur });
 
 /**
  * The spans of an Activity message: its payload segments, each a JSON array of span tuples.

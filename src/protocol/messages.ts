@@ -219,7 +219,7 @@ export const MESSAGES = {
    * spans of what ran (calls of every driver, fetches, waits) if `spans`. `flush`: also gather
    * every thread's spans now and send them at once, in an Activity that says `flushed` = this.
    */
-  [T.Watch]: { fields: [["intervalMs", int], ["spans", bool], ["flush", maybe(int)]] },
+  [T.Watch]: { fields: [["intervalMs", int], ["spans", bool], ["flush", maybe(int)], ["merge", maybe(int)]] },
   /**
    * runner -> watching driver, + the spans since the last Activity, `spans` of them, as JSON
    * arrays of span tuples (protocol/activity.ts), one segment each: the runner passes on its

@@ -124,7 +124,7 @@ export class RunnerDaemon {
     this.feed = new ActivityFeed({
       stats: () => this.stats(),
       load: () => ({ threads: this.executor.threads, running: this.executor.runningCalls + (this.executor.lanes?.counters[LANE_COUNTER.inFlight] ?? 0) }),
-      setRecording: (on) => this.executor.lanes?.setRecording(on),
+      setRecording: (on, merge) => this.executor.lanes?.setRecording(on, merge),
       flushThreads: () => this.executor.lanes?.flushSpans() ?? Promise.resolve(),
     });
     this.peers.feed = this.feed; // runner-to-runner fetches are spans too

@@ -137,7 +137,7 @@ export class Session implements Watcher {
           this.conn.send(frameOf([T.Stats, h[1], stats, epochMicros()]));
           return;
         }
-        case T.Watch: return this.host.feed.watch(this, h[1], h[2], h[3]);
+        case T.Watch: return this.host.feed.watch(this, h[1], h[2], h[3], h[4]);
         case T.Heartbeat: return;
         default: throw new ProtocolError(`unexpected message type ${String(h[0])}`);
       }

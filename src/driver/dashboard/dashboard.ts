@@ -7,6 +7,13 @@ import { DashboardServer } from "./server.ts";
 import type { DashboardSource, DriverRunner, RunnerChangeListener } from "./source.ts";
 import { DashboardModel, DEFAULT_LIMITS, type CallInfo, type ErrorInfo, type ModelLimits } from "./view-model.ts";
 
+/**
+ * Back-to-back calls of one function on one runner thread closer than this arrive as one span
+ * (with a count): the task stream's narrowest window is 10 s across the page, milliseconds a
+ * pixel, and a span per 20 µs call cost the driver 2-3 µs per call (docs/benchmarks.md).
+ */
+const MERGE_MICROS = 2000;
+
 /** A running dashboard: where it is, and how to stop it. */
 export interface Dashboard {
   /** The page's address (never with the token in it). */
@@ -72,7 +79,7 @@ export async function startDashboard(source: DashboardSource, settings: Dashboar
   source.on("runner", onRunner);
   let stopWatching: () => void;
   try {
-    stopWatching = source.watch((a) => model.heard(a, Date.now()), { intervalMs, spans: true });
+    stopWatching = source.watch((a) => model.heard(a, Date.now()), { intervalMs, spans: true, mergeMicros: MERGE_MICROS });
   } catch (err) {
     stopObserving();
     source.off("runner", onRunner);

@@ -243,11 +243,12 @@ export class DashboardModel {
     const name = spanFunction(s.name);
     this.spans.push([++this.spanSeq, runner, s.thread, name, s.start / 1000 + offsetMs, s.dur / 1000, s.ok, s.error]);
     const fn = this.fn(name);
-    fn.spanCount++;
-    fn.spanMicros += s.dur;
+    const calls = s.count ?? 1; // a merged span stands for several calls (RunnerWatch mergeMicros)
+    fn.spanCount += calls;
+    fn.spanMicros += s.busy ?? s.dur;
     const mine = this.self !== undefined && this.hearsCalls && s.owner === this.self;
     if (mine) return; // counted, and its error kept in full, by the call events
-    if (s.ok) fn.othersDone++;
+    if (s.ok) fn.othersDone += calls;
     else {
       fn.othersFailed++;
       this.error({ at, function: name, runner, rank: null, message: s.error ?? "failed", stack: null, source: "runner" });

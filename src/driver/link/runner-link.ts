@@ -215,8 +215,10 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
   }
 
   /** Asks the runner to report its activity every `intervalMs` (0: stop), with spans or not; `flush`: and everything it holds now. */
-  watch(intervalMs: number, spans: boolean, flush?: number): void {
-    if (this.alive) this.conn.send(frameOf(flush === undefined ? [T.Watch, intervalMs, spans] : [T.Watch, intervalMs, spans, flush]));
+  watch(intervalMs: number, spans: boolean, flush?: number, merge = 0): void {
+    if (!this.alive) return;
+    if (merge > 0) this.conn.send(frameOf([T.Watch, intervalMs, spans, flush ?? null, merge]));
+    else this.conn.send(frameOf(flush === undefined ? [T.Watch, intervalMs, spans] : [T.Watch, intervalMs, spans, flush]));
   }
 
   stats(): Promise<RunnerStats> {

@@ -13,6 +13,8 @@ export interface Watcher {
 interface Watch {
   intervalMs: number;
   spans: boolean;
+  /** Back-to-back calls closer than this (µs) may come merged (0: every span apart). */
+  merge: number;
   timer: NodeJS.Timeout;
   /** Spans held for the next message: threads' chunks, and the main thread's own spans. */
   chunks: string[];
@@ -30,8 +32,8 @@ export interface FeedSource {
   stats(): RunnerStats;
   /** Worker threads, and calls running on them now. */
   load(): { threads: number; running: number };
-  /** Tells the threads whether anyone wants spans (they keep none otherwise). */
-  setRecording(on: boolean): void;
+  /** Tells the threads whether anyone wants spans (they keep none otherwise), and how close calls may be merged (0: not). */
+  setRecording(on: boolean, merge: number): void;
   /** Has every thread hand over the spans it holds; resolves once they have (or after a bound). */
   flushThreads(): Promise<void>;
 }
@@ -47,6 +49,7 @@ export class ActivityFeed {
   private readonly started = performance.now();
   /** Anyone wants spans: callers check this before building one. */
   recording = false;
+  private merging = 0;
 
   constructor(private readonly source: FeedSource) {}
 
@@ -55,9 +58,9 @@ export class ActivityFeed {
    * theirs over first, then an Activity answers with `flushed` = `flush`. Asking again with the
    * same interval keeps what is held for the watcher.
    */
-  watch(w: Watcher, intervalMs: number, spans: boolean, flush?: number | null): void {
+  watch(w: Watcher, intervalMs: number, spans: boolean, flush?: number | null, merge?: number | null): void {
     const old = this.watches.get(w);
-    if (old === undefined || old.intervalMs !== intervalMs || old.spans !== spans) {
+    if (old === undefined || old.intervalMs !== intervalMs || old.spans !== spans || old.merge !== (merge ?? 0)) {
       this.unwatch(w);
       if (intervalMs > 0) {
         // The first picture, sent at once, covers the runner's life so far: over no time at all
@@ -65,7 +68,7 @@ export class ActivityFeed {
         const timer = setInterval(() => this.send(w), Math.max(MIN_WATCH_MS, intervalMs));
         timer.unref();
         this.watches.set(w, {
-          intervalMs, spans, timer, chunks: old?.chunks ?? [], mine: old?.mine ?? [], count: old?.count ?? 0, dropped: old?.dropped ?? 0,
+          intervalMs, spans, merge: Math.max(0, merge ?? 0), timer, chunks: old?.chunks ?? [], mine: old?.mine ?? [], count: old?.count ?? 0, dropped: old?.dropped ?? 0,
           cpu: { user: 0, system: 0 }, cpuAt: 0,
         });
         if (flush == null) this.send(w); // the first picture at once
@@ -112,10 +115,14 @@ export class ActivityFeed {
   }
 
   private updateRecording(): void {
-    const on = [...this.watches.values()].some((x) => x.spans);
-    if (on !== this.recording) {
+    const wanting = [...this.watches.values()].filter((x) => x.spans);
+    const on = wanting.length > 0;
+    // Merged only if every watcher of spans takes them merged (a trace wants every call).
+    const merge = on && wanting.every((x) => x.merge > 0) ? Math.min(...wanting.map((x) => x.merge)) : 0;
+    if (on !== this.recording || merge !== this.merging) {
       this.recording = on;
-      this.source.setRecording(on);
+      this.merging = merge;
+      this.source.setRecording(on, merge);
     }
   }
 
