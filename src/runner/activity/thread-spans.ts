@@ -9,8 +9,9 @@ const MAX_HELD = 20_000;
 /**
  * A worker thread's spans, on their way to the main thread's feed. Nothing is kept unless a
  * driver watches with spans (the main thread sets a shared counter): a call then pays one
- * atomic read. Spans cross as one JSON string per flush: every thread on the runner's channel
- * hears every message, and a string is cheap to clone for the threads that ignore it.
+ * atomic read. Spans cross as one JSON string per flush, on a channel only the main thread hears,
+ * which passes the string on to drivers unread. The counter's value also says whether calls may
+ * be merged (see merged()).
  */
 export class ThreadSpans {
   private held: SpanTuple[] = [];
