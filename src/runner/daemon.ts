@@ -10,6 +10,7 @@ import { Connection } from "../transport/connection.ts";
 import { DEFAULT_MAX_FRAME } from "../transport/frames.ts";
 import { loadTls, Tls, type TlsOptions } from "../transport/secure.ts";
 import { createServer } from "../transport/server.ts";
+import { isLoopback } from "../transport/loopback.ts";
 import { CodeCache } from "./code-cache.ts";
 import { Executor } from "./executor.ts";
 import { ObjectService } from "./object-service.ts";
@@ -55,9 +56,6 @@ export interface RunnerOptions {
 /** Connections a runner (and each of its lanes) accepts at once: one per driver is the norm. */
 const DEFAULT_MAX_CONNECTIONS = 256;
 
-export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
 
 /** A runner daemon: accepts driver connections and runs their calls on a thread pool. */
 export class RunnerDaemon {

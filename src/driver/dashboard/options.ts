@@ -1,5 +1,6 @@
 import { parseAddress } from "../../transport/connection.ts";
 import type { TlsOptions } from "../../transport/secure.ts";
+import { isLoopback } from "../../transport/loopback.ts";
 
 /** `local({ dashboard })`, `connect({ dashboard })`: `true` for the defaults. */
 export interface DashboardOptions {
@@ -30,10 +31,6 @@ export interface DashboardOption {
 
 export const DEFAULT_DASHBOARD_PORT = 8787;
 const DEFAULT_HOST = "127.0.0.1";
-
-export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
 
 /** Where to listen: host, port, and whether the port was chosen by default (then a busy one falls back to a free one). */
 export function listenAddress(listen: string | undefined): { host: string; port: number; defaultPort: boolean } {

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import type { TlsPem } from "../../transport/secure.ts";
 import { Access, loopbackHosts } from "./access.ts";
-import { isLoopback } from "./options.ts";
+import { isLoopback } from "../../transport/loopback.ts";
 
 // The dashboard's HTTP side, on node:http: three files, a JSON picture and an event stream.
 // GET and HEAD only: nothing here runs code or changes the cluster, and any other method is

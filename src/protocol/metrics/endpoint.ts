@@ -3,6 +3,7 @@ import http from "node:http";
 import type net from "node:net";
 import type { Logger } from "pino";
 import { METRICS_CONTENT_TYPE } from "./exposition.ts";
+import { isLoopback } from "../../transport/loopback.ts";
 
 // The HTTP endpoint Prometheus scrapes, for runners and drivers alike: GET (or HEAD)
 // /metrics, nothing else. It binds to loopback unless given a host, answers every other
@@ -24,10 +25,6 @@ export function parseMetricsAddress(spec: MetricsAddress): { host: string; port:
   const port = m === null ? Number.NaN : Number(m[2]);
   if (m === null || !Number.isInteger(port) || port > 65535) throw new TypeError(`bad metrics address "${s}" (want host:port, :port or port)`);
   return { host: m[1] === undefined || m[1] === "" ? DEFAULT_METRICS_HOST : m[1], port };
-}
-
-export function isLoopbackHost(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 export interface MetricsEndpointOptions {
@@ -66,7 +63,7 @@ export class MetricsEndpoint {
     });
     const a = server.address() as net.AddressInfo;
     const address = `${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
-    if (!isLoopbackHost(host)) {
+    if (!isLoopback(host)) {
       opts.log?.warn({ address, bearer: expected !== undefined }, "metrics served beyond loopback: keep the port behind the network's controls (or set STRAND_METRICS_TOKEN)");
     }
     return new MetricsEndpoint(server, address);
