@@ -107,5 +107,6 @@ describe("watching runners", () => {
   it("refuses a bad interval at the call site", () => {
     expect(() => t.cluster.watch(() => {}, { intervalMs: 0 })).toThrow(TypeError);
     expect(() => t.cluster.watch(() => {}, { intervalMs: Number.NaN })).toThrow(/intervalMs/);
+    expect(() => t.cluster.watch(() => {}, { spans: true, mergeMicros: -1 })).toThrow(/mergeMicros/);
   });
 });
