@@ -10,6 +10,7 @@ const kCode = Symbol.for("strand.error.code");
 export type StrandErrorCode =
   | "ERR_STRAND_REMOTE"
   | "ERR_STRAND_RUNNER_LOST"
+  | "ERR_STRAND_NO_RUNNERS"
   | "ERR_STRAND_CLUSTER_CLOSED"
   | "ERR_STRAND_SERIALIZATION"
   | "ERR_STRAND_AUTH"
@@ -209,6 +210,29 @@ export class RunnerLostError extends StrandError {
   }
   override fields(): ErrorFields {
     return { runner: this.runner, reason: this.reason, attempts: this.attempts };
+  }
+}
+
+/**
+ * No runner was live for as long as the cluster waits for one (`waitForRunners`, default
+ * 60 s): the call, put or job queued for `waitedMs` and none joined (a cluster scaled to
+ * zero that did not scale up, every runner restarting for too long, a head with no runners).
+ */
+export class NoRunnersError extends StrandError {
+  static readonly code = "ERR_STRAND_NO_RUNNERS";
+  static {
+    register(NoRunnersError, (f) => new NoRunnersError(f.string("operation"), f.number("waitedMs")));
+  }
+  readonly operation: string;
+  readonly waitedMs: number;
+  /** @param operation what waited, e.g. the function called or `put`. */
+  constructor(operation: string, waitedMs: number) {
+    super(NoRunnersError.code, `${operation}: no runner joined the cluster within ${waitedMs} ms (waitForRunners)`);
+    this.operation = operation;
+    this.waitedMs = waitedMs;
+  }
+  override fields(): ErrorFields {
+    return { operation: this.operation, waitedMs: this.waitedMs };
   }
 }
 

@@ -20,7 +20,7 @@ export type { DashboardOptions } from "./driver/dashboard/options.ts";
 export { RunnerDaemon, type RunnerOptions } from "./runner/daemon.ts";
 export type { MetricsAddress } from "./protocol/metrics/endpoint.ts";
 export {
-  StrandError, RemoteError, RunnerLostError, ClusterClosedError, SerializationError, AuthError, ProtocolError,
+  StrandError, RemoteError, RunnerLostError, NoRunnersError, ClusterClosedError, SerializationError, AuthError, ProtocolError,
   TimeoutError, CancelledError, ImportError, ObjectLostError, ObjectStoreFullError,
   ChannelClosedError, ChannelBrokenError, JobAbortedError, type StrandErrorCode,
 } from "./errors.ts";

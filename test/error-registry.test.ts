@@ -3,7 +3,7 @@ import * as strand from "../src/index.ts";
 import * as runtime from "../src/runtime.ts";
 import {
   AuthError, CancelledError, ChannelBrokenError, ChannelClosedError, ClusterClosedError, ImportError, JobAbortedError,
-  ObjectLostError, ObjectStoreFullError, ProtocolError, RemoteError, RunnerLostError, SerializationError, StrandError, TimeoutError,
+  NoRunnersError, ObjectLostError, ObjectStoreFullError, ProtocolError, RemoteError, RunnerLostError, SerializationError, StrandError, TimeoutError,
 } from "../src/index.ts";
 import { errorClasses, errorClassOf, reviveStrandError, type ErrorClass } from "../src/errors.ts";
 import { decodeError, encodeSegments } from "../src/protocol/codec.ts";
@@ -22,6 +22,7 @@ const samples: Record<string, () => StrandError> = {
     remoteCode: "E_KEY", functionName: "lookup", runner: "10.0.0.1:7000",
   }),
   RunnerLostError: () => new RunnerLostError("10.0.0.2:7000", "heartbeats stopped for 1500 ms", 4),
+  NoRunnersError: () => new NoRunnersError("add", 60_000),
   ClusterClosedError: () => new ClusterClosedError("put"),
   SerializationError: () => new SerializationError("args[1].onDone", "is a function"),
   AuthError: () => new AuthError("bad token"),

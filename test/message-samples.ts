@@ -1,4 +1,4 @@
-import { MESSAGES, PROTOCOL_VERSION, T, type Header, type Message, type RunnerInfo, type RunnerStats } from "../src/protocol/messages.ts";
+import { MESSAGES, PROTOCOL_VERSION, T, type Header, type Member, type Message, type RunnerInfo, type RunnerStats } from "../src/protocol/messages.ts";
 import type { Reads } from "../src/protocol/read-header.ts";
 import type { RunnerUsage } from "../src/protocol/activity.ts";
 
@@ -7,6 +7,7 @@ import type { RunnerUsage } from "../src/protocol/activity.ts";
 
 export const nonce = new Uint8Array(32).fill(7);
 export const INFO: RunnerInfo = { id: "fake", threads: 1, pid: 1, hostname: "fake", maxFrame: 1 << 20 };
+export const MEMBER: Member = { address: "127.0.0.1:7700", id: "fake", threads: 1, pid: 1, hostname: "fake", metrics: null, tags: ["slurm.job=1"] };
 export const STATS: RunnerStats = {
   calls: 1, failures: 0, inFlight: 0, codeFetches: 0, codeBytesReceived: 0, codeLoads: 0, cachedModules: 0, sessions: 1, workerRestarts: 0,
   batches: 0, batchedCalls: 0, objects: 0, objectBytes: 0, objectBytesLimit: 1e9, objectFetches: 0, objectBytesFetched: 0, objectsServed: 0, channelOpsRelayed: 0,
@@ -49,6 +50,10 @@ export const SAMPLES: { [K in T]: Message<K> } = {
   [T.Watch]: [T.Watch, 500, true, 7, 2000],
   [T.Activity]: [T.Activity, 1.7e15, STATS, USAGE, 2, 3, 7],
   [T.Log]: [T.Log, 1, "add", 1, ["a line", "another"]],
+  [T.Join]: [T.Join, MEMBER],
+  [T.Leave]: [T.Leave],
+  [T.Subscribe]: [T.Subscribe],
+  [T.Members]: [T.Members, "all", [MEMBER]],
 };
 
 export const TYPES = Object.keys(MESSAGES).map(Number) as T[];

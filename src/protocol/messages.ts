@@ -51,6 +51,10 @@ export enum T {
   Watch = 34,
   Activity = 35,
   Log = 36,
+  Join = 37,
+  Leave = 38,
+  Subscribe = 39,
+  Members = 40,
 }
 
 /** A channel operation as it crosses the wire; the values of send cases follow as payloads. */
@@ -96,7 +100,29 @@ export interface RunnerInfo {
   hostname: string;
   /** The largest frame this runner accepts (and sends): bigger calls fail at the call site. */
   maxFrame: number;
+  /** What answered: a runner (left out) or a head (membership only: it runs no calls). */
+  role?: "head" | null | undefined;
 }
+
+/**
+ * A runner as a head knows it (head/membership.ts) and tells drivers: where to dial it and
+ * what it is. `id` is its RunnerInfo id: a runner restarted on the same address has a new one.
+ */
+export interface Member {
+  /** host:port drivers dial (the runner's listen address, or what it advertises). */
+  address: string;
+  id: string;
+  threads: number;
+  pid: number;
+  hostname: string;
+  /** Where it serves Prometheus metrics, if it does. */
+  metrics: string | null;
+  /** `key=value` labels the runner was started with (`--tag`), e.g. `slurm.job=1234`. */
+  tags: string[];
+}
+
+/** How the runner set changed, in a Members message: the whole set, or who came or went. */
+export type MembersChange = "all" | "joined" | "left" | "lost";
 
 export interface RunnerStats {
   calls: number;
@@ -132,7 +158,8 @@ const chanRequest = anyOf<ChanRequest>("a channel operation",
   record<Extract<ChanRequest, { op: "select" }>>("", { op: literal("select"), cases: listOf(chanCase), default: bool, timeout: maybe(num) }));
 /** Where a big channel value waits: [objectId, the runner holding it (null: the receiver)]. */
 const pointer = tupleOf("a value pointer [objectId, from]", str, nullable(str));
-const runnerInfo = record<RunnerInfo>("runner info", { id: str, threads: int, pid: int, hostname: str, maxFrame: int });
+const runnerInfo = record<RunnerInfo>("runner info", { id: str, threads: int, pid: int, hostname: str, maxFrame: int, role: maybe(literal("head")) });
+const member = record<Member>("a member", { address: str, id: str, threads: int, pid: int, hostname: str, metrics: nullable(str), tags: listOf(str) });
 const runnerStats = record<RunnerStats>("runner statistics", {
   calls: num, failures: num, inFlight: num, codeFetches: num, codeBytesReceived: num, codeLoads: num, cachedModules: num,
   sessions: num, workerRestarts: num, batches: num, batchedCalls: num, objects: num, objectBytes: num, objectBytesLimit: num,
@@ -234,6 +261,19 @@ export const MESSAGES = {
    * order. `fn`: the function's name.
    */
   [T.Log]: { fields: [["id", int], ["fn", str], ["stream", int], ["lines", listOf(str)]] },
+
+  // Membership: runners and drivers to a head (head/), after the usual handshake.
+  /**
+   * runner -> head, first: register me (again, after the head restarted). Heartbeats both
+   * ways keep it registered; a silence or a closed connection is a loss.
+   */
+  [T.Join]: { fields: [["member", member]] },
+  /** runner -> head: I am stopping (draining): give me no new drivers; a goodbye, not a loss. */
+  [T.Leave]: { fields: [] },
+  /** driver -> head, first: tell me the runners, now and as they change. */
+  [T.Subscribe]: { fields: [] },
+  /** head -> subscribed driver: the whole set first (`all`), then each change. */
+  [T.Members]: { fields: [["change", literal("all", "joined", "left", "lost")], ["members", listOf(member)]] },
 
   // Objects.
   /** driver -> runner, + the value: store it, owned by this driver. Answered by Done. */
