@@ -6,11 +6,12 @@ import tseslint from "typescript-eslint";
 // so each block lists all of its floor's bans.
 const ban = (what, why) => ({ regex: `(^|/)(${what})`, message: why });
 const above = {
-  transport: ban("protocol/|driver/|runner/|cli/|index\\.ts$|runtime\\.ts$", "transport/ is floor 2: it imports only floor 1 (errors, log)."),
-  protocol: ban("driver/|runner/|cli/|index\\.ts$|runtime\\.ts$", "protocol/ is floor 3: driver and runner share it, so it imports neither."),
-  driverTop: ban("runner/|cli/|runtime\\.ts$", "the driver never imports the runner (they share only protocol/) nor the CLI."),
-  runner: ban("driver/|cli/|index\\.ts$", "the runner never imports the driver (they share only protocol/) nor the CLI."),
-  base: ban("transport/|protocol/|driver/|runner/|cli/|index\\.ts$|runtime\\.ts$", "floor 1 (errors, log, context, comm) imports nothing of Strand's."),
+  transport: ban("protocol/|driver/|runner/|head/|cli/|index\\.ts$|runtime\\.ts$", "transport/ is floor 2: it imports only floor 1 (errors, log)."),
+  protocol: ban("driver/|runner/|head/|cli/|index\\.ts$|runtime\\.ts$", "protocol/ is floor 3: driver, runner and head share it, so it imports none of them."),
+  driverTop: ban("runner/|head/|cli/|runtime\\.ts$", "the driver never imports the runner or the head (they share only protocol/) nor the CLI."),
+  runner: ban("driver/|head/|cli/|index\\.ts$", "the runner never imports the driver or the head (they share only protocol/) nor the CLI."),
+  head: ban("driver/|runner/|cli/|index\\.ts$|runtime\\.ts$", "the head never imports the driver or the runner (they share only protocol/) nor the CLI."),
+  base: ban("transport/|protocol/|driver/|runner/|head/|cli/|index\\.ts$|runtime\\.ts$", "floor 1 (errors, log, context, comm) imports nothing of Strand's."),
   runtime: ban("driver/|runner/|cli/|index\\.ts$", "runtime.ts is bundled into remote modules: it pulls in no driver or runner code."),
 };
 // Inside the driver: calls/ and objects/ never reach link/ (only cluster.ts wires them),
@@ -46,11 +47,13 @@ export default tseslint.config(
   { files: ["src/transport/**"], rules: restrict(above.transport) },
   { files: ["src/protocol/**"], rules: restrict(above.protocol) },
   { files: ["src/runner/**"], rules: restrict(above.runner) },
+  { files: ["src/head/**"], rules: restrict(above.head) },
   { files: ["src/runtime.ts"], rules: restrict(above.runtime) },
   { files: ["src/driver/**"], rules: restrict(above.driverTop) },
   { files: ["src/driver/calls/**"], rules: restrict(above.driverTop, top, link) },
   { files: ["src/driver/objects/**"], rules: restrict(above.driverTop, top, link, calls) },
   { files: ["src/driver/link/**"], rules: restrict(above.driverTop, top) },
+  { files: ["src/driver/membership/**"], rules: restrict(above.driverTop, top, rooms) },
   { files: ["src/driver/channels/**"], rules: restrict(above.driverTop, top, rooms) },
   { files: ["src/driver/observe/**"], rules: restrict(above.driverTop, top, watch) },
   { files: ["src/driver/dashboard/**"], rules: restrict(above.driverTop, top, view) },

@@ -7,21 +7,24 @@ import { tlsFlags, tlsOptions, type TlsFlags } from "./tls-flags.ts";
 
 export interface ClusterFlags extends TlsFlags {
   runners?: string;
+  head?: string;
   token?: string;
 }
 
 export function withClusterFlags(c: Command): Command {
   return c
     .option("--runners <list>", "comma-separated runner addresses (host:port); default STRAND_RUNNERS")
+    .addOption(new Option("--head <host:port>", "the cluster's head: its runners, as they join and leave").env("STRAND_HEAD"))
     .addOption(new Option("--token <token>", "shared token for the runners").env("STRAND_TOKEN"))
     .addOption(tlsFlags.cert())
     .addOption(tlsFlags.key())
     .addOption(tlsFlags.ca());
 }
 
-/** The runners, token and TLS the flags (or the environment) give; throws without runners. */
-export function clusterTarget(o: ClusterFlags): { runners: string[]; token: string | undefined; tls: TlsOptions | undefined } {
+/** The runners (or head), token and TLS the flags (or the environment) give; throws with neither. */
+export function clusterTarget(o: ClusterFlags): { runners: string[]; head: string | undefined; token: string | undefined; tls: TlsOptions | undefined } {
   const runners = (o.runners ?? process.env.STRAND_RUNNERS ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
-  if (runners.length === 0) throw new Error("which runners? give --runners host:port,... (or set STRAND_RUNNERS)");
-  return { runners, token: o.token || undefined, tls: tlsOptions(o) };
+  const head = o.head?.trim() || undefined;
+  if (runners.length === 0 && head === undefined) throw new Error("which runners? give --runners host:port,... or --head host:port (or set STRAND_RUNNERS / STRAND_HEAD)");
+  return { runners, head, token: o.token || undefined, tls: tlsOptions(o) };
 }

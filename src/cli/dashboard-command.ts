@@ -13,9 +13,9 @@ export function dashboardCommand(): Command {
     .addOption(new Option("--https-cert <pem>", "serve HTTPS with this certificate (PEM file or text)"))
     .addOption(new Option("--https-key <pem>", "the private key of --https-cert"))
     .action(async (o: ClusterFlags & { listen?: string; httpsCert?: string; httpsKey?: string }) => {
-      const { runners, token, tls } = clusterTarget(o);
+      const { runners, head, token, tls } = clusterTarget(o);
       const https = o.httpsCert !== undefined || o.httpsKey !== undefined ? { cert: o.httpsCert, key: o.httpsKey } : undefined;
-      const cluster = await Cluster.create({ runners, token, tls, dashboard: { listen: o.listen, quiet: true, ...(https ? { tls: https } : {}) } });
+      const cluster = await Cluster.create({ runners, head, token, tls, dashboard: { listen: o.listen, quiet: true, ...(https ? { tls: https } : {}) } });
       // The token is never printed: the line says to add it off loopback.
       process.stdout.write(`${announcement(cluster.dashboardUrl!, o.listen)}\n`);
       await new Promise<void>((resolve) => {

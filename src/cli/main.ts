@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { mpirunCommand } from "./mpirun-command.ts";
 import { runCommand } from "./run-command.ts";
 import { runnerCommand } from "./runner-command.ts";
+import { headCommand } from "./head-command.ts";
 import { dashboardCommand } from "./dashboard-command.ts";
 import { statusCommand } from "./status-command.ts";
 import { topCommand } from "./top-command.ts";
@@ -9,6 +10,7 @@ import { topCommand } from "./top-command.ts";
 const program = new Command("strand")
   .description("Strand: distributed goroutines for TypeScript")
   .addCommand(runnerCommand())
+  .addCommand(headCommand())
   .addCommand(runCommand())
   .addCommand(mpirunCommand())
   .addCommand(dashboardCommand())

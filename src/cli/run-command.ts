@@ -14,6 +14,7 @@ export function runCommand(): Command {
     .argument("[args...]", "arguments for the script (after --)")
     .addOption(new Option("--local <n>", "start n local runners for the script").conflicts("runners"))
     .option("--runners <list>", "comma-separated runner addresses (host:port)")
+    .addOption(new Option("--head <host:port>", "the cluster's head (strand head): the script's runners are the ones registered there").conflicts("local"))
     .addOption(new Option("--token <token>", "shared token for the runners").env("STRAND_TOKEN"))
     .option("--metrics <[host:]port>", "the driver serves Prometheus metrics at /metrics (STRAND_METRICS for the script; loopback unless a host is given); with --local, the runners too")
     .addOption(tlsFlags.cert())
@@ -24,7 +25,7 @@ export function runCommand(): Command {
     .addOption(progressFlags.interval())
     .option("--no-remote-logs", "leave what remote functions print on the runners instead of printing it here")
     .option("--trace <file>", "write a trace of the script's cluster (Chrome Trace Event JSON, for Perfetto) when it closes")
-    .action(async (script: string, args: string[], o: { local?: string; runners?: string; token?: string; remoteLogs: boolean; metrics?: string; trace?: string } & TlsFlags & ProgressFlags) => {
+    .action(async (script: string, args: string[], o: { local?: string; runners?: string; head?: string; token?: string; remoteLogs: boolean; metrics?: string; trace?: string } & TlsFlags & ProgressFlags) => {
       // The script draws its own progress (connect() reads STRAND_PROGRESS): its stderr is ours.
       const env: NodeJS.ProcessEnv = { ...process.env, ...tlsEnv(tlsOptions(o)), ...progressEnv(o) };
       // connect() reads it, unless the script passes `logs` itself.
@@ -43,6 +44,7 @@ export function runCommand(): Command {
         Object.assign(env, tlsEnv(local.tls));
       } else {
         if (o.runners !== undefined) env.STRAND_RUNNERS = o.runners;
+        if (o.head !== undefined) env.STRAND_HEAD = o.head;
         if (o.token !== undefined) env.STRAND_TOKEN = o.token;
       }
       const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), script, ...args], { stdio: "inherit", env });

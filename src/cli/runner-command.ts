@@ -15,12 +15,16 @@ export function runnerCommand(): Command {
     .option("--max-connections <n>", "connections accepted at once, per port (default 256)", (v) => positiveInt(v, "--max-connections"))
     .option("--max-code <bytes>", "largest module bundle accepted from a driver (default 64 MiB)", (v) => positiveInt(v, "--max-code"))
     .option("--object-memory <MiB>", "memory budget of the object store (default: 30% of RAM)", (v) => positiveInt(v, "--object-memory"))
+    .addOption(new Option("--join <host:port>", "register with this head: its drivers find this runner (strand head)").env("STRAND_HEAD"))
+    .option("--advertise <host:port>", "the address drivers dial, as the head tells them (default: --listen; on 0.0.0.0, this host's address towards the head)")
+    .option("--tag <key=value>", "a label the head passes on to drivers (repeatable), e.g. slurm.job=1234", (v: string, all: string[]) => [...all, tag(v)], [] as string[])
+    .option("--health <[host:]port>", "serve /healthz and /readyz over HTTP (loopback unless a host is given)")
     .option("--metrics <[host:]port>", "serve Prometheus metrics over HTTP at /metrics (loopback unless a host is given; port 0 picks a free one)")
     .addOption(tlsFlags.cert("this runner's certificate (PEM file or text): TLS on all its ports"))
     .addOption(tlsFlags.key())
     .addOption(tlsFlags.ca("CA that signs the other runners' and the drivers' certificates; requires client certificates (mutual TLS)"))
     .addOption(new Option("--exit-with-stdin", "exit when stdin closes (used for child runners)").hideHelp())
-    .action(async (o: { listen: string; threads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; maxCode?: number; objectMemory?: number; metrics?: string; exitWithStdin?: boolean } & TlsFlags) => {
+    .action(async (o: { listen: string; threads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; maxCode?: number; objectMemory?: number; metrics?: string; exitWithStdin?: boolean; join?: string; advertise?: string; tag: string[]; health?: string } & TlsFlags) => {
       process.setSourceMapsEnabled(true); // remote stacks point into the user's TypeScript
       const { host, port } = parseAddress(o.listen);
       const daemon = await RunnerDaemon.start({
@@ -33,11 +37,13 @@ export function runnerCommand(): Command {
         ...(o.objectMemory !== undefined ? { objectMemory: o.objectMemory * 1024 * 1024 } : {}),
         tls: tlsOptions(o),
         ...(o.metrics !== undefined ? { metrics: o.metrics } : {}),
+        join: o.join || undefined, advertise: o.advertise, tags: o.tag, health: o.health,
       });
       // Before "listening on", which says the runner is ready (local() reads both).
       if (daemon.metricsAddress !== undefined) process.stdout.write(`metrics on ${daemon.metricsAddress}\n`);
+      if (daemon.healthAddress !== undefined) process.stdout.write(`health on ${daemon.healthAddress}\n`);
       process.stdout.write(`listening on ${daemon.address}\n`);
-      daemon.log.info({ address: daemon.address, threads: daemon.executor.threads, auth: o.token ? "token" : "none (loopback)", tls: daemon.tls === undefined ? "off" : daemon.tls.mutual ? "mutual" : "server", metrics: daemon.metricsAddress ?? "off" }, "runner ready");
+      daemon.log.info({ address: daemon.address, threads: daemon.executor.threads, auth: o.token ? "token" : "none (loopback)", tls: daemon.tls === undefined ? "off" : daemon.tls.mutual ? "mutual" : "server", metrics: daemon.metricsAddress ?? "off", head: o.join || "none" }, "runner ready");
       let stopping = false;
       const stop = (why: string): void => {
         if (stopping) return;
@@ -53,6 +59,11 @@ export function runnerCommand(): Command {
         process.stdin.resume();
       }
     });
+}
+
+function tag(v: string): string {
+  if (!/^[^=\s]+=\S*$/.test(v)) throw new Error(`--tag wants key=value, got "${v}"`);
+  return v;
 }
 
 function positiveInt(v: string, flag: string): number {

@@ -50,12 +50,21 @@ async function look(address: string, token: string | undefined, tls: TlsOptions 
   }
 }
 
+/** The runners a head knows now. */
+async function headRunners(head: string, token: string | undefined, tls: TlsOptions | undefined): Promise<string[]> {
+  const cluster = await Cluster.create({ runners: [], head, token, tls, reconnect: false, retries: 0, logger: quiet });
+  const addresses = cluster.runners.map((r) => r.address);
+  await cluster.close();
+  return addresses;
+}
+
 export function statusCommand(): Command {
   return withClusterFlags(new Command("status"))
     .description("show every runner once: threads, calls running, CPU, memory, objects, calls and failures")
     .action(async (o: ClusterFlags) => {
-      const { runners, token, tls } = clusterTarget(o);
-      const lines = await Promise.all(runners.map((a) => look(a, token, tls)));
+      const { runners, head, token, tls } = clusterTarget(o);
+      const all = head === undefined ? runners : [...new Set([...runners, ...(await headRunners(head, token, tls))])];
+      const lines = await Promise.all(all.map((a) => look(a, token, tls)));
       process.stdout.write(`${statusLines(lines).join("\n")}\n`);
       const down = lines.filter((l) => l.report === undefined);
       if (down.length > 0) {

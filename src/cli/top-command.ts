@@ -29,8 +29,8 @@ export function topCommand(): Command {
     .option("--interval <ms>", "time between refreshes", (v) => positive(v, "--interval"), 1000)
     .option("-n, --iterations <n>", "stop after n refreshes", (v) => positive(v, "--iterations"))
     .action(async (o: ClusterFlags & { interval: number; iterations?: number }) => {
-      const { runners, token, tls } = clusterTarget(o);
-      const cluster = await Cluster.create({ runners, token, tls });
+      const { runners, head, token, tls } = clusterTarget(o);
+      const cluster = await Cluster.create({ runners, head, token, tls });
       const heard = new Map<string, Heard>();
       const tty = process.stdout.isTTY === true;
       const lines = (): RunnerLine[] => cluster.runners.map((r): RunnerLine => {

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { CancelledError, ClusterClosedError, ObjectLostError, RunnerLostError, SerializationError, TimeoutError } from "../errors.ts";
+import { AuthError, CancelledError, ClusterClosedError, ObjectLostError, RunnerLostError, SerializationError, TimeoutError } from "../errors.ts";
 import { DEFAULT_MAX_FRAME, frameSize } from "../transport/frames.ts";
 import { loadTls, Tls, type TlsOptions } from "../transport/secure.ts";
 import { createLogger } from "../log.ts";
@@ -37,10 +37,14 @@ import type { LinkOptions } from "./link-options.ts";
 import { startDashboard, type Dashboard } from "./dashboard/dashboard.ts";
 import { checkDashboard, dashboardOptions, type DashboardOption } from "./dashboard/options.ts";
 import { remoteLines } from "./remote-logs.ts";
+import { HeadWatch } from "./membership/head-watch.ts";
+import type { Member, MembersChange } from "../protocol/messages.ts";
 
 export interface ClusterOptions extends LinkOptions, DashboardOption {
-  /** Runner addresses, host:port. */
+  /** Runner addresses, host:port (may be empty with a `head`). */
   runners: readonly string[];
+  /** A head (host:port) to learn the runners from, now and as they join and leave. */
+  head?: string | undefined;
   token?: string | undefined;
   /** TLS to every runner (main port and lanes): PEM text or file paths, read once. See ConnectOptions.tls. */
   tls?: TlsOptions | undefined;
@@ -90,11 +94,17 @@ export interface RunnerStatus {
   /** Bytes this driver has sent to and received from the runner. */
   bytesSent: number;
   bytesReceived: number;
+  /** `key=value` labels the runner registered with its head (`--tag`); empty without a head. */
+  tags: string[];
 }
 
-/** A runner left the cluster (its calls were failed or sent elsewhere) or joined it again. */
+/**
+ * A runner joined the cluster (a new one from the head, or a lost one back), was lost (its
+ * calls were sent elsewhere or failed), or left it (the head said it stopped, and it drained).
+ */
 export type RunnerEvent =
   | { type: "lost"; address: string; error: RunnerLostError }
+  | { type: "left"; address: string }
   | { type: "joined"; address: string; pid: number; threads: number };
 
 export type RunnerListener = (event: RunnerEvent) => void;
@@ -151,6 +161,16 @@ export class Cluster implements AsyncDisposable {
   private readonly log: Logger;
   private readonly runnerListeners = new Set<RunnerListener>();
   private rejoin: Rejoin<RunnerLink> | undefined;
+  /** How a link to a runner is opened (token, TLS, heartbeats of this cluster). */
+  private openLink: ((address: string) => Promise<RunnerLink>) | undefined;
+  /** The head this cluster learns runners from (opts.head). */
+  private headWatch: HeadWatch | undefined;
+  /** Links being opened to runners the head named, by address. */
+  private readonly opening = new Map<string, Promise<void>>();
+  /** Tags of the runners the head named, by address. */
+  private readonly tags = new Map<string, string[]>();
+  /** Runners the head said left: their links closing is a goodbye, not a loss, and not dialled again. */
+  private readonly departed = new Set<string>();
   private counts = { calls: 0, succeeded: 0, failed: 0 };
   private closing: Promise<void> | undefined;
   private dashboard: Dashboard | undefined;
@@ -185,7 +205,7 @@ export class Cluster implements AsyncDisposable {
   }
 
   static async create(opts: ClusterOptions): Promise<Cluster> {
-    if (opts.runners.length === 0) throw new TypeError("a cluster needs at least one runner address");
+    if (opts.runners.length === 0 && opts.head === undefined) throw new TypeError("a cluster needs at least one runner address, or a head");
     checkRetries(opts.retries, "cluster options");
     checkDashboard(dashboardOptions(opts.dashboard), opts.token);
     const c = new Cluster(opts);
@@ -214,6 +234,7 @@ export class Cluster implements AsyncDisposable {
         c.scheduler.remove(link);
         c.runnerWatch.lost(link.address);
         if (c.closing !== undefined) return;
+        if (c.departed.has(link.address)) return c.emitRunner({ type: "left", address: link.address });
         c.rejoin?.watch(link.address);
         c.emitRunner({ type: "lost", address: link.address, error: err });
       },
@@ -223,6 +244,7 @@ export class Cluster implements AsyncDisposable {
     const heartbeat = opts.heartbeat ?? DEFAULT_HEARTBEAT;
     const tls = opts.tls === undefined ? undefined : new Tls(loadTls(opts.tls));
     const open = (address: string): Promise<RunnerLink> => RunnerLink.open(address, opts.token, tls, host, heartbeat);
+    c.openLink = open;
     if (opts.reconnect !== false) {
       c.rejoin = new Rejoin({ open, joined: (address, link) => c.joined(address, link), log: c.log }, opts.reconnect === true ? {} : opts.reconnect);
     }
@@ -236,6 +258,16 @@ export class Cluster implements AsyncDisposable {
     }
     for (const l of c.links) c.scheduler.add(l);
     c.maxFrame = c.links.reduce((m, l) => Math.min(m, l.info.maxFrame ?? DEFAULT_MAX_FRAME), DEFAULT_MAX_FRAME);
+    if (opts.head !== undefined) {
+      try {
+        c.headWatch = await HeadWatch.start(opts.head, opts.token, tls, { members: (change, ms) => c.members(change, ms), log: c.log });
+        // The runners the head named first are connected before the first call is placed.
+        await Promise.all(c.opening.values());
+      } catch (err) {
+        await c.close();
+        throw err;
+      }
+    }
     const d = dashboardOptions(opts.dashboard);
     if (d !== undefined) {
       try {
@@ -264,9 +296,43 @@ export class Cluster implements AsyncDisposable {
     return this.dashboard?.url;
   }
 
-  /** A lost runner answers again: it takes its old place and new calls. */
+  /**
+   * The head's news. A runner it names is connected unless it is already (a head that
+   * returned names every runner again); one that left is not dialled again once its link
+   * closes. A runner the head lost is not dropped here: this driver judges its own links.
+   */
+  private members(change: MembersChange, members: Member[]): void {
+    for (const m of members) {
+      if (change === "left") {
+        this.departed.add(m.address);
+        this.rejoin?.forget(m.address);
+        continue;
+      }
+      if (change === "lost") continue;
+      this.tags.set(m.address, m.tags);
+      this.departed.delete(m.address);
+      this.connectMember(m.address);
+    }
+  }
+
+  private connectMember(address: string): void {
+    if (this.closing !== undefined || this.openLink === undefined || this.opening.has(address)) return;
+    if (this.links.some((l) => l.address === address && l.alive)) return;
+    const p = this.openLink(address).then(
+      (link) => this.joined(address, link),
+      (err: Error) => {
+        if (this.closing !== undefined) return;
+        this.log.warn({ runner: address, err: err.message }, "cannot connect to a runner the head named");
+        if (!(err instanceof AuthError)) this.rejoin?.watch(address);
+      },
+    ).finally(() => this.opening.delete(address));
+    this.opening.set(address, p);
+  }
+
+  /** A runner answers: a lost one takes its old place, a new one (from the head) a new place; both take new calls. */
   private joined(address: string, link: RunnerLink): void {
-    if (this.closing !== undefined) {
+    if (this.closing !== undefined || this.links.some((l) => l.address === address && l.alive)) {
+      // Closing, or connected meanwhile by the other path (the head named it while it was being redialled).
       void link.close();
       return;
     }
@@ -275,7 +341,7 @@ export class Cluster implements AsyncDisposable {
     else this.links[old] = link;
     // A restarted runner may have been given a smaller frame limit.
     this.maxFrame = Math.min(this.maxFrame, link.info.maxFrame ?? DEFAULT_MAX_FRAME);
-    this.log.info({ runner: address, pid: link.info.pid }, "runner rejoined");
+    this.log.info({ runner: address, pid: link.info.pid }, old === -1 ? "runner joined" : "runner rejoined");
     this.scheduler.add(link);
     this.runnerWatch.joined(link);
     this.emitRunner({ type: "joined", address, pid: link.info.pid, threads: link.threads });
@@ -365,7 +431,7 @@ export class Cluster implements AsyncDisposable {
 
   /**
    * `"error"`: failures of calls started with `f.go(...)`; without a listener they are logged.
-   * `"runner"`: a runner was lost, or joined again after a loss (see `reconnect`).
+   * `"runner"`: a runner joined (new from the head, or back after a loss: see `reconnect`), was lost, or left (the head said it stopped).
    */
   on(event: "error", listener: GoroutineListener): this;
   on(event: "runner", listener: RunnerListener): this;
@@ -563,7 +629,7 @@ export class Cluster implements AsyncDisposable {
   get runners(): RunnerStatus[] {
     return this.links.map((l) => ({
       address: l.address, threads: l.threads, inFlight: l.inFlight, alive: l.alive, pid: l.info.pid, hostname: l.info.hostname,
-      lanes: l.lanePorts, bytesSent: l.traffic.sent, bytesReceived: l.traffic.received,
+      lanes: l.lanePorts, bytesSent: l.traffic.sent, bytesReceived: l.traffic.received, tags: this.tags.get(l.address) ?? [],
     }));
   }
 
@@ -599,7 +665,9 @@ export class Cluster implements AsyncDisposable {
       }
       this.channels.closeAll("its cluster was closed");
       try {
+        this.headWatch?.stop();
         await this.rejoin?.stop();
+        await Promise.allSettled(this.opening.values());
         await Promise.all(this.links.map((l) => l.close()));
       } finally {
         this.closed.abort();

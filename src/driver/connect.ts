@@ -11,6 +11,11 @@ import { checkDashboard, dashboardOptions, type DashboardOption } from "./dashbo
 export interface ConnectOptions extends LinkOptions, DashboardOption {
   /** host:port of each runner; default STRAND_RUNNERS (comma-separated). */
   runners?: readonly string[];
+  /**
+   * host:port of the cluster's head (`strand head`): the runners are the ones registered
+   * there, now and as they join and leave. Default STRAND_HEAD. With `runners` too, both.
+   */
+  head?: string;
   /** Shared token; default STRAND_TOKEN. */
   token?: string;
   /**
@@ -63,19 +68,21 @@ export async function local(options: LocalOptions = {}): Promise<Cluster> {
 }
 
 /**
- * Connects to running runners. With no addresses given and STRAND_RUNNERS unset, starts
- * a local cluster instead (like ray.init()), with TLS only if `options.tls` asks for it.
+ * Connects to running runners, or to a head that knows them. With neither given (nor
+ * STRAND_RUNNERS / STRAND_HEAD), starts a local cluster instead (like ray.init()), with TLS
+ * only if `options.tls` asks for it.
  */
 export async function connect(options: ConnectOptions = {}): Promise<Cluster> {
   const env = process.env.STRAND_RUNNERS?.split(",").map((s) => s.trim()).filter((s) => s !== "");
   const runners = options.runners ?? env ?? [];
+  const head = options.head ?? (process.env.STRAND_HEAD?.trim() || undefined);
   const token = options.token ?? (process.env.STRAND_TOKEN || undefined);
   const metrics = metricsOption(options.metrics);
   const withMetrics = metrics !== undefined ? { metrics } : {};
-  if (runners.length === 0) {
+  if (runners.length === 0 && head === undefined) {
     return local({ ...(token !== undefined ? { token } : {}), ...(options.tls !== undefined ? { tls: options.tls } : {}), dashboard: options.dashboard, ...linkOptions(options), ...withMetrics });
   }
-  const cluster = await Cluster.create({ runners, token, tls: options.tls ?? tlsFromEnv(), dashboard: options.dashboard, ...linkOptions(options), ...withMetrics });
+  const cluster = await Cluster.create({ runners, head, token, tls: options.tls ?? tlsFromEnv(), dashboard: options.dashboard, ...linkOptions(options), ...withMetrics });
   showProgressFromEnv(cluster);
   return cluster;
 }

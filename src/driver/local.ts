@@ -22,6 +22,8 @@ export interface LocalRunnersOptions {
   tls?: TlsOptions;
   /** Each runner serves Prometheus metrics on a free loopback port (`metricsAddresses`). */
   metrics?: boolean;
+  /** A head (host:port) the runners register with (`strand runner --join`). */
+  join?: string;
 }
 
 export interface LocalRunners {
@@ -35,8 +37,8 @@ export interface LocalRunners {
   stop(): Promise<void>;
 }
 
-const fromSource = import.meta.url.endsWith(".ts");
-const cliMain = fileURLToPath(new URL(`../cli/main${fromSource ? ".ts" : ".js"}`, import.meta.url));
+export const fromSource = import.meta.url.endsWith(".ts");
+export const cliMain = fileURLToPath(new URL(`../cli/main${fromSource ? ".ts" : ".js"}`, import.meta.url));
 
 /** The node arguments that run our CLI: from source (tests of the CLI itself) through tsx's loader. */
 export function cliCommand(): string[] {
@@ -73,6 +75,7 @@ export async function startLocalRunners(opts: LocalRunnersOptions = {}, listen?:
   if (opts.cacheDir !== undefined) args.push("--cache-dir", opts.cacheDir);
   if (opts.objectMemoryMiB !== undefined) args.push("--object-memory", String(opts.objectMemoryMiB));
   if (opts.metrics === true) args.push("--metrics", "127.0.0.1:0");
+  if (opts.join !== undefined) args.push("--join", opts.join);
   const processes: ChildProcess[] = [];
   const started = Array.from({ length: n }, (_, i) => {
     const child = spawn(process.execPath, [...args, "--listen", listen?.[i] ?? "127.0.0.1:0"], { env, stdio: ["pipe", "pipe", "inherit"] });
@@ -94,11 +97,11 @@ export async function startLocalRunners(opts: LocalRunnersOptions = {}, listen?:
   }
 }
 
-/** The runner's address once it says `listening on`, and its metrics address if it said `metrics on` first. */
-function listeningAddress(child: ChildProcess): Promise<{ address: string; metrics: string | undefined }> {
+/** The runner's (or head's) address once it says `listening on`, and its metrics address if it said `metrics on` first. */
+export function listeningAddress(child: ChildProcess): Promise<{ address: string; metrics: string | undefined }> {
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
-    const onExit = (code: number | null): void => reject(new Error(`runner exited with code ${code} before listening`));
+    const onExit = (code: number | null): void => reject(new Error(`${child.spawnargs.includes("head") ? "head" : "runner"} exited with code ${code} before listening`));
     child.once("exit", onExit);
     child.once("error", reject);
     let metrics: string | undefined;

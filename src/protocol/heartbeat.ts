@@ -10,6 +10,14 @@ export interface HeartbeatOptions {
 
 export const DEFAULT_HEARTBEAT: HeartbeatOptions = { intervalMs: 250, timeoutMs: 1500 };
 
+/**
+ * Between a head and its runners and drivers. The head's view is only advice to drivers
+ * (each judges its own links by its own heartbeats), so it is slower to call a runner lost
+ * than a driver is: a runner in a long GC pause is not worth churning every driver's
+ * runner set for.
+ */
+export const HEAD_HEARTBEAT: HeartbeatOptions = { intervalMs: 500, timeoutMs: 5000 };
+
 const HEARTBEAT_FRAME = frameOf([T.Heartbeat]);
 
 /**

@@ -4,8 +4,10 @@ import type { Logger } from "pino";
 import { ChannelBrokenError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { refuseEarly, serverHandshake } from "../protocol/handshake.ts";
-import type { HeartbeatOptions } from "../protocol/heartbeat.ts";
-import { chanOf, type RunnerInfo, type RunnerStats } from "../protocol/messages.ts";
+import { HEAD_HEARTBEAT, type HeartbeatOptions } from "../protocol/heartbeat.ts";
+import { chanOf, type Member, type RunnerInfo, type RunnerStats } from "../protocol/messages.ts";
+import { HealthEndpoint } from "../protocol/health.ts";
+import { randomUUID } from "node:crypto";
 import { Connection } from "../transport/connection.ts";
 import { DEFAULT_MAX_FRAME } from "../transport/frames.ts";
 import { loadTls, Tls, type TlsOptions } from "../transport/secure.ts";
@@ -23,6 +25,7 @@ import { LANE_COUNTER } from "./thread-messages.ts";
 import { ActivityFeed } from "./activity/feed.ts";
 import type { MetricsAddress } from "../protocol/metrics/endpoint.ts";
 import { RunnerMetrics } from "./metrics/runner-metrics.ts";
+import { HeadRegistration } from "./head-registration.ts";
 
 export interface RunnerOptions {
   host?: string;
@@ -50,6 +53,17 @@ export interface RunnerOptions {
   metrics?: MetricsAddress | undefined;
   /** How this runner heartbeats its drivers, and how long it tolerates a silent one. */
   heartbeat?: HeartbeatOptions;
+  /** A head to register with (host:port), with this runner's token and TLS: drivers of the head find it. */
+  join?: string | undefined;
+  /**
+   * The address drivers dial, as the head tells them (default: the listen address; listening
+   * on 0.0.0.0 or ::, our address on the connection to the head, with the listen port).
+   */
+  advertise?: string | undefined;
+  /** `key=value` labels the head passes on to drivers (e.g. `slurm.job=1234`). */
+  tags?: string[] | undefined;
+  /** Serve /healthz and /readyz over HTTP here (see protocol/health.ts); off by default. */
+  health?: MetricsAddress | undefined;
   logger?: Logger;
 }
 
@@ -81,6 +95,11 @@ export class RunnerDaemon {
   address = "";
   /** Set when the runner serves metrics (opts.metrics). */
   private readonly metrics: RunnerMetrics | undefined;
+  /** Set when the runner joined a head (opts.join). */
+  registration: HeadRegistration | undefined;
+  private healthEndpoint: HealthEndpoint | undefined;
+  /** This process among the runners a head has known on our address (a restart gets a new one). */
+  private readonly memberId = `${process.pid}-${randomUUID().slice(0, 8)}`;
 
   get maxFrame(): number {
     return this.opts.maxFrame ?? DEFAULT_MAX_FRAME;
@@ -155,15 +174,44 @@ export class RunnerDaemon {
     });
     const addr = d.server.address() as net.AddressInfo;
     d.address = `${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
-    if (opts.metrics !== undefined) {
-      try {
-        await d.metrics!.listen(opts.metrics, { secret: opts.token, log: d.log });
-      } catch (err) {
-        await d.close(0);
-        throw err;
-      }
+    try {
+      if (opts.metrics !== undefined) await d.metrics!.listen(opts.metrics, { secret: opts.token, log: d.log });
+      if (opts.health !== undefined) d.healthEndpoint = await HealthEndpoint.start(opts.health, () => d.notReady());
+    } catch (err) {
+      await d.close(0);
+      throw err;
+    }
+    if (opts.join !== undefined) {
+      d.registration = new HeadRegistration({
+        head: opts.join, token: opts.token, tls: d.tls, heartbeat: HEAD_HEARTBEAT, log: d.log,
+        member: (localHost) => d.member(localHost),
+      });
     }
     return d;
+  }
+
+  /** Where this runner serves /healthz and /readyz (undefined: it does not). */
+  get healthAddress(): string | undefined {
+    return this.healthEndpoint?.address;
+  }
+
+  /** Why this runner should get no work now (readiness), or undefined. */
+  private notReady(): string | undefined {
+    if (this.stopping) return "draining";
+    return undefined;
+  }
+
+  /** This runner as its head tells drivers: `localHost` is our end of the connection to the head. */
+  private member(localHost: string): Member {
+    const port = this.address.slice(this.address.lastIndexOf(":") + 1);
+    const listenHost = this.opts.host ?? "127.0.0.1";
+    const anyHost = listenHost === "0.0.0.0" || listenHost === "::" || listenHost === "";
+    const local = localHost.startsWith("::ffff:") ? localHost.slice(7) : localHost;
+    const address = this.opts.advertise ?? (anyHost ? `${local.includes(":") ? `[${local}]` : local}:${port}` : this.address);
+    return {
+      address, id: this.memberId, threads: this.executor.threads, pid: process.pid, hostname: os.hostname(),
+      metrics: this.metrics?.address ?? null, tags: this.opts.tags ?? [],
+    };
   }
 
   /** Where this runner serves Prometheus metrics (undefined: it does not). */
@@ -275,6 +323,8 @@ export class RunnerDaemon {
   async close(graceMs = 10_000): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    // First of all: drivers that learn of runners from the head stop hearing of this one.
+    this.registration?.leave();
     // Drivers stop sending calls here; what they sent meanwhile comes back unrun.
     for (const s of this.sessions) s.draining();
     const closed = new Promise<void>((r) => this.server.close(() => r()));
@@ -300,6 +350,7 @@ export class RunnerDaemon {
     this.feed.close();
     await closed;
     await this.metrics?.close();
+    await this.healthEndpoint?.close();
     await this.executor.close();
   }
 }

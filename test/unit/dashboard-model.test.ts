@@ -194,7 +194,7 @@ describe("dashboard view model", () => {
     m.runnerChanged({ type: "lost", address: "a:1", error: { message: "no heartbeat for 1500 ms" } }, T0);
     m.runnerChanged({ type: "joined", address: "a:1" }, T0 + 1);
     const p = m.picture(T0 + 2, [], []);
-    expect(p.errors.map((e) => [e.source, e.runner, e.message])).toEqual([["cluster", "a:1", "runner joined again"], ["cluster", "a:1", "runner lost: no heartbeat for 1500 ms"]]);
+    expect(p.errors.map((e) => [e.source, e.runner, e.message])).toEqual([["cluster", "a:1", "runner joined"], ["cluster", "a:1", "runner lost: no heartbeat for 1500 ms"]]);
     expect(p.runners.map((r) => r.address)).toEqual(["a:1"]);
   });
 

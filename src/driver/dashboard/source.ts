@@ -12,9 +12,9 @@ export interface DriverRunner {
   readonly bytesReceived: number;
 }
 
-/** A runner lost or joined again (the cluster's "runner" event, as much as the page needs). */
+/** A runner lost, left or joined (the cluster's "runner" event, as much as the page needs). */
 export interface RunnerChange {
-  readonly type: "lost" | "joined";
+  readonly type: "lost" | "left" | "joined";
   readonly address: string;
   readonly error?: { readonly message: string };
 }

@@ -257,7 +257,7 @@ export class DashboardModel {
 
   runnerChanged(e: RunnerChange, at: number): void {
     this.runner(e.address);
-    const message = e.type === "lost" ? `runner lost: ${e.error?.message ?? "(no reason)"}` : "runner joined again";
+    const message = e.type === "lost" ? `runner lost: ${e.error?.message ?? "(no reason)"}` : e.type === "left" ? "runner left" : "runner joined";
     this.error({ at, function: "", runner: e.address, rank: null, message, stack: null, source: "cluster" });
   }
 

@@ -46,6 +46,13 @@ export class Rejoin<L> {
     this.schedule(address, this.opts.initialDelayMs, 1);
   }
 
+  /** Stops trying `address` (its runner left for good). */
+  forget(address: string): void {
+    const t = this.timers.get(address);
+    if (t !== undefined) clearTimeout(t);
+    this.timers.delete(address);
+  }
+
   /** Addresses being tried. */
   get pending(): string[] {
     return [...this.timers.keys()];

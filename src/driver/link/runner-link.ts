@@ -105,6 +105,10 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     });
     const conn = new Connection(socket);
     const { info, backlog, clock } = await clientHandshake(conn, token);
+    if (info.role === "head") {
+      conn.destroy();
+      throw new ProtocolError(`${address} is a head, not a runner: connect({ head: "${address}" }) learns the runners from it`);
+    }
     const link = new RunnerLink(address, info, conn, host, token, tls, clock);
     conn.send(frameOf([T.Owner, host.ownerPrefix, host.remoteLines !== undefined]));
     conn.on("frame", (segs) => link.onFrame(segs));

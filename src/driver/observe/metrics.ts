@@ -10,8 +10,8 @@ import type { PendingCall } from "../calls/call.ts";
 /** What the driver's metrics read of their cluster (the Cluster, seen from this room). */
 export interface MetricsSubject {
   observe(observer: CallObserver): () => void;
-  on(event: "runner", listener: (event: { type: "lost" | "joined"; address: string }) => void): unknown;
-  off(event: "runner", listener: (event: { type: "lost" | "joined"; address: string }) => void): unknown;
+  on(event: "runner", listener: (event: { type: "lost" | "left" | "joined"; address: string }) => void): unknown;
+  off(event: "runner", listener: (event: { type: "lost" | "left" | "joined"; address: string }) => void): unknown;
   readonly runners: readonly { address: string; alive: boolean; bytesSent: number; bytesReceived: number }[];
   readonly stats: { resent: number; queued: number; objects: number; objectBytes: number; codeBytesSent: number; channels: readonly unknown[] };
 }
@@ -55,13 +55,13 @@ export class DriverMetrics implements CallObserver {
   private readonly stopObserving: () => void;
   private endpoint: MetricsEndpoint | undefined;
 
-  private readonly onRunner = (e: { type: "lost" | "joined"; address: string }): void => {
+  private readonly onRunner = (e: { type: "lost" | "left" | "joined"; address: string }): void => {
     if (e.type === "joined") {
       this.joined++;
       this.folded.delete(e.address);
       return;
     }
-    this.lost++;
+    if (e.type === "lost") this.lost++; // one that left said goodbye: not a loss
     // The lost link is still listed until a new one takes its place: keep what it carried.
     const r = this.subject.runners.find((x) => x.address === e.address && !x.alive);
     if (r === undefined || this.folded.has(e.address)) return;

@@ -84,7 +84,7 @@ export const DRIVER = {
   resent: counter("strand_driver_calls_resent_total", "Sends repeated after a runner, a thread connection or an input was lost."),
   runners: gauge("strand_driver_runners", "Runners of the cluster, by state (alive, lost).", ["state"]),
   runnersLost: counter("strand_driver_runners_lost_total", "Times a runner was lost."),
-  runnersJoined: counter("strand_driver_runners_joined_total", "Times a lost runner joined again."),
+  runnersJoined: counter("strand_driver_runners_joined_total", "Runners that joined: lost ones back, and new ones from the head."),
   bytesSent: counter("strand_driver_bytes_sent_total", "Bytes sent to runners (main connections and lanes)."),
   bytesReceived: counter("strand_driver_bytes_received_total", "Bytes received from runners (main connections and lanes)."),
   codeBytes: counter("strand_driver_code_sent_bytes_total", "Bytes of module bundles sent to runners."),
