@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { AuthError, Cluster, ProtocolError } from "../src/index.ts";
-import { fixture, handDriver, rejectionOf, RunnerEvents, silentLogger } from "./helpers.ts";
+import { fixture, handDriver, rejectionOf, removeDir, RunnerEvents, silentLogger, tempDir } from "./helpers.ts";
+import { makeTestPki } from "./tls-certs.ts";
+import { startLocalHead } from "../src/driver/local-head.ts";
+import { startLocalRunners } from "../src/driver/local.ts";
 import { HeadCluster, kill9, liveRunners, stopProcess, TOKEN } from "./membership/head-cluster.ts";
 import { frameOf, T } from "../src/protocol/messages.ts";
 import { readHeader, ANY_MESSAGE } from "../src/protocol/read-header.ts";
@@ -137,5 +140,32 @@ describe("who may join, and who is what", () => {
     again.conn.destroy();
     expect(h.slice(0, 2)).toEqual([T.Members, "all"]);
     expect((h as [T.Members, string, unknown[]])[2]).toHaveLength(1);
+  });
+});
+
+describe("a head over mutual TLS", () => {
+  it("runners join and drivers subscribe over TLS; a client the head's CA did not sign is refused", async () => {
+    const dir = await tempDir("strand-head-tls-");
+    try {
+      const pki = await makeTestPki(dir);
+      const serverTls = { ...pki.runner, ca: pki.ca };
+      const head = await startLocalHead({ token: TOKEN, tls: serverTls });
+      const r = await startLocalRunners({ runners: 1, threads: 1, token: TOKEN, tls: serverTls, join: head.address });
+      try {
+        await using cluster = await Cluster.create({ runners: [], head: head.address, token: TOKEN, tls: { ...pki.client, ca: pki.ca }, logger: silentLogger() });
+        await liveRunners(cluster, 1);
+        const m = await cluster.import<F>(fixture("faults.ts"));
+        expect(await m.square(7, 0)).toEqual({ value: 49, pid: r.processes[0]!.pid });
+        const rogue = await rejectionOf(Cluster.create({ runners: [], head: head.address, token: TOKEN, tls: { ...pki.rogue, ca: pki.ca }, logger: silentLogger() }));
+        expect(rogue).toBeInstanceOf(AuthError);
+        const plain = await rejectionOf(driver(head.address));
+        expect(plain).toBeInstanceOf(AuthError);
+        expect((plain as Error).message).toMatch(/TLS required/);
+      } finally {
+        await Promise.all([r.stop(), head.stop()]);
+      }
+    } finally {
+      await removeDir(dir);
+    }
   });
 });
