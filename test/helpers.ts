@@ -82,7 +82,7 @@ export function exited(child: ChildProcess): Promise<number | NodeJS.Signals> {
 /** Environment for child processes without any Strand settings leaking in from ours. */
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  for (const k of ["STRAND_TOKEN", "STRAND_RUNNERS", "STRAND_TLS_CERT", "STRAND_TLS_KEY", "STRAND_TLS_CA", "STRAND_METRICS", "STRAND_METRICS_TOKEN"]) if (!(k in extra)) delete env[k];
+  for (const k of ["STRAND_TOKEN", "STRAND_RUNNERS", "STRAND_HEAD", "STRAND_TLS_CERT", "STRAND_TLS_KEY", "STRAND_TLS_CA", "STRAND_METRICS", "STRAND_METRICS_TOKEN"]) if (!(k in extra)) delete env[k];
   return env;
 }
 
