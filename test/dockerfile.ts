@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { DockerfileParser } from "dockerfile-ast";
-import { validate, type Diagnostic } from "dockerfile-utils";
+import { validate } from "dockerfile-utils";
 import { repoRoot } from "./helpers.ts";
 
 // The repository's Dockerfile, read the way a builder would: stages, each stage's
@@ -36,8 +36,8 @@ export interface Image {
 }
 
 /** The linter's findings (dockerfile-utils: syntax, instruction and flag checks). */
-export function lint(text = readFileSync(DOCKERFILE, "utf8")): Diagnostic[] {
-  return validate(text);
+export function lint(text = readFileSync(DOCKERFILE, "utf8")): string[] {
+  return validate(text).map((d) => `line ${d.range.start.line + 1}: ${d.message}`);
 }
 
 export function readImage(text = readFileSync(DOCKERFILE, "utf8")): Image {

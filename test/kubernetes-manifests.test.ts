@@ -221,7 +221,7 @@ describe.skipIf(kubectl === undefined)(`Kubernetes manifests (kubectl ${kubectl?
     const { spec } = scaled[0]!;
     const runner = component(objects, "runner").object;
     expect(spec.scaleTargetRef).toMatchObject({ apiVersion: "apps/v1", kind: runner.kind, name: runner.metadata.name });
-    expect((runner as { spec: { replicas?: number } }).spec.replicas).toBeUndefined();
+    expect((runner as unknown as { spec: { replicas?: number } }).spec.replicas).toBeUndefined();
     expect(spec.minReplicaCount).toBe(0);
     expect(spec.maxReplicaCount).toBeGreaterThan(0);
     const trigger = spec.triggers[0]!;
@@ -242,7 +242,7 @@ describe.skipIf(kubectl === undefined)(`Kubernetes manifests (kubectl ${kubectl?
     const hpa = objects.find((o): o is KubeObject & IHorizontalPodAutoscaler => o.kind === "HorizontalPodAutoscaler")!;
     const runner = component(objects, "runner").object;
     expect(hpa.spec!.scaleTargetRef).toMatchObject({ apiVersion: "apps/v1", kind: runner.kind, name: runner.metadata.name });
-    expect((runner as { spec: { replicas?: number } }).spec.replicas).toBeUndefined();
+    expect((runner as unknown as { spec: { replicas?: number } }).spec.replicas).toBeUndefined();
     const metric = hpa.spec!.metrics![0]!.external!.metric.name;
     const adapter = parseYamlDoc(readFileSync(path.join(KUBE_DIR, "overlays/hpa/prometheus-adapter-values.yaml"), "utf8")) as { rules: { external: { seriesQuery: string; name: { as: string }; metricsQuery: string }[] } };
     const rule = adapter.rules.external.find((r) => r.name.as === metric);
