@@ -1,16 +1,16 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { IService } from "kubernetes-models/v1/Service";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { connect } from "../src/index.ts";
+import { AuthError, connect } from "../src/index.ts";
 import { readImage } from "./dockerfile.ts";
 import { fixture, removeDir, repoRoot, RunnerEvents } from "./helpers.ts";
 import { netnsUnavailable } from "./hosts/support.ts";
-import { Topology } from "./hosts/topology.ts";
-import { startPod, type PodProcess } from "./kube-local-pod.ts";
+import { Topology, type HostNet } from "./hosts/topology.ts";
+import { LocalPod, type PodProcess } from "./kube-local-pod.ts";
 import { component, flag, type Workload } from "./kube-pod.ts";
 import { kubectlVersion, render, type KubeObject } from "./kube-render.ts";
 import { liveRunners } from "./membership/head-cluster.ts";
@@ -19,7 +19,8 @@ import { liveRunners } from "./membership/head-cluster.ts";
 // the head and two runners, each in a pod of its own (test/kube-local-pod.ts: own network,
 // PID, UTS and mount namespaces; args, env and probes read from the rendered manifests; the
 // image's ENTRYPOINT, tini, as PID 1). Then a driver connects through the head, and a runner
-// gets the kubelet's SIGTERM. Finally the quick start's driver Job runs as a pod too.
+// gets the kubelet's SIGTERM. Then the quick start's driver Job runs as a pod against them, in
+// the dev overlay and in the tls overlay (init containers making each pod's certificate).
 
 const run = promisify(execFile);
 type W = typeof import("./fixtures/kube-work.ts");
@@ -33,7 +34,7 @@ const NAMESPACE = "strand";
 describe.skipIf(why !== undefined)(`the image's entry command as the manifests run it${why ? ` (skipped: ${why})` : ""}`, () => {
   let top: Topology;
   let dir: string;
-  const pods: PodProcess[] = [];
+  const pods: LocalPod[] = [];
   const objects = (): KubeObject[] => render("overlays/dev");
   const image = readImage();
   const token = randomBytes(24).toString("base64url");
@@ -50,8 +51,9 @@ describe.skipIf(why !== undefined)(`the image's entry command as the manifests r
   }, 60_000);
 
   afterAll(async () => {
-    for (const p of pods) p.child.kill("SIGKILL");
-    await Promise.all(pods.map((p) => p.exit));
+    const all = pods.flatMap((p) => p.processes);
+    for (const p of all) p.child.kill("SIGKILL");
+    await Promise.all(all.map((p) => p.exit));
     await top?.destroy();
     if (dir !== undefined) await removeDir(dir);
   });
@@ -67,9 +69,9 @@ describe.skipIf(why !== undefined)(`the image's entry command as the manifests r
     const [headHost, runnerHosts] = [top.hosts[0]!, [top.hosts[1]!, top.hosts[2]!]];
     const services = { [service.metadata.name]: headHost.ip, [`${service.metadata.name}.${NAMESPACE}.svc.cluster.local`]: headHost.ip };
     const pod = (w: Workload, host: typeof headHost, name: string): PodProcess => {
-      const p = startPod({ host, pod: w.pod, container: w.main, image, facts: facts(name), services, dir });
+      const p = new LocalPod({ host, pod: w.pod, image, facts: facts(name), services, dir });
       pods.push(p);
-      return p;
+      return p.run();
     };
 
     const headPod = pod(head, headHost, "strand-head-7d9f8-abcde");
@@ -139,49 +141,74 @@ describe.skipIf(why !== undefined)(`the image's entry command as the manifests r
     expect(await staying.exit).toBe(0);
   }, 120_000);
 
-  test("the quick start's driver Job, as a pod, runs its script through the head on both runners", async () => {
-    const rendered = objects();
-    const [headHost, a, b, jobHost] = top.hosts as [typeof top.hosts[0], typeof top.hosts[0], typeof top.hosts[0], typeof top.hosts[0]];
+  /**
+   * The head and two runners of `cluster`, and the driver Job of `driver`, as pods (init
+   * containers first); the Job runs to its end. Returns the Job's output.
+   */
+  async function job(cluster: string, driver: string, secrets: Record<string, Record<string, string>>, whileUp?: (head: string) => Promise<void>): Promise<string> {
+    const rendered = render(cluster);
+    const jobObjects = render(driver);
+    const configMaps = Object.fromEntries([...rendered, ...jobObjects].filter((o) => o.kind === "ConfigMap").map((o) => [o.metadata.name, (o as KubeObject & { data: Record<string, string> }).data]));
+    const [headHost, a, b, jobHost] = top.hosts as [HostNet, HostNet, HostNet, HostNet];
     const services = { "strand-head": headHost.ip };
-    const start = (w: Workload, host: typeof headHost, name: string, extra: Partial<Parameters<typeof startPod>[0]> = {}): PodProcess => {
-      const p = startPod({ host, pod: w.pod, container: w.main, image, facts: facts(name), services, dir, ...extra });
+    const start = async (w: Workload, host: HostNet, name: string, extraEnv?: Record<string, string>): Promise<PodProcess> => {
+      const p = new LocalPod({ host, pod: w.pod, image, facts: { ...facts(name), secrets }, configMaps, services, dir, ...(extraEnv ? { extraEnv } : {}) });
       pods.push(p);
-      return p;
+      await p.initialize();
+      return p.run();
     };
-    const headPod = start(component(rendered, "head"), headHost, "strand-head-1");
+    const headPod = await start(component(rendered, "head"), headHost, "strand-head-1");
     await headPod.line(/^listening on /);
-    const runners = [start(component(rendered, "runner"), a, "strand-runner-a"), start(component(rendered, "runner"), b, "strand-runner-b")];
+    const runners = await Promise.all([start(component(rendered, "runner"), a, "strand-runner-a"), start(component(rendered, "runner"), b, "strand-runner-b")]);
     await Promise.all(runners.map((p) => p.line(/^listening on /)));
 
-    const job = render("driver");
-    const driver = component(job, "driver");
-    // The ConfigMap's files, where the image would mount them (under /app, the package).
-    const script = driver.main.args![1]!;
-    const mount = path.dirname(script);
-    const volume = driver.main.volumeMounts!.find((m) => m.mountPath === mount)!.name;
-    const cmName = driver.pod.volumes!.find((v) => v.name === volume)!.configMap!.name;
-    const cm = job.find((o) => o.kind === "ConfigMap" && o.metadata.name === cmName) as KubeObject & { data: Record<string, string> };
-    const jobs = path.join(dir, "jobs");
-    await mkdir(jobs, { recursive: true });
-    for (const [file, text] of Object.entries(cm.data)) await writeFile(path.join(jobs, file), text);
-    // In the image, /app/package.json makes the script an ES module and `import "strand"`
-    // resolve to the package itself (dist/); here a package.json and a tsconfig's paths (src/).
+    // In the image, /app/package.json makes the script (a ConfigMap under /app) an ES module
+    // and `import "strand"` resolve to the package itself (dist/); here a package.json above
+    // the pods' volumes and a tsconfig's paths (src/) do that.
     await writeFile(path.join(dir, "package.json"), JSON.stringify({ type: "module" }));
     await writeFile(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { paths: { strand: [path.join(repoRoot, "src/index.ts")] } } }));
-    const driverPod = start(driver, jobHost, "strand-driver-q7x2z", {
-      paths: { [mount]: jobs },
-      extraEnv: { TSX_TSCONFIG_PATH: path.join(dir, "tsconfig.json"), CALLS: "200" },
-    });
+    const driverPod = await start(component(jobObjects, "driver"), jobHost, "strand-driver-q7x2z", { TSX_TSCONFIG_PATH: path.join(dir, "tsconfig.json"), CALLS: "200" });
     expect(await driverPod.exit, driverPod.stderr().slice(-2000)).toBe(0);
-    const out = driverPod.lines.join("\n");
-    expect(out).toMatch(/^200 calls; longest Collatz chain from n <= 200: n=171, 124 steps$/m);
-    expect(out).toMatch(/^ran on 2 runners:$/m);
-    expect(out).toMatch(/^ {2}strand-runner-a pid \d+: \d+ calls$/m);
-    expect(out).toMatch(/^ {2}strand-runner-b pid \d+: \d+ calls$/m);
+    await whileUp?.(`${headHost.ip}:7600`);
 
     for (const p of [...runners, headPod]) {
       process.kill(p.init(), "SIGTERM");
       expect(await p.exit).toBe(0);
     }
+    return driverPod.lines.join("\n");
+  }
+
+  const expectTheJobRan = (out: string): void => {
+    expect(out).toMatch(/^200 calls; longest Collatz chain from n <= 200: n=171, 124 steps$/m);
+    expect(out).toMatch(/^ran on 2 runners:$/m);
+    expect(out).toMatch(/^ {2}strand-runner-a pid \d+: \d+ calls$/m);
+    expect(out).toMatch(/^ {2}strand-runner-b pid \d+: \d+ calls$/m);
+  };
+
+  test("the quick start's driver Job, as a pod, runs its script through the head on both runners", async () => {
+    expectTheJobRan(await job("overlays/dev", "driver", { "strand-token": { token } }));
+  }, 120_000);
+
+  test("tls: every pod makes its certificate from the CA Secret in its init container, and the Job runs over mutual TLS", async () => {
+    // The CA as the docs make it, into the Secret strand-tls-ca.
+    const ca = path.join(dir, "ca");
+    await mkdir(ca);
+    await run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path.join(ca, "ca.key"), "-out", path.join(ca, "ca.crt"), "-days", "1", "-subj", "/CN=strand test CA"]);
+    const secrets = {
+      "strand-token": { token },
+      "strand-tls-ca": { "ca.crt": await readFile(path.join(ca, "ca.crt"), "utf8"), "ca.key": await readFile(path.join(ca, "ca.key"), "utf8") },
+    };
+    // A driver with the CA but no certificate of its own is refused (mutual TLS).
+    const refused = async (head: string): Promise<void> => {
+      await expect(connect({ head, token, tls: { ca: path.join(ca, "ca.crt") } })).rejects.toThrow(AuthError);
+    };
+    expectTheJobRan(await job("overlays/tls", "driver-tls", secrets, refused));
+    // What the head's and a runner's init containers made: certificates for the pod's IP
+    // (and the head's Service names), signed by the CA.
+    const volume = (podName: string): string => pods.findLast((p) => p.name === podName)!.volume("strand-tls");
+    const san = async (podName: string): Promise<string> => (await run("openssl", ["x509", "-in", path.join(volume(podName), "tls.crt"), "-noout", "-ext", "subjectAltName"])).stdout;
+    expect(await san("strand-runner-a")).toContain(`IP Address:${top.hosts[1]!.ip}`);
+    expect(await san("strand-head-1")).toMatch(/DNS:strand-head\b.*DNS:strand-head\.strand\.svc\.cluster\.local/s);
+    await run("openssl", ["verify", "-CAfile", path.join(ca, "ca.crt"), path.join(volume("strand-runner-a"), "tls.crt")]);
   }, 120_000);
 });
