@@ -205,7 +205,7 @@ describe.skipIf(why !== undefined)(`the image's entry command as the manifests r
     expectTheJobRan(await job("overlays/tls", "driver-tls", secrets, refused));
     // What the head's and a runner's init containers made: certificates for the pod's IP
     // (and the head's Service names), signed by the CA.
-    const volume = (podName: string): string => pods.findLast((p) => p.name === podName)!.volume("strand-tls");
+    const volume = (podName: string): string => [...pods].reverse().find((p) => p.name === podName)!.volume("strand-tls");
     const san = async (podName: string): Promise<string> => (await run("openssl", ["x509", "-in", path.join(volume(podName), "tls.crt"), "-noout", "-ext", "subjectAltName"])).stdout;
     expect(await san("strand-runner-a")).toContain(`IP Address:${top.hosts[1]!.ip}`);
     expect(await san("strand-head-1")).toMatch(/DNS:strand-head\b.*DNS:strand-head\.strand\.svc\.cluster\.local/s);
