@@ -228,7 +228,11 @@ export class Cluster implements AsyncDisposable {
       codeFor: (hash) => c.bundles.get(hash)?.code,
       slotFreed: (link) => c.scheduler.slotFreed(link),
       lost: (link, err) => {
-        if (c.closing === undefined) c.log.error({ runner: link.address, err: err.message }, "runner lost");
+        // A runner the head said left drained on purpose: not an error.
+        if (c.closing === undefined) {
+          if (c.departed.has(link.address)) c.log.info({ runner: link.address }, "runner left");
+          else c.log.error({ runner: link.address, err: err.message }, "runner lost");
+        }
         c.objects.linkLost(link);
         c.channels.peerLost(link, err.message);
         c.scheduler.remove(link);
