@@ -16,7 +16,7 @@ describe("link options", () => {
   });
 
   it("say what each of them takes", () => {
-    expectTypeOf<LinkOptions>().toEqualTypeOf<{ heartbeat?: HeartbeatOptions; retries?: number; reconnect?: boolean | ReconnectOptions; logs?: LogsOption }>();
+    expectTypeOf<LinkOptions>().toEqualTypeOf<{ heartbeat?: HeartbeatOptions; retries?: number; reconnect?: boolean | ReconnectOptions; logs?: LogsOption; waitForRunners?: number }>();
   });
 
   it("leave internal hooks out of the public options", () => {

@@ -33,7 +33,7 @@ import { Progress, type ProgressOptions } from "./observe/progress.ts";
 import { DriverMetrics } from "./observe/metrics.ts";
 import type { MetricsAddress } from "../protocol/metrics/endpoint.ts";
 import { ClusterTrace, traceFileFromEnv } from "./observe/trace/cluster-trace.ts";
-import type { LinkOptions } from "./link-options.ts";
+import { checkWaitForRunners, DEFAULT_WAIT_FOR_RUNNERS, type LinkOptions } from "./link-options.ts";
 import { startDashboard, type Dashboard } from "./dashboard/dashboard.ts";
 import { checkDashboard, dashboardOptions, type DashboardOption } from "./dashboard/options.ts";
 import { remoteLines } from "./remote-logs.ts";
@@ -75,6 +75,19 @@ const stopsOnClose = new WeakMap<Cluster, () => Promise<void>>();
 /** `stop` runs once `cluster` has closed its links (local() stops its runners so). Internal. */
 export function stopOnClose(cluster: Cluster, stop: () => Promise<void>): void {
   stopsOnClose.set(cluster, stop);
+}
+
+/**
+ * Options of clusters whose runner set comes from a membership service (a head): they may
+ * start with no runner, and calls wait for runners (`waitForRunners`) until some are added.
+ * Kept out of ClusterOptions, like stopsOnClose: only this package makes such clusters.
+ */
+const fromMembership = new WeakSet<ClusterOptions>();
+
+/** Marks `opts` as those of a cluster fed by a membership service: `Cluster.create(opts)` may then start empty. Internal. */
+export function membershipOptions<T extends ClusterOptions>(opts: T): T {
+  fromMembership.add(opts);
+  return opts;
 }
 
 export interface ImportOptions {
@@ -136,9 +149,9 @@ export interface ClusterStats {
 
 /** A connection to a set of runners: imports modules and runs their functions there. */
 export class Cluster implements AsyncDisposable {
-  private readonly scheduler = new Scheduler();
+  private readonly scheduler: Scheduler;
   /** Closing the cluster closes every link: calls lost that way have nowhere to go. */
-  private readonly retryPolicy = new RetryPolicy(() => (this.closing === undefined ? this.scheduler.liveRunners : 0));
+  private readonly retryPolicy = new RetryPolicy(() => this.closing === undefined && this.scheduler.willPlace);
   private readonly objects = new ObjectTable();
   private readonly graph: TaskGraph;
   /** Progress, metrics, traces, the dashboard: whatever watches calls (see observe()). */
@@ -153,7 +166,7 @@ export class Cluster implements AsyncDisposable {
   /** STRAND_TRACE (`strand run --trace`): the file this cluster's own trace goes to as it closes. */
   private traceFile: string | undefined;
   private readonly channels = new Channels(this.objects.prefix);
-  private readonly data = new ObjectOps(this.objects, (e) => this.graph.whenExists(e), () => this.links);
+  private readonly data = new ObjectOps(this.objects, (e) => this.graph.whenExists(e), () => this.links, (op) => this.scheduler.whenLive(op));
   private readonly goroutines: Goroutines;
   private readonly links: RunnerLink[] = [];
   private readonly bundles = new Map<string, Bundle>();
@@ -182,6 +195,7 @@ export class Cluster implements AsyncDisposable {
   private maxFrame = DEFAULT_MAX_FRAME;
 
   private constructor(private readonly opts: ClusterOptions) {
+    this.scheduler = new Scheduler(opts.waitForRunners ?? DEFAULT_WAIT_FOR_RUNNERS);
     this.log = opts.logger ?? createLogger("strand-driver");
     this.goroutines = new Goroutines(this.log);
     this.observers = new Observers(this.log);
@@ -205,8 +219,9 @@ export class Cluster implements AsyncDisposable {
   }
 
   static async create(opts: ClusterOptions): Promise<Cluster> {
-    if (opts.runners.length === 0 && opts.head === undefined) throw new TypeError("a cluster needs at least one runner address, or a head");
+    if (opts.runners.length === 0 && opts.head === undefined && !fromMembership.has(opts)) throw new TypeError("a cluster needs at least one runner address, or a head");
     checkRetries(opts.retries, "cluster options");
+    checkWaitForRunners(opts.waitForRunners, "cluster options");
     checkDashboard(dashboardOptions(opts.dashboard), opts.token);
     const c = new Cluster(opts);
     const lines = remoteLines(opts.logs);
@@ -398,6 +413,7 @@ export class Cluster implements AsyncDisposable {
     const mod = owner.mod;
     const host: SpmdHost = {
       links: () => this.links,
+      whenLive: () => this.scheduler.whenLive("spmd"),
       chan: <T>(capacity: number) => this.chan<T>(capacity),
       checkArgs: (a) => {
         if (this.encodeArgs(a, "spmd").deps.length > 0) throw new TypeError("spmd arguments cannot hold Refs: pass the value, or bcast it from one rank");
@@ -672,6 +688,9 @@ export class Cluster implements AsyncDisposable {
         this.headWatch?.stop();
         await this.rejoin?.stop();
         await Promise.allSettled(this.opening.values());
+        // Calls not sent yet, and whatever waits for a runner, fail with ClusterClosedError:
+        // nothing was lost, and no runner will come.
+        this.scheduler.close();
         await Promise.all(this.links.map((l) => l.close()));
       } finally {
         this.closed.abort();

@@ -2,7 +2,7 @@ import type { TlsOptions } from "../transport/secure.ts";
 import type { MetricsAddress } from "../protocol/metrics/endpoint.ts";
 import { Cluster, setRunnerMetrics, stopOnClose } from "./cluster.ts";
 import { checkRetries } from "./calls/call-options.ts";
-import { linkOptions, type LinkOptions } from "./link-options.ts";
+import { checkWaitForRunners, linkOptions, type LinkOptions } from "./link-options.ts";
 import { startLocalRunners, type LocalRunnersOptions } from "./local.ts";
 import { showProgressFromEnv } from "./observe/progress-env.ts";
 import { tlsFromEnv } from "./tls-env.ts";
@@ -50,6 +50,7 @@ function metricsOption(given: MetricsAddress | false | undefined): MetricsAddres
 /** Starts runner processes on this machine and connects to them; `close()` stops them. */
 export async function local(options: LocalOptions = {}): Promise<Cluster> {
   checkRetries(options.retries, "local()");
+  checkWaitForRunners(options.waitForRunners, "local()");
   // Off loopback the dashboard wants a token the user knows, not the one made up below.
   checkDashboard(dashboardOptions(options.dashboard), options.token);
   const metrics = options.metrics === false ? undefined : options.metrics;
@@ -73,6 +74,7 @@ export async function local(options: LocalOptions = {}): Promise<Cluster> {
  * only if `options.tls` asks for it.
  */
 export async function connect(options: ConnectOptions = {}): Promise<Cluster> {
+  checkWaitForRunners(options.waitForRunners, "connect()");
   const env = process.env.STRAND_RUNNERS?.split(",").map((s) => s.trim()).filter((s) => s !== "");
   const runners = options.runners ?? env ?? [];
   const head = options.head ?? (process.env.STRAND_HEAD?.trim() || undefined);

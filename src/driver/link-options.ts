@@ -30,9 +30,27 @@ export interface LinkOptions {
    * Unset, STRAND_REMOTE_LOGS=0 turns it off (`strand run --no-remote-logs`).
    */
   logs?: LogsOption;
+  /**
+   * How long, in ms, a call (or put, broadcast, spmd) waits for a runner when no runner
+   * is usable (none connected, all lost or stopping), before failing with NoRunnersError
+   * (default 60_000). A runner that joins or comes back ends the wait at once. 0 fails at
+   * once instead, with RunnerLostError. Calls waiting for room in busy runners' windows
+   * are not bounded by it.
+   */
+  waitForRunners?: number;
+}
+
+/** Calls wait this long for a runner by default: a rolling restart or a scale-up from zero fits in it. */
+export const DEFAULT_WAIT_FOR_RUNNERS = 60_000;
+
+/** Throws unless `ms` is a valid waitForRunners. */
+export function checkWaitForRunners(ms: number | undefined, where: string): void {
+  if (ms !== undefined && !(typeof ms === "number" && Number.isFinite(ms) && ms >= 0)) {
+    throw new TypeError(`${where}: waitForRunners must be a non-negative finite number of ms, got ${String(ms)}`);
+  }
 }
 
 /** Just the link options of a bigger options object, to hand on to the cluster. */
-export function linkOptions({ heartbeat, retries, reconnect, logs }: LinkOptions): LinkOptions {
-  return { heartbeat, retries, reconnect, logs };
+export function linkOptions({ heartbeat, retries, reconnect, logs, waitForRunners }: LinkOptions): LinkOptions {
+  return { heartbeat, retries, reconnect, logs, waitForRunners };
 }

@@ -1,4 +1,4 @@
-import { JobAbortedError, RunnerLostError } from "../errors.ts";
+import { JobAbortedError } from "../errors.ts";
 import type { Chan } from "../protocol/chan.ts";
 import { CONCURRENT_PER_THREAD } from "../protocol/messages.ts";
 import type { JobNews, RankAddress, RankDescriptor, RankHello } from "../protocol/spmd-wire.ts";
@@ -24,6 +24,8 @@ export interface SpmdOptions {
 export interface SpmdHost {
   /** The cluster's runner links, in order (dead ones included: placement indexes them). */
   links(): readonly RunnerPort[];
+  /** Resolves once a runner is usable (at once if one is); rejects as a call waiting for one would fail. */
+  whenLive(): Promise<void>;
   chan<T>(capacity: number): Chan<T>;
   /** Throws what a call with these arguments would (at the call site, before any rank starts). */
   checkArgs(args: unknown[]): void;
@@ -45,10 +47,14 @@ export function blockPlacement(size: number, threads: readonly number[]): number
   return counts.flatMap((c, i) => new Array<number>(c).fill(i));
 }
 
-function checkOptions(o: SpmdOptions, runners: number): number[] | undefined {
+/** What can be checked before there is a runner: the size, and the placement's length. */
+function checkShape(o: SpmdOptions): void {
   if (!Number.isInteger(o.size) || o.size < 1) throw new TypeError(`spmd: size must be a whole number >= 1, got ${String(o.size)}`);
+  if (o.placement !== undefined && o.placement.length !== o.size) throw new TypeError(`spmd: placement names ${o.placement.length} runners for ${o.size} ranks`);
+}
+
+function checkPlacement(o: SpmdOptions, runners: number): number[] | undefined {
   if (o.placement === undefined) return undefined;
-  if (o.placement.length !== o.size) throw new TypeError(`spmd: placement names ${o.placement.length} runners for ${o.size} ranks`);
   for (const [rank, r] of o.placement.entries()) {
     if (!Number.isInteger(r) || r < 0 || r >= runners) throw new TypeError(`spmd: placement of rank ${rank} is ${String(r)}, not a runner index 0..${runners - 1}`);
   }
@@ -58,11 +64,16 @@ function checkOptions(o: SpmdOptions, runners: number): number[] | undefined {
 const describe = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 
 export async function runJob(host: SpmdHost, options: SpmdOptions, args: unknown[]): Promise<unknown[]> {
-  const links = host.links();
-  const given = checkOptions(options, links.length);
+  checkShape(options);
   host.checkArgs(args);
+  // A job waits for a runner as a call does (waitForRunners); it is placed on those there then.
+  let links = host.links();
+  while (!links.some((l) => l.usable)) {
+    await host.whenLive();
+    links = host.links();
+  }
+  const given = checkPlacement(options, links.length);
   const live = links.filter((l) => l.usable);
-  if (live.length === 0) throw new RunnerLostError("(none)", "no runners in the cluster");
   const { size } = options;
   const placement = given ?? blockPlacement(size, live.map((l) => l.threads)).map((i) => links.indexOf(live[i]!));
   // Every rank must run at once (they wait for each other): more than a runner can start would hang.

@@ -19,20 +19,30 @@ export interface MadeObject extends TestObject {
   producer: PendingCall;
 }
 
+/** How the cluster itself behaves (given among its runners' options, anywhere). */
+export interface FakeClusterOptions {
+  /** ms calls wait for a usable runner (default 0: they fail at once, as before waitForRunners). */
+  waitForRunners: number;
+}
+
 /**
  * The driver's call machinery wired to fake runners the way cluster.ts wires it to real
  * links: a finished call frees a slot, a lost runner's objects and place go, plain calls
  * retry through the policy, calls with objects go through the task graph.
  */
 export class FakeCluster {
-  readonly scheduler = new Scheduler();
-  readonly retries = new RetryPolicy(() => this.scheduler.liveRunners);
+  readonly scheduler: Scheduler;
+  readonly retries: RetryPolicy;
   readonly objects = new ObjectTable();
-  readonly graph = new TaskGraph(this.objects, this.scheduler, this.retries);
+  readonly graph: TaskGraph;
   readonly runners: FakeRunner[];
 
-  constructor(...runners: FakeRunnerOptions[]) {
-    this.runners = runners.map((o) => this.join(o));
+  constructor(...options: (FakeRunnerOptions | FakeClusterOptions)[]) {
+    const own = options.find((o): o is FakeClusterOptions => "waitForRunners" in o);
+    this.scheduler = new Scheduler(own?.waitForRunners ?? 0);
+    this.retries = new RetryPolicy(() => this.scheduler.willPlace);
+    this.graph = new TaskGraph(this.objects, this.scheduler, this.retries);
+    this.runners = options.filter((o): o is FakeRunnerOptions => o !== own).map((o) => this.join(o));
   }
 
   /** A runner joins: the scheduler may give it work at once. */

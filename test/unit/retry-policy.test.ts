@@ -134,7 +134,7 @@ describe("retry policy", () => {
   });
 
   it("sends again only after the failing runner's own cleanup, and not at all if the call settled meanwhile", async () => {
-    const policy = new RetryPolicy(() => 1);
+    const policy = new RetryPolicy(() => true);
     const resend = vi.fn();
     const f = makeCall("f");
     const runner = new FakeRunner();

@@ -48,6 +48,11 @@ export class ReadyQueue {
     return top.call;
   }
 
+  /** The calls waiting, in no particular order (the heap stays as it is). */
+  calls(): PendingCall[] {
+    return this.heap.map((x) => x.call);
+  }
+
   drain(): PendingCall[] {
     return this.heap.splice(0).map((x) => x.call);
   }

@@ -14,8 +14,8 @@ const MAX_UNSTARTED_SENDS = 3;
  * never when the function failed:
  * - its runner was lost (link closed, heartbeats stopped, process killed) or the thread
  *   connection it was on closed: RunnerLostError. Sent again, to another runner if one is
- *   live, at most `call.retries` times: the function may have run (partly), so this is
- *   only for work that may run twice;
+ *   live (with none, once one comes, within `waitForRunners`), at most `call.retries`
+ *   times: the function may have run (partly), so this is only for work that may run twice;
  * - its runner could not fetch an input (ObjectLostError naming one): sent again once the
  *   input is found elsewhere or remade (the function had not started);
  * - its runner is stopping and turned it away unrun (a RunnerLostError marked notStarted):
@@ -29,7 +29,11 @@ export class RetryPolicy {
   /** Sends repeated so far, for the cluster's stats. */
   resent = 0;
 
-  constructor(private readonly liveRunners: () => number) {}
+  /**
+   * @param canResend whether a call taken back has somewhere to go: a usable runner, or
+   * the wait for one (`waitForRunners`). Without either, a lost send fails at once.
+   */
+  constructor(private readonly canResend: () => boolean) {}
 
   /**
    * Called with the failure of a send. Returns undefined if the call is taken back:
@@ -44,11 +48,11 @@ export class RetryPolicy {
       // Turned away by a stopping runner before it began: safe to send again whatever
       // `retries` says; elsewhere, since that runner takes nothing new.
       call.notStarted = false;
-      if (call.unstartedSends >= MAX_UNSTARTED_SENDS || this.liveRunners() === 0) return this.final(call, e);
+      if (call.unstartedSends >= MAX_UNSTARTED_SENDS || !this.canResend()) return this.final(call, e);
       call.unstartedSends++;
       call.avoid = call.link;
     } else if (e instanceof RunnerLostError) {
-      if (call.lostSends >= call.retries || this.liveRunners() === 0) return this.final(call, e);
+      if (call.lostSends >= call.retries || !this.canResend()) return this.final(call, e);
       call.lostSends++;
       call.avoid = call.link;
     } else if (e instanceof ObjectLostError && call.deps.some((d) => d.id === e.objectId)) {

@@ -1,7 +1,10 @@
-import { RunnerLostError } from "../../errors.ts";
+import { ClusterClosedError, RunnerLostError } from "../../errors.ts";
+import type { ObjectHolder } from "../objects/object-holder.ts";
 import type { CallSite, PendingCall } from "./call.ts";
 import { ReadyQueue } from "./ready-queue.ts";
+import { RunnerHeap } from "./runner-heap.ts";
 import type { RunnerPort } from "./runner-port.ts";
+import { RunnerWait, type Waiter } from "./runner-wait.ts";
 
 // The cost model that places calls with object inputs (as Dask's "earliest start"):
 // time until a thread is free there, plus time to bring the inputs it lacks.
@@ -10,36 +13,96 @@ const FETCH_LATENCY_US = 200;
 /** Assumed runner-to-runner bandwidth, bytes per microsecond (1 GB/s). */
 const BYTES_PER_US = 1000;
 
+/** Time until a thread is free for one more call on `l`, in microseconds. */
+function queueMicros(l: RunnerPort): number {
+  return (Math.max(0, l.inFlight + 1 - l.threads) * l.execMicros) / l.threads;
+}
+
+interface Member {
+  readonly port: RunnerPort;
+  /** Join order: of two runners equally good, the earlier one is taken. */
+  readonly seq: number;
+}
+
 /**
  * Decides which runner gets a call: the one with the most free threads among those
  * whose window has room. Calls wait here, in order, while every window is full;
- * a finished call pulls the next one. No timers, no polling.
+ * a finished call pulls the next one. No polling.
  *
  * Calls of the task graph (object inputs or kept results) wait in a ready queue ranked
  * by critical path, ahead of plain calls, and go where their inputs cost least to reach.
  * Calls sent again after their runner was lost go first of all.
+ *
+ * The runners stand in three heaps (runner-heap.ts), so a placement costs O(log n) in
+ * the number of runners, not a scan: by free threads (plain calls), by time until a
+ * thread frees (graph calls: that heap's best, plus the runners holding an input), and by
+ * load (goroutines; it also says whether any runner is usable).
+ *
+ * With no usable runner, what is handed over waits for one (`waitForRunners` ms, each
+ * from when it began to wait; runner-wait.ts), then fails with NoRunnersError; a runner
+ * that joins ends every wait at once. With `waitForRunners` 0, it fails at once instead.
  */
 export class Scheduler {
-  private links: RunnerPort[] = [];
+  private readonly members = new Map<ObjectHolder, Member>();
+  private joined = 0;
+  private readonly byFree = new RunnerHeap({ belongs: (r) => r.hasRoom, a: (r) => r.inFlight - r.threads, b: () => 0 });
+  private readonly byWait = new RunnerHeap({ belongs: (r) => r.hasRoom, a: queueMicros, b: (r) => r.inFlight });
+  private readonly byLoad = new RunnerHeap({ belongs: (r) => r.usable, a: (r) => r.inFlight / r.threads, b: () => 0 });
+  /** Plain calls in order; slots the head has passed are emptied. Withdrawn calls stay until it passes them. */
   private queue: (PendingCall | undefined)[] = [];
   private head = 0;
-  /** Calls withdrawn from `queue` (timeout, cancel) whose empty slots the head has not passed yet. */
-  private gaps = 0;
+  /** Calls marked `queued`, in whichever list holds them. */
+  private count = 0;
   private readonly ready = new ReadyQueue();
   /** Graph calls made ready in the current task: ranked when it ends. */
   private arriving: PendingCall[] = [];
   /** Calls sent before and lost, waiting to go again: ahead of everything else. */
   private retrying: PendingCall[] = [];
+  private readonly wait: RunnerWait;
+  /** The clocks of calls and goroutines waiting for a runner. */
+  private readonly clocks = new Map<PendingCall, Waiter>();
+  /** Goroutines waiting for a usable runner (never for a window). */
+  private readonly goroutines = new Set<PendingCall>();
+  /** No runner was usable when last looked: what waits runs a clock. */
+  private stranded = true;
+  private closed = false;
 
+  /** @param waitForRunners ms a call waits for a usable runner (0: fails at once). */
+  constructor(waitForRunners: number) {
+    this.wait = new RunnerWait(waitForRunners);
+  }
+
+  /** Calls waiting in the driver: for room in a window, for their turn, or for a runner. */
   get queued(): number {
-    return this.queue.length - this.head - this.gaps + this.ready.size + this.arriving.length + this.retrying.length;
+    return this.count + this.goroutines.size;
+  }
+
+  /** Heap keys compared so far: what the placement bench and its unit test count. */
+  get comparisons(): number {
+    return this.byFree.comparisons + this.byWait.comparisons + this.byLoad.comparisons;
   }
 
   /** Runners that may take work: connected and not stopping (a runner being failed is no longer live). */
   get liveRunners(): number {
     let n = 0;
-    for (const l of this.links) if (l.usable) n++;
+    for (const m of this.members.values()) if (m.port.usable) n++;
     return n;
+  }
+
+  /** A call handed over now would reach a runner or wait for one (false: it would fail for want of one). */
+  get willPlace(): boolean {
+    return !this.closed && (this.wait.ms > 0 || this.byLoad.top() !== undefined);
+  }
+
+  /** Resolves once a runner is usable (at once if one is); rejects as a call waiting for one would fail. */
+  whenLive(operation: string): Promise<void> {
+    if (this.closed) return Promise.reject(new ClusterClosedError(operation));
+    if (this.byLoad.top() !== undefined) return Promise.resolve();
+    if (this.wait.ms === 0) return Promise.reject(new RunnerLostError("(none)", "no runners in the cluster"));
+    this.refreshStranded();
+    return new Promise((resolve, reject) => {
+      this.wait.start(operation, (err) => (err === undefined ? resolve() : reject(err)));
+    });
   }
 
   /**
@@ -47,56 +110,50 @@ export class Scheduler {
    * created together (a loop building a DAG) are ranked before any of them is sent.
    */
   submitReady(call: PendingCall): void {
-    if (this.links.length === 0) {
-      call.reject(new RunnerLostError("(none)", "no runners in the cluster"));
-      return;
-    }
+    if (this.refused(call, "(none)", "no runners in the cluster")) return;
     if (call.attempts > 0) return this.resubmit(call);
-    call.queued = true;
-    this.arriving.push(call);
+    this.enqueue(this.arriving, call);
     if (this.arriving.length === 1) {
       queueMicrotask(() => {
         // Ranks are final only now: a call's rank grows as later calls in the same task
         // name its result (a heap key cannot change once pushed).
-        for (const c of this.arriving.splice(0)) this.ready.push(c);
+        for (const c of this.arriving.splice(0)) if (c.queued) this.ready.push(c);
         this.pump();
       });
     }
   }
 
+  /** A runner joined (at the start, later, or again after a loss): queued calls go to it at once. */
   add(link: RunnerPort): void {
-    this.links.push(link);
+    if (this.closed || this.members.has(link)) return;
+    const m = { port: link, seq: this.joined++ };
+    this.members.set(link, m);
+    this.index(m);
+    this.refreshStranded();
     this.pump();
   }
 
   remove(link: RunnerPort): void {
-    this.links = this.links.filter((l) => l !== link);
-    if (this.links.length === 0) this.failQueued(new RunnerLostError(link.address, "no runners left"));
-    else this.pump();
+    if (!this.members.delete(link)) return;
+    this.byFree.delete(link);
+    this.byWait.delete(link);
+    this.byLoad.delete(link);
+    if (this.wait.ms === 0 && this.members.size === 0) return this.failQueued(() => new RunnerLostError(link.address, "no runners left"));
+    this.refreshStranded();
+    this.pump();
   }
 
   submit(call: PendingCall): void {
-    if (call.concurrent) {
-      // A goroutine waits on channels as long as it likes: it must never wait for a window,
-      // or the calls it waits for could queue behind it. The least loaded live runner takes it.
-      const link = this.leastLoaded();
-      if (link === undefined) call.reject(new RunnerLostError("(none)", "no runners in the cluster"));
-      else link.send(call);
-      return;
-    }
-    if (this.queued === 0) {
-      const link = this.pick();
-      if (link !== undefined) {
+    if (call.concurrent) return this.go(call);
+    if (this.count === 0) {
+      const link = this.byFree.top();
+      if (link !== undefined && !this.closed) {
         link.send(call);
         return;
       }
     }
-    if (this.links.length === 0) {
-      call.reject(new RunnerLostError("(none)", "no runners in the cluster"));
-      return;
-    }
-    call.queued = true;
-    this.queue.push(call);
+    if (this.refused(call, "(none)", "no runners in the cluster")) return;
+    this.enqueue(this.queue, call);
   }
 
   /**
@@ -105,57 +162,151 @@ export class Scheduler {
    * there rather than going back): a runner that lost a thread may be about to lose the rest.
    */
   resubmit(call: PendingCall): void {
-    if (this.links.length === 0) {
-      call.reject(new RunnerLostError(call.avoid?.address ?? "(none)", "no runners left"));
-      return;
-    }
-    call.queued = true;
-    this.retrying.push(call);
+    if (this.refused(call, call.avoid?.address ?? "(none)", "no runners left")) return;
+    this.enqueue(this.retrying, call);
     this.pump();
   }
 
   /** Takes a call out of the queue (timeout or cancel before it was sent). */
   withdraw(call: PendingCall): void {
-    if (!call.queued) return;
-    call.queued = false; // a graph call is skipped when it reaches the head of the ready queue
-    const i = this.queue.indexOf(call, this.head);
-    if (i >= 0) {
-      this.queue[i] = undefined;
-      this.gaps++;
-    }
-    const j = this.retrying.indexOf(call);
-    if (j >= 0) this.retrying.splice(j, 1);
+    if (this.goroutines.delete(call)) this.stopClock(call);
+    if (call.queued) this.take(call); // a graph call is skipped when it reaches the head of the ready queue
   }
 
-  slotFreed(_link: RunnerPort): void {
+  /** A call finished there, or its window grew: it may take more. */
+  slotFreed(link: RunnerPort): void {
+    const m = this.members.get(link);
+    if (m !== undefined) {
+      this.index(m);
+      if (!link.usable) this.refreshStranded(); // it is stopping: perhaps the last usable one
+    }
     this.pump();
   }
 
+  /** The cluster is closing: whatever waits here fails with ClusterClosedError, and so does anything handed over later. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.wait.fail((operation) => new ClusterClosedError(operation));
+    this.failQueued((c) => new ClusterClosedError(c.label));
+  }
+
+  /** Fails the call at once if it cannot wait: the cluster is closed, or it has no runner and must not wait. */
+  private refused(call: PendingCall, runner: string, reason: string): boolean {
+    if (this.closed) call.reject(new ClusterClosedError(call.label));
+    else if (this.members.size === 0 && this.wait.ms === 0) call.reject(new RunnerLostError(runner, reason));
+    else return false;
+    return true;
+  }
+
+  /**
+   * A goroutine waits on channels as long as it likes: it must never wait for a window,
+   * or the calls it waits for could queue behind it. The least loaded usable runner takes
+   * it; with none, it waits for one.
+   */
+  private go(call: PendingCall): void {
+    if (this.closed) return call.reject(new ClusterClosedError(call.label));
+    const link = this.byLoad.top();
+    if (link !== undefined) return link.send(call);
+    if (this.wait.ms === 0) return call.reject(new RunnerLostError("(none)", "no runners in the cluster"));
+    this.refreshStranded();
+    this.goroutines.add(call);
+    this.clocks.set(call, this.wait.start(call.label, (err) => {
+      this.clocks.delete(call);
+      if (!this.goroutines.delete(call)) return;
+      if (err === undefined) this.go(call);
+      else call.reject(err);
+    }));
+  }
+
+  private enqueue(list: (PendingCall | undefined)[], call: PendingCall): void {
+    call.queued = true;
+    this.count++;
+    list.push(call);
+    this.refreshStranded();
+    if (this.stranded && this.wait.ms > 0) this.startClock(call);
+  }
+
+  /** The call leaves the queues (sent, withdrawn, failed). */
+  private take(call: PendingCall): void {
+    call.queued = false;
+    this.count--;
+    if (this.clocks.size > 0) this.stopClock(call);
+  }
+
+  /** Whether a queued call is to be skipped: withdrawn, or settled some other way. */
+  private gone(call: PendingCall): boolean {
+    if (!call.queued) return true;
+    if (!call.settled) return false;
+    this.take(call);
+    return true;
+  }
+
+  private startClock(call: PendingCall): void {
+    if (this.clocks.has(call)) return;
+    this.clocks.set(call, this.wait.start(call.label, (err) => {
+      this.clocks.delete(call);
+      if (err === undefined || !call.queued) return; // a runner came: the pump sends it
+      this.take(call);
+      call.reject(err);
+    }));
+  }
+
+  private stopClock(call: PendingCall): void {
+    const w = this.clocks.get(call);
+    if (w === undefined) return;
+    this.clocks.delete(call);
+    this.wait.cancel(w);
+  }
+
+  /**
+   * Looks again whether any runner is usable. Losing the last one starts the clock of
+   * every queued call (calls that waited for a window until then wait for a runner now);
+   * gaining one stops every clock, and what waited goes on.
+   */
+  private refreshStranded(): void {
+    if (this.wait.ms === 0) return;
+    const stranded = this.byLoad.top() === undefined;
+    if (stranded === this.stranded) return;
+    this.stranded = stranded;
+    if (!stranded) return this.wait.end();
+    for (const c of [...this.retrying, ...this.ready.calls(), ...this.queue.slice(this.head), ...this.arriving]) {
+      if (c?.queued === true) this.startClock(c);
+    }
+  }
+
+  /** Puts the runner in the heaps at its current keys (a new runner, or a slot given back). */
+  private index(m: Member): void {
+    this.byFree.update(m.port, m.seq);
+    this.byWait.update(m.port, m.seq);
+    this.byLoad.update(m.port, m.seq);
+  }
+
   private pump(): void {
+    if (this.closed) return;
     if (this.retrying.length > 0) this.pumpRetrying();
     while (this.ready.size > 0) {
       const call = this.ready.peek()!;
-      if (call.settled || !call.queued) {
+      if (this.gone(call)) {
         this.ready.pop();
         continue;
       }
       const link = this.placeFor(call);
       if (link === undefined) return;
       this.ready.pop();
-      call.queued = false;
+      this.take(call);
       link.send(call);
     }
     while (this.head < this.queue.length) {
-      const call = this.queue[this.head];
-      if (call === undefined || call.settled) {
-        if (call === undefined) this.gaps--;
+      const call = this.queue[this.head]!;
+      if (this.gone(call)) {
         this.queue[this.head++] = undefined;
         continue;
       }
-      const link = this.pick();
+      const link = this.byFree.top();
       if (link === undefined) break;
       this.queue[this.head++] = undefined;
-      call.queued = false;
+      this.take(call);
       link.send(call);
     }
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
@@ -166,79 +317,79 @@ export class Scheduler {
 
   /** Sends the lost calls that can go now; the others keep their order. */
   private pumpRetrying(): void {
-    if (!this.links.some((l) => l.hasRoom)) return;
+    if (this.byFree.top() === undefined) return;
     // Whether a call can go depends only on the runner it avoids (room elsewhere, or there):
     // once one avoiding it is stuck, so are the rest in this round.
     const stuck = new Set<CallSite | undefined>();
     const waiting: PendingCall[] = [];
     for (const call of this.retrying) {
-      if (call.settled || !call.queued) continue;
+      if (this.gone(call)) continue;
       const link = stuck.has(call.avoid) ? undefined : call.usesObjects ? this.placeFor(call) : this.pick(call.avoid);
       if (link === undefined) {
         stuck.add(call.avoid);
         waiting.push(call);
         continue;
       }
-      call.queued = false;
+      this.take(call);
       link.send(call);
     }
     this.retrying = waiting;
   }
 
-  private leastLoaded(): RunnerPort | undefined {
-    let best: RunnerPort | undefined;
-    for (const l of this.links) if (l.usable && (best === undefined || l.inFlight / l.threads < best.inFlight / best.threads)) best = l;
-    return best;
+  /** The runner with the most free threads among those with room (not `avoid`, unless it alone is live). */
+  private pick(avoid: CallSite | undefined): RunnerPort | undefined {
+    const me = avoid === undefined ? undefined : this.members.get(avoid)?.port;
+    if (me === undefined) return this.byFree.top();
+    const other = this.byFree.topExcept(me);
+    if (other !== undefined || this.byLoad.topExcept(me) !== undefined) return other;
+    return me.hasRoom ? me : undefined;
   }
 
-  /** The runner with the most free threads among those with room (not `avoid`, unless it alone is live). */
-  private pick(avoid?: CallSite): RunnerPort | undefined {
-    if (avoid !== undefined && !this.othersLive(avoid)) {
-      const only = this.links.find((l) => l === avoid);
-      return only?.hasRoom === true ? only : undefined;
-    }
-    let best: RunnerPort | undefined;
-    let bestFree = -Infinity;
-    for (const l of this.links) {
-      if (!l.hasRoom || l === avoid) continue;
-      const free = l.threads - l.inFlight;
-      if (free > bestFree) {
-        best = l;
-        bestFree = free;
+  /**
+   * The runner where the call could start soonest, counting the inputs it would have to
+   * fetch. Runners holding none of its inputs all fetch the same bytes, so the best of them
+   * is the one whose thread frees soonest (the top of `byWait`); the others worth a look are
+   * the holders of its inputs. The same choice as costing every runner, in O(k + log n)
+   * for k copies of its inputs: a holder always fetches less than a non-holder.
+   */
+  private placeFor(call: PendingCall): RunnerPort | undefined {
+    const lost = call.avoid === undefined ? undefined : this.members.get(call.avoid)?.port;
+    const avoid = lost !== undefined && this.byLoad.topExcept(lost) !== undefined ? lost : undefined;
+    const candidates: Member[] = [];
+    const soonest = avoid === undefined ? this.byWait.top() : this.byWait.topExcept(avoid);
+    if (soonest !== undefined) candidates.push(this.members.get(soonest)!);
+    for (const d of call.deps) {
+      if (d.inline !== undefined) continue;
+      for (const h of d.holders) {
+        const m = this.members.get(h);
+        if (m !== undefined && m.port !== avoid && m.port.hasRoom) candidates.push(m);
       }
     }
-    return best;
-  }
-
-  /** The runner where the call could start soonest, counting the inputs it would have to fetch. */
-  private placeFor(call: PendingCall): RunnerPort | undefined {
-    const avoid = call.avoid !== undefined && this.othersLive(call.avoid) ? call.avoid : undefined;
-    let best: RunnerPort | undefined;
+    let best: Member | undefined;
     let bestCost = Infinity;
-    for (const l of this.links) {
-      if (!l.hasRoom || l === avoid) continue;
-      let cost = (Math.max(0, l.inFlight + 1 - l.threads) * l.execMicros) / l.threads;
+    for (const m of candidates) {
+      const l = m.port;
+      let cost = queueMicros(l);
       let missing = -1;
       for (const d of call.deps) if (d.inline === undefined && !d.holdsOn(l)) missing += d.bytes + 1;
       if (missing >= 0) cost += FETCH_LATENCY_US + missing / BYTES_PER_US;
-      if (cost < bestCost || (cost === bestCost && best !== undefined && l.inFlight < best.inFlight)) {
-        best = l;
+      // Ties go to fewer calls in flight, then to the earlier runner (as a scan in join order would).
+      if (best === undefined || cost < bestCost || (cost === bestCost && (l.inFlight < best.port.inFlight || (l.inFlight === best.port.inFlight && m.seq < best.seq)))) {
+        best = m;
         bestCost = cost;
       }
     }
-    return best;
+    return best?.port;
   }
 
-  /** Whether a runner other than `link` is live. */
-  private othersLive(link: CallSite): boolean {
-    return this.links.some((l) => l !== link && l.usable);
-  }
-
-  private failQueued(err: Error): void {
+  private failQueued(error: (call: PendingCall) => Error): void {
     const calls = [...this.retrying.splice(0), ...this.queue.slice(this.head), ...this.ready.drain(), ...this.arriving.splice(0)];
     this.queue = [];
     this.head = 0;
-    this.gaps = 0;
-    for (const c of calls) c?.reject(err);
+    for (const c of calls) {
+      if (c === undefined || !c.queued) continue;
+      this.take(c);
+      c.reject(error(c));
+    }
   }
 }

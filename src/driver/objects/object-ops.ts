@@ -12,13 +12,19 @@ export class ObjectOps {
     /** Resolves once the object can be had, remaking it if need be (the task graph's). */
     private readonly whenExists: (entry: ObjectEntry) => Promise<void>,
     private readonly links: () => readonly ObjectHolder[],
+    /** Resolves once a runner is usable; rejects as a call waiting for one would fail (the scheduler's). */
+    private readonly whenLive: (operation: string) => Promise<void>,
   ) {}
 
   /** Stores a value on the runner holding the fewest of this driver's put bytes. */
-  async put<T>(value: T): Promise<Ref<T>> {
+  put<T>(value: T): Promise<Ref<T>> {
+    return this.store(value, "put");
+  }
+
+  private async store<T>(value: T, operation: string): Promise<Ref<T>> {
     const { refs, ...encoded } = encodeValue(value, "value");
     if (refs !== undefined) throw new SerializationError("value", "holds a Ref: objects cannot contain Refs (pass both to the call instead)");
-    const link = this.live().reduce((a, b) => (b.putBytes < a.putBytes ? b : a));
+    const link = (await this.live(operation)).reduce((a, b) => (b.putBytes < a.putBytes ? b : a));
     const { ref, entry } = this.objects.create<T>(undefined);
     entry.contacted.add(link);
     try {
@@ -39,12 +45,14 @@ export class ObjectOps {
    * runner to runner along a binary tree (each round doubles the holders).
    */
   async broadcast<T>(value: T): Promise<Ref<T>> {
-    const ref = await this.put(value);
+    const ref = await this.store(value, "broadcast");
     const entry = this.objects.entryOf(ref)!;
     for (;;) {
-      const holders = entry.liveHolders();
-      const missing = this.live().filter((l) => !entry.holders.has(l));
+      const missing = (await this.live("broadcast")).filter((l) => !entry.holders.has(l));
       if (missing.length === 0) return ref;
+      const holders = entry.liveHolders();
+      // Every copy died with its runners: nothing left to copy from (and looping would spin).
+      if (holders.length === 0) throw entry.lost("every runner holding it was lost during the broadcast");
       await Promise.all(missing.slice(0, holders.length).map(async (target, i) => {
         entry.contacted.add(target);
         await target.pull(entry.id, holders[i]!.address);
@@ -73,9 +81,12 @@ export class ObjectOps {
     }
   }
 
-  private live(): ObjectHolder[] {
-    const live = this.links().filter((l) => l.usable);
-    if (live.length === 0) throw new RunnerLostError("(none)", "no runners in the cluster");
-    return live;
+  /** The usable runners; with none, waits for one (`waitForRunners`). */
+  private async live(operation: string): Promise<ObjectHolder[]> {
+    for (;;) {
+      const live = this.links().filter((l) => l.usable);
+      if (live.length > 0) return live;
+      await this.whenLive(operation);
+    }
   }
 }
