@@ -31,6 +31,8 @@ let nextAddress = 1;
  * then tells its host.
  */
 export class FakeRunner implements RunnerPort, ChanPeer {
+  /** Reads of any runner's load or room (usable, hasRoom, inFlight): what a placement looks at. */
+  static looks = 0;
   readonly address: string;
   threads: number;
   window: number;
@@ -62,15 +64,18 @@ export class FakeRunner implements RunnerPort, ChanPeer {
   }
 
   get usable(): boolean {
+    FakeRunner.looks++;
     return this.alive && !this.draining;
   }
 
   get inFlight(): number {
+    FakeRunner.looks++;
     return this.inflight.size;
   }
 
   get hasRoom(): boolean {
-    return this.usable && this.inflight.size - this.parked < this.window;
+    FakeRunner.looks++;
+    return this.alive && !this.draining && this.inflight.size - this.parked < this.window;
   }
 
   /** Calls sent here and not answered yet, oldest first. */
@@ -79,7 +84,7 @@ export class FakeRunner implements RunnerPort, ChanPeer {
   }
 
   send(call: PendingCall): void {
-    if (!this.usable) throw new Error(`${this.address} was sent a call while not usable`);
+    if (!this.alive || this.draining) throw new Error(`${this.address} was sent a call while not usable`);
     call.id = this.nextId++;
     call.link = this;
     call.attempts++;
