@@ -66,9 +66,9 @@ describe("a runner that is stopping (SIGTERM)", () => {
     expect(pids).toEqual(new Set([again.proc.child.pid, b.proc.child.pid]));
   });
 
-  it("with every runner stopping, a new call fails with RunnerLostError saying so, rather than waiting", async () => {
+  it("with every runner stopping and waitForRunners 0, a new call fails with RunnerLostError saying so, rather than waiting", async () => {
     const a = await runner();
-    await using cluster = await Cluster.create({ runners: [a.address], token: TOKEN, logger: silentLogger(), reconnect: false });
+    await using cluster = await Cluster.create({ runners: [a.address], token: TOKEN, logger: silentLogger(), reconnect: false, waitForRunners: 0 });
     const m = await cluster.import<M>(fixture("math.ts"));
     expect(await m.add(1, 1)).toBe(2);
     const running = m.sleep.with({ retries: 0 })(1000);

@@ -50,9 +50,9 @@ describe("a lost runner rejoins when it answers again", () => {
     expect((await cluster.runnerStats()).map((s) => s.address)).toEqual([a.address, b.address]);
   });
 
-  it("a cluster of one survives its runner's restart: calls fail while it is gone, then succeed", async () => {
+  it("a cluster of one survives its runner's restart: with waitForRunners 0 calls fail while it is gone, then succeed", async () => {
     const a = await runner();
-    await using cluster = await Cluster.create({ runners: [a.address], token: TOKEN, logger: silentLogger() });
+    await using cluster = await Cluster.create({ runners: [a.address], token: TOKEN, logger: silentLogger(), waitForRunners: 0 });
     const events = new RunnerEvents(cluster);
     const m = await cluster.import<M>(fixture("math.ts"));
     expect(await m.add(1, 2)).toBe(3);

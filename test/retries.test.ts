@@ -100,8 +100,8 @@ describe("retries: a call lost with its runner runs again elsewhere", () => {
     expect(await attempts(dir, "c")).toEqual([first]);
   }));
 
-  it("retries run out: RunnerLostError naming the attempts, once every runner is gone or the budget is spent; no hang", () => withDir(async (dir) => {
-    await using cluster = await local({ runners: 3, threads: 1 });
+  it("retries run out: RunnerLostError naming the attempts, once every runner is gone (waitForRunners 0) or the budget is spent; no hang", () => withDir(async (dir) => {
+    await using cluster = await local({ runners: 3, threads: 1, waitForRunners: 0 });
     const m = await cluster.import<R>(fixture("retry.ts"));
     // One retry allowed, three runners: the second loss ends it though a runner is left.
     const budget = m.held.with({ retries: 1 })(dir, "e", 1);

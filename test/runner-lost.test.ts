@@ -103,8 +103,8 @@ describe("losing a runner", () => {
     for (const o of done) expect(o.value).toBe(survivor!.pid);
   });
 
-  it("when the last runner dies, in-flight and queued calls all fail with RunnerLostError and new calls fail at once", async () => {
-    await using cluster = await local({ runners: 1, threads: 1 });
+  it("with waitForRunners 0, when the last runner dies, in-flight and queued calls all fail with RunnerLostError and new calls fail at once", async () => {
+    await using cluster = await local({ runners: 1, threads: 1, waitForRunners: 0 });
     const m = await cluster.import<M>(fixture("math.ts"));
     expect(await m.add(1, 1)).toBe(2);
     // 1 thread: window of 2 in flight, the rest waits in the driver's queue.

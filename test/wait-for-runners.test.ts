@@ -1,0 +1,160 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { Cluster, ClusterClosedError, connect, local, NoRunnersError, RunnerLostError } from "../src/index.ts";
+import { membershipOptions } from "../src/driver/cluster.ts";
+import { cleanEnv, fixture, rejectionOf, RestartableRunners, RunnerEvents, silentLogger, type CliProcess } from "./helpers.ts";
+
+type M = typeof import("./fixtures/math.ts");
+type S = typeof import("./fixtures/spmd.ts");
+
+const TOKEN = "wait-for-runners-test-token";
+const runners = new RestartableRunners(TOKEN);
+const FAST_REJOIN = { initialDelayMs: 50, maxDelayMs: 500 };
+
+async function kill9(proc: CliProcess): Promise<void> {
+  proc.child.kill("SIGKILL");
+  await proc.exit;
+}
+
+/** Counts the promises settled so far. */
+function settledCount(ps: Promise<unknown>[]): () => number {
+  let n = 0;
+  for (const p of ps) p.then(() => n++, () => n++);
+  return () => n;
+}
+
+/** A turn of the event loop: any promise that was to fail at once has failed by then. */
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+function expectNoRunners(err: unknown, operation: string, waitedMs: number): void {
+  expect(err).toBeInstanceOf(NoRunnersError);
+  expect((err as NoRunnersError).operation).toBe(operation);
+  expect((err as NoRunnersError).waitedMs).toBe(waitedMs);
+  expect((err as Error).message).toBe(`${operation}: no runner joined the cluster within ${waitedMs} ms (waitForRunners)`);
+}
+
+afterEach(() => runners.stopAll());
+
+describe("calls wait for runners (waitForRunners)", () => {
+  it("calls made while the only runner is down wait for it, and complete with the right values once it is back", async () => {
+    const a = await runners.start();
+    await using cluster = await Cluster.create({ runners: [a.address], token: TOKEN, logger: silentLogger(), reconnect: FAST_REJOIN });
+    const events = new RunnerEvents(cluster);
+    const m = await cluster.import<M>(fixture("math.ts"));
+    expect(await m.add(1, 2)).toBe(3);
+    const lost = m.sleep(50); // in flight when the runner dies: sent again once it is back
+    expect(cluster.runners[0]!.inFlight).toBe(1);
+
+    await kill9(a.proc);
+    await events.next("lost", a.address);
+    const plain = Array.from({ length: 6 }, (_, i) => m.add(i, 10));
+    const kept = m.add.ref(2, 2);
+    const reads = m.add(kept, 1); // a graph call: waits for its input, which waits for a runner
+    const go = m.add.go(20, 2);
+    const put = cluster.put([1, 2, 3]);
+    const settled = settledCount([lost, ...plain, reads, go.result, put]);
+    await nextTurn();
+    expect(settled()).toBe(0); // waiting, not failed
+    expect(cluster.stats.queued).toBeGreaterThanOrEqual(plain.length + 2);
+
+    const again = await runners.start(a.address);
+    expect((await events.next("joined", a.address)).pid).toBe(again.proc.child.pid);
+    expect(await Promise.all(plain)).toEqual([10, 11, 12, 13, 14, 15]);
+    expect(await lost).toBe(50);
+    expect(await reads).toBe(5);
+    expect(await go.result).toBe(22);
+    expect(await cluster.get(await put)).toEqual([1, 2, 3]);
+    expect(cluster.stats.queued).toBe(0);
+    expect(cluster.stats.failed).toBe(0);
+  });
+
+  it("with no runner coming back, everything waiting fails with NoRunnersError naming it once the bound passes", async () => {
+    const a = await runners.start();
+    await using cluster = await Cluster.create({ runners: [a.address], token: TOKEN, logger: silentLogger(), waitForRunners: 300 });
+    const events = new RunnerEvents(cluster);
+    const m = await cluster.import<M>(fixture("math.ts"));
+    const s = await cluster.import<S>(fixture("spmd.ts"));
+    expect(await m.add(1, 2)).toBe(3);
+    const lost = m.sleep(60_000);
+    expect(cluster.runners[0]!.inFlight).toBe(1);
+
+    await kill9(a.proc);
+    await events.next("lost", a.address);
+    const [add, ref, put, broadcast, spmd, go, sleep] = await Promise.all([
+      rejectionOf(m.add(1, 2)),
+      rejectionOf(cluster.get(m.echo.ref(1))),
+      rejectionOf(cluster.put(1)),
+      rejectionOf(cluster.broadcast(1)),
+      rejectionOf(cluster.spmd(2, s.rankInfo)),
+      rejectionOf(m.pid.go().result),
+      rejectionOf(lost),
+    ]);
+    expectNoRunners(add, "add", 300);
+    expectNoRunners(ref, "echo", 300);
+    expectNoRunners(put, "put", 300);
+    expectNoRunners(broadcast, "broadcast", 300);
+    expectNoRunners(spmd, "spmd", 300);
+    expectNoRunners(go, "pid", 300);
+    expectNoRunners(sleep, "sleep", 300); // lost with its runner, then waited for another
+    expect(cluster.stats.queued).toBe(0);
+  });
+
+  it("with waitForRunners 0, calls fail at once with RunnerLostError, as before the option", async () => {
+    const a = await runners.start();
+    await using cluster = await Cluster.create({ runners: [a.address], token: TOKEN, logger: silentLogger(), waitForRunners: 0 });
+    const events = new RunnerEvents(cluster);
+    const m = await cluster.import<M>(fixture("math.ts"));
+    expect(await m.add(1, 2)).toBe(3);
+    await kill9(a.proc);
+    await events.next("lost", a.address);
+    for (const p of [m.add(1, 2), cluster.put(1), m.pid.go().result]) {
+      const err = await rejectionOf(p);
+      expect(err).toBeInstanceOf(RunnerLostError);
+      expect((err as RunnerLostError).runner).toBe("(none)");
+    }
+  });
+
+  it("closing the cluster fails what waits for a runner with ClusterClosedError", async () => {
+    const a = await runners.start();
+    const cluster = await Cluster.create({ runners: [a.address], token: TOKEN, logger: silentLogger() });
+    const events = new RunnerEvents(cluster);
+    const m = await cluster.import<M>(fixture("math.ts"));
+    expect(await m.add(1, 2)).toBe(3);
+    await kill9(a.proc);
+    await events.next("lost", a.address);
+    const waiting = [m.add(1, 2), cluster.put(1), m.pid.go().result];
+    await nextTurn();
+    await cluster.close();
+    const errors = await Promise.all(waiting.map(rejectionOf));
+    for (const e of errors) expect(e).toBeInstanceOf(ClusterClosedError);
+    expect(errors.map((e) => (e as Error).message)).toEqual(["add: the cluster is closed", "put: the cluster is closed", "pid: the cluster is closed"]);
+  });
+
+  it("refuses a waitForRunners that is not a non-negative finite number, before starting anything", async () => {
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY, "5" as unknown as number]) {
+      await expect(local({ runners: 1, waitForRunners: bad })).rejects.toThrow(/waitForRunners must be a non-negative finite number/);
+      await expect(connect({ runners: ["127.0.0.1:1"], waitForRunners: bad })).rejects.toBeInstanceOf(TypeError);
+      await expect(Cluster.create({ runners: ["127.0.0.1:1"], waitForRunners: bad })).rejects.toBeInstanceOf(TypeError);
+    }
+  });
+
+  it("a cluster fed by a membership service may start with no runner (its calls wait); a plain one may not", async () => {
+    await expect(Cluster.create({ runners: [] })).rejects.toBeInstanceOf(TypeError);
+    await using cluster = await Cluster.create(membershipOptions({ runners: [], waitForRunners: 200, logger: silentLogger() }));
+    expect(cluster.runners).toEqual([]);
+    const m = await cluster.import<M>(fixture("math.ts"));
+    expectNoRunners(await rejectionOf(m.add(1, 2)), "add", 200);
+  });
+
+  it("a program awaiting a call that waits gets its NoRunnersError: the wait keeps the process up", async () => {
+    const script = fileURLToPath(fixture("waiting-driver.ts"));
+    const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), script, "300"], { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    expect({ code, out, err }).toEqual({ code: 0, out: "failed ERR_STRAND_NO_RUNNERS add: no runner joined the cluster within 300 ms (waitForRunners)\n", err: "" });
+  });
+});
