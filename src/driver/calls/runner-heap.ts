@@ -1,7 +1,7 @@
 import type { RunnerPort } from "./runner-port.ts";
 
-/** A runner's place in one heap: its key as last seen, and where it sits. */
-interface Entry {
+/** A runner's place in one heap: its key as last seen, and where it sits (-1: out of it). */
+export interface HeapSlot {
   readonly runner: RunnerPort;
   /** When it joined the scheduler: the earlier of two equal runners goes first (as a scan in join order would). */
   readonly seq: number;
@@ -33,8 +33,7 @@ export interface RunnerOrder {
  * look costs O(log n) amortized.
  */
 export class RunnerHeap {
-  private readonly heap: Entry[] = [];
-  private readonly entries = new Map<RunnerPort, Entry>();
+  private readonly heap: HeapSlot[] = [];
   /** Keys compared so far: what the unit test and the placement bench count. */
   comparisons = 0;
 
@@ -44,19 +43,21 @@ export class RunnerHeap {
     return this.heap.length;
   }
 
-  has(r: RunnerPort): boolean {
-    return this.entries.has(r);
+  /** A runner's place in this heap, out of it until `update` puts it in. `seq`: its join order. */
+  slot(runner: RunnerPort, seq: number): HeapSlot {
+    return { runner, seq, a: 0, b: 0, index: -1 };
   }
 
-  /** A runner joined (`seq`: its join order), or was given back a slot: puts it in, or moves it up to its key. */
-  update(r: RunnerPort, seq: number): void {
-    const e = this.entries.get(r);
-    if (e === undefined) {
+  /** A runner joined, or was given back a slot: puts it in, or moves it up to its key. */
+  update(e: HeapSlot): void {
+    const r = e.runner;
+    if (e.index < 0) {
       if (!this.order.belongs(r)) return;
-      const entry: Entry = { runner: r, seq, a: this.order.a(r), b: this.order.b(r), index: this.heap.length };
-      this.entries.set(r, entry);
-      this.heap.push(entry);
-      this.up(entry.index);
+      e.a = this.order.a(r);
+      e.b = this.order.b(r);
+      e.index = this.heap.length;
+      this.heap.push(e);
+      this.up(e.index);
       return;
     }
     const a = this.order.a(r);
@@ -68,15 +69,15 @@ export class RunnerHeap {
     this.up(e.index);
   }
 
-  delete(r: RunnerPort): void {
-    const e = this.entries.get(r);
-    if (e === undefined) return;
-    this.entries.delete(r);
+  delete(e: HeapSlot): void {
+    if (e.index < 0) return;
     const last = this.heap.pop()!;
-    if (last === e) return;
-    this.heap[e.index] = last;
-    last.index = e.index;
-    this.down(this.up(e.index));
+    if (last !== e) {
+      this.heap[e.index] = last;
+      last.index = e.index;
+      this.down(this.up(e.index));
+    }
+    e.index = -1;
   }
 
   /** The best runner that belongs, its key as it is now. */
@@ -86,7 +87,7 @@ export class RunnerHeap {
       if (e === undefined) return undefined;
       const r = e.runner;
       if (!this.order.belongs(r)) {
-        this.delete(r);
+        this.delete(e);
         continue;
       }
       const a = this.order.a(r);
@@ -98,27 +99,20 @@ export class RunnerHeap {
     }
   }
 
-  /** The best runner but `r` (which stays in). */
-  topExcept(r: RunnerPort): RunnerPort | undefined {
+  /** The best runner but the one in `e` (which stays in). */
+  topExcept(e: HeapSlot): RunnerPort | undefined {
     const t = this.top();
-    const e = this.entries.get(r);
-    if (t !== r || e === undefined) return t;
-    this.delete(r);
+    if (t !== e.runner) return t;
+    this.delete(e);
     const next = this.top();
     // Back in with the key it was just checked at.
-    this.entries.set(r, e);
     e.index = this.heap.length;
     this.heap.push(e);
     this.up(e.index);
     return next;
   }
 
-  /** The join order of the runners in the heap (for ties among candidates found elsewhere). */
-  seqOf(r: RunnerPort): number | undefined {
-    return this.entries.get(r)?.seq;
-  }
-
-  private before(x: Entry, y: Entry): boolean {
+  private before(x: HeapSlot, y: HeapSlot): boolean {
     this.comparisons++;
     return x.a !== y.a ? x.a < y.a : x.b !== y.b ? x.b < y.b : x.seq < y.seq;
   }

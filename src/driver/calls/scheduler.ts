@@ -2,7 +2,7 @@ import { ClusterClosedError, RunnerLostError } from "../../errors.ts";
 import type { ObjectHolder } from "../objects/object-holder.ts";
 import type { CallSite, PendingCall } from "./call.ts";
 import { ReadyQueue } from "./ready-queue.ts";
-import { RunnerHeap } from "./runner-heap.ts";
+import { RunnerHeap, type HeapSlot } from "./runner-heap.ts";
 import type { RunnerPort } from "./runner-port.ts";
 import { RunnerWait, type Waiter } from "./runner-wait.ts";
 
@@ -22,6 +22,10 @@ interface Member {
   readonly port: RunnerPort;
   /** Join order: of two runners equally good, the earlier one is taken. */
   readonly seq: number;
+  /** Its places in the three heaps. */
+  readonly free: HeapSlot;
+  readonly wait: HeapSlot;
+  readonly load: HeapSlot;
 }
 
 /**
@@ -126,7 +130,8 @@ export class Scheduler {
   /** A runner joined (at the start, later, or again after a loss): queued calls go to it at once. */
   add(link: RunnerPort): void {
     if (this.closed || this.members.has(link)) return;
-    const m = { port: link, seq: this.joined++ };
+    const seq = this.joined++;
+    const m = { port: link, seq, free: this.byFree.slot(link, seq), wait: this.byWait.slot(link, seq), load: this.byLoad.slot(link, seq) };
     this.members.set(link, m);
     this.index(m);
     this.refreshStranded();
@@ -134,10 +139,12 @@ export class Scheduler {
   }
 
   remove(link: RunnerPort): void {
-    if (!this.members.delete(link)) return;
-    this.byFree.delete(link);
-    this.byWait.delete(link);
-    this.byLoad.delete(link);
+    const m = this.members.get(link);
+    if (m === undefined) return;
+    this.members.delete(link);
+    this.byFree.delete(m.free);
+    this.byWait.delete(m.wait);
+    this.byLoad.delete(m.load);
     if (this.wait.ms === 0 && this.members.size === 0) return this.failQueued(() => new RunnerLostError(link.address, "no runners left"));
     this.refreshStranded();
     this.pump();
@@ -277,9 +284,9 @@ export class Scheduler {
 
   /** Puts the runner in the heaps at its current keys (a new runner, or a slot given back). */
   private index(m: Member): void {
-    this.byFree.update(m.port, m.seq);
-    this.byWait.update(m.port, m.seq);
-    this.byLoad.update(m.port, m.seq);
+    this.byFree.update(m.free);
+    this.byWait.update(m.wait);
+    this.byLoad.update(m.load);
   }
 
   private pump(): void {
@@ -338,11 +345,11 @@ export class Scheduler {
 
   /** The runner with the most free threads among those with room (not `avoid`, unless it alone is live). */
   private pick(avoid: CallSite | undefined): RunnerPort | undefined {
-    const me = avoid === undefined ? undefined : this.members.get(avoid)?.port;
+    const me = avoid === undefined ? undefined : this.members.get(avoid);
     if (me === undefined) return this.byFree.top();
-    const other = this.byFree.topExcept(me);
-    if (other !== undefined || this.byLoad.topExcept(me) !== undefined) return other;
-    return me.hasRoom ? me : undefined;
+    const other = this.byFree.topExcept(me.free);
+    if (other !== undefined || this.byLoad.topExcept(me.load) !== undefined) return other;
+    return me.port.hasRoom ? me.port : undefined;
   }
 
   /**
@@ -353,10 +360,11 @@ export class Scheduler {
    * for k copies of its inputs: a holder always fetches less than a non-holder.
    */
   private placeFor(call: PendingCall): RunnerPort | undefined {
-    const lost = call.avoid === undefined ? undefined : this.members.get(call.avoid)?.port;
-    const avoid = lost !== undefined && this.byLoad.topExcept(lost) !== undefined ? lost : undefined;
+    const lost = call.avoid === undefined ? undefined : this.members.get(call.avoid);
+    const skip = lost !== undefined && this.byLoad.topExcept(lost.load) !== undefined ? lost : undefined;
+    const avoid = skip?.port;
     const candidates: Member[] = [];
-    const soonest = avoid === undefined ? this.byWait.top() : this.byWait.topExcept(avoid);
+    const soonest = skip === undefined ? this.byWait.top() : this.byWait.topExcept(skip.wait);
     if (soonest !== undefined) candidates.push(this.members.get(soonest)!);
     for (const d of call.deps) {
       if (d.inline !== undefined) continue;
