@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { Cluster, ClusterClosedError, connect, local, NoRunnersError, RunnerLostError } from "../src/index.ts";
+import { CancelledError, Cluster, ClusterClosedError, connect, local, NoRunnersError, RunnerLostError, TimeoutError } from "../src/index.ts";
 import { membershipOptions } from "../src/driver/cluster.ts";
 import { cleanEnv, fixture, rejectionOf, RestartableRunners, RunnerEvents, silentLogger, type CliProcess } from "./helpers.ts";
 
@@ -69,7 +69,7 @@ describe("calls wait for runners (waitForRunners)", () => {
     expect(cluster.stats.failed).toBe(0);
   });
 
-  it("with no runner coming back, everything waiting fails with NoRunnersError naming it once the bound passes", async () => {
+  it("with no runner coming back, everything waiting fails with NoRunnersError naming it once the bound passes (its own timeout or signal first)", async () => {
     const a = await runners.start();
     await using cluster = await Cluster.create({ runners: [a.address], token: TOKEN, logger: silentLogger(), waitForRunners: 300 });
     const events = new RunnerEvents(cluster);
@@ -81,6 +81,12 @@ describe("calls wait for runners (waitForRunners)", () => {
 
     await kill9(a.proc);
     await events.next("lost", a.address);
+    const ac = new AbortController();
+    const cancelled = m.add.with({ signal: ac.signal })(1, 2);
+    const timedOut = m.add.with({ timeout: 50 })(1, 2); // its own bound is shorter: it wins
+    ac.abort();
+    expect(await rejectionOf(cancelled)).toBeInstanceOf(CancelledError);
+    expect(await rejectionOf(timedOut)).toBeInstanceOf(TimeoutError);
     const [add, ref, put, broadcast, spmd, go, sleep] = await Promise.all([
       rejectionOf(m.add(1, 2)),
       rejectionOf(cluster.get(m.echo.ref(1))),
