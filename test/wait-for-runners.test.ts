@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { CancelledError, Cluster, ClusterClosedError, connect, local, NoRunnersError, RunnerLostError, TimeoutError } from "../src/index.ts";
-import { membershipOptions } from "../src/driver/cluster.ts";
+import { HeadCluster, TOKEN as HEAD_TOKEN } from "./membership/head-cluster.ts";
 import { cleanEnv, fixture, rejectionOf, RestartableRunners, RunnerEvents, silentLogger, type CliProcess } from "./helpers.ts";
 
 type M = typeof import("./fixtures/math.ts");
@@ -10,6 +10,7 @@ type S = typeof import("./fixtures/spmd.ts");
 
 const TOKEN = "wait-for-runners-test-token";
 const runners = new RestartableRunners(TOKEN);
+const heads = new HeadCluster();
 const FAST_REJOIN = { initialDelayMs: 50, maxDelayMs: 500 };
 
 async function kill9(proc: CliProcess): Promise<void> {
@@ -34,7 +35,7 @@ function expectNoRunners(err: unknown, operation: string, waitedMs: number): voi
   expect((err as Error).message).toBe(`${operation}: no runner joined the cluster within ${waitedMs} ms (waitForRunners)`);
 }
 
-afterEach(() => runners.stopAll());
+afterEach(() => Promise.all([runners.stopAll(), heads.stopAll()]));
 
 describe("calls wait for runners (waitForRunners)", () => {
   it("calls made while the only runner is down wait for it, and complete with the right values once it is back", async () => {
@@ -145,22 +146,50 @@ describe("calls wait for runners (waitForRunners)", () => {
     }
   });
 
-  it("a cluster fed by a membership service may start with no runner (its calls wait); a plain one may not", async () => {
-    await expect(Cluster.create({ runners: [] })).rejects.toBeInstanceOf(TypeError);
-    await using cluster = await Cluster.create(membershipOptions({ runners: [], waitForRunners: 200, logger: silentLogger() }));
+  it("a cluster of a head with no runner yet: calls wait, and the first runner to join takes them at once", async () => {
+    await expect(Cluster.create({ runners: [] })).rejects.toBeInstanceOf(TypeError); // no head: nothing to wait for
+    const head = await heads.head();
+    await using cluster = await Cluster.create({ runners: [], head: head.address, token: HEAD_TOKEN, logger: silentLogger() });
     expect(cluster.runners).toEqual([]);
+    const m = await cluster.import<M>(fixture("math.ts"));
+    const calls = Array.from({ length: 4 }, (_, i) => m.add(i, 1));
+    const kept = m.add.ref(5, 5);
+    const put = cluster.put("x");
+    const settled = settledCount([...calls, put]);
+    await nextTurn();
+    expect(settled()).toBe(0);
+    expect(cluster.stats.queued).toBe(5);
+
+    const started = await heads.runners(head.address, 1);
+    expect(await Promise.all(calls)).toEqual([1, 2, 3, 4]);
+    expect(await cluster.get(kept)).toBe(10);
+    expect(await cluster.get(await put)).toBe("x");
+    expect(cluster.runners.map((r) => r.pid)).toEqual([started.processes[0]!.pid]);
+  });
+
+  it("a cluster of a head whose runners never come: calls fail with NoRunnersError at the bound", async () => {
+    const head = await heads.head();
+    await using cluster = await Cluster.create({ runners: [], head: head.address, token: HEAD_TOKEN, logger: silentLogger(), waitForRunners: 200 });
     const m = await cluster.import<M>(fixture("math.ts"));
     expectNoRunners(await rejectionOf(m.add(1, 2)), "add", 200);
   });
 
   it("a program awaiting a call that waits gets its NoRunnersError: the wait keeps the process up", async () => {
+    const a = await runners.start();
     const script = fileURLToPath(fixture("waiting-driver.ts"));
-    const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), script, "300"], { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), script, a.address, TOKEN, "300"], { env: cleanEnv({ STRAND_LOG: "silent" }), stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
     child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-    expect({ code, out, err }).toEqual({ code: 0, out: "failed ERR_STRAND_NO_RUNNERS add: no runner joined the cluster within 300 ms (waitForRunners)\n", err: "" });
+    const exit = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    await new Promise<void>((resolve) => {
+      child.stdout.setEncoding("utf8").on("data", (d: string) => {
+        out += d;
+        if (out.includes("ready\n")) resolve();
+      });
+    });
+    await kill9(a.proc);
+    expect(await exit).toBe(0);
+    expect({ out, err }).toEqual({ out: "ready\nfailed ERR_STRAND_NO_RUNNERS add: no runner joined the cluster within 300 ms (waitForRunners)\n", err: "" });
   });
 });

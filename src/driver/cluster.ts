@@ -77,19 +77,6 @@ export function stopOnClose(cluster: Cluster, stop: () => Promise<void>): void {
   stopsOnClose.set(cluster, stop);
 }
 
-/**
- * Options of clusters whose runner set comes from a membership service (a head): they may
- * start with no runner, and calls wait for runners (`waitForRunners`) until some are added.
- * Kept out of ClusterOptions, like stopsOnClose: only this package makes such clusters.
- */
-const fromMembership = new WeakSet<ClusterOptions>();
-
-/** Marks `opts` as those of a cluster fed by a membership service: `Cluster.create(opts)` may then start empty. Internal. */
-export function membershipOptions<T extends ClusterOptions>(opts: T): T {
-  fromMembership.add(opts);
-  return opts;
-}
-
 export interface ImportOptions {
   /** Packages to load from the runner's own node_modules instead of bundling them. */
   external?: string[];
@@ -219,7 +206,7 @@ export class Cluster implements AsyncDisposable {
   }
 
   static async create(opts: ClusterOptions): Promise<Cluster> {
-    if (opts.runners.length === 0 && opts.head === undefined && !fromMembership.has(opts)) throw new TypeError("a cluster needs at least one runner address, or a head");
+    if (opts.runners.length === 0 && opts.head === undefined) throw new TypeError("a cluster needs at least one runner address, or a head");
     checkRetries(opts.retries, "cluster options");
     checkWaitForRunners(opts.waitForRunners, "cluster options");
     checkDashboard(dashboardOptions(opts.dashboard), opts.token);
