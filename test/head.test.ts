@@ -15,7 +15,7 @@ afterEach(() => procs.stopAll());
 
 const driver = (head: string, token = TOKEN): Promise<Cluster> => Cluster.create({ runners: [], head, token, logger: silentLogger() });
 
-describe("runners join a head; drivers learn them from it", () => {
+describe("runners join a head; drivers learn them from it", { timeout: 90_000 }, () => {
   it("a driver given only the head's address uses every runner registered there, and hears of each new one", async () => {
     const head = await procs.head();
     const first = await procs.runners(head.address, 2);
@@ -69,7 +69,7 @@ describe("runners join a head; drivers learn them from it", () => {
   });
 });
 
-describe("the head is not needed to keep going", () => {
+describe("the head is not needed to keep going", { timeout: 90_000 }, () => {
   it("with the head killed, calls go on; when it returns on its address, runners register again and the driver reconciles", async () => {
     let head = await procs.head();
     const address = head.address;
