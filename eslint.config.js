@@ -22,6 +22,10 @@ const calls = ban("calls/", "objects/ knows no calls: calls depend on objects, n
 const rooms = ban("calls/|objects/|link/", "channels/ stands alone: the cluster wires channels to links.");
 const watch = ban("link/", "observe/ watches calls and runners through what calls/ and objects/ expose, never through link/.");
 const view = ban("link/|objects/", "dashboard/ reads the cluster through DashboardSource (watch, observe, runners, stats), never through link/ or objects/.");
+// scale/ is interfaces and a pure policy: what a cluster asks of whatever starts its runners.
+const alone = ban("calls/|objects/|link/|channels/|observe/|dashboard/|membership/|slurm/", "scale/ stands alone: the cluster hands it its load through LoadSource.");
+// slurm/ starts a head and runner jobs and uses a cluster through its public face (connect, scale).
+const outside = ban("calls/|objects/|link/|channels/|observe/|dashboard/|membership/", "slurm/ uses a cluster through connect() and its public face, never the rooms inside it.");
 const restrict = (...patterns) => ({ "no-restricted-imports": ["error", { patterns }] });
 
 export default tseslint.config(
@@ -57,6 +61,8 @@ export default tseslint.config(
   { files: ["src/driver/channels/**"], rules: restrict(above.driverTop, top, rooms) },
   { files: ["src/driver/observe/**"], rules: restrict(above.driverTop, top, watch) },
   { files: ["src/driver/dashboard/**"], rules: restrict(above.driverTop, top, view) },
+  { files: ["src/driver/scale/**"], rules: restrict(above.driverTop, top, alone) },
+  { files: ["src/driver/slurm/**"], rules: restrict(above.driverTop, outside) },
   // The dashboard's page runs in a browser.
   {
     files: ["src/driver/dashboard/assets/**/*.js"],

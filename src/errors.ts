@@ -22,7 +22,8 @@ export type StrandErrorCode =
   | "ERR_STRAND_OBJECT_STORE_FULL"
   | "ERR_STRAND_CHANNEL_CLOSED"
   | "ERR_STRAND_CHANNEL_BROKEN"
-  | "ERR_STRAND_JOB_ABORTED";
+  | "ERR_STRAND_JOB_ABORTED"
+  | "ERR_STRAND_SLURM";
 
 /** Extra fields a Strand error carries across the wire besides message/stack/cause. */
 export type ErrorFields = Record<string, string | number | boolean | undefined>;
@@ -416,5 +417,26 @@ export class JobAbortedError extends StrandError {
   }
   override fields(): ErrorFields {
     return { rank: this.rank, reason: this.reason };
+  }
+}
+
+/**
+ * A Slurm command failed (`sbatch` refused a runner job, `squeue` or `scancel` could not reach
+ * slurmctld, a command is missing): `command` is the command, `reason` what it said.
+ */
+export class SlurmError extends StrandError {
+  static readonly code = "ERR_STRAND_SLURM";
+  static {
+    register(SlurmError, (f) => new SlurmError(f.string("command"), f.string("reason")));
+  }
+  readonly command: string;
+  readonly reason: string;
+  constructor(command: string, reason: string) {
+    super(SlurmError.code, `${command}: ${reason}`);
+    this.command = command;
+    this.reason = reason;
+  }
+  override fields(): ErrorFields {
+    return { command: this.command, reason: this.reason };
   }
 }

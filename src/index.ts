@@ -2,6 +2,8 @@ export { local, connect, type ConnectOptions, type LocalOptions } from "./driver
 export type { TlsOptions } from "./transport/secure.ts";
 export { Cluster, type ClusterOptions, type ClusterStats, type ImportOptions, type MetricsEndpoints, type ModuleStats, type RunnerEvent, type RunnerListener, type RunnerStatus } from "./driver/cluster.ts";
 export type { LinkOptions } from "./driver/link-options.ts";
+export { slurm, type SlurmOptions, type SlurmRunnersOptions } from "./driver/slurm/slurm.ts";
+export type { AdaptOptions } from "./driver/scale/adapt.ts";
 export type { LogsOption, RemoteLogLine, RemoteLogSink } from "./driver/remote-logs.ts";
 export type { ReconnectOptions } from "./driver/link/rejoin.ts";
 export type { HeartbeatOptions } from "./protocol/heartbeat.ts";
@@ -22,7 +24,7 @@ export type { MetricsAddress } from "./protocol/metrics/endpoint.ts";
 export {
   StrandError, RemoteError, RunnerLostError, NoRunnersError, ClusterClosedError, SerializationError, AuthError, ProtocolError,
   TimeoutError, CancelledError, ImportError, ObjectLostError, ObjectStoreFullError,
-  ChannelClosedError, ChannelBrokenError, JobAbortedError, type StrandErrorCode,
+  ChannelClosedError, ChannelBrokenError, JobAbortedError, SlurmError, type StrandErrorCode,
 } from "./errors.ts";
 export { context, type CallContext } from "./context.ts";
 export { comm, ANY, PROC_NULL, type Comm, type Message, type ReduceOp } from "./comm.ts";

@@ -3,7 +3,7 @@ import * as strand from "../src/index.ts";
 import * as runtime from "../src/runtime.ts";
 import {
   AuthError, CancelledError, ChannelBrokenError, ChannelClosedError, ClusterClosedError, ImportError, JobAbortedError,
-  NoRunnersError, ObjectLostError, ObjectStoreFullError, ProtocolError, RemoteError, RunnerLostError, SerializationError, StrandError, TimeoutError,
+  NoRunnersError, ObjectLostError, ObjectStoreFullError, ProtocolError, RemoteError, RunnerLostError, SerializationError, SlurmError, StrandError, TimeoutError,
 } from "../src/index.ts";
 import { errorClasses, errorClassOf, reviveStrandError, type ErrorClass } from "../src/errors.ts";
 import { decodeError, encodeSegments } from "../src/protocol/codec.ts";
@@ -35,6 +35,7 @@ const samples: Record<string, () => StrandError> = {
   ChannelClosedError: () => new ChannelClosedError("d1.c3", "send on closed channel"),
   ChannelBrokenError: () => new ChannelBrokenError("d1.c4", "runner 10.0.0.3:7000 was lost"),
   JobAbortedError: () => new JobAbortedError(2, "boom at rank 2"),
+  SlurmError: () => new SlurmError("sbatch", "Invalid partition name specified"),
 };
 
 /** How the runner sends an error (a failed call's answer) and how the driver reads it back. */

@@ -38,6 +38,9 @@ import { startDashboard, type Dashboard } from "./dashboard/dashboard.ts";
 import { checkDashboard, dashboardOptions, type DashboardOption } from "./dashboard/options.ts";
 import { remoteLines } from "./remote-logs.ts";
 import { HeadWatch } from "./membership/head-watch.ts";
+import { Scaling } from "./scale/scaling.ts";
+import type { Scaler } from "./scale/scaler.ts";
+import type { AdaptOptions } from "./scale/adapt.ts";
 import type { Member, MembersChange } from "../protocol/messages.ts";
 
 export interface ClusterOptions extends LinkOptions, DashboardOption {
@@ -75,6 +78,14 @@ const stopsOnClose = new WeakMap<Cluster, () => Promise<void>>();
 /** `stop` runs once `cluster` has closed its links (local() stops its runners so). Internal. */
 export function stopOnClose(cluster: Cluster, stop: () => Promise<void>): void {
   stopsOnClose.set(cluster, stop);
+}
+
+/** What `scale()` and `adapt()` delegate to: slurm()'s jobs. Kept out of ClusterOptions like stopOnClose. */
+const scalings = new WeakMap<Cluster, Scaling>();
+
+/** `cluster.scale()` and `cluster.adapt()` start and stop runners through `scaler`. Internal. */
+export function setScaler(cluster: Cluster, scaler: Scaler, logger: Logger): void {
+  scalings.set(cluster, new Scaling(scaler, cluster, logger));
 }
 
 export interface ImportOptions {
@@ -632,6 +643,35 @@ export class Cluster implements AsyncDisposable {
   }
 
 
+  /**
+   * Wants `n` runners (runner jobs) in all: submits the missing ones, or cancels the idlest,
+   * whose calls finish or go elsewhere. Stops adapt(). Only clusters that start their own
+   * runners scale (`slurm()`); resolves once the jobs are submitted or cancelled.
+   */
+  scale(n: number): Promise<void> {
+    try {
+      return this.scaling("scale").scale(n);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  /**
+   * Keeps between `min` and `max` runner jobs by the calls waiting and running: more at
+   * once when calls wait, fewer once the work has stayed lower for a few rounds. Until
+   * scale() or another adapt().
+   */
+  adapt(options: AdaptOptions): void {
+    this.scaling("adapt").adapt(options);
+  }
+
+  private scaling(operation: string): Scaling {
+    if (this.closing !== undefined) throw new ClusterClosedError(operation);
+    const s = scalings.get(this);
+    if (s === undefined) throw new TypeError(`${operation}(): this cluster does not start its own runners (slurm() clusters do)`);
+    return s;
+  }
+
   /** The runners and their load, as the driver sees them. */
   get runners(): RunnerStatus[] {
     return this.links.map((l) => ({
@@ -665,6 +705,7 @@ export class Cluster implements AsyncDisposable {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      scalings.get(this)?.stop();
       await this.dashboard?.close();
       await this.metrics?.close();
       if (this.traceFile !== undefined && this.trace.active) {
