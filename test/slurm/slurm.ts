@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe } from "vitest";
+import type { Cluster } from "../../src/index.ts";
 
 // The tests' Slurm: start-slurm.sh once per test file (or a running one reused), stopped by
 // stop-slurm.sh when the last file using it is done. Files that cannot have it (not root, no
@@ -88,4 +89,28 @@ export async function until<T>(what: string, check: () => Promise<T | undefined>
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** The Slurm job ids of a cluster's live runners (their `slurm.job` tags). */
+export function runnerJobs(cluster: Cluster): string[] {
+  return cluster.runners.filter((r) => r.alive).flatMap((r) => r.tags.filter((t) => t.startsWith("slurm.job=")).map((t) => t.slice("slurm.job=".length)));
+}
+
+/** Resolves once `check` holds of the cluster's live runners' jobs: checked now and at every runner event. */
+export function whenRunners(cluster: Cluster, what: string, check: (jobs: string[]) => boolean, timeoutMs = 90_000): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for runners: ${what} (jobs now: ${runnerJobs(cluster).join(",") || "none"})`)), timeoutMs);
+    const test = (): boolean => {
+      const jobs = runnerJobs(cluster);
+      if (!check(jobs)) return false;
+      clearTimeout(timer);
+      resolve(jobs);
+      return true;
+    };
+    if (test()) return;
+    const listener = (): void => {
+      if (test()) cluster.off("runner", listener);
+    };
+    cluster.on("runner", listener);
+  });
 }

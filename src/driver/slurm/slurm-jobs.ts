@@ -71,12 +71,13 @@ export class SlurmJobs implements Scaler {
   private readonly maxFailures: number;
   private runners: () => readonly RunnerView[] = () => [];
   private reconciling: Promise<void> = Promise.resolve();
-  private pending = 0;
   private polling: Promise<void> | undefined;
   private submitted = 0;
   private readonly timer: NodeJS.Timeout;
   /** A runner left: its job is ending, and squeue is asked more often until it has. */
   private soon: NodeJS.Timeout | undefined;
+  private gone = 0;
+  private soonRounds = 0;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly o: SlurmJobsOptions) {
@@ -105,13 +106,17 @@ export class SlurmJobs implements Scaler {
 
   /** A runner left or was lost: its job is likely ending; ask Slurm soon, and again until it is gone. */
   runnerGone(): void {
-    if (this.closing !== undefined || this.soon !== undefined) return;
-    let rounds = 0;
-    this.soon = setInterval(() => {
+    if (this.closing !== undefined) return;
+    this.gone++;
+    this.soonRounds = 0;
+    this.soon ??= setInterval(() => {
       void this.poll().then((ended) => {
-        if ((ended > 0 || ++rounds >= 20) && this.soon !== undefined) {
+        this.gone -= ended;
+        // A runner lost to a network blip may come back: its job never ends, so not forever.
+        if ((this.gone <= 0 || ++this.soonRounds >= 40) && this.soon !== undefined) {
           clearInterval(this.soon);
           this.soon = undefined;
+          this.gone = 0;
         }
       });
     }, Math.min(250, this.o.pollMs));
@@ -128,9 +133,7 @@ export class SlurmJobs implements Scaler {
   /** Submits or cancels until the jobs we hold are the jobs wanted; one round at a time. */
   private reconcile(): Promise<void> {
     // Rounds queue behind each other; the latest wanted count is read when each starts.
-    this.pending++;
     const round = this.reconciling.then(async () => {
-      this.pending--;
       if (this.closing !== undefined) return;
       const live = this.ids;
       const missing = this.wantedJobs - live.length;
@@ -149,9 +152,13 @@ export class SlurmJobs implements Scaler {
     // A few sbatch at a time: slurmctld serves everyone on the cluster.
     const batch = 4;
     for (let i = 0; i < n; i += batch) {
-      const ids = await Promise.all(Array.from({ length: Math.min(batch, n - i) }, () => this.o.commands.submit(this.o.args, this.o.script, this.o.env)));
+      const tries = await Promise.allSettled(Array.from({ length: Math.min(batch, n - i) }, () => this.o.commands.submit(this.o.args, this.o.script, this.o.env)));
+      // Every job that was submitted is kept (and cancelled on close), even if another sbatch failed.
+      const ids = tries.flatMap((t) => (t.status === "fulfilled" ? [t.value] : []));
       for (const id of ids) this.jobs.set(id, { id, state: "PENDING", cancelled: false, joined: false, seq: ++this.submitted });
-      this.o.log.info({ jobs: ids }, "runner jobs submitted");
+      if (ids.length > 0) this.o.log.info({ jobs: ids }, "runner jobs submitted");
+      const failed = tries.find((t) => t.status === "rejected");
+      if (failed !== undefined) throw failed.reason;
     }
   }
 
@@ -162,18 +169,30 @@ export class SlurmJobs implements Scaler {
     await this.o.commands.cancel(ids);
   }
 
-  /** Asks Slurm how the jobs are; forgets ended ones and replaces them while wanted. Resolves with how many ended. */
+  /**
+   * Asks Slurm how the jobs are; forgets ended ones and replaces them while wanted.
+   * Resolves with how many ended, once their replacements are submitted.
+   */
   poll(): Promise<number> {
     if (this.polling !== undefined) return this.polling.then(() => 0);
     const known = this.submitted;
-    const p = this.o.commands.jobs(this.o.jobName).then(
-      (states) => this.update(states, known),
-      (err: Error) => {
-        this.o.log.warn({ err: err.message }, "squeue failed: runner jobs not checked this round");
-        return 0;
-      },
-    );
-    this.polling = p.then(() => {}).finally(() => (this.polling = undefined));
+    const p = (async (): Promise<number> => {
+      try {
+        let states: JobState[];
+        try {
+          states = await this.o.commands.jobs(this.o.jobName);
+        } catch (err) {
+          this.o.log.warn({ err: (err as Error).message }, "squeue failed: runner jobs not checked this round");
+          return 0;
+        }
+        const { ended, replace } = this.update(states, known);
+        if (replace) await this.reconcile().catch((err: Error) => this.o.log.error({ err: err.message }, "could not replace runner jobs"));
+        return ended;
+      } finally {
+        this.polling = undefined;
+      }
+    })();
+    this.polling = p.then(() => {});
     return p;
   }
 
@@ -186,7 +205,7 @@ export class SlurmJobs implements Scaler {
   }
 
   /** `known`: jobs submitted when squeue was asked; later ones are not in its answer. */
-  private update(states: readonly JobState[], known: number): number {
+  private update(states: readonly JobState[], known: number): { ended: number; replace: boolean } {
     const seen = new Map(states.map((s) => [s.id, s.state]));
     this.sawRunners();
     let ended = 0;
@@ -206,8 +225,7 @@ export class SlurmJobs implements Scaler {
       if (this.failures === this.maxFailures) this.o.log.error({ failures: this.failures }, "runner jobs keep failing before their runner joins: not replacing them until scale() is called (see the jobs' output)");
       replace = true;
     }
-    if (replace && this.closing === undefined && this.pending === 0) void this.reconcile().catch((err: Error) => this.o.log.error({ err: err.message }, "could not replace runner jobs"));
-    return ended;
+    return { ended, replace: replace && this.closing === undefined };
   }
 
   /** The states last seen, by job id (for tests and `strand slurm`'s messages). */
