@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { mpirunCommand } from "./mpirun-command.ts";
 import { runCommand } from "./run-command.ts";
 import { runnerCommand } from "./runner-command.ts";
+import { slurmCommand } from "./slurm-command.ts";
 import { headCommand } from "./head-command.ts";
 import { dashboardCommand } from "./dashboard-command.ts";
 import { statusCommand } from "./status-command.ts";
@@ -13,6 +14,7 @@ const program = new Command("strand")
   .addCommand(headCommand())
   .addCommand(runCommand())
   .addCommand(mpirunCommand())
+  .addCommand(slurmCommand())
   .addCommand(dashboardCommand())
   .addCommand(statusCommand())
   .addCommand(topCommand())

@@ -249,7 +249,8 @@ export class SlurmJobs implements Scaler {
       const deadline = Date.now() + waitMs;
       for (;;) {
         const states = await this.o.commands.jobs(this.o.jobName).catch(() => undefined);
-        const left = states?.filter((s) => this.jobs.has(s.id) && !hasEnded(s.state)) ?? [];
+        // COMPLETING: Slurm is still stopping its processes.
+        const left = states?.filter((s) => this.jobs.has(s.id) && (!hasEnded(s.state) || s.state === "COMPLETING")) ?? [];
         if (states !== undefined && left.length === 0) return;
         if (Date.now() > deadline) {
           this.o.log.warn({ jobs: left.map((s) => s.id) }, "runner jobs still there after scancel");
