@@ -48,6 +48,13 @@ export function runCommand(): Command {
         if (o.token !== undefined) env.STRAND_TOKEN = o.token;
       }
       const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), script, ...args], { stdio: "inherit", env });
+      // Stopped (a batch script's trap, a container's stop): the script is told and given its
+      // time to close its cluster; this process goes when it has, not before.
+      const forward = (sig: NodeJS.Signals): void => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+      };
+      process.on("SIGTERM", forward);
+      process.on("SIGINT", forward);
       const code = await new Promise<number>((resolve) => child.on("exit", (c, sig) => resolve(c ?? (sig ? 128 : 1))));
       await local?.stop();
       if (o.trace !== undefined) {

@@ -13,8 +13,11 @@ export interface JobState {
 export interface SlurmCommands {
   /** `sbatch`: submits `script` with these options; resolves with the job's id. */
   submit(args: readonly string[], script: string, env: NodeJS.ProcessEnv): Promise<string>;
-  /** `scancel`: cancels the jobs (SIGTERM to their processes, SIGKILL after Slurm's KillWait). */
-  cancel(ids: readonly string[]): Promise<void>;
+  /**
+   * `scancel`: cancels the jobs (SIGTERM to their processes, SIGKILL after Slurm's KillWait);
+   * with `signal`, only sends it (to a job's steps, or to one step: `job.step`).
+   */
+  cancel(ids: readonly string[], signal?: string): Promise<void>;
   /** `squeue`: this user's jobs of that name, finished ones included while Slurm keeps them. */
   jobs(name: string): Promise<JobState[]>;
 }
@@ -40,8 +43,8 @@ export const slurmCommands: SlurmCommands = {
     if (!/^\d+$/.test(id)) throw new SlurmError("sbatch", `printed no job id: ${JSON.stringify(out.trim())}`);
     return id;
   },
-  async cancel(ids) {
-    if (ids.length > 0) await run("scancel", [...ids], process.env);
+  async cancel(ids, signal) {
+    if (ids.length > 0) await run("scancel", [...(signal !== undefined ? [`--signal=${signal}`] : []), ...ids], process.env);
   },
   async jobs(name) {
     const out = await run("squeue", ["--me", "--noheader", "--states=all", `--name=${name}`, "--format=%i %T"], process.env);

@@ -87,10 +87,13 @@ export async function headHost(): Promise<string> {
   }
 }
 
-/** The shell words that run this install's CLI: this node, the same paths (a shared file system). */
+/** The command that runs this install's CLI: this node's `node`, the same paths (a shared file system on a cluster). */
+export async function strandCommandWords(): Promise<string[]> {
+  return [process.execPath, fromSource ? await devRunnerEntry() : cliMain];
+}
+
 async function strandCommand(): Promise<string> {
-  const entry = fromSource ? await devRunnerEntry() : cliMain;
-  return [process.execPath, entry].map(shellWord).join(" ");
+  return (await strandCommandWords()).map(shellWord).join(" ");
 }
 
 function wholeNumber(v: number, name: string, least: number): number {

@@ -1,0 +1,93 @@
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { beforeAll, expect, it } from "vitest";
+import { devRunnerEntry } from "../src/driver/dev-runner.ts";
+import { cliCommand } from "../src/driver/local.ts";
+import { fixture, repoRoot, tempDir } from "./helpers.ts";
+import { describeSlurm, jobStates, until, type TestSlurm } from "./slurm/slurm.ts";
+
+// A whole job in one allocation, as users submit it: deploy/slurm/strand-job.sbatch (head on
+// the first node, runners by srun, the driver script after them), and `strand mpirun` inside
+// an allocation (salloc, sbatch), which starts its runners with srun.
+
+const run = promisify(execFile);
+const jobScript = path.join(repoRoot, "deploy/slurm/strand-job.sbatch");
+
+/** Runs a Slurm command that waits for its job (sbatch --wait, salloc); its exit code and output. */
+async function waitFor(s: TestSlurm, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(cmd, args, { env: { ...s.env, ...env }, cwd: repoRoot, timeout: 150_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === "number" ? e.code : -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
+
+describeSlurm("a whole job in one allocation", (s) => {
+  let strand: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    // The nodes run strand from this checkout (as `strand` on a shared file system would be).
+    strand = `${process.execPath} ${await devRunnerEntry()}`;
+    dir = await tempDir("strand-slurm-job-");
+  });
+
+  it("strand-job.sbatch: head, runners by srun, the driver script after them; everything stopped at the end", async () => {
+    const out = path.join(dir, "job-%j.out");
+    const r = await waitFor(s, "sbatch", ["--wait", "--parsable", "--nodes=1", "--cpus-per-task=2", `--output=${out}`, jobScript, fixture("slurm-driver.ts").pathname, "one", "two"],
+      { STRAND: strand, SLURM_TEST_RUNNERS: "1" });
+    const job = r.stdout.trim().split(";")[0]!;
+    expect(r.code, r.stderr).toBe(0);
+    const text = await readFile(out.replace("%j", job), "utf8");
+    expect(text).toContain("squares 0,1,4,9,16,25,36,49,64,81,100,121");
+    expect(text).toContain(`jobs ${job}`); // the calls ran in the job's own runner
+    expect(text).toContain(`tags slurm.job=${job}`);
+    expect(text).toContain(`args ["one","two"]`);
+    expect(text).toMatch(/strand-job: driver exited with 0/);
+    // The runner drained when told (not killed), and left the head.
+    expect(text).toMatch(/"why":"SIGTERM","msg":"stopping: finishing in-flight calls"/);
+    expect(text).toMatch(/"msg":"runner left"/);
+    expect((await jobStates(s, [job])).get(job) ?? "COMPLETED").toBe("COMPLETED");
+  }, 180_000);
+
+  it("strand-job.sbatch: SIGTERM to the batch shell (walltime near) stops the driver, then the runners, then the head", async () => {
+    const out = path.join(dir, "hang-%j.out");
+    const { stdout } = await run("sbatch", ["--parsable", "--nodes=1", "--cpus-per-task=1", `--output=${out}`, jobScript, fixture("slurm-driver.ts").pathname],
+      { env: { ...s.env, STRAND: strand, SLURM_TEST_RUNNERS: "1", SLURM_TEST_HANG: "1" }, cwd: repoRoot });
+    const job = stdout.trim().split(";")[0]!;
+    const file = out.replace("%j", job);
+    // The job's output is a file slurmd writes: read until the driver says it is working.
+    await until("the driver to be working", async () => ((await readFile(file, "utf8").catch(() => "")).includes("\nworking\n") ? true : undefined), 120_000);
+    await run("scancel", ["--batch", "--signal=TERM", job], { env: s.env });
+    const state = await until(`job ${job} to end`, async () => {
+      const st = (await jobStates(s, [job])).get(job) ?? "GONE";
+      return /PENDING|RUNNING|COMPLETING/.test(st) ? undefined : st;
+    });
+    expect(state).toMatch(/FAILED|GONE/); // exit 143: it was stopped
+    const text = await readFile(file, "utf8");
+    const order = ["stopping\n", '"why":"SIGTERM","msg":"stopping: finishing in-flight calls"', '"msg":"runner left"'].map((m) => text.indexOf(m));
+    expect(order.every((i) => i >= 0), text).toBe(true);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+  }, 180_000);
+
+  it("strand mpirun in salloc: -n from the allocation, runners by srun on its nodes", async () => {
+    const r = await waitFor(s, "salloc", ["--ntasks=3", process.execPath, ...cliCommand(), "mpirun", "--no-progress", fixture("slurm-mpi.ts").pathname, "--", "salloc"]);
+    expect(r.code, r.stderr).toBe(0);
+    const m = /^salloc: 3 ranks, sum 6, in (\d+)\.(\d+)$/m.exec(r.stdout);
+    expect(m, r.stdout + r.stderr).not.toBeNull();
+    expect(r.stderr).toContain(`Granted job allocation ${m![1]}`);
+  }, 180_000);
+
+  it("strand mpirun in an sbatch job, with -n given", async () => {
+    const out = path.join(dir, "mpi-%j.out");
+    const cmd = [process.execPath, ...cliCommand(), "mpirun", "-n", "2", "--no-progress", fixture("slurm-mpi.ts").pathname, "--", "sbatch"].join(" ");
+    const r = await waitFor(s, "sbatch", ["--wait", "--parsable", "--ntasks=4", `--output=${out}`, `--wrap=${cmd}`]);
+    expect(r.code, r.stderr).toBe(0);
+    const job = r.stdout.trim().split(";")[0]!;
+    expect(await readFile(out.replace("%j", job), "utf8")).toMatch(new RegExp(`^sbatch: 2 ranks, sum 3, in ${job}\\.\\d+$`, "m"));
+  }, 180_000);
+});
