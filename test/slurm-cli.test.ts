@@ -26,7 +26,7 @@ describeSlurm("strand slurm", (s) => {
     await cli.line(/^working$/);
     expect(await liveJobs(s, "strand-test-cli-int")).toHaveLength(1);
     cli.child.kill("SIGTERM");
-    expect(await cli.exit).toBe(143);
+    expect(await cli.exit, cli.stderr()).toBe(143);
     expect(cli.lines).toContain("stopping"); // the script was told first
     expect(await liveJobs(s, "strand-test-cli-int")).toEqual([]);
   }, 120_000);

@@ -6,7 +6,7 @@ import { beforeAll, expect, it } from "vitest";
 import { devRunnerEntry } from "../src/driver/dev-runner.ts";
 import { cliCommand } from "../src/driver/local.ts";
 import { fixture, repoRoot, tempDir } from "./helpers.ts";
-import { describeSlurm, jobStates, until, type TestSlurm } from "./slurm/slurm.ts";
+import { describeSlurm, jobEnd, sbatch, until, type TestSlurm } from "./slurm/slurm.ts";
 
 // A whole job in one allocation, as users submit it: deploy/slurm/strand-job.sbatch (head on
 // the first node, runners by srun, the driver script after them), and `strand mpirun` inside
@@ -15,7 +15,7 @@ import { describeSlurm, jobStates, until, type TestSlurm } from "./slurm/slurm.t
 const run = promisify(execFile);
 const jobScript = path.join(repoRoot, "deploy/slurm/strand-job.sbatch");
 
-/** Runs a Slurm command that waits for its job (sbatch --wait, salloc); its exit code and output. */
+/** Runs a Slurm command that waits for its job (salloc); its exit code and output. */
 async function waitFor(s: TestSlurm, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(cmd, args, { env: { ...s.env, ...env }, cwd: repoRoot, timeout: 150_000 });
@@ -38,10 +38,9 @@ describeSlurm("a whole job in one allocation", (s) => {
 
   it("strand-job.sbatch: head, runners by srun, the driver script after them; everything stopped at the end", async () => {
     const out = path.join(dir, "job-%j.out");
-    const r = await waitFor(s, "sbatch", ["--wait", "--parsable", "--nodes=1", "--cpus-per-task=2", `--output=${out}`, jobScript, fixture("slurm-driver.ts").pathname, "one", "two"],
+    const job = await sbatch(s, ["--nodes=1", "--cpus-per-task=2", `--output=${out}`, jobScript, fixture("slurm-driver.ts").pathname, "one", "two"],
       { STRAND: strand, SLURM_TEST_RUNNERS: "1" });
-    const job = r.stdout.trim().split(";")[0]!;
-    expect(r.code, r.stderr).toBe(0);
+    const end = await jobEnd(s, job);
     const text = await readFile(out.replace("%j", job), "utf8");
     expect(text).toContain("squares 0,1,4,9,16,25,36,49,64,81,100,121");
     expect(text).toContain(`jobs ${job}`); // the calls ran in the job's own runner
@@ -51,23 +50,18 @@ describeSlurm("a whole job in one allocation", (s) => {
     // The runner drained when told (not killed), and left the head.
     expect(text).toMatch(/"why":"SIGTERM","msg":"stopping: finishing in-flight calls"/);
     expect(text).toMatch(/"msg":"runner left"/);
-    expect((await jobStates(s, [job])).get(job) ?? "COMPLETED").toBe("COMPLETED");
+    expect(end, text).toEqual({ state: "COMPLETED", exitCode: 0 });
   }, 180_000);
 
   it("strand-job.sbatch: SIGTERM to the batch shell (walltime near) stops the driver, then the runners, then the head", async () => {
     const out = path.join(dir, "hang-%j.out");
-    const { stdout } = await run("sbatch", ["--parsable", "--nodes=1", "--cpus-per-task=1", `--output=${out}`, jobScript, fixture("slurm-driver.ts").pathname],
-      { env: { ...s.env, STRAND: strand, SLURM_TEST_RUNNERS: "1", SLURM_TEST_HANG: "1" }, cwd: repoRoot });
-    const job = stdout.trim().split(";")[0]!;
+    const job = await sbatch(s, ["--nodes=1", "--cpus-per-task=1", `--output=${out}`, jobScript, fixture("slurm-driver.ts").pathname],
+      { STRAND: strand, SLURM_TEST_RUNNERS: "1", SLURM_TEST_HANG: "1" });
     const file = out.replace("%j", job);
     // The job's output is a file slurmd writes: read until the driver says it is working.
     await until("the driver to be working", async () => ((await readFile(file, "utf8").catch(() => "")).includes("\nworking\n") ? true : undefined), 120_000);
     await run("scancel", ["--batch", "--signal=TERM", job], { env: s.env });
-    const state = await until(`job ${job} to end`, async () => {
-      const st = (await jobStates(s, [job])).get(job) ?? "GONE";
-      return /PENDING|RUNNING|COMPLETING/.test(st) ? undefined : st;
-    });
-    expect(state).toMatch(/FAILED|GONE/); // exit 143: it was stopped
+    expect(await jobEnd(s, job)).toEqual({ state: "FAILED", exitCode: 143 }); // stopped by the signal, in order:
     const text = await readFile(file, "utf8");
     const order = ["stopping\n", '"why":"SIGTERM","msg":"stopping: finishing in-flight calls"', '"msg":"runner left"'].map((m) => text.indexOf(m));
     expect(order.every((i) => i >= 0), text).toBe(true);
@@ -85,9 +79,8 @@ describeSlurm("a whole job in one allocation", (s) => {
   it("strand mpirun in an sbatch job, with -n given", async () => {
     const out = path.join(dir, "mpi-%j.out");
     const cmd = [process.execPath, ...cliCommand(), "mpirun", "-n", "2", "--no-progress", fixture("slurm-mpi.ts").pathname, "--", "sbatch"].join(" ");
-    const r = await waitFor(s, "sbatch", ["--wait", "--parsable", "--ntasks=4", `--output=${out}`, `--wrap=${cmd}`]);
-    expect(r.code, r.stderr).toBe(0);
-    const job = r.stdout.trim().split(";")[0]!;
+    const job = await sbatch(s, ["--ntasks=4", `--chdir=${repoRoot}`, `--output=${out}`, `--wrap=${cmd}`]);
+    expect(await jobEnd(s, job)).toEqual({ state: "COMPLETED", exitCode: 0 });
     expect(await readFile(out.replace("%j", job), "utf8")).toMatch(new RegExp(`^sbatch: 2 ranks, sum 3, in ${job}\\.\\d+$`, "m"));
   }, 180_000);
 });

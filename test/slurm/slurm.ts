@@ -114,3 +114,22 @@ export function whenRunners(cluster: Cluster, what: string, check: (jobs: string
     cluster.on("runner", listener);
   });
 }
+
+/**
+ * Waits until job `id` has ended (polling: nothing tells us) and gives its state and exit
+ * code, as `scontrol show job` says them while Slurm still holds the job (MinJobAge).
+ */
+export async function jobEnd(slurm: TestSlurm, id: string, timeoutMs = 120_000): Promise<{ state: string; exitCode: number }> {
+  return until(`job ${id} to end`, async () => {
+    const shown = await slurmCommand(slurm, "scontrol", ["show", "job", id]).catch(() => "");
+    const state = /\bJobState=(\S+)/.exec(shown)?.[1];
+    if (state === undefined || /PENDING|RUNNING|CONFIGURING|COMPLETING|SUSPENDED/.test(state)) return undefined;
+    return { state, exitCode: Number(/\bExitCode=(\d+):/.exec(shown)?.[1] ?? -1) };
+  }, timeoutMs);
+}
+
+/** sbatch: submits and returns the job id. */
+export async function sbatch(slurm: TestSlurm, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const { stdout } = await run("sbatch", ["--parsable", ...args], { env: { ...slurm.env, ...env } });
+  return stdout.trim().split(";")[0]!;
+}

@@ -70,6 +70,10 @@ function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv, i
       const said = stderr.trim().split("\n").filter((l) => l !== "").slice(-3).join("; ");
       reject(new SlurmError(command, missing ? `not found on the PATH: is this a Slurm login node?` : said || err.message));
     });
+    // A command that exits before reading all of its input (sbatch refusing at once, squeue
+    // and scancel reading none) closes the pipe under us: EPIPE, not worth a crash. Its
+    // exit status says what happened.
+    child.stdin?.on("error", () => {});
     child.stdin?.end(input ?? "");
   });
 }
