@@ -96,14 +96,34 @@ describeSlurm("slurm(): runners as Slurm jobs", (s) => {
     expect(runnerJobs(cluster)).toHaveLength(2);
   }, 180_000);
 
-  it("asks Slurm to warn the runner drainSeconds before walltime", async () => {
+  it("gives Slurm a script that starts the runner tagged with its job, and no token", async () => {
     const [job] = await twoRunningJobs();
     const shown = await slurmCommand(s, "scontrol", ["show", "job", job!]);
     expect(shown).toMatch(/NumCPUs=2\b/);
-    expect(shown).toMatch(/Command=\(null\)|BatchFlag=1/);
     const script = await slurmCommand(s, "scontrol", ["write", "batch_script", job!, "-"]);
     expect(script).toContain("runner --join");
     expect(script).toContain('--tag slurm.job="$SLURM_JOB_ID"');
     expect(script).not.toContain(process.env.STRAND_TOKEN ?? "no token in this process");
   }, 60_000);
+
+  it("adapt(): more jobs while calls wait, back to min once the work is done", async () => {
+    await twoRunningJobs();
+    cluster.adapt({ min: 2, max: 4, intervalMs: 200, waitCount: 3 });
+    // Work that keeps coming until the cluster has grown: 4 jobs of 2 threads for 8+ calls at a time.
+    let grown = false;
+    const four = whenRunners(cluster, "adapt() to reach max", (j) => j.length === 4).finally(() => (grown = true));
+    let done = 0;
+    while (!grown) {
+      const batch = await Promise.all(Array.from({ length: 16 }, (_, i) => work.slowSquare(i, 100)));
+      expect(batch.map((r) => r.value)).toEqual(Array.from({ length: 16 }, (_, i) => i * i));
+      done += batch.length;
+    }
+    expect((await four).length).toBe(4);
+    expect(done).toBeGreaterThan(0);
+    // Idle: after waitCount rounds, down to min (the idlest jobs cancelled, their runners drained).
+    await until("adapt() back to two jobs", async () => ((await liveJobs(s, "strand-test-cluster")).length === 2 ? true : undefined));
+    await whenRunners(cluster, "two runners", (j) => j.length === 2);
+    cluster.scale(2).catch(() => {}); // stops adapting
+    expect(cluster.stats.failed).toBe(0);
+  }, 180_000);
 });
