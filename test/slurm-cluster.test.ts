@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { slurm, type Cluster, type Remote } from "../src/index.ts";
 import { fixture, tempDir } from "./helpers.ts";
@@ -14,10 +15,11 @@ describeSlurm("slurm(): runners as Slurm jobs", (s) => {
   let cluster: Cluster;
   let work: Remote<Work>;
   let logs: string;
+  const token = "slurm-test-token-0123456789abcdef";
 
   beforeAll(async () => {
     logs = await tempDir("strand-slurm-logs-");
-    cluster = await slurm({ jobs: 2, threads: 2, logDirectory: logs, jobName: "strand-test-cluster", pollMs: 500, drainSeconds: 20 });
+    cluster = await slurm({ jobs: 2, threads: 2, token, logDirectory: logs, jobName: "strand-test-cluster", pollMs: 500, drainSeconds: 20 });
     work = await cluster.import<Work>(fixture("slurm-work.ts"));
   }, 120_000);
 
@@ -103,7 +105,13 @@ describeSlurm("slurm(): runners as Slurm jobs", (s) => {
     const script = await slurmCommand(s, "scontrol", ["write", "batch_script", job!, "-"]);
     expect(script).toContain("runner --join");
     expect(script).toContain('--tag slurm.job="$SLURM_JOB_ID"');
-    expect(script).not.toContain(process.env.STRAND_TOKEN ?? "no token in this process");
+    // The token reaches the runner in its environment: not in the script, not on a command line.
+    expect(script).not.toContain(token);
+    expect(shown).not.toContain(token);
+    for (const r of cluster.runners.filter((x) => x.alive)) {
+      expect(readFileSync(`/proc/${r.pid}/cmdline`, "utf8")).not.toContain(token);
+      expect(readFileSync(`/proc/${r.pid}/environ`, "utf8").split("\0")).toContain(`STRAND_TOKEN=${token}`);
+    }
   }, 60_000);
 
   it("adapt(): more jobs while calls wait, back to min once the work is done", async () => {
