@@ -94,9 +94,10 @@ export async function allocationCluster(a: Allocation, o: AllocationOptions = {}
   };
   let cluster: Cluster | undefined;
   try {
-    const { joinTimeoutMs, host: _h, token: _t, tls: _s, ...rest } = o;
+    const own = new Set(["joinTimeoutMs", "host", "token", "tls"]);
+    const rest = Object.fromEntries(Object.entries(o).filter(([k]) => !own.has(k))) as ConnectOptions;
     cluster = await connect({ ...rest, head: head.address, token, ...(o.tls !== undefined ? { tls: o.tls } : {}) });
-    await allJoined(cluster, a.tasksPerNode.length, joinTimeoutMs ?? 120_000, srunEnded);
+    await allJoined(cluster, a.tasksPerNode.length, o.joinTimeoutMs ?? 120_000, srunEnded);
     step = cluster.runners.flatMap((r) => r.tags).find((t) => t.startsWith("slurm.step="))?.slice("slurm.step=".length);
   } catch (err) {
     await cluster?.close();

@@ -163,12 +163,13 @@ export async function slurm(options: SlurmOptions = {}): Promise<Cluster> {
   return cluster;
 }
 
-/** What of slurm()'s options is connect()'s. */
+/** slurm()'s own options: a Record, so that an option added above and not here fails to compile. */
+const runnerKeys: Record<keyof SlurmRunnersOptions, true> = {
+  jobs: true, threads: true, memory: true, walltime: true, partition: true, account: true, token: true, tls: true, host: true, headPort: true,
+  drainSeconds: true, jobName: true, logDirectory: true, jobDirectives: true, prologue: true, command: true, pollMs: true, commands: true, logger: true,
+};
+
+/** What of slurm()'s options is connect()'s (the rest, whatever connect() grows). */
 function connectOptions(o: SlurmOptions): ConnectOptions {
-  const {
-    jobs: _j, threads: _t, memory: _m, walltime: _w, partition: _p, account: _a, token: _k, tls: _s, host: _h, headPort: _hp,
-    drainSeconds: _d, jobName: _n, logDirectory: _l, jobDirectives: _jd, prologue: _pr, command: _c, pollMs: _pm, commands: _cm, logger: _lg,
-    ...rest
-  } = o;
-  return rest;
+  return Object.fromEntries(Object.entries(o).filter(([k]) => !(k in runnerKeys))) as ConnectOptions;
 }
