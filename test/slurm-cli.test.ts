@@ -1,6 +1,7 @@
 import { expect, it } from "vitest";
-import { cleanEnv, fixture, runCli, tempDir } from "./helpers.ts";
-import { describeSlurm, liveJobs } from "./slurm/slurm.ts";
+import { spawn } from "node:child_process";
+import { cleanEnv, exited, fixture, repoRoot, runCli, tempDir } from "./helpers.ts";
+import { describeSlurm, jobEnd, liveJobs } from "./slurm/slurm.ts";
 
 // `strand slurm script.ts`: runner jobs by sbatch, the script against their head, every job
 // cancelled at the end, and when the command is interrupted.
@@ -38,4 +39,17 @@ describeSlurm("strand slurm", (s) => {
     expect(cli.stdout()).not.toContain("squares");
     expect(await liveJobs(s, "strand-test-cli-bad")).toEqual([]);
   }, 60_000);
+
+  it("a program that exits without close() leaves no job behind", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", fixture("slurm-exit.ts").pathname], {
+      cwd: repoRoot, env: cleanEnv({ ...s.env, SLURM_TEST_NAME: "strand-test-exit", SLURM_TEST_LOGS: await tempDir("strand-slurm-exit-") }), stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+    expect(await exited(child)).toBe(0);
+    const job = /^joined slurm\.job=(\d+)$/m.exec(out)?.[1];
+    expect(job, out).toBeDefined();
+    // Cancelled as the program exited (without that, it would run until walltime).
+    expect((await jobEnd(s, job!, 30_000)).state).toBe("CANCELLED");
+  }, 120_000);
 });

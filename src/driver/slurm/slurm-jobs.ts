@@ -99,6 +99,11 @@ export class SlurmJobs implements Scaler {
     return [...this.jobs.values()].filter((j) => !j.cancelled).map((j) => j.id);
   }
 
+  /** Every job Slurm may still hold for us, cancelled ones included (what close() cancels). */
+  get held(): string[] {
+    return this.closing === undefined ? [...this.jobs.keys()] : [];
+  }
+
   /** Where the runners are seen (the cluster's), for scale-down and to know a runner started. */
   watch(runners: () => readonly RunnerView[]): void {
     this.runners = runners;

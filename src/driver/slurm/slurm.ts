@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import os from "node:os";
@@ -124,7 +125,16 @@ export async function startSlurmRunners(o: SlurmRunnersOptions = {}): Promise<Sl
     env: { ...process.env, STRAND_TOKEN: token, ...tlsEnv(tls) },
     pollMs: o.pollMs ?? 10_000, log,
   });
+  // A program that exits without close() (process.exit, an uncaught error) would leave its
+  // jobs queued or running until walltime: they are cancelled as it goes, as dask-jobqueue
+  // does at exit. Only synchronous work runs then. (A process killed by a signal runs nothing.)
+  const atExit = (): void => {
+    const ids = runnerJobs.held;
+    if (ids.length > 0 && o.commands === undefined) spawnSync("scancel", ids, { stdio: "ignore", timeout: 10_000 });
+  };
+  process.on("exit", atExit);
   const stop = async (): Promise<void> => {
+    process.off("exit", atExit);
     await runnerJobs.close();
     await head.stop();
   };
