@@ -64,7 +64,13 @@ export interface SlurmRunnersOptions {
   logger?: Logger;
 }
 
-export interface SlurmOptions extends SlurmRunnersOptions, Omit<ConnectOptions, "runners" | "head" | "token" | "tls"> {}
+export interface SlurmOptions extends SlurmRunnersOptions, Omit<ConnectOptions, "runners" | "head" | "token" | "tls"> {
+  /** How long calls wait for a runner (ms): default 10 minutes here, since jobs may sit in the queue. */
+  waitForRunners?: number;
+}
+
+/** Jobs wait in Slurm's queue for minutes on a busy cluster: calls made meanwhile wait as long. */
+export const SLURM_WAIT_FOR_RUNNERS = 600_000;
 
 /** A head and the runner jobs that join it. */
 export interface SlurmRunners {
@@ -152,13 +158,16 @@ export async function startSlurmRunners(o: SlurmRunnersOptions = {}): Promise<Sl
  * join it, and this driver connected to it. `cluster.scale(n)` and `cluster.adapt({ min,
  * max })` submit and cancel jobs; jobs that end while wanted (walltime) are replaced;
  * `close()` cancels every job and stops the head. Calls made before a runner joined wait
- * for one (`waitForRunners`).
+ * for one (`waitForRunners`: 10 minutes by default here).
  */
 export async function slurm(options: SlurmOptions = {}): Promise<Cluster> {
   const runners = await startSlurmRunners(options);
   let cluster: Cluster;
   try {
-    cluster = await connect({ ...connectOptions(options), head: runners.head, token: runners.token, ...(options.tls !== undefined ? { tls: options.tls } : {}) });
+    cluster = await connect({
+      ...connectOptions(options), head: runners.head, token: runners.token, ...(options.tls !== undefined ? { tls: options.tls } : {}),
+      waitForRunners: options.waitForRunners ?? SLURM_WAIT_FOR_RUNNERS,
+    });
   } catch (err) {
     await runners.stop();
     throw err;
