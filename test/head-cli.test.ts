@@ -13,6 +13,14 @@ describe("`strand head` and the commands that take --head", () => {
     expect(cli.stderr()).toMatch(/refusing to listen on 0\.0\.0\.0 without a token/);
   });
 
+  it("a runner with --head-timeout drains and exits when no head answers for that long", async () => {
+    const nobody = "127.0.0.1:9"; // discard: nothing listens there
+    const cli = runCli(["runner", "--listen", "127.0.0.1:0", "--threads", "1", "--join", nobody, "--head-timeout", "1"], cleanEnv({ STRAND_TOKEN: TOKEN }));
+    await cli.line(/^listening on /);
+    expect(await cli.exit).toBe(0);
+    expect(cli.stderr()).toMatch(/no head for too long: stopping/);
+  });
+
   it("`strand status --head` shows the runners registered there; `strand run --head` runs a script on them", async () => {
     const head = await procs.head();
     const r = await procs.runners(head.address, 2);

@@ -16,6 +16,7 @@ export function runnerCommand(): Command {
     .option("--max-code <bytes>", "largest module bundle accepted from a driver (default 64 MiB)", (v) => positiveInt(v, "--max-code"))
     .option("--object-memory <MiB>", "memory budget of the object store (default: 30% of RAM)", (v) => positiveInt(v, "--object-memory"))
     .addOption(new Option("--join <host:port>", "register with this head: its drivers find this runner (strand head)").env("STRAND_HEAD"))
+    .option("--head-timeout <s>", "with --join: drain and exit after this many seconds without the head (default: never); a runner job whose cluster is gone gives back its allocation", (v) => positiveInt(v, "--head-timeout"))
     .option("--advertise <host:port>", "the address drivers dial, as the head tells them (default: --listen; on 0.0.0.0, this host's address towards the head)")
     .option("--tag <key=value>", "a label the head passes on to drivers (repeatable), e.g. slurm.job=1234", (v: string, all: string[]) => [...all, tag(v)], [] as string[])
     .option("--health <[host:]port>", "serve /healthz and /readyz over HTTP (loopback unless a host is given)")
@@ -24,9 +25,10 @@ export function runnerCommand(): Command {
     .addOption(tlsFlags.key())
     .addOption(tlsFlags.ca("CA that signs the other runners' and the drivers' certificates; requires client certificates (mutual TLS)"))
     .addOption(new Option("--exit-with-stdin", "exit when stdin closes (used for child runners)").hideHelp())
-    .action(async (o: { listen: string; threads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; maxCode?: number; objectMemory?: number; metrics?: string; exitWithStdin?: boolean; join?: string; advertise?: string; tag: string[]; health?: string } & TlsFlags) => {
+    .action(async (o: { listen: string; threads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; maxCode?: number; objectMemory?: number; metrics?: string; exitWithStdin?: boolean; join?: string; advertise?: string; tag: string[]; health?: string; headTimeout?: number } & TlsFlags) => {
       process.setSourceMapsEnabled(true); // remote stacks point into the user's TypeScript
       const { host, port } = parseAddress(o.listen);
+      let headGone = (): void => process.exit(1);
       const daemon = await RunnerDaemon.start({
         host, port, token: o.token || undefined,
         ...(o.threads !== undefined ? { threads: o.threads } : {}),
@@ -38,11 +40,14 @@ export function runnerCommand(): Command {
         tls: tlsOptions(o),
         ...(o.metrics !== undefined ? { metrics: o.metrics } : {}),
         join: o.join || undefined, advertise: o.advertise, tags: o.tag, health: o.health,
+        // Called from a timer, never before start() returns (the first attempt is at least a dial away).
+        ...(o.headTimeout !== undefined ? { headTimeoutMs: o.headTimeout * 1000, onHeadGone: () => headGone() } : {}),
       });
       // Before "listening on", which says the runner is ready (local() reads both).
       if (daemon.metricsAddress !== undefined) process.stdout.write(`metrics on ${daemon.metricsAddress}\n`);
       if (daemon.healthAddress !== undefined) process.stdout.write(`health on ${daemon.healthAddress}\n`);
       process.stdout.write(`listening on ${daemon.address}\n`);
+      headGone = () => stop(`no head for ${o.headTimeout} s`);
       daemon.log.info({ address: daemon.address, threads: daemon.executor.threads, auth: o.token ? "token" : "none (loopback)", tls: daemon.tls === undefined ? "off" : daemon.tls.mutual ? "mutual" : "server", metrics: daemon.metricsAddress ?? "off", head: o.join || "none" }, "runner ready");
       let stopping = false;
       const stop = (why: string): void => {

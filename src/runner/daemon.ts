@@ -62,6 +62,9 @@ export interface RunnerOptions {
   advertise?: string | undefined;
   /** `key=value` labels the head passes on to drivers (e.g. `slurm.job=1234`). */
   tags?: string[] | undefined;
+  /** With `join`: after this long without the head (ms), `onHeadGone` runs (the CLI drains and exits). */
+  headTimeoutMs?: number | undefined;
+  onHeadGone?: (() => void) | undefined;
   /** Serve /healthz and /readyz over HTTP here (see protocol/health.ts); off by default. */
   health?: MetricsAddress | undefined;
   logger?: Logger;
@@ -185,6 +188,7 @@ export class RunnerDaemon {
       d.registration = new HeadRegistration({
         head: opts.join, token: opts.token, tls: d.tls, heartbeat: HEAD_HEARTBEAT, log: d.log,
         member: (localHost) => d.member(localHost),
+        headTimeoutMs: opts.headTimeoutMs, onHeadGone: opts.onHeadGone,
       });
     }
     return d;

@@ -16,6 +16,13 @@ export interface RegistrationOptions {
   member(localHost: string): Member;
   heartbeat: HeartbeatOptions;
   log: Logger;
+  /**
+   * Give up after this long without the head (ms; from start, or from the loss of the head),
+   * calling `onHeadGone` once: a runner whose cluster is gone (a Slurm job whose driver and head
+   * were killed) stops instead of holding its allocation until walltime. Unset: never.
+   */
+  headTimeoutMs?: number | undefined;
+  onHeadGone?: (() => void) | undefined;
 }
 
 /**
@@ -36,6 +43,8 @@ export class HeadRegistration {
   private markRegistered!: () => void;
   /** Whether the head has our registration now. */
   joined = false;
+  /** performance.now() since which we have had no head (start, or the last loss). */
+  private headlessSince = performance.now();
 
   constructor(private readonly opts: RegistrationOptions) {
     this.registered = new Promise((r) => (this.markRegistered = r));
@@ -54,6 +63,13 @@ export class HeadRegistration {
 
   private retry(): void {
     if (this.stopped || this.timer !== undefined) return;
+    const limit = this.opts.headTimeoutMs;
+    if (limit !== undefined && performance.now() - this.headlessSince >= limit) {
+      this.stopped = true;
+      this.opts.log.error({ head: this.opts.head, headTimeoutMs: limit }, "no head for too long: stopping");
+      this.opts.onHeadGone?.();
+      return;
+    }
     // A runner waiting for its head must not keep a stopping process alive.
     this.timer = setTimeout(() => this.attempt(), this.backoff.next()).unref();
   }
@@ -78,6 +94,7 @@ export class HeadRegistration {
       stopHeartbeat();
       this.conn = undefined;
       this.joined = false;
+      this.headlessSince = performance.now();
       if (this.stopped) return;
       this.opts.log.warn({ head: this.opts.head, err: err?.message }, "lost the head; registering again when it returns");
       this.retry();

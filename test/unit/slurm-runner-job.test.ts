@@ -18,7 +18,7 @@ describe("a runner job", () => {
     const s = runnerScript({ ...spec, prologue: ["module load nodejs"], memoryMiB: 1000 });
     expect(s.startsWith("#!/bin/sh\n")).toBe(true);
     expect(s).toContain("\nmodule load nodejs\n");
-    expect(s).toContain(`exec /usr/bin/node /opt/strand/main.js runner --join 10.0.0.1:7600 --listen 0.0.0.0:0 --threads 8 --grace 50000 --object-memory 300 --tag slurm.job="$SLURM_JOB_ID"`);
+    expect(s).toContain(`exec /usr/bin/node /opt/strand/main.js runner --join 10.0.0.1:7600 --listen 0.0.0.0:0 --threads 8 --grace 50000 --object-memory 300 --tag slurm.job="$SLURM_JOB_ID" --head-timeout 600`);
     expect(s).not.toMatch(/token/i);
   });
 

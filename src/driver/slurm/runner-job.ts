@@ -43,6 +43,9 @@ export function sbatchArgs(j: RunnerJobSpec): string[] {
   return [...args, ...j.directives];
 }
 
+/** Seconds a runner job waits for a lost head before it drains and exits (`--head-timeout`). */
+export const HEAD_TIMEOUT_S = 600;
+
 /** The runner's drain bound: what is left of the warning before walltime, less a margin to exit. */
 export function graceMs(drainSeconds: number): number {
   return Math.max(1000, (drainSeconds - Math.min(10, drainSeconds / 4)) * 1000);
@@ -55,6 +58,9 @@ export function runnerScript(j: RunnerJobSpec): string {
     // Its share of the job's memory for the object store (the default, 30% of the node's RAM, is not the job's).
     ...(j.memoryMiB !== undefined ? ["--object-memory", String(Math.max(1, Math.floor(j.memoryMiB * 0.3)))] : []),
     "--tag", `slurm.job="$SLURM_JOB_ID"`,
+    // The head lives in the driver's process tree: if both were killed (kill -9, a lost login
+    // node), the runner gives its allocation back after this long instead of at walltime.
+    "--head-timeout", String(HEAD_TIMEOUT_S),
   ];
   return ["#!/bin/sh", "# A Strand runner: joins the head, drains on SIGTERM (scancel, or walltime near).", ...j.prologue, `exec ${runner.join(" ")}`, ""].join("\n");
 }
