@@ -182,7 +182,8 @@ describe("malformed input from a runner", () => {
     // The result body is a msgpack array of 3 cut short after one element.
     const fake = await fakeRunner((id, peer) => peer.send([T.Result, id, true, 0], Uint8Array.of(0x93, 0x01)));
     try {
-      await using cluster = await Cluster.create({ runners: [fake.address] });
+      // waitForRunners 0: the next call fails at once rather than wait for the runner to be redialled.
+      await using cluster = await Cluster.create({ runners: [fake.address], waitForRunners: 0 });
       const m = await cluster.import<M>(fixture("math.ts"));
       const err = await rejectionOf(m.add(1, 2));
       expect(err).toBeInstanceOf(ProtocolError);

@@ -241,9 +241,12 @@ export class Cluster implements AsyncDisposable {
       codeFor: (hash) => c.bundles.get(hash)?.code,
       slotFreed: (link) => c.scheduler.slotFreed(link),
       lost: (link, err) => {
-        // A runner the head said left drained on purpose: not an error.
+        // A runner that drained on purpose is not an error: one the head said left, or, in a
+        // cluster with a head, one that said it was draining (its Leave may reach the head, and
+        // the head's news reach us, after its link closed). The head says so if it comes back.
+        const left = c.departed.has(link.address) || (link.draining && c.headWatch !== undefined);
         if (c.closing === undefined) {
-          if (c.departed.has(link.address)) c.log.info({ runner: link.address }, "runner left");
+          if (left) c.log.info({ runner: link.address }, "runner left");
           else c.log.error({ runner: link.address, err: err.message }, "runner lost");
         }
         c.objects.linkLost(link);
@@ -251,7 +254,7 @@ export class Cluster implements AsyncDisposable {
         c.scheduler.remove(link);
         c.runnerWatch.lost(link.address);
         if (c.closing !== undefined) return;
-        if (c.departed.has(link.address)) return c.emitRunner({ type: "left", address: link.address });
+        if (left) return c.emitRunner({ type: "left", address: link.address });
         c.rejoin?.watch(link.address);
         c.emitRunner({ type: "lost", address: link.address, error: err });
       },
