@@ -1,6 +1,6 @@
 import http from "node:http";
-import type net from "node:net";
 import { parseMetricsAddress, type MetricsAddress } from "./metrics/endpoint.ts";
+import { closeHttp, listenHttp } from "./http-listen.ts";
 
 // Health for schedulers that restart and route around processes (Kubernetes probes, a load
 // balancer, `curl` in a script): GET /healthz says the process serves, GET /readyz whether it
@@ -35,25 +35,11 @@ export class HealthEndpoint {
       }
       reply(404, "not found (try /healthz or /readyz)");
     });
-    // Probes need one connection at a time; nobody needs many.
-    server.maxConnections = 16;
-    server.requestTimeout = 5_000;
-    server.headersTimeout = 5_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-    const a = server.address() as net.AddressInfo;
-    return new HealthEndpoint(server, `${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`);
+    const address = await listenHttp(server, host, port, 5_000);
+    return new HealthEndpoint(server, address);
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    return closeHttp(this.server);
   }
 }

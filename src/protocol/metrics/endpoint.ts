@@ -1,9 +1,9 @@
 import { timingSafeEqual } from "node:crypto";
 import http from "node:http";
-import type net from "node:net";
 import type { Logger } from "pino";
 import { METRICS_CONTENT_TYPE } from "./exposition.ts";
 import { isLoopback } from "../../transport/loopback.ts";
+import { closeHttp, listenHttp } from "../http-listen.ts";
 
 // The HTTP endpoint Prometheus scrapes, for runners and drivers alike: GET (or HEAD)
 // /metrics, nothing else. It binds to loopback unless given a host, answers every other
@@ -50,19 +50,7 @@ export class MetricsEndpoint {
     }
     const expected = bearer === undefined ? undefined : Buffer.from(`Bearer ${bearer}`);
     const server = http.createServer((req, res) => serve(req, res, opts, expected));
-    // A scraper needs one or two connections; nobody needs many.
-    server.maxConnections = 16;
-    server.requestTimeout = 10_000;
-    server.headersTimeout = 5_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-    const a = server.address() as net.AddressInfo;
-    const address = `${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
+    const address = await listenHttp(server, host, port, 10_000);
     if (!isLoopback(host)) {
       opts.log?.warn({ address, bearer: expected !== undefined }, "metrics served beyond loopback: keep the port behind the network's controls (or set STRAND_METRICS_TOKEN)");
     }
@@ -70,10 +58,7 @@ export class MetricsEndpoint {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    return closeHttp(this.server);
   }
 }
 
