@@ -35,6 +35,7 @@ describe(`${RUNNERS} runners joining one head`, () => {
     const victims = r.processes.slice(0, RUNNERS / 4);
     const drained = victims.slice(0, RUNNERS / 8);
     const killed = victims.slice(RUNNERS / 8);
+    const addressOf = new Map(cluster.runners.map((x) => [x.pid, x.address]));
     const inFlightOnVictims = cluster.runners.filter((x) => victims.some((v) => v.pid === x.pid)).reduce((s, x) => s + x.inFlight, 0);
     await Promise.all([...drained.map((p) => stopProcess(p)), ...killed.map((p) => kill9(p))]);
 
@@ -44,9 +45,8 @@ describe(`${RUNNERS} runners joining one head`, () => {
     expect(new Set(results.map((x) => x.pid)).size).toBe(RUNNERS);
     expect(cluster.stats.failed).toBe(0);
     expect(inFlightOnVictims).toBeGreaterThan(0); // calls were on them when they stopped
-    const addressOf = (pid: number | undefined): string => cluster.runners.find((x) => x.pid === pid)!.address;
-    for (const p of drained) await events.next("left", addressOf(p.pid));
-    for (const p of killed) await events.next("lost", addressOf(p.pid));
+    for (const p of drained) await events.next("left", addressOf.get(p.pid!)!);
+    for (const p of killed) await events.next("lost", addressOf.get(p.pid!)!);
     expect(cluster.runners.filter((x) => x.alive)).toHaveLength(RUNNERS - RUNNERS / 4);
   }, 120_000);
 });

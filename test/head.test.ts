@@ -65,6 +65,8 @@ describe("runners join a head; drivers learn them from it", { timeout: 90_000 },
     const results = await Promise.all(job);
     expect(results.map((x) => x.value)).toEqual(Array.from({ length: 24 }, (_, i) => i * i));
     expect(events.seen.filter((e) => e.address === leaving).map((e) => e.type)).toEqual(["left"]);
+    // Gone for good: no longer listed, so an elastic cluster does not keep every runner it ever had.
+    expect(cluster.runners.map((x) => x.address)).toEqual([r.addresses[1]]);
     expect(cluster.stats.failed).toBe(0);
   });
 });

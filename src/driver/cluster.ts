@@ -254,7 +254,12 @@ export class Cluster implements AsyncDisposable {
         c.scheduler.remove(link);
         c.runnerWatch.lost(link.address);
         if (c.closing !== undefined) return;
-        if (left) return c.emitRunner({ type: "left", address: link.address });
+        if (left) {
+          c.emitRunner({ type: "left", address: link.address });
+          // Gone for good (a scheduler reclaimed it): an elastic cluster must not keep every runner it ever had.
+          c.dropDead(link.address);
+          return;
+        }
         c.rejoin?.watch(link.address);
         c.emitRunner({ type: "lost", address: link.address, error: err });
       },
@@ -328,11 +333,24 @@ export class Cluster implements AsyncDisposable {
         this.rejoin?.forget(m.address);
         continue;
       }
-      if (change === "lost") continue;
+      if (change === "lost") {
+        // Ours is dead too: stop dialling it; the head says so if it registers again.
+        if (!this.links.some((l) => l.address === m.address && l.alive)) {
+          this.rejoin?.forget(m.address);
+          this.dropDead(m.address);
+        }
+        continue;
+      }
       this.tags.set(m.address, m.tags);
       this.departed.delete(m.address);
       this.connectMember(m.address);
     }
+  }
+
+  /** Forgets the dead links to `address` (their calls were already failed or sent elsewhere). */
+  private dropDead(address: string): void {
+    for (let i = this.links.length - 1; i >= 0; i--) if (this.links[i]!.address === address && !this.links[i]!.alive) this.links.splice(i, 1);
+    this.tags.delete(address);
   }
 
   private connectMember(address: string): void {
