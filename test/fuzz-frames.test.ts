@@ -4,26 +4,36 @@ import path from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stopOnClose } from "../src/driver/cluster.ts";
+import { startLocalHead, type LocalHead } from "../src/driver/local-head.ts";
 import { startLocalRunners } from "../src/driver/local.ts";
 import { encodeValue } from "../src/protocol/codec.ts";
+import { HEAD_HEARTBEAT } from "../src/protocol/heartbeat.ts";
 import { frameOf, PROTOCOL_VERSION, T } from "../src/protocol/messages.ts";
+import { ANY_MESSAGE, readHeader, reads } from "../src/protocol/read-header.ts";
 import { Cluster, type Remote } from "../src/index.ts";
 import { fileAppears } from "./fixtures/fuzz-rank.ts";
 import {
-  concat, frameBytes, judge, judgePrefix, lengthPrefixes, nonce, rawFrame, segmentTables, u32, wrongHeaders, type Target, type Verdict,
+  concat, frameBytes, fuzzMember, judge, judgePrefix, lengthPrefixes, nonce, rawFrame, segmentTables, u32, wrongHeaders, type Target, type Verdict,
 } from "./fuzz-inputs.ts";
 import { closed, fixture, handDriver, rawSocket, removeDir, tempDir } from "./helpers.ts";
 import { listeningPorts, memoryOf } from "./proc.ts";
 
 // Property-based inputs on fresh connections to a real runner process — its main port, a
-// thread's lane and an SPMD rank's port, before and after a real handshake. Every input must
-// end with that connection closed, while a separate driver connected to the same runner keeps
-// getting right answers, no worker thread dies, and the runner's memory stays bounded.
+// thread's lane and an SPMD rank's port, before and after a real handshake — and to a real
+// head's port. Every input must end with that connection closed, while a separate driver
+// connected to the same runner keeps getting right answers, no worker thread dies, the
+// runner's memory stays bounded, and the head keeps telling subscribers the runners it has.
 
 type M = typeof import("./fixtures/math.ts");
 type R = typeof import("./fixtures/fuzz-rank.ts");
 
 const RUNS = 100;
+const MEMBERS = reads("from a head", T.Members);
+/**
+ * A head closes a silent connection, one it wrongly waits on included, only after sending it
+ * about this many heartbeats (9 or 10 seen): a malformed input must be closed well before.
+ */
+const HEAD_SILENCE_BEATS = HEAD_HEARTBEAT.timeoutMs / HEAD_HEARTBEAT.intervalMs;
 
 describe.skipIf(process.platform !== "linux")("fuzzed frames against a real runner", () => {
   let token: string;
@@ -36,13 +46,20 @@ describe.skipIf(process.platform !== "linux")("fuzzed frames against a real runn
   let pid: number;
   let memoryBefore: number;
   let calls = 0;
+  /** Runners 0 and 1 registered with it, with their token. */
+  let head: LocalHead;
 
   beforeAll(async () => {
     process.env.STRAND_LOG ??= "error"; // the runner logs every refused peer as a warning
-    const runners = await startLocalRunners({ runners: 2, threads: 1 });
+    head = await startLocalHead();
+    const runners = await startLocalRunners({ runners: 2, threads: 1, token: head.token, join: head.address });
     ({ token, addresses } = runners);
     all = await Cluster.create({ runners: addresses, token });
-    stopOnClose(all, runners.stop);
+    stopOnClose(all, async () => {
+      await runners.stop();
+      await head.stop();
+    });
+    await headLists(addresses[0]!, false); // the runner registers in the background
     healthy = await Cluster.create({ runners: [addresses[0]!], token });
     m = await healthy.import<M>(fixture("math.ts"));
     while (healthy.runners[0]!.lanes.length < 1) await stillServing(); // its lane connects in the background
@@ -61,6 +78,32 @@ describe.skipIf(process.platform !== "linux")("fuzzed frames against a real runn
     expect(healthy.runners[0]!.alive).toBe(true);
   }
 
+  /**
+   * A real subscription to the head: its first Members message is the whole set. With
+   * `now`, that set must name `address`; else read on until the runner has joined.
+   */
+  async function headLists(address: string, now = true): Promise<void> {
+    const { conn, next } = await handDriver(head.address, token);
+    try {
+      conn.send(frameOf([T.Subscribe]));
+      for (let first = true; ; first = false) {
+        const [, change, members] = readHeader(await next(), MEMBERS);
+        if (first) expect(change).toBe("all");
+        // Other members may be listed: a fuzzed Join that is well-formed registers one.
+        if (members.some((mb) => mb.address === address)) return;
+        if (now) expect.fail(`the head's members ${JSON.stringify(members.map((mb) => mb.address))} lack ${address}`);
+      }
+    } finally {
+      conn.destroy();
+    }
+  }
+
+  /** After every input to the head: it still tells a new subscriber of the runner it has. */
+  async function headServing(): Promise<void> {
+    expect(head.process.exitCode).toBe(null);
+    await headLists(addresses[0]!);
+  }
+
   const lane = (): string => `127.0.0.1:${healthy.runners[0]!.lanes[0]!}`;
   const targets: Target[] = [
     { name: "main port, before the handshake", address: () => addresses[0]!, handshake: false, listener: "runner" },
@@ -68,15 +111,22 @@ describe.skipIf(process.platform !== "linux")("fuzzed frames against a real runn
     { name: "a thread's lane, before the handshake", address: lane, handshake: false, listener: "runner" },
     { name: "a thread's lane, after the handshake", address: lane, handshake: true, listener: "runner" },
   ];
+  const headTargets: Target[] = [
+    { name: "a head's port, before the handshake", address: () => head.address, handshake: false, listener: "head" },
+    { name: "a head's port, after the handshake", address: () => head.address, handshake: true, listener: "head" },
+  ];
 
-  async function open(t: Target): Promise<net.Socket> {
+  /** A fresh connection to `t`; after the handshake, `beats` counts the heartbeats it has brought. */
+  async function open(t: Target): Promise<{ socket: net.Socket; beats: () => number }> {
     if (!t.handshake) {
       const socket = await rawSocket(t.address());
       socket.resume(); // read (and drop) a refusal: unread data would hold back the close
-      return socket;
+      return { socket, beats: () => 0 };
     }
     const { conn } = await handDriver(t.address(), token);
-    return conn.socket;
+    let beats = 0;
+    conn.on("frame", (segs) => void (readHeader(segs, ANY_MESSAGE)[0] === T.Heartbeat && beats++));
+    return { socket: conn.socket, beats: () => beats };
   }
 
   /**
@@ -84,11 +134,13 @@ describe.skipIf(process.platform !== "linux")("fuzzed frames against a real runn
    * close on its own), the test then closes its side; either way the connection must end.
    */
   async function expectClosed(t: Target, bytes: Uint8Array, verdict: Verdict): Promise<void> {
-    const socket = await open(t);
+    const { socket, beats } = await open(t);
     socket.write(bytes);
     if (verdict !== "malformed") socket.end();
     await closed(socket);
-    await stillServing();
+    // Closed for the input, not as silent: else a head that waited for more would pass.
+    if (verdict === "malformed" && t.listener === "head") expect(beats()).toBeLessThan(HEAD_SILENCE_BEATS / 2);
+    await (t.listener === "head" ? headServing() : stillServing());
   }
 
   function check<A>(t: Target, arb: fc.Arbitrary<A>, send: (a: A) => { bytes: Uint8Array; verdict: Verdict }, runs = RUNS): Promise<void> {
@@ -106,6 +158,10 @@ describe.skipIf(process.platform !== "linux")("fuzzed frames against a real runn
   /** Streams of valid frames for a stage of the conversation, to be cut short. */
   function validStream(t: Target): Uint8Array {
     if (!t.handshake) return rawFrame([T.Hello, PROTOCOL_VERSION, nonce]);
+    if (t.listener === "head") {
+      // A runner's conversation: register (a member no one else is), heartbeat, leave.
+      return concat(frameBytes(frameOf([T.Join, fuzzMember])), frameBytes(frameOf([T.Heartbeat])), frameBytes(frameOf([T.Leave])));
+    }
     const hash = healthy.stats.modules[0]!.hash;
     const args = encodeValue([2, 3], "args");
     const big = encodeValue(new Float64Array(12_000), "value"); // ~96 KiB: a frame with a buffer of its own
@@ -117,7 +173,7 @@ describe.skipIf(process.platform !== "linux")("fuzzed frames against a real runn
     );
   }
 
-  describe.each(targets)("$name", (t) => {
+  describe.each([...targets, ...headTargets])("$name", (t) => {
     it("random bytes", () => check(t, fc.uint8Array({ minLength: 1, maxLength: 300 }), (bytes) => ({ bytes, verdict: judge(bytes, t) })));
 
     it("valid frames cut short at a random point, then closed", () => {
@@ -156,6 +212,12 @@ describe.skipIf(process.platform !== "linux")("fuzzed frames against a real runn
     } finally {
       await removeDir(dir);
     }
+  });
+
+  it("afterwards: the head is alive and still lists the runner that registered", async () => {
+    expect(head.process.exitCode).toBe(null);
+    expect(head.process.signalCode).toBe(null);
+    await headLists(addresses[0]!);
   });
 
   it("afterwards: the runner kept its sessions and threads, and its memory stayed bounded", async () => {

@@ -1,15 +1,17 @@
 import fc from "fast-check";
-import { frameOf, PROTOCOL_VERSION, T, type Header } from "../src/protocol/messages.ts";
+import { frameOf, PROTOCOL_VERSION, T, type Header, type Member } from "../src/protocol/messages.ts";
 import { ANY_MESSAGE, readHeader, reads } from "../src/protocol/read-header.ts";
 import { LANE_READS } from "../src/runner/lane.ts";
 import { SESSION_READS } from "../src/runner/session.ts";
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder } from "../src/transport/frames.ts";
 
-// Inputs for fuzz-frames.test.ts: byte streams a misbehaving peer might send a runner, and
-// what the runner must do with each (judged with our own decoder, independently of it).
+// Inputs for fuzz-frames.test.ts: byte streams a misbehaving peer might send a runner or a
+// head, and what it must do with each (judged with our own decoder, independently of it).
 
-/** Frames a runner takes before the handshake (protocol/handshake.ts). */
+/** Frames a runner or a head takes before the handshake (protocol/handshake.ts). */
 const HANDSHAKE_MAX_FRAME = 4096;
+/** Frames a head takes after it (the Connection head/head.ts makes): membership messages are small. */
+const HEAD_MAX_FRAME = 1 << 20;
 
 export const concat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
 export const u32 = (n: number): Uint8Array => {
@@ -24,8 +26,11 @@ export const rawFrame = (header: unknown[], ...payload: Uint8Array[]): Uint8Arra
 /** What a runner takes after the handshake, on its main port or a lane. */
 const RUNNER_READS = reads("", ...SESSION_READS.types, ...LANE_READS.types);
 
-/** Whoever listens on a port: a runner (main port or lane) or an SPMD rank. */
-type Listener = "runner" | "rank";
+/** What a head takes as the first message after the handshake: a runner registers, a driver subscribes. */
+const HEAD_FIRST_READS = reads("", T.Join, T.Subscribe);
+
+/** Whoever listens on a port: a runner (main port or lane), an SPMD rank, or a head. */
+type Listener = "runner" | "rank" | "head";
 
 export interface Target {
   name: string;
@@ -36,17 +41,23 @@ export interface Target {
 }
 
 /**
- * What a runner should do with the first bytes of a connection: "malformed" — close it on
+ * What a listener should do with the first bytes of a connection: "malformed" — close it on
  * its own; "incomplete" or "accepted" — it may wait for more, so the test closes its side
- * and the runner must follow.
+ * and the listener must follow.
  */
 export type Verdict = "malformed" | "incomplete" | "accepted";
+
+/** The biggest frame `t` takes at this stage: each listener has its own limit after the handshake. */
+function maxFrame(t: Target): number {
+  if (!t.handshake) return HANDSHAKE_MAX_FRAME;
+  return t.listener === "head" ? HEAD_MAX_FRAME : DEFAULT_MAX_FRAME;
+}
 
 /** The verdict on `bytes` as the first bytes sent to `t`, from our own decoder. */
 export function judge(bytes: Uint8Array, t: Target): Verdict {
   let first: Uint8Array[] | undefined;
   try {
-    new FrameDecoder((segs) => void (first ??= segs.map((s) => s.slice())), t.handshake ? DEFAULT_MAX_FRAME : HANDSHAKE_MAX_FRAME).push(bytes);
+    new FrameDecoder((segs) => void (first ??= segs.map((s) => s.slice())), maxFrame(t)).push(bytes);
   } catch {
     if (first === undefined) return "malformed";
   }
@@ -57,7 +68,7 @@ export function judge(bytes: Uint8Array, t: Target): Verdict {
       return type === T.Hello && version === PROTOCOL_VERSION && nonce instanceof Uint8Array && nonce.byteLength === 32 ? "accepted" : "malformed";
     }
     if (t.listener === "rank") return "malformed"; // a rank wants the hello of its own job first: unknowable here
-    readHeader(first, RUNNER_READS);
+    readHeader(first, t.listener === "head" ? HEAD_FIRST_READS : RUNNER_READS);
     return "accepted";
   } catch {
     return "malformed";
@@ -66,8 +77,7 @@ export function judge(bytes: Uint8Array, t: Target): Verdict {
 
 /** A length prefix alone, then `tail`: judged without allocating what the prefix announces. */
 export function judgePrefix(prefix: number, tail: Uint8Array, t: Target): Verdict {
-  const max = t.handshake ? DEFAULT_MAX_FRAME : HANDSHAKE_MAX_FRAME;
-  if (prefix < 4 || prefix > max) return "malformed";
+  if (prefix < 4 || prefix > maxFrame(t)) return "malformed";
   return tail.byteLength < prefix ? "incomplete" : judge(concat(u32(prefix), tail), t);
 }
 
@@ -83,10 +93,32 @@ const notStr = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(nul
 const notBool = fc.oneof(fc.integer(), fc.string({ maxLength: 8 }), fc.constant(null), fc.constant(undefined), fc.array(fc.boolean(), { maxLength: 2 }));
 const notStrings = fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.array(fc.oneof(fc.integer(), fc.boolean(), fc.constant(null)), { minLength: 1, maxLength: 4 }));
 const notNonce = fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.uint8Array({ maxLength: 31 }), fc.uint8Array({ minLength: 33, maxLength: 64 }));
-const wrong = { int: notInt, str: notStr, bool: notBool, strings: notStrings, nonce: notNonce } as const;
+
+/**
+ * A well-formed member record (as a runner sends in T.Join). Its address is no real
+ * runner's: a fuzzed Join that is well-formed registers it, and must replace no one.
+ */
+export const fuzzMember: Member = { address: "fuzz.member:1", id: "fuzz-id", threads: 1, pid: 1, hostname: "fuzz", metrics: null, tags: ["fuzz=1"] };
+const MEMBER_KINDS: Record<keyof Member, fc.Arbitrary<unknown>> = {
+  address: notStr, id: notStr, threads: notInt, pid: notInt, hostname: notStr, tags: notStrings,
+  metrics: notStr.filter((v) => v !== null && v !== undefined), // nullable: null is right
+};
+const memberKeys = Object.keys(MEMBER_KINDS) as (keyof Member)[];
+/** Not a member record: not a record at all, a field of the wrong kind, or a field missing. */
+const notMember = fc.oneof(
+  fc.oneof(fc.integer(), fc.string({ maxLength: 8 }), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.uint8Array({ maxLength: 8 }),
+    fc.constant(Object.values(fuzzMember)), fc.array(fc.string({ maxLength: 4 }), { maxLength: 7 })),
+  fc.constantFrom(...memberKeys).chain((key) => MEMBER_KINDS[key].map((bad) => ({ ...fuzzMember, [key]: bad }))),
+  fc.constantFrom(...memberKeys).map((key) => {
+    const partial: Partial<Member> = { ...fuzzMember };
+    delete partial[key];
+    return partial;
+  }),
+);
+const wrong = { int: notInt, str: notStr, bool: notBool, strings: notStrings, nonce: notNonce, member: notMember } as const;
 type Kind = keyof typeof wrong;
 
-/** One well-formed instance of every message a runner or a rank reads, with its field kinds. */
+/** One well-formed instance of every message a runner, a rank or a head reads, with its field kinds. */
 const MESSAGES: { type: T; fields: [Kind, unknown][]; payload?: Uint8Array }[] = [
   { type: T.Hello, fields: [["int", PROTOCOL_VERSION], ["nonce", nonce]] },
   { type: T.Auth, fields: [["nonce", nonce]] },
@@ -104,11 +136,13 @@ const MESSAGES: { type: T; fields: [Kind, unknown][]; payload?: Uint8Array }[] =
   { type: T.ChanRevoke, fields: [["str", "fuzz.c1"]] },
   { type: T.RankHello, fields: [["str", "job"], ["int", 0]] },
   { type: T.RankMessage, fields: [["str", "w:p"], ["int", 0]], payload: Uint8Array.of(0x01) },
+  { type: T.Join, fields: [["member", fuzzMember]] },
+  { type: T.Subscribe, fields: [] },
 ];
 const KNOWN_TYPES = new Set<unknown>(Object.values(T).filter((v) => typeof v === "number"));
 
 /** A message with one field of the wrong type. */
-const wrongField = fc.constantFrom(...MESSAGES).chain((m) => fc.nat(m.fields.length - 1).chain((i) => wrong[m.fields[i]![0]].map((bad) => {
+const wrongField = fc.constantFrom(...MESSAGES.filter((m) => m.fields.length > 0)).chain((m) => fc.nat(m.fields.length - 1).chain((i) => wrong[m.fields[i]![0]].map((bad) => {
   const values = m.fields.map(([, v]) => v);
   values[i] = bad;
   return m.payload === undefined ? rawFrame([m.type, ...values]) : rawFrame([m.type, ...values], m.payload);
@@ -141,7 +175,7 @@ const craftedHeader = fc.oneof(
     .map(([type, data]) => concat(Uint8Array.of(0x92, 0x0a, 0xc7, data.byteLength, type & 0xff), data)),
 ).map((header) => frameBytes([header, Uint8Array.of(0x90)]));
 
-/** Well-formed frames whose header is wrong: the runner must close without waiting for more. */
+/** Well-formed frames whose header is wrong: the listener must close without waiting for more. */
 export const wrongHeaders = fc.tuple(fc.oneof(wrongField, unknownType, tooManyFields, craftedHeader), fc.boolean())
   // Sometimes big, so that a runner assembles it in a buffer of its own (in shared memory).
   .map(([frame, big]) => (big ? growFrame(frame, 70 * 1024) : frame));
@@ -165,6 +199,6 @@ export const segmentTables = fc.record({
 
 /** Length prefixes anywhere in 0..2^32-1, the edges of the limits included, then a few bytes. */
 export const lengthPrefixes = fc.tuple(
-  fc.oneof(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.constantFrom(0, 3, 4, 4096, 4097, 65_535, 65_536, DEFAULT_MAX_FRAME, DEFAULT_MAX_FRAME + 1, 2 ** 32 - 1)),
+  fc.oneof(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.constantFrom(0, 3, 4, 4096, 4097, 65_535, 65_536, HEAD_MAX_FRAME, HEAD_MAX_FRAME + 1, DEFAULT_MAX_FRAME, DEFAULT_MAX_FRAME + 1, 2 ** 32 - 1)),
   fc.uint8Array({ maxLength: 64 }),
 );
