@@ -72,6 +72,12 @@ export function closed(socket: net.Socket): Promise<void> {
   return new Promise((resolve) => socket.once("close", () => resolve()));
 }
 
+/** SIGKILLs a child process (a runner, a head) and resolves once it has exited. */
+export async function kill9(child: ChildProcess): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  await exited(child);
+}
+
 /** Resolves with the exit code (or signal name) of a child process. */
 export function exited(child: ChildProcess): Promise<number | NodeJS.Signals> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);

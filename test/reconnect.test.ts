@@ -3,18 +3,13 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { AuthError, Cluster, RunnerLostError, type RunnerEvent } from "../src/index.ts";
 import { Rejoin } from "../src/driver/link/rejoin.ts";
-import { fixture, rejectionOf, RestartableRunners, RunnerEvents, silentLogger, type CliProcess } from "./helpers.ts";
+import { fixture, kill9, rejectionOf, RestartableRunners, RunnerEvents, silentLogger } from "./helpers.ts";
 
 type M = typeof import("./fixtures/math.ts");
 
 const TOKEN = "reconnect-test-token";
 const runners = new RestartableRunners(TOKEN);
 const runner = (listen?: string): ReturnType<RestartableRunners["start"]> => runners.start(listen);
-
-async function kill9(proc: CliProcess): Promise<void> {
-  proc.child.kill("SIGKILL");
-  await proc.exit;
-}
 
 afterEach(() => runners.stopAll());
 
@@ -30,7 +25,7 @@ describe("a lost runner rejoins when it answers again", () => {
     const onA = m.sleep(300); // the first call goes to the first runner with a free thread
     expect(cluster.runners.map((r) => r.inFlight)).toEqual([1, 0]);
 
-    await kill9(a.proc);
+    await kill9(a.proc.child);
     const lost = await events.next("lost", a.address);
     expect(lost.error).toBeInstanceOf(RunnerLostError);
     expect(await onA).toBe(300); // sent again to b by the retry policy
@@ -57,7 +52,7 @@ describe("a lost runner rejoins when it answers again", () => {
     const m = await cluster.import<M>(fixture("math.ts"));
     expect(await m.add(1, 2)).toBe(3);
 
-    await kill9(a.proc);
+    await kill9(a.proc.child);
     await events.next("lost", a.address);
     const err = await rejectionOf(m.add(2, 3));
     expect(err).toBeInstanceOf(RunnerLostError); // nothing to run it on: failed, not held
@@ -70,7 +65,7 @@ describe("a lost runner rejoins when it answers again", () => {
     const [a, b] = await Promise.all([runner(), runner()]); // at once: each start takes seconds on a loaded machine
     await using cluster = await Cluster.create({ runners: [a.address, b.address], token: TOKEN, reconnect: false, logger: silentLogger() });
     const events = new RunnerEvents(cluster);
-    await kill9(a.proc);
+    await kill9(a.proc.child);
     await events.next("lost", a.address);
     const again = await runner(a.address);
     // The restarted runner serves a new driver; this one never dials it again.

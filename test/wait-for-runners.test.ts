@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { CancelledError, Cluster, ClusterClosedError, connect, local, NoRunnersError, RunnerLostError, TimeoutError } from "../src/index.ts";
 import { HeadCluster, TOKEN as HEAD_TOKEN } from "./membership/head-cluster.ts";
-import { cleanEnv, fixture, rejectionOf, RestartableRunners, RunnerEvents, silentLogger, type CliProcess } from "./helpers.ts";
+import { cleanEnv, fixture, kill9, rejectionOf, RestartableRunners, RunnerEvents, silentLogger } from "./helpers.ts";
 
 type M = typeof import("./fixtures/math.ts");
 type S = typeof import("./fixtures/spmd.ts");
@@ -12,11 +12,6 @@ const TOKEN = "wait-for-runners-test-token";
 const runners = new RestartableRunners(TOKEN);
 const heads = new HeadCluster();
 const FAST_REJOIN = { initialDelayMs: 50, maxDelayMs: 500 };
-
-async function kill9(proc: CliProcess): Promise<void> {
-  proc.child.kill("SIGKILL");
-  await proc.exit;
-}
 
 /** Counts the promises settled so far. */
 function settledCount(ps: Promise<unknown>[]): () => number {
@@ -47,7 +42,7 @@ describe("calls wait for runners (waitForRunners)", () => {
     const lost = m.sleep(50); // in flight when the runner dies: sent again once it is back
     expect(cluster.runners[0]!.inFlight).toBe(1);
 
-    await kill9(a.proc);
+    await kill9(a.proc.child);
     await events.next("lost", a.address);
     const plain = Array.from({ length: 6 }, (_, i) => m.add(i, 10));
     const kept = m.add.ref(2, 2);
@@ -80,7 +75,7 @@ describe("calls wait for runners (waitForRunners)", () => {
     const lost = m.sleep(60_000);
     expect(cluster.runners[0]!.inFlight).toBe(1);
 
-    await kill9(a.proc);
+    await kill9(a.proc.child);
     await events.next("lost", a.address);
     const ac = new AbortController();
     const cancelled = m.add.with({ signal: ac.signal })(1, 2);
@@ -113,7 +108,7 @@ describe("calls wait for runners (waitForRunners)", () => {
     const events = new RunnerEvents(cluster);
     const m = await cluster.import<M>(fixture("math.ts"));
     expect(await m.add(1, 2)).toBe(3);
-    await kill9(a.proc);
+    await kill9(a.proc.child);
     await events.next("lost", a.address);
     for (const p of [m.add(1, 2), cluster.put(1), m.pid.go().result]) {
       const err = await rejectionOf(p);
@@ -128,7 +123,7 @@ describe("calls wait for runners (waitForRunners)", () => {
     const events = new RunnerEvents(cluster);
     const m = await cluster.import<M>(fixture("math.ts"));
     expect(await m.add(1, 2)).toBe(3);
-    await kill9(a.proc);
+    await kill9(a.proc.child);
     await events.next("lost", a.address);
     const waiting = [m.add(1, 2), cluster.put(1), m.pid.go().result];
     await nextTurn();
@@ -188,7 +183,7 @@ describe("calls wait for runners (waitForRunners)", () => {
         if (out.includes("ready\n")) resolve();
       });
     });
-    await kill9(a.proc);
+    await kill9(a.proc.child);
     expect(await exit).toBe(0);
     expect({ out, err }).toEqual({ out: "ready\nfailed ERR_STRAND_NO_RUNNERS add: no runner joined the cluster within 300 ms (waitForRunners)\n", err: "" });
   });

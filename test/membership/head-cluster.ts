@@ -1,5 +1,4 @@
 // A head and runners that join it, as real processes, for the membership tests.
-import type { ChildProcess } from "node:child_process";
 import type { Cluster, RunnerEvent } from "../../src/index.ts";
 import { startLocalHead, type LocalHead } from "../../src/driver/local-head.ts";
 import { startLocalRunners, stopProcess, type LocalRunners } from "../../src/driver/local.ts";
@@ -37,13 +36,7 @@ export class HeadCluster {
   }
 }
 
-export function kill9(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    p.once("exit", () => resolve());
-    p.kill("SIGKILL");
-  });
-}
+export { kill9 } from "../helpers.ts";
 
 export { stopProcess };
 
