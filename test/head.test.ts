@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { AuthError, Cluster, ProtocolError } from "../src/index.ts";
+import { AuthError, Cluster, ProtocolError, RunnerLostError } from "../src/index.ts";
 import { fixture, handDriver, rejectionOf, removeDir, RunnerEvents, silentLogger, tempDir } from "./helpers.ts";
 import { makeTestPki } from "./tls-certs.ts";
 import { startLocalHead } from "../src/driver/local-head.ts";
@@ -96,13 +96,16 @@ describe("the head is not needed to keep going", { timeout: 90_000 }, () => {
 });
 
 describe("who may join, and who is what", () => {
-  it("a driver with the wrong token is refused by the head; a head and a runner are not mistaken for each other", async () => {
+  it("a driver with the wrong token is refused by the head, one given no head fails at once; a head and a runner are not mistaken for each other", async () => {
     const head = await procs.head();
     const r = await procs.runners(head.address, 1);
     expect(await rejectionOf(driver(head.address, "wrong"))).toBeInstanceOf(AuthError);
     const asRunner = await rejectionOf(Cluster.create({ runners: [head.address], token: TOKEN, logger: silentLogger() }));
     expect(asRunner).toBeInstanceOf(ProtocolError);
     expect((asRunner as Error).message).toMatch(/is a head, not a runner: connect\(\{ head/);
+    const nobody = await rejectionOf(driver("127.0.0.1:9")); // discard: nothing listens
+    expect(nobody).toBeInstanceOf(RunnerLostError);
+    expect((nobody as Error).message).toMatch(/127\.0\.0\.1:9 lost: cannot reach the head/);
     const asHead = await rejectionOf(driver(r.addresses[0]!));
     expect(asHead).toBeInstanceOf(ProtocolError);
     expect((asHead as Error).message).toMatch(/is a runner, not a head/);
