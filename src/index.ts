@@ -10,7 +10,7 @@ export type { HeartbeatOptions } from "./protocol/heartbeat.ts";
 export type { Goroutine, Remote, RemoteFunction, RemoteParameters } from "./driver/calls/remote.ts";
 export type { ChannelStats } from "./driver/channels/channel-home.ts";
 export { Ref, type RefOr } from "./driver/objects/ref.ts";
-export { Chan, select, type RecvResult, type SelectCase, type Selected, type SelectOptions } from "./protocol/chan.ts";
+export { Chan, select, type RecvChan, type SendChan, type RecvResult, type SelectCase, type Selected, type SelectOptions } from "./protocol/chan.ts";
 export type { CallOptions } from "./driver/calls/call-options.ts";
 export type { RunnerStats } from "./protocol/messages.ts";
 export type { RunnerUsage, Span } from "./protocol/activity.ts";

@@ -45,3 +45,32 @@ describe("Remote<M> types", () => {
     expectTypeOf<M>().not.toHaveProperty("VERSION");
   });
 });
+
+describe("directional channel types", () => {
+  it("Chan<T> is both a SendChan<T> and a RecvChan<T>; each direction hides the other's operations", async () => {
+    const { Chan } = await import("../src/index.ts");
+    type SendChan<T> = import("../src/index.ts").SendChan<T>;
+    type RecvChan<T> = import("../src/index.ts").RecvChan<T>;
+    expectTypeOf<InstanceType<typeof Chan<number>>>().toMatchTypeOf<SendChan<number>>();
+    expectTypeOf<InstanceType<typeof Chan<number>>>().toMatchTypeOf<RecvChan<number>>();
+    const never = (s: SendChan<number>, r: RecvChan<number>, c: import("../src/index.ts").Chan<string>): unknown[] => [
+      // @ts-expect-error a send-only channel cannot receive
+      s.recv(),
+      // @ts-expect-error a receive-only channel cannot send
+      r.send(1),
+      // @ts-expect-error nor close: closing is the sender's
+      r.close(),
+      // @ts-expect-error a Chan<string> is no SendChan<number>
+      ((x: SendChan<number>) => x)(c),
+      // @ts-expect-error a RecvChan<number> yields numbers, not strings
+      ((x: RecvChan<string>) => x)(r),
+      // @ts-expect-error a SendChan<number> does not take strings
+      s.send("x"),
+    ];
+    // A receive-only channel of a narrower type is one of a wider type (covariant), and a
+    // send-only one of a wider type takes the narrower values (contravariant).
+    expectTypeOf<RecvChan<1>>().toMatchTypeOf<RecvChan<number>>();
+    expectTypeOf<SendChan<number>>().toMatchTypeOf<SendChan<1>>();
+    expectTypeOf(never).toBeFunction();
+  });
+});

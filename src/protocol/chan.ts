@@ -1,10 +1,43 @@
+import { CancelledError, TimeoutError } from "../errors.ts";
 import type { CallOptions } from "./call-options.ts";
 
 /** What a receive yields: a value, or `done` once the channel is closed and drained. */
 export type RecvResult<T> = { value: T; done: false } | { value: undefined; done: true };
 
-/** One case of a select: receive from a channel, or send a value on one. */
-export type SelectCase = { recv: Chan<unknown> } | { send: Chan<unknown>; value: unknown };
+/**
+ * What a channel is to code that may only send on it (Go's `chan<- T`). `Chan<T>` is one;
+ * a receive through this type does not compile.
+ */
+export interface SendChan<in T> {
+  readonly id: string;
+  readonly capacity: number;
+  /** Values waiting in the buffer now (Go's `len`), as the channel's home counts them. */
+  readonly length: Promise<number>;
+  send(value: T, options?: { signal?: AbortSignal }): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * What a channel is to code that may only receive from it (Go's `<-chan T`). `Chan<T>` is
+ * one; a send or close through this type does not compile.
+ */
+export interface RecvChan<out T> {
+  readonly id: string;
+  readonly capacity: number;
+  /** Values waiting in the buffer now (Go's `len`), as the channel's home counts them. */
+  readonly length: Promise<number>;
+  recv(options?: { signal?: AbortSignal }): Promise<RecvResult<T>>;
+  [Symbol.asyncIterator](): AsyncGenerator<T, void, undefined>;
+}
+
+/**
+ * One case of a select: receive from a channel, or send a value on one. A `null` or
+ * `undefined` channel is Go's nil channel: its case is never ready (the idiom for turning a
+ * case off).
+ */
+export type SelectCase =
+  | { recv: RecvChan<unknown> | null | undefined }
+  | { send: SendChan<never> | null | undefined; value: unknown };
 
 export interface SelectOptions extends CallOptions {
   /** Go's `default:` — if no case is ready now, return `{ index: -1 }` at once. */
@@ -30,6 +63,8 @@ export interface ChanOps {
   send(chan: string, value: unknown, signal: AbortSignal | undefined): Promise<void>;
   recv(chan: string, signal: AbortSignal | undefined): Promise<RecvResult<unknown>>;
   close(chan: string): Promise<void>;
+  /** How many values are buffered now (Go's `len`). */
+  len(chan: string): Promise<number>;
   select(cases: WireCase[], options: SelectOptions): Promise<Selected>;
 }
 
@@ -44,7 +79,7 @@ const opsOf = (ch: unknown): ChanOps | undefined =>
  * pass it to remote functions (inside arguments or over other channels) and use it the same
  * way there. `capacity` 0 is unbuffered: a send completes when a receiver takes the value.
  */
-export class Chan<T> {
+export class Chan<T> implements SendChan<T>, RecvChan<T> {
   /** @internal made by a cluster, or by a runner decoding a channel it was given */
   declare private readonly [kOps]: ChanOps;
 
@@ -60,6 +95,14 @@ export class Chan<T> {
   /** The next value, or `{ done: true }` once the channel is closed and drained. */
   recv(options: { signal?: AbortSignal } = {}): Promise<RecvResult<T>> {
     return this[kOps].recv(this.id, options.signal) as Promise<RecvResult<T>>;
+  }
+
+  /**
+   * Values waiting in the buffer now (Go's `len(ch)`): `await ch.length`. A snapshot from the
+   * channel's home, stale as soon as it is read, as in Go. Always 0 for an unbuffered channel.
+   */
+  get length(): Promise<number> {
+    return this[kOps].len(this.id);
   }
 
   /** No more sends: receivers drain what is buffered, then see `done`. Closing twice throws ChannelClosedError. */
@@ -84,18 +127,49 @@ export class Chan<T> {
 /**
  * Go's `select`: waits until one of the cases can proceed and runs exactly that one,
  * choosing uniformly among those ready at once. All channels must come from one cluster.
+ * Cases on nil channels (`null`/`undefined`) are never ready; a select with no case left
+ * waits for its signal or timeout, or forever, as Go's `select {}`.
  */
 export function select(cases: readonly SelectCase[], options: SelectOptions = {}): Promise<Selected> {
-  if (cases.length === 0 && options.default !== true) return Promise.reject(new TypeError("select needs at least one case (or default)"));
   let ops: ChanOps | undefined;
-  const wire: WireCase[] = cases.map((c, i) => {
-    const ch = "recv" in c ? c.recv : c.send;
-    const o = opsOf(ch);
-    if (o === undefined) throw new TypeError(`select case ${i} has no channel`);
-    if (ops !== undefined && o !== ops) throw new TypeError("select over channels of different clusters");
-    ops = o;
-    return "recv" in c ? { op: "recv", chan: ch.id } : { op: "send", chan: ch.id, value: c.value };
+  const wire: WireCase[] = [];
+  /** The caller's index of each case sent, nil cases left out. */
+  const indexOf: number[] = [];
+  try {
+    cases.forEach((c, i) => {
+      if (typeof c !== "object" || c === null || !("recv" in c || "send" in c)) throw new TypeError(`select case ${i} is neither { recv } nor { send, value }`);
+      const ch = "recv" in c ? c.recv : c.send;
+      if (ch === null || ch === undefined) return; // a nil channel: never ready
+      const o = opsOf(ch);
+      if (o === undefined) throw new TypeError(`select case ${i} has no channel`);
+      if (ops !== undefined && o !== ops) throw new TypeError("select over channels of different clusters");
+      ops = o;
+      indexOf.push(i);
+      wire.push("recv" in c ? { op: "recv", chan: ch.id } : { op: "send", chan: ch.id, value: c.value });
+    });
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+  if (ops === undefined) return options.default === true ? Promise.resolve({ index: -1 }) : blockForever(options);
+  return ops.select(wire, options).then((s) => (s.index < 0 ? s : { ...s, index: indexOf[s.index]! }));
+}
+
+/** `select {}`: nothing can ever be ready, so only the signal or the timeout ends it. */
+function blockForever(options: SelectOptions): Promise<Selected> {
+  const { signal, timeout } = options;
+  if (signal?.aborted) return Promise.reject(new CancelledError("select cancelled", { cause: signal.reason }));
+  return new Promise<Selected>((_, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new CancelledError("select cancelled", { cause: signal?.reason }));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (timeout !== undefined) {
+      timer = setTimeout(() => {
+        signal?.removeEventListener("abort", onAbort);
+        reject(new TimeoutError("select", timeout));
+      }, timeout);
+    }
   });
-  if (ops === undefined) return Promise.resolve({ index: -1 });
-  return ops.select(wire, options);
 }

@@ -62,6 +62,8 @@ export type ChanRequest =
   | { op: "send"; chan: string }
   | { op: "recv"; chan: string }
   | { op: "close"; chan: string }
+  /** Go's `len`: answered with the count in `index`. */
+  | { op: "len"; chan: string }
   | { op: "csend"; chan: string }
   | { op: "select"; cases: { op: "send" | "recv"; chan: string }[]; default: boolean; timeout: number | null | undefined };
 
@@ -154,7 +156,7 @@ export interface RunnerStats {
 const dep: Kind<Dep> = tupleOf("an object dependency [objectId, from, inline?]", str, nullable(str), maybe(int));
 const chanCase = record<{ op: "send" | "recv"; chan: string }>("a select case", { op: literal("send", "recv"), chan: str });
 const chanRequest = anyOf<ChanRequest>("a channel operation",
-  record<{ op: "send" | "recv" | "close" | "csend"; chan: string }>("", { op: literal("send", "recv", "close", "csend"), chan: str }),
+  record<{ op: "send" | "recv" | "close" | "csend" | "len"; chan: string }>("", { op: literal("send", "recv", "close", "csend", "len"), chan: str }),
   record<Extract<ChanRequest, { op: "select" }>>("", { op: literal("select"), cases: listOf(chanCase), default: bool, timeout: maybe(num) }));
 /** Where a big channel value waits: [objectId, the runner holding it (null: the receiver)]. */
 const pointer = tupleOf("a value pointer [objectId, from]", str, nullable(str));

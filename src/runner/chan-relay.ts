@@ -197,6 +197,7 @@ export function startChanRelay(channelName: string): void {
     close: async (chan) => {
       await request({ op: "close", chan }, [], undefined);
     },
+    len: async (chan) => (await request({ op: "len", chan }, [], undefined)).index,
     select: async (cases: WireCase[], options): Promise<Selected> => {
       const values = cases.flatMap((c, i) => (c.op === "send" ? [encode(c.value, `cases[${i}].value`)] : []));
       const r = await request({

@@ -109,6 +109,15 @@ export class ChannelHome {
     return this.chans.has(id) || this.retired.has(id);
   }
 
+  /** Values buffered now (Go's `len`); a retired channel holds none. */
+  length(id: string): number {
+    const ch = this.chans.get(id);
+    if (ch === undefined && this.retired.has(id)) return 0;
+    if (ch === undefined) throw new ChannelBrokenError(id, "no such channel at its home (wrong driver, or the driver restarted)");
+    if (ch.broken !== undefined) throw ch.broken;
+    return ch.buffer.length;
+  }
+
   /** Each channel's state: buffered values (Go's `len`), blocked senders and receivers. */
   stats(): ChannelStats[] {
     return [...this.chans.values()].map((c) => ({

@@ -81,6 +81,13 @@ export class Channels {
       this.home.credited(req.chan, peer, v);
       return;
     }
+    if (req.op === "len") {
+      try {
+        return done({ index: this.home.length(req.chan) });
+      } catch (err) {
+        return done(err as Error);
+      }
+    }
     if (req.op === "close") {
       try {
         this.home.close(req.chan);
@@ -159,6 +166,7 @@ export class Channels {
       (s): RecvResult<unknown> => (s.done === true ? { value: undefined, done: true } : { value: s.value, done: false }),
     ),
     close: async (chan) => this.home.close(chan),
+    len: async (chan) => this.home.length(chan),
     select: (cases, options) => this.runLocal(cases, options),
   };
 
