@@ -47,7 +47,7 @@ export default tseslint.config(
     },
   },
   { files: ["**/*.js"], ...tseslint.configs.disableTypeChecked },
-  { files: ["src/errors.ts", "src/log.ts", "src/context.ts", "src/comm.ts"], rules: restrict(above.base) },
+  { files: ["src/errors.ts", "src/log.ts", "src/context.ts", "src/comm.ts", "src/go.ts"], rules: restrict(above.base) },
   { files: ["src/transport/**"], rules: restrict(above.transport) },
   { files: ["src/protocol/**"], rules: restrict(above.protocol) },
   { files: ["src/runner/**"], rules: restrict(above.runner) },

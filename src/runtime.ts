@@ -4,3 +4,4 @@ export { select, type Chan, type RecvChan, type SendChan, type RecvResult, type 
 export { ChannelBrokenError, ChannelClosedError, JobAbortedError } from "./errors.ts";
 export { context, type CallContext } from "./context.ts";
 export { comm, ANY, PROC_NULL, type Comm, type Message, type ReduceOp } from "./comm.ts";
+export { go } from "./go.ts";

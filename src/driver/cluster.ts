@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { AuthError, CancelledError, ClusterClosedError, ObjectLostError, RunnerLostError, SerializationError, TimeoutError } from "../errors.ts";
+import { AuthError, CancelledError, ClusterClosedError, ImportError, ObjectLostError, RunnerLostError, SerializationError, TimeoutError } from "../errors.ts";
 import { DEFAULT_MAX_FRAME, frameSize } from "../transport/frames.ts";
 import { loadTls, Tls, type TlsOptions } from "../transport/secure.ts";
 import { createLogger } from "../log.ts";
@@ -238,6 +238,7 @@ export class Cluster implements AsyncDisposable {
       chanReturned: (peer, chan, n) => c.channels.returned(peer, chan, n),
       chanPeerLost: (peer, reason) => c.channels.peerLost(peer, reason),
       gaveChannels: (link, chans) => c.channels.given(link, chans),
+      go: (link, hash, exportName, chans, args) => c.goFromRunner(link, hash, exportName, chans, args),
       codeFor: (hash) => c.bundles.get(hash)?.code,
       slotFreed: (link) => c.scheduler.slotFreed(link),
       lost: (link, err) => {
@@ -445,6 +446,36 @@ export class Cluster implements AsyncDisposable {
     const run = runJob(host, options, args) as Promise<R[]>;
     run.then(() => this.observers.endJob(job, undefined), (err: unknown) => this.observers.endJob(job, err as Error));
     return run;
+  }
+
+  /**
+   * `go(f, ...args)` in a remote function running on `link`: started as `m.f.go(...)` would
+   * be (a goroutine: no window slot, failures to the "error" event), placed on that runner
+   * unless it is busy. The arguments go on as the runner encoded them, channels of any home
+   * untouched; only this driver's own are looked at, to count them as given to the runner
+   * that takes the goroutine (they break if it dies).
+   */
+  private goFromRunner(link: RunnerLink, hash: string, exportName: string, chans: readonly (readonly [string, number])[], args: Encoded): void {
+    if (this.closing !== undefined) return;
+    const stats = this.modules.get(hash);
+    if (stats === undefined) {
+      const err = new ImportError(`go(${exportName}) on runner ${link.address}: its module (bundle ${hash.slice(0, 12)}) was not imported by this driver`);
+      this.goroutines.start(exportName, Promise.reject(err));
+      return;
+    }
+    const own = chans.filter(([id]) => id.slice(0, id.lastIndexOf(".")) === this.objects.prefix).map(([id, capacity]) => this.channels.handle(id, capacity));
+    const encoded: Encoded = own.length > 0 ? { ...args, chans: own } : args;
+    const mod = { ref: stats.ref, hash };
+    this.counts.calls++;
+    const result = new Promise((resolve, reject) => {
+      const call = new PendingCall(mod, exportName, encoded, false,
+        (v) => { this.counts.succeeded++; resolve(v); },
+        (e) => { this.counts.failed++; reject(e); });
+      call.goroutine = true;
+      this.observers.submitted(call);
+      this.scheduler.goFrom(call, link);
+    });
+    this.goroutines.start(exportName, result);
   }
 
   /** One rank of a job: a goroutine-like call (it holds channels) pinned to `link`. */

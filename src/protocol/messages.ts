@@ -55,6 +55,7 @@ export enum T {
   Leave = 38,
   Subscribe = 39,
   Members = 40,
+  Go = 41,
 }
 
 /** A channel operation as it crosses the wire; the values of send cases follow as payloads. */
@@ -160,6 +161,8 @@ const chanRequest = anyOf<ChanRequest>("a channel operation",
   record<Extract<ChanRequest, { op: "select" }>>("", { op: literal("select"), cases: listOf(chanCase), default: bool, timeout: maybe(num) }));
 /** Where a big channel value waits: [objectId, the runner holding it (null: the receiver)]. */
 const pointer = tupleOf("a value pointer [objectId, from]", str, nullable(str));
+/** A channel in a goroutine's arguments: [id, capacity]. */
+const goChan = tupleOf("a channel [id, capacity]", str, int);
 const runnerInfo = record<RunnerInfo>("runner info", { id: str, threads: int, pid: int, hostname: str, maxFrame: int, role: maybe(literal("head")) });
 const member = record<Member>("a member", { address: str, id: str, threads: int, pid: int, hostname: str, metrics: nullable(str), tags: listOf(str) });
 const runnerStats = record<RunnerStats>("runner statistics", {
@@ -211,6 +214,14 @@ export const MESSAGES = {
   [T.Call]: {
     fields: [["id", int], ["moduleRef", int], ["exportName", str], ["solo", bool], ["deps", maybe(listOf(dep))], ["keep", maybe(str)], ["concurrent", maybe(bool)]],
   },
+  /**
+   * runner -> the driver whose call is running, + the encoded arguments: `go(f, ...args)` in
+   * a remote function. `f` is export `exportName` of the bundle `hash`; `chans`: the channels
+   * in the arguments, [id, capacity] each (so the driver need not decode them to know which
+   * of its own it gives away). The driver starts it as a goroutine; the link it came on names
+   * the runner that asked.
+   */
+  [T.Go]: { fields: [["hash", str], ["exportName", str], ["chans", listOf(goChan)]] },
   /** driver -> runner: stop that call; its Result still comes. */
   [T.Cancel]: { fields: [["id", int]] },
   /**

@@ -83,6 +83,7 @@ export function packTasks(tasks: readonly CallTask[], owned: (i: number) => bool
       deps: tasks.map((t) => t.deps ?? null),
       cancellable: tasks.length === 1 && tasks[0]!.cancellable === true,
       ...(tasks.some((t) => t.quiet === true) ? { quiet: tasks.map((t) => t.quiet === true) } : {}),
+      ...(tasks.some((t) => t.driver !== undefined) ? { drivers: tasks.map((t) => t.driver ?? null) } : {}),
     },
     transfer,
   };
@@ -91,7 +92,11 @@ export function packTasks(tasks: readonly CallTask[], owned: (i: number) => bool
 export function unpackTasks(b: TaskBatch): CallTask[] {
   return unpack(b).map((segments, i) => {
     const deps = b.deps[i];
-    return { id: b.ids[i]!, modulePath: b.paths[i]!, exportName: b.names[i]!, segments, ...(deps ? { deps } : {}), ...(b.cancellable ? { cancellable: true } : {}) };
+    const driver = b.drivers?.[i];
+    return {
+      id: b.ids[i]!, modulePath: b.paths[i]!, exportName: b.names[i]!, segments, ...(deps ? { deps } : {}), ...(b.cancellable ? { cancellable: true } : {}),
+      ...(typeof driver === "string" ? { driver } : {}),
+    };
   });
 }
 

@@ -23,6 +23,8 @@ export interface OutputOwner {
   readonly exportName: string;
   /** Where its lines go; absent: its driver did not ask for them (they stay on the runner). */
   readonly out?: OutputRoute | undefined;
+  /** Its driver's id prefix, when known (what `go()` inside it asks: runner/go-request.ts). */
+  readonly driver?: string | undefined;
 }
 
 /** A way calls come to this thread, which their lines go back by. */
@@ -94,6 +96,11 @@ export function callEnded(call: OutputOwner): void {
 /** Sends every pending line now (before a result, or before the thread dies). */
 export function flushOutput(): void {
   flush();
+}
+
+/** The call whose code is running now, as its output would be told (go-request.ts asks). */
+export function runningCall(): OutputOwner | undefined {
+  return owner().call;
 }
 
 function owner(): { call: OutputOwner | undefined; late: boolean } {

@@ -9,6 +9,7 @@ import { errorCode, threadMetrics } from "./metrics/thread-metrics.ts";
 import { runRank } from "./spmd/rank.ts";
 import { callAs, callEnded, callLoading } from "./call-output.ts";
 import { trimStacks } from "./remote-stack.ts";
+import { noteExports } from "./go-request.ts";
 import type { CallOutcome, CallTask, ObjectDeps } from "./task.ts";
 
 // Runs on a worker thread: loads bundles by path (once per thread) and runs calls,
@@ -30,6 +31,7 @@ function load(path: string): Promise<ModuleNamespace> {
     loads++;
     m = (import(pathToFileURL(path).href) as Promise<ModuleNamespace>).then((ns) => {
       loaded.set(path, ns);
+      noteExports(path, ns);
       return ns;
     });
     loading.set(path, m);

@@ -149,6 +149,12 @@ export class RunnerDaemon {
     });
     this.peers.feed = this.feed; // runner-to-runner fetches are spans too
     this.executor.lanes?.onSpans((json, count, dropped) => this.feed.addFromThread(json, count, dropped));
+    this.executor.lanes?.onGo((driver, frame) => {
+      const session = this.owners.get(driver);
+      // Its driver left: the goroutine has nobody to start it, nor to hear of its failure.
+      if (session === undefined) this.log.warn({ driver }, "go() from a call whose driver is gone: dropped");
+      else session.relay(frame);
+    });
     this.server = createServer(this.tls, {
       accept: (socket, raw) => this.accept(socket, raw),
       refuse: (socket, reason) => {

@@ -38,6 +38,7 @@ export class LaneRegistry {
   private storer: ((objectId: string, segments: Uint8Array[]) => number) | undefined;
   private chanHandler: ChanRelayHandler | undefined;
   private spansHandler: ((json: string, count: number, dropped: number) => void) | undefined;
+  private goHandler: ((driver: string, frame: Uint8Array[]) => void) | undefined;
   /** Flushes of the threads' spans under way: the threads yet to answer each. */
   private readonly flushes = new Map<number, { waiting: Set<number>; done: () => void }>();
   private nextFlush = 0;
@@ -92,6 +93,11 @@ export class LaneRegistry {
   }
 
   /** Where the threads' spans go (the runner's activity feed). */
+  /** Where a thread's `go()` goes when the thread has no lane to its driver: that driver's main connection. */
+  onGo(handler: (driver: string, frame: Uint8Array[]) => void): void {
+    this.goHandler = handler;
+  }
+
   onSpans(handler: (json: string, count: number, dropped: number) => void): void {
     this.spansHandler = handler;
   }
@@ -168,6 +174,7 @@ export class LaneRegistry {
       case "relay-chan-op": return this.chanHandler?.op(m.threadId, m.request, m.req, m.values, m.pointers);
       case "take-chan-value": return this.chanHandler?.take(m.threadId, m.request, m.pointer);
       case "withdraw-chan-op": return this.chanHandler?.cancel(m.threadId, m.request);
+      case "relay-go": return this.goHandler?.(m.driver, m.frame);
       case "spans": {
         this.spansHandler?.(m.json, m.count, m.dropped);
         const f = m.flush === undefined ? undefined : this.flushes.get(m.flush);

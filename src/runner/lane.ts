@@ -15,6 +15,7 @@ import { encodeThrown, isThenable, loadCount, runOne } from "./call-runner.ts";
 import { flushOutput, functionName, type OutputRoute } from "./call-output.ts";
 import { LogFrames } from "./log-frames.ts";
 import { bundlePath } from "./code-cache.ts";
+import { goLane } from "./go-request.ts";
 import { toShared } from "./object-store.ts";
 import { resultFrame, stoppingOutcome } from "./result-frame.ts";
 import type { CallOutcome } from "./task.ts";
@@ -62,6 +63,9 @@ class LaneSession {
     },
   };
 
+  /** `go()` in calls of this driver's reaches it this way (go-request.ts). */
+  private readonly goPath = (frame: Uint8Array[]): void => this.conn.send(frame);
+
   constructor(
     private readonly conn: Connection,
     private readonly cfg: LaneConfig,
@@ -91,6 +95,7 @@ class LaneSession {
           if (h[1] === "") throw new ProtocolError("malformed owner: an empty prefix"); // its type is checked with the header
           this.prefix = h[1];
           laneForDriver(h[1], this.chanPath);
+          goLane(h[1], this.goPath);
           if (h[2] === true) {
             const frames = new LogFrames(this.conn);
             this.out = { send: (batches) => { for (const b of batches) frames.send(b.key.id, functionName(b.key), b.stream, b.lines); } };
@@ -132,7 +137,7 @@ class LaneSession {
     Atomics.add(this.counters, LANE_COUNTER.inFlight, 1);
     const loadsBefore = loadCount();
     // The segments stay views of the received frame: nothing reuses that memory.
-    const r = runOne({ id, modulePath, exportName: call.exportName, segments: call.args, out: this.out, ...(objects ? { deps: objects } : {}) });
+    const r = runOne({ id, modulePath, exportName: call.exportName, segments: call.args, out: this.out, driver: this.prefix, ...(objects ? { deps: objects } : {}) });
     const kept = keep === undefined ? undefined : (o: CallOutcome) => this.keep(keep, o);
     if (isThenable(r)) void r.then((o) => this.done(id, o, loadsBefore, kept, call));
     else this.done(id, r, loadsBefore, kept, call);
@@ -193,6 +198,7 @@ class LaneSession {
 
   private close(): void {
     if (this.prefix !== undefined) laneForDriver(this.prefix, undefined);
+    if (this.prefix !== undefined) goLane(this.prefix, this.goPath, false);
     const broken = encodeThrown(new ChannelBrokenError("(any)", "the connection to its home driver closed"));
     for (const w of this.chanWaiters.values()) w({ ok: false, index: -1, done: false, segments: [broken.body, ...broken.attachments] });
     this.chanWaiters.clear();

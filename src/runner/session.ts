@@ -164,6 +164,11 @@ export class Session implements Watcher {
     return opId;
   }
 
+  /** A frame one of our threads has for this driver (a T.Go with no lane to take it). */
+  relay(frame: Uint8Array[]): void {
+    if (!this.closed) this.conn.send(frame);
+  }
+
   chanCancel(opId: number): void {
     if (this.chanWaiters.delete(opId) && !this.closed) this.conn.send(frameOf([T.ChanCancel, opId]));
   }
@@ -203,6 +208,7 @@ export class Session implements Watcher {
       const job: Job = {
         id: jobId, modulePath, exportName: call.exportName, segments: call.args, solo: call.solo, concurrent: call.concurrent, owned: ownedFrame, done,
         ...(objects ? { deps: objects } : {}), ...(call.solo ? { cancellable: true } : {}), ...(this.logs === undefined ? { quiet: true } : {}),
+        ...(this.prefix !== null ? { driver: this.prefix } : {}),
       };
       this.host.executor.submit(job);
     };

@@ -18,6 +18,8 @@ export interface CallTask {
   out?: OutputRoute;
   /** Its driver asked for no remote logs (T.Owner): the worker sets no `out`. */
   quiet?: boolean;
+  /** The id prefix of the driver whose call it is (T.Owner): where `go()` inside it sends goroutines. */
+  driver?: string;
 }
 
 /** Object id and its encoded value (body, then attachments), for each Ref in a call's arguments. */

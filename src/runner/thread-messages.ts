@@ -64,6 +64,8 @@ export interface TaskBatch extends PackedSegments {
   cancellable: boolean;
   /** Per task, whether its driver asked for no remote logs (absent: none did). */
   quiet?: boolean[];
+  /** Per task, its driver's id prefix (absent: none known). */
+  drivers?: (string | null)[];
 }
 
 /** worker -> main (the piscina task's result): the outcomes of a TaskBatch, in its order. */
@@ -113,6 +115,12 @@ export interface StoreObject { kind: "store-object"; threadId: number; request: 
  */
 export interface RelayChanOp { kind: "relay-chan-op"; threadId: number; request: number; req: ChanRequest; values: Uint8Array[][]; pointers: number[] }
 
+/**
+ * worker -> main -> the driver whose id prefix is `driver`: a T.Go frame (`go()` in a remote
+ * function) from a thread with no lane to that driver, for the main connection.
+ */
+export interface RelayGo { kind: "relay-go"; threadId: number; driver: string; frame: Uint8Array[] }
+
 /** worker -> main: a relayed channel operation is no longer wanted (its signal fired). */
 export interface WithdrawChanOp { kind: "withdraw-chan-op"; threadId: number; request: number }
 
@@ -158,7 +166,7 @@ export interface ThreadMetricsSnapshot {
 /** worker -> main: the answer to MetricsRequest. */
 export interface MetricsReport { kind: "metrics-report"; threadId: number; request: number; snapshot: ThreadMetricsSnapshot }
 
-export type ToMainThread = LaneListening | LaneDrained | StoreObject | RelayChanOp | WithdrawChanOp | TakeChanValue | ThreadSpansMessage | MetricsReport;
+export type ToMainThread = LaneListening | LaneDrained | StoreObject | RelayChanOp | WithdrawChanOp | TakeChanValue | ThreadSpansMessage | MetricsReport | RelayGo;
 export type ToWorkerThreads = DrainLanes | AbortCall | ObjectStored | ChanAnswer | MetricsRequest | FlushSpans;
 export type ThreadMessage = ToMainThread | ToWorkerThreads;
 

@@ -5,6 +5,7 @@ import { abortCall, isThenable, loadCount, runOne } from "./call-runner.ts";
 import { startChanRelay } from "./chan-relay.ts";
 import { captureOutput, functionName, type OutputRoute } from "./call-output.ts";
 import { startLane } from "./lane.ts";
+import { startGoRequests } from "./go-request.ts";
 import { startThreadMetrics } from "./metrics/thread-metrics.ts";
 import { Tls } from "../transport/secure.ts";
 import { setRankConfig } from "./spmd/config.ts";
@@ -38,6 +39,7 @@ if (lane !== undefined) {
   startLane(lane, tls);
   setRankConfig({ host: lane.host, token: lane.token, tls, maxFrame: lane.maxFrame, maxConnections: lane.maxConnections, info: lane.info });
   startChanRelay(lane.channel);
+  startGoRequests(lane.channel, lane.maxFrame);
   // The main thread says when a caller gave up on a call here: its context's signal aborts,
   // and the thread is stopped only if the call has not ended within the grace period.
   ThreadChannel.worker(lane.channel).listen((m) => {

@@ -104,12 +104,15 @@ export class PendingCall implements TaskSpec, Producer {
     readonly deps: readonly ObjectEntry[] = [],
   ) {}
 
+  /** Started by go() in a remote function: a goroutine, whether or not it holds this driver's channels. */
+  goroutine = false;
+
   /**
    * Holds channels, so it may block on them for long (a goroutine): it does not count
    * against a runner's window, and on the runner it shares a thread instead of holding one.
    */
   get concurrent(): boolean {
-    return this.args.chans !== undefined;
+    return this.goroutine || this.args.chans !== undefined;
   }
 
   /** Runs through the object graph and the runners' objects, not straight to a thread. */

@@ -1,6 +1,7 @@
 import { ClusterClosedError, RunnerLostError } from "../../errors.ts";
 import type { ObjectHolder } from "../objects/object-holder.ts";
 import type { CallSite, PendingCall } from "./call.ts";
+import { placeGoroutine } from "./goroutine-placement.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import { RunnerHeap, type HeapSlot } from "./runner-heap.ts";
 import type { RunnerPort } from "./runner-port.ts";
@@ -224,6 +225,18 @@ export class Scheduler {
       if (err === undefined) this.go(call);
       else call.reject(err);
     }));
+  }
+
+  /**
+   * A goroutine that a call on `home` started (go() in a remote function): on that runner
+   * unless it is busy (goroutine-placement.ts), else on the least loaded; with no usable
+   * runner, it waits for one as other goroutines do. O(log n): the load heap's top and `home`.
+   */
+  goFrom(call: PendingCall, home: RunnerPort): void {
+    if (this.closed) return call.reject(new ClusterClosedError(call.label));
+    const link = placeGoroutine(this.members.get(home)?.port, this.byLoad.top());
+    if (link === undefined) return this.go(call);
+    link.send(call);
   }
 
   private enqueue(list: (PendingCall | undefined)[], call: PendingCall): void {

@@ -10,7 +10,7 @@ import type { ChanPeer } from "../channels/channel-home.ts";
 import { chanReplyFrame, chanValues } from "../channels/chan-frames.ts";
 
 /** What a runner thread sends on its lane. */
-export const LANE_READS = reads("on a lane", T.Result, T.ChanOp, T.ChanCancel, T.ChanReturn, T.Heartbeat, T.Log);
+export const LANE_READS = reads("on a lane", T.Result, T.ChanOp, T.ChanCancel, T.ChanReturn, T.Heartbeat, T.Log, T.Go);
 
 export interface LaneOwner {
   readonly address: string;
@@ -23,6 +23,8 @@ export interface LaneOwner {
   laneChanOp(lane: Lane, opId: number, req: ChanRequest, values: Uint8Array[][], pointers: readonly number[]): void;
   laneChanCancel(lane: Lane, opId: number): void;
   laneChanReturn(lane: Lane, chan: string, n: number): void;
+  /** `go()` in a call on this runner's thread (T.Go): the frame's segments, payload and all. */
+  laneGo(hash: string, exportName: string, chans: readonly (readonly [string, number])[], segs: Uint8Array[]): void;
   /** A Result arrived on the lane. */
   laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, segs: Uint8Array[], inline: boolean, notStarted: boolean): void;
   /** The lane closed; calls still on it must be failed. */
@@ -58,6 +60,7 @@ export class Lane {
         } else if (h[0] === T.ChanCancel) owner.laneChanCancel(lane, h[1]);
         else if (h[0] === T.ChanReturn) owner.laneChanReturn(lane, h[1], h[2]);
         else if (h[0] === T.Log) owner.laneLog(h[2], h[3], h[4]);
+        else if (h[0] === T.Go) owner.laneGo(h[1], h[2], h[3], segs);
       } catch (err) {
         conn.destroy(err as Error);
       }

@@ -22,7 +22,7 @@ import type { Kept } from "../objects/object-entry.ts";
 import { resultError } from "./result-error.ts";
 
 /** What a runner sends on its main connection to a driver. */
-export const LINK_READS = reads("from a runner", T.Result, T.CodeRequest, T.Stats, T.Done, T.Object, T.Lanes, T.ChanOp, T.ChanCancel, T.Heartbeat, T.Draining, T.Activity, T.Log);
+export const LINK_READS = reads("from a runner", T.Result, T.CodeRequest, T.Stats, T.Done, T.Object, T.Lanes, T.ChanOp, T.ChanCancel, T.Heartbeat, T.Draining, T.Activity, T.Log, T.Go);
 
 export interface LinkHost {
   /** Channel operations this runner relays for its threads, and their withdrawal. */
@@ -31,6 +31,12 @@ export interface LinkHost {
   chanReturned(peer: ChanPeer, chan: string, n: number): void;
   /** A peer (a thread's lane) is gone: its operations are withdrawn, channels it used break. */
   chanPeerLost(peer: ChanPeer, reason: string): void;
+  /**
+   * `go(f, ...args)` in a call running on this runner (T.Go, from its main connection or a
+   * lane): export `exportName` of bundle `hash`, the arguments encoded as the runner sent them
+   * (copies: free of the frame), `chans` the channels in them as [id, capacity].
+   */
+  go(link: RunnerLink, hash: string, exportName: string, chans: readonly (readonly [string, number])[], args: Encoded): void;
   /** Channels sent to this runner inside a call's arguments. */
   gaveChannels(link: RunnerLink, chans: readonly Chan<unknown>[]): void;
   /** The prefix of this driver's object ids, declared to each runner (T.Owner). */
@@ -255,6 +261,14 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     if (this.alive) this.host.chanOp(lane.chanPeer(this), opId, req, values, pointers);
   }
 
+  /** A goroutine this runner's call asked for (main connection or a lane alike). */
+  laneGo(hash: string, exportName: string, chans: readonly (readonly [string, number])[], segs: Uint8Array[]): void {
+    if (!this.alive) return;
+    const { body, attachments } = payloadOf(segs);
+    // Views of socket memory: the call may wait for a runner, and go on to another.
+    this.host.go(this, hash, exportName, chans, { body: body.slice(), attachments: attachments.map((a) => a.slice()) });
+  }
+
   laneChanCancel(lane: Lane, opId: number): void {
     this.host.chanCancel(lane.chanPeer(this), opId);
   }
@@ -335,6 +349,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
         case T.Draining: return this.drain();
         case T.Activity: return this.host.activity(this.address, h[1], h[2], h[3], h[4], segs.slice(1), h[5], h[6] ?? undefined);
         case T.Log: return this.laneLog(h[2], h[3], h[4]);
+        case T.Go: return this.laneGo(h[1], h[2], h[3], segs);
         default: throw new ProtocolError(`unexpected message type ${String(h[0])} from runner`);
       }
     } catch (err) {
