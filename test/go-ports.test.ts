@@ -66,7 +66,7 @@ describe("Go programs whose goroutines start goroutines", () => {
     expect(await calls.idle()).toBe(n + 2);
     await fresh.stop();
     expect(t.cluster.stats.failed).toBe(0);
-  });
+  }, 90_000); // ~6,000 values through the driver: 15 s on a loaded 2-core machine
 
   it("the power series: sums, derivatives, integrals and the recursive product, exact", async () => {
     const plain = channelsOf<unknown>(t.cluster);
