@@ -8,7 +8,7 @@ export type { LogsOption, RemoteLogLine, RemoteLogSink } from "./driver/remote-l
 export type { ReconnectOptions } from "./driver/link/rejoin.ts";
 export type { HeartbeatOptions } from "./protocol/heartbeat.ts";
 export type { Goroutine, Remote, RemoteFunction, RemoteParameters } from "./driver/calls/remote.ts";
-export type { ChannelStats } from "./driver/channels/channel-home.ts";
+export type { ChannelStats } from "./channels/channel-home.ts";
 export { Ref, type RefOr } from "./driver/objects/ref.ts";
 export { Chan, select, type RecvChan, type SendChan, type RecvResult, type SelectCase, type Selected, type SelectOptions } from "./protocol/chan.ts";
 export type { CallOptions } from "./driver/calls/call-options.ts";

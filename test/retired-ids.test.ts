@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RetiredIds } from "../src/driver/channels/retired-ids.ts";
+import { RetiredIds } from "../src/channels/retired-ids.ts";
 
 describe("retired channel ids", () => {
   it("answers like a set, but holds only the ids retired ahead of an older open channel", () => {

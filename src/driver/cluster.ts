@@ -11,7 +11,7 @@ import type { RunnerStats } from "../protocol/messages.ts";
 import { bundle, type Bundle, type ModuleRef } from "./bundle.ts";
 import { PendingCall } from "./calls/call.ts";
 import { checkRetries, DEFAULT_RETRIES, type CallOptions } from "./calls/call-options.ts";
-import type { ChannelStats } from "./channels/channel-home.ts";
+import type { ChannelStats } from "../channels/channel-home.ts";
 import { Channels } from "./channels/channels.ts";
 import { Goroutines, type GoroutineListener } from "./calls/goroutines.ts";
 import { ObjectOps } from "./objects/object-ops.ts";
@@ -270,6 +270,7 @@ export class Cluster implements AsyncDisposable {
     const heartbeat = opts.heartbeat ?? DEFAULT_HEARTBEAT;
     const tls = opts.tls === undefined ? undefined : new Tls(loadTls(opts.tls));
     const open = (address: string): Promise<RunnerLink> => RunnerLink.open(address, opts.token, tls, host, heartbeat);
+    c.channels.dialHomes({ token: opts.token, tls, maxFrame: DEFAULT_MAX_FRAME });
     c.openLink = open;
     if (opts.reconnect !== false) {
       c.rejoin = new Rejoin({ open, joined: (address, link) => c.joined(address, link), log: c.log }, opts.reconnect === true ? {} : opts.reconnect);

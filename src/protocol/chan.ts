@@ -124,6 +124,26 @@ export class Chan<T> implements SendChan<T>, RecvChan<T> {
   }
 }
 
+const kMake = Symbol.for("strand.chan.make");
+type Maker = (capacity: number) => Chan<unknown>;
+
+/**
+ * Go's `make(chan T, capacity)` inside a remote function: a channel whose home is the
+ * runner thread running it. Pass it anywhere channels go (arguments, results, other
+ * channels); its values travel straight between the threads that use it. On the driver,
+ * use `cluster.chan()`.
+ */
+export function chan<T>(capacity = 0): Chan<T> {
+  const make = (globalThis as { [kMake]?: Maker })[kMake];
+  if (make === undefined) throw new TypeError("chan() makes a channel inside a remote function (on a runner thread); on the driver, use cluster.chan()");
+  return make(capacity) as Chan<T>;
+}
+
+/** For the runner's worker threads: how `chan()` makes a channel homed on this thread. */
+export function provideChanMaker(make: Maker): void {
+  (globalThis as { [kMake]?: Maker })[kMake] = make;
+}
+
 /**
  * Go's `select`: waits until one of the cases can proceed and runs exactly that one,
  * choosing uniformly among those ready at once. All channels must come from one cluster.
@@ -142,7 +162,9 @@ export function select(cases: readonly SelectCase[], options: SelectOptions = {}
       if (ch === null || ch === undefined) return; // a nil channel: never ready
       const o = opsOf(ch);
       if (o === undefined) throw new TypeError(`select case ${i} has no channel`);
-      if (ops !== undefined && o !== ops) throw new TypeError("select over channels of different clusters");
+      if (ops !== undefined && o !== ops) {
+        throw new TypeError("select over channels with different homes: its channels must all be made in one place (one cluster's driver, or one runner thread)");
+      }
       ops = o;
       indexOf.push(i);
       wire.push("recv" in c ? { op: "recv", chan: ch.id } : { op: "send", chan: ch.id, value: c.value });

@@ -9,6 +9,8 @@ import { toShared } from "./object-store.ts";
 import { ThreadChannel } from "./thread-messages.ts";
 import { ownerOf } from "../protocol/activity.ts";
 import { timedOnThread } from "./activity/thread-spans.ts";
+import { isThreadChan } from "../protocol/chan-id.ts";
+import { threadChanHandle } from "./thread-chans.ts";
 
 // Runs on a worker thread: a channel given to user code here is a handle whose operations
 // travel to the runner's main thread (over the runner's channel of threads), from there to
@@ -212,6 +214,7 @@ export function startChanRelay(channelName: string): void {
   // Weakly: a thread may see many short-lived channels; a handle holds no state of its own.
   const handles = new Map<string, WeakRef<Chan<unknown>>>();
   setChanReviver((id, capacity) => {
+    if (isThreadChan(id)) return threadChanHandle(id, capacity)!;
     let h = handles.get(id)?.deref();
     if (h === undefined) handles.set(id, new WeakRef((h = new Chan(id, capacity, ops))));
     return h;

@@ -8,7 +8,7 @@ import { HEAD_HEARTBEAT, type HeartbeatOptions } from "../protocol/heartbeat.ts"
 import { chanOf, type Member, type RunnerInfo, type RunnerStats } from "../protocol/messages.ts";
 import { HealthEndpoint } from "../protocol/health.ts";
 import { randomUUID } from "node:crypto";
-import { Connection } from "../transport/connection.ts";
+import { Connection, parseAddress } from "../transport/connection.ts";
 import { DEFAULT_MAX_FRAME } from "../transport/frames.ts";
 import { loadTls, Tls, type TlsOptions } from "../transport/secure.ts";
 import { createServer } from "../transport/server.ts";
@@ -117,7 +117,7 @@ export class RunnerDaemon {
     this.peers = new Peers(opts.token, this.tls, this.maxFrame, this.log);
     this.objects = new ObjectService(this.store, this.peers, this.maxFrame, this.owners);
     this.executor = new Executor(opts.threads, {
-      host: opts.host ?? "127.0.0.1", token: opts.token, tls: this.tls?.pem, cacheDir: this.cache.dir, maxFrame: this.maxFrame,
+      host: opts.host ?? "127.0.0.1", advertiseHost: advertisedHost(opts), token: opts.token, tls: this.tls?.pem, cacheDir: this.cache.dir, maxFrame: this.maxFrame,
       maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       info: { id: "", threads: opts.threads ?? os.availableParallelism(), pid: process.pid, hostname: os.hostname(), maxFrame: this.maxFrame },
       ...(opts.metrics !== undefined ? { metrics: true } : {}),
@@ -363,4 +363,11 @@ export class RunnerDaemon {
     await this.healthEndpoint?.close();
     await this.executor.close();
   }
+}
+
+/** The host drivers and runners dial this runner at: its advertised one, else the one it listens on (a wildcard: its name). */
+function advertisedHost(opts: RunnerOptions): string {
+  if (opts.advertise !== undefined) return parseAddress(opts.advertise).host;
+  const host = opts.host ?? "127.0.0.1";
+  return host === "0.0.0.0" || host === "::" || host === "" ? os.hostname() : host;
 }

@@ -6,6 +6,9 @@ import { decodeError } from "../protocol/codec.ts";
 import { frameOf, T, type ChanRequest } from "../protocol/messages.ts";
 import { readHeader, reads } from "../protocol/read-header.ts";
 import { laneForDriver, revokeCredits, type LaneChanPath } from "./chan-relay.ts";
+import { driverJoined, driverLeft, startThreadChans, threadHost } from "./thread-chans.ts";
+import { chanReplyFrame, chanValues } from "../channels/chan-frames.ts";
+import type { ChanPeer } from "../channels/channel-home.ts";
 import { Connection } from "../transport/connection.ts";
 import type { Tls } from "../transport/secure.ts";
 import { createServer } from "../transport/server.ts";
@@ -31,7 +34,7 @@ import { setThreadSpans, ThreadSpans } from "./activity/thread-spans.ts";
 // the main thread's executor, do not apply here.
 
 /** What a thread's lane takes from a driver. */
-export const LANE_READS = reads("on a lane", T.Module, T.Call, T.Owner, T.ChanReply, T.ChanRevoke, T.Heartbeat);
+export const LANE_READS = reads("on a lane", T.Module, T.Call, T.Owner, T.ChanReply, T.ChanRevoke, T.ChanOp, T.ChanCancel, T.ChanReturn, T.Heartbeat);
 
 class LaneSession {
   /** Module refs the driver declared, and the bundle paths they stand for. */
@@ -65,6 +68,11 @@ class LaneSession {
 
   /** `go()` in calls of this driver's reaches it this way (go-request.ts). */
   private readonly goPath = (frame: Uint8Array[]): void => this.conn.send(frame);
+  /**
+   * This connection as the home of this thread's channels sees it: a driver, or a client
+   * (another thread, a driver) using channels made here. Its operations are answered on it.
+   */
+  private readonly peer: ChanPeer;
 
   constructor(
     private readonly conn: Connection,
@@ -76,6 +84,12 @@ class LaneSession {
     private readonly store: (objectId: string, segments: Uint8Array[]) => Promise<number>,
     private readonly spans: ThreadSpans,
   ) {
+    this.peer = {
+      address: `the peer at ${conn.remoteAddress}`,
+      reply: (opId, o) => conn.send(chanReplyFrame(opId, o, "")),
+      revoke: (chan) => conn.send(frameOf([T.ChanRevoke, chan])),
+      take: () => Promise.reject(new ProtocolError("values of channels made on runners travel inline")),
+    };
     conn.on("frame", (segs) => this.onFrame(segs));
     conn.on("close", () => this.close());
     for (const segs of backlog) this.onFrame(segs);
@@ -93,6 +107,7 @@ class LaneSession {
         case T.Call: return this.onCall(readCall(h, segs));
         case T.Owner: {
           if (h[1] === "") throw new ProtocolError("malformed owner: an empty prefix"); // its type is checked with the header
+          if (this.prefix === undefined) driverJoined(h[1]);
           this.prefix = h[1];
           laneForDriver(h[1], this.chanPath);
           goLane(h[1], this.goPath);
@@ -116,6 +131,14 @@ class LaneSession {
           this.conn.send(frameOf([T.ChanReturn, h[1], revokeCredits(h[1])]));
           return;
         }
+        case T.ChanOp: {
+          const home = threadHost();
+          if (home === undefined) throw new ProtocolError("a channel operation before this thread homes channels");
+          const [, opId, req, sizes, pointers] = h;
+          return home.remote(this.peer, opId, req, chanValues(sizes, segs), pointers ?? []);
+        }
+        case T.ChanCancel: return threadHost()?.cancel(this.peer, h[1]);
+        case T.ChanReturn: return threadHost()?.returned(this.peer, h[1], h[2]);
         case T.Heartbeat: return;
         default: throw new ProtocolError(`unexpected message type ${String(h[0])} on a lane`);
       }
@@ -197,8 +220,12 @@ class LaneSession {
   }
 
   private close(): void {
-    if (this.prefix !== undefined) laneForDriver(this.prefix, undefined);
-    if (this.prefix !== undefined) goLane(this.prefix, this.goPath, false);
+    threadHost()?.peerLost(this.peer, "its connection closed");
+    if (this.prefix !== undefined) {
+      laneForDriver(this.prefix, undefined);
+      goLane(this.prefix, this.goPath, false);
+      driverLeft(this.prefix);
+    }
     const broken = encodeThrown(new ChannelBrokenError("(any)", "the connection to its home driver closed"));
     for (const w of this.chanWaiters.values()) w({ ok: false, index: -1, done: false, segments: [broken.body, ...broken.attachments] });
     this.chanWaiters.clear();
@@ -239,7 +266,11 @@ export function startLane(cfg: LaneConfig, tls: Tls | undefined): void {
     refuse: (socket, reason) => refuseEarly(new Connection(socket), reason),
   });
   server.maxConnections = cfg.maxConnections;
-  server.listen(0, cfg.host, () => channel.post({ kind: "lane-listening", threadId, port: (server.address() as net.AddressInfo).port }));
+  server.listen(0, cfg.host, () => {
+    const { port } = server.address() as net.AddressInfo;
+    startThreadChans(cfg.advertiseHost ?? cfg.host, port, { token: cfg.token, tls, maxFrame: cfg.maxFrame });
+    channel.post({ kind: "lane-listening", threadId, port });
+  });
 
   // Kept results bound for the main thread's store, by request number.
   const storing = new Map<number, { resolve: (bytes: number) => void; reject: (e: Error) => void }>();

@@ -20,6 +20,8 @@ export interface WorkerData {
  */
 export interface LaneConfig {
   host: string;
+  /** The host others dial this runner's lanes at (its advertised host): names the channels its threads make. */
+  advertiseHost?: string;
   token: string | undefined;
   /** The runner's TLS material, as PEM text: each thread prepares it once (undefined: plain TCP). */
   tls: TlsPem | undefined;

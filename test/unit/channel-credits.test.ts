@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ChanPeer } from "../../src/driver/channels/channel-home.ts";
+import type { ChanPeer } from "../../src/channels/channel-home.ts";
 import { ChannelBrokenError } from "../../src/errors.ts";
 import { Home, value } from "./channel-ops.ts";
 import { FakeRunner } from "./fake-runner.ts";

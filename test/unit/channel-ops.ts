@@ -1,4 +1,4 @@
-import { ChannelHome, type HomeCase, type Outcome, type Value } from "../../src/driver/channels/channel-home.ts";
+import { ChannelHome, type HomeCase, type Outcome, type Value } from "../../src/channels/channel-home.ts";
 
 /** A one-byte value: enough to tell values apart. */
 export function value(n: number): Value {

@@ -2,7 +2,7 @@ import { ObjectLostError, RunnerLostError } from "../../src/errors.ts";
 import type { Encoded } from "../../src/protocol/codec.ts";
 import type { PendingCall } from "../../src/driver/calls/call.ts";
 import type { RunnerPort } from "../../src/driver/calls/runner-port.ts";
-import type { ChanPeer, Outcome } from "../../src/driver/channels/channel-home.ts";
+import type { ChanPeer, Outcome } from "../../src/channels/channel-home.ts";
 import type { Kept } from "../../src/driver/objects/object-entry.ts";
 
 /** Who hears from a runner, as the cluster wires a real link: a freed slot, a loss. */

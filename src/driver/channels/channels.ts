@@ -1,209 +1,55 @@
-import { CancelledError, ChannelBrokenError, ProtocolError, SerializationError } from "../../errors.ts";
-import { Chan, type ChanOps, type RecvResult, type Selected, type SelectOptions, type WireCase } from "../../protocol/chan.ts";
-import { decodeSegments, decodeValue, encodeValue, setChanReviver } from "../../protocol/codec.ts";
-import type { ChanRequest } from "../../protocol/messages.ts";
-import { ChannelHome, type ChanPeer, type ChannelStats, type HomeCase, type Outcome, type Value } from "./channel-home.ts";
-
-/** Send credits granted at a time: how far a runner's sender may run ahead of its round trips. */
-const CREDITS_PER_GRANT = 32;
+import { ChannelBrokenError } from "../../errors.ts";
+import { ChannelHost } from "../../channels/channel-host.ts";
+import { HomeClients, type HomeDialing } from "../../channels/home-clients.ts";
+import type { Chan } from "../../protocol/chan.ts";
+import { homeOf } from "../../protocol/chan-id.ts";
+import { setChanReviver } from "../../protocol/codec.ts";
 
 /** Every cluster's channels in this process, by id prefix: decoding a channel finds its handle. */
 const byPrefix = new Map<string, Channels>();
+/** Open clusters, newest last: channels made on runner threads are reached with the newest one's token and TLS. */
+const open: Channels[] = [];
 setChanReviver((id, capacity) => {
-  const owner = byPrefix.get(id.slice(0, id.lastIndexOf(".")));
+  const where = homeOf(id);
+  if (where?.kind === "thread") {
+    const c = open.at(-1);
+    if (c === undefined) throw new ChannelBrokenError(id, "no open cluster in this process to reach its home with");
+    return c.threadHandle(id, capacity);
+  }
+  const owner = where === undefined ? undefined : byPrefix.get(where.home);
   if (owner === undefined) throw new ChannelBrokenError(id, "this process is not the channel's home");
   return owner.handle(id, capacity);
 });
 
 /**
- * A driver's channels: their home (state and Go semantics, channel-home.ts), the driver's
- * own use of them, and the operations runners relay for their threads.
+ * A driver's channels: those it made (homed here: a ChannelHost), and its connections to
+ * the runner threads homing the channels runners made (HomeClients).
  */
-export class Channels {
-  private readonly home: ChannelHome;
-  private readonly handles = new Map<string, WeakRef<Chan<unknown>>>();
-  private next = 0;
-  /** Operations runners are waiting on, per runner: withdrawn if it goes. */
-  private readonly pending = new Map<ChanPeer, Map<number, () => void>>();
-  /** Channels each runner has used or been given: they break if it dies holding them. */
-  private readonly usedBy = new Map<ChanPeer, Set<string>>();
+export class Channels extends ChannelHost {
+  private clients: HomeClients | undefined;
 
-  constructor(private readonly prefix: string) {
-    this.home = new ChannelHome(`${prefix}.c`);
+  constructor(prefix: string) {
+    super(prefix);
     byPrefix.set(prefix, this);
-    this.home.onRetired((id) => {
-      this.handles.delete(id);
-      for (const used of this.usedBy.values()) used.delete(id);
-    });
+    open.push(this);
   }
 
-  create<T>(capacity: number): Chan<T> {
-    const id = `${this.prefix}.c${++this.next}`;
-    this.home.create(id, capacity);
-    return this.handle(id, capacity) as Chan<T>;
+  /** How this driver dials runner threads for their channels (its token and TLS). */
+  dialHomes(dialing: HomeDialing): void {
+    this.clients = new HomeClients(dialing);
   }
 
-  handle(id: string, capacity: number): Chan<unknown> {
-    let h = this.handles.get(id)?.deref();
-    if (h === undefined) this.handles.set(id, new WeakRef((h = new Chan(id, capacity, this.local))));
-    return h;
+  threadHandle(id: string, capacity: number): Chan<unknown> {
+    if (this.clients === undefined) throw new ChannelBrokenError(id, "this cluster is not connected yet");
+    return this.clients.handle(id, capacity);
   }
 
-  /** A runner was given these channels (in a call's arguments). */
-  given(peer: ChanPeer, chans: readonly Chan<unknown>[]): void {
-    let used = this.usedBy.get(peer);
-    if (used === undefined) this.usedBy.set(peer, (used = new Set()));
-    for (const c of chans) if (this.home.has(c.id)) used.add(c.id);
-  }
-
-  /** An operation relayed by a runner for one of its threads. */
-  remote(peer: ChanPeer, opId: number, req: ChanRequest, encoded: Uint8Array[][], pointers: readonly number[]): void {
-    const values: Value[] = encoded.map((segs, i) => {
-      if (!pointers.includes(i)) return { segs };
-      const objectId = decodeValue(segs[0]!);
-      if (typeof objectId !== "string") throw new ProtocolError("malformed channel value pointer");
-      return { segs: [], at: { peer, objectId } };
-    });
-    let ops = this.pending.get(peer);
-    if (ops === undefined) this.pending.set(peer, (ops = new Map()));
-    const waiting = ops;
-    let finished = false;
-    const done = (o: Outcome): void => {
-      finished = true;
-      waiting.delete(opId);
-      peer.reply(opId, o);
-    };
-    if (req.op === "csend") {
-      // A value sent against a credit: no answer (the sender did not wait).
-      const v = values[0];
-      if (v === undefined) throw new ProtocolError("credited send without a value");
-      this.usedBy.get(peer)?.add(req.chan);
-      this.home.credited(req.chan, peer, v);
-      return;
-    }
-    if (req.op === "len") {
-      try {
-        return done({ index: this.home.length(req.chan) });
-      } catch (err) {
-        return done(err as Error);
-      }
-    }
-    if (req.op === "close") {
-      try {
-        this.home.close(req.chan);
-        return done({ index: 0 });
-      } catch (err) {
-        return done(err as Error);
-      }
-    }
-    let cases: HomeCase[];
-    let dflt = false;
-    let timeout: number | undefined;
-    let k = 0;
-    const caseOf = (c: { op: "send" | "recv"; chan: string }): HomeCase => {
-      if (c.op === "recv") return { op: "recv", chan: c.chan };
-      const v = values[k++];
-      if (v === undefined) throw new ProtocolError("send case without a value");
-      return { op: "send", chan: c.chan, value: v };
-    };
-    if (req.op === "select") {
-      cases = req.cases.map(caseOf);
-      dflt = req.default === true;
-      timeout = typeof req.timeout === "number" ? req.timeout : undefined;
-    } else {
-      cases = [caseOf(req)];
-    }
-    const used = this.usedBy.get(peer) ?? new Set<string>();
-    this.usedBy.set(peer, used);
-    for (const c of cases) used.add(c.chan);
-    // A lone send that went through may earn credits for the next ones (buffered channels).
-    const send = req.op === "send" ? req.chan : undefined;
-    const answer = send === undefined ? done : (o: Outcome): void => {
-      if (o instanceof Error) return done(o);
-      const credits = this.home.grant(send, peer, CREDITS_PER_GRANT);
-      done(credits > 0 ? { ...o, credits } : o);
-    };
-    const withdraw = this.home.run(cases, dflt, timeout, answer);
-    if (!finished) waiting.set(opId, withdraw);
-  }
-
-  /** A thread gave back credits it had not used (after a revoke). */
-  returned(peer: ChanPeer, chan: string, n: number): void {
-    this.home.returned(chan, peer, n);
-  }
-
-  cancel(peer: ChanPeer, opId: number): void {
-    const ops = this.pending.get(peer);
-    const withdraw = ops?.get(opId);
-    ops?.delete(opId);
-    withdraw?.();
-  }
-
-  /** A runner died or left: its waiting operations go, and channels it held break. */
-  peerLost(peer: ChanPeer, reason: string): void {
-    const ops = this.pending.get(peer);
-    this.pending.delete(peer);
-    for (const withdraw of ops?.values() ?? []) withdraw();
-    const used = this.usedBy.get(peer);
-    this.usedBy.delete(peer);
-    for (const id of used ?? []) this.home.break(id, `runner ${peer.address}, which held it, was lost: ${reason}`);
-  }
-
-  stats(): ChannelStats[] {
-    return this.home.stats();
-  }
-
-  /** The cluster is closing: every channel breaks. */
-  closeAll(reason: string): void {
-    for (const s of this.home.stats()) this.home.break(s.id, reason);
+  /** The cluster is closing: its channels break, and channels of runner threads are out of reach. */
+  override closeAll(reason: string): void {
+    super.closeAll(reason);
+    this.clients?.close(reason);
     byPrefix.delete(this.prefix);
+    const i = open.indexOf(this);
+    if (i >= 0) open.splice(i, 1);
   }
-
-  /** The driver's own use of its channels: straight to the home, values encoded as for the wire. */
-  private readonly local: ChanOps = {
-    send: (chan, value, signal) => this.runLocal([{ op: "send", chan, value }], { signal }).then(() => undefined),
-    recv: (chan, signal) => this.runLocal([{ op: "recv", chan }], { signal }).then(
-      (s): RecvResult<unknown> => (s.done === true ? { value: undefined, done: true } : { value: s.value, done: false }),
-    ),
-    close: async (chan) => this.home.close(chan),
-    len: async (chan) => this.home.length(chan),
-    select: (cases, options) => this.runLocal(cases, options),
-  };
-
-  private runLocal(cases: WireCase[], options: SelectOptions): Promise<Selected> {
-    let home: HomeCase[];
-    try {
-      home = cases.map((c, i) => (c.op === "recv" ? c : { op: "send", chan: c.chan, value: encodeOne(c.value, cases.length === 1 ? "value" : `cases[${i}].value`) }));
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
-    const { signal } = options;
-    if (signal?.aborted) return Promise.reject(new CancelledError("channel operation cancelled", { cause: signal.reason }));
-    return new Promise<Selected>((resolve, reject) => {
-      let finished = false;
-      const onAbort = (): void => {
-        withdraw();
-        reject(new CancelledError("channel operation cancelled", { cause: signal?.reason }));
-      };
-      const withdraw = this.home.run(home, options.default === true, options.timeout, (o) => {
-        finished = true;
-        signal?.removeEventListener("abort", onAbort);
-        if (o instanceof Error) return reject(o);
-        if (o.value === undefined) return resolve({ index: o.index, ...(o.done ? { done: true } : {}) });
-        const { segs, at } = o.value;
-        if (at === undefined) return resolve({ index: o.index, value: decodeSegments(segs) });
-        // A big value a runner kept: take it from there (the home only held its address).
-        at.peer.take(at.objectId).then((s) => resolve({ index: o.index, value: decodeSegments(s) }), reject);
-      });
-      // Listen only while it waits: an operation that ran at once must leave nothing behind.
-      if (!finished) signal?.addEventListener("abort", onAbort, { once: true });
-    });
-  }
-}
-
-/** A value sent on a channel: validated and encoded here, like a call argument (a copy, as in Go). */
-function encodeOne(value: unknown, path: string): Value {
-  const e = encodeValue(value, path);
-  if (e.refs !== undefined) throw new SerializationError(path, "holds a Ref: pass objects to calls, not over channels");
-  return { segs: [e.body, ...e.attachments] };
 }

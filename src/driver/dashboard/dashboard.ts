@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { loadTls } from "../../transport/secure.ts";
 import type { CallObserver, PendingCall } from "../calls/call.ts";
-import type { ChannelStats } from "../channels/channel-home.ts";
+import type { ChannelStats } from "../../channels/channel-home.ts";
 import { announcement, listenAddress, type DashboardOptions } from "./options.ts";
 import { isLoopback } from "../../transport/loopback.ts";
 import { DashboardServer } from "./server.ts";

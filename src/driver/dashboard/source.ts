@@ -1,5 +1,5 @@
 import type { CallObserver } from "../calls/call.ts";
-import type { ChannelStats } from "../channels/channel-home.ts";
+import type { ChannelStats } from "../../channels/channel-home.ts";
 import type { ActivityListener, WatchOptions } from "../observe/runner-watch.ts";
 
 /** A runner as the driver sees it (the fields of the cluster's RunnerStatus the page shows). */

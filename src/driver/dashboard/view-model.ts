@@ -1,7 +1,7 @@
 import type { RunnerStats } from "../../protocol/messages.ts";
 import type { RunnerUsage, Span } from "../../protocol/activity.ts";
 import { RANK_EXPORT_PREFIX } from "../../protocol/spmd-wire.ts";
-import type { ChannelStats } from "../channels/channel-home.ts";
+import type { ChannelStats } from "../../channels/channel-home.ts";
 import type { RunnerActivity } from "../observe/runner-watch.ts";
 import type { DriverRunner, RunnerChange } from "./source.ts";
 

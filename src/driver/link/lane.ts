@@ -6,8 +6,8 @@ import { Connection, dial } from "../../transport/connection.ts";
 import type { Tls } from "../../transport/secure.ts";
 import type { ChanRequest } from "../../protocol/messages.ts";
 import type { PendingCall } from "../calls/call.ts";
-import type { ChanPeer } from "../channels/channel-home.ts";
-import { chanReplyFrame, chanValues } from "../channels/chan-frames.ts";
+import type { ChanPeer } from "../../channels/channel-home.ts";
+import { chanReplyFrame, chanValues } from "../../channels/chan-frames.ts";
 
 /** What a runner thread sends on its lane. */
 export const LANE_READS = reads("on a lane", T.Result, T.ChanOp, T.ChanCancel, T.ChanReturn, T.Heartbeat, T.Log, T.Go);

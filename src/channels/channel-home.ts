@@ -1,4 +1,4 @@
-import { ChannelBrokenError, ChannelClosedError, TimeoutError } from "../../errors.ts";
+import { ChannelBrokenError, ChannelClosedError, TimeoutError } from "../errors.ts";
 import { RetiredIds } from "./retired-ids.ts";
 
 /** Where an operation relayed by a runner came from, so its answer can go back there. */
@@ -113,7 +113,7 @@ export class ChannelHome {
   length(id: string): number {
     const ch = this.chans.get(id);
     if (ch === undefined && this.retired.has(id)) return 0;
-    if (ch === undefined) throw new ChannelBrokenError(id, "no such channel at its home (wrong driver, or the driver restarted)");
+    if (ch === undefined) throw new ChannelBrokenError(id, "no such channel at its home (a wrong id, or its home restarted)");
     if (ch.broken !== undefined) throw ch.broken;
     return ch.buffer.length;
   }
@@ -143,7 +143,7 @@ export class ChannelHome {
         states.push(undefined);
         continue;
       }
-      if (ch === undefined) return fail(group, new ChannelBrokenError(c.chan, "no such channel at its home (wrong driver, or the driver restarted)"));
+      if (ch === undefined) return fail(group, new ChannelBrokenError(c.chan, "no such channel at its home (a wrong id, or its home restarted)"));
       if (ch.broken !== undefined) return fail(group, ch.broken);
       states.push(ch);
     }

@@ -1,6 +1,6 @@
-import { ProtocolError } from "../../errors.ts";
-import { encodeValue } from "../../protocol/codec.ts";
-import { frameOf, T, type Message } from "../../protocol/messages.ts";
+import { ProtocolError } from "../errors.ts";
+import { encodeValue } from "../protocol/codec.ts";
+import { frameOf, T, type Message } from "../protocol/messages.ts";
 import type { Outcome } from "./channel-home.ts";
 
 /** The values of a ChanOp frame's send cases: `sizes[i]` segments each, after the header. */
