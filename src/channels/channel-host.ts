@@ -45,6 +45,11 @@ export class ChannelHost {
     return this.handle(id, capacity) as Chan<T>;
   }
 
+  /** Channels made while no owner was known (no driver had said who it is yet) are `owner`'s. */
+  adopt(owner: string): void {
+    for (const set of this.owners.values()) if (set.size === 0) set.add(owner);
+  }
+
   /** Owner `owner` is gone: the channels it alone still owned break. */
   ownerLost(owner: string, reason: string): void {
     for (const [id, set] of this.owners) {

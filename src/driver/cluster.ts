@@ -143,6 +143,8 @@ export interface ClusterStats {
   objectBytes: number;
   /** Channels homed here: buffered values, blocked senders and receivers. */
   channels: ChannelStats[];
+  /** Bytes to and from runner threads for the channels they made (used here: sent and received by this driver). */
+  channelHomeBytes: { sent: number; received: number };
 }
 
 /** A connection to a set of runners: imports modules and runs their functions there. */
@@ -743,6 +745,7 @@ export class Cluster implements AsyncDisposable {
       objects: this.objects.count,
       objectBytes: this.objects.bytes,
       channels: this.channels.stats(),
+      channelHomeBytes: this.channels.homeTraffic,
     };
   }
 

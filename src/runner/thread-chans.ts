@@ -38,9 +38,16 @@ export function threadChanHandle(id: string, capacity: number): Chan<unknown> | 
   return clients.handle(id, capacity);
 }
 
-/** A driver opened a lane here (it said who it is): channels made from now on are also its. */
+/**
+ * A driver opened a lane here (it said who it is): channels made from now on are also its.
+ * Which driver's call makes a channel is not known here (a call's driver is not followed
+ * across its awaits), so a channel belongs to every driver with a lane here when it is
+ * made (one, nearly always) and breaks when the last of them goes.
+ */
 export function driverJoined(prefix: string): void {
   drivers.set(prefix, (drivers.get(prefix) ?? 0) + 1);
+  // A call can run here before its driver's lane has said who it is (it came by the main thread).
+  host?.adopt(prefix);
 }
 
 /** A driver's lane here closed: the channels made here that only it owned break, waking their waiters. */

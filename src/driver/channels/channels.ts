@@ -27,6 +27,8 @@ setChanReviver((id, capacity) => {
  */
 export class Channels extends ChannelHost {
   private clients: HomeClients | undefined;
+  /** Bytes of this driver's connections to runner threads' homes, closed ones included. */
+  private readonly homeConns: { bytesIn: number; bytesOut: number }[] = [];
 
   constructor(prefix: string) {
     super(prefix);
@@ -36,7 +38,12 @@ export class Channels extends ChannelHost {
 
   /** How this driver dials runner threads for their channels (its token and TLS). */
   dialHomes(dialing: HomeDialing): void {
-    this.clients = new HomeClients(dialing);
+    this.clients = new HomeClients({ ...dialing, opened: (conn) => this.homeConns.push(conn) });
+  }
+
+  /** Bytes written to and read from runner threads as the homes of their channels. */
+  get homeTraffic(): { sent: number; received: number } {
+    return this.homeConns.reduce((t, c) => ({ sent: t.sent + c.bytesOut, received: t.received + c.bytesIn }), { sent: 0, received: 0 });
   }
 
   threadHandle(id: string, capacity: number): Chan<unknown> {
