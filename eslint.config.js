@@ -6,13 +6,14 @@ import tseslint from "typescript-eslint";
 // so each block lists all of its floor's bans.
 const ban = (what, why) => ({ regex: `(^|/)(${what})`, message: why });
 const above = {
-  transport: ban("protocol/|driver/|runner/|head/|cli/|index\\.ts$|runtime\\.ts$", "transport/ is floor 2: it imports only floor 1 (errors, log)."),
-  protocol: ban("driver/|runner/|head/|cli/|index\\.ts$|runtime\\.ts$", "protocol/ is floor 3: driver, runner and head share it, so it imports none of them."),
+  transport: ban("protocol/|channels/|driver/|runner/|head/|cli/|index\\.ts$|runtime\\.ts$", "transport/ is floor 2: it imports only floor 1 (errors, log)."),
+  protocol: ban("channels/|driver/|runner/|head/|cli/|index\\.ts$|runtime\\.ts$", "protocol/ is floor 3: driver, runner and head share it, so it imports none of them."),
+  channels: ban("driver/|runner/|head/|cli/|index\\.ts$|runtime\\.ts$", "channels/ is floor 3.5: the home of channels (Go semantics) and its client, shared by driver and runner threads; it imports protocol/, transport/ and floor 1 only."),
   driverTop: ban("runner/|head/|cli/|runtime\\.ts$", "the driver never imports the runner or the head (they share only protocol/) nor the CLI."),
   runner: ban("driver/|head/|cli/|index\\.ts$", "the runner never imports the driver or the head (they share only protocol/) nor the CLI."),
   head: ban("driver/|runner/|cli/|index\\.ts$|runtime\\.ts$", "the head never imports the driver or the runner (they share only protocol/) nor the CLI."),
-  base: ban("transport/|protocol/|driver/|runner/|head/|cli/|index\\.ts$|runtime\\.ts$", "floor 1 (errors, log, context, comm) imports nothing of Strand's."),
-  runtime: ban("driver/|runner/|cli/|index\\.ts$", "runtime.ts is bundled into remote modules: it pulls in no driver or runner code."),
+  base: ban("transport/|protocol/|channels/|driver/|runner/|head/|cli/|index\\.ts$|runtime\\.ts$", "floor 1 (errors, log, context, comm) imports nothing of Strand's."),
+  runtime: ban("channels/|driver/|runner/|cli/|index\\.ts$", "runtime.ts is bundled into remote modules: it pulls in no driver or runner code."),
 };
 // Inside the driver: calls/ and objects/ never reach link/ (only cluster.ts wires them),
 // objects/ never reaches calls/, channels/ stands alone, and no room imports the top.
@@ -50,6 +51,7 @@ export default tseslint.config(
   { files: ["src/errors.ts", "src/log.ts", "src/context.ts", "src/comm.ts", "src/go.ts"], rules: restrict(above.base) },
   { files: ["src/transport/**"], rules: restrict(above.transport) },
   { files: ["src/protocol/**"], rules: restrict(above.protocol) },
+  { files: ["src/channels/**"], rules: restrict(above.channels) },
   { files: ["src/runner/**"], rules: restrict(above.runner) },
   { files: ["src/head/**"], rules: restrict(above.head) },
   { files: ["src/runtime.ts"], rules: restrict(above.runtime) },
