@@ -10,12 +10,15 @@
 //   value going runner -> home driver -> runner and back must at least cost) and a no-op
 //   remote call.
 //
-// Every channel's home is the driver, so a value from one runner to another goes
-// runner -> driver -> runner. Nothing asserts on timings.
+// Rows "through the home driver" use channels made by the driver (cluster.chan): a value from
+// one runner to another goes runner -> driver -> runner. Rows "made on a runner" use channels
+// made by the receiving goroutine (chan() of strand/runtime): a value goes runner -> runner,
+// one hop, and the driver's CPU per message (here) should be about nothing. Nothing asserts
+// on timings.
 import { execFileSync, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import os from "node:os";
-import { local } from "../src/index.ts";
+import { local, type Chan } from "../src/index.ts";
 import { footer, median, num, percentile, pinClientAndServers, processCpuUs, progress, quick, ratio, reps, spread, table } from "./common.ts";
 import { connectLoopback, EchoClient, startEchoServer, startServer } from "./raw-echo.ts";
 
@@ -27,6 +30,7 @@ const RAW_MESSAGES = quick ? 100_000 : 1_000_000;
 const ROUNDS = quick ? 300 : 1000; // per latency row and rep
 const WARMUP_ROUNDS = quick ? 200 : 500;
 const CAPACITIES = [0, 1, 64, 1024] as const;
+const HOMED_CAPACITIES = [0, 64, 1024] as const;
 const ECHO_BYTES = 8;
 const CPUS = os.cpus().length;
 
@@ -180,6 +184,23 @@ async function main(): Promise<void> {
     if (p.pid !== c.pid) apart++;
     return rateOf(r, MESSAGES);
   };
+  let homeApart = 0;
+  let homeApartOf = 0;
+  /** The consumer makes the channel on its runner; the producer, on the other runner, sends straight to it. */
+  const runnerHomed = async (capacity: number): Promise<Rate> => {
+    const hand = cluster.chan<Chan<number>>();
+    const r = await withCpu(runnerPids, async () => {
+      const consumer = m.consumeHere.go(hand, capacity);
+      const ch = (await hand.recv()).value!;
+      const producer = m.produce.go(ch, MESSAGES);
+      return Promise.all([producer.result, consumer.result]);
+    });
+    const [p, c] = r.value;
+    checkSum(c.n, c.sum, `made on a runner, capacity ${capacity}`);
+    homeApartOf++;
+    if (p.pid !== c.pid) homeApart++;
+    return rateOf(r, MESSAGES);
+  };
   const driverToRunner = async (capacity: number): Promise<Rate> => {
     const ch = cluster.chan<number>(capacity);
     const r = await withCpu(runnerPids, async () => {
@@ -241,21 +262,37 @@ async function main(): Promise<void> {
     return pi.micros;
   };
 
-  const rates = { raw: [] as Rate[], cap: CAPACITIES.map(() => [] as Rate[]), d2r: [] as Rate[], r2d: [] as Rate[] };
-  const lats = { raw: [] as Latency[], relay: [] as Latency[], call: [] as Latency[], d2r: [] as Latency[], r2r: [] as Latency[] };
+  let homePingApart = 0;
+  let homePingOf = 0;
+  /** Each end's inbox made on its own runner: a value goes straight to the runner that receives it. */
+  const runnerHomedPingPong = async (rounds: number): Promise<number[]> => {
+    const hand = cluster.chan<Chan<unknown>>();
+    const pong = m.pongHere.go(hand);
+    const there = (await hand.recv()).value!;
+    const pinger = m.pingHere.go(there, rounds);
+    const [pi, po] = await Promise.all([pinger.result, pong.result]);
+    homePingOf++;
+    if (pi.pid !== po.pid) homePingApart++;
+    return pi.micros;
+  };
+
+  const rates = { raw: [] as Rate[], cap: CAPACITIES.map(() => [] as Rate[]), home: HOMED_CAPACITIES.map(() => [] as Rate[]), d2r: [] as Rate[], r2d: [] as Rate[] };
+  const lats = { raw: [] as Latency[], relay: [] as Latency[], call: [] as Latency[], d2r: [] as Latency[], r2r: [] as Latency[], home: [] as Latency[] };
 
   progress(`chan: warm-up`);
   await raw(RAW_MESSAGES / 10);
   await runnerToRunner(64);
+  await runnerHomed(64);
   await driverToRunner(64);
   await runnerToDriver(64);
-  apart = apartOf = 0;
+  apart = apartOf = homeApart = homeApartOf = 0;
   for (let rep = 0; rep < REPS; rep++) {
     rates.raw.push(await raw(RAW_MESSAGES));
     for (let i = 0; i < CAPACITIES.length; i++) rates.cap[i]!.push(await runnerToRunner(CAPACITIES[i]!));
+    for (let i = 0; i < HOMED_CAPACITIES.length; i++) rates.home[i]!.push(await runnerHomed(HOMED_CAPACITIES[i]!));
     rates.d2r.push(await driverToRunner(64));
     rates.r2d.push(await runnerToDriver(64));
-    progress(`chan messages/s rep ${rep + 1}/${REPS}: raw ${num(rates.raw.at(-1)!.perSec)}, capacity 0 ${num(rates.cap[0]!.at(-1)!.perSec)}, capacity 1024 ${num(rates.cap[3]!.at(-1)!.perSec)}`);
+    progress(`chan messages/s rep ${rep + 1}/${REPS}: raw ${num(rates.raw.at(-1)!.perSec)}, capacity 0 ${num(rates.cap[0]!.at(-1)!.perSec)}, capacity 1024 ${num(rates.cap[3]!.at(-1)!.perSec)}, made on a runner 1024 ${num(rates.home[2]!.at(-1)!.perSec)}`);
   }
 
   // Latency depends on whether both ends share a CPU: pin every row the same way (as rtt.ts),
@@ -267,14 +304,16 @@ async function main(): Promise<void> {
   await timeRounds(2 * WARMUP_ROUNDS, async () => void (await m.pid()));
   await driverPingPong(WARMUP_ROUNDS);
   await runnerPingPong(WARMUP_ROUNDS);
-  pingApart = pingOf = 0;
+  await runnerHomedPingPong(WARMUP_ROUNDS);
+  pingApart = pingOf = homePingApart = homePingOf = 0;
   for (let rep = 0; rep < REPS; rep++) {
     lats.raw.push(latencyOf(await rawEcho()));
     lats.relay.push(latencyOf(await rawRelay()));
     lats.call.push(latencyOf(await noopCall()));
     lats.d2r.push(latencyOf(await driverPingPong(ROUNDS)));
     lats.r2r.push(latencyOf(await runnerPingPong(ROUNDS)));
-    progress(`chan latency rep ${rep + 1}/${REPS}: p50 raw ${lats.raw.at(-1)!.p50.toFixed(0)} µs, driver<->runner ${lats.d2r.at(-1)!.p50.toFixed(0)} µs, runner<->runner ${lats.r2r.at(-1)!.p50.toFixed(0)} µs`);
+    lats.home.push(latencyOf(await runnerHomedPingPong(ROUNDS)));
+    progress(`chan latency rep ${rep + 1}/${REPS}: p50 raw ${lats.raw.at(-1)!.p50.toFixed(0)} µs, driver<->runner ${lats.d2r.at(-1)!.p50.toFixed(0)} µs, runner<->runner ${lats.r2r.at(-1)!.p50.toFixed(0)} µs, made on runners ${lats.home.at(-1)!.p50.toFixed(0)} µs`);
   }
   if (pinned) unpin(serverPids);
   stream.close();
@@ -294,7 +333,8 @@ async function main(): Promise<void> {
     ["", "msgs/s (median)", "range over reps", "/ raw", "CPU µs/msg here", "CPU µs/msg there"],
     [
       rateRow("raw TCP stream of 12-byte frames, one process to another (floor)", rates.raw, ["this process", "sink"]),
-      ...CAPACITIES.map((cap, i) => rateRow(`**runner → runner, capacity ${cap}**`, rates.cap[i]!, ["driver", "runners"])),
+      ...CAPACITIES.map((cap, i) => rateRow(`runner → runner through the home driver, capacity ${cap}`, rates.cap[i]!, ["driver", "runners"])),
+      ...HOMED_CAPACITIES.map((cap, i) => rateRow(`**runner → runner, made on the receiving runner, capacity ${cap}**`, rates.home[i]!, ["driver", "runners"])),
       rateRow("driver → runner, capacity 64 (reference)", rates.d2r, ["driver", "runners"]),
       rateRow("runner → driver, capacity 64 (reference)", rates.r2d, ["driver", "runners"]),
     ],
@@ -316,21 +356,24 @@ async function main(): Promise<void> {
       latRow("raw, relayed: two echo round trips in a row, to two servers (reference)", lats.relay),
       latRow("Strand no-op remote call (reference)", lats.call),
       latRow("**driver ↔ runner: send, then receive the echo**", lats.d2r),
-      latRow("**runner ↔ runner: through the home driver**", lats.r2r),
+      latRow("runner ↔ runner: through the home driver", lats.r2r),
+      latRow("**runner ↔ runner: each inbox made on its receiving runner**", lats.home),
     ],
   ));
   console.log();
   const perRepR2R = lats.r2r.map((x, i) => x.p50 / lats.raw[i]!.p50);
+  const perRepHome = lats.home.map((x, i) => x.p50 / lats.raw[i]!.p50);
   console.log(footer([
     `Median over ${REPS} reps after a warm-up, in one process: first the messages/s reps (each: the raw stream, the runner → runner capacities in order, the two references), then the latency reps (each: raw, relayed, call, driver ↔ runner, runner ↔ runner).`,
     `Messages/s: ${num(MESSAGES)} numbers per Strand row and rep (\`for (...) await out.send(i)\` in one goroutine, \`for await (const v of inp)\` in the other; the time runs from starting both goroutines until both returned, the consumer's sum checked), ${num(RAW_MESSAGES)} per raw rep. Producer and consumer ran on different runners in ${apart} of ${apartOf} runner → runner runs.`,
-    `CPU per message from /proc (10 ms ticks): here = this process (the driver, which is every channel's home), there = both runner processes (all threads), or the sink process for the raw row.`,
+    `CPU per message from /proc and process.cpuUsage (10 ms ticks): here = this process (the driver), there = both runner processes (all threads), or the sink process for the raw row.`,
     `Raw stream: this process writes each value as its own frame (\`u32 length | f64\`, one \`socket.write\` per message, waiting for 'drain' when the socket buffers fill) to a \`net\` server in a child process that parses the frames and sums the values, answering at the end of the run.`,
-    `Latency: ${num(ROUNDS)} sequential rounds per row and rep, after ${num(WARMUP_ROUNDS)} warm-up rounds. runner ↔ runner: \`ping\` on one runner sends a number and waits for it to come back from \`pong\` on the other, timed on the pinging runner (different runners in ${pingApart} of ${pingOf} runs). driver ↔ runner: the driver pings \`pong\` on a runner. Per-rep runner ↔ runner / raw p50: ${spread(perRepR2R, 2)}.`,
+    `Latency: ${num(ROUNDS)} sequential rounds per row and rep, after ${num(WARMUP_ROUNDS)} warm-up rounds. runner ↔ runner: \`ping\` on one runner sends a number and waits for it to come back from \`pong\` on the other, timed on the pinging runner (different runners in ${pingApart} of ${pingOf} runs). driver ↔ runner: the driver pings \`pong\` on a runner. Per-rep runner ↔ runner / raw p50: ${spread(perRepR2R, 2)}. Made on runners: \`pong\` makes its inbox and hands it out; \`ping\` makes its own and sends it as the first value, so each value goes straight to the runner that receives it (different runners in ${homePingApart} of ${homePingOf} runs); per-rep / raw p50: ${spread(perRepHome, 2)}.`,
+    `Made on the receiving runner: the consumer goroutine makes the channel (\`chan(capacity)\`) and hands it to the driver, which starts the producer with it; different runners in ${homeApart} of ${homeApartOf} runs. The driver's CPU per message in these rows is what it spends on nothing but the two goroutine calls.`,
     pinned
       ? "Placement: the messages/s rows unpinned; for the latency rows this process pinned to CPU 0 and every other process (echo servers, runners, all their threads) to CPU 1 (taskset), then a warm-up."
       : "Placement: not pinned (taskset unavailable or one CPU).",
-    `Strand: \`local({ runners: 2, threads: 1 })\`; every channel is homed in this driver.${failures > 0 ? ` ${failures} goroutine failure(s) reported.` : ""}`,
+    `Strand: \`local({ runners: 2, threads: 1 })\`; channels made by \`cluster.chan\` are homed in this driver, those made by \`chan()\` on the runner thread that made them.${failures > 0 ? ` ${failures} goroutine failure(s) reported.` : ""}`,
   ]));
   console.log();
 }
