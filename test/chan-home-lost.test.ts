@@ -51,6 +51,10 @@ describe("a channel made on a runner, when the driver whose call made it closes"
 
   it("its waiters wake with ChannelBrokenError: on the closing driver, and on the runner for another driver", async () => {
     const { address } = await runners.start();
+    // A second driver, connected first: the channel is still the maker's alone (its call made it).
+    await using watcher = await Cluster.create({ runners: [address], token });
+    const w = await watcher.import<M>(fixture("runner-chans.ts"));
+    expect(await w.pid()).toBeGreaterThan(0); // its lane is up before the channel is made
     const maker = await Cluster.create({ runners: [address], token });
     const m = await maker.import<M>(fixture("runner-chans.ts"));
     const out = maker.chan<Made>();
@@ -58,9 +62,6 @@ describe("a channel made on a runner, when the driver whose call made it closes"
     const holder = m.makeAndHold.go(out as never, 0, release as never);
     holder.result.catch(() => {});
     const { ch } = (await out.recv()).value!;
-    // A second driver, connected afterwards, has a call waiting on the channel.
-    await using watcher = await Cluster.create({ runners: [address], token });
-    const w = await watcher.import<M>(fixture("runner-chans.ts"));
     const waiting = w.recvReport(ch);
     const onMaker = rejectionOf(ch.recv());
     await maker.close();

@@ -5,6 +5,7 @@ import { provideChanMaker, type Chan } from "../protocol/chan.ts";
 import { homeOf, threadHome } from "../protocol/chan-id.ts";
 import type { Tls } from "../transport/secure.ts";
 import { threadMetrics } from "./metrics/thread-metrics.ts";
+import { runningCall } from "./call-output.ts";
 
 // Runs on a worker thread: the channels user code makes here with `chan()` (strand/runtime)
 // live here, in this thread's own home, and are served to other processes on the thread's
@@ -23,7 +24,10 @@ export function startThreadChans(advertiseHost: string, port: number, dialing: {
   const address = advertiseHost.includes(":") ? `[${advertiseHost}]:${port}` : `${advertiseHost}:${port}`;
   host = new ChannelHost(threadHome(address, nonce));
   clients = new HomeClients({ ...dialing, opened: (conn) => threadMetrics?.bytes.track(conn, "runner") });
-  provideChanMaker((capacity) => host!.create(capacity, drivers.keys()));
+  provideChanMaker((capacity) => {
+    const driver = runningCall()?.driver;
+    return host!.create(capacity, driver !== undefined ? [driver] : drivers.keys());
+  });
 }
 
 /** This thread's home, once its lane listens (lane.ts serves it to clients). */
@@ -39,10 +43,11 @@ export function threadChanHandle(id: string, capacity: number): Chan<unknown> | 
 }
 
 /**
- * A driver opened a lane here (it said who it is): channels made from now on are also its.
- * Which driver's call makes a channel is not known here (a call's driver is not followed
- * across its awaits), so a channel belongs to every driver with a lane here when it is
- * made (one, nearly always) and breaks when the last of them goes.
+ * A driver opened a lane here (it said who it is). A channel belongs to the driver whose
+ * call made it, as call-output.ts tells the running call (go() asks the same); where that
+ * cannot be told (code run from a timer after its call ended, two async calls in flight
+ * outside the store), to every driver with a lane here then, and it breaks when the last
+ * of them goes.
  */
 export function driverJoined(prefix: string): void {
   drivers.set(prefix, (drivers.get(prefix) ?? 0) + 1);
