@@ -324,6 +324,10 @@ export class Session implements Watcher {
     for (const jobId of this.callOf.keys()) this.host.executor.cancel(jobId, "driver disconnected");
     this.callOf.clear();
     this.jobOf.clear();
+    // A stopping runner waits for this driver's calls (settled): nobody reads their results
+    // now, and goroutines still running end as their channel operations break; waiting for
+    // them would hold the runner for its whole grace period.
+    for (const w of this.idleWaiters.splice(0)) w();
     this.host.objects.ownerGone(this);
     for (const [prefix, s] of this.host.owners) if (s === this) this.host.owners.delete(prefix);
     this.conn.destroy(err);
