@@ -22,6 +22,7 @@ export type StrandErrorCode =
   | "ERR_STRAND_OBJECT_STORE_FULL"
   | "ERR_STRAND_CHANNEL_CLOSED"
   | "ERR_STRAND_CHANNEL_BROKEN"
+  | "ERR_STRAND_GOROUTINE_LIMIT"
   | "ERR_STRAND_JOB_ABORTED"
   | "ERR_STRAND_SLURM";
 
@@ -394,6 +395,29 @@ export class ChannelBrokenError extends StrandError {
   }
   override fields(): ErrorFields {
     return { channel: this.channel };
+  }
+}
+
+/**
+ * A runner refused to start a goroutine: it is at a real limit (its heap nearly full, or
+ * `--max-goroutines` live). Said at the `go` call, never a silent queue. `runner` is the
+ * address drivers dial (filled in by the driver: a runner's threads do not know it).
+ */
+export class GoroutineLimitError extends StrandError {
+  static readonly code = "ERR_STRAND_GOROUTINE_LIMIT";
+  static {
+    register(GoroutineLimitError, (f) => new GoroutineLimitError(f.string("runner"), f.string("reason")));
+  }
+  readonly runner: string;
+  readonly reason: string;
+  constructor(runner: string, reason: string, functionName?: string) {
+    const what = functionName === undefined ? "goroutine" : `goroutine ${functionName}`;
+    super(GoroutineLimitError.code, `${what} refused${runner === "" ? "" : ` by runner ${runner}`}: ${reason}`);
+    this.runner = runner;
+    this.reason = reason;
+  }
+  override fields(): ErrorFields {
+    return { runner: this.runner, reason: this.reason };
   }
 }
 

@@ -24,7 +24,7 @@ export type { MetricsAddress } from "./protocol/metrics/endpoint.ts";
 export {
   StrandError, RemoteError, RunnerLostError, NoRunnersError, ClusterClosedError, SerializationError, AuthError, ProtocolError,
   TimeoutError, CancelledError, ImportError, ObjectLostError, ObjectStoreFullError,
-  ChannelClosedError, ChannelBrokenError, JobAbortedError, SlurmError, type StrandErrorCode,
+  ChannelClosedError, ChannelBrokenError, GoroutineLimitError, JobAbortedError, SlurmError, type StrandErrorCode,
 } from "./errors.ts";
 export { context, type CallContext } from "./context.ts";
 export { comm, ANY, PROC_NULL, type Comm, type Message, type ReduceOp } from "./comm.ts";

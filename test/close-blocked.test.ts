@@ -45,7 +45,7 @@ describe("close with goroutines blocked on channels", () => {
     // Warm both runners (a finished call of the module on each), so goroutines take the lanes.
     const warmup = cluster.chan<number>(8);
     const done = [m.blocked(warmup), m.blocked(warmup), m.blocked(warmup), m.blocked(warmup)];
-    warmup.close();
+    await warmup.close();
     expect(await Promise.all(done)).toEqual(["closed", "closed", "closed", "closed"]);
     const ch = cluster.chan<number>();
     const gs = Array.from({ length: 200 }, () => m.blocked.go(ch));

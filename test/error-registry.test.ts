@@ -3,7 +3,7 @@ import * as strand from "../src/index.ts";
 import * as runtime from "../src/runtime.ts";
 import {
   AuthError, CancelledError, ChannelBrokenError, ChannelClosedError, ClusterClosedError, ImportError, JobAbortedError,
-  NoRunnersError, ObjectLostError, ObjectStoreFullError, ProtocolError, RemoteError, RunnerLostError, SerializationError, SlurmError, StrandError, TimeoutError,
+  GoroutineLimitError, NoRunnersError, ObjectLostError, ObjectStoreFullError, ProtocolError, RemoteError, RunnerLostError, SerializationError, SlurmError, StrandError, TimeoutError,
 } from "../src/index.ts";
 import { errorClasses, errorClassOf, reviveStrandError, type ErrorClass } from "../src/errors.ts";
 import { decodeError, encodeSegments } from "../src/protocol/codec.ts";
@@ -34,6 +34,7 @@ const samples: Record<string, () => StrandError> = {
   ObjectStoreFullError: () => new ObjectStoreFullError(1024, 512, 1200),
   ChannelClosedError: () => new ChannelClosedError("d1.c3", "send on closed channel"),
   ChannelBrokenError: () => new ChannelBrokenError("d1.c4", "runner 10.0.0.3:7000 was lost"),
+  GoroutineLimitError: () => new GoroutineLimitError("10.0.0.4:7000", "100 goroutines live (--max-goroutines 100)", "link"),
   JobAbortedError: () => new JobAbortedError(2, "boom at rank 2"),
   SlurmError: () => new SlurmError("sbatch", "Invalid partition name specified"),
 };

@@ -15,6 +15,7 @@ export function runnerCommand(): Command {
     .option("--max-connections <n>", "connections accepted at once, per port (default 256)", (v) => positiveInt(v, "--max-connections"))
     .option("--max-code <bytes>", "largest module bundle accepted from a driver (default 64 MiB)", (v) => positiveInt(v, "--max-code"))
     .option("--object-memory <MiB>", "memory budget of the object store (default: 30% of RAM)", (v) => positiveInt(v, "--object-memory"))
+    .option("--max-goroutines <n>", "goroutines live at once, at most; more are refused at the go call (default: no number, only memory)", (v) => positiveInt(v, "--max-goroutines"))
     .addOption(new Option("--join <host:port>", "register with this head: its drivers find this runner (strand head)").env("STRAND_HEAD"))
     .option("--head-timeout <s>", "with --join: drain and exit after this many seconds without the head (default: never); a runner job whose cluster is gone gives back its allocation", (v) => positiveInt(v, "--head-timeout"))
     .option("--advertise <host:port>", "the address drivers dial, as the head tells them (default: --listen; on 0.0.0.0, this host's address towards the head)")
@@ -25,7 +26,7 @@ export function runnerCommand(): Command {
     .addOption(tlsFlags.key())
     .addOption(tlsFlags.ca("CA that signs the other runners' and the drivers' certificates; requires client certificates (mutual TLS)"))
     .addOption(new Option("--exit-with-stdin", "exit when stdin closes (used for child runners)").hideHelp())
-    .action(async (o: { listen: string; threads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; maxCode?: number; objectMemory?: number; metrics?: string; exitWithStdin?: boolean; join?: string; advertise?: string; tag: string[]; health?: string; headTimeout?: number } & TlsFlags) => {
+    .action(async (o: { listen: string; threads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; maxCode?: number; objectMemory?: number; maxGoroutines?: number; metrics?: string; exitWithStdin?: boolean; join?: string; advertise?: string; tag: string[]; health?: string; headTimeout?: number } & TlsFlags) => {
       process.setSourceMapsEnabled(true); // remote stacks point into the user's TypeScript
       const { host, port } = parseAddress(o.listen);
       let headGone = (): void => process.exit(1);
@@ -37,6 +38,7 @@ export function runnerCommand(): Command {
         ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
         ...(o.maxCode !== undefined ? { maxCode: o.maxCode } : {}),
         ...(o.objectMemory !== undefined ? { objectMemory: o.objectMemory * 1024 * 1024 } : {}),
+        ...(o.maxGoroutines !== undefined ? { maxGoroutines: o.maxGoroutines } : {}),
         tls: tlsOptions(o),
         ...(o.metrics !== undefined ? { metrics: o.metrics } : {}),
         join: o.join || undefined, advertise: o.advertise, tags: o.tag, health: o.health,

@@ -1,6 +1,5 @@
 import { JobAbortedError } from "../errors.ts";
 import type { Chan } from "../protocol/chan.ts";
-import { CONCURRENT_PER_THREAD } from "../protocol/messages.ts";
 import type { JobNews, RankAddress, RankDescriptor, RankHello } from "../protocol/spmd-wire.ts";
 import { parseAddress } from "../transport/connection.ts";
 import type { RunnerPort } from "./calls/runner-port.ts";
@@ -76,13 +75,9 @@ export async function runJob(host: SpmdHost, options: SpmdOptions, args: unknown
   const live = links.filter((l) => l.usable);
   const { size } = options;
   const placement = given ?? blockPlacement(size, live.map((l) => l.threads)).map((i) => links.indexOf(live[i]!));
-  // Every rank must run at once (they wait for each other): more than a runner can start would hang.
-  for (const [i, link] of links.entries()) {
-    const n = placement.filter((r) => r === i).length;
-    if (n > link.threads * CONCURRENT_PER_THREAD) {
-      throw new RangeError(`spmd: ${n} ranks on runner ${link.address}, which runs at most ${link.threads * CONCURRENT_PER_THREAD} at once (${CONCURRENT_PER_THREAD} per thread)`);
-    }
-  }
+  // Every rank must run at once (they wait for each other). Ranks hold channels, so they
+  // are goroutines: a runner starts any number of them at once (or refuses one at its memory
+  // limit, which fails the job), so no placement can hang for want of room.
 
   const job = `${host.prefix}.job${++jobs}`;
   const up = host.chan<RankHello>(size);

@@ -90,12 +90,6 @@ export type Dep = [objectId: string, from: string | null, inline?: number | null
 /** Kept results up to this size travel back to the driver, which passes them on inline. */
 export const INLINE_MAX = 64 * 1024;
 
-/**
- * Calls holding channels (goroutines, SPMD ranks) one runner thread runs at once: they
- * await more than they compute, so they share threads instead of holding one each.
- */
-export const CONCURRENT_PER_THREAD = 64;
-
 export interface RunnerInfo {
   id: string;
   threads: number;
@@ -152,6 +146,8 @@ export interface RunnerStats {
   objectsServed: number;
   /** Channel operations of threads relayed by the main thread (threads use their lanes when they can). */
   channelOpsRelayed: number;
+  /** Goroutines (calls holding channels, SPMD ranks) running on this runner now, blocked or not. */
+  goroutines: number;
 }
 
 const dep: Kind<Dep> = tupleOf("an object dependency [objectId, from, inline?]", str, nullable(str), maybe(int));
@@ -168,7 +164,7 @@ const member = record<Member>("a member", { address: str, id: str, threads: int,
 const runnerStats = record<RunnerStats>("runner statistics", {
   calls: num, failures: num, inFlight: num, codeFetches: num, codeBytesReceived: num, codeLoads: num, cachedModules: num,
   sessions: num, workerRestarts: num, batches: num, batchedCalls: num, objects: num, objectBytes: num, objectBytesLimit: num,
-  objectFetches: num, objectBytesFetched: num, objectsServed: num, channelOpsRelayed: num,
+  objectFetches: num, objectBytesFetched: num, objectsServed: num, channelOpsRelayed: num, goroutines: num,
 });
 
 /** A message's fields after its type, in order: a name (for errors) and a kind each. */

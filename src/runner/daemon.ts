@@ -41,6 +41,11 @@ export interface RunnerOptions {
   /** Bytes of objects this runner keeps (default: 30% of the host's memory). */
   objectMemory?: number;
   /**
+   * Goroutines this runner runs at once, at most; more are refused (GoroutineLimitError at
+   * the `go` call). Default: no number, only memory (a thread's heap over 90% of its limit).
+   */
+  maxGoroutines?: number | undefined;
+  /**
    * TLS on every port of this runner (main, threads, SPMD ranks) and on its connections to
    * other runners: `cert` and `key` required; with `ca`, clients must present a
    * certificate it signed (mutual TLS). Values are PEM text or file paths.
@@ -121,6 +126,7 @@ export class RunnerDaemon {
       maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       info: { id: "", threads: opts.threads ?? os.availableParallelism(), pid: process.pid, hostname: os.hostname(), maxFrame: this.maxFrame },
       ...(opts.metrics !== undefined ? { metrics: true } : {}),
+      ...(opts.maxGoroutines !== undefined && opts.maxGoroutines > 0 ? { maxGoroutines: opts.maxGoroutines } : {}),
     });
     if (opts.metrics !== undefined) {
       const metrics = (this.metrics = new RunnerMetrics(() => ({
@@ -243,7 +249,7 @@ export class RunnerDaemon {
       batches: this.executor.batches, batchedCalls: this.executor.batchedJobs,
       objects: this.store.size, objectBytes: this.store.used, objectBytesLimit: this.store.limit,
       objectFetches: this.store.fetches, objectBytesFetched: this.store.bytesFetched, objectsServed: this.store.served,
-      channelOpsRelayed: this.channelOpsRelayed,
+      channelOpsRelayed: this.channelOpsRelayed, goroutines: lane("goroutines"),
     };
   }
 

@@ -1,8 +1,8 @@
 import os from "node:os";
 import { Piscina } from "piscina";
 import { CancelledError } from "../errors.ts";
-import { CONCURRENT_PER_THREAD } from "../protocol/messages.ts";
 import { packTasks, unpackOutcomes } from "./batch.ts";
+import { GoroutineDispatch } from "./goroutine-dispatch.ts";
 import { errorOutcome } from "./result-frame.ts";
 import { LaneRegistry } from "./lane-registry.ts";
 import type { CallOutcome, CallTask } from "./task.ts";
@@ -12,8 +12,9 @@ export interface Job extends CallTask {
   /** Never batched with others, so cancelling it can kill its thread alone. */
   solo: boolean;
   /**
-   * May wait on channels for as long as it likes (a goroutine): it shares a thread with
-   * other work instead of holding one, so blocked goroutines never starve the pool.
+   * May wait on channels for as long as it likes (a goroutine): it goes to a thread beside
+   * other work instead of holding one (goroutine-dispatch.ts), so blocked goroutines never
+   * starve the pool, and any number may be live.
    */
   concurrent?: boolean;
   /** The segments are views of a buffer nobody else uses: big ones are moved, not copied. */
@@ -91,14 +92,22 @@ export class Executor {
       execArgv: workerExecArgv(),
       minThreads: threads,
       maxThreads: threads,
-      // Our own accounting gives each thread one batch at a time; the extra room is for
-      // goroutines (concurrent jobs), which await channels and must not hold a thread.
-      concurrentTasksPerWorker: lane === undefined ? 1 : CONCURRENT_PER_THREAD,
+      // Piscina's one task per thread at a time is our own accounting's too: goroutines,
+      // which may await channels for ever, are never piscina tasks (goroutine-dispatch.ts).
       // Idle threads must keep their event loops turning to serve their lanes.
       atomics: lane === undefined ? "sync" : "disabled",
       ...(workerData !== undefined ? { workerData } : {}),
     });
     this.lanes?.watch(this.pool);
+    if (this.lanes !== undefined) {
+      const goroutines = (this.goroutines = new GoroutineDispatch(this.lanes.channelName, {
+        counters: this.lanes.counters, maxGoroutines: lane?.maxGoroutines,
+        afterOutput: (thread, seq, deliver) => this.output.after(thread, seq, deliver),
+        loaded: (n) => (this.loads += n),
+      }));
+      this.lanes.onGoroutineThread((threadId) => goroutines.threadReady(threadId));
+      this.lanes.onThreadGone((threadId) => goroutines.threadGone(threadId, workerDied(new Error(`thread ${threadId} exited`))));
+    }
     // A thread that dies outside a piscina task (user code crashing during a lane call)
     // is reported here; its lane calls were already answered. Piscina replaces it.
     this.pool.on("error", (err: unknown) => {
@@ -116,24 +125,31 @@ export class Executor {
   /** The threads' own connections, when enabled. */
   readonly lanes: LaneRegistry | undefined;
 
+  /** Where goroutines go (with lanes: every thread then serves its goroutine channel). */
+  private readonly goroutines: GoroutineDispatch | undefined;
+
   /** Set while the runner serves metrics. */
   metrics: ExecutorMetrics | undefined;
 
   /** Called when a thread dies outside a task (for the runner's log). */
   onThreadError: ((err: Error) => void) | undefined;
 
-  /** Calls running on threads now (not those queued). */
+  /** Calls running on threads now (not those queued), goroutines that came this way included. */
   get runningCalls(): number {
-    return this.runningJobs;
+    return this.runningJobs + (this.goroutines?.live ?? 0);
   }
 
   get inFlight(): number {
-    return this.queue.length + this.runningJobs;
+    return this.queue.length + this.runningCalls;
   }
 
   submit(job: Job): void {
     if (job.concurrent === true && !job.solo) {
-      this.start([job], false);
+      this.metrics?.batch(1);
+      this.batches++;
+      this.batchedJobs++;
+      if (this.goroutines !== undefined) this.goroutines.start(job);
+      else this.start([job], false); // a pool without lanes (tests): a task beside the batches
       return;
     }
     if (this.metrics !== undefined) job.queuedAt = performance.now();
@@ -238,6 +254,7 @@ export class Executor {
   }
 
   async close(): Promise<void> {
+    this.goroutines?.close();
     this.lanes?.close();
     await this.pool.destroy();
   }

@@ -44,6 +44,7 @@ export class LaneRegistry {
   private nextFlush = 0;
   private changePending = false;
   private readonly goneListeners: ((threadId: number) => void)[] = [];
+  private goroutineThread: ((threadId: number) => void) | undefined;
 
   constructor() {
     this.channel.listen((m) => this.onMessage(m));
@@ -76,6 +77,11 @@ export class LaneRegistry {
   /** `listener` hears the id of every thread that goes (the runner's metrics keep its counts). */
   onThreadGone(listener: (threadId: number) => void): void {
     this.goneListeners.push(listener);
+  }
+
+  /** `listener` hears of every thread that listens on its goroutine channel (goroutine-dispatch.ts). */
+  onGoroutineThread(listener: (threadId: number) => void): void {
+    this.goroutineThread = listener;
   }
 
   /** Ports of the live threads' lanes. */
@@ -168,6 +174,7 @@ export class LaneRegistry {
         // A thread that started after the drain order (a replacement) gets it too.
         if (this.draining) this.channel.post({ kind: "drain-lanes" });
         return;
+      case "goroutines-ready": return this.goroutineThread?.(m.threadId);
       case "lane-drained":
         this.drained.add(m.threadId);
         return this.checkDrained();

@@ -20,7 +20,8 @@ import { LogFrames } from "./log-frames.ts";
 import { bundlePath } from "./code-cache.ts";
 import { goLane } from "./go-request.ts";
 import { toShared } from "./object-store.ts";
-import { resultFrame, stoppingOutcome } from "./result-frame.ts";
+import { admitGoroutine, goroutineEnded } from "./goroutine-limit.ts";
+import { errorOutcome, resultFrame, stoppingOutcome } from "./result-frame.ts";
 import type { CallOutcome } from "./task.ts";
 import { LANE_COUNTER, postSpans, ThreadChannel, type LaneConfig } from "./thread-messages.ts";
 import { bytesOf, callSpan } from "./activity/call-span.ts";
@@ -30,8 +31,8 @@ import { setThreadSpans, ThreadSpans } from "./activity/thread-spans.ts";
 // run and answered by the thread that runs it. Plain calls of modules the runner already
 // holds come this way; calls that may need cancelling or a code fetch go through the
 // runner's main thread (session.ts), which can kill a thread and fetch code. A Call frame
-// is read as on the main link (call-intake.ts); its solo and concurrent flags, which steer
-// the main thread's executor, do not apply here.
+// is read as on the main link (call-intake.ts); its solo flag, which steers the main
+// thread's executor, does not apply here; its concurrent flag counts it as a goroutine.
 
 /** What a thread's lane takes from a driver. */
 export const LANE_READS = reads("on a lane", T.Module, T.Call, T.Owner, T.ChanReply, T.ChanRevoke, T.ChanOp, T.ChanCancel, T.ChanReturn, T.Heartbeat);
@@ -41,6 +42,8 @@ class LaneSession {
   private readonly modules = new Map<number, string>();
   /** Calls started and not yet answered, by driver call id. */
   readonly pending = new Set<number>();
+  /** Those of them that are goroutines (counted in the runner's live goroutines). */
+  private readonly goroutines = new Set<number>();
   private draining = false;
   /** The driver's object/channel id prefix, once it said (T.Owner). */
   private prefix: string | undefined;
@@ -158,6 +161,11 @@ class LaneSession {
     }
     this.pending.add(id);
     Atomics.add(this.counters, LANE_COUNTER.inFlight, 1);
+    if (call.concurrent) {
+      const refused = admitGoroutine(this.counters, this.cfg.maxGoroutines);
+      if (refused !== undefined) return this.finish(id, errorOutcome(id, refused));
+      this.goroutines.add(id);
+    }
     const loadsBefore = loadCount();
     // The segments stay views of the received frame: nothing reuses that memory.
     const r = runOne({ id, modulePath, exportName: call.exportName, segments: call.args, out: this.out, driver: this.prefix, ...(objects ? { deps: objects } : {}) });
@@ -188,6 +196,7 @@ class LaneSession {
 
   private finish(id: number, o: CallOutcome): void {
     if (!this.pending.delete(id)) return; // already failed by a crash
+    if (this.goroutines.delete(id)) goroutineEnded(this.counters);
     Atomics.sub(this.counters, LANE_COUNTER.inFlight, 1);
     Atomics.add(this.counters, LANE_COUNTER.calls, 1);
     if (!o.ok) Atomics.add(this.counters, LANE_COUNTER.failures, 1);
@@ -231,6 +240,8 @@ class LaneSession {
     this.chanWaiters.clear();
     Atomics.sub(this.counters, LANE_COUNTER.inFlight, this.pending.size);
     this.pending.clear();
+    goroutineEnded(this.counters, this.goroutines.size);
+    this.goroutines.clear();
     this.onClosed(this);
   }
 }

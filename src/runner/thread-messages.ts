@@ -36,11 +36,13 @@ export interface LaneConfig {
   info: RunnerInfo;
   /** The runner serves metrics: the thread counts its calls (runner/metrics/thread-metrics.ts). */
   metrics?: boolean;
+  /** Goroutines this runner runs at once, at most (`--max-goroutines`; absent: no limit but memory). */
+  maxGoroutines?: number;
 }
 
 /** Where each count of lane calls sits in LaneConfig.counters: the main thread adds them to its stats. */
-export const LANE_COUNTER = { calls: 0, failures: 1, inFlight: 2, loads: 3, watching: 4 } as const;
-export const LANE_COUNTERS = 5;
+export const LANE_COUNTER = { calls: 0, failures: 1, inFlight: 2, loads: 3, watching: 4, goroutines: 5 } as const;
+export const LANE_COUNTERS = 6;
 
 // --- Piscina's task and its result: a batch of calls, and their outcomes (packed by batch.ts).
 
@@ -99,6 +101,9 @@ export interface CallOutput { kind: "call-output"; thread: number; seq: number; 
 
 /** worker -> main: this thread's lane listens on `port`. */
 export interface LaneListening { kind: "lane-listening"; threadId: number; port: number }
+
+/** worker -> main: this thread listens on its goroutine channel (goroutineChannelName): send it goroutines. */
+export interface GoroutinesReady { kind: "goroutines-ready"; threadId: number }
 
 /** worker -> main: this draining thread's lane has nothing left in flight. */
 export interface LaneDrained { kind: "lane-drained"; threadId: number }
@@ -168,9 +173,27 @@ export interface ThreadMetricsSnapshot {
 /** worker -> main: the answer to MetricsRequest. */
 export interface MetricsReport { kind: "metrics-report"; threadId: number; request: number; snapshot: ThreadMetricsSnapshot }
 
-export type ToMainThread = LaneListening | LaneDrained | StoreObject | RelayChanOp | WithdrawChanOp | TakeChanValue | ThreadSpansMessage | MetricsReport | RelayGo;
+export type ToMainThread = LaneListening | GoroutinesReady | LaneDrained | StoreObject | RelayChanOp | WithdrawChanOp | TakeChanValue | ThreadSpansMessage | MetricsReport | RelayGo;
 export type ToWorkerThreads = DrainLanes | AbortCall | ObjectStored | ChanAnswer | MetricsRequest | FlushSpans;
 export type ThreadMessage = ToMainThread | ToWorkerThreads;
+
+// --- A thread's goroutine channel: goroutines that came over the main link go to one thread,
+// and their outcomes come back (runner/goroutine-dispatch.ts, runner/goroutine-thread.ts).
+
+/**
+ * Piscina hands a task to whichever thread is free and caps the tasks a thread runs at once;
+ * a goroutine may block for ever, so none may be a task. Piscina offers no way to hand one
+ * given thread a MessagePort either, so each thread and the main thread meet on a
+ * BroadcastChannel of that thread's own: with only those two handles on it, it is a
+ * point-to-point pipe, in order, and SharedArrayBuffers cross it unscathed.
+ */
+export const goroutineChannelName = (name: string, threadId: number): string => `${name}:t${threadId}`;
+
+/** main -> worker: run this goroutine (a batch of one call, packed as piscina's tasks are). */
+export interface StartGoroutine { kind: "go"; task: TaskBatch }
+
+/** worker -> main: a goroutine ended (a batch of one outcome; its `output` orders it after its lines). */
+export interface GoroutineEnded { kind: "goroutine-ended"; outcome: OutcomeBatch }
 
 /**
  * Threads hand their spans to the main thread on a channel of their own (`<name>:spans`), which

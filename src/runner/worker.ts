@@ -4,6 +4,7 @@ import { packOutcomes, unpackTasks } from "./batch.ts";
 import { abortCall, isThenable, loadCount, runOne } from "./call-runner.ts";
 import { startChanRelay } from "./chan-relay.ts";
 import { captureOutput, functionName, type OutputRoute } from "./call-output.ts";
+import { serveGoroutines } from "./goroutine-thread.ts";
 import { startLane } from "./lane.ts";
 import { startGoRequests } from "./go-request.ts";
 import { startThreadMetrics } from "./metrics/thread-metrics.ts";
@@ -13,8 +14,8 @@ import type { CallOutcome } from "./task.ts";
 import { ThreadChannel, type CallOutput, type OutcomeBatch, type TaskBatch, type WorkerData } from "./thread-messages.ts";
 
 // A runner's worker thread. Piscina loads this module when it starts the thread: the
-// thread opens its lane (its own server for direct calls), then serves piscina tasks:
-// batches of calls relayed by the runner's main thread.
+// thread opens its lane (its own server for direct calls) and its goroutine channel, then
+// serves piscina tasks: batches of calls relayed by the runner's main thread.
 
 // Bundles carry inline source maps: remote stacks then name the user's TypeScript lines.
 process.setSourceMapsEnabled(true);
@@ -40,6 +41,7 @@ if (lane !== undefined) {
   setRankConfig({ host: lane.host, token: lane.token, tls, maxFrame: lane.maxFrame, maxConnections: lane.maxConnections, info: lane.info });
   startChanRelay(lane.channel);
   startGoRequests(lane.channel, lane.maxFrame);
+  serveGoroutines(lane.channel, toMainThread, () => outputPosted);
   // The main thread says when a caller gave up on a call here: its context's signal aborts,
   // and the thread is stopped only if the call has not ended within the grace period.
   ThreadChannel.worker(lane.channel).listen((m) => {

@@ -16,7 +16,7 @@ const T0 = 1_700_000_000_000; // ms since the epoch
 const stats = (o: Partial<RunnerStats> = {}): RunnerStats => ({
   calls: 0, failures: 0, inFlight: 0, codeFetches: 0, codeBytesReceived: 0, codeLoads: 0, cachedModules: 0, sessions: 1, workerRestarts: 0,
   batches: 0, batchedCalls: 0, objects: 0, objectBytes: 0, objectBytesLimit: 1 << 30, objectFetches: 0, objectBytesFetched: 0, objectsServed: 0,
-  channelOpsRelayed: 0, ...o,
+  channelOpsRelayed: 0, goroutines: 0, ...o,
 });
 const usage = (o: Partial<RunnerUsage> = {}): RunnerUsage => ({ cpu: 0.5, rss: 100e6, heapUsed: 10e6, threads: 2, running: 0, uptime: 5, ...o });
 

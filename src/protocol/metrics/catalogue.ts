@@ -49,6 +49,7 @@ export const RUNNER = {
     duration: histogram("strand_runner_call_duration_seconds", "Run time of a call on a runner thread (decode, run, encode), by function.", SECONDS_BUCKETS, ["function"]),
   } satisfies CallSpecs,
   inFlight: gauge("strand_runner_calls_in_flight", "Calls on this runner not answered yet: queued in the executor, or running."),
+  goroutines: gauge("strand_runner_goroutines", "Goroutines (calls holding channels, SPMD ranks) running on this runner now, blocked or not."),
   queueWait: histogram("strand_runner_queue_wait_seconds", "Main-connection calls: time from reaching the executor to being handed to a thread (lane calls do not queue).", SECONDS_BUCKETS),
   batchSize: histogram("strand_runner_batch_size", "Calls per task the executor hands a thread.", BATCH_BUCKETS),
   threads: gauge("strand_runner_threads", "Worker threads of this runner."),

@@ -125,6 +125,7 @@ export class RunnerMetrics implements ExecutorMetrics {
     addCounts(main.sent, threads.sent);
     s.calls(RUNNER.calls, threads.calls);
     s.value(RUNNER.inFlight, r.stats.inFlight);
+    s.value(RUNNER.goroutines, r.stats.goroutines);
     s.histogram(RUNNER.queueWait, [[{}, this.waits.snapshot()]]);
     s.histogram(RUNNER.batchSize, [[{}, this.batches.snapshot()]]);
     s.value(RUNNER.threads, r.threads);

@@ -1,0 +1,120 @@
+import { BroadcastChannel } from "node:worker_threads";
+import { packTasks, unpackOutcomes } from "./batch.ts";
+import { admitGoroutine, goroutineEnded } from "./goroutine-limit.ts";
+import { errorOutcome } from "./result-frame.ts";
+import type { CallOutcome, CallTask } from "./task.ts";
+import { goroutineChannelName, type GoroutineEnded, type OutcomeBatch, type StartGoroutine } from "./thread-messages.ts";
+
+// Runs on the runner's main thread: goroutines that came over the main link (a module not
+// warm yet, a resend, one that uses objects) go to a worker thread directly, never as
+// piscina tasks. A piscina task is held until it ends and a thread takes only so many at
+// once: goroutines beyond that waited in piscina's queue for ever while the running ones
+// waited for them. Here any number may be live; each thread's goroutine channel
+// (thread-messages.ts) carries them to it and their outcomes back.
+
+/** A goroutine as the executor hands it over: a call, and where its outcome goes. */
+export interface Job extends CallTask {
+  done: (outcome: CallOutcome) => void;
+}
+
+/** What the dispatcher needs of the executor it serves. */
+export interface DispatchHost {
+  /** The runner's shared counters (LANE_COUNTER), where live goroutines are counted. */
+  counters: Int32Array;
+  maxGoroutines: number | undefined;
+  /** Runs `deliver` once the thread's output messages up to `seq` are in (see OutputOrder). */
+  afterOutput(thread: number, seq: number, deliver: () => void): void;
+  /** Modules a thread imported while running a goroutine. */
+  loaded(n: number): void;
+}
+
+interface Thread {
+  readonly channel: BroadcastChannel;
+  /** Its goroutines running now, by executor job id. */
+  readonly jobs: Map<number, Job>;
+}
+
+export class GoroutineDispatch {
+  private readonly threads = new Map<number, Thread>();
+  /** Threads that died: a "ready" they posted before dying may still arrive. */
+  private readonly dead = new Set<number>();
+  /** Goroutines that came before any thread was ready (the runner just started). */
+  private readonly early: Job[] = [];
+  private closed = false;
+
+  constructor(private readonly channelName: string, private readonly host: DispatchHost) {}
+
+  /** Goroutines running on threads now. */
+  get live(): number {
+    let n = this.early.length;
+    for (const t of this.threads.values()) n += t.jobs.size;
+    return n;
+  }
+
+  /** Starts a goroutine on the thread with the fewest, or answers it with GoroutineLimitError. */
+  start(job: Job): void {
+    const refused = admitGoroutine(this.host.counters, this.host.maxGoroutines);
+    if (refused !== undefined) return job.done(errorOutcome(job.id, refused));
+    const thread = this.leastBusy();
+    if (thread === undefined) {
+      this.early.push(job);
+      return;
+    }
+    this.send(thread, job);
+  }
+
+  private leastBusy(): Thread | undefined {
+    let best: Thread | undefined;
+    for (const t of this.threads.values()) if (best === undefined || t.jobs.size < best.jobs.size) best = t;
+    return best;
+  }
+
+  private send(thread: Thread, job: Job): void {
+    thread.jobs.set(job.id, job);
+    // Packed into one arena: the segments may be views of big socket chunks, which a
+    // structured clone would copy whole.
+    const { batch } = packTasks([job], () => false);
+    thread.channel.postMessage({ kind: "go", task: batch } satisfies StartGoroutine);
+  }
+
+  /** A thread listens on its goroutine channel (GoroutinesReady). */
+  threadReady(threadId: number): void {
+    if (this.closed || this.dead.has(threadId) || this.threads.has(threadId)) return;
+    const channel = new BroadcastChannel(goroutineChannelName(this.channelName, threadId));
+    channel.unref(); // it must not keep the runner alive
+    const thread: Thread = { channel, jobs: new Map() };
+    channel.onmessage = (ev: unknown) => this.ended(thread, (ev as { data: GoroutineEnded }).data.outcome);
+    this.threads.set(threadId, thread);
+    for (const job of this.early.splice(0)) this.send(this.leastBusy()!, job);
+  }
+
+  private ended(thread: Thread, res: OutcomeBatch): void {
+    const [o] = unpackOutcomes(res);
+    const job = thread.jobs.get(o!.id);
+    if (job === undefined) return; // its thread was given up for dead first
+    thread.jobs.delete(o!.id);
+    goroutineEnded(this.host.counters);
+    this.host.loaded(res.loads);
+    // Lines it printed come first: their messages may still be on their way.
+    if (res.output === undefined) job.done(o!);
+    else this.host.afterOutput(res.thread, res.output, () => job.done(o!));
+  }
+
+  /** A thread died: its goroutines fail with `err`, as calls on a dead thread do. */
+  threadGone(threadId: number, err: Error): void {
+    this.dead.add(threadId);
+    const thread = this.threads.get(threadId);
+    if (thread === undefined) return;
+    this.threads.delete(threadId);
+    thread.channel.close();
+    goroutineEnded(this.host.counters, thread.jobs.size);
+    for (const job of thread.jobs.values()) job.done(errorOutcome(job.id, err));
+    thread.jobs.clear();
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.threads.values()) t.channel.close();
+    this.threads.clear();
+  }
+}
