@@ -29,9 +29,12 @@ export interface DispatchHost {
 }
 
 interface Thread {
+  readonly id: number;
   readonly channel: BroadcastChannel;
-  /** Its goroutines running now, by executor job id. */
+  /** Its goroutines running now (or about to be sent), by executor job id. */
   readonly jobs: Map<number, Job>;
+  /** Given to it in this tick, not sent yet. */
+  outbox: Job[];
 }
 
 export class GoroutineDispatch {
@@ -71,9 +74,19 @@ export class GoroutineDispatch {
 
   private send(thread: Thread, job: Job): void {
     thread.jobs.set(job.id, job);
+    // Those of one tick go as one message: a burst (thousands of goroutines waiting for
+    // their module's code, say) would otherwise hold the main thread, and its heartbeats,
+    // for a message each.
+    if (thread.outbox.push(job) === 1) queueMicrotask(() => this.flush(thread));
+  }
+
+  private flush(thread: Thread): void {
+    const jobs = thread.outbox;
+    thread.outbox = [];
+    if (jobs.length === 0 || !this.threads.has(thread.id)) return;
     // Packed into one arena: the segments may be views of big socket chunks, which a
     // structured clone would copy whole.
-    const { batch } = packTasks([job], () => false);
+    const { batch } = packTasks(jobs, () => false);
     thread.channel.postMessage({ kind: "go", task: batch } satisfies StartGoroutine);
   }
 
@@ -82,22 +95,28 @@ export class GoroutineDispatch {
     if (this.closed || this.dead.has(threadId) || this.threads.has(threadId)) return;
     const channel = new BroadcastChannel(goroutineChannelName(this.channelName, threadId));
     channel.unref(); // it must not keep the runner alive
-    const thread: Thread = { channel, jobs: new Map() };
+    const thread: Thread = { id: threadId, channel, jobs: new Map(), outbox: [] };
     channel.onmessage = (ev: unknown) => this.ended(thread, (ev as { data: GoroutineEnded }).data.outcome);
     this.threads.set(threadId, thread);
     for (const job of this.early.splice(0)) this.send(this.leastBusy()!, job);
   }
 
   private ended(thread: Thread, res: OutcomeBatch): void {
-    const [o] = unpackOutcomes(res);
-    const job = thread.jobs.get(o!.id);
-    if (job === undefined) return; // its thread was given up for dead first
-    thread.jobs.delete(o!.id);
-    goroutineEnded(this.host.counters);
+    const done: [Job, CallOutcome][] = [];
+    for (const o of unpackOutcomes(res)) {
+      const job = thread.jobs.get(o.id);
+      if (job === undefined) continue; // its thread was given up for dead first
+      thread.jobs.delete(o.id);
+      done.push([job, o]);
+    }
+    goroutineEnded(this.host.counters, done.length);
     this.host.loaded(res.loads);
-    // Lines it printed come first: their messages may still be on their way.
-    if (res.output === undefined) job.done(o!);
-    else this.host.afterOutput(res.thread, res.output, () => job.done(o!));
+    const deliver = (): void => {
+      for (const [job, o] of done) job.done(o);
+    };
+    // Lines they printed come first: their messages may still be on their way.
+    if (res.output === undefined) deliver();
+    else this.host.afterOutput(res.thread, res.output, deliver);
   }
 
   /** A thread died: its goroutines fail with `err`, as calls on a dead thread do. */
@@ -110,6 +129,7 @@ export class GoroutineDispatch {
     goroutineEnded(this.host.counters, thread.jobs.size);
     for (const job of thread.jobs.values()) job.done(errorOutcome(job.id, err));
     thread.jobs.clear();
+    thread.outbox = [];
   }
 
   close(): void {

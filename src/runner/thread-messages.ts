@@ -189,10 +189,10 @@ export type ThreadMessage = ToMainThread | ToWorkerThreads;
  */
 export const goroutineChannelName = (name: string, threadId: number): string => `${name}:t${threadId}`;
 
-/** main -> worker: run this goroutine (a batch of one call, packed as piscina's tasks are). */
+/** main -> worker: run these goroutines (those of one tick, packed as piscina's tasks are). */
 export interface StartGoroutine { kind: "go"; task: TaskBatch }
 
-/** worker -> main: a goroutine ended (a batch of one outcome; its `output` orders it after its lines). */
+/** worker -> main: goroutines ended (those of one tick; `output` orders them after their lines). */
 export interface GoroutineEnded { kind: "goroutine-ended"; outcome: OutcomeBatch }
 
 /**
