@@ -107,6 +107,33 @@ describe("where a goroutine started on a runner goes", () => {
     });
   });
 
+  describe("threads of one runner", () => {
+    const t = useCluster<{ m: M }>({ runners: 1, threads: 2 }, { m: "go-from-runner.ts" });
+
+    it("a pipeline's children, each started while everything else there waits on channels, stay on their parent's thread (Go's runnext)", async () => {
+      const where = t.cluster.chan<[number, number[]]>(1);
+      const release = t.cluster.chan<never>();
+      const all = settled(t.cluster, 7);
+      t.m.spawnOnThreads.go(6, true, where, release);
+      const [parent, children] = (await where.recv()).value!;
+      await release.close();
+      await all;
+      expect(children).toEqual([parent, parent, parent, parent, parent, parent]);
+    });
+
+    it("a fan-out is not piled on one thread: the first child stays, the next ones go where there is room", async () => {
+      const where = t.cluster.chan<[number, number[]]>(1);
+      const release = t.cluster.chan<never>();
+      const all = settled(t.cluster, 7);
+      t.m.spawnOnThreads.go(6, false, where, release);
+      const [parent, children] = (await where.recv()).value!;
+      await release.close();
+      await all;
+      expect(children).toContain(parent);
+      expect(children.filter((c) => c !== parent).length).toBeGreaterThanOrEqual(2);
+    });
+  });
+
   describe("a busy runner", () => {
     const t = useCluster<{ m: M }>({ runners: 2, threads: 1 }, { m: "go-from-runner.ts" });
 

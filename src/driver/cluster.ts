@@ -240,7 +240,7 @@ export class Cluster implements AsyncDisposable {
       chanReturned: (peer, chan, n) => c.channels.returned(peer, chan, n),
       chanPeerLost: (peer, reason) => c.channels.peerLost(peer, reason),
       gaveChannels: (link, chans) => c.channels.given(link, chans),
-      go: (link, hash, exportName, chans, args) => c.goFromRunner(link, hash, exportName, chans, args),
+      go: (link, hash, exportName, chans, args, lanePort) => c.goFromRunner(link, hash, exportName, chans, args, lanePort),
       codeFor: (hash) => c.bundles.get(hash)?.code,
       slotFreed: (link) => c.scheduler.slotFreed(link),
       lost: (link, err) => {
@@ -458,7 +458,7 @@ export class Cluster implements AsyncDisposable {
    * untouched; only this driver's own are looked at, to count them as given to the runner
    * that takes the goroutine (they break if it dies).
    */
-  private goFromRunner(link: RunnerLink, hash: string, exportName: string, chans: readonly (readonly [string, number])[], args: Encoded): void {
+  private goFromRunner(link: RunnerLink, hash: string, exportName: string, chans: readonly (readonly [string, number])[], args: Encoded, lanePort?: number): void {
     if (this.closing !== undefined) return;
     const stats = this.modules.get(hash);
     if (stats === undefined) {
@@ -475,6 +475,7 @@ export class Cluster implements AsyncDisposable {
         (v) => { this.counts.succeeded++; resolve(v); },
         (e) => { this.counts.failed++; reject(e); });
       call.goroutine = true;
+      call.preferLane = lanePort;
       this.observers.submitted(call);
       this.scheduler.goFrom(call, link);
     });

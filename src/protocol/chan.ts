@@ -68,6 +68,29 @@ export interface ChanOps {
   select(cases: WireCase[], options: SelectOptions): Promise<Selected>;
 }
 
+// Channel operations waiting now, in this thread: a runner thread counts them to tell a
+// goroutine blocked on a channel (it uses no CPU) from one that runs (goroutine-locality.ts).
+// Registered, because user modules bundle their own copy of `select`.
+const kWaiting = Symbol.for("strand.chan.waiting");
+interface WaitCount { n: number }
+
+/** For runner threads: the count of this thread's channel operations waiting now. */
+export function chanWaitCount(): WaitCount {
+  const g = globalThis as { [kWaiting]?: WaitCount };
+  return (g[kWaiting] ??= { n: 0 });
+}
+
+function waiting<T>(p: Promise<T>): Promise<T> {
+  const c = (globalThis as { [kWaiting]?: WaitCount })[kWaiting];
+  if (c === undefined) return p;
+  c.n++;
+  const done = (): void => {
+    c.n--;
+  };
+  p.then(done, done);
+  return p;
+}
+
 // A registered symbol, not a module-private map: a user module that imports `select` from
 // strand/runtime bundles its own copy of this file, and must still reach the runner's handles.
 const kOps = Symbol.for("strand.chan.ops");
@@ -89,12 +112,12 @@ export class Chan<T> implements SendChan<T>, RecvChan<T> {
 
   /** Resolves when the value is in the buffer or with a receiver; blocks while the buffer is full. */
   send(value: T, options: { signal?: AbortSignal } = {}): Promise<void> {
-    return this[kOps].send(this.id, value, options.signal);
+    return waiting(this[kOps].send(this.id, value, options.signal));
   }
 
   /** The next value, or `{ done: true }` once the channel is closed and drained. */
   recv(options: { signal?: AbortSignal } = {}): Promise<RecvResult<T>> {
-    return this[kOps].recv(this.id, options.signal) as Promise<RecvResult<T>>;
+    return waiting(this[kOps].recv(this.id, options.signal) as Promise<RecvResult<T>>);
   }
 
   /**
@@ -172,8 +195,8 @@ export function select(cases: readonly SelectCase[], options: SelectOptions = {}
   } catch (err) {
     return Promise.reject(err as Error);
   }
-  if (ops === undefined) return options.default === true ? Promise.resolve({ index: -1 }) : blockForever(options);
-  return ops.select(wire, options).then((s) => (s.index < 0 ? s : { ...s, index: indexOf[s.index]! }));
+  if (ops === undefined) return options.default === true ? Promise.resolve({ index: -1 }) : waiting(blockForever(options));
+  return waiting(ops.select(wire, options)).then((s) => (s.index < 0 ? s : { ...s, index: indexOf[s.index]! }));
 }
 
 /** `select {}`: nothing can ever be ready, so only the signal or the timeout ends it. */

@@ -215,9 +215,10 @@ export const MESSAGES = {
    * a remote function. `f` is export `exportName` of the bundle `hash`; `chans`: the channels
    * in the arguments, [id, capacity] each (so the driver need not decode them to know which
    * of its own it gives away). The driver starts it as a goroutine; the link it came on names
-   * the runner that asked.
+   * the runner that asked. `here`: the port of the asking thread's lane, when that thread
+   * would run the goroutine itself (it is idle but for calls waiting on channels: goroutine-locality.ts).
    */
-  [T.Go]: { fields: [["hash", str], ["exportName", str], ["chans", listOf(goChan)]] },
+  [T.Go]: { fields: [["hash", str], ["exportName", str], ["chans", listOf(goChan)], ["here", maybe(int)]] },
   /** driver -> runner: stop that call; its Result still comes. */
   [T.Cancel]: { fields: [["id", int]] },
   /**

@@ -1,4 +1,5 @@
 import { pathToFileURL } from "node:url";
+import { callSettled, callStarted } from "./goroutine-locality.ts";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { provideContext, type CallContext } from "../context.ts";
 import { CancelledError, ImportError } from "../errors.ts";
@@ -61,6 +62,7 @@ export const isThenable = (v: unknown): v is PromiseLike<unknown> =>
 function outcome(task: CallTask, t0: number, enc: Encoded, thrown?: unknown): CallOutcome {
   if (task.cancellable === true) aborts.delete(task.id);
   callEnded(task); // its output goes before its result
+  callSettled();
   const execMicros = Math.round((performance.now() - t0) * 1000);
   threadMetrics?.calls.settled(functionName(task), execMicros / 1e6, thrown === undefined ? undefined : errorCode(thrown));
   return { id: task.id, ok: thrown === undefined, segments: [enc.body, ...enc.attachments], execMicros, startedAt: epochMicros(t0) };
@@ -143,6 +145,7 @@ export function abortCall(id: number, reason: string): void {
 export function runOne(task: CallTask): CallOutcome | Promise<CallOutcome> {
   const t0 = performance.now();
   threadMetrics?.calls.started(functionName(task));
+  callStarted();
   const ns = loaded.get(task.modulePath);
   if (ns !== undefined) return start(task, ns, t0);
   callLoading(task);

@@ -7,6 +7,7 @@ import { frameOf, T } from "../protocol/messages.ts";
 import { frameSize } from "../transport/frames.ts";
 import { runningCall } from "./call-output.ts";
 import { ThreadChannel } from "./thread-messages.ts";
+import { keepHere, unkeep } from "./goroutine-locality.ts";
 
 // Runs on a worker thread: `go(f, ...args)` inside a remote function (go.ts). The thread
 // knows which export of which bundle each function value is (recorded as it loads a
@@ -27,6 +28,13 @@ export function noteExports(modulePath: string, ns: Record<string, unknown>): vo
     // The first name wins for a function exported twice: either starts the same code.
     if (typeof v === "function" && !exportsOf.has(v as AnyFunction)) exportsOf.set(v as AnyFunction, { hash, name });
   }
+}
+
+/** This thread's lane port, once it listens: the driver sends a child kept here down it. */
+let ownPort: number | undefined;
+
+export function goLanePort(port: number): void {
+  ownPort = port;
 }
 
 /** This thread's lanes by driver prefix: a T.Go goes down the connection the driver made. */
@@ -53,10 +61,16 @@ export function startGoRequests(channelName: string, maxFrame: number): void {
     if (enc.refs !== undefined) throw new SerializationError("args", "hold a Ref: pass the value (a runner cannot hand out its driver's Refs)");
     const chans: [string, number][] = (enc.chans ?? []).map((c) => [c.id, c.capacity]);
     // Attachments are views of the caller's memory, which it may change once go returns.
-    const frame = frameOf([T.Go, target.hash, target.name, chans], { body: enc.body, attachments: enc.attachments.map((a) => a.slice()) });
-    const size = frameSize(frame);
-    if (size > maxFrame) throw new SerializationError("args", `are ${size} bytes encoded, over the runners' ${maxFrame}-byte frame limit`);
+    const payload = { body: enc.body, attachments: enc.attachments.map((a) => a.slice()) };
     const lane = lanes.get(driver);
+    // Only this thread's lane can bring the child here: the driver is told its port.
+    const here = ownPort !== undefined && keepHere();
+    const frame = frameOf(here ? [T.Go, target.hash, target.name, chans, ownPort!] : [T.Go, target.hash, target.name, chans], payload);
+    const size = frameSize(frame);
+    if (size > maxFrame) {
+      if (here) unkeep();
+      throw new SerializationError("args", `are ${size} bytes encoded, over the runners' ${maxFrame}-byte frame limit`);
+    }
     if (lane !== undefined) lane(frame);
     else main.post({ kind: "relay-go", threadId, driver, frame });
   });

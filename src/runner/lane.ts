@@ -18,7 +18,7 @@ import { encodeThrown, isThenable, loadCount, runOne } from "./call-runner.ts";
 import { flushOutput, functionName, type OutputRoute } from "./call-output.ts";
 import { LogFrames } from "./log-frames.ts";
 import { bundlePath } from "./code-cache.ts";
-import { goLane } from "./go-request.ts";
+import { goLane, goLanePort } from "./go-request.ts";
 import { toShared } from "./object-store.ts";
 import { admitGoroutine, goroutineEnded } from "./goroutine-limit.ts";
 import { errorOutcome, resultFrame, stoppingOutcome } from "./result-frame.ts";
@@ -281,6 +281,7 @@ export function startLane(cfg: LaneConfig, tls: Tls | undefined): void {
     const { port } = server.address() as net.AddressInfo;
     startThreadChans(cfg.advertiseHost ?? cfg.host, port, { token: cfg.token, tls, maxFrame: cfg.maxFrame });
     channel.post({ kind: "lane-listening", threadId, port });
+    goLanePort(port);
   });
 
   // Kept results bound for the main thread's store, by request number.

@@ -20,6 +20,14 @@ describe("placeGoroutine", () => {
     expect(placeGoroutine(small, big)).toBe(big); // ...is busier than 0 by more than one
   });
 
+  it("stays on the asking runner, however loaded, when its asking thread is idle but for calls waiting on channels", () => {
+    const home = runner(40); // 20 per thread, all blocked goroutines
+    const least = runner(0);
+    expect(placeGoroutine(home, least)).toBe(least);
+    expect(placeGoroutine(home, least, true)).toBe(home);
+    expect(placeGoroutine(runner(0, 2, false), least, true)).toBe(least); // not when it is stopping
+  });
+
   it("counts calls per thread: a runner with more threads carries more before it is busy", () => {
     const home = runner(12, 8); // 1.5 per thread
     const least = runner(1, 2); // 0.5 per thread

@@ -89,6 +89,11 @@ export class PendingCall implements TaskSpec, Producer {
   settledAt = 0;
   /** The port of the runner thread's lane it last went down (undefined: the main link). */
   lanePort: number | undefined;
+  /**
+   * go() on a runner thread that would run the child itself (it waits on channels only):
+   * that thread's lane, used if the goroutine goes to its runner.
+   */
+  preferLane: number | undefined;
   /** How long its last run took on the runner, as the runner measured it. */
   execMicros = 0;
   private cleanups: (() => void)[] = [];

@@ -29,9 +29,12 @@ const load = (r: Loaded): number => r.inFlight / r.threads;
  * The runner for a goroutine that `home` asked for, given `least`, the least loaded usable
  * runner (the scheduler's heap top, so this costs O(1)): `home` unless it is gone, stopping,
  * or busier than `least` by more than LOCAL_MARGIN. Undefined: no usable runner (it waits).
+ * `idleThread`: the asking thread said it would run the child itself, everything else on it
+ * waiting on channels (runner/goroutine-locality.ts). Its calls in flight are then goroutines
+ * blocked on channels, which cost no CPU, so they do not make the runner busy.
  */
-export function placeGoroutine<R extends Loaded>(home: R | undefined, least: R | undefined): R | undefined {
+export function placeGoroutine<R extends Loaded>(home: R | undefined, least: R | undefined, idleThread = false): R | undefined {
   if (home === undefined || !home.usable) return least;
-  if (least === undefined || least === home) return home;
+  if (least === undefined || least === home || idleThread) return home;
   return load(home) <= load(least) + LOCAL_MARGIN ? home : least;
 }

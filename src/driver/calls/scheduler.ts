@@ -234,7 +234,7 @@ export class Scheduler {
    */
   goFrom(call: PendingCall, home: RunnerPort): void {
     if (this.closed) return call.reject(new ClusterClosedError(call.label));
-    const link = placeGoroutine(this.members.get(home)?.port, this.byLoad.top());
+    const link = placeGoroutine(this.members.get(home)?.port, this.byLoad.top(), call.preferLane !== undefined);
     if (link === undefined) return this.go(call);
     link.send(call);
   }

@@ -24,7 +24,7 @@ export interface LaneOwner {
   laneChanCancel(lane: Lane, opId: number): void;
   laneChanReturn(lane: Lane, chan: string, n: number): void;
   /** `go()` in a call on this runner's thread (T.Go): the frame's segments, payload and all. */
-  laneGo(hash: string, exportName: string, chans: readonly (readonly [string, number])[], segs: Uint8Array[]): void;
+  laneGo(hash: string, exportName: string, chans: readonly (readonly [string, number])[], segs: Uint8Array[], here?: number): void;
   /** A Result arrived on the lane. */
   laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, segs: Uint8Array[], inline: boolean, notStarted: boolean): void;
   /** The lane closed; calls still on it must be failed. */
@@ -60,7 +60,7 @@ export class Lane {
         } else if (h[0] === T.ChanCancel) owner.laneChanCancel(lane, h[1]);
         else if (h[0] === T.ChanReturn) owner.laneChanReturn(lane, h[1], h[2]);
         else if (h[0] === T.Log) owner.laneLog(h[2], h[3], h[4]);
-        else if (h[0] === T.Go) owner.laneGo(h[1], h[2], h[3], segs);
+        else if (h[0] === T.Go) owner.laneGo(h[1], h[2], h[3], segs, h[4] ?? undefined);
       } catch (err) {
         conn.destroy(err as Error);
       }

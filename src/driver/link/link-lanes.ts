@@ -34,8 +34,10 @@ export class LinkLanes {
     return { sent, received };
   }
 
-  /** The lane with the fewest calls on it, if any. */
-  pick(): Lane | undefined {
+  /** The lane with the fewest calls on it, if any; `port`'s, if it is open (go() that asked to stay on its thread). */
+  pick(port?: number): Lane | undefined {
+    const asked = port === undefined ? undefined : this.lanes.get(port);
+    if (asked?.alive === true) return asked;
     let best: Lane | undefined;
     for (const l of this.lanes.values()) if (l.alive && (best === undefined || l.ids.size < best.ids.size)) best = l;
     return best;

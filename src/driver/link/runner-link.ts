@@ -36,7 +36,7 @@ export interface LinkHost {
    * lane): export `exportName` of bundle `hash`, the arguments encoded as the runner sent them
    * (copies: free of the frame), `chans` the channels in them as [id, capacity].
    */
-  go(link: RunnerLink, hash: string, exportName: string, chans: readonly (readonly [string, number])[], args: Encoded): void;
+  go(link: RunnerLink, hash: string, exportName: string, chans: readonly (readonly [string, number])[], args: Encoded, lanePort?: number): void;
   /** Channels sent to this runner inside a call's arguments. */
   gaveChannels(link: RunnerLink, chans: readonly Chan<unknown>[]): void;
   /** The prefix of this driver's object ids, declared to each runner (T.Owner). */
@@ -187,8 +187,10 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     const again = call.attempts++ > 0;
     // A thread's own connection has no object store: it takes calls whose inputs all travel
     // with them (a kept result it cannot return inline goes to the store through the main thread).
-    const lane = call.solo || again || !this.warm.has(ref) || !call.deps.every((d) => d.inline !== undefined)
-      ? undefined : this.lanes.pick();
+    // A goroutine whose asking thread would run it has its module there (that thread runs it).
+    const loaded = this.warm.has(ref) || (call.preferLane !== undefined && this.lanes.ports.includes(call.preferLane));
+    const lane = call.solo || again || !loaded || !call.deps.every((d) => d.inline !== undefined)
+      ? undefined : this.lanes.pick(call.preferLane);
     call.lanePort = lane?.port;
     call.markSent();
     if (lane !== undefined) lane.send(id, call, callFrame(id, call, this));
@@ -262,11 +264,11 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
   }
 
   /** A goroutine this runner's call asked for (main connection or a lane alike). */
-  laneGo(hash: string, exportName: string, chans: readonly (readonly [string, number])[], segs: Uint8Array[]): void {
+  laneGo(hash: string, exportName: string, chans: readonly (readonly [string, number])[], segs: Uint8Array[], here?: number): void {
     if (!this.alive) return;
     const { body, attachments } = payloadOf(segs);
     // Views of socket memory: the call may wait for a runner, and go on to another.
-    this.host.go(this, hash, exportName, chans, { body: body.slice(), attachments: attachments.map((a) => a.slice()) });
+    this.host.go(this, hash, exportName, chans, { body: body.slice(), attachments: attachments.map((a) => a.slice()) }, here);
   }
 
   laneChanCancel(lane: Lane, opId: number): void {
@@ -349,7 +351,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
         case T.Draining: return this.drain();
         case T.Activity: return this.host.activity(this.address, h[1], h[2], h[3], h[4], segs.slice(1), h[5], h[6] ?? undefined);
         case T.Log: return this.laneLog(h[2], h[3], h[4]);
-        case T.Go: return this.laneGo(h[1], h[2], h[3], segs);
+        case T.Go: return this.laneGo(h[1], h[2], h[3], segs, h[4] ?? undefined);
         default: throw new ProtocolError(`unexpected message type ${String(h[0])} from runner`);
       }
     } catch (err) {
