@@ -15,11 +15,10 @@
 // made by the receiving goroutine (chan() of strand/runtime): a value goes runner -> runner,
 // one hop, and the driver's CPU per message (here) should be about nothing. Nothing asserts
 // on timings.
-import { execFileSync, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import net from "node:net";
-import os from "node:os";
 import { local, type Chan } from "../src/index.ts";
-import { footer, median, num, percentile, pinClientAndServers, processCpuUs, progress, quick, ratio, reps, spread, table } from "./common.ts";
+import { footer, median, num, percentile, processCpuUs, progress, quick, ratio, reps, spread, table } from "./common.ts";
 import { connectLoopback, EchoClient, startEchoServer, startServer } from "./raw-echo.ts";
 
 type Peer = typeof import("./fixtures/chan-peer.ts");
@@ -32,7 +31,6 @@ const WARMUP_ROUNDS = quick ? 200 : 500;
 const CAPACITIES = [0, 1, 64, 1024] as const;
 const HOMED_CAPACITIES = [0, 64, 1024] as const;
 const ECHO_BYTES = 8;
-const CPUS = os.cpus().length;
 
 // ---------------------------------------------------------------- raw floors
 
@@ -128,17 +126,6 @@ async function timeRounds(rounds: number, f: (i: number) => Promise<void>): Prom
   return micros;
 }
 
-/** Every process (all threads) back on every CPU. */
-function unpin(pids: readonly number[]): void {
-  if (process.platform !== "linux") return;
-  const all = `0-${CPUS - 1}`; // not availableParallelism(): that counts the CPUs this process is pinned to
-  try {
-    for (const pid of [process.pid, ...pids]) execFileSync("taskset", ["-a", "-pc", all, String(pid)], { stdio: "ignore" });
-  } catch {
-    // no taskset: nothing was pinned either
-  }
-}
-
 async function main(): Promise<void> {
   await using sink = await startFrameSink();
   const stream = await FrameStream.connect(sink.port);
@@ -151,7 +138,6 @@ async function main(): Promise<void> {
   await using cluster = await local({ runners: 2, threads: 1 });
   const m = await cluster.import<Peer>(new URL("./fixtures/chan-peer.ts", import.meta.url));
   const runnerPids = cluster.runners.map((r) => r.pid);
-  const serverPids = [sink.process.pid!, echoA.process.pid!, echoB.process.pid!, ...runnerPids];
   let failures = 0;
   cluster.on("error", () => failures++);
 
@@ -295,10 +281,8 @@ async function main(): Promise<void> {
     progress(`chan messages/s rep ${rep + 1}/${REPS}: raw ${num(rates.raw.at(-1)!.perSec)}, capacity 0 ${num(rates.cap[0]!.at(-1)!.perSec)}, capacity 1024 ${num(rates.cap[3]!.at(-1)!.perSec)}, made on a runner 1024 ${num(rates.home[2]!.at(-1)!.perSec)}`);
   }
 
-  // Latency depends on whether both ends share a CPU: pin every row the same way (as rtt.ts),
-  // once, and warm up after pinning (the first few thousand round trips after a change of
-  // placement have a long tail).
-  const pinned = pinClientAndServers(serverPids);
+  // Unpinned, as a user's program runs (the standard of every figure here): floor and rows
+  // alike move between CPUs as the kernel places them, reps alternating.
   await timeRounds(2 * WARMUP_ROUNDS, () => clientA.roundTrip(ping));
   await timeRounds(2 * WARMUP_ROUNDS, () => clientB.roundTrip(ping));
   await timeRounds(2 * WARMUP_ROUNDS, async () => void (await m.pid()));
@@ -315,7 +299,6 @@ async function main(): Promise<void> {
     lats.home.push(latencyOf(await runnerHomedPingPong(ROUNDS)));
     progress(`chan latency rep ${rep + 1}/${REPS}: p50 raw ${lats.raw.at(-1)!.p50.toFixed(0)} µs, driver<->runner ${lats.d2r.at(-1)!.p50.toFixed(0)} µs, runner<->runner ${lats.r2r.at(-1)!.p50.toFixed(0)} µs, made on runners ${lats.home.at(-1)!.p50.toFixed(0)} µs`);
   }
-  if (pinned) unpin(serverPids);
   stream.close();
   clientA.close();
   clientB.close();
@@ -370,9 +353,7 @@ async function main(): Promise<void> {
     `Raw stream: this process writes each value as its own frame (\`u32 length | f64\`, one \`socket.write\` per message, waiting for 'drain' when the socket buffers fill) to a \`net\` server in a child process that parses the frames and sums the values, answering at the end of the run.`,
     `Latency: ${num(ROUNDS)} sequential rounds per row and rep, after ${num(WARMUP_ROUNDS)} warm-up rounds. runner ↔ runner: \`ping\` on one runner sends a number and waits for it to come back from \`pong\` on the other, timed on the pinging runner (different runners in ${pingApart} of ${pingOf} runs). driver ↔ runner: the driver pings \`pong\` on a runner. Per-rep runner ↔ runner / raw p50: ${spread(perRepR2R, 2)}. Made on runners: \`pong\` makes its inbox and hands it out; \`ping\` makes its own and sends it as the first value, so each value goes straight to the runner that receives it (different runners in ${homePingApart} of ${homePingOf} runs); per-rep / raw p50: ${spread(perRepHome, 2)}.`,
     `Made on the receiving runner: the consumer goroutine makes the channel (\`chan(capacity)\`) and hands it to the driver, which starts the producer with it; different runners in ${homeApart} of ${homeApartOf} runs. The driver's CPU per message in these rows is what it spends on nothing but the two goroutine calls.`,
-    pinned
-      ? "Placement: the messages/s rows unpinned; for the latency rows this process pinned to CPU 0 and every other process (echo servers, runners, all their threads) to CPU 1 (taskset), then a warm-up."
-      : "Placement: not pinned (taskset unavailable or one CPU).",
+    "Placement: nothing pinned, as a user's program runs.",
     `Strand: \`local({ runners: 2, threads: 1 })\`; channels made by \`cluster.chan\` are homed in this driver, those made by \`chan()\` on the runner thread that made them.${failures > 0 ? ` ${failures} goroutine failure(s) reported.` : ""}`,
   ]));
   console.log();

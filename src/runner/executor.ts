@@ -101,7 +101,7 @@ export class Executor {
     this.lanes?.watch(this.pool);
     if (this.lanes !== undefined) {
       const goroutines = (this.goroutines = new GoroutineDispatch(this.lanes.channelName, {
-        counters: this.lanes.counters, maxGoroutines: lane?.maxGoroutines,
+        counters: this.lanes.counters, maxGoroutines: lane?.maxGoroutines, threads,
         afterOutput: (thread, seq, deliver) => this.output.after(thread, seq, deliver),
         loaded: (n) => (this.loads += n),
       }));

@@ -1,7 +1,7 @@
 import { BroadcastChannel } from "node:worker_threads";
 import { packTasks, unpackOutcomes } from "./batch.ts";
 import { admitGoroutine, goroutineEnded } from "./goroutine-limit.ts";
-import { errorOutcome } from "./result-frame.ts";
+import { errorOutcome, stoppingOutcome } from "./result-frame.ts";
 import type { CallOutcome, CallTask } from "./task.ts";
 import { goroutineChannelName, type GoroutineEnded, type OutcomeBatch, type StartGoroutine } from "./thread-messages.ts";
 
@@ -22,6 +22,8 @@ export interface DispatchHost {
   /** The runner's shared counters (LANE_COUNTER), where live goroutines are counted. */
   counters: Int32Array;
   maxGoroutines: number | undefined;
+  /** The runner's threads: goroutines that came before they were all ready wait for them all. */
+  threads: number;
   /** Runs `deliver` once the thread's output messages up to `seq` are in (see OutputOrder). */
   afterOutput(thread: number, seq: number, deliver: () => void): void;
   /** Modules a thread imported while running a goroutine. */
@@ -58,12 +60,11 @@ export class GoroutineDispatch {
   start(job: Job): void {
     const refused = admitGoroutine(this.host.counters, this.host.maxGoroutines);
     if (refused !== undefined) return job.done(errorOutcome(job.id, refused));
-    const thread = this.leastBusy();
-    if (thread === undefined) {
+    if (this.early.length > 0 || this.threads.size < this.host.threads) {
       this.early.push(job);
       return;
     }
-    this.send(thread, job);
+    this.send(this.leastBusy()!, job);
   }
 
   private leastBusy(): Thread | undefined {
@@ -98,6 +99,9 @@ export class GoroutineDispatch {
     const thread: Thread = { id: threadId, channel, jobs: new Map(), outbox: [] };
     channel.onmessage = (ev: unknown) => this.ended(thread, (ev as { data: GoroutineEnded }).data.outcome);
     this.threads.set(threadId, thread);
+    // Spread over every thread, not piled on the first one ready (a job's ranks, a burst of
+    // goroutines at start-up): those that came early wait until all threads are.
+    if (this.threads.size < this.host.threads) return;
     for (const job of this.early.splice(0)) this.send(this.leastBusy()!, job);
   }
 
@@ -134,6 +138,8 @@ export class GoroutineDispatch {
 
   close(): void {
     this.closed = true;
+    // Never sent: the driver runs them elsewhere (a call the runner did not start).
+    for (const job of this.early.splice(0)) job.done(stoppingOutcome(job.id));
     for (const t of this.threads.values()) t.channel.close();
     this.threads.clear();
   }
