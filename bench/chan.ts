@@ -27,7 +27,9 @@ const REPS = reps(5, 2);
 const MESSAGES = quick ? 1000 : 5000; // per Strand row and rep
 const RAW_MESSAGES = quick ? 100_000 : 1_000_000;
 const ROUNDS = quick ? 300 : 1000; // per latency row and rep
-const WARMUP_ROUNDS = quick ? 200 : 500;
+// Unpinned, the first few thousand rounds of every row run slower (the kernel still moving the
+// threads between CPUs, the JIT): 500 left the first reps 1.5-2x the last ones.
+const WARMUP_ROUNDS = quick ? 200 : 3000;
 const CAPACITIES = [0, 1, 64, 1024] as const;
 const HOMED_CAPACITIES = [0, 64, 1024] as const;
 const ECHO_BYTES = 8;
