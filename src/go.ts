@@ -1,6 +1,6 @@
 // `go(f, ...args)` inside a remote function: starts `f` as a goroutine of the cluster, as
 // Go's `go f(x)` does. This file is only the call and its registration: the runner's worker
-// threads implement it (runner/go-request.ts) and register it under a global symbol, because
+// threads implement it (runner/goroutines/go-request.ts) and register it under a global symbol, because
 // a user module bundles its own copy of this file.
 
 /** A function type whose arguments are unconstrained: the bound for "any function". */

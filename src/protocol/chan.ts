@@ -69,7 +69,7 @@ export interface ChanOps {
 }
 
 // Channel operations waiting now, in this thread: a runner thread counts them to tell a
-// goroutine blocked on a channel (it uses no CPU) from one that runs (goroutine-locality.ts).
+// goroutine blocked on a channel (it uses no CPU) from one that runs (runner/goroutines/locality.ts).
 // Registered, because user modules bundle their own copy of `select`.
 const kWaiting = Symbol.for("strand.chan.waiting");
 interface WaitCount { n: number }

@@ -216,7 +216,7 @@ export const MESSAGES = {
    * in the arguments, [id, capacity] each (so the driver need not decode them to know which
    * of its own it gives away). The driver starts it as a goroutine; the link it came on names
    * the runner that asked. `here`: the port of the asking thread's lane, when that thread
-   * would run the goroutine itself (it is idle but for calls waiting on channels: goroutine-locality.ts).
+   * would run the goroutine itself (it is idle but for calls waiting on channels: runner/goroutines/locality.ts).
    */
   [T.Go]: { fields: [["hash", str], ["exportName", str], ["chans", listOf(goChan)], ["here", maybe(int)]] },
   /** driver -> runner: stop that call; its Result still comes. */

@@ -23,7 +23,7 @@ export interface OutputOwner {
   readonly exportName: string;
   /** Where its lines go; absent: its driver did not ask for them (they stay on the runner). */
   readonly out?: OutputRoute | undefined;
-  /** Its driver's id prefix, when known (what `go()` inside it asks: runner/go-request.ts). */
+  /** Its driver's id prefix, when known (what `go()` inside it asks: runner/goroutines/go-request.ts). */
   readonly driver?: string | undefined;
 }
 

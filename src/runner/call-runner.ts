@@ -1,5 +1,5 @@
 import { pathToFileURL } from "node:url";
-import { callSettled, callStarted } from "./goroutine-locality.ts";
+import { callSettled, callStarted } from "./goroutines/locality.ts";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { provideContext, type CallContext } from "../context.ts";
 import { CancelledError, ImportError } from "../errors.ts";
@@ -10,7 +10,7 @@ import { errorCode, threadMetrics } from "./metrics/thread-metrics.ts";
 import { runRank } from "./spmd/rank.ts";
 import { callAs, callEnded, callLoading } from "./call-output.ts";
 import { trimStacks } from "./remote-stack.ts";
-import { noteExports } from "./go-request.ts";
+import { noteExports } from "./goroutines/go-request.ts";
 import type { CallOutcome, CallTask, ObjectDeps } from "./task.ts";
 
 // Runs on a worker thread: loads bundles by path (once per thread) and runs calls,

@@ -2,7 +2,7 @@ import os from "node:os";
 import { Piscina } from "piscina";
 import { CancelledError } from "../errors.ts";
 import { packTasks, unpackOutcomes } from "./batch.ts";
-import { GoroutineDispatch } from "./goroutine-dispatch.ts";
+import { GoroutineDispatch } from "./goroutines/dispatch.ts";
 import { errorOutcome } from "./result-frame.ts";
 import { LaneRegistry } from "./lane-registry.ts";
 import type { CallOutcome, CallTask } from "./task.ts";
@@ -13,7 +13,7 @@ export interface Job extends CallTask {
   solo: boolean;
   /**
    * May wait on channels for as long as it likes (a goroutine): it goes to a thread beside
-   * other work instead of holding one (goroutine-dispatch.ts), so blocked goroutines never
+   * other work instead of holding one (goroutines/dispatch.ts), so blocked goroutines never
    * starve the pool, and any number may be live.
    */
   concurrent?: boolean;
@@ -93,7 +93,7 @@ export class Executor {
       minThreads: threads,
       maxThreads: threads,
       // Piscina's one task per thread at a time is our own accounting's too: goroutines,
-      // which may await channels for ever, are never piscina tasks (goroutine-dispatch.ts).
+      // which may await channels for ever, are never piscina tasks (goroutines/dispatch.ts).
       // Idle threads must keep their event loops turning to serve their lanes.
       atomics: lane === undefined ? "sync" : "disabled",
       ...(workerData !== undefined ? { workerData } : {}),

@@ -79,7 +79,7 @@ export class LaneRegistry {
     this.goneListeners.push(listener);
   }
 
-  /** `listener` hears of every thread that listens on its goroutine channel (goroutine-dispatch.ts). */
+  /** `listener` hears of every thread that listens on its goroutine channel (goroutines/dispatch.ts). */
   onGoroutineThread(listener: (threadId: number) => void): void {
     this.goroutineThread = listener;
   }

@@ -178,7 +178,7 @@ export type ToWorkerThreads = DrainLanes | AbortCall | ObjectStored | ChanAnswer
 export type ThreadMessage = ToMainThread | ToWorkerThreads;
 
 // --- A thread's goroutine channel: goroutines that came over the main link go to one thread,
-// and their outcomes come back (runner/goroutine-dispatch.ts, runner/goroutine-thread.ts).
+// and their outcomes come back (runner/goroutines/dispatch.ts, runner/goroutines/on-thread.ts).
 
 /**
  * Piscina hands a task to whichever thread is free and caps the tasks a thread runs at once;

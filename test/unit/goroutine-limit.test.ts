@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { GoroutineLimitError } from "../../src/errors.ts";
-import { admitGoroutine, goroutineEnded, heapRefusal } from "../../src/runner/goroutine-limit.ts";
+import { admitGoroutine, goroutineEnded, heapRefusal } from "../../src/runner/goroutines/limit.ts";
 import { LANE_COUNTER, LANE_COUNTERS } from "../../src/runner/thread-messages.ts";
 
 describe("goroutine admission (the runner's shared count)", () => {

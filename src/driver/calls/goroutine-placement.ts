@@ -30,7 +30,7 @@ const load = (r: Loaded): number => r.inFlight / r.threads;
  * runner (the scheduler's heap top, so this costs O(1)): `home` unless it is gone, stopping,
  * or busier than `least` by more than LOCAL_MARGIN. Undefined: no usable runner (it waits).
  * `idleThread`: the asking thread said it would run the child itself, everything else on it
- * waiting on channels (runner/goroutine-locality.ts). Its calls in flight are then goroutines
+ * waiting on channels (runner/goroutines/locality.ts). Its calls in flight are then goroutines
  * blocked on channels, which cost no CPU, so they do not make the runner busy.
  */
 export function placeGoroutine<R extends Loaded>(home: R | undefined, least: R | undefined, idleThread = false): R | undefined {

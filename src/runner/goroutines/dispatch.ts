@@ -1,9 +1,9 @@
 import { BroadcastChannel } from "node:worker_threads";
-import { packTasks, unpackOutcomes } from "./batch.ts";
-import { admitGoroutine, goroutineEnded } from "./goroutine-limit.ts";
-import { errorOutcome, stoppingOutcome } from "./result-frame.ts";
-import type { CallOutcome, CallTask } from "./task.ts";
-import { goroutineChannelName, type GoroutineEnded, type OutcomeBatch, type StartGoroutine } from "./thread-messages.ts";
+import { packTasks, unpackOutcomes } from "../batch.ts";
+import { admitGoroutine, goroutineEnded } from "./limit.ts";
+import { errorOutcome, stoppingOutcome } from "../result-frame.ts";
+import type { CallOutcome, CallTask } from "../task.ts";
+import { goroutineChannelName, type GoroutineEnded, type OutcomeBatch, type StartGoroutine } from "../thread-messages.ts";
 
 // Runs on the runner's main thread: goroutines that came over the main link (a module not
 // warm yet, a resend, one that uses objects) go to a worker thread directly, never as

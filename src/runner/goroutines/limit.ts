@@ -1,6 +1,6 @@
 import v8 from "node:v8";
-import { GoroutineLimitError } from "../errors.ts";
-import { LANE_COUNTER } from "./thread-messages.ts";
+import { GoroutineLimitError } from "../../errors.ts";
+import { LANE_COUNTER } from "../thread-messages.ts";
 
 // Goroutines have no cap: a blocked one costs memory only. What a runner refuses, it
 // refuses at the `go` call with a GoroutineLimitError, never by queueing:

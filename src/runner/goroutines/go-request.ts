@@ -1,13 +1,13 @@
 import path from "node:path";
 import { threadId } from "node:worker_threads";
-import { SerializationError } from "../errors.ts";
-import { provideGo } from "../go.ts";
-import { encodeValue } from "../protocol/codec.ts";
-import { frameOf, T } from "../protocol/messages.ts";
-import { frameSize } from "../transport/frames.ts";
-import { runningCall } from "./call-output.ts";
-import { ThreadChannel } from "./thread-messages.ts";
-import { keepHere, unkeep } from "./goroutine-locality.ts";
+import { SerializationError } from "../../errors.ts";
+import { provideGo } from "../../go.ts";
+import { encodeValue } from "../../protocol/codec.ts";
+import { frameOf, T } from "../../protocol/messages.ts";
+import { frameSize } from "../../transport/frames.ts";
+import { runningCall } from "../call-output.ts";
+import { ThreadChannel } from "../thread-messages.ts";
+import { keepHere, unkeep } from "./locality.ts";
 
 // Runs on a worker thread: `go(f, ...args)` inside a remote function (go.ts). The thread
 // knows which export of which bundle each function value is (recorded as it loads a

@@ -1,15 +1,15 @@
 import { BroadcastChannel, threadId } from "node:worker_threads";
-import { GoroutineLimitError } from "../errors.ts";
-import { packOutcomes, unpackTasks } from "./batch.ts";
-import { isThenable, loadCount, runOne } from "./call-runner.ts";
-import type { OutputRoute } from "./call-output.ts";
-import { heapRefusal } from "./goroutine-limit.ts";
-import { errorOutcome } from "./result-frame.ts";
-import type { CallOutcome } from "./task.ts";
-import { goroutineChannelName, type GoroutineEnded, type GoroutinesReady, type StartGoroutine } from "./thread-messages.ts";
+import { GoroutineLimitError } from "../../errors.ts";
+import { packOutcomes, unpackTasks } from "../batch.ts";
+import { isThenable, loadCount, runOne } from "../call-runner.ts";
+import type { OutputRoute } from "../call-output.ts";
+import { heapRefusal } from "./limit.ts";
+import { errorOutcome } from "../result-frame.ts";
+import type { CallOutcome } from "../task.ts";
+import { goroutineChannelName, type GoroutineEnded, type GoroutinesReady, type StartGoroutine } from "../thread-messages.ts";
 
 // Runs on a worker thread: goroutines the main thread hands to this thread (those that came
-// over the main link; see goroutine-dispatch.ts). Each runs as a lane call does, beside
+// over the main link; see dispatch.ts). Each runs as a lane call does, beside
 // everything else on the thread: a blocked one is a suspended async function, nothing more.
 
 /**

@@ -1,4 +1,4 @@
-import { chanWaitCount } from "../protocol/chan.ts";
+import { chanWaitCount } from "../../protocol/chan.ts";
 
 // Runs on a worker thread: whether a goroutine this thread asks for with go() should run on
 // this same thread, as Go puts a new goroutine on its parent's processor (its `runnext`).
