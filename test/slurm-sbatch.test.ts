@@ -65,7 +65,10 @@ describeSlurm("a whole job in one allocation", (s) => {
     const text = await readFile(file, "utf8");
     const order = ["stopping\n", '"why":"SIGTERM","msg":"stopping: finishing in-flight calls"', '"msg":"runner left"'].map((m) => text.indexOf(m));
     expect(order.every((i) => i >= 0), text).toBe(true);
-    expect(order).toEqual([...order].sort((a, b) => a - b));
+    // The driver first. The runner's own line and the head's note of its Leave come from two
+    // processes writing one file at about the same moment: either may land first.
+    expect(order[0], text).toBeLessThan(order[1]!);
+    expect(order[0], text).toBeLessThan(order[2]!);
   }, 180_000);
 
   it("strand mpirun in salloc: -n from the allocation, runners by srun on its nodes", async () => {
