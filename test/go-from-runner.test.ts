@@ -110,25 +110,25 @@ describe("where a goroutine started on a runner goes", () => {
   describe("threads of one runner", () => {
     const t = useCluster<{ m: M }>({ runners: 1, threads: 2 }, { m: "go-from-runner.ts" });
 
-    it("a pipeline's children, each started while everything else there waits on channels, stay on their parent's thread (Go's runnext)", async () => {
+    /** The parent's thread and its 6 children's, once all 7 goroutines have ended. */
+    async function threadsOf(oneByOne: boolean): Promise<[number, number[]]> {
       const where = t.cluster.chan<[number, number[]]>(1);
       const release = t.cluster.chan<never>();
       const all = settled(t.cluster, 7);
-      t.m.spawnOnThreads.go(6, true, where, release);
-      const [parent, children] = (await where.recv()).value!;
+      t.m.spawnOnThreads.go(6, oneByOne, where, release);
+      const got = (await where.recv()).value!;
       await release.close();
       await all;
+      return got;
+    }
+
+    it("a pipeline's children, each started while everything else there waits on channels, stay on their parent's thread (Go's runnext)", async () => {
+      const [parent, children] = await threadsOf(true);
       expect(children).toEqual([parent, parent, parent, parent, parent, parent]);
     });
 
     it("a fan-out is not piled on one thread: the first child stays, the next ones go where there is room", async () => {
-      const where = t.cluster.chan<[number, number[]]>(1);
-      const release = t.cluster.chan<never>();
-      const all = settled(t.cluster, 7);
-      t.m.spawnOnThreads.go(6, false, where, release);
-      const [parent, children] = (await where.recv()).value!;
-      await release.close();
-      await all;
+      const [parent, children] = await threadsOf(false);
       expect(children).toContain(parent);
       expect(children.filter((c) => c !== parent).length).toBeGreaterThanOrEqual(2);
     });
