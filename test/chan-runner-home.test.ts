@@ -22,6 +22,14 @@ describe("a channel made on a runner (chan() in a remote function), used by the 
     await sending;
   });
 
+  it("travels as an SPMD argument: every rank sends on it", async () => {
+    const { ch } = (await t.m.makeChan(8)) as Made;
+    expect(await t.cluster.spmd(4, t.m.rankSends, ch as Chan<number>)).toEqual([0, 1, 2, 3]);
+    const got = [];
+    for (let i = 0; i < 4; i++) got.push((await ch.recv()).value);
+    expect(got.sort()).toEqual([0, 1, 2, 3]);
+  });
+
   it("unbuffered: a send is ready only with a receiver waiting (select with default says so)", async () => {
     const { ch } = (await t.m.makeChan(0)) as Made;
     expect(await select([{ send: ch, value: 1 }], { default: true })).toEqual({ index: -1 });
