@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RemoteError, type Cluster, type Goroutine } from "../src/index.ts";
+import { RemoteError, type Cluster, type Goroutine, type Remote } from "../src/index.ts";
 import { go } from "../src/runtime.ts";
 import { take } from "./helpers.ts";
 import { useCluster } from "./use-cluster.ts";
@@ -90,18 +90,27 @@ describe("go() inside a remote function", () => {
   });
 });
 
+/**
+ * A parent that starts `n` holding children (spawnHolders): what each reported, [index, pid]
+ * (the parent's index -1), once all of them have ended.
+ */
+async function holders(cluster: Cluster, m: Remote<M>, n: number): Promise<[number, number][]> {
+  const where = cluster.chan<[number, number]>(n + 1);
+  const release = cluster.chan<never>();
+  const all = settled(cluster, n + 1);
+  m.spawnHolders.go(n, where, release);
+  const got = await take(where, n + 1);
+  await release.close();
+  await all;
+  return got;
+}
+
 describe("where a goroutine started on a runner goes", () => {
   describe("idle runners", () => {
     const t = useCluster<{ m: M }>({ runners: 2, threads: 1 }, { m: "go-from-runner.ts" });
 
     it("the child runs on its parent's runner", async () => {
-      const where = t.cluster.chan<[number, number]>(2);
-      const release = t.cluster.chan<never>();
-      const both = settled(t.cluster, 2);
-      t.m.spawnHolders.go(1, where, release);
-      const [parent, child] = await take(where, 2);
-      await release.close();
-      await both;
+      const [parent, child] = await holders(t.cluster, t.m, 1);
       expect(parent![0]).toBe(-1);
       expect(child![1]).toBe(parent![1]);
     });
@@ -138,13 +147,7 @@ describe("where a goroutine started on a runner goes", () => {
     const t = useCluster<{ m: M }>({ runners: 2, threads: 1 }, { m: "go-from-runner.ts" });
 
     it("children stay while their runner is not much busier than the other, then go elsewhere", async () => {
-      const where = t.cluster.chan<[number, number]>(8);
-      const release = t.cluster.chan<never>();
-      const all = settled(t.cluster, 7);
-      t.m.spawnHolders.go(6, where, release);
-      const got = await take(where, 7);
-      await release.close();
-      await all;
+      const got = await holders(t.cluster, t.m, 6);
       const parentPid = got.find(([i]) => i === -1)![1];
       const pidOf = new Map(got.filter(([i]) => i >= 0));
       // Every goroutine holds until released, so each placement saw the loads the earlier
