@@ -9,7 +9,8 @@ import { Lane, type LaneOwner } from "./lane.ts";
  */
 export class LinkLanes {
   private readonly lanes = new Map<number, Lane>(); // port -> lane
-  private readonly dialing = new Set<number>();
+  /** Ports being dialed, with what waits for each dial to end (opened or not). */
+  private readonly dialing = new Map<number, (() => void)[]>();
 
   constructor(
     private readonly owner: LaneOwner & { readonly alive: boolean },
@@ -50,19 +51,36 @@ export class LinkLanes {
     const { host } = parseAddress(this.owner.address);
     for (const port of wanted) {
       if (this.lanes.has(port) || this.dialing.has(port)) continue;
-      this.dialing.add(port);
+      this.dialing.set(port, []);
       Lane.open(host, port, this.token, this.tls, this.owner).then(
         (lane) => {
-          this.dialing.delete(port);
           if (this.owner.alive) this.lanes.set(port, lane);
           else lane.close();
+          this.dialed(port);
         },
         (err: Error) => {
-          this.dialing.delete(port);
           this.log.debug({ runner: this.owner.address, port, err: err.message }, "lane not available");
+          this.dialed(port);
         },
       );
     }
+  }
+
+  /**
+   * Runs `then` once the dial to `port` ends, and returns true, if that lane is being dialed
+   * now; false (nothing is run) otherwise.
+   */
+  whenDialed(port: number, then: () => void): boolean {
+    const waiting = this.dialing.get(port);
+    if (waiting === undefined) return false;
+    waiting.push(then);
+    return true;
+  }
+
+  private dialed(port: number): void {
+    const waiting = this.dialing.get(port) ?? [];
+    this.dialing.delete(port);
+    for (const then of waiting) then();
   }
 
   /** A lane closed: it takes no more calls. */

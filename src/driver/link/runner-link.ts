@@ -175,7 +175,6 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
   }
 
   send(call: PendingCall): void {
-    const { ref } = call.module;
     if (call.args.chans !== undefined) this.host.gaveChannels(this, call.args.chans);
     const id = this.nextId++;
     call.id = id;
@@ -185,6 +184,18 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     // A call sent again after a loss takes the main connection, which heartbeats watch: a
     // lane may belong to a thread about to go the way of the one that lost it.
     const again = call.attempts++ > 0;
+    // A goroutine its asking thread would run itself, whose lane is still being dialed (a
+    // fresh cluster's first go()): the main connection would hand it to the least busy
+    // thread, never the asking one. It waits the dial out (one handshake), still in flight
+    // here, so a link lost meanwhile fails or retries it as any other.
+    if (!again && call.preferLane !== undefined && this.lanes.whenDialed(call.preferLane, () => this.transmit(id, call))) return;
+    this.transmit(id, call);
+  }
+
+  private transmit(id: number, call: PendingCall): void {
+    if (this.inflight.get(id) !== call || !this.alive) return; // failed or moved while waiting
+    const { ref } = call.module;
+    const again = call.attempts > 1;
     // A thread's own connection has no object store: it takes calls whose inputs all travel
     // with them (a kept result it cannot return inline goes to the store through the main thread).
     // A goroutine whose asking thread would run it has its module there (that thread runs it).
