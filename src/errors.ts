@@ -24,7 +24,12 @@ export type StrandErrorCode =
   | "ERR_STRAND_CHANNEL_BROKEN"
   | "ERR_STRAND_GOROUTINE_LIMIT"
   | "ERR_STRAND_JOB_ABORTED"
-  | "ERR_STRAND_SLURM";
+  | "ERR_STRAND_SLURM"
+  | "ERR_STRAND_WASM_IMPORT"
+  | "ERR_STRAND_WASM_TRAP"
+  | "ERR_STRAND_WASM_EXIT"
+  | "ERR_STRAND_MPI"
+  | "ERR_STRAND_MPI_ABORT";
 
 /** Extra fields a Strand error carries across the wire besides message/stack/cause. */
 export type ErrorFields = Record<string, string | number | boolean | undefined>;
@@ -462,5 +467,111 @@ export class SlurmError extends StrandError {
   }
   override fields(): ErrorFields {
     return { command: this.command, reason: this.reason };
+  }
+}
+
+/**
+ * A WebAssembly module imports what Strand does not provide: refused when it is loaded, before
+ * any rank runs, naming every unknown import (`module.name`), not a crash at its first call.
+ */
+export class WasmImportError extends StrandError {
+  static readonly code = "ERR_STRAND_WASM_IMPORT";
+  static {
+    register(WasmImportError, (f) => new WasmImportError(f.string("module"), f.string("unknown").split(", ")));
+  }
+  /** The .wasm file (or its content hash) that was refused. */
+  readonly module: string;
+  /** The unknown imports, `module.name`, joined by ", ". */
+  readonly unknown: string;
+  constructor(module: string, unknown: readonly string[]) {
+    super(WasmImportError.code, `${module} imports what Strand does not provide: ${unknown.join(", ")}`);
+    this.module = module;
+    this.unknown = unknown.join(", ");
+  }
+  override fields(): ErrorFields {
+    return { module: this.module, unknown: this.unknown };
+  }
+}
+
+/** A Wasm rank trapped (unreachable, out-of-bounds access, stack overflow…): the job aborts with its Wasm stack. */
+export class WasmTrapError extends StrandError {
+  static readonly code = "ERR_STRAND_WASM_TRAP";
+  static {
+    register(WasmTrapError, (f) => new WasmTrapError(f.number("rank"), f.string("trap"), f.string("wasmStack")));
+  }
+  readonly rank: number;
+  /** V8's message for the trap (e.g. "unreachable", "memory access out of bounds"). */
+  readonly trap: string;
+  /** The Wasm frames (function names where the module keeps them), innermost first. */
+  readonly wasmStack: string;
+  constructor(rank: number, trap: string, wasmStack: string) {
+    super(WasmTrapError.code, `rank ${rank} trapped: ${trap}`);
+    this.rank = rank;
+    this.trap = trap;
+    this.wasmStack = wasmStack;
+    this.stack = `${this.name}: ${this.message}\n    --- wasm stack (rank ${rank}) ---\n${wasmStack}`;
+  }
+  override fields(): ErrorFields {
+    return { rank: this.rank, trap: this.trap, wasmStack: this.wasmStack };
+  }
+}
+
+/** A Wasm program's rank exited with a non-zero status (`exit(3)`, `return 3` from main): the job aborts as on a throw. */
+export class WasmExitError extends StrandError {
+  static readonly code = "ERR_STRAND_WASM_EXIT";
+  static {
+    register(WasmExitError, (f) => new WasmExitError(f.number("rank"), f.number("exitCode")));
+  }
+  readonly rank: number;
+  readonly exitCode: number;
+  constructor(rank: number, exitCode: number) {
+    super(WasmExitError.code, `rank ${rank} exited with status ${exitCode}`);
+    this.rank = rank;
+    this.exitCode = exitCode;
+  }
+  override fields(): ErrorFields {
+    return { rank: this.rank, exitCode: this.exitCode };
+  }
+}
+
+/**
+ * An MPI call from a Wasm rank was given what MPI forbids (a buffer outside linear memory, a
+ * negative count, an unknown handle…): `call` is the MPI function, `rank` the caller's rank in
+ * the job. Raised before anything is read or written; the job aborts (MPI_ERRORS_ARE_FATAL).
+ */
+export class MpiError extends StrandError {
+  static readonly code = "ERR_STRAND_MPI";
+  static {
+    register(MpiError, (f) => new MpiError(f.string("call"), f.number("rank"), f.string("reason")));
+  }
+  readonly call: string;
+  readonly rank: number;
+  readonly reason: string;
+  constructor(call: string, rank: number, reason: string) {
+    super(MpiError.code, `${call} on rank ${rank}: ${reason}`);
+    this.call = call;
+    this.rank = rank;
+    this.reason = reason;
+  }
+  override fields(): ErrorFields {
+    return { call: this.call, rank: this.rank, reason: this.reason };
+  }
+}
+
+/** A rank called MPI_Abort: the job aborts; `errorCode` becomes `strand mpirun`'s exit status. */
+export class MpiAbortError extends StrandError {
+  static readonly code = "ERR_STRAND_MPI_ABORT";
+  static {
+    register(MpiAbortError, (f) => new MpiAbortError(f.number("rank"), f.number("errorCode")));
+  }
+  readonly rank: number;
+  readonly errorCode: number;
+  constructor(rank: number, errorCode: number) {
+    super(MpiAbortError.code, `rank ${rank} called MPI_Abort with error code ${errorCode}`);
+    this.rank = rank;
+    this.errorCode = errorCode;
+  }
+  override fields(): ErrorFields {
+    return { rank: this.rank, errorCode: this.errorCode };
   }
 }

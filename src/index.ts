@@ -25,6 +25,7 @@ export {
   StrandError, RemoteError, RunnerLostError, NoRunnersError, ClusterClosedError, SerializationError, AuthError, ProtocolError,
   TimeoutError, CancelledError, ImportError, ObjectLostError, ObjectStoreFullError,
   ChannelClosedError, ChannelBrokenError, GoroutineLimitError, JobAbortedError, SlurmError, type StrandErrorCode,
+  WasmImportError, WasmTrapError, WasmExitError, MpiError, MpiAbortError,
 } from "./errors.ts";
 export { context, type CallContext } from "./context.ts";
 export { comm, ANY, PROC_NULL, type Comm, type Message, type ReduceOp } from "./comm.ts";

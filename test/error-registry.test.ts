@@ -4,6 +4,7 @@ import * as runtime from "../src/runtime.ts";
 import {
   AuthError, CancelledError, ChannelBrokenError, ChannelClosedError, ClusterClosedError, ImportError, JobAbortedError,
   GoroutineLimitError, NoRunnersError, ObjectLostError, ObjectStoreFullError, ProtocolError, RemoteError, RunnerLostError, SerializationError, SlurmError, StrandError, TimeoutError,
+  MpiAbortError, MpiError, WasmExitError, WasmImportError, WasmTrapError,
 } from "../src/index.ts";
 import { errorClasses, errorClassOf, reviveStrandError, type ErrorClass } from "../src/errors.ts";
 import { decodeError, encodeSegments } from "../src/protocol/codec.ts";
@@ -37,6 +38,11 @@ const samples: Record<string, () => StrandError> = {
   GoroutineLimitError: () => new GoroutineLimitError("10.0.0.4:7000", "100 goroutines live (--max-goroutines 100)", "link"),
   JobAbortedError: () => new JobAbortedError(2, "boom at rank 2"),
   SlurmError: () => new SlurmError("sbatch", "Invalid partition name specified"),
+  WasmImportError: () => new WasmImportError("prog.wasm", ["env.fork", "strand_mpi.MPI_Win_create"]),
+  WasmTrapError: () => new WasmTrapError(3, "unreachable", "    at solve (wasm://wasm/7a2b:wasm-function[12]:0x4f1)"),
+  WasmExitError: () => new WasmExitError(1, 3),
+  MpiError: () => new MpiError("MPI_Send", 2, "buffer 0x10fff0 + 4 x 8 bytes is outside linear memory (1114112 bytes)"),
+  MpiAbortError: () => new MpiAbortError(1, 7),
 };
 
 /** How the runner sends an error (a failed call's answer) and how the driver reads it back. */

@@ -53,6 +53,9 @@ export async function bundle(pathOrUrl: string | URL, external: readonly string[
       platform: "node",
       target: "node20",
       external: [...external],
+      // A module may import a .wasm file: its bytes travel inside the bundle (a Uint8Array
+      // default export), so it is cached and shipped by content hash with the code that uses it.
+      loader: { ".wasm": "binary" },
       write: false,
       metafile: true,
       sourcemap: "inline",
