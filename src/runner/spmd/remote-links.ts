@@ -122,7 +122,9 @@ export class RemoteLinks {
     const to = this.table[dest];
     const fail = (err: Error): void => {
       if (out.failure !== undefined) return;
-      out.failure = new JobAbortedError(dest, `cannot reach rank ${dest}: ${err.message}`);
+      // Named as the failed rank, though from here a bad link of ours looks the same as a
+      // dead peer: the reason says which rank could not reach it.
+      out.failure = new JobAbortedError(dest, `rank ${this.rank} cannot reach rank ${dest}: ${err.message}`);
       for (const w of out.waiting.splice(0)) w.done(out.failure);
       if (!this.closed) this.events.lost(dest, out.failure);
     };
