@@ -10,8 +10,7 @@
 // Node TCP echo between two processes (what Node's sockets cost, which MPI's busy-polling
 // C does not pay). OpenMPI is installed from Debian if missing; without it the
 // Strand rows still print. Nothing asserts on timings.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +18,7 @@ import { local, type Cluster, type Remote, type SpmdOptions } from "../src/index
 import type { RankTimes } from "./fixtures/mpi-ranks.ts";
 import { footer, median, num, percentile, progress, quick, reps, spread, table } from "./common.ts";
 import { EchoClient, startEchoServer } from "./raw-echo.ts";
+import { MPI_TRANSPORT, runMpiBench, setUpMpi, type MpiTransport } from "./mpi/openmpi.ts";
 
 type Ranks = typeof import("./fixtures/mpi-ranks.ts");
 type Test = "pingpong" | "allreduce" | "bcast";
@@ -91,59 +91,9 @@ async function attempt(side: Side, loop: Loop, f: () => Promise<readonly number[
 
 // ---------------------------------------------------------------- OpenMPI
 
-const onPath = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
-
-/** Installs OpenMPI if needed and builds mpibench; the reason if it cannot. */
-function setUpMpi(): { version: string } | { error: string } {
-  if (!onPath("mpicc") || !onPath("mpirun")) {
-    if (!onPath("apt-get") || process.getuid?.() !== 0) return { error: "mpicc/mpirun not found, and no apt-get as root to install them" };
-    progress("mpi: installing OpenMPI (apt-get install openmpi-bin libopenmpi-dev)");
-    // Installer output goes to stderr: stdout is the markdown.
-    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-    for (const args of [["update"], ["install", "-y", "openmpi-bin", "libopenmpi-dev"]]) {
-      const r = spawnSync("apt-get", args, { stdio: ["ignore", 2, 2], env });
-      if (r.status !== 0) return { error: `\`apt-get ${args.join(" ")}\` failed (exit ${r.status ?? r.signal})` };
-    }
-    if (!onPath("mpicc") || !onPath("mpirun")) return { error: "apt-get installed OpenMPI but mpicc/mpirun are still not on PATH" };
-  }
-  try {
-    mkdirSync(path.dirname(binary), { recursive: true });
-    execFileSync("mpicc", ["-O2", "-o", binary, source], { stdio: ["ignore", 2, 2] });
-    const version = execFileSync("mpirun", ["--version"], { encoding: "utf8" }).split("\n")[0]!.trim();
-    return { version };
-  } catch (err) {
-    return { error: `building ${path.relative(root, source)} failed: ${describe(err)}` };
-  }
-}
-
-const MPI_TRANSPORT: Record<"tcp" | "sm", string[]> = {
-  // ob1 named explicitly: another PML (ucx, cm) would ignore the BTL list.
-  tcp: ["--mca", "pml", "ob1", "--mca", "btl", "tcp,self", "--mca", "btl_tcp_if_include", "lo"],
-  sm: ["--mca", "pml", "ob1", "--mca", "btl", "vader,self"],
-};
-
-/** One mpirun of mpibench; rank 0's per-iteration times in µs. */
-function runMpi(mode: "tcp" | "sm", loop: Loop): Promise<number[]> {
-  const args = ["--allow-run-as-root", "--oversubscribe", "-np", String(loop.ranks), ...MPI_TRANSPORT[mode], binary, loop.test, String(loop.n), String(loop.warm), String(loop.iters)];
-  return new Promise((resolve, reject) => {
-    const child = spawn("mpirun", args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-    const timer = setTimeout(() => child.kill("SIGTERM"), MPI_TIMEOUT_MS);
-    child.once("error", reject);
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      const line = out.split("\n").find((l) => l.startsWith("MPIBENCH "));
-      if (code !== 0 || line === undefined) {
-        return reject(new Error(`mpirun ${args.join(" ")} exited with ${code ?? signal}: ${(err || out).trim().slice(0, 800)}`));
-      }
-      const parsed = JSON.parse(line.slice("MPIBENCH ".length)) as { us: number[] };
-      resolve(parsed.us);
-    });
-  });
-}
+/** One mpirun of mpibench for `loop`; rank 0's per-iteration times in µs. */
+const runMpi = (mode: MpiTransport, loop: Loop): Promise<number[]> =>
+  runMpiBench(binary, mode, loop.ranks, [loop.test, String(loop.n), String(loop.warm), String(loop.iters)], MPI_TIMEOUT_MS);
 
 // ---------------------------------------------------------------- Strand
 
@@ -266,7 +216,7 @@ function row(spec: RowSpec, extra: readonly Side[], peer: Side = "tcp"): string[
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  const mpi = setUpMpi();
+  const mpi = setUpMpi(source, binary);
   if ("error" in mpi) {
     failed.set("tcp", mpi.error);
     failed.set("sm", mpi.error);
