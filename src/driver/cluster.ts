@@ -20,6 +20,7 @@ import { ObjectTable } from "./objects/object-table.ts";
 import type { Ref } from "./objects/ref.ts";
 import { makeRemote, remoteTarget, type Remote } from "./calls/remote.ts";
 import { runJob, type SpmdHost, type SpmdOptions } from "./spmd.ts";
+import { isWasmProgram, jobSettings, WASM_ENTRY_EXPORT, wasmEntry } from "./wasm-program.ts";
 import { RetryPolicy } from "./calls/retry-policy.ts";
 import type { RunnerPort } from "./calls/runner-port.ts";
 import { Rejoin } from "./link/rejoin.ts";
@@ -426,8 +427,19 @@ export class Cluster implements AsyncDisposable {
    * order. The first rank to fail aborts the job: the others' pending operations fail with
    * JobAbortedError, and so does this promise (the failed rank's error as its `cause`).
    */
-  spmd<A extends unknown[], R>(size: number | SpmdOptions, f: (...args: A) => Promise<R>, ...args: A): Promise<R[]> {
+  spmd<A extends unknown[], R>(size: number | SpmdOptions, f: (...args: A) => Promise<R>, ...args: A): Promise<R[]>;
+  /**
+   * Runs a C program compiled to wasm32-wasi (`strand cc`; a path or file: URL ending in
+   * .wasm) as an SPMD job: each rank runs its main with argv = [file name, ...args], MPI
+   * calls going over the ranks' communicators. Resolves with every rank's exit status (0);
+   * a non-zero exit (WasmExitError), a trap (WasmTrapError), MPI_Abort (MpiAbortError) or an
+   * MPI error in any rank aborts the job (JobAbortedError, the rank's error as its cause).
+   * `options.wasm`: the program's environment and memory limit.
+   */
+  spmd(size: number | SpmdOptions, program: string | URL, ...args: (string | number)[]): Promise<number[]>;
+  spmd(size: number | SpmdOptions, f: unknown, ...args: unknown[]): Promise<unknown[]> {
     if (this.closing !== undefined) return Promise.reject(new ClusterClosedError("spmd"));
+    if (isWasmProgram(f)) return this.spmdWasm(typeof size === "number" ? { size } : size, f, args);
     const target = remoteTarget(f);
     const owner = target?.owner as { cluster?: Cluster; mod?: ModuleRef } | undefined;
     if (target === undefined || owner?.cluster !== this || owner.mod === undefined) {
@@ -446,9 +458,17 @@ export class Cluster implements AsyncDisposable {
     };
     const options = typeof size === "number" ? { size } : size;
     const job = this.observers.startJob(options.size);
-    const run = runJob(host, options, args) as Promise<R[]>;
+    const run = runJob(host, options, args);
     run.then(() => this.observers.endJob(job, undefined), (err: unknown) => this.observers.endJob(job, err as Error));
     return run;
+  }
+
+  /** A C program's job: the ranks run the export of a generated entry module (driver/wasm-program.ts). */
+  private async spmdWasm(options: SpmdOptions, program: string | URL, args: unknown[]): Promise<number[]> {
+    const settings = jobSettings(options.wasm);
+    const m = await this.import<Record<string, (...a: unknown[]) => Promise<number>>>(wasmEntry(program));
+    const argv = args.map((a) => (typeof a === "string" ? a : typeof a === "number" ? String(a) : JSON.stringify(a)));
+    return this.spmd(options, m[WASM_ENTRY_EXPORT]!, settings, ...argv);
   }
 
   /**

@@ -9,7 +9,7 @@ let entry: Promise<string> | undefined;
 
 /**
  * The runner entry to start when this library runs from its TypeScript source (tests,
- * examples, benchmarks): an esbuild bundle of the CLI and of the worker thread, rather
+ * examples, benchmarks): an esbuild bundle of the CLI, of the worker thread and of a Wasm rank's thread, rather
  * than the sources through tsx's loader. Measured: user code in a runner started
  * through tsx ran ~35% slower (a matmul kernel, 950 vs 1,300 ms), which would make every
  * benchmark and example unrepresentative of an installed package. Built once per
@@ -24,7 +24,7 @@ async function bundleRunner(): Promise<string> {
   const outdir = path.join(repoRoot, "node_modules", ".cache", "strand", "runner-dev");
   const result = await build({
     absWorkingDir: repoRoot,
-    entryPoints: { main: "src/cli/main.ts", worker: "src/runner/worker.ts" },
+    entryPoints: { main: "src/cli/main.ts", worker: "src/runner/worker.ts", "wasm-thread": "src/runner/wasm/wasm-thread.ts" },
     bundle: true,
     platform: "node",
     format: "esm",

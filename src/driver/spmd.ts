@@ -3,6 +3,7 @@ import type { Chan } from "../protocol/chan.ts";
 import type { JobNews, RankAddress, RankDescriptor, RankHello } from "../protocol/spmd-wire.ts";
 import { parseAddress } from "../transport/connection.ts";
 import type { RunnerPort } from "./calls/runner-port.ts";
+import type { WasmJobOptions } from "./wasm-program.ts";
 
 // An SPMD job (MPI's mpirun): `size` calls of one function, one per rank, started at once
 // and pinned to runners. The driver is the job's process manager: it collects where each
@@ -17,6 +18,8 @@ export interface SpmdOptions {
    * each runner taking a share proportional to its threads (consecutive ranks share a runner).
    */
   placement?: readonly number[];
+  /** For a C program (`spmd(n, "prog.wasm")`): its environment and memory limit. */
+  wasm?: WasmJobOptions;
 }
 
 /** What a job needs from its cluster. */

@@ -148,6 +148,8 @@ export interface RunnerStats {
   channelOpsRelayed: number;
   /** Goroutines (calls holding channels, SPMD ranks) running on this runner now, blocked or not. */
   goroutines: number;
+  /** WebAssembly modules compiled (once per content hash; absent from older runners). */
+  wasmCompiles?: number | null | undefined;
 }
 
 const dep: Kind<Dep> = tupleOf("an object dependency [objectId, from, inline?]", str, nullable(str), maybe(int));
@@ -164,7 +166,7 @@ const member = record<Member>("a member", { address: str, id: str, threads: int,
 const runnerStats = record<RunnerStats>("runner statistics", {
   calls: num, failures: num, inFlight: num, codeFetches: num, codeBytesReceived: num, codeLoads: num, cachedModules: num,
   sessions: num, workerRestarts: num, batches: num, batchedCalls: num, objects: num, objectBytes: num, objectBytesLimit: num,
-  objectFetches: num, objectBytesFetched: num, objectsServed: num, channelOpsRelayed: num, goroutines: num,
+  objectFetches: num, objectBytesFetched: num, objectsServed: num, channelOpsRelayed: num, goroutines: num, wasmCompiles: maybe(num),
 });
 
 /** A message's fields after its type, in order: a name (for errors) and a kind each. */

@@ -14,6 +14,7 @@ import { loadTls, Tls, type TlsOptions } from "../transport/secure.ts";
 import { createServer } from "../transport/server.ts";
 import { isLoopback } from "../transport/loopback.ts";
 import { CodeCache } from "./code-cache.ts";
+import { WasmCompiles } from "./wasm/compile-cache.ts";
 import { Executor } from "./executor.ts";
 import { ObjectService } from "./object-service.ts";
 import { ObjectStore } from "./object-store.ts";
@@ -82,6 +83,8 @@ const DEFAULT_MAX_CONNECTIONS = 256;
 /** A runner daemon: accepts driver connections and runs their calls on a thread pool. */
 export class RunnerDaemon {
   readonly executor: Executor;
+  /** Wasm modules compiled for this runner's threads, once per hash (runner/wasm/). */
+  private readonly wasm: WasmCompiles | undefined;
   readonly cache: CodeCache;
   readonly store: ObjectStore;
   /** Puts, fetches, frees and pulls of the store's objects, for drivers, peer runners and this runner's threads. */
@@ -128,6 +131,7 @@ export class RunnerDaemon {
       ...(opts.metrics !== undefined ? { metrics: true } : {}),
       ...(opts.maxGoroutines !== undefined && opts.maxGoroutines > 0 ? { maxGoroutines: opts.maxGoroutines } : {}),
     });
+    this.wasm = this.executor.lanes === undefined ? undefined : new WasmCompiles(this.executor.lanes.channelName);
     if (opts.metrics !== undefined) {
       const metrics = (this.metrics = new RunnerMetrics(() => ({
         stats: this.stats(), threads: this.executor.threads, storeRefusals: this.store.refused,
@@ -244,7 +248,7 @@ export class RunnerDaemon {
     return {
       calls: this.calls + lane("calls"), failures: this.failures + lane("failures"),
       inFlight: this.executor.inFlight + lane("inFlight"),
-      codeFetches: this.cache.fetches, codeBytesReceived: this.cache.bytesReceived, codeLoads: this.executor.loads + lane("loads"),
+      codeFetches: this.cache.fetches, codeBytesReceived: this.cache.bytesReceived, codeLoads: this.executor.loads + lane("loads"), wasmCompiles: this.wasm?.compiles ?? 0,
       cachedModules: this.cache.size, sessions: this.sessions.size, workerRestarts: this.executor.workerRestarts,
       batches: this.executor.batches, batchedCalls: this.executor.batchedJobs,
       objects: this.store.size, objectBytes: this.store.used, objectBytesLimit: this.store.limit,
@@ -366,6 +370,7 @@ export class RunnerDaemon {
     this.feed.close();
     await closed;
     await this.metrics?.close();
+    this.wasm?.close();
     await this.healthEndpoint?.close();
     await this.executor.close();
   }

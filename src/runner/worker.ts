@@ -10,6 +10,7 @@ import { startGoRequests } from "./goroutines/go-request.ts";
 import { startThreadMetrics } from "./metrics/thread-metrics.ts";
 import { Tls } from "../transport/secure.ts";
 import { setRankConfig } from "./spmd/config.ts";
+import { provideWasmRuntime } from "./wasm/runtime-hook.ts";
 import type { CallOutcome } from "./task.ts";
 import { ThreadChannel, type CallOutput, type OutcomeBatch, type TaskBatch, type WorkerData } from "./thread-messages.ts";
 
@@ -33,6 +34,8 @@ const toMainThread: OutputRoute = {
 };
 
 const lane = (workerData as WorkerData | undefined)?.lane;
+// C programs as ranks, and Wasm kernels in modules, compile through the main thread's cache.
+provideWasmRuntime(lane?.channel);
 if (lane !== undefined) {
   if (lane.metrics === true) startThreadMetrics(lane.channel); // before the lane takes calls
   // PEM from the main thread, made into a context once for all of this thread's connections.

@@ -70,6 +70,7 @@ export const RUNNER = {
   codeFetches: counter("strand_runner_code_fetches_total", "Module bundles fetched from drivers."),
   codeBytes: counter("strand_runner_code_fetched_bytes_total", "Bytes of module bundles fetched from drivers."),
   moduleLoads: counter("strand_runner_module_loads_total", "Module imports by worker threads (once per module per thread)."),
+  wasmCompiles: counter("strand_runner_wasm_compiles_total", "WebAssembly modules compiled (once per content hash and memory limit, for all threads)."),
 } as const;
 
 export const DRIVER = {

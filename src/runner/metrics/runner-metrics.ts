@@ -146,6 +146,7 @@ export class RunnerMetrics implements ExecutorMetrics {
     s.value(RUNNER.codeFetches, r.stats.codeFetches);
     s.value(RUNNER.codeBytes, r.stats.codeBytesReceived);
     s.value(RUNNER.moduleLoads, r.stats.codeLoads);
+    s.value(RUNNER.wasmCompiles, r.stats.wasmCompiles ?? 0);
     return render(s);
   }
 
