@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { mpirunCommand } from "./mpirun-command.ts";
+import { ccCommand } from "./cc-command.ts";
 import { runCommand } from "./run-command.ts";
 import { runnerCommand } from "./runner-command.ts";
 import { slurmCommand } from "./slurm-command.ts";
@@ -14,6 +15,7 @@ const program = new Command("strand")
   .addCommand(headCommand())
   .addCommand(runCommand())
   .addCommand(mpirunCommand())
+  .addCommand(ccCommand())
   .addCommand(slurmCommand())
   .addCommand(dashboardCommand())
   .addCommand(statusCommand())

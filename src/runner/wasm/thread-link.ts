@@ -9,9 +9,12 @@ import type { MpiRequest } from "./mpi/index.ts";
 // read synchronously (receiveMessageOnPort): the Wasm thread never returns to its event loop
 // while the program runs.
 //
-// Measured (Node 20, 2-core VM, one null request answered at once, 100,000 round trips):
-// ~9 µs a round trip, most of it the two thread wake-ups; an MPI_Barrier of two ranks on one
-// thread costs ~25 µs from TypeScript, so the bridge adds well under the 1.2x budget there.
+// Measured (Node 20, the 2-core VM at load average 7, 100,000 null requests answered at
+// once, /tmp-style script of blockingCaller + answer): 34-43 µs a round trip. Under the
+// same load a bare Atomics ping-pong between a blocked thread and an event loop
+// (Atomics.waitAsync) takes 25 µs, so the two thread wake-ups are most of it; waking the
+// rank thread by Atomics.waitAsync instead of the port's message event measured 29-36 µs,
+// within the noise, so the port (ordered with the program's output) stays.
 
 /** What the Wasm thread starts with (its workerData). */
 export interface WasmThreadData {
@@ -35,7 +38,7 @@ export type FromWasm =
   | { t: "exit"; code: number }
   | { t: "trap"; message: string; stack: string }
   /** A Strand error thrown by an import (MpiError, MpiAbortError): rebuilt by its code. */
-  | { t: "error"; code: string; name: string; message: string; fields: Record<string, unknown> }
+  | { t: "error"; code: string; name: string; message: string; fields: Record<string, unknown>; stack: string }
   | { t: "thrown"; name: string; message: string; stack: string };
 
 /** Rank thread -> Wasm thread: the answer to the pending request. */

@@ -130,9 +130,13 @@ export async function runWasmRank(spec: WasmRankSpec, compiles: ThreadCompiles):
         case "trap":
           flush();
           return finish(new WasmTrapError(world.rank, m.message, m.stack));
-        case "error":
+        case "error": {
           flush();
-          return finish(reviveStrandError(m.code, m.name, m.message, m.fields));
+          // Where the program made the call (MPI_Abort, a bad buffer): its Wasm frames.
+          const e = reviveStrandError(m.code, m.name, m.message, m.fields);
+          if (m.stack !== "") e.stack = `${e.name}: ${e.message}\n    --- wasm stack (rank ${world.rank}) ---\n${m.stack}`;
+          return finish(e);
+        }
         case "thrown": {
           flush();
           const e = new Error(m.message);

@@ -87,7 +87,7 @@ if (unknown.length > 0) {
     // A stack overflow in Wasm code is V8's RangeError, not a RuntimeError: a trap all the same.
     const trapped = err instanceof WebAssembly.RuntimeError || (err instanceof RangeError && wasmFrames(err.stack) !== "");
     if (trapped) post({ t: "trap", message: err.message, stack: wasmFrames(err.stack) });
-    else if (err instanceof StrandError) post({ t: "error", code: err.code, name: err.name, message: err.message, fields: { ...err.fields() } });
+    else if (err instanceof StrandError) post({ t: "error", code: err.code, name: err.name, message: err.message, fields: { ...err.fields() }, stack: wasmFrames(err.stack) });
     else {
       const e = err instanceof Error ? err : new Error(String(err));
       post({ t: "thrown", name: e.name, message: e.message, stack: e.stack ?? "" });
