@@ -10,7 +10,7 @@ const above = {
   protocol: ban("channels/|driver/|runner/|head/|cli/|index\\.ts$|runtime\\.ts$", "protocol/ is floor 3: driver, runner and head share it, so it imports none of them."),
   channels: ban("driver/|runner/|head/|cli/|index\\.ts$|runtime\\.ts$", "channels/ is floor 3.5: the home of channels (Go semantics) and its client, shared by driver and runner threads; it imports protocol/, transport/ and floor 1 only."),
   driverTop: ban("runner/|head/|cli/|runtime\\.ts$", "the driver never imports the runner or the head (they share only protocol/) nor the CLI."),
-  runner: ban("driver/|head/|cli/|index\\.ts$", "the runner never imports the driver or the head (they share only protocol/) nor the CLI."),
+  runner: ban("driver/|head/|cli/|(\\.\\./)+index\\.ts$", "the runner never imports the driver or the head (they share only protocol/) nor the CLI."),
   head: ban("driver/|runner/|cli/|index\\.ts$|runtime\\.ts$", "the head never imports the driver or the runner (they share only protocol/) nor the CLI."),
   base: ban("transport/|protocol/|channels/|driver/|runner/|head/|cli/|index\\.ts$|runtime\\.ts$", "floor 1 (errors, log, context, comm) imports nothing of Strand's."),
   runtime: ban("channels/|driver/|runner/|cli/|index\\.ts$", "runtime.ts is bundled into remote modules: it pulls in no driver or runner code."),
