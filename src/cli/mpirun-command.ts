@@ -70,6 +70,7 @@ export function mpirunCommand(): Command {
     .addOption(new Option("--local <n>", "start n local runners for the job").argParser((v) => wholeNumber(v, "--local")).conflicts("runners"))
     .option("--threads <n>", "threads per local runner", (v) => wholeNumber(v, "--threads"))
     .option("--runners <list>", "comma-separated runner addresses (host:port); default STRAND_RUNNERS")
+    .addOption(new Option("--head <address>", "a head (host:port) that knows the runners (strand head); default STRAND_HEAD").conflicts(["runners", "local"]))
     .addOption(new Option("--token <token>", "shared token for the runners").env("STRAND_TOKEN"))
     .addOption(tlsFlags.cert())
     .addOption(tlsFlags.key())
@@ -78,24 +79,26 @@ export function mpirunCommand(): Command {
     .addOption(progressFlags.off())
     .addOption(progressFlags.interval())
     .option("--trace <file>", "write a trace of the job (Chrome Trace Event JSON, for Perfetto)")
-    .action(async (module: string, args: string[], o: { np?: number; export: string; env?: Record<string, string>; wasmMemory?: number; local?: number; threads?: number; runners?: string; token?: string; trace?: string } & TlsFlags & ProgressFlags) => {
+    .action(async (module: string, args: string[], o: { np?: number; export: string; env?: Record<string, string>; wasmMemory?: number; local?: number; threads?: number; runners?: string; head?: string; token?: string; trace?: string } & TlsFlags & ProgressFlags) => {
       const token = o.token || undefined;
       // Ranks finished of n, drawn here; connect() / local() must not draw the calls again.
       const how = progressChoice(o);
       delete process.env[PROGRESS_ENV];
       const tls = tlsOptions(o);
       // Inside an allocation, runners named (--runners, STRAND_RUNNERS) or --local still win.
-      const allocation = o.local === undefined && o.runners === undefined && !process.env.STRAND_RUNNERS ? slurmAllocation() : undefined;
+      const head = o.head ?? (process.env.STRAND_HEAD || undefined);
+      const allocation = o.local === undefined && o.runners === undefined && head === undefined && !process.env.STRAND_RUNNERS ? slurmAllocation() : undefined;
       const np = o.np ?? allocation?.tasks;
       if (np === undefined) throw new Error("how many ranks? give -n <n> (outside a Slurm allocation there is no default)");
       let cluster: Cluster;
       if (allocation !== undefined) {
         cluster = await allocationCluster(allocation, { ...(token ? { token } : {}), ...(tls ? { tls } : {}) });
-      } else if (o.local !== undefined || (o.runners === undefined && !process.env.STRAND_RUNNERS)) {
+      } else if (o.local !== undefined || (o.runners === undefined && head === undefined && !process.env.STRAND_RUNNERS)) {
         cluster = await local({ runners: o.local ?? 1, ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(token ? { token } : {}), ...(tls ? { tls } : {}) });
       } else {
         cluster = await connect({
           ...(o.runners !== undefined ? { runners: o.runners.split(",").map((s) => s.trim()).filter(Boolean) } : {}),
+          ...(head !== undefined && o.runners === undefined ? { head } : {}),
           ...(token ? { token } : {}), ...(tls ? { tls } : {}),
         });
       }
