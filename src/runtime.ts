@@ -3,5 +3,9 @@
 export { chan, select, type Chan, type RecvChan, type SendChan, type RecvResult, type SelectCase, type Selected, type SelectOptions } from "./protocol/chan.ts";
 export { ChannelBrokenError, ChannelClosedError, JobAbortedError } from "./errors.ts";
 export { context, type CallContext } from "./context.ts";
-export { comm, ANY, PROC_NULL, type Comm, type Message, type ReduceOp } from "./comm.ts";
+export {
+  comm, ANY, PROC_NULL, testAll, testAny, waitAll, waitAny,
+  type Comm, type Message, type ReduceOp, type ElementOp, type LocOp, type Request, type Completion, type Completions, type Indexed,
+  type Status, type ValueKind, type TypedArray, type Vector,
+} from "./comm.ts";
 export { go } from "./go.ts";

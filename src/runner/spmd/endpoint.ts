@@ -3,7 +3,7 @@ import { decodeValue, encodeValue } from "../../protocol/codec.ts";
 import type { RankAddress } from "../../protocol/spmd-wire.ts";
 import type { RankConfig } from "./config.ts";
 import { LocalLinks } from "./local-links.ts";
-import { Mailbox, type Envelope } from "./mailbox.ts";
+import { Mailbox, type Envelope, type Receipt } from "./mailbox.ts";
 import { RemoteLinks } from "./remote-links.ts";
 
 // One rank's messaging: a send goes to itself, to a rank in the same runner process (memory),
@@ -61,7 +61,8 @@ export class Endpoint {
     const me = this.table[this.rank]!;
     if (to.runner === me.runner && to.thread === me.thread) {
       // Same thread (itself included): a copy, handed over directly.
-      onThisThread.get(`${this.job}.${dest}`)?.deliver({ context, source: this.rank, tag, value: decodeValue(enc.body, enc.attachments.map((a) => a.slice())) });
+      const bytes = segments.reduce((n, x) => n + x.byteLength, 0);
+      onThisThread.get(`${this.job}.${dest}`)?.deliver({ context, source: this.rank, tag, value: decodeValue(enc.body, enc.attachments.map((a) => a.slice())), bytes });
       return Promise.resolve();
     }
     if (to.runner === me.runner) {
@@ -82,6 +83,19 @@ export class Endpoint {
 
   receive(context: string, source: number, tag: number): Promise<Envelope> {
     return this.mailbox.receive(context, source, tag);
+  }
+
+  /** A receive that can be tested and cancelled (irecv). */
+  post(context: string, source: number, tag: number): Receipt {
+    return this.mailbox.post(context, source, tag);
+  }
+
+  probe(context: string, source: number, tag: number): Promise<Envelope> {
+    return this.mailbox.probe(context, source, tag);
+  }
+
+  peek(context: string, source: number, tag: number): Envelope | undefined {
+    return this.mailbox.peek(context, source, tag);
   }
 
   /**

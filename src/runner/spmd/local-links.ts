@@ -32,7 +32,7 @@ export class LocalLinks {
     this.inbox.onmessage = (ev: unknown): void => {
       const p = (ev as { data: Posting }).data;
       const [body, ...attachments] = p.segments;
-      deliver({ context: p.context, source: p.source, tag: p.tag, value: decodeValue(body!, attachments) });
+      deliver({ context: p.context, source: p.source, tag: p.tag, value: decodeValue(body!, attachments), bytes: p.segments.reduce((n, x) => n + x.byteLength, 0) });
     };
   }
 

@@ -1,8 +1,11 @@
 import { ANY } from "../../comm.ts";
+import { CancelledError } from "../../errors.ts";
 
 // MPI's matching engine for one rank: a message goes to the first posted receive that
 // matches it (context, source, tag), or waits in the unexpected queue for one. Both
 // queues keep arrival/post order, which is what makes per-pair, per-tag order hold.
+// Probes look at the unexpected queue without taking from it: a message a posted receive
+// takes at arrival is never seen by a probe, as in MPI.
 
 /** A message as it arrived: `source` is the sender's rank in the job. */
 export interface Envelope {
@@ -10,83 +13,185 @@ export interface Envelope {
   source: number;
   tag: number;
   value: unknown;
+  /** The size of its encoding (body and attachments). */
+  bytes: number;
 }
 
-interface Posted {
+interface Pattern {
   source: number;
   tag: number;
+}
+
+const matches = (p: Pattern, m: Envelope): boolean =>
+  (p.source === ANY || p.source === m.source) && (p.tag === ANY || p.tag === m.tag);
+
+/**
+ * A posted receive. Its state changes at the moment of matching, cancelling or failing, not
+ * a microtask later, so MPI_Test right after a match already sees it.
+ */
+export class Receipt {
+  readonly promise: Promise<Envelope>;
+  /** The message, once one matched. */
+  matched: Envelope | undefined;
+  failure: Error | undefined;
+  cancelled = false;
+  private resolve!: (m: Envelope) => void;
+  private reject!: (e: Error) => void;
+
+  constructor(readonly context: string, readonly source: number, readonly tag: number, private readonly withdraw: (r: Receipt) => boolean) {
+    this.promise = new Promise<Envelope>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  get done(): boolean {
+    return this.matched !== undefined || this.failure !== undefined || this.cancelled;
+  }
+
+  match(m: Envelope): void {
+    this.matched = m;
+    this.resolve(m);
+  }
+
+  fail(err: Error): void {
+    this.failure = err;
+    this.reject(err);
+  }
+
+  /** Withdraws it if nothing matched it yet: its promise rejects with CancelledError. */
+  cancel(): boolean {
+    if (this.done || !this.withdraw(this)) return false;
+    this.cancelled = true;
+    this.reject(new CancelledError("the receive was cancelled before a message matched it"));
+    return true;
+  }
+}
+
+interface Probing extends Pattern {
   resolve: (m: Envelope) => void;
   reject: (e: Error) => void;
 }
 
-const matches = (p: { source: number; tag: number }, m: Envelope): boolean =>
-  (p.source === ANY || p.source === m.source) && (p.tag === ANY || p.tag === m.tag);
+/** Takes the first entry of `list` that `take` accepts; drops the key when the list empties. */
+function takeFirst<K, V>(map: Map<K, V[]>, key: K, take: (v: V) => boolean): V | undefined {
+  const list = map.get(key);
+  if (list === undefined) return undefined;
+  const i = list.findIndex(take);
+  if (i < 0) return undefined;
+  const v = i === 0 ? list.shift()! : list.splice(i, 1)[0]!;
+  if (list.length === 0) map.delete(key);
+  return v;
+}
+
+function append<K, V>(map: Map<K, V[]>, key: K, v: V): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [v]);
+  else list.push(v);
+}
 
 export class Mailbox {
   private readonly unexpected = new Map<string, Envelope[]>();
-  private readonly posted = new Map<string, Posted[]>();
+  private readonly posted = new Map<string, Receipt[]>();
+  private readonly probing = new Map<string, Probing[]>();
   /** Set once the job is aborted: every receive fails with it. */
   private failure: Error | undefined;
   /** Senders that can no longer send (their connection broke), and why. */
   private readonly lost = new Map<number, Error>();
 
   deliver(m: Envelope): void {
-    const waiting = this.posted.get(m.context);
-    if (waiting !== undefined) {
-      const i = waiting.findIndex((p) => matches(p, m));
-      if (i >= 0) {
-        const [p] = waiting.splice(i, 1);
-        if (waiting.length === 0) this.posted.delete(m.context);
-        p!.resolve(m);
-        return;
-      }
-    }
-    let queue = this.unexpected.get(m.context);
-    if (queue === undefined) this.unexpected.set(m.context, (queue = []));
-    queue.push(m);
+    const p = takeFirst(this.posted, m.context, (r) => matches(r, m));
+    if (p !== undefined) return p.match(m);
+    append(this.unexpected, m.context, m);
+    const waiting = this.probing.get(m.context);
+    if (waiting === undefined) return;
+    // Every probe that matches sees it: a probe takes nothing.
+    const keep = waiting.filter((w) => {
+      if (!matches(w, m)) return true;
+      w.resolve(m);
+      return false;
+    });
+    if (keep.length === 0) this.probing.delete(m.context);
+    else this.probing.set(m.context, keep);
   }
 
   receive(context: string, source: number, tag: number): Promise<Envelope> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    const queue = this.unexpected.get(context);
-    if (queue !== undefined) {
-      const i = queue.findIndex((m) => matches({ source, tag }, m));
-      if (i >= 0) {
-        const m = i === 0 ? queue.shift()! : queue.splice(i, 1)[0]!;
-        if (queue.length === 0) this.unexpected.delete(context);
-        return Promise.resolve(m);
-      }
-    }
-    const gone = source === ANY ? this.lost.values().next().value : this.lost.get(source);
-    if (gone !== undefined) return Promise.reject(gone);
-    return new Promise((resolve, reject) => {
-      let waiting = this.posted.get(context);
-      if (waiting === undefined) this.posted.set(context, (waiting = []));
-      waiting.push({ source, tag, resolve, reject });
-    });
+    return this.post(context, source, tag).promise;
   }
 
-  /** No message will ever come from `source`: receives that wait on it fail. */
+  /** Posts a receive: matched at once by a queued message, or when one arrives. */
+  post(context: string, source: number, tag: number): Receipt {
+    const r = new Receipt(context, source, tag, (x) => this.withdraw(x));
+    if (this.failure !== undefined) {
+      r.fail(this.failure);
+      return r;
+    }
+    const m = takeFirst(this.unexpected, context, (q) => matches(r, q));
+    if (m !== undefined) {
+      r.match(m);
+      return r;
+    }
+    const lost = this.lostFor(source);
+    if (lost !== undefined) r.fail(lost);
+    else append(this.posted, context, r);
+    return r;
+  }
+
+  /** The first queued message that matches, left in the queue (MPI_Iprobe). */
+  peek(context: string, source: number, tag: number): Envelope | undefined {
+    if (this.failure !== undefined) throw this.failure;
+    const m = this.unexpected.get(context)?.find((q) => matches({ source, tag }, q));
+    if (m === undefined) {
+      const lost = this.lostFor(source);
+      if (lost !== undefined) throw lost;
+    }
+    return m;
+  }
+
+  /** The first queued message that matches, now or once one arrives, left in the queue (MPI_Probe). */
+  probe(context: string, source: number, tag: number): Promise<Envelope> {
+    try {
+      const m = this.peek(context, source, tag);
+      if (m !== undefined) return Promise.resolve(m);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return new Promise((resolve, reject) => append(this.probing, context, { source, tag, resolve, reject }));
+  }
+
+  private lostFor(source: number): Error | undefined {
+    return source === ANY ? this.lost.values().next().value : this.lost.get(source);
+  }
+
+  private withdraw(r: Receipt): boolean {
+    return takeFirst(this.posted, r.context, (x) => x === r) !== undefined;
+  }
+
+  /** No message will ever come from `source`: receives and probes that wait on it fail. */
   senderLost(source: number, err: Error): void {
     if (this.lost.has(source)) return;
     this.lost.set(source, err);
+    const hit = (p: Pattern): boolean => p.source === source || p.source === ANY;
     for (const [context, waiting] of this.posted) {
-      const keep = waiting.filter((p) => {
-        if (p.source !== source && p.source !== ANY) return true;
-        p.reject(err);
-        return false;
-      });
+      const keep = waiting.filter((r) => !hit(r) || void r.fail(err));
       if (keep.length === 0) this.posted.delete(context);
       else this.posted.set(context, keep);
     }
+    for (const [context, waiting] of this.probing) {
+      const keep = waiting.filter((w) => !hit(w) || void w.reject(err));
+      if (keep.length === 0) this.probing.delete(context);
+      else this.probing.set(context, keep);
+    }
   }
 
-  /** The job is over (aborted): every waiting and future receive fails with `err`. */
+  /** The job is over (aborted): every waiting and future receive and probe fails with `err`. */
   fail(err: Error): void {
     if (this.failure !== undefined) return;
     this.failure = err;
-    for (const waiting of this.posted.values()) for (const p of waiting) p.reject(err);
+    for (const waiting of this.posted.values()) for (const r of waiting) r.fail(err);
+    for (const waiting of this.probing.values()) for (const w of waiting) w.reject(err);
     this.posted.clear();
+    this.probing.clear();
     this.unexpected.clear();
   }
 }

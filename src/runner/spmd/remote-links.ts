@@ -81,7 +81,8 @@ export class RemoteLinks {
           }
           const [, context, tag] = readHeader(segs, RANK_READS);
           const { body, attachments } = payloadOf(segs);
-          this.events.deliver({ context, source, tag, value: decodeValue(body, attachments) });
+          const bytes = attachments.reduce((n, x) => n + x.byteLength, body.byteLength);
+          this.events.deliver({ context, source, tag, value: decodeValue(body, attachments), bytes });
         } catch (err) {
           conn.destroy(err as Error); // this connection only
         }

@@ -74,3 +74,24 @@ export async function alltoall<T>(g: Group, values: readonly T[]): Promise<T[]> 
   await Promise.all(ops);
   return out;
 }
+
+/**
+ * Exclusive prefix in rank order: the scan's exchanges, where `result` gathers only what
+ * lower ranks sent (rank 0 never gets any: undefined, as MPI leaves it).
+ */
+export async function recursiveDoublingExscan<T>(g: Group, value: T, combine: (a: T, b: T) => T): Promise<T | undefined> {
+  let partial = value;
+  let result: T | undefined;
+  let has = false; // a function's values may be undefined themselves
+  for (let mask = 1; mask < g.size; mask <<= 1) {
+    const partner = g.rank ^ mask;
+    if (partner >= g.size) continue;
+    const [, x] = await Promise.all([g.send(partner, partial), g.recv<T>(partner)]);
+    if (partner < g.rank) {
+      partial = combine(x, partial);
+      result = has ? combine(x, result as T) : x;
+      has = true;
+    } else partial = combine(partial, x);
+  }
+  return result;
+}

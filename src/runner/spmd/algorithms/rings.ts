@@ -1,4 +1,4 @@
-import { allocate, combineTo, kindOf, type ArrayKind, type NamedOp } from "../reduce-ops.ts";
+import { allocate, combineTo, kindOf, type ArrayKind, type ElementOp } from "../reduce-ops.ts";
 import { absolute, CHUNK_BYTES, relative, segment, type Group } from "../group.ts";
 
 // Bandwidth-optimal algorithms for big typed arrays: every rank sends and receives about
@@ -17,7 +17,7 @@ const seg = (a: Numbers, parts: number, i: number): Numbers => a.subarray(...seg
  * that segment's index. Each segment is combined here at most once, so the first send
  * comes straight from the input and every later one from `acc`.
  */
-export async function ringReduceScatter(g: Group, value: Numbers, acc: Numbers, op: NamedOp): Promise<number> {
+export async function ringReduceScatter(g: Group, value: Numbers, acc: Numbers, op: ElementOp): Promise<number> {
   const p = g.size;
   for (let s = 0; s < p - 1; s++) {
     const out = (g.rank - s + p) % p;
@@ -40,7 +40,7 @@ export async function ringAllgatherSegments(g: Group, acc: Numbers, owned: numbe
 }
 
 /** Allreduce of a big typed array (Rabenseifner's ring): a new array, the input untouched. */
-export async function ringAllreduce(g: Group, value: Numbers, op: NamedOp): Promise<Numbers> {
+export async function ringAllreduce(g: Group, value: Numbers, op: ElementOp): Promise<Numbers> {
   const acc = allocate(kindOf(value), value.length); // every segment is written below
   const owned = await ringReduceScatter(g, value, acc, op);
   await ringAllgatherSegments(g, acc, owned);
@@ -48,7 +48,7 @@ export async function ringAllreduce(g: Group, value: Numbers, op: NamedOp): Prom
 }
 
 /** Reduce of a big typed array: ring reduce-scatter, then every segment to the root. */
-export async function ringReduce(g: Group, value: Numbers, op: NamedOp, root: number): Promise<Numbers | undefined> {
+export async function ringReduce(g: Group, value: Numbers, op: ElementOp, root: number): Promise<Numbers | undefined> {
   const p = g.size;
   const acc = allocate(kindOf(value), value.length); // the root writes every segment below
   const owned = await ringReduceScatter(g, value, acc, op);
