@@ -28,7 +28,11 @@ export {
   WasmImportError, WasmTrapError, WasmExitError, MpiError, MpiAbortError,
 } from "./errors.ts";
 export { context, type CallContext } from "./context.ts";
-export { comm, ANY, PROC_NULL, type Comm, type Message, type ReduceOp } from "./comm.ts";
+export {
+  comm, ANY, PROC_NULL, testAll, testAny, waitAll, waitAny,
+  type Comm, type Message, type ReduceOp, type ElementOp, type LocOp, type Request, type Completion, type Completions, type Indexed,
+  type Status, type ValueKind, type TypedArray, type Vector,
+} from "./comm.ts";
 export type { SpmdOptions } from "./driver/spmd.ts";
 export { Progress, type ProgressOptions, type ProgressSnapshot, type FunctionCounts } from "./driver/observe/progress.ts";
 export { progress, type ItemsProgressOptions, type Settled } from "./driver/observe/progress-items.ts";

@@ -1,7 +1,7 @@
 // What a remote module may import at run time: small and free of driver code, since it is
 // bundled into the module that runners load (`import { select } from "strand/runtime"`).
 export { chan, select, type Chan, type RecvChan, type SendChan, type RecvResult, type SelectCase, type Selected, type SelectOptions } from "./protocol/chan.ts";
-export { ChannelBrokenError, ChannelClosedError, JobAbortedError } from "./errors.ts";
+export { CancelledError, ChannelBrokenError, ChannelClosedError, JobAbortedError } from "./errors.ts";
 export { context, type CallContext } from "./context.ts";
 export {
   comm, ANY, PROC_NULL, testAll, testAny, waitAll, waitAny,
