@@ -49,6 +49,11 @@ describe("reduce ops: bitwise (band, bor, bxor)", () => {
     expect(() => c("bxor", 1.5, 1)).toThrow(TypeError);
     expect(() => c("band", true, true)).toThrow(TypeError);
     expect(() => checkOp("band", "allreduce", new Float64Array(2))).toThrow(/allreduce: "band" works on integers/);
+    // At the call site, so that no rank waits on a partner that threw half way.
+    expect(() => checkOp("bxor", "reduce", 0.5)).toThrow(/reduce: "bxor" works on integers, got 0.5/);
+    expect(() => checkOp("bor", "scan", [1, 2, 3.5])).toThrow(TypeError);
+    expect(() => checkOp("band", "scan", true)).toThrow(TypeError);
+    expect(() => checkOp("band", "scan", [1, 2 ** 40])).not.toThrow();
   });
 });
 

@@ -36,7 +36,12 @@ export function checkOp(op: unknown, where: string, value?: unknown): void {
   if (!isElementOp(op) && !isLocOp(op)) {
     throw new TypeError(`${where}: op must be one of ${[...ELEMENT_OPS, ...LOC_OPS].map((o) => `"${o}"`).join(", ")} or a function, got ${typeof op === "string" ? `"${op}"` : typeof op}`);
   }
-  if (BITWISE.has(op) && isFloatArray(value)) throw new TypeError(`${where}: "${op}" works on integers, not on a ${(value as object).constructor.name}`);
+  if (BITWISE.has(op)) {
+    // Every rank finds the same fault here, before any message: none is left waiting for a partner that threw.
+    if (isFloatArray(value)) throw new TypeError(`${where}: "${op}" works on integers, not on a ${(value as object).constructor.name}`);
+    const bad = (Array.isArray(value) ? value : [value]).find((x: unknown) => typeof x === "boolean" || (typeof x === "number" && !Number.isSafeInteger(x)));
+    if (bad !== undefined) throw new TypeError(`${where}: "${op}" works on integers, got ${String(bad)}`);
+  }
   if (isLocOp(op) && isTypedArray(value) && value.length % 2 !== 0) {
     throw new RangeError(`${where}: "${op}" on a typed array takes (value, index) pairs interleaved: its length must be even, got ${value.length}`);
   }
