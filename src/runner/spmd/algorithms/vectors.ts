@@ -34,6 +34,7 @@ function vectorLike<V extends Vector>(like: V, length: number): V {
 
 function place(out: Vector, at: number, b: Vector, from: number, expected: number, where: string): void {
   if (b.length !== expected) throw new RangeError(`${where}: rank ${from} gave ${b.length} elements where the counts say ${expected}`);
+  if (b.length === 0) return; // its displacement may lie past the vector's end (extent ignores empty blocks)
   if (isTypedArray(out)) (out as Float64Array).set(b as ArrayLike<number>, at);
   else for (let i = 0; i < b.length; i++) out[at + i] = b[i];
 }
