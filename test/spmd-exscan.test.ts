@@ -12,7 +12,7 @@ function expected(r: number): unknown {
   if (r === 0) return { sum: undefined, concat: undefined, f64: undefined, max: undefined, bor: undefined, maxloc: undefined };
   const lower = range(r);
   const f64 = new Float64Array(3);
-  for (const q of lower) exscanF64(q).forEach((x, i) => (f64[i] += x));
+  for (const q of lower) exscanF64(q).forEach((x, i) => (f64[i] = f64[i]! + x));
   const best = Math.max(...lower.map((q) => q % 3));
   return {
     sum: lower.reduce((s, q) => s + q + 1, 0),

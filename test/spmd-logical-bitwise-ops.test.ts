@@ -29,7 +29,11 @@ const f64Truth = (x: number): boolean => x !== 0;
 function expected(n: number): Record<string, unknown> {
   const qs = range(n);
   const zipped = <A extends Int32Array | Uint8Array | BigInt64Array>(arrays: A[], f: (a: never, b: never) => unknown): A =>
-    arrays.reduce((a, b) => a.map((x: never, i: number) => f(x, b[i] as never) as never) as A);
+    arrays.reduce((a, b) => {
+      const out = a.slice() as A;
+      for (let i = 0; i < a.length; i++) (out as unknown as unknown[])[i] = f(a[i] as never, b[i] as never);
+      return out;
+    });
   const out: Record<string, unknown> = {};
   for (const op of OPS) {
     out[`${op} i32`] = zipped(qs.map(bitsIn), (a: number, b: number) => num(op, a, b) | 0);
