@@ -125,12 +125,11 @@ function scalar(op: ElementOp, a: Scalar, b: Scalar): Scalar {
       if (typeof a === "boolean") throw new TypeError(`reduce: "${op}" works on integers, not on booleans`);
       return bitwise(op, a, b as number | bigint);
   }
-  if (typeof a === "boolean") throw new TypeError(`reduce: "${op}" works on numbers and bigints, not on booleans; use "land", "lor" or "lxor"`);
   switch (op) {
     case "sum": return (a as number) + (b as number);
     case "prod": return (a as number) * (b as number);
-    case "min": return (b as number) < a ? b : a;
-    case "max": return (b as number) > a ? b : a;
+    case "min": return (b as number) < (a as number) ? b : a;
+    case "max": return (b as number) > (a as number) ? b : a;
   }
 }
 
