@@ -41,7 +41,8 @@ export type LocOp = "maxloc" | "minloc";
  * How values are combined: a named operation, or a function. A function must be associative;
  * like MPI's built-in operations, the ranks' values may be combined in any order for
  * `reduce`/`allreduce`/`reduceScatter` (so it should be commutative too), but always in rank
- * order for `scan`/`exscan`.
+ * order for `scan`/`exscan`. As in MPI, a single rank's value comes back as it is: nothing is
+ * combined (so `land` on one rank's 5 gives 5).
  */
 export type ReduceOp<T> = ElementOp | LocOp | ((a: T, b: T) => T);
 
@@ -157,6 +158,7 @@ export interface Comm {
    * element by element (a function gets two blocks and returns their combination) and rank i
    * gets block i, `counts[i]` elements, as a new vector of the same kind. Without `counts`
    * (MPI_Reduce_scatter_block) the blocks are equal: `values.length` must be a multiple of size.
+   * With maxloc/minloc on a typed array of interleaved pairs, counts are in elements: two per pair.
    */
   reduceScatter<V extends Vector>(values: V, op: ReduceOp<V>, counts?: readonly number[]): Promise<V>;
   /**
