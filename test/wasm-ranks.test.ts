@@ -45,6 +45,14 @@ describe("cluster.spmd(n, prog.wasm)", () => {
     expect(await t.cluster.spmd(4, ranks, "hello")).toEqual([0, 0, 0, 0]);
   });
 
+  it("stops the ranks that compute without calling MPI once another rank fails, instead of leaving them running", async () => {
+    const err = await rejectionOf(t.cluster.spmd(3, ranks, "spin", 0));
+    expect((err as JobAbortedError).rank).toBe(0);
+    expect(causeOf(err)).toBeInstanceOf(WasmTrapError);
+    // Their threads are free again: a job using all four of them runs.
+    expect(await t.cluster.spmd(4, ranks, "hello")).toEqual([0, 0, 0, 0]);
+  });
+
   it("refuses a module importing what Strand does not provide, naming every unknown import, before it runs", async () => {
     const err = await rejectionOf(t.cluster.spmd(2, unknown));
     const refused = causeOf(err);

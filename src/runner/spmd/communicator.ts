@@ -47,6 +47,11 @@ export class Communicator implements Comm {
     return this.ep.rank;
   }
 
+  /** Aborts once the job is aborted (by any rank's failure), with the job's error as reason. */
+  get jobAborted(): AbortSignal {
+    return this.ep.aborted;
+  }
+
   static world(ep: Endpoint): Communicator {
     return new Communicator(ep, Array.from({ length: ep.size }, (_, i) => i), ep.rank, "w");
   }

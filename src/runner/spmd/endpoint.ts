@@ -17,6 +17,7 @@ export class Endpoint {
   private readonly local: LocalLinks;
   private table: RankAddress[] = [];
   private failure: Error | undefined;
+  private readonly abortion = new AbortController();
   private readonly sending = new Set<(e: Error) => void>();
 
   private constructor(readonly job: string, readonly rank: number, readonly size: number,
@@ -103,8 +104,17 @@ export class Endpoint {
    * open until the job ends (close): a peer that has not heard of the abort yet must not
    * mistake this rank's closing for its failure.
    */
+  /**
+   * Aborts (with the job's error as reason) when the job is aborted: for what runs beside the
+   * rank's operations, like a Wasm rank's program computing on a thread of its own.
+   */
+  get aborted(): AbortSignal {
+    return this.abortion.signal;
+  }
+
   abort(err: Error): void {
     this.failure ??= err;
+    if (!this.abortion.signal.aborted) this.abortion.abort(err);
     this.mailbox.fail(err);
     for (const reject of this.sending) reject(err);
     this.sending.clear();

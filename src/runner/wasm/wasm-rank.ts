@@ -2,6 +2,7 @@ import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_thread
 import { comm } from "../../comm.ts";
 import { context } from "../../context.ts";
 import { reviveStrandError, WasmExitError, WasmImportError, WasmTrapError } from "../../errors.ts";
+import { Communicator } from "../spmd/communicator.ts";
 import { mpiExecutor } from "./mpi/index.ts";
 import type { ThreadCompiles } from "./compile-cache.ts";
 import { WASM_PAGE } from "./module-bytes.ts";
@@ -89,6 +90,9 @@ export async function runWasmRank(spec: WasmRankSpec, compiles: ThreadCompiles):
   const executor = mpiExecutor(world);
   const out = { 1: new RankLines(world.rank, process.stdout), 2: new RankLines(world.rank, process.stderr) };
   const signal = context().signal;
+  // A rank computing (not in an MPI call) when another one fails is stopped at once, not at
+  // its next call: nothing it could still do would be used.
+  const jobAborted = world instanceof Communicator ? world.jobAborted : undefined;
 
   return new Promise<number>((resolve, reject) => {
     let settled = false;
@@ -96,6 +100,7 @@ export async function runWasmRank(spec: WasmRankSpec, compiles: ThreadCompiles):
       if (settled) return;
       settled = true;
       signal.removeEventListener("abort", onAbort);
+      jobAborted?.removeEventListener("abort", onJobAborted);
       executor.close();
       port1.close();
       // Also a program blocked in a request whose answer will never come (the job aborted).
@@ -104,7 +109,10 @@ export async function runWasmRank(spec: WasmRankSpec, compiles: ThreadCompiles):
       else reject(err);
     };
     const onAbort = (): void => finish(signal.reason ?? new Error("the rank's call was cancelled"));
+    const onJobAborted = (): void => finish(jobAborted!.reason);
     signal.addEventListener("abort", onAbort);
+    if (jobAborted?.aborted === true) return onJobAborted();
+    jobAborted?.addEventListener("abort", onJobAborted);
 
     const hear = (m: FromWasm): void => {
       if (settled) return;
