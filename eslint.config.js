@@ -48,7 +48,7 @@ export default tseslint.config(
     },
   },
   { files: ["**/*.js"], ...tseslint.configs.disableTypeChecked },
-  { files: ["src/errors.ts", "src/log.ts", "src/context.ts", "src/comm.ts", "src/go.ts"], rules: restrict(above.base) },
+  { files: ["src/errors.ts", "src/log.ts", "src/context.ts", "src/comm.ts", "src/go.ts", "src/wasm-kernel.ts"], rules: restrict(above.base) },
   { files: ["src/transport/**"], rules: restrict(above.transport) },
   { files: ["src/protocol/**"], rules: restrict(above.protocol) },
   { files: ["src/channels/**"], rules: restrict(above.channels) },

@@ -9,3 +9,7 @@ export {
   type Status, type ValueKind, type TypedArray, type Vector,
 } from "./comm.ts";
 export { go } from "./go.ts";
+export {
+  wasmKernel, wasmKernelStats, WasmKernelError,
+  type WasmKernel, type WasmArray, type KernelExports, type WasmTypedArray, type WasmTypedArrayType,
+} from "./wasm-kernel.ts";

@@ -1,0 +1,162 @@
+// Wasm kernels inside a TypeScript module: `import bytes from "./k.wasm"` (the bundle carries
+// the bytes) and `wasmKernel(bytes)` gives this thread's instance of it, with typed arrays
+// moved in and out of its linear memory. Part of the runtime entry, so it runs the same on
+// a runner thread and in the driver process.
+//
+// Each thread compiles a module once per content hash and instantiates it once: the caches
+// live on globalThis, so two bundles loaded on one thread that carry the same bytes share
+// them. Compilation is synchronous (`new WebAssembly.Module`), which Node allows on any
+// thread for any size, so a remote function can stay synchronous.
+//
+// Ownership (docs/wasm.md#wasm-kernels): a WasmArray owns its block of linear memory until
+// free() (or `using`); the typed arrays its view() returns are borrowed: they die when the
+// block is freed and when memory grows, which any alloc() or kernel call may do (growing
+// detaches the old ArrayBuffer: its views read as length 0). Call view() again after
+// anything that may grow memory; copyOut() gives an array the caller owns.
+import { createHash } from "node:crypto";
+
+/** What every kernel exports for this helper: its memory and include/strand_kernel.h's allocator. */
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  strand_alloc(bytes: number): number;
+  strand_free(ptr: number): void;
+}
+
+/** The typed arrays a kernel's memory can be viewed as. */
+export type WasmTypedArray =
+  | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array
+  | Int32Array | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+
+/** The constructor of a typed array type, as wasmKernel().alloc takes it (e.g. Float64Array). */
+export interface WasmTypedArrayType<T extends WasmTypedArray> {
+  new (buffer: ArrayBuffer, byteOffset: number, length: number): T;
+  new (length: number): T;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+/** A typed array's block of a kernel's linear memory. */
+export interface WasmArray<T extends WasmTypedArray> extends Disposable {
+  /** The block's address in linear memory: what the kernel's functions take. */
+  readonly ptr: number;
+  readonly length: number;
+  readonly byteLength: number;
+  /**
+   * A view of the block, no copy. Borrowed: valid until the block is freed or memory grows
+   * (any alloc or kernel call may grow it); call view() again after either.
+   */
+  view(): T;
+  /** A copy of the block in a new typed array that the caller owns (one copy). */
+  copyOut(): T;
+  /** Gives the block back to the kernel's allocator; the WasmArray and its views are dead after. */
+  free(): void;
+}
+
+/** This thread's instance of one Wasm module. */
+export interface WasmKernel<E> {
+  /** SHA-256 of the module's bytes, hex. */
+  readonly hash: string;
+  /** The kernel's exported functions (and its memory and allocator). */
+  readonly exports: E & KernelExports;
+  readonly memory: WebAssembly.Memory;
+  /** Allocates a block for `length` elements of `type` (contents unspecified). */
+  alloc<T extends WasmTypedArray>(type: WasmTypedArrayType<T>, length: number): WasmArray<T>;
+  /** Allocates a block and copies `src` into it: the one copy a JS array needs to reach the kernel. */
+  copyIn<T extends WasmTypedArray>(src: T): WasmArray<T>;
+}
+
+/** A kernel whose module lacks what the helper needs (memory, strand_alloc, strand_free), or whose allocator failed. */
+export class WasmKernelError extends Error {
+  override name = "WasmKernelError";
+}
+
+interface Caches {
+  /** Content hash of a bytes object already seen, so the same import is hashed once. */
+  hashes: WeakMap<Uint8Array, string>;
+  modules: Map<string, WebAssembly.Module>;
+  kernels: Map<string, WasmKernel<unknown>>;
+}
+
+// One set per thread, shared by every bundle that thread loads (each bundle has its own copy of this file).
+const CACHES = Symbol.for("strand.wasmKernels");
+
+function caches(): Caches {
+  const g = globalThis as { [CACHES]?: Caches };
+  return (g[CACHES] ??= { hashes: new WeakMap(), modules: new Map(), kernels: new Map() });
+}
+
+/** How many modules this thread has compiled and instantiated through wasmKernel(): for tests and stats. */
+export function wasmKernelStats(): { modules: number; instances: number } {
+  const c = caches();
+  return { modules: c.modules.size, instances: c.kernels.size };
+}
+
+/**
+ * This thread's instance of the Wasm module `bytes` (typically `import bytes from "./k.wasm"`):
+ * compiled once per content hash and instantiated once per thread, on first use. `imports`
+ * are used for that first instantiation only. The module must export `memory`,
+ * `strand_alloc` and `strand_free` (include/strand_kernel.h provides the allocator).
+ */
+export function wasmKernel<E = Record<string, never>>(bytes: Uint8Array, imports: WebAssembly.Imports = {}): WasmKernel<E> {
+  const c = caches();
+  let hash = c.hashes.get(bytes);
+  if (hash === undefined) {
+    hash = createHash("sha256").update(bytes).digest("hex");
+    c.hashes.set(bytes, hash);
+  }
+  const known = c.kernels.get(hash);
+  if (known !== undefined) return known as WasmKernel<E>;
+  let module = c.modules.get(hash);
+  if (module === undefined) {
+    module = new WebAssembly.Module(bytes);
+    c.modules.set(hash, module);
+  }
+  const kernel = instantiate<E>(hash, new WebAssembly.Instance(module, imports));
+  c.kernels.set(hash, kernel as WasmKernel<unknown>);
+  return kernel;
+}
+
+function instantiate<E>(hash: string, instance: WebAssembly.Instance): WasmKernel<E> {
+  const ex = instance.exports;
+  const memory = ex["memory"];
+  const allocFn = ex["strand_alloc"];
+  const freeFn = ex["strand_free"];
+  if (!(memory instanceof WebAssembly.Memory) || typeof allocFn !== "function" || typeof freeFn !== "function") {
+    const have = Object.keys(ex).join(", ") || "nothing";
+    throw new WasmKernelError(`a Wasm kernel must export memory, strand_alloc and strand_free (include/strand_kernel.h); module ${hash.slice(0, 12)} exports ${have}`);
+  }
+  const exports = ex as unknown as E & KernelExports;
+
+  const alloc = <T extends WasmTypedArray>(type: WasmTypedArrayType<T>, length: number): WasmArray<T> => {
+    if (!Number.isInteger(length) || length < 0) throw new RangeError(`length must be a whole number >= 0, got ${length}`);
+    const byteLength = length * type.BYTES_PER_ELEMENT;
+    const ptr = exports.strand_alloc(byteLength) >>> 0;
+    if (ptr === 0) throw new WasmKernelError(`kernel ${hash.slice(0, 12)}: strand_alloc(${byteLength}) failed (linear memory cannot grow further)`);
+    let freed = false;
+    let cached: T | undefined;
+    const view = (): T => {
+      if (freed) throw new WasmKernelError("view() of a freed WasmArray");
+      // A grown memory has a new buffer; the old one is detached, and views onto it are empty.
+      if (cached === undefined || cached.buffer !== memory.buffer) cached = new type(memory.buffer, ptr, length);
+      return cached;
+    };
+    const free = (): void => {
+      if (freed) return;
+      freed = true;
+      cached = undefined;
+      exports.strand_free(ptr);
+    };
+    return {
+      ptr, length, byteLength, view, free,
+      copyOut: () => view().slice() as T,
+      [Symbol.dispose]: free,
+    };
+  };
+
+  const copyIn = <T extends WasmTypedArray>(src: T): WasmArray<T> => {
+    const a = alloc(src.constructor as WasmTypedArrayType<T>, src.length);
+    (a.view() as { set(s: T): void }).set(src);
+    return a;
+  };
+
+  return { hash, exports, memory, alloc, copyIn };
+}
