@@ -1,16 +1,16 @@
 // `npm start`: the examples at every size on a local 2-runner cluster, as one table: matmul
-// and wordcount (calls and Refs), pipeline and workers (goroutines and channels), then pi,
+// and wordcount (calls and Refs; each with its JS kernel and its Wasm kernel), pipeline and workers (goroutines and channels), then pi,
 // heat and sort (SPMD jobs, one rank per runner thread) at one size each.
 // Exits non-zero if any distributed result differs from its single-process result.
 import { local } from "../src/index.ts";
 import { describeCluster, formatTable, totalThreads, type Row } from "./common.ts";
 import { HEAT_START, runHeat } from "./heat/main.ts";
-import { MATMUL_SIZES, runMatmul } from "./matmul/main.ts";
+import { MATMUL_SIZES, runMatmulBoth } from "./matmul/main.ts";
 import { PI_START, runPi } from "./pi/main.ts";
 import { PIPELINE_PRIMES, runPipeline } from "./pipeline/main.ts";
 import { runSort, SORT_START } from "./sort/main.ts";
 import { runWorkers, WORKER_JOBS } from "./workers/main.ts";
-import { readMobyDick, runWordcount, WORDCOUNT_REPEATS } from "./wordcount/main.ts";
+import { readMobyDick, runWordcountBoth, WORDCOUNT_REPEATS } from "./wordcount/main.ts";
 
 async function start(): Promise<number> {
   try {
@@ -27,8 +27,9 @@ async function start(): Promise<number> {
     rows.push(r);
     console.log(`  ${r.example} ${r.size}: ${r.singleMs.toFixed(0)} ms single-process, ${r.strandMs.toFixed(0)} ms on Strand (${r.cores} cores, efficiency ${(100 * r.efficiency).toFixed(0)}%)${r.ok ? "" : "  MISMATCH"}`);
   };
-  for (const n of MATMUL_SIZES) add(await runMatmul(cluster, n));
-  for (const k of WORDCOUNT_REPEATS) add(await runWordcount(cluster, k));
+  // Each size with the JS kernel, then with the Wasm one (C compiled to .wasm, checked against JS).
+  for (const n of MATMUL_SIZES) for (const r of await runMatmulBoth(cluster, n)) add(r);
+  for (const k of WORDCOUNT_REPEATS) for (const r of await runWordcountBoth(cluster, k)) add(r);
   for (const n of PIPELINE_PRIMES) add(await runPipeline(cluster, n));
   for (const n of WORKER_JOBS) for (const r of await runWorkers(cluster, n)) add(r);
   add(await runPi(cluster, PI_START));

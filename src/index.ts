@@ -36,3 +36,4 @@ export {
 export type { SpmdOptions } from "./driver/spmd.ts";
 export { Progress, type ProgressOptions, type ProgressSnapshot, type FunctionCounts } from "./driver/observe/progress.ts";
 export { progress, type ItemsProgressOptions, type Settled } from "./driver/observe/progress-items.ts";
+export { registerWasmImports } from "./driver/wasm-imports.ts";

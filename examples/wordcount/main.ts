@@ -9,20 +9,35 @@
 //   npx tsx examples/wordcount/main.ts [k ...]        (default: 1 10 46 100)
 //   npx strand run examples/wordcount/main.ts --runners a:7700,b:7700 --token t -- 46
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Cluster, Remote } from "../../src/index.ts";
 import {
   exampleMain, importWarm, isMain, repeatTrials, runInWorker, timed, totalThreads, type RepeatOptions, type Row,
 } from "../common.ts";
 import { mergeCounts, totalWords } from "./count.ts";
+import { mergePacked } from "./packed.ts";
 
 type Counter = typeof import("./count.ts");
+type WasmCounter = typeof import("./count-wasm.ts");
 const COUNTER = new URL("./count.ts", import.meta.url);
+const WASM_COUNTER = new URL("./count-wasm.ts", import.meta.url);
+
+/** The kernels: count.ts in JS on strings, count-wasm.ts in C (wordcount.wasm) on UTF-8 bytes. */
+export type WordcountKernel = "js" | "wasm";
+
+/** The JS kernel's single-process counts of the last k run: the wasm rows are checked against them. */
+let jsCounts: { k: number; counts: Map<string, number> } | undefined;
 
 export const WORDCOUNT_REPEATS = [1, 10, 46, 100] as const;
 
-/** The input: /work/shared/data/moby-dick.txt when the repository is /work/main. */
-export const MOBY_DICK = new URL("../../../shared/data/moby-dick.txt", import.meta.url);
+/**
+ * The input: /work/shared/data/moby-dick.txt when the repository is /work/main
+ * (STRAND_MOBY_DICK names another file, e.g. for a checkout elsewhere).
+ */
+export const MOBY_DICK = process.env["STRAND_MOBY_DICK"] !== undefined
+  ? new URL(`file://${path.resolve(process.env["STRAND_MOBY_DICK"])}`)
+  : new URL("../../../shared/data/moby-dick.txt", import.meta.url);
 
 /** Chunks per runner thread: enough to even out uneven runners and to overlap sending with counting. */
 const CHUNKS_PER_THREAD = 4;
@@ -57,8 +72,40 @@ export function splitAtWhitespace(text: string, parts: number): string[] {
   return chunks;
 }
 
+/** Moby-Dick repeated k times as UTF-8 bytes: the same text as `(readMobyDick() + "\n").repeat(k)`. */
+export function mobyDickBytes(k: number): Buffer {
+  const one = Buffer.from(readMobyDick() + "\n", "utf8");
+  const out = Buffer.allocUnsafe(one.length * k);
+  for (let i = 0; i < k; i++) one.copy(out, i * one.length);
+  return out;
+}
+
+const isSpace = (b: number): boolean => b === 0x20 || (b >= 0x09 && b <= 0x0d);
+
+/** splitAtWhitespace for UTF-8 bytes: about `parts` views of `text` (no copy), each cut at an ASCII whitespace byte. */
+export function splitBytesAtWhitespace(text: Uint8Array, parts: number): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  let start = 0;
+  for (let i = 1; i < parts && start < text.length; i++) {
+    let cut = Math.max(start, Math.floor((i * text.length) / parts));
+    while (cut < text.length && !isSpace(text[cut]!)) cut++;
+    if (cut > start) chunks.push(text.subarray(start, cut));
+    start = cut;
+  }
+  if (start < text.length) chunks.push(text.subarray(start));
+  return chunks;
+}
+
 const counterOn = (cluster: Cluster): Promise<Remote<Counter>> =>
   importWarm<Counter>(cluster, COUNTER, (c) => c.countWords("call me ishmael"));
+
+const warmBytes = (): Uint8Array => Buffer.from(readMobyDick().slice(0, 100_000), "utf8");
+
+const wasmCounterOn = (cluster: Cluster): Promise<Remote<WasmCounter>> =>
+  importWarm<WasmCounter>(cluster, WASM_COUNTER, async (c) => {
+    const warm = warmBytes();
+    for (let i = 0; i < 5; i++) await c.countWordsPacked(warm); // past Liftoff: the hot loop tiers up
+  });
 
 /** Describes the first difference between two counts, or returns undefined if they are equal. */
 function difference(got: ReadonlyMap<string, number>, want: ReadonlyMap<string, number>): string | undefined {
@@ -74,8 +121,9 @@ function difference(got: ReadonlyMap<string, number>, want: ReadonlyMap<string, 
  * Counts the words of Moby-Dick repeated k times in this process and on the cluster, and
  * checks that the counts are equal. Repeats while `opts` allow and reports the best times.
  */
-export async function runWordcount(cluster: Cluster, k: number, opts: RepeatOptions = {}): Promise<Row> {
+export async function runWordcount(cluster: Cluster, k: number, opts: RepeatOptions = {}, kernel: WordcountKernel = "js"): Promise<Row> {
   if (!Number.isInteger(k) || k <= 0) throw new RangeError(`repeat count must be a positive integer, got ${k}`);
+  if (kernel === "wasm") return runWordcountWasm(cluster, k, opts);
   const remote = await counterOn(cluster);
   const text = (readMobyDick() + "\n").repeat(k);
   const warm = readMobyDick().slice(0, 100_000);
@@ -85,6 +133,7 @@ export async function runWordcount(cluster: Cluster, k: number, opts: RepeatOpti
   return repeatTrials(shape, opts, async () => {
     // The baseline: the same function on the whole text, on one thread of this process.
     const [single, singleMs] = await runInWorker<Counter, "countWords">(COUNTER, "countWords", [text], [warm]);
+    jsCounts = { k, counts: single };
 
     const [counts, strandMs] = await timed(async () => {
       const merged = new Map<string, number>();
@@ -106,4 +155,42 @@ export async function runWordcount(cluster: Cluster, k: number, opts: RepeatOpti
   });
 }
 
-if (isMain(import.meta.url)) await exampleMain("wordcount", "k", WORDCOUNT_REPEATS, (cluster, k) => runWordcount(cluster, k), readMobyDick);
+/**
+ * The Wasm row: the text as UTF-8 bytes, cut at whitespace into views (no copy), each chunk
+ * counted remotely by countWordsPacked() and its compact table merged as it arrives. The
+ * single-process run is the same kernel on all the bytes; both must equal the JS kernel's
+ * counts (taken from the JS row of the same k, or computed once, untimed).
+ */
+async function runWordcountWasm(cluster: Cluster, k: number, opts: RepeatOptions): Promise<Row> {
+  const remote = await wasmCounterOn(cluster);
+  const bytes = mobyDickBytes(k);
+  const mb = bytes.length / 1e6;
+  const shape = { example: "wordcount (wasm)", size: `k=${k} (${mb.toFixed(1)} MB)`, cores: totalThreads(cluster), work: { amount: mb, unit: "MB" } };
+  const reference = jsCounts?.k === k
+    ? jsCounts.counts
+    : (await runInWorker<Counter, "countWords">(COUNTER, "countWords", [(readMobyDick() + "\n").repeat(k)]))[0];
+
+  return repeatTrials(shape, opts, async () => {
+    const [single, singleMs] = await runInWorker<WasmCounter, "countWordsWasm">(WASM_COUNTER, "countWordsWasm", [bytes], [warmBytes()]);
+    const [counts, strandMs] = await timed(async () => {
+      const merged = new Map<string, number>();
+      const pending: Promise<unknown>[] = [];
+      for (const chunk of splitBytesAtWhitespace(bytes, CHUNKS_PER_THREAD * totalThreads(cluster))) {
+        const p = remote.countWordsPacked(chunk).then((packed) => mergePacked(merged, packed));
+        p.catch(() => {}); // handled by Promise.all below
+        pending.push(p);
+      }
+      await Promise.all(pending);
+      return merged;
+    });
+    const diff = difference(counts, single) ?? difference(single, reference);
+    return { singleMs, strandMs, ok: diff === undefined, detail: diff ?? `${totalWords(counts)} words, ${counts.size} distinct; equal to the JS kernel's counts` };
+  });
+}
+
+/** Both kernels at k: the JS row, then the Wasm row (checked against the JS row's counts). */
+export async function runWordcountBoth(cluster: Cluster, k: number, opts: RepeatOptions = {}): Promise<Row[]> {
+  return [await runWordcount(cluster, k, opts, "js"), await runWordcount(cluster, k, opts, "wasm")];
+}
+
+if (isMain(import.meta.url)) await exampleMain("wordcount", "k", WORDCOUNT_REPEATS, runWordcountBoth, readMobyDick);
