@@ -16,7 +16,7 @@ import {
   exampleMain, importWarm, isMain, repeatTrials, runInWorker, timed, totalThreads, type RepeatOptions, type Row,
 } from "../common.ts";
 import { mergeCounts, totalWords } from "./count.ts";
-import { mergePacked } from "./packed.ts";
+import { WasmMerger } from "./merge-wasm.ts";
 
 type Counter = typeof import("./count.ts");
 type WasmCounter = typeof import("./count-wasm.ts");
@@ -157,7 +157,8 @@ export async function runWordcount(cluster: Cluster, k: number, opts: RepeatOpti
 
 /**
  * The Wasm row: the text as UTF-8 bytes, cut at whitespace into views (no copy), each chunk
- * counted remotely by countWordsPacked() and its compact table merged as it arrives. The
+ * counted remotely by countWordsPacked() and its compact table merged as it arrives (in
+ * Wasm too: merge-wasm.ts), one Map built at the end. The
  * single-process run is the same kernel on all the bytes; both must equal the JS kernel's
  * counts (taken from the JS row of the same k, or computed once, untimed).
  */
@@ -173,15 +174,15 @@ async function runWordcountWasm(cluster: Cluster, k: number, opts: RepeatOptions
   return repeatTrials(shape, opts, async () => {
     const [single, singleMs] = await runInWorker<WasmCounter, "countWordsWasm">(WASM_COUNTER, "countWordsWasm", [bytes], [warmBytes()]);
     const [counts, strandMs] = await timed(async () => {
-      const merged = new Map<string, number>();
+      const merger = new WasmMerger();
       const pending: Promise<unknown>[] = [];
       for (const chunk of splitBytesAtWhitespace(bytes, CHUNKS_PER_THREAD * totalThreads(cluster))) {
-        const p = remote.countWordsPacked(chunk).then((packed) => mergePacked(merged, packed));
+        const p = remote.countWordsPacked(chunk).then((packed) => merger.add(packed));
         p.catch(() => {}); // handled by Promise.all below
         pending.push(p);
       }
       await Promise.all(pending);
-      return merged;
+      return merger.result();
     });
     const diff = difference(counts, single) ?? difference(single, reference);
     return { singleMs, strandMs, ok: diff === undefined, detail: diff ?? `${totalWords(counts)} words, ${counts.size} distinct; equal to the JS kernel's counts` };

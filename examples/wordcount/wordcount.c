@@ -105,8 +105,8 @@ static int grow_table(void) {
   return 1;
 }
 
-/* Counts the word at arena + arena_used (len bytes, hash h); keeps its bytes if it is new. */
-static int add_word(uint32_t h, uint32_t len) {
+/* Adds `amount` to the word at arena + arena_used (len bytes, hash h); keeps its bytes if it is new. */
+static int add_word(uint32_t h, uint32_t len, uint32_t amount) {
   uint32_t s = h & (capacity - 1);
   const uint8_t *w = arena + arena_used;
   for (;;) {
@@ -116,11 +116,11 @@ static int add_word(uint32_t h, uint32_t len) {
       const uint8_t *o = arena + e->offset;
       uint32_t i = 0;
       while (i < len && o[i] == w[i]) i++;
-      if (i == len) { e->count++; return 1; }
+      if (i == len) { e->count += amount; return 1; }
     }
     s = (s + 1) & (capacity - 1);
   }
-  table[s] = (entry){h, arena_used, len, 1};
+  table[s] = (entry){h, arena_used, len, amount};
   arena_used += len;
   if (++distinct * 2 > capacity) return grow_table();
   return 1;
@@ -203,14 +203,15 @@ static uint32_t count(const uint8_t *p, const uint8_t *end, uint32_t *total) {
       w = put(w, '\'', &h);
       p += len;
     }
-    if (!add_word(h, (uint32_t)(w - start))) return 2;
+    if (!add_word(h, (uint32_t)(w - start), 1)) return 2;
     words++;
   }
   *total = words;
   return 0;
 }
 
-STRAND_EXPORT(wc_count) uint32_t *wc_count(const uint8_t *text, uint32_t len) {
+/* Starts an empty table. 0 if memory ran out. */
+static int begin(void) {
   if (ascii_lower['a'] == 0) init_ascii();
   capacity = 1u << 15;
   distinct = 0;
@@ -220,24 +221,64 @@ STRAND_EXPORT(wc_count) uint32_t *wc_count(const uint8_t *text, uint32_t len) {
   arena = strand_alloc(arena_size);
   if (table == 0 || arena == 0) return 0;
   for (uint32_t i = 0; i < capacity; i++) table[i].count = 0;
-  uint32_t total = 0;
-  uint32_t status = count(text, text + len, &total);
-  if (status == 2) return 0;
-  uint32_t words_bytes = status == 0 ? arena_used + distinct : 0;
+  return 1;
+}
+
+/* The table as the block described at the top (status 0), or only the header with `status`;
+ * frees the table. */
+static uint32_t *end(uint32_t status, uint32_t total) {
   uint32_t n = status == 0 ? distinct : 0;
+  uint32_t words_bytes = status == 0 ? arena_used + distinct : 0;
   uint32_t *out = strand_alloc(16 + 4 * n + words_bytes);
-  if (out == 0) return 0;
-  out[0] = status; out[1] = n; out[2] = status == 0 ? total : 0; out[3] = words_bytes;
-  uint8_t *w = (uint8_t *)(out + 4 + n);
-  uint32_t k = 0;
-  for (uint32_t i = 0; i < capacity && status == 0; i++) {
-    if (table[i].count == 0) continue;
-    out[4 + k++] = table[i].count;
-    copy_bytes(w, arena + table[i].offset, table[i].len);
-    w += table[i].len;
-    *w++ = '\n';
+  if (out != 0) {
+    out[0] = status; out[1] = n; out[2] = status == 0 ? total : 0; out[3] = words_bytes;
+    uint8_t *w = (uint8_t *)(out + 4 + n);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < capacity && status == 0; i++) {
+      if (table[i].count == 0) continue;
+      out[4 + k++] = table[i].count;
+      copy_bytes(w, arena + table[i].offset, table[i].len);
+      w += table[i].len;
+      *w++ = '\n';
+    }
   }
   strand_free(arena);
   strand_free(table);
   return out;
+}
+
+/* Counts the words of UTF-8 text; returns the block described at the top, 0 if out of memory. */
+STRAND_EXPORT(wc_count) uint32_t *wc_count(const uint8_t *text, uint32_t len) {
+  if (!begin()) return 0;
+  uint32_t total = 0;
+  uint32_t status = count(text, text + len, &total);
+  return status == 2 ? 0 : end(status, total);
+}
+
+/* Merging tables that wc_count made (on the driver, as they arrive): wc_merge_begin, then
+ * wc_merge_add per table (its words and counts, as in the block), then wc_merge_end for
+ * the sum in the same block format. One table at a time per instance. */
+static uint32_t merge_total;
+
+STRAND_EXPORT(wc_merge_begin) uint32_t wc_merge_begin(void) {
+  merge_total = 0;
+  return (uint32_t)begin();
+}
+
+STRAND_EXPORT(wc_merge_add) uint32_t wc_merge_add(const uint8_t *words, uint32_t words_len, const uint32_t *counts, uint32_t n) {
+  const uint8_t *p = words, *stop = words + words_len;
+  for (uint32_t i = 0; i < n && p < stop; i++) {
+    uint32_t h = 2166136261u, len = 0;
+    if (arena_size - arena_used < (uint32_t)(stop - p) && !grow_arena((uint32_t)(stop - p))) return 0;
+    uint8_t *w = arena + arena_used;
+    while (p < stop && *p != '\n') { h = fnv(h, *p); w[len++] = *p++; }
+    p++;
+    if (counts[i] != 0 && !add_word(h, len, counts[i])) return 0;
+    merge_total += counts[i];
+  }
+  return 1;
+}
+
+STRAND_EXPORT(wc_merge_end) uint32_t *wc_merge_end(void) {
+  return end(0, merge_total);
 }
