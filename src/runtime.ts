@@ -11,5 +11,5 @@ export {
 export { go } from "./go.ts";
 export {
   wasmKernel, wasmKernelStats, WasmKernelError,
-  type WasmKernel, type WasmArray, type KernelExports, type WasmTypedArray, type WasmTypedArrayType,
+  type WasmKernel, type WasmKernelStats, type WasmArray, type KernelExports, type WasmTypedArray, type WasmTypedArrayType,
 } from "./wasm-kernel.ts";

@@ -74,6 +74,8 @@ interface Caches {
   hashes: WeakMap<Uint8Array, string>;
   modules: Map<string, WebAssembly.Module>;
   kernels: Map<string, WasmKernel<unknown>>;
+  compiles: number;
+  instantiations: number;
 }
 
 // One set per thread, shared by every bundle that thread loads (each bundle has its own copy of this file).
@@ -81,13 +83,19 @@ const CACHES = Symbol.for("strand.wasmKernels");
 
 function caches(): Caches {
   const g = globalThis as { [CACHES]?: Caches };
-  return (g[CACHES] ??= { hashes: new WeakMap(), modules: new Map(), kernels: new Map() });
+  return (g[CACHES] ??= { hashes: new WeakMap(), modules: new Map(), kernels: new Map(), compiles: 0, instantiations: 0 });
 }
 
-/** How many modules this thread has compiled and instantiated through wasmKernel(): for tests and stats. */
-export function wasmKernelStats(): { modules: number; instances: number } {
+/** What wasmKernel() did on this thread: modules cached, and compilations and instantiations so far. */
+export interface WasmKernelStats {
+  modules: number;
+  compiles: number;
+  instantiations: number;
+}
+
+export function wasmKernelStats(): WasmKernelStats {
   const c = caches();
-  return { modules: c.modules.size, instances: c.kernels.size };
+  return { modules: c.modules.size, compiles: c.compiles, instantiations: c.instantiations };
 }
 
 /**
@@ -108,8 +116,10 @@ export function wasmKernel<E = Record<string, never>>(bytes: Uint8Array, imports
   let module = c.modules.get(hash);
   if (module === undefined) {
     module = new WebAssembly.Module(bytes);
+    c.compiles++;
     c.modules.set(hash, module);
   }
+  c.instantiations++;
   const kernel = instantiate<E>(hash, new WebAssembly.Instance(module, imports));
   c.kernels.set(hash, kernel as WasmKernel<unknown>);
   return kernel;
