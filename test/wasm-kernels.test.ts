@@ -3,7 +3,7 @@
 // each thread compiles and instantiates a module once; views die when memory grows; the
 // examples' kernels (matmul.wasm, wordcount.wasm) give the JS kernels' results exactly, on
 // the runners; and the committed .wasm files are what their C sources build to today.
-import { copyFile, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execFileSync } from "node:child_process";
