@@ -19,6 +19,18 @@ describe("examples", () => {
     expect(row.ok).toBe(true);
   });
 
+  it("matmul (wasm): the distributed product equals the single-process one and the JS kernel's", async () => {
+    const row = await runMatmul(t.cluster, 130, { maxRuns: 1 }, "wasm");
+    expect(row.detail).toMatch(/^max \|diff\| 0; max \|diff\| to the JS kernel 0;/);
+    expect(row.ok).toBe(true);
+  });
+
+  it("wordcount (wasm): the merged counts equal the single-process and the JS kernel's counts", async () => {
+    const row = await runWordcount(t.cluster, 1, { maxRuns: 1 }, "wasm");
+    expect(row.detail).toMatch(/^\d+ words, \d+ distinct; equal to the JS kernel's counts;/);
+    expect(row.ok).toBe(true);
+  });
+
   it("wordcount tokenizes as documented and splits only at whitespace", () => {
     const text = "Call me Ishmael. The whale’s  whale's WHALE—o'er 'tis 1851 Cæsar";
     expect(Object.fromEntries(countWords(text))).toEqual({
