@@ -60,7 +60,10 @@ export interface WasmKernel<E> {
   readonly memory: WebAssembly.Memory;
   /** Allocates a block for `length` elements of `type` (contents unspecified). */
   alloc<T extends WasmTypedArray>(type: WasmTypedArrayType<T>, length: number): WasmArray<T>;
-  /** Allocates a block and copies `src` into it: the one copy a JS array needs to reach the kernel. */
+  /**
+   * Allocates a block and copies `src` into it: the one copy a JS array needs to reach the
+   * kernel. Views are of src's standard type (a Buffer's are Uint8Arrays).
+   */
   copyIn<T extends WasmTypedArray>(src: T): WasmArray<T>;
 }
 
@@ -125,6 +128,18 @@ export function wasmKernel<E = Record<string, never>>(bytes: Uint8Array, imports
   return kernel;
 }
 
+const BASE_TYPES: readonly WasmTypedArrayType<WasmTypedArray>[] = [
+  Float64Array, Float32Array, Int32Array, Uint32Array, Int16Array, Uint16Array, Int8Array, Uint8Array,
+  Uint8ClampedArray, BigInt64Array, BigUint64Array,
+] as readonly WasmTypedArrayType<WasmTypedArray>[];
+
+/** The standard typed array type of `a`: a Buffer's is Uint8Array (Buffer's own constructor is deprecated). */
+function baseType(a: WasmTypedArray): WasmTypedArrayType<WasmTypedArray> {
+  const t = BASE_TYPES.find((c) => a instanceof (c as unknown as typeof Uint8Array));
+  if (t === undefined) throw new TypeError("copyIn takes a typed array");
+  return t;
+}
+
 function instantiate<E>(hash: string, instance: WebAssembly.Instance): WasmKernel<E> {
   const ex = instance.exports;
   const memory = ex["memory"];
@@ -163,7 +178,7 @@ function instantiate<E>(hash: string, instance: WebAssembly.Instance): WasmKerne
   };
 
   const copyIn = <T extends WasmTypedArray>(src: T): WasmArray<T> => {
-    const a = alloc(src.constructor as WasmTypedArrayType<T>, src.length);
+    const a = alloc(baseType(src) as WasmTypedArrayType<T>, src.length);
     (a.view() as { set(s: T): void }).set(src);
     return a;
   };

@@ -184,5 +184,8 @@ describe("the committed kernels", () => {
     const f = k.alloc(Uint8Array, 16);
     expect(f.ptr).toBe(a.ptr); // everything merged and given back: the heap starts over
     f.free();
+    using g = k.copyIn(Buffer.from([1, 2, 3])); // a Buffer: its view is a plain Uint8Array (Buffer's constructor is deprecated)
+    expect(g.view().constructor).toBe(Uint8Array);
+    expect([...g.copyOut()]).toEqual([1, 2, 3]);
   });
 });
