@@ -10,6 +10,6 @@ export {
 } from "./comm.ts";
 export { go } from "./go.ts";
 export {
-  wasmKernel, wasmKernelStats, WasmKernelError,
+  wasmKernel, loadWasmKernel, wasmKernelStats, WasmKernelError,
   type WasmKernel, type WasmKernelStats, type WasmArray, type KernelExports, type WasmTypedArray, type WasmTypedArrayType,
 } from "./wasm-kernel.ts";

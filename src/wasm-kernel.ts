@@ -3,7 +3,8 @@
 // moved in and out of its linear memory. Part of the runtime entry, so it runs the same on
 // a runner thread and in the driver process.
 //
-// Each thread compiles a module once per content hash and instantiates it once: the caches
+// Each thread compiles a module once per content hash (or, through loadWasmKernel(), gets
+// it from its runner's compile cache: once per runner) and instantiates it once: the caches
 // live on globalThis, so two bundles loaded on one thread that carry the same bytes share
 // them. Compilation is synchronous (`new WebAssembly.Module`), which Node allows on any
 // thread for any size, so a remote function can stay synchronous.
@@ -78,6 +79,8 @@ interface Caches {
   modules: Map<string, WebAssembly.Module>;
   kernels: Map<string, WasmKernel<unknown>>;
   compiles: number;
+  /** Modules this thread got from its runner's compile cache (compiled once per runner). */
+  fromRunner: number;
   instantiations: number;
 }
 
@@ -86,34 +89,74 @@ const CACHES = Symbol.for("strand.wasmKernels");
 
 function caches(): Caches {
   const g = globalThis as { [CACHES]?: Caches };
-  return (g[CACHES] ??= { hashes: new WeakMap(), modules: new Map(), kernels: new Map(), compiles: 0, instantiations: 0 });
+  return (g[CACHES] ??= { hashes: new WeakMap(), modules: new Map(), kernels: new Map(), compiles: 0, fromRunner: 0, instantiations: 0 });
 }
 
 /** What wasmKernel() did on this thread: modules cached, and compilations and instantiations so far. */
 export interface WasmKernelStats {
   modules: number;
+  /** Modules compiled on this thread. */
   compiles: number;
+  /** Modules received from the runner's compile cache instead. */
+  fromRunner: number;
   instantiations: number;
 }
 
 export function wasmKernelStats(): WasmKernelStats {
   const c = caches();
-  return { modules: c.modules.size, compiles: c.compiles, instantiations: c.instantiations };
+  return { modules: c.modules.size, compiles: c.compiles, fromRunner: c.fromRunner, instantiations: c.instantiations };
 }
 
-/**
- * This thread's instance of the Wasm module `bytes` (typically `import bytes from "./k.wasm"`):
- * compiled once per content hash and instantiated once per thread, on first use. `imports`
- * are used for that first instantiation only. The module must export `memory`,
- * `strand_alloc` and `strand_free` (include/strand_kernel.h provides the allocator).
- */
-export function wasmKernel<E = Record<string, never>>(bytes: Uint8Array, imports: WebAssembly.Imports = {}): WasmKernel<E> {
-  const c = caches();
+function hashOf(c: Caches, bytes: Uint8Array): string {
   let hash = c.hashes.get(bytes);
   if (hash === undefined) {
     hash = createHash("sha256").update(bytes).digest("hex");
     c.hashes.set(bytes, hash);
   }
+  return hash;
+}
+
+// A runner's worker threads offer the runner's compile cache to bundles under this symbol
+// (src/runner/wasm/runtime-hook.ts): a module compiled once per runner, whatever the threads.
+const RUNNER_WASM = Symbol.for("strand.wasm");
+
+interface RunnerWasm {
+  compile(hash: string, bytes: Uint8Array): Promise<WebAssembly.Module>;
+}
+
+/**
+ * wasmKernel() compiled once per runner: on a runner thread the module comes from the
+ * runner's compile cache (the first thread to ask compiles it, the others get the compiled
+ * Module), elsewhere (the driver's process) it compiles on this thread. Then as wasmKernel():
+ * instantiated once per thread, and wasmKernel() on the same bytes finds it, synchronously.
+ */
+export async function loadWasmKernel<E = Record<string, never>>(bytes: Uint8Array, imports: WebAssembly.Imports = {}): Promise<WasmKernel<E>> {
+  const c = caches();
+  const hash = hashOf(c, bytes);
+  if (!c.kernels.has(hash) && !c.modules.has(hash)) {
+    const runner = (globalThis as { [RUNNER_WASM]?: RunnerWasm })[RUNNER_WASM];
+    if (runner !== undefined) {
+      const module = await runner.compile(hash, bytes);
+      // Another call on this thread may have finished first: keep the one Module.
+      if (!c.modules.has(hash)) {
+        c.fromRunner++;
+        c.modules.set(hash, module);
+      }
+    }
+  }
+  return wasmKernel<E>(bytes, imports);
+}
+
+/**
+ * This thread's instance of the Wasm module `bytes` (typically `import bytes from "./k.wasm"`):
+ * compiled once per content hash and instantiated once per thread, on first use. `imports`
+ * are used for that first instantiation only. Synchronous, so it compiles on this thread
+ * unless loadWasmKernel() already brought the module from the runner's cache. The module must export `memory`,
+ * `strand_alloc` and `strand_free` (include/strand_kernel.h provides the allocator).
+ */
+export function wasmKernel<E = Record<string, never>>(bytes: Uint8Array, imports: WebAssembly.Imports = {}): WasmKernel<E> {
+  const c = caches();
+  const hash = hashOf(c, bytes);
   const known = c.kernels.get(hash);
   if (known !== undefined) return known as WasmKernel<E>;
   let module = c.modules.get(hash);

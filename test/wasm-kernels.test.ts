@@ -74,10 +74,19 @@ describe("a .wasm import inside a TS module, on runners", () => {
     for (let i = 0; i < 20; i++) await Promise.all([fixture.scale(xs, 1), fixture.scale(xs, 1)]);
     const after = await onEveryRunner(() => fixture.stats());
     const sum = (ss: typeof before, k: "compiles" | "instantiations" | "pages"): number => ss.reduce((t, x) => t + x[k], 0);
-    for (const s of [...before, ...after]) expect(s.compiles).toBe(s.modules); // never a module compiled twice
+    for (const s of [...before, ...after]) expect(s.compiles + s.fromRunner).toBe(s.modules); // never a module compiled twice
     expect(sum(after, "compiles")).toBe(sum(before, "compiles"));
     expect(sum(after, "instantiations")).toBe(sum(before, "instantiations"));
     expect(sum(after, "pages")).toBe(sum(before, "pages"));
+  });
+
+  it("loadWasmKernel compiles once per runner: the runner's cache serves its other threads", async () => {
+    await using one = await local({ runners: 1, threads: 2 });
+    const m = await one.import<Fixture>(path.join(dir, "module.ts"));
+    const seen = await Promise.all(Array.from({ length: 12 }, () => m.loadStats()));
+    for (const s of seen) expect(s).toMatchObject({ compiles: 0, fromRunner: 1, instantiations: 1 });
+    const [stats] = await one.runnerStats();
+    expect(stats!.wasmCompiles).toBe(1);
   });
 
   it("invalidates a view when memory grows; view() again sees the same data", async () => {

@@ -3,7 +3,7 @@
 // summed over k in ascending order with separate multiplies and adds, as in kernel.ts.
 // A, B and C each cross into linear memory once (copyIn, copyOut); the blocks are freed
 // in reverse order of allocation on return (`using`), so the heap does not grow across calls.
-import { wasmKernel } from "../../src/runtime.ts";
+import { loadWasmKernel } from "../../src/runtime.ts";
 import bytes from "./matmul.wasm";
 
 interface MatmulExports {
@@ -11,11 +11,11 @@ interface MatmulExports {
 }
 
 /** C's rows for `aRows` (r = aRows.length / n rows of A) times the n x n B, as kernel.ts's multiplyRows. */
-export function multiplyRows(aRows: Float64Array, B: Float64Array, n: number): Float64Array {
+export async function multiplyRows(aRows: Float64Array, B: Float64Array, n: number): Promise<Float64Array> {
   if (!Number.isInteger(n) || n <= 0) throw new RangeError(`n must be a positive integer, got ${n}`);
   if (B.length !== n * n) throw new RangeError(`B has ${B.length} elements, expected ${n * n}`);
   if (aRows.length % n !== 0) throw new RangeError(`aRows has ${aRows.length} elements, not a multiple of n = ${n}`);
-  const k = wasmKernel<MatmulExports>(bytes);
+  const k = await loadWasmKernel<MatmulExports>(bytes); // compiled once per runner
   using a = k.copyIn(aRows);
   using b = k.copyIn(B);
   using c = k.alloc(Float64Array, aRows.length);

@@ -3,7 +3,7 @@
 // A chunk's counts come back compact, as two typed arrays (the words joined by '\n', and
 // their counts), not as a Map of thousands of keys: they cross the wire as raw bytes and
 // the driver merges them without decoding a msgpack map (packed.ts).
-import { wasmKernel } from "../../src/runtime.ts";
+import { loadWasmKernel } from "../../src/runtime.ts";
 import { countWords } from "./count.ts";
 import { mergePacked, pack, type PackedCounts } from "./packed.ts";
 import bytes from "./wordcount.wasm";
@@ -15,8 +15,8 @@ interface WordcountExports {
 const HEADER = 4; // status, distinct, total, word bytes (u32 each)
 
 /** Counts the words of UTF-8 `text` as count.ts's countWords does, in Wasm. */
-export function countWordsPacked(text: Uint8Array): PackedCounts {
-  const k = wasmKernel<WordcountExports>(bytes);
+export async function countWordsPacked(text: Uint8Array): Promise<PackedCounts> {
+  const k = await loadWasmKernel<WordcountExports>(bytes); // compiled once per runner
   using input = k.copyIn(text);
   const out = k.exports.wc_count(input.ptr, text.length) >>> 0;
   if (out === 0) throw new Error(`wordcount.wasm ran out of memory on ${text.length} bytes`);
@@ -35,6 +35,6 @@ export function countWordsPacked(text: Uint8Array): PackedCounts {
 }
 
 /** countWordsPacked as a Map: the single-process form, comparable with count.ts's countWords. */
-export function countWordsWasm(text: Uint8Array): Map<string, number> {
-  return mergePacked(new Map(), countWordsPacked(text));
+export async function countWordsWasm(text: Uint8Array): Promise<Map<string, number>> {
+  return mergePacked(new Map(), await countWordsPacked(text));
 }
