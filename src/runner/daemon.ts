@@ -3,6 +3,7 @@ import os from "node:os";
 import type { Logger } from "pino";
 import { ChannelBrokenError } from "../errors.ts";
 import { createLogger } from "../log.ts";
+import { optimizeWasmEagerly } from "./wasm/eager-tiering.ts";
 import { refuseEarly, serverHandshake } from "../protocol/handshake.ts";
 import { HEAD_HEARTBEAT, type HeartbeatOptions } from "../protocol/heartbeat.ts";
 import { chanOf, type Member, type RunnerInfo, type RunnerStats } from "../protocol/messages.ts";
@@ -186,6 +187,7 @@ export class RunnerDaemon {
     if (!isLoopback(host) && (opts.token === undefined || opts.token === "")) {
       throw new Error(`refusing to listen on ${host} without a token: runners execute code (set --token or STRAND_TOKEN)`);
     }
+    optimizeWasmEagerly();
     const d = new RunnerDaemon(opts);
     await new Promise<void>((resolve, reject) => {
       d.server.once("error", reject);
