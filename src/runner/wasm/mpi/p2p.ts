@@ -1,0 +1,149 @@
+import { ANY_TAG, PROC_NULL, UNDEFINED } from "./abi.ts";
+import { Call } from "./call.ts";
+import type { ProbeReply, Received } from "./messages.ts";
+import type { RankState } from "./rank-state.ts";
+import type { MpiImport } from "./side.ts";
+import { statusBytes, statusSpan, writeStatus } from "./status.ts";
+
+// Point-to-point calls. A message is the raw bytes of count x extent of the send buffer; the
+// receive buffer must hold what arrives (MPI_ERR_TRUNCATE otherwise). Sends complete once the
+// bytes are copied out of linear memory, so MPI_Send never waits for the matching receive.
+
+export function p2pImports(st: RankState): Record<string, MpiImport> {
+  const send = (name: string) => (buf: number, count: number, type: number, dest: number, tag: number, comm: number) => {
+    const c = new Call(st, name).live();
+    const info = c.comm(comm);
+    const b = c.buffer("send buffer", buf, count, type);
+    c.rank(info, dest, "dest", { procNull: true });
+    c.tag(tag, "tag");
+    if (dest === PROC_NULL) return 0;
+    const data = c.read(b);
+    c.ask({ op: "send", comm, dest, tag, data }, [data]);
+    return 0;
+  };
+
+  return {
+    MPI_Send: send("MPI_Send"),
+    MPI_Ssend: send("MPI_Ssend"),
+
+    MPI_Recv: (buf, count, type, source, tag, comm, status) => {
+      const c = new Call(st, "MPI_Recv").live();
+      const info = c.comm(comm);
+      const b = c.buffer("receive buffer", buf, count, type);
+      c.rank(info, source, "source", { any: true, procNull: true });
+      c.tag(tag, "tag", true);
+      const s = statusSpan(c, status!);
+      if (source === PROC_NULL) {
+        writeStatus(c, s, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 });
+        return 0;
+      }
+      const m = c.ask<Received>({ op: "recv", comm, source, tag });
+      c.write(b, m.data);
+      writeStatus(c, s, { source: m.source, tag: m.tag, bytes: m.data.byteLength });
+      return 0;
+    },
+
+    MPI_Sendrecv: (sbuf, scount, stype, dest, stag, rbuf, rcount, rtype, source, rtag, comm, status) => {
+      const c = new Call(st, "MPI_Sendrecv").live();
+      const info = c.comm(comm);
+      const sb = c.buffer("send buffer", sbuf, scount, stype);
+      const rb = c.buffer("receive buffer", rbuf!, rcount!, rtype!);
+      c.rank(info, dest, "dest", { procNull: true });
+      c.rank(info, source!, "source", { any: true, procNull: true });
+      c.tag(stag, "sendtag");
+      c.tag(rtag!, "recvtag", true);
+      const s = statusSpan(c, status!);
+      const data = c.read(sb);
+      const m = source === PROC_NULL
+        ? (dest === PROC_NULL ? undefined : void c.ask({ op: "send", comm: comm!, dest, tag: stag, data }, [data]))
+        : c.ask<Received>({ op: "sendrecv", comm: comm!, dest, sendTag: stag, data, source: source!, recvTag: rtag! }, [data]);
+      if (m === undefined) {
+        writeStatus(c, s, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 });
+        return 0;
+      }
+      c.write(rb, m.data);
+      writeStatus(c, s, { source: m.source, tag: m.tag, bytes: m.data.byteLength });
+      return 0;
+    },
+
+    MPI_Isend: (buf, count, type, dest, tag, comm, request) => {
+      const c = new Call(st, "MPI_Isend").live();
+      const info = c.comm(comm!);
+      const b = c.buffer("send buffer", buf, count, type);
+      c.rank(info, dest, "dest", { procNull: true });
+      c.tag(tag, "tag");
+      const out = c.span("request", request!, 4);
+      const data = c.read(b);
+      const req = st.requests.add({ kind: "send" });
+      c.ask({ op: "isend", comm: comm!, dest, tag, data, req }, [data]);
+      c.setInt(out.ptr, req, "request");
+      return 0;
+    },
+
+    MPI_Irecv: (buf, count, type, source, tag, comm, request) => {
+      const c = new Call(st, "MPI_Irecv").live();
+      const info = c.comm(comm!);
+      const b = c.buffer("receive buffer", buf, count, type);
+      c.rank(info, source, "source", { any: true, procNull: true });
+      c.tag(tag, "tag", true);
+      const out = c.span("request", request!, 4);
+      // Checked now, written when the request completes: linear memory never shrinks.
+      const req = st.requests.add({ kind: "recv", ptr: b.ptr, capacity: b.bytes, call: "MPI_Irecv" });
+      c.ask({ op: "irecv", comm: comm!, source, tag, req });
+      c.setInt(out.ptr, req, "request");
+      return 0;
+    },
+
+    MPI_Probe: (source, tag, comm, status) => {
+      const c = new Call(st, "MPI_Probe").live();
+      const info = c.comm(comm);
+      c.rank(info, source, "source", { any: true, procNull: true });
+      c.tag(tag, "tag", true);
+      const s = statusSpan(c, status!);
+      if (source === PROC_NULL) {
+        writeStatus(c, s, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 });
+        return 0;
+      }
+      const p = c.ask<ProbeReply>({ op: "probe", comm, source, tag, wait: true })!;
+      writeStatus(c, s, p);
+      return 0;
+    },
+
+    MPI_Iprobe: (source, tag, comm, flag, status) => {
+      const c = new Call(st, "MPI_Iprobe").live();
+      const info = c.comm(comm);
+      c.rank(info, source, "source", { any: true, procNull: true });
+      c.tag(tag, "tag", true);
+      const f = c.span("flag", flag!, 4);
+      const s = statusSpan(c, status!);
+      if (source === PROC_NULL) {
+        c.setInt(f.ptr, 1, "flag");
+        writeStatus(c, s, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 });
+        return 0;
+      }
+      const p = c.ask<ProbeReply>({ op: "probe", comm, source, tag, wait: false });
+      c.setInt(f.ptr, p === null ? 0 : 1, "flag");
+      if (p !== null) writeStatus(c, s, p);
+      return 0;
+    },
+
+    MPI_Get_count: (status, type, count) => {
+      const c = new Call(st, "MPI_Get_count");
+      const t = c.type(type);
+      const out = c.span("count", count, 4);
+      const bytes = statusBytes(c, status);
+      c.setInt(out.ptr, t.extent === 0 ? 0 : bytes % t.extent === 0 ? bytes / t.extent : UNDEFINED, "count");
+      return 0;
+    },
+
+    MPI_Get_elements: (status, type, count) => {
+      const c = new Call(st, "MPI_Get_elements");
+      const t = c.type(type);
+      const out = c.span("count", count, 4);
+      const bytes = statusBytes(c, status);
+      const per = t.extent / t.elements;
+      c.setInt(out.ptr, per === 0 ? 0 : bytes % per === 0 ? bytes / per : UNDEFINED, "count");
+      return 0;
+    },
+  };
+}
