@@ -1,0 +1,66 @@
+import { execFile } from "node:child_process";
+import { rm } from "node:fs/promises";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tempDir } from "./helpers.ts";
+import { compileNative, compileWasm, runRanks } from "./wasm-mpi-local.ts";
+
+// C MPI programs through the ABI on 1..8 ranks, without runners (wasm-mpi-local.ts: each rank's
+// Wasm on a thread, its executor over a real Communicator on in-memory mailboxes), and the same
+// sources natively on Open MPI for comparison.
+
+const SECTIONS = ["environment", "point-to-point", "requests", "collectives", "reductions", "maxloc-minloc", "user-ops", "communicators"];
+let dir: string;
+let all: string;
+let bounds: string;
+
+beforeAll(async () => {
+  dir = await tempDir("strand-wasm-mpi-");
+  [all, bounds] = await Promise.all([compileWasm("mpi-all.c", dir), compileWasm("bounds.c", dir)]);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("every MPI function from C", () => {
+  it.each([1, 2, 3, 5, 8])("passes every check on %i ranks", async (n) => {
+    const out = await runRanks(all, n, dir);
+    for (const o of out) expect(o).toMatchObject({ exit: 0 });
+    expect(out[0]!.stdout).toBe(`${SECTIONS.map((s) => `ok ${s}\n`).join("")}done on ${n} ranks\n`);
+  });
+});
+
+describe("bounds violations", () => {
+  it.each([
+    ["recv-long", 1, "MPI_Recv on rank 1: receive buffer: 20 bytes at 0x[0-9a-f]+ run 4 bytes past the end of memory"],
+    ["send-long", 1, "MPI_Send on rank 1: send buffer: 20 bytes at 0x[0-9a-f]+ run 4 bytes past the end of memory"],
+    ["negative", 1, "MPI_Allreduce on rank 1: receive buffer count -1 is negative"],
+    ["past", undefined, "MPI_Bcast on rank \\d: buffer: pointer 0x[0-9a-f]+ is past the end of memory"],
+    ["gather-long", 0, "MPI_Gather on rank 0: receive buffer: 12 bytes at 0x[0-9a-f]+ run 4 bytes past the end of memory"],
+  ])("%s is refused with an MpiError naming the call and rank", async (what, rank, message) => {
+    const out = await runRanks(bounds, 3, dir, [what]);
+    const failed = out.filter((o) => o.error?.name === "MpiError");
+    expect(failed.length).toBeGreaterThan(0);
+    if (rank !== undefined) expect(out[rank]!.error).toMatchObject({ code: "ERR_STRAND_MPI" });
+    for (const f of failed) expect(f.error!.message).toMatch(new RegExp(`^${message}`));
+    for (const f of failed) expect(f.stdout).not.toContain("passed");
+  });
+});
+
+describe("against Open MPI", () => {
+  const mpirun = promisify(execFile);
+  it("hello, ring and reductions print what the native program prints on 4 ranks", async () => {
+    const [wasm, native] = await Promise.all([compileWasm("hello.c", dir), compileNative("hello.c", dir)]);
+    const ours = (await runRanks(wasm, 4, dir)).map((o) => o.stdout).join("");
+    const theirs = (await mpirun("mpirun", ["--allow-run-as-root", "--oversubscribe", "-n", "4", native])).stdout;
+    const lines = (s: string) => s.split("\n").filter(Boolean).sort();
+    expect(lines(ours)).toEqual(lines(theirs));
+    expect(lines(ours)).toContain("ring done; harmonic 2.083333333333; squares 14000000098");
+  });
+
+  it("every check of mpi-all.c passes natively too (the checks are MPI's, not ours)", async () => {
+    const native = await compileNative("mpi-all.c", dir);
+    const theirs = (await mpirun("mpirun", ["--allow-run-as-root", "--oversubscribe", "-n", "4", native])).stdout;
+    expect(theirs).toBe(`${SECTIONS.map((s) => `ok ${s}\n`).join("")}done on 4 ranks\n`);
+  });
+});
