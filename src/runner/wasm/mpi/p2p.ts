@@ -54,13 +54,12 @@ export function p2pImports(st: RankState): Record<string, MpiImport> {
       c.tag(rtag!, "recvtag", true);
       const s = statusSpan(c, status!);
       const data = c.read(sb);
-      const m = source === PROC_NULL
-        ? (dest === PROC_NULL ? undefined : void c.ask({ op: "send", comm: comm!, dest, tag: stag, data }, [data]))
-        : c.ask<Received>({ op: "sendrecv", comm: comm!, dest, sendTag: stag, data, source: source!, recvTag: rtag! }, [data]);
-      if (m === undefined) {
+      if (source === PROC_NULL) {
+        if (dest !== PROC_NULL) c.ask({ op: "send", comm: comm!, dest, tag: stag, data }, [data]);
         writeStatus(c, s, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 });
         return 0;
       }
+      const m = c.ask<Received>({ op: "sendrecv", comm: comm!, dest, sendTag: stag, data, source: source!, recvTag: rtag! }, [data]);
       c.write(rb, m.data);
       writeStatus(c, s, { source: m.source, tag: m.tag, bytes: m.data.byteLength });
       return 0;
