@@ -24,9 +24,12 @@ const { WASI } = await import("node:wasi");
 // No preopens: the program sees no file system; only stdin (empty), stdout, stderr.
 const wasi = new WASI({ version: "preview1", args: data.argv, env: data.env, preopens: {}, returnOnExit: true });
 let memory: WebAssembly.Memory | undefined;
+let exported: WebAssembly.Exports | undefined;
 const side: WasmSide = {
   rank, size,
   memory: () => memory!,
+  // User reduction ops call back into the program (mpi.h's strand_mpi_call_op).
+  exports: () => exported!,
   call: blockingCaller(port, new Int32Array(data.flag)),
 };
 const mpi = mpiImports(side);
@@ -80,6 +83,7 @@ if (unknown.length > 0) {
     const mem = instance.exports.memory;
     if (!(mem instanceof WebAssembly.Memory)) throw new TypeError("the module exports no memory (is it a wasm32-wasi program?)");
     memory = mem;
+    exported = instance.exports;
     if (typeof instance.exports._start !== "function") throw new TypeError("the module exports no _start (is it a wasm32-wasi command, with a main?)");
     const code = wasi.start(instance as never) as number;
     post({ t: "exit", code });
