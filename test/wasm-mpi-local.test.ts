@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "./helpers.ts";
 import { compileNative, compileWasm, runRanks } from "./wasm-mpi-local.ts";
 
-// C MPI programs through the ABI on 1..8 ranks, without runners (wasm-mpi-local.ts: each rank's
-// Wasm on a thread, its executor over a real Communicator on in-memory mailboxes), and the same
-// sources natively on Open MPI for comparison.
+// C MPI programs through the ABI without runners (wasm-mpi-local.ts: each rank's Wasm on a
+// thread, its executor over a real Communicator on in-memory mailboxes): the ABI alone, apart
+// from the rank runtime (test/wasm-mpi-runners.test.ts runs them on runners). And mpi-all.c
+// natively on Open MPI: its checks are MPI's.
 
 const SECTIONS = ["environment", "point-to-point", "requests", "collectives", "reductions", "maxloc-minloc", "user-ops", "communicators"];
 let dir: string;
@@ -23,7 +24,7 @@ afterAll(async () => {
 });
 
 describe("every MPI function from C", () => {
-  it.each([1, 2, 3, 5, 8])("passes every check on %i ranks", async (n) => {
+  it.each([1, 3, 8])("passes every check on %i ranks", async (n) => {
     const out = await runRanks(all, n, dir);
     for (const o of out) expect(o).toMatchObject({ exit: 0 });
     expect(out[0]!.stdout).toBe(`${SECTIONS.map((s) => `ok ${s}\n`).join("")}done on ${n} ranks\n`);
@@ -49,15 +50,6 @@ describe("bounds violations", () => {
 
 describe("against Open MPI", () => {
   const mpirun = promisify(execFile);
-  it("hello, ring and reductions print what the native program prints on 4 ranks", async () => {
-    const [wasm, native] = await Promise.all([compileWasm("hello.c", dir), compileNative("hello.c", dir)]);
-    const ours = (await runRanks(wasm, 4, dir)).map((o) => o.stdout).join("");
-    const theirs = (await mpirun("mpirun", ["--allow-run-as-root", "--oversubscribe", "-n", "4", native])).stdout;
-    const lines = (s: string) => s.split("\n").filter(Boolean).sort();
-    expect(lines(ours)).toEqual(lines(theirs));
-    expect(lines(ours)).toContain("ring done; harmonic 2.083333333333; squares 14000000098");
-  });
-
   it("every check of mpi-all.c passes natively too (the checks are MPI's, not ours)", async () => {
     const native = await compileNative("mpi-all.c", dir);
     const theirs = (await mpirun("mpirun", ["--allow-run-as-root", "--oversubscribe", "-n", "4", native])).stdout;
