@@ -14,10 +14,11 @@ const SECTIONS = ["environment", "point-to-point", "requests", "collectives", "r
 let dir: string;
 let all: string;
 let bounds: string;
+let probe: string;
 
 beforeAll(async () => {
   dir = await tempDir("strand-wasm-mpi-");
-  [all, bounds] = await Promise.all([compileWasm("mpi-all.c", dir), compileWasm("bounds.c", dir)]);
+  [all, bounds, probe] = await Promise.all([compileWasm("mpi-all.c", dir), compileWasm("bounds.c", dir), compileWasm("probe.c", dir)]);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -28,6 +29,14 @@ describe("every MPI function from C", () => {
     const out = await runRanks(all, n, dir);
     for (const o of out) expect(o).toMatchObject({ exit: 0 });
     expect(out[0]!.stdout).toBe(`${SECTIONS.map((s) => `ok ${s}\n`).join("")}done on ${n} ranks\n`);
+  });
+});
+
+describe("probe and cancel", () => {
+  it.each([1, 2, 4, 6])("MPI_Probe sizes a message before it is received, MPI_Iprobe does not wait, MPI_Cancel withdraws a receive, on %i ranks", async (n) => {
+    const out = await runRanks(probe, n, dir);
+    for (const o of out) expect(o).toMatchObject({ exit: 0 });
+    expect(out[0]!.stdout).toBe("ok probe\nok iprobe\nok cancel\n");
   });
 });
 

@@ -45,10 +45,14 @@ function memoryEndpoints(n: number): Endpoint[] {
     rank,
     size: n,
     send(dest: number, context: string, tag: number, value: unknown) {
-      boxes[dest]!.deliver({ context, source: rank, tag, value: structuredClone(value) });
+      const bytes = ArrayBuffer.isView(value) ? value.byteLength : 0;
+      boxes[dest]!.deliver({ context, source: rank, tag, value: structuredClone(value), bytes });
       return Promise.resolve();
     },
     receive: (context: string, source: number, tag: number) => box.receive(context, source, tag),
+    post: (context: string, source: number, tag: number) => box.post(context, source, tag),
+    probe: (context: string, source: number, tag: number) => box.probe(context, source, tag),
+    peek: (context: string, source: number, tag: number) => box.peek(context, source, tag),
   }) as unknown as Endpoint);
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { MpiError } from "../../src/errors.ts";
 import { STATUS_BYTES } from "../../src/runner/wasm/mpi/abi.ts";
 import { mpiImports } from "../../src/runner/wasm/mpi/index.ts";
-import { combiner, commOp, elementsOf } from "../../src/runner/wasm/mpi/ops.ts";
+import { commOp, elementsOf, fromCommElements, toCommElements } from "../../src/runner/wasm/mpi/ops.ts";
 import { FakeSide, fakeRank } from "./wasm-mpi-fake-side.ts";
 
 // The MPI imports against a fake Wasm side: bounds checks before any byte moves, handles,
@@ -167,8 +167,8 @@ describe("status", () => {
 const list = (v: ArrayLike<number | bigint>) => Array.from(v as ArrayLike<number>);
 
 describe("ops on the rank thread", () => {
-  const pairs = (v: [number, number][]) => {
-    const b = new Uint8Array(16 * v.length);
+  const pairBytes = (v: [number, number][]) => {
+    const b = new Uint8Array(16 * v.length).fill(0xee);
     const dv = new DataView(b.buffer);
     v.forEach(([x, i], k) => {
       dv.setFloat64(16 * k, x, true);
@@ -176,25 +176,26 @@ describe("ops on the rank thread", () => {
     });
     return b;
   };
-  const unpair = (b: Uint8Array) => {
-    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    return Array.from({ length: b.byteLength / 16 }, (_, k) => [dv.getFloat64(16 * k, true), dv.getInt32(16 * k + 8, true)]);
-  };
 
-  it("MAXLOC and MINLOC keep the value's index, the smaller index on a tie", () => {
-    const a = pairs([[1, 0], [5, 0], [2, 0]]);
-    const b = pairs([[3, 1], [5, 1], [2, 1]]);
-    expect(unpair(combiner("maxloc", "f64+i32")(a, b) as Uint8Array)).toEqual([[3, 1], [5, 0], [2, 0]]);
-    expect(unpair(combiner("minloc", "f64+i32")(b, a) as Uint8Array)).toEqual([[1, 0], [5, 0], [2, 0]]);
+  it("pair types go to comm() as interleaved pairs and come back in C's layout", () => {
+    const pairs = toCommElements("f64+i32", pairBytes([[1.5, 7], [-2, 3]]));
+    expect(list(pairs)).toEqual([1.5, 7, -2, 3]);
+    const back = fromCommElements("f64+i32", pairs);
+    const dv = new DataView(back.buffer);
+    expect([dv.getFloat64(0, true), dv.getInt32(8, true), dv.getFloat64(16, true), dv.getInt32(24, true), back.byteLength]).toEqual([1.5, 7, -2, 3, 32]);
+    const shorts = new Uint8Array(16);
+    new DataView(shorts.buffer).setInt16(8, -3, true);
+    new DataView(shorts.buffer).setInt32(12, 9, true);
+    expect(list(toCommElements("i16+i32", shorts))).toEqual([0, 0, -3, 9]);
+    expect(fromCommElements("i16+i32", Float64Array.of(0, 0, -3, 9))).toEqual(shorts);
   });
 
-  it("logical and bitwise ops, and integer products that do not lose low bits", () => {
-    expect(list(combiner("land", "i32")(Int32Array.of(0, 2, 3), Int32Array.of(1, 0, -1)))).toEqual([0, 0, 1]);
-    expect(list(combiner("lxor", "i32")(Int32Array.of(0, 2, 3), Int32Array.of(1, 0, -1)))).toEqual([1, 1, 0]);
-    expect(list(combiner("bxor", "u64")(BigUint64Array.of(0xffn, 2n ** 63n), BigUint64Array.of(0x0fn, 1n)))).toEqual([0xf0n, 2n ** 63n + 1n]);
-    expect(list(combiner("prod", "i32")(Int32Array.of(123456789), Int32Array.of(987654321)))).toEqual([Math.imul(123456789, 987654321)]);
-    expect(commOp("sum", "f64")).toBe("sum");
-    expect(typeof commOp("prod", "i32")).toBe("function");
+  it("ops go to comm() by name, but 32-bit products keep their low bits", () => {
+    expect(commOp("maxloc", "f64+i32")).toBe("maxloc");
+    expect(commOp("band", "u64")).toBe("band");
+    expect(commOp("prod", "f64")).toBe("prod");
+    const prod = commOp("prod", "i32") as (a: Int32Array, b: Int32Array) => Int32Array;
+    expect(list(prod(Int32Array.of(123456789), Int32Array.of(987654321)))).toEqual([Math.imul(123456789, 987654321)]);
   });
 
   it("reads bytes at any offset as aligned elements", () => {

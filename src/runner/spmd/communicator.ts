@@ -56,6 +56,11 @@ export class Communicator implements Comm {
     return new Communicator(ep, Array.from({ length: ep.size }, (_, i) => i), ep.rank, "w");
   }
 
+  /** This rank alone (MPI_COMM_SELF): no other rank takes part, so it needs no collective. */
+  self(): Communicator {
+    return new Communicator(this.ep, [this.members[this.rank]!], 0, `${this.context}/self`);
+  }
+
   private checkRank(r: number, what: string): number {
     if (!Number.isInteger(r) || r < 0 || r >= this.size) throw new RangeError(`${what} must be a rank 0..${this.size - 1}, got ${String(r)}`);
     return this.members[r]!;

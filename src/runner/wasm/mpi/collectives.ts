@@ -8,7 +8,8 @@ import { foldWithUserOp, resolveOp } from "./user-ops.ts";
 
 // Collectives: each checks every buffer it will touch (the root's whole receive or send buffer,
 // every block of a vector collective) before asking the rank thread, which runs the
-// same-named comm() collective on the bytes. MPI_IN_PLACE is taken where MPI allows it.
+// same-named comm() collective on the bytes (a vector collective's blocks as one vector of
+// bytes, counts and displacements in bytes). MPI_IN_PLACE is taken where MPI allows it.
 
 /** `count` elements of `type` at element displacement `displ` from `base`, checked whole. */
 function block(c: Call, what: string, base: number, displ: number, count: number, type: Datatype): Span {
@@ -31,6 +32,35 @@ function vblocks(c: Call, what: string, base: number, countsPtr: number, displsP
   const counts = c.ints(countsPtr, size, `${what} counts`);
   const displs = c.ints(displsPtr, size, `${what} displacements`);
   return counts.map((n, i) => block(c, `${what} block ${i}`, base, displs[i]!, n, type));
+}
+
+/** Blocks as one vector: displacements and counts in bytes from the lowest block. */
+interface Layout {
+  readonly origin: number;
+  readonly counts: number[];
+  readonly displs: number[];
+  readonly length: number;
+}
+
+function layout(spans: readonly Span[]): Layout {
+  const used = spans.filter((s) => s.bytes > 0);
+  const origin = used.length === 0 ? 0 : Math.min(...used.map((s) => s.ptr));
+  const displs = spans.map((s) => (s.bytes > 0 ? s.ptr - origin : 0));
+  return { origin, counts: spans.map((s) => s.bytes), displs, length: Math.max(0, ...spans.map((s, i) => displs[i]! + s.bytes)) };
+}
+
+/** The send blocks copied into one vector (only the checked blocks are read, never what lies between them). */
+function assemble(c: Call, spans: readonly Span[], l: Layout): Uint8Array {
+  const v = new Uint8Array(l.length);
+  spans.forEach((s, i) => v.set(c.read(s), l.displs[i]));
+  return v;
+}
+
+/** Each receive block out of the vector comm() returned. */
+function scatterInto(c: Call, spans: readonly Span[], l: Layout, v: Uint8Array, skip = -1): void {
+  spans.forEach((s, i) => {
+    if (i !== skip) c.write(s, v.subarray(l.displs[i], l.displs[i]! + l.counts[i]!), `receive block ${i}`);
+  });
 }
 
 function root(c: Call, info: CommInfo, r: number): number {
@@ -139,8 +169,9 @@ export function collectiveImports(st: RankState): Record<string, MpiImport> {
       const rbs = isRoot ? vblocks(c, "receive buffer", rbuf!, rcounts!, displs!, rtype!, info.size) : undefined;
       if (!isRoot) noInPlace(c, sbuf, "send buffer of a non-root rank");
       const data = c.read(c.isInPlace(sbuf) ? rbs![info.rank]! : c.buffer("send buffer", sbuf, scount!, stype!));
-      const all = c.ask<Uint8Array[] | undefined>({ op: "gather", comm: comm!, root: r!, data }, [data]);
-      if (rbs !== undefined) all!.forEach((d, i) => c.write(rbs[i]!, d, `receive block of rank ${i}`));
+      const l = rbs && layout(rbs);
+      const v = c.ask<Uint8Array | undefined>({ op: "gatherv", comm: comm!, root: r!, data, counts: l?.counts, displs: l?.displs }, [data]);
+      if (rbs !== undefined) scatterInto(c, rbs, l!, v!, c.isInPlace(sbuf) ? info.rank : -1);
       return 0;
     },
 
@@ -168,8 +199,9 @@ export function collectiveImports(st: RankState): Record<string, MpiImport> {
       const inPlace = c.isInPlace(rbuf!);
       if (inPlace && !isRoot) throw c.fail("MPI_IN_PLACE is the root's receive buffer only");
       const rb = inPlace ? undefined : c.buffer("receive buffer", rbuf!, rcount!, rtype!);
-      const pieces = sbs?.map((s) => c.read(s));
-      const mine = c.ask<Uint8Array>({ op: "scatter", comm: comm!, root: r!, pieces }, pieces ?? []);
+      const l = sbs && layout(sbs);
+      const data = sbs && assemble(c, sbs, l!);
+      const mine = c.ask<Uint8Array>({ op: "scatterv", comm: comm!, root: r!, data, counts: l?.counts, displs: l?.displs }, data ? [data] : []);
       if (rb !== undefined) c.write(rb, mine);
       return 0;
     },
@@ -188,9 +220,11 @@ export function collectiveImports(st: RankState): Record<string, MpiImport> {
       const c = new Call(st, "MPI_Allgatherv").live();
       const info = c.comm(comm!);
       const rbs = vblocks(c, "receive buffer", rbuf!, rcounts!, displs!, rtype!, info.size);
-      const data = c.read(c.isInPlace(sbuf) ? rbs[info.rank]! : c.buffer("send buffer", sbuf, scount!, stype!));
-      const all = c.ask<Uint8Array[]>({ op: "allgather", comm: comm!, data }, [data]);
-      all.forEach((d, i) => c.write(rbs[i]!, d, `receive block of rank ${i}`));
+      const inPlace = c.isInPlace(sbuf);
+      const data = c.read(inPlace ? rbs[info.rank]! : c.buffer("send buffer", sbuf, scount!, stype!));
+      const l = layout(rbs);
+      const v = c.ask<Uint8Array>({ op: "allgatherv", comm: comm!, data, counts: l.counts, displs: l.displs }, [data]);
+      scatterInto(c, rbs, l, v, inPlace ? info.rank : -1);
       return 0;
     },
 
@@ -210,9 +244,11 @@ export function collectiveImports(st: RankState): Record<string, MpiImport> {
       const info = c.comm(comm!);
       const rbs = vblocks(c, "receive buffer", rbuf!, rcounts!, rdispls!, rtype!, info.size);
       const sbs = c.isInPlace(sbuf) ? rbs : vblocks(c, "send buffer", sbuf, scounts!, sdispls!, stype!, info.size);
-      const pieces = sbs.map((s) => c.read(s));
-      const all = c.ask<Uint8Array[]>({ op: "alltoall", comm: comm!, pieces }, pieces);
-      all.forEach((d, i) => c.write(rbs[i]!, d, `receive block from rank ${i}`));
+      const sl = layout(sbs);
+      const rl = layout(rbs);
+      const data = assemble(c, sbs, sl);
+      const v = c.ask<Uint8Array>({ op: "alltoallv", comm: comm!, data, sendCounts: sl.counts, sendDispls: sl.displs, recvCounts: rl.counts, recvDispls: rl.displs }, [data]);
+      scatterInto(c, rbs, rl, v);
       return 0;
     },
 

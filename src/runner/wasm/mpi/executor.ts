@@ -1,15 +1,15 @@
-import { ANY, PROC_NULL, type Comm, type Message } from "../../../comm.ts";
+import { ANY, PROC_NULL, testAll, testAny, waitAll, waitAny, type Comm, type Completion as Done, type Message, type Request } from "../../../comm.ts";
 import { MpiError } from "../../../errors.ts";
+import { Communicator } from "../../spmd/communicator.ts";
 import { COMM_SELF, COMM_WORLD } from "./abi.ts";
 import type { AllReply, AnyReply, Completion, MpiCall, ProbeReply, Received, Reduction, SplitReply } from "./messages.ts";
-import { bytesOf, combiner, commOp, elementsOf } from "./ops.ts";
-import { probe } from "./probe.ts";
-import { SelfComm } from "./self-comm.ts";
+import { fromCommElements, toCommElements, commOp } from "./ops.ts";
 import type { MpiRequest } from "./side.ts";
 
-// The rank thread's half: carries out the Wasm thread's requests (messages.ts) with comm().
-// It holds the live communicators and the pending nonblocking operations, under the handles
-// the Wasm thread chose. Data arrives and leaves as bytes; reductions read them by kind.
+// The rank thread's half: carries out the Wasm thread's requests (messages.ts) with comm(),
+// one comm() call each. It holds the live communicators and the pending requests (comm()'s
+// Request objects), under the handles the Wasm thread chose. Data arrives and leaves as bytes;
+// reductions read them as typed arrays of the datatype's kind.
 
 /** Runs the Wasm thread's requests on the rank thread, with this rank's world communicator. */
 export interface MpiExecutor {
@@ -18,19 +18,15 @@ export interface MpiExecutor {
   close(): void;
 }
 
-/** A pending request: settles when its operation does; cancel() tries to withdraw it. */
-interface Tracked {
-  done?: Completion;
-  failed?: { error: unknown };
-  readonly settled: Promise<void>;
-  readonly cancel: () => boolean;
-}
+type Pending = { readonly kind: "send"; readonly r: Request<void> } | { readonly kind: "recv"; readonly r: Request<Message> };
 
-type Cancellable = { cancel?: () => boolean };
+const noop = (): void => {};
 
 export function mpiExecutor(world: Comm): MpiExecutor {
-  const comms = new Map<number, Comm>([[COMM_WORLD, world], [COMM_SELF, new SelfComm()]]);
-  const requests = new Map<number, Tracked>();
+  const comms = new Map<number, Comm>([[COMM_WORLD, world]]);
+  // MPI_COMM_SELF needs no other rank: made here, at once, where comm() is a Communicator.
+  if (world instanceof Communicator) comms.set(COMM_SELF, world.self());
+  const requests = new Map<number, Pending>();
   const fail = (op: string, reason: string) => new MpiError(`MPI ${op}`, world.rank, reason);
 
   const comm = (h: number, op: string): Comm => {
@@ -42,46 +38,38 @@ export function mpiExecutor(world: Comm): MpiExecutor {
   /** A message's value as bytes: C ranks send bytes, a TypeScript rank may send any typed array. */
   const asBytes = (v: unknown, op: string): Uint8Array => {
     if (v === undefined) return new Uint8Array(0);
-    if (ArrayBuffer.isView(v)) return bytesOf(v);
+    if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
     throw fail(op, `a message holds ${v === null ? "null" : typeof v}, not bytes (a C rank receives typed arrays only)`);
   };
 
   const received = (m: Message, op: string): Received =>
     m.source === PROC_NULL ? { data: new Uint8Array(0), source: PROC_NULL, tag: ANY } : { data: asBytes(m.value, op), source: m.source, tag: m.tag };
 
-  const track = (h: number, p: Promise<Completion>, cancel: () => boolean): void => {
-    const t: Tracked = {
-      settled: p.then((c) => void (t.done ??= c), (error: unknown) => void (t.failed ??= { error })),
-      cancel: () => {
-        if (t.done !== undefined || t.failed !== undefined || !cancel()) return false;
-        t.done = { cancelled: true };
-        return true;
-      },
-    };
-    requests.set(h, t);
+  const pending = (h: number, op: string): Pending => {
+    const p = requests.get(h);
+    if (p === undefined) throw fail(op, `no request ${h} on the rank thread`);
+    return p;
   };
 
-  const tracked = (h: number, op: string): Tracked => {
-    const t = requests.get(h);
-    if (t === undefined) throw fail(op, `no request ${h} on the rank thread`);
-    return t;
+  const keep = (h: number, p: Pending): void => {
+    // Rejections reach whoever waits (MPI_Wait…); one nobody waits for (a freed send, a job aborted) is not unhandled.
+    p.r.catch(noop);
+    requests.set(h, p);
   };
 
-  const settled = (t: Tracked) => t.done !== undefined || t.failed !== undefined;
-
-  /** A settled request's completion, freed (its error rethrown). */
-  const take = (h: number): Completion => {
-    const t = requests.get(h)!;
+  /** A finished request's completion, as the Wasm thread writes it; the request is freed. */
+  const complete = (h: number, d: Done<unknown>): Completion => {
+    const p = requests.get(h)!;
     requests.delete(h);
-    if (t.failed !== undefined) throw t.failed.error;
-    return t.done!;
+    if (d.cancelled) return { cancelled: true };
+    return p.kind === "recv" ? { received: received(d.value as Message, "wait"), cancelled: false } : { cancelled: false };
   };
 
-  const reduce = async (c: Comm, r: Reduction, how: "reduce" | "allreduce" | "scan", root = 0): Promise<Uint8Array | undefined> => {
-    const v = elementsOf(r.kind, r.data);
+  const reduce = async (c: Comm, r: Reduction, how: "reduce" | "allreduce" | "scan" | "exscan", root = 0): Promise<Uint8Array | undefined> => {
+    const v = toCommElements(r.kind, r.data);
     const op = commOp(r.rop, r.kind);
-    const out = how === "reduce" ? await c.reduce(v, op, root) : how === "allreduce" ? await c.allreduce(v, op) : await c.scan(v, op);
-    return out === undefined ? undefined : bytesOf(out);
+    const out = how === "reduce" ? await c.reduce(v, op, root) : how === "allreduce" ? await c.allreduce(v, op) : how === "scan" ? await c.scan(v, op) : await c.exscan(v, op);
+    return out === undefined ? undefined : fromCommElements(r.kind, out);
   };
 
   async function run(q: MpiCall): Promise<unknown> {
@@ -94,45 +82,33 @@ export function mpiExecutor(world: Comm): MpiExecutor {
         return received(await comm(q.comm, q.op).recv(q.source, q.tag), q.op);
       case "sendrecv":
         return received(await comm(q.comm, q.op).sendrecv(q.dest, q.data, q.source, q.sendTag, q.recvTag), q.op);
-      case "isend": {
-        const p = comm(q.comm, q.op).isend(q.dest, q.data, q.tag);
-        // A send leaves with its bytes at once: too late to cancel (MPI lets a cancel fail).
-        track(q.req, p.then(() => ({ cancelled: false })), () => false);
+      case "isend":
+        keep(q.req, { kind: "send", r: comm(q.comm, q.op).isend(q.dest, q.data, q.tag) });
         return undefined;
-      }
-      case "irecv": {
-        const p = comm(q.comm, q.op).irecv(q.source, q.tag);
-        const withdraw = (p as Cancellable).cancel?.bind(p);
-        track(q.req, p.then((m) => ({ received: received(m, q.op), cancelled: false })), () => {
-          if (withdraw === undefined) throw fail("cancel", "this comm() cannot withdraw a posted receive");
-          return withdraw();
-        });
+      case "irecv":
+        keep(q.req, { kind: "recv", r: comm(q.comm, q.op).irecv(q.source, q.tag) });
         return undefined;
+      case "probe": {
+        const c = comm(q.comm, q.op);
+        const s = q.wait ? await c.probe(q.source, q.tag) : c.iprobe(q.source, q.tag);
+        return (s === undefined ? null : { source: s.source, tag: s.tag, bytes: s.bytes }) satisfies ProbeReply;
       }
-      case "probe":
-        return probe(comm(q.comm, q.op), q.source, q.tag, q.wait, (v) => asBytes(v, q.op).byteLength) satisfies Promise<ProbeReply>;
       case "cancel":
-        tracked(q.req, q.op).cancel();
+        pending(q.req, q.op).r.cancel();
         return undefined;
       case "request_free":
-        tracked(q.req, q.op);
+        pending(q.req, q.op);
         requests.delete(q.req);
         return undefined;
-      case "wait": {
-        const ts = q.reqs.map((h) => tracked(h, q.op));
-        if (q.mode === "all") {
-          await Promise.all(ts.map((t) => t.settled));
-          return q.reqs.map(take) satisfies AllReply;
-        }
-        if (!ts.some(settled)) await Promise.race(ts.map((t) => t.settled));
-        const index = ts.findIndex(settled);
-        return { index, completion: take(q.reqs[index]!) } satisfies AnyReply;
-      }
+      case "wait":
       case "test": {
-        const ts = q.reqs.map((h) => tracked(h, q.op));
-        if (q.mode === "all") return (ts.every(settled) ? q.reqs.map(take) : null) satisfies AllReply;
-        const index = ts.findIndex(settled);
-        return (index < 0 ? null : { index, completion: take(q.reqs[index]!) }) satisfies AnyReply;
+        const rs = q.reqs.map((h) => pending(h, q.op).r as Request<unknown>);
+        if (q.mode === "all") {
+          const ds = q.op === "wait" ? await waitAll(rs) : testAll(rs);
+          return (ds === undefined ? null : ds.map((d, i) => complete(q.reqs[i]!, d))) satisfies AllReply;
+        }
+        const d = q.op === "wait" ? await waitAny(rs) : testAny(rs);
+        return (d === undefined ? null : { index: d.index, completion: complete(q.reqs[d.index]!, d) }) satisfies AnyReply;
       }
       case "bcast":
         return asBytes(await comm(q.comm, q.op).bcast(q.data, q.root), q.op);
@@ -146,26 +122,25 @@ export function mpiExecutor(world: Comm): MpiExecutor {
         return asBytes(await comm(q.comm, q.op).scatter(q.pieces, q.root), q.op);
       case "alltoall":
         return (await comm(q.comm, q.op).alltoall(q.pieces)).map((v) => asBytes(v, q.op));
+      case "gatherv":
+        return asBytesOrUndefined(await comm(q.comm, q.op).gatherv(q.data, q.counts, q.root, q.displs));
+      case "scatterv":
+        return asBytes(await comm(q.comm, q.op).scatterv(q.data, q.counts, q.root, q.displs), q.op);
+      case "allgatherv":
+        return asBytes(await comm(q.comm, q.op).allgatherv(q.data, q.counts, q.displs), q.op);
+      case "alltoallv":
+        return asBytes(await comm(q.comm, q.op).alltoallv(q.data, q.sendCounts, q.recvCounts, q.sendDispls, q.recvDispls), q.op);
       case "reduce":
         return reduce(comm(q.comm, q.op), q, "reduce", q.root);
       case "allreduce":
       case "scan":
+      case "exscan":
         return reduce(comm(q.comm, q.op), q, q.op);
-      case "exscan": {
-        // Rank i gets ranks 0..i-1 combined: the ranks' values meet everywhere, then fold.
-        const c = comm(q.comm, q.op);
-        const all = await c.allgather(q.data);
-        if (c.rank === 0) return undefined;
-        const f = combiner(q.rop, q.kind);
-        let acc = elementsOf(q.kind, asBytes(all[0], q.op));
-        for (let i = 1; i < c.rank; i++) acc = f(acc, elementsOf(q.kind, asBytes(all[i], q.op)));
-        return bytesOf(acc);
-      }
       case "reduce_scatter": {
-        const whole = (await reduce(comm(q.comm, q.op), q, "allreduce"))!;
-        const c = comm(q.comm, q.op);
-        const from = q.blocks.slice(0, c.rank).reduce((x, y) => x + y, 0);
-        return whole.subarray(from, from + q.blocks[c.rank]!);
+        const v = toCommElements(q.kind, q.data);
+        const per = v.length / (q.data.byteLength || 1);
+        const out = await comm(q.comm, q.op).reduceScatter(v, commOp(q.rop, q.kind), q.blocks.map((b) => b * per));
+        return fromCommElements(q.kind, out);
       }
       case "split": {
         const c = await comm(q.comm, q.op).split(q.color, q.key);
@@ -178,6 +153,10 @@ export function mpiExecutor(world: Comm): MpiExecutor {
         comms.delete(q.comm);
         return undefined;
     }
+  }
+
+  function asBytesOrUndefined(v: Uint8Array | undefined): Uint8Array | undefined {
+    return v === undefined ? undefined : asBytes(v, "gatherv");
   }
 
   return {

@@ -31,6 +31,11 @@ export type MpiCall =
   | { op: "allgather"; comm: number; data: Uint8Array }
   | { op: "scatter"; comm: number; root: number; pieces: Uint8Array[] | undefined }
   | { op: "alltoall"; comm: number; pieces: Uint8Array[] }
+  // Vector collectives: one vector of bytes, counts and displacements in bytes.
+  | { op: "gatherv"; comm: number; root: number; data: Uint8Array; counts: number[] | undefined; displs: number[] | undefined }
+  | { op: "scatterv"; comm: number; root: number; data: Uint8Array | undefined; counts: number[] | undefined; displs: number[] | undefined }
+  | { op: "allgatherv"; comm: number; data: Uint8Array; counts: number[]; displs: number[] }
+  | { op: "alltoallv"; comm: number; data: Uint8Array; sendCounts: number[]; sendDispls: number[]; recvCounts: number[]; recvDispls: number[] }
   | ({ op: "reduce"; comm: number; root: number } & Reduction)
   | ({ op: "allreduce" | "scan" | "exscan"; comm: number } & Reduction)
   | ({ op: "reduce_scatter"; comm: number; blocks: number[] } & Reduction)

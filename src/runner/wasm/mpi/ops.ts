@@ -3,9 +3,9 @@ import { isPair, KIND_BYTES, type ElementKind, type PairKind, type ScalarKind } 
 import type { NamedOpName } from "./messages.ts";
 
 // MPI's predefined operations over the bytes of a datatype. The rank thread reads the bytes as
-// a typed array of the type's kind and reduces with comm(): sum/prod/min/max go to comm() by
-// name (its ring algorithms slice named ops over large arrays), the others as functions here.
-// User ops (MPI_Op_create) are C functions: only the Wasm thread can run them (collectives.ts).
+// a typed array of the type's kind (pairs as comm()'s interleaved pairs) and reduces with
+// comm()'s op of the same name. User ops (MPI_Op_create) are C functions: only the Wasm thread
+// can run them (user-ops.ts).
 
 /** The predefined ops by handle (include/mpi.h). */
 export const NAMED_OPS: ReadonlyMap<number, NamedOpName> = new Map([
@@ -55,66 +55,60 @@ export function bytesOf(v: ArrayBufferView): Uint8Array {
   return v instanceof Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 
-/** How the rank thread hands `rop` to comm() for elements of `kind`. */
+/**
+ * How the rank thread hands `rop` to comm(): by name, except the product of 32-bit integers,
+ * whose low bits a product of doubles loses (C keeps them: Math.imul does too).
+ */
 export function commOp(rop: NamedOpName, kind: ElementKind): ReduceOp<Scalars> {
-  const byName = rop === "sum" || rop === "min" || rop === "max" || (rop === "prod" && kind !== "i32" && kind !== "u32");
-  return byName && !isPair(kind) ? rop : combiner(rop, kind);
+  if (rop === "prod" && (kind === "i32" || kind === "u32")) return imulArrays;
+  return rop;
 }
 
-/** `a op b` element by element into a new array (`a` holds the lower ranks). */
-export function combiner(rop: NamedOpName, kind: ElementKind): (a: Scalars, b: Scalars) => Scalars {
-  if (isPair(kind)) return (a, b) => pairs(rop === "maxloc", kind, a as Uint8Array, b as Uint8Array);
-  const f = scalarOp(rop, kind === "i64" || kind === "u64");
-  return (a, b) => {
-    if (a.length !== b.length) throw new RangeError(`reduce: ranks gave ${a.length} and ${b.length} elements`);
-    const out = a.slice() as Scalars;
-    const o = out as unknown as { [i: number]: number | bigint };
-    const y = b as unknown as ArrayLike<number | bigint>;
-    for (let i = 0; i < out.length; i++) o[i] = f(o[i]!, y[i]!);
-    return out;
-  };
+function imulArrays(a: Scalars, b: Scalars): Scalars {
+  const out = a.slice() as Int32Array;
+  const y = b as Int32Array;
+  for (let i = 0; i < out.length; i++) out[i] = Math.imul(out[i]!, y[i]!);
+  return out;
 }
 
-type Binary = (x: number | bigint, y: number | bigint) => number | bigint;
+/** A pair kind's value reader and writer at a byte offset (the index is the int at VALUE_BYTES). */
+const PAIR_VALUE: Record<PairKind, { at: number; get: (d: DataView, o: number) => number; set: (d: DataView, o: number, v: number) => void }> = {
+  "f64+i32": { at: 8, get: (d, o) => d.getFloat64(o, true), set: (d, o, v) => d.setFloat64(o, v, true) },
+  "f32+i32": { at: 4, get: (d, o) => d.getFloat32(o, true), set: (d, o, v) => d.setFloat32(o, v, true) },
+  "i32+i32": { at: 4, get: (d, o) => d.getInt32(o, true), set: (d, o, v) => d.setInt32(o, v, true) },
+  "i16+i32": { at: 4, get: (d, o) => d.getInt16(o, true), set: (d, o, v) => d.setInt16(o, v, true) },
+};
 
-function scalarOp(rop: NamedOpName, big: boolean): Binary {
-  const one = big ? 1n : 1;
-  const zero = big ? 0n : 0;
-  const t = (x: number | bigint) => x !== zero;
-  switch (rop) {
-    case "sum": return (x, y) => (x as number) + (y as number);
-    case "prod": return big ? (x, y) => (x as bigint) * (y as bigint) : (x, y) => Math.imul(x as number, y as number);
-    case "max": return (x, y) => (y > x ? y : x);
-    case "min": return (x, y) => (y < x ? y : x);
-    case "land": return (x, y) => (t(x) && t(y) ? one : zero);
-    case "lor": return (x, y) => (t(x) || t(y) ? one : zero);
-    case "lxor": return (x, y) => (t(x) !== t(y) ? one : zero);
-    case "band": return (x, y) => (x as number) & (y as number);
-    case "bor": return (x, y) => (x as number) | (y as number);
-    case "bxor": return (x, y) => (x as number) ^ (y as number);
-    default: throw new TypeError(`${rop} needs a pair type`);
-  }
-}
-
-/** MAXLOC/MINLOC: the larger (smaller) value with its index; on a tie, the smaller index. */
-function pairs(max: boolean, kind: PairKind, a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.byteLength !== b.byteLength) throw new RangeError(`reduce: ranks gave ${a.byteLength} and ${b.byteLength} bytes`);
-  const out = a.slice();
-  const x = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  const y = new DataView(b.buffer, b.byteOffset, b.byteLength);
+/**
+ * The bytes as comm() reduces them: a typed array of the kind; pairs (MAXLOC/MINLOC's structs)
+ * as comm()'s interleaved [v0, i0, v1, i1…] in a Float64Array, which holds every float, int
+ * and short exactly.
+ */
+export function toCommElements(kind: ElementKind, bytes: Uint8Array): Scalars {
+  if (!isPair(kind)) return elementsOf(kind, bytes);
   const stride = KIND_BYTES[kind];
-  const at = kind === "f64+i32" ? 8 : 4;
-  const read = kind === "f64+i32" ? (d: DataView, o: number) => d.getFloat64(o, true)
-    : kind === "f32+i32" ? (d: DataView, o: number) => d.getFloat32(o, true)
-    : kind === "i16+i32" ? (d: DataView, o: number) => d.getInt16(o, true)
-    : (d: DataView, o: number) => d.getInt32(o, true);
-  for (let o = 0; o < out.byteLength; o += stride) {
-    const va = read(x, o);
-    const vb = read(y, o);
-    const ia = x.getInt32(o + at, true);
-    const ib = y.getInt32(o + at, true);
-    const takeB = max ? vb > va : vb < va;
-    if (takeB || (vb === va && ib < ia)) out.set(b.subarray(o, o + stride), o);
+  const { at, get } = PAIR_VALUE[kind];
+  const d = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Math.floor(bytes.byteLength / stride);
+  const out = new Float64Array(2 * n);
+  for (let k = 0; k < n; k++) {
+    out[2 * k] = get(d, k * stride);
+    out[2 * k + 1] = d.getInt32(k * stride + at, true);
+  }
+  return out;
+}
+
+/** comm()'s result back as the datatype's bytes (pairs laid out as C does, padding zero). */
+export function fromCommElements(kind: ElementKind, v: ArrayBufferView): Uint8Array {
+  if (!isPair(kind)) return bytesOf(v);
+  const pairs = v as Float64Array;
+  const stride = KIND_BYTES[kind];
+  const { at, set } = PAIR_VALUE[kind];
+  const out = new Uint8Array((pairs.length / 2) * stride);
+  const d = new DataView(out.buffer);
+  for (let k = 0; k < pairs.length / 2; k++) {
+    set(d, k * stride, pairs[2 * k]!);
+    d.setInt32(k * stride + at, pairs[2 * k + 1]!, true);
   }
   return out;
 }
