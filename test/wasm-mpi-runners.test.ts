@@ -14,10 +14,12 @@ import { compileFixture } from "./wasm-programs.ts";
 let dir: string;
 let all: string;
 let bounds: string;
+let probe: string;
 beforeAll(async () => {
   dir = await tempDir("strand-wasm-mpi-");
   all = compileFixture(dir, "mpi-all");
   bounds = compileFixture(dir, "bounds");
+  probe = compileFixture(dir, "probe");
 }, 60_000);
 afterAll(() => removeDir(dir));
 
@@ -35,6 +37,14 @@ describe("every MPI function from C on real runners", () => {
     const statuses = await t.cluster.spmd({ size: n, placement: uneven(n) }, all);
     expect(statuses).toEqual(Array.from({ length: n }, () => 0));
     expect(stdoutOf(0)).toEqual([...SECTIONS.map((s) => `ok ${s}`), `done on ${n} ranks`]);
+  }, 60_000);
+});
+
+describe("probe and cancel on real runners", () => {
+  it.each([1, 2, 4, 7])("MPI_Probe sizes a message before it is received, MPI_Iprobe does not wait, MPI_Cancel withdraws a receive, on %i ranks", async (n) => {
+    lines.length = 0;
+    expect(await t.cluster.spmd({ size: n, placement: uneven(n) }, probe)).toEqual(Array.from({ length: n }, () => 0));
+    expect(stdoutOf(0)).toEqual(["ok probe", "ok iprobe", "ok cancel"]);
   }, 60_000);
 });
 
