@@ -116,7 +116,8 @@ describe("TLS and mutual TLS between every pair of hosts", () => {
       r1.setTable([{ host: "127.0.0.1", port: r0.port, runner: 0, thread: 0 }, { host: "127.0.0.1", port: r1.port, runner: 1, thread: 0 }]);
       const { body, attachments } = encodeValue("over TLS", "message");
       await r1.send(0, "w:p", 7, [body, ...attachments], true);
-      expect(await delivered).toEqual({ context: "w:p", source: 1, tag: 7, value: "over TLS" });
+      const bytes = [body, ...attachments].reduce((n, s) => n + s.byteLength, 0);
+      expect(await delivered).toEqual({ context: "w:p", source: 1, tag: 7, value: "over TLS", bytes });
     } finally {
       r1.close();
       r0.close();
