@@ -27,6 +27,8 @@ import { footer, median, num, progress, quick, ratio, reps, spread, table } from
 type MatmulWasm = typeof import("../examples/matmul/kernel-wasm.ts");
 type CountWasm = typeof import("../examples/wordcount/count-wasm.ts");
 
+/** `--matmul` (or BENCH_WASM=matmul): the matmul rows only, without word count. */
+const matmulOnly = process.argv.includes("--matmul") || process.env.BENCH_WASM === "matmul";
 const N = quick ? 512 : 1024;
 const K = quick ? 4 : 46;
 const REPS = reps(5, 2);
@@ -127,6 +129,24 @@ function sameCounts(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, numbe
   return true;
 }
 
+function printMatmul(go: Measured, gcc: Measured, native: Measured, one: { ms: number[]; last: Float64Array }, strandMm: { ms: number[]; last: Float64Array }, cores: number): void {
+  const bitEqual = strandMm.last.every((x, i) => Object.is(x, one.last[i]));
+  const goSum = go.ms.length > 0 ? (go as { lines?: string[] }).lines?.[0]?.split(" ")[3] : undefined;
+  const mmRows = [
+    ["Go, textbook i-j-k over [][]float64 (Gluster's kernel)", "1", stats(go), "1.00x", go.ms.length > 0 ? `sum ${goSum}` : go.note ?? ""],
+    ["C kernel, gcc -O3 (baseline x86-64, SSE2)", "1", stats(gcc), ratio(median(go.ms) / median(gcc.ms)), ""],
+    ["C kernel, gcc -O3 -march=native", "1", stats(native), ratio(median(go.ms) / median(native.ms)), ""],
+    ["Wasm kernel (same C, clang -O3 -msimd128), this process", "1", stats(one), ratio(median(go.ms) / median(one.ms)),
+      `${num((2 * N ** 3) / 1e6 / median(one.ms), 1)} GFLOP/s; ${num((100 * median(gcc.ms)) / median(one.ms))}% of gcc -O3's speed (target >= 75%)`],
+    ["Strand, 2 local runners, Wasm kernel (put B, A in blocks)", String(cores), stats(strandMm), ratio(median(go.ms) / median(strandMm.ms)),
+      `target >= 10x; C ${bitEqual ? "equal bit for bit to" : "DIFFERENT from"} the Wasm kernel's in this process`],
+  ];
+  console.log(`### Wasm kernels: matmul n = ${N} (ms: median (range) over ${REPS} reps; Go ${go.ms.length} rep(s))\n`);
+  console.log(table(["run", "cores", "ms", "speedup vs Go", "note"], mmRows));
+  console.log();
+
+}
+
 async function main(): Promise<void> {
   registerWasmImports(); // this process calls the kernel modules directly (the one-core rows)
   const kernel = (await import("../examples/matmul/kernel-wasm.ts")) as MatmulWasm;
@@ -162,6 +182,11 @@ async function main(): Promise<void> {
     const small = randomMatrix(128, 3);
     await Promise.all(Array.from({ length: 4 * threadsOf(cluster) }, () => remoteMm.multiplyRows(small, small, 128)));
     strandMm = await timeReps(2, REPS, () => strandMatmul(cluster, remoteMm, A, B));
+    if (matmulOnly) {
+      printMatmul(go, gcc, native, one, strandMm, cores);
+      console.log(footer([`Strand: \`local({ runners: 2 })\` (${cores} runner thread(s) in all, unpinned), ${BLOCKS_PER_THREAD} blocks of A per runner thread; B sent once as a Ref.`]));
+      return;
+    }
 
     // --- word count ---
     progress(`wasm: wordcount x${K}: peers`);
@@ -182,20 +207,7 @@ async function main(): Promise<void> {
     rmSync(tmp, { recursive: true, force: true });
   }
 
-  const bitEqual = strandMm.last.every((x, i) => Object.is(x, one.last[i]));
-  const goSum = go.ms.length > 0 ? (go as { lines?: string[] }).lines?.[0]?.split(" ")[3] : undefined;
-  const mmRows = [
-    ["Go, textbook i-j-k over [][]float64 (Gluster's kernel)", "1", stats(go), "1.00x", go.ms.length > 0 ? `sum ${goSum}` : go.note ?? ""],
-    ["C kernel, gcc -O3 (baseline x86-64, SSE2)", "1", stats(gcc), ratio(median(go.ms) / median(gcc.ms)), ""],
-    ["C kernel, gcc -O3 -march=native", "1", stats(native), ratio(median(go.ms) / median(native.ms)), ""],
-    ["Wasm kernel (same C, clang -O3 -msimd128), this process", "1", stats(one), ratio(median(go.ms) / median(one.ms)),
-      `${num((2 * N ** 3) / 1e6 / median(one.ms), 1)} GFLOP/s; ${num((100 * median(gcc.ms)) / median(one.ms))}% of gcc -O3's speed (target >= 75%)`],
-    ["Strand, 2 local runners, Wasm kernel (put B, A in blocks)", String(cores), stats(strandMm), ratio(median(go.ms) / median(strandMm.ms)),
-      `target >= 10x; C ${bitEqual ? "equal bit for bit to" : "DIFFERENT from"} the Wasm kernel's in this process`],
-  ];
-  console.log(`### Wasm kernels: matmul n = ${N} (ms: median (range) over ${REPS} reps; Go ${go.ms.length} rep(s))\n`);
-  console.log(table(["run", "cores", "ms", "speedup vs Go", "note"], mmRows));
-  console.log();
+  printMatmul(go, gcc, native, one, strandMm, cores);
 
   const goTotal = goWc.lines?.[0] !== undefined ? Number(/words (\d+)/.exec(goWc.lines[0])?.[1]) : undefined;
   let total = 0;

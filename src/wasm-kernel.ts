@@ -15,6 +15,7 @@
 // detaches the old ArrayBuffer: its views read as length 0). Call view() again after
 // anything that may grow memory; copyOut() gives an array the caller owns.
 import { createHash } from "node:crypto";
+import { handOff } from "./handoff.ts";
 
 /** What every kernel exports for this helper: its memory and include/strand_kernel.h's allocator. */
 export interface KernelExports {
@@ -48,6 +49,13 @@ export interface WasmArray<T extends WasmTypedArray> extends Disposable {
   view(): T;
   /** A copy of the block in a new typed array that the caller owns (one copy). */
   copyOut(): T;
+  /**
+   * A copy of the block to return from a remote function and never touch again: on a
+   * runner the result then reaches the socket without the copy every other result gets
+   * (src/handoff.ts). A big block is copied into shared memory for that. Use copyOut() for
+   * an array the caller keeps or changes.
+   */
+  moveOut(): T;
   /** Gives the block back to the kernel's allocator; the WasmArray and its views are dead after. */
   free(): void;
 }
@@ -183,6 +191,18 @@ function baseType(a: WasmTypedArray): WasmTypedArrayType<WasmTypedArray> {
   return t;
 }
 
+/** Below this a result is packed into the batch's small arena anyway (src/runner/batch.ts): a plain copy. */
+const HAND_OFF_MIN = 64 * 1024;
+
+function moveOut<T extends WasmTypedArray>(type: WasmTypedArrayType<T>, src: T): T {
+  if (src.byteLength < HAND_OFF_MIN) return src.slice() as T;
+  const buffer = new SharedArrayBuffer(src.byteLength);
+  const out = new type(buffer as unknown as ArrayBuffer, 0, src.length);
+  (out as { set(s: T): void }).set(src);
+  handOff(buffer);
+  return out;
+}
+
 function instantiate<E>(hash: string, instance: WebAssembly.Instance): WasmKernel<E> {
   const ex = instance.exports;
   const memory = ex["memory"];
@@ -216,6 +236,7 @@ function instantiate<E>(hash: string, instance: WebAssembly.Instance): WasmKerne
     return {
       ptr, length, byteLength, view, free,
       copyOut: () => view().slice() as T,
+      moveOut: () => moveOut(type, view()),
       [Symbol.dispose]: free,
     };
   };

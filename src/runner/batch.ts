@@ -1,4 +1,5 @@
 import { threadId } from "node:worker_threads";
+import { isHandedOff } from "../handoff.ts";
 import type { CallOutcome, CallTask } from "./task.ts";
 import type { OutcomeBatch, PackedSegments, TaskBatch } from "./thread-messages.ts";
 
@@ -37,6 +38,10 @@ function pack(items: readonly Uint8Array[][], moveBig: (i: number) => boolean, f
       if (s.byteLength >= OWN_BUFFER_MIN) {
         offsets.push(-1 - own.length);
         if (fromWorker) {
+          if (isHandedOff(s)) {
+            own.push(s); // handed over by the call (src/handoff.ts): nobody changes it, no copy
+            continue;
+          }
           const copy = alloc(s.byteLength); // the user's code may keep and change the original
           copy.set(s);
           own.push(copy);
