@@ -176,7 +176,7 @@ async function main(): Promise<void> {
   let wc: { ms: number[]; last: Map<string, number> };
   let oneWc: { ms: number[]; last: Map<string, number> };
   let goWc: Measured & { lines?: string[] };
-  const text = mobyDickBytes(K);
+  const text = matmulOnly ? new Uint8Array(0) : mobyDickBytes(K);
   try {
     const remoteMm = await cluster.import<MatmulWasm>(new URL("../examples/matmul/kernel-wasm.ts", import.meta.url));
     const small = randomMatrix(128, 3);
