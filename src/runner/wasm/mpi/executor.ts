@@ -4,6 +4,7 @@ import { Communicator } from "../../spmd/communicator.ts";
 import { COMM_SELF, COMM_WORLD } from "./abi.ts";
 import type { AllReply, AnyReply, Completion, MpiCall, ProbeReply, Received, Reduction, SplitReply } from "./messages.ts";
 import { fromCommElements, toCommElements, commOp } from "./ops.ts";
+import { movable } from "./replies.ts";
 import type { MpiRequest } from "./side.ts";
 
 // The rank thread's half: carries out the Wasm thread's requests (messages.ts) with comm(),
@@ -161,7 +162,7 @@ export function mpiExecutor(world: Comm): MpiExecutor {
 
   return {
     async run(req) {
-      return { value: await run(req as unknown as MpiCall) };
+      return movable(await run(req as unknown as MpiCall));
     },
     close() {
       requests.clear();
