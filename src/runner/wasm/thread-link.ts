@@ -32,6 +32,8 @@ export interface WasmThreadData {
 /** Wasm thread -> rank thread. */
 export type FromWasm =
   | { t: "call"; req: MpiRequest }
+  /** A request not answered (WasmSide.post): only its failure is heard of, as the rank's. */
+  | { t: "post"; req: MpiRequest }
   | { t: "out"; fd: 1 | 2; bytes: Uint8Array }
   /** The module imports what is not provided: refused before the program started. */
   | { t: "refused"; unknown: string[] }
@@ -57,6 +59,11 @@ export function blockingCaller(port: MessagePort, flag: Int32Array): (req: MpiRe
       }
     }
   };
+}
+
+/** The Wasm thread's half for requests it does not wait for: in order with the others. */
+export function oneWayPoster(port: MessagePort): (req: MpiRequest, transfer?: ArrayBuffer[]) => void {
+  return (req, transfer) => port.postMessage({ t: "post", req } satisfies FromWasm, transfer);
 }
 
 /** The rank thread's half: answer the pending request. */

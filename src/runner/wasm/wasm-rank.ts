@@ -114,6 +114,15 @@ export async function runWasmRank(spec: WasmRankSpec, compiles: ThreadCompiles):
     if (jobAborted?.aborted === true) return onJobAborted();
     jobAborted?.addEventListener("abort", onJobAborted);
 
+    // One-way requests still running (sends): the program may end before they do, and a failed
+    // one must still fail the rank, so how the program ended is settled after them.
+    const posted = new Set<Promise<unknown>>();
+    let ending = false;
+    const afterPosted = (f: () => void): void => {
+      ending = true;
+      if (posted.size === 0) return f();
+      void Promise.allSettled([...posted]).then(f);
+    };
     const hear = (m: FromWasm): void => {
       if (settled) return;
       switch (m.t) {
@@ -127,6 +136,13 @@ export async function runWasmRank(spec: WasmRankSpec, compiles: ThreadCompiles):
             (err: unknown) => finish(err),
           );
           return;
+        case "post": {
+          const p = executor.run(m.req);
+          posted.add(p);
+          // Its failure wins over how the program ended: it happened first.
+          p.then(() => posted.delete(p), (err: unknown) => finish(err));
+          return;
+        }
         case "out":
           out[m.fd].write(m.bytes);
           return;
@@ -134,23 +150,23 @@ export async function runWasmRank(spec: WasmRankSpec, compiles: ThreadCompiles):
           return finish(new WasmImportError(spec.name, m.unknown));
         case "exit":
           flush();
-          return m.code === 0 ? finish(undefined, 0) : finish(new WasmExitError(world.rank, m.code));
+          return afterPosted(() => (m.code === 0 ? finish(undefined, 0) : finish(new WasmExitError(world.rank, m.code))));
         case "trap":
           flush();
-          return finish(new WasmTrapError(world.rank, m.message, m.stack));
+          return afterPosted(() => finish(new WasmTrapError(world.rank, m.message, m.stack)));
         case "error": {
           flush();
           // Where the program made the call (MPI_Abort, a bad buffer): its Wasm frames.
           const e = reviveStrandError(m.code, m.name, m.message, m.fields);
           if (m.stack !== "") e.stack = `${e.name}: ${e.message}\n    --- wasm stack (rank ${world.rank}) ---\n${m.stack}`;
-          return finish(e);
+          return afterPosted(() => finish(e));
         }
         case "thrown": {
           flush();
           const e = new Error(m.message);
           e.name = m.name;
           e.stack = m.stack;
-          return finish(e);
+          return afterPosted(() => finish(e));
         }
       }
     };
@@ -163,6 +179,7 @@ export async function runWasmRank(spec: WasmRankSpec, compiles: ThreadCompiles):
     worker.on("exit", (code) => {
       // Its last messages may still wait on the port: they say how it ended.
       for (let m = receiveMessageOnPort(port1); m !== undefined && !settled; m = receiveMessageOnPort(port1)) hear(m.message as FromWasm);
+      if (ending) return;
       finish(new Error(`the Wasm thread of rank ${world.rank} died (exit code ${code}) before the program ended`));
     });
   });

@@ -1,7 +1,7 @@
 import { workerData } from "node:worker_threads";
 import { StrandError } from "../../errors.ts";
 import { MPI_IMPORT_MODULE, mpiImports, type WasmSide } from "./mpi/index.ts";
-import { blockingCaller, type FromWasm, type WasmThreadData } from "./thread-link.ts";
+import { blockingCaller, oneWayPoster, type FromWasm, type WasmThreadData } from "./thread-link.ts";
 
 // The Wasm thread of one rank: instantiates the program with WASI and the MPI imports, runs
 // its _start, and tells the rank thread how it ended. Started by wasm-rank.ts; it lives as
@@ -31,6 +31,7 @@ const side: WasmSide = {
   // User reduction ops call back into the program (mpi.h's strand_mpi_call_op).
   exports: () => exported!,
   call: blockingCaller(port, new Int32Array(data.flag)),
+  post: oneWayPoster(port),
 };
 const mpi = mpiImports(side);
 const wasiImport = wasi.wasiImport as Record<string, WebAssembly.HostFunction>;

@@ -116,4 +116,11 @@ export class Call {
   ask<R>(req: MpiCall, transfer: Uint8Array[] = []): R {
     return this.st.side.call(req, transfer.map((d) => d.buffer as ArrayBuffer)) as R;
   }
+
+  /** Tells the rank thread, without waiting (WasmSide.post): for requests whose answer is nothing. */
+  tell(req: MpiCall, transfer: Uint8Array[] = []): void {
+    const buffers = transfer.map((d) => d.buffer as ArrayBuffer);
+    if (this.st.side.post !== undefined) this.st.side.post(req, buffers);
+    else this.st.side.call(req, buffers);
+  }
 }

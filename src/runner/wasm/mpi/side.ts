@@ -19,6 +19,13 @@ export interface WasmSide {
    */
   call(req: MpiRequest, transfer?: ArrayBuffer[]): unknown;
   /**
+   * Has the rank thread run `req` without waiting for it (sends: once the bytes are off linear
+   * memory the buffer is reusable, which is all MPI_Send promises). Requests stay in order; if
+   * it fails, the rank fails with its error (the job aborts), as a failed call would. Without
+   * it, `call` is used.
+   */
+  post?(req: MpiRequest, transfer?: ArrayBuffer[]): void;
+  /**
    * The instance's exports, once instantiated: user reduction ops (MPI_Op_create) call back
    * into the program through the functions mpi.h exports (strand_mpi_call_op, strand_mpi_alloc,
    * strand_mpi_free). Without it, collectives with a user op fail with MpiError.
