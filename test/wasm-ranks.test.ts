@@ -53,6 +53,13 @@ describe("cluster.spmd(n, prog.wasm)", () => {
     expect(await t.cluster.spmd(4, ranks, "hello")).toEqual([0, 0, 0, 0]);
   });
 
+  it("stops the ranks that only send (MPI_Send does not wait for the rank thread) once another rank fails", async () => {
+    const err = await rejectionOf(t.cluster.spmd(3, ranks, "flood", 2));
+    expect((err as JobAbortedError).rank).toBe(2);
+    expect(causeOf(err)).toBeInstanceOf(WasmTrapError);
+    expect(await t.cluster.spmd(4, ranks, "hello")).toEqual([0, 0, 0, 0]);
+  });
+
   it("refuses a module importing what Strand does not provide, naming every unknown import, before it runs", async () => {
     const err = await rejectionOf(t.cluster.spmd(2, unknown));
     const refused = causeOf(err);
