@@ -64,7 +64,7 @@ describe("a runner that is stopping (SIGTERM)", () => {
     expect((await events.next("joined", a.address)).pid).toBe(again.proc.child.pid);
     const pids = new Set(await Promise.all(Array.from({ length: 8 }, () => m.sleep(20).then(() => m.pid()))));
     expect(pids).toEqual(new Set([again.proc.child.pid, b.proc.child.pid]));
-  });
+  }, 60_000); // three runner processes started from source, one after a SIGTERM's drain: 30 s was not enough at load 15
 
   it("with every runner stopping and waitForRunners 0, a new call fails with RunnerLostError saying so, rather than waiting", async () => {
     const a = await runner();
