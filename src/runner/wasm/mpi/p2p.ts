@@ -1,5 +1,6 @@
 import { ANY_TAG, PROC_NULL, UNDEFINED } from "./abi.ts";
 import { Call } from "./call.ts";
+import type { Datatype } from "./datatypes.ts";
 import type { ProbeReply, Received } from "./messages.ts";
 import type { RankState } from "./rank-state.ts";
 import type { MpiImport } from "./side.ts";
@@ -131,23 +132,19 @@ export function p2pImports(st: RankState): Record<string, MpiImport> {
       return 0;
     },
 
-    MPI_Get_count: (status, type, count) => {
-      const c = new Call(st, "MPI_Get_count");
-      const t = c.type(type);
-      const out = c.span("count", count, 4);
-      const bytes = statusBytes(c, status);
-      c.setInt(out.ptr, t.extent === 0 ? 0 : bytes % t.extent === 0 ? bytes / t.extent : UNDEFINED, "count");
-      return 0;
-    },
-
-    MPI_Get_elements: (status, type, count) => {
-      const c = new Call(st, "MPI_Get_elements");
-      const t = c.type(type);
-      const out = c.span("count", count, 4);
-      const bytes = statusBytes(c, status);
-      const per = t.extent / t.elements;
-      c.setInt(out.ptr, per === 0 ? 0 : bytes % per === 0 ? bytes / per : UNDEFINED, "count");
-      return 0;
-    },
+    // Whole items of the type (MPI_Get_count) or whole basic elements of it (MPI_Get_elements)
+    // in what the status says arrived; MPI_UNDEFINED when the bytes end inside one.
+    MPI_Get_count: (status, type, count) => countIn(new Call(st, "MPI_Get_count"), status, type, count, (t) => t.extent),
+    MPI_Get_elements: (status, type, count) => countIn(new Call(st, "MPI_Get_elements"), status, type, count, (t) => t.extent / t.elements),
   };
+}
+
+/** Writes to `count` how many whole units of `per(type)` bytes the status's message holds. */
+function countIn(c: Call, status: number, type: number, count: number, per: (t: Datatype) => number): number {
+  const t = c.type(type);
+  const out = c.span("count", count, 4);
+  const bytes = statusBytes(c, status);
+  const unit = per(t);
+  c.setInt(out.ptr, unit === 0 ? 0 : bytes % unit === 0 ? bytes / unit : UNDEFINED, "count");
+  return 0;
 }
