@@ -5,7 +5,7 @@ import { PREDEFINED_TYPES } from "../src/runner/wasm/mpi/datatypes.ts";
 import { mpiImports } from "../src/runner/wasm/mpi/index.ts";
 import { NAMED_OPS } from "../src/runner/wasm/mpi/ops.ts";
 import { tempDir } from "./helpers.ts";
-import { compileWasm } from "./wasm-mpi-local.ts";
+import { compileFixture } from "./wasm-programs.ts";
 
 // include/mpi.h and the runner must agree on every number: compiled by clang, the header's
 // constants, datatype sizes and status layout are read back and compared with the runner's.
@@ -15,7 +15,7 @@ let exp: Record<string, (...a: number[]) => number>;
 
 beforeAll(async () => {
   dir = await tempDir("strand-wasm-abi-");
-  const wasm = await compileWasm("abi.c", dir, ["-mexec-model=reactor"]);
+  const wasm = compileFixture(dir, "abi", "-mexec-model=reactor");
   const module = new WebAssembly.Module(await readFile(wasm));
   const wasi = Object.fromEntries(WebAssembly.Module.imports(module).filter((i) => i.module !== "strand_mpi").map((i) => [i.name, () => 0]));
   exp = new WebAssembly.Instance(module, { wasi_snapshot_preview1: wasi }).exports as typeof exp;

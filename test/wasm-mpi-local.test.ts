@@ -3,7 +3,8 @@ import { rm } from "node:fs/promises";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "./helpers.ts";
-import { compileNative, compileWasm, runRanks } from "./wasm-mpi-local.ts";
+import { compileNative, runRanks } from "./wasm-mpi-local.ts";
+import { compileFixture } from "./wasm-programs.ts";
 
 // C MPI programs through the ABI without runners (wasm-mpi-local.ts: each rank's Wasm on a
 // thread, its executor over a real Communicator on in-memory mailboxes): the ABI alone, apart
@@ -18,7 +19,7 @@ let probe: string;
 
 beforeAll(async () => {
   dir = await tempDir("strand-wasm-mpi-");
-  [all, bounds, probe] = await Promise.all([compileWasm("mpi-all.c", dir), compileWasm("bounds.c", dir), compileWasm("probe.c", dir)]);
+  [all, bounds, probe] = ["mpi-all", "bounds", "probe"].map((name) => compileFixture(dir, name)) as [string, string, string];
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -18,13 +18,6 @@ import { Mailbox } from "../src/runner/spmd/mailbox.ts";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const run = promisify(execFile);
 
-/** Compiles a fixture under test/fixtures/wasm/ into `dir` with the real clang. */
-export async function compileWasm(name: string, dir: string, extra: string[] = []): Promise<string> {
-  const out = path.join(dir, name.replace(/\.c$/, ".wasm"));
-  await run("clang", ["--target=wasm32-wasi", "-O2", "-I", path.join(root, "include"), path.join(root, "test/fixtures/wasm", name), "-o", out, ...extra]);
-  return out;
-}
-
 /** The same fixture compiled natively with Open MPI's mpicc. */
 export async function compileNative(name: string, dir: string): Promise<string> {
   const out = path.join(dir, name.replace(/\.c$/, ".native"));

@@ -1,8 +1,9 @@
 import { ANY_TAG, PROC_NULL, UNDEFINED } from "./abi.ts";
 import { Call } from "./call.ts";
 import type { Datatype } from "./datatypes.ts";
+import type { Span } from "./memory.ts";
 import type { ProbeReply, Received } from "./messages.ts";
-import type { RankState } from "./rank-state.ts";
+import type { CommInfo, RankState } from "./rank-state.ts";
 import type { MpiImport } from "./side.ts";
 import { statusBytes, statusSpan, writeStatus } from "./status.ts";
 
@@ -35,13 +36,8 @@ export function p2pImports(st: RankState): Record<string, MpiImport> {
       const c = new Call(st, "MPI_Recv").live();
       const info = c.comm(comm);
       const b = c.buffer("receive buffer", buf, count, type);
-      c.rank(info, source, "source", { any: true, procNull: true });
-      c.tag(tag, "tag", true);
-      const s = statusSpan(c, status!);
-      if (source === PROC_NULL) {
-        writeStatus(c, s, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 });
-        return 0;
-      }
+      const s = matching(c, info, source, tag, status!);
+      if (source === PROC_NULL) return 0;
       const m = c.ask<Received>({ op: "recv", comm, source, tag });
       c.write(b, m.data);
       writeStatus(c, s, { source: m.source, tag: m.tag, bytes: m.data.byteLength });
@@ -101,14 +97,8 @@ export function p2pImports(st: RankState): Record<string, MpiImport> {
 
     MPI_Probe: (source, tag, comm, status) => {
       const c = new Call(st, "MPI_Probe").live();
-      const info = c.comm(comm);
-      c.rank(info, source, "source", { any: true, procNull: true });
-      c.tag(tag, "tag", true);
-      const s = statusSpan(c, status!);
-      if (source === PROC_NULL) {
-        writeStatus(c, s, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 });
-        return 0;
-      }
+      const s = matching(c, c.comm(comm), source, tag, status!);
+      if (source === PROC_NULL) return 0;
       const p = c.ask<ProbeReply>({ op: "probe", comm, source, tag, wait: true })!;
       writeStatus(c, s, p);
       return 0;
@@ -116,14 +106,10 @@ export function p2pImports(st: RankState): Record<string, MpiImport> {
 
     MPI_Iprobe: (source, tag, comm, flag, status) => {
       const c = new Call(st, "MPI_Iprobe").live();
-      const info = c.comm(comm);
-      c.rank(info, source, "source", { any: true, procNull: true });
-      c.tag(tag, "tag", true);
       const f = c.span("flag", flag!, 4);
-      const s = statusSpan(c, status!);
+      const s = matching(c, c.comm(comm), source, tag, status!);
       if (source === PROC_NULL) {
         c.setInt(f.ptr, 1, "flag");
-        writeStatus(c, s, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 });
         return 0;
       }
       const p = c.ask<ProbeReply>({ op: "probe", comm, source, tag, wait: false });
@@ -137,6 +123,19 @@ export function p2pImports(st: RankState): Record<string, MpiImport> {
     MPI_Get_count: (status, type, count) => countIn(new Call(st, "MPI_Get_count"), status, type, count, (t) => t.extent),
     MPI_Get_elements: (status, type, count) => countIn(new Call(st, "MPI_Get_elements"), status, type, count, (t) => t.extent / t.elements),
   };
+}
+
+/**
+ * What a receive or probe checks of its source, tag and status, before anything is written;
+ * the status's span. From MPI_PROC_NULL a message is "received" at once: its status is
+ * written here (source PROC_NULL, tag ANY, 0 bytes) and the caller returns.
+ */
+function matching(c: Call, info: CommInfo, source: number, tag: number, status: number): Span | undefined {
+  c.rank(info, source, "source", { any: true, procNull: true });
+  c.tag(tag, "tag", true);
+  const s = statusSpan(c, status);
+  if (source === PROC_NULL) writeStatus(c, s, { source: PROC_NULL, tag: ANY_TAG, bytes: 0 });
+  return s;
 }
 
 /** Writes to `count` how many whole units of `per(type)` bytes the status's message holds. */
