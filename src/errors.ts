@@ -29,7 +29,10 @@ export type StrandErrorCode =
   | "ERR_STRAND_WASM_TRAP"
   | "ERR_STRAND_WASM_EXIT"
   | "ERR_STRAND_MPI"
-  | "ERR_STRAND_MPI_ABORT";
+  | "ERR_STRAND_MPI_ABORT"
+  | "ERR_STRAND_ACTOR_DIED"
+  | "ERR_STRAND_ACTOR_NOT_FOUND"
+  | "ERR_STRAND_ACTOR_EXISTS";
 
 /** Extra fields a Strand error carries across the wire besides message/stack/cause. */
 export type ErrorFields = Record<string, string | number | boolean | undefined>;
@@ -573,5 +576,64 @@ export class MpiAbortError extends StrandError {
   }
   override fields(): ErrorFields {
     return { rank: this.rank, errorCode: this.errorCode };
+  }
+}
+
+/**
+ * An actor is gone: its runner or thread died, it was killed or released, or its restarts ran
+ * out. Calls in flight when it died fail with this, and so do later calls through any handle
+ * (an actor that may restart makes later calls wait instead). `reason` says which.
+ */
+export class ActorDiedError extends StrandError {
+  static readonly code = "ERR_STRAND_ACTOR_DIED";
+  static {
+    register(ActorDiedError, (f) => new ActorDiedError(f.string("actorId"), f.string("className"), f.string("reason")));
+  }
+  readonly actorId: string;
+  readonly className: string;
+  readonly reason: string;
+  constructor(actorId: string, className: string, reason: string, options?: { cause?: unknown }) {
+    super(ActorDiedError.code, `actor ${className} (${actorId}) died: ${reason}`, options);
+    this.actorId = actorId;
+    this.className = className;
+    this.reason = reason;
+  }
+  override fields(): ErrorFields {
+    return { actorId: this.actorId, className: this.className, reason: this.reason };
+  }
+}
+
+/** `cluster.actor(name)`: no runner of the cluster holds an actor of that name. */
+export class ActorNotFoundError extends StrandError {
+  static readonly code = "ERR_STRAND_ACTOR_NOT_FOUND";
+  static {
+    register(ActorNotFoundError, (f) => new ActorNotFoundError(f.string("actorName")));
+  }
+  /** The name looked for. */
+  readonly actorName: string;
+  constructor(actorName: string) {
+    super(ActorNotFoundError.code, `no actor is named "${actorName}" in the cluster`);
+    this.actorName = actorName;
+  }
+  override fields(): ErrorFields {
+    return { actorName: this.actorName };
+  }
+}
+
+/** `spawn.with({ name })`: an actor of that name lives already (`getOrSpawn` returns it instead). */
+export class ActorExistsError extends StrandError {
+  static readonly code = "ERR_STRAND_ACTOR_EXISTS";
+  static {
+    register(ActorExistsError, (f) => new ActorExistsError(f.string("actorName"), f.string("actorId")));
+  }
+  readonly actorName: string;
+  readonly actorId: string;
+  constructor(actorName: string, actorId: string) {
+    super(ActorExistsError.code, `an actor named "${actorName}" exists already (${actorId})`);
+    this.actorName = actorName;
+    this.actorId = actorId;
+  }
+  override fields(): ErrorFields {
+    return { actorName: this.actorName, actorId: this.actorId };
   }
 }

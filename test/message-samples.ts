@@ -55,6 +55,7 @@ export const SAMPLES: { [K in T]: Message<K> } = {
   [T.Subscribe]: [T.Subscribe],
   [T.Members]: [T.Members, "all", [MEMBER]],
   [T.Go]: [T.Go, "ab".repeat(32), "filter", [["d.c1", 0], ["@127.0.0.1:7700/n.c2", 4]], 40123],
+  [T.ActorState]: [T.ActorState, "d.a1", 0],
 };
 
 export const TYPES = Object.keys(MESSAGES).map(Number) as T[];

@@ -19,6 +19,8 @@ import type { Kept, ObjectEntry } from "./objects/object-entry.ts";
 import { ObjectTable } from "./objects/object-table.ts";
 import type { Ref } from "./objects/ref.ts";
 import { makeRemote, remoteTarget, type Remote } from "./calls/remote.ts";
+import type { RemoteActor } from "./calls/remote-actor.ts";
+import { Actors, type ActorHost } from "./actors/actors.ts";
 import { runJob, type SpmdHost, type SpmdOptions } from "./spmd.ts";
 import { isWasmProgram, jobSettings, WASM_ENTRY_EXPORT, wasmEntry } from "./wasm-program.ts";
 import { RetryPolicy } from "./calls/retry-policy.ts";
@@ -144,6 +146,11 @@ export interface ClusterStats {
   objectBytes: number;
   /** Channels homed here: buffered values, blocked senders and receivers. */
   channels: ChannelStats[];
+  /**
+   * The actors this driver spawned or holds handles to: where each lives, its restarts and the
+   * calls waiting to go to it. Runners report their own (`runnerStats()[i].actors`: mailbox depth).
+   */
+  actors: { id: string; className: string; name: string | undefined; runner: string | undefined; state: string; restarts: number; owned: boolean; queued: number }[];
   /** Bytes to and from runner threads for the channels they made (used here: sent and received by this driver). */
   channelHomeBytes: { sent: number; received: number };
 }
@@ -169,6 +176,7 @@ export class Cluster implements AsyncDisposable {
   private readonly channels = new Channels(this.objects.prefix);
   private readonly data = new ObjectOps(this.objects, (e) => this.graph.whenExists(e), () => this.links, (op) => this.scheduler.whenLive(op));
   private readonly goroutines: Goroutines;
+  private readonly actors: Actors;
   private readonly links: RunnerLink[] = [];
   private readonly bundles = new Map<string, Bundle>();
   private readonly modules = new Map<string, ModuleStats & { ref: number }>();
@@ -217,6 +225,53 @@ export class Cluster implements AsyncDisposable {
       prefix: this.objects.prefix,
     });
     this.graph = new TaskGraph(this.objects, this.scheduler, this.retryPolicy, this.observers);
+    this.actors = new Actors(this.actorHost());
+  }
+
+  /** What the actors (driver/actors/) need of the cluster's other rooms. */
+  private actorHost(): ActorHost {
+    return {
+      prefix: this.objects.prefix,
+      log: this.log,
+      runners: () => this.links,
+      whenLive: (op) => this.scheduler.whenLive(op),
+      closed: () => this.closing !== undefined,
+      encode: (args, label) => this.encodeArgs(args, label),
+      submitted: (call) => {
+        this.counts.calls++;
+        this.observers.submitted(call);
+      },
+      settled: (ok) => {
+        if (ok) this.counts.succeeded++;
+        else this.counts.failed++;
+      },
+      arm: (call, options) => this.arm(call, options),
+      awaitInputs: (call) => {
+        const retry = call.retry;
+        this.graph.add(call);
+        call.retry = retry; // the actor's policy, not the graph's: its calls go only to it
+      },
+      keep: (call) => {
+        const { ref, entry } = this.objects.create<unknown>(call);
+        entry.producer = call;
+        call.keep = entry;
+        return {
+          ref,
+          made: (kept) => this.objects.made(entry, call.link!, kept as Kept),
+          failed: (e) => this.objects.failed(entry, e),
+        };
+      },
+      inline: async (entry) => {
+        const value = await this.data.get(entry);
+        const e = encodeValue(value, "an object sent to an actor");
+        return [e.body, ...e.attachments];
+      },
+      goroutine: (label, result) => this.goroutines.start(label, result),
+      moduleOf: (hash) => {
+        const m = this.modules.get(hash);
+        return m === undefined ? undefined : { ref: m.ref, hash };
+      },
+    };
   }
 
   static async create(opts: ClusterOptions): Promise<Cluster> {
@@ -240,6 +295,8 @@ export class Cluster implements AsyncDisposable {
       chanCancel: (peer, opId) => c.channels.cancel(peer, opId),
       chanReturned: (peer, chan, n) => c.channels.returned(peer, chan, n),
       chanPeerLost: (peer, reason) => c.channels.peerLost(peer, reason),
+      actorLaneClosed: (link, port, reason) => c.actors.threadLost(link, port, reason),
+      actorState: (actorId, incarnation, state) => c.actors.checkpointed(actorId, incarnation, state),
       gaveChannels: (link, chans) => c.channels.given(link, chans),
       go: (link, hash, exportName, chans, args, lanePort) => c.goFromRunner(link, hash, exportName, chans, args, lanePort),
       codeFor: (hash) => c.bundles.get(hash)?.code,
@@ -255,6 +312,7 @@ export class Cluster implements AsyncDisposable {
         }
         c.objects.linkLost(link);
         c.channels.peerLost(link, err.message);
+        c.actors.runnerLost(link, err.message);
         c.scheduler.remove(link);
         c.runnerWatch.lost(link.address);
         if (c.closing !== undefined) return;
@@ -418,7 +476,18 @@ export class Cluster implements AsyncDisposable {
       call: (name, args, o) => this.call(mod, name, args, o),
       ref: (name, args, o) => this.callRef(mod, name, args, o),
       go: (name, args) => this.goroutines.start(name, this.call(mod, name, args, undefined)),
+      spawn: (name, args, options) => this.actors.spawn(mod, name, args, options),
+      getOrSpawn: (name, options, args) => this.actors.getOrSpawn(mod, name, options, args),
     });
+  }
+
+  /**
+   * A handle to the actor registered as `name` (`spawn.with({ name })`) by any driver of the
+   * cluster: ActorNotFoundError if no runner holds one. Import its module first to call it.
+   */
+  actor<C>(name: string): Promise<RemoteActor<C>> {
+    if (this.closing !== undefined) return Promise.reject(new ClusterClosedError("actor"));
+    return this.actors.actor(name) as Promise<RemoteActor<C>>;
   }
 
   /**
@@ -615,6 +684,7 @@ export class Cluster implements AsyncDisposable {
         },
         deps);
       call.retries = options?.retries ?? this.defaultRetries;
+      this.actors.pin(call, encoded.actors);
       this.observers.submitted(call);
       if (options !== undefined) this.arm(call, options);
       if (call.settled) return;
@@ -669,6 +739,7 @@ export class Cluster implements AsyncDisposable {
     const entry = (slot.entry = made.entry);
     entry.producer = call;
     call.keep = entry;
+    this.actors.pin(call, encoded.actors);
     this.observers.submitted(call);
     if (options !== undefined) this.arm(call, options);
     if (!call.settled) this.graph.add(call);
@@ -767,6 +838,7 @@ export class Cluster implements AsyncDisposable {
       objectBytes: this.objects.bytes,
       channels: this.channels.stats(),
       channelHomeBytes: this.channels.homeTraffic,
+      actors: this.actors.list(),
     };
   }
 
@@ -789,6 +861,7 @@ export class Cluster implements AsyncDisposable {
         await this.trace.stop(this.traceFile).catch((err: unknown) => this.log.error({ err: (err as Error).message, file: this.traceFile }, "could not write the trace"));
       }
       this.channels.closeAll("its cluster was closed");
+      this.actors.close();
       try {
         this.headWatch?.stop();
         await this.rejoin?.stop();

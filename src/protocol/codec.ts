@@ -3,6 +3,8 @@ import { BINARY_KINDS, binaryKindOf } from "./binary-kinds.ts";
 import { ProtocolError, reviveStrandError, StrandError, type ErrorFields } from "../errors.ts";
 import { Chan } from "./chan.ts";
 import { ObjectRef } from "./object-ref.ts";
+import { ActorRef } from "./actor-ref.ts";
+import type { ActorAddress } from "./actor-wire.ts";
 import { assertSerializable } from "./validate.ts";
 import { restoreZeros, type Path } from "./zeros.ts";
 
@@ -18,6 +20,8 @@ export interface Encoded {
   refs?: ObjectRef[];
   /** Channels found in the value. */
   chans?: Chan<unknown>[];
+  /** Actor handles found in the value (encodeValue only): a call carrying one keeps its actor alive. */
+  actors?: ActorRef[];
 }
 
 export const ATTACH_MIN = 16 * 1024;
@@ -27,6 +31,7 @@ const EXT_ERROR = 0x22;
 const EXT_REF = 0x23;
 const EXT_CHAN = 0x24;
 const EXT_ZEROS = 0x25;
+const EXT_ACTOR = 0x26;
 
 // encode/decode run synchronously, so the attachment list of the value being
 // processed can live in module state instead of being threaded through msgpackr.
@@ -35,6 +40,13 @@ let inAttachments: readonly Uint8Array[] = [];
 let outRefs: ObjectRef[] = [];
 let inRefs: ReadonlyMap<string, unknown> | undefined;
 let outChans: Chan<unknown>[] = [];
+let outActors: ActorRef[] = [];
+/** Turns an actor's address into this process's handle for it; set by driver and runner threads. */
+let actorReviver: ((address: ActorAddress) => unknown) | undefined;
+
+export function setActorReviver(reviver: (address: ActorAddress) => unknown): void {
+  actorReviver = reviver;
+}
 /** Turns a channel id (and capacity) into this process's handle for it; set by driver and runner. */
 let chanReviver: ((id: string, capacity: number) => Chan<unknown>) | undefined;
 
@@ -166,6 +178,24 @@ addExtension({
   },
 });
 
+addExtension({
+  Class: ActorRef,
+  type: EXT_ACTOR,
+  write(a: ActorRef): ActorAddress {
+    if (!outActors.includes(a)) outActors.push(a);
+    return a.address;
+  },
+  read(v: unknown): unknown {
+    const a = v as Partial<ActorAddress> | null;
+    if (typeof a !== "object" || a === null || typeof a.id !== "string" || typeof a.className !== "string" || typeof a.host !== "string"
+      || typeof a.port !== "number" || typeof a.runner !== "string" || typeof a.hash !== "string" || typeof a.owner !== "string") {
+      throw new TypeError("malformed actor handle");
+    }
+    const address = { ...a, name: a.name ?? null, incarnation: a.incarnation ?? 0 } as ActorAddress;
+    return actorReviver === undefined ? new ActorRef(address) : actorReviver(address);
+  },
+});
+
 /** A value that holds -0 somewhere, with where: msgpack alone would turn each into 0 (zeros.ts). */
 class WithZeros {
   constructor(readonly value: unknown, readonly paths: Path[]) {}
@@ -202,21 +232,24 @@ export function encodeTrusted(value: unknown): Encoded {
   outAttachments = [];
   outRefs = [];
   outChans = [];
+  outActors = [];
   try {
     // pack() returns a view into msgpackr's reusable buffer; copy it before the next pack.
     const body = Uint8Array.prototype.slice.call(packr.pack(value));
     // msgpackr keeps hold of the last value it packed (its structured-clone reference
     // map): a Ref in it could never be collected, so its object never freed. Pack
     // something else to let go of it.
-    if (outRefs.length > 0) packr.pack(null);
+    if (outRefs.length > 0 || outActors.length > 0) packr.pack(null);
     const enc: Encoded = { body, attachments: outAttachments };
     if (outRefs.length > 0) enc.refs = outRefs;
     if (outChans.length > 0) enc.chans = outChans;
+    if (outActors.length > 0) enc.actors = outActors;
     return enc;
   } finally {
     outAttachments = [];
     outRefs = [];
     outChans = [];
+    outActors = [];
   }
 }
 

@@ -56,6 +56,7 @@ export enum T {
   Subscribe = 39,
   Members = 40,
   Go = 41,
+  ActorState = 42,
 }
 
 /** A channel operation as it crosses the wire; the values of send cases follow as payloads. */
@@ -150,6 +151,29 @@ export interface RunnerStats {
   goroutines: number;
   /** WebAssembly modules compiled (once per content hash; absent from older runners). */
   wasmCompiles?: number | null | undefined;
+  /** The actors living on this runner (absent from older runners). */
+  actors?: ActorStat[] | null | undefined;
+}
+
+/** One actor as its runner reports it. */
+export interface ActorStat {
+  id: string;
+  className: string;
+  name: string | null;
+  /** The id prefix of the driver that spawned it. */
+  owner: string;
+  thread: number;
+  /** Its thread's lane, and its module bundle's hash: what a handle needs to call it. */
+  port: number;
+  hash: string;
+  /** Calls waiting in its mailbox, and running now. */
+  mailbox: number;
+  running: number;
+  /** Calls it was given since it started here. */
+  calls: number;
+  /** Restarts before this one (0: the first). */
+  incarnation: number;
+  detached: boolean;
 }
 
 const dep: Kind<Dep> = tupleOf("an object dependency [objectId, from, inline?]", str, nullable(str), maybe(int));
@@ -163,10 +187,13 @@ const pointer = tupleOf("a value pointer [objectId, from]", str, nullable(str));
 const goChan = tupleOf("a channel [id, capacity]", str, int);
 const runnerInfo = record<RunnerInfo>("runner info", { id: str, threads: int, pid: int, hostname: str, maxFrame: int, role: maybe(literal("head")) });
 const member = record<Member>("a member", { address: str, id: str, threads: int, pid: int, hostname: str, metrics: nullable(str), tags: listOf(str) });
+const actorStat = record<ActorStat>("an actor's statistics", {
+  id: str, className: str, name: nullable(str), owner: str, thread: int, port: int, hash: str, mailbox: int, running: int, calls: int, incarnation: int, detached: bool,
+});
 const runnerStats = record<RunnerStats>("runner statistics", {
   calls: num, failures: num, inFlight: num, codeFetches: num, codeBytesReceived: num, codeLoads: num, cachedModules: num,
   sessions: num, workerRestarts: num, batches: num, batchedCalls: num, objects: num, objectBytes: num, objectBytesLimit: num,
-  objectFetches: num, objectBytesFetched: num, objectsServed: num, channelOpsRelayed: num, goroutines: num, wasmCompiles: maybe(num),
+  objectFetches: num, objectBytesFetched: num, objectsServed: num, channelOpsRelayed: num, goroutines: num, wasmCompiles: maybe(num), actors: maybe(listOf(actorStat)),
 });
 
 /** A message's fields after its type, in order: a name (for errors) and a kind each. */
@@ -273,6 +300,12 @@ export const MESSAGES = {
    * order. `fn`: the function's name.
    */
   [T.Log]: { fields: [["id", int], ["fn", str], ["stream", int], ["lines", listOf(str)]] },
+  /**
+   * actor thread -> the actor's owner driver, on its lane, + the state its checkpoint() returned
+   * (encoded): sent after each call and before that call's Result. `incarnation`: restarts before
+   * this one, so a late checkpoint of a dead incarnation is told from the new one's.
+   */
+  [T.ActorState]: { fields: [["actorId", str], ["incarnation", int]] },
 
   // Membership: runners and drivers to a head (head/), after the usual handshake.
   /**

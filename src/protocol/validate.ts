@@ -1,6 +1,7 @@
 import { SerializationError } from "../errors.ts";
 import { Chan } from "./chan.ts";
 import { ObjectRef } from "./object-ref.ts";
+import { ActorRef } from "./actor-ref.ts";
 import { ITEM, KEY, VALUE, type Entry, type Path } from "./zeros.ts";
 
 // msgpackr would quietly turn a function into undefined and a class instance into a
@@ -93,7 +94,7 @@ function walk(w: Walk, v: unknown): void {
     }
     return;
   }
-  if (ArrayBuffer.isView(o) || o instanceof ArrayBuffer || o instanceof Date || o instanceof RegExp || o instanceof ObjectRef || o instanceof Chan) return;
+  if (ArrayBuffer.isView(o) || o instanceof ArrayBuffer || o instanceof Date || o instanceof RegExp || o instanceof ObjectRef || o instanceof Chan || o instanceof ActorRef) return;
   if (o instanceof SharedArrayBuffer) return fail(w, "is a SharedArrayBuffer (cannot be shared across hosts)");
   if (o instanceof Map) {
     let i = 0;

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { RANK_EXPORT_PREFIX } from "../protocol/spmd-wire.ts";
+import { functionOf } from "../protocol/function-name.ts";
 import { OutputLines, STDERR, STDOUT, type LineBatch, type StreamNo } from "./output-lines.ts";
 
 // Runs on a worker thread: what the calls running here write to stdout and stderr
@@ -34,8 +34,7 @@ export interface OutputRoute {
 }
 
 /** The function a call runs, as a driver names it (an SPMD rank's export without its prefix). */
-export const functionName = (o: OutputOwner): string =>
-  o.exportName.startsWith(RANK_EXPORT_PREFIX) ? o.exportName.slice(RANK_EXPORT_PREFIX.length) : o.exportName;
+export const functionName = (o: OutputOwner): string => functionOf(o.exportName);
 
 const lines = new OutputLines<OutputOwner>();
 /** The call whose synchronous part is running. */

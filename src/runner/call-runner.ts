@@ -5,6 +5,9 @@ import { provideContext, type CallContext } from "../context.ts";
 import { CancelledError, ImportError } from "../errors.ts";
 import { decodeValue, encodeValue, type Encoded } from "../protocol/codec.ts";
 import { RANK_EXPORT_PREFIX } from "../protocol/spmd-wire.ts";
+import { parseActorOp } from "../protocol/actor-wire.ts";
+import { functionOf } from "../protocol/function-name.ts";
+import { runActorOp } from "./actors/actor-host.ts";
 import { epochMicros } from "../protocol/activity.ts";
 import { errorCode, threadMetrics } from "./metrics/thread-metrics.ts";
 import { runRank } from "./spmd/rank.ts";
@@ -72,9 +75,8 @@ function failed(task: CallTask, t0: number, thrown: unknown): CallOutcome {
   return outcome(task, t0, encodeThrown(thrown), thrown ?? new Error(String(thrown)));
 }
 
-/** The function a task runs (an SPMD rank is counted as its export). */
-const functionName = (task: CallTask): string =>
-  task.exportName.startsWith(RANK_EXPORT_PREFIX) ? task.exportName.slice(RANK_EXPORT_PREFIX.length) : task.exportName;
+/** The function a task runs (an SPMD rank is counted as its export, an actor's call as `Class.method`). */
+const functionName = (task: CallTask): string => functionOf(task.exportName);
 
 function succeed(task: CallTask, t0: number, value: unknown): CallOutcome {
   let enc: Encoded;
@@ -89,18 +91,7 @@ function succeed(task: CallTask, t0: number, value: unknown): CallOutcome {
 function start(task: CallTask, ns: ModuleNamespace, t0: number): CallOutcome | Promise<CallOutcome> {
   let value: unknown;
   try {
-    // A rank of an SPMD job is a call of the export under a prefix (see spmd-wire.ts).
-    const rank = task.exportName.startsWith(RANK_EXPORT_PREFIX);
-    const name = rank ? task.exportName.slice(RANK_EXPORT_PREFIX.length) : task.exportName;
-    const fn = ns[name];
-    if (typeof fn !== "function") {
-      throw new ImportError(fn === undefined ? `module has no export "${name}"` : `export "${name}" is a ${typeof fn}, not a function`);
-    }
-    const f = fn as (...a: unknown[]) => unknown;
-    const [body, ...attachments] = task.segments;
-    const args = decodeValue(body!, attachments, task.deps === undefined ? undefined : objectValues(task.deps)) as unknown[];
-    if (rank) value = runRank(args, (a) => callAs(task, f, a));
-    else value = task.cancellable === true ? running.run(contextFor(task.id), () => callAs(task, f, args)) : callAs(task, f, args);
+    value = invoke(task, ns);
   } catch (err) {
     return failed(task, t0, err);
   }
@@ -110,6 +101,26 @@ function start(task: CallTask, ns: ModuleNamespace, t0: number): CallOutcome | P
     (v) => succeed(task, t0, v),
     (err: unknown) => failed(task, t0, err),
   );
+}
+
+/** Runs the call's code: an export, an SPMD rank, or an actor's construction, method or end. */
+function invoke(task: CallTask, ns: ModuleNamespace): unknown {
+  const [body, ...attachments] = task.segments;
+  const args = (): unknown[] => decodeValue(body!, attachments, task.deps === undefined ? undefined : objectValues(task.deps)) as unknown[];
+  const actorOp = parseActorOp(task.exportName);
+  // Actor operations run in the actor's mailbox (actors/actor-host.ts).
+  if (actorOp !== undefined) return runActorOp(actorOp, ns, args(), (f, a) => callAs(task, f, a));
+  // A rank of an SPMD job is a call of the export under a prefix (see spmd-wire.ts).
+  const rank = task.exportName.startsWith(RANK_EXPORT_PREFIX);
+  const name = rank ? task.exportName.slice(RANK_EXPORT_PREFIX.length) : task.exportName;
+  const fn = ns[name];
+  if (typeof fn !== "function") {
+    throw new ImportError(fn === undefined ? `module has no export "${name}"` : `export "${name}" is a ${typeof fn}, not a function`);
+  }
+  const f = fn as (...a: unknown[]) => unknown;
+  const decoded = args();
+  if (rank) return runRank(decoded, (a) => callAs(task, f, a));
+  return task.cancellable === true ? running.run(contextFor(task.id), () => callAs(task, f, decoded)) : callAs(task, f, decoded);
 }
 
 /**

@@ -320,6 +320,7 @@ export class RunnerDaemon {
         if (this.stopping) return conn.destroy();
         const host = {
           executor: this.executor, cache: this.cache, objects: this.objects, owners: this.owners, log: this.log, stats: () => this.stats(), maxFrame: this.maxFrame,
+          actorStats: () => this.executor.lanes?.actorStats() ?? Promise.resolve([]),
           feed: this.feed,
           counted: (ok: boolean) => { this.calls++; if (!ok) this.failures++; },
           stopping: () => this.stopping,

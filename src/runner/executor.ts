@@ -5,6 +5,8 @@ import { packTasks, unpackOutcomes } from "./batch.ts";
 import { GoroutineDispatch } from "./goroutines/dispatch.ts";
 import { errorOutcome } from "./result-frame.ts";
 import { LaneRegistry } from "./lane-registry.ts";
+import { parseActorOp } from "../protocol/actor-wire.ts";
+import { ActorNames } from "./actors/actor-names.ts";
 import type { CallOutcome, CallTask } from "./task.ts";
 import type { CallOutput, LaneConfig, OutcomeBatch, WorkerData } from "./thread-messages.ts";
 
@@ -81,8 +83,10 @@ export class Executor {
    * @param lane when given, every thread also serves its own connection for direct
    *   calls (see lane.ts); `lanes` tracks their ports.
    */
-  constructor(threads = os.availableParallelism(), lane?: Omit<LaneConfig, "channel" | "counters">) {
+  constructor(threads = os.availableParallelism(), lane?: Omit<LaneConfig, "channel" | "counters">, actorThreads = threads) {
     this.threads = threads;
+    this.actorThreads = actorThreads;
+    this.laneConfig = lane;
     this.lanes = lane === undefined ? undefined : new LaneRegistry();
     const workerData = lane === undefined || this.lanes === undefined
       ? undefined
@@ -128,6 +132,59 @@ export class Executor {
   /** Where goroutines go (with lanes: every thread then serves its goroutine channel). */
   private readonly goroutines: GoroutineDispatch | undefined;
 
+  /** Threads of the actor pool, once the first actor is spawned. */
+  readonly actorThreads: number;
+  private readonly laneConfig: Omit<LaneConfig, "channel" | "counters"> | undefined;
+  /**
+   * Actors live on threads of their own, started with the first spawn: their calls then never
+   * wait behind a long stateless call, and a cancelled call's thread (which the pool may stop)
+   * never holds one. Spawns go to the thread hosting the fewest actors.
+   */
+  private actorPool: { pool: Piscina; dispatch: GoroutineDispatch; actors: Map<number, number> } | undefined;
+
+  private startActorPool(): NonNullable<Executor["actorPool"]> {
+    const lanes = this.lanes!;
+    const actors = new Map<number, number>();
+    const workerData = { lane: { ...this.laneConfig!, channel: lanes.channelName, counters: lanes.counterBuffer, actors: true } } satisfies WorkerData;
+    const pool = new Piscina({
+      filename: workerFile.href, execArgv: workerExecArgv(), minThreads: this.actorThreads, maxThreads: this.actorThreads,
+      atomics: "disabled", idleTimeout: Infinity, workerData,
+    });
+    lanes.watch(pool, true);
+    const dispatch = new GoroutineDispatch(lanes.channelName, {
+      counters: lanes.counters, maxGoroutines: undefined, threads: this.actorThreads,
+      afterOutput: (thread, seq, deliver) => this.output.after(thread, seq, deliver),
+      loaded: (n) => (this.loads += n),
+      weight: (t) => actors.get(t) ?? 0,
+    });
+    lanes.onActorThread((t) => dispatch.threadReady(t), (m) => {
+      actors.set(m.threadId, m.count);
+      this.actorNames.changed(m.threadId, m.born, m.gone);
+    });
+    lanes.onThreadGone((t) => {
+      actors.delete(t);
+      this.actorNames.threadGone(t);
+      dispatch.threadGone(t, workerDied(new Error(`actor thread ${t} exited`)));
+    });
+    pool.on("error", (err: unknown) => {
+      this.workerRestarts++;
+      this.onThreadError?.(err instanceof Error ? err : new Error(String(err)));
+    });
+    pool.on("message", (m: CallOutput) => this.output.received(m, this.onOutput));
+    pool.on("workerDestroy", (w: { id: number }) => this.output.threadGone(w.id));
+    return (this.actorPool = { pool, dispatch, actors });
+  }
+
+  /** The names of this runner's actors. */
+  readonly actorNames = new ActorNames();
+
+  /** Actors hosted on this runner now. */
+  get actors(): number {
+    let n = 0;
+    for (const c of this.actorPool?.actors.values() ?? []) n += c;
+    return n;
+  }
+
   /** Set while the runner serves metrics. */
   metrics: ExecutorMetrics | undefined;
 
@@ -144,6 +201,25 @@ export class Executor {
   }
 
   submit(job: Job): void {
+    // An actor's construction (its method calls come down its thread's lane).
+    const actor = this.lanes === undefined ? undefined : parseActorOp(job.exportName);
+    if (actor?.op === "new") {
+      const name = actor.name;
+      if (name !== undefined) {
+        try {
+          this.actorNames.take(name, actor.actorId);
+        } catch (err) {
+          return job.done(errorOutcome(job.id, err as Error));
+        }
+        const done = job.done;
+        job.done = (o) => {
+          if (!o.ok) this.actorNames.free(actor.actorId);
+          done(o);
+        };
+      }
+      (this.actorPool ?? this.startActorPool()).dispatch.start(job);
+      return;
+    }
     if (job.concurrent === true && !job.solo) {
       this.metrics?.batch(1);
       this.batches++;
@@ -255,8 +331,9 @@ export class Executor {
 
   async close(): Promise<void> {
     this.goroutines?.close();
+    this.actorPool?.dispatch.close();
     this.lanes?.close();
-    await this.pool.destroy();
+    await Promise.all([this.pool.destroy(), this.actorPool?.pool.destroy()]);
   }
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Piscina } from "piscina";
 import { encodeSegments } from "../protocol/codec.ts";
-import type { ChanRequest } from "../protocol/messages.ts";
+import type { ActorStat, ChanRequest } from "../protocol/messages.ts";
 import { LANE_COUNTER, LANE_COUNTERS, spansChannelName, ThreadChannel, type ToMainThread } from "./thread-messages.ts";
 
 export interface ChanRelayHandler {
@@ -45,15 +45,22 @@ export class LaneRegistry {
   private changePending = false;
   private readonly goneListeners: ((threadId: number) => void)[] = [];
   private goroutineThread: ((threadId: number) => void) | undefined;
+  /** Threads of the actor pool (actors/actor-threads.ts): their lanes are not offered for stateless calls. */
+  private readonly actorThreadIds = new Set<number>();
+  private actorThread: ((threadId: number) => void) | undefined;
+  private actorCount: ((m: { threadId: number; count: number; born: string[]; gone: string[] }) => void) | undefined;
+  private readonly actorReports = new Map<number, { waiting: Set<number>; actors: ActorStat[]; done: () => void }>();
+  private nextActorReport = 0;
 
   constructor() {
     this.channel.listen((m) => this.onMessage(m));
     this.spansChannel.listen((m) => this.onMessage(m));
   }
 
-  /** Follows the pool's threads (call once the pool exists). */
-  watch(pool: Piscina): void {
+  /** Follows the pool's threads (call once the pool exists); `actors`: the actor pool's. */
+  watch(pool: Piscina, actors = false): void {
     pool.on("workerCreate", (w: { id: number }) => {
+      if (actors) this.actorThreadIds.add(w.id);
       this.live.add(w.id);
       this.changed();
     });
@@ -61,6 +68,7 @@ export class LaneRegistry {
       this.chanHandler?.threadGone(w.id);
       for (const l of this.goneListeners) l(w.id);
       for (const f of [...this.flushes.values()]) this.flushAnswered(f, w.id);
+      for (const r of [...this.actorReports.values()]) if (r.waiting.delete(w.id) && r.waiting.size === 0) r.done();
       this.live.delete(w.id);
       this.ports.delete(w.id);
       this.drained.delete(w.id);
@@ -84,9 +92,33 @@ export class LaneRegistry {
     this.goroutineThread = listener;
   }
 
-  /** Ports of the live threads' lanes. */
+  /** Ports of the live threads' lanes (actor threads' aside: drivers learn those from their spawns). */
   get lanePorts(): number[] {
-    return [...this.ports].filter(([t]) => this.live.has(t)).map(([, port]) => port);
+    return [...this.ports].filter(([t]) => this.live.has(t) && !this.actorThreadIds.has(t)).map(([, port]) => port);
+  }
+
+  /** `ready` hears of every actor thread listening on its goroutine channel; `count`, how many actors each hosts. */
+  onActorThread(ready: (threadId: number) => void, count: (m: { threadId: number; count: number; born: string[]; gone: string[] }) => void): void {
+    this.actorThread = ready;
+    this.actorCount = count;
+  }
+
+  /** What every actor thread says of its actors (after at most `timeoutMs`: a thread in a long call cannot answer). */
+  actorStats(timeoutMs = 1000): Promise<ActorStat[]> {
+    const waiting = new Set([...this.actorThreadIds].filter((t) => this.live.has(t)));
+    if (waiting.size === 0) return Promise.resolve([]);
+    const request = ++this.nextActorReport;
+    return new Promise((resolve) => {
+      const actors: ActorStat[] = [];
+      const timer = setTimeout(() => done(), timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.actorReports.delete(request);
+        resolve(actors);
+      };
+      this.actorReports.set(request, { waiting, actors, done });
+      this.channel.post({ kind: "actor-stats-request", request });
+    });
   }
 
   onChanged(listener: (ports: number[]) => void): void {
@@ -174,7 +206,15 @@ export class LaneRegistry {
         // A thread that started after the drain order (a replacement) gets it too.
         if (this.draining) this.channel.post({ kind: "drain-lanes" });
         return;
-      case "goroutines-ready": return this.goroutineThread?.(m.threadId);
+      case "goroutines-ready": return this.actorThreadIds.has(m.threadId) ? this.actorThread?.(m.threadId) : this.goroutineThread?.(m.threadId);
+      case "actor-count": return this.actorCount?.(m);
+      case "actor-report": {
+        const r = this.actorReports.get(m.request);
+        if (r === undefined || !r.waiting.delete(m.threadId)) return;
+        r.actors.push(...m.actors);
+        if (r.waiting.size === 0) r.done();
+        return;
+      }
       case "lane-drained":
         this.drained.add(m.threadId);
         return this.checkDrained();

@@ -26,6 +26,7 @@ import type { CallOutcome } from "./task.ts";
 import { LANE_COUNTER, postSpans, ThreadChannel, type LaneConfig } from "./thread-messages.ts";
 import { bytesOf, callSpan } from "./activity/call-span.ts";
 import { setThreadSpans, ThreadSpans } from "./activity/thread-spans.ts";
+import { actorOwnerPath, ownerLeft, setActorLane } from "./actors/actor-host.ts";
 
 // Runs on a worker thread: the thread's own server, so that a driver's call is read,
 // run and answered by the thread that runs it. Plain calls of modules the runner already
@@ -71,6 +72,8 @@ class LaneSession {
 
   /** `go()` in calls of this driver's reaches it this way (go-request.ts). */
   private readonly goPath = (frame: Uint8Array[]): void => this.conn.send(frame);
+  /** Checkpoints of this driver's actors here reach it this way (actors/actor-host.ts). */
+  private readonly actorPath = (frame: Uint8Array[]): void => this.conn.send(frame);
   /**
    * This connection as the home of this thread's channels sees it: a driver, or a client
    * (another thread, a driver) using channels made here. Its operations are answered on it.
@@ -114,6 +117,7 @@ class LaneSession {
           this.prefix = h[1];
           laneForDriver(h[1], this.chanPath);
           goLane(h[1], this.goPath);
+          actorOwnerPath(h[1], this.actorPath);
           if (h[2] === true) {
             const frames = new LogFrames(this.conn);
             this.out = { send: (batches) => { for (const b of batches) frames.send(b.key.id, functionName(b.key), b.stream, b.lines); } };
@@ -234,6 +238,9 @@ class LaneSession {
       laneForDriver(this.prefix, undefined);
       goLane(this.prefix, this.goPath, false);
       driverLeft(this.prefix);
+      // Its actors here go with it (unless detached): its connection to an actor's thread is
+      // the one it calls and hears checkpoints on, open for as long as the driver lives.
+      if (actorOwnerPath(this.prefix, undefined, this.actorPath)) ownerLeft(this.prefix);
     }
     const broken = encodeThrown(new ChannelBrokenError("(any)", "the connection to its home driver closed"));
     for (const w of this.chanWaiters.values()) w({ ok: false, index: -1, done: false, segments: [broken.body, ...broken.attachments] });
@@ -280,6 +287,7 @@ export function startLane(cfg: LaneConfig, tls: Tls | undefined): void {
   server.listen(0, cfg.host, () => {
     const { port } = server.address() as net.AddressInfo;
     startThreadChans(cfg.advertiseHost ?? cfg.host, port, { token: cfg.token, tls, maxFrame: cfg.maxFrame });
+    setActorLane(cfg.advertiseHost ?? cfg.host, port);
     channel.post({ kind: "lane-listening", threadId, port });
     goLanePort(port);
   });

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { CancelledError, ChannelBrokenError, ImportError, ProtocolError } from "../errors.ts";
 import { encodeSegments } from "../protocol/codec.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts";
-import { chanOf, frameOf, T, type ChanRequest, type RunnerStats } from "../protocol/messages.ts";
+import { chanOf, frameOf, T, type ActorStat, type ChanRequest, type RunnerStats } from "../protocol/messages.ts";
 import { readHeader, reads } from "../protocol/read-header.ts";
 import type { Connection } from "../transport/connection.ts";
 import { gatherInputs, keptOutcome, readCall, type CallIntake } from "./call-intake.ts";
@@ -24,6 +24,8 @@ export interface SessionHost {
   owners: Map<string, Session>;
   log: Logger;
   stats(): RunnerStats;
+  /** The actors living here, as their threads report them. */
+  actorStats(): Promise<ActorStat[]>;
   /** Results bigger than this are replaced by an error: the driver would drop the connection. */
   maxFrame: number;
   /** What this runner did, for the drivers that watch it. */
@@ -134,7 +136,8 @@ export class Session implements Watcher {
         case T.Code: return this.onCode(h[1], h[2], segs[1]);
         case T.StatsRequest: {
           const stats = this.host.stats();
-          this.conn.send(frameOf([T.Stats, h[1], stats, epochMicros()]));
+          const reqId = h[1];
+          void this.host.actorStats().then((actors) => this.conn.send(frameOf([T.Stats, reqId, { ...stats, actors }, epochMicros()])));
           return;
         }
         case T.Watch: return this.host.feed.watch(this, h[1], h[2], h[3], h[4]);

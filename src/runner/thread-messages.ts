@@ -1,5 +1,5 @@
 import { BroadcastChannel } from "node:worker_threads";
-import type { ChanRequest, RunnerInfo } from "../protocol/messages.ts";
+import type { ActorStat, ChanRequest, RunnerInfo } from "../protocol/messages.ts";
 import type { CallsSnapshot, CountsSnapshot, HistogramsSnapshot } from "../protocol/metrics/tally.ts";
 import type { TlsPem } from "../transport/secure.ts";
 import type { ObjectDeps } from "./task.ts";
@@ -38,6 +38,8 @@ export interface LaneConfig {
   metrics?: boolean;
   /** Goroutines this runner runs at once, at most (`--max-goroutines`; absent: no limit but memory). */
   maxGoroutines?: number;
+  /** An actor thread (runner/actors/actor-threads.ts): it hosts actors and takes no stateless calls. */
+  actors?: boolean;
 }
 
 /** Where each count of lane calls sits in LaneConfig.counters: the main thread adds them to its stats. */
@@ -104,6 +106,18 @@ export interface LaneListening { kind: "lane-listening"; threadId: number; port:
 
 /** worker -> main: this thread listens on its goroutine channel (goroutineChannelName): send it goroutines. */
 export interface GoroutinesReady { kind: "goroutines-ready"; threadId: number }
+
+/**
+ * actor thread -> main: how many actors it hosts now (spawns go to the thread with the fewest),
+ * and which came and went since it last said (the main thread keeps the runner's actor names).
+ */
+export interface ActorCount { kind: "actor-count"; threadId: number; count: number; born: string[]; gone: string[] }
+
+/** main -> actor threads: report your actors (runner stats); each answers with an ActorReport. */
+export interface ActorStatsRequest { kind: "actor-stats-request"; request: number }
+
+/** actor thread -> main: the answer to ActorStatsRequest. */
+export interface ActorReport { kind: "actor-report"; threadId: number; request: number; actors: ActorStat[] }
 
 /** worker -> main: this draining thread's lane has nothing left in flight. */
 export interface LaneDrained { kind: "lane-drained"; threadId: number }
@@ -173,8 +187,8 @@ export interface ThreadMetricsSnapshot {
 /** worker -> main: the answer to MetricsRequest. */
 export interface MetricsReport { kind: "metrics-report"; threadId: number; request: number; snapshot: ThreadMetricsSnapshot }
 
-export type ToMainThread = LaneListening | GoroutinesReady | LaneDrained | StoreObject | RelayChanOp | WithdrawChanOp | TakeChanValue | ThreadSpansMessage | MetricsReport | RelayGo;
-export type ToWorkerThreads = DrainLanes | AbortCall | ObjectStored | ChanAnswer | MetricsRequest | FlushSpans;
+export type ToMainThread = LaneListening | GoroutinesReady | LaneDrained | StoreObject | RelayChanOp | WithdrawChanOp | TakeChanValue | ThreadSpansMessage | MetricsReport | RelayGo | ActorCount | ActorReport;
+export type ToWorkerThreads = DrainLanes | AbortCall | ObjectStored | ChanAnswer | MetricsRequest | FlushSpans | ActorStatsRequest;
 export type ThreadMessage = ToMainThread | ToWorkerThreads;
 
 // --- A thread's goroutine channel: goroutines that came over the main link go to one thread,

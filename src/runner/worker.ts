@@ -11,6 +11,7 @@ import { startThreadMetrics } from "./metrics/thread-metrics.ts";
 import { Tls } from "../transport/secure.ts";
 import { setRankConfig } from "./spmd/config.ts";
 import { provideWasmRuntime } from "./wasm/runtime-hook.ts";
+import { actorStats, onActorCount } from "./actors/actor-host.ts";
 import type { CallOutcome } from "./task.ts";
 import { ThreadChannel, type CallOutput, type OutcomeBatch, type TaskBatch, type WorkerData } from "./thread-messages.ts";
 
@@ -47,9 +48,12 @@ if (lane !== undefined) {
   serveGoroutines(lane.channel, toMainThread, () => outputPosted);
   // The main thread says when a caller gave up on a call here: its context's signal aborts,
   // and the thread is stopped only if the call has not ended within the grace period.
-  ThreadChannel.worker(lane.channel).listen((m) => {
+  const threads = ThreadChannel.worker(lane.channel);
+  threads.listen((m) => {
     if (m.kind === "abort-call") abortCall(m.job, m.reason);
+    else if (m.kind === "actor-stats-request" && lane.actors === true) threads.post({ kind: "actor-report", threadId, request: m.request, actors: actorStats() });
   });
+  if (lane.actors === true) onActorCount((count, born, gone) => threads.post({ kind: "actor-count", threadId, count, born, gone }));
 }
 
 export default async function runBatch(batch: TaskBatch): Promise<OutcomeBatch> {

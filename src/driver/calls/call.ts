@@ -120,6 +120,24 @@ export class PendingCall implements TaskSpec, Producer {
     return this.goroutine || this.args.chans !== undefined;
   }
 
+  /**
+   * An actor's call (driver/actors/): the actor's id. It goes down its actor thread's connection
+   * and waits in the actor's mailbox, not for a thread.
+   */
+  actorId: string | undefined;
+  /** Objects the driver fetched to send inline with this call alone (an actor's thread has no store). */
+  inlined: Map<string, Uint8Array[]> | undefined;
+  /**
+   * Where the call goes once its inputs exist, instead of the scheduler's ready queue (an
+   * actor's calls go to their actor, in order).
+   */
+  whenReady: (() => void) | undefined;
+
+  /** Does not count against a runner's window: a goroutine, or an actor's call. */
+  get outsideWindow(): boolean {
+    return this.concurrent || this.actorId !== undefined;
+  }
+
   /** Runs through the object graph and the runners' objects, not straight to a thread. */
   get usesObjects(): boolean {
     return this.deps.length > 0 || this.keep !== undefined;

@@ -1,43 +1,21 @@
 import { ImportError } from "../../errors.ts";
 import type { CallOptions } from "./call-options.ts";
-import type { Ref, RefOr } from "../objects/ref.ts";
+import type { Ref } from "../objects/ref.ts";
+import type { AnyFunction, Goroutine, RemoteFunction } from "./remote-function.ts";
+import type { RemoteClass, SpawnOptions } from "./remote-actor.ts";
 
-/** A function type whose arguments are unconstrained: the bound for "any function". */
-type AnyFunction = (...args: never[]) => unknown;
+export type { AnyFunction, Goroutine, RemoteFunction, RemoteParameters } from "./remote-function.ts";
 
-/** The parameters of `F`, each of which may also be given as a Ref (or hold Refs inside). */
-export type RemoteParameters<F extends AnyFunction> = RefArgs<Parameters<F>>;
-type RefArgs<P extends readonly unknown[]> = { [K in keyof P]: RefOr<P[K]> };
+/** A class the module exports (not abstract: the runner constructs it). */
+type AnyClass = new (...args: never[]) => unknown;
 
-/** The remote twin of `F`: same parameters (or Refs to them), the result always as a promise. */
-export type RemoteFunction<F extends AnyFunction> = ((...args: RemoteParameters<F>) => Promise<Awaited<ReturnType<F>>>) & {
-  /** The same call with a timeout and/or an AbortSignal. */
-  with(options: CallOptions): (...args: RemoteParameters<F>) => Promise<Awaited<ReturnType<F>>>;
-  /**
-   * Runs the call and keeps the result on the runner that made it: returns a Ref at once.
-   * Pass the Ref to other calls (they wait for it) or read it with `cluster.get(ref)`.
-   */
-  ref(...args: RemoteParameters<F>): Ref<Awaited<ReturnType<F>>>;
-  /**
-   * Starts the call like Go's `go f(x)`: nothing to await. A failure is not lost: it is on
-   * the returned handle and emitted as the cluster's `"error"` event (logged if nobody listens).
-   */
-  go(...args: RemoteParameters<F>): Goroutine<Awaited<ReturnType<F>>>;
-};
-
-/** A call started with `f.go(...)`. */
-export interface Goroutine<R> {
-  readonly function: string;
-  /** Settles with the call; awaiting it is optional (its rejection is never unhandled). */
-  readonly result: Promise<R>;
-  /** Set once the call has failed. */
-  readonly error: Error | undefined;
-  readonly settled: boolean;
-}
-
-/** A module's exported functions, each callable on the cluster. Non-function exports are left out. */
+/**
+ * A module's exports as the cluster offers them: each function callable on the cluster, each
+ * class with `spawn` (an actor). Other exports are left out.
+ */
 export type Remote<M> = {
-  readonly [K in keyof M as M[K] extends AnyFunction ? K : never]: M[K] extends AnyFunction ? RemoteFunction<M[K]> : never;
+  readonly [K in keyof M as M[K] extends AnyFunction | AnyClass ? K : never]: M[K] extends AnyFunction ? RemoteFunction<M[K]>
+    : M[K] extends new (...args: infer A) => infer I ? RemoteClass<A, I> : never;
 };
 
 /** Where a remote function leads: read by `cluster.spmd` to run it as ranks. */
@@ -58,6 +36,9 @@ export interface Invoke {
   call(exportName: string, args: unknown[], options: CallOptions | undefined): Promise<unknown>;
   ref(exportName: string, args: unknown[], options: CallOptions | undefined): Ref<unknown>;
   go(exportName: string, args: unknown[]): Goroutine<unknown>;
+  /** Spawns an actor of exported class `exportName`. */
+  spawn(exportName: string, args: unknown[], options: SpawnOptions | undefined): Promise<unknown>;
+  getOrSpawn(exportName: string, options: SpawnOptions & { name: string }, args: unknown[]): Promise<unknown>;
 }
 
 /** Builds the proxy: a property per export; an unknown name yields a function that rejects with ImportError. */
@@ -68,13 +49,21 @@ export function makeRemote<M>(module: string, exports: readonly string[], invoke
     if (!known.has(name)) {
       const error = (): ImportError => new ImportError(`${module} has no export "${name}"`);
       const missing = (): Promise<never> => Promise.reject(error());
-      return Object.assign(missing, { with: () => missing, ref: () => { throw error(); }, go: () => { throw error(); } });
+      return Object.assign(missing, {
+        with: () => missing, ref: () => { throw error(); }, go: () => { throw error(); },
+        spawn: Object.assign(missing, { with: () => missing }), getOrSpawn: missing,
+      });
     }
     const f = (...args: unknown[]): Promise<unknown> => invoke.call(name, args, undefined);
     return Object.assign(f, {
       with: (options: CallOptions) => (...args: unknown[]) => invoke.call(name, args, options),
       ref: (...args: unknown[]) => invoke.ref(name, args, undefined),
       go: (...args: unknown[]) => invoke.go(name, args),
+      // A class's (whether the export is one, the runner finds out: a function cannot be spawned).
+      spawn: Object.assign((...args: unknown[]) => invoke.spawn(name, args, undefined), {
+        with: (options: SpawnOptions) => (...args: unknown[]) => invoke.spawn(name, args, options),
+      }),
+      getOrSpawn: (options: SpawnOptions & { name: string }, ...args: unknown[]) => invoke.getOrSpawn(name, options, args),
       [kRemoteTarget]: { owner: invoke.owner, exportName: name } satisfies RemoteTarget,
     });
   };

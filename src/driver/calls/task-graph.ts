@@ -1,4 +1,5 @@
 import { ObjectLostError } from "../../errors.ts";
+import { isActorOp } from "../../protocol/actor-wire.ts";
 import { PendingCall, type CallObserver } from "./call.ts";
 import type { Kept, ObjectEntry, Producer } from "../objects/object-entry.ts";
 import type { ObjectTable } from "../objects/object-table.ts";
@@ -73,6 +74,7 @@ export class TaskGraph {
       // Missing: remake it if its lineage allows, else the call fails.
       const why = d.task === undefined
         ? (d.released ? "released before the call could read it" : "every runner holding it was lost, and an object from put() cannot be remade")
+        : isActorOp(d.task.exportName) ? "every runner holding it was lost, and an actor method's result cannot be remade (the actor's state has moved on)"
         : d.rebuilds >= MAX_REBUILDS ? `remade ${d.rebuilds} times already`
           : call.lineageDepth >= MAX_LINEAGE_DEPTH ? `remaking it would follow lineage deeper than ${MAX_LINEAGE_DEPTH} levels` : undefined;
       if (why !== undefined) return fail(call, new ObjectLostError(d.id, why));
@@ -81,6 +83,7 @@ export class TaskGraph {
       // deeper down its own lineage), and a failed object announces nothing more.
       return this.submit(call);
     }
+    if (call.whenReady !== undefined) return call.whenReady();
     const probe = this.probes.get(call);
     if (probe === undefined) return this.scheduler.submitReady(call);
     this.probes.delete(call);

@@ -1,6 +1,6 @@
 import type { RunnerStats } from "../../protocol/messages.ts";
 import type { RunnerUsage, Span } from "../../protocol/activity.ts";
-import { RANK_EXPORT_PREFIX } from "../../protocol/spmd-wire.ts";
+import { functionOf } from "../../protocol/function-name.ts";
 import type { ChannelStats } from "../../channels/channel-home.ts";
 import type { RunnerActivity } from "../observe/runner-watch.ts";
 import type { DriverRunner, RunnerChange } from "./source.ts";
@@ -192,8 +192,8 @@ interface JobState {
 /** Cuts text to `max` characters, saying so. */
 const cut = (s: string, max: number): string => (s.length <= max ? s : `${s.slice(0, max)}… (${s.length - max} more characters)`);
 
-/** The function a span names (a rank's carries the rank prefix on the wire). */
-export const spanFunction = (name: string): string => (name.startsWith(RANK_EXPORT_PREFIX) ? name.slice(RANK_EXPORT_PREFIX.length) : name);
+/** The function a span names (a rank's and an actor's carry a prefix on the wire). */
+export const spanFunction = functionOf;
 
 export class DashboardModel {
   private readonly runners = new Map<string, RunnerState>();

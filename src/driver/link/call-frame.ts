@@ -13,9 +13,10 @@ export function callFrame(id: number, call: PendingCall, link: ObjectHolder): Ui
   if (!call.usesObjects) return frameOf([T.Call, id, ref, call.wireName, call.solo], call.args);
   const inline: Uint8Array[] = [];
   const deps: Dep[] = call.deps.map((d) => {
-    if (d.inline !== undefined) {
-      inline.push(...d.inline);
-      return [d.id, null, d.inline.length];
+    const value = d.inline ?? call.inlined?.get(d.id);
+    if (value !== undefined) {
+      inline.push(...value);
+      return [d.id, null, value.length];
     }
     d.contacted.add(link); // it will hold a copy: free it there too
     const fetchedFrom = (call.fetchedFrom ??= new Map());

@@ -10,7 +10,7 @@ import type { ChanPeer } from "../../channels/channel-home.ts";
 import { chanReplyFrame, chanValues } from "../../channels/chan-frames.ts";
 
 /** What a runner thread sends on its lane. */
-export const LANE_READS = reads("on a lane", T.Result, T.ChanOp, T.ChanCancel, T.ChanReturn, T.Heartbeat, T.Log, T.Go);
+export const LANE_READS = reads("on a lane", T.Result, T.ChanOp, T.ChanCancel, T.ChanReturn, T.Heartbeat, T.Log, T.Go, T.ActorState);
 
 export interface LaneOwner {
   readonly address: string;
@@ -25,6 +25,8 @@ export interface LaneOwner {
   laneChanReturn(lane: Lane, chan: string, n: number): void;
   /** `go()` in a call on this runner's thread (T.Go): the frame's segments, payload and all. */
   laneGo(hash: string, exportName: string, chans: readonly (readonly [string, number])[], segs: Uint8Array[], here?: number): void;
+  /** An actor on the lane's thread checkpointed (T.ActorState): `segs` holds the encoded state. */
+  laneActorState(actorId: string, incarnation: number, segs: Uint8Array[]): void;
   /** A Result arrived on the lane. */
   laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, segs: Uint8Array[], inline: boolean, notStarted: boolean): void;
   /** The lane closed; calls still on it must be failed. */
@@ -43,12 +45,13 @@ export class Lane {
   private readonly declared = new Set<number>();
   alive = true;
 
-  private constructor(readonly port: number, private readonly conn: Connection) {}
+  private constructor(readonly port: number, private readonly conn: Connection, readonly actors: boolean) {}
 
-  static async open(host: string, port: number, token: string | undefined, tls: Tls | undefined, owner: LaneOwner): Promise<Lane> {
+  /** `actors`: the connection to an actor thread (its actors' calls only). */
+  static async open(host: string, port: number, token: string | undefined, tls: Tls | undefined, owner: LaneOwner, actors = false): Promise<Lane> {
     const conn = new Connection(await dial(host, port, { tls }));
     const { backlog } = await clientHandshake(conn, token);
-    const lane = new Lane(port, conn);
+    const lane = new Lane(port, conn, actors);
     conn.send(frameOf([T.Owner, owner.ownerPrefix, owner.wantsLogs]));
     const onFrame = (segs: Uint8Array[]): void => {
       try {
@@ -61,6 +64,7 @@ export class Lane {
         else if (h[0] === T.ChanReturn) owner.laneChanReturn(lane, h[1], h[2]);
         else if (h[0] === T.Log) owner.laneLog(h[2], h[3], h[4]);
         else if (h[0] === T.Go) owner.laneGo(h[1], h[2], h[3], segs, h[4] ?? undefined);
+        else if (h[0] === T.ActorState) owner.laneActorState(h[1], h[2], segs);
       } catch (err) {
         conn.destroy(err as Error);
       }

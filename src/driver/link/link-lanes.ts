@@ -9,6 +9,8 @@ import { Lane, type LaneOwner } from "./lane.ts";
  */
 export class LinkLanes {
   private readonly lanes = new Map<number, Lane>(); // port -> lane
+  /** Connections to actor threads (not announced as lanes: they take only their actors' calls). */
+  private readonly actorLanes = new Map<number, Promise<Lane>>();
   /** Ports being dialed, with what waits for each dial to end (opened or not). */
   private readonly dialing = new Map<number, (() => void)[]>();
 
@@ -83,13 +85,31 @@ export class LinkLanes {
     for (const then of waiting) then();
   }
 
+  /**
+   * The connection to the actor thread listening on `port`, dialed on first use and kept for
+   * the link's life: the thread's actors owned by this driver live as long as it stays open.
+   */
+  actorLane(port: number): Promise<Lane> {
+    let lane = this.actorLanes.get(port);
+    if (lane === undefined) {
+      const { host } = parseAddress(this.owner.address);
+      lane = Lane.open(host, port, this.token, this.tls, this.owner, true);
+      this.actorLanes.set(port, lane);
+      lane.catch(() => this.actorLanes.delete(port));
+    }
+    return lane;
+  }
+
   /** A lane closed: it takes no more calls. */
   forget(lane: Lane): void {
     if (this.lanes.get(lane.port) === lane) this.lanes.delete(lane.port);
+    if (lane.actors) this.actorLanes.delete(lane.port);
   }
 
   /** The link is going: every lane forgets its calls (already failed) and closes. */
   closeAll(graceful: boolean): void {
+    for (const pending of this.actorLanes.values()) void pending.then((l) => (graceful ? l.close() : l.destroy()), () => {});
+    this.actorLanes.clear();
     for (const lane of this.lanes.values()) {
       lane.ids.clear();
       if (graceful) lane.close();

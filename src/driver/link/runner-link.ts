@@ -19,7 +19,7 @@ import { laneLost, type Lane, type LaneOwner } from "./lane.ts";
 import { LinkLanes } from "./link-lanes.ts";
 import { LinkRequests } from "./link-requests.ts";
 import type { Kept } from "../objects/object-entry.ts";
-import { resultError } from "./result-error.ts";
+import { resultError } from "../../protocol/result-error.ts";
 
 /** What a runner sends on its main connection to a driver. */
 export const LINK_READS = reads("from a runner", T.Result, T.CodeRequest, T.Stats, T.Done, T.Object, T.Lanes, T.ChanOp, T.ChanCancel, T.Heartbeat, T.Draining, T.Activity, T.Log, T.Go);
@@ -54,6 +54,10 @@ export interface LinkHost {
   activity(runner: string, at: number, stats: RunnerStats, usage: RunnerUsage, count: number, chunks: Uint8Array[], dropped: number, flushed: number | undefined): void;
   /** The link died; its in-flight calls were already rejected. */
   lost(link: RunnerLink, error: RunnerLostError): void;
+  /** The connection to an actor thread closed (its thread died, or the link is going): its actors are gone. */
+  actorLaneClosed?(link: RunnerLink, port: number, reason: string): void;
+  /** An actor's checkpoint arrived (T.ActorState): its encoded state, copied off the frame. */
+  actorState?(actorId: string, incarnation: number, state: Encoded): void;
   log: Logger;
 }
 
@@ -180,7 +184,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     call.id = id;
     call.link = this;
     this.inflight.set(id, call);
-    if (call.concurrent) this.parked++;
+    if (call.outsideWindow) this.parked++;
     // A call sent again after a loss takes the main connection, which heartbeats watch: a
     // lane may belong to a thread about to go the way of the one that lost it.
     const again = call.attempts++ > 0;
@@ -190,6 +194,42 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     // here, so a link lost meanwhile fails or retries it as any other.
     if (!again && call.preferLane !== undefined && this.lanes.whenDialed(call.preferLane, () => this.transmit(id, call))) return;
     this.transmit(id, call);
+  }
+
+  /**
+   * Sends an actor's call down the connection to its thread (dialed first if need be): the one
+   * path all of one driver's calls to an actor take, so they arrive in the order sent.
+   */
+  sendToActor(call: PendingCall, port: number): void {
+    const id = this.nextId++;
+    call.id = id;
+    call.link = this;
+    this.inflight.set(id, call);
+    this.parked++; // outsideWindow: an actor's calls wait in its mailbox, not for a thread
+    call.attempts++;
+    this.lanes.actorLane(port).then(
+      (lane) => {
+        if (this.inflight.get(id) !== call || !this.alive) return;
+        if (!lane.alive) return this.dropActorCall(id, call, `the connection to its thread (port ${port}) closed`);
+        call.lanePort = port;
+        call.markSent();
+        lane.send(id, call, callFrame(id, call, this));
+      },
+      (err: Error) => this.dropActorCall(id, call, `cannot reach its thread (port ${port}): ${err.message}`),
+    );
+  }
+
+  private dropActorCall(id: number, call: PendingCall, reason: string): void {
+    if (this.inflight.get(id) !== call) return;
+    this.inflight.delete(id);
+    this.parked--;
+    call.reject(new RunnerLostError(this.address, reason));
+    this.host.slotFreed(this);
+  }
+
+  laneActorState(actorId: string, incarnation: number, segs: Uint8Array[]): void {
+    const { body, attachments } = payloadOf(segs);
+    this.host.actorState?.(actorId, incarnation, { body: body.slice(), attachments: attachments.map((a) => a.slice()) });
   }
 
   private transmit(id: number, call: PendingCall): void {
@@ -320,6 +360,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
    */
   laneClosed(lane: Lane, reason: string): void {
     this.lanes.forget(lane);
+    if (lane.actors && this.alive) this.host.actorLaneClosed?.(this, lane.port, reason);
     if (lane.hasChanPeer) this.host.chanPeerLost(lane.chanPeer(this), `a thread of runner ${this.address}: ${reason}`);
     const ids = [...lane.ids];
     lane.ids.clear();
@@ -327,7 +368,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
       const call = this.inflight.get(id);
       if (call === undefined) continue;
       this.inflight.delete(id);
-      if (call.concurrent) this.parked--;
+      if (call.outsideWindow) this.parked--;
       call.reject(laneLost(this.address, lane.port, reason));
     }
     if (ids.length > 0) this.host.slotFreed(this);
@@ -375,7 +416,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     const call = this.inflight.get(id);
     if (call === undefined) throw new ProtocolError(`result for unknown call ${id}`);
     this.inflight.delete(id);
-    if (call.concurrent) this.parked--;
+    if (call.outsideWindow) this.parked--;
     if (!ok && notStarted) {
       // Turned away unrun (it crossed our reading of T.Draining): a lost send, not an error.
       this.drain();

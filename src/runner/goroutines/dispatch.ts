@@ -28,6 +28,8 @@ export interface DispatchHost {
   afterOutput(thread: number, seq: number, deliver: () => void): void;
   /** Modules a thread imported while running a goroutine. */
   loaded(n: number): void;
+  /** What else a thread carries besides its goroutines (an actor thread: its actors). */
+  weight?: (threadId: number) => number;
 }
 
 interface Thread {
@@ -68,8 +70,9 @@ export class GoroutineDispatch {
   }
 
   private leastBusy(): Thread | undefined {
+    const load = (t: Thread): number => t.jobs.size + (this.host.weight?.(t.id) ?? 0);
     let best: Thread | undefined;
-    for (const t of this.threads.values()) if (best === undefined || t.jobs.size < best.jobs.size) best = t;
+    for (const t of this.threads.values()) if (best === undefined || load(t) < load(best)) best = t;
     return best;
   }
 

@@ -1,4 +1,4 @@
-import { RANK_EXPORT_PREFIX } from "../../../protocol/spmd-wire.ts";
+import { functionOf } from "../../../protocol/function-name.ts";
 import type { Span } from "../../../protocol/activity.ts";
 import type { TraceAttempt, TraceCall, TraceData, TraceRunner } from "./trace-data.ts";
 import { inPoint, outPoint, packFlat, packNested, type Slice } from "./tracks.ts";
@@ -214,7 +214,7 @@ function describe(p: Piece, s: Span): void {
   if (s.error !== null) args.error = s.error;
   switch (s.kind) {
     case "call":
-      if (s.name.startsWith(RANK_EXPORT_PREFIX)) p.name = s.name.slice(RANK_EXPORT_PREFIX.length);
+      p.name = functionOf(s.name);
       if (s.callId !== null) args.id = s.callId;
       if (s.bytes !== null) args.argBytes = s.bytes;
       break;

@@ -1,4 +1,4 @@
-import { GoroutineLimitError, RemoteError, StrandError } from "../../errors.ts";
+import { GoroutineLimitError, RemoteError, StrandError } from "../errors.ts";
 
 /** The error a failed Result carried, as the caller sees it: where it happened is added. */
 export function resultError(value: unknown, functionName: string, runner: string): Error {
