@@ -22,6 +22,8 @@ const link = ban("link/", "calls/ and objects/ talk to a runner through RunnerPo
 const calls = ban("calls/", "objects/ knows no calls: calls depend on objects, not back.");
 const rooms = ban("calls/|objects/|link/", "channels/ stands alone: the cluster wires channels to links.");
 const watch = ban("link/", "observe/ watches calls and runners through what calls/ and objects/ expose, never through link/.");
+// actors/ reaches runners through ActorRunner (a RunnerLink, as cluster.ts hands it over).
+const reach = ban("link/", "actors/ talks to runners through ActorRunner and to the cluster through ActorHost, never to link/.");
 const view = ban("link/|objects/", "dashboard/ reads the cluster through DashboardSource (watch, observe, runners, stats), never through link/ or objects/.");
 // scale/ is interfaces and a pure policy: what a cluster asks of whatever starts its runners.
 const alone = ban("calls/|objects/|link/|channels/|observe/|dashboard/|membership/|slurm/", "scale/ stands alone: the cluster hands it its load through LoadSource.");
@@ -62,6 +64,7 @@ export default tseslint.config(
   { files: ["src/driver/membership/**"], rules: restrict(above.driverTop, top, rooms) },
   { files: ["src/driver/channels/**"], rules: restrict(above.driverTop, top, rooms) },
   { files: ["src/driver/observe/**"], rules: restrict(above.driverTop, top, watch) },
+  { files: ["src/driver/actors/**"], rules: restrict(above.driverTop, top, reach) },
   { files: ["src/driver/dashboard/**"], rules: restrict(above.driverTop, top, view) },
   { files: ["src/driver/scale/**"], rules: restrict(above.driverTop, top, alone) },
   { files: ["src/driver/slurm/**"], rules: restrict(above.driverTop, outside) },

@@ -8,6 +8,7 @@ export type { LogsOption, RemoteLogLine, RemoteLogSink } from "./driver/remote-l
 export type { ReconnectOptions } from "./driver/link/rejoin.ts";
 export type { HeartbeatOptions } from "./protocol/heartbeat.ts";
 export type { Goroutine, Remote, RemoteFunction, RemoteParameters } from "./driver/calls/remote.ts";
+export type { RemoteActor, RemoteClass, SpawnOptions, ActorControl } from "./driver/calls/remote-actor.ts";
 export type { ChannelStats } from "./channels/channel-home.ts";
 export { Ref, type RefOr } from "./driver/objects/ref.ts";
 export { Chan, select, type RecvChan, type SendChan, type RecvResult, type SelectCase, type Selected, type SelectOptions } from "./protocol/chan.ts";
@@ -24,7 +25,7 @@ export type { MetricsAddress } from "./protocol/metrics/endpoint.ts";
 export {
   StrandError, RemoteError, RunnerLostError, NoRunnersError, ClusterClosedError, SerializationError, AuthError, ProtocolError,
   TimeoutError, CancelledError, ImportError, ObjectLostError, ObjectStoreFullError,
-  ChannelClosedError, ChannelBrokenError, GoroutineLimitError, JobAbortedError, SlurmError, type StrandErrorCode,
+  ChannelClosedError, ChannelBrokenError, GoroutineLimitError, JobAbortedError, SlurmError, ActorDiedError, ActorNotFoundError, ActorExistsError, type StrandErrorCode,
   WasmImportError, WasmTrapError, WasmExitError, MpiError, MpiAbortError,
 } from "./errors.ts";
 export { context, type CallContext } from "./context.ts";

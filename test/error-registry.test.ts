@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import * as strand from "../src/index.ts";
 import * as runtime from "../src/runtime.ts";
 import {
-  AuthError, CancelledError, ChannelBrokenError, ChannelClosedError, ClusterClosedError, ImportError, JobAbortedError,
+  AuthError, CancelledError, ChannelBrokenError, ChannelClosedError, ClusterClosedError, ImportError, JobAbortedError, ActorDiedError, ActorNotFoundError, ActorExistsError,
   GoroutineLimitError, NoRunnersError, ObjectLostError, ObjectStoreFullError, ProtocolError, RemoteError, RunnerLostError, SerializationError, SlurmError, StrandError, TimeoutError,
   MpiAbortError, MpiError, WasmExitError, WasmImportError, WasmTrapError,
 } from "../src/index.ts";
@@ -43,6 +43,9 @@ const samples: Record<string, () => StrandError> = {
   WasmExitError: () => new WasmExitError(1, 3),
   MpiError: () => new MpiError("MPI_Send", 2, "buffer 0x10fff0 + 4 x 8 bytes is outside linear memory (1114112 bytes)"),
   MpiAbortError: () => new MpiAbortError(1, 7),
+  ActorDiedError: () => new ActorDiedError("d1.a3", "Counter", "its runner 10.0.0.3:7000 was lost"),
+  ActorNotFoundError: () => new ActorNotFoundError("params"),
+  ActorExistsError: () => new ActorExistsError("params", "d1.a2"),
 };
 
 /** How the runner sends an error (a failed call's answer) and how the driver reads it back. */

@@ -12,6 +12,7 @@ import { Tls } from "../transport/secure.ts";
 import { setRankConfig } from "./spmd/config.ts";
 import { provideWasmRuntime } from "./wasm/runtime-hook.ts";
 import { actorStats, onActorCount } from "./actors/actor-host.ts";
+import { startActorClients } from "./actors/actor-client.ts";
 import type { CallOutcome } from "./task.ts";
 import { ThreadChannel, type CallOutput, type OutcomeBatch, type TaskBatch, type WorkerData } from "./thread-messages.ts";
 
@@ -43,6 +44,7 @@ if (lane !== undefined) {
   const tls = lane.tls === undefined ? undefined : new Tls(lane.tls);
   startLane(lane, tls);
   setRankConfig({ host: lane.host, token: lane.token, tls, maxFrame: lane.maxFrame, maxConnections: lane.maxConnections, info: lane.info });
+  startActorClients({ token: lane.token, tls, maxFrame: lane.maxFrame });
   startChanRelay(lane.channel);
   startGoRequests(lane.channel, lane.maxFrame);
   serveGoroutines(lane.channel, toMainThread, () => outputPosted);

@@ -50,15 +50,15 @@ export function makeHandle(target: HandleTarget, onCollect: FinalizationRegistry
   };
   const ref = new ActorRef(target.address);
   const handle = new Proxy(ref, {
-    get(t, prop) {
-      if (prop === "address") return t.address;
+    get(_t, prop) {
+      if (prop === "address") return target.address; // where it lives now (a restart moves it)
       if (prop === "constructor") return ActorRef;
       if (prop === "then") return undefined; // a handle is not a promise (await must not probe it)
-      if (prop in control) return control[prop];
+      if (Object.hasOwn(control, prop)) return control[prop];
       if (typeof prop !== "string") return undefined;
       return method(prop);
     },
-    has: (_t, prop) => prop in control || (typeof prop === "string" && !CONTROL.has(prop)),
+    has: (_t, prop) => Object.hasOwn(control, prop) || (typeof prop === "string" && !CONTROL.has(prop)),
     set: () => false,
     defineProperty: () => false,
   });

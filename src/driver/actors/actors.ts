@@ -242,7 +242,7 @@ export class Actors {
     const { port } = reply as { port: number };
     if (r.state === "dead") {
       // Released or killed while it was being made: end this incarnation too.
-      this.sendKill(r, runner, port);
+      void this.sendKill(r, runner, port);
       return;
     }
     // Dialled as drivers dial the runner (its address), not as the thread says it listens.

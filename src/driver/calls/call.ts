@@ -1,5 +1,6 @@
 import type { Encoded } from "../../protocol/codec.ts";
 import { RANK_EXPORT_PREFIX } from "../../protocol/spmd-wire.ts";
+import { functionOf } from "../../protocol/function-name.ts";
 import type { ModuleRef } from "../bundle.ts";
 import type { ObjectEntry, Producer, TaskSpec } from "../objects/object-entry.ts";
 import type { ObjectHolder } from "../objects/object-holder.ts";
@@ -150,7 +151,7 @@ export class PendingCall implements TaskSpec, Producer {
 
   /** The function, as errors name it. */
   get label(): string {
-    return this.rank === undefined ? this.exportName : `${this.exportName} (rank ${this.rank})`;
+    return this.rank === undefined ? functionOf(this.exportName) : `${this.exportName} (rank ${this.rank})`;
   }
 
   /** Runs `cleanup` when the call settles, either way. */
