@@ -14,21 +14,9 @@ import type { ObjectEntry } from "../objects/object-entry.ts";
 import type { Ref } from "../objects/ref.ts";
 import { makeHandle, type HandleTarget } from "./actor-handle.ts";
 import { placeActor } from "./placement.ts";
+import type { ActorRunner } from "./actor-runner.ts";
 
-/** A runner, as actors need it (a RunnerLink). */
-export interface ActorRunner {
-  readonly address: string;
-  readonly alive: boolean;
-  readonly usable: boolean;
-  readonly threads: number;
-  /** Sends on the main connection (a spawn: the runner may need the code, and picks the thread). */
-  send(call: PendingCall): void;
-  /** Sends down the connection to the actor thread listening on `port`. */
-  sendToActor(call: PendingCall, port: number): void;
-  stats(): Promise<RunnerStats>;
-  /** The decoded value of an object held there. */
-  fetch(objectId: string): Promise<unknown>;
-}
+export type { ActorRunner } from "./actor-runner.ts";
 
 /** What the driver's actors need of the cluster (cluster.ts is the one that knows every room). */
 export interface ActorHost {

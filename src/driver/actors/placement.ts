@@ -1,5 +1,5 @@
 import { NoRunnersError } from "../../errors.ts";
-import type { ActorRunner } from "./actors.ts";
+import type { ActorRunner } from "./actor-runner.ts";
 
 /**
  * Where a new actor goes: the runner asked for, else the usable runner with the fewest of this
