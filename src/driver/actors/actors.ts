@@ -3,7 +3,7 @@ import { ActorDiedError, ActorExistsError, ActorNotFoundError, ClusterClosedErro
 import { ActorRef } from "../../protocol/actor-ref.ts";
 import { actorIdOf, callWireName, killWireName, newWireName, type ActorAddress, type SpawnDescriptor } from "../../protocol/actor-wire.ts";
 import { decodeValue, encodeValue, setActorReviver, type Encoded } from "../../protocol/codec.ts";
-import type { ActorStat, RunnerStats } from "../../protocol/messages.ts";
+import type { ActorStat } from "../../protocol/messages.ts";
 import { parseAddress } from "../../transport/connection.ts";
 import type { ModuleRef } from "../bundle.ts";
 import { PendingCall } from "../calls/call.ts";
