@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ActorDiedError, ImportError, RemoteError } from "../src/index.ts";
+import { ActorDiedError, ImportError, RemoteError, TimeoutError } from "../src/index.ts";
 import { useCluster } from "./use-cluster.ts";
 
 type M = typeof import("./fixtures/actors.ts");
@@ -54,6 +54,24 @@ describe("actors", () => {
     expect(await t.cluster.get(r)).toBe(21);
     expect(await t.m.double(r)).toBe(42);
     await c.kill();
+  });
+
+  it("fails a call past its timeout with TimeoutError; the actor goes on", async () => {
+    const c = await t.m.Counter.spawn(7);
+    await expect(c.slowGet.with({ timeout: 50 })(600)).rejects.toBeInstanceOf(TimeoutError);
+    expect(await c.add(1)).toBe(8);
+    await c.kill();
+  });
+
+  it("ends with its last handle: await using", async () => {
+    let id = "";
+    {
+      await using c = await t.m.Counter.spawn(1);
+      id = c.actorId;
+      expect(await c.add(1)).toBe(2);
+    }
+    const stats = await t.cluster.runnerStats();
+    expect(stats.flatMap((s) => s.actors ?? []).map((a) => a.id)).not.toContain(id);
   });
 
   it("passes a handle to a remote function, which calls the actor", async () => {
