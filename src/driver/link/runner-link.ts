@@ -201,6 +201,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
    * path all of one driver's calls to an actor take, so they arrive in the order sent.
    */
   sendToActor(call: PendingCall, port: number): void {
+    if (call.args.chans !== undefined) this.host.gaveChannels(this, call.args.chans);
     const id = this.nextId++;
     call.id = id;
     call.link = this;
