@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ActorDiedError, ImportError, RemoteError, TimeoutError } from "../src/index.ts";
+import { ActorDiedError, CancelledError, ImportError, RemoteError, TimeoutError } from "../src/index.ts";
 import { useCluster } from "./use-cluster.ts";
 
 type M = typeof import("./fixtures/actors.ts");
@@ -60,6 +60,19 @@ describe("actors", () => {
     const c = await t.m.Counter.spawn(7);
     await expect(c.slowGet.with({ timeout: 50 })(600)).rejects.toBeInstanceOf(TimeoutError);
     expect(await c.add(1)).toBe(8);
+    await c.kill();
+  });
+
+  it("drops a call whose caller gave up before its turn: it never runs", async () => {
+    const c = await t.m.Counter.spawn(0);
+    const busy = c.slowGet(2_000); // holds the mailbox
+    await expect(c.add.with({ timeout: 50 })(100)).rejects.toBeInstanceOf(TimeoutError);
+    const ac = new AbortController();
+    const cancelled = c.add.with({ signal: ac.signal })(1_000);
+    ac.abort();
+    await expect(cancelled).rejects.toBeInstanceOf(CancelledError);
+    expect(await busy).toBe(0);
+    expect(await c.get()).toBe(0);
     await c.kill();
   });
 

@@ -109,7 +109,11 @@ function invoke(task: CallTask, ns: ModuleNamespace): unknown {
   const args = (): unknown[] => decodeValue(body!, attachments, task.deps === undefined ? undefined : objectValues(task.deps)) as unknown[];
   const actorOp = parseActorOp(task.exportName);
   // Actor operations run in the actor's mailbox (actors/actor-host.ts).
-  if (actorOp !== undefined) return runActorOp(actorOp, ns, args(), (f, a) => callAs(task, f, a));
+  if (actorOp !== undefined) {
+    const signal = task.signal;
+    const run = (f: (...a: unknown[]) => unknown, a: unknown[]): unknown => callAs(task, f, a);
+    return runActorOp(actorOp, ns, args(), signal === undefined ? run : (f, a) => running.run({ signal }, () => run(f, a)), signal);
+  }
   // A rank of an SPMD job is a call of the export under a prefix (see spmd-wire.ts).
   const rank = task.exportName.startsWith(RANK_EXPORT_PREFIX);
   const name = rank ? task.exportName.slice(RANK_EXPORT_PREFIX.length) : task.exportName;

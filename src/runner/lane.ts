@@ -1,6 +1,7 @@
 import net from "node:net";
 import { threadId } from "node:worker_threads";
-import { ChannelBrokenError, ProtocolError } from "../errors.ts";
+import { CancelledError, ChannelBrokenError, ProtocolError } from "../errors.ts";
+import { isActorOp } from "../protocol/actor-wire.ts";
 import { refuseEarly, serverHandshake } from "../protocol/handshake.ts";
 import { decodeError } from "../protocol/codec.ts";
 import { frameOf, T, type ChanRequest } from "../protocol/messages.ts";
@@ -36,13 +37,15 @@ import { actorOwnerPath, ownerLeft, setActorLane } from "./actors/actor-host.ts"
 // thread's executor, does not apply here; its concurrent flag counts it as a goroutine.
 
 /** What a thread's lane takes from a driver. */
-export const LANE_READS = reads("on a lane", T.Module, T.Call, T.Owner, T.ChanReply, T.ChanRevoke, T.ChanOp, T.ChanCancel, T.ChanReturn, T.Heartbeat);
+export const LANE_READS = reads("on a lane", T.Module, T.Call, T.Cancel, T.Owner, T.ChanReply, T.ChanRevoke, T.ChanOp, T.ChanCancel, T.ChanReturn, T.Heartbeat);
 
 class LaneSession {
   /** Module refs the driver declared, and the bundle paths they stand for. */
   private readonly modules = new Map<number, string>();
   /** Calls started and not yet answered, by driver call id. */
   readonly pending = new Set<number>();
+  /** Actor calls among them, which their caller may give up on (T.Cancel): their signals. */
+  private readonly actorCalls = new Map<number, AbortController>();
   /** Those of them that are goroutines (counted in the runner's live goroutines). */
   private readonly goroutines = new Set<number>();
   private draining = false;
@@ -111,6 +114,12 @@ class LaneSession {
           return;
         }
         case T.Call: return this.onCall(readCall(h, segs));
+        case T.Cancel: {
+          const ac = this.actorCalls.get(h[1]);
+          this.actorCalls.delete(h[1]);
+          ac?.abort(new CancelledError("its caller gave up on it (timeout or signal)"));
+          return;
+        }
         case T.Owner: {
           if (h[1] === "") throw new ProtocolError("malformed owner: an empty prefix"); // its type is checked with the header
           if (this.prefix === undefined) driverJoined(h[1]);
@@ -171,8 +180,14 @@ class LaneSession {
       this.goroutines.add(id);
     }
     const loadsBefore = loadCount();
+    let signal: AbortSignal | undefined;
+    if (isActorOp(call.exportName)) {
+      const ac = new AbortController();
+      this.actorCalls.set(id, ac);
+      signal = ac.signal;
+    }
     // The segments stay views of the received frame: nothing reuses that memory.
-    const r = runOne({ id, modulePath, exportName: call.exportName, segments: call.args, out: this.out, driver: this.prefix, ...(objects ? { deps: objects } : {}) });
+    const r = runOne({ id, modulePath, exportName: call.exportName, segments: call.args, out: this.out, driver: this.prefix, ...(objects ? { deps: objects } : {}), ...(signal ? { signal } : {}) });
     const kept = keep === undefined ? undefined : (o: CallOutcome) => this.keep(keep, o);
     if (isThenable(r)) void r.then((o) => this.done(id, o, loadsBefore, kept, call));
     else this.done(id, r, loadsBefore, kept, call);
@@ -200,6 +215,7 @@ class LaneSession {
 
   private finish(id: number, o: CallOutcome): void {
     if (!this.pending.delete(id)) return; // already failed by a crash
+    this.actorCalls.delete(id);
     if (this.goroutines.delete(id)) goroutineEnded(this.counters);
     Atomics.sub(this.counters, LANE_COUNTER.inFlight, 1);
     Atomics.add(this.counters, LANE_COUNTER.calls, 1);

@@ -20,6 +20,11 @@ export interface CallTask {
   quiet?: boolean;
   /** The id prefix of the driver whose call it is (T.Owner): where `go()` inside it sends goroutines. */
   driver?: string;
+  /**
+   * An actor's call: aborts when its caller gives up (T.Cancel on the lane). Not started yet, it
+   * leaves the mailbox; running, its `context().signal` aborts (the thread is never stopped).
+   */
+  signal?: AbortSignal;
 }
 
 /** Object id and its encoded value (body, then attachments), for each Ref in a call's arguments. */

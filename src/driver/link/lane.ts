@@ -89,6 +89,11 @@ export class Lane {
     this.conn.send(frame);
   }
 
+  /** The caller gave up on call `id` (an actor's: it leaves the mailbox, or its signal aborts). */
+  cancel(id: number): void {
+    if (this.alive && this.ids.has(id)) this.conn.send(frameOf([T.Cancel, id]));
+  }
+
   private peer: ChanPeer | undefined;
 
   get hasChanPeer(): boolean {

@@ -100,6 +100,11 @@ export class LinkLanes {
     return lane;
   }
 
+  /** Tells an actor thread that call `id`'s caller gave up on it. */
+  cancelOnActorLane(port: number, id: number): void {
+    void this.actorLanes.get(port)?.then((l) => l.cancel(id), () => {});
+  }
+
   /** A lane closed: it takes no more calls. */
   forget(lane: Lane): void {
     if (this.lanes.get(lane.port) === lane) this.lanes.delete(lane.port);

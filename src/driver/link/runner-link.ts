@@ -211,6 +211,8 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     this.lanes.actorLane(port).then(
       (lane) => {
         if (this.inflight.get(id) !== call || !this.alive) return;
+        // Its caller gave up while the connection was being made: it never leaves.
+        if (call.settled) return this.dropActorCall(id, call, "");
         if (!lane.alive) return this.dropActorCall(id, call, `the connection to its thread (port ${port}) closed`);
         call.lanePort = port;
         call.markSent();
@@ -378,7 +380,11 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
 
   /** Asks the runner to stop a call; its Result still arrives and frees the slot. */
   cancel(call: PendingCall): void {
-    if (this.inflight.get(call.id) === call) this.conn.send(frameOf([T.Cancel, call.id]));
+    if (this.inflight.get(call.id) !== call) return;
+    // An actor's call is on its thread's connection, which the main thread does not see.
+    if (call.actorId === undefined) this.conn.send(frameOf([T.Cancel, call.id]));
+    // Not sent yet (its thread's connection is being made): it will not be.
+    else if (call.lanePort !== undefined) this.lanes.cancelOnActorLane(call.lanePort, call.id);
   }
 
   private onFrame(segs: Uint8Array[]): void {

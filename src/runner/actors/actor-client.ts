@@ -78,7 +78,8 @@ class ActorConnection {
         this.send(frameOf([T.Module, ref, address.hash]));
       }
       const settle = bounds(options, label, (e) => {
-        this.waiting.delete(id);
+        // Gone from the mailbox if it has not started (else its context's signal aborts).
+        if (this.waiting.delete(id)) this.send(frameOf([T.Cancel, id]));
         reject(e);
       });
       this.waiting.set(id, {

@@ -92,7 +92,7 @@ export interface SpawnReply {
  * (so what it prints is the call's). Returns the value, or a promise of it; throws for a
  * failure found at once.
  */
-export function runActorOp(op: ActorOp, ns: Record<string, unknown>, args: unknown[], invoke: (f: (...a: unknown[]) => unknown, args: unknown[]) => unknown): unknown {
+export function runActorOp(op: ActorOp, ns: Record<string, unknown>, args: unknown[], invoke: (f: (...a: unknown[]) => unknown, args: unknown[]) => unknown, signal?: AbortSignal): unknown {
   switch (op.op) {
     case "new": return spawn(op.actorId, op.className, ns, args, invoke);
     case "call": {
@@ -103,7 +103,7 @@ export function runActorOp(op: ActorOp, ns: Record<string, unknown>, args: unkno
       return a.mailbox.post(() => {
         const v = invoke((...x) => fn.apply(a.instance, x), args);
         return a.checkpoints ? afterCall(a, v) : v;
-      });
+      }, signal);
     }
     case "kill": return kill(op.actorId, "killed");
   }

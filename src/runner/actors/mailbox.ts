@@ -30,10 +30,18 @@ export class Mailbox {
    * Runs `run` in its turn. Resolves or rejects with what it returns or throws; a
    * synchronous method that finds the mailbox free runs at once, without a promise.
    */
-  post<T>(run: () => T | Promise<T>): Promise<Awaited<T>> {
+  post<T>(run: () => T | Promise<T>, signal?: AbortSignal): Promise<Awaited<T>> {
     if (this.closedWith !== undefined) return Promise.reject(this.closedWith);
     return new Promise<Awaited<T>>((resolve, reject) => {
-      this.waiting.push({ run, settle: (v, err, failed) => (failed === true ? reject(err) : resolve(v as Awaited<T>)) });
+      const entry = { run, settle: (v: unknown, err?: unknown, failed?: boolean) => (failed === true ? reject(err) : resolve(v as Awaited<T>)) };
+      // Its caller gave up before its turn: it leaves the queue, and never runs.
+      signal?.addEventListener("abort", () => {
+        const i = this.waiting.indexOf(entry);
+        if (i < 0) return;
+        this.waiting.splice(i, 1);
+        entry.settle(undefined, signal.reason, true);
+      }, { once: true });
+      this.waiting.push(entry);
       this.pump();
     });
   }
