@@ -8,6 +8,7 @@ export function runnerCommand(): Command {
     .description("run a runner daemon: executes calls from authenticated drivers on a thread pool")
     .option("--listen <host:port>", "address to listen on (port 0 picks a free one)", "127.0.0.1:7700")
     .option("--threads <n>", "worker threads (default: one per core)", (v) => positiveInt(v, "--threads"))
+    .option("--actor-threads <n>", "threads set aside for actors, started with the first spawn (default: as many as --threads)", (v) => positiveInt(v, "--actor-threads"))
     .addOption(new Option("--token <token>", "shared secret drivers must prove they hold").env("STRAND_TOKEN"))
     .option("--cache-dir <dir>", "where shipped bundles are kept by hash (default ./node_modules/.cache/strand)")
     .option("--grace <ms>", "on SIGTERM, how long in-flight calls may finish", (v) => positiveInt(v, "--grace"), 10_000)
@@ -26,13 +27,14 @@ export function runnerCommand(): Command {
     .addOption(tlsFlags.key())
     .addOption(tlsFlags.ca("CA that signs the other runners' and the drivers' certificates; requires client certificates (mutual TLS)"))
     .addOption(new Option("--exit-with-stdin", "exit when stdin closes (used for child runners)").hideHelp())
-    .action(async (o: { listen: string; threads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; maxCode?: number; objectMemory?: number; maxGoroutines?: number; metrics?: string; exitWithStdin?: boolean; join?: string; advertise?: string; tag: string[]; health?: string; headTimeout?: number } & TlsFlags) => {
+    .action(async (o: { listen: string; threads?: number; actorThreads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; maxCode?: number; objectMemory?: number; maxGoroutines?: number; metrics?: string; exitWithStdin?: boolean; join?: string; advertise?: string; tag: string[]; health?: string; headTimeout?: number } & TlsFlags) => {
       process.setSourceMapsEnabled(true); // remote stacks point into the user's TypeScript
       const { host, port } = parseAddress(o.listen);
       let headGone = (): void => process.exit(1);
       const daemon = await RunnerDaemon.start({
         host, port, token: o.token || undefined,
         ...(o.threads !== undefined ? { threads: o.threads } : {}),
+        ...(o.actorThreads !== undefined ? { actorThreads: o.actorThreads } : {}),
         ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}),
         ...(o.maxFrame !== undefined ? { maxFrame: o.maxFrame } : {}),
         ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),

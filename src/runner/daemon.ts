@@ -33,6 +33,8 @@ export interface RunnerOptions {
   host?: string;
   port?: number;
   threads?: number;
+  /** Threads set aside for actors, started with the first spawn (default: as many as `threads`). */
+  actorThreads?: number;
   /** Shared secret; required unless `host` is a loopback address. */
   token?: string | undefined;
   cacheDir?: string;
@@ -131,7 +133,7 @@ export class RunnerDaemon {
       info: { id: "", threads: opts.threads ?? os.availableParallelism(), pid: process.pid, hostname: os.hostname(), maxFrame: this.maxFrame },
       ...(opts.metrics !== undefined ? { metrics: true } : {}),
       ...(opts.maxGoroutines !== undefined && opts.maxGoroutines > 0 ? { maxGoroutines: opts.maxGoroutines } : {}),
-    });
+    }, opts.actorThreads ?? opts.threads);
     this.wasm = this.executor.lanes === undefined ? undefined : new WasmCompiles(this.executor.lanes.channelName);
     if (opts.metrics !== undefined) {
       const metrics = (this.metrics = new RunnerMetrics(() => ({
