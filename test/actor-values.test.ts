@@ -17,7 +17,7 @@ describe("actor methods take and give", () => {
     const input = t.cluster.chan<number>(0);
     const drained = p.drain(input);
     for (let i = 1; i <= 10; i++) await input.send(i);
-    input.close();
+    await input.close();
     expect(await drained).toBe(55);
     await p.kill();
   });

@@ -2,10 +2,10 @@ import { CancelledError, ChannelBrokenError, ProtocolError } from "../errors.ts"
 import { Chan, type ChanOps, type RecvResult, type Selected, type SelectOptions, type WireCase } from "../protocol/chan.ts";
 import { homeOf } from "../protocol/chan-id.ts";
 import { decodeError, decodeSegments, encodeSegments } from "../protocol/codec.ts";
-import { clientHandshake } from "../protocol/handshake.ts";
+import { dialPeer } from "../protocol/handshake.ts";
 import { frameOf, T, type ChanRequest } from "../protocol/messages.ts";
 import { readHeader, reads } from "../protocol/read-header.ts";
-import { Connection, dial } from "../transport/connection.ts";
+import type { Connection } from "../transport/connection.ts";
 import type { Tls } from "../transport/secure.ts";
 
 // The client side of channels made on runner threads, the same on a worker thread and in
@@ -45,14 +45,7 @@ class HomeConnection {
   private readonly handles = new Map<string, WeakRef<Chan<unknown>>>();
 
   constructor(readonly home: string, host: string, port: number, dialing: HomeDialing) {
-    dial(host, port, { tls: dialing.tls }).then(async (socket) => {
-      const conn = new Connection(socket, dialing.maxFrame);
-      try {
-        await clientHandshake(conn, dialing.token);
-      } catch (err) {
-        conn.destroy();
-        throw err;
-      }
+    dialPeer(host, port, dialing).then((conn) => {
       if (this.broken !== undefined) return conn.destroy();
       dialing.opened?.(conn);
       conn.on("frame", (segs: Uint8Array[]) => this.onFrame(conn, segs));

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { AuthError, ProtocolError, reviveStrandError, StrandError } from "../errors.ts";
-import type { Connection } from "../transport/connection.ts";
+import { Connection, dial } from "../transport/connection.ts";
+import type { Tls } from "../transport/secure.ts";
 import { frameOf, PROTOCOL_VERSION, T, type Message, type RunnerInfo } from "./messages.ts";
 import { readHeader, reads } from "./read-header.ts";
 import { epochMicros } from "./activity.ts";
@@ -173,4 +174,27 @@ export function refuseEarly(conn: Connection, message: string): void {
   conn.send(frameOf([T.Refused, AuthError.code, message]));
   conn.end();
   setTimeout(() => conn.destroy(), 1000).unref();
+}
+
+/** How a client reaches a peer's port: the cluster's token and TLS, and its frame limit. */
+export interface ClientDialing {
+  token: string | undefined;
+  tls: Tls | undefined;
+  maxFrame: number;
+}
+
+/**
+ * Dials `host:port` and runs the client handshake: the connection once the peer has proved it
+ * holds the token (closed again if the handshake fails). What clients of runner threads use
+ * (channel homes, actors).
+ */
+export async function dialPeer(host: string, port: number, d: ClientDialing): Promise<Connection> {
+  const conn = new Connection(await dial(host, port, { tls: d.tls }), d.maxFrame);
+  try {
+    await clientHandshake(conn, d.token);
+  } catch (err) {
+    conn.destroy();
+    throw err;
+  }
+  return conn;
 }

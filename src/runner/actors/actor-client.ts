@@ -3,12 +3,11 @@ import { ActorRef } from "../../protocol/actor-ref.ts";
 import { callWireName, killWireName, type ActorAddress } from "../../protocol/actor-wire.ts";
 import type { CallOptions } from "../../protocol/call-options.ts";
 import { decodeValue, encodeValue, setActorReviver } from "../../protocol/codec.ts";
-import { clientHandshake } from "../../protocol/handshake.ts";
+import { dialPeer, type ClientDialing } from "../../protocol/handshake.ts";
 import { frameOf, payloadOf, T } from "../../protocol/messages.ts";
 import { readHeader, reads } from "../../protocol/read-header.ts";
 import { resultError } from "../../protocol/result-error.ts";
-import { Connection, dial } from "../../transport/connection.ts";
-import type { Tls } from "../../transport/secure.ts";
+import type { Connection } from "../../transport/connection.ts";
 
 // Handles to actors inside remote functions and actors: a handle that arrives in a call's
 // arguments (or a channel value, or an object) decodes to a proxy whose methods call the
@@ -20,11 +19,7 @@ import type { Tls } from "../../transport/secure.ts";
 /** What a thread's actor clients read from an actor thread. */
 const CLIENT_READS = reads("from an actor's thread", T.Result, T.Heartbeat, T.Log);
 
-interface Dialing {
-  token: string | undefined;
-  tls: Tls | undefined;
-  maxFrame: number;
-}
+type Dialing = ClientDialing;
 
 let dialing: Dialing | undefined;
 
@@ -50,14 +45,7 @@ class ActorConnection {
   private nextId = 1;
 
   constructor(readonly key: string, host: string, port: number, d: Dialing, private readonly gone: () => void) {
-    dial(host, port, { tls: d.tls }).then(async (socket) => {
-      const conn = new Connection(socket, d.maxFrame);
-      try {
-        await clientHandshake(conn, d.token);
-      } catch (err) {
-        conn.destroy();
-        throw err;
-      }
+    dialPeer(host, port, d).then((conn) => {
       if (this.broken !== undefined) return conn.destroy();
       conn.on("frame", (segs: Uint8Array[]) => this.onFrame(conn, segs));
       conn.on("close", (err?: Error) => this.lose(err === undefined ? "its thread's connection closed" : `its thread's connection failed: ${err.message}`));
