@@ -144,7 +144,7 @@ function driverPath(withMetrics: boolean): number {
   const metrics = withMetrics
     ? DriverMetrics.observe({
       observe: (o) => observers.add(o), on: () => undefined, off: () => undefined, runners: [],
-      stats: { resent: 0, queued: 0, objects: 0, objectBytes: 0, codeBytesSent: 0, channels: [] },
+      stats: { resent: 0, queued: 0, objects: 0, objectBytes: 0, codeBytesSent: 0, channels: [], actors: [] },
     })
     : undefined;
   const none = (): void => {};

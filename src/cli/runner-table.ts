@@ -20,6 +20,8 @@ export interface RunnerLine {
 }
 
 const cpuOf = (r: RunnerLine): string => (r.firstReport === true ? "-" : r.report!.usage.cpu.toFixed(2));
+/** Actors living on the runner ("-": a runner from before actors). */
+const actorsOf = (s: RunnerStats): string => String(s.actorCount ?? s.actors?.length ?? "-");
 
 export function formatBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -39,7 +41,7 @@ export function columns(header: readonly string[], rows: readonly (readonly stri
   return [line(header), ...rows.map(line)];
 }
 
-const STATUS_HEADER = ["RUNNER", "THREADS", "RUNNING", "CPU", "RSS", "OBJECTS", "BYTES", "CALLS", "FAILURES"];
+const STATUS_HEADER = ["RUNNER", "THREADS", "RUNNING", "CPU", "RSS", "OBJECTS", "BYTES", "CALLS", "FAILURES", "ACTORS"];
 
 /** `strand status`: a table of the runners, unreachable ones saying why, and a total. */
 export function statusLines(runners: readonly RunnerLine[]): string[] {
@@ -48,11 +50,11 @@ export function statusLines(runners: readonly RunnerLine[]): string[] {
     if (x === undefined) return [r.address, `unreachable: ${r.error ?? "no report"}`];
     return [
       r.address, String(x.usage.threads), String(x.usage.running), cpuOf(r), formatBytes(x.usage.rss),
-      String(x.stats.objects), formatBytes(x.stats.objectBytes), String(x.stats.calls), String(x.stats.failures),
+      String(x.stats.objects), formatBytes(x.stats.objectBytes), String(x.stats.calls), String(x.stats.failures), actorsOf(x.stats),
     ];
   });
   // An unreachable runner's message runs across the columns: left out of the widths.
-  const table = columns(STATUS_HEADER, rows.filter((r) => r.length > 2), new Set([1, 2, 3, 4, 5, 6, 7, 8]));
+  const table = columns(STATUS_HEADER, rows.filter((r) => r.length > 2), new Set([1, 2, 3, 4, 5, 6, 7, 8, 9]));
   const out = [table[0]!];
   let k = 1;
   for (const r of rows) out.push(r.length > 2 ? table[k++]! : `${r[0]}  ${r[1]}`);
@@ -63,11 +65,14 @@ export function statusLines(runners: readonly RunnerLine[]): string[] {
 function total(runners: readonly RunnerLine[]): string {
   const up = runners.filter((r) => r.report !== undefined).map((r) => r.report!);
   const sum = (f: (x: { stats: RunnerStats; usage: RunnerUsage }) => number): number => up.reduce((s, x) => s + f(x), 0);
+  const actors = sum((x) => x.stats.actorCount ?? x.stats.actors?.length ?? 0);
+  const waiting = sum((x) => x.stats.actorMailbox ?? 0);
   return `${up.length} of ${runners.length} runners up · ${sum((x) => x.usage.running)} running on ${sum((x) => x.usage.threads)} threads · `
-    + `${sum((x) => x.stats.objects)} objects (${formatBytes(sum((x) => x.stats.objectBytes))}) · ${sum((x) => x.stats.calls)} calls, ${sum((x) => x.stats.failures)} failed`;
+    + `${sum((x) => x.stats.objects)} objects (${formatBytes(sum((x) => x.stats.objectBytes))}) · ${sum((x) => x.stats.calls)} calls, ${sum((x) => x.stats.failures)} failed`
+    + (actors === 0 ? "" : ` · ${actors} ${actors === 1 ? "actor" : "actors"}, ${waiting} ${waiting === 1 ? "call" : "calls"} in their mailboxes`);
 }
 
-const TOP_HEADER = ["RUNNER", "BUSY", "RUNNING", "CPU", "RSS", "HEAP", "OBJECTS", "BYTES", "CALLS/S", "CALLS", "FAILED"];
+const TOP_HEADER = ["RUNNER", "BUSY", "RUNNING", "CPU", "RSS", "HEAP", "OBJECTS", "BYTES", "CALLS/S", "CALLS", "FAILED", "ACTORS"];
 
 /** Threads busy as a bar: `[##--]`. */
 export function busyBar(running: number, threads: number, max = 16): string {
@@ -84,10 +89,10 @@ export function topScreen(runners: readonly RunnerLine[], o: { now: Date; width:
     return [
       r.address, busyBar(x.usage.running, x.usage.threads), `${x.usage.running}/${x.usage.threads}`, cpuOf(r),
       formatBytes(x.usage.rss), formatBytes(x.usage.heapUsed), String(x.stats.objects), formatBytes(x.stats.objectBytes),
-      r.callsPerSec === undefined ? "-" : r.callsPerSec.toFixed(1), String(x.stats.calls), String(x.stats.failures),
+      r.callsPerSec === undefined ? "-" : r.callsPerSec.toFixed(1), String(x.stats.calls), String(x.stats.failures), actorsOf(x.stats),
     ];
   });
-  const table = columns(TOP_HEADER, rows.filter((r) => r.length > 2), new Set([2, 3, 4, 5, 6, 7, 8, 9, 10]));
+  const table = columns(TOP_HEADER, rows.filter((r) => r.length > 2), new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]));
   const lines = [`strand top · ${o.now.toLocaleTimeString("en-GB")} · every ${o.intervalMs / 1000} s · q to quit`, "", table[0]!];
   let k = 1;
   for (const r of rows) lines.push(r.length > 2 ? table[k++]! : `${r[0]}  ${r[1]}`);
@@ -103,6 +108,7 @@ export function topPlainLines(runners: readonly RunnerLine[], now: Date): string
     if (x === undefined) return `${time} ${r.address} state=${r.error === undefined ? "waiting" : "lost"}${r.error === undefined ? "" : ` error=${JSON.stringify(r.error)}`}`;
     return `${time} ${r.address} state=up threads=${x.usage.threads} running=${x.usage.running} cpu=${cpuOf(r)} rss=${x.usage.rss} `
       + `heap=${x.usage.heapUsed} objects=${x.stats.objects} bytes=${x.stats.objectBytes} calls=${x.stats.calls} `
-      + `calls_per_s=${r.callsPerSec === undefined ? "-" : r.callsPerSec.toFixed(1)} failures=${x.stats.failures}`;
+      + `calls_per_s=${r.callsPerSec === undefined ? "-" : r.callsPerSec.toFixed(1)} failures=${x.stats.failures} `
+      + `actors=${actorsOf(x.stats)} actor_mailbox=${x.stats.actorMailbox ?? "-"}`;
   });
 }

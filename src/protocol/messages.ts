@@ -151,8 +151,15 @@ export interface RunnerStats {
   goroutines: number;
   /** WebAssembly modules compiled (once per content hash; absent from older runners). */
   wasmCompiles?: number | null | undefined;
-  /** The actors living on this runner (absent from older runners). */
+  /**
+   * The actors living on this runner (absent from older runners): all of them in Stats; in
+   * Activity, the busiest (deepest mailboxes first) up to a bound, `actorCount` saying how many live.
+   */
   actors?: ActorStat[] | null | undefined;
+  /** Actors living on this runner, all of them (absent from older runners). */
+  actorCount?: number | null | undefined;
+  /** Calls waiting in the mailboxes of all of this runner's actors (absent from older runners and from Stats). */
+  actorMailbox?: number | null | undefined;
 }
 
 /** One actor as its runner reports it. */
@@ -194,6 +201,7 @@ const runnerStats = record<RunnerStats>("runner statistics", {
   calls: num, failures: num, inFlight: num, codeFetches: num, codeBytesReceived: num, codeLoads: num, cachedModules: num,
   sessions: num, workerRestarts: num, batches: num, batchedCalls: num, objects: num, objectBytes: num, objectBytesLimit: num,
   objectFetches: num, objectBytesFetched: num, objectsServed: num, channelOpsRelayed: num, goroutines: num, wasmCompiles: maybe(num), actors: maybe(listOf(actorStat)),
+  actorCount: maybe(num), actorMailbox: maybe(num),
 });
 
 /** A message's fields after its type, in order: a name (for errors) and a kind each. */

@@ -159,6 +159,7 @@ export class RunnerDaemon {
       load: () => ({ threads: this.executor.threads, running: this.executor.runningCalls + (this.executor.lanes?.counters[LANE_COUNTER.inFlight] ?? 0) }),
       setRecording: (on, merge) => this.executor.lanes?.setRecording(on, merge),
       flushThreads: () => this.executor.lanes?.flushSpans() ?? Promise.resolve(),
+      actors: (timeoutMs) => (this.executor.lanes?.hasActorThreads === true ? this.executor.lanes.actorStats(timeoutMs) : undefined),
     });
     this.peers.feed = this.feed; // runner-to-runner fetches are spans too
     this.executor.lanes?.onSpans((json, count, dropped) => this.feed.addFromThread(json, count, dropped));
@@ -257,7 +258,7 @@ export class RunnerDaemon {
       batches: this.executor.batches, batchedCalls: this.executor.batchedJobs,
       objects: this.store.size, objectBytes: this.store.used, objectBytesLimit: this.store.limit,
       objectFetches: this.store.fetches, objectBytesFetched: this.store.bytesFetched, objectsServed: this.store.served,
-      channelOpsRelayed: this.channelOpsRelayed, goroutines: lane("goroutines"),
+      channelOpsRelayed: this.channelOpsRelayed, goroutines: lane("goroutines"), actorCount: this.executor.actors,
     };
   }
 

@@ -50,6 +50,8 @@ export class LaneRegistry {
   private actorThread: ((threadId: number) => void) | undefined;
   private actorCount: ((m: { threadId: number; count: number; born: string[]; gone: string[] }) => void) | undefined;
   private readonly actorReports = new Map<number, { waiting: Set<number>; actors: ActorStat[]; done: () => void }>();
+  /** Each actor thread's last answer: it stands in for a thread too busy to answer in time. */
+  private readonly lastActorReport = new Map<number, ActorStat[]>();
   private nextActorReport = 0;
 
   constructor() {
@@ -68,6 +70,7 @@ export class LaneRegistry {
       this.chanHandler?.threadGone(w.id);
       for (const l of this.goneListeners) l(w.id);
       for (const f of [...this.flushes.values()]) this.flushAnswered(f, w.id);
+      this.lastActorReport.delete(w.id);
       for (const r of [...this.actorReports.values()]) if (r.waiting.delete(w.id) && r.waiting.size === 0) r.done();
       this.live.delete(w.id);
       this.ports.delete(w.id);
@@ -103,7 +106,17 @@ export class LaneRegistry {
     this.actorCount = count;
   }
 
-  /** What every actor thread says of its actors (after at most `timeoutMs`: a thread in a long call cannot answer). */
+  /** Whether the actor pool has live threads (no actor was ever spawned here: none). */
+  get hasActorThreads(): boolean {
+    for (const t of this.actorThreadIds) if (this.live.has(t)) return true;
+    return false;
+  }
+
+  /**
+   * What every actor thread says of its actors, after at most `timeoutMs`. A thread busy with
+   * a long synchronous method cannot answer: its last answer stands in (late, but its actors
+   * are not left out: a name lookup would miss them, a dashboard would show them gone).
+   */
   actorStats(timeoutMs = 1000): Promise<ActorStat[]> {
     const waiting = new Set([...this.actorThreadIds].filter((t) => this.live.has(t)));
     if (waiting.size === 0) return Promise.resolve([]);
@@ -114,6 +127,7 @@ export class LaneRegistry {
       const done = (): void => {
         clearTimeout(timer);
         this.actorReports.delete(request);
+        for (const t of waiting) actors.push(...(this.lastActorReport.get(t) ?? []));
         resolve(actors);
       };
       this.actorReports.set(request, { waiting, actors, done });
@@ -209,6 +223,7 @@ export class LaneRegistry {
       case "goroutines-ready": return this.actorThreadIds.has(m.threadId) ? this.actorThread?.(m.threadId) : this.goroutineThread?.(m.threadId);
       case "actor-count": return this.actorCount?.(m);
       case "actor-report": {
+        if (this.live.has(m.threadId)) this.lastActorReport.set(m.threadId, m.actors);
         const r = this.actorReports.get(m.request);
         if (r === undefined || !r.waiting.delete(m.threadId)) return;
         r.actors.push(...m.actors);

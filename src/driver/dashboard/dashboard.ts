@@ -5,7 +5,8 @@ import type { ChannelStats } from "../../channels/channel-home.ts";
 import { announcement, listenAddress, type DashboardOptions } from "./options.ts";
 import { isLoopback } from "../../transport/loopback.ts";
 import { DashboardServer } from "./server.ts";
-import type { DashboardSource, DriverRunner, RunnerChangeListener } from "./source.ts";
+import { functionOf } from "../../protocol/function-name.ts";
+import type { DashboardSource, DriverActor, DriverRunner, RunnerChangeListener } from "./source.ts";
 import { DashboardModel, DEFAULT_LIMITS, type CallInfo, type ErrorInfo, type ModelLimits } from "./view-model.ts";
 
 /**
@@ -36,8 +37,8 @@ export interface DashboardSettings extends DashboardOptions {
 
 const DEFAULT_INTERVAL_MS = 500;
 
-/** A call as the model hears it. */
-const callInfo = (c: PendingCall): CallInfo => ({ seq: c.seq, name: c.exportName, rank: c.rank, runner: c.link?.address });
+/** A call as the model hears it (an actor's as Class.method: its export name holds the actor's id). */
+const callInfo = (c: PendingCall): CallInfo => ({ seq: c.seq, name: functionOf(c.exportName), rank: c.rank, runner: c.link?.address });
 
 /** An error as the page shows it: the remote stack where there is one, then its causes. */
 export function errorInfo(e: Error): ErrorInfo {
@@ -62,13 +63,18 @@ export async function startDashboard(source: DashboardSource, settings: Dashboar
   const { host, port, defaultPort } = listenAddress(settings.listen);
   const intervalMs = settings.intervalMs ?? DEFAULT_INTERVAL_MS;
   const model = new DashboardModel({ ...DEFAULT_LIMITS, ...settings.limits }, settings.self);
-  // What the driver knows of its runners and channels, read once per update, not per viewer.
-  let driver: { runners: readonly DriverRunner[]; channels: readonly ChannelStats[] } = { runners: source.runners, channels: source.stats.channels };
+  // What the driver knows of its runners, channels and actors, read once per update, not per viewer.
+  type Known = { runners: readonly DriverRunner[]; channels: readonly ChannelStats[]; actors: readonly DriverActor[] };
+  const read = (): Known => {
+    const stats = source.stats;
+    return { runners: source.runners, channels: stats.channels, actors: stats.actors ?? [] };
+  };
+  let driver = read();
   const tls = settings.tls === undefined ? undefined : loadTls(settings.tls);
   if (tls !== undefined && (tls.cert === undefined || tls.key === undefined)) throw new TypeError("dashboard: HTTPS needs a certificate and its key (tls: { cert, key })");
   const server = await DashboardServer.start(
     { host, port, defaultPort, token: settings.token ?? settings.clusterToken, tls },
-    { picture: (since) => model.picture(Date.now(), driver.runners, driver.channels, since) },
+    { picture: (since) => model.picture(Date.now(), driver.runners, driver.channels, since, driver.actors) },
   );
   const observer: CallObserver = {
     submitted: (c) => model.submitted(callInfo(c), Date.now()),
@@ -88,7 +94,7 @@ export async function startDashboard(source: DashboardSource, settings: Dashboar
     throw err;
   }
   const timer = setInterval(() => {
-    driver = { runners: source.runners, channels: source.stats.channels };
+    driver = read();
     server.push();
   }, intervalMs);
   timer.unref();

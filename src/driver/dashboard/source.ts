@@ -12,6 +12,20 @@ export interface DriverRunner {
   readonly bytesReceived: number;
 }
 
+/** An actor as this driver knows it (the cluster's `stats.actors`): where it lives, its state and restarts. */
+export interface DriverActor {
+  readonly id: string;
+  readonly className: string;
+  readonly name: string | undefined;
+  readonly runner: string | undefined;
+  readonly state: string;
+  readonly restarts: number;
+  /** Spawned by this driver (else: reached through a handle it was given). */
+  readonly owned: boolean;
+  /** This driver's calls to it not sent yet (waiting for their turn, their inputs, or a restart). */
+  readonly queued: number;
+}
+
 /** A runner lost, left or joined (the cluster's "runner" event, as much as the page needs). */
 export interface RunnerChange {
   readonly type: "lost" | "left" | "joined";
@@ -31,7 +45,7 @@ export interface DashboardSource {
   /** This driver's own calls: made, sent, settled (with the error, remote stack and all). */
   observe(observer: CallObserver): () => void;
   readonly runners: readonly DriverRunner[];
-  readonly stats: { readonly channels: readonly ChannelStats[] };
+  readonly stats: { readonly channels: readonly ChannelStats[]; readonly actors?: readonly DriverActor[] };
   on(event: "runner", listener: RunnerChangeListener): unknown;
   off(event: "runner", listener: RunnerChangeListener): unknown;
 }

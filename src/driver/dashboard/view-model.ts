@@ -3,13 +3,15 @@ import type { RunnerUsage, Span } from "../../protocol/activity.ts";
 import { functionOf } from "../../protocol/function-name.ts";
 import type { ChannelStats } from "../../channels/channel-home.ts";
 import type { RunnerActivity } from "../observe/runner-watch.ts";
-import type { DriverRunner, RunnerChange } from "./source.ts";
+import type { DriverActor, DriverRunner, RunnerChange } from "./source.ts";
 
 // What the dashboard page shows, kept from two feeds: the runners' activity (every driver's
 // work, as spans, counters and usage) and this driver's own calls (made, sent, settled, with
 // full errors). No clock and no I/O here: every event brings its time, and `picture` turns
 // the state into the JSON the page draws. Memory is bounded: spans of the last `windowMs` (at
-// most `maxSpans`), the last `maxErrors` errors, `maxJobs` jobs, `maxFunctions` functions.
+// most `maxSpans`), the last `maxErrors` errors, `maxJobs` jobs, `maxFunctions` functions; a
+// picture lists at most `maxActors` actors (the busiest), kept nowhere but in the runners' last
+// reports and the driver's own list.
 
 export interface ModelLimits {
   /** How far back the task stream goes. */
@@ -22,10 +24,14 @@ export interface ModelLimits {
   maxFunctions: number;
   /** Characters kept of an error's message and stack. */
   maxErrorText: number;
+  /** Actors one picture lists (the busiest first), and of those ended, the latest. */
+  maxActors: number;
+  maxDeadActors: number;
 }
 
 export const DEFAULT_LIMITS: ModelLimits = {
   windowMs: 120_000, maxSpans: 20_000, maxSpansPerPicture: 4_000, maxErrors: 50, maxJobs: 20, maxFunctions: 500, maxErrorText: 8_000,
+  maxActors: 200, maxDeadActors: 20,
 };
 
 /** One of this driver's calls, as the observer adapter reports it. */
@@ -129,6 +135,28 @@ export interface JobRow {
   ranks: RankRow[];
 }
 
+export type ActorState = "starting" | "alive" | "restarting" | "dead";
+
+export interface ActorRow {
+  id: string;
+  className: string;
+  name: string | null;
+  /** Where it lives (null: nowhere yet, starting or restarting). */
+  runner: string | null;
+  /** As this driver knows it for its own and those it holds handles to; "alive" for others' actors a runner reports. */
+  state: ActorState;
+  /** From its runner's last report (null: none lists it: not placed yet, ended, or beyond the runner's bound). */
+  mailbox: number | null;
+  running: number | null;
+  calls: number | null;
+  /** Times it was started again after its runner or thread was lost. */
+  restarts: number;
+  /** This driver's calls to it not sent yet (null: not one this driver calls). */
+  queued: number | null;
+  /** Spawned by this driver. */
+  mine: boolean;
+}
+
 /**
  * A span on the page: [seq, runner, thread, name, start ms, duration ms, ok, error]. Start is
  * on this host's clock (the runner's, shifted by the offset measured from its reports).
@@ -146,6 +174,12 @@ export interface Picture {
   errors: ErrorRow[];
   channels: ChannelRow[];
   jobs: JobRow[];
+  /** The busiest actors (deepest mailboxes first), at most `maxActors`. */
+  actors: ActorRow[];
+  /** Actors alive in all: what the runners count (their reports list only their busiest), and this driver's not on any of them. */
+  actorCount: number;
+  /** Calls waiting in the mailboxes of all of them. */
+  actorMailbox: number;
   /** Spans after the one the viewer had (`since`), oldest first. */
   spans: SpanRow[];
   /** The last span's seq: the viewer's next `since`. */
@@ -188,6 +222,9 @@ interface JobState {
   ended: number | null;
   ranks: RankRow[];
 }
+
+const ACTOR_STATES: ReadonlySet<string> = new Set<ActorState>(["starting", "alive", "restarting", "dead"]);
+const actorState = (s: string): ActorState => (ACTOR_STATES.has(s) ? (s as ActorState) : "alive");
 
 /** Cuts text to `max` characters, saying so. */
 const cut = (s: string, max: number): string => (s.length <= max ? s : `${s.slice(0, max)}… (${s.length - max} more characters)`);
@@ -342,9 +379,10 @@ export class DashboardModel {
 
   /**
    * What the page shows now. `driver`: the runners as this driver sees them (alive, threads,
-   * its traffic); `channels`: those homed here; `since`: the last span the viewer has.
+   * its traffic); `channels`: those homed here; `since`: the last span the viewer has;
+   * `actors`: those this driver spawned or holds handles to.
    */
-  picture(now: number, driver: readonly DriverRunner[], channels: readonly ChannelStats[], since = 0): Picture {
+  picture(now: number, driver: readonly DriverRunner[], channels: readonly ChannelStats[], since = 0, actors: readonly DriverActor[] = []): Picture {
     this.trim(now);
     const known = new Map(driver.map((d) => [d.address, d]));
     const addresses = [...new Set([...driver.map((d) => d.address), ...this.runners.keys()])];
@@ -373,6 +411,7 @@ export class DashboardModel {
         done: f.done + f.othersDone, failed: f.failed + f.othersFailed,
         meanMs: f.spanCount === 0 ? null : f.spanMicros / f.spanCount / 1000,
       }));
+    const act = this.actors(runners, actors);
     // Seqs increase along the array: the first one after `since`, by bisection.
     let from = this.head;
     let to = this.spans.length;
@@ -393,8 +432,60 @@ export class DashboardModel {
         id: j.id, function: j.function, size: j.ranks.length, started: j.started, ended: j.ended, ranks: j.ranks.map((r) => ({ ...r })),
         state: j.ranks.some((r) => r.state === "failed") ? "failed" : j.ended === null ? "running" : "done",
       })),
+      actors: act.rows, actorCount: act.count, actorMailbox: act.mailbox,
       spans, lastSpan: this.spanSeq, droppedSpans: this.dropped, skippedSpans: skipped,
     };
+  }
+
+  /**
+   * The actors: what the live runners last listed of theirs (mailboxes, calls), joined by id
+   * with what this driver knows of its own and of those it holds handles to (its state is
+   * fresher: a kill or a loss is known here before the runner's next report).
+   */
+  private actors(runners: readonly RunnerRow[], mine: readonly DriverActor[]): { rows: ActorRow[]; count: number; mailbox: number } {
+    const rows = new Map<string, ActorRow>();
+    const reporting = new Set<string>();
+    let count = 0;
+    let mailbox = 0;
+    for (const row of runners) {
+      const s = this.runners.get(row.address)?.stats;
+      if (!row.alive || s?.actors == null) continue;
+      reporting.add(row.address);
+      count += s.actorCount ?? s.actors.length;
+      mailbox += s.actorMailbox ?? s.actors.reduce((n, a) => n + a.mailbox, 0);
+      for (const a of s.actors) {
+        rows.set(a.id, {
+          id: a.id, className: a.className, name: a.name, runner: row.address, state: "alive", mailbox: a.mailbox, running: a.running, calls: a.calls,
+          restarts: a.incarnation, queued: null, mine: false,
+        });
+      }
+    }
+    const dead: ActorRow[] = [];
+    for (const d of mine) {
+      const state = actorState(d.state);
+      const r = rows.get(d.id);
+      if (state !== "dead" && (d.runner === undefined || !reporting.has(d.runner))) count++;
+      if (r !== undefined) {
+        r.state = state;
+        r.restarts = Math.max(r.restarts, d.restarts);
+        r.queued = d.queued;
+        r.mine = d.owned;
+        continue;
+      }
+      const row: ActorRow = {
+        id: d.id, className: d.className, name: d.name ?? null, runner: state === "alive" ? d.runner ?? null : null, state,
+        mailbox: null, running: null, calls: null, restarts: d.restarts, queued: d.queued, mine: d.owned,
+      };
+      // The driver keeps what it knew of every actor that ended: the latest few are shown.
+      if (state === "dead") {
+        dead.push(row);
+        if (dead.length > this.limits.maxDeadActors) dead.shift();
+      } else rows.set(d.id, row);
+    }
+    const order: Record<ActorState, number> = { restarting: 0, starting: 1, alive: 2, dead: 3 };
+    const live = [...rows.values()].sort((a, b) => order[a.state] - order[b.state] || (b.mailbox ?? 0) - (a.mailbox ?? 0)
+      || (b.running ?? 0) - (a.running ?? 0) || a.className.localeCompare(b.className) || a.id.localeCompare(b.id));
+    return { rows: [...live, ...dead.reverse()].slice(0, this.limits.maxActors), count, mailbox };
   }
 
   // ---- bounds

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { StrandError } from "../../errors.ts";
+import { functionOf } from "../../protocol/function-name.ts";
 import { DRIVER } from "../../protocol/metrics/catalogue.ts";
 import { MetricsEndpoint, type MetricsAddress } from "../../protocol/metrics/endpoint.ts";
 import { render, Samples } from "../../protocol/metrics/exposition.ts";
@@ -13,8 +14,14 @@ export interface MetricsSubject {
   on(event: "runner", listener: (event: { type: "lost" | "left" | "joined"; address: string }) => void): unknown;
   off(event: "runner", listener: (event: { type: "lost" | "left" | "joined"; address: string }) => void): unknown;
   readonly runners: readonly { address: string; alive: boolean; bytesSent: number; bytesReceived: number }[];
-  readonly stats: { resent: number; queued: number; objects: number; objectBytes: number; codeBytesSent: number; channels: readonly unknown[] };
+  readonly stats: {
+    resent: number; queued: number; objects: number; objectBytes: number; codeBytesSent: number; channels: readonly unknown[];
+    actors: readonly { state: string; restarts: number; owned: boolean }[];
+  };
 }
+
+/** The actor states the driver's gauge has a series for (dead ones are not counted: they are gone). */
+const ACTOR_STATES = ["starting", "alive", "restarting"] as const;
 
 /** A total read from state that may drop (a link replaced after a loss): reported so that it never goes down. */
 class Monotonic {
@@ -52,6 +59,7 @@ export class DriverMetrics implements CallObserver {
   private readonly resent = new Monotonic();
   private readonly codeBytes = new Monotonic();
   private readonly objectBytes = new Monotonic();
+  private readonly actorRestarts = new Monotonic();
   private readonly stopObserving: () => void;
   private endpoint: MetricsEndpoint | undefined;
 
@@ -99,7 +107,8 @@ export class DriverMetrics implements CallObserver {
 
   submitted(call: PendingCall): void {
     this.inFlight++;
-    this.calls.started(call.exportName);
+    // An actor's calls are named Class.method (their export name holds the actor's id: a label per actor would be unbounded).
+    this.calls.started(functionOf(call.exportName));
   }
 
   sent(call: PendingCall): void {
@@ -108,7 +117,7 @@ export class DriverMetrics implements CallObserver {
 
   settled(call: PendingCall, error: Error | undefined): void {
     this.inFlight--;
-    this.calls.settled(call.exportName, (call.settledAt - call.submittedAt) / 1000, error === undefined ? undefined : errorCode(error));
+    this.calls.settled(functionOf(call.exportName), (call.settledAt - call.submittedAt) / 1000, error === undefined ? undefined : errorCode(error));
   }
 
   jobStarted(_job: JobInfo): void {
@@ -155,6 +164,14 @@ export class DriverMetrics implements CallObserver {
     s.value(DRIVER.jobsStarted, this.jobsStarted);
     s.value(DRIVER.jobsFailed, this.jobsFailed);
     s.histogram(DRIVER.jobDuration, [[{}, this.jobDuration.snapshot()]]);
+    const actors: Record<string, number> = {};
+    let restarts = 0;
+    for (const a of stats.actors) {
+      if (a.state !== "dead") actors[a.state] = (actors[a.state] ?? 0) + 1;
+      if (a.owned) restarts += a.restarts;
+    }
+    s.counts(DRIVER.actors, actors, ACTOR_STATES);
+    s.value(DRIVER.actorRestarts, this.actorRestarts.read(restarts));
     return render(s);
   }
 

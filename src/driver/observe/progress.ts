@@ -1,4 +1,5 @@
 import type { CallObserver, PendingCall } from "../calls/call.ts";
+import { functionOf } from "../../protocol/function-name.ts";
 
 /** One function's calls, in a snapshot. */
 export interface FunctionCounts {
@@ -77,7 +78,7 @@ export class CallCounts implements CallObserver {
       this.rate.start(performance.now());
     }
     this.submittedN++;
-    this.fn(call.exportName).submitted++;
+    this.fn(functionOf(call.exportName)).submitted++;
     this.changed();
   }
 
@@ -85,7 +86,7 @@ export class CallCounts implements CallObserver {
 
   settled(call: PendingCall, error: Error | undefined): void {
     if (this.firstSeq === 0 || call.seq < this.firstSeq) return;
-    const f = this.fn(call.exportName);
+    const f = this.fn(functionOf(call.exportName));
     if (error === undefined) {
       this.doneN++;
       f.done++;

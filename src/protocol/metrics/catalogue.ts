@@ -28,6 +28,8 @@ export const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256] as const;
 export const MAX_FUNCTIONS = 64;
 /** The function label value calls beyond MAX_FUNCTIONS are counted under. */
 export const OTHER = "other";
+/** Distinct actor classes one process labels its actor gauges with; further classes share "other". */
+export const MAX_CLASSES = 64;
 
 const counter = (name: string, help: string, labels: readonly string[] = []): MetricSpec => ({ name, type: "counter", help, labels });
 const gauge = (name: string, help: string, labels: readonly string[] = []): MetricSpec => ({ name, type: "gauge", help, labels });
@@ -71,6 +73,9 @@ export const RUNNER = {
   codeBytes: counter("strand_runner_code_fetched_bytes_total", "Bytes of module bundles fetched from drivers."),
   moduleLoads: counter("strand_runner_module_loads_total", "Module imports by worker threads (once per module per thread)."),
   wasmCompiles: counter("strand_runner_wasm_compiles_total", "WebAssembly modules compiled (once per content hash and memory limit, for all threads)."),
+  actors: gauge("strand_runner_actors", "Actors living on this runner, by class.", ["class"]),
+  actorMailbox: gauge("strand_runner_actor_mailbox_depth", "Calls waiting in the mailboxes of this runner's actors (not running yet), by class.", ["class"]),
+  actorCallsRunning: gauge("strand_runner_actor_calls_running", "Actor method calls running on this runner now (an async one while it awaits), by class.", ["class"]),
 } as const;
 
 export const DRIVER = {
@@ -96,6 +101,8 @@ export const DRIVER = {
   jobsStarted: counter("strand_driver_spmd_jobs_started_total", "SPMD jobs started."),
   jobsFailed: counter("strand_driver_spmd_jobs_failed_total", "SPMD jobs that failed (a rank failed, the job was aborted)."),
   jobDuration: histogram("strand_driver_spmd_job_duration_seconds", "Duration of a finished SPMD job, from start to its last rank settling.", SECONDS_BUCKETS),
+  actors: gauge("strand_driver_actors", "Actors this driver spawned or holds handles to, by state (starting, alive, restarting).", ["state"]),
+  actorRestarts: counter("strand_driver_actor_restarts_total", "Times an actor this driver spawned was started again after its runner or thread was lost."),
 } as const;
 
 /** Every spec of a catalogue object (nested call specs included). */

@@ -1,4 +1,4 @@
-import type { RunnerStats } from "../../protocol/messages.ts";
+import type { ActorStat, RunnerStats } from "../../protocol/messages.ts";
 import { epochMicros, MIN_WATCH_MS, type RunnerUsage, type SpanTuple } from "../../protocol/activity.ts";
 
 /**
@@ -28,6 +28,24 @@ interface Watch {
 /** Spans one watcher holds between two messages; beyond, they are counted as dropped. */
 const MAX_HELD = 50_000;
 
+/**
+ * Actors one Activity lists at most (the busiest): a runner may host 10,000 idle actors, and a
+ * watcher hears from it every half second. Their count and the calls waiting in all their
+ * mailboxes come whole.
+ */
+export const MAX_ACTORS_REPORTED = 100;
+
+/** How long an Activity waits for the actor threads' answers (a busy one's last answer stands in). */
+const ACTORS_WAIT_MS = 250;
+
+/** What an Activity says of the actors: the busiest `max`, how many there are, the calls waiting in all their mailboxes. */
+export function actorFields(all: readonly ActorStat[], max = MAX_ACTORS_REPORTED): Pick<RunnerStats, "actors" | "actorCount" | "actorMailbox"> {
+  let waiting = 0;
+  for (const a of all) waiting += a.mailbox;
+  const busiest = all.length <= max ? [...all] : [...all].sort((a, b) => b.mailbox - a.mailbox || b.running - a.running || b.calls - a.calls).slice(0, max);
+  return { actors: busiest, actorCount: all.length, actorMailbox: waiting };
+}
+
 export interface FeedSource {
   stats(): RunnerStats;
   /** Worker threads, and calls running on them now. */
@@ -36,6 +54,8 @@ export interface FeedSource {
   setRecording(on: boolean, merge: number): void;
   /** Has every thread hand over the spans it holds; resolves once they have (or after a bound). */
   flushThreads(): Promise<void>;
+  /** The actors living here, asked of their threads (waiting at most `timeoutMs`); undefined while the runner has no actor threads. */
+  actors?(timeoutMs: number): Promise<ActorStat[]> | undefined;
 }
 
 /**
@@ -140,7 +160,15 @@ export class ActivityFeed {
     return p;
   }
 
+  /** Sends `w` an Activity now, or once the actor threads have said what their actors are doing. */
   private send(w: Watcher, flushed?: number): void {
+    const asking = this.source.actors?.(ACTORS_WAIT_MS);
+    // No actor threads: none lives here (said as such, so that a watcher tells it from a runner that does not say).
+    if (asking === undefined) return this.deliver(w, flushed, this.source.actors === undefined ? undefined : []);
+    void asking.then((actors) => this.deliver(w, flushed, actors));
+  }
+
+  private deliver(w: Watcher, flushed: number | undefined, actors: readonly ActorStat[] | undefined): void {
     const x = this.watches.get(w);
     if (x === undefined) return;
     const now = performance.now();
@@ -160,6 +188,7 @@ export class ActivityFeed {
     x.mine = [];
     x.count = 0;
     x.dropped = 0;
-    w.sendActivity(epochMicros(now), this.source.stats(), usage, count, chunks, dropped, flushed);
+    const stats = this.source.stats();
+    w.sendActivity(epochMicros(now), actors === undefined ? stats : { ...stats, ...actorFields(actors) }, usage, count, chunks, dropped, flushed);
   }
 }

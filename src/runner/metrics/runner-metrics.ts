@@ -7,6 +7,7 @@ import { addCalls, addCounts, addHistograms, Histo, type CountsSnapshot } from "
 import type { ExecutorMetrics } from "../executor.ts";
 import type { LaneRegistry } from "../lane-registry.ts";
 import { ThreadChannel, type ThreadMetricsSnapshot, type ToMainThread, type ToWorkerThreads } from "../thread-messages.ts";
+import { ActorGauges } from "./actor-gauges.ts";
 import { ByteMeter, PEER_KINDS } from "./byte-meter.ts";
 
 /** What the runner's state says at a scrape, beyond what its threads counted. */
@@ -53,6 +54,7 @@ export class RunnerMetrics implements ExecutorMetrics {
   /** What threads that are gone had counted. */
   private readonly retired = emptyThread();
   private readonly channel: ThreadChannel<ToWorkerThreads, ToMainThread> | undefined;
+  private readonly actorGauges = new ActorGauges();
   private round = 0;
   private roundDone: (() => void) | undefined;
   private endpoint: MetricsEndpoint | undefined;
@@ -117,7 +119,8 @@ export class RunnerMetrics implements ExecutorMetrics {
   }
 
   async render(): Promise<string> {
-    const threads = await this.ask();
+    // The actor threads are asked as the others are, with the same bound (a busy one's last answer stands in).
+    const [threads, actors] = await Promise.all([this.ask(), this.lanes?.hasActorThreads === true ? this.lanes.actorStats(THREAD_ANSWER_MS) : []]);
     const r = this.read();
     const s = new Samples();
     const main = this.bytes.snapshot();
@@ -147,6 +150,10 @@ export class RunnerMetrics implements ExecutorMetrics {
     s.value(RUNNER.codeBytes, r.stats.codeBytesReceived);
     s.value(RUNNER.moduleLoads, r.stats.codeLoads);
     s.value(RUNNER.wasmCompiles, r.stats.wasmCompiles ?? 0);
+    const a = this.actorGauges.read(actors);
+    s.counts(RUNNER.actors, a.actors, a.known);
+    s.counts(RUNNER.actorMailbox, a.mailbox, a.known);
+    s.counts(RUNNER.actorCallsRunning, a.running, a.known);
     return render(s);
   }
 

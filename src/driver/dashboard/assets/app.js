@@ -86,6 +86,7 @@
     renderProgress(p);
     renderErrors(p);
     renderChannels(p);
+    renderActors(p);
     renderJobs(p);
     renderLegend();
     drawStream();
@@ -203,6 +204,24 @@
       el("td", { class: c.broken ? "state-failed" : "" }, c.broken ? "broken" : c.closed ? "closed" : "open"),
     )));
     $("#channels .empty").textContent = p.channels.length > 0 ? "" : p.calls ? "No channels homed in this driver." : "Channels live in the driver that made them: open that driver's dashboard to see them.";
+  }
+
+  function renderActors(p) {
+    if (!changed("actors", [p.actors, p.actorCount, p.actorMailbox, p.calls])) return;
+    $("#actors tbody").replaceChildren(...p.actors.map((a) => el("tr", { "data-actor": a.id, "data-class": a.className, class: a.state === "dead" ? "lost" : "" },
+      el("td", { class: "name", title: `${a.id}${a.mine ? " · spawned by this driver" : ""}` }, a.className, a.name === null ? "" : ` "${a.name}"`),
+      el("td", { class: "runner" }, a.runner ?? "–"),
+      el("td", { class: `state state-${a.state}` }, a.state),
+      el("td", { class: "num mailbox" }, num(a.mailbox)),
+      el("td", { class: "num running" }, num(a.running)),
+      el("td", { class: "num calls" }, num(a.calls)),
+      el("td", { class: "num restarts" }, num(a.restarts)),
+      el("td", { class: "num queued" }, num(a.queued)),
+    )));
+    const live = p.actors.filter((a) => a.state !== "dead").length;
+    $("#actors-count").textContent = p.actorCount === 0 && p.actors.length === 0 ? ""
+      : `${num(p.actorCount)} alive · ${num(p.actorMailbox)} calls waiting${live < p.actorCount ? ` · the ${num(live)} busiest shown` : ""}`;
+    $("#actors .empty").textContent = p.actors.length > 0 ? "" : "No actors.";
   }
 
   function renderJobs(p) {

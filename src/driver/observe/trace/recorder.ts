@@ -164,7 +164,9 @@ export class TraceRecorder implements CallObserver {
     for (const a of args.attachments) argBytes += a.byteLength;
     c.seq[r] = call.seq;
     c.name[r] = this.intern(call.exportName);
-    c.label[r] = call.rank === undefined ? c.name[r]! : this.intern(call.label);
+    // A rank's label adds its rank; an actor's is Class.method (its export name holds the actor's id).
+    const label = call.label;
+    c.label[r] = label === call.exportName ? c.name[r]! : this.intern(label);
     c.rank[r] = call.rank ?? -1;
     c.submitted[r] = micros(call.submittedAt);
     c.settled[r] = Number.NaN;
