@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { RunnerStats } from "../../src/protocol/messages.ts";
+import type { ActorStat, RunnerStats } from "../../src/protocol/messages.ts";
 import type { RunnerUsage, Span } from "../../src/protocol/activity.ts";
 import type { RunnerActivity } from "../../src/driver/observe/runner-watch.ts";
-import type { DriverRunner } from "../../src/driver/dashboard/source.ts";
+import type { DriverActor, DriverRunner } from "../../src/driver/dashboard/source.ts";
 import { DashboardModel, DEFAULT_LIMITS, type ModelLimits } from "../../src/driver/dashboard/view-model.ts";
 import { errorInfo } from "../../src/driver/dashboard/dashboard.ts";
 import { RemoteError } from "../../src/errors.ts";
@@ -31,6 +31,12 @@ function activity(runner: string, atMs: number, spans: Span[] = [], o: { stats?:
 
 const driverRunner = (address: string, o: Partial<DriverRunner> = {}): DriverRunner =>
   ({ address, threads: 2, inFlight: 0, alive: true, bytesSent: 0, bytesReceived: 0, ...o });
+
+const actor = (id: string, o: Partial<ActorStat> = {}): ActorStat => ({
+  id, className: "Counter", name: null, owner: "other", thread: 3, port: 9000, hash: "h", mailbox: 0, running: 0, calls: 0, incarnation: 0, detached: false, ...o,
+});
+const mine = (id: string, o: Partial<DriverActor> = {}): DriverActor =>
+  ({ id, className: "Counter", name: undefined, runner: "a:1", state: "alive", restarts: 0, owned: true, queued: 0, ...o });
 
 const model = (limits: Partial<ModelLimits> = {}, self: string | undefined = SELF): DashboardModel => new DashboardModel({ ...DEFAULT_LIMITS, ...limits }, self);
 
@@ -201,6 +207,48 @@ describe("dashboard view model", () => {
   it("passes channels on as the page names them", () => {
     const p = model().picture(T0, [], [{ id: "x.c1", capacity: 4, buffered: 2, waitingSenders: 0, waitingReceivers: 1, reserved: 0, closed: false, broken: false }]);
     expect(p.channels).toEqual([{ id: "x.c1", capacity: 4, buffered: 2, blockedSenders: 0, blockedReceivers: 1, closed: false, broken: false }]);
+  });
+
+  it("lists the runners' actors with this driver's own, busiest first, by what each side knows best", () => {
+    const m = model();
+    m.heard(activity("a:1", T0, [], { stats: {
+      actors: [actor("x.a1", { mailbox: 2, running: 1, calls: 3, owner: SELF }), actor("o.a7", { className: "Store", name: "cache", calls: 40 })], actorCount: 2, actorMailbox: 2,
+    } }), T0);
+    m.heard(activity("b:2", T0, [], { stats: { actors: [actor("x.a2", { incarnation: 1, calls: 1, owner: SELF })], actorCount: 1, actorMailbox: 0 } }), T0);
+    const p = m.picture(T0 + 1, [driverRunner("a:1"), driverRunner("b:2")], [], 0, [
+      mine("x.a1", { queued: 4 }),
+      mine("x.a2", { runner: "b:2", restarts: 1 }),
+      mine("x.a3", { runner: undefined, state: "restarting", restarts: 2 }), // between two runners: no runner lists it
+      mine("x.a4", { state: "dead" }),
+    ]);
+    expect(p.actors.map((a) => [a.id, a.state, a.runner, a.mailbox, a.running, a.calls, a.restarts, a.queued, a.mine])).toEqual([
+      ["x.a3", "restarting", null, null, null, null, 2, 0, true],
+      ["x.a1", "alive", "a:1", 2, 1, 3, 0, 4, true],
+      ["o.a7", "alive", "a:1", 0, 0, 40, 0, null, false],
+      ["x.a2", "alive", "b:2", 0, 0, 1, 1, 0, true],
+      ["x.a4", "dead", null, null, null, null, 0, 0, true],
+    ]);
+    expect(p.actors.find((a) => a.id === "o.a7")).toMatchObject({ className: "Store", name: "cache" });
+    expect([p.actorCount, p.actorMailbox]).toEqual([4, 2]); // three on the runners, one restarting
+  });
+
+  it("takes this driver's word that an actor ended, and leaves out lost runners' actors", () => {
+    const m = model();
+    m.heard(activity("a:1", T0, [], { stats: { actors: [actor("x.a1", { mailbox: 1 })], actorCount: 1, actorMailbox: 1 } }), T0);
+    m.heard(activity("b:2", T0, [], { stats: { actors: [actor("o.a1")], actorCount: 1, actorMailbox: 0 } }), T0);
+    const p = m.picture(T0 + 1, [driverRunner("a:1"), driverRunner("b:2", { alive: false })], [], 0, [mine("x.a1", { state: "dead" })]);
+    expect(p.actors.map((a) => [a.id, a.state])).toEqual([["x.a1", "dead"]]);
+    expect(p.actorCount).toBe(1); // the runner's count until its next report
+  });
+
+  it("bounds the actors a picture lists, and the ended ones among them", () => {
+    const m = model({ maxActors: 3, maxDeadActors: 1 });
+    m.heard(activity("a:1", T0, [], { stats: { actors: Array.from({ length: 5 }, (_, i) => actor(`o.a${i}`, { mailbox: i })), actorCount: 500, actorMailbox: 900 } }), T0);
+    const p = m.picture(T0 + 1, [driverRunner("a:1")], [], 0, [mine("x.d1", { state: "dead" }), mine("x.d2", { state: "dead" })]);
+    expect(p.actors.map((a) => a.id)).toEqual(["o.a4", "o.a3", "o.a2"]);
+    expect([p.actorCount, p.actorMailbox]).toEqual([500, 900]);
+    const few = model({ maxActors: 3, maxDeadActors: 1 }).picture(T0 + 1, [], [], 0, [mine("x.d1", { state: "dead", runner: undefined }), mine("x.d2", { state: "dead", runner: undefined })]);
+    expect(few.actors.filter((a) => a.state === "dead").map((a) => a.id)).toEqual(["x.d2"]); // the latest ended
   });
 
   it("shows a remote error's remote stack and its causes", () => {

@@ -484,7 +484,7 @@ export class DashboardModel {
     }
     const order: Record<ActorState, number> = { restarting: 0, starting: 1, alive: 2, dead: 3 };
     const live = [...rows.values()].sort((a, b) => order[a.state] - order[b.state] || (b.mailbox ?? 0) - (a.mailbox ?? 0)
-      || (b.running ?? 0) - (a.running ?? 0) || a.className.localeCompare(b.className) || a.id.localeCompare(b.id));
+      || (b.running ?? 0) - (a.running ?? 0) || (b.calls ?? 0) - (a.calls ?? 0) || a.className.localeCompare(b.className) || a.id.localeCompare(b.id));
     return { rows: [...live, ...dead.reverse()].slice(0, this.limits.maxActors), count, mailbox };
   }
 
