@@ -1,6 +1,9 @@
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RunnerActivity } from "../src/driver/observe/runner-watch.ts";
 import type { ActorStat } from "../src/protocol/messages.ts";
+import { removeDir, tempDir } from "./helpers.ts";
 import { parse, scrape, total } from "./metrics-helpers.ts";
 import { useCluster } from "./use-cluster.ts";
 
@@ -96,6 +99,27 @@ describe("actors, observed", () => {
     expect(runners.some((s) => s.name === "strand_runner_actors" && s.labels.class === "Turnstile")).toBe(true);
     expect(total(await driverSamples(), "strand_driver_actors", { state: "alive" })).toBe(0);
     expect(t.cluster.stats.actors.find((a) => a.id === known.id)?.state).toBe("dead");
+  });
+
+  it("a thread busy in a long synchronous method still has its actors listed (as it last said)", async () => {
+    const runner = t.cluster.runners[0]!.address;
+    const [a, b] = await Promise.all([0, 1].map(() => t.m.Turnstile.spawn.with({ runner })()));
+    const ids = t.cluster.stats.actors.filter((x) => x.state === "alive").map((x) => x.id);
+    const listed = async (): Promise<string[]> => ((await t.cluster.runnerStats()).find((s) => s.address === runner)!.actors ?? []).map((x) => x.id).sort();
+    expect(await listed()).toEqual([...ids].sort());
+    const dir = await tempDir();
+    try {
+      const started = join(dir, "started");
+      const release = join(dir, "release");
+      const held = a!.block(started, release);
+      await until(() => Promise.resolve(existsSync(started)), (x) => x);
+      expect(await listed()).toEqual([...ids].sort()); // the thread cannot answer: its last answer stands in
+      writeFileSync(release, "");
+      expect(await held).toBe(1);
+    } finally {
+      await removeDir(dir);
+    }
+    await Promise.all([a!.kill(), b!.kill()]);
   });
 
   // Last: it kills a runner of the shared cluster.
