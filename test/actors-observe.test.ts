@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { RunnerActivity } from "../src/driver/observe/runner-watch.ts";
 import type { ActorStat } from "../src/protocol/messages.ts";
 import { removeDir, tempDir } from "./helpers.ts";
-import { parse, scrape, total } from "./metrics-helpers.ts";
+import { hasPromtool, parse, promtoolCheck, scrape, total } from "./metrics-helpers.ts";
 import { useCluster } from "./use-cluster.ts";
 
 // Actors as Strand's observers see them, on real runners: the driver's and the runners' stats,
@@ -79,6 +79,9 @@ describe("actors, observed", () => {
     expect(total(driver, "strand_driver_calls_started_total", { function: "Turnstile.pass" })).toBe(3);
     // No series per actor: an actor's id is never a label.
     for (const s of [...runners, ...driver]) expect(s.labels.function ?? "", s.name).not.toMatch(/^strand:/);
+    if (hasPromtool()) {
+      for (const a of [...t.cluster.metricsEndpoints.runners, t.cluster.metricsEndpoints.driver!]) expect(promtoolCheck(await scrape(a))).toBe("");
+    }
 
     await gate.send(1);
     await gate.send(2);

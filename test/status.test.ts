@@ -34,13 +34,14 @@ describe("`strand status` and `strand top` against two runners", () => {
     const cli = runCli(["status", "--runners", runners.addresses.join(",")], env);
     expect(await cli.exit).toBe(0);
     const lines = cli.stdout().trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^RUNNER\s+THREADS\s+RUNNING\s+CPU\s+RSS\s+OBJECTS\s+BYTES\s+CALLS\s+FAILURES$/);
+    expect(lines[0]).toMatch(/^RUNNER\s+THREADS\s+RUNNING\s+CPU\s+RSS\s+OBJECTS\s+BYTES\s+CALLS\s+FAILURES\s+ACTORS$/);
     for (const [i, address] of runners.addresses.entries()) {
       const cells = lines[1 + i]!.split(/\s{2,}/);
       expect(cells[0]).toBe(address);
       expect(cells[1]).toBe("2"); // threads
       expect(Number(cells[3])).toBeGreaterThanOrEqual(0); // CPU in cores
       expect(cells[4]).toMatch(/^\d+(\.\d)? MiB$/); // RSS
+      expect(cells[9]).toBe("0"); // actors
     }
     const calls = lines.slice(1, 3).map((l) => l.split(/\s{2,}/));
     expect(calls.reduce((s, c) => s + Number(c[7]), 0)).toBe(3);
@@ -78,7 +79,7 @@ describe("`strand status` and `strand top` against two runners", () => {
     const lines = out.trimEnd().split("\n");
     expect(lines).toHaveLength(6);
     for (const [i, l] of lines.entries()) {
-      expect(l).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+Z ${runners.addresses[i % 2]!.replace(/\./g, "\\.")} state=up threads=2 running=\\d+ cpu=(-|\\d+\\.\\d\\d) rss=\\d+ heap=\\d+ objects=\\d+ bytes=\\d+ calls=\\d+ calls_per_s=(-|\\d+\\.\\d) failures=\\d+$`));
+      expect(l).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+Z ${runners.addresses[i % 2]!.replace(/\./g, "\\.")} state=up threads=2 running=\\d+ cpu=(-|\\d+\\.\\d\\d) rss=\\d+ heap=\\d+ objects=\\d+ bytes=\\d+ calls=\\d+ calls_per_s=(-|\\d+\\.\\d) failures=\\d+ actors=0 actor_mailbox=0$`));
     }
     // The first refresh has one report of each runner: no CPU nor rate yet. Later ones are
     // drawn once every runner has reported again, so they have both.
