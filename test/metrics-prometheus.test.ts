@@ -12,6 +12,7 @@ import { hasPrometheus } from "./metrics-helpers.ts";
 // counts, polling until a scrape has brought them (with a deadline, no fixed sleeps).
 
 type M = typeof import("./fixtures/metrics-job.ts");
+type Actors = typeof import("./fixtures/actor-observe.ts");
 
 const inCI = process.env.CI !== undefined && process.env.CI !== "" && process.env.CI !== "false";
 const installed = hasPrometheus();
@@ -132,5 +133,24 @@ describe.skipIf(!installed && !inCI)("metrics scraped by a real Prometheus", () 
     const p99 = await query('histogram_quantile(0.99, sum by (le) (strand_driver_call_duration_seconds_bucket{function="add"}))');
     expect(p99).toBeGreaterThan(0);
     expect(p99).toBeLessThan(30);
+  }, 90_000);
+
+  it("has an actor's mailbox as it fills and drains, its calls as Class.method, and the driver's actors by state", async () => {
+    const a = await cluster.import<Actors>(fixture("actor-observe.ts"));
+    const turnstile = await a.Turnstile.spawn();
+    const gate = cluster.chan<number>();
+    const passes = [1, 2, 3].map(() => turnstile.pass(gate)); // one runs, waiting on the gate; two wait behind it
+    await until("the actor on its runner", () => query('sum(strand_runner_actors{class="Turnstile"})'), (v) => v === 1);
+    await until("calls in its mailbox", () => query('sum(strand_runner_actor_mailbox_depth{class="Turnstile"})'), (v) => v === 2);
+    await until("its call running", () => query('sum(strand_runner_actor_calls_running{class="Turnstile"})'), (v) => v === 1);
+    await until("the driver's actors", () => query('strand_driver_actors{state="alive"}'), (v) => v === 1);
+    for (const v of [1, 2, 3]) await gate.send(v);
+    expect(await Promise.all(passes)).toEqual([1, 2, 3]);
+    await until("the mailbox drained", () => query('sum(strand_runner_actor_mailbox_depth{class="Turnstile"})'), (v) => v === 0);
+    await until("runner calls of Turnstile.pass", () => query('sum(strand_runner_calls_finished_total{function="Turnstile.pass"})'), (v) => v === 3);
+    await until("driver calls of Turnstile.pass", () => query('strand_driver_calls_finished_total{function="Turnstile.pass"}'), (v) => v === 3);
+    await turnstile.kill();
+    await until("the actor gone", () => query('sum(strand_runner_actors{class="Turnstile"})'), (v) => v === 0);
+    expect(await query("strand_driver_actor_restarts_total")).toBe(0);
   }, 90_000);
 });
