@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fixture } from "./helpers.ts";
 import { useCluster } from "./use-cluster.ts";
 
 // The dashboard in a real browser (Debian's chromium, driven by playwright-core) while a job
@@ -9,6 +10,7 @@ import { useCluster } from "./use-cluster.ts";
 // STRAND_DASHBOARD_SCREENSHOT=docs/dashboard.png saves what the page looked like at the end.
 
 type Work = typeof import("./fixtures/dashboard-work.ts");
+type Actors = typeof import("./fixtures/actor-observe.ts");
 
 const CHROMIUM = process.env.STRAND_CHROMIUM ?? "/usr/bin/chromium";
 const missing = !existsSync(CHROMIUM);
@@ -123,4 +125,37 @@ describe.skipIf(missing && !inCi)("the dashboard in a browser", () => {
     expect(consoleErrors).toEqual([]);
     await held.close();
   }, 90_000);
+
+  it("lists actors: class and name, runner, state, mailbox depth, calls and restarts, as they fill, drain and end", async () => {
+    await page.goto(t.cluster.dashboardUrl!);
+    await page.locator("#live[data-state=live]").waitFor();
+    const a = await t.cluster.import<Actors>(fixture("actor-observe.ts"));
+    const door = await a.Turnstile.spawn.with({ name: "door" })();
+    const known = t.cluster.stats.actors.find((x) => x.name === "door")!;
+    const row = page.locator(`#actors tr[data-actor="${known.id}"]`);
+    const cell = (c: string, text: string): Promise<void> => row.locator(`td.${c}`).filter({ hasText: new RegExp(`^${text}$`) }).waitFor();
+
+    // One call runs, waiting on the gate; two wait in the mailbox.
+    const gate = t.cluster.chan<number>();
+    const passes = [1, 2, 3].map(() => door.pass(gate));
+    await cell("mailbox", "2");
+    await cell("running", "1");
+    await cell("calls", "3");
+    expect(await row.locator("td.name").textContent()).toBe('Turnstile "door"');
+    expect(await row.locator("td.runner").textContent()).toBe(known.runner);
+    expect(await row.locator("td.state").textContent()).toBe("alive");
+    expect(await row.locator("td.restarts").textContent()).toBe("0");
+    await page.locator("#actors-count", { hasText: /^1 alive · 2 calls waiting$/ }).waitFor();
+    await progress("Turnstile.pass", "running", "3"); // sent to the runner: running as far as this driver knows
+
+    for (const v of [1, 2, 3]) await gate.send(v);
+    expect(await Promise.all(passes)).toEqual([1, 2, 3]);
+    await cell("mailbox", "0");
+    await cell("running", "0");
+    await progress("Turnstile.pass", "done", "3");
+
+    await door.kill();
+    await cell("state", "dead");
+    await page.locator("#actors-count", { hasText: /^0 alive · 0 calls waiting$/ }).waitFor();
+  }, 60_000);
 });
