@@ -45,6 +45,7 @@ describe("actors, observed", () => {
     // One call runs (waiting on the gate), two wait in the mailbox.
     const gate = t.cluster.chan<number>();
     const passes = [1, 2, 3].map(() => turnstile.pass(gate));
+    for (const p of passes) p.catch(() => {}); // awaited below; a failure before that is the test's, not an unhandled one
     const stat = await until(() => statOf(known.id), (s) => s?.mailbox === 2);
     expect(stat).toMatchObject({ address: home, className: "Turnstile", name: "turnstile", mailbox: 2, running: 1, calls: 3, incarnation: 0, detached: false });
     expect(stat!.thread).toBeGreaterThan(0);
