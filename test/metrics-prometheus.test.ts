@@ -139,8 +139,8 @@ describe.skipIf(!installed && !inCI)("metrics scraped by a real Prometheus", () 
     const a = await cluster.import<Actors>(fixture("actor-observe.ts"));
     const turnstile = await a.Turnstile.spawn();
     const gate = cluster.chan<number>();
-    const passes = [1, 2, 3].map(() => turnstile.pass(gate));
-    for (const p of passes) p.catch(() => {}); // awaited below; a failure before that is the test's, not an unhandled one // one runs, waiting on the gate; two wait behind it
+    const passes = [1, 2, 3].map(() => turnstile.pass(gate)); // one runs, waiting on the gate; two wait behind it
+    for (const p of passes) p.catch(() => {}); // awaited below; a failure before that is the test's, not an unhandled one
     await until("the actor on its runner", () => query('sum(strand_runner_actors{class="Turnstile"})'), (v) => v === 1);
     await until("calls in its mailbox", () => query('sum(strand_runner_actor_mailbox_depth{class="Turnstile"})'), (v) => v === 2);
     await until("its call running", () => query('sum(strand_runner_actor_calls_running{class="Turnstile"})'), (v) => v === 1);
