@@ -29,6 +29,8 @@ const view = ban("link/|objects/", "dashboard/ reads the cluster through Dashboa
 const alone = ban("calls/|objects/|link/|channels/|observe/|dashboard/|membership/|slurm/", "scale/ stands alone: the cluster hands it its load through LoadSource.");
 // slurm/ starts a head and runner jobs and uses a cluster through its public face (connect, scale).
 const outside = ban("calls/|objects/|link/|channels/|observe/|dashboard/|membership/", "slurm/ uses a cluster through connect() and its public face, never the rooms inside it.");
+// builds/ runs commands through ExecHost (cluster.ts provides it) and graphs through the cluster's public face.
+const builds = ban("calls/|link/|channels/|observe/|dashboard/|membership/|scale/|slurm/", "builds/ reaches runners through ExecHost and a cluster through its public face (a Ref is the one thing of objects/ it knows).");
 const restrict = (...patterns) => ({ "no-restricted-imports": ["error", { patterns }] });
 
 export default tseslint.config(
@@ -68,6 +70,7 @@ export default tseslint.config(
   { files: ["src/driver/dashboard/**"], rules: restrict(above.driverTop, top, view) },
   { files: ["src/driver/scale/**"], rules: restrict(above.driverTop, top, alone) },
   { files: ["src/driver/slurm/**"], rules: restrict(above.driverTop, outside) },
+  { files: ["src/driver/builds/**"], rules: restrict(above.driverTop, top, builds) },
   // The dashboard's page runs in a browser.
   {
     files: ["src/driver/dashboard/assets/**/*.js"],

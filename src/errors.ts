@@ -32,7 +32,10 @@ export type StrandErrorCode =
   | "ERR_STRAND_MPI_ABORT"
   | "ERR_STRAND_ACTOR_DIED"
   | "ERR_STRAND_ACTOR_NOT_FOUND"
-  | "ERR_STRAND_ACTOR_EXISTS";
+  | "ERR_STRAND_ACTOR_EXISTS"
+  | "ERR_STRAND_COMMAND"
+  | "ERR_STRAND_TOOLCHAIN"
+  | "ERR_STRAND_SANDBOX";
 
 /** Extra fields a Strand error carries across the wire besides message/stack/cause. */
 export type ErrorFields = Record<string, string | number | boolean | undefined>;
@@ -635,5 +638,82 @@ export class ActorExistsError extends StrandError {
   }
   override fields(): ErrorFields {
     return { actorName: this.actorName, actorId: this.actorId };
+  }
+}
+
+/** How much of a failed command's stderr a CommandError carries (its end: where compilers put the error). */
+export const STDERR_TAIL_BYTES = 8 * 1024;
+
+/**
+ * A command (`cluster.exec`, an action of a command graph) exited non-zero or was killed by a
+ * signal: `exitCode` (128 + the signal number for a signal, as shells report it), its `argv`,
+ * and the tail of what it wrote to stderr (a compiler's message).
+ */
+export class CommandError extends StrandError {
+  static readonly code = "ERR_STRAND_COMMAND";
+  static {
+    register(CommandError, (f) => new CommandError(JSON.parse(f.string("argv")) as string[], f.number("exitCode"), f.string("stderr"), f.optionalString("action")));
+  }
+  readonly argv: string[];
+  readonly exitCode: number;
+  /** The last STDERR_TAIL_BYTES of stderr. */
+  readonly stderr: string;
+  /** The graph action that ran it, when it was one. */
+  action: string | undefined;
+  constructor(argv: string[], exitCode: number, stderr: string, action?: string) {
+    const tail = stderr.length > STDERR_TAIL_BYTES ? stderr.slice(-STDERR_TAIL_BYTES) : stderr;
+    const shown = tail.trimEnd().split("\n").slice(-20).join("\n");
+    super(CommandError.code, `${action === undefined ? "" : `action ${action}: `}${argv.slice(0, 3).join(" ")}${argv.length > 3 ? " ..." : ""} exited with status ${exitCode}${shown === "" ? "" : `:\n${shown}`}`);
+    this.argv = [...argv];
+    this.exitCode = exitCode;
+    this.stderr = tail;
+    this.action = action;
+  }
+  override fields(): ErrorFields {
+    return { argv: JSON.stringify(this.argv), exitCode: this.exitCode, stderr: this.stderr, action: this.action };
+  }
+}
+
+/**
+ * No runner offers a tool an action requires (`tools: ["go@go1.19.8"]`): raised before
+ * anything runs, naming what was required and what the runners offer.
+ */
+export class ToolchainError extends StrandError {
+  static readonly code = "ERR_STRAND_TOOLCHAIN";
+  static {
+    register(ToolchainError, (f) => new ToolchainError(f.string("tool"), f.string("offered")));
+  }
+  /** The requirement no runner met, e.g. `go@go1.21.0`. */
+  readonly tool: string;
+  /** What the runners offer, e.g. `go@go1.19.8 (10.0.0.5:7700), gcc@12.2.0 (…)`; empty: nothing. */
+  readonly offered: string;
+  constructor(tool: string, offered: string, action?: string) {
+    super(ToolchainError.code, `${action === undefined ? "" : `action ${action}: `}no runner offers ${tool} (runners offer: ${offered === "" ? "no tools" : offered})`);
+    this.tool = tool;
+    this.offered = offered;
+  }
+  override fields(): ErrorFields {
+    return { tool: this.tool, offered: this.offered };
+  }
+}
+
+/**
+ * A command's declared inputs, outputs or cwd would reach outside its sandbox (an absolute
+ * path, `..`, a symlink that leaves it), or an output is not a regular file.
+ */
+export class SandboxError extends StrandError {
+  static readonly code = "ERR_STRAND_SANDBOX";
+  static {
+    register(SandboxError, (f) => new SandboxError(f.string("path"), f.string("reason")));
+  }
+  readonly path: string;
+  readonly reason: string;
+  constructor(path: string, reason: string) {
+    super(SandboxError.code, `sandbox path ${JSON.stringify(path)} refused: ${reason}`);
+    this.path = path;
+    this.reason = reason;
+  }
+  override fields(): ErrorFields {
+    return { path: this.path, reason: this.reason };
   }
 }

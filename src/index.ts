@@ -26,7 +26,7 @@ export {
   StrandError, RemoteError, RunnerLostError, NoRunnersError, ClusterClosedError, SerializationError, AuthError, ProtocolError,
   TimeoutError, CancelledError, ImportError, ObjectLostError, ObjectStoreFullError,
   ChannelClosedError, ChannelBrokenError, GoroutineLimitError, JobAbortedError, SlurmError, ActorDiedError, ActorNotFoundError, ActorExistsError, type StrandErrorCode,
-  WasmImportError, WasmTrapError, WasmExitError, MpiError, MpiAbortError,
+  WasmImportError, WasmTrapError, WasmExitError, MpiError, MpiAbortError, CommandError, ToolchainError, SandboxError,
 } from "./errors.ts";
 export { context, type CallContext } from "./context.ts";
 export {
@@ -35,6 +35,11 @@ export {
   type Status, type ValueKind, type TypedArray, type Vector,
 } from "./comm.ts";
 export type { SpmdOptions } from "./driver/spmd.ts";
+export type { FileRef, Directory } from "./driver/builds/file-ref.ts";
+export type { ExecSpec, ExecResult, ExecHooks, ExecTimings } from "./driver/builds/exec.ts";
+export type { ToolInfo } from "./protocol/exec-wire.ts";
+export { runGraph, type GraphCluster, type GraphOptions, type GraphResult, type ActionEvent, type ActionOutcome } from "./driver/builds/graph-runner.ts";
+export { loadGraph, validate as validateGraph, GraphError, type Graph, type GraphAction, type GraphInput } from "./driver/builds/graph.ts";
 export { Progress, type ProgressOptions, type ProgressSnapshot, type FunctionCounts } from "./driver/observe/progress.ts";
 export { progress, type ItemsProgressOptions, type Settled } from "./driver/observe/progress-items.ts";
 export { registerWasmImports } from "./driver/wasm-imports.ts";

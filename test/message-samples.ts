@@ -20,7 +20,7 @@ export const SAMPLES: { [K in T]: Message<K> } = {
   [T.Hello]: [T.Hello, PROTOCOL_VERSION, nonce],
   [T.Challenge]: [T.Challenge, PROTOCOL_VERSION, nonce, true],
   [T.Auth]: [T.Auth, nonce],
-  [T.Welcome]: [T.Welcome, INFO, nonce, 1.7e15],
+  [T.Welcome]: [T.Welcome, { ...INFO, tools: [{ name: "go", version: "go1.19.8", hash: "cd".repeat(32), about: "go1.19.8 (/usr/lib/go-1.19/bin/go)" }] }, nonce, 1.7e15],
   [T.Refused]: [T.Refused, "STRAND_AUTH", "bad token"],
   [T.Module]: [T.Module, 1, "ab".repeat(32)],
   [T.Call]: [T.Call, 1, 1, "add", false, [["d.1", null], ["d.2", "127.0.0.1:1"], ["d.3", null, 1]], "d.4", true],

@@ -8,6 +8,7 @@ import { headCommand } from "./head-command.ts";
 import { dashboardCommand } from "./dashboard-command.ts";
 import { statusCommand } from "./status-command.ts";
 import { topCommand } from "./top-command.ts";
+import { dagCommand } from "./dag-command.ts";
 
 const program = new Command("strand")
   .description("Strand: distributed goroutines for TypeScript")
@@ -20,6 +21,7 @@ const program = new Command("strand")
   .addCommand(dashboardCommand())
   .addCommand(statusCommand())
   .addCommand(topCommand())
+  .addCommand(dagCommand())
   .showHelpAfterError();
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -45,6 +45,10 @@ import { Scaling } from "./scale/scaling.ts";
 import type { Scaler } from "./scale/scaler.ts";
 import type { AdaptOptions } from "./scale/adapt.ts";
 import type { Member, MembersChange } from "../protocol/messages.ts";
+import type { ExecAnswer, ExecTask, ToolInfo } from "../protocol/exec-wire.ts";
+import { Execs, type ExecHooks, type ExecResult, type ExecRunner, type ExecSpec } from "./builds/exec.ts";
+import { EXEC_EXPORT, execEntry } from "./builds/exec-entry.ts";
+import type { Directory, FileRef } from "./builds/file-ref.ts";
 
 export interface ClusterOptions extends LinkOptions, DashboardOption {
   /** Runner addresses, host:port (may be empty with a `head`). */
@@ -110,6 +114,8 @@ export interface RunnerStatus {
   bytesReceived: number;
   /** `key=value` labels the runner registered with its head (`--tag`); empty without a head. */
   tags: string[];
+  /** The tools it offers to commands (`exec`): Go by its GOVERSION, C compilers by binary hash and version. */
+  tools: ToolInfo[];
 }
 
 /**
@@ -202,6 +208,10 @@ export class Cluster implements AsyncDisposable {
   private metrics: DriverMetrics | undefined;
   /** The smallest frame limit among the runners: no call may be bigger. */
   private maxFrame = DEFAULT_MAX_FRAME;
+  /** Commands (`exec`, command graphs): their files, action cache and threads (driver/builds/). */
+  private readonly execs: Execs;
+  /** The built-in exec call's module, bundled on the first command. */
+  private execModule: Promise<ModuleRef> | undefined;
 
   private constructor(private readonly opts: ClusterOptions) {
     this.scheduler = new Scheduler(opts.waitForRunners ?? DEFAULT_WAIT_FOR_RUNNERS);
@@ -226,6 +236,13 @@ export class Cluster implements AsyncDisposable {
     });
     this.graph = new TaskGraph(this.objects, this.scheduler, this.retryPolicy, this.observers);
     this.actors = new Actors(this.actorHost());
+    this.execs = new Execs({
+      runners: () => this.links,
+      whenLive: () => this.scheduler.whenLive("exec"),
+      call: (runner, task) => this.callExec(runner, task),
+      get: (ref) => this.get(ref),
+      closed: () => this.closing !== undefined,
+    });
   }
 
   /** What the actors (driver/actors/) need of the cluster's other rooms. */
@@ -314,6 +331,7 @@ export class Cluster implements AsyncDisposable {
         c.channels.peerLost(link, err.message);
         c.actors.runnerLost(link, err.message);
         c.scheduler.remove(link);
+        c.execs.slots.pump();
         c.runnerWatch.lost(link.address);
         if (c.closing !== undefined) return;
         if (left) {
@@ -444,6 +462,7 @@ export class Cluster implements AsyncDisposable {
     this.maxFrame = Math.min(this.maxFrame, link.info.maxFrame ?? DEFAULT_MAX_FRAME);
     this.log.info({ runner: address, pid: link.info.pid }, old === -1 ? "runner joined" : "runner rejoined");
     this.scheduler.add(link);
+    this.execs.slots.pump();
     this.runnerWatch.joined(link);
     this.emitRunner({ type: "joined", address, pid: link.info.pid, threads: link.threads });
   }
@@ -590,6 +609,65 @@ export class Cluster implements AsyncDisposable {
       this.observers.submitted(call);
       link.send(call);
     });
+  }
+
+  /** The built-in exec call on `runner` (a call like any other: observers, traces and progress see it). */
+  private async callExec(runner: ExecRunner, task: ExecTask): Promise<ExecAnswer> {
+    this.execModule ??= (async () => {
+      const entry = execEntry();
+      await this.import<Record<string, unknown>>(entry);
+      const stats = [...this.modules.values()].find((m) => m.module === entry)!;
+      return { ref: stats.ref, hash: stats.hash };
+    })();
+    const mod = await this.execModule;
+    const link = runner as RunnerLink;
+    const { encoded } = this.encodeArgs([task], EXEC_EXPORT);
+    if (!link.alive) throw new RunnerLostError(link.address, "runner is not connected");
+    this.counts.calls++;
+    return new Promise((resolve, reject) => {
+      const call = new PendingCall(mod, EXEC_EXPORT, encoded, false,
+        (v) => { this.counts.succeeded++; resolve(v as ExecAnswer); },
+        (e) => { this.counts.failed++; reject(e); });
+      this.observers.submitted(call);
+      link.send(call);
+    });
+  }
+
+  /** A file of this machine as a FileRef (SHA-256): nothing is sent until a command on a runner reads it. */
+  putFile(file: string): Promise<FileRef> {
+    return this.closing === undefined ? this.execs.putFile(file) : Promise.reject(new ClusterClosedError("putFile"));
+  }
+
+  /** Bytes as a file for commands (a small generated file): held by this driver until a command's runner needs it. */
+  putBytes(bytes: Uint8Array, options: { executable?: boolean } = {}): Promise<FileRef> {
+    if (this.closing !== undefined) return Promise.reject(new ClusterClosedError("putBytes"));
+    return Promise.resolve(this.execs.putBytes(bytes.slice(), options.executable === true));
+  }
+
+  /** A directory's files (recursively; executable bits kept) as FileRefs by relative path. */
+  putDir(dir: string): Promise<Directory> {
+    return this.closing === undefined ? this.execs.putDir(dir) : Promise.reject(new ClusterClosedError("putDir"));
+  }
+
+  /** Writes the file `ref` names to `file` here (from the runner holding it, or this driver's own copy). */
+  getFile(ref: FileRef, file: string): Promise<void> {
+    return this.closing === undefined ? this.execs.getFile(ref, file) : Promise.reject(new ClusterClosedError("getFile"));
+  }
+
+  /**
+   * Runs a command on a runner offering its tools, in a fresh sandbox holding its inputs;
+   * resolves with its outputs as FileRefs (left on that runner until read), stdout, stderr.
+   * A non-zero exit rejects with CommandError (the tail of stderr); an identical command
+   * (argv, env, cwd, tools, inputs by content) is answered from the action cache.
+   * `hooks` are for command graphs (runGraph).
+   */
+  exec(spec: ExecSpec, hooks?: ExecHooks): Promise<ExecResult> {
+    return this.closing === undefined ? this.execs.exec(spec, hooks) : Promise.reject(new ClusterClosedError("exec"));
+  }
+
+  /** Commands run on runners, and answered from an action cache (this driver's or a runner's), by this cluster. */
+  get execStats(): { ran: number; cached: number } {
+    return { ran: this.execs.ran, cached: this.execs.cachedHits };
   }
 
   /**
@@ -824,6 +902,7 @@ export class Cluster implements AsyncDisposable {
     return this.links.map((l) => ({
       address: l.address, threads: l.threads, inFlight: l.inFlight, alive: l.alive, pid: l.info.pid, hostname: l.info.hostname,
       lanes: l.lanePorts, bytesSent: l.traffic.sent, bytesReceived: l.traffic.received, tags: this.tags.get(l.address) ?? [],
+      tools: [...(l.info.tools ?? [])],
     }));
   }
 
@@ -869,6 +948,7 @@ export class Cluster implements AsyncDisposable {
         // Calls not sent yet, and whatever waits for a runner, fail with ClusterClosedError:
         // nothing was lost, and no runner will come.
         this.scheduler.close();
+        this.execs.slots.fail(new ClusterClosedError("exec"));
         await Promise.all(this.links.map((l) => l.close()));
       } finally {
         this.closed.abort();

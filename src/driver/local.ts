@@ -24,6 +24,8 @@ export interface LocalRunnersOptions {
   metrics?: boolean;
   /** A head (host:port) the runners register with (`strand runner --join`). */
   join?: string;
+  /** The tools the runners offer to commands (`strand runner --tools`; default: those found on PATH). */
+  tools?: string[];
 }
 
 export interface LocalRunners {
@@ -76,6 +78,7 @@ export async function startLocalRunners(opts: LocalRunnersOptions = {}, listen?:
   if (opts.objectMemoryMiB !== undefined) args.push("--object-memory", String(opts.objectMemoryMiB));
   if (opts.metrics === true) args.push("--metrics", "127.0.0.1:0");
   if (opts.join !== undefined) args.push("--join", opts.join);
+  if (opts.tools !== undefined) args.push("--tools", opts.tools.length === 0 ? "none" : opts.tools.join(","));
   const processes: ChildProcess[] = [];
   const started = Array.from({ length: n }, (_, i) => {
     const child = spawn(process.execPath, [...args, "--listen", listen?.[i] ?? "127.0.0.1:0"], { env, stdio: ["pipe", "pipe", "inherit"] });

@@ -5,6 +5,7 @@ import { ProtocolError } from "../errors.ts";
 // them before any header is packed. Importing the codec here guarantees that.
 import "./codec.ts";
 import type { Encoded } from "./codec.ts";
+import type { ToolInfo } from "./exec-wire.ts";
 import { runnerUsage } from "./activity.ts";
 import { anyOf, bool, bytes, int, listOf, literal, maybe, nullable, num, record, str, tupleOf, type Kind, type TupleOf } from "./fields.ts";
 
@@ -100,6 +101,8 @@ export interface RunnerInfo {
   maxFrame: number;
   /** What answered: a runner (left out) or a head (membership only: it runs no calls). */
   role?: "head" | null | undefined;
+  /** The tools it offers to commands (`cluster.exec`): absent from older runners and heads. */
+  tools?: ToolInfo[] | null | undefined;
 }
 
 /**
@@ -192,7 +195,8 @@ const chanRequest = anyOf<ChanRequest>("a channel operation",
 const pointer = tupleOf("a value pointer [objectId, from]", str, nullable(str));
 /** A channel in a goroutine's arguments: [id, capacity]. */
 const goChan = tupleOf("a channel [id, capacity]", str, int);
-const runnerInfo = record<RunnerInfo>("runner info", { id: str, threads: int, pid: int, hostname: str, maxFrame: int, role: maybe(literal("head")) });
+const toolInfo = record<ToolInfo>("a tool", { name: str, version: str, hash: str, about: str });
+const runnerInfo = record<RunnerInfo>("runner info", { id: str, threads: int, pid: int, hostname: str, maxFrame: int, role: maybe(literal("head")), tools: maybe(listOf(toolInfo)) });
 const member = record<Member>("a member", { address: str, id: str, threads: int, pid: int, hostname: str, metrics: nullable(str), tags: listOf(str) });
 const actorStat = record<ActorStat>("an actor's statistics", {
   id: str, className: str, name: nullable(str), owner: str, thread: int, port: int, hash: str, mailbox: int, running: int, calls: int, incarnation: int, detached: bool,

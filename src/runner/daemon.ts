@@ -1,4 +1,5 @@
 import net from "node:net";
+import path from "node:path";
 import os from "node:os";
 import type { Logger } from "pino";
 import { ChannelBrokenError } from "../errors.ts";
@@ -28,6 +29,11 @@ import { ActivityFeed } from "./activity/feed.ts";
 import type { MetricsAddress } from "../protocol/metrics/endpoint.ts";
 import { RunnerMetrics } from "./metrics/runner-metrics.ts";
 import { HeadRegistration } from "./head-registration.ts";
+import type { ToolInfo } from "../protocol/exec-wire.ts";
+import { execDir } from "./exec/exec-runtime.ts";
+import { FileCache } from "./exec/file-cache.ts";
+import { FileFetches } from "./exec/file-fetches.ts";
+import { detectTools } from "./exec/tools.ts";
 
 export interface RunnerOptions {
   host?: string;
@@ -76,8 +82,19 @@ export interface RunnerOptions {
   onHeadGone?: (() => void) | undefined;
   /** Serve /healthz and /readyz over HTTP here (see protocol/health.ts); off by default. */
   health?: MetricsAddress | undefined;
+  /**
+   * The tools this runner offers to commands (`cluster.exec`), by name (`go`, `gcc`, `cc`,
+   * `clang`; `none`: no tools). Default: every one of those it finds on its PATH.
+   */
+  tools?: string[] | undefined;
   logger?: Logger;
 }
+
+/**
+ * Where the tools found are kept: once per user and host, whatever a runner's cache directory
+ * (they describe the host's binaries, and runners with fresh cache directories start often).
+ */
+const toolsCacheFile = (): string => path.join(os.homedir(), ".cache", "strand", "tools.json");
 
 /** Connections a runner (and each of its lanes) accepts at once: one per driver is the norm. */
 const DEFAULT_MAX_CONNECTIONS = 256;
@@ -96,6 +113,11 @@ export class RunnerDaemon {
   /** This runner's TLS material, read once (undefined: plain TCP). */
   readonly tls: Tls | undefined;
   private readonly peers: Peers;
+  /** Files of commands by content, and the fetches of those this runner lacks (runner/exec/). */
+  private readonly files: FileCache;
+  private readonly fileFetches: FileFetches | undefined;
+  /** The tools this runner offers to commands, found as it starts. */
+  private tools: ToolInfo[] = [];
   private readonly server: net.Server;
   private readonly sessions = new Set<Session>();
   private readonly owners = new Map<string, Session>();
@@ -126,7 +148,8 @@ export class RunnerDaemon {
     this.cache = new CodeCache(opts.cacheDir, opts.maxCode);
     this.store = new ObjectStore(opts.objectMemory);
     this.peers = new Peers(opts.token, this.tls, this.maxFrame, this.log);
-    this.objects = new ObjectService(this.store, this.peers, this.maxFrame, this.owners);
+    this.files = new FileCache(execDir(this.cache.dir));
+    this.objects = new ObjectService(this.store, this.peers, this.maxFrame, this.owners, this.files);
     this.executor = new Executor(opts.threads, {
       host: opts.host ?? "127.0.0.1", advertiseHost: advertisedHost(opts), token: opts.token, tls: this.tls?.pem, cacheDir: this.cache.dir, maxFrame: this.maxFrame,
       maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
@@ -135,6 +158,7 @@ export class RunnerDaemon {
       ...(opts.maxGoroutines !== undefined && opts.maxGoroutines > 0 ? { maxGoroutines: opts.maxGoroutines } : {}),
     }, opts.actorThreads ?? opts.threads);
     this.wasm = this.executor.lanes === undefined ? undefined : new WasmCompiles(this.executor.lanes.channelName);
+    this.fileFetches = this.executor.lanes === undefined ? undefined : new FileFetches(this.executor.lanes.channelName, this.files, (holder, id) => this.peers.fetch(holder, id));
     if (opts.metrics !== undefined) {
       const metrics = (this.metrics = new RunnerMetrics(() => ({
         stats: this.stats(), threads: this.executor.threads, storeRefusals: this.store.refused,
@@ -192,6 +216,8 @@ export class RunnerDaemon {
     }
     optimizeWasmEagerly();
     const d = new RunnerDaemon(opts);
+    // Before the first handshake: drivers learn the tools from it.
+    d.tools = await detectTools(opts.tools, d.log, toolsCacheFile());
     await new Promise<void>((resolve, reject) => {
       d.server.once("error", reject);
       d.server.listen(opts.port ?? 7700, host, () => resolve());
@@ -245,7 +271,7 @@ export class RunnerDaemon {
   }
 
   get info(): RunnerInfo {
-    return { id: this.address, threads: this.executor.threads, pid: process.pid, hostname: os.hostname(), maxFrame: this.maxFrame };
+    return { id: this.address, threads: this.executor.threads, pid: process.pid, hostname: os.hostname(), maxFrame: this.maxFrame, ...(this.tools.length > 0 ? { tools: this.tools } : {}) };
   }
 
   stats(): RunnerStats {
@@ -377,6 +403,7 @@ export class RunnerDaemon {
     await closed;
     await this.metrics?.close();
     this.wasm?.close();
+    this.fileFetches?.close();
     await this.healthEndpoint?.close();
     await this.executor.close();
   }

@@ -4,6 +4,9 @@ import { frameOf, T } from "../protocol/messages.ts";
 import { frameSize } from "../transport/frames.ts";
 import type { ObjectStore, StoredObject } from "./object-store.ts";
 import type { Peers } from "./peers.ts";
+import { decodeValue } from "../protocol/codec.ts";
+import { parseFileObjectId } from "../protocol/exec-wire.ts";
+import type { FileCache } from "./exec/file-cache.ts";
 
 /**
  * A runner's objects as others ask for them. Drivers put, fetch, free and pull them; peer
@@ -22,11 +25,23 @@ export class ObjectService {
     private readonly maxFrame: number,
     /** Driver sessions by the prefix of their object ids (see T.Owner). */
     private readonly owners: ReadonlyMap<string, object>,
+    /** Files of commands by content (runner/exec/): ids `file:<sha256>` name them, not the store's objects. */
+    private readonly files?: FileCache,
   ) {}
 
   /** Put: keeps the value, owned by `owner`. The answer (Done) says its size, or why not. */
-  put(reqId: number, objectId: string, segments: Uint8Array[], owner: object): Uint8Array[] {
+  put(reqId: number, objectId: string, segments: Uint8Array[], owner: object): Uint8Array[] | Promise<Uint8Array[]> {
     try {
+      const file = this.fileOf(objectId);
+      if (file !== undefined) {
+        // A driver's file for a command here: into the file cache (checked against its hash), owned by nobody.
+        const bytes = decodeValue(segments[0]!, segments.slice(1));
+        if (!(bytes instanceof Uint8Array)) throw new SerializationError("file", "must be bytes");
+        return file.cache.write(file.hash, file.executable, bytes.slice()).then( // the frame's memory is not ours to keep
+          () => frameOf([T.Done, reqId, true, bytes.byteLength]),
+          (err: unknown) => frameOf([T.Done, reqId, false, 0], encodeValue(err, "error")),
+        );
+      }
       return frameOf([T.Done, reqId, true, this.keep(objectId, segments, owner)]);
     } catch (err) {
       return frameOf([T.Done, reqId, false, 0], encodeValue(err, "error"));
@@ -38,9 +53,18 @@ export class ObjectService {
    * answer (Object) holds the value, or why not. `take`: a channel value has one receiver,
    * so it is freed once served.
    */
-  fetch(reqId: number, objectId: string, take: boolean): Uint8Array[] {
+  fetch(reqId: number, objectId: string, take: boolean): Uint8Array[] | Promise<Uint8Array[]> {
     let segments: Uint8Array[];
     try {
+      const file = this.fileOf(objectId);
+      if (file !== undefined) {
+        return file.cache.read(file.hash, file.executable).then((bytes) => {
+          this.store.served++;
+          const enc = encodeValue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), "file");
+          if (frameSize([enc.body, ...enc.attachments]) + 64 > this.maxFrame) throw new SerializationError("file", `is over the ${this.maxFrame}-byte frame limit`);
+          return frameOf([T.Object, reqId, true], enc);
+        }).catch((err: unknown) => frameOf([T.Object, reqId, false], encodeValue(err, "error")));
+      }
       segments = this.store.serve(objectId);
       const size = frameSize(segments) + 64;
       if (size > this.maxFrame) throw new SerializationError("object", `is ${size} bytes encoded, over the ${this.maxFrame}-byte frame limit`);
@@ -50,6 +74,14 @@ export class ObjectService {
     // Freeing only forgets the object: the frame still holds its segments.
     if (take) this.store.free(objectId);
     return frameOf([T.Object, reqId, true], { body: segments[0]!, attachments: segments.slice(1) });
+  }
+
+  /** A file id's hash and mode, with the cache that holds such files; undefined for other ids. Throws on a malformed file id. */
+  private fileOf(objectId: string): { hash: string; executable: boolean; cache: FileCache } | undefined {
+    const f = parseFileObjectId(objectId);
+    if (f === undefined) return undefined;
+    if (this.files === undefined) throw new ObjectLostError(objectId, "this runner keeps no files");
+    return { ...f, cache: this.files };
   }
 
   /** Free: forgets those of the objects that `owner` owns. */

@@ -114,9 +114,9 @@ export class Session implements Watcher {
         case T.Call: return this.onCall(readCall(h, segs), owned);
         case T.Put:
           if (segs.length < 2) throw new ProtocolError("malformed put: no value");
-          this.conn.send(this.host.objects.put(h[1], h[2], segs.slice(1), this));
+          this.answer(this.host.objects.put(h[1], h[2], segs.slice(1), this));
           return;
-        case T.Fetch: this.conn.send(this.host.objects.fetch(h[1], h[2], h[3] === true)); return;
+        case T.Fetch: this.answer(this.host.objects.fetch(h[1], h[2], h[3] === true)); return;
         case T.Free: return this.host.objects.free(h[1], this);
         case T.Pull: void this.host.objects.pull(h[1], h[2], h[3], this).then((answer) => this.conn.send(answer)); return;
         case T.ChanReply: {
@@ -165,6 +165,14 @@ export class Session implements Watcher {
     if (pointers.length > 0) header.push(pointers);
     this.conn.send([...frameOf(header), ...values.flat()]);
     return opId;
+  }
+
+  /** The answer to a Put or Fetch: a file's comes once it is read or written (runner/exec/file-cache.ts). */
+  private answer(frame: Uint8Array[] | Promise<Uint8Array[]>): void {
+    if (!(frame instanceof Promise)) return this.conn.send(frame);
+    void frame.then((f) => {
+      if (!this.closed) this.conn.send(f);
+    });
   }
 
   /** A frame one of our threads has for this driver (a T.Go with no lane to take it). */

@@ -13,6 +13,7 @@ import { setRankConfig } from "./spmd/config.ts";
 import { provideWasmRuntime } from "./wasm/runtime-hook.ts";
 import { actorStats, onActorCount } from "./actors/actor-host.ts";
 import { startActorClients } from "./actors/actor-client.ts";
+import { provideExecRuntime } from "./exec/exec-runtime.ts";
 import type { CallOutcome } from "./task.ts";
 import { ThreadChannel, type CallOutput, type OutcomeBatch, type TaskBatch, type WorkerData } from "./thread-messages.ts";
 
@@ -38,6 +39,8 @@ const toMainThread: OutputRoute = {
 const lane = (workerData as WorkerData | undefined)?.lane;
 // C programs as ranks, and Wasm kernels in modules, compile through the main thread's cache.
 provideWasmRuntime(lane?.channel);
+// Commands (cluster.exec) run in sandboxes under the cache directory, their inputs fetched through the main thread.
+if (lane !== undefined) provideExecRuntime(lane.cacheDir, lane.channel);
 if (lane !== undefined) {
   if (lane.metrics === true) startThreadMetrics(lane.channel); // before the lane takes calls
   // PEM from the main thread, made into a context once for all of this thread's connections.

@@ -1,0 +1,327 @@
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, realpath, rename, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { ClusterClosedError, ObjectLostError, RunnerLostError, SandboxError } from "../../errors.ts";
+import { encodeValue, type Encoded } from "../../protocol/codec.ts";
+import { fileObjectId, type ExecAnswer, type ExecInput, type ExecOutput, type ExecTask } from "../../protocol/exec-wire.ts";
+import { checkLayout, sandboxPath } from "../../protocol/sandbox-paths.ts";
+import { Ref } from "../objects/ref.ts";
+import { isDirectory, isFileRef, type Directory, type FileRef } from "./file-ref.ts";
+import { FileTable, sha256 } from "./file-table.ts";
+import { Slots } from "./slots.ts";
+import { checkRequirements, fits, requireTools, toolIdentity, type ToolRunner } from "./toolchains.ts";
+
+// `cluster.exec`: one command on a runner, its inputs as files in a fresh sandbox there, its
+// outputs left in that runner's file cache and returned as FileRefs. The driver decides
+// where (a runner with the tools and a free thread, holding most of the inputs), sends only
+// the files that runner lacks and no other runner holds, and remembers every result by its
+// action key (the memory half of the action cache; the runners keep the disk half).
+
+/** A runner as commands see it: the runner link provides it. */
+export interface ExecRunner extends ToolRunner {
+  readonly alive: boolean;
+  readonly usable: boolean;
+  readonly threads: number;
+  /** Stores a value there under `objectId` (a file id: into its file cache). */
+  put(objectId: string, value: Encoded): Promise<number>;
+  /** The decoded value of an object held there (a file id: the file's bytes). */
+  fetch(objectId: string): Promise<unknown>;
+}
+
+/** What commands need of their cluster. */
+export interface ExecHost {
+  runners(): readonly ExecRunner[];
+  /** Resolves once a runner is usable; rejects as a call waiting for one would fail. */
+  whenLive(): Promise<void>;
+  /** Runs the built-in exec call on `runner`: a call like any other (observers see it). */
+  call(runner: ExecRunner, task: ExecTask): Promise<ExecAnswer>;
+  /** The value of a Ref of the cluster. */
+  get(ref: Ref<unknown>): Promise<unknown>;
+  closed(): boolean;
+}
+
+/** One command: `cluster.exec(spec)`. */
+export interface ExecSpec {
+  argv: string[];
+  /** The command's whole environment, with PATH from the runner unless given here. */
+  env?: Record<string, string>;
+  /** Where it runs, relative to the sandbox root (default: the root). */
+  cwd?: string;
+  /** Files it reads, by sandbox-relative path: a FileRef, a Ref of bytes, or a Directory (its files under that path). */
+  inputs: Record<string, FileRef | Ref<Uint8Array> | Directory>;
+  /** Files it makes (sandbox-relative): each must exist, as a regular file, when it exits 0. */
+  outputs: string[];
+  /** Tools it needs, e.g. `["go"]`, `["go@go1.19.8"]`, `["gcc"]`: only runners offering them run it. */
+  tools?: string[];
+  /** Milliseconds before the command is killed (TimeoutError). */
+  timeout?: number;
+  /** Run it on this runner (host:port), and nowhere else. */
+  runner?: string;
+}
+
+/** Milliseconds, by phase. */
+export interface ExecTimings {
+  /** Waiting in the driver for a thread on a runner that fits. */
+  queueMs: number;
+  /** Sending the driver's own files to the runner. */
+  uploadMs: number;
+  /** The runner fetching inputs from other runners. */
+  fetchMs: number;
+  /** Making the sandbox. */
+  setupMs: number;
+  /** The command. */
+  runMs: number;
+  /** Taking the outputs into the file cache. */
+  storeMs: number;
+  /** From exec() to its result. */
+  totalMs: number;
+}
+
+export interface ExecResult {
+  /** Each declared output, kept on the runner that made it until something reads it. */
+  outputs: Record<string, FileRef>;
+  stdout: string;
+  stderr: string;
+  exitCode: 0;
+  /** The runner that ran it (or holds its cached outputs). */
+  runner: string;
+  /** Nothing ran: the action cache had it (this driver's, or the runner's on disk). */
+  cached: boolean;
+  timings: ExecTimings;
+  /** Bytes of inputs the driver sent, and the runner fetched from other runners. */
+  bytesUploaded: number;
+  bytesFetched: number;
+}
+
+/** How a command graph runs a command: its name, urgency, and when it goes. */
+export interface ExecHooks {
+  /** The action's name (errors say it). */
+  label?: string;
+  /** Higher first among commands waiting for a thread (a graph gives its longest remaining path). */
+  priority?: number;
+  /** Told when the command is sent to a runner (after its uploads). */
+  onSent?: (runner: string) => void;
+  /** Skip the driver's memory of results (a graph remaking a lost output). */
+  fresh?: boolean;
+}
+
+/** Sends of a command after its runner was lost (as a call's `retries`). */
+const RETRIES = 3;
+
+interface Remembered {
+  outputs: ExecOutput[];
+  stdout: string;
+  stderr: string;
+}
+
+const zeroTimings = (totalMs: number): ExecTimings => ({ queueMs: 0, uploadMs: 0, fetchMs: 0, setupMs: 0, runMs: 0, storeMs: 0, totalMs });
+
+/** A cluster's commands: the file table, the driver's half of the action cache, the threads. */
+export class Execs {
+  readonly files = new FileTable();
+  private readonly remembered = new Map<string, Remembered>();
+  readonly slots: Slots<ExecRunner>;
+  /** Commands run, and answered from a cache (driver or runner): for stats. */
+  ran = 0;
+  cachedHits = 0;
+
+  constructor(private readonly host: ExecHost) {
+    this.slots = new Slots(() => host.runners());
+  }
+
+  private live = (address: string): boolean => this.host.runners().some((r) => r.address === address && r.alive);
+
+  async putFile(file: string): Promise<FileRef> {
+    const abs = path.resolve(file);
+    const [bytes, st] = await Promise.all([readFile(abs), stat(abs)]);
+    const ref: FileRef = { hash: sha256(bytes), size: bytes.byteLength, executable: (st.mode & 0o111) !== 0 };
+    this.files.local(ref, abs);
+    return ref;
+  }
+
+  putBytes(bytes: Uint8Array, executable: boolean): FileRef {
+    return this.files.bytes(bytes, executable);
+  }
+
+  async putDir(dir: string): Promise<Directory> {
+    const root = await realpath(path.resolve(dir));
+    const files: Record<string, FileRef> = {};
+    const walk = async (rel: string): Promise<void> => {
+      for (const e of await readdir(path.join(root, rel), { withFileTypes: true })) {
+        const r = rel === "" ? e.name : `${rel}/${e.name}`;
+        const full = path.join(root, r);
+        if (e.isDirectory()) await walk(r);
+        else if (e.isFile()) files[r] = await this.putFile(full);
+        else if (e.isSymbolicLink()) {
+          const target = await realpath(full);
+          if (!target.startsWith(root + path.sep)) throw new SandboxError(r, `a symlink leading out of ${root}`);
+          if ((await stat(target)).isFile()) files[r] = await this.putFile(target);
+        }
+      }
+    };
+    await walk("");
+    return { files };
+  }
+
+  async getFile(ref: FileRef, dest: string): Promise<void> {
+    const bytes = (await this.files.localBytes(ref)) ?? (await this.fetchFile(ref));
+    const abs = path.resolve(dest);
+    await mkdir(path.dirname(abs), { recursive: true });
+    const tmp = `${abs}.strand-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    await writeFile(tmp, bytes, { mode: ref.executable ? 0o755 : 0o644 });
+    await rename(tmp, abs);
+  }
+
+  private async fetchFile(ref: FileRef): Promise<Uint8Array> {
+    const id = fileObjectId(ref.hash, ref.executable);
+    const reasons: string[] = [];
+    for (const address of this.files.holders(ref, this.live)) {
+      const r = this.host.runners().find((x) => x.address === address && x.alive)!;
+      try {
+        const v = await r.fetch(id);
+        if (!(v instanceof Uint8Array) || sha256(v) !== ref.hash) throw new Error("the runner sent other bytes");
+        return v;
+      } catch (err) {
+        this.files.notHeld(ref, address);
+        reasons.push(`${address}: ${(err as Error).message}`);
+      }
+    }
+    throw new ObjectLostError(id, reasons.length === 0 ? "no connected runner holds it" : reasons.join("; "));
+  }
+
+  /** The inputs as files: Directories spread out, Refs' bytes hashed (their value comes through the driver once). */
+  private async flatten(inputs: ExecSpec["inputs"]): Promise<[string, FileRef][]> {
+    const out: [string, FileRef][] = [];
+    for (const [p, v] of Object.entries(inputs)) {
+      if (v instanceof Ref) {
+        const bytes = await this.host.get(v as Ref<unknown>);
+        if (!(bytes instanceof Uint8Array)) throw new TypeError(`exec: input ${p} is a Ref of ${typeof bytes}, not of a Uint8Array`);
+        out.push([p, this.files.bytes(bytes)]);
+      } else if (isFileRef(v)) {
+        if (!this.files.knows(v)) throw new ObjectLostError(fileObjectId(v.hash, v.executable), `input ${p}: a FileRef this cluster never made or put`);
+        out.push([p, v]);
+      } else if (isDirectory(v)) {
+        for (const [rel, f] of Object.entries(v.files)) out.push([rel === "" ? p : `${p}/${rel}`, f]);
+      } else {
+        throw new TypeError(`exec: input ${p} must be a FileRef, a Ref<Uint8Array> or a Directory`);
+      }
+    }
+    return out;
+  }
+
+  /** Checks what can be checked before anything moves: argv, paths, tools. */
+  check(spec: ExecSpec, label?: string): void {
+    if (!Array.isArray(spec.argv) || spec.argv.length === 0 || !spec.argv.every((a) => typeof a === "string")) {
+      throw new TypeError(`exec${label === undefined ? "" : ` (${label})`}: argv must be a non-empty list of strings`);
+    }
+    const inputs = Object.keys(spec.inputs).map((p) => sandboxPath(p));
+    checkLayout(inputs, spec.outputs.map((p) => sandboxPath(p)));
+    if (spec.cwd !== undefined) sandboxPath(spec.cwd, true);
+    checkRequirements(spec.tools ?? []);
+    if (spec.timeout !== undefined && (!Number.isFinite(spec.timeout) || spec.timeout <= 0)) throw new TypeError(`exec: timeout must be a positive number of ms`);
+  }
+
+  /** The action key: what the command is, and what it reads, by content. */
+  private key(spec: ExecSpec, inputs: [string, FileRef][], outputs: string[], cwd: string, tools: string[]): string {
+    const env = Object.entries(spec.env ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const files = inputs.map(([p, f]) => [p, f.hash, f.executable] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return createHash("sha256").update(JSON.stringify(["strand-exec/1", spec.argv, env, cwd, tools, files, [...outputs].sort()])).digest("hex");
+  }
+
+  async exec(spec: ExecSpec, hooks: ExecHooks = {}): Promise<ExecResult> {
+    const t0 = performance.now();
+    this.check(spec, hooks.label);
+    const inputs = (await this.flatten(spec.inputs)).map(([p, f]) => [sandboxPath(p), f] as [string, FileRef]);
+    const outputs = spec.outputs.map((p) => sandboxPath(p));
+    checkLayout(inputs.map(([p]) => p), outputs);
+    const cwd = sandboxPath(spec.cwd ?? ".", true);
+    const required = spec.tools ?? [];
+    if (!this.host.runners().some((r) => r.usable)) await this.host.whenLive();
+    const candidates = (): ExecRunner[] => this.host.runners().filter((r) => r.usable && (spec.runner === undefined || r.address === spec.runner));
+    requireTools(candidates(), required, hooks.label);
+    if (spec.runner !== undefined && candidates().length === 0) throw new RunnerLostError(spec.runner, "exec asked for this runner, which is not connected");
+    const key = this.key(spec, inputs, outputs, cwd, toolIdentity(candidates(), required));
+
+    const known = hooks.fresh === true ? undefined : this.remembered.get(key);
+    if (known !== undefined) {
+      const where = known.outputs.map((o) => this.files.holders(o, this.live));
+      const runner = where.length === 0 ? undefined : where.reduce((a, b) => a.filter((x) => b.includes(x)))[0] ?? where[0]![0];
+      if (where.every((w) => w.length > 0)) {
+        this.cachedHits++;
+        return this.result(known, runner ?? "(driver)", true, zeroTimings(performance.now() - t0), 0, 0);
+      }
+    }
+
+    // An input no connected runner holds, and the driver never had, cannot be sent: a graph remakes it (its producer's lineage).
+    for (const [p, f] of inputs) {
+      if (!this.files.hasLocal(f) && this.files.holders(f, this.live).length === 0) throw new ObjectLostError(fileObjectId(f.hash, f.executable), `input ${p}: no connected runner holds it`);
+    }
+    const fitsHere = (r: ExecRunner): boolean => (spec.runner === undefined || r.address === spec.runner) && fits(r, required);
+    const affinity = (r: ExecRunner): number => inputs.reduce((s, [, f]) => s + (this.files.holders(f, (a) => a === r.address).length > 0 ? f.size + 1 : 0), 0);
+    let avoid: string | undefined;
+    for (let attempt = 0; ; attempt++) {
+      if (this.host.closed()) throw new ClusterClosedError("exec");
+      const q0 = performance.now();
+      const runner = await this.slots.acquire(hooks.priority ?? 0, (r) => fitsHere(r) && (r.address !== avoid || !candidates().some((c) => c.address !== avoid && fitsHere(c))), affinity);
+      const queueMs = performance.now() - q0;
+      try {
+        const inputsOf = (): ExecInput[] => inputs.map(([p, f]): ExecInput => ({ path: p, hash: f.hash, executable: f.executable, holders: this.files.holders(f, (a) => a !== runner.address && this.live(a)) }));
+        const task: ExecTask = { key, argv: spec.argv, env: spec.env ?? {}, cwd, outputs, timeout: spec.timeout ?? 0, label: hooks.label, inputs: inputsOf() };
+        hooks.onSent?.(runner.address);
+        let answer = await this.host.call(runner, task);
+        let uploadMs = 0;
+        let uploaded = 0;
+        if (answer.missing !== undefined) {
+          // The runner lacks files only this driver has (and had no cached result): send them, ask again.
+          const u0 = performance.now();
+          uploaded = await this.upload(runner, inputs, new Set(answer.missing));
+          uploadMs = performance.now() - u0;
+          answer = await this.host.call(runner, { ...task, inputs: inputsOf() });
+          if (answer.missing !== undefined) throw new ObjectLostError(answer.missing[0]!, `runner ${runner.address} still lacks it after it was sent`);
+        }
+        for (const o of answer.outputs) this.files.held(o, runner.address);
+        if (!answer.cached) for (const [, f] of inputs) this.files.held(f, runner.address);
+        const remembered = { outputs: answer.outputs, stdout: answer.stdout, stderr: answer.stderr };
+        this.remembered.set(key, remembered);
+        if (answer.cached) this.cachedHits++;
+        else this.ran++;
+        const p = answer.phases;
+        return this.result(remembered, runner.address, answer.cached,
+          { queueMs, uploadMs, fetchMs: p.fetchMs, setupMs: p.setupMs, runMs: p.runMs, storeMs: p.storeMs, totalMs: performance.now() - t0 }, uploaded, answer.bytesFetched);
+      } catch (err) {
+        const lost = err instanceof RunnerLostError || (err instanceof ObjectLostError && err.objectId.startsWith("file:") && this.recoverable(inputs));
+        if (!lost || attempt >= RETRIES || this.host.closed()) throw err;
+        if (err instanceof RunnerLostError) avoid = runner.address;
+      } finally {
+        this.slots.release(runner);
+      }
+    }
+  }
+
+  /** After a failed fetch: whether every input can still be had (a live holder, or the driver's own copy). */
+  private recoverable(inputs: [string, FileRef][]): boolean {
+    return inputs.every(([, f]) => this.files.hasLocal(f) || this.files.holders(f, this.live).length > 0);
+  }
+
+  /** Sends `runner` the inputs it asked for (`wanted`, file ids), which only the driver has; the bytes sent. */
+  private async upload(runner: ExecRunner, inputs: [string, FileRef][], wanted: Set<string>): Promise<number> {
+    const sends: Promise<number>[] = [];
+    for (const [, f] of inputs) {
+      const id = fileObjectId(f.hash, f.executable);
+      if (!wanted.delete(id)) continue;
+      if (!this.files.hasLocal(f)) throw new ObjectLostError(id, `runner ${runner.address} lacks it, and this driver never had it`);
+      sends.push(this.files.localBytes(f).then(async (bytes) => {
+        await runner.put(id, encodeValue(bytes!, "file"));
+        this.files.held(f, runner.address);
+        return bytes!.byteLength;
+      }));
+    }
+    return (await Promise.all(sends)).reduce((a, b) => a + b, 0);
+  }
+
+  private result(r: Remembered, runner: string, cached: boolean, timings: ExecTimings, bytesUploaded: number, bytesFetched: number): ExecResult {
+    const outputs: Record<string, FileRef> = {};
+    for (const o of r.outputs) outputs[o.path] = { hash: o.hash, size: o.size, executable: o.executable };
+    return { outputs, stdout: r.stdout, stderr: r.stderr, exitCode: 0, runner, cached, timings, bytesUploaded, bytesFetched };
+  }
+}

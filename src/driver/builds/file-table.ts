@@ -1,0 +1,83 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { ObjectLostError } from "../../errors.ts";
+import { fileObjectId } from "../../protocol/exec-wire.ts";
+import type { FileRef } from "./file-ref.ts";
+
+// Where each file of a cluster's commands is: on which runners (their file caches), and
+// whether the driver itself has it (a file it put: its path, read again when a runner needs
+// it; or bytes it was given). Nothing moves until an action placed on a runner needs it:
+// then the driver sends what only it has, and the runner fetches the rest from a runner that
+// holds it.
+
+interface Where {
+  ref: FileRef;
+  /** The driver's file (putFile), read when a runner needs it. */
+  path?: string;
+  /** Bytes the driver holds (a graph's `bytes` input, a Ref's value). */
+  bytes?: Uint8Array;
+  /** Runners (addresses) whose file caches hold it. */
+  holders: Set<string>;
+}
+
+export const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
+
+export class FileTable {
+  private readonly files = new Map<string, Where>();
+
+  private entry(ref: FileRef): Where {
+    const id = fileObjectId(ref.hash, ref.executable);
+    let w = this.files.get(id);
+    if (w === undefined) this.files.set(id, (w = { ref: { hash: ref.hash, size: ref.size, executable: ref.executable }, holders: new Set() }));
+    return w;
+  }
+
+  /** A file of the driver's, hashed. */
+  local(ref: FileRef, path: string): void {
+    this.entry(ref).path ??= path;
+  }
+
+  /** Bytes the driver holds: their FileRef. */
+  bytes(bytes: Uint8Array, executable = false): FileRef {
+    const ref = { hash: sha256(bytes), size: bytes.byteLength, executable };
+    this.entry(ref).bytes ??= bytes;
+    return ref;
+  }
+
+  /** `runner` holds it now (it made it, or fetched it for an action). */
+  held(ref: FileRef, runner: string): void {
+    this.entry(ref).holders.add(runner);
+  }
+
+  /** `runner` no longer holds it (a fetch from it failed). */
+  notHeld(ref: FileRef, runner: string): void {
+    this.files.get(fileObjectId(ref.hash, ref.executable))?.holders.delete(runner);
+  }
+
+  /** The runners holding it, among those `live` says are connected. */
+  holders(ref: FileRef, live: (address: string) => boolean): string[] {
+    const w = this.files.get(fileObjectId(ref.hash, ref.executable));
+    return w === undefined ? [] : [...w.holders].filter(live);
+  }
+
+  /** Whether the driver can send it itself. */
+  hasLocal(ref: FileRef): boolean {
+    const w = this.files.get(fileObjectId(ref.hash, ref.executable));
+    return w !== undefined && (w.bytes !== undefined || w.path !== undefined);
+  }
+
+  /** Whether this table knows the file at all (a FileRef of another cluster, or made up, is not). */
+  knows(ref: FileRef): boolean {
+    return this.files.has(fileObjectId(ref.hash, ref.executable));
+  }
+
+  /** The driver's own copy, checked against the hash (a file changed since it was put is refused). */
+  async localBytes(ref: FileRef): Promise<Uint8Array | undefined> {
+    const w = this.files.get(fileObjectId(ref.hash, ref.executable));
+    if (w?.bytes !== undefined) return w.bytes;
+    if (w?.path === undefined) return undefined;
+    const bytes = await readFile(w.path);
+    if (sha256(bytes) !== ref.hash) throw new ObjectLostError(fileObjectId(ref.hash, ref.executable), `${w.path} changed since it was put`);
+    return bytes;
+  }
+}

@@ -1,0 +1,98 @@
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import { CommandError } from "../../errors.ts";
+import { fileObjectId, type ExecAnswer, type ExecOutput, type ExecTask } from "../../protocol/exec-wire.ts";
+import { ActionCache } from "./action-cache.ts";
+import { fetchFiles } from "./file-fetches.ts";
+import { FileCache } from "./file-cache.ts";
+import { runCommand } from "./run-command.ts";
+import { checkLayout, sandboxPath } from "../../protocol/sandbox-paths.ts";
+import { Sandbox } from "./sandbox.ts";
+
+// How the built-in exec call reaches this runner's file cache and sandboxes. The driver ships
+// a generated entry module like any user module (driver/builds/exec-entry.ts); its one export
+// hands the task to what the worker thread set under this global symbol, as Wasm ranks do
+// (runner/wasm/runtime-hook.ts). The command runs in a child process: the thread only waits.
+
+/** The global symbol: `globalThis[Symbol.for("strand.exec")]`. */
+export const EXEC_HOOK = "strand.exec";
+
+export interface ExecRuntime {
+  run(task: ExecTask): Promise<ExecAnswer>;
+}
+
+/** The runner's exec directory: file cache, action cache and sandboxes, under its cache directory. */
+export const execDir = (cacheDir: string): string => path.join(cacheDir, "exec");
+
+const since = (t0: number): number => Math.round((performance.now() - t0) * 10) / 10;
+
+async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandboxes: string, threadsChannel: string | undefined): Promise<ExecAnswer> {
+  const label = task.label ?? task.argv[0] ?? "exec";
+  if (!Array.isArray(task.argv) || task.argv.length === 0 || !task.argv.every((a) => typeof a === "string")) throw new TypeError(`${label}: argv must be a non-empty list of strings`);
+  // Every path is checked before anything is read or made.
+  const inputs = task.inputs.map((i) => ({ ...i, path: sandboxPath(i.path) }));
+  const outputs = task.outputs.map((o) => sandboxPath(o));
+  const cwd = sandboxPath(task.cwd === "" ? "." : task.cwd, true);
+  checkLayout(inputs.map((i) => i.path), outputs);
+
+  const hit = await actions.lookup(task.key);
+  if (hit !== undefined) {
+    return { outputs: hit.outputs, stdout: hit.stdout, stderr: hit.stderr, cached: true, phases: { fetchMs: 0, setupMs: 0, runMs: 0, storeMs: 0 }, bytesFetched: 0 };
+  }
+
+  // Files only the driver has: it sends those this runner lacks, then asks again.
+  const missing = inputs.filter((i) => i.holders.length === 0 && !files.has(i.hash, i.executable)).map((i) => fileObjectId(i.hash, i.executable));
+  if (missing.length > 0) {
+    return { outputs: [], stdout: "", stderr: "", cached: false, phases: { fetchMs: 0, setupMs: 0, runMs: 0, storeMs: 0 }, bytesFetched: 0, missing: [...new Set(missing)] };
+  }
+
+  let t0 = performance.now();
+  const bytesFetched = await fetchFiles(threadsChannel, files, inputs.map((i) => [i.hash, i.executable, i.holders]));
+  const fetchMs = since(t0);
+
+  t0 = performance.now();
+  const box = await Sandbox.create(sandboxes);
+  try {
+    for (const i of inputs) await files.linkTo(i.hash, i.executable, await box.prepare(i.path));
+    for (const o of outputs) await box.prepare(o);
+    const dir = cwd === "." ? box.root : await box.prepare(path.posix.join(cwd, ".keep")).then(path.dirname);
+    const setupMs = since(t0);
+
+    t0 = performance.now();
+    const env = { PATH: process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", ...task.env };
+    const done = await runCommand(task.argv, dir, env, task.timeout, label);
+    const runMs = since(t0);
+    if (done.exitCode !== 0) throw new CommandError(task.argv, done.exitCode, done.stderr, task.label);
+
+    t0 = performance.now();
+    const made: ExecOutput[] = [];
+    for (const o of outputs) {
+      const full = await box.output(o);
+      if (full === undefined) throw new CommandError(task.argv, 0, `${done.stderr}${label}: the command did not make its declared output ${o}\n`, task.label);
+      const executable = ((await stat(full)).mode & 0o111) !== 0;
+      made.push({ path: o, ...(await files.adopt(full, executable)), executable });
+    }
+    await actions.store(task.key, { outputs: made, stdout: done.stdout, stderr: done.stderr });
+    return { outputs: made, stdout: done.stdout, stderr: done.stderr, cached: false, phases: { fetchMs, setupMs, runMs, storeMs: since(t0) }, bytesFetched };
+  } finally {
+    await box.remove();
+  }
+}
+
+/** On a worker thread: `cacheDir` is the runner's cache directory, `threadsChannel` its channel of threads. */
+export function provideExecRuntime(cacheDir: string, threadsChannel: string | undefined): void {
+  let state: { files: FileCache; actions: ActionCache; sandboxes: string } | undefined;
+  const runtime: ExecRuntime = {
+    run: (task) => {
+      if (state === undefined) {
+        const dir = execDir(cacheDir);
+        const files = new FileCache(dir);
+        state = { files, actions: new ActionCache(dir, files), sandboxes: path.join(dir, "sandboxes") };
+      }
+      return run(task, state.files, state.actions, state.sandboxes, threadsChannel);
+    },
+  };
+  (globalThis as { [k: symbol]: unknown })[Symbol.for(EXEC_HOOK)] = runtime;
+}
+
+
