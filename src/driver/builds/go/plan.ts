@@ -39,6 +39,8 @@ export interface GoPlan {
   steps: Record<string, { kind: GoStepKind; package: string }>;
   /** The linked program, when the build makes one: which output of which action, and where Go would put it. */
   binary?: { action: string; output: string; target: string };
+  /** Each package's compiled archive: the output of the last action that writes it. */
+  archives: Record<string, { action: string; output: string }>;
   paths: SandboxPaths;
 }
 
@@ -99,6 +101,7 @@ class Planner {
   private readonly actions: GraphAction[] = [];
   private readonly kinds: GoPlan["steps"] = {};
   private binary: GoPlan["binary"];
+  private readonly archives: GoPlan["archives"] = {};
   private readonly toolEnv: Record<string, string>;
 
   constructor(private readonly env: GoEnv, dir: string, private readonly paths: SandboxPaths) {
@@ -120,7 +123,7 @@ class Planner {
         case "tool": this.tool(s.tool, s.argv, s.env); break;
       }
     }
-    return { graph: { actions: this.actions }, env: this.env, steps: this.kinds, binary: this.binary, paths: this.paths };
+    return { graph: { actions: this.actions }, env: this.env, steps: this.kinds, binary: this.binary, archives: this.archives, paths: this.paths };
   }
 
   /** `p` made absolute against the script's current folder ($WORK counts as absolute). */
@@ -292,7 +295,10 @@ class Planner {
   private add(action: GraphAction, kind: GoStepKind): void {
     this.actions.push(action);
     this.kinds[action.id] = { kind, package: this.pkg };
-    for (const out of action.outputs) this.work.set(out, { input: { action: action.id, output: out }, refs: [] });
+    for (const out of action.outputs) {
+      this.work.set(out, { input: { action: action.id, output: out }, refs: [] });
+      if (out.endsWith("/_pkg_.a")) this.archives[this.pkg] = { action: action.id, output: out };
+    }
   }
 
   private uniqueId(id: string): string {
