@@ -57,7 +57,10 @@ describe("planning go build", () => {
         expect(at).not.toContain("..");
         if ("file" in input) expect(input.file.startsWith(plan.env.GOROOT + "/") || input.file.startsWith(dir + "/")).toBe(true);
       }
-      for (const out of a.outputs) expect(out).toMatch(/^work\/b\d+\//);
+      for (const out of a.outputs) {
+        expect(out).toMatch(/^work\/b\d+\//);
+        expect(a.inputs[out], `${a.id} reads and writes ${out}`).toBeUndefined();
+      }
       const script = a.argv.join(" ");
       expect(script).not.toContain(dir);
       expect(script).not.toContain("$WORK");

@@ -225,7 +225,7 @@ class Planner {
     const id = this.uniqueId(kind === "asm" ? `asm ${this.pkg} ${posix.basename(sources[0] ?? "")}` : `${kind} ${this.pkg}`);
     const action: GraphAction = {
       id,
-      argv: ["sh", "-c", script(this.env, outputs, cwd, words)],
+      argv: ["sh", "-c", script(this.env, inputs, outputs, cwd, words)],
       env: { ...this.toolEnv, ...env },
       tools: [`go@${this.env.GOVERSION}`],
       inputs,
@@ -234,13 +234,17 @@ class Planner {
     this.add(action, kind);
   }
 
-  /** `pack r archive objects...`: appends to an archive another action made, so it copies it first. */
+  /**
+   * `pack r archive objects...` appends to the archive the compile made. An action's inputs
+   * and outputs are distinct files (and an input may be a hard link into a runner's file
+   * cache), so the archive comes in beside its final name and is copied to it first.
+   */
   private pack(argv: string[]): void {
     const [, op, archive, ...objects] = argv;
     if (op !== "r" || archive === undefined) throw new Error(`go build -n runs pack ${op}: Strand only knows pack r`);
     const inputs: Record<string, GraphInput> = {};
     const at = this.paths.map(this.abs(archive));
-    inputs[at] = this.source(this.abs(archive));
+    inputs[`${at}.in`] = this.source(this.abs(archive));
     const objs = objects.map((o) => {
       const p = this.paths.map(this.abs(o));
       inputs[p] = this.source(this.abs(o));
@@ -249,7 +253,7 @@ class Planner {
     const words: Word[] = [{ tool: "pack" }, "r", at, ...objs];
     this.add({
       id: this.uniqueId(`pack ${this.pkg}`),
-      argv: ["sh", "-c", script(this.env, [at], "", words, [at])],
+      argv: ["sh", "-c", script(this.env, inputs, [], "", words, [`${at}.in`, at])],
       env: { ...this.toolEnv },
       tools: [`go@${this.env.GOVERSION}`],
       inputs,
@@ -337,18 +341,20 @@ function render(w: Word): string {
 /**
  * The shell script of one action. It finds the tools of the runner's matching toolchain (the
  * driver's GOTOOLDIR when the runner has the same layout, else `go env GOTOOLDIR`), makes the
- * output folders, and copies any file it changes in place, since sandbox inputs may be hard
- * links into the runner's file cache.
+ * output folders, and for pack copies the archive it appends to (a fresh file, writable
+ * whatever the mode of the input).
  */
-function script(env: GoEnv, outputs: string[], cwd: string, words: Word[], inPlace: string[] = []): string {
+function script(env: GoEnv, inputs: Record<string, GraphInput>, outputs: string[], cwd: string, words: Word[], copy?: [string, string]): string {
   const lines = [
     "set -e",
     "S=$PWD",
     `T=${quote(env.GOTOOLDIR)}; [ -x "$T/compile" ] || T=$(go env GOTOOLDIR)`,
   ];
-  const dirs = [...new Set(outputs.map((o) => posix.dirname(o)))];
+  // An input's folder is there already; a mkdir is one more process per action.
+  const have = new Set(Object.keys(inputs).map((i) => posix.dirname(i)));
+  const dirs = [...new Set(outputs.map((o) => posix.dirname(o)))].filter((d) => !have.has(d));
   if (dirs.length > 0) lines.push(`mkdir -p ${dirs.map(quote).join(" ")}`);
-  for (const f of inPlace) lines.push(`cat ${quote(f)} >${quote(f)}.w && mv -f ${quote(f)}.w ${quote(f)}`);
+  if (copy !== undefined) lines.push(`cat ${quote(copy[0])} >${quote(copy[1])}`);
   if (cwd !== "") lines.push(`cd ${quote(cwd)}`);
   lines.push(words.map(render).join(" "));
   return lines.join("\n");
