@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { mpirunCommand } from "./mpirun-command.ts";
 import { ccCommand } from "./cc-command.ts";
+import { goCommand } from "./go-command.ts";
 import { runCommand } from "./run-command.ts";
 import { runnerCommand } from "./runner-command.ts";
 import { slurmCommand } from "./slurm-command.ts";
@@ -17,6 +18,7 @@ const program = new Command("strand")
   .addCommand(runCommand())
   .addCommand(mpirunCommand())
   .addCommand(ccCommand())
+  .addCommand(goCommand())
   .addCommand(slurmCommand())
   .addCommand(dashboardCommand())
   .addCommand(statusCommand())

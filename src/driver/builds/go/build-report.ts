@@ -1,0 +1,87 @@
+import type { GoPlan } from "./plan.ts";
+import { levels } from "./transfer-model.ts";
+
+// Where a distributed go build's time went, in the phases DistGo reports (plan, dispatch,
+// transfer, run, link, idle per runner), so the two read side by side.
+
+/** What a build knows of one action once it is done. */
+export interface ActionRecord {
+  runner: string;
+  cached: boolean;
+  /** ms since the build started: when it was sent, when its result came back. */
+  sentAt: number;
+  doneAt: number;
+  /** ms: waiting for a runner thread, the driver's uploads, the runner's fetches from other runners, sandbox setup, the command, storing outputs. */
+  queueMs: number;
+  uploadMs: number;
+  fetchMs: number;
+  setupMs: number;
+  runMs: number;
+  storeMs: number;
+  bytesUploaded: number;
+  bytesFetched: number;
+}
+
+export interface BuildPhases {
+  actions: number;
+  cached: number;
+  levels: number;
+  runners: string[];
+  /** ms */
+  planMs: number;
+  dispatchMs: number;
+  transferMs: number;
+  runMs: number;
+  linkMs: number;
+  /** ms the binary took to reach the driver. */
+  fetchBinaryMs: number;
+  wallMs: number;
+  /** Per runner: ms between the build's first send and last answer when it ran nothing (per thread). */
+  idleMs: Record<string, number>;
+  bytesUploaded: number;
+  bytesBetweenRunners: number;
+  bytesBinary: number;
+}
+
+export function buildPhases(plan: GoPlan, records: Map<string, ActionRecord>, t: { planMs: number; wallMs: number; fetchBinaryMs: number; bytesBinary: number; threads: (runner: string) => number }): BuildPhases {
+  const runners = [...new Set([...records.values()].map((r) => r.runner))].sort();
+  const busy = new Map<string, number>(runners.map((r) => [r, 0]));
+  let dispatchMs = 0, transferMs = 0, runMs = 0, linkMs = 0, cached = 0, up = 0, between = 0;
+  let first = Infinity, last = 0;
+  for (const [id, r] of records) {
+    if (r.cached) cached++;
+    dispatchMs += r.queueMs;
+    transferMs += r.uploadMs + r.fetchMs;
+    if (plan.steps[id]?.kind === "link") linkMs += r.runMs;
+    else runMs += r.runMs;
+    busy.set(r.runner, busy.get(r.runner)! + r.fetchMs + r.setupMs + r.runMs + r.storeMs);
+    up += r.bytesUploaded;
+    between += r.bytesFetched;
+    first = Math.min(first, r.sentAt);
+    last = Math.max(last, r.doneAt);
+  }
+  const span = records.size === 0 ? 0 : last - first;
+  const idleMs = Object.fromEntries(runners.map((r) => [r, Math.max(0, span - busy.get(r)! / Math.max(1, t.threads(r)))]));
+  return {
+    actions: plan.graph.actions.length, cached, levels: Math.max(0, ...levels(plan.graph).values()) + 1, runners,
+    planMs: t.planMs, dispatchMs, transferMs: transferMs + t.fetchBinaryMs, runMs, linkMs, fetchBinaryMs: t.fetchBinaryMs, wallMs: t.wallMs, idleMs,
+    bytesUploaded: up, bytesBetweenRunners: between, bytesBinary: t.bytesBinary,
+  };
+}
+
+const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+const mb = (b: number): string => `${(b / 1e6).toFixed(2)} MB`;
+
+/** The phases as the CLI prints them. */
+export function formatPhases(p: BuildPhases, mode: string): string {
+  const idle = Object.entries(p.idleMs).map(([r, ms]) => `${r} ${s(ms)}`).join(", ");
+  return [
+    `strand go build (${mode}): ${p.actions} actions in ${p.levels} levels on ${p.runners.length} runner${p.runners.length === 1 ? "" : "s"}, ${p.cached} from the action cache: ${s(p.wallMs)}`,
+    `  plan      ${s(p.planMs)}  (go build -n, read into the graph)`,
+    `  dispatch  ${s(p.dispatchMs)}  (actions waiting for a runner thread, summed)`,
+    `  transfer  ${s(p.transferMs)}  (${mb(p.bytesUploaded)} from the driver, ${mb(p.bytesBetweenRunners)} between runners, ${mb(p.bytesBinary)} binary back)`,
+    `  run       ${s(p.runMs)}  (compile, asm, pack, summed)`,
+    `  link      ${s(p.linkMs)}`,
+    `  idle      ${idle || "-"}`,
+  ].join("\n");
+}
