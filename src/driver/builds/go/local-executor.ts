@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { copyFileSync, cpSync, linkSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import type { Graph, GraphAction } from "./graph.ts";
+import type { Graph, GraphAction } from "../graph.ts";
 
 // Runs a command graph on this machine, each action in a fresh sandbox folder holding only
 // its inputs, as soon as its inputs are ready, longest path first. It checks a plan without a

@@ -5,7 +5,7 @@ import { posix, resolve } from "node:path";
 import { promisify } from "node:util";
 import { parseBuildScript, type ScriptStep } from "./build-script.ts";
 import { goEnv, planningEnv, type GoEnv } from "./go-env.ts";
-import type { Graph, GraphAction, GraphInput } from "./graph.ts";
+import type { Graph, GraphAction, GraphInput } from "../graph.ts";
 import { SandboxPaths } from "./sandbox-paths.ts";
 
 // A Go build, planned by the Go toolchain itself: `go build -n -a -trimpath` prints every
@@ -346,6 +346,9 @@ function render(w: Word): string {
  */
 function script(env: GoEnv, inputs: Record<string, GraphInput>, outputs: string[], cwd: string, words: Word[], copy?: [string, string]): string {
   const lines = [
+    // The compiler prints its errors to stdout; go build shows both streams as one, and a
+    // failed command's error carries stderr.
+    "exec 1>&2",
     "set -e",
     "S=$PWD",
     `T=${quote(env.GOTOOLDIR)}; [ -x "$T/compile" ] || T=$(go env GOTOOLDIR)`,

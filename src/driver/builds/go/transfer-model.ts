@@ -1,5 +1,5 @@
 import { statSync } from "node:fs";
-import type { Graph, GraphInput } from "./graph.ts";
+import type { Graph, GraphInput } from "../graph.ts";
 
 // Bytes a build moves, from its plan, two ways. Strand: each runner receives each input it
 // does not already hold, once (its file cache is content-addressed), and the driver fetches

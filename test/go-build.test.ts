@@ -1,0 +1,73 @@
+import { execFile } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CommandError, local, type Cluster } from "../src/index.ts";
+import { goBuildError, goBuildOnCluster } from "../src/driver/builds/go/go-build.ts";
+import { copyGoFixture, goBuild, withoutBuildId } from "./go-builds.ts";
+
+// strand go build on a cluster of 2 local runners: the program go build makes, a rebuild
+// from the action cache, a changed source rebuilding only what reads it, and a compile error
+// reported as Go reports it, stopping only the actions that needed the failed one.
+
+const run = promisify(execFile);
+
+describe("strand go build on a cluster", () => {
+  let dir: string;
+  let cluster: Cluster;
+  beforeAll(async () => {
+    dir = copyGoFixture("multi");
+    cluster = await local({ runners: 2, threads: 1 });
+  });
+  afterAll(async () => {
+    await cluster?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const build = () => goBuildOnCluster(cluster, { dir, packages: ["."], output: "multi" });
+
+  it("writes the program go build -trimpath makes (identical but for the build ID), and it runs", { timeout: 300_000 }, async () => {
+    const outcome = await build();
+    expect(goBuildError(outcome)).toBeUndefined();
+    expect(outcome.result.counts.ran).toBe(outcome.plan.graph.actions.length);
+    expect(outcome.phases.runners).toHaveLength(2);
+    await goBuild(dir, ["-o", "multi-go", "."]);
+    expect((await withoutBuildId(join(dir, "multi"))).equals(await withoutBuildId(join(dir, "multi-go")))).toBe(true);
+    const { stdout } = await run(join(dir, "multi"), ["strand"]);
+    expect(stdout).toBe("== multi ==\nhello, strand (1 names)\nsum: 10\n");
+  });
+
+  it("rebuilds from the action cache: nothing runs, the same binary is written", { timeout: 120_000 }, async () => {
+    const before = readFileSync(join(dir, "multi"));
+    rmSync(join(dir, "multi"));
+    const outcome = await build();
+    expect(outcome.result.counts).toMatchObject({ ran: 0, cached: outcome.plan.graph.actions.length, failed: 0 });
+    expect(readFileSync(join(dir, "multi")).equals(before)).toBe(true);
+  });
+
+  it("after a source changes, runs only the actions that read it (and what reads theirs)", { timeout: 120_000 }, async () => {
+    const file = join(dir, "greet", "greet.go");
+    writeFileSync(file, readFileSync(file, "utf8").replace('"hello, "', '"hi, "'));
+    const outcome = await build();
+    const ran = Object.values(outcome.result.actions).filter((o) => !o.cached).map((o) => o.id).sort();
+    expect(ran).toEqual(["compile example.com/multi", "compile example.com/multi/greet", "link example.com/multi"]);
+    const { stdout } = await run(join(dir, "multi"), ["strand"]);
+    expect(stdout).toContain("hi, strand (1 names)");
+  });
+
+  it("a compile error is a CommandError naming the package, with the compiler's message; only what needs it stops", { timeout: 120_000 }, async () => {
+    const file = join(dir, "greet", "greet.go");
+    writeFileSync(file, readFileSync(file, "utf8").replace("strings.Join(names", "strings.Join(nomes"));
+    const outcome = await build();
+    expect(outcome.result.ok).toBe(false);
+    const err = goBuildError(outcome, dir);
+    expect(err).toBeInstanceOf(CommandError);
+    const e = err as CommandError;
+    expect(e.action).toBe("compile example.com/multi/greet");
+    expect(e.stderr).toMatch(/^# example\.com\/multi\/greet\n\.\/greet\/greet\.go:\d+:\d+: undefined: nomes/);
+    expect(Object.keys(outcome.result.failed)).toEqual(["compile example.com/multi/greet"]);
+    expect(outcome.result.skipped.sort()).toEqual(["compile example.com/multi", "link example.com/multi"]);
+    // Its neighbours were built (here: from the cache) all the same.
+    expect(outcome.result.actions["pack example.com/multi/calc"]).toBeDefined();
+  });
+});
