@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,14 +16,18 @@ const run = promisify(execFile);
 
 describe("strand go build on a cluster", () => {
   let dir: string;
+  let cacheDir: string;
   let cluster: Cluster;
   beforeAll(async () => {
     dir = copyGoFixture("multi");
-    cluster = await local({ runners: 2, threads: 1 });
+    // Runners whose file and action caches start empty, whatever ran before.
+    cacheDir = mkdtempSync(join(tmpdir(), "strand-go-runners-"));
+    cluster = await local({ runners: 2, threads: 1, cacheDir });
   });
   afterAll(async () => {
     await cluster?.close();
     rmSync(dir, { recursive: true, force: true });
+    rmSync(cacheDir, { recursive: true, force: true });
   });
   const build = () => goBuildOnCluster(cluster, { dir, packages: ["."], output: "multi" });
 

@@ -1,3 +1,5 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { Command, Option } from "commander";
 import { CommandError } from "../errors.ts";
 import { connect, local } from "../driver/connect.ts";
@@ -38,6 +40,11 @@ export function packagesOf(operands: readonly string[]): string[] {
   return packages.length === 0 ? ["."] : packages;
 }
 
+/** Where local runners of `strand go build` keep their file and action caches: $XDG_CACHE_HOME/strand or ~/.cache/strand. */
+export function userCacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "strand");
+}
+
 export function goCommand(): Command {
   const build = new Command("build")
     .description("build Go packages on the cluster: planned by the Go toolchain (go build -n; CGO off), compile/asm/pack/link run as commands on runners with the same Go version, as their inputs become ready; the binary is written here")
@@ -56,13 +63,15 @@ export function goCommand(): Command {
     .addOption(tlsFlags.ca())
     .allowUnknownOption()
     .addHelpText("after", "\n-trimpath is accepted and always on: actions run in sandboxes, so paths are trimmed as go build -trimpath trims them.")
-    .action(async (packages: string[], o: GoBuildFlags) => {
+    .action(async (operands: string[], o: GoBuildFlags) => {
+      const packages = packagesOf(operands);
       const token = o.token || undefined;
       const tls = tlsOptions(o);
       const head = o.head ?? (process.env.STRAND_HEAD || undefined);
       let cluster: Cluster;
       if (o.local !== undefined || (o.runners === undefined && head === undefined && !process.env.STRAND_RUNNERS)) {
-        cluster = await local({ runners: o.local ?? 2, threads: o.threads ?? 1, ...(token ? { token } : {}), ...(tls ? { tls } : {}) });
+        // The user's cache folder, not the Go project's: a later build finds its actions there.
+        cluster = await local({ runners: o.local ?? 2, threads: o.threads ?? 1, cacheDir: userCacheDir(), ...(token ? { token } : {}), ...(tls ? { tls } : {}) });
       } else {
         cluster = await connect({
           ...(o.runners !== undefined ? { runners: o.runners.split(",").map((s) => s.trim()).filter(Boolean) } : {}),
@@ -73,7 +82,7 @@ export function goCommand(): Command {
       let code = 0;
       try {
         const outcome = await goBuildOnCluster(cluster, {
-          dir: process.cwd(), packages: packagesOf(packages),
+          dir: process.cwd(), packages,
           ...(o.o !== undefined ? { output: o.o } : {}), ...(o.p !== undefined ? { parallelism: o.p } : {}),
         }, { ...(o.barriers === true ? { barriers: true } : {}) });
         const err = goBuildError(outcome);

@@ -11,13 +11,14 @@ export interface ActionRecord {
   /** ms since the build started: when it was sent, when its result came back. */
   sentAt: number;
   doneAt: number;
-  /** ms: waiting for a runner thread, the driver's uploads, the runner's fetches from other runners, sandbox setup, the command, storing outputs. */
+  /** ms: waiting for a runner thread, the driver's uploads, the runner's fetches from other runners, sandbox setup, the command, storing outputs, and all of it from the driver's side. */
   queueMs: number;
   uploadMs: number;
   fetchMs: number;
   setupMs: number;
   runMs: number;
   storeMs: number;
+  totalMs: number;
   bytesUploaded: number;
   bytesFetched: number;
 }
@@ -50,7 +51,9 @@ export function buildPhases(plan: GoPlan, records: Map<string, ActionRecord>, t:
   let first = Infinity, last = 0;
   for (const [id, r] of records) {
     if (r.cached) cached++;
-    dispatchMs += r.queueMs;
+    // What is left of the action's time on the driver once the runner's phases and the wait
+    // for a thread are taken out: sending it and hearing back (DistGo's Redis queueing).
+    if (!r.cached) dispatchMs += Math.max(0, r.totalMs - r.queueMs - r.uploadMs - r.fetchMs - r.setupMs - r.runMs - r.storeMs);
     transferMs += r.uploadMs + r.fetchMs;
     if (plan.steps[id]?.kind === "link") linkMs += r.runMs;
     else runMs += r.runMs;
@@ -78,7 +81,7 @@ export function formatPhases(p: BuildPhases, mode: string): string {
   return [
     `strand go build (${mode}): ${p.actions} actions in ${p.levels} levels on ${p.runners.length} runner${p.runners.length === 1 ? "" : "s"}, ${p.cached} from the action cache: ${s(p.wallMs)}`,
     `  plan      ${s(p.planMs)}  (go build -n, read into the graph)`,
-    `  dispatch  ${s(p.dispatchMs)}  (actions waiting for a runner thread, summed)`,
+    `  dispatch  ${s(p.dispatchMs)}  (sending actions and hearing back, beyond the runners' own phases, summed)`,
     `  transfer  ${s(p.transferMs)}  (${mb(p.bytesUploaded)} from the driver, ${mb(p.bytesBetweenRunners)} between runners, ${mb(p.bytesBinary)} binary back)`,
     `  run       ${s(p.runMs)}  (compile, asm, pack, summed)`,
     `  link      ${s(p.linkMs)}`,
