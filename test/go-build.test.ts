@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommandError, local, type Cluster } from "../src/index.ts";
 import { goBuildError, goBuildOnCluster } from "../src/driver/builds/go/go-build.ts";
+import { PlanCache } from "../src/driver/builds/go/plan-cache.ts";
 import { copyGoFixture, goBuild, withoutBuildId } from "./go-builds.ts";
 
 // strand go build on a cluster of 2 local runners: the program go build makes, a rebuild
@@ -29,7 +30,8 @@ describe("strand go build on a cluster", () => {
     rmSync(dir, { recursive: true, force: true });
     rmSync(cacheDir, { recursive: true, force: true });
   });
-  const build = () => goBuildOnCluster(cluster, { dir, packages: ["."], output: "multi" });
+  // Plans kept between builds, as the CLI keeps them: a changed source must still be seen.
+  const build = () => goBuildOnCluster(cluster, { dir, packages: ["."], output: "multi" }, { planCache: new PlanCache(join(cacheDir, "go-plans")) });
 
   it("writes the program go build -trimpath makes (identical but for the build ID), and it runs", { timeout: 300_000 }, async () => {
     const outcome = await build();
@@ -46,6 +48,7 @@ describe("strand go build on a cluster", () => {
     const before = readFileSync(join(dir, "multi"));
     rmSync(join(dir, "multi"));
     const outcome = await build();
+    expect(outcome.plan.fromCache).toBe(true);
     expect(outcome.result.counts).toMatchObject({ ran: 0, cached: outcome.plan.graph.actions.length, failed: 0 });
     expect(readFileSync(join(dir, "multi")).equals(before)).toBe(true);
   });
@@ -54,6 +57,7 @@ describe("strand go build on a cluster", () => {
     const file = join(dir, "greet", "greet.go");
     writeFileSync(file, readFileSync(file, "utf8").replace('"hello, "', '"hi, "'));
     const outcome = await build();
+    expect(outcome.plan.fromCache).toBe(false);
     const ran = Object.values(outcome.result.actions).filter((o) => !o.cached).map((o) => o.id).sort();
     expect(ran).toEqual(["compile example.com/multi", "compile example.com/multi/greet", "link example.com/multi"]);
     const { stdout } = await run(join(dir, "multi"), ["strand"]);

@@ -1,6 +1,9 @@
-import { rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { planGoBuild, type GoPlan } from "../src/driver/builds/go/plan.ts";
+import { PlanCache } from "../src/driver/builds/go/plan-cache.ts";
 import { copyGoFixture } from "./go-builds.ts";
 
 // The plan of a small program of three packages (test/fixtures/go/multi: an embedded file, an
@@ -81,5 +84,37 @@ describe("planning go build", () => {
 
   it("turns a planning failure into an error naming the package", async () => {
     await expect(planGoBuild({ dir, packages: ["./nosuch"] })).rejects.toThrow(/go build -n failed: .*nosuch/s);
+  });
+
+  it("reuses a kept plan while nothing it was made from changes, and plans again after an edit or a new file", async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "strand-go-plans-"));
+    const own = copyGoFixture("multi");
+    try {
+      const cache = new PlanCache(cacheDir);
+      const request = { dir: own, packages: ["."], output: "multi" };
+      const first = await planGoBuild(request, { cache });
+      expect(first.fromCache).toBe(false);
+      const again = await planGoBuild(request, { cache });
+      expect(again.fromCache).toBe(true);
+      expect(again.graph).toEqual(first.graph);
+      // Another request (another output) is another plan.
+      expect((await planGoBuild({ ...request, output: "other" }, { cache })).fromCache).toBe(false);
+
+      const greet = join(own, "greet", "greet.go");
+      writeFileSync(greet, readFileSync(greet, "utf8").replace('"hello, "', '"hi, "'));
+      const edited = await planGoBuild(request, { cache });
+      expect(edited.fromCache).toBe(false);
+      const compileGreet = (p: GoPlan) => p.graph.actions.find((a) => a.id === "compile example.com/multi/greet")!.argv[2];
+      expect(compileGreet(edited)).not.toBe(compileGreet(first)); // Go's action ID hashes the source
+      expect((await planGoBuild(request, { cache })).fromCache).toBe(true);
+
+      writeFileSync(join(own, "calc", "more.go"), "package calc\n\nfunc Twice(x int64) int64 { return add(x, x) }\n");
+      const grown = await planGoBuild(request, { cache });
+      expect(grown.fromCache).toBe(false);
+      expect(Object.keys(grown.graph.actions.find((a) => a.id === "compile example.com/multi/calc")!.inputs)).toContain("mod/example.com/multi/calc/more.go");
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+      rmSync(own, { recursive: true, force: true });
+    }
   });
 });

@@ -6,6 +6,7 @@ import { connect, local } from "../driver/connect.ts";
 import type { Cluster } from "../driver/cluster.ts";
 import { formatPhases } from "../driver/builds/go/build-report.ts";
 import { goBuildError, goBuildOnCluster } from "../driver/builds/go/go-build.ts";
+import { PlanCache } from "../driver/builds/go/plan-cache.ts";
 import { tlsFlags, tlsOptions, type TlsFlags } from "./tls-flags.ts";
 
 // `strand go build [-o out] [-a] [-trimpath] [packages]`: go build, distributed. The Go
@@ -84,7 +85,7 @@ export function goCommand(): Command {
         const outcome = await goBuildOnCluster(cluster, {
           dir: process.cwd(), packages,
           ...(o.o !== undefined ? { output: o.o } : {}), ...(o.p !== undefined ? { parallelism: o.p } : {}),
-        }, { ...(o.barriers === true ? { barriers: true } : {}) });
+        }, { planCache: new PlanCache(join(userCacheDir(), "go-plans")), ...(o.barriers === true ? { barriers: true } : {}) });
         const err = goBuildError(outcome);
         if (err !== undefined) {
           // As go build says it: the package, then the compiler's own words.

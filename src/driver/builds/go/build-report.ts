@@ -30,6 +30,7 @@ export interface BuildPhases {
   runners: string[];
   /** ms */
   planMs: number;
+  planFromCache: boolean;
   dispatchMs: number;
   transferMs: number;
   runMs: number;
@@ -67,7 +68,7 @@ export function buildPhases(plan: GoPlan, records: Map<string, ActionRecord>, t:
   const idleMs = Object.fromEntries(runners.map((r) => [r, Math.max(0, span - busy.get(r)! / Math.max(1, t.threads(r)))]));
   return {
     actions: plan.graph.actions.length, cached, levels: Math.max(0, ...levels(plan.graph).values()) + 1, runners,
-    planMs: t.planMs, dispatchMs, transferMs: transferMs + t.fetchBinaryMs, runMs, linkMs, fetchBinaryMs: t.fetchBinaryMs, wallMs: t.wallMs, idleMs,
+    planMs: t.planMs, planFromCache: plan.fromCache, dispatchMs, transferMs: transferMs + t.fetchBinaryMs, runMs, linkMs, fetchBinaryMs: t.fetchBinaryMs, wallMs: t.wallMs, idleMs,
     bytesUploaded: up, bytesBetweenRunners: between, bytesBinary: t.bytesBinary,
   };
 }
@@ -80,7 +81,7 @@ export function formatPhases(p: BuildPhases, mode: string): string {
   const idle = Object.entries(p.idleMs).map(([r, ms]) => `${r} ${s(ms)}`).join(", ");
   return [
     `strand go build (${mode}): ${p.actions} actions in ${p.levels} levels on ${p.runners.length} runner${p.runners.length === 1 ? "" : "s"}, ${p.cached} from the action cache: ${s(p.wallMs)}`,
-    `  plan      ${s(p.planMs)}  (go build -n, read into the graph)`,
+    `  plan      ${s(p.planMs)}  (${p.planFromCache ? "the plan cache: no source changed" : "go build -n, read into the graph"}; hashing the driver's files)`,
     `  dispatch  ${s(p.dispatchMs)}  (sending actions and hearing back, beyond the runners' own phases, summed)`,
     `  transfer  ${s(p.transferMs)}  (${mb(p.bytesUploaded)} from the driver, ${mb(p.bytesBetweenRunners)} between runners, ${mb(p.bytesBinary)} binary back)`,
     `  run       ${s(p.runMs)}  (compile, asm, pack, summed)`,

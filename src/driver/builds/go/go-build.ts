@@ -4,6 +4,7 @@ import type { FileRef } from "../file-ref.ts";
 import { runGraph, type ActionEvent, type GraphCluster, type GraphResult } from "../graph-runner.ts";
 import { buildPhases, type ActionRecord, type BuildPhases } from "./build-report.ts";
 import { planGoBuild, type GoBuildRequest, type GoPlan } from "./plan.ts";
+import type { PlanCache } from "./plan-cache.ts";
 
 // `strand go build` on a cluster: plan with the Go toolchain, run the graph (as inputs become
 // ready, or in DistGo's level barriers for comparison), fetch the binary, and account for
@@ -19,6 +20,8 @@ export interface GoBuildOptions {
   onAction?: (event: ActionEvent) => void;
   /** A plan made before (the bench plans once and builds several times). */
   plan?: GoPlan;
+  /** Where plans are kept for rebuilds of unchanged sources (see plan-cache.ts). */
+  planCache?: PlanCache;
 }
 
 export interface GoBuildOutcome {
@@ -32,7 +35,7 @@ export interface GoBuildOutcome {
 /** Plans and runs `go build` of `request` on `cluster`; a failed action leaves `result.ok` false (see goBuildError). */
 export async function goBuildOnCluster(cluster: GoBuildCluster, request: GoBuildRequest, options: GoBuildOptions = {}): Promise<GoBuildOutcome> {
   const t0 = performance.now();
-  const plan = options.plan ?? await planGoBuild(request);
+  const plan = options.plan ?? await planGoBuild(request, options.planCache !== undefined ? { cache: options.planCache } : {});
   const planned = performance.now();
   const sent = new Map<string, number>();
   const done = new Map<string, number>();

@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { parseBuildScript, type ScriptStep } from "./build-script.ts";
 import { goEnv, planningEnv, type GoEnv } from "./go-env.ts";
 import type { Graph, GraphAction, GraphInput } from "../graph.ts";
+import type { PlanCache } from "./plan-cache.ts";
 import { SandboxPaths } from "./sandbox-paths.ts";
 
 // A Go build, planned by the Go toolchain itself: `go build -n -a -trimpath` prints every
@@ -39,16 +40,21 @@ export interface GoPlan {
   steps: Record<string, { kind: GoStepKind; package: string }>;
   /** The linked program, when the build makes one: which output of which action, and where Go would put it. */
   binary?: { action: string; output: string; target: string };
+  /** The script came from the plan cache, not from running go build -n. */
+  fromCache: boolean;
   /** Each package's compiled archive: the output of the last action that writes it. */
   archives: Record<string, { action: string; output: string }>;
   paths: SandboxPaths;
 }
 
-/** Plans `go build` of `request` with the Go toolchain: runs `go build -n` and reads its script. */
-export async function planGoBuild(request: GoBuildRequest): Promise<GoPlan> {
+/** Plans `go build` of `request` with the Go toolchain: runs `go build -n` and reads its script (or reuses the script `cache` kept, if nothing changed). */
+export async function planGoBuild(request: GoBuildRequest, options: { cache?: PlanCache } = {}): Promise<GoPlan> {
   const dir = resolve(request.dir);
   const go = request.go ?? "go";
   const env = await goEnv(dir, go);
+  const key = { ...request, dir };
+  const kept = options.cache?.lookup(key, env);
+  if (kept !== undefined) return { ...kept, fromCache: true };
   // A fresh, empty build cache: -n then prints every command, not only the stale ones, and
   // the user's cache is not touched. Strand's action cache does the incremental part.
   const cache = mkdtempSync(posix.join(tmpdir(), "strand-go-plan-"));
@@ -59,7 +65,9 @@ export async function planGoBuild(request: GoBuildRequest): Promise<GoPlan> {
     const { stderr } = await run(go, args, { cwd: dir, env: planningEnv({ GOCACHE: cache }), maxBuffer: 256 << 20 }).catch((e: { stderr?: string; message: string }) => {
       throw new Error(`go build -n failed: ${(e.stderr ?? e.message).trim()}`);
     });
-    return planFromScript(stderr, env, dir);
+    const plan = planFromScript(stderr, env, dir);
+    options.cache?.store(key, env, stderr, plan);
+    return plan;
   } finally {
     rmSync(cache, { recursive: true, force: true });
   }
@@ -123,7 +131,7 @@ class Planner {
         case "tool": this.tool(s.tool, s.argv, s.env); break;
       }
     }
-    return { graph: { actions: this.actions }, env: this.env, steps: this.kinds, binary: this.binary, archives: this.archives, paths: this.paths };
+    return { graph: { actions: this.actions }, env: this.env, steps: this.kinds, binary: this.binary, fromCache: false, archives: this.archives, paths: this.paths };
   }
 
   /** `p` made absolute against the script's current folder ($WORK counts as absolute). */
