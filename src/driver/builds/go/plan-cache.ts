@@ -2,7 +2,9 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
 import type { GoEnv } from "./go-env.ts";
-import { planFromScript, type GoBuildRequest, type GoPlan } from "./plan.ts";
+
+/** What a plan is made for (plan.ts's GoBuildRequest). */
+export type PlanKey = object;
 
 // `go build -n` costs more than all of a fully cached build (it loads and hashes every
 // package): a rebuild of unchanged sources reuses the script it printed last time. The script
@@ -30,13 +32,13 @@ const MODULE_FILES = ["go.mod", "go.sum", "go.work", "go.work.sum", "vendor/modu
 export class PlanCache {
   constructor(private readonly dir: string) {}
 
-  private fileOf(request: GoBuildRequest, env: GoEnv): string {
+  private fileOf(request: PlanKey, env: GoEnv): string {
     const key = createHash("sha256").update(JSON.stringify({ request, env, v: 1 })).digest("hex");
     return join(this.dir, `${key}.json`);
   }
 
-  /** The plan of `request` kept from an earlier build, if nothing it was made from changed. */
-  lookup(request: GoBuildRequest, env: GoEnv): GoPlan | undefined {
+  /** The script of `request` kept from an earlier build, if nothing it was made from changed. */
+  lookup(request: PlanKey, env: GoEnv): string | undefined {
     let entry: Entry;
     try {
       entry = JSON.parse(readFileSync(this.fileOf(request, env), "utf8")) as Entry;
@@ -45,13 +47,12 @@ export class PlanCache {
     }
     const now = stampOf(entry.stamp.files.map(([f]) => f), entry.stamp.dirs.map(([d, ext]) => [d, ext]));
     if (now === undefined || JSON.stringify(now) !== JSON.stringify(entry.stamp)) return undefined;
-    return planFromScript(entry.script, env, request.dir);
+    return entry.script;
   }
 
-  /** Keeps `script`, the plan of `request`, with the stamp of what `plan` reads. */
-  store(request: GoBuildRequest, env: GoEnv, script: string, plan: GoPlan): void {
-    const files = new Set<string>();
-    for (const a of plan.graph.actions) for (const i of Object.values(a.inputs)) if ("file" in i) files.add(i.file);
+  /** Keeps `script`, the plan of `request` made in `dir`, with the stamp of `reads`, the files its plan reads. */
+  store(request: PlanKey, env: GoEnv, script: string, dir: string, reads: Iterable<string>): void {
+    const files = new Set(reads);
     const dirs = new Set([...files].map((f) => posix.dirname(f)));
     // In a folder holding embedded files (not Go source), names with their extensions are
     // watched too: a new one may match a //go:embed pattern.
@@ -61,8 +62,8 @@ export class PlanCache {
       const d = posix.dirname(f);
       extra.set(d, (extra.get(d) ?? new Set()).add(posix.extname(f)));
     }
-    for (const m of MODULE_FILES) files.add(join(request.dir, m));
-    dirs.add(request.dir);
+    for (const m of MODULE_FILES) files.add(join(dir, m));
+    dirs.add(dir);
     const stamp = stampOf([...files].sort(), [...dirs].sort().map((d) => [d, [...(extra.get(d) ?? [])].sort()]));
     if (stamp === undefined) return;
     const file = this.fileOf(request, env);

@@ -54,7 +54,7 @@ export async function planGoBuild(request: GoBuildRequest, options: { cache?: Pl
   const env = await goEnv(dir, go);
   const key = { ...request, dir };
   const kept = options.cache?.lookup(key, env);
-  if (kept !== undefined) return { ...kept, fromCache: true };
+  if (kept !== undefined) return { ...planFromScript(kept, env, dir), fromCache: true };
   // A fresh, empty build cache: -n then prints every command, not only the stale ones, and
   // the user's cache is not touched. Strand's action cache does the incremental part.
   const cache = mkdtempSync(posix.join(tmpdir(), "strand-go-plan-"));
@@ -66,7 +66,7 @@ export async function planGoBuild(request: GoBuildRequest, options: { cache?: Pl
       throw new Error(`go build -n failed: ${(e.stderr ?? e.message).trim()}`);
     });
     const plan = planFromScript(stderr, env, dir);
-    options.cache?.store(key, env, stderr, plan);
+    options.cache?.store(key, env, stderr, dir, plan.graph.actions.flatMap((a) => Object.values(a.inputs).flatMap((i) => ("file" in i ? [i.file] : []))));
     return plan;
   } finally {
     rmSync(cache, { recursive: true, force: true });
