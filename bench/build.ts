@@ -22,7 +22,8 @@ import { footer, median, num, progress, quick, ratio, reps, spread, table } from
 const run = promisify(execFile);
 const RUNNERS = 2;
 const THREADS = 1;
-const REPS = reps(3, 1);
+// BENCH_BUILD_REPS: fewer (or more) reps; a std build is minutes on a busy 2-core machine.
+const REPS = Number(process.env.BENCH_BUILD_REPS) || reps(3, 1);
 
 interface Target {
   name: string;
