@@ -24,7 +24,7 @@ describe("strand go build on a cluster", () => {
     // Runners whose file and action caches start empty, whatever ran before.
     cacheDir = mkdtempSync(join(tmpdir(), "strand-go-runners-"));
     cluster = await local({ runners: 2, threads: 1, cacheDir });
-  });
+  }, 120_000);
   afterAll(async () => {
     await cluster?.close();
     rmSync(dir, { recursive: true, force: true });
@@ -33,7 +33,7 @@ describe("strand go build on a cluster", () => {
   // Plans kept between builds, as the CLI keeps them: a changed source must still be seen.
   const build = () => goBuildOnCluster(cluster, { dir, packages: ["."], output: "multi" }, { planCache: new PlanCache(join(cacheDir, "go-plans")) });
 
-  it("writes the program go build -trimpath makes (identical but for the build ID), and it runs", { timeout: 300_000 }, async () => {
+  it("writes the program go build -trimpath makes (identical but for the build ID), and it runs", { timeout: 480_000 }, async () => {
     const outcome = await build();
     expect(goBuildError(outcome)).toBeUndefined();
     expect(outcome.result.counts.ran).toBe(outcome.plan.graph.actions.length);

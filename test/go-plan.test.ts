@@ -15,7 +15,7 @@ describe("planning go build", () => {
   beforeAll(async () => {
     dir = copyGoFixture("multi");
     plan = await planGoBuild({ dir, packages: ["."], output: "multi" });
-  });
+  }, 120_000); // go build -n: seconds on a machine busy with other builds
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const action = (id: string) => {
@@ -82,11 +82,11 @@ describe("planning go build", () => {
     expect(main.argv[2]).toContain('-trimpath "$S/mod/example.com/multi=>example.com/multi;');
   });
 
-  it("turns a planning failure into an error naming the package", async () => {
+  it("turns a planning failure into an error naming the package", { timeout: 120_000 }, async () => {
     await expect(planGoBuild({ dir, packages: ["./nosuch"] })).rejects.toThrow(/go build -n failed: .*nosuch/s);
   });
 
-  it("reuses a kept plan while nothing it was made from changes, and plans again after an edit or a new file", async () => {
+  it("reuses a kept plan while nothing it was made from changes, and plans again after an edit or a new file", { timeout: 240_000 }, async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), "strand-go-plans-"));
     const own = copyGoFixture("multi");
     try {
