@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CommandError, local, type Cluster } from "../src/index.ts";
+import { CommandError, ToolchainError, local, type Cluster } from "../src/index.ts";
 import { goBuildError, goBuildOnCluster } from "../src/driver/builds/go/go-build.ts";
 import { PlanCache } from "../src/driver/builds/go/plan-cache.ts";
 import { copyGoFixture, goBuild, withoutBuildId } from "./go-builds.ts";
@@ -78,5 +78,24 @@ describe("strand go build on a cluster", () => {
     expect(outcome.result.skipped.sort()).toEqual(["compile example.com/multi", "link example.com/multi"]);
     // Its neighbours were built (here: from the cache) all the same.
     expect(outcome.result.actions["pack example.com/multi/calc"]).toBeDefined();
+  });
+});
+
+describe("strand go build without a matching toolchain", () => {
+  it("is refused before anything runs, naming the Go version it needs", { timeout: 120_000 }, async () => {
+    const dir = copyGoFixture("multi");
+    const cacheDir = mkdtempSync(join(tmpdir(), "strand-go-runners-"));
+    // A runner that offers gcc only: no go@<version> for the plan's actions.
+    await using cluster = await local({ runners: 1, threads: 1, cacheDir, tools: ["gcc"] });
+    try {
+      const err = await goBuildOnCluster(cluster, { dir, packages: ["."], output: "multi" }).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(ToolchainError);
+      expect((err as ToolchainError).tool).toMatch(/^go@go1\.\d+/);
+      expect(cluster.execStats.ran).toBe(0);
+      expect(existsSync(join(dir, "multi"))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
   });
 });
