@@ -7,7 +7,7 @@ import type { ActorStat } from "../../protocol/messages.ts";
 import { parseAddress } from "../../transport/connection.ts";
 import type { ModuleRef } from "../bundle.ts";
 import { PendingCall } from "../calls/call.ts";
-import type { CallOptions } from "../calls/call-options.ts";
+import { DEFAULT_RETRIES, type CallOptions } from "../calls/call-options.ts";
 import type { SpawnOptions } from "../calls/remote-actor.ts";
 import type { Goroutine } from "../calls/remote-function.ts";
 import type { ObjectEntry } from "../objects/object-entry.ts";
@@ -154,12 +154,21 @@ export class Actors {
     const r = new ActorRecord(module, address, true, { ...options }, ctor);
     this.records.set(id, r);
     const handle = this.handleOf(r); // before construction: a handle collected meanwhile must not end it early
-    try {
-      await this.construct(r, undefined);
-    } catch (err) {
-      this.records.delete(id);
-      this.die(r, "its construction failed", err);
-      throw err;
+    for (let lost = 0, avoid: string | undefined; ; lost++) {
+      try {
+        await this.construct(r, avoid);
+        break;
+      } catch (err) {
+        // Its runner died before it answered: nobody has seen this actor yet, so it is made on
+        // another runner, as a plain call lost so runs again (unless it was asked to live there).
+        if (err instanceof RunnerLostError && options.runner === undefined && lost < DEFAULT_RETRIES && r.state === "starting" && !this.host.closed()) {
+          avoid = err.runner;
+          continue;
+        }
+        this.records.delete(id);
+        this.die(r, "its construction failed", err);
+        throw err;
+      }
     }
     return handle;
   }
