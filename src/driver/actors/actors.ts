@@ -181,13 +181,19 @@ export class Actors {
     // Every driver asks the same runner for a name (rendezvous hashing over the live runners),
     // whose main thread takes the name before constructing: one of two racing spawns wins.
     const runner = options.runner ?? rendezvous(options.name, this.host.runners().filter((l) => l.usable).map((l) => l.address));
-    try {
-      return await this.spawn(module, className, args, { ...options, ...(runner === undefined ? {} : { runner }) });
-    } catch (err) {
-      if (!(err instanceof ActorExistsError)) throw err;
-      const winner = await this.find(options.name);
-      if (winner === undefined) throw err;
-      return this.handleFor(winner);
+    for (let lost = 0; ; lost++) {
+      try {
+        return await this.spawn(module, className, args, { ...options, ...(runner === undefined ? {} : { runner }) });
+      } catch (err) {
+        if (!(err instanceof ActorExistsError)) throw err;
+        // The runner takes a name when the spawn arrives, but lists the actor only once its
+        // constructor has run: the winner may not be findable yet. Wait for it to come up (or
+        // for its spawn to fail, freeing the name for another try here).
+        const winner = await this.find(options.name);
+        if (winner !== undefined) return this.handleFor(winner);
+        if (this.host.closed()) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250, 10 * 2 ** lost)));
+      }
     }
   }
 
