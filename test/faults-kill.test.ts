@@ -8,6 +8,7 @@ import { range } from "./hosts/outcomes.ts";
 import { record } from "./hosts/report.ts";
 import { netnsUnavailable } from "./hosts/support.ts";
 import { plainCalls, WORKLOADS } from "./hosts/workloads.ts";
+import { ACTOR_CELL } from "./hosts/actor-workload.ts";
 
 // Fault matrix, rows "kill -9 a runner" and "runner restarts with the same address": three
 // hosts (network namespaces), a runner on each, the driver in the root namespace.
@@ -19,7 +20,7 @@ describe.skipIf(unavailable !== undefined)(titled("fault matrix: kill -9 a runne
   let hosts!: Hosts;
   hostsForSuite((h) => (hosts = h));
 
-  for (const [cell, workload] of WORKLOADS) {
+  for (const [cell, workload] of [...WORKLOADS, ACTOR_CELL]) {
     it(`${cell}: every outcome is the right value or a typed error; nothing hangs`, async () => {
       await using c = await hosts.connect({ heartbeat: TIGHT });
       const run = await workload(c, hosts, {});
