@@ -119,7 +119,7 @@ describe("actor lifetime", () => {
     await untilRunners(t.cluster, (ids) => !ids.includes(id));
   });
 
-  it("a driver SIGKILLed: its actors end on the runners, except the detached one, which a second driver finds by name, calls and kills", { timeout: 60_000 }, async () => {
+  it("a driver SIGKILLed: its actors end on the runners, except the detached one, which a second driver finds by name, calls and kills", { timeout: 120_000 }, async () => {
     const name = `survivor-${process.pid}`;
     const env = cleanEnv({ STRAND_RUNNERS: runners.addresses.join(","), STRAND_TOKEN: runners.token, STRAND_LOG: "silent", ACTOR_NAME: name });
     const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), fileURLToPath(fixture("actor-driver.ts"))], { env, stdio: ["ignore", "pipe", "inherit"] });

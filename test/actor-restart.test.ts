@@ -21,7 +21,7 @@ async function hostOf(cluster: Cluster, id: string): Promise<RunnerStatus> {
 const seen = (cluster: Cluster, id: string) => cluster.stats.actors.find((a) => a.id === id);
 
 describe("actor restarts after its runner is SIGKILLed", () => {
-  it("maxRestarts 1: the constructor runs again on another runner with the same arguments (fresh state); the call in flight fails with ActorDiedError; later calls succeed", { timeout: 60_000 }, async () => {
+  it("maxRestarts 1: the constructor runs again on another runner with the same arguments (fresh state); the call in flight fails with ActorDiedError; later calls succeed", { timeout: 120_000 }, async () => {
     await using cluster = await local({ runners: 2, threads: 1 });
     const m = await cluster.import<A>(fixture("actor-faults.ts"));
     const c = await m.Tally.spawn.with({ maxRestarts: 1 })(10, "t1");
@@ -49,7 +49,7 @@ describe("actor restarts after its runner is SIGKILLed", () => {
     await c.kill();
   });
 
-  it("a class with checkpoint()/restore() comes back with its state; restartPolicy \"fresh\" does not", { timeout: 60_000 }, async () => {
+  it("a class with checkpoint()/restore() comes back with its state; restartPolicy \"fresh\" does not", { timeout: 120_000 }, async () => {
     await using cluster = await local({ runners: 2, threads: 1 });
     const m = await cluster.import<A>(fixture("actor-faults.ts"));
     const kept = await m.Ledger.spawn.with({ maxRestarts: 1 })();
@@ -72,7 +72,7 @@ describe("actor restarts after its runner is SIGKILLed", () => {
     await Promise.all([kept.kill(), fresh.kill()]);
   });
 
-  it("maxTaskRetries 1: the call in flight is sent again to the new incarnation; calls made meanwhile follow it, in order", { timeout: 60_000 }, async () => {
+  it("maxTaskRetries 1: the call in flight is sent again to the new incarnation; calls made meanwhile follow it, in order", { timeout: 120_000 }, async () => {
     await using cluster = await local({ runners: 2, threads: 1 });
     const m = await cluster.import<A>(fixture("actor-faults.ts"));
     const c = await m.Ledger.spawn.with({ maxRestarts: 1, maxTaskRetries: 1 })();
@@ -90,7 +90,7 @@ describe("actor restarts after its runner is SIGKILLed", () => {
     await c.kill();
   });
 
-  it("maxRestarts 0: the call in flight, the calls queued behind it and every later call fail with ActorDiedError; nothing hangs", { timeout: 60_000 }, async () => {
+  it("maxRestarts 0: the call in flight, the calls queued behind it and every later call fail with ActorDiedError; nothing hangs", { timeout: 120_000 }, async () => {
     await using cluster = await local({ runners: 2, threads: 1 });
     const m = await cluster.import<A>(fixture("actor-faults.ts"));
     const c = await m.Tally.spawn(1, "mortal");
@@ -115,7 +115,7 @@ describe("actor restarts after its runner is SIGKILLed", () => {
     await next.kill();
   });
 
-  it("maxRestarts 1 and no runner left (waitForRunners 0): the restart fails; calls fail with ActorDiedError, nothing hangs", { timeout: 60_000 }, async () => {
+  it("maxRestarts 1 and no runner left (waitForRunners 0): the restart fails; calls fail with ActorDiedError, nothing hangs", { timeout: 120_000 }, async () => {
     await using cluster = await local({ runners: 1, threads: 1, waitForRunners: 0 });
     const m = await cluster.import<A>(fixture("actor-faults.ts"));
     const c = await m.Tally.spawn.with({ maxRestarts: 1 })(1, "alone");
