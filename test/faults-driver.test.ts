@@ -59,11 +59,12 @@ describe.skipIf(unavailable !== undefined)(titled("fault matrix: a driver dies; 
     let loaded: (RunnerStats & { address: string })[];
     try {
       loaded = await observer.runnerStats();
-      // On every runner: its put, and a plain call, a call with a timeout, a goroutine and a rank running.
+      // On every runner: its put, and a plain call, a call with a timeout, a goroutine and a rank running; an actor.
       expect(loaded).toHaveLength(3);
       for (const s of loaded) {
         expect(s.objects, s.address).toBeGreaterThanOrEqual(1);
         expect(s.inFlight, s.address).toBeGreaterThanOrEqual(4);
+        expect(s.actors?.length, s.address).toBe(1);
       }
     } catch (err) {
       await driver.kill(); // or its calls hold the runners' threads for the tests after this one
@@ -71,13 +72,14 @@ describe.skipIf(unavailable !== undefined)(titled("fault matrix: a driver dies; 
     }
     const at = performance.now();
     await driver.kill();
-    await eventually(() => observer.runnerStats(), (ss) => ss.every((s) => s.objects === 0 && s.inFlight === 0), "runners to drop the dead driver's objects and calls");
+    await eventually(() => observer.runnerStats(), (ss) => ss.every((s) => s.objects === 0 && s.inFlight === 0 && (s.actors?.length ?? 0) === 0), "runners to drop the dead driver's objects, calls and actors");
     const settleMs = performance.now() - at;
     const objects = loaded.reduce((n, s) => n + s.objects, 0);
     const calls = loaded.reduce((n, s) => n + s.inFlight, 0);
+    const actors = loaded.reduce((n, s) => n + (s.actors?.length ?? 0), 0);
     record({
-      row: "driver dies (SIGKILL)", cell: "objects, plain and timed calls, goroutines, an SPMD job",
-      outcome: `all ${objects} objects freed, all ${calls} calls stopped (seen from another driver)`, detectMs: settleMs, settleMs, heartbeat: TOLERANT,
+      row: "driver dies (SIGKILL)", cell: "objects, plain and timed calls, goroutines, an SPMD job, actors",
+      outcome: `all ${objects} objects freed, all ${calls} calls stopped, all ${actors} actors ended (seen from another driver)`, detectMs: settleMs, settleMs, heartbeat: TOLERANT,
     });
     // The runners serve the other driver as before.
     const m = await observer.import<F>(fixture("faults.ts"));
