@@ -7,7 +7,7 @@ import { T } from "../src/protocol/messages.ts";
 import { ANY_MESSAGE, readHeader } from "../src/protocol/read-header.ts";
 import { cleanEnv, exited, fixture, RawPeer, recordedSession, rejectionOf } from "./helpers.ts";
 import { Hosts } from "./hosts/hosts.ts";
-import { titled } from "./hosts/suite.ts";
+import { HOSTS_HOOK_MS, titled } from "./hosts/suite.ts";
 import { TOLERANT } from "./hosts/heartbeats.ts";
 import { eventually } from "./hosts/outcomes.ts";
 import { record } from "./hosts/report.ts";
@@ -48,11 +48,11 @@ describe.skipIf(unavailable !== undefined)(titled("fault matrix: a driver dies; 
   beforeAll(async () => {
     hosts = await Hosts.start({ hosts: 3 });
     observer = await hosts.connect({ heartbeat: TOLERANT });
-  });
+  }, HOSTS_HOOK_MS);
   afterAll(async () => {
     await observer?.close();
     await hosts?.close();
-  });
+  }, HOSTS_HOOK_MS);
 
   it("a driver SIGKILLed in the middle of its work: every runner frees its objects and stops its calls", async () => {
     const driver = await doomedDriver(hosts);

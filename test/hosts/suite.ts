@@ -12,9 +12,14 @@ export function titled(title: string, unavailable: string | undefined): string {
  */
 export function hostsForSuite(set: (hosts: Hosts) => void, count = 3): void {
   let hosts: Hosts | undefined;
+  // Starting (or restarting) runner processes in namespaces on a loaded 2-core machine can take
+  // longer than vitest's hook default; a start cut short would leave its namespaces behind.
   beforeAll(async () => {
     set((hosts = await Hosts.start({ hosts: count })));
-  });
-  afterEach(() => hosts?.heal());
-  afterAll(() => hosts?.close());
+  }, HOSTS_HOOK_MS);
+  afterEach(() => hosts?.heal(), HOSTS_HOOK_MS);
+  afterAll(() => hosts?.close(), HOSTS_HOOK_MS);
 }
+
+/** How long starting, healing or removing the hosts may take. */
+export const HOSTS_HOOK_MS = 120_000;
