@@ -104,6 +104,28 @@ describe("actor mailbox", () => {
     expect(await running).toBe("finished");
   });
 
+  it("a call whose caller gave up before its turn leaves the queue and never runs; one already running is not stopped", async () => {
+    const box = new Mailbox(1);
+    const g = gate<string>();
+    const running = new AbortController();
+    const first = box.post(() => g.promise, running.signal);
+    const waiting = new AbortController();
+    let ran = false;
+    const second = box.post(() => {
+      ran = true;
+    }, waiting.signal);
+    const third = box.post(() => "third");
+    const why = new Error("timed out");
+    waiting.abort(why);
+    running.abort(new Error("too late"));
+    await expect(second).rejects.toBe(why);
+    expect(box.depth).toBe(1);
+    g.open("first");
+    expect(await first).toBe("first");
+    expect(await third).toBe("third");
+    expect(ran).toBe(false);
+  });
+
   it("refuses a limit below 1 or not an integer", () => {
     expect(() => new Mailbox(0)).toThrow(RangeError);
     expect(() => new Mailbox(1.5)).toThrow(RangeError);
