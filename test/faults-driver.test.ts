@@ -7,7 +7,7 @@ import { T } from "../src/protocol/messages.ts";
 import { ANY_MESSAGE, readHeader } from "../src/protocol/read-header.ts";
 import { cleanEnv, exited, fixture, RawPeer, recordedSession, rejectionOf } from "./helpers.ts";
 import { Hosts } from "./hosts/hosts.ts";
-import { HOSTS_HOOK_MS, titled } from "./hosts/suite.ts";
+import { CELL_MS, HOSTS_HOOK_MS, titled } from "./hosts/suite.ts";
 import { TOLERANT } from "./hosts/heartbeats.ts";
 import { eventually } from "./hosts/outcomes.ts";
 import { record } from "./hosts/report.ts";
@@ -54,7 +54,7 @@ describe.skipIf(unavailable !== undefined)(titled("fault matrix: a driver dies; 
     await hosts?.close();
   }, HOSTS_HOOK_MS);
 
-  it("a driver SIGKILLed in the middle of its work: every runner frees its objects and stops its calls", async () => {
+  it("a driver SIGKILLed in the middle of its work: every runner frees its objects and stops its calls", { timeout: CELL_MS }, async () => {
     const driver = await doomedDriver(hosts);
     let loaded: (RunnerStats & { address: string })[];
     try {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Remote } from "../src/index.ts";
 import { fixture, RunnerEvents } from "./helpers.ts";
 import type { Hosts } from "./hosts/hosts.ts";
-import { hostsForSuite, titled } from "./hosts/suite.ts";
+import { CELL_MS, hostsForSuite, titled } from "./hosts/suite.ts";
 import { TIGHT } from "./hosts/heartbeats.ts";
 import { range } from "./hosts/outcomes.ts";
 import { record } from "./hosts/report.ts";
@@ -21,7 +21,7 @@ describe.skipIf(unavailable !== undefined)(titled("fault matrix: kill -9 a runne
   hostsForSuite((h) => (hosts = h));
 
   for (const [cell, workload] of [...WORKLOADS, ACTOR_CELL]) {
-    it(`${cell}: every outcome is the right value or a typed error; nothing hangs`, async () => {
+    it(`${cell}: every outcome is the right value or a typed error; nothing hangs`, { timeout: CELL_MS }, async () => {
       await using c = await hosts.connect({ heartbeat: TIGHT });
       const run = await workload(c, hosts, {});
       const at = await hosts.kill9(run.victim);

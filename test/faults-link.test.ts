@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Cluster } from "../src/index.ts";
 import { RunnerEvents } from "./helpers.ts";
 import type { Hosts } from "./hosts/hosts.ts";
-import { hostsForSuite, titled } from "./hosts/suite.ts";
+import { CELL_MS, hostsForSuite, titled } from "./hosts/suite.ts";
 import { boundMs, TIGHT, TOLERANT } from "./hosts/heartbeats.ts";
 import { eventually } from "./hosts/outcomes.ts";
 import { record } from "./hosts/report.ts";
@@ -33,7 +33,7 @@ describe.skipIf(unavailable !== undefined)(titled("fault matrix: cut a link for 
 
   for (const [variant, heartbeat] of [["heartbeat bound < cut", TIGHT], ["heartbeat bound > cut", TOLERANT]] as const) {
     for (const [cell, workload] of [...WORKLOADS, ACTOR_CELL]) {
-      it(`${variant}, ${cell}: every outcome is the right value or a typed error; nothing hangs or leaks`, async () => {
+      it(`${variant}, ${cell}: every outcome is the right value or a typed error; nothing hangs or leaks`, { timeout: CELL_MS }, async () => {
         let c: Cluster | undefined = await hosts.connect({ heartbeat });
         try {
           const events = new RunnerEvents(c);

@@ -23,3 +23,6 @@ export function hostsForSuite(set: (hosts: Hosts) => void, count = 3): void {
 
 /** How long starting, healing or removing the hosts may take. */
 export const HOSTS_HOOK_MS = 120_000;
+
+/** How long one cell may take on a loaded machine (each of its waits is bounded by HANG_MS). */
+export const CELL_MS = 120_000;
