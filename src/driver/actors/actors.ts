@@ -112,6 +112,8 @@ setActorReviver((address) => {
  */
 export class Actors {
   private readonly records = new Map<string, ActorRecord>();
+  /** Constructions under way, per runner: placement counts them, or concurrent spawns would all pick one runner. */
+  private readonly placing = new Map<ActorRunner, number>();
   private next = 0;
   private readonly collected = new FinalizationRegistry<() => void>((release) => release());
 
@@ -232,16 +234,23 @@ export class Actors {
     };
     // The descriptor rides as one more argument, after the constructor's (runner/actors/actor-host.ts).
     const { encoded } = encodeArgsWith(r.ctor!.encoded, desc);
-    const reply = await new Promise<unknown>((resolve, reject) => {
-      const call = new PendingCall(r.module, newWireName(r.id, r.className, r.address.name), encoded, true,
-        (v) => { this.host.settled(true); resolve(v); },
-        (e) => { this.host.settled(false); reject(e); },
-        r.ctor!.deps);
-      this.host.submitted(call);
-      call.retries = 0;
-      if (r.options.timeout !== undefined) this.host.arm(call, { timeout: r.options.timeout });
-      runner.send(call);
-    });
+    this.placing.set(runner, (this.placing.get(runner) ?? 0) + 1);
+    let reply: unknown;
+    try {
+      reply = await new Promise<unknown>((resolve, reject) => {
+        const call = new PendingCall(r.module, newWireName(r.id, r.className, r.address.name), encoded, true,
+          (v) => { this.host.settled(true); resolve(v); },
+          (e) => { this.host.settled(false); reject(e); },
+          r.ctor!.deps);
+        this.host.submitted(call);
+        call.retries = 0;
+        if (r.options.timeout !== undefined) this.host.arm(call, { timeout: r.options.timeout });
+        runner.send(call);
+      });
+    } finally {
+      // Counted as there from here on (r.runner, set below in this same turn).
+      this.placing.set(runner, this.placing.get(runner)! - 1);
+    }
     const { port } = reply as { port: number };
     if (r.state === "dead") {
       // Released or killed while it was being made: end this incarnation too.
@@ -260,7 +269,7 @@ export class Actors {
   }
 
   private actorsOn(l: ActorRunner): number {
-    let n = 0;
+    let n = this.placing.get(l) ?? 0;
     for (const r of this.records.values()) if (r.runner === l && r.state !== "dead") n++;
     return n;
   }
