@@ -1,0 +1,77 @@
+// A parameter server: an actor holds a model's weights, workers (plain remote functions, one
+// per data shard) pull them, compute a gradient on their shard and push it back, and the
+// actor averages a step's gradients and applies them. Synchronous data-parallel gradient
+// descent of a logistic regression, against the same training in one thread of this process.
+//
+// The server sums a step's gradients in shard order, as the baseline does, so the final
+// weights must be **bit-identical** to the single-process ones, and the loss must fall.
+//
+//   npx tsx examples/param-server/main.ts [n ...]     (n training rows; default 200000)
+//   npx strand run examples/param-server/main.ts --runners a:7700,b:7700 --token t -- 400000
+import type { Cluster } from "../../src/index.ts";
+import { exampleMain, importWarm, isMain, repeatTrials, runInWorker, timed, totalThreads, type RepeatOptions, type Row } from "../common.ts";
+
+type Model = typeof import("./model.ts");
+type Server = typeof import("./server.ts");
+const MODEL = new URL("./model.ts", import.meta.url);
+const SERVER = new URL("./server.ts", import.meta.url);
+
+export const PARAM_ROWS = [200_000] as const;
+/** Features per row (weights in the model): one step costs 2 * rows * FEATURES multiply-adds. */
+export const FEATURES = 100;
+export const STEPS = 30;
+/** The learning rate: plain gradient descent on the mean log loss. */
+export const RATE = 2;
+
+/** What a run of the example checks: the loss fell this much at least (last / first mean loss). */
+export const LOSS_DROP = 0.75;
+
+export interface ParamServerOptions extends RepeatOptions {
+  /** Data shards, one worker each (default and most: one per runner thread). */
+  shards?: number;
+  steps?: number;
+}
+
+/**
+ * Trains on n rows split into shards, on the cluster (a ParamServer actor and one `train`
+ * call per shard) and in one thread of this process; checks that both end with the same
+ * weights, bit for bit, and the same loss history, and that the loss fell.
+ */
+export async function runParamServer(cluster: Cluster, n: number, opts: ParamServerOptions = {}): Promise<Row> {
+  if (!Number.isInteger(n) || n <= 0) throw new RangeError(`the number of rows must be a positive integer, got ${n}`);
+  const cores = totalThreads(cluster);
+  const shards = opts.shards ?? cores;
+  // A worker's call lasts the whole training and waits on the server between steps: every one
+  // must be running at once, and the cluster runs as many plain calls at once as it has
+  // threads (more may wait in the driver for a slot that only a finished worker frees).
+  if (!Number.isInteger(shards) || shards < 1 || shards > cores) throw new RangeError(`shards must be an integer from 1 to the cluster's ${cores} threads, got ${shards}`);
+  const steps = opts.steps ?? STEPS;
+  // Warm the workers' threads up: code fetch, module load, JIT of the gradient loop.
+  const m = await importWarm<Server>(cluster, SERVER, async (s) => {
+    await using ps = await s.ParamServer.spawn.with({ maxConcurrency: 2 })(FEATURES, 1, RATE);
+    return s.train(ps, 0, 2000, 1, FEATURES, 3);
+  });
+  const shape = { example: "param-server", size: `n=${n}, ${shards} shards, ${steps} steps`, cores, work: { amount: (2 * n * FEATURES * steps) / 1e9, unit: "GFLOP" } };
+
+  return repeatTrials(shape, opts, async () => {
+    const [single, singleMs] = await runInWorker<Model, "trainLocal">(MODEL, "trainLocal", [n, shards, FEATURES, steps, RATE], [2000, shards, FEATURES, 3, RATE]);
+    const [trained, strandMs] = await timed(async () => {
+      // A pull waits for its step while the other shards' pushes come in: room for all of them.
+      await using ps = await m.ParamServer.spawn.with({ maxConcurrency: 2 * shards })(FEATURES, shards, RATE);
+      const rows = await Promise.all(Array.from({ length: shards }, (_, i) => m.train(ps, i, n, shards, FEATURES, steps)));
+      return { weights: await ps.weights(), losses: await ps.losses(), rows: rows.reduce((a, b) => a + b, 0) };
+    });
+    let diff = 0;
+    for (let j = 0; j < FEATURES; j++) diff = Math.max(diff, Math.abs(trained.weights[j]! - single.weights[j]!));
+    const sameLosses = trained.losses.length === steps && trained.losses.every((l, t) => l === single.losses[t]);
+    const first = trained.losses[0]!;
+    const last = trained.losses.at(-1)!;
+    const ok = diff === 0 && sameLosses && trained.rows === n && last <= LOSS_DROP * first;
+    return {
+      singleMs, strandMs, ok,
+      detail: `loss ${first.toFixed(4)} → ${last.toFixed(4)}; max |diff| ${diff}; loss history ${sameLosses ? "equal" : "DIFFERS"}`,
+    };
+  });
+}
+
+if (isMain(import.meta.url)) await exampleMain("param-server", "n", PARAM_ROWS, (cluster, n) => runParamServer(cluster, n));
