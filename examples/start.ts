@@ -1,10 +1,11 @@
 // `npm start`: the examples at every size on a local 2-runner cluster, as one table: matmul
 // and wordcount (calls and Refs; each with its JS kernel and its Wasm kernel), pipeline and workers (goroutines and channels), then pi,
-// heat and sort (SPMD jobs, one rank per runner thread) at one size each.
+// heat and sort (SPMD jobs, one rank per runner thread) at one size each, and param-server (an actor).
 // Exits non-zero if any distributed result differs from its single-process result.
 import { local } from "../src/index.ts";
 import { describeCluster, formatTable, totalThreads, type Row } from "./common.ts";
 import { HEAT_START, runHeat } from "./heat/main.ts";
+import { PARAM_ROWS, runParamServer } from "./param-server/main.ts";
 import { MATMUL_SIZES, runMatmulBoth } from "./matmul/main.ts";
 import { PI_START, runPi } from "./pi/main.ts";
 import { PIPELINE_PRIMES, runPipeline } from "./pipeline/main.ts";
@@ -35,6 +36,7 @@ async function start(): Promise<number> {
   add(await runPi(cluster, PI_START));
   add(await runHeat(cluster, HEAT_START));
   add(await runSort(cluster, SORT_START));
+  for (const n of PARAM_ROWS) add(await runParamServer(cluster, n));
   console.log(`\n${formatTable(rows)}\n`);
   console.log(describeCluster(cluster));
   const failed = rows.filter((r) => !r.ok);
