@@ -284,8 +284,8 @@ export class Actors {
       r = new ActorRecord(module, address, false, {}, undefined);
       r.state = "alive";
       r.runner = this.host.runners().find((l) => l.address === address.runner && l.alive);
-      if (r.runner === undefined) this.die(r, `its runner ${address.runner} is not connected to this driver`);
       this.records.set(address.id, r);
+      if (r.runner === undefined) this.die(r, `its runner ${address.runner} is not connected to this driver`);
     }
     return this.handleOf(r);
   }
@@ -469,6 +469,9 @@ export class Actors {
     if (r.state === "dead" && r.death !== undefined) return;
     r.state = "dead";
     r.death = new ActorDiedError(r.id, r.className, reason, cause === undefined ? undefined : { cause });
+    // Forgotten here (its handles keep the record, and with it the death their calls fail
+    // with): a driver that spawns and kills actors all day must not keep every one it made.
+    if (this.records.get(r.id) === r) this.records.delete(r.id);
     for (const o of r.outbox.splice(0)) o.call.reject(r.death);
     for (const c of r.again.splice(0)) {
       c.retry = undefined;
