@@ -114,6 +114,8 @@ export class Actors {
   private readonly records = new Map<string, ActorRecord>();
   /** Constructions under way, per runner: placement counts them, or concurrent spawns would all pick one runner. */
   private readonly placing = new Map<ActorRunner, number>();
+  /** Actors not dead, per runner they are on: placement reads it (a scan of every record made each spawn O(n)). */
+  private readonly onRunner = new Map<ActorRunner, number>();
   private next = 0;
   private readonly collected = new FinalizationRegistry<() => void>((release) => release());
 
@@ -259,7 +261,7 @@ export class Actors {
     }
     // Dialled as drivers dial the runner (its address), not as the thread says it listens.
     r.address = { ...r.address, runner: runner.address, host: parseAddress(runner.address).host, port };
-    r.runner = runner;
+    this.move(r, runner);
     r.state = "alive";
     this.host.log.debug({ actor: r.id, className: r.className, runner: runner.address, port }, "actor started");
     // Calls lost with the last incarnation go first, in the order they were made.
@@ -269,9 +271,21 @@ export class Actors {
   }
 
   private actorsOn(l: ActorRunner): number {
-    let n = this.placing.get(l) ?? 0;
-    for (const r of this.records.values()) if (r.runner === l && r.state !== "dead") n++;
-    return n;
+    return (this.placing.get(l) ?? 0) + (this.onRunner.get(l) ?? 0);
+  }
+
+  /** The actor is on `runner` now (counted there while it is not dead). */
+  private move(r: ActorRecord, runner: ActorRunner | undefined): void {
+    if (r.state !== "dead") this.count(r.runner, -1);
+    r.runner = runner;
+    if (r.state !== "dead") this.count(runner, 1);
+  }
+
+  private count(runner: ActorRunner | undefined, by: number): void {
+    if (runner === undefined) return;
+    const n = (this.onRunner.get(runner) ?? 0) + by;
+    if (n === 0) this.onRunner.delete(runner);
+    else this.onRunner.set(runner, n);
   }
 
   // --- Handles.
@@ -283,7 +297,7 @@ export class Actors {
       const module = this.host.moduleOf(address.hash) ?? { ref: -1, hash: address.hash };
       r = new ActorRecord(module, address, false, {}, undefined);
       r.state = "alive";
-      r.runner = this.host.runners().find((l) => l.address === address.runner && l.alive);
+      this.move(r, this.host.runners().find((l) => l.address === address.runner && l.alive));
       this.records.set(address.id, r);
       if (r.runner === undefined) this.die(r, `its runner ${address.runner} is not connected to this driver`);
     }
@@ -467,6 +481,7 @@ export class Actors {
 
   private die(r: ActorRecord, reason: string, cause?: unknown): void {
     if (r.state === "dead" && r.death !== undefined) return;
+    if (r.state !== "dead") this.count(r.runner, -1);
     r.state = "dead";
     r.death = new ActorDiedError(r.id, r.className, reason, cause === undefined ? undefined : { cause });
     // Forgotten here (its handles keep the record, and with it the death their calls fail
