@@ -11,6 +11,8 @@ export class LinkLanes {
   private readonly lanes = new Map<number, Lane>(); // port -> lane
   /** Connections to actor threads (not announced as lanes: they take only their actors' calls). */
   private readonly actorLanes = new Map<number, Promise<Lane>>();
+  /** Those of them that are open: a call goes down at once, not a promise reaction later. */
+  private readonly openActorLanes = new Map<number, Lane>();
   /** Ports being dialed, with what waits for each dial to end (opened or not). */
   private readonly dialing = new Map<number, (() => void)[]>();
 
@@ -95,9 +97,18 @@ export class LinkLanes {
       const { host } = parseAddress(this.owner.address);
       lane = Lane.open(host, port, this.token, this.tls, this.owner, true);
       this.actorLanes.set(port, lane);
-      lane.catch(() => this.actorLanes.delete(port));
+      // Registered before any caller's reaction: calls queued while dialing still go first.
+      lane.then((l) => {
+        if (this.actorLanes.get(port) === lane) this.openActorLanes.set(port, l);
+      }, () => this.actorLanes.delete(port));
     }
     return lane;
+  }
+
+  /** The open connection to the actor thread on `port`, if there is one now. */
+  openActorLane(port: number): Lane | undefined {
+    const l = this.openActorLanes.get(port);
+    return l?.alive === true ? l : undefined;
   }
 
   /** Tells an actor thread that call `id`'s caller gave up on it. */
@@ -108,13 +119,17 @@ export class LinkLanes {
   /** A lane closed: it takes no more calls. */
   forget(lane: Lane): void {
     if (this.lanes.get(lane.port) === lane) this.lanes.delete(lane.port);
-    if (lane.actors) this.actorLanes.delete(lane.port);
+    if (lane.actors) {
+      this.actorLanes.delete(lane.port);
+      if (this.openActorLanes.get(lane.port) === lane) this.openActorLanes.delete(lane.port);
+    }
   }
 
   /** The link is going: every lane forgets its calls (already failed) and closes. */
   closeAll(graceful: boolean): void {
     for (const pending of this.actorLanes.values()) void pending.then((l) => (graceful ? l.close() : l.destroy()), () => {});
     this.actorLanes.clear();
+    this.openActorLanes.clear();
     for (const lane of this.lanes.values()) {
       lane.ids.clear();
       if (graceful) lane.close();

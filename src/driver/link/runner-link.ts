@@ -208,6 +208,13 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     this.inflight.set(id, call);
     this.parked++; // outsideWindow: an actor's calls wait in its mailbox, not for a thread
     call.attempts++;
+    const open = this.alive ? this.lanes.openActorLane(port) : undefined;
+    if (open !== undefined) {
+      call.lanePort = port;
+      call.markSent();
+      open.send(id, call, callFrame(id, call, this));
+      return;
+    }
     this.lanes.actorLane(port).then(
       (lane) => {
         if (this.inflight.get(id) !== call || !this.alive) return;
