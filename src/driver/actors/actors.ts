@@ -96,6 +96,9 @@ class ActorRecord {
   }
 }
 
+/** Ended actors cluster.stats still lists (the dashboard shows the last 20 that ended). */
+const ENDED_SHOWN = 20;
+
 /** Every cluster's actors in this process, by id prefix: decoding a handle finds its system. */
 const byPrefix = new Map<string, Actors>();
 /** Open clusters, newest last: a handle from another driver is reached with the newest one. */
@@ -114,6 +117,8 @@ export class Actors {
   private readonly records = new Map<string, ActorRecord>();
   /** Constructions under way, per runner: placement counts them, or concurrent spawns would all pick one runner. */
   private readonly placing = new Map<ActorRunner, number>();
+  /** The last actors that ended (stats show them as "dead"); older ones are forgotten. */
+  private readonly ended: ActorRecord[] = [];
   /** Actors not dead, per runner they are on: placement reads it (a scan of every record made each spawn O(n)). */
   private readonly onRunner = new Map<ActorRunner, number>();
   private next = 0;
@@ -133,7 +138,7 @@ export class Actors {
 
   /** What this driver knows of its actors: id, class, runner, restarts (cluster.stats). */
   list(): { id: string; className: string; name: string | undefined; runner: string | undefined; state: string; restarts: number; owned: boolean; queued: number }[] {
-    return [...this.records.values()].map((r) => ({
+    return [...this.records.values(), ...this.ended].map((r) => ({
       id: r.id, className: r.className, name: r.address.name ?? undefined, runner: r.runner?.address, state: r.state,
       restarts: r.restarts, owned: r.owned, queued: r.outbox.length,
     }));
@@ -486,7 +491,11 @@ export class Actors {
     r.death = new ActorDiedError(r.id, r.className, reason, cause === undefined ? undefined : { cause });
     // Forgotten here (its handles keep the record, and with it the death their calls fail
     // with): a driver that spawns and kills actors all day must not keep every one it made.
-    if (this.records.get(r.id) === r) this.records.delete(r.id);
+    if (this.records.get(r.id) === r) {
+      this.records.delete(r.id);
+      this.ended.push(r);
+      if (this.ended.length > ENDED_SHOWN) this.ended.shift();
+    }
     for (const o of r.outbox.splice(0)) o.call.reject(r.death);
     for (const c of r.again.splice(0)) {
       c.retry = undefined;
