@@ -1,5 +1,7 @@
 import { Command, Option } from "commander";
 import type { TlsOptions } from "../transport/secure.ts";
+import { connect, local, type LocalOptions } from "../driver/connect.ts";
+import type { Cluster } from "../driver/cluster.ts";
 import { tlsFlags, tlsOptions, type TlsFlags } from "./tls-flags.ts";
 
 // --runners, --token and the TLS flags of the commands that watch a running cluster
@@ -27,4 +29,23 @@ export function clusterTarget(o: ClusterFlags): { runners: string[]; head: strin
   const head = o.head?.trim() || undefined;
   if (runners.length === 0 && head === undefined) throw new Error("which runners? give --runners host:port,... or --head host:port (or set STRAND_RUNNERS / STRAND_HEAD)");
   return { runners, head, token: o.token || undefined, tls: tlsOptions(o) };
+}
+
+/**
+ * The cluster a job command (`strand dag run`, `strand go build`) runs on: local runners with
+ * `--local n` or when no runners, head or STRAND_RUNNERS are given (`localOptions`, n runners
+ * by default), else the runners or head given, with the token and TLS of the flags.
+ */
+export function jobCluster(o: ClusterFlags & { local?: number }, localOptions: LocalOptions & { runners: number }): Promise<Cluster> {
+  const token = o.token || undefined;
+  const tls = tlsOptions(o);
+  const head = o.head ?? (process.env.STRAND_HEAD || undefined);
+  if (o.local !== undefined || (o.runners === undefined && head === undefined && !process.env.STRAND_RUNNERS)) {
+    return local({ ...localOptions, runners: o.local ?? localOptions.runners, ...(token ? { token } : {}), ...(tls ? { tls } : {}) });
+  }
+  return connect({
+    ...(o.runners !== undefined ? { runners: o.runners.split(",").map((x) => x.trim()).filter(Boolean) } : {}),
+    ...(head !== undefined && o.runners === undefined ? { head } : {}),
+    ...(token ? { token } : {}), ...(tls ? { tls } : {}),
+  });
 }

@@ -1,11 +1,10 @@
 import path from "node:path";
 import { Command, Option } from "commander";
-import { connect, local } from "../driver/connect.ts";
-import type { Cluster } from "../driver/cluster.ts";
 import { runGraph, type ActionEvent, type GraphResult } from "../driver/builds/graph-runner.ts";
 import { loadGraph } from "../driver/builds/graph.ts";
 import { CommandError } from "../errors.ts";
-import { tlsFlags, tlsOptions, type TlsFlags } from "./tls-flags.ts";
+import { tlsFlags, type TlsFlags } from "./tls-flags.ts";
+import { jobCluster } from "./cluster-flags.ts";
 
 // `strand dag run graph.json`: a command graph (driver/builds/graph.ts) on a cluster; the
 // graph's results written here; what ran where, and how the time went, printed.
@@ -67,22 +66,9 @@ export function dagCommand(): Command {
     .option("-q, --quiet", "print only the summary, not each action as it ends")
     .action(async (file: string, o: { local?: number; threads?: number; cacheDir?: string; runners?: string; head?: string; token?: string; barriers?: boolean; trace?: string; quiet?: boolean } & TlsFlags) => {
       const graph = await loadGraph(file);
-      const token = o.token || undefined;
-      const tls = tlsOptions(o);
-      const head = o.head ?? (process.env.STRAND_HEAD || undefined);
-      let cluster: Cluster;
-      if (o.local !== undefined || (o.runners === undefined && head === undefined && !process.env.STRAND_RUNNERS)) {
-        cluster = await local({
-          runners: o.local ?? 1, ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.cacheDir !== undefined ? { cacheDir: path.resolve(o.cacheDir) } : {}),
-          ...(token ? { token } : {}), ...(tls ? { tls } : {}),
-        });
-      } else {
-        cluster = await connect({
-          ...(o.runners !== undefined ? { runners: o.runners.split(",").map((s) => s.trim()).filter(Boolean) } : {}),
-          ...(head !== undefined && o.runners === undefined ? { head } : {}),
-          ...(token ? { token } : {}), ...(tls ? { tls } : {}),
-        });
-      }
+      const cluster = await jobCluster(o, {
+        runners: 1, ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.cacheDir !== undefined ? { cacheDir: path.resolve(o.cacheDir) } : {}),
+      });
       let code = 0;
       try {
         if (o.trace !== undefined) await cluster.trace.start();

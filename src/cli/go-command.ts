@@ -2,12 +2,11 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { Command, Option } from "commander";
 import { CommandError } from "../errors.ts";
-import { connect, local } from "../driver/connect.ts";
-import type { Cluster } from "../driver/cluster.ts";
 import { formatPhases } from "../driver/builds/go/build-report.ts";
 import { goBuildError, goBuildOnCluster } from "../driver/builds/go/go-build.ts";
 import { PlanCache } from "../driver/builds/go/plan-cache.ts";
-import { tlsFlags, tlsOptions, type TlsFlags } from "./tls-flags.ts";
+import { tlsFlags, type TlsFlags } from "./tls-flags.ts";
+import { jobCluster } from "./cluster-flags.ts";
 
 // `strand go build [-o out] [-a] [-trimpath] [packages]`: go build, distributed. The Go
 // toolchain plans it (go build -n), the cluster runs each compile, asm, pack and link as a
@@ -66,20 +65,8 @@ export function goCommand(): Command {
     .addHelpText("after", "\n-trimpath is accepted and always on: actions run in sandboxes, so paths are trimmed as go build -trimpath trims them.")
     .action(async (operands: string[], o: GoBuildFlags) => {
       const packages = packagesOf(operands);
-      const token = o.token || undefined;
-      const tls = tlsOptions(o);
-      const head = o.head ?? (process.env.STRAND_HEAD || undefined);
-      let cluster: Cluster;
-      if (o.local !== undefined || (o.runners === undefined && head === undefined && !process.env.STRAND_RUNNERS)) {
-        // The user's cache folder, not the Go project's: a later build finds its actions there.
-        cluster = await local({ runners: o.local ?? 2, threads: o.threads ?? 1, cacheDir: userCacheDir(), ...(token ? { token } : {}), ...(tls ? { tls } : {}) });
-      } else {
-        cluster = await connect({
-          ...(o.runners !== undefined ? { runners: o.runners.split(",").map((s) => s.trim()).filter(Boolean) } : {}),
-          ...(head !== undefined && o.runners === undefined ? { head } : {}),
-          ...(token ? { token } : {}), ...(tls ? { tls } : {}),
-        });
-      }
+      // Local runners keep the user's cache folder, not the Go project's: a later build finds its actions there.
+      const cluster = await jobCluster(o, { runners: 2, threads: o.threads ?? 1, cacheDir: userCacheDir() });
       let code = 0;
       try {
         const outcome = await goBuildOnCluster(cluster, {
