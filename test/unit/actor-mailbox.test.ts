@@ -55,11 +55,20 @@ describe("actor mailbox", () => {
 
   it("a call that throws or rejects fails alone; the next calls run", async () => {
     const box = new Mailbox(1);
+    // A synchronous call on a free mailbox runs at once: what it throws is thrown at post.
+    expect(() => box.post(() => {
+      throw new RangeError("sync, at once");
+    })).toThrow(RangeError);
+    const hold = gate();
+    const holding = box.post(() => hold.promise);
+    // Queued behind a call: what it throws rejects its promise.
     const thrown = box.post(() => {
       throw new RangeError("sync");
     });
     const rejected = box.post(() => Promise.reject(new TypeError("async")));
     const after = box.post(() => "fine");
+    hold.open();
+    await holding;
     await expect(thrown).rejects.toBeInstanceOf(RangeError);
     await expect(rejected).rejects.toBeInstanceOf(TypeError);
     expect(await after).toBe("fine");
