@@ -1,10 +1,10 @@
 import path from "node:path";
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { runGraph, type ActionEvent, type GraphResult } from "../driver/builds/graph-runner.ts";
 import { loadGraph } from "../driver/builds/graph.ts";
 import { CommandError } from "../errors.ts";
-import { tlsFlags, type TlsFlags } from "./tls-flags.ts";
-import { jobCluster } from "./cluster-flags.ts";
+import type { TlsFlags } from "./tls-flags.ts";
+import { jobCluster, withJobClusterFlags } from "./cluster-flags.ts";
 
 // `strand dag run graph.json`: a command graph (driver/builds/graph.ts) on a cluster; the
 // graph's results written here; what ran where, and how the time went, printed.
@@ -49,18 +49,10 @@ function describeEvent(e: ActionEvent): string | undefined {
 }
 
 export function dagCommand(): Command {
-  const run = new Command("run")
+  const run = withJobClusterFlags(new Command("run"), "the graph", { local: "1" })
     .description("run a command graph (JSON: actions with argv, inputs, outputs) on a cluster, and write its results")
     .argument("<graph.json>", "the graph: { actions: [{ id, argv, inputs, outputs, tools?, env?, cwd? }], results?: { path: { action, output } } }; paths relative to this file")
-    .addOption(new Option("--local <n>", "start n local runners for the graph (the default: 1)").argParser((v) => wholeNumber(v, "--local")).conflicts("runners"))
-    .option("--threads <n>", "threads per local runner", (v) => wholeNumber(v, "--threads"))
     .option("--cache-dir <dir>", "local runners' cache directory (files, action cache)")
-    .option("--runners <list>", "comma-separated runner addresses (host:port); default STRAND_RUNNERS")
-    .addOption(new Option("--head <address>", "a head (host:port) that knows the runners (strand head); default STRAND_HEAD").conflicts(["runners", "local"]))
-    .addOption(new Option("--token <token>", "shared token for the runners").env("STRAND_TOKEN"))
-    .addOption(tlsFlags.cert())
-    .addOption(tlsFlags.key())
-    .addOption(tlsFlags.ca())
     .option("--barriers", "run the graph in topological levels, each waiting for the last (DistGo's way: for comparison)")
     .option("--trace <file>", "write a trace of the build (Chrome Trace Event JSON, for Perfetto)")
     .option("-q, --quiet", "print only the summary, not each action as it ends")
@@ -100,8 +92,3 @@ export function dagCommand(): Command {
   return new Command("dag").description("command graphs: builds of any commands, cached and spread over the cluster").addCommand(run);
 }
 
-function wholeNumber(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} wants a whole number >= 1, got "${v}"`);
-  return n;
-}

@@ -1,12 +1,13 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { Command, Option } from "commander";
+import { Command } from "commander";
+import { wholeNumber } from "./whole-number.ts";
 import { CommandError } from "../errors.ts";
 import { formatPhases } from "../driver/builds/go/build-report.ts";
 import { goBuildError, goBuildOnCluster } from "../driver/builds/go/go-build.ts";
 import { PlanCache } from "../driver/builds/go/plan-cache.ts";
-import { tlsFlags, type TlsFlags } from "./tls-flags.ts";
-import { jobCluster } from "./cluster-flags.ts";
+import type { TlsFlags } from "./tls-flags.ts";
+import { jobCluster, withJobClusterFlags } from "./cluster-flags.ts";
 
 // `strand go build [-o out] [-a] [-trimpath] [packages]`: go build, distributed. The Go
 // toolchain plans it (go build -n), the cluster runs each compile, asm, pack and link as a
@@ -26,11 +27,6 @@ interface GoBuildFlags extends TlsFlags {
   token?: string;
 }
 
-function wholeNumber(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} wants a whole number of at least 1, not ${JSON.stringify(v)}`);
-  return n;
-}
 
 /** The packages among the operands: Go's single-dash -trimpath (always on) comes through as one; anything else flag-like is refused. */
 export function packagesOf(operands: readonly string[]): string[] {
@@ -46,21 +42,13 @@ export function userCacheDir(): string {
 }
 
 export function goCommand(): Command {
-  const build = new Command("build")
+  const build = withJobClusterFlags(new Command("build"), "the build", { local: "2", threads: "1" })
     .description("build Go packages on the cluster: planned by the Go toolchain (go build -n; CGO off), compile/asm/pack/link run as commands on runners with the same Go version, as their inputs become ready; the binary is written here")
     .argument("[packages...]", "packages, as go build takes them (default .)")
     .option("-o <file>", "write the binary to this file")
     .option("-a", "accepted for go build's sake: the plan always holds every package (the action cache answers the unchanged ones)")
     .option("-p <n>", "go build's -p (only changes the -c flag Go passes the compiler)", (v) => wholeNumber(v, "-p"))
     .option("--barriers", "run in topological levels, each after the whole previous one (DistGo's way), to compare")
-    .addOption(new Option("--local <n>", "start n local runners for the build").argParser((v) => wholeNumber(v, "--local")).conflicts("runners"))
-    .option("--threads <n>", "threads per local runner (default 1)", (v) => wholeNumber(v, "--threads"))
-    .option("--runners <list>", "comma-separated runner addresses (host:port); default STRAND_RUNNERS")
-    .addOption(new Option("--head <address>", "a head (host:port) that knows the runners (strand head); default STRAND_HEAD").conflicts(["runners", "local"]))
-    .addOption(new Option("--token <token>", "shared token for the runners").env("STRAND_TOKEN"))
-    .addOption(tlsFlags.cert())
-    .addOption(tlsFlags.key())
-    .addOption(tlsFlags.ca())
     .allowUnknownOption()
     .addHelpText("after", "\n-trimpath is accepted and always on: actions run in sandboxes, so paths are trimmed as go build -trimpath trims them.")
     .action(async (operands: string[], o: GoBuildFlags) => {

@@ -1,5 +1,6 @@
 import { inspect } from "node:util";
-import { Command, Option } from "commander";
+import { Command } from "commander";
+import { wholeNumber } from "./whole-number.ts";
 import { connect, local } from "../driver/connect.ts";
 import { allocationCluster, slurmAllocation } from "../driver/slurm/allocation.ts";
 import type { Cluster } from "../driver/cluster.ts";
@@ -8,7 +9,8 @@ import { isWasmProgram } from "../driver/wasm-program.ts";
 import { PROGRESS_ENV } from "../driver/observe/progress-env.ts";
 import { showProgress } from "../driver/observe/progress-display.ts";
 import { progressChoice, progressFlags, type ProgressFlags } from "./progress-flags.ts";
-import { tlsFlags, tlsOptions, type TlsFlags } from "./tls-flags.ts";
+import { tlsOptions, type TlsFlags } from "./tls-flags.ts";
+import { withJobClusterFlags } from "./cluster-flags.ts";
 
 // `strand mpirun -n 4 [--local 2 | --runners a,b] prog.ts -- args`: MPI's launcher for a
 // module. Starts the ranks of one exported function, prints rank 0's result, and exits
@@ -59,7 +61,7 @@ function describeFailure(err: unknown): string {
 }
 
 export function mpirunCommand(): Command {
-  return new Command("mpirun")
+  return withJobClusterFlags(new Command("mpirun"), "the job")
     .description("run an exported function of a module as an SPMD job of n ranks (MPI style); prints rank 0's result")
     .argument("<module>", "the TypeScript or JavaScript module, or a C program compiled to WebAssembly (prog.wasm, from strand cc)")
     .argument("[args...]", "arguments for the function (after --), parsed as JSON where possible")
@@ -67,14 +69,6 @@ export function mpirunCommand(): Command {
     .option("--export <name>", "the exported function each rank runs", "main")
     .option("--env <name=value>", "for a .wasm: set a variable of the program's environment (repeatable; NAME alone copies it from here); nothing else is passed", envEntry)
     .option("--wasm-memory <MiB>", "for a .wasm: each rank's linear memory limit in MiB (default 1024, at most 4096)", (v) => wholeNumber(v, "--wasm-memory"))
-    .addOption(new Option("--local <n>", "start n local runners for the job").argParser((v) => wholeNumber(v, "--local")).conflicts("runners"))
-    .option("--threads <n>", "threads per local runner", (v) => wholeNumber(v, "--threads"))
-    .option("--runners <list>", "comma-separated runner addresses (host:port); default STRAND_RUNNERS")
-    .addOption(new Option("--head <address>", "a head (host:port) that knows the runners (strand head); default STRAND_HEAD").conflicts(["runners", "local"]))
-    .addOption(new Option("--token <token>", "shared token for the runners").env("STRAND_TOKEN"))
-    .addOption(tlsFlags.cert())
-    .addOption(tlsFlags.key())
-    .addOption(tlsFlags.ca())
     .addOption(progressFlags.on())
     .addOption(progressFlags.off())
     .addOption(progressFlags.interval())
@@ -141,8 +135,3 @@ export function mpirunCommand(): Command {
     });
 }
 
-function wholeNumber(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} wants a whole number >= 1, got "${v}"`);
-  return n;
-}
