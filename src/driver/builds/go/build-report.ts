@@ -1,24 +1,17 @@
 import type { GoPlan } from "./plan.ts";
+import type { ExecTimings } from "../exec.ts";
 import { levels } from "./transfer-model.ts";
 
 // Where a distributed go build's time went, in the phases DistGo reports (plan, dispatch,
 // transfer, run, link, idle per runner), so the two read side by side.
 
 /** What a build knows of one action once it is done. */
-export interface ActionRecord {
+export interface ActionRecord extends ExecTimings {
   runner: string;
   cached: boolean;
   /** ms since the build started: when it was sent, when its result came back. */
   sentAt: number;
   doneAt: number;
-  /** ms: waiting for a runner thread, the driver's uploads, the runner's fetches from other runners, sandbox setup, the command, storing outputs, and all of it from the driver's side. */
-  queueMs: number;
-  uploadMs: number;
-  fetchMs: number;
-  setupMs: number;
-  runMs: number;
-  storeMs: number;
-  totalMs: number;
   bytesUploaded: number;
   bytesFetched: number;
 }
