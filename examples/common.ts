@@ -25,6 +25,11 @@ export interface Row {
   ok: boolean;
   /** What was compared, e.g. "max |diff| 0". */
   detail: string;
+  /**
+   * Set on a row whose point is not speed (a latency, a semantics): what the table prints in
+   * place of the speedup, e.g. "latency: 43 µs/value". Its efficiency is not printed either.
+   */
+  shows?: string;
 }
 
 /** The size of one run's work in some unit, for the rate columns ("GFLOP", "MB"). */
@@ -55,6 +60,11 @@ export interface RowShape {
   size: string;
   cores: number;
   work?: Work;
+}
+
+/** A row's speedup cell: the speedup, or what the row shows instead (Row.shows). */
+export function speedupCell(r: Row): string {
+  return r.shows ?? `${r.speedup.toFixed(2)}x`;
 }
 
 /**
@@ -114,14 +124,15 @@ export function rate(work: Work | undefined, ms: number, cores = 1): string {
 
 /**
  * Renders rows as an aligned text table. Rates are per core: the single process uses one,
- * the distributed run `cores` (its runner threads); efficiency = speedup / cores.
+ * the distributed run `cores` (its runner threads); efficiency = speedup / cores. A row
+ * whose point is not speed prints what it shows (Row.shows) in the speedup column.
  */
 export function formatTable(rows: readonly Row[]): string {
   const header = ["example", "size", "single-process ms", "Strand ms", "speedup", "cores", "efficiency",
     "1-process rate", "Strand rate/core", "check", "detail"];
   const body = rows.map((r) => [
-    r.example, r.size, r.singleMs.toFixed(0), r.strandMs.toFixed(0), `${r.speedup.toFixed(2)}x`, String(r.cores),
-    `${(100 * r.efficiency).toFixed(0)}%`, rate(r.work, r.singleMs), rate(r.work, r.strandMs, r.cores),
+    r.example, r.size, r.singleMs.toFixed(0), r.strandMs.toFixed(0), speedupCell(r), String(r.cores),
+    r.shows === undefined ? `${(100 * r.efficiency).toFixed(0)}%` : "-", rate(r.work, r.singleMs), rate(r.work, r.strandMs, r.cores),
     r.ok ? "ok" : "MISMATCH", r.detail,
   ]);
   const right = [false, false, true, true, true, true, true, true, true, false, false];

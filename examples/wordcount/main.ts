@@ -1,17 +1,23 @@
 // Word count over Moby-Dick, repeated k times, on Strand.
 //
-// The text is split at whitespace into several chunks per runner thread; each chunk is
-// counted remotely by countWords() (see count.ts for the tokenization) and the per-chunk
-// Maps are merged as they arrive. The same countWords() on the whole text, on a worker
-// thread of this process, is the single-process baseline; totals and every per-word count
-// must be equal.
+// The text is split at whitespace into chunks, 2 per runner thread, and the chunks go into
+// the cluster once, before the clock starts (as the single process has the text in its
+// memory before its clock starts): `cluster.put` places each on the runner holding the
+// fewest bytes so far, so they alternate. Each chunk is then counted remotely, on the runner
+// that holds it, by countWords() (see count.ts for the tokenization), and the per-chunk
+// counts are merged as they arrive: only the counts travel. The same countWords() on the
+// whole text, on a worker thread of this process, is the single-process baseline; totals
+// and every per-word count must be equal.
+//
+// Each k runs twice: with the JS kernel (count.ts) and with the Wasm one (count-wasm.ts,
+// wordcount.c compiled to wordcount.wasm). `npm start` runs the Wasm kernel at WORDCOUNT_START.
 //
 //   npx tsx examples/wordcount/main.ts [k ...]        (default: 1 10 46 100)
 //   npx strand run examples/wordcount/main.ts --runners a:7700,b:7700 --token t -- 46
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Cluster, Remote } from "../../src/index.ts";
+import type { Cluster, Ref, Remote } from "../../src/index.ts";
 import {
   exampleMain, importWarm, isMain, repeatTrials, runInWorker, timed, totalThreads, type RepeatOptions, type Row,
 } from "../common.ts";
@@ -30,6 +36,12 @@ export type WordcountKernel = "js" | "wasm";
 let jsCounts: { k: number; counts: Map<string, number> } | undefined;
 
 export const WORDCOUNT_REPEATS = [1, 10, 46, 100] as const;
+/**
+ * The k `npm start` runs, with the Wasm kernel: 125 MB, ~0.7 s in one process on a quiet
+ * 2-core VM. At k = 10 (12.5 MB, ~70 ms) a distributed run's fixed costs (the calls, the
+ * chunks' copies into linear memory, merging the tables) are a large share of it.
+ */
+export const WORDCOUNT_START = 100;
 
 /**
  * The input: /work/shared/data/moby-dick.txt when the repository is /work/main
@@ -39,8 +51,8 @@ export const MOBY_DICK = process.env["STRAND_MOBY_DICK"] !== undefined
   ? new URL(`file://${path.resolve(process.env["STRAND_MOBY_DICK"])}`)
   : new URL("../../../shared/data/moby-dick.txt", import.meta.url);
 
-/** Chunks per runner thread: enough to even out uneven runners and to overlap sending with counting. */
-const CHUNKS_PER_THREAD = 4;
+/** Chunks per runner thread: a runner counts its second chunk while the first one's counts go back and are merged. */
+const CHUNKS_PER_THREAD = 2;
 
 let mobyDick: string | undefined;
 
@@ -130,16 +142,17 @@ export async function runWordcount(cluster: Cluster, k: number, opts: RepeatOpti
   const mb = Buffer.byteLength(text, "utf8") / 1e6;
   const shape = { example: "wordcount", size: `k=${k} (${mb.toFixed(1)} MB)`, cores: totalThreads(cluster), work: { amount: mb, unit: "MB" } };
 
-  return repeatTrials(shape, opts, async () => {
+  const [chunks, putMs] = await timed(() => putChunks(cluster, splitAtWhitespace(text, CHUNKS_PER_THREAD * totalThreads(cluster))));
+  using _ = chunks; // at the end: frees the chunks on the runners
+  return await repeatTrials(shape, opts, async () => {
     // The baseline: the same function on the whole text, on one thread of this process.
     const [single, singleMs] = await runInWorker<Counter, "countWords">(COUNTER, "countWords", [text], [warm]);
     jsCounts = { k, counts: single };
 
     const [counts, strandMs] = await timed(async () => {
       const merged = new Map<string, number>();
-      const chunks = splitAtWhitespace(text, CHUNKS_PER_THREAD * totalThreads(cluster));
       const pending: Promise<unknown>[] = [];
-      for (const chunk of chunks) {
+      for (const chunk of chunks.refs) {
         const p = remote.countWords(chunk).then((m) => mergeCounts(merged, m));
         p.catch(() => {}); // handled by Promise.all below; this keeps an early failure from counting as unhandled
         pending.push(p);
@@ -151,32 +164,69 @@ export async function runWordcount(cluster: Cluster, k: number, opts: RepeatOpti
     const total = totalWords(counts);
     const expectedTotal = totalWords(single);
     const diff = total !== expectedTotal ? `${total} words, expected ${expectedTotal}` : difference(counts, single);
-    return { singleMs, strandMs, ok: diff === undefined, detail: diff ?? `${total} words, ${counts.size} distinct` };
+    return { singleMs, strandMs, ok: diff === undefined, detail: `${diff ?? `${total} words, ${counts.size} distinct`}; ${putNote(chunks, putMs)}` };
   });
 }
 
+/** Chunks of the input as the cluster holds them. */
+interface Chunks<T> extends Disposable {
+  refs: Ref<T>[];
+}
+
 /**
- * The Wasm row: the text as UTF-8 bytes, cut at whitespace into views (no copy), each chunk
- * counted remotely by countWordsPacked() and its compact table merged as it arrives (in
- * Wasm too: merge-wasm.ts), one Map built at the end. The
- * single-process run is the same kernel on all the bytes; both must equal the JS kernel's
- * counts (taken from the JS row of the same k, or computed once, untimed).
+ * Puts the chunks into the cluster one after another: each put goes to the runner holding
+ * the fewest bytes so far, so they alternate between the runners. A call given a chunk's
+ * Ref then runs where the chunk is.
+ */
+async function putChunks<T>(cluster: Cluster, chunks: readonly T[]): Promise<Chunks<T>> {
+  const refs: Ref<T>[] = [];
+  const release = (): void => {
+    for (const r of refs) r.release();
+  };
+  try {
+    for (const c of chunks) refs.push(await cluster.put(c));
+  } catch (err) {
+    release();
+    throw err;
+  }
+  return { refs, [Symbol.dispose]: release };
+}
+
+const putNote = (chunks: Chunks<unknown>, putMs: number): string => `${chunks.refs.length} chunks put beforehand in ${putMs.toFixed(0)} ms`;
+
+/**
+ * The JS kernel's counts of Moby-Dick repeated k times: the JS row's if it just ran for this
+ * k, else one copy counted here (untimed) and multiplied by k. The text is k copies of the
+ * book, each ending in a newline, so every word's count is exactly k times its count in one.
+ */
+async function jsReference(k: number): Promise<Map<string, number>> {
+  if (jsCounts?.k === k) return jsCounts.counts;
+  const [one] = await runInWorker<Counter, "countWords">(COUNTER, "countWords", [readMobyDick() + "\n"]);
+  return new Map([...one].map(([w, c]) => [w, c * k]));
+}
+
+/**
+ * The Wasm row: the text as UTF-8 bytes, cut at whitespace into views (no copy) and put
+ * into the cluster beforehand; each chunk counted remotely by countWordsPacked() and its
+ * compact table merged as it arrives (in Wasm too: merge-wasm.ts), one Map built at the
+ * end. The single-process run is the same kernel on all the bytes; both must equal the JS
+ * kernel's counts (jsReference: untimed).
  */
 async function runWordcountWasm(cluster: Cluster, k: number, opts: RepeatOptions): Promise<Row> {
   const remote = await wasmCounterOn(cluster);
   const bytes = mobyDickBytes(k);
   const mb = bytes.length / 1e6;
   const shape = { example: "wordcount (wasm)", size: `k=${k} (${mb.toFixed(1)} MB)`, cores: totalThreads(cluster), work: { amount: mb, unit: "MB" } };
-  const reference = jsCounts?.k === k
-    ? jsCounts.counts
-    : (await runInWorker<Counter, "countWords">(COUNTER, "countWords", [(readMobyDick() + "\n").repeat(k)]))[0];
+  const reference = await jsReference(k);
+  const [chunks, putMs] = await timed(() => putChunks(cluster, splitBytesAtWhitespace(bytes, CHUNKS_PER_THREAD * totalThreads(cluster))));
+  using _ = chunks; // at the end: frees the chunks on the runners
 
-  return repeatTrials(shape, opts, async () => {
+  return await repeatTrials(shape, opts, async () => {
     const [single, singleMs] = await runInWorker<WasmCounter, "countWordsWasm">(WASM_COUNTER, "countWordsWasm", [bytes], [warmBytes()]);
     const [counts, strandMs] = await timed(async () => {
       const merger = new WasmMerger();
       const pending: Promise<unknown>[] = [];
-      for (const chunk of splitBytesAtWhitespace(bytes, CHUNKS_PER_THREAD * totalThreads(cluster))) {
+      for (const chunk of chunks.refs) {
         const p = remote.countWordsPacked(chunk).then((packed) => merger.add(packed));
         p.catch(() => {}); // handled by Promise.all below
         pending.push(p);
@@ -185,7 +235,7 @@ async function runWordcountWasm(cluster: Cluster, k: number, opts: RepeatOptions
       return merger.result();
     });
     const diff = difference(counts, single) ?? difference(single, reference);
-    return { singleMs, strandMs, ok: diff === undefined, detail: diff ?? `${totalWords(counts)} words, ${counts.size} distinct; equal to the JS kernel's counts` };
+    return { singleMs, strandMs, ok: diff === undefined, detail: `${diff ?? `${totalWords(counts)} words, ${counts.size} distinct; equal to the JS kernel's counts`}; ${putNote(chunks, putMs)}` };
   });
 }
 
