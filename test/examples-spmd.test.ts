@@ -3,8 +3,8 @@ import { heatSingle, initialBlock } from "../examples/heat/kernel.ts";
 import { runHeat } from "../examples/heat/main.ts";
 import { countAll, countHits, seedOf, share } from "../examples/pi/kernel.ts";
 import { piTolerance, runPi } from "../examples/pi/main.ts";
-import { sortSingle } from "../examples/sort/kernel.ts";
-import { runSort, SAMPLES_PER_RANK } from "../examples/sort/main.ts";
+import { digestOf, mergeSorted, sortSingle } from "../examples/sort/kernel.ts";
+import { runSort, SAMPLES_PER_RANK, sameSlices } from "../examples/sort/main.ts";
 import { useCluster } from "./use-cluster.ts";
 
 type Pi = typeof import("../examples/pi/ranks.ts");
@@ -65,7 +65,7 @@ describe("SPMD examples", () => {
       for (const s of slices) expect(s.length).toBeLessThan((1.5 * n) / ranks);
 
       const row = await runSort(t.cluster, n, { ranks, maxRuns: 1 });
-      const balance = /^sorted keys equal; load balance (\d+\.\d+) \(max slice \/ mean\), slices ([\d+]+); 1 run$/.exec(row.detail);
+      const balance = /^sorted keys equal \(by SHA-256\); load balance (\d+\.\d+) \(max slice \/ mean\), slices ([\d+]+); 1 run$/.exec(row.detail);
       expect(balance, row.detail).not.toBeNull();
       expect(Number(balance![1])).toBeGreaterThanOrEqual(1);
       expect(Number(balance![1])).toBeLessThan(1.5);
@@ -84,5 +84,35 @@ describe("SPMD examples", () => {
     const m = await t.cluster.import<Heat>(at("../examples/heat/ranks.ts"));
     const [field] = await t.cluster.spmd({ size: 4, placement: [0, 1, 0, 1] }, m.heat, 500, 40);
     expect(field).toEqual(heatSingle(500, 40));
+  });
+
+  it("heat's deep halo: steps that are no multiple of it, and blocks smaller than it, still match bit for bit", async () => {
+    const m = await t.cluster.import<Heat>(at("../examples/heat/ranks.ts"));
+    // 3 * 50 + 7 steps: three full rounds and a short one.
+    const [field] = await t.cluster.spmd({ size: 2, placement: [0, 1] }, m.heat, 2000, 157);
+    expect(field).toEqual(heatSingle(2000, 157));
+    // 23 points on 4 ranks: blocks of 5 and 6 cells, so the halo is 5 deep and a run of steps crosses blocks.
+    const [small] = await t.cluster.spmd({ size: 4, placement: [0, 1, 0, 1] }, m.heat, 23, 31);
+    expect(small).toEqual(heatSingle(23, 31));
+  });
+});
+
+describe("sort's pieces", () => {
+  it("mergeSorted merges any number of sorted runs into their sort", () => {
+    const runs = [[0.1, 0.5, 0.9], [], [0.2, 0.2, 0.7], [0.05], [0.3, 0.95]].map((r) => Float64Array.from(r));
+    const all = Float64Array.from(runs.flatMap((r) => [...r])).sort();
+    expect(mergeSorted(runs)).toEqual(all);
+    expect(mergeSorted([])).toEqual(new Float64Array(0));
+  });
+
+  it("sameSlices finds a slice that differs, is missing or is too long", () => {
+    const sorted = sortSingle(1000, 2);
+    const slices = [sorted.subarray(0, 400), sorted.subarray(400)];
+    expect(sameSlices(slices.map(digestOf), sorted)).toEqual({ equal: true, firstDiff: -1 });
+    const changed = slices[1]!.slice();
+    changed[7] = changed[7]! + 1e-12;
+    expect(sameSlices([digestOf(slices[0]!), digestOf(changed)], sorted)).toEqual({ equal: false, firstDiff: 1 });
+    expect(sameSlices([digestOf(slices[0]!)], sorted).equal).toBe(false);
+    expect(sameSlices([digestOf(sorted.subarray(0, 401)), digestOf(slices[1]!)], sorted).equal).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 // Sample sort's kernel: key generation and the steps between the collectives. No Strand
 // imports, so the driver's baseline generates exactly the keys the ranks do.
+import { createHash } from "node:crypto";
 
 /** Rank `rank`'s share of n items split over `size` ranks: sizes differ by at most one. */
 export function share(n: number, size: number, rank: number): number {
@@ -82,4 +83,43 @@ export function concat(parts: readonly Float64Array[]): Float64Array {
     at += p.length;
   }
   return out;
+}
+
+/** Two sorted arrays merged into one sorted array: O(a + b), where sorting their concatenation is O(n log n). */
+function merge2(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = a[i]! <= b[j]! ? a[i++]! : b[j++]!;
+  out.set(a.subarray(i), k);
+  out.set(b.subarray(j), k + a.length - i);
+  return out;
+}
+
+/**
+ * Sorted arrays merged into one sorted array, pairwise (log2(parts) passes). What a rank
+ * receives from the alltoall is one sorted bucket per rank, so merging them is enough: at
+ * 2M keys a rank, sorting the concatenation again cost ~10x the merge.
+ */
+export function mergeSorted(parts: readonly Float64Array[]): Float64Array {
+  let level = [...parts];
+  if (level.length === 0) return new Float64Array(0);
+  while (level.length > 1) {
+    const next: Float64Array[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? merge2(level[i]!, level[i + 1]!) : level[i]!);
+    level = next;
+  }
+  return level[0]!;
+}
+
+/** What identifies a slice of sorted keys without sending it: its length and the SHA-256 of its bytes. */
+export interface SliceDigest {
+  length: number;
+  sha256: string;
+}
+
+export function digestOf(keys: Float64Array): SliceDigest {
+  const bytes = new Uint8Array(keys.buffer, keys.byteOffset, keys.byteLength);
+  return { length: keys.length, sha256: createHash("sha256").update(bytes).digest("hex") };
 }

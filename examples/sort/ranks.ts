@@ -1,8 +1,8 @@
 // Sample sort as an SPMD job: sort locally, agree on splitters from everyone's samples
-// (allgather), send every other rank its bucket (alltoall), sort what arrived. Rank i ends
+// (allgather), send every other rank its bucket (alltoall), merge what arrived. Rank i ends
 // up with the i-th slice of the globally sorted keys.
 import { comm } from "../../src/runtime.ts";
-import { bucketsOf, concat, keysOf, samplesOf, seedOf, share, splittersOf } from "./kernel.ts";
+import { bucketsOf, digestOf, keysOf, mergeSorted, samplesOf, seedOf, share, splittersOf, type SliceDigest } from "./kernel.ts";
 
 /** Returns this rank's slice of all ranks' keys, sorted; the slices in rank order are the whole sorted array. */
 export async function sampleSort(n: number, samplesPerRank: number): Promise<Float64Array> {
@@ -11,6 +11,17 @@ export async function sampleSort(n: number, samplesPerRank: number): Promise<Flo
   // Every rank gets the same samples, so all compute the same splitters without another round.
   const samples = await c.allgather(samplesOf(keys, samplesPerRank));
   const buckets = bucketsOf(keys, splittersOf(samples, c.size));
+  // Every bucket arrives sorted (a cut of a sorted array): merging them sorts what arrived.
   const received = await c.alltoall(buckets);
-  return concat(received).sort();
+  return mergeSorted(received);
+}
+
+/**
+ * sampleSort with the slice left on its rank, as a distributed sort leaves its output where
+ * it was sorted (a file per node): returns what the driver checks it by, its length and
+ * SHA-256, instead of its keys. The single process's clock, likewise, stops before its
+ * sorted keys are handed back.
+ */
+export async function sampleSortInPlace(n: number, samplesPerRank: number): Promise<SliceDigest> {
+  return digestOf(await sampleSort(n, samplesPerRank));
 }

@@ -23,6 +23,15 @@ export const WORKER_JOBS = [2000] as const;
 /** xorshift rounds per job: about 1 ms here (the table prints the measured mean). */
 export const ROUNDS = 600_000;
 /**
+ * What `npm start` runs: 500 jobs of ~4 ms, the same 2 s of work as the default 2,000 of
+ * ~1 ms. Each job costs the pool two channel operations and a call one round trip, whatever
+ * its length, paid in part on the CPUs the jobs want: with 1 ms jobs the pool and the calls
+ * reached 1.64x and 1.57x on 2 cores (docs/benchmarks.md), with 4 ms jobs that cost is a
+ * quarter as large a share.
+ */
+export const WORKER_START_JOBS = 500;
+export const WORKER_START_ROUNDS = 4 * ROUNDS;
+/**
  * Pool goroutines per runner thread: while one computes, the others' channel operations
  * (a round trip to the driver each, ~2 per job) are under way. On 2 runners x 1 thread
  * with 1 ms jobs, 2 per thread took 1.5-2.2 s for 2,000 jobs, 4 or 8 per thread 1.4-1.6 s.
