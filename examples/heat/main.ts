@@ -1,12 +1,13 @@
 // The 1-D heat equation as an SPMD job (a stencil with halo exchange), on Strand.
 //
 // n grid points, explicit steps u'[i] = u[i] + R (u[i-1] - 2 u[i] + u[i+1]) with the two
-// ends held fixed. The grid is cut into one contiguous block per rank; before each step
-// every rank swaps its edge values with its neighbours (`sendrecv`), and at the end rank 0
-// `gather`s the blocks. Every point is computed by the same kernel with the same operands in
-// the same order as in the single-process run, so the fields must be equal bit for bit
-// (checked; the example accepts up to 1e-12). Each step costs a message round between
-// neighbours, so the steps are few and the blocks large.
+// ends held fixed. The grid is cut into one contiguous block per rank, with a halo 50 cells
+// deep on each side; every 50 steps each rank swaps 50 edge values with each neighbour
+// (`sendrecv`) and then steps on its own (ranks.ts says how), and at the end rank 0 `gather`s
+// the blocks. Every point is computed by the same kernel with the same operands in the same
+// order as in the single-process run, so the fields must be equal bit for bit (checked; the
+// example accepts up to 1e-12). A message round costs the same whatever the block's size, so
+// the rounds are few and the blocks large.
 //
 //   npx tsx examples/heat/main.ts [n ...]          (n grid points; default 1000000 4000000, 200 steps)
 //   npx strand run examples/heat/main.ts --runners a:7700,b:7700 --token t -- 4000000
