@@ -142,8 +142,9 @@ export async function runPipeline(cluster: Cluster, n: number, opts: RepeatOptio
     const perRunner = cluster.runners.map((r) => dist.stages.filter((s) => s.pid === r.pid).length).join("+");
     return {
       singleMs, strandMs, ok,
-      detail: `first ${n} primes ${ok ? "equal" : "DIFFER"} (last ${dist.primes.at(-1)}); ${values} values over ${n + 1} channels, `
-        + `${((strandMs * 1000) / values).toFixed(0)} µs each on Strand; stages per runner ${perRunner}`,
+      // The latency per value is the row's `shows`, from the best run (this detail is the last run's).
+      detail: `first ${n} primes ${ok ? "equal" : "DIFFER"} (last ${dist.primes.at(-1)}); ${values} values over ${n + 1} channels; `
+        + `stages per runner ${perRunner}`,
     };
   });
   // Not a speedup row: in one thread a hand-over is a few promise reactions, on Strand a
