@@ -62,7 +62,19 @@ export class ObjectOps {
   }
 
   /** The value of an object: waits for it to be made, remakes it if its runners died. */
-  async get(entry: ObjectEntry): Promise<unknown> {
+  get(entry: ObjectEntry): Promise<unknown> {
+    // A small result came back with its call: decode it here, no waiting, no pinning.
+    if (entry.inline !== undefined && entry.state === "ready") {
+      try {
+        return Promise.resolve(decodeSegments(entry.inline));
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+    }
+    return this.getHeld(entry);
+  }
+
+  private async getHeld(entry: ObjectEntry): Promise<unknown> {
     this.objects.pin([entry]);
     try {
       for (let attempt = 0; ; attempt++) {
