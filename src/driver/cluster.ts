@@ -844,9 +844,14 @@ export class Cluster implements AsyncDisposable {
   }
 
   /** The value of an object: waits for it to be made, remakes it if its runners died. */
-  async get<T>(ref: Ref<T>): Promise<T> {
-    if (this.closing !== undefined) throw new ClusterClosedError("get");
-    return (await this.data.get(this.entryOf(ref, "ref"))) as T;
+  get<T>(ref: Ref<T>): Promise<T> {
+    // Not async: one promise per get rather than two (a graph's every Ref may be read).
+    try {
+      if (this.closing !== undefined) throw new ClusterClosedError("get");
+      return this.data.get(this.entryOf(ref, "ref")) as Promise<T>;
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   /** Wires a call's timeout and signal: either fails it locally and stops it remotely. */
