@@ -57,7 +57,7 @@ export class TaskGraph {
   add(call: PendingCall): void {
     this.table.pin(call.deps);
     call.onSettle(() => this.table.unpin(call.deps));
-    call.retry = (e) => this.retry(call, e);
+    call.retry = this.retryGraph;
     for (const d of call.deps) if (d.state === "pending" && d.producer !== undefined && d.producer.height < 1) raise(d.producer, 1);
     this.submit(call);
   }
@@ -118,6 +118,8 @@ export class TaskGraph {
    * A failed send, judged by the retry policy. A call taken back waits for its inputs
    * again (remaking any lost meanwhile) before it is sent.
    */
+  private readonly retryGraph = (e: Error, call: PendingCall): Error | undefined => this.retry(call, e);
+
   private retry(call: PendingCall, e: Error): Error | undefined {
     const dep = e instanceof ObjectLostError ? call.deps.find((d) => d.id === e.objectId) : undefined;
     const from = dep === undefined ? undefined : call.fetchedFrom?.get(dep.id) ?? call.link;
