@@ -1,6 +1,10 @@
 // Tiny-task throughput: N no-op calls through a local cluster of 2 runners, against
 // the in-process peer: a piscina pool of 2 threads running the same no-op N times.
 // Configurations alternate within each rep so that CPU noise hits them all alike.
+//
+// First, the burst as a user issues it: a fresh `local()` cluster with its defaults, a
+// 2,000-call warm-up, then one burst of N calls at once, timed; a new cluster each rep
+// (nothing carried over from an earlier burst), beside a fresh piscina pool run the same way.
 import { Piscina } from "piscina";
 import { local, type Cluster } from "../src/index.ts";
 import { footer, median, num, processCpuUs, progress, quick, ratio, reps, spread, table } from "./common.ts";
@@ -10,6 +14,9 @@ const N = quick ? 20_000 : 100_000;
 const STRAND_WINDOWS = [10_000, 1_000] as const;
 const PISCINA_WINDOW = 64;
 const THREADS = [1, 2] as const;
+/** Fresh clusters (and fresh piscina pools) for the one-burst rows. */
+const FRESH = reps(5, 2);
+const WARMUP_CALLS = 2000;
 
 type Call = () => Promise<unknown>;
 
@@ -52,7 +59,35 @@ interface Config {
   samples: Sample[];
 }
 
+/** One burst from a fresh pool or cluster: what a program does once, right after starting. */
+async function freshBursts(): Promise<{ strand: Sample[]; piscina: Sample[] }> {
+  const strand: Sample[] = [];
+  const piscina: Sample[] = [];
+  for (let r = 0; r < FRESH; r++) {
+    const pool = new Piscina({ filename: new URL("./fixtures/piscina-noop.ts", import.meta.url).href, minThreads: 2, maxThreads: 2 });
+    try {
+      const call = (): Promise<unknown> => pool.run(undefined);
+      await Promise.all(Array.from({ length: WARMUP_CALLS }, call));
+      piscina.push(await sample(() => allAtOnce(call), []));
+    } finally {
+      await pool.destroy();
+    }
+    const cluster = await local();
+    try {
+      const m = await cluster.import<typeof import("./fixtures/noop.ts")>(new URL("./fixtures/noop.ts", import.meta.url));
+      const call = (): Promise<void> => m.noop();
+      await Promise.all(Array.from({ length: WARMUP_CALLS }, call));
+      strand.push(await sample(() => allAtOnce(call), cluster.runners.map((x) => x.pid)));
+    } finally {
+      await cluster.close();
+    }
+    progress(`throughput fresh ${r + 1}/${FRESH}: one burst of ${num(N)}: Strand ${num(strand.at(-1)!.callsPerSec)} calls/s, piscina ${num(piscina.at(-1)!.callsPerSec)} calls/s`);
+  }
+  return { strand, piscina };
+}
+
 async function main(): Promise<void> {
+  const fresh = await freshBursts();
   const pool = new Piscina({ filename: new URL("./fixtures/piscina-noop.ts", import.meta.url).href, minThreads: 2, maxThreads: 2 });
   const piscinaCall = (): Promise<unknown> => pool.run(undefined);
   const configs: Config[] = [
@@ -82,11 +117,31 @@ async function main(): Promise<void> {
     await pool.destroy();
   }
 
+  const freshMed = (xs: Sample[], f: keyof Sample): number => median(xs.map((x) => x[f]));
+  const freshStrand = freshMed(fresh.strand, "callsPerSec");
+  const freshPiscina = freshMed(fresh.piscina, "callsPerSec");
+  console.log(`## One burst of ${num(N)} tiny calls from a fresh cluster\n`);
+  console.log(table(
+    ["", "calls/s (median)", "range over fresh runs", "/ piscina", "driver CPU µs/call", "runner CPU µs/call"],
+    [
+      [`**Strand, fresh \`local()\` (defaults), ${num(WARMUP_CALLS)} warm-up calls, one burst**`, num(freshStrand), spread(fresh.strand.map((x) => x.callsPerSec)),
+        ratio(freshStrand / freshPiscina), num(freshMed(fresh.strand, "driverUsPerCall"), 2), num(freshMed(fresh.strand, "runnerUsPerCall"), 2)],
+      [`piscina, fresh pool of 2 threads, ${num(WARMUP_CALLS)} warm-up calls, one burst`, num(freshPiscina), spread(fresh.piscina.map((x) => x.callsPerSec)),
+        ratio(1), num(freshMed(fresh.piscina, "driverUsPerCall"), 2), "–"],
+    ],
+  ));
+  console.log();
+  console.log(footer([
+    `**Target: ≥ 150,000 calls/s for Strand's one burst: ${num(freshStrand)} calls/s (${ratio(freshStrand / 150_000)} of it).** Median over ${FRESH} fresh clusters (and fresh pools), alternating.`,
+    `As a program runs it: \`local()\` with its defaults, \`import\`, ${num(WARMUP_CALLS)} no-op calls issued at once and awaited, then ${num(N)} issued at once (\`Promise.all\`), timed until all have resolved; then the cluster is closed. Nothing is carried over from an earlier burst.`,
+  ]));
+  console.log();
+
   const med = (c: Config, f: keyof Sample): number => median(c.samples.map((s) => s[f]));
   const fastest = (cs: Config[]): Config => cs.reduce((a, b) => (med(b, "callsPerSec") > med(a, "callsPerSec") ? b : a));
   const peer = fastest(configs.filter((c) => c.pids.length === 0));
   const best = fastest(configs.filter((c) => c.pids.length > 0));
-  console.log(`## Tiny-task throughput: ${num(N)} no-op calls\n`);
+  console.log(`## Tiny-task throughput, steady state: ${num(N)} no-op calls\n`);
   console.log(table(
     ["", "calls/s (median)", "range over reps", "/ best piscina", "driver CPU µs/call", "runner CPU µs/call"],
     configs.map((c) => [

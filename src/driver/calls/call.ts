@@ -75,7 +75,12 @@ export class PendingCall implements TaskSpec, Producer {
    * Given a failure, may take the call back to send it again (returns undefined: the call
    * does not settle); otherwise returns the error it settles with (retry-policy.ts).
    */
-  retry: ((e: Error) => Error | undefined) | undefined;
+  retry: ((e: Error, call: PendingCall) => Error | undefined) | undefined;
+  /**
+   * The cluster's tally of settled calls, counted here rather than by a wrapper around
+   * each call's resolve and reject: two closures less per call (see cluster.ts call()).
+   */
+  counts: { succeeded: number; failed: number } | undefined;
   /** For each input: the runner it was to be fetched from (undefined: the call's own runner). */
   fetchedFrom: Map<string, ObjectHolder | undefined> | undefined;
   /** Set for the calls of an SPMD job: the rank it runs as. */
@@ -97,7 +102,8 @@ export class PendingCall implements TaskSpec, Producer {
   preferLane: number | undefined;
   /** How long its last run took on the runner, as the runner measured it. */
   execMicros = 0;
-  private cleanups: (() => void)[] = [];
+  /** Made on first use: most calls have none. */
+  private cleanups: (() => void)[] | undefined;
 
   constructor(
     readonly module: ModuleRef,
@@ -156,7 +162,7 @@ export class PendingCall implements TaskSpec, Producer {
 
   /** Runs `cleanup` when the call settles, either way. */
   onSettle(cleanup: () => void): void {
-    this.cleanups.push(cleanup);
+    (this.cleanups ??= []).push(cleanup);
   }
 
   /** It went to a runner: `link` and `lanePort` say where. */
@@ -169,18 +175,20 @@ export class PendingCall implements TaskSpec, Producer {
     if (this.settled) return;
     this.settled = true;
     this.settledAt = performance.now();
-    for (const c of this.cleanups) c();
+    if (this.cleanups !== undefined) for (const c of this.cleanups) c();
+    if (this.counts !== undefined) this.counts.succeeded++;
     this.observer?.settled(this, undefined);
     this.onResolve(v);
   }
 
   reject(e: Error): void {
     if (this.settled) return;
-    const final = this.retry === undefined ? e : this.retry(e);
+    const final = this.retry === undefined ? e : this.retry(e, this);
     if (final === undefined) return;
     this.settled = true;
     this.settledAt = performance.now();
-    for (const c of this.cleanups) c();
+    if (this.cleanups !== undefined) for (const c of this.cleanups) c();
+    if (this.counts !== undefined) this.counts.failed++;
     this.observer?.settled(this, final);
     this.onReject(final);
   }

@@ -34,6 +34,8 @@ export class ObjectEntry {
   state: ObjectState;
   error: Error | undefined;
   bytes = 0;
+  /** The table (one per cluster) that made it: a Ref from another cluster is refused. */
+  table: object | undefined;
   /** Runners known to hold a copy. */
   readonly holders = new Set<ObjectHolder>();
   /** The runner a `put` stored it on (its placement counts the bytes until freed). */

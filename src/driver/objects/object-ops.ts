@@ -62,7 +62,27 @@ export class ObjectOps {
   }
 
   /** The value of an object: waits for it to be made, remakes it if its runners died. */
-  async get(entry: ObjectEntry): Promise<unknown> {
+  get(entry: ObjectEntry): Promise<unknown> {
+    // A small result came back with its call: decode it here, no waiting, no pinning.
+    if (entry.inline !== undefined && entry.state === "ready") return decoded(entry.inline);
+    // Still being made: one promise and one closure until it changes, then look again.
+    // A program that gets every Ref of a 1,000-task graph as it builds it waits here
+    // 1,000 times at once; the general path below (an async loop over whenExists) cost
+    // ~7 µs of driver CPU more per get than a get of a finished object (bench/dag.ts).
+    if (entry.state === "pending") {
+      this.objects.pin([entry]); // a release() meanwhile must not free it before this reads it
+      return new Promise((resolve, reject) => {
+        entry.onChange(() => {
+          const value = entry.inline !== undefined && entry.state === "ready" ? decoded(entry.inline) : this.get(entry);
+          this.objects.unpin([entry]);
+          value.then(resolve, reject);
+        });
+      });
+    }
+    return this.getHeld(entry);
+  }
+
+  private async getHeld(entry: ObjectEntry): Promise<unknown> {
     this.objects.pin([entry]);
     try {
       for (let attempt = 0; ; attempt++) {
@@ -88,5 +108,14 @@ export class ObjectOps {
       if (live.length > 0) return live;
       await this.whenLive(operation);
     }
+  }
+}
+
+/** The value of a small result held here, as a settled promise. */
+function decoded(inline: Uint8Array[]): Promise<unknown> {
+  try {
+    return Promise.resolve(decodeSegments(inline));
+  } catch (err) {
+    return Promise.reject(err as Error);
   }
 }

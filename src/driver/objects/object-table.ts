@@ -3,14 +3,12 @@ import { segmentBytes } from "../../transport/frames.ts";
 import type { ObjectRef } from "../../protocol/object-ref.ts";
 import { ObjectEntry, type Kept, type TaskSpec } from "./object-entry.ts";
 import type { ObjectHolder } from "./object-holder.ts";
-import { Ref } from "./ref.ts";
+import { Ref, refRecord, type RefOwner } from "./ref.ts";
 
-/** Every Ref this process made, whichever cluster made it: how `progress(refs)` waits for one. */
-const madeHere = new WeakMap<ObjectRef, ObjectEntry>();
-
-/** The entry of a Ref made in this process (by any cluster), or undefined. */
+/** The entry of a Ref made in this process (by any cluster), or undefined: how `progress(refs)` waits for one. */
 export function entryOfAnyRef(ref: ObjectRef): ObjectEntry | undefined {
-  return madeHere.get(ref);
+  const e = refRecord(ref);
+  return e instanceof ObjectEntry ? e : undefined;
 }
 
 /**
@@ -18,8 +16,7 @@ export function entryOfAnyRef(ref: ObjectRef): ObjectEntry | undefined {
  * an object once the user released it and no pending call still reads it, and it keeps
  * the task that made an object for as long as someone may need it remade.
  */
-export class ObjectTable {
-  private readonly entries = new WeakMap<ObjectRef, ObjectEntry>();
+export class ObjectTable implements RefOwner {
   /** Objects not freed yet, for stats and for runner loss. */
   private readonly live = new Set<ObjectEntry>();
   /** Starts every object id of this driver: runners know the owner by it. */
@@ -32,20 +29,22 @@ export class ObjectTable {
 
   create<T>(task: TaskSpec | undefined): { ref: Ref<T>; entry: ObjectEntry } {
     const entry = new ObjectEntry(`${this.prefix}.${++this.next}`, task);
-    const ref = new Ref<T>(entry.id, () => {
-      // Released by hand: the registry need not hold the entry for this Ref any more.
-      this.collected.unregister(ref);
-      this.release(entry);
-    });
-    this.entries.set(ref, entry);
-    madeHere.set(ref, entry);
+    entry.table = this;
+    const ref = new Ref<T>(entry.id, this, entry);
     this.live.add(entry);
     this.collected.register(ref, entry, ref);
     return { ref, entry };
   }
 
   entryOf(ref: ObjectRef): ObjectEntry | undefined {
-    return this.entries.get(ref);
+    const e = entryOfAnyRef(ref);
+    return e?.table === this ? e : undefined;
+  }
+
+  /** Released by hand: the registry need not hold the entry for this Ref any more. */
+  releaseRef(ref: ObjectRef, entry: object): void {
+    this.collected.unregister(ref);
+    this.release(entry as ObjectEntry);
   }
 
   get count(): number {
