@@ -6,9 +6,14 @@
 // Raw TCP pipelines: the server echoes the first bytes while the client still sends the
 // rest. A call cannot: the runner needs the whole argument before `echo` runs, and the
 // result goes back only after that, so ~50% of raw is the ceiling for this shape.
-import { local } from "../src/index.ts";
+//
+// Then one way: `put` (driver → runner), `get` (runner → driver) and a runner → runner
+// fetch (the pull inside a 2-runner `broadcast`) of the same array, against the raw one-way
+// floor: the bytes written to a plain `net` server in another process that keeps them in a
+// buffer kept across messages and answers one byte (bench/fixtures/sink-server.ts).
+import { local, type Ref } from "../src/index.ts";
 import { footer, median, num, processCpuUs, progress, quick, ratio, reps, spread, table } from "./common.ts";
-import { EchoClient, startEchoServer } from "./raw-echo.ts";
+import { EchoClient, SinkClient, startEchoServer, startSinkServer } from "./raw-echo.ts";
 
 const REPS = reps(5, 2);
 const MB = 1e6;
@@ -83,6 +88,7 @@ async function main(): Promise<void> {
     progress(`bulk rep ${r + 1}/${REPS}: raw ${num(rate(rawMs.at(-1)!))} MB/s, raw fresh ${num(rate(freshMs.at(-1)!))} MB/s, strand ${num(rate(strandMs.at(-1)!))} MB/s`);
   }
   client.close();
+  await oneWay(data, bytes);
 
   const rawRate = median(rawMs.map(rate));
   const strandRate = median(strandMs.map(rate));
@@ -107,6 +113,83 @@ async function main(): Promise<void> {
     `Raw: one \`socket.write\` of ${num(DOUBLES)} doubles' bytes to a \`net\` echo server (\`socket.pipe(socket)\`) in a child process; the client copies what comes back into a preallocated buffer (floor) or into a new \`Uint8Array\` each time (reference: a new value costs page faults on first touch, on both sides of a call). Strand: \`local({ runners: 1, threads: 1 })\`, \`echo(new Float64Array(${num(DOUBLES)}))\`, result checked to be a Float64Array with the same contents.`,
   ]));
   console.log();
+  console.log(`## Bulk one way: ${BYTES / MB} MB Float64Array, put / get / runner → runner fetch\n`);
+  console.log(oneWayTable);
+  console.log();
+  console.log(footer([
+    `Median over ${REPS} reps after a warm-up; each rep runs raw → put → get → broadcast in one process. MB/s = ${BYTES / MB} MB / time. Target: ≥ 0.70x the raw one-way stream for each Strand row.`,
+    `Raw: \`u64 length | ${BYTES / MB} MB\` written once to a plain \`net\` server in a child process on 127.0.0.1 that copies it into a buffer kept across messages, then answers one byte.`,
+    `Strand: \`local({ runners: 2, threads: 1 })\`; put and get of \`new Float64Array(${num(DOUBLES)})\` (get's result checked); fetch: a 2-runner \`broadcast(x)\` (a put, then one Pull to the second runner, which fetches the object from the first, and its Done) minus the same rep's put.`,
+  ]));
+  console.log();
+  console.log(`**Bulk targets (this run):** \`echo(x)\` ${ratio(strandRate / rawRate)} of the raw TCP round trip (target ≥ 0.50x); ${oneWaySummary}.`);
+  console.log();
 }
+
+/** MB/s moving BYTES once in `ms`. */
+const rate1 = (ms: number): number => BYTES / MB / (ms / 1000);
+
+interface Row {
+  name: string;
+  ms: number[];
+}
+
+/** put, get and a runner → runner fetch against the raw one-way stream, reps alternating. */
+async function oneWay(data: Float64Array, bytes: Uint8Array): Promise<void> {
+  await using sink = await startSinkServer();
+  const sinkClient = await SinkClient.connect(sink.port);
+  await using cluster = await local({ runners: 2, threads: 1 });
+  const rawRow: Row = { name: "raw TCP one way, into a kept buffer (floor)", ms: [] };
+  const putRow: Row = { name: "**`put(x)`**: driver → runner", ms: [] };
+  const getRow: Row = { name: "**`get(ref)`**: runner → driver", ms: [] };
+  const fetchRow: Row = { name: "**runner → runner fetch** (the pull inside a 2-runner `broadcast`)", ms: [] };
+  const timed = async (row: Row | undefined, f: () => Promise<void>): Promise<void> => {
+    const t0 = performance.now();
+    await f();
+    row?.ms.push(performance.now() - t0);
+  };
+  const check = (back: Float64Array): void => {
+    if (back.length !== DOUBLES || back[DOUBLES - 1] !== data[DOUBLES - 1] || back[1] !== data[1]) throw new Error("get returned a different array");
+  };
+  const rep = async (record: boolean): Promise<void> => {
+    await timed(record ? rawRow : undefined, () => sinkClient.send(bytes));
+    let ref: Ref<Float64Array> | undefined;
+    await timed(record ? putRow : undefined, async () => {
+      ref = await cluster.put(data);
+    });
+    let back: Float64Array | undefined;
+    await timed(record ? getRow : undefined, async () => {
+      back = await cluster.get(ref!);
+    });
+    check(back!);
+    ref!.release();
+    // broadcast() to 2 runners = the same put, then one runner → runner pull.
+    const t0 = performance.now();
+    const bc = await cluster.broadcast(data);
+    if (record) fetchRow.ms.push(Math.max(1, performance.now() - t0 - putRow.ms.at(-1)!));
+    bc.release();
+  };
+  progress(`bulk one way: warm-up (${BYTES / MB} MB each)`);
+  await rep(false);
+  for (let r = 0; r < REPS; r++) {
+    await rep(true);
+    progress(`bulk one way rep ${r + 1}/${REPS}: raw ${num(rate1(rawRow.ms.at(-1)!))} MB/s, put ${num(rate1(putRow.ms.at(-1)!))} MB/s, `
+      + `get ${num(rate1(getRow.ms.at(-1)!))} MB/s, fetch ${num(rate1(fetchRow.ms.at(-1)!))} MB/s`);
+  }
+  sinkClient.close();
+  const rawRate = median(rawRow.ms.map(rate1));
+  const r = (row: Row): string => ratio(median(row.ms.map(rate1)) / rawRate);
+  oneWaySummary = `put ${r(putRow)}, get ${r(getRow)}, runner → runner fetch ${r(fetchRow)} of the raw one-way stream (target ≥ 0.70x each)`;
+  oneWayTable = table(
+    ["", "ms (median)", "MB/s (median)", "MB/s range", "/ raw one way", "per-rep / raw"],
+    [rawRow, putRow, getRow, fetchRow].map((row) => [
+      row.name, num(median(row.ms), 1), num(median(row.ms.map(rate1))), spread(row.ms.map(rate1)),
+      ratio(median(row.ms.map(rate1)) / rawRate), spread(row.ms.map((ms, i) => rawRow.ms[i]! / ms), 2),
+    ]),
+  );
+}
+
+let oneWayTable = "";
+let oneWaySummary = "";
 
 await main();

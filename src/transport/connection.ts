@@ -1,6 +1,7 @@
 import net from "node:net";
 import { DEFAULT_MAX_FRAME, FrameDecoder, FrameError } from "./frames.ts";
 import { Outbox } from "./outbox.ts";
+import { readInto } from "./read-into.ts";
 import { tlsFailure, type Tls } from "./secure.ts";
 
 export interface ConnectionEvents {
@@ -29,18 +30,33 @@ export class Connection {
     // A peer host that vanishes (power, partition) sends no FIN; keepalive notices.
     socket.setKeepAlive(true, 10_000);
     this.decoder = new FrameDecoder((segs, owned) => this.handlers.frame?.(segs, owned), maxFrame);
-    socket.on("data", (chunk: Buffer) => {
+    const chunk = (bytes: Uint8Array): void => {
       this.lastReceived = performance.now();
-      this.bytesIn += chunk.byteLength;
+      this.bytesIn += bytes.byteLength;
       try {
         // A plain Uint8Array view: Buffer's slice() aliases, Uint8Array's copies, and
         // everything downstream relies on the latter.
-        this.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        this.decoder.push(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       } catch (err) {
         // A malformed frame poisons only this connection.
         this.destroy(err instanceof FrameError ? err : toError(err));
       }
+    };
+    // Big frames are read straight into their own buffer (read-into.ts); TLS reads by chunks.
+    const direct = readInto(socket, {
+      next: () => this.decoder.readTarget(),
+      landed: (into, n) => {
+        this.lastReceived = performance.now();
+        this.bytesIn += n;
+        try {
+          this.decoder.pushRead(into, n);
+        } catch (err) {
+          this.destroy(err instanceof FrameError ? err : toError(err));
+        }
+      },
+      chunk,
     });
+    if (!direct) socket.on("data", chunk);
     // A TLS alert (the peer refused our certificate) is an authentication failure.
     socket.on("error", (err) => this.finish(tlsFailure(err) ?? err));
     socket.on("close", () => this.finish(undefined));

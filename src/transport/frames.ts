@@ -10,6 +10,8 @@ export const DEFAULT_MAX_FRAME = 512 * 1024 * 1024;
 /** Frames at least this big are assembled into a dedicated (aligned) buffer. */
 const OWN_BUFFER_MIN = 64 * 1024;
 const MAX_SEGMENTS = 1 << 16;
+/** Reads between big frames land here: the size Node reads in by default. */
+const SCRATCH = 64 * 1024;
 
 const pad8 = (n: number): number => (n + 7) & ~7;
 
@@ -67,6 +69,8 @@ export class FrameDecoder {
   private need = -1; // bytes of the current frame after the length prefix; -1 = unknown
   private big: Uint8Array | undefined; // dedicated buffer being filled for a big frame
   private bigFilled = 0;
+  /** Where reads land between big frames (see readTarget); made on first use. */
+  private scratch: Uint8Array | undefined;
 
   constructor(
     private readonly onFrame: (segments: Uint8Array[], owned: boolean) => void,
@@ -120,6 +124,33 @@ export class FrameDecoder {
         this.emit(this.take(total), false);
       }
     }
+  }
+
+  /**
+   * Where the next socket read should land (transport/read-into.ts): the rest of the big
+   * frame being assembled, so that the kernel copies its bytes straight to their place, or
+   * else a scratch buffer reused from read to read.
+   */
+  readTarget(): Uint8Array {
+    if (this.big !== undefined) return this.big.subarray(this.bigFilled);
+    return (this.scratch ??= new Uint8Array(SCRATCH));
+  }
+
+  /** `n` bytes were read into `into`, which readTarget() gave. */
+  pushRead(into: Uint8Array, n: number): void {
+    if (n <= 0) return;
+    if (this.big !== undefined && into.buffer === this.big.buffer) {
+      this.bigFilled += n;
+      if (this.bigFilled === this.big.byteLength) {
+        const frame = this.big;
+        this.big = undefined;
+        this.emit(frame, true);
+      }
+      return;
+    }
+    // Frames keep views of their chunk, and the next read overwrites the scratch buffer:
+    // the chunk gets memory of its own (as Node gives every read when it allocates).
+    this.push(into.slice(0, n));
   }
 
   private peekLength(): number {
