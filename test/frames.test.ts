@@ -124,6 +124,29 @@ describe("FrameDecoder / encodeFrame", () => {
     }), { numRuns: 80 });
   });
 
+  it("reads landing where readTarget says (straight into a big frame's buffer) decode the same as chunks", () => {
+    const frame = fc.array(fc.oneof({ weight: 6, arbitrary: fc.uint8Array({ maxLength: 40 }) }, { weight: 1, arbitrary: fc.nat(200 * KiB).map((n) => bytes(n, n)) }), { maxLength: 5 });
+    fc.assert(fc.property(fc.array(frame, { minLength: 1, maxLength: 5 }), fc.array(fc.integer({ min: 1, max: 100 * KiB }), { minLength: 1, maxLength: 20 }), (frames, sizes) => {
+      const stream = streamOf(frames);
+      const out: Uint8Array[][] = [];
+      const held: Uint8Array[][] = [];
+      const d = new FrameDecoder((segs) => {
+        out.push(segs.map((x) => x.slice()));
+        held.push(segs); // as received: must not change with later reads
+      });
+      // A socket read: at most the target's length, and at most the next size in turn.
+      for (let at = 0, k = 0; at < stream.byteLength; k++) {
+        const into = d.readTarget();
+        const n = Math.min(into.byteLength, sizes[k % sizes.length]!, stream.byteLength - at);
+        into.set(stream.subarray(at, at + n));
+        d.pushRead(into, n);
+        at += n;
+      }
+      expectFrames(out, frames);
+      expectFrames(held, frames);
+    }), { numRuns: 80 });
+  });
+
   it("every segment of a frame starts at a multiple of 8 from the frame start", () => {
     for (const f of [...smallFrames, ...mixedFrames]) {
       const parts = encodeFrame(f);

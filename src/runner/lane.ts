@@ -21,6 +21,8 @@ import { LogFrames } from "./log-frames.ts";
 import { bundlePath } from "./code-cache.ts";
 import { goLane, goLanePort } from "./goroutines/go-request.ts";
 import { toShared } from "./object-store.ts";
+import { isHandedOff } from "../handoff.ts";
+import { POOL_MIN, release, snapshot } from "./snapshot-pool.ts";
 import { admitGoroutine, goroutineEnded } from "./goroutines/limit.ts";
 import { errorOutcome, resultFrame, stoppingOutcome } from "./result-frame.ts";
 import type { CallOutcome } from "./task.ts";
@@ -228,9 +230,17 @@ class LaneSession {
 
   private reply(id: number, o: CallOutcome): void {
     // Attachments are views of memory the user's code may keep and change in its next
-    // call, while the socket may still be sending them: send a copy (the body is ours).
+    // call, while the socket may still be sending them: send a copy (the body is ours),
+    // into pooled memory given back once the socket has written it (snapshot-pool.ts).
     const [body, ...attachments] = o.segments;
-    this.conn.send(resultFrame(id, { ...o, segments: [body!, ...attachments.map((a) => a.slice())] }, this.cfg.maxFrame));
+    let pooled = false;
+    const copies = attachments.map((a) => {
+      if (isHandedOff(a)) return a;
+      pooled ||= a.byteLength >= POOL_MIN;
+      return snapshot(a);
+    });
+    this.conn.send(resultFrame(id, { ...o, segments: [body!, ...copies] }, this.cfg.maxFrame));
+    if (pooled) void this.conn.flushed().then(() => copies.forEach(release));
   }
 
   /** The thread is dying of `err`: answer every pending call with it, now. */

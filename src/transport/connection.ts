@@ -130,7 +130,13 @@ export class Connection {
   flushed(): Promise<void> {
     if (!this.outbox.empty) this.flush();
     if (this.closed || this.socket.writableLength === 0) return Promise.resolve();
-    return new Promise((resolve) => this.socket.write(new Uint8Array(0), () => resolve()));
+    if (this.socket.writable) return new Promise((resolve) => this.socket.write(new Uint8Array(0), () => resolve()));
+    // Ended (by us, or for us at the peer's FIN): a write now would fail the connection
+    // ("ended by the other party"), but what was queued still goes out, then "finish".
+    return new Promise((resolve) => {
+      this.socket.once("finish", resolve);
+      this.socket.once("close", resolve);
+    });
   }
 
   /** Graceful: flush queued frames, then close. */
