@@ -93,6 +93,29 @@ describe("big values", () => {
     expect(same(keptEcho, keptSnapshot)).toBe(true);
   });
 
+  it("through the main link (calls with a timeout), pooled results stay intact, kept ones too", async () => {
+    // A timeout makes a call cancellable: it goes through the runner's main thread, and its
+    // result comes back from the worker in the worker's pool of shared buffers.
+    const n = (2 * MiB) / 8;
+    const fill = t.big.fillScratch.with({ timeout: 60_000 });
+    const kept = await fill(n, 3);
+    const stored = await t.big.fillScratch.ref(n, 4); // a kept result: its copy is the store's, never given back
+    const later: Promise<unknown>[] = [];
+    for (let i = 0; i < 30; i++) {
+      later.push(fill(n, 10 + i).then((r) => expect(r.every((x) => x === 10 + i)).toBe(true)));
+      if (i % 6 === 5) await Promise.all(later.splice(0));
+    }
+    await Promise.all(later);
+    expect(kept.every((x) => x === 3)).toBe(true);
+    const s = await t.cluster.get(stored);
+    expect(s.length).toBe(n);
+    expect(s.every((x) => x === 4)).toBe(true);
+    // Read on the runner too, after more pooled results went through its thread.
+    for (let i = 0; i < 5; i++) await fill(n, 50 + i);
+    expect(await t.big.describe(stored as never)).toEqual(["Float64Array", 4 * n]);
+    stored.release();
+  });
+
   it("a result changed by its function after it returned arrives as it was at return", async () => {
     for (let i = 0; i < 10; i++) {
       const x = pattern((b) => new Float64Array(b), 4 * MiB, i);

@@ -1,5 +1,6 @@
 import { threadId } from "node:worker_threads";
 import { isHandedOff } from "../handoff.ts";
+import { sharedPool } from "./snapshot-pool.ts";
 import type { CallOutcome, CallTask } from "./task.ts";
 import type { OutcomeBatch, PackedSegments, TaskBatch } from "./thread-messages.ts";
 
@@ -30,6 +31,7 @@ function pack(items: readonly Uint8Array[][], moveBig: (i: number) => boolean, f
   const lengths: number[] = [];
   const counts: number[] = [];
   const own: Uint8Array[] = [];
+  let lent: number[] | undefined;
   let at = 0;
   items.forEach((segs, i) => {
     counts.push(segs.length);
@@ -42,8 +44,10 @@ function pack(items: readonly Uint8Array[][], moveBig: (i: number) => boolean, f
             own.push(s); // handed over by the call (src/handoff.ts): nobody changes it, no copy
             continue;
           }
-          const copy = alloc(s.byteLength); // the user's code may keep and change the original
-          copy.set(s);
+          // The user's code may keep and change the original. Big copies come from the
+          // thread's pool, and the main thread gives them back once written.
+          const copy = sharedPool.snapshot(s);
+          if (sharedPool.pooled(copy)) (lent ??= []).push(own.length);
           own.push(copy);
           continue;
         }
@@ -63,7 +67,9 @@ function pack(items: readonly Uint8Array[][], moveBig: (i: number) => boolean, f
       }
     }
   });
-  return { packed: { arena, offsets, lengths, counts, own }, transfer };
+  const packed: PackedSegments = { arena, offsets, lengths, counts, own };
+  if (lent !== undefined) packed.lent = lent;
+  return { packed, transfer };
 }
 
 function unpack(p: PackedSegments): Uint8Array[][] {
@@ -115,9 +121,14 @@ export function packOutcomes(outcomes: readonly CallOutcome[], loads: number): O
 }
 
 export function unpackOutcomes(b: OutcomeBatch): CallOutcome[] {
+  const lent = b.lent === undefined ? undefined : new Set(b.lent.map((k) => b.own[k]!));
   return unpack(b).map((segments, i) => {
     const o: CallOutcome = { id: b.ids[i]!, ok: b.ok[i]!, execMicros: b.micros[i]!, segments, thread: b.thread };
     if (b.starts[i] !== 0) o.startedAt = b.starts[i]!;
+    if (lent !== undefined) {
+      const mine = segments.filter((s) => lent.has(s)).map((s) => s.buffer as SharedArrayBuffer);
+      if (mine.length > 0) o.lent = mine;
+    }
     return o;
   });
 }

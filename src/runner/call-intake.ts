@@ -116,7 +116,12 @@ export function keptOutcome(
 ): CallOutcome | Promise<CallOutcome> {
   if (!o.ok) return o;
   if (segmentBytes(o.segments) <= INLINE_MAX) return { ...o, inline: true };
-  const sized = (bytes: number): CallOutcome => ({ ...o, segments: [encodeTrusted(bytes).body] });
+  // Stored: its segments are the store's now, so their pooled buffers never go back (`lent`).
+  const sized = (bytes: number): CallOutcome => {
+    const out: CallOutcome = { ...o, segments: [encodeTrusted(bytes).body] };
+    delete out.lent;
+    return out;
+  };
   const failed = (err: unknown): CallOutcome => errorOutcome(o.id, err as Error);
   let bytes: number | Promise<number>;
   try {

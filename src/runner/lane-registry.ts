@@ -193,6 +193,11 @@ export class LaneRegistry {
     this.channel.post({ kind: "abort-call", job, reason });
   }
 
+  /** Pooled result buffers of thread `threadId`, written: it may reuse them (snapshot-pool.ts). */
+  returnBuffers(threadId: number, buffers: SharedArrayBuffer[]): void {
+    this.channel.post({ kind: "return-buffers", threadId, buffers });
+  }
+
   /** The answer to a thread's channel operation. */
   chanReply(threadId: number, request: number, ok: boolean, index: number, done: boolean, segments: Uint8Array[]): void {
     this.channel.post({ kind: "chan-answer", threadId, request, ok, index, done, segments });

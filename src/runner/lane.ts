@@ -22,7 +22,7 @@ import { bundlePath } from "./code-cache.ts";
 import { goLane, goLanePort } from "./goroutines/go-request.ts";
 import { toShared } from "./object-store.ts";
 import { isHandedOff } from "../handoff.ts";
-import { POOL_MIN, release, snapshot } from "./snapshot-pool.ts";
+import { lanePool } from "./snapshot-pool.ts";
 import { admitGoroutine, goroutineEnded } from "./goroutines/limit.ts";
 import { errorOutcome, resultFrame, stoppingOutcome } from "./result-frame.ts";
 import type { CallOutcome } from "./task.ts";
@@ -233,14 +233,10 @@ class LaneSession {
     // call, while the socket may still be sending them: send a copy (the body is ours),
     // into pooled memory given back once the socket has written it (snapshot-pool.ts).
     const [body, ...attachments] = o.segments;
-    let pooled = false;
-    const copies = attachments.map((a) => {
-      if (isHandedOff(a)) return a;
-      pooled ||= a.byteLength >= POOL_MIN;
-      return snapshot(a);
-    });
+    const copies = attachments.map((a) => (isHandedOff(a) ? a : lanePool.snapshot(a)));
     this.conn.send(resultFrame(id, { ...o, segments: [body!, ...copies] }, this.cfg.maxFrame));
-    if (pooled) void this.conn.flushed().then(() => copies.forEach(release));
+    const pooled = copies.filter((c) => lanePool.pooled(c) && !attachments.includes(c));
+    if (pooled.length > 0) void this.conn.flushed().then(() => pooled.forEach((c) => lanePool.release(c.buffer as ArrayBuffer)));
   }
 
   /** The thread is dying of `err`: answer every pending call with it, now. */

@@ -264,6 +264,9 @@ export class Session implements Watcher {
     this.jobOf.delete(id);
     this.host.counted(o.ok);
     this.conn.send(resultFrame(id, o, this.host.maxFrame));
+    // The result's pooled copies go back to their thread once written (snapshot-pool.ts).
+    const { lent, thread } = o;
+    if (lent !== undefined && thread !== undefined) void this.conn.flushed().then(() => this.host.executor.lanes?.returnBuffers(thread, lent));
     if (this.jobOf.size === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 

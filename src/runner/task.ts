@@ -43,4 +43,9 @@ export interface CallOutcome {
   inline?: boolean;
   /** Turned away unrun (the runner is stopping): the driver may send it elsewhere. */
   notStarted?: boolean;
+  /**
+   * Buffers of thread `thread`'s pool that hold its segments (runner/snapshot-pool.ts): given
+   * back once the segments are written, and never if they are kept anywhere (the store).
+   */
+  lent?: SharedArrayBuffer[];
 }

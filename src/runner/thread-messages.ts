@@ -57,6 +57,11 @@ export interface PackedSegments {
   /** Per item: how many segments it has. */
   counts: number[];
   own: Uint8Array[];
+  /**
+   * Indices into `own` of copies in the sending worker's pool (runner/snapshot-pool.ts): the
+   * main thread sends their buffers back (ReturnBuffers) once it has written them.
+   */
+  lent?: number[];
 }
 
 /** main -> worker (a piscina task): calls to run, in order. */
@@ -169,6 +174,12 @@ export interface ObjectStored { kind: "object-stored"; threadId: number; request
 /** main -> worker: the answer to RelayChanOp or TakeChanValue. */
 export interface ChanAnswer { kind: "chan-answer"; threadId: number; request: number; ok: boolean; index: number; done: boolean; segments: Uint8Array[] }
 
+/**
+ * main -> the worker `threadId`: buffers of its pool that held results of the main link's
+ * calls (OutcomeBatch.lent), written to their sockets: the worker may reuse them.
+ */
+export interface ReturnBuffers { kind: "return-buffers"; threadId: number; buffers: SharedArrayBuffer[] }
+
 /** main -> workers: a scrape is under way; each thread answers with a MetricsReport. */
 export interface MetricsRequest { kind: "metrics-request"; request: number }
 
@@ -188,7 +199,7 @@ export interface ThreadMetricsSnapshot {
 export interface MetricsReport { kind: "metrics-report"; threadId: number; request: number; snapshot: ThreadMetricsSnapshot }
 
 export type ToMainThread = LaneListening | GoroutinesReady | LaneDrained | StoreObject | RelayChanOp | WithdrawChanOp | TakeChanValue | ThreadSpansMessage | MetricsReport | RelayGo | ActorCount | ActorReport;
-export type ToWorkerThreads = DrainLanes | AbortCall | ObjectStored | ChanAnswer | MetricsRequest | FlushSpans | ActorStatsRequest;
+export type ToWorkerThreads = DrainLanes | AbortCall | ObjectStored | ChanAnswer | MetricsRequest | FlushSpans | ActorStatsRequest | ReturnBuffers;
 export type ThreadMessage = ToMainThread | ToWorkerThreads;
 
 // --- A thread's goroutine channel: goroutines that came over the main link go to one thread,

@@ -15,6 +15,7 @@ import { actorStats, onActorCount } from "./actors/actor-host.ts";
 import { startActorClients } from "./actors/actor-client.ts";
 import { provideExecRuntime } from "./exec/exec-runtime.ts";
 import type { CallOutcome } from "./task.ts";
+import { sharedPool } from "./snapshot-pool.ts";
 import { ThreadChannel, type CallOutput, type OutcomeBatch, type TaskBatch, type WorkerData } from "./thread-messages.ts";
 
 // A runner's worker thread. Piscina loads this module when it starts the thread: the
@@ -56,6 +57,7 @@ if (lane !== undefined) {
   const threads = ThreadChannel.worker(lane.channel);
   threads.listen((m) => {
     if (m.kind === "abort-call") abortCall(m.job, m.reason);
+    else if (m.kind === "return-buffers" && m.threadId === threadId) for (const b of m.buffers) sharedPool.release(b);
     else if (m.kind === "actor-stats-request" && lane.actors === true) threads.post({ kind: "actor-report", threadId, request: m.request, actors: actorStats() });
   });
   if (lane.actors === true) onActorCount((count, born, gone) => threads.post({ kind: "actor-count", threadId, count, born, gone }));
