@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { ExecOutput } from "../../protocol/exec-wire.ts";
+import type { ActionHit } from "../../protocol/exec-wire.ts";
 import type { FileCache } from "./file-cache.ts";
 
 // The runner's half of the action cache (the driver keeps the other, in memory, per cluster):
@@ -13,11 +13,7 @@ import type { FileCache } from "./file-cache.ts";
 
 const KEY = /^[0-9a-f]{64}$/;
 
-export interface ActionEntry {
-  outputs: ExecOutput[];
-  stdout: string;
-  stderr: string;
-}
+export type ActionEntry = ActionHit;
 
 export class ActionCache {
   private readonly dir: string;

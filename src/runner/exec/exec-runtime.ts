@@ -2,7 +2,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { CommandError } from "../../errors.ts";
 import { fileObjectId, type ExecAnswer, type ExecOutput, type ExecTask } from "../../protocol/exec-wire.ts";
-import { ActionCache } from "./action-cache.ts";
+import { ActionCache, type ActionEntry } from "./action-cache.ts";
 import { fetchFiles } from "./file-fetches.ts";
 import { FileCache } from "./file-cache.ts";
 import { runCommand } from "./run-command.ts";
@@ -19,6 +19,8 @@ export const EXEC_HOOK = "strand.exec";
 
 export interface ExecRuntime {
   run(task: ExecTask): Promise<ExecAnswer>;
+  /** Each key's entry in the action cache (outputs all still in the file cache), or null. */
+  lookup(keys: string[]): Promise<(ActionEntry | null)[]>;
 }
 
 /** The runner's exec directory: file cache, action cache and sandboxes, under its cache directory. */
@@ -82,14 +84,23 @@ async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandb
 /** On a worker thread: `cacheDir` is the runner's cache directory, `threadsChannel` its channel of threads. */
 export function provideExecRuntime(cacheDir: string, threadsChannel: string | undefined): void {
   let state: { files: FileCache; actions: ActionCache; sandboxes: string } | undefined;
+  const open = (): { files: FileCache; actions: ActionCache; sandboxes: string } => {
+    if (state === undefined) {
+      const dir = execDir(cacheDir);
+      const files = new FileCache(dir);
+      state = { files, actions: new ActionCache(dir, files), sandboxes: path.join(dir, "sandboxes") };
+    }
+    return state;
+  };
   const runtime: ExecRuntime = {
     run: (task) => {
-      if (state === undefined) {
-        const dir = execDir(cacheDir);
-        const files = new FileCache(dir);
-        state = { files, actions: new ActionCache(dir, files), sandboxes: path.join(dir, "sandboxes") };
-      }
-      return run(task, state.files, state.actions, state.sandboxes, threadsChannel);
+      const s = open();
+      return run(task, s.files, s.actions, s.sandboxes, threadsChannel);
+    },
+    lookup: async (keys) => {
+      if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) throw new TypeError("lookup: keys must be a list of strings");
+      const { actions } = open();
+      return Promise.all(keys.map(async (k) => (await actions.lookup(k)) ?? null));
     },
   };
   (globalThis as { [k: symbol]: unknown })[Symbol.for(EXEC_HOOK)] = runtime;
