@@ -156,7 +156,6 @@ export async function runGraph(cluster: GraphCluster, graph: Graph, options: Gra
       if (probed !== undefined) {
         const o: ActionOutcome = { id: a.id, outputs: probed.outputs, runner: probed.runner, cached: true, timings: probed.timings, stdout: probed.stdout, stderr: probed.stderr, bytesUploaded: 0, bytesFetched: 0 };
         for (const f of Object.values(o.outputs)) madeBy.set(f.hash, a.id);
-        emit({ type: "sent", id: a.id, runner: o.runner, attempt: 1 });
         emit({ type: "done", id: a.id, runner: o.runner, cached: true, timings: o.timings });
         return o;
       }

@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { statSync } from "node:fs";
 import path from "node:path";
 import { CommandError } from "../../errors.ts";
 import { fileObjectId, type ExecAnswer, type ExecOutput, type ExecTask } from "../../protocol/exec-wire.ts";
@@ -37,7 +37,7 @@ async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandb
   const cwd = sandboxPath(task.cwd === "" ? "." : task.cwd, true);
   checkLayout(inputs.map((i) => i.path), outputs);
 
-  const hit = await actions.lookup(task.key);
+  const hit = actions.lookup(task.key);
   if (hit !== undefined) {
     return { outputs: hit.outputs, stdout: hit.stdout, stderr: hit.stderr, cached: true, phases: { fetchMs: 0, setupMs: 0, runMs: 0, storeMs: 0 }, bytesFetched: 0 };
   }
@@ -53,11 +53,11 @@ async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandb
   const fetchMs = since(t0);
 
   t0 = performance.now();
-  const box = await Sandbox.create(sandboxes);
+  const box = Sandbox.create(sandboxes);
   try {
-    for (const i of inputs) await files.linkTo(i.hash, i.executable, await box.prepare(i.path));
-    for (const o of outputs) await box.prepare(o);
-    const dir = cwd === "." ? box.root : await box.prepare(path.posix.join(cwd, ".keep")).then(path.dirname);
+    for (const i of inputs) files.linkTo(i.hash, i.executable, box.prepare(i.path));
+    for (const o of outputs) box.prepare(o);
+    const dir = cwd === "." ? box.root : path.dirname(box.prepare(path.posix.join(cwd, ".keep")));
     const setupMs = since(t0);
 
     t0 = performance.now();
@@ -69,15 +69,15 @@ async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandb
     t0 = performance.now();
     const made: ExecOutput[] = [];
     for (const o of outputs) {
-      const full = await box.output(o);
+      const full = box.output(o);
       if (full === undefined) throw new CommandError(task.argv, 0, `${done.stderr}${label}: the command did not make its declared output ${o}\n`, task.label);
-      const executable = ((await stat(full)).mode & 0o111) !== 0;
-      made.push({ path: o, ...(await files.adopt(full, executable)), executable });
+      const executable = (statSync(full).mode & 0o111) !== 0;
+      made.push({ path: o, ...files.adopt(full, executable), executable });
     }
-    await actions.store(task.key, { outputs: made, stdout: done.stdout, stderr: done.stderr });
+    actions.store(task.key, { outputs: made, stdout: done.stdout, stderr: done.stderr });
     return { outputs: made, stdout: done.stdout, stderr: done.stderr, cached: false, phases: { fetchMs, setupMs, runMs, storeMs: since(t0) }, bytesFetched };
   } finally {
-    await box.remove();
+    box.remove();
   }
 }
 
@@ -100,7 +100,7 @@ export function provideExecRuntime(cacheDir: string, threadsChannel: string | un
     lookup: async (keys) => {
       if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) throw new TypeError("lookup: keys must be a list of strings");
       const { actions } = open();
-      return Promise.all(keys.map(async (k) => (await actions.lookup(k)) ?? null));
+      return Promise.resolve(keys.map((k) => actions.lookup(k) ?? null));
     },
   };
   (globalThis as { [k: symbol]: unknown })[Symbol.for(EXEC_HOOK)] = runtime;
