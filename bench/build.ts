@@ -299,7 +299,7 @@ if (byteRows.length > 0) {
   console.log();
 }
 console.log(footer([
-  `Medians of ${REPS} rep${REPS === 1 ? "" : "s"} (range in brackets); each Strand build on new runners with empty file and action caches; Strand's time includes planning (go build -n) and fetching the binary. Hosts: 1 rep.`,
+  `${ONLY_HOSTS === undefined ? `Medians of ${REPS} rep${REPS === 1 ? "" : "s"} (range in brackets)` : "1 rep"}; each Strand build on new runners with empty file and action caches; Strand's time includes planning (go build -n) and fetching the binary. Hosts: 1 rep, a runner per network namespace (its own file cache: archives move between hosts), the driver in the root namespace.`,
   "Rebuild, new driver process: another process connects to the runners that built it and builds again (plan cache, the runners' action caches, the driver's file hashes); its build time, and the connecting apart. Neither rebuild may run an action or send a source (a note below says so if one did).",
   "CPU: process.cpuUsage of the driver during the build; /proc/<pid>/stat of each runner process, its own (utime+stime, all threads) and its waited-for children's (cutime+cstime: the compilers); go's row: go build and its compilers. Strand's CPU per action is what Strand itself costs, which the compilers compete with on 2 cores.",
   "DistGo rows: the build folder rsynced to every worker after each topological level (each worker gets what the others made; module sources to every worker; workers have GOROOT), from the same plan and output sizes.",
