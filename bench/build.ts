@@ -181,6 +181,54 @@ async function strand(t: Target, plan: GoPlan, planMs: number, runners: () => Pr
   }
 }
 
+/**
+ * The build's makespan on `threads` threads if every action took what it took in a measured
+ * build (its time on its runner, without waiting in the driver): as ready (longest path first),
+ * or in level barriers. The same durations both ways, so the ratio does not move with the load
+ * the way two wall times measured minutes apart do.
+ */
+function simulate(plan: GoPlan, duration: (id: string) => number, threads: number, barriers: boolean): number {
+  const deps = new Map(plan.graph.actions.map((a) => [a.id, [...new Set(Object.values(a.inputs).flatMap((i) => ("action" in i ? [i.action] : [])))]]));
+  const readers = new Map<string, string[]>();
+  for (const [id, ds] of deps) for (const d of ds) readers.set(d, [...(readers.get(d) ?? []), id]);
+  const height = new Map<string, number>();
+  const h = (id: string): number => height.get(id) ?? (height.set(id, duration(id) + Math.max(0, ...(readers.get(id) ?? []).map(h))), height.get(id)!);
+  const level = new Map<string, number>();
+  const l = (id: string): number => level.get(id) ?? (level.set(id, 1 + Math.max(0, ...deps.get(id)!.map(l))), level.get(id)!);
+  const ids = plan.graph.actions.map((a) => a.id);
+  if (barriers) {
+    let total = 0;
+    for (let lv = 1; lv <= Math.max(...ids.map(l)); lv++) {
+      const free = Array<number>(threads).fill(0);
+      for (const id of ids.filter((x) => l(x) === lv).sort((a, b) => h(b) - h(a))) {
+        const i = free.indexOf(Math.min(...free));
+        free[i] = free[i]! + duration(id);
+      }
+      total += Math.max(...free);
+    }
+    return total;
+  }
+  const left = new Map(ids.map((id) => [id, deps.get(id)!.length]));
+  const ready = ids.filter((id) => left.get(id) === 0);
+  const running: { id: string; end: number }[] = [];
+  let now = 0;
+  while (ready.length > 0 || running.length > 0) {
+    ready.sort((a, b) => h(b) - h(a));
+    while (running.length < threads && ready.length > 0) {
+      const id = ready.shift()!;
+      running.push({ id, end: now + duration(id) });
+    }
+    running.sort((a, b) => a.end - b.end);
+    const done = running.shift()!;
+    now = done.end;
+    for (const r of readers.get(done.id) ?? []) {
+      left.set(r, left.get(r)! - 1);
+      if (left.get(r) === 0) ready.push(r);
+    }
+  }
+  return now;
+}
+
 async function sameAsGo(ours: string, theirs: string): Promise<boolean> {
   const a = zeroBuildId(readFileSync(ours), await readBuildId(ours));
   const b = zeroBuildId(readFileSync(theirs), await readBuildId(theirs));
@@ -226,9 +274,12 @@ for (const t of TARGETS) {
   const rm = median(ready.map((r) => r.firstMs));
   const bm = median(barrier.map((r) => r.firstMs));
   const nd = ready.map((r) => r.newDriver!);
+  // The same durations (the first as-ready rep's) scheduled both ways on the same threads.
+  const took = (id: string): number => { const x = ready[0]!.first.result.actions[id]!.timings; return x.totalMs - x.queueMs; };
+  const simulated = simulate(plan, took, RUNNERS * THREADS, true) / simulate(plan, took, RUNNERS * THREADS, false);
   rows.push([
     t.name, `${n}`, sRange(local.map((l) => l.ms)), sRange(ready.map((r) => r.firstMs)), ratio(rm / lm),
-    sRange(barrier.map((r) => r.firstMs)), ratio(bm / rm),
+    sRange(barrier.map((r) => r.firstMs)), `${ratio(bm / rm)} (same durations: ${ratio(simulated)})`,
     `${num(median(ready.map((r) => r.againMs!)) / 1000, 2)} s`,
     `${num(median(nd.map((r) => r.buildMs)) / 1000, 2)} s (+ ${ms0(median(nd.map((r) => r.connectMs)))} connecting)`,
     t.binary ? (identical ? "yes" : "NO") : "-",
@@ -300,6 +351,7 @@ if (byteRows.length > 0) {
 }
 console.log(footer([
   `${ONLY_HOSTS === undefined ? `Medians of ${REPS} rep${REPS === 1 ? "" : "s"} (range in brackets)` : "1 rep"}; each Strand build on new runners with empty file and action caches; Strand's time includes planning (go build -n) and fetching the binary. Hosts: 1 rep, a runner per network namespace (its own file cache: archives move between hosts), the driver in the root namespace.`,
+  "barriers / as ready: measured wall times, and in brackets the two schedules computed from the same measured action durations (each action's time on its runner, from the first as-ready rep) on the same 2 threads: the load moves the first, not the second.",
   "Rebuild, new driver process: another process connects to the runners that built it and builds again (plan cache, the runners' action caches, the driver's file hashes); its build time, and the connecting apart. Neither rebuild may run an action or send a source (a note below says so if one did).",
   "CPU: process.cpuUsage of the driver during the build; /proc/<pid>/stat of each runner process, its own (utime+stime, all threads) and its waited-for children's (cutime+cstime: the compilers); go's row: go build and its compilers. Strand's CPU per action is what Strand itself costs, which the compilers compete with on 2 cores.",
   "DistGo rows: the build folder rsynced to every worker after each topological level (each worker gets what the others made; module sources to every worker; workers have GOROOT), from the same plan and output sizes.",
