@@ -15,7 +15,7 @@
 //   npm run bench -- build --quick    the net/http program, 1 rep, no hosts
 //   npx tsx bench/build.ts --hosts 3  only the 3-host run (root)
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -156,6 +156,8 @@ async function strand(t: Target, plan: GoPlan, planMs: number, runners: () => Pr
       const first = m.value;
       if (!first.result.ok) throw new Error(`strand go build of ${t.name} failed: ${Object.values(first.result.failed)[0]?.message}`);
       out = { first, firstMs: m.ms + planMs, cpu: m.cpu };
+      // The first build's binary, kept apart: the rebuilds write theirs over it, and each is checked.
+      if (t.binary) copyFileSync(outputOf(t), join(scratch, "strand-first.bin"));
       if (!again) return out;
       // A rebuild as the CLI makes it: the plan from the plan cache (nothing changed), then every action from the action cache.
       const t0 = performance.now();
@@ -229,6 +231,16 @@ function simulate(plan: GoPlan, duration: (id: string) => number, threads: numbe
   return now;
 }
 
+/** The first build's binary and the rebuilds' (the last written) both Go's but for the build ID; a note says which differed. */
+async function bothAsGo(t: Target, where: string): Promise<boolean> {
+  const go = join(scratch, "go.bin");
+  const first = await sameAsGo(join(scratch, "strand-first.bin"), go);
+  const again = await sameAsGo(outputOf(t), go);
+  if (!first) notes.add(`${where}: the first build's binary differs from go's beyond the build ID`);
+  if (!again) notes.add(`${where}: the rebuilt binary differs from go's beyond the build ID`);
+  return first && again;
+}
+
 async function sameAsGo(ours: string, theirs: string): Promise<boolean> {
   const a = zeroBuildId(readFileSync(ours), await readBuildId(ours));
   const b = zeroBuildId(readFileSync(theirs), await readBuildId(theirs));
@@ -266,7 +278,7 @@ for (const t of TARGETS) {
     local.push(await goLocal(t, join(scratch, "go.bin")));
     progress(`${t.name}: rep ${rep + 1}/${REPS}: strand, as ready (then cached: same driver, new driver)`);
     ready.push(await strand(t, plan, planMs, localRunners, false, true));
-    if (t.binary) identical &&= await sameAsGo(outputOf(t), join(scratch, "go.bin"));
+    if (t.binary) identical &&= await bothAsGo(t, t.name);
     progress(`${t.name}: rep ${rep + 1}/${REPS}: strand, level barriers`);
     barrier.push(await strand(t, plan, planMs, localRunners, true, false));
   }
@@ -316,7 +328,7 @@ if (noHosts === undefined) {
   const local = await goLocal(t, join(scratch, "go.bin"));
   progress(`${t.name} on ${HOSTS} hosts: strand, as ready (then cached)`);
   const r = await strand(t, plan, planMs, () => hostRunners(HOSTS), false, true);
-  const identical = await sameAsGo(outputOf(t), join(scratch, "go.bin"));
+  const identical = await bothAsGo(t, `${t.name} on ${HOSTS} hosts`);
   progress(`${t.name} on ${HOSTS} hosts: strand, level barriers`);
   const b = await strand(t, plan, planMs, () => hostRunners(HOSTS), true, false);
   const binary = plan.binary === undefined ? undefined : { action: plan.binary.action, output: plan.binary.output };
