@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,11 +20,12 @@ describe("strand go build on a cluster", () => {
   let dir: string;
   let cacheDir: string;
   let cluster: Cluster;
+  const token = randomBytes(18).toString("base64url");
   beforeAll(async () => {
     dir = copyGoFixture("multi");
     // Runners whose file and action caches start empty, whatever ran before.
     cacheDir = mkdtempSync(join(tmpdir(), "strand-go-runners-"));
-    cluster = await local({ runners: 2, threads: 1, cacheDir });
+    cluster = await local({ runners: 2, threads: 1, cacheDir, token });
   }, 120_000);
   afterAll(async () => {
     await cluster?.close();
@@ -51,6 +53,20 @@ describe("strand go build on a cluster", () => {
     expect(outcome.plan.fromCache).toBe(true);
     expect(outcome.result.counts).toMatchObject({ ran: 0, cached: outcome.plan.graph.actions.length, failed: 0 });
     expect(readFileSync(join(dir, "multi")).equals(before)).toBe(true);
+  });
+
+  it("a new driver process (strand go build --runners) against the runners that built it: no action runs, no byte of source is sent", { timeout: 120_000 }, async () => {
+    // The CLI as a user runs it a second time, its plan and file-hash caches in a folder of its own.
+    const cli = new URL("../bin/strand.js", import.meta.url).pathname;
+    const runners = cluster.runners.map((r) => r.address).join(",");
+    const { stderr } = await run(process.execPath, [cli, "go", "build", "--runners", runners, "-o", "multi-again"], {
+      cwd: dir, env: { ...process.env, STRAND_TOKEN: token, XDG_CACHE_HOME: join(cacheDir, "second-driver") },
+    });
+    const head = /(\d+) actions in \d+ levels on 2 runners, (\d+) from the action cache/.exec(stderr);
+    expect(head, stderr).not.toBeNull();
+    expect(head![2]).toBe(head![1]); // every action answered by the runners' action caches: none ran
+    expect(stderr).toMatch(/transfer .*\(0\.00 MB from the driver, 0\.00 MB between runners/);
+    expect(readFileSync(join(dir, "multi-again")).equals(readFileSync(join(dir, "multi")))).toBe(true);
   });
 
   it("after a source changes, runs only the actions that read it (and what reads theirs)", { timeout: 120_000 }, async () => {

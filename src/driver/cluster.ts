@@ -45,9 +45,9 @@ import { Scaling } from "./scale/scaling.ts";
 import type { Scaler } from "./scale/scaler.ts";
 import type { AdaptOptions } from "./scale/adapt.ts";
 import type { Member, MembersChange } from "../protocol/messages.ts";
-import type { ExecAnswer, ExecTask, ToolInfo } from "../protocol/exec-wire.ts";
+import type { ActionHit, ExecAnswer, ExecTask, ToolInfo } from "../protocol/exec-wire.ts";
 import { Execs, type ExecHooks, type ExecResult, type ExecRunner, type ExecSpec } from "./builds/exec.ts";
-import { EXEC_EXPORT, execEntry } from "./builds/exec-entry.ts";
+import { EXEC_EXPORT, LOOKUP_EXPORT, execEntry } from "./builds/exec-entry.ts";
 import type { Directory, FileRef } from "./builds/file-ref.ts";
 
 export interface ClusterOptions extends LinkOptions, DashboardOption {
@@ -239,7 +239,8 @@ export class Cluster implements AsyncDisposable {
     this.execs = new Execs({
       runners: () => this.links,
       whenLive: () => this.scheduler.whenLive("exec"),
-      call: (runner, task) => this.callExec(runner, task),
+      call: (runner, task) => this.callExec(runner, EXEC_EXPORT, task) as Promise<ExecAnswer>,
+      lookup: (runner, keys) => this.callExec(runner, LOOKUP_EXPORT, keys) as Promise<(ActionHit | null)[]>,
       get: (ref) => this.get(ref),
       closed: () => this.closing !== undefined,
     });
@@ -611,8 +612,8 @@ export class Cluster implements AsyncDisposable {
     });
   }
 
-  /** The built-in exec call on `runner` (a call like any other: observers, traces and progress see it). */
-  private async callExec(runner: ExecRunner, task: ExecTask): Promise<ExecAnswer> {
+  /** The built-in exec call (or its action-cache lookup) on `runner`: a call like any other (observers, traces and progress see it). */
+  private async callExec(runner: ExecRunner, exportName: string, arg: ExecTask | string[]): Promise<unknown> {
     this.execModule ??= (async () => {
       const entry = execEntry();
       await this.import<Record<string, unknown>>(entry);
@@ -621,12 +622,12 @@ export class Cluster implements AsyncDisposable {
     })();
     const mod = await this.execModule;
     const link = runner as RunnerLink;
-    const { encoded } = this.encodeArgs([task], EXEC_EXPORT);
+    const { encoded } = this.encodeArgs([arg], exportName);
     if (!link.alive) throw new RunnerLostError(link.address, "runner is not connected");
     this.counts.calls++;
     return new Promise((resolve, reject) => {
-      const call = new PendingCall(mod, EXEC_EXPORT, encoded, false,
-        (v) => { this.counts.succeeded++; resolve(v as ExecAnswer); },
+      const call = new PendingCall(mod, exportName, encoded, false,
+        (v) => { this.counts.succeeded++; resolve(v); },
         (e) => { this.counts.failed++; reject(e); });
       this.observers.submitted(call);
       link.send(call);
@@ -663,6 +664,18 @@ export class Cluster implements AsyncDisposable {
    */
   exec(spec: ExecSpec, hooks?: ExecHooks): Promise<ExecResult> {
     return this.closing === undefined ? this.execs.exec(spec, hooks) : Promise.reject(new ClusterClosedError("exec"));
+  }
+
+  /**
+   * Which of these commands an action cache already answers (this driver's memory, or any
+   * connected runner's disk: one call per runner for the whole batch, nothing uploaded): each
+   * one's result (as exec() would give it, `cached`) if so, else undefined. A later exec() of
+   * a hit answers at once, with no call.
+   * Command graphs probe level by level before running, so a rebuild by a new driver costs a
+   * round trip per level, not one per action.
+   */
+  probe(specs: ExecSpec[]): Promise<(ExecResult | undefined)[]> {
+    return this.closing === undefined ? this.execs.probe(specs) : Promise.reject(new ClusterClosedError("probe"));
   }
 
   /** Commands run on runners, and answered from an action cache (this driver's or a runner's), by this cluster. */
@@ -958,6 +971,7 @@ export class Cluster implements AsyncDisposable {
         // nothing was lost, and no runner will come.
         this.scheduler.close();
         this.execs.slots.fail(new ClusterClosedError("exec"));
+        this.execs.close();
         await Promise.all(this.links.map((l) => l.close()));
       } finally {
         this.closed.abort();

@@ -87,6 +87,16 @@ export interface ExecOutput {
   executable: boolean;
 }
 
+/**
+ * An action-cache entry as a runner's `lookup` answers it (a batch of keys at once, before
+ * anything is sent: a rebuild's probe): the outputs, all still in that runner's file cache.
+ */
+export interface ActionHit {
+  outputs: ExecOutput[];
+  stdout: string;
+  stderr: string;
+}
+
 /** Milliseconds a runner spent on an action, by phase. */
 export interface ExecPhases {
   /** Fetching inputs from other runners. */

@@ -3,10 +3,11 @@ import { mkdir, readdir, readFile, realpath, rename, stat, writeFile } from "nod
 import path from "node:path";
 import { ClusterClosedError, ObjectLostError, RunnerLostError, SandboxError } from "../../errors.ts";
 import { encodeValue, type Encoded } from "../../protocol/codec.ts";
-import { fileObjectId, type ExecAnswer, type ExecInput, type ExecOutput, type ExecTask } from "../../protocol/exec-wire.ts";
+import { fileObjectId, type ActionHit, type ExecAnswer, type ExecInput, type ExecOutput, type ExecTask } from "../../protocol/exec-wire.ts";
 import { checkLayout, sandboxPath } from "../../protocol/sandbox-paths.ts";
 import { Ref } from "../objects/ref.ts";
 import { isDirectory, isFileRef, type Directory, type FileRef } from "./file-ref.ts";
+import { defaultFileHashesPath, FileHashes } from "./file-hashes.ts";
 import { FileTable, sha256 } from "./file-table.ts";
 import { Slots } from "./slots.ts";
 import { checkRequirements, fits, requireTools, toolIdentity, type ToolRunner } from "./toolchains.ts";
@@ -35,6 +36,8 @@ export interface ExecHost {
   whenLive(): Promise<void>;
   /** Runs the built-in exec call on `runner`: a call like any other (observers see it). */
   call(runner: ExecRunner, task: ExecTask): Promise<ExecAnswer>;
+  /** Looks action keys up in `runner`'s action cache, all in one call: each key's entry, or null. */
+  lookup(runner: ExecRunner, keys: string[]): Promise<(ActionHit | null)[]>;
   /** The value of a Ref of the cluster. */
   get(ref: Ref<unknown>): Promise<unknown>;
   closed(): boolean;
@@ -114,6 +117,15 @@ interface Remembered {
   stderr: string;
 }
 
+interface Prepared {
+  inputs: [string, FileRef][];
+  outputs: string[];
+  cwd: string;
+  required: string[];
+  candidates: () => ExecRunner[];
+  key: string;
+}
+
 const zeroTimings = (totalMs: number): ExecTimings => ({ queueMs: 0, uploadMs: 0, fetchMs: 0, setupMs: 0, runMs: 0, storeMs: 0, totalMs });
 
 /** A cluster's commands: the file table, the driver's half of the action cache, the threads. */
@@ -125,7 +137,8 @@ export class Execs {
   ran = 0;
   cachedHits = 0;
 
-  constructor(private readonly host: ExecHost) {
+  /** `hashes`: what the driver's files hashed to, by stat (file-hashes.ts); by default kept in the user's cache folder. */
+  constructor(private readonly host: ExecHost, private readonly hashes = new FileHashes(defaultFileHashesPath())) {
     this.slots = new Slots(() => host.runners());
   }
 
@@ -133,10 +146,24 @@ export class Execs {
 
   async putFile(file: string): Promise<FileRef> {
     const abs = path.resolve(file);
-    const [bytes, st] = await Promise.all([readFile(abs), stat(abs)]);
-    const ref: FileRef = { hash: sha256(bytes), size: bytes.byteLength, executable: (st.mode & 0o111) !== 0 };
+    const st = await stat(abs);
+    const executable = (st.mode & 0o111) !== 0;
+    const known = st.isFile() ? this.hashes.lookup(abs, st) : undefined;
+    if (known !== undefined) {
+      const ref: FileRef = { hash: known, size: st.size, executable };
+      this.files.local(ref, abs);
+      return ref;
+    }
+    const bytes = await readFile(abs);
+    const ref: FileRef = { hash: sha256(bytes), size: bytes.byteLength, executable };
+    if (bytes.byteLength === st.size) this.hashes.record(abs, st, ref.hash, Date.now());
     this.files.local(ref, abs);
     return ref;
+  }
+
+  /** The cluster closes: what was learnt of the driver's files is kept for the next driver. */
+  close(): void {
+    this.hashes.flush();
   }
 
   putBytes(bytes: Uint8Array, executable: boolean): FileRef {
@@ -228,9 +255,9 @@ export class Execs {
     return createHash("sha256").update(JSON.stringify(["strand-exec/1", spec.argv, env, cwd, tools, files, [...outputs].sort()])).digest("hex");
   }
 
-  async exec(spec: ExecSpec, hooks: ExecHooks = {}): Promise<ExecResult> {
-    const t0 = performance.now();
-    this.check(spec, hooks.label);
+  /** An action as it will be sent: its inputs as files, paths checked, its key. */
+  private async prepare(spec: ExecSpec, label: string | undefined): Promise<Prepared> {
+    this.check(spec, label);
     const inputs = (await this.flatten(spec.inputs)).map(([p, f]) => [sandboxPath(p), f] as [string, FileRef]);
     const outputs = spec.outputs.map((p) => sandboxPath(p));
     checkLayout(inputs.map(([p]) => p), outputs);
@@ -238,18 +265,76 @@ export class Execs {
     const required = spec.tools ?? [];
     if (!this.host.runners().some((r) => r.usable)) await this.host.whenLive();
     const candidates = (): ExecRunner[] => this.host.runners().filter((r) => r.usable && (spec.runner === undefined || r.address === spec.runner));
-    requireTools(candidates(), required, hooks.label);
+    requireTools(candidates(), required, label);
     if (spec.runner !== undefined && candidates().length === 0) throw new RunnerLostError(spec.runner, "exec asked for this runner, which is not connected");
     const key = this.key(spec, inputs, outputs, cwd, toolIdentity(candidates(), required));
+    return { inputs, outputs, cwd, required, candidates, key };
+  }
 
-    const known = hooks.fresh === true ? undefined : this.remembered.get(key);
-    if (known !== undefined) {
-      const where = known.outputs.map((o) => this.files.holders(o, this.live));
-      const runner = where.length === 0 ? undefined : where.reduce((a, b) => a.filter((x) => b.includes(x)))[0] ?? where[0]![0];
-      if (where.every((w) => w.length > 0)) {
-        this.cachedHits++;
-        return this.result(known, runner ?? "(driver)", true, zeroTimings(performance.now() - t0), 0, 0);
+  /** The driver's memory of `key`, if every output of it is still on a connected runner: the runner holding them all (or the first). */
+  private knownHit(key: string): { known: Remembered; runner: string } | undefined {
+    const known = this.remembered.get(key);
+    if (known === undefined) return undefined;
+    const where = known.outputs.map((o) => this.files.holders(o, this.live));
+    if (!where.every((w) => w.length > 0)) return undefined;
+    const runner = where.length === 0 ? undefined : where.reduce((a, b) => a.filter((x) => b.includes(x)))[0] ?? where[0]![0];
+    return { known, runner: runner ?? "(driver)" };
+  }
+
+  /**
+   * Asks the runners' action caches about many actions at once, before any is sent: one call
+   * per runner for the whole batch, no thread slot, no input uploaded. A hit is remembered as
+   * if this driver had run it (outputs held by the runners that answered), so exec() of it
+   * answers at once. Each action's result (`cached`) if it is a hit, else undefined. A rebuild by a new
+   * driver (empty memory) costs a round trip per level of the graph instead of one per action.
+   */
+  async probe(specs: ExecSpec[]): Promise<(ExecResult | undefined)[]> {
+    const t0 = performance.now();
+    const prepared = await Promise.all(specs.map(async (spec) => {
+      try {
+        return await this.prepare(spec, undefined);
+      } catch {
+        return undefined; // exec() of it will say why
       }
+    }));
+    const asked = new Map<string, number[]>();
+    prepared.forEach((p, i) => {
+      if (p === undefined || this.knownHit(p.key) !== undefined) return;
+      for (const r of p.candidates()) if (fits(r, p.required)) asked.set(r.address, [...(asked.get(r.address) ?? []), i]);
+    });
+    await Promise.all([...asked].map(async ([address, indices]) => {
+      const runner = this.host.runners().find((r) => r.address === address && r.usable);
+      if (runner === undefined) return;
+      const keys = indices.map((i) => prepared[i]!.key);
+      let hits: (ActionHit | null)[];
+      try {
+        hits = await this.host.lookup(runner, keys);
+      } catch {
+        return; // an older runner, or one lost: exec() will ask it action by action
+      }
+      hits.forEach((hit, j) => {
+        if (hit === null || hit === undefined || !Array.isArray(hit.outputs)) return;
+        for (const o of hit.outputs) this.files.held(o, address);
+        if (!this.remembered.has(keys[j]!)) this.remembered.set(keys[j]!, { outputs: hit.outputs, stdout: hit.stdout, stderr: hit.stderr });
+      });
+    }));
+    const totalMs = performance.now() - t0;
+    return prepared.map((p) => {
+      const hit = p === undefined ? undefined : this.knownHit(p.key);
+      if (hit === undefined) return undefined;
+      this.cachedHits++;
+      return this.result(hit.known, hit.runner, true, zeroTimings(totalMs), 0, 0);
+    });
+  }
+
+  async exec(spec: ExecSpec, hooks: ExecHooks = {}): Promise<ExecResult> {
+    const t0 = performance.now();
+    const { inputs, outputs, cwd, required, candidates, key } = await this.prepare(spec, hooks.label);
+
+    const hit = hooks.fresh === true ? undefined : this.knownHit(key);
+    if (hit !== undefined) {
+      this.cachedHits++;
+      return this.result(hit.known, hit.runner, true, zeroTimings(performance.now() - t0), 0, 0);
     }
 
     // An input no connected runner holds, and the driver never had, cannot be sent: a graph remakes it (its producer's lineage).

@@ -19,6 +19,8 @@ export interface GraphCluster {
   putDir(path: string): Promise<Directory>;
   putBytes(bytes: Uint8Array, options?: { executable?: boolean }): Promise<FileRef>;
   exec(spec: ExecSpec, hooks?: ExecHooks): Promise<ExecResult>;
+  /** Which commands an action cache answers, asked in one batch (Cluster has it); without it, each action asks as it is sent. */
+  probe?(specs: ExecSpec[]): Promise<(ExecResult | undefined)[]>;
   readonly runners: readonly { address: string; alive: boolean; tools: ToolInfo[] }[];
 }
 
@@ -126,7 +128,7 @@ export async function runGraph(cluster: GraphCluster, graph: Graph, options: Gra
   /** Which action made each output file (by hash): whom to ask again when it is lost. */
   const madeBy = new Map<string, string>();
 
-  const specOf = (a: GraphAction, done: Map<string, ActionOutcome>): ExecSpec => {
+  const specOf = (a: GraphAction, done: Map<string, { outputs: Record<string, FileRef> }>): ExecSpec => {
     const inputs: ExecSpec["inputs"] = {};
     for (const [p, inp] of Object.entries(a.inputs)) {
       if ("file" in inp) inputs[p] = put.get(inp.file)!;
@@ -148,6 +150,14 @@ export async function runGraph(cluster: GraphCluster, graph: Graph, options: Gra
       for (const d of dependencies(a)) {
         used.set(d, runs.get(d)!);
         done.set(d, await runs.get(d)!);
+      }
+      // Answered by the probe: no exec at all (a remake, fresh, must run it again).
+      const probed = fresh ? undefined : hits.get(a.id);
+      if (probed !== undefined) {
+        const o: ActionOutcome = { id: a.id, outputs: probed.outputs, runner: probed.runner, cached: true, timings: probed.timings, stdout: probed.stdout, stderr: probed.stderr, bytesUploaded: 0, bytesFetched: 0 };
+        for (const f of Object.values(o.outputs)) madeBy.set(f.hash, a.id);
+        emit({ type: "done", id: a.id, runner: o.runner, cached: true, timings: o.timings });
+        return o;
       }
       const spec = specOf(a, done);
       let sends = 0;
@@ -215,6 +225,12 @@ export async function runGraph(cluster: GraphCluster, graph: Graph, options: Gra
   };
 
   const w0 = performance.now();
+  // Before anything is sent, the action caches are asked about every action whose inputs are
+  // known, level by level (a hit's outputs make its readers' keys known): one call per runner
+  // per level. Hits are then answered from the driver's memory as they come up, so a fully
+  // cached build by a new driver makes ~levels round trips, not one exec call per action
+  // (222 for the net/http program), and sends no input at all.
+  const hits = cluster.probe === undefined ? new Map<string, ExecResult>() : await probeCaches(cluster.probe.bind(cluster), order, readers, specOf);
   if (options.barriers === true) {
     const level = new Map<string, number>();
     for (const a of order) level.set(a.id, 1 + Math.max(0, ...dependencies(a).map((d) => level.get(d)!)));
@@ -249,7 +265,39 @@ export async function runGraph(cluster: GraphCluster, graph: Graph, options: Gra
   };
 }
 
+/** Asks the action caches, level by level, which actions are hits (see runGraph); a failed probe only means asking later. */
+async function probeCaches(
+  probe: NonNullable<GraphCluster["probe"]>, order: GraphAction[], readers: Map<string, string[]>,
+  specOf: (a: GraphAction, done: Map<string, { outputs: Record<string, FileRef> }>) => ExecSpec,
+): Promise<Map<string, ExecResult>> {
+  const byId = new Map(order.map((a) => [a.id, a]));
+  const hits = new Map<string, ExecResult>();
+  const asked = new Set<string>();
+  let frontier = order.filter((a) => dependencies(a).length === 0);
+  while (frontier.length > 0) {
+    for (const a of frontier) asked.add(a.id);
+    let answers: (ExecResult | undefined)[];
+    try {
+      answers = await probe(frontier.map((a) => specOf(a, hits)));
+    } catch {
+      return hits;
+    }
+    const next = new Map<string, GraphAction>();
+    frontier.forEach((a, i) => {
+      const hit = answers[i];
+      if (hit === undefined) return;
+      hits.set(a.id, hit);
+      for (const r of readers.get(a.id) ?? []) {
+        const reader = byId.get(r)!;
+        if (!asked.has(r) && dependencies(reader).every((d) => hits.has(d))) next.set(r, reader);
+      }
+    });
+    frontier = [...next.values()];
+  }
+  return hits;
+}
+
 /** An action's output by the path the graph names it (`./a.o` and `a.o` alike: outputs are normalized). */
-function outputOf(o: ActionOutcome, output: string): FileRef {
+function outputOf(o: { outputs: Record<string, FileRef> }, output: string): FileRef {
   return o.outputs[sandboxPath(output)]!;
 }

@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { ExecOutput } from "../../protocol/exec-wire.ts";
+import type { ActionHit } from "../../protocol/exec-wire.ts";
 import type { FileCache } from "./file-cache.ts";
 
 // The runner's half of the action cache (the driver keeps the other, in memory, per cluster):
@@ -13,11 +12,7 @@ import type { FileCache } from "./file-cache.ts";
 
 const KEY = /^[0-9a-f]{64}$/;
 
-export interface ActionEntry {
-  outputs: ExecOutput[];
-  stdout: string;
-  stderr: string;
-}
+export type ActionEntry = ActionHit;
 
 export class ActionCache {
   private readonly dir: string;
@@ -32,10 +27,11 @@ export class ActionCache {
     return path.join(this.dir, key.slice(0, 2), `${key}.json`);
   }
 
-  async lookup(key: string): Promise<ActionEntry | undefined> {
+  // Synchronous: on the worker thread, as the sandbox (sandbox.ts); an entry is a small file.
+  lookup(key: string): ActionEntry | undefined {
     let text: string;
     try {
-      text = await readFile(this.pathOf(key), "utf8");
+      text = readFileSync(this.pathOf(key), "utf8");
     } catch {
       return undefined;
     }
@@ -49,11 +45,11 @@ export class ActionCache {
     return entry;
   }
 
-  async store(key: string, entry: ActionEntry): Promise<void> {
+  store(key: string, entry: ActionEntry): void {
     const dest = this.pathOf(key);
     mkdirSync(path.dirname(dest), { recursive: true });
     const tmp = `${dest}.${process.pid}.${randomBytes(4).toString("hex")}`;
-    await writeFile(tmp, JSON.stringify(entry));
-    await rename(tmp, dest);
+    writeFileSync(tmp, JSON.stringify(entry));
+    renameSync(tmp, dest);
   }
 }

@@ -1,8 +1,8 @@
-import { stat } from "node:fs/promises";
+import { statSync } from "node:fs";
 import path from "node:path";
 import { CommandError } from "../../errors.ts";
 import { fileObjectId, type ExecAnswer, type ExecOutput, type ExecTask } from "../../protocol/exec-wire.ts";
-import { ActionCache } from "./action-cache.ts";
+import { ActionCache, type ActionEntry } from "./action-cache.ts";
 import { fetchFiles } from "./file-fetches.ts";
 import { FileCache } from "./file-cache.ts";
 import { runCommand } from "./run-command.ts";
@@ -19,6 +19,8 @@ export const EXEC_HOOK = "strand.exec";
 
 export interface ExecRuntime {
   run(task: ExecTask): Promise<ExecAnswer>;
+  /** Each key's entry in the action cache (outputs all still in the file cache), or null. */
+  lookup(keys: string[]): Promise<(ActionEntry | null)[]>;
 }
 
 /** The runner's exec directory: file cache, action cache and sandboxes, under its cache directory. */
@@ -35,7 +37,7 @@ async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandb
   const cwd = sandboxPath(task.cwd === "" ? "." : task.cwd, true);
   checkLayout(inputs.map((i) => i.path), outputs);
 
-  const hit = await actions.lookup(task.key);
+  const hit = actions.lookup(task.key);
   if (hit !== undefined) {
     return { outputs: hit.outputs, stdout: hit.stdout, stderr: hit.stderr, cached: true, phases: { fetchMs: 0, setupMs: 0, runMs: 0, storeMs: 0 }, bytesFetched: 0 };
   }
@@ -51,11 +53,11 @@ async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandb
   const fetchMs = since(t0);
 
   t0 = performance.now();
-  const box = await Sandbox.create(sandboxes);
+  const box = Sandbox.create(sandboxes);
   try {
-    for (const i of inputs) await files.linkTo(i.hash, i.executable, await box.prepare(i.path));
-    for (const o of outputs) await box.prepare(o);
-    const dir = cwd === "." ? box.root : await box.prepare(path.posix.join(cwd, ".keep")).then(path.dirname);
+    for (const i of inputs) files.linkTo(i.hash, i.executable, box.prepare(i.path));
+    for (const o of outputs) box.prepare(o);
+    const dir = cwd === "." ? box.root : path.dirname(box.prepare(path.posix.join(cwd, ".keep")));
     const setupMs = since(t0);
 
     t0 = performance.now();
@@ -67,29 +69,38 @@ async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandb
     t0 = performance.now();
     const made: ExecOutput[] = [];
     for (const o of outputs) {
-      const full = await box.output(o);
+      const full = box.output(o);
       if (full === undefined) throw new CommandError(task.argv, 0, `${done.stderr}${label}: the command did not make its declared output ${o}\n`, task.label);
-      const executable = ((await stat(full)).mode & 0o111) !== 0;
-      made.push({ path: o, ...(await files.adopt(full, executable)), executable });
+      const executable = (statSync(full).mode & 0o111) !== 0;
+      made.push({ path: o, ...files.adopt(full, executable), executable });
     }
-    await actions.store(task.key, { outputs: made, stdout: done.stdout, stderr: done.stderr });
+    actions.store(task.key, { outputs: made, stdout: done.stdout, stderr: done.stderr });
     return { outputs: made, stdout: done.stdout, stderr: done.stderr, cached: false, phases: { fetchMs, setupMs, runMs, storeMs: since(t0) }, bytesFetched };
   } finally {
-    await box.remove();
+    box.remove();
   }
 }
 
 /** On a worker thread: `cacheDir` is the runner's cache directory, `threadsChannel` its channel of threads. */
 export function provideExecRuntime(cacheDir: string, threadsChannel: string | undefined): void {
   let state: { files: FileCache; actions: ActionCache; sandboxes: string } | undefined;
+  const open = (): { files: FileCache; actions: ActionCache; sandboxes: string } => {
+    if (state === undefined) {
+      const dir = execDir(cacheDir);
+      const files = new FileCache(dir);
+      state = { files, actions: new ActionCache(dir, files), sandboxes: path.join(dir, "sandboxes") };
+    }
+    return state;
+  };
   const runtime: ExecRuntime = {
     run: (task) => {
-      if (state === undefined) {
-        const dir = execDir(cacheDir);
-        const files = new FileCache(dir);
-        state = { files, actions: new ActionCache(dir, files), sandboxes: path.join(dir, "sandboxes") };
-      }
-      return run(task, state.files, state.actions, state.sandboxes, threadsChannel);
+      const s = open();
+      return run(task, s.files, s.actions, s.sandboxes, threadsChannel);
+    },
+    lookup: async (keys) => {
+      if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) throw new TypeError("lookup: keys must be a list of strings");
+      const { actions } = open();
+      return Promise.resolve(keys.map((k) => actions.lookup(k) ?? null));
     },
   };
   (globalThis as { [k: symbol]: unknown })[Symbol.for(EXEC_HOOK)] = runtime;

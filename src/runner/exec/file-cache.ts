@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync } from "node:fs";
-import { chmod, link, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { chmodSync, createReadStream, existsSync, linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileObjectId } from "../../protocol/exec-wire.ts";
 import { ObjectLostError } from "../../errors.ts";
@@ -58,18 +58,21 @@ export class FileCache {
 
   /**
    * Takes a file a command made (in a sandbox on the same file system) into the cache: hashed,
-   * made read-only and renamed, not copied. Its hash and size.
+   * made read-only and renamed, not copied. Its hash and size. Synchronous, as the sandbox is
+   * (sandbox.ts): on the worker thread, whose action waits for it anyway.
    */
-  async adopt(file: string, executable: boolean): Promise<{ hash: string; size: number }> {
-    const [hash, st] = await Promise.all([hashFile(file), stat(file)]);
+  adopt(file: string, executable: boolean): { hash: string; size: number } {
+    const bytes = readFileSync(file);
+    const hash = sha256(bytes);
     const dest = this.pathOf(hash, executable);
     if (existsSync(dest)) {
-      await unlink(file);
+      unlinkSync(file);
     } else {
-      await chmod(file, executable ? 0o555 : 0o444);
-      await this.place(file, dest);
+      chmodSync(file, executable ? 0o555 : 0o444);
+      this.dirOf(dest);
+      renameSync(file, dest);
     }
-    return { hash, size: st.size };
+    return { hash, size: bytes.byteLength };
   }
 
   /** A copy of a cached file in the cache's own directory of temporaries, for a peer or driver. */
@@ -80,20 +83,29 @@ export class FileCache {
     });
   }
 
-  /** Hard-links the cached file to `dest` (a copy across file systems). */
-  async linkTo(hash: string, executable: boolean, dest: string): Promise<void> {
+  /** Hard-links the cached file to `dest` (a copy across file systems); synchronous, as adopt. */
+  linkTo(hash: string, executable: boolean, dest: string): void {
     const src = this.pathOf(hash, executable);
     try {
-      await link(src, dest);
+      linkSync(src, dest);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== "EXDEV" && code !== "EPERM" && code !== "EMLINK") throw err;
-      await writeFile(dest, await readFile(src), { mode: executable ? 0o555 : 0o444 });
+      writeFileSync(dest, readFileSync(src), { mode: executable ? 0o555 : 0o444 });
     }
   }
 
+  /** Makes the folder of a cached file (one per two hex digits), once per cache. */
+  private readonly dirs = new Set<string>();
+  private dirOf(dest: string): void {
+    const d = path.dirname(dest);
+    if (this.dirs.has(d)) return;
+    mkdirSync(d, { recursive: true });
+    this.dirs.add(d);
+  }
+
   private async place(tmp: string, dest: string): Promise<void> {
-    mkdirSync(path.dirname(dest), { recursive: true });
+    this.dirOf(dest);
     await rename(tmp, dest);
   }
 }
