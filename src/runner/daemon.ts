@@ -21,6 +21,7 @@ import { Executor } from "./executor.ts";
 import { ObjectService } from "./object-service.ts";
 import { ObjectStore } from "./object-store.ts";
 import { SpillDir } from "./spill.ts";
+import { collectSoon } from "./gc-hint.ts";
 import { Peers } from "./peers.ts";
 import { DEFAULT_RUNNER_HEARTBEAT, Session } from "./session.ts";
 import type { ChanRelayHandler } from "./lane-registry.ts";
@@ -156,7 +157,11 @@ export class RunnerDaemon {
     this.tls?.serverOptions(); // no certificate: fail before any thread starts
     this.cache = new CodeCache(opts.cacheDir, opts.maxCode);
     this.spill = new SpillDir(opts.spillDir);
-    this.store = new ObjectStore(opts.objectMemory, this.spill);
+    // Dropped buffers are taken back by collections, of this thread and of those its calls ran on.
+    this.store = new ObjectStore(opts.objectMemory, this.spill, () => {
+      collectSoon();
+      this.executor.lanes?.collectGarbage();
+    });
     this.peers = new Peers(opts.token, this.tls, this.maxFrame, this.log);
     this.files = new FileCache(execDir(this.cache.dir));
     this.objects = new ObjectService(this.store, this.peers, this.maxFrame, this.owners, this.files);

@@ -155,6 +155,11 @@ export class LaneRegistry {
   }
 
   /** Tells the threads whether to keep spans of their calls (someone watches with spans). */
+  /** Every thread collects its garbage soon (the store dropped buffers their calls may still see). */
+  collectGarbage(): void {
+    this.channel.post({ kind: "collect-garbage" });
+  }
+
   setRecording(on: boolean, merge = 0): void {
     // 0: off; 1: every span; 1 + n: calls closer than n µs may be merged (thread-spans.ts).
     Atomics.store(this.counters, LANE_COUNTER.watching, on ? 1 + Math.min(merge, 1e9) : 0);

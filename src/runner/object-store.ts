@@ -89,7 +89,15 @@ export class ObjectStore {
   onDisk = 0;
   bytesOnDisk = 0;
 
-  constructor(readonly limit: number = defaultObjectMemory(), private readonly spill?: SpillDir) {}
+  /** Bytes dropped (evicted or freed) since the last `reclaim`. */
+  private dropped = 0;
+
+  /**
+   * `spill`: where to spill over the budget (none: refuse instead). `reclaim`: called when
+   * the store has dropped a batch's worth of memory, for the runtime to take it back
+   * (runner/gc-hint.ts).
+   */
+  constructor(readonly limit: number = defaultObjectMemory(), private readonly spill?: SpillDir, private readonly reclaim?: () => void) {}
 
   get size(): number {
     return this.objects.size;
@@ -239,7 +247,16 @@ export class ObjectStore {
 
   private uncharge(bytes: number): void {
     this.used -= bytes;
+    this.drop(bytes);
     if (this.waiters.length > 0) this.pump();
+  }
+
+  /** Memory the store let go of: the runtime is asked to take it back once it adds up to a batch. */
+  private drop(bytes: number): void {
+    this.dropped += bytes;
+    if (this.dropped < this.batchBytes || this.reclaim === undefined) return;
+    this.dropped = 0;
+    this.reclaim();
   }
 
   /** Counts `bytes` in `used` now if they fit (undefined), or once spilling made room for them. */
@@ -337,6 +354,7 @@ export class ObjectStore {
     if (e.charged) {
       e.charged = false;
       this.used -= e.bytes; // no pump: the caller is pumping, or about to
+      this.drop(e.bytes);
     }
   }
 

@@ -136,7 +136,11 @@ export class SpillDir {
 
   /** Removes this runner's directory and everything in it (synchronously: also from an exit handler). */
   removeAll(): void {
-    rmSync(this.dir, { recursive: true, force: true });
+    try {
+      rmSync(this.dir, { recursive: true, force: true });
+    } catch {
+      // Never made (its root is not a directory we can write): nothing of ours is there.
+    }
     this.made = undefined;
     this.bytesOnDisk = 0;
   }
