@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 describe("object spilling", () => {
-  it("a job whose objects are 3x the budget completes with the right values, and the runner's memory stays bounded", async () => {
+  it("a job whose objects are several times the budget completes with the right values, and the runner's memory stays bounded", async () => {
     const budget = 64;
     await using cluster = await local({ runners: 1, threads: 1, objectMemoryMiB: budget, spillDir: root, metrics: true });
     const m = await cluster.import<Objects>(fixture("objects.ts"));
@@ -51,8 +51,9 @@ describe("object spilling", () => {
     const sample = (): void => {
       peak = Math.max(peak, rss(pid));
     };
-    // 200 values of 1 MiB: half put by the driver, half made (kept) by calls, 8 at a time.
-    const N = 200;
+    // 304 values of 1 MiB (4.75x the budget: well past what the runner's overhead alone could
+    // explain): half put by the driver, half made (kept) by calls, 8 at a time.
+    const N = 304;
     const DOUBLES = MiB / 8;
     const refs: Ref<Float64Array>[] = [];
     for (let i = 0; i < N; i += 8) {
@@ -75,16 +76,17 @@ describe("object spilling", () => {
       if (i % 8 === 0) sample();
     }
     // And as call inputs, spilled again by then.
-    for (let i = 0; i < N; i += 25) expect(await m.sum(refs[i]!)).toBe(i * DOUBLES);
+    for (let i = 0; i < N; i += 38) expect(await m.sum(refs[i]!)).toBe(i * DOUBLES);
     sample();
     [stats] = await cluster.runnerStats();
     expect(stats!.restores).toBeGreaterThan(N / 2);
     expect(stats!.objectBytes).toBeLessThanOrEqual(budget * MiB);
-    // What the kernel says: the objects held in memory are the budget's worth, not the 200 MiB.
+    // What the kernel says: the objects held in memory are the budget's worth, not the 304 MiB.
     // The margin: a value's copies on its way in (its frame, a thread's result, before the
     // store's shared copy), freed buffers not collected yet, and the allocator's free lists.
-    // Measured on a loaded VM: +125 MiB at the peak, the same with 400 MiB of objects (6x).
-    expect(peak - base, `runner RSS went from ${base >> 20} to ${peak >> 20} MiB`).toBeLessThan((budget + 96) * MiB);
+    // Measured on a loaded VM (load average 15-24): +115-125 MiB at the peak, the same with
+    // 200 or 400 MiB of objects; +192 MiB once, with two more test files running beside it.
+    expect(peak - base, `runner RSS went from ${base >> 20} to ${peak >> 20} MiB`).toBeLessThan((budget + 160) * MiB);
 
     const samples = parse(await scrape(cluster.metricsEndpoints.runners[0]!));
     expect(total(samples, "strand_runner_object_spills_total")).toBeGreaterThan(N / 2);
@@ -101,7 +103,7 @@ describe("object spilling", () => {
     expect(stats!.objectsSpilled).toBe(0);
     expect(stats!.objectBytes).toBe(0);
     expect(await spillFilesLeft(cluster, ownDir(root, pid))).toEqual([]);
-  });
+  }, 180_000); // 304 MiB through a runner and back: half a minute on a busy 2-core VM
 
   it("spills and restores every value type, as gets, call arguments and nested Refs", async () => {
     await using cluster = await local({ runners: 1, threads: 1, objectMemoryMiB: 1, spillDir: root });

@@ -41,6 +41,8 @@ export class SpillDir {
   readonly dir: string;
   private made: Promise<void> | undefined;
   private files = 0;
+  /** Files being removed (unlinks run in the background). */
+  private readonly removing = new Set<Promise<void>>();
   /** Bytes in live batch files (freed objects' bytes count until their file goes). */
   bytesOnDisk = 0;
 
@@ -131,7 +133,13 @@ export class SpillDir {
   /** The file's last object is gone: so is the file. */
   drop(file: SpillFile): void {
     this.bytesOnDisk -= file.size;
-    void fsp.rm(file.path, { force: true }).catch(() => undefined);
+    const p: Promise<void> = fsp.rm(file.path, { force: true }).catch(() => undefined).finally(() => this.removing.delete(p));
+    this.removing.add(p);
+  }
+
+  /** Resolves once the files dropped so far are gone from the disk. */
+  async removed(): Promise<void> {
+    await Promise.all(this.removing);
   }
 
   /** Removes this runner's directory and everything in it (synchronously: also from an exit handler). */
