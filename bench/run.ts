@@ -6,7 +6,7 @@
 //   npm run bench -- --quick        smoke run: fewer reps, 10 MB bulk and broadcast, 20k calls,
 //                                   a 200-task graph, 1,000 channel messages, short MPI loops,
 //                                   100k load calls; no examples
-//   npm run bench -- dag broadcast  only these benchmarks (rtt, throughput, actors, bulk, codec, dag, broadcast, chan, mpi, tls, load, observe, placement, wasm, wasm-mpi, build)
+//   npm run bench -- dag broadcast  only these benchmarks (rtt, throughput, actors, bulk, spill, codec, dag, broadcast, chan, mpi, tls, load, observe, placement, wasm, wasm-mpi, build)
 //   --examples / --no-examples      force the examples step on or off
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { gitRevision, loadAvg, machine, quick } from "./common.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const BENCHES = ["rtt", "throughput", "actors", "bulk", "codec", "dag", "broadcast", "chan", "mpi", "tls", "load", "observe", "placement", "wasm", "wasm-mpi", "build"] as const;
+const BENCHES = ["rtt", "throughput", "actors", "bulk", "spill", "codec", "dag", "broadcast", "chan", "mpi", "tls", "load", "observe", "placement", "wasm", "wasm-mpi", "build"] as const;
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith("--"));
 const names = process.argv.slice(2).filter((a) => !a.startsWith("--"));

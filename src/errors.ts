@@ -358,7 +358,11 @@ export class ObjectLostError extends StrandError {
   }
 }
 
-/** A runner's object store is at its memory budget: the put, fetch or result did not fit. */
+/**
+ * A runner's object store could not make room: the put, fetch or result is bigger than the
+ * whole budget, or spilling to disk failed (a full disk). A store over its budget otherwise
+ * spills its least recently used objects instead.
+ */
 export class ObjectStoreFullError extends StrandError {
   static readonly code = "ERR_STRAND_OBJECT_STORE_FULL";
   static {
@@ -366,9 +370,11 @@ export class ObjectStoreFullError extends StrandError {
   }
   readonly neededBytes: number;
   readonly budgetBytes: number;
-  constructor(neededBytes: number, usedBytes: number, budgetBytes: number) {
-    super(ObjectStoreFullError.code,
-      `object store full: ${neededBytes} bytes needed, ${usedBytes} of ${budgetBytes} in use (raise --object-memory or release refs)`);
+  /** `why`: what made room impossible, and what to do (an object bigger than the budget, a failed spill); default: the budget is used up. */
+  constructor(neededBytes: number, usedBytes: number, budgetBytes: number, why?: string) {
+    super(ObjectStoreFullError.code, why === undefined
+      ? `object store full: ${neededBytes} bytes needed, ${usedBytes} of ${budgetBytes} in use (raise --object-memory or release refs)`
+      : `object store full: ${neededBytes} bytes needed, ${usedBytes} of ${budgetBytes} in use: ${why}`);
     this.neededBytes = neededBytes;
     this.budgetBytes = budgetBytes;
   }

@@ -10,7 +10,7 @@ export const INFO: RunnerInfo = { id: "fake", threads: 1, pid: 1, hostname: "fak
 export const MEMBER: Member = { address: "127.0.0.1:7700", id: "fake", threads: 1, pid: 1, hostname: "fake", metrics: null, tags: ["slurm.job=1"] };
 export const STATS: RunnerStats = {
   calls: 1, failures: 0, inFlight: 0, codeFetches: 0, codeBytesReceived: 0, codeLoads: 0, cachedModules: 0, sessions: 1, workerRestarts: 0,
-  batches: 0, batchedCalls: 0, objects: 0, objectBytes: 0, objectBytesLimit: 1e9, objectFetches: 0, objectBytesFetched: 0, objectsServed: 0, channelOpsRelayed: 0, goroutines: 0,
+  batches: 0, batchedCalls: 0, objects: 0, objectBytes: 0, objectBytesLimit: 1e9, objectFetches: 0, objectBytesFetched: 0, objectsServed: 0, objectsSpilled: 2, objectBytesSpilled: 3e6, spills: 4, restores: 1, channelOpsRelayed: 0, goroutines: 0,
 };
 
 export const USAGE: RunnerUsage = { cpu: 0.5, rss: 1e8, heapUsed: 1e7, threads: 2, running: 1, uptime: 3.5 };

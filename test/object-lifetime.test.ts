@@ -112,25 +112,28 @@ describe("object lifetime", () => {
     }
   });
 
-  it("a runner's object memory budget is enforced: over it, put and kept results fail with ObjectStoreFullError, nothing crashes", async () => {
+  it("a runner's object memory budget is enforced: an object bigger than it fails with ObjectStoreFullError; over it, the store spills; nothing crashes", async () => {
     await using cluster = await local({ runners: 1, threads: 1, objectMemoryMiB: 1 });
     const m: Remote<Objects> = await cluster.import<Objects>(fixture("objects.ts"));
     const err = await rejectionOf(cluster.put(new Uint8Array(2 * 1024 * 1024)));
     expect(err).toBeInstanceOf(ObjectStoreFullError);
     expect((err as ObjectStoreFullError).budgetBytes).toBe(1024 * 1024);
+    expect((err as Error).message).toContain("bigger than the whole budget");
     expect(cluster.stats.objects).toBe(0);
+    const tooBig = m.fill.ref(200_000, 1); // 1.6 MB: a kept result bigger than the budget
+    expect(await rejectionOf(cluster.get(tooBig))).toBeInstanceOf(ObjectStoreFullError);
 
-    const small = await cluster.put(new Uint8Array(600_000));
-    const tooMuch = m.fill.ref(100_000, 1); // 800 KB more than fits beside `small`
-    expect(await rejectionOf(cluster.get(tooMuch))).toBeInstanceOf(ObjectStoreFullError);
-    const [stats] = await cluster.runnerStats();
+    // Together over the budget, each within it: the older one spills to disk, and both read back.
+    const small = await cluster.put(new Uint8Array(600_000).fill(7));
+    const more = m.fill.ref(100_000, 1); // 800 KB more than fits beside `small`
+    expect(await m.sum(more)).toBe(100_000);
+    let [stats] = await cluster.runnerStats();
     expect(stats!.objectBytes).toBeLessThanOrEqual(1024 * 1024);
     expect(stats!.objectBytesLimit).toBe(1024 * 1024);
-
-    // Releasing makes room; the runner kept serving throughout.
-    small.release();
-    const fits = m.fill.ref(100_000, 1);
-    expect(await m.sum(fits)).toBe(100_000);
+    expect(stats!.objectsSpilled).toBe(1);
+    expect((await cluster.get(small)).every((b) => b === 7)).toBe(true);
+    [stats] = await cluster.runnerStats();
+    expect(stats!.restores).toBe(1);
     expect(await m.add(1, 2)).toBe(3);
   });
 });

@@ -15,7 +15,8 @@ export function runnerCommand(): Command {
     .option("--max-frame <bytes>", "largest frame accepted", (v) => positiveInt(v, "--max-frame"))
     .option("--max-connections <n>", "connections accepted at once, per port (default 256)", (v) => positiveInt(v, "--max-connections"))
     .option("--max-code <bytes>", "largest module bundle accepted from a driver (default 64 MiB)", (v) => positiveInt(v, "--max-code"))
-    .option("--object-memory <MiB>", "memory budget of the object store (default: 30% of RAM)", (v) => positiveInt(v, "--object-memory"))
+    .option("--object-memory <MiB>", "memory budget of the object store; over it, least recently used objects spill to disk (default: 30% of RAM)", (v) => positiveInt(v, "--object-memory"))
+    .option("--spill-dir <dir>", "where the object store spills, in a subdirectory per runner removed on exit (default: strand-spill in the OS temp dir)")
     .option("--max-goroutines <n>", "goroutines live at once, at most; more are refused at the go call (default: no number, only memory)", (v) => positiveInt(v, "--max-goroutines"))
     .addOption(new Option("--join <host:port>", "register with this head: its drivers find this runner (strand head)").env("STRAND_HEAD"))
     .option("--head-timeout <s>", "with --join: drain and exit after this many seconds without the head (default: never); a runner job whose cluster is gone gives back its allocation", (v) => positiveInt(v, "--head-timeout"))
@@ -28,7 +29,7 @@ export function runnerCommand(): Command {
     .addOption(tlsFlags.key())
     .addOption(tlsFlags.ca("CA that signs the other runners' and the drivers' certificates; requires client certificates (mutual TLS)"))
     .addOption(new Option("--exit-with-stdin", "exit when stdin closes (used for child runners)").hideHelp())
-    .action(async (o: { listen: string; threads?: number; actorThreads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; maxCode?: number; objectMemory?: number; maxGoroutines?: number; metrics?: string; exitWithStdin?: boolean; join?: string; advertise?: string; tag: string[]; health?: string; headTimeout?: number; tools?: string[] } & TlsFlags) => {
+    .action(async (o: { listen: string; threads?: number; actorThreads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; maxCode?: number; objectMemory?: number; spillDir?: string; maxGoroutines?: number; metrics?: string; exitWithStdin?: boolean; join?: string; advertise?: string; tag: string[]; health?: string; headTimeout?: number; tools?: string[] } & TlsFlags) => {
       process.setSourceMapsEnabled(true); // remote stacks point into the user's TypeScript
       const { host, port } = parseAddress(o.listen);
       let headGone = (): void => process.exit(1);
@@ -41,6 +42,7 @@ export function runnerCommand(): Command {
         ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
         ...(o.maxCode !== undefined ? { maxCode: o.maxCode } : {}),
         ...(o.objectMemory !== undefined ? { objectMemory: o.objectMemory * 1024 * 1024 } : {}),
+        ...(o.spillDir !== undefined ? { spillDir: o.spillDir } : {}),
         ...(o.maxGoroutines !== undefined ? { maxGoroutines: o.maxGoroutines } : {}),
         tls: tlsOptions(o),
         ...(o.metrics !== undefined ? { metrics: o.metrics } : {}),
@@ -53,6 +55,8 @@ export function runnerCommand(): Command {
       if (daemon.healthAddress !== undefined) process.stdout.write(`health on ${daemon.healthAddress}\n`);
       process.stdout.write(`listening on ${daemon.address}\n`);
       headGone = () => stop(`no head for ${o.headTimeout} s`);
+      // However the process ends (an uncaught error, process.exit elsewhere): its spill files go with it.
+      process.once("exit", () => daemon.spill.removeAll());
       daemon.log.info({ address: daemon.address, threads: daemon.executor.threads, auth: o.token ? "token" : "none (loopback)", tls: daemon.tls === undefined ? "off" : daemon.tls.mutual ? "mutual" : "server", metrics: daemon.metricsAddress ?? "off", head: o.join || "none" }, "runner ready");
       let stopping = false;
       const stop = (why: string): void => {

@@ -13,8 +13,10 @@ export interface LocalRunnersOptions {
   threads?: number;
   token?: string;
   cacheDir?: string;
-  /** Each runner's object store budget, in MiB (default: 30% of RAM). */
+  /** Each runner's object store budget, in MiB (default: 30% of RAM); over it, objects spill to disk. */
   objectMemoryMiB?: number;
+  /** Where the runners spill objects over their budget, each in a subdirectory of its own (`strand runner --spill-dir`; default: the OS temp dir). */
+  spillDir?: string;
   /**
    * TLS for the runners (`cert` and `key`, valid for 127.0.0.1; with `ca`, mutual TLS) and
    * for the driver, which presents the same certificate. PEM text or file paths.
@@ -76,6 +78,7 @@ export async function startLocalRunners(opts: LocalRunnersOptions = {}, listen?:
   const args = [...nodeArgs, ...entry, "runner", "--threads", String(threads), "--exit-with-stdin"];
   if (opts.cacheDir !== undefined) args.push("--cache-dir", opts.cacheDir);
   if (opts.objectMemoryMiB !== undefined) args.push("--object-memory", String(opts.objectMemoryMiB));
+  if (opts.spillDir !== undefined) args.push("--spill-dir", opts.spillDir);
   if (opts.metrics === true) args.push("--metrics", "127.0.0.1:0");
   if (opts.join !== undefined) args.push("--join", opts.join);
   if (opts.tools !== undefined) args.push("--tools", opts.tools.length === 0 ? "none" : opts.tools.join(","));

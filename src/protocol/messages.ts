@@ -148,6 +148,12 @@ export interface RunnerStats {
   objectBytesFetched: number;
   /** Objects this runner sent to other runners and drivers. */
   objectsServed: number;
+  /** Objects only on disk now (spilled over the budget, not read back since), and their bytes; absent from older runners. */
+  objectsSpilled?: number | null | undefined;
+  objectBytesSpilled?: number | null | undefined;
+  /** Objects written to disk, and read back from it, since the runner started. */
+  spills?: number | null | undefined;
+  restores?: number | null | undefined;
   /** Channel operations of threads relayed by the main thread (threads use their lanes when they can). */
   channelOpsRelayed: number;
   /** Goroutines (calls holding channels, SPMD ranks) running on this runner now, blocked or not. */
@@ -204,7 +210,7 @@ const actorStat = record<ActorStat>("an actor's statistics", {
 const runnerStats = record<RunnerStats>("runner statistics", {
   calls: num, failures: num, inFlight: num, codeFetches: num, codeBytesReceived: num, codeLoads: num, cachedModules: num,
   sessions: num, workerRestarts: num, batches: num, batchedCalls: num, objects: num, objectBytes: num, objectBytesLimit: num,
-  objectFetches: num, objectBytesFetched: num, objectsServed: num, channelOpsRelayed: num, goroutines: num, wasmCompiles: maybe(num), actors: maybe(listOf(actorStat)),
+  objectFetches: num, objectBytesFetched: num, objectsServed: num, objectsSpilled: maybe(num), objectBytesSpilled: maybe(num), spills: maybe(num), restores: maybe(num), channelOpsRelayed: num, goroutines: num, wasmCompiles: maybe(num), actors: maybe(listOf(actorStat)),
   actorCount: maybe(num), actorMailbox: maybe(num),
 });
 

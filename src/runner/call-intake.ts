@@ -105,10 +105,10 @@ export function gatherInputs(
  * runner-to-runner fetch of a few bytes. A bigger one goes into the runner's store through
  * `store` (which returns its size, or throws: store full, owner gone), and only its size
  * goes back. A promise only when `store` returns one (from a lane, the store is the main
- * thread's).
+ * thread's; a full store answers once spilling made room).
  */
 export function keptOutcome(objectId: string, o: CallOutcome, store: (objectId: string, segments: Uint8Array[]) => number): CallOutcome;
-export function keptOutcome(objectId: string, o: CallOutcome, store: (objectId: string, segments: Uint8Array[]) => Promise<number>): CallOutcome | Promise<CallOutcome>;
+export function keptOutcome(objectId: string, o: CallOutcome, store: (objectId: string, segments: Uint8Array[]) => number | Promise<number>): CallOutcome | Promise<CallOutcome>;
 export function keptOutcome(
   objectId: string,
   o: CallOutcome,

@@ -20,6 +20,8 @@ import { WasmCompiles } from "./wasm/compile-cache.ts";
 import { Executor } from "./executor.ts";
 import { ObjectService } from "./object-service.ts";
 import { ObjectStore } from "./object-store.ts";
+import { SpillDir } from "./spill.ts";
+import { collectSoon } from "./gc-hint.ts";
 import { Peers } from "./peers.ts";
 import { DEFAULT_RUNNER_HEARTBEAT, Session } from "./session.ts";
 import type { ChanRelayHandler } from "./lane-registry.ts";
@@ -48,8 +50,14 @@ export interface RunnerOptions {
   maxConnections?: number;
   /** The largest bundle accepted from a driver (default 64 MiB). */
   maxCode?: number;
-  /** Bytes of objects this runner keeps (default: 30% of the host's memory). */
+  /** Bytes of objects this runner keeps in memory (default: 30% of the host's memory); over it, it spills to `spillDir`. */
   objectMemory?: number;
+  /**
+   * Where the object store spills over its budget: this runner writes in a subdirectory of
+   * its own (`<host>-<pid>`), removed when it stops, and removes those of dead runners of
+   * its host as it starts (default: `strand-spill` in the OS's temporary directory).
+   */
+  spillDir?: string | undefined;
   /**
    * Goroutines this runner runs at once, at most; more are refused (GoroutineLimitError at
    * the `go` call). Default: no number, only memory (a thread's heap over 90% of its limit).
@@ -107,6 +115,8 @@ export class RunnerDaemon {
   private readonly wasm: WasmCompiles | undefined;
   readonly cache: CodeCache;
   readonly store: ObjectStore;
+  /** Where the store spills: this runner's own directory. */
+  readonly spill: SpillDir;
   /** Puts, fetches, frees and pulls of the store's objects, for drivers, peer runners and this runner's threads. */
   private readonly objects: ObjectService;
   readonly log: Logger;
@@ -146,7 +156,12 @@ export class RunnerDaemon {
     this.tls = opts.tls === undefined ? undefined : new Tls(loadTls(opts.tls));
     this.tls?.serverOptions(); // no certificate: fail before any thread starts
     this.cache = new CodeCache(opts.cacheDir, opts.maxCode);
-    this.store = new ObjectStore(opts.objectMemory);
+    this.spill = new SpillDir(opts.spillDir);
+    // Dropped buffers are taken back by collections, of this thread and of those its calls ran on.
+    this.store = new ObjectStore(opts.objectMemory, this.spill, () => {
+      collectSoon();
+      this.executor.lanes?.collectGarbage();
+    });
     this.peers = new Peers(opts.token, this.tls, this.maxFrame, this.log);
     this.files = new FileCache(execDir(this.cache.dir));
     this.objects = new ObjectService(this.store, this.peers, this.maxFrame, this.owners, this.files);
@@ -162,6 +177,7 @@ export class RunnerDaemon {
     if (opts.metrics !== undefined) {
       const metrics = (this.metrics = new RunnerMetrics(() => ({
         stats: this.stats(), threads: this.executor.threads, storeRefusals: this.store.refused,
+        spill: { bytes: this.store.bytesSpilled, batches: this.store.spillBatches, restoredBytes: this.store.bytesRestored },
         sessions: { driver: [...this.sessions].filter((s) => s.isDriver).length, runner: [...this.sessions].filter((s) => !s.isDriver).length },
       }), this.executor.lanes));
       this.executor.metrics = metrics;
@@ -216,6 +232,12 @@ export class RunnerDaemon {
     }
     optimizeWasmEagerly();
     const d = new RunnerDaemon(opts);
+    // Runners of this host that died (killed: they could not clean up) left spill files behind.
+    const stale = await d.spill.cleanStale().catch((err: Error) => {
+      d.log.warn({ dir: d.spill.root, err: err.message }, "could not remove the spill files of dead runners");
+      return [];
+    });
+    if (stale.length > 0) d.log.info({ dir: d.spill.root, removed: stale }, "removed the spill files of dead runners");
     // Before the first handshake: drivers learn the tools from it.
     d.tools = await detectTools(opts.tools, d.log, toolsCacheFile());
     await new Promise<void>((resolve, reject) => {
@@ -284,6 +306,7 @@ export class RunnerDaemon {
       batches: this.executor.batches, batchedCalls: this.executor.batchedJobs,
       objects: this.store.size, objectBytes: this.store.used, objectBytesLimit: this.store.limit,
       objectFetches: this.store.fetches, objectBytesFetched: this.store.bytesFetched, objectsServed: this.store.served,
+      objectsSpilled: this.store.onDisk, objectBytesSpilled: this.store.bytesOnDisk, spills: this.store.spills, restores: this.store.restores,
       channelOpsRelayed: this.channelOpsRelayed, goroutines: lane("goroutines"), actorCount: this.executor.actors,
     };
   }
@@ -406,6 +429,7 @@ export class RunnerDaemon {
     this.fileFetches?.close();
     await this.healthEndpoint?.close();
     await this.executor.close();
+    this.store.close(); // and its spill files
   }
 }
 

@@ -35,7 +35,7 @@ export class LaneRegistry {
   private draining = false;
   private drainWaiter: (() => void) | undefined;
   private listener: ((ports: number[]) => void) | undefined;
-  private storer: ((objectId: string, segments: Uint8Array[]) => number) | undefined;
+  private storer: ((objectId: string, segments: Uint8Array[]) => number | Promise<number>) | undefined;
   private chanHandler: ChanRelayHandler | undefined;
   private spansHandler: ((json: string, count: number, dropped: number) => void) | undefined;
   private goHandler: ((driver: string, frame: Uint8Array[]) => void) | undefined;
@@ -155,6 +155,11 @@ export class LaneRegistry {
   }
 
   /** Tells the threads whether to keep spans of their calls (someone watches with spans). */
+  /** Every thread collects its garbage soon (the store dropped buffers their calls may still see). */
+  collectGarbage(): void {
+    this.channel.post({ kind: "collect-garbage" });
+  }
+
   setRecording(on: boolean, merge = 0): void {
     // 0: off; 1: every span; 1 + n: calls closer than n µs may be merged (thread-spans.ts).
     Atomics.store(this.counters, LANE_COUNTER.watching, on ? 1 + Math.min(merge, 1e9) : 0);
@@ -204,7 +209,7 @@ export class LaneRegistry {
   }
 
   /** Where results kept by lane calls go: returns their size, or throws (store full, owner gone). */
-  onStore(storer: (objectId: string, segments: Uint8Array[]) => number): void {
+  onStore(storer: (objectId: string, segments: Uint8Array[]) => number | Promise<number>): void {
     this.storer = storer;
   }
 
@@ -250,11 +255,16 @@ export class LaneRegistry {
       }
       case "store-object": {
         const { threadId, request } = m;
+        const failed = (err: unknown): void => this.channel.post({ kind: "object-stored", threadId, request, bytes: 0, error: encodeSegments(err, "error") });
+        const stored = (bytes: number): void => this.channel.post({ kind: "object-stored", threadId, request, bytes });
         try {
           if (this.storer === undefined) throw new Error("this runner keeps no objects");
-          this.channel.post({ kind: "object-stored", threadId, request, bytes: this.storer(m.objectId, m.segments) });
+          const bytes = this.storer(m.objectId, m.segments);
+          // Over the budget, the store answers once spilling made room.
+          if (typeof bytes === "number") stored(bytes);
+          else bytes.then(stored, failed);
         } catch (err) {
-          this.channel.post({ kind: "object-stored", threadId, request, bytes: 0, error: encodeSegments(err, "error") });
+          failed(err);
         }
       }
     }

@@ -42,7 +42,10 @@ export class ObjectService {
           (err: unknown) => frameOf([T.Done, reqId, false, 0], encodeValue(err, "error")),
         );
       }
-      return frameOf([T.Done, reqId, true, this.keep(objectId, segments, owner)]);
+      const kept = this.keep(objectId, segments, owner);
+      if (typeof kept === "number") return frameOf([T.Done, reqId, true, kept]);
+      // Over the budget: answered once spilling made room (the driver's put waits as long).
+      return kept.then((bytes) => frameOf([T.Done, reqId, true, bytes]), (err: unknown) => frameOf([T.Done, reqId, false, 0], encodeValue(err, "error")));
     } catch (err) {
       return frameOf([T.Done, reqId, false, 0], encodeValue(err, "error"));
     }
@@ -54,7 +57,7 @@ export class ObjectService {
    * so it is freed once served.
    */
   fetch(reqId: number, objectId: string, take: boolean): Uint8Array[] | Promise<Uint8Array[]> {
-    let segments: Uint8Array[];
+    let served: Uint8Array[] | Promise<Uint8Array[]>;
     try {
       const file = this.fileOf(objectId);
       if (file !== undefined) {
@@ -65,10 +68,19 @@ export class ObjectService {
           return frameOf([T.Object, reqId, true], enc);
         }).catch((err: unknown) => frameOf([T.Object, reqId, false], encodeValue(err, "error")));
       }
-      segments = this.store.serve(objectId);
-      const size = frameSize(segments) + 64;
-      if (size > this.maxFrame) throw new SerializationError("object", `is ${size} bytes encoded, over the ${this.maxFrame}-byte frame limit`);
+      served = this.store.serve(objectId);
     } catch (err) {
+      return frameOf([T.Object, reqId, false], encodeValue(err, "error"));
+    }
+    if (!(served instanceof Promise)) return this.objectFrame(reqId, objectId, served, take);
+    // Spilled: read back from disk first.
+    return served.then((segments) => this.objectFrame(reqId, objectId, segments, take), (err: unknown) => frameOf([T.Object, reqId, false], encodeValue(err, "error")));
+  }
+
+  private objectFrame(reqId: number, objectId: string, segments: Uint8Array[], take: boolean): Uint8Array[] {
+    const size = frameSize(segments) + 64;
+    if (size > this.maxFrame) {
+      const err = new SerializationError("object", `is ${size} bytes encoded, over the ${this.maxFrame}-byte frame limit`);
       return frameOf([T.Object, reqId, false], encodeValue(err, "error"));
     }
     // Freeing only forgets the object: the frame still holds its segments.
@@ -103,20 +115,33 @@ export class ObjectService {
    * fetch, so an object crosses to a runner at most once.
    */
   input(objectId: string, holder: string | null, owner: object): StoredObject | Promise<StoredObject> {
-    if (holder === null) return this.store.get(objectId) ?? Promise.reject(new ObjectLostError(objectId, "not held by the runner the driver expected"));
+    if (holder === null) return this.store.read(objectId) ?? Promise.reject(new ObjectLostError(objectId, "not held by the runner the driver expected"));
     return this.store.obtain(objectId, owner, () => this.peers.fetch(holder, objectId));
   }
 
-  /** Keeps a value (a put, or a kept result of a call on the main link), owned by `owner`: its size, or throws (store full). */
-  keep(objectId: string, segments: readonly Uint8Array[], owner: object): number {
-    return this.store.put(objectId, segments, owner).bytes;
+  /** Calls run with these stored inputs: kept in memory (not spilled) until `unpin`. */
+  pin(objectIds: readonly string[]): void {
+    this.store.pin(objectIds);
+  }
+
+  unpin(objectIds: readonly string[]): void {
+    this.store.unpin(objectIds);
+  }
+
+  /**
+   * Keeps a value (a put, or a kept result of a call on the main link), owned by `owner`: its
+   * size, a promise of it when room must be made first (spilling), or throws (store full).
+   */
+  keep(objectId: string, segments: readonly Uint8Array[], owner: object): number | Promise<number> {
+    const obj = this.store.put(objectId, segments, owner);
+    return obj instanceof Promise ? obj.then((o) => o.bytes) : obj.bytes;
   }
 
   /**
    * Keeps a value for a worker thread (a lane call's kept result, a big channel value),
    * owned by the driver whose id prefix `objectId` carries: its size, or throws.
    */
-  keepForThread(objectId: string, segments: Uint8Array[]): number {
+  keepForThread(objectId: string, segments: Uint8Array[]): number | Promise<number> {
     const owner = this.owners.get(objectId.slice(0, objectId.lastIndexOf(".")));
     if (owner === undefined) throw new ObjectLostError(objectId, "its driver is not connected to this runner");
     return this.keep(objectId, segments, owner);
@@ -132,10 +157,11 @@ export class ObjectService {
       this.store.countFetch(segments); // a runner-to-runner fetch like any other (runner stats)
       return segments;
     }
-    const obj = this.store.get(objectId);
+    const obj = this.store.read(objectId);
     if (obj === undefined) throw new ObjectLostError(objectId, "a channel value this runner should hold is gone");
+    const { segments } = await obj;
     this.store.free(objectId);
-    return obj.segments;
+    return segments;
   }
 
   /** `owner` left: its objects go with it. */

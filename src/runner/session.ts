@@ -203,8 +203,15 @@ export class Session implements Watcher {
     const jobId = this.host.executor.nextId();
     this.jobOf.set(id, jobId);
     this.callOf.set(jobId, id);
-    const reply = keep === undefined ? (o: CallOutcome): void => this.reply(o) : (o: CallOutcome): void => this.reply(this.keepResult(keep, o));
+    const reply = keep === undefined ? (o: CallOutcome): void => this.reply(o) : (o: CallOutcome): void => {
+      const kept = this.keepResult(keep, o);
+      if (kept instanceof Promise) void kept.then((k) => this.reply(k)); // once spilling made room
+      else this.reply(kept);
+    };
+    // The stored inputs of a running call stay in memory (they are in use: spilled, they would be read back as a second copy).
+    let pinned: string[] | undefined;
     const done = (o: CallOutcome): void => {
+      if (pinned !== undefined) this.host.objects.unpin(pinned);
       if (this.host.feed.recording) {
         const span = callSpan(call.exportName, o.thread ?? 0, this.prefix, id, o, bytesOf(call.args));
         if (span !== undefined) this.host.feed.add(span);
@@ -214,6 +221,7 @@ export class Session implements Watcher {
     const fail = (err: Error): void => done(errorOutcome(jobId, err));
     const submit = (modulePath: string, objects: ObjectDeps | undefined): void => {
       if (this.closed) return;
+      if (call.stored !== undefined) this.host.objects.pin((pinned = call.stored.map(([objectId]) => objectId)));
       // A big frame was assembled in a buffer of its own: move it to the worker. Smaller
       // ones are views into socket chunks that the executor copies into its batch buffer.
       const job: Job = {
@@ -243,7 +251,7 @@ export class Session implements Watcher {
   }
 
   /** A `f.ref()` call's result: kept here, the driver hearing only its size, unless small (see keptOutcome). */
-  private keepResult(objectId: string, o: CallOutcome): CallOutcome {
+  private keepResult(objectId: string, o: CallOutcome): CallOutcome | Promise<CallOutcome> {
     // Nobody reads a closed session's answers, and its objects are freed already: keep nothing.
     if (this.closed) return o;
     return keptOutcome(objectId, o, (id, segments) => this.host.objects.keep(id, segments, this));

@@ -167,6 +167,8 @@ export interface DrainLanes { kind: "drain-lanes" }
 
 /** main -> workers: the caller gave up on executor job `job`; its context's signal aborts. */
 export interface AbortCall { kind: "abort-call"; job: number; reason: string }
+/** The object store let go of a batch of big buffers: views of them that calls were given die with the threads' next collection (runner/gc-hint.ts). */
+export interface CollectGarbage { kind: "collect-garbage" }
 
 /** main -> worker: the answer to StoreObject: stored (`bytes`), or not (`error`, encoded). */
 export interface ObjectStored { kind: "object-stored"; threadId: number; request: number; bytes: number; error?: Uint8Array[] }
@@ -199,7 +201,7 @@ export interface ThreadMetricsSnapshot {
 export interface MetricsReport { kind: "metrics-report"; threadId: number; request: number; snapshot: ThreadMetricsSnapshot }
 
 export type ToMainThread = LaneListening | GoroutinesReady | LaneDrained | StoreObject | RelayChanOp | WithdrawChanOp | TakeChanValue | ThreadSpansMessage | MetricsReport | RelayGo | ActorCount | ActorReport;
-export type ToWorkerThreads = DrainLanes | AbortCall | ObjectStored | ChanAnswer | MetricsRequest | FlushSpans | ActorStatsRequest | ReturnBuffers;
+export type ToWorkerThreads = DrainLanes | AbortCall | CollectGarbage | ObjectStored | ChanAnswer | MetricsRequest | FlushSpans | ActorStatsRequest | ReturnBuffers;
 export type ThreadMessage = ToMainThread | ToWorkerThreads;
 
 // --- A thread's goroutine channel: goroutines that came over the main link go to one thread,

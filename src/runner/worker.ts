@@ -8,6 +8,7 @@ import { serveGoroutines } from "./goroutines/on-thread.ts";
 import { startLane } from "./lane.ts";
 import { startGoRequests } from "./goroutines/go-request.ts";
 import { startThreadMetrics } from "./metrics/thread-metrics.ts";
+import { collectSoon } from "./gc-hint.ts";
 import { Tls } from "../transport/secure.ts";
 import { setRankConfig } from "./spmd/config.ts";
 import { provideWasmRuntime } from "./wasm/runtime-hook.ts";
@@ -58,6 +59,7 @@ if (lane !== undefined) {
   threads.listen((m) => {
     if (m.kind === "abort-call") abortCall(m.job, m.reason);
     else if (m.kind === "return-buffers" && m.threadId === threadId) for (const b of m.buffers) sharedPool.release(b);
+    else if (m.kind === "collect-garbage") collectSoon();
     else if (m.kind === "actor-stats-request" && lane.actors === true) threads.post({ kind: "actor-report", threadId, request: m.request, actors: actorStats() });
   });
   if (lane.actors === true) onActorCount((count, born, gone) => threads.post({ kind: "actor-count", threadId, count, born, gone }));

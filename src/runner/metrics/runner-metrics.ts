@@ -17,6 +17,8 @@ export interface RunnerReadings {
   /** Main-port sessions by peer kind. */
   sessions: CountsSnapshot;
   storeRefusals: number;
+  /** The store's spilling, since the runner started. */
+  spill: { bytes: number; batches: number; restoredBytes: number };
 }
 
 /**
@@ -139,6 +141,13 @@ export class RunnerMetrics implements ExecutorMetrics {
     s.value(RUNNER.storeObjects, r.stats.objects);
     s.value(RUNNER.storeBudget, r.stats.objectBytesLimit);
     s.value(RUNNER.storeRefusals, r.storeRefusals);
+    s.value(RUNNER.spilledObjects, r.stats.objectsSpilled ?? 0);
+    s.value(RUNNER.spilledBytes, r.stats.objectBytesSpilled ?? 0);
+    s.value(RUNNER.spills, r.stats.spills ?? 0);
+    s.value(RUNNER.spillBytes, r.spill.bytes);
+    s.value(RUNNER.spillBatches, r.spill.batches);
+    s.value(RUNNER.restores, r.stats.restores ?? 0);
+    s.value(RUNNER.restoredBytes, r.spill.restoredBytes);
     s.value(RUNNER.fetches, r.stats.objectFetches);
     s.value(RUNNER.fetchedBytes, r.stats.objectBytesFetched);
     s.value(RUNNER.served, r.stats.objectsServed);
