@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import { parseAddress } from "../transport/connection.ts";
 import { RunnerDaemon } from "../runner/daemon.ts";
+import type { BindMode } from "../runner/spmd/binding.ts";
 import { tlsOptions, tlsFlags, type TlsFlags } from "./tls-flags.ts";
 
 export function runnerCommand(): Command {
@@ -23,13 +24,14 @@ export function runnerCommand(): Command {
     .option("--advertise <host:port>", "the address drivers dial, as the head tells them (default: --listen; on 0.0.0.0, this host's address towards the head)")
     .option("--tag <key=value>", "a label the head passes on to drivers (repeatable), e.g. slurm.job=1234", (v: string, all: string[]) => [...all, tag(v)], [] as string[])
     .option("--tools <names>", "tools offered to commands (cluster.exec), comma-separated: go, gcc, cc, clang; none: no tools (default: each of those found on PATH)", (v) => v.split(",").map((t) => t.trim()).filter((t) => t !== ""))
+    .addOption(new Option("--bind <mode>", "SPMD ranks: core binds each rank's thread to a CPU of its own while its job runs, as mpirun binds ranks (skipped when a node has more rank threads than CPUs); none leaves them to the scheduler").choices(["none", "core"]).default("core"))
     .option("--health <[host:]port>", "serve /healthz and /readyz over HTTP (loopback unless a host is given)")
     .option("--metrics <[host:]port>", "serve Prometheus metrics over HTTP at /metrics (loopback unless a host is given; port 0 picks a free one)")
     .addOption(tlsFlags.cert("this runner's certificate (PEM file or text): TLS on all its ports"))
     .addOption(tlsFlags.key())
     .addOption(tlsFlags.ca("CA that signs the other runners' and the drivers' certificates; requires client certificates (mutual TLS)"))
     .addOption(new Option("--exit-with-stdin", "exit when stdin closes (used for child runners)").hideHelp())
-    .action(async (o: { listen: string; threads?: number; actorThreads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; maxCode?: number; objectMemory?: number; spillDir?: string; maxGoroutines?: number; metrics?: string; exitWithStdin?: boolean; join?: string; advertise?: string; tag: string[]; health?: string; headTimeout?: number; tools?: string[] } & TlsFlags) => {
+    .action(async (o: { listen: string; threads?: number; actorThreads?: number; token?: string; cacheDir?: string; grace: number; maxFrame?: number; maxConnections?: number; maxCode?: number; objectMemory?: number; spillDir?: string; maxGoroutines?: number; metrics?: string; exitWithStdin?: boolean; join?: string; advertise?: string; tag: string[]; health?: string; headTimeout?: number; tools?: string[]; bind: BindMode } & TlsFlags) => {
       process.setSourceMapsEnabled(true); // remote stacks point into the user's TypeScript
       const { host, port } = parseAddress(o.listen);
       let headGone = (): void => process.exit(1);
@@ -46,6 +48,7 @@ export function runnerCommand(): Command {
         ...(o.maxGoroutines !== undefined ? { maxGoroutines: o.maxGoroutines } : {}),
         tls: tlsOptions(o),
         ...(o.metrics !== undefined ? { metrics: o.metrics } : {}),
+        bind: o.bind,
         join: o.join || undefined, advertise: o.advertise, tags: o.tag, health: o.health, tools: o.tools,
         // Called from a timer, never before start() returns (the first attempt is at least a dial away).
         ...(o.headTimeout !== undefined ? { headTimeoutMs: o.headTimeout * 1000, onHeadGone: () => headGone() } : {}),

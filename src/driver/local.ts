@@ -28,6 +28,11 @@ export interface LocalRunnersOptions {
   join?: string;
   /** The tools the runners offer to commands (`strand runner --tools`; default: those found on PATH). */
   tools?: string[];
+  /**
+   * SPMD ranks' threads: "core" (the default) binds each to a CPU of its own while its job
+   * runs, as mpirun binds ranks; "none" leaves them to the scheduler (`strand runner --bind`).
+   */
+  bind?: "none" | "core";
 }
 
 export interface LocalRunners {
@@ -81,6 +86,7 @@ export async function startLocalRunners(opts: LocalRunnersOptions = {}, listen?:
   if (opts.spillDir !== undefined) args.push("--spill-dir", opts.spillDir);
   if (opts.metrics === true) args.push("--metrics", "127.0.0.1:0");
   if (opts.join !== undefined) args.push("--join", opts.join);
+  if (opts.bind !== undefined) args.push("--bind", opts.bind);
   if (opts.tools !== undefined) args.push("--tools", opts.tools.length === 0 ? "none" : opts.tools.join(","));
   const processes: ChildProcess[] = [];
   const started = Array.from({ length: n }, (_, i) => {

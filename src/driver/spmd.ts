@@ -119,6 +119,7 @@ export async function runJob(host: SpmdHost, options: SpmdOptions, args: unknown
     }
     const table: RankAddress[] = placement.map((runner, rank) => ({
       host: parseAddress(links[runner]!.address).host, port: hellos[rank]!.port, thread: hellos[rank]!.thread, runner,
+      ...(hellos[rank]!.node !== undefined ? { node: hellos[rank]!.node } : {}),
     }));
     for (const d of downs) {
       if (aborted !== undefined) return; // its abort may already be in the channel: no table after it

@@ -27,6 +27,8 @@ export interface RankHello {
   port: number;
   /** Its thread in the runner: ranks on one thread hand messages over directly. */
   thread: number;
+  /** The machine it runs on (host name and boot id): ranks on one node share its CPUs when bound. */
+  node?: string;
 }
 
 /** Where rank i listens: `runner` (index in the job) tells ranks sharing a process apart from others. */
@@ -35,6 +37,7 @@ export interface RankAddress {
   port: number;
   runner: number;
   thread: number;
+  node?: string;
 }
 
 export type JobNews = { table: RankAddress[] } | { abort: { rank: number; reason: string } };

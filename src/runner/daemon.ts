@@ -36,6 +36,7 @@ import { execDir } from "./exec/exec-runtime.ts";
 import { FileCache } from "./exec/file-cache.ts";
 import { FileFetches } from "./exec/file-fetches.ts";
 import { detectTools } from "./exec/tools.ts";
+import type { BindMode } from "./spmd/binding.ts";
 
 export interface RunnerOptions {
   host?: string;
@@ -63,6 +64,8 @@ export interface RunnerOptions {
    * the `go` call). Default: no number, only memory (a thread's heap over 90% of its limit).
    */
   maxGoroutines?: number | undefined;
+  /** SPMD ranks' threads on a CPU each while their job runs, as mpirun binds (default "core"; "none": unbound). */
+  bind?: BindMode | undefined;
   /**
    * TLS on every port of this runner (main, threads, SPMD ranks) and on its connections to
    * other runners: `cert` and `key` required; with `ca`, clients must present a
@@ -171,6 +174,7 @@ export class RunnerDaemon {
       info: { id: "", threads: opts.threads ?? os.availableParallelism(), pid: process.pid, hostname: os.hostname(), maxFrame: this.maxFrame },
       ...(opts.metrics !== undefined ? { metrics: true } : {}),
       ...(opts.maxGoroutines !== undefined && opts.maxGoroutines > 0 ? { maxGoroutines: opts.maxGoroutines } : {}),
+      ...(opts.bind !== undefined ? { bind: opts.bind } : {}),
     }, opts.actorThreads ?? opts.threads);
     this.wasm = this.executor.lanes === undefined ? undefined : new WasmCompiles(this.executor.lanes.channelName);
     this.fileFetches = this.executor.lanes === undefined ? undefined : new FileFetches(this.executor.lanes.channelName, this.files, (holder, id) => this.peers.fetch(holder, id));

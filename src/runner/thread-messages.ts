@@ -2,6 +2,7 @@ import { BroadcastChannel } from "node:worker_threads";
 import type { ActorStat, ChanRequest, RunnerInfo } from "../protocol/messages.ts";
 import type { CallsSnapshot, CountsSnapshot, HistogramsSnapshot } from "../protocol/metrics/tally.ts";
 import type { TlsPem } from "../transport/secure.ts";
+import type { BindMode } from "./spmd/binding.ts";
 import type { ObjectDeps } from "./task.ts";
 
 // Everything that crosses between a runner's main thread and its worker threads: what a
@@ -40,6 +41,8 @@ export interface LaneConfig {
   maxGoroutines?: number;
   /** An actor thread (runner/actors/actor-threads.ts): it hosts actors and takes no stateless calls. */
   actors?: boolean;
+  /** SPMD rank threads bound to CPUs (`--bind`, default core). */
+  bind?: BindMode;
 }
 
 /** Where each count of lane calls sits in LaneConfig.counters: the main thread adds them to its stats. */

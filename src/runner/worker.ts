@@ -48,7 +48,7 @@ if (lane !== undefined) {
   // PEM from the main thread, made into a context once for all of this thread's connections.
   const tls = lane.tls === undefined ? undefined : new Tls(lane.tls);
   startLane(lane, tls);
-  setRankConfig({ host: lane.host, token: lane.token, tls, maxFrame: lane.maxFrame, maxConnections: lane.maxConnections, info: lane.info });
+  setRankConfig({ host: lane.host, token: lane.token, tls, maxFrame: lane.maxFrame, maxConnections: lane.maxConnections, info: lane.info, bind: lane.bind ?? "core" });
   startActorClients({ token: lane.token, tls, maxFrame: lane.maxFrame });
   startChanRelay(lane.channel);
   startGoRequests(lane.channel, lane.maxFrame);

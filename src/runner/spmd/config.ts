@@ -1,5 +1,6 @@
 import type { RunnerInfo } from "../../protocol/messages.ts";
 import type { Tls } from "../../transport/secure.ts";
+import type { BindMode } from "./binding.ts";
 
 // What a worker thread needs to run ranks: where to listen, and how to prove (and check)
 // the shared token (and TLS certificates) to other ranks. Set once when the thread starts (worker.ts).
@@ -12,6 +13,8 @@ export interface RankConfig {
   maxFrame: number;
   maxConnections: number;
   info: RunnerInfo;
+  /** Rank threads on CPUs of their own while a job runs (`--bind`; see binding.ts). */
+  bind?: BindMode;
 }
 
 let config: RankConfig | undefined;

@@ -1,4 +1,4 @@
-import { SerializationError } from "../../errors.ts";
+import { JobAbortedError, SerializationError } from "../../errors.ts";
 import { decodeValue, encodeValue } from "../../protocol/codec.ts";
 import type { RankAddress } from "../../protocol/spmd-wire.ts";
 import type { RankConfig } from "./config.ts";
@@ -40,10 +40,15 @@ export class Endpoint {
     return this.remote.port;
   }
 
-  /** Where every rank listens (from the driver); ranks whose runner is ours share memory. */
-  connect(table: RankAddress[]): void {
+  /**
+   * Where every rank listens (from the driver); ranks whose runner is ours share memory.
+   * `poll`: this rank has a CPU of its own, so waiting on a peer here may busy-poll.
+   */
+  connect(table: RankAddress[], poll = false): void {
     this.table = table;
     this.remote.setTable(table);
+    const me = table[this.rank]!;
+    this.local.connect(table.flatMap((a, r) => (r !== this.rank && a.runner === me.runner && a.thread !== me.thread ? [r] : [])), poll);
   }
 
   send(dest: number, context: string, tag: number, value: unknown): Promise<void> {
@@ -67,8 +72,13 @@ export class Endpoint {
       return Promise.resolve();
     }
     if (to.runner === me.runner) {
-      this.local.send(dest, context, tag, segments);
-      return Promise.resolve();
+      // Another thread of this process: through the pair's ring. What does not fit yet is
+      // pushed while the receiver takes it (drive), and the send returns once the caller's
+      // memory is free again, as MPI_Send does.
+      const p = this.local.send(dest, context, tag, segments);
+      if (p === undefined) return Promise.resolve();
+      this.local.drive(() => p.done);
+      return p.done ? Promise.resolve() : this.abortable(p.promise);
     }
     // Attachments are views of the caller's memory: wait until the kernel has them.
     return this.abortable(this.remote.send(dest, context, tag, segments, enc.attachments.length > 0));
@@ -82,20 +92,30 @@ export class Endpoint {
     });
   }
 
+  /**
+   * A blocking receive (recv, and every collective's): from a rank on another thread of this
+   * process, this thread drives the ring itself until the message is in, without a hop
+   * through the event loop (see LocalLinks.drive).
+   */
   receive(context: string, source: number, tag: number): Promise<Envelope> {
-    return this.mailbox.receive(context, source, tag);
+    const r = this.post(context, source, tag);
+    if (!r.done && this.local.drives(source)) this.local.drive(() => r.done, source);
+    return r.promise;
   }
 
-  /** A receive that can be tested and cancelled (irecv). */
+  /** A receive that can be tested and cancelled (irecv): what the rings hold already is matched first. */
   post(context: string, source: number, tag: number): Receipt {
+    this.local.progress();
     return this.mailbox.post(context, source, tag);
   }
 
   probe(context: string, source: number, tag: number): Promise<Envelope> {
+    this.local.progress();
     return this.mailbox.probe(context, source, tag);
   }
 
   peek(context: string, source: number, tag: number): Envelope | undefined {
+    this.local.progress();
     return this.mailbox.peek(context, source, tag);
   }
 
@@ -123,7 +143,7 @@ export class Endpoint {
   /** The job ended (every rank settled): after an abort, unsent bytes are dropped. */
   close(): void {
     onThisThread.delete(`${this.job}.${this.rank}`);
-    this.local.close();
+    this.local.close(this.failure ?? new JobAbortedError(this.rank, "the rank's job ended"));
     this.remote.close(this.failure);
   }
 }

@@ -1,8 +1,11 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { readFileSync } from "node:fs";
+import os from "node:os";
 import { threadId } from "node:worker_threads";
 import { provideComm, type Comm } from "../../comm.ts";
 import { JobAbortedError, ProtocolError } from "../../errors.ts";
 import type { JobNews, RankDescriptor } from "../../protocol/spmd-wire.ts";
+import { bindRank, type Bound } from "./binding.ts";
 import { Communicator } from "./communicator.ts";
 import { rankConfig } from "./config.ts";
 import { Endpoint } from "./endpoint.ts";
@@ -13,6 +16,15 @@ import { Endpoint } from "./endpoint.ts";
 // says the job ended (every rank's function returned) or was aborted.
 
 const running = new AsyncLocalStorage<Comm>();
+
+/** This machine, as ranks on it are told apart from others for binding: host name and boot id. */
+const node = ((): string => {
+  try {
+    return `${os.hostname()}/${readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()}`;
+  } catch {
+    return os.hostname();
+  }
+})();
 provideComm(() => running.getStore());
 
 function isDescriptor(v: unknown): v is RankDescriptor {
@@ -28,10 +40,11 @@ const aborted = (news: JobNews): JobAbortedError | undefined =>
 export async function runRank(args: unknown[], run: (args: unknown[]) => unknown): Promise<unknown> {
   const desc = args.pop();
   if (!isDescriptor(desc)) throw new ProtocolError("an SPMD rank's call lacks its descriptor");
-  const ep = await Endpoint.open(desc.job, desc.rank, desc.size, rankConfig());
+  const cfg = rankConfig();
+  const ep = await Endpoint.open(desc.job, desc.rank, desc.size, cfg);
   let first: JobNews;
   try {
-    await desc.up.send({ rank: desc.rank, port: ep.port, thread: threadId });
+    await desc.up.send({ rank: desc.rank, port: ep.port, thread: threadId, node });
     const r = await desc.down.recv();
     if (r.done) throw new JobAbortedError(-1, "the job ended before this rank started");
     first = r.value;
@@ -44,7 +57,11 @@ export async function runRank(args: unknown[], run: (args: unknown[]) => unknown
     ep.close();
     throw failed ?? new ProtocolError("expected the table of ranks");
   }
-  ep.connect(first.table);
+  // Bound before the first message: a rank waiting on a peer of this process polls only
+  // when both have CPUs of their own (see binding.ts, local-links.ts).
+  let bound: Bound | undefined;
+  if ((cfg.bind ?? "core") === "core") bound = await bindRank(first.table, desc.rank);
+  ep.connect(first.table, bound !== undefined);
   // The driver's news: maybe an abort, then the channel closing once every rank settled.
   void (async () => {
     try {
@@ -56,6 +73,7 @@ export async function runRank(args: unknown[], run: (args: unknown[]) => unknown
       ep.abort(new JobAbortedError(-1, `lost the driver: ${(err as Error).message}`));
     }
     ep.close();
+    await bound?.restore();
   })();
   return running.run(Communicator.world(ep), () => run(args));
 }

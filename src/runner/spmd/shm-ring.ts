@@ -1,0 +1,91 @@
+// A byte stream between two threads of one process, in a SharedArrayBuffer allocated once
+// per pair of ranks: one single-producer single-consumer ring per direction. Counters are
+// free-running uint32s (the capacity, a power of two, divides 2^32), published with Atomics
+// after the bytes they cover are copied, so a reader that loads the write counter sees the
+// bytes (the JS memory model's happens-before through sequentially consistent atomics).
+// Every publication notifies: a thread blocked (Atomics.wait) or armed (Atomics.waitAsync)
+// on the counter wakes; a notify nobody waits on is a lookup, not a system call.
+
+/** Atomics.waitAsync (Node 16+, V8 8.7), which TypeScript's ES2022 library does not declare. */
+type WaitAsyncResult = { async: false; value: "not-equal" | "timed-out" } | { async: true; value: Promise<"ok" | "timed-out"> };
+export const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, index: number, value: number) => WaitAsyncResult }).waitAsync;
+
+/** Header: each direction's write and read counters, 64 bytes apart (no false sharing). */
+const HEADER_BYTES = 256;
+const W = (dir: number): number => dir * 32;
+const R = (dir: number): number => dir * 32 + 16;
+
+/** The memory of a pair's two rings, `capacity` bytes each. */
+export function pairBuffer(capacity: number): SharedArrayBuffer {
+  if (capacity <= 0 || (capacity & (capacity - 1)) !== 0 || capacity > 1 << 30) throw new RangeError(`ring capacity must be a power of two up to 2^30, got ${capacity}`);
+  return new SharedArrayBuffer(HEADER_BYTES + 2 * capacity);
+}
+
+export const ringCapacity = (pair: SharedArrayBuffer): number => (pair.byteLength - HEADER_BYTES) / 2;
+
+/** One direction of a pair: `dir` 0 carries the lower rank's bytes to the higher one, 1 the reverse. */
+export class Ring {
+  readonly counters: Int32Array;
+  readonly wIndex: number;
+  readonly rIndex: number;
+  private readonly data: Uint8Array;
+  private readonly cap: number;
+  /** The read counter as the last write() saw it: a writer that found no room waits for it to change. */
+  seenConsumed = 0;
+
+  constructor(pair: SharedArrayBuffer, dir: 0 | 1) {
+    this.cap = ringCapacity(pair);
+    this.counters = new Int32Array(pair, 0, HEADER_BYTES / 4);
+    this.data = new Uint8Array(pair, HEADER_BYTES + dir * this.cap, this.cap);
+    this.wIndex = W(dir);
+    this.rIndex = R(dir);
+  }
+
+  /** The write counter as last published (what a reader waits on). */
+  get written(): number {
+    return Atomics.load(this.counters, this.wIndex);
+  }
+
+  /** The read counter as last published (what a writer waits on for space). */
+  get consumed(): number {
+    return Atomics.load(this.counters, this.rIndex);
+  }
+
+  /** Bytes a reader can take now. */
+  used(): number {
+    return (Atomics.load(this.counters, this.wIndex) - Atomics.load(this.counters, this.rIndex)) >>> 0;
+  }
+
+  /** Writer: copies as much of `src` as fits; returns how many bytes it took. */
+  write(src: Uint8Array): number {
+    const w = Atomics.load(this.counters, this.wIndex) >>> 0;
+    this.seenConsumed = Atomics.load(this.counters, this.rIndex);
+    const free = this.cap - ((w - (this.seenConsumed >>> 0)) >>> 0);
+    const n = Math.min(free, src.byteLength);
+    if (n === 0) return 0;
+    const at = w & (this.cap - 1);
+    const first = Math.min(n, this.cap - at);
+    this.data.set(first === src.byteLength ? src : src.subarray(0, first), at);
+    if (n > first) this.data.set(src.subarray(first, n), 0);
+    Atomics.store(this.counters, this.wIndex, (w + n) | 0);
+    Atomics.notify(this.counters, this.wIndex);
+    return n;
+  }
+
+  /** Reader: copies up to `dst.byteLength` bytes into `dst` (consuming them unless `peek`); returns how many. */
+  read(dst: Uint8Array, peek = false): number {
+    const r = Atomics.load(this.counters, this.rIndex) >>> 0;
+    const avail = ((Atomics.load(this.counters, this.wIndex) >>> 0) - r) >>> 0;
+    const n = Math.min(avail, dst.byteLength);
+    if (n === 0) return 0;
+    const at = r & (this.cap - 1);
+    const first = Math.min(n, this.cap - at);
+    dst.set(this.data.subarray(at, at + first), 0);
+    if (n > first) dst.set(this.data.subarray(0, n - first), first);
+    if (!peek) {
+      Atomics.store(this.counters, this.rIndex, (r + n) | 0);
+      Atomics.notify(this.counters, this.rIndex);
+    }
+    return n;
+  }
+}
