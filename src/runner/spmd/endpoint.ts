@@ -77,7 +77,7 @@ export class Endpoint {
       // memory is free again, as MPI_Send does.
       const p = this.local.send(dest, context, tag, segments);
       if (p === undefined) return Promise.resolve();
-      this.local.drive(() => p.done);
+      if (p.first) this.local.drive(() => p.done);
       return p.done ? Promise.resolve() : this.abortable(p.promise);
     }
     // Attachments are views of the caller's memory: wait until the kernel has them.

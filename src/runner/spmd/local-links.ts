@@ -68,6 +68,12 @@ export interface Pending {
   part: number;
   offset: number;
   done: boolean;
+  /**
+   * Nothing was queued to its destination before it: worth driving until it is in. Behind
+   * others it is not (isend after isend to a busy peer would each wait out IDLE_MS: 2,000
+   * isends in a row took 1.5 s that way).
+   */
+  first: boolean;
   /** Settles once every byte is in the ring (or the job ended first). */
   promise: Promise<void>;
   resolve: () => void;
@@ -188,8 +194,8 @@ export class LocalLinks {
       resolve = res;
       reject = rej;
     });
-    const p: Pending = { parts, part: 0, offset: 0, done: false, promise, resolve, reject };
     const o = this.out(dest);
+    const p: Pending = { parts, part: 0, offset: 0, done: false, first: o.queue.length === 0, promise, resolve, reject };
     o.queue.push(p);
     if (o.queue.length === 1) this.push(o, dest);
     return p.done ? undefined : p;

@@ -73,7 +73,11 @@ export async function runRank(args: unknown[], run: (args: unknown[]) => unknown
       ep.abort(new JobAbortedError(-1, `lost the driver: ${(err as Error).message}`));
     }
     ep.close();
-    await bound?.restore();
   })();
-  return running.run(Communicator.world(ep), () => run(args));
+  try {
+    return await running.run(Communicator.world(ep), () => run(args));
+  } finally {
+    // The thread's own CPUs back as soon as its rank returns: it runs other calls next.
+    await bound?.restore();
+  }
 }
