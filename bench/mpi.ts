@@ -59,10 +59,10 @@ const LOOPS: readonly Loop[] = [
 
 /**
  * Who ran a loop. strand: 2 runners × 1 thread for 2 ranks, 2 runners × 2 threads for 4;
- * strand4: 4 runners × 1 thread; strand1: 2 ranks on one runner (2 threads); tcp / sm: OpenMPI
+ * strandU: as strand, with rank binding off (`bind: "none"`); strand4: 4 runners × 1 thread; strand1: 2 ranks on one runner (2 threads); tcp / sm: OpenMPI
  * over TCP / shared memory; raw: Node TCP echo.
  */
-type Side = "strand" | "strand4" | "strand1" | "tcp" | "sm" | "raw";
+type Side = "strand" | "strandU" | "strand4" | "strand1" | "tcp" | "sm" | "raw";
 
 /** Per loop and side, each rep's per-iteration times in µs. */
 const times = new Map<string, Map<Side, number[][]>>();
@@ -104,8 +104,8 @@ interface StrandSetup {
   m: Remote<Ranks>;
 }
 
-async function startStrand(runners: number, threads: number): Promise<StrandSetup> {
-  const cluster = await local({ runners, threads });
+async function startStrand(runners: number, threads: number, bind?: "none"): Promise<StrandSetup> {
+  const cluster = await local({ runners, threads, ...(bind !== undefined ? { bind } : {}) });
   return { cluster, m: await cluster.import<Ranks>(new URL("./fixtures/mpi-ranks.ts", import.meta.url)) };
 }
 
@@ -251,6 +251,7 @@ async function main(): Promise<void> {
   // binds rank threads itself, as mpirun binds its ranks; see bindings below).
   {
     const s = await startStrand(2, 1);
+    const u = await startStrand(2, 1, "none");
     try {
       twoPids = await rankPids(s, 2).catch((err: unknown) => (failed.set("strand", `warm-up: ${describe(err)}`), []));
       for (let rep = 0; rep < REPS; rep++) {
@@ -258,6 +259,7 @@ async function main(): Promise<void> {
           await attempt("tcp", loop, () => runMpi("tcp", loop));
           await attempt("sm", loop, () => runMpi("sm", loop));
           await attempt("strand", loop, () => runStrand(s, loop));
+          await attempt("strandU", loop, () => runStrand(u, loop, undefined, "strandU"));
           if (rawLoops.has(loop.key)) {
             // Client on CPU 0 and server on CPU 1 for the echo only: children spawned later (mpirun) inherit this process's CPUs.
             const pinnedRaw = CPUS >= 2 && pin(process.pid, "0") && pin(echo.process.pid!, "1");
@@ -268,6 +270,7 @@ async function main(): Promise<void> {
         progress(`mpi 2 ranks rep ${rep + 1}/${REPS}: ${progressLine(p2p)}`);
       }
     } finally {
+      await u.cluster.close();
       await s.cluster.close();
     }
   }
@@ -301,12 +304,12 @@ async function main(): Promise<void> {
   if ("error" in mpi) console.log(`> **OpenMPI unavailable: ${mpi.error}.** Only the Strand (and raw) columns are filled.\n`);
   console.log(`### Point to point: 2 ranks, on different runners (Strand) / processes (OpenMPI)\n`);
   console.log(table(
-    ["", "Strand", "Strand range over reps", "OpenMPI TCP", "Strand vs OpenMPI TCP", "target", "OpenMPI shared memory (info)", "raw Node TCP echo (reference)"],
+    ["", "Strand", "Strand range over reps", "OpenMPI TCP", "Strand vs OpenMPI TCP", "target", "OpenMPI shared memory (info)", "raw Node TCP echo (reference)", "Strand, bind none (info)"],
     [
-      row({ name: "latency: 8 B ping-pong, round trip p50 (µs)", loop: "lat", stat: p50, digits: 1 }, ["sm", "raw"]),
-      row({ name: "latency: 8 B ping-pong, round trip p99 (µs)", loop: "lat", stat: p99, digits: 1 }, ["sm", "raw"]),
-      row({ name: "**bandwidth: 1 MiB ping-pong (MB/s)**", loop: "bw1", stat: pingPongRate(MiB), digits: 0, target: 0.5 }, ["sm", "raw"]),
-      row({ name: "**bandwidth: 64 MiB ping-pong (MB/s)**", loop: "bw64", stat: pingPongRate(64 * MiB), digits: 0, target: 0.5 }, ["sm", "raw"]),
+      row({ name: "latency: 8 B ping-pong, round trip p50 (µs)", loop: "lat", stat: p50, digits: 1 }, ["sm", "raw", "strandU"]),
+      row({ name: "latency: 8 B ping-pong, round trip p99 (µs)", loop: "lat", stat: p99, digits: 1 }, ["sm", "raw", "strandU"]),
+      row({ name: "**bandwidth: 1 MiB ping-pong (MB/s)**", loop: "bw1", stat: pingPongRate(MiB), digits: 0, target: 0.5 }, ["sm", "raw", "strandU"]),
+      row({ name: "**bandwidth: 64 MiB ping-pong (MB/s)**", loop: "bw64", stat: pingPongRate(64 * MiB), digits: 0, target: 0.5 }, ["sm", "raw", "strandU"]),
     ],
   ));
   console.log();
@@ -324,14 +327,14 @@ async function main(): Promise<void> {
   console.log();
   console.log(`### Collectives (ms per operation)\n`);
   console.log(table(
-    ["", "Strand", "Strand range over reps", "OpenMPI TCP", "Strand vs OpenMPI TCP", "target", "OpenMPI shared memory (info)"],
+    ["", "Strand", "Strand range over reps", "OpenMPI TCP", "Strand vs OpenMPI TCP", "target", "OpenMPI shared memory (info)", "Strand, bind none (info)"],
     [
-      row({ name: `**allreduce sum of ${doubles}, 2 ranks: 2 runners × 1 thread**`, loop: "ar2", stat: ms, digits: 2, target: 1.5 }, ["sm"]),
-      row({ name: `**allreduce, 4 ranks: 2 runners × 2 threads**`, loop: "ar4", stat: ms, digits: 2, target: 1.5 }, ["sm"]),
-      row({ name: `allreduce, 4 ranks: 4 runners × 1 thread`, loop: "ar4", stat: ms, digits: 2, target: 1.5, strandSide: "strand4" }, ["sm"]),
-      row({ name: `bcast 64 MiB + barrier, 2 ranks: 2 runners × 1 thread`, loop: "bc2", stat: ms, digits: 1, target: 2 }, ["sm"]),
-      row({ name: `bcast 64 MiB + barrier, 4 ranks: 2 runners × 2 threads`, loop: "bc4", stat: ms, digits: 1, target: 2 }, ["sm"]),
-      row({ name: `bcast 64 MiB + barrier, 4 ranks: 4 runners × 1 thread`, loop: "bc4", stat: ms, digits: 1, target: 2, strandSide: "strand4" }, ["sm"]),
+      row({ name: `**allreduce sum of ${doubles}, 2 ranks: 2 runners × 1 thread**`, loop: "ar2", stat: ms, digits: 2, target: 1.5 }, ["sm", "strandU"]),
+      row({ name: `**allreduce, 4 ranks: 2 runners × 2 threads**`, loop: "ar4", stat: ms, digits: 2, target: 1.5 }, ["sm", "strandU"]),
+      row({ name: `allreduce, 4 ranks: 4 runners × 1 thread`, loop: "ar4", stat: ms, digits: 2, target: 1.5, strandSide: "strand4" }, ["sm", "strandU"]),
+      row({ name: `bcast 64 MiB + barrier, 2 ranks: 2 runners × 1 thread`, loop: "bc2", stat: ms, digits: 1, target: 2 }, ["sm", "strandU"]),
+      row({ name: `bcast 64 MiB + barrier, 4 ranks: 2 runners × 2 threads`, loop: "bc4", stat: ms, digits: 1, target: 2 }, ["sm", "strandU"]),
+      row({ name: `bcast 64 MiB + barrier, 4 ranks: 4 runners × 1 thread`, loop: "bc4", stat: ms, digits: 1, target: 2, strandSide: "strand4" }, ["sm", "strandU"]),
     ],
   ));
   console.log();
