@@ -18,9 +18,10 @@ import { pairBuffer, Ring, waitAsync } from "./shm-ring.ts";
 // Atomics.waitAsync per ring wakes the event loop when bytes arrive (irecv, probe, a rank
 // busy computing), so nothing ever waits on the polling.
 //
-// Measured (2 ranks on one runner, 2 threads, loaded 2-core VM): 8 B round trip 148 µs →
-// see docs/decisions.md; 64 MiB 325 MB/s (a fresh SharedArrayBuffer per message, page
-// faults and a structured clone each time) → see docs/decisions.md.
+// Measured (2 ranks on one runner, 2 threads, 2-CPU VM): the BroadcastChannel this replaced
+// took 146-148 µs for an 8 B round trip (a structured clone and an event-loop wake-up each
+// way) and moved 64 MiB at 325 MB/s (a fresh SharedArrayBuffer per message); this path,
+// ranks bound, 13.7 µs at load average 25 (docs/decisions.md, "Ranks as mpirun places them").
 
 /** Bytes of each direction's ring: a 64 MiB message streams through in pieces this big. */
 const RING_BYTES = 4 * 1024 * 1024;
