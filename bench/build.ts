@@ -236,8 +236,14 @@ async function bothAsGo(t: Target, where: string): Promise<boolean> {
   const go = join(scratch, "go.bin");
   const first = await sameAsGo(join(scratch, "strand-first.bin"), go);
   const again = await sameAsGo(outputOf(t), go);
-  if (!first) notes.add(`${where}: the first build's binary differs from go's beyond the build ID`);
-  if (!again) notes.add(`${where}: the rebuilt binary differs from go's beyond the build ID`);
+  if (!first || !again) {
+    // Kept for a look (cmp -l, go tool buildid): the full run reported this twice and no quick run reproduced it.
+    const kept = mkdtempSync(join(tmpdir(), "strand-build-mismatch-"));
+    for (const f of ["go.bin", "strand-first.bin"]) copyFileSync(join(scratch, f), join(kept, f));
+    copyFileSync(outputOf(t), join(kept, "strand-again.bin"));
+    if (!first) notes.add(`${where}: the first build's binary differs from go's beyond the build ID (binaries kept in ${kept})`);
+    if (!again) notes.add(`${where}: the rebuilt binary differs from go's beyond the build ID (binaries kept in ${kept})`);
+  }
   return first && again;
 }
 
