@@ -31,6 +31,13 @@ async function spillFilesLeft(cluster: Cluster, dir: string): Promise<string[]> 
   return spillFiles(dir);
 }
 
+/** Waits (a stats round trip at a time, no timer) for every runner's objects in memory to be within `budget`, and checks they are. */
+async function underBudget(cluster: Cluster, budget: number): Promise<void> {
+  let stats = await cluster.runnerStats();
+  for (let i = 0; i < 1000 && stats.some((s) => s.objectBytes > budget); i++) stats = await cluster.runnerStats();
+  for (const s of stats) expect(s.objectBytes).toBeLessThanOrEqual(budget);
+}
+
 let root: string;
 beforeAll(async () => {
   root = await tempDir("strand-spill-test-");
@@ -158,7 +165,9 @@ describe("object spilling", () => {
     const after = await cluster.runnerStats();
     expect(after.reduce((a, s) => a + s.objectFetches, 0)).toBeGreaterThan(0);
     expect(after.reduce((a, s) => a + (s.restores ?? 0), 0)).toBeGreaterThan(0);
-    for (const s of after) expect(s.objectBytes).toBeLessThanOrEqual(4 * MiB);
+    // A put may go over the budget while only running calls' pinned inputs are left to evict;
+    // once they are unpinned (after the results were sent) the store spills back under it.
+    await underBudget(cluster, 4 * MiB);
   });
 
   it("a spilled object lost with its runner is remade through its lineage; the next runner there removes the dead one's files", async () => {

@@ -194,7 +194,12 @@ export class ObjectStore {
       if (e === undefined || e.pins === 0) continue;
       if (--e.pins === 0) any = true;
     }
-    if (any && this.waiters.length > 0) this.pump();
+    if (!any) return;
+    if (this.waiters.length > 0) this.pump();
+    // A waiter let in over the budget while only pinned objects were left (pump) leaves the
+    // store over it: now that they can go, spill back under it (a 0-byte waiter; a failed
+    // spill is reported to the puts that wait, not here).
+    else if (this.used > this.limit) void this.reserve(0)?.catch(() => undefined);
   }
 
   /**
