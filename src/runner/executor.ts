@@ -1,5 +1,6 @@
 import os from "node:os";
 import { Piscina } from "piscina";
+import { sizeThreadHeaps } from "./thread-heap.ts";
 import { CancelledError } from "../errors.ts";
 import { packTasks, unpackOutcomes } from "./batch.ts";
 import { GoroutineDispatch } from "./goroutines/dispatch.ts";
@@ -91,6 +92,7 @@ export class Executor {
     const workerData = lane === undefined || this.lanes === undefined
       ? undefined
       : { lane: { ...lane, channel: this.lanes.channelName, counters: this.lanes.counterBuffer } } satisfies WorkerData;
+    sizeThreadHeaps(); // before the threads' isolates are made
     this.pool = new Piscina({
       filename: workerFile.href,
       execArgv: workerExecArgv(),

@@ -81,6 +81,11 @@ export class Connection {
     this.decoder.shared = on;
   }
 
+  /** Big frames from now on are read into memory from `take` (see FrameDecoder.bigBuffer). */
+  set bigFrameBuffers(take: ((bytes: number) => Uint8Array) | undefined) {
+    this.decoder.bigBuffer = take;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }

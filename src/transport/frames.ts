@@ -71,6 +71,11 @@ export class FrameDecoder {
   private bigFilled = 0;
   /** Where reads land between big frames (see readTarget); made on first use. */
   private scratch: Uint8Array | undefined;
+  /**
+   * Memory for a big frame of `bytes` (all of it is overwritten), instead of a fresh zeroed
+   * buffer: a reader that gives frames back reuses them (runner/spmd/frame-pool.ts).
+   */
+  bigBuffer: ((bytes: number) => Uint8Array) | undefined;
 
   constructor(
     private readonly onFrame: (segments: Uint8Array[], owned: boolean) => void,
@@ -113,7 +118,7 @@ export class FrameDecoder {
         const total = this.need + 4;
         if (total >= OWN_BUFFER_MIN && this.buffered < total) {
           // Start a dedicated buffer and stream the rest of this frame straight into it.
-          this.big = new Uint8Array(this.shared ? new SharedArrayBuffer(total) : new ArrayBuffer(total));
+          this.big = this.bigBuffer?.(total) ?? new Uint8Array(this.shared ? new SharedArrayBuffer(total) : new ArrayBuffer(total));
           this.bigFilled = 0;
           const rest = this.take(this.buffered);
           this.big.set(rest, 0);

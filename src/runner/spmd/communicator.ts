@@ -156,6 +156,7 @@ export class Communicator implements Comm {
       size: this.size,
       send: (to, value) => this.ep.send(this.members[to]!, this.coll, tag, value),
       recv: <T>(from: number) => this.ep.receive(this.coll, this.members[from]!, tag).then((m) => m.value as T),
+      release: (value) => this.ep.release(value),
     };
   }
 

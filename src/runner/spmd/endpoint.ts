@@ -2,6 +2,7 @@ import { JobAbortedError, SerializationError } from "../../errors.ts";
 import { decodeValue, encodeValue } from "../../protocol/codec.ts";
 import type { RankAddress } from "../../protocol/spmd-wire.ts";
 import type { RankConfig } from "./config.ts";
+import { FramePool } from "./frame-pool.ts";
 import { LocalLinks } from "./local-links.ts";
 import { Mailbox, type Envelope, type Receipt } from "./mailbox.ts";
 import { RemoteLinks } from "./remote-links.ts";
@@ -12,6 +13,7 @@ import { RemoteLinks } from "./remote-links.ts";
 
 /** The mailboxes of the ranks running on this thread, by job and rank. */
 const onThisThread = new Map<string, Mailbox>();
+const threadPool = new FramePool();
 
 export class Endpoint {
   private readonly local: LocalLinks;
@@ -21,7 +23,7 @@ export class Endpoint {
   private readonly sending = new Set<(e: Error) => void>();
 
   private constructor(readonly job: string, readonly rank: number, readonly size: number,
-    private readonly mailbox: Mailbox, private readonly remote: RemoteLinks) {
+    private readonly mailbox: Mailbox, private readonly remote: RemoteLinks, private readonly pool: FramePool) {
     this.local = new LocalLinks(job, rank, (m) => this.mailbox.deliver(m));
     onThisThread.set(`${job}.${rank}`, this.mailbox);
   }
@@ -29,11 +31,12 @@ export class Endpoint {
   /** Opens this rank's inbox (memory) and its server (TCP): the port goes to the driver. */
   static async open(job: string, rank: number, size: number, cfg: RankConfig): Promise<Endpoint> {
     const mailbox = new Mailbox();
+    const pool = threadPool;
     const remote = await RemoteLinks.listen(job, rank, size, cfg, {
       deliver: (m) => mailbox.deliver(m),
       lost: (r, err) => mailbox.senderLost(r, err),
-    });
-    return new Endpoint(job, rank, size, mailbox, remote);
+    }, pool);
+    return new Endpoint(job, rank, size, mailbox, remote, pool);
   }
 
   get port(): number {
@@ -82,6 +85,15 @@ export class Endpoint {
     }
     // Attachments are views of the caller's memory: wait until the kernel has them.
     return this.abortable(this.remote.send(dest, context, tag, segments, enc.attachments.length > 0));
+  }
+
+  /**
+   * A received value's memory may be reused for later messages: only for a value no one
+   * else holds a view of (a collective's own message, after its last use). Memory that is
+   * not the receive pool's (same process, small messages) is left alone.
+   */
+  release(value: unknown): void {
+    this.pool.release(value);
   }
 
   /** A send waiting on a socket fails when the job is aborted (its peer may never read it). */

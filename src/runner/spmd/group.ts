@@ -7,6 +7,12 @@ export interface Group {
   readonly size: number;
   send(to: number, value: unknown): Promise<void>;
   recv<T>(from: number): Promise<T>;
+  /**
+   * A received typed array's memory may be read into again (see frame-pool.ts): call it only
+   * after the last use of a value that never leaves the algorithm (not returned, no send of
+   * it still pending).
+   */
+  release(value: unknown): void;
 }
 
 /**

@@ -9,6 +9,7 @@ import { Connection, dial } from "../../transport/connection.ts";
 import { createServer } from "../../transport/server.ts";
 import { threadMetrics } from "../metrics/thread-metrics.ts";
 import type { RankConfig } from "./config.ts";
+import { FramePool } from "./frame-pool.ts";
 import type { Envelope } from "./mailbox.ts";
 
 // Ranks on other runners: a TCP connection per ordered pair, dialed by the sender on its
@@ -42,13 +43,13 @@ export class RemoteLinks {
   private closed = false;
 
   private constructor(private readonly job: string, private readonly rank: number, private readonly size: number,
-    private readonly cfg: RankConfig, private readonly events: RemoteEvents) {
+    private readonly cfg: RankConfig, private readonly events: RemoteEvents, private readonly pool: FramePool) {
     this.server = createServer(cfg.tls, { accept: (socket) => this.accept(socket), refuse: (socket, reason) => refuseEarly(new Connection(socket), reason) });
     this.server.maxConnections = cfg.maxConnections;
   }
 
-  static async listen(job: string, rank: number, size: number, cfg: RankConfig, events: RemoteEvents): Promise<RemoteLinks> {
-    const links = new RemoteLinks(job, rank, size, cfg, events);
+  static async listen(job: string, rank: number, size: number, cfg: RankConfig, events: RemoteEvents, pool = new FramePool()): Promise<RemoteLinks> {
+    const links = new RemoteLinks(job, rank, size, cfg, events, pool);
     await new Promise<void>((resolve, reject) => {
       links.server.once("error", reject);
       links.server.listen(0, cfg.host, () => resolve());
@@ -66,6 +67,8 @@ export class RemoteLinks {
 
   private accept(socket: net.Socket): void {
     const conn = new Connection(socket, this.cfg.maxFrame);
+    // Messages are read into the rank's pool; the collectives give theirs back (frame-pool.ts).
+    conn.bigFrameBuffers = (bytes) => this.pool.take(bytes);
     serverHandshake(conn, this.cfg.token, this.cfg.info).then(({ backlog }) => {
       if (this.closed) return conn.destroy();
       threadMetrics?.bytes.track(conn, "rank");

@@ -1,11 +1,11 @@
-import { allocate, combineTo, kindOf, type ArrayKind, type ElementOp } from "../reduce-ops.ts";
+import { allocateUnset, combineTo, kindOf, type ArrayKind, type ElementOp } from "../reduce-ops.ts";
 import { absolute, CHUNK_BYTES, relative, segment, type Group } from "../group.ts";
 
 // Bandwidth-optimal algorithms for big typed arrays: every rank sends and receives about
 // 2(size-1)/size of the array (ring reduce-scatter then ring allgather), or the array once
 // (a pipelined chain), instead of log2(size) whole copies down a tree.
 
-type Numbers = ReturnType<typeof allocate>;
+type Numbers = ReturnType<typeof allocateUnset>;
 
 const right = (g: Group): number => (g.rank + 1) % g.size;
 const left = (g: Group): number => (g.rank - 1 + g.size) % g.size;
@@ -24,6 +24,7 @@ export async function ringReduceScatter(g: Group, value: Numbers, acc: Numbers, 
     const into = (g.rank - s - 1 + p) % p;
     const [, x] = await Promise.all([g.send(right(g), seg(s === 0 ? value : acc, p, out)), g.recv<Numbers>(left(g))]);
     combineTo(op, seg(acc, p, into), x, seg(value, p, into));
+    g.release(x);
   }
   return (g.rank + 1) % p;
 }
@@ -36,12 +37,13 @@ export async function ringAllgatherSegments(g: Group, acc: Numbers, owned: numbe
     const into = (owned - s - 1 + p) % p;
     const [, x] = await Promise.all([g.send(right(g), seg(acc, p, out)), g.recv<Numbers>(left(g))]);
     seg(acc, p, into).set(x as never);
+    g.release(x);
   }
 }
 
 /** Allreduce of a big typed array (Rabenseifner's ring): a new array, the input untouched. */
 export async function ringAllreduce(g: Group, value: Numbers, op: ElementOp): Promise<Numbers> {
-  const acc = allocate(kindOf(value), value.length); // every segment is written below
+  const acc = allocateUnset(kindOf(value), value.length); // every segment is written below
   const owned = await ringReduceScatter(g, value, acc, op);
   await ringAllgatherSegments(g, acc, owned);
   return acc;
@@ -50,7 +52,8 @@ export async function ringAllreduce(g: Group, value: Numbers, op: ElementOp): Pr
 /** Reduce of a big typed array: ring reduce-scatter, then every segment to the root. */
 export async function ringReduce(g: Group, value: Numbers, op: ElementOp, root: number): Promise<Numbers | undefined> {
   const p = g.size;
-  const acc = allocate(kindOf(value), value.length); // the root writes every segment below
+  // The root writes every segment below; the others' acc is never seen.
+  const acc = allocateUnset(kindOf(value), value.length);
   const owned = await ringReduceScatter(g, value, acc, op);
   if (g.rank !== root) {
     await g.send(root, seg(acc, p, owned));
@@ -58,7 +61,9 @@ export async function ringReduce(g: Group, value: Numbers, op: ElementOp, root: 
   }
   await Promise.all(Array.from({ length: p }, async (_, q) => {
     if (q === root) return;
-    seg(acc, p, (q + 1) % p).set((await g.recv<Numbers>(q)) as never);
+    const x = await g.recv<Numbers>(q);
+    seg(acc, p, (q + 1) % p).set(x as never);
+    g.release(x);
   }));
   return acc;
 }
@@ -104,11 +109,13 @@ export async function chainBcast(g: Group, value: Numbers | undefined, plan: Cha
     return value!;
   }
   const prev = absolute(vr - 1, root, p);
-  const out = allocate(plan.kind, plan.length);
+  const out = allocateUnset(plan.kind, plan.length); // every chunk is written below
   for (let c = 0; c < plan.chunks; c++) {
     const x = await g.recv<Numbers>(prev);
-    if (next >= 0) sends.push(g.send(next, x));
     seg(out, plan.chunks, c).set(x as never);
+    // Its memory is read into again once the next rank's send of it no longer needs it.
+    if (next >= 0) sends.push(g.send(next, x).then(() => g.release(x)));
+    else g.release(x);
   }
   await Promise.all(sends);
   return out;
