@@ -13,7 +13,6 @@ import { RemoteLinks } from "./remote-links.ts";
 
 /** The mailboxes of the ranks running on this thread, by job and rank. */
 const onThisThread = new Map<string, Mailbox>();
-const threadPool = new FramePool();
 
 export class Endpoint {
   private readonly local: LocalLinks;
@@ -31,7 +30,7 @@ export class Endpoint {
   /** Opens this rank's inbox (memory) and its server (TCP): the port goes to the driver. */
   static async open(job: string, rank: number, size: number, cfg: RankConfig): Promise<Endpoint> {
     const mailbox = new Mailbox();
-    const pool = threadPool;
+    const pool = new FramePool(); // per job: its buffers go with the job
     const remote = await RemoteLinks.listen(job, rank, size, cfg, {
       deliver: (m) => mailbox.deliver(m),
       lost: (r, err) => mailbox.senderLost(r, err),
