@@ -343,6 +343,8 @@ async function main(): Promise<void> {
     return `${num(l.iters)} (+${num(l.warm)} warm-up)`;
   };
   const failures = [...failed].filter(([side]) => !("error" in mpi && (side === "tcp" || side === "sm")));
+  console.log(targetsLine());
+  console.log();
   console.log(footer([
     `Median over ${REPS} reps; each rep runs every loop once per column, alternating OpenMPI TCP → OpenMPI shared memory → Strand (→ raw echo) loop by loop. A loop is one \`mpirun\` / one \`cluster.spmd\` job: a barrier, warm-up iterations, then timed iterations, timed on rank 0 (\`MPI_Wtime\` / \`performance.now()\`). Iterations per job: latency ${iters("lat")}, 1 MiB ${iters("bw1")}, 64 MiB ${iters("bw64")}, allreduce ${iters("ar2")}, bcast ${iters("bc2")}.`,
     `Per rep: latency = p50/p99 of the round trips (rank 0 sends, rank 1 echoes what it received); bandwidth = 2 × size / median round trip (MB = 10^6 bytes, sizes in MiB); collectives = median time of one operation after a barrier (bcast: until a barrier after it returns, so that every rank has the data). Ratios: Strand time / OpenMPI TCP time, or Strand bandwidth / OpenMPI TCP bandwidth; bcast's target is the bandwidth one (≥ 50%, i.e. ≤ 2x the time). Targets are the issue's: allreduce within 1.5x and bandwidth ≥ 50% of OpenMPI over TCP.`,
@@ -357,6 +359,19 @@ async function main(): Promise<void> {
   ]));
   console.log();
   if (failures.some(([side]) => side.startsWith("strand"))) process.exitCode = 1;
+}
+
+/** The issue's cross-runner targets on one line, from the rows above: what a quiet re-run is read for. */
+function targetsLine(): string {
+  const ratio = (key: string, stat: Stat): number => {
+    const s = valueOf(loopOf(key), "strand", stat);
+    const t = valueOf(loopOf(key), "tcp", stat);
+    return s !== undefined && t !== undefined ? s.med / t.med : Number.NaN;
+  };
+  const time = (r: number, max: number): string => (Number.isFinite(r) ? `${r.toFixed(2)}x (≤ ${max.toFixed(1)}x: ${r <= max ? "met" : "MISSED"})` : "—");
+  const rate = (r: number, min: number): string => (Number.isFinite(r) ? `${(100 * r).toFixed(0)}% (≥ ${(100 * min).toFixed(0)}%: ${r >= min ? "met" : "MISSED"})` : "—");
+  return `**Targets, Strand on 2 runners against OpenMPI TCP:** allreduce of 2^20 doubles on 2 ranks ${time(ratio("ar2", ms), 1.5)}; `
+    + `1 MiB ping-pong bandwidth ${rate(ratio("bw1", pingPongRate(MiB)), 0.5)}; 64 MiB ${rate(ratio("bw64", pingPongRate(64 * MiB)), 0.5)}.`;
 }
 
 function progressLine(loops: readonly Loop[]): string {
