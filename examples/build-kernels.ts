@@ -16,6 +16,7 @@ export const KERNELS = [
   { source: "matmul/matmul.c", wasm: "matmul/matmul.wasm" },
   { source: "wordcount/wordcount.c", wasm: "wordcount/wordcount.wasm" },
   { source: "pi/pi.c", wasm: "pi/pi.wasm" },
+  { source: "heat/stencil.c", wasm: "heat/stencil.wasm" },
 ] as const;
 
 /** clang's flags: no libc, no entry point; SIMD and bulk memory (memset/memcpy as memory.fill/copy). */

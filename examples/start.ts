@@ -37,7 +37,7 @@ async function start(): Promise<number> {
   add(await runMatmul(cluster, MATMUL_START, {}, "wasm"));
   add(await runWordcount(cluster, WORDCOUNT_START, {}, "wasm"));
   add(await runPi(cluster, PI_START, { kernel: "wasm" }));
-  add(await runHeat(cluster, HEAT_START, { steps: HEAT_START_STEPS }));
+  add(await runHeat(cluster, HEAT_START, { steps: HEAT_START_STEPS, kernel: "wasm" }));
   add(await runSort(cluster, SORT_START));
   for (const n of PARAM_ROWS) add(await runParamServer(cluster, n));
   for (const r of await runWorkers(cluster, WORKER_START_JOBS, { rounds: WORKER_START_ROUNDS })) add(r);

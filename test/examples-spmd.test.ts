@@ -32,6 +32,19 @@ describe("SPMD examples", () => {
       expect(row.ok).toBe(true);
     });
 
+    it(`pi on ${ranks} ranks with the Wasm kernel: every rank's hits equal the JS kernel's`, async () => {
+      const n = 200_003;
+      const m = await t.cluster.import<Pi>(at("../examples/pi/ranks.ts"));
+      const results = await t.cluster.spmd(ranks, m.estimate, n, "wasm");
+      expect(results.map((r) => r.hits)).toEqual(Array.from({ length: ranks }, (_, r) => countHits(share(n, ranks, r), seedOf(r))));
+      expect(results[0]!.total).toBe(countAll(n, ranks));
+
+      const row = await runPi(t.cluster, n, { ranks, maxRuns: 1, kernel: "wasm" });
+      expect(row.example).toBe("pi (wasm)");
+      expect(row.detail).toContain(`hits ${countAll(n, ranks)} equal`);
+      expect(row.ok).toBe(true);
+    });
+
     it(`heat on ${ranks} ranks: the gathered field is bit-identical to the single-process stencil`, async () => {
       const n = 1001;
       const steps = 60;
@@ -45,6 +58,20 @@ describe("SPMD examples", () => {
       expect(field![n - 1]).toBe(0);
 
       const row = await runHeat(t.cluster, n, { ranks, steps, maxRuns: 1 });
+      expect(row.detail).toMatch(/max \|diff\| 0 \(bit-identical\); 1 run$/);
+      expect(row.ok).toBe(true);
+    });
+
+    it(`heat on ${ranks} ranks with the Wasm kernel: the field is the JS kernel's single-process field, bit for bit`, async () => {
+      const n = 1001;
+      const steps = 460; // two full rounds of the 200-deep halo and a short one
+      const m = await t.cluster.import<Heat>(at("../examples/heat/ranks.ts"));
+      const [field, ...others] = await t.cluster.spmd(ranks, m.heat, n, steps, "wasm");
+      expect(others).toEqual(new Array(ranks - 1).fill(undefined));
+      expect(field).toEqual(heatSingle(n, steps));
+
+      const row = await runHeat(t.cluster, n, { ranks, steps, maxRuns: 1, kernel: "wasm" });
+      expect(row.example).toBe("heat (wasm)");
       expect(row.detail).toMatch(/max \|diff\| 0 \(bit-identical\); 1 run$/);
       expect(row.ok).toBe(true);
     });
@@ -80,21 +107,23 @@ describe("SPMD examples", () => {
     });
   }
 
-  it("heat with neighbours on alternate runners (every halo exchange crosses processes) still matches", async () => {
-    const m = await t.cluster.import<Heat>(at("../examples/heat/ranks.ts"));
-    const [field] = await t.cluster.spmd({ size: 4, placement: [0, 1, 0, 1] }, m.heat, 500, 40);
-    expect(field).toEqual(heatSingle(500, 40));
-  });
+  for (const kernel of ["js", "wasm"] as const) {
+    it(`heat with neighbours on alternate runners (every halo exchange crosses processes) still matches (${kernel})`, async () => {
+      const m = await t.cluster.import<Heat>(at("../examples/heat/ranks.ts"));
+      const [field] = await t.cluster.spmd({ size: 4, placement: [0, 1, 0, 1] }, m.heat, 500, 40, kernel);
+      expect(field).toEqual(heatSingle(500, 40));
+    });
 
-  it("heat's deep halo: steps that are no multiple of it, and blocks smaller than it, still match bit for bit", async () => {
-    const m = await t.cluster.import<Heat>(at("../examples/heat/ranks.ts"));
-    // 3 * 50 + 7 steps: three full rounds and a short one.
-    const [field] = await t.cluster.spmd({ size: 2, placement: [0, 1] }, m.heat, 2000, 157);
-    expect(field).toEqual(heatSingle(2000, 157));
-    // 23 points on 4 ranks: blocks of 5 and 6 cells, so the halo is 5 deep and a run of steps crosses blocks.
-    const [small] = await t.cluster.spmd({ size: 4, placement: [0, 1, 0, 1] }, m.heat, 23, 31);
-    expect(small).toEqual(heatSingle(23, 31));
-  });
+    it(`heat's deep halo: steps that are no multiple of it, and blocks smaller than it, still match bit for bit (${kernel})`, async () => {
+      const m = await t.cluster.import<Heat>(at("../examples/heat/ranks.ts"));
+      // 3 * 200 + 57 steps: three full rounds and a short one.
+      const [field] = await t.cluster.spmd({ size: 2, placement: [0, 1] }, m.heat, 2000, 657, kernel);
+      expect(field).toEqual(heatSingle(2000, 657));
+      // 23 points on 4 ranks: blocks of 5 and 6 cells, so the halo is 5 deep and a run of steps crosses blocks.
+      const [small] = await t.cluster.spmd({ size: 4, placement: [0, 1, 0, 1] }, m.heat, 23, 31, kernel);
+      expect(small).toEqual(heatSingle(23, 31));
+    });
+  }
 });
 
 describe("sort's pieces", () => {

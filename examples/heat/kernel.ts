@@ -7,6 +7,12 @@
 /** dt / dx^2: explicit Euler is stable up to 0.5. */
 export const R = 0.25;
 
+/**
+ * Halo cells per side in the SPMD job (ranks.ts): steps between two exchanges. The Wasm
+ * kernel's single-process run takes the same number of steps per call (kernel-wasm.ts).
+ */
+export const HALO = 200;
+
 /** The starting temperature of grid point i of n: the left end held at 1, the right at 0, a bump between. */
 export function initial(n: number, i: number): number {
   if (i === 0) return 1;
@@ -25,6 +31,21 @@ export function initialBlock(n: number, from: number, to: number): Float64Array 
 /** One step for points from..to-1 of `src` into `dst`; reads src[from-1] and src[to]. */
 export function stencil(src: Float64Array, dst: Float64Array, from: number, to: number): void {
   for (let i = from; i < to; i++) dst[i] = src[i]! + R * (src[i - 1]! - 2 * src[i]! + src[i + 1]!);
+}
+
+/**
+ * h steps of cells [cmin, cmax) of a field right on [a, b) at entry, between the buffers u
+ * and v (both holding the fixed cells): step j (from 0) computes cells [max(cmin, a + j + 1),
+ * min(cmax, b - j - 1)). Returns the buffer that holds the result, right on
+ * [max(cmin, a + h), min(cmax, b - h)): u if h is even, else v. The JS twin of
+ * kernel-wasm.ts's WasmField.advance.
+ */
+export function advance(u: Float64Array, v: Float64Array, a: number, b: number, cmin: number, cmax: number, h: number): Float64Array {
+  for (let j = 0; j < h; j++) {
+    stencil(u, v, Math.max(cmin, a + j + 1), Math.min(cmax, b - j - 1));
+    [u, v] = [v, u];
+  }
+  return u;
 }
 
 /** The grid points [from, to) of rank `rank` of `size`: contiguous blocks whose sizes differ by at most one. */
