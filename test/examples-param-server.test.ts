@@ -8,7 +8,7 @@ describe("param-server example", () => {
 
   it("trains to the single-process weights, bit for bit, and the loss falls", async () => {
     const row = await runParamServer(t.cluster, 4000, { maxRuns: 1, steps: 8 });
-    expect(row.detail).toMatch(/^loss [\d.]+ → [\d.]+; max \|diff\| 0; loss history equal;/);
+    expect(row.detail).toMatch(/^data [\d.]+ MB \([\d.]+ MB a shard\); loss [\d.]+ → [\d.]+; max \|diff\| 0; loss history equal;/);
     expect(row.ok).toBe(true);
   });
 
