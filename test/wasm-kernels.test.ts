@@ -1,7 +1,7 @@
 // Wasm kernels inside TypeScript modules (issue 16, section 2): a module importing a .wasm
 // runs on real runners with typed arrays in and out through strand/runtime's wasmKernel();
 // each thread compiles and instantiates a module once; views die when memory grows; the
-// examples' kernels (matmul.wasm, wordcount.wasm) give the JS kernels' results exactly, on
+// examples' kernels (matmul.wasm, wordcount.wasm, pi.wasm, stencil.wasm) give the JS kernels' results exactly, on
 // the runners; and the committed .wasm files are what their C sources build to today.
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -13,6 +13,8 @@ import { wasmKernel } from "../src/runtime.ts";
 import { buildKernels, CLANG_FLAGS } from "../examples/build-kernels.ts";
 import { multiplyRows, randomMatrix } from "../examples/matmul/kernel.ts";
 import { countWords } from "../examples/wordcount/count.ts";
+import { heatSingle, initialBlock } from "../examples/heat/kernel.ts";
+import { countAll, countHits, seedOf } from "../examples/pi/kernel.ts";
 import { mobyDickBytes, readMobyDick, splitBytesAtWhitespace } from "../examples/wordcount/main.ts";
 import { WasmMerger } from "../examples/wordcount/merge-wasm.ts";
 import { mergePacked, type PackedCounts } from "../examples/wordcount/packed.ts";
@@ -21,6 +23,8 @@ import { removeDir, tempDir } from "./helpers.ts";
 type Fixture = typeof import("./fixtures/wasm-kernel-module.ts");
 type MatmulWasm = typeof import("../examples/matmul/kernel-wasm.ts");
 type CountWasm = typeof import("../examples/wordcount/count-wasm.ts");
+type PiWasm = typeof import("../examples/pi/kernel-wasm.ts");
+type HeatWasm = typeof import("../examples/heat/kernel-wasm.ts");
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const examples = path.join(root, "examples");
@@ -30,6 +34,8 @@ let cluster: Cluster;
 let fixture: Remote<Fixture>;
 let matmul: Remote<MatmulWasm>;
 let counter: Remote<CountWasm>;
+let pi: Remote<PiWasm>;
+let heat: Remote<HeatWasm>;
 
 beforeAll(async () => {
   dir = await tempDir("strand-wasm-kernels-");
@@ -37,10 +43,12 @@ beforeAll(async () => {
   const source = await readFile(path.join(root, "test/fixtures/wasm-kernel-module.ts"), "utf8");
   await writeFile(path.join(dir, "module.ts"), source.replace("../../src/runtime.ts", path.join(root, "src/runtime.ts")));
   cluster = await local({ runners: 2, threads: 1 });
-  [fixture, matmul, counter] = await Promise.all([
+  [fixture, matmul, counter, pi, heat] = await Promise.all([
     cluster.import<Fixture>(path.join(dir, "module.ts")),
     cluster.import<MatmulWasm>(path.join(examples, "matmul/kernel-wasm.ts")),
     cluster.import<CountWasm>(path.join(examples, "wordcount/count-wasm.ts")),
+    cluster.import<PiWasm>(path.join(examples, "pi/kernel-wasm.ts")),
+    cluster.import<HeatWasm>(path.join(examples, "heat/kernel-wasm.ts")),
   ]);
 });
 
@@ -134,6 +142,25 @@ describe("the examples' Wasm kernels equal their JS kernels", () => {
   });
 });
 
+describe("pi's and heat's Wasm kernels equal their JS kernels", () => {
+  it("pi: the same hits for every seed, and for sizes that are not multiples of the four lanes", async () => {
+    const cases = [[0, 0], [1, 0], [2, 1], [3, 2], [4, 3], [5, 7], [1_000_003, 0], [999_999, 1], [250_001, 12345]] as const;
+    const got = await Promise.all(cases.map(([n, r]) => pi.countHits(n, seedOf(r))));
+    expect(got).toEqual(cases.map(([n, r]) => countHits(n, seedOf(r))));
+    expect(await pi.countAll(300_007, 3)).toBe(countAll(300_007, 3));
+    await expect(pi.countHits(-1, 0)).rejects.toThrow(/samples must be a whole number/);
+  });
+
+  it("heat: the JS kernel's field bit for bit, for grids smaller than a tile and spanning several, steps no multiple of the halo", async () => {
+    for (const [n, steps] of [[3, 1], [4, 9], [23, 31], [1001, 60], [20_000, 457], [9_000, 0]] as const) {
+      const got = await heat.heatSingle(n, steps);
+      const want = heatSingle(n, steps);
+      expect(got.every((x, i) => Object.is(x, want[i])), `n=${n} steps=${steps}`).toBe(true);
+      if (steps > 0 && n > 3) expect(got).not.toEqual(initialBlock(n, 0, n));
+    }
+  });
+});
+
 describe("the committed kernels", () => {
   let built: string;
   beforeAll(async () => {
@@ -178,6 +205,29 @@ describe("the committed kernels", () => {
     };
     for (const t of [mobyDickBytes(1), text]) expect(run(rebuilt, t)).toEqual(run(committed, t));
     expect(run(committed, text)[0]).toBe(1); // Σ: left to the JS kernel
+  });
+
+  it("pi.wasm and stencil.wasm behave as pi.c and stencil.c rebuilt with clang today", async () => {
+    const [piCommitted, piRebuilt] = await both("pi/pi.wasm");
+    const hits = (bytes: Uint8Array): number[] => {
+      const k = wasmKernel<{ pi_hits(samples: number, state: number): number }>(bytes);
+      return [0, 1, 7, 100_003].map((n) => k.exports.pi_hits(n, seedOf(1)) >>> 0);
+    };
+    expect(hits(piRebuilt)).toEqual(hits(piCommitted));
+    expect(hits(piCommitted)).toEqual([0, 1, 7, 100_003].map((n) => countHits(n, seedOf(1))));
+
+    const [heatCommitted, heatRebuilt] = await both("heat/stencil.wasm");
+    const n = 10_000, h = 150;
+    const field = (bytes: Uint8Array): Float64Array => {
+      const k = wasmKernel<{ heat_advance(u: number, v: number, a: number, b: number, cmin: number, cmax: number, h: number): number }>(bytes);
+      using u = k.copyIn(initialBlock(n, 0, n));
+      using v = k.copyIn(initialBlock(n, 0, n));
+      expect(k.exports.heat_advance(u.ptr, v.ptr, 1 - h, n - 1 + h, 1, n - 1, h)).toBe(0);
+      expect(k.exports.heat_advance(u.ptr, v.ptr, 0, n, 1, n - 1, 257)).toBe(-1); // deeper than its buffers
+      return v.copyOut();
+    };
+    expect(field(heatRebuilt)).toEqual(field(heatCommitted));
+    expect(field(heatCommitted)).toEqual(heatSingle(n, h));
   });
 
   it("the allocator reuses a freed block below the top and gives the heap back when all is freed", async () => {
