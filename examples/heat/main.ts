@@ -18,7 +18,6 @@
 //   npx strand run examples/heat/main.ts --runners a:7700,b:7700 --token t -- 4000000
 import type { Cluster, Remote } from "../../src/index.ts";
 import { exampleMain, importWarm, isMain, repeatTrials, runInWorker, timed, totalThreads, type RepeatOptions, type Row } from "../common.ts";
-
 import type { HeatKernel } from "./ranks.ts";
 
 export type { HeatKernel } from "./ranks.ts";

@@ -14,7 +14,6 @@
 //   npx strand run examples/pi/main.ts --runners a:7700,b:7700 --token t -- 100000000
 import type { Cluster, Remote } from "../../src/index.ts";
 import { exampleMain, importWarm, isMain, repeatTrials, runInWorker, timed, totalThreads, type RepeatOptions, type Row } from "../common.ts";
-
 import type { PiKernel } from "./ranks.ts";
 
 export type { PiKernel } from "./ranks.ts";
