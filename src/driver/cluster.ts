@@ -1,15 +1,16 @@
 import type { Logger } from "pino";
 import { AuthError, CancelledError, ClusterClosedError, ImportError, ObjectLostError, RunnerLostError, SerializationError, TimeoutError } from "../errors.ts";
-import { DEFAULT_MAX_FRAME, frameSize } from "../transport/frames.ts";
+import { DEFAULT_MAX_FRAME, frameHeadLength, frameSize } from "../transport/frames.ts";
 import { loadTls, Tls, type TlsOptions } from "../transport/secure.ts";
 import { createLogger } from "../log.ts";
 import { encodeValue, type Encoded } from "../protocol/codec.ts";
+import { BodySlab } from "../protocol/body-slab.ts";
 import type { Chan } from "../protocol/chan.ts";
 import type { ObjectRef } from "../protocol/object-ref.ts";
 import { DEFAULT_HEARTBEAT } from "../protocol/heartbeat.ts";
 import type { RunnerStats } from "../protocol/messages.ts";
 import { bundle, type Bundle, type ModuleRef } from "./bundle.ts";
-import { PendingCall } from "./calls/call.ts";
+import { NO_INPUTS, PendingCall } from "./calls/call.ts";
 import { checkRetries, DEFAULT_RETRIES, type CallOptions } from "./calls/call-options.ts";
 import type { ChannelStats } from "../channels/channel-home.ts";
 import { Channels } from "./channels/channels.ts";
@@ -734,14 +735,24 @@ export class Cluster implements AsyncDisposable {
   }
 
   /** Encodes arguments and finds the objects their Refs stand for; throws at the call site. */
-  private encodeArgs(args: unknown[], exportName: string): { encoded: Encoded; deps: ObjectEntry[] } {
+  /**
+   * Where plain calls' small encoded arguments are kept until sent (body-slab.ts). Not for
+   * `f.ref()` calls: lineage keeps their arguments, which would keep a whole slab alive.
+   */
+  private readonly argSlab = new BodySlab();
+
+  private encodeArgs(args: unknown[], exportName: string, slab?: BodySlab): { encoded: Encoded; deps: readonly ObjectEntry[] } {
     if (this.closing !== undefined) throw new ClusterClosedError(exportName);
-    const { refs, ...encoded } = encodeValue(args, "args"); // refs dropped: lineage must not keep Refs alive
-    const size = frameSize([encoded.body, ...encoded.attachments]) + 64; // + header
+    // No copies of the encoding or of its segment list, and one array of inputs for every
+    // call that has none: a burst holds every call's arguments at once (decisions.md).
+    const encoded = encodeValue(args, "args", slab);
+    const { refs } = encoded;
+    if (refs !== undefined) encoded.refs = undefined; // lineage must not keep Refs alive
+    const size = (encoded.attachments.length === 0 ? frameHeadLength(1) + encoded.body.byteLength : frameSize([encoded.body, ...encoded.attachments])) + 64; // + header
     if (size > this.maxFrame) {
       throw new SerializationError("args", `are ${size} bytes encoded, over the runners' ${this.maxFrame}-byte frame limit`);
     }
-    return { encoded, deps: (refs ?? []).map((r) => this.entryOf(r, "args")) };
+    return { encoded, deps: refs === undefined ? NO_INPUTS : refs.map((r) => this.entryOf(r, "args")) };
   }
 
   private entryOf(ref: ObjectRef, path: string): ObjectEntry {
@@ -753,10 +764,10 @@ export class Cluster implements AsyncDisposable {
 
   private call(mod: ModuleRef, exportName: string, args: unknown[], options: CallOptions | undefined): Promise<unknown> {
     let encoded: Encoded;
-    let deps: ObjectEntry[];
+    let deps: readonly ObjectEntry[];
     try {
       checkRetries(options?.retries, exportName);
-      ({ encoded, deps } = this.encodeArgs(args, exportName));
+      ({ encoded, deps } = this.encodeArgs(args, exportName, this.argSlab));
     } catch (err) {
       return Promise.reject(err as Error);
     }

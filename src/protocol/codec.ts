@@ -6,6 +6,7 @@ import { ObjectRef } from "./object-ref.ts";
 import { ActorRef } from "./actor-ref.ts";
 import type { ActorAddress } from "./actor-wire.ts";
 import { assertSerializable } from "./validate.ts";
+import type { BodySlab } from "./body-slab.ts";
 import { restoreZeros, type Path } from "./zeros.ts";
 
 /**
@@ -25,6 +26,9 @@ export interface Encoded {
 }
 
 export const ATTACH_MIN = 16 * 1024;
+
+/** The attachments of an encoding that has none (never written to: frozen). */
+const NO_ATTACHMENTS = Object.freeze([]) as unknown as Uint8Array[];
 
 const EXT_BINARY = 0x21; // application range, clear of msgpackr's own types
 const EXT_ERROR = 0x22;
@@ -222,25 +226,30 @@ const packr = new Packr({
 });
 
 /** Validates then encodes. Throws SerializationError naming `path` for values that cannot travel. */
-export function encodeValue(value: unknown, path: string): Encoded {
+export function encodeValue(value: unknown, path: string, slab?: BodySlab): Encoded {
   const zeros = assertSerializable(value, path);
-  return encodeTrusted(zeros === undefined ? value : new WithZeros(value, zeros));
+  return encodeTrusted(zeros === undefined ? value : new WithZeros(value, zeros), slab);
 }
 
-/** Encodes a value already known to be serializable (e.g. protocol headers); -0 becomes 0. */
-export function encodeTrusted(value: unknown): Encoded {
+/**
+ * Encodes a value already known to be serializable (e.g. protocol headers); -0 becomes 0.
+ * `slab`: where to copy a small body (body-slab.ts), rather than into a buffer of its own.
+ */
+export function encodeTrusted(value: unknown, slab?: BodySlab): Encoded {
   outAttachments = [];
   outRefs = [];
   outChans = [];
   outActors = [];
   try {
     // pack() returns a view into msgpackr's reusable buffer; copy it before the next pack.
-    const body = Uint8Array.prototype.slice.call(packr.pack(value));
+    const packed = packr.pack(value);
+    const body = slab === undefined ? Uint8Array.prototype.slice.call(packed) : slab.copy(packed);
     // msgpackr keeps hold of the last value it packed (its structured-clone reference
     // map): a Ref in it could never be collected, so its object never freed. Pack
     // something else to let go of it.
     if (outRefs.length > 0 || outActors.length > 0) packr.pack(null);
-    const enc: Encoded = { body, attachments: outAttachments };
+    // One shared empty list for the common case: a burst of calls holds every call's encoding at once.
+    const enc: Encoded = { body, attachments: outAttachments.length === 0 ? NO_ATTACHMENTS : outAttachments };
     if (outRefs.length > 0) enc.refs = outRefs;
     if (outChans.length > 0) enc.chans = outChans;
     if (outActors.length > 0) enc.actors = outActors;

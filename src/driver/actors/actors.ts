@@ -27,7 +27,7 @@ export interface ActorHost {
   whenLive(operation: string): Promise<void>;
   closed(): boolean;
   /** Encodes arguments (throws at the call site) and finds the objects their Refs stand for. */
-  encode(args: unknown[], label: string): { encoded: Encoded; deps: ObjectEntry[] };
+  encode(args: unknown[], label: string): { encoded: Encoded; deps: readonly ObjectEntry[] };
   /** The call was made: counted, observed. */
   submitted(call: PendingCall): void;
   /** A call made here settled (the cluster's counts). */
@@ -82,7 +82,7 @@ class ActorRecord {
     readonly owned: boolean,
     readonly options: Readonly<SpawnOptions>,
     /** The constructor's arguments (owned only): a restart runs it again with them. */
-    readonly ctor: { encoded: Encoded; deps: ObjectEntry[] } | undefined,
+    readonly ctor: { encoded: Encoded; deps: readonly ObjectEntry[] } | undefined,
   ) {
     this.address = address;
   }
@@ -352,7 +352,7 @@ export class Actors {
   private call(r: ActorRecord, method: string, args: unknown[], options: CallOptions | undefined, keep: boolean): Promise<unknown> | Ref<unknown> {
     const label = `${r.className}.${method}`;
     let encoded: Encoded;
-    let deps: ObjectEntry[];
+    let deps: readonly ObjectEntry[];
     try {
       if (r.module.ref < 0) throw new ActorDiedError(r.id, r.className, "its module was not imported by this driver: import it first (cluster.import)");
       ({ encoded, deps } = this.host.encode(args, label));

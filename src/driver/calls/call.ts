@@ -6,6 +6,9 @@ import type { ObjectEntry, Producer, TaskSpec } from "../objects/object-entry.ts
 import type { ObjectHolder } from "../objects/object-holder.ts";
 import { DEFAULT_RETRIES } from "./call-options.ts";
 
+/** The inputs of a call that has none: one array for all of them. */
+export const NO_INPUTS: readonly ObjectEntry[] = Object.freeze([]);
+
 /**
  * The runner a call was sent to, as the call sees it: where its result is kept, and
  * where to ask for it to stop. (The scheduler's wider view is RunnerPort.)
@@ -45,6 +48,29 @@ export interface JobInfo {
   settledAt: number;
 }
 
+/**
+ * What few calls use (objects, ranks, actors, goroutines, retries after a loss), kept off
+ * PendingCall itself: a burst holds every call at once, and the young-generation GC copies
+ * each one that waits. Made on first write.
+ */
+class CallExtras {
+  keep: ObjectEntry | undefined;
+  height = 0;
+  notStarted = false;
+  lostSends = 0;
+  unstartedSends = 0;
+  avoid: CallSite | undefined;
+  lineageDepth = 0;
+  fetchedFrom: Map<string, ObjectHolder | undefined> | undefined;
+  rank: number | undefined;
+  preferLane: number | undefined;
+  goroutine = false;
+  actorId: string | undefined;
+  inlined: Map<string, Uint8Array[]> | undefined;
+  whenReady: (() => void) | undefined;
+  cleanups: (() => void)[] | undefined;
+}
+
 /** One remote call from submission to settlement. */
 export class PendingCall implements TaskSpec, Producer {
   id = 0;
@@ -53,24 +79,10 @@ export class PendingCall implements TaskSpec, Producer {
   settled = false;
   /** Set while waiting in the scheduler's queue. */
   queued = false;
-  /** The object its result is kept as (an `f.ref()` call): the result stays on the runner. */
-  keep: ObjectEntry | undefined;
-  /** Longest chain of calls waiting on this one's result: the scheduler runs the longest first. */
-  height = 0;
   /** Times it may be sent again after its runner (or thread connection) was lost. */
   retries = DEFAULT_RETRIES;
   /** Times it was sent (each one an attempt). */
   attempts = 0;
-  /** Its last send was turned away unrun by a stopping runner (retry-policy.ts). */
-  notStarted = false;
-  /** Sends lost with their runner or thread connection. */
-  lostSends = 0;
-  /** Sends its runner answered before starting it: an input it could not fetch, or it was stopping. */
-  unstartedSends = 0;
-  /** The runner its last send was lost on: the next goes elsewhere if another runner is live. */
-  avoid: CallSite | undefined;
-  /** For a call remaking a lost object: how many levels of lineage deep it is (0: the user's call). */
-  lineageDepth = 0;
   /**
    * Given a failure, may take the call back to send it again (returns undefined: the call
    * does not settle); otherwise returns the error it settles with (retry-policy.ts).
@@ -81,10 +93,6 @@ export class PendingCall implements TaskSpec, Producer {
    * each call's resolve and reject: two closures less per call (see cluster.ts call()).
    */
   counts: { succeeded: number; failed: number } | undefined;
-  /** For each input: the runner it was to be fetched from (undefined: the call's own runner). */
-  fetchedFrom: Map<string, ObjectHolder | undefined> | undefined;
-  /** Set for the calls of an SPMD job: the rank it runs as. */
-  rank: number | undefined;
   /** Who watches it (the cluster's observers), told when it is made, sent and settled. */
   observer: CallObserver | undefined;
   /** Its number among the cluster's calls, from 1 (0: not submitted through the cluster). */
@@ -95,15 +103,10 @@ export class PendingCall implements TaskSpec, Producer {
   settledAt = 0;
   /** The port of the runner thread's lane it last went down (undefined: the main link). */
   lanePort: number | undefined;
-  /**
-   * go() on a runner thread that would run the child itself (it waits on channels only):
-   * that thread's lane, used if the goroutine goes to its runner.
-   */
-  preferLane: number | undefined;
   /** How long its last run took on the runner, as the runner measured it. */
   execMicros = 0;
-  /** Made on first use: most calls have none. */
-  private cleanups: (() => void)[] | undefined;
+  /** The rarely used fields below (accessors), made on first write. */
+  private x: CallExtras | undefined;
 
   constructor(
     readonly module: ModuleRef,
@@ -113,32 +116,141 @@ export class PendingCall implements TaskSpec, Producer {
     readonly solo: boolean,
     private readonly onResolve: (v: unknown) => void,
     private readonly onReject: (e: Error) => void,
-    readonly deps: readonly ObjectEntry[] = [],
+    readonly deps: readonly ObjectEntry[] = NO_INPUTS,
   ) {}
 
+  private get extras(): CallExtras {
+    return (this.x ??= new CallExtras());
+  }
+
+  /** The object its result is kept as (an `f.ref()` call): the result stays on the runner. */
+  get keep(): ObjectEntry | undefined {
+    return this.x?.keep;
+  }
+  set keep(v: ObjectEntry | undefined) {
+    this.extras.keep = v;
+  }
+
+  /** Longest chain of calls waiting on this one's result: the scheduler runs the longest first. */
+  get height(): number {
+    return this.x?.height ?? 0;
+  }
+  set height(v: number) {
+    this.extras.height = v;
+  }
+
+  /** Its last send was turned away unrun by a stopping runner (retry-policy.ts). */
+  get notStarted(): boolean {
+    return this.x?.notStarted ?? false;
+  }
+  set notStarted(v: boolean) {
+    if (v || this.x !== undefined) this.extras.notStarted = v;
+  }
+
+  /** Sends lost with their runner or thread connection. */
+  get lostSends(): number {
+    return this.x?.lostSends ?? 0;
+  }
+  set lostSends(v: number) {
+    this.extras.lostSends = v;
+  }
+
+  /** Sends its runner answered before starting it: an input it could not fetch, or it was stopping. */
+  get unstartedSends(): number {
+    return this.x?.unstartedSends ?? 0;
+  }
+  set unstartedSends(v: number) {
+    this.extras.unstartedSends = v;
+  }
+
+  /** The runner its last send was lost on: the next goes elsewhere if another runner is live. */
+  get avoid(): CallSite | undefined {
+    return this.x?.avoid;
+  }
+  set avoid(v: CallSite | undefined) {
+    if (v !== undefined || this.x !== undefined) this.extras.avoid = v;
+  }
+
+  /** For a call remaking a lost object: how many levels of lineage deep it is (0: the user's call). */
+  get lineageDepth(): number {
+    return this.x?.lineageDepth ?? 0;
+  }
+  set lineageDepth(v: number) {
+    this.extras.lineageDepth = v;
+  }
+
+  /** For each input: the runner it was to be fetched from (undefined: the call's own runner). */
+  get fetchedFrom(): Map<string, ObjectHolder | undefined> | undefined {
+    return this.x?.fetchedFrom;
+  }
+  set fetchedFrom(v: Map<string, ObjectHolder | undefined> | undefined) {
+    if (v !== undefined || this.x !== undefined) this.extras.fetchedFrom = v;
+  }
+
+  /** Set for the calls of an SPMD job: the rank it runs as. */
+  get rank(): number | undefined {
+    return this.x?.rank;
+  }
+  set rank(v: number | undefined) {
+    if (v !== undefined || this.x !== undefined) this.extras.rank = v;
+  }
+
+  /**
+   * go() on a runner thread that would run the child itself (it waits on channels only):
+   * that thread's lane, used if the goroutine goes to its runner.
+   */
+  get preferLane(): number | undefined {
+    return this.x?.preferLane;
+  }
+  set preferLane(v: number | undefined) {
+    if (v !== undefined || this.x !== undefined) this.extras.preferLane = v;
+  }
+
   /** Started by go() in a remote function: a goroutine, whether or not it holds this driver's channels. */
-  goroutine = false;
+  get goroutine(): boolean {
+    return this.x?.goroutine ?? false;
+  }
+  set goroutine(v: boolean) {
+    if (v || this.x !== undefined) this.extras.goroutine = v;
+  }
 
   /**
    * Holds channels, so it may block on them for long (a goroutine): it does not count
    * against a runner's window, and on the runner it shares a thread instead of holding one.
    */
   get concurrent(): boolean {
-    return this.goroutine || this.args.chans !== undefined;
+    return this.args.chans !== undefined || this.goroutine;
   }
 
   /**
    * An actor's call (driver/actors/): the actor's id. It goes down its actor thread's connection
    * and waits in the actor's mailbox, not for a thread.
    */
-  actorId: string | undefined;
+  get actorId(): string | undefined {
+    return this.x?.actorId;
+  }
+  set actorId(v: string | undefined) {
+    if (v !== undefined || this.x !== undefined) this.extras.actorId = v;
+  }
+
   /** Objects the driver fetched to send inline with this call alone (an actor's thread has no store). */
-  inlined: Map<string, Uint8Array[]> | undefined;
+  get inlined(): Map<string, Uint8Array[]> | undefined {
+    return this.x?.inlined;
+  }
+  set inlined(v: Map<string, Uint8Array[]> | undefined) {
+    if (v !== undefined || this.x !== undefined) this.extras.inlined = v;
+  }
+
   /**
    * Where the call goes once its inputs exist, instead of the scheduler's ready queue (an
    * actor's calls go to their actor, in order).
    */
-  whenReady: (() => void) | undefined;
+  get whenReady(): (() => void) | undefined {
+    return this.x?.whenReady;
+  }
+  set whenReady(v: (() => void) | undefined) {
+    if (v !== undefined || this.x !== undefined) this.extras.whenReady = v;
+  }
 
   /** Does not count against a runner's window: a goroutine, or an actor's call. */
   get outsideWindow(): boolean {
@@ -162,7 +274,7 @@ export class PendingCall implements TaskSpec, Producer {
 
   /** Runs `cleanup` when the call settles, either way. */
   onSettle(cleanup: () => void): void {
-    (this.cleanups ??= []).push(cleanup);
+    (this.extras.cleanups ??= []).push(cleanup);
   }
 
   /** It went to a runner: `link` and `lanePort` say where. */
@@ -175,7 +287,8 @@ export class PendingCall implements TaskSpec, Producer {
     if (this.settled) return;
     this.settled = true;
     this.settledAt = performance.now();
-    if (this.cleanups !== undefined) for (const c of this.cleanups) c();
+    const cleanups = this.x?.cleanups;
+    if (cleanups !== undefined) for (const c of cleanups) c();
     if (this.counts !== undefined) this.counts.succeeded++;
     this.observer?.settled(this, undefined);
     this.onResolve(v);
@@ -187,7 +300,8 @@ export class PendingCall implements TaskSpec, Producer {
     if (final === undefined) return;
     this.settled = true;
     this.settledAt = performance.now();
-    if (this.cleanups !== undefined) for (const c of this.cleanups) c();
+    const cleanups = this.x?.cleanups;
+    if (cleanups !== undefined) for (const c of cleanups) c();
     if (this.counts !== undefined) this.counts.failed++;
     this.observer?.settled(this, final);
     this.onReject(final);
