@@ -401,6 +401,17 @@ export function frameOf(header: Header, payload?: Encoded | Uint8Array): Uint8Ar
   return [head, payload.body, ...payload.attachments];
 }
 
+/**
+ * frameOf for a frame given to Connection.send straight away, which copies a small header
+ * into its outbox before anything else is packed: the header stays a view of msgpackr's
+ * buffer instead of a copy of its own (an ArrayBuffer and a copy less per call frame and
+ * per result frame, on the small-call path). Anything else must use frameOf.
+ */
+export function sentFrameOf(header: Header, payload: Encoded): Uint8Array[] {
+  const head = headerPackr.pack(header) as Uint8Array;
+  return payload.attachments.length === 0 ? [head, payload.body] : [head, payload.body, ...payload.attachments];
+}
+
 /** The value carried after the header, as the codec wants it. */
 export function payloadOf(segments: readonly Uint8Array[]): Encoded {
   const body = segments[1];

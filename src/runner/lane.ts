@@ -229,6 +229,8 @@ class LaneSession {
   }
 
   private reply(id: number, o: CallOutcome): void {
+    // Most results have no attachments: nothing to copy, so no copies of the outcome either.
+    if (o.segments.length === 1) return this.conn.send(resultFrame(id, o, this.cfg.maxFrame));
     // Attachments are views of memory the user's code may keep and change in its next
     // call, while the socket may still be sending them: send a copy (the body is ours),
     // into pooled memory given back once the socket has written it (snapshot-pool.ts).

@@ -1,6 +1,6 @@
 import { ProtocolError, SerializationError } from "../errors.ts";
 import { encodeSegments } from "../protocol/codec.ts";
-import { frameOf, T } from "../protocol/messages.ts";
+import { sentFrameOf, T } from "../protocol/messages.ts";
 import { frameSize } from "../transport/frames.ts";
 import type { CallOutcome } from "./task.ts";
 
@@ -16,6 +16,7 @@ export function stoppingOutcome(id: number): CallOutcome {
 /**
  * The Result frame for an outcome, answered under the driver's call id. A result too big
  * for a frame becomes a SerializationError: the driver would otherwise drop the connection.
+ * For Connection.send at once (sentFrameOf): nothing may be packed in between.
  */
 export function resultFrame(callId: number, o: CallOutcome, maxFrame: number): Uint8Array[] {
   const size = frameSize(o.segments) + 64; // + a Result header's few dozen bytes
@@ -25,5 +26,5 @@ export function resultFrame(callId: number, o: CallOutcome, maxFrame: number): U
   const header: [T.Result, number, boolean, number, boolean?, boolean?] = [T.Result, callId, o.ok, o.execMicros];
   if (o.inline === true || o.notStarted === true) header.push(o.inline === true);
   if (o.notStarted === true) header.push(true);
-  return frameOf(header, { body: o.segments[0]!, attachments: o.segments.slice(1) });
+  return sentFrameOf(header, { body: o.segments[0]!, attachments: o.segments.slice(1) });
 }

@@ -1,16 +1,17 @@
-import { frameOf, T, type Dep } from "../../protocol/messages.ts";
+import { sentFrameOf, T, type Dep } from "../../protocol/messages.ts";
 import type { PendingCall } from "../calls/call.ts";
 import type { ObjectHolder } from "../objects/object-holder.ts";
 
 /**
  * The Call frame of `call` sent as `id` to `link`: arguments, then the objects they refer
  * to (where the runner finds each, or the value inline). Records where each input is to
- * be fetched from, so a failed fetch can be blamed on that holder.
+ * be fetched from, so a failed fetch can be blamed on that holder. For Connection.send at
+ * once (sentFrameOf): nothing may be packed in between.
  */
 export function callFrame(id: number, call: PendingCall, link: ObjectHolder): Uint8Array[] {
   const { ref } = call.module;
-  if (call.concurrent && !call.usesObjects) return frameOf([T.Call, id, ref, call.wireName, call.solo, null, null, true], call.args);
-  if (!call.usesObjects) return frameOf([T.Call, id, ref, call.wireName, call.solo], call.args);
+  if (call.concurrent && !call.usesObjects) return sentFrameOf([T.Call, id, ref, call.wireName, call.solo, null, null, true], call.args);
+  if (!call.usesObjects) return sentFrameOf([T.Call, id, ref, call.wireName, call.solo], call.args);
   const inline: Uint8Array[] = [];
   const deps: Dep[] = call.deps.map((d) => {
     const value = d.inline ?? call.inlined?.get(d.id);
@@ -31,5 +32,5 @@ export function callFrame(id: number, call: PendingCall, link: ObjectHolder): Ui
     return [d.id, from?.address ?? null];
   });
   const args = inline.length === 0 ? call.args : { body: call.args.body, attachments: [...call.args.attachments, ...inline] };
-  return frameOf([T.Call, id, ref, call.wireName, call.solo, deps, call.keep?.id ?? null, call.concurrent], args);
+  return sentFrameOf([T.Call, id, ref, call.wireName, call.solo, deps, call.keep?.id ?? null, call.concurrent], args);
 }

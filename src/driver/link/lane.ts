@@ -6,6 +6,8 @@ import { Connection, dial } from "../../transport/connection.ts";
 import type { Tls } from "../../transport/secure.ts";
 import type { ChanRequest } from "../../protocol/messages.ts";
 import type { PendingCall } from "../calls/call.ts";
+import type { ObjectHolder } from "../objects/object-holder.ts";
+import { callFrame } from "./call-frame.ts";
 import type { ChanPeer } from "../../channels/channel-home.ts";
 import { chanReplyFrame, chanValues } from "../../channels/chan-frames.ts";
 
@@ -78,15 +80,15 @@ export class Lane {
     return lane;
   }
 
-  /** Sends a call's frame (built by the runner link), declaring its module first if need be. */
-  send(id: number, call: PendingCall, frame: Uint8Array[]): void {
+  /** Sends a call as `id` of `link`, declaring its module first if need be. */
+  send(id: number, call: PendingCall, link: ObjectHolder): void {
     const { ref, hash } = call.module;
     if (!this.declared.has(ref)) {
       this.declared.add(ref);
       this.conn.send(frameOf([T.Module, ref, hash]));
     }
     this.ids.add(id);
-    this.conn.send(frame);
+    this.conn.send(callFrame(id, call, link)); // built after the Module frame: callFrame's header is a view (sentFrameOf)
   }
 
   /** The caller gave up on call `id` (an actor's: it leaves the mailbox, or its signal aborts). */

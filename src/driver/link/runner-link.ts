@@ -212,7 +212,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     if (open !== undefined) {
       call.lanePort = port;
       call.markSent();
-      open.send(id, call, callFrame(id, call, this));
+      open.send(id, call, this);
       return;
     }
     this.lanes.actorLane(port).then(
@@ -223,7 +223,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
         if (!lane.alive) return this.dropActorCall(id, call, `the connection to its thread (port ${port}) closed`);
         call.lanePort = port;
         call.markSent();
-        lane.send(id, call, callFrame(id, call, this));
+        lane.send(id, call, this);
       },
       (err: Error) => this.dropActorCall(id, call, `cannot reach its thread (port ${port}): ${err.message}`),
     );
@@ -254,7 +254,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
       ? undefined : this.lanes.pick(call.preferLane);
     call.lanePort = lane?.port;
     call.markSent();
-    if (lane !== undefined) lane.send(id, call, callFrame(id, call, this));
+    if (lane !== undefined) lane.send(id, call, this);
     else this.sendMain(id, call);
   }
 
