@@ -1,5 +1,6 @@
 import { statSync } from "node:fs";
 import path from "node:path";
+import { threadId } from "node:worker_threads";
 import { CommandError } from "../../errors.ts";
 import { fileObjectId, type ExecAnswer, type ExecOutput, type ExecTask } from "../../protocol/exec-wire.ts";
 import { ActionCache, type ActionEntry } from "./action-cache.ts";
@@ -7,7 +8,7 @@ import { fetchFiles } from "./file-fetches.ts";
 import { FileCache } from "./file-cache.ts";
 import { runCommand } from "./run-command.ts";
 import { checkLayout, sandboxPath } from "../../protocol/sandbox-paths.ts";
-import { Sandbox } from "./sandbox.ts";
+import { Sandboxes } from "./sandbox.ts";
 
 // How the built-in exec call reaches this runner's file cache and sandboxes. The driver ships
 // a generated entry module like any user module (driver/builds/exec-entry.ts); its one export
@@ -28,7 +29,7 @@ export const execDir = (cacheDir: string): string => path.join(cacheDir, "exec")
 
 const since = (t0: number): number => Math.round((performance.now() - t0) * 10) / 10;
 
-async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandboxes: string, threadsChannel: string | undefined): Promise<ExecAnswer> {
+async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandboxes: Sandboxes, threadsChannel: string | undefined): Promise<ExecAnswer> {
   const label = task.label ?? task.argv[0] ?? "exec";
   if (!Array.isArray(task.argv) || task.argv.length === 0 || !task.argv.every((a) => typeof a === "string")) throw new TypeError(`${label}: argv must be a non-empty list of strings`);
   // Every path is checked before anything is read or made.
@@ -53,11 +54,10 @@ async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandb
   const fetchMs = since(t0);
 
   t0 = performance.now();
-  const box = Sandbox.create(sandboxes);
+  const box = sandboxes.take([...inputs.map((i) => i.path), ...outputs], cwd);
   try {
-    for (const i of inputs) files.linkTo(i.hash, i.executable, box.prepare(i.path));
-    for (const o of outputs) box.prepare(o);
-    const dir = cwd === "." ? box.root : path.dirname(box.prepare(path.posix.join(cwd, ".keep")));
+    for (const i of inputs) files.linkTo(i.hash, i.executable, box.file(i.path));
+    const dir = cwd === "." ? box.root : box.file(cwd);
     const setupMs = since(t0);
 
     t0 = performance.now();
@@ -77,18 +77,18 @@ async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandb
     actions.store(task.key, { outputs: made, stdout: done.stdout, stderr: done.stderr });
     return { outputs: made, stdout: done.stdout, stderr: done.stderr, cached: false, phases: { fetchMs, setupMs, runMs, storeMs: since(t0) }, bytesFetched };
   } finally {
-    box.remove();
+    sandboxes.give(box);
   }
 }
 
 /** On a worker thread: `cacheDir` is the runner's cache directory, `threadsChannel` its channel of threads. */
 export function provideExecRuntime(cacheDir: string, threadsChannel: string | undefined): void {
-  let state: { files: FileCache; actions: ActionCache; sandboxes: string } | undefined;
-  const open = (): { files: FileCache; actions: ActionCache; sandboxes: string } => {
+  let state: { files: FileCache; actions: ActionCache; sandboxes: Sandboxes } | undefined;
+  const open = (): { files: FileCache; actions: ActionCache; sandboxes: Sandboxes } => {
     if (state === undefined) {
       const dir = execDir(cacheDir);
       const files = new FileCache(dir);
-      state = { files, actions: new ActionCache(dir, files), sandboxes: path.join(dir, "sandboxes") };
+      state = { files, actions: new ActionCache(dir, files), sandboxes: new Sandboxes(path.join(dir, "sandboxes"), threadId) };
     }
     return state;
   };
