@@ -33,7 +33,7 @@ async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandb
   const label = task.label ?? task.argv[0] ?? "exec";
   if (!Array.isArray(task.argv) || task.argv.length === 0 || !task.argv.every((a) => typeof a === "string")) throw new TypeError(`${label}: argv must be a non-empty list of strings`);
   // Every path is checked before anything is read or made.
-  const inputs = task.inputs.map((i) => ({ ...i, path: sandboxPath(i.path) }));
+  const inputs = task.inputs.map((i) => ({ path: sandboxPath(i.path), hash: i.hash, executable: i.executable, holders: i.holders }));
   const outputs = task.outputs.map((o) => sandboxPath(o));
   const cwd = sandboxPath(task.cwd === "" ? "." : task.cwd, true);
   checkLayout(inputs.map((i) => i.path), outputs);
@@ -43,7 +43,12 @@ async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandb
     return { outputs: hit.outputs, stdout: hit.stdout, stderr: hit.stderr, cached: true, phases: { fetchMs: 0, setupMs: 0, runMs: 0, storeMs: 0 }, bytesFetched: 0 };
   }
 
-  // Files only the driver has: it sends those this runner lacks, then asks again.
+  // Small files only the driver has come with the action; bigger ones it sends those this runner lacks, then asks again.
+  for (const i of task.inputs) {
+    if (i.bytes === undefined) continue;
+    if (!(i.bytes instanceof Uint8Array)) throw new TypeError(`${label}: the bytes of input ${i.path} are not bytes`);
+    files.writeSync(i.hash, i.executable, i.bytes);
+  }
   const missing = inputs.filter((i) => i.holders.length === 0 && !files.has(i.hash, i.executable)).map((i) => fileObjectId(i.hash, i.executable));
   if (missing.length > 0) {
     return { outputs: [], stdout: "", stderr: "", cached: false, phases: { fetchMs: 0, setupMs: 0, runMs: 0, storeMs: 0 }, bytesFetched: 0, missing: [...new Set(missing)] };
