@@ -7,6 +7,7 @@ import { ActionCache, type ActionEntry } from "./action-cache.ts";
 import { fetchFiles } from "./file-fetches.ts";
 import { FileCache } from "./file-cache.ts";
 import { runCommand } from "./run-command.ts";
+import { helperPerl, SpawnHelpers } from "./spawn-helper.ts";
 import { checkLayout, sandboxPath } from "../../protocol/sandbox-paths.ts";
 import { Sandboxes } from "./sandbox.ts";
 
@@ -29,7 +30,15 @@ export const execDir = (cacheDir: string): string => path.join(cacheDir, "exec")
 
 const since = (t0: number): number => Math.round((performance.now() - t0) * 10) / 10;
 
-async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandboxes: Sandboxes, threadsChannel: string | undefined): Promise<ExecAnswer> {
+interface ExecState {
+  files: FileCache;
+  actions: ActionCache;
+  sandboxes: Sandboxes;
+  /** Where perl is found: the thread's spawn helpers (else the runner spawns commands itself). */
+  helpers: SpawnHelpers | undefined;
+}
+
+async function run(task: ExecTask, { files, actions, sandboxes, helpers }: ExecState, threadsChannel: string | undefined): Promise<ExecAnswer> {
   const label = task.label ?? task.argv[0] ?? "exec";
   if (!Array.isArray(task.argv) || task.argv.length === 0 || !task.argv.every((a) => typeof a === "string")) throw new TypeError(`${label}: argv must be a non-empty list of strings`);
   // Every path is checked before anything is read or made.
@@ -67,7 +76,7 @@ async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandb
 
     t0 = performance.now();
     const env = { PATH: process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", ...task.env };
-    const done = await runCommand(task.argv, dir, env, task.timeout, label);
+    const done = helpers !== undefined ? await helpers.run(task.argv, dir, env, task.timeout, label) : await runCommand(task.argv, dir, env, task.timeout, label);
     const runMs = since(t0);
     if (done.exitCode !== 0) throw new CommandError(task.argv, done.exitCode, done.stderr, task.label);
 
@@ -88,19 +97,19 @@ async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandb
 
 /** On a worker thread: `cacheDir` is the runner's cache directory, `threadsChannel` its channel of threads. */
 export function provideExecRuntime(cacheDir: string, threadsChannel: string | undefined): void {
-  let state: { files: FileCache; actions: ActionCache; sandboxes: Sandboxes } | undefined;
-  const open = (): { files: FileCache; actions: ActionCache; sandboxes: Sandboxes } => {
+  let state: ExecState | undefined;
+  const open = (): ExecState => {
     if (state === undefined) {
       const dir = execDir(cacheDir);
       const files = new FileCache(dir);
-      state = { files, actions: new ActionCache(dir, files), sandboxes: new Sandboxes(path.join(dir, "sandboxes"), threadId) };
+      const perl = process.env["STRAND_SPAWN_HELPER"] === "off" ? null : helperPerl();
+      state = { files, actions: new ActionCache(dir, files), sandboxes: new Sandboxes(path.join(dir, "sandboxes"), threadId), helpers: perl === null ? undefined : new SpawnHelpers(perl) };
     }
     return state;
   };
   const runtime: ExecRuntime = {
     run: (task) => {
-      const s = open();
-      return run(task, s.files, s.actions, s.sandboxes, threadsChannel);
+      return run(task, open(), threadsChannel);
     },
     lookup: async (keys) => {
       if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) throw new TypeError("lookup: keys must be a list of strings");
