@@ -98,6 +98,8 @@ export class SpawnHelper {
       this.helperErr = (this.helperErr + c.toString("utf8")).slice(-2000);
     });
     this.child.on("error", (e) => this.died(e.message));
+    // A write to a helper that just died fails with EPIPE; its exit says why, and fails the command.
+    this.child.stdin.on("error", () => undefined);
     this.child.on("exit", (code, signal) => this.died(signal !== null ? `killed by ${signal}` : `exited with status ${code}`));
     this.idle();
   }
