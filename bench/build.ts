@@ -15,7 +15,7 @@
 //   npm run bench -- build --quick    the net/http program, 1 rep, no hosts
 //   npx tsx bench/build.ts --hosts 3  only the 3-host run (root)
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -74,6 +74,35 @@ function cpuOf(pid: number | "self"): { own: number; children: number } {
   }
 }
 
+/**
+ * A runner's CPU with its spawn helpers' (runner/exec/spawn-helper.ts): its live descendants
+ * (a runner in a network namespace is its launcher's child), which start its commands and wait for them. A helper's own CPU is Strand's; the commands
+ * it waited for are the commands'.
+ */
+function runnerCpuOf(pid: number): { own: number; children: number } {
+  const total = cpuOf(pid);
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return total;
+  }
+  for (const t of tasks) {
+    let kids: string[] = [];
+    try {
+      kids = readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim().split(" ").filter((k) => k !== "");
+    } catch {
+      continue;
+    }
+    for (const k of kids) {
+      const c = runnerCpuOf(Number(k));
+      total.own += c.own;
+      total.children += c.children;
+    }
+  }
+  return total;
+}
+
 interface Cpu {
   /** ms of CPU: the driver (this process, during the build), the runner processes summed (their own), their commands. */
   driver: number;
@@ -84,12 +113,12 @@ interface Cpu {
 /** Measures `f`'s CPU on this process and on the runner processes `pids`. */
 async function measured<T>(pids: readonly number[], f: () => Promise<T>): Promise<{ value: T; ms: number; cpu: Cpu }> {
   const d0 = process.cpuUsage();
-  const r0 = pids.map(cpuOf);
+  const r0 = pids.map(runnerCpuOf);
   const t0 = performance.now();
   const value = await f();
   const ms = performance.now() - t0;
   const d = process.cpuUsage(d0);
-  const r1 = pids.map(cpuOf);
+  const r1 = pids.map(runnerCpuOf);
   return {
     value, ms,
     cpu: { driver: (d.user + d.system) / 1000, runners: r1.reduce((s, r, i) => s + r.own - r0[i]!.own, 0), commands: r1.reduce((s, r, i) => s + r.children - r0[i]!.children, 0) },
@@ -283,10 +312,13 @@ for (const t of TARGETS) {
     progress(`${t.name}: rep ${rep + 1}/${REPS}: go build -p 2`);
     local.push(await goLocal(t, join(scratch, "go.bin")));
     progress(`${t.name}: rep ${rep + 1}/${REPS}: strand, as ready (then cached: same driver, new driver)`);
-    ready.push(await strand(t, plan, planMs, localRunners, false, true));
+    // The plan again, from the plan cache (the same unless the repository's git state changed
+    // since: go stamps it into the binary, and go build just read it), so both stamp alike.
+    const repPlan = await planGoBuild(planRequest(t), { cache: planCache });
+    ready.push(await strand(t, repPlan, planMs, localRunners, false, true));
     if (t.binary) identical &&= await bothAsGo(t, t.name);
     progress(`${t.name}: rep ${rep + 1}/${REPS}: strand, level barriers`);
-    barrier.push(await strand(t, plan, planMs, localRunners, true, false));
+    barrier.push(await strand(t, repPlan, planMs, localRunners, true, false));
   }
   const lm = median(local.map((l) => l.ms));
   const rm = median(ready.map((r) => r.firstMs));
@@ -333,7 +365,7 @@ if (noHosts === undefined) {
   progress(`${t.name} on ${HOSTS} hosts: go build -p 2 (this machine)`);
   const local = await goLocal(t, join(scratch, "go.bin"));
   progress(`${t.name} on ${HOSTS} hosts: strand, as ready (then cached)`);
-  const r = await strand(t, plan, planMs, () => hostRunners(HOSTS), false, true);
+  const r = await strand(t, await planGoBuild(planRequest(t), { cache: planCache }), planMs, () => hostRunners(HOSTS), false, true);
   const identical = await bothAsGo(t, `${t.name} on ${HOSTS} hosts`);
   progress(`${t.name} on ${HOSTS} hosts: strand, level barriers`);
   const b = await strand(t, plan, planMs, () => hostRunners(HOSTS), true, false);
@@ -371,7 +403,7 @@ console.log(footer([
   `${ONLY_HOSTS === undefined ? `Medians of ${REPS} rep${REPS === 1 ? "" : "s"} (range in brackets)` : "1 rep"}; each Strand build on new runners with empty file and action caches; Strand's time includes planning (go build -n) and fetching the binary. Hosts: 1 rep, a runner per network namespace (its own file cache: archives move between hosts), the driver in the root namespace.`,
   "barriers / as ready: measured wall times, and in brackets the two schedules computed from the same measured action durations (each action's time on its runner, from the first as-ready rep) on the same 2 threads: the load moves the first, not the second.",
   "Rebuild, new driver process: another process connects to the runners that built it and builds again (plan cache, the runners' action caches, the driver's file hashes); its build time, and the connecting apart. Neither rebuild may run an action or send a source (a note below says so if one did).",
-  "CPU: process.cpuUsage of the driver during the build; /proc/<pid>/stat of each runner process, its own (utime+stime, all threads) and its waited-for children's (cutime+cstime: the compilers); go's row: go build and its compilers. Strand's CPU per action is what Strand itself costs, which the compilers compete with on 2 cores.",
+  "CPU: process.cpuUsage of the driver during the build; /proc/<pid>/stat of each runner process and of its spawn helpers (its live children), their own (utime+stime, all threads) and their waited-for children's (cutime+cstime: the compilers); go's row: go build and its compilers. Strand's CPU per action is what Strand itself costs, which the compilers compete with on 2 cores.",
   "DistGo rows: the build folder rsynced to every worker after each topological level (each worker gets what the others made; module sources to every worker; workers have GOROOT), from the same plan and output sizes.",
   ...notes,
 ]));

@@ -35,7 +35,8 @@ export type StrandErrorCode =
   | "ERR_STRAND_ACTOR_EXISTS"
   | "ERR_STRAND_COMMAND"
   | "ERR_STRAND_TOOLCHAIN"
-  | "ERR_STRAND_SANDBOX";
+  | "ERR_STRAND_SANDBOX"
+  | "ERR_STRAND_SPAWN_HELPER";
 
 /** Extra fields a Strand error carries across the wire besides message/stack/cause. */
 export type ErrorFields = Record<string, string | number | boolean | undefined>;
@@ -677,6 +678,28 @@ export class CommandError extends StrandError {
   }
   override fields(): ErrorFields {
     return { argv: JSON.stringify(this.argv), exitCode: this.exitCode, stderr: this.stderr, action: this.action };
+  }
+}
+
+/**
+ * The process that starts a runner thread's commands (runner/exec/spawn-helper.ts) died while
+ * one of them ran (or could not take it): the command's fate is unknown, so it is neither a
+ * success nor the command's own failure. `action`: the action or command it was running.
+ */
+export class SpawnHelperError extends StrandError {
+  static readonly code = "ERR_STRAND_SPAWN_HELPER";
+  static {
+    register(SpawnHelperError, (f) => new SpawnHelperError(f.string("action"), f.string("reason")));
+  }
+  readonly action: string;
+  readonly reason: string;
+  constructor(action: string, reason: string) {
+    super(SpawnHelperError.code, `${action}: the runner's spawn helper failed while running it (${reason})`);
+    this.action = action;
+    this.reason = reason;
+  }
+  override fields(): ErrorFields {
+    return { action: this.action, reason: this.reason };
   }
 }
 

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -112,6 +113,40 @@ describe("planning go build", () => {
       const grown = await planGoBuild(request, { cache });
       expect(grown.fromCache).toBe(false);
       expect(Object.keys(grown.graph.actions.find((a) => a.id === "compile example.com/multi/calc")!.inputs)).toContain("mod/example.com/multi/calc/more.go");
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
+  it("plans again when the git state go stamps into the binary changed (vcs.modified, vcs.revision), as go build would stamp it", { timeout: 240_000 }, async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "strand-go-plans-"));
+    const own = copyGoFixture("multi");
+    const git = (...args: string[]): string => execFileSync("git", ["-C", own, "-c", "user.name=t", "-c", "user.email=t@t", ...args], { encoding: "utf8" });
+    try {
+      git("init", "-q");
+      git("add", "-A");
+      git("commit", "-qm", "one");
+      const cache = new PlanCache(cacheDir);
+      const request = { dir: own, packages: ["."], output: "multi" };
+      // What the link is told of the build (its importcfg's modinfo).
+      const script = (p: GoPlan): string => Object.values(p.graph.actions.find((a) => a.id.startsWith("link"))!.inputs)
+        .map((i) => ("bytes" in i ? Buffer.from(i.bytes, "base64").toString("utf8") : "")).join("\n");
+      const clean = await planGoBuild(request, { cache });
+      expect(clean.fromCache).toBe(false);
+      expect(script(clean)).toContain("vcs.modified=false");
+      expect((await planGoBuild(request, { cache })).fromCache).toBe(true);
+      // A file the build never reads makes the tree modified, for go: the kept plan would stamp the binary wrongly.
+      writeFileSync(join(own, "NOTES"), "not source\n");
+      const dirty = await planGoBuild(request, { cache });
+      expect(dirty.fromCache).toBe(false);
+      expect(script(dirty)).toContain("vcs.modified=true");
+      expect((await planGoBuild(request, { cache })).fromCache).toBe(true);
+      git("add", "-A");
+      git("commit", "-qm", "two");
+      const committed = await planGoBuild(request, { cache });
+      expect(committed.fromCache).toBe(false);
+      expect(script(committed)).toContain(`vcs.revision=${git("rev-parse", "HEAD").trim()}`);
     } finally {
       rmSync(cacheDir, { recursive: true, force: true });
       rmSync(own, { recursive: true, force: true });

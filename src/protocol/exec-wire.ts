@@ -62,6 +62,11 @@ export interface ExecInput {
   executable: boolean;
   /** Runners (host:port) holding it, nearest first: the runner fetches it from the first that answers. Empty: only the driver has it. */
   holders: string[];
+  /**
+   * The file itself, sent with the action: a small file only the driver has (an importcfg, a
+   * source) that this runner is not known to hold. Saves the round trip of `missing`.
+   */
+  bytes?: Uint8Array;
 }
 
 /** The argument of the built-in exec call. */

@@ -108,6 +108,15 @@ export interface ExecHooks {
   fresh?: boolean;
 }
 
+/**
+ * Files only the driver has go with the action itself when this small (each, and all of one
+ * action's together); bigger ones the runner asks for (`missing`) and the driver puts. Every
+ * Go action reads a small importcfg only the driver has, so without this each action was two
+ * exec calls and a put: measured (net/http, 222 actions) ... (see docs/decisions.md).
+ */
+const INLINE_MAX = 64 * 1024;
+const INLINE_TOTAL = 1024 * 1024;
+
 /** Sends of a command after its runner was lost (as a call's `retries`). */
 const RETRIES = 3;
 
@@ -351,16 +360,18 @@ export class Execs {
       const queueMs = performance.now() - q0;
       try {
         const inputsOf = (): ExecInput[] => inputs.map(([p, f]): ExecInput => ({ path: p, hash: f.hash, executable: f.executable, holders: this.files.holders(f, (a) => a !== runner.address && this.live(a)) }));
-        const task: ExecTask = { key, argv: spec.argv, env: spec.env ?? {}, cwd, outputs, timeout: spec.timeout ?? 0, label: hooks.label, inputs: inputsOf() };
+        const u0 = performance.now();
+        const first = inputsOf();
+        let uploaded = await this.inline(runner, inputs, first);
+        let uploadMs = performance.now() - u0;
+        const task: ExecTask = { key, argv: spec.argv, env: spec.env ?? {}, cwd, outputs, timeout: spec.timeout ?? 0, label: hooks.label, inputs: first };
         hooks.onSent?.(runner.address);
         let answer = await this.host.call(runner, task);
-        let uploadMs = 0;
-        let uploaded = 0;
         if (answer.missing !== undefined) {
           // The runner lacks files only this driver has (and had no cached result): send them, ask again.
-          const u0 = performance.now();
-          uploaded = await this.upload(runner, inputs, new Set(answer.missing));
-          uploadMs = performance.now() - u0;
+          const p0 = performance.now();
+          uploaded += await this.upload(runner, inputs, new Set(answer.missing));
+          uploadMs += performance.now() - p0;
           answer = await this.host.call(runner, { ...task, inputs: inputsOf() });
           if (answer.missing !== undefined) throw new ObjectLostError(answer.missing[0]!, `runner ${runner.address} still lacks it after it was sent`);
         }
@@ -386,6 +397,25 @@ export class Execs {
   /** After a failed fetch: whether every input can still be had (a live holder, or the driver's own copy). */
   private recoverable(inputs: [string, FileRef][]): boolean {
     return inputs.every(([, f]) => this.files.hasLocal(f) || this.files.holders(f, this.live).length > 0);
+  }
+
+  /**
+   * Puts the bytes of small inputs only the driver has, and `runner` is not known to hold,
+   * into the task's inputs (`task`, in the order of `inputs`); the bytes so sent.
+   */
+  private async inline(runner: ExecRunner, inputs: [string, FileRef][], task: ExecInput[]): Promise<number> {
+    let total = 0;
+    const reads: Promise<void>[] = [];
+    inputs.forEach(([, f], i) => {
+      if (f.size > INLINE_MAX || total + f.size > INLINE_TOTAL || task[i]!.holders.length > 0) return;
+      if (this.files.holders(f, (a) => a === runner.address).length > 0 || !this.files.hasLocal(f)) return;
+      total += f.size;
+      reads.push(this.files.localBytes(f).then((b) => {
+        if (b !== undefined) task[i]!.bytes = b;
+      }));
+    });
+    await Promise.all(reads);
+    return task.reduce((s, t) => s + (t.bytes?.byteLength ?? 0), 0);
   }
 
   /** Sends `runner` the inputs it asked for (`wanted`, file ids), which only the driver has; the bytes sent. */

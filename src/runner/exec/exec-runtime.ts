@@ -1,13 +1,15 @@
 import { statSync } from "node:fs";
 import path from "node:path";
+import { threadId } from "node:worker_threads";
 import { CommandError } from "../../errors.ts";
 import { fileObjectId, type ExecAnswer, type ExecOutput, type ExecTask } from "../../protocol/exec-wire.ts";
 import { ActionCache, type ActionEntry } from "./action-cache.ts";
 import { fetchFiles } from "./file-fetches.ts";
 import { FileCache } from "./file-cache.ts";
 import { runCommand } from "./run-command.ts";
+import { helperPerl, SpawnHelpers } from "./spawn-helper.ts";
 import { checkLayout, sandboxPath } from "../../protocol/sandbox-paths.ts";
-import { Sandbox } from "./sandbox.ts";
+import { Sandboxes } from "./sandbox.ts";
 
 // How the built-in exec call reaches this runner's file cache and sandboxes. The driver ships
 // a generated entry module like any user module (driver/builds/exec-entry.ts); its one export
@@ -28,11 +30,19 @@ export const execDir = (cacheDir: string): string => path.join(cacheDir, "exec")
 
 const since = (t0: number): number => Math.round((performance.now() - t0) * 10) / 10;
 
-async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandboxes: string, threadsChannel: string | undefined): Promise<ExecAnswer> {
+interface ExecState {
+  files: FileCache;
+  actions: ActionCache;
+  sandboxes: Sandboxes;
+  /** Where perl is found: the thread's spawn helpers (else the runner spawns commands itself). */
+  helpers: SpawnHelpers | undefined;
+}
+
+async function run(task: ExecTask, { files, actions, sandboxes, helpers }: ExecState, threadsChannel: string | undefined): Promise<ExecAnswer> {
   const label = task.label ?? task.argv[0] ?? "exec";
   if (!Array.isArray(task.argv) || task.argv.length === 0 || !task.argv.every((a) => typeof a === "string")) throw new TypeError(`${label}: argv must be a non-empty list of strings`);
   // Every path is checked before anything is read or made.
-  const inputs = task.inputs.map((i) => ({ ...i, path: sandboxPath(i.path) }));
+  const inputs = task.inputs.map((i) => ({ path: sandboxPath(i.path), hash: i.hash, executable: i.executable, holders: i.holders }));
   const outputs = task.outputs.map((o) => sandboxPath(o));
   const cwd = sandboxPath(task.cwd === "" ? "." : task.cwd, true);
   checkLayout(inputs.map((i) => i.path), outputs);
@@ -42,7 +52,12 @@ async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandb
     return { outputs: hit.outputs, stdout: hit.stdout, stderr: hit.stderr, cached: true, phases: { fetchMs: 0, setupMs: 0, runMs: 0, storeMs: 0 }, bytesFetched: 0 };
   }
 
-  // Files only the driver has: it sends those this runner lacks, then asks again.
+  // Small files only the driver has come with the action; bigger ones it sends those this runner lacks, then asks again.
+  for (const i of task.inputs) {
+    if (i.bytes === undefined) continue;
+    if (!(i.bytes instanceof Uint8Array)) throw new TypeError(`${label}: the bytes of input ${i.path} are not bytes`);
+    files.writeSync(i.hash, i.executable, i.bytes);
+  }
   const missing = inputs.filter((i) => i.holders.length === 0 && !files.has(i.hash, i.executable)).map((i) => fileObjectId(i.hash, i.executable));
   if (missing.length > 0) {
     return { outputs: [], stdout: "", stderr: "", cached: false, phases: { fetchMs: 0, setupMs: 0, runMs: 0, storeMs: 0 }, bytesFetched: 0, missing: [...new Set(missing)] };
@@ -53,16 +68,15 @@ async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandb
   const fetchMs = since(t0);
 
   t0 = performance.now();
-  const box = Sandbox.create(sandboxes);
+  const box = sandboxes.take([...inputs.map((i) => i.path), ...outputs], cwd);
   try {
-    for (const i of inputs) files.linkTo(i.hash, i.executable, box.prepare(i.path));
-    for (const o of outputs) box.prepare(o);
-    const dir = cwd === "." ? box.root : path.dirname(box.prepare(path.posix.join(cwd, ".keep")));
+    for (const i of inputs) files.linkTo(i.hash, i.executable, box.file(i.path));
+    const dir = cwd === "." ? box.root : box.file(cwd);
     const setupMs = since(t0);
 
     t0 = performance.now();
     const env = { PATH: process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", ...task.env };
-    const done = await runCommand(task.argv, dir, env, task.timeout, label);
+    const done = helpers !== undefined ? await helpers.run(task.argv, dir, env, task.timeout, label) : await runCommand(task.argv, dir, env, task.timeout, label);
     const runMs = since(t0);
     if (done.exitCode !== 0) throw new CommandError(task.argv, done.exitCode, done.stderr, task.label);
 
@@ -77,25 +91,25 @@ async function run(task: ExecTask, files: FileCache, actions: ActionCache, sandb
     actions.store(task.key, { outputs: made, stdout: done.stdout, stderr: done.stderr });
     return { outputs: made, stdout: done.stdout, stderr: done.stderr, cached: false, phases: { fetchMs, setupMs, runMs, storeMs: since(t0) }, bytesFetched };
   } finally {
-    box.remove();
+    sandboxes.give(box);
   }
 }
 
 /** On a worker thread: `cacheDir` is the runner's cache directory, `threadsChannel` its channel of threads. */
 export function provideExecRuntime(cacheDir: string, threadsChannel: string | undefined): void {
-  let state: { files: FileCache; actions: ActionCache; sandboxes: string } | undefined;
-  const open = (): { files: FileCache; actions: ActionCache; sandboxes: string } => {
+  let state: ExecState | undefined;
+  const open = (): ExecState => {
     if (state === undefined) {
       const dir = execDir(cacheDir);
       const files = new FileCache(dir);
-      state = { files, actions: new ActionCache(dir, files), sandboxes: path.join(dir, "sandboxes") };
+      const perl = process.env["STRAND_SPAWN_HELPER"] === "off" ? null : helperPerl();
+      state = { files, actions: new ActionCache(dir, files), sandboxes: new Sandboxes(path.join(dir, "sandboxes"), threadId), helpers: perl === null ? undefined : new SpawnHelpers(perl) };
     }
     return state;
   };
   const runtime: ExecRuntime = {
     run: (task) => {
-      const s = open();
-      return run(task, s.files, s.actions, s.sandboxes, threadsChannel);
+      return run(task, open(), threadsChannel);
     },
     lookup: async (keys) => {
       if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) throw new TypeError("lookup: keys must be a list of strings");

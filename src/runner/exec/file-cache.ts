@@ -56,6 +56,18 @@ export class FileCache {
     await this.place(tmp, dest);
   }
 
+  /** write(), synchronously: on the worker thread, for a file that came with its action (as adopt). */
+  writeSync(hash: string, executable: boolean, bytes: Uint8Array): void {
+    const actual = sha256(bytes);
+    if (actual !== hash) throw new ObjectLostError(fileObjectId(hash, executable), `the bytes received hash to ${actual.slice(0, 12)}`);
+    const dest = this.pathOf(hash, executable);
+    if (existsSync(dest)) return;
+    const tmp = tmpName(this.tmp);
+    writeFileSync(tmp, bytes, { mode: executable ? 0o555 : 0o444 });
+    this.dirOf(dest);
+    renameSync(tmp, dest);
+  }
+
   /**
    * Takes a file a command made (in a sandbox on the same file system) into the cache: hashed,
    * made read-only and renamed, not copied. Its hash and size. Synchronous, as the sandbox is

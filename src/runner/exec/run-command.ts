@@ -1,43 +1,14 @@
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { CommandError, TimeoutError } from "../../errors.ts";
+import { Collected, type CommandRun } from "./command-output.ts";
+
+export type { CommandRun };
 
 // Runs one command in its sandbox: a child process of the runner (the worker thread only
 // waits on it), in a process group of its own so a timeout kills everything it started.
-
-/** What a command may print before the rest is cut (stdout and stderr each): the head is kept, and the tail of stderr. */
-const OUTPUT_MAX = 4 * 1024 * 1024;
-
-export interface CommandRun {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Bytes kept of a stream: the head up to OUTPUT_MAX, and (for stderr) the last 8 KiB, where errors are. */
-class Collected {
-  private readonly head: Buffer[] = [];
-  private headBytes = 0;
-  private tail = Buffer.alloc(0);
-  private cut = 0;
-
-  add(chunk: Buffer): void {
-    if (this.headBytes < OUTPUT_MAX) {
-      const take = chunk.subarray(0, OUTPUT_MAX - this.headBytes);
-      this.head.push(take);
-      this.headBytes += take.length;
-      if (take.length === chunk.length) return;
-      chunk = chunk.subarray(take.length);
-    }
-    this.cut += chunk.length;
-    this.tail = Buffer.concat([this.tail, chunk]).subarray(-8192);
-  }
-
-  text(): string {
-    const head = Buffer.concat(this.head).toString("utf8");
-    return this.cut === 0 ? head : `${head}\n[... ${this.cut} bytes cut ...]\n${this.tail.toString("utf8")}`;
-  }
-}
+// Where perl is found, commands go through a spawn helper instead (spawn-helper.ts): this is
+// the fallback, which forks the whole runner process for each command.
 
 export function runCommand(argv: string[], cwd: string, env: Record<string, string>, timeoutMs: number, label: string): Promise<CommandRun> {
   return new Promise((resolve, reject) => {

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
@@ -11,7 +12,13 @@ export type PlanKey = object;
 // is kept with what it was made from: the request, the toolchain, and the size, modification
 // time and inode of every file it reads plus the names in every folder those files are in (a
 // new .go or .s file changes the plan) and the module files (go.mod, go.sum, go.work).
-// Anything different, or missing, and Go plans again.
+// Anything different, or missing, and Go plans again. A main package in a git repository gets
+// the repository's state stamped into its binary (go's -buildvcs: vcs.revision, vcs.time,
+// vcs.modified, in the link's modinfo): a script that says so is reused only while `git`
+// still says the same (HEAD, and whether `git status --porcelain` is empty, as go reads it).
+// Without that check a plan made from a clean tree was reused once the tree was edited, and
+// the binary said vcs.modified=false where go build's said true: the bench's "binary = go's:
+// NO" of two full runs (the tree changed while they ran; one quick run reproduced it).
 
 interface Stamp {
   files: Array<[string, number, number, number]>;
@@ -38,7 +45,7 @@ export class PlanCache {
   }
 
   /** The script of `request` kept from an earlier build, if nothing it was made from changed. */
-  lookup(request: PlanKey, env: GoEnv): string | undefined {
+  lookup(request: PlanKey, env: GoEnv, dir?: string): string | undefined {
     let entry: Entry;
     try {
       entry = JSON.parse(readFileSync(this.fileOf(request, env), "utf8")) as Entry;
@@ -47,6 +54,11 @@ export class PlanCache {
     }
     const now = stampOf(entry.stamp.files.map(([f]) => f), entry.stamp.dirs.map(([d, ext]) => [d, ext]));
     if (now === undefined || JSON.stringify(now) !== JSON.stringify(entry.stamp)) return undefined;
+    const stamped = stampedVcs(entry.script);
+    if (stamped !== undefined) {
+      const state = dir === undefined ? undefined : gitState(dir);
+      if (state === undefined || state.revision !== stamped.revision || state.modified !== stamped.modified) return undefined;
+    }
     return entry.script;
   }
 
@@ -98,4 +110,21 @@ function stampOf(files: string[], dirs: Array<[string, string[]]>): Stamp | unde
     }
   }
   return out;
+}
+
+/** The repository state a script stamps into its binary (go's -buildvcs), if it stamps one. */
+export function stampedVcs(script: string): { revision: string; modified: boolean } | undefined {
+  const revision = /vcs\.revision=([0-9a-f]+)/.exec(script)?.[1];
+  const modified = /vcs\.modified=(true|false)/.exec(script)?.[1];
+  return revision === undefined || modified === undefined ? undefined : { revision, modified: modified === "true" };
+}
+
+/** HEAD and whether the working tree differs from it, as go build reads them for -buildvcs; undefined if git cannot say. */
+export function gitState(dir: string): { revision: string; modified: boolean } | undefined {
+  const git = (args: string[]): string => execFileSync("git", ["-C", dir, "-c", "log.showsignature=false", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  try {
+    return { revision: git(["rev-parse", "HEAD"]).trim(), modified: git(["status", "--porcelain"]).trim() !== "" };
+  } catch {
+    return undefined;
+  }
 }

@@ -53,7 +53,7 @@ export async function planGoBuild(request: GoBuildRequest, options: { cache?: Pl
   const go = request.go ?? "go";
   const env = await goEnv(dir, go);
   const key = { ...request, dir };
-  const kept = options.cache?.lookup(key, env);
+  const kept = options.cache?.lookup(key, env, dir);
   if (kept !== undefined) return { ...planFromScript(kept, env, dir), fromCache: true };
   // A build cache of the planner's own, not the user's (go build -n still writes file hashes
   // there). -a makes -n print every command whatever that cache holds (checked: the script of a
