@@ -10,6 +10,15 @@
 type WaitAsyncResult = { async: false; value: "not-equal" | "timed-out" } | { async: true; value: Promise<"ok" | "timed-out"> };
 export const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, index: number, value: number) => WaitAsyncResult }).waitAsync;
 
+/**
+ * Bytes copied between publications of a counter. A copy published only at its end would
+ * leave the other side idle meanwhile: the writer filled the whole ring, then the reader
+ * emptied it, then the writer filled it again, never both at once. In pieces the reader
+ * copies out the first while the writer copies in the next, and a piece stays in cache
+ * between the two copies.
+ */
+const PIECE = 256 * 1024;
+
 /** Header: each direction's write and read counters, 64 bytes apart (no false sharing). */
 const HEADER_BYTES = 256;
 const W = (dir: number): number => dir * 32;
@@ -56,36 +65,48 @@ export class Ring {
     return (Atomics.load(this.counters, this.wIndex) - Atomics.load(this.counters, this.rIndex)) >>> 0;
   }
 
-  /** Writer: copies as much of `src` as fits; returns how many bytes it took. */
+  /**
+   * Writer: copies as much of `src` as fits, in pieces (see PIECE), looking for space freed
+   * meanwhile after each; returns how many bytes it took.
+   */
   write(src: Uint8Array): number {
-    const w = Atomics.load(this.counters, this.wIndex) >>> 0;
-    this.seenConsumed = Atomics.load(this.counters, this.rIndex);
-    const free = this.cap - ((w - (this.seenConsumed >>> 0)) >>> 0);
-    const n = Math.min(free, src.byteLength);
-    if (n === 0) return 0;
-    const at = w & (this.cap - 1);
-    const first = Math.min(n, this.cap - at);
-    this.data.set(first === src.byteLength ? src : src.subarray(0, first), at);
-    if (n > first) this.data.set(src.subarray(first, n), 0);
-    Atomics.store(this.counters, this.wIndex, (w + n) | 0);
-    Atomics.notify(this.counters, this.wIndex);
-    return n;
+    let w = Atomics.load(this.counters, this.wIndex) >>> 0;
+    let done = 0;
+    while (done < src.byteLength) {
+      this.seenConsumed = Atomics.load(this.counters, this.rIndex);
+      const free = this.cap - ((w - (this.seenConsumed >>> 0)) >>> 0);
+      if (free === 0) break;
+      const at = w & (this.cap - 1);
+      const k = Math.min(src.byteLength - done, PIECE, free, this.cap - at);
+      this.data.set(k === src.byteLength ? src : src.subarray(done, done + k), at);
+      done += k;
+      w = (w + k) >>> 0;
+      Atomics.store(this.counters, this.wIndex, w | 0);
+      Atomics.notify(this.counters, this.wIndex);
+    }
+    return done;
   }
 
-  /** Reader: copies up to `dst.byteLength` bytes into `dst` (consuming them unless `peek`); returns how many. */
+  /**
+   * Reader: copies up to `dst.byteLength` bytes into `dst`, in pieces, taking bytes written
+   * meanwhile too (consuming them unless `peek`); returns how many.
+   */
   read(dst: Uint8Array, peek = false): number {
-    const r = Atomics.load(this.counters, this.rIndex) >>> 0;
-    const avail = ((Atomics.load(this.counters, this.wIndex) >>> 0) - r) >>> 0;
-    const n = Math.min(avail, dst.byteLength);
-    if (n === 0) return 0;
-    const at = r & (this.cap - 1);
-    const first = Math.min(n, this.cap - at);
-    dst.set(this.data.subarray(at, at + first), 0);
-    if (n > first) dst.set(this.data.subarray(0, n - first), first);
-    if (!peek) {
-      Atomics.store(this.counters, this.rIndex, (r + n) | 0);
-      Atomics.notify(this.counters, this.rIndex);
+    let r = Atomics.load(this.counters, this.rIndex) >>> 0;
+    let done = 0;
+    while (done < dst.byteLength) {
+      const avail = ((Atomics.load(this.counters, this.wIndex) >>> 0) - r) >>> 0;
+      if (avail === 0) break;
+      const at = r & (this.cap - 1);
+      const k = Math.min(dst.byteLength - done, PIECE, avail, this.cap - at);
+      dst.set(this.data.subarray(at, at + k), done);
+      done += k;
+      r = (r + k) >>> 0;
+      if (!peek) {
+        Atomics.store(this.counters, this.rIndex, r | 0);
+        Atomics.notify(this.counters, this.rIndex);
+      }
     }
-    return n;
+    return done;
   }
 }
