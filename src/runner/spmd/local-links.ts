@@ -64,9 +64,22 @@ function receiveMemory(size: number): Uint8Array {
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 
+/** Contexts as UTF-8, by context: a job has a few (two per communicator), each used for every message. */
+const contextBytes = new Map<string, Uint8Array>();
+const CONTEXTS_KEPT = 1024;
+
+function utf8Of(context: string): Uint8Array {
+  let b = contextBytes.get(context);
+  if (b === undefined) {
+    if (contextBytes.size >= CONTEXTS_KEPT) contextBytes.clear();
+    contextBytes.set(context, (b = utf8.encode(context)));
+  }
+  return b;
+}
+
 /** A record's header: u32 headLen | u32 segments | f64 tag | u32 contextLen | u32 0 | u32 length × segments | context. */
 function recordHead(context: string, tag: number, segments: readonly Uint8Array[]): Uint8Array {
-  const ctx = utf8.encode(context);
+  const ctx = utf8Of(context);
   const len = 24 + 4 * segments.length + ctx.byteLength;
   const head = new Uint8Array(len);
   const v = new DataView(head.buffer);
@@ -74,27 +87,50 @@ function recordHead(context: string, tag: number, segments: readonly Uint8Array[
   v.setUint32(4, segments.length, true);
   v.setFloat64(8, tag, true);
   v.setUint32(16, ctx.byteLength, true);
-  segments.forEach((s, i) => v.setUint32(24 + 4 * i, s.byteLength, true));
+  for (let i = 0; i < segments.length; i++) v.setUint32(24 + 4 * i, segments[i]!.byteLength, true);
   head.set(ctx, 24 + 4 * segments.length);
   return head;
 }
 
-/** A message on its way into a ring: its parts, how far along, and its sender's promise. */
-export interface Pending {
-  parts: Uint8Array[];
-  part: number;
-  offset: number;
-  done: boolean;
+/**
+ * A message on its way into a ring: its parts, how far along, and its sender's promise,
+ * made only when asked for (most small messages are in the ring before send returns, and
+ * a promise per message was measurable in the 8 B round trip).
+ */
+export class Pending {
+  part = 0;
+  offset = 0;
+  done = false;
+  private failure: Error | undefined;
+  private settle: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  private made: Promise<void> | undefined;
+
   /**
-   * Nothing was queued to its destination before it: worth driving until it is in. Behind
-   * others it is not (isend after isend to a busy peer would each wait out IDLE_MS: 2,000
-   * isends in a row took 1.5 s that way).
+   * `first`: nothing was queued to its destination before it: worth driving until it is in.
+   * Behind others it is not (isend after isend to a busy peer would each wait out IDLE_MS:
+   * 2,000 isends in a row took 1.5 s that way).
    */
-  first: boolean;
+  constructor(public parts: Uint8Array[], readonly total: number, readonly first: boolean) {}
+
   /** Settles once every byte is in the ring (or the job ended first). */
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (e: Error) => void;
+  get promise(): Promise<void> {
+    return (this.made ??= new Promise<void>((resolve, reject) => {
+      if (this.done) resolve();
+      else if (this.failure !== undefined) reject(this.failure);
+      else this.settle = { resolve, reject };
+    }));
+  }
+
+  finish(): void {
+    this.done = true;
+    this.parts = [];
+    this.settle?.resolve();
+  }
+
+  fail(err: Error): void {
+    this.failure = err;
+    this.settle?.reject(err);
+  }
 }
 
 interface Outbound {
@@ -130,8 +166,10 @@ export class LocalLinks {
   private readonly control: BroadcastChannel;
   private readonly outbound = new Map<number, Outbound>();
   private readonly inbound = new Map<number, Inbound>();
-  private readonly lengthBytes = new Uint8Array(4);
-  private readonly lengthView = new DataView(this.lengthBytes.buffer);
+  /** Where a record's header is read (grown as needed): its fields are parsed out, the header itself is not kept. */
+  private head = new Uint8Array(256);
+  private headView = new DataView(this.head.buffer);
+  private lastContext: { bytes: Uint8Array; context: string } | undefined;
   private closed = false;
   /** This rank has a CPU of its own (bound): waiting may busy-poll. */
   private poll = false;
@@ -194,25 +232,11 @@ export class LocalLinks {
     const head = recordHead(context, tag, segments);
     let total = head.byteLength;
     for (const s of segments) total += s.byteLength;
-    let parts: Uint8Array[];
-    if (total <= GATHER_MAX) {
-      const one = new Uint8Array(total);
-      one.set(head, 0);
-      let at = head.byteLength;
-      for (const s of segments) {
-        one.set(s, at);
-        at += s.byteLength;
-      }
-      parts = [one];
-    } else parts = [head, ...segments];
-    let resolve!: () => void;
-    let reject!: (e: Error) => void;
-    const promise = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
+    const parts = [head, ...segments];
     const o = this.out(dest);
-    const p: Pending = { parts, part: 0, offset: 0, done: false, first: o.queue.length === 0, promise, resolve, reject };
+    // The common case, a small message to a ring with room: in at once, nothing queued.
+    if (o.queue.length === 0 && total <= GATHER_MAX && o.ring?.writeAll(parts, total) === true) return undefined;
+    const p = new Pending(parts, total, o.queue.length === 0);
     o.queue.push(p);
     if (o.queue.length === 1) this.push(o, dest);
     return p.done ? undefined : p;
@@ -258,6 +282,10 @@ export class LocalLinks {
     let moved = false;
     while (o.queue.length > 0) {
       const p = o.queue[0]!;
+      if (p.part === 0 && p.offset === 0 && p.total <= GATHER_MAX && ring.writeAll(p.parts, p.total)) {
+        moved = true;
+        p.part = p.parts.length;
+      }
       while (p.part < p.parts.length) {
         const part = p.parts[p.part]!;
         if (p.offset < part.byteLength) {
@@ -273,9 +301,7 @@ export class LocalLinks {
         p.offset = 0;
       }
       o.queue.shift();
-      p.done = true;
-      p.parts = [];
-      p.resolve();
+      p.finish();
     }
     return moved;
   }
@@ -286,14 +312,15 @@ export class LocalLinks {
     for (;;) {
       let m = inb.current;
       if (m === undefined) {
-        if (ring.used() < 4) return moved;
-        ring.read(this.lengthBytes, true);
-        const headLen = this.lengthView.getUint32(0, true);
-        if (ring.used() < headLen) return moved;
-        const head = new Uint8Array(headLen);
-        ring.read(head);
+        const headLen = ring.peekU32();
+        if (headLen === undefined || ring.used() < headLen) return moved;
+        if (headLen > this.head.byteLength) {
+          this.head = new Uint8Array(pad8(headLen) * 2);
+          this.headView = new DataView(this.head.buffer);
+        }
+        ring.read(this.head.subarray(0, headLen));
         moved = true;
-        m = inb.current = this.incoming(head);
+        m = inb.current = this.incoming();
       }
       while (m.segment < m.segments.length) {
         const s = m.segments[m.segment]!;
@@ -312,25 +339,42 @@ export class LocalLinks {
     }
   }
 
-  /** A record's header read: the value's memory, one buffer with every segment 8-aligned (typed arrays view it in place). */
-  private incoming(head: Uint8Array): Incoming {
-    const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  /** A record's header read (into `head`): the value's memory, one buffer with every segment 8-aligned (typed arrays view it in place). */
+  private incoming(): Incoming {
+    const v = this.headView;
     const n = v.getUint32(4, true);
     const tag = v.getFloat64(8, true);
     const ctxLen = v.getUint32(16, true);
-    const lengths = Array.from({ length: n }, (_, i) => v.getUint32(24 + 4 * i, true));
-    const context = fromUtf8.decode(head.subarray(24 + 4 * n, 24 + 4 * n + ctxLen));
     let size = 0;
-    for (const l of lengths) size += pad8(l);
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const l = v.getUint32(24 + 4 * i, true);
+      size += pad8(l);
+      bytes += l;
+    }
+    const context = this.contextOf(this.head.subarray(24 + 4 * n, 24 + 4 * n + ctxLen));
     const memory = receiveMemory(size);
-    let at = 0;
-    const segments = lengths.map((l) => {
-      const s = memory.subarray(at, at + l);
-      memory.fill(0, at + l, at + pad8(l)); // the padding: every byte the user can see is written
+    const segments: Uint8Array[] = [];
+    for (let i = 0, at = 0; i < n; i++) {
+      const l = v.getUint32(24 + 4 * i, true);
+      segments.push(memory.subarray(at, at + l));
+      if (l !== pad8(l)) memory.fill(0, at + l, at + pad8(l)); // the padding: every byte the user can see is written
       at += pad8(l);
-      return s;
-    });
-    return { context, tag, segments, bytes: lengths.reduce((a, b) => a + b, 0), segment: 0, offset: 0 };
+    }
+    return { context, tag, segments, bytes, segment: 0, offset: 0 };
+  }
+
+  /** The context a record names: the previous one's string again when the bytes are the same (nearly always). */
+  private contextOf(b: Uint8Array): string {
+    const last = this.lastContext;
+    if (last !== undefined && last.bytes.byteLength === b.byteLength) {
+      let same = true;
+      for (let i = 0; i < b.byteLength && same; i++) same = last.bytes[i] === b[i];
+      if (same) return last.context;
+    }
+    const context = fromUtf8.decode(b);
+    this.lastContext = { bytes: b.slice(), context };
+    return context;
   }
 
   /** Wakes this thread's event loop when bytes arrive while no one drives the rings. */
@@ -369,7 +413,7 @@ export class LocalLinks {
     for (const inb of this.inbound.values()) Atomics.notify(inb.ring.counters, inb.ring.wIndex);
     for (const o of this.outbound.values()) {
       if (o.ring !== undefined) Atomics.notify(o.ring.counters, o.ring.rIndex);
-      for (const p of o.queue.splice(0)) p.reject(err);
+      for (const p of o.queue.splice(0)) p.fail(err);
     }
   }
 }

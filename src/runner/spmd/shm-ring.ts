@@ -65,6 +65,15 @@ export class Ring {
     return (Atomics.load(this.counters, this.wIndex) - Atomics.load(this.counters, this.rIndex)) >>> 0;
   }
 
+  /** The little-endian u32 at the read position (a record's length), without consuming it; undefined if fewer than 4 bytes are there. */
+  peekU32(): number | undefined {
+    const r = Atomics.load(this.counters, this.rIndex) >>> 0;
+    if ((((Atomics.load(this.counters, this.wIndex) >>> 0) - r) >>> 0) < 4) return undefined;
+    const d = this.data;
+    const m = this.cap - 1;
+    return (d[r & m]! | (d[(r + 1) & m]! << 8) | (d[(r + 2) & m]! << 16) | (d[(r + 3) & m]! << 24)) >>> 0;
+  }
+
   /**
    * Writer: copies as much of `src` as fits, in pieces (see PIECE), looking for space freed
    * meanwhile after each; returns how many bytes it took.
@@ -85,6 +94,27 @@ export class Ring {
       Atomics.notify(this.counters, this.wIndex);
     }
     return done;
+  }
+
+  /**
+   * Writer: copies every part in, one after the other, and publishes them once, if all
+   * `total` bytes fit now; else takes nothing and returns false. A small message crosses
+   * with one publication and no gathering copy.
+   */
+  writeAll(parts: readonly Uint8Array[], total: number): boolean {
+    const w = Atomics.load(this.counters, this.wIndex) >>> 0;
+    this.seenConsumed = Atomics.load(this.counters, this.rIndex);
+    if (this.cap - ((w - (this.seenConsumed >>> 0)) >>> 0) < total) return false;
+    let at = w & (this.cap - 1);
+    for (const part of parts) {
+      const first = Math.min(part.byteLength, this.cap - at);
+      this.data.set(first === part.byteLength ? part : part.subarray(0, first), at);
+      if (first < part.byteLength) this.data.set(part.subarray(first), 0);
+      at = (at + part.byteLength) & (this.cap - 1);
+    }
+    Atomics.store(this.counters, this.wIndex, (w + total) | 0);
+    Atomics.notify(this.counters, this.wIndex);
+    return true;
   }
 
   /**
