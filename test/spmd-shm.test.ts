@@ -13,6 +13,7 @@ type Shm = typeof import("./fixtures/spmd-shm.ts");
 
 const MiB = 1024 * 1024;
 const RING = 4 * MiB;
+const PIECE = 256 * 1024;
 
 const allowedOf = (file: string): string => /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(file, "utf8"))?.[1] ?? "?";
 const threadCpus = (p: Placement): string => allowedOf(`/proc/${p.pid}/task/${p.tid}/status`);
@@ -22,8 +23,8 @@ describe("spmd: ranks of one runner through shared memory", () => {
   const t = useCluster<{ m: Shm }>({ runners: 1, threads: 2 }, { m: "spmd-shm.ts" });
   const mixed = useCluster<{ m: Shm }>({ runners: 2, threads: 2 }, { m: "spmd-shm.ts" });
 
-  it("messages of every size arrive intact both ways: 0 B, 8 B, the ring's size and one either side, several rings, 64 MiB", async () => {
-    const sizes = [0, 8, RING - 1, RING, RING + 1, 2 * RING + 3, 64 * MiB];
+  it("messages of every size arrive intact both ways: 0 B, 8 B, around the one-write limit and the 256 KiB copy piece, the ring's size and one either side, several rings, 64 MiB", async () => {
+    const sizes = [0, 8, 16_383, 16_384, 16_385, PIECE - 1, PIECE + 1, RING - 1, RING, RING + 1, 2 * RING + 3, 64 * MiB];
     const [r0] = await t.cluster.spmd({ size: 2, placement: [0, 0] }, t.m.echoSizes, sizes);
     expect(r0).toEqual(sizes.map((size) => ({ size, there: true, back: true, doubles: true })));
   });
@@ -33,6 +34,11 @@ describe("spmd: ranks of one runner through shared memory", () => {
       const r = await t.cluster.spmd({ size: 2, placement: [0, 0] }, t.m.manyInARow, 1000);
       expect(r).toEqual([{ rank: 0, inOrder: 1000 }, { rank: 1, inOrder: 1000 }]);
     }
+  }, 120_000);
+
+  it("values a rank keeps stay intact while many more, big ones, come and go (memory freed and reused by later messages is never a kept value's)", async () => {
+    const r = await t.cluster.spmd({ size: 2, placement: [0, 0] }, t.m.keptValues, 60, 40);
+    expect(r).toEqual([{ rank: 0, intact: 0 }, { rank: 1, intact: 60 }]);
   }, 120_000);
 
   it("collectives mixing shared memory and TCP: 4 ranks on 2 runners × 2 threads", async () => {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { devRunnerEntry } from "../../src/driver/dev-runner.ts";
-import { hugePageTunables } from "../../src/driver/local.ts";
+import { runnerTunables } from "../../src/driver/local.ts";
 import { exited } from "../helpers.ts";
 import { onExit } from "./exit-cleanup.ts";
 import type { HostNet } from "./topology.ts";
@@ -47,7 +47,7 @@ export class NsRunner {
       "--threads", String(spec.threads), "--cache-dir", spec.cacheDir, "--grace", "1000", "--exit-with-stdin",
     ];
     // The token goes in the environment, as local() passes it: argv is visible to `ps`.
-    const env = { ...process.env, STRAND_TOKEN: spec.token, STRAND_LOG: process.env.STRAND_LOG ?? "warn", GLIBC_TUNABLES: hugePageTunables() };
+    const env = { ...process.env, STRAND_TOKEN: spec.token, STRAND_LOG: process.env.STRAND_LOG ?? "warn", GLIBC_TUNABLES: runnerTunables() };
     const child = spawn("ip", args, { env, stdio: ["pipe", "pipe", "inherit"] });
     const listening = await new Promise<string>((resolve, reject) => {
       const onExit = (code: number | null): void => reject(new Error(`runner in ${host.ns} exited (${code}) before listening`));
