@@ -61,6 +61,7 @@ function receiveMemory(size: number): Uint8Array {
   const b = Buffer.allocUnsafeSlow(size); // its own ArrayBuffer of exactly `size` bytes, never the pool's
   return new Uint8Array(b.buffer, b.byteOffset, size);
 }
+
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 
