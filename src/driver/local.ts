@@ -60,28 +60,31 @@ export function cliCommand(): string[] {
  * - `hugetlb=1`: big buffers (frames, objects, rank messages) in transparent huge pages,
  *   which glibc then asks for (madvise) where the kernel leaves it to the program. Measured
  *   here: allocating and filling 64 MiB took 37 ms with 4 KiB pages and 8 ms with huge pages.
- * - `arena_max=1`, `mmap_max=0`, `trim_threshold=256 MiB`: a big buffer freed is reused by
- *   the next one instead of going back to the kernel, so that a stream of big values (rank
- *   messages, frames) stops paying the first touch of fresh memory for every one. By default
- *   glibc maps every block of 32 MiB or more afresh and unmaps it when freed, and a worker
- *   thread's arena maps anything of 64 MiB or more whatever the threshold; so one arena (the
- *   main one, which grows without bound), nothing mapped apart, and up to 256 MiB free at
- *   the heap's end kept. Measured (64 MiB ping-pong between 2 ranks on one runner, loaded
- *   2-CPU VM, load average 12, same run): kernel time 29-65 -> 2-9 ms a message, 178 ->
- *   615 MB/s; peak runner RSS 556 -> 793 MiB (freed buffers kept for reuse). Small blocks
- *   come from each thread's cache (tcache) either way, so one arena's lock is rarely taken.
  */
-export const RUNNER_TUNABLES: ReadonlyArray<readonly [string, string]> = [
-  ["glibc.malloc.hugetlb", "1"],
+export const RUNNER_TUNABLES: ReadonlyArray<readonly [string, string]> = [["glibc.malloc.hugetlb", "1"]];
+
+/**
+ * Opt-in, not the default: a freed big buffer reused by the next instead of unmapped (one
+ * arena, nothing mapped apart, 256 MiB kept free at the heap's end). By default glibc maps
+ * every block of 32 MiB or more afresh, and a worker thread's arena anything of 64 MiB or
+ * more whatever the threshold, so each 64 MiB rank message is first-touched memory. Measured
+ * (64 MiB ping-pong, 2 ranks on one runner, loaded VM, same run): kernel time 29-65 -> 2-9 ms
+ * a message, 178 -> 615 MB/s. Not the default because memory allocated and never filled then
+ * becomes resident (calloc zeroes recycled memory, where a fresh mapping stays untouched):
+ * test/fuzz-frames.test.ts, whose length prefixes of up to 512 MiB make the runner allocate
+ * frame buffers it never fills, saw peak RSS +762 MB against its bound of 300 (passes without).
+ * docs/decisions.md, "Ranks on one runner at memory speed".
+ */
+export const REUSE_TUNABLES: ReadonlyArray<readonly [string, string]> = [
   ["glibc.malloc.arena_max", "1"],
   ["glibc.malloc.mmap_max", "0"],
   ["glibc.malloc.trim_threshold", String(256 * 1024 * 1024)],
 ];
 
 /** GLIBC_TUNABLES for a runner: the user's, then each of RUNNER_TUNABLES they did not set. */
-export function runnerTunables(existing = process.env.GLIBC_TUNABLES): string {
+export function runnerTunables(existing = process.env.GLIBC_TUNABLES, tunables = RUNNER_TUNABLES): string {
   const set = existing === undefined || existing === "" ? [] : existing.split(":");
-  for (const [name, value] of RUNNER_TUNABLES) if (!set.some((s) => s.startsWith(`${name}=`))) set.push(`${name}=${value}`);
+  for (const [name, value] of tunables) if (!set.some((s) => s.startsWith(`${name}=`))) set.push(`${name}=${value}`);
   return set.join(":");
 }
 
