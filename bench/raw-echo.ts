@@ -20,11 +20,13 @@ export function startEchoServer(opts: { hop?: boolean; inWorker?: boolean } = {}
 }
 
 /**
- * The one-way floor (bench/broadcast.ts): a server that receives `u64 length | bytes` and
- * answers one byte once it has them all. `fresh`: into a new buffer each time.
+ * The one-way floor (bench/bulk.ts, bench/broadcast.ts): a server that receives `u64 length |
+ * bytes` straight into its buffer and answers one byte once it has them all. `fresh`: into a
+ * new buffer each time. `chunks`: reads in Node's default 64 KiB buffers, each copied into
+ * the kept one (the weaker floor used before; reference only).
  */
-export function startSinkServer(opts: { fresh?: boolean } = {}): Promise<EchoServer> {
-  return startServer("./fixtures/sink-server.ts", opts.fresh === true ? ["--fresh"] : []);
+export function startSinkServer(opts: { fresh?: boolean; chunks?: boolean } = {}): Promise<EchoServer> {
+  return startServer("./fixtures/sink-server.ts", [...(opts.fresh === true ? ["--fresh"] : []), ...(opts.chunks === true ? ["--chunks"] : [])]);
 }
 
 /** A fixture server in a child process (tsx), once it prints "listening on <port>". */
