@@ -73,6 +73,20 @@ describe("object references", () => {
     for (const r of refs) r.release();
   });
 
+  // The Call frame puts the inline values of small results after the arguments' own
+  // attachments (call-frame.ts): each must land where its Ref stood, whatever its type.
+  it("small f.ref() results sent inline beside typed-array arguments arrive each in its place", async () => {
+    const small = [t.m.echo.ref(new Float64Array([1.5, 2.5])), t.m.add.ref(20, 22), t.m.echo.ref(new Int16Array([-7, 7])), t.m.echo.ref("s")];
+    const attached = new Float64Array(1000).fill(3);
+    const out = (await t.m.echo([attached, small[0], new Uint8Array([9, 8]), small[1], { nested: [small[2], small[3]] }])) as unknown[];
+    expect(out[0]).toEqual(attached);
+    expect(out[1]).toEqual(new Float64Array([1.5, 2.5]));
+    expect(out[2]).toEqual(new Uint8Array([9, 8]));
+    expect(out[3]).toBe(42);
+    expect(out[4]).toEqual({ nested: [new Int16Array([-7, 7]), "s"] });
+    for (const r of small) r.release();
+  });
+
   it("f.ref() keeps the result remote: the driver receives only its size until get()", async () => {
     const before = t.cluster.runners.reduce((s, r) => s + r.bytesReceived, 0);
     const r = t.m.fill.ref(1_000_000, 0.5); // 8 MB

@@ -35,6 +35,20 @@ describe("task graph: ranks", () => {
     expect(names(a!.sent)).toEqual(["long0", "mid0", "short0"]);
   });
 
+  it("ranks shared inputs by their longest chain of waiting calls, graph after graph", () => {
+    // A diamond and a tail: a → b, a → c, b → d, c → d, d → e. The walk keeps its stack
+    // between calls (task-graph.ts): a second graph gets ranks as if it were the first.
+    for (let round = 0; round < 2; round++) {
+      const c = new FakeCluster({ window: 0 });
+      const a = c.ref("a", []);
+      const b = c.ref("b", [a.entry]);
+      const cc = c.ref("c", [a.entry]);
+      const d = c.ref("d", [b.entry, cc.entry]);
+      c.ref("e", [d.entry]);
+      expect([a, b, cc, d].map((o) => o.producer.height)).toEqual([3, 2, 2, 1]);
+    }
+  });
+
   it("does not raise a call that has finished", async () => {
     const c = new FakeCluster({});
     const [a] = c.runners;

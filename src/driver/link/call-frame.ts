@@ -12,11 +12,16 @@ export function callFrame(id: number, call: PendingCall, link: ObjectHolder): Ui
   const { ref } = call.module;
   if (call.concurrent && !call.usesObjects) return sentFrameOf([T.Call, id, ref, call.wireName, call.solo, null, null, true], call.args);
   if (!call.usesObjects) return sentFrameOf([T.Call, id, ref, call.wireName, call.solo], call.args);
-  const inline: Uint8Array[] = [];
+  // Inline values go after the arguments' own attachments, in one array grown in place
+  // (a copy of the attachments and a spread per input were ~1/4 of what sending a graph
+  // call allocated, bench/dag.ts).
+  const args = call.args;
+  let segments: Uint8Array[] | undefined;
   const deps: Dep[] = call.deps.map((d) => {
     const value = d.inline ?? call.inlined?.get(d.id);
     if (value !== undefined) {
-      inline.push(...value);
+      segments ??= args.attachments.slice();
+      for (let i = 0; i < value.length; i++) segments.push(value[i]!);
       return [d.id, null, value.length];
     }
     d.contacted.add(link); // it will hold a copy: free it there too
@@ -31,6 +36,6 @@ export function callFrame(id: number, call: PendingCall, link: ObjectHolder): Ui
     fetchedFrom.set(d.id, from);
     return [d.id, from?.address ?? null];
   });
-  const args = inline.length === 0 ? call.args : { body: call.args.body, attachments: [...call.args.attachments, ...inline] };
-  return sentFrameOf([T.Call, id, ref, call.wireName, call.solo, deps, call.keep?.id ?? null, call.concurrent], args);
+  return sentFrameOf([T.Call, id, ref, call.wireName, call.solo, deps, call.keep?.id ?? null, call.concurrent],
+    segments === undefined ? args : { body: args.body, attachments: segments });
 }

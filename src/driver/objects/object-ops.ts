@@ -70,11 +70,24 @@ export class ObjectOps {
     // 1,000 times at once; the general path below (an async loop over whenExists) cost
     // ~7 µs of driver CPU more per get than a get of a finished object (bench/dag.ts).
     if (entry.state === "pending") {
-      this.objects.pin([entry]); // a release() meanwhile must not free it before this reads it
+      const one = [entry];
+      this.objects.pin(one); // a release() meanwhile must not free it before this reads it
       return new Promise((resolve, reject) => {
         entry.onChange(() => {
-          const value = entry.inline !== undefined && entry.state === "ready" ? decoded(entry.inline) : this.get(entry);
-          this.objects.unpin([entry]);
+          // A small result (the common case) settles the promise at once: through a second
+          // promise (decoded(), then .then) it cost two more promises and a microtask per get.
+          if (entry.inline !== undefined && entry.state === "ready") {
+            try {
+              resolve(decodeSegments(entry.inline));
+            } catch (err) {
+              reject(err as Error);
+            } finally {
+              this.objects.unpin(one);
+            }
+            return;
+          }
+          const value = this.get(entry);
+          this.objects.unpin(one);
           value.then(resolve, reject);
         });
       });
