@@ -36,14 +36,23 @@ export class ObjectEntry {
   bytes = 0;
   /** The table (one per cluster) that made it: a Ref from another cluster is refused. */
   table: object | undefined;
+  // The two sets and the waiters are made on first use: most objects of a graph are small
+  // results held here (`inline`), which no runner holds, and two Sets and an array per
+  // f.ref() were garbage (and GC work) for nothing (bench/dag.ts).
+  #holders: Set<ObjectHolder> | undefined;
+  #contacted: Set<ObjectHolder> | undefined;
   /** Runners known to hold a copy. */
-  readonly holders = new Set<ObjectHolder>();
+  get holders(): Set<ObjectHolder> {
+    return (this.#holders ??= new Set());
+  }
   /** The runner a `put` stored it on (its placement counts the bytes until freed). */
   putOn: ObjectHolder | undefined;
   /** A small task result, held here (encoded) and sent along with the calls that read it. */
   inline: Uint8Array[] | undefined;
   /** Runners that may hold a copy (sent it, or asked to fetch it): told to free it. */
-  readonly contacted = new Set<ObjectHolder>();
+  get contacted(): Set<ObjectHolder> {
+    return (this.#contacted ??= new Set());
+  }
   /** The user let go of the Ref (release(), `using`, or garbage collection). */
   released = false;
   /** Calls that will read it and have not settled yet: it is freed only after them. */
@@ -52,7 +61,7 @@ export class ObjectEntry {
   rebuilds = 0;
   /** The call making it now, while pending: ranked by the calls that wait on it. */
   producer: Producer | undefined;
-  private waiters: (() => void)[] = [];
+  private waiters: (() => void)[] | undefined;
 
   constructor(
     readonly id: string,
@@ -64,30 +73,47 @@ export class ObjectEntry {
 
   /** Live runners with a copy. */
   liveHolders(): ObjectHolder[] {
-    return [...this.holders].filter((l) => l.alive);
+    return this.#holders === undefined ? [] : [...this.#holders].filter((l) => l.alive);
   }
 
   /** Ready, and a copy can be had: here (inline) or on a live runner. */
   get available(): boolean {
     if (this.state !== "ready") return false;
     if (this.inline !== undefined) return true;
-    for (const l of this.holders) if (l.alive) return true;
+    if (this.#holders !== undefined) for (const l of this.#holders) if (l.alive) return true;
     return false;
   }
 
   holdsOn(link: ObjectHolder): boolean {
-    return link.alive && this.holders.has(link);
+    return link.alive && this.#holders !== undefined && this.#holders.has(link);
+  }
+
+  /** Forgets every copy; returns the runners that may hold one, to be told to free it. */
+  forgetCopies(): Set<ObjectHolder> | undefined {
+    const contacted = this.#contacted;
+    this.#contacted = undefined;
+    this.#holders = undefined;
+    return contacted;
+  }
+
+  /** `link` is gone: it holds nothing, and nothing need be freed there. */
+  dropHolder(link: ObjectHolder): void {
+    this.#holders?.delete(link);
+    this.#contacted?.delete(link);
   }
 
   /** Calls `fn` at the next change of state (ready, failed, freed or re-pending). */
   onChange(fn: () => void): void {
-    this.waiters.push(fn);
+    (this.waiters ??= []).push(fn);
   }
 
   set(state: ObjectState, error?: Error): void {
     this.state = state;
     this.error = error;
-    notify(this.waiters.splice(0));
+    const waiters = this.waiters;
+    if (waiters === undefined || waiters.length === 0) return;
+    this.waiters = undefined;
+    notify(waiters);
   }
 
   lost(reason: string): ObjectLostError {

@@ -74,9 +74,8 @@ export class ObjectTable implements RefOwner {
   /** Drops every copy. A released object's task is still kept while a dependent's lineage names it. */
   private free(entry: ObjectEntry): void {
     if (entry.state === "pending") return; // freed when its task finishes (see `made`)
-    for (const l of entry.contacted) if (l.alive) l.free([entry.id]);
-    entry.contacted.clear();
-    entry.holders.clear();
+    const contacted = entry.forgetCopies();
+    if (contacted !== undefined) for (const l of contacted) if (l.alive) l.free([entry.id]);
     entry.inline = undefined;
     if (entry.putOn !== undefined) entry.putOn.putBytes -= entry.bytes;
     entry.putOn = undefined;
@@ -114,9 +113,6 @@ export class ObjectTable implements RefOwner {
 
   /** A runner died: its copies are gone. Objects left with none are remade when next needed. */
   linkLost(link: ObjectHolder): void {
-    for (const e of this.live) {
-      e.holders.delete(link);
-      e.contacted.delete(link);
-    }
+    for (const e of this.live) e.dropHolder(link);
   }
 }
