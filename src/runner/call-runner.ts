@@ -134,7 +134,8 @@ function invoke(task: CallTask, ns: ModuleNamespace): unknown {
  */
 function objectValues(deps: ObjectDeps): Map<string, unknown> {
   const values = new Map<string, unknown>();
-  for (const [id, [body, ...attachments]] of deps) values.set(id, decodeValue(body!, attachments));
+  // No rest pattern: it copied every input's attachments into a new array (most have none).
+  for (const [id, segments] of deps) values.set(id, decodeValue(segments[0]!, segments.length === 1 ? [] : segments.slice(1)));
   return values;
 }
 
