@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   console.log(footer([
     `Median over ${REPS} reps after a warm-up; each rep runs raw → raw fresh → put → broadcast → get, in one process. MB = 10^6 bytes.`,
     `MB landed: bytes that arrive somewhere per operation (a broadcast to n runners lands n copies); MB/s = MB landed / time, so "/ raw" compares with one raw stream: a broadcast whose every transfer went at raw speed, one after another, would be 1.00x with 2 runners (put, then 1 pull) and 1.33x with 4 (put, then rounds of 1 and 2 pulls).`,
-    `Raw: \`u64 length | ${BYTES / MB} MB\` written once to a plain \`net\` server in a child process on 127.0.0.1 that copies it into one buffer kept across messages (floor) or a new one each time (reference: a stored object is new memory, and its first touch costs page faults), then answers one byte.`,
+    `Raw: \`u64 length | ${BYTES / MB} MB\` written once to a plain \`net\` server in a child process on 127.0.0.1 that reads it straight into one buffer kept across messages (floor; as a runner reads big frames, src/transport/read-into.ts) or into a new one each time (reference: a stored object is new memory, and its first touch costs page faults), then answers one byte.`,
     `Pulls: \`broadcast\` minus the same rep's \`put\` (run just before it), i.e. the runner-to-runner rounds and their Pull/Done messages with the driver. (Before 2026-12-07 this row timed from the end of the rep's separate put, which included broadcast's own put.)`,
     `Strand: \`local({ runners, threads: 1 })\` on this machine: with 4 runners, 4 processes share 2 CPUs. Objects are released after each rep.`,
     ...notes,
