@@ -14,6 +14,8 @@
 // that knows no one else holds a view of the message (the ring algorithms, after the last
 // use) may release it.
 
+import { unzeroed } from "../../transport/unzeroed.ts";
+
 /** Free bytes kept at most: about a 64 MiB broadcast's chunks, or eight 2^20-double allreduces' halves. */
 const KEEP_BYTES = 64 * 1024 * 1024;
 
@@ -31,17 +33,14 @@ export class FramePool {
 
   /**
    * `bytes` of memory to read a frame into, not zeroed: the reader overwrites all of it.
-   * Buffer.allocUnsafeSlow: an ArrayBuffer of its own, without the zero fill (~0.5 ms per 8 MiB).
+   * transport/unzeroed.ts: an ArrayBuffer of its own, without the zero fill (~0.5 ms per 8 MiB).
    */
   take(bytes: number): Uint8Array {
     const cap = capacityFor(bytes);
     const list = this.free.get(cap);
     let buf = list?.pop();
     if (buf !== undefined) this.freeBytes -= cap;
-    else {
-      const b = Buffer.allocUnsafeSlow(cap);
-      buf = b.buffer as ArrayBuffer;
-    }
+    else buf = unzeroed(cap).buffer as ArrayBuffer;
     this.lent.add(buf);
     return new Uint8Array(buf, 0, bytes);
   }

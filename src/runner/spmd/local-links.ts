@@ -2,6 +2,7 @@ import { BroadcastChannel } from "node:worker_threads";
 import { decodeValue } from "../../protocol/codec.ts";
 import type { Envelope } from "./mailbox.ts";
 import { pairBuffer, Ring, waitAsync } from "./shm-ring.ts";
+import { unzeroed } from "../../transport/unzeroed.ts";
 
 // Ranks on other threads of the same runner process talk through shared memory: one
 // SharedArrayBuffer per pair of ranks, allocated once per job when the table arrives (the
@@ -58,8 +59,7 @@ const UNZEROED_MIN = 64 * 1024;
  */
 function receiveMemory(size: number): Uint8Array {
   if (size < UNZEROED_MIN) return new Uint8Array(size);
-  const b = Buffer.allocUnsafeSlow(size); // its own ArrayBuffer of exactly `size` bytes, never the pool's
-  return new Uint8Array(b.buffer, b.byteOffset, size);
+  return unzeroed(size);
 }
 
 const utf8 = new TextEncoder();
