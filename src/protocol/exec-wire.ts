@@ -82,6 +82,18 @@ export interface ExecTask {
   timeout: number;
   /** The action's name, for errors (a graph action's id). */
   label: string | undefined;
+  /** Go's build ID to stamp into an output once the command exits 0 (what `go tool buildid -w` does), by the runner itself. */
+  buildId?: BuildIdStamp;
+}
+
+/**
+ * A Go build-ID stamp an action asks for: the output file (one of its outputs) and the ID its
+ * tool wrote into it (compile's -buildid, link's -buildid=). The runner rewrites the ID's last
+ * part with the file's content hash, byte for byte as `go tool buildid -w` does.
+ */
+export interface BuildIdStamp {
+  path: string;
+  id: string;
 }
 
 /** An output file as a runner reports it. */

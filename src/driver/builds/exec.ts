@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, realpath, rename, stat, writeFile } from "nod
 import path from "node:path";
 import { ClusterClosedError, ObjectLostError, RunnerLostError, SandboxError } from "../../errors.ts";
 import { encodeValue, type Encoded } from "../../protocol/codec.ts";
-import { fileObjectId, type ActionHit, type ExecAnswer, type ExecInput, type ExecOutput, type ExecTask } from "../../protocol/exec-wire.ts";
+import { fileObjectId, type ActionHit, type ExecAnswer, type ExecInput, type ExecOutput, type ExecTask, type BuildIdStamp } from "../../protocol/exec-wire.ts";
 import { checkLayout, sandboxPath } from "../../protocol/sandbox-paths.ts";
 import { Ref } from "../objects/ref.ts";
 import { isDirectory, isFileRef, type Directory, type FileRef } from "./file-ref.ts";
@@ -60,6 +60,12 @@ export interface ExecSpec {
   timeout?: number;
   /** Run it on this runner (host:port), and nowhere else. */
   runner?: string;
+  /**
+   * Go's build ID to stamp into one of its outputs once it exits 0, as `go tool buildid -w`
+   * would (the ID's last part becomes the file's content hash), done by the runner itself: a
+   * process fewer per Go action.
+   */
+  buildId?: BuildIdStamp;
 }
 
 /** Milliseconds, by phase. */
@@ -255,13 +261,17 @@ export class Execs {
     if (spec.cwd !== undefined) sandboxPath(spec.cwd, true);
     checkRequirements(spec.tools ?? []);
     if (spec.timeout !== undefined && (!Number.isFinite(spec.timeout) || spec.timeout <= 0)) throw new TypeError(`exec: timeout must be a positive number of ms`);
+    if (spec.buildId !== undefined && (typeof spec.buildId.id !== "string" || spec.buildId.id === "" || !spec.outputs.map((o) => sandboxPath(o)).includes(sandboxPath(spec.buildId.path)))) {
+      throw new TypeError(`exec${label === undefined ? "" : ` (${label})`}: buildId must name one of the outputs and the build ID its tool wrote`);
+    }
   }
 
   /** The action key: what the command is, and what it reads, by content. */
   private key(spec: ExecSpec, inputs: [string, FileRef][], outputs: string[], cwd: string, tools: string[]): string {
     const env = Object.entries(spec.env ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const files = inputs.map(([p, f]) => [p, f.hash, f.executable] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return createHash("sha256").update(JSON.stringify(["strand-exec/1", spec.argv, env, cwd, tools, files, [...outputs].sort()])).digest("hex");
+    const stamp = spec.buildId === undefined ? [] : [["buildId", sandboxPath(spec.buildId.path), spec.buildId.id]];
+    return createHash("sha256").update(JSON.stringify(["strand-exec/1", spec.argv, env, cwd, tools, files, [...outputs].sort(), ...stamp])).digest("hex");
   }
 
   /** An action as it will be sent: its inputs as files, paths checked, its key. */
@@ -364,7 +374,7 @@ export class Execs {
         const first = inputsOf();
         let uploaded = await this.inline(runner, inputs, first);
         let uploadMs = performance.now() - u0;
-        const task: ExecTask = { key, argv: spec.argv, env: spec.env ?? {}, cwd, outputs, timeout: spec.timeout ?? 0, label: hooks.label, inputs: first };
+        const task: ExecTask = { key, argv: spec.argv, env: spec.env ?? {}, cwd, outputs, timeout: spec.timeout ?? 0, label: hooks.label, inputs: first, ...(spec.buildId !== undefined ? { buildId: { path: sandboxPath(spec.buildId.path), id: spec.buildId.id } } : {}) };
         hooks.onSent?.(runner.address);
         let answer = await this.host.call(runner, task);
         if (answer.missing !== undefined) {

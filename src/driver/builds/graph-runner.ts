@@ -140,6 +140,7 @@ export async function runGraph(cluster: GraphCluster, graph: Graph, options: Gra
       argv: a.argv, inputs, outputs: a.outputs,
       ...(a.env !== undefined ? { env: a.env } : {}), ...(a.cwd !== undefined ? { cwd: a.cwd } : {}),
       ...(a.tools !== undefined ? { tools: a.tools } : {}), ...(a.timeout !== undefined ? { timeout: a.timeout } : {}),
+      ...(a.buildId !== undefined ? { buildId: a.buildId } : {}),
     };
   };
 

@@ -26,6 +26,8 @@ export interface GraphAction {
   inputs: Record<string, GraphInput>;
   outputs: string[];
   timeout?: number;
+  /** Go's build ID to stamp into one of the outputs after the command (as `go tool buildid -w`), by the runner: see ExecSpec.buildId. */
+  buildId?: { path: string; id: string };
 }
 
 export interface Graph {
@@ -79,6 +81,9 @@ export function validate(graph: Graph): GraphAction[] {
     if (a.tools !== undefined && (!Array.isArray(a.tools) || !a.tools.every((t) => typeof t === "string"))) throw new GraphError(`action ${a.id}: tools must be a list of strings`);
     checkLayout(Object.keys(a.inputs).map((p) => sandboxPath(p)), a.outputs.map((p) => sandboxPath(p)));
     if (a.cwd !== undefined) sandboxPath(a.cwd, true);
+    if (a.buildId !== undefined && (!isObject(a.buildId) || typeof a.buildId.id !== "string" || a.buildId.id === "" || typeof a.buildId.path !== "string" || !a.outputs.map((o) => sandboxPath(o)).includes(sandboxPath(a.buildId.path)))) {
+      throw new GraphError(`action ${a.id}: buildId must be { path: one of its outputs, id: the build ID its tool wrote }`);
+    }
     byId.set(a.id, a);
   }
   const output = (from: string, ref: { action: string; output: string }): void => {

@@ -4,6 +4,7 @@ import { threadId } from "node:worker_threads";
 import { CommandError } from "../../errors.ts";
 import { fileObjectId, type ExecAnswer, type ExecOutput, type ExecTask } from "../../protocol/exec-wire.ts";
 import { ActionCache, type ActionEntry } from "./action-cache.ts";
+import { stampBuildId } from "../../protocol/build-id-stamp.ts";
 import { fetchFiles } from "./file-fetches.ts";
 import { FileCache } from "./file-cache.ts";
 import { runCommand } from "./run-command.ts";
@@ -46,6 +47,8 @@ async function run(task: ExecTask, { files, actions, sandboxes, helpers }: ExecS
   const outputs = task.outputs.map((o) => sandboxPath(o));
   const cwd = sandboxPath(task.cwd === "" ? "." : task.cwd, true);
   checkLayout(inputs.map((i) => i.path), outputs);
+  const stamp = task.buildId === undefined ? undefined : { path: sandboxPath(task.buildId.path), id: task.buildId.id };
+  if (stamp !== undefined && (!outputs.includes(stamp.path) || typeof stamp.id !== "string" || stamp.id === "")) throw new TypeError(`${label}: the build ID stamp must name one of the outputs and an ID`);
 
   const hit = actions.lookup(task.key);
   if (hit !== undefined) {
@@ -81,6 +84,11 @@ async function run(task: ExecTask, { files, actions, sandboxes, helpers }: ExecS
     if (done.exitCode !== 0) throw new CommandError(task.argv, done.exitCode, done.stderr, task.label);
 
     t0 = performance.now();
+    if (stamp !== undefined) {
+      const full = box.output(stamp.path);
+      if (full === undefined) throw new CommandError(task.argv, 0, `${done.stderr}${label}: the command did not make its declared output ${stamp.path}\n`, task.label);
+      stampBuildId(full, stamp.id);
+    }
     const made: ExecOutput[] = [];
     for (const o of outputs) {
       const full = box.output(o);

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { copyFileSync, cpSync, linkSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { stampBuildId } from "../../../protocol/build-id-stamp.ts";
 import type { Graph, GraphAction } from "../graph.ts";
 
 // Runs a command graph on this machine, each action in a fresh sandbox folder holding only
@@ -100,6 +101,7 @@ async function runAction(action: GraphAction, done: Map<string, Map<string, stri
     }
     const { code, stderr } = await spawnIn(action, sandbox);
     if (code !== 0) throw new LocalActionError(action.id, code, stderr);
+    if (action.buildId !== undefined) stampBuildId(join(sandbox, action.buildId.path), action.buildId.id);
     const outs = new Map<string, string>();
     const keep = mkdtempSync(join(store, "a-"));
     for (const out of action.outputs) {

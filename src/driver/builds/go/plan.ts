@@ -14,8 +14,8 @@ import { SandboxPaths } from "./sandbox-paths.ts";
 // compile, asm (symabis and objects), pack and link. The small files Go writes between them
 // (importcfg, embedcfg, an empty go_asm.h) become `bytes` inputs with their paths moved into
 // the sandbox; sources are `file` inputs; archives flow as one action's output into the next.
-// `buildid -w` stamps a file in place right after the command that made it, so it runs as
-// part of that command's action.
+// `buildid -w` stamps a file in place right after the command that made it: the runner does
+// that once the action's command exits (ExecSpec.buildId), with no process of its own.
 
 const run = promisify(execFile);
 
@@ -117,6 +117,8 @@ class Planner {
   private binary: GoPlan["binary"];
   private readonly archives: GoPlan["archives"] = {};
   private readonly toolEnv: Record<string, string>;
+  /** The build ID a tool wrote into each $WORK file (compile's -buildid, link's -buildid=), by sandbox path: what buildid -w rewrites. */
+  private readonly buildIds = new Map<string, string>();
 
   constructor(private readonly env: GoEnv, dir: string, private readonly paths: SandboxPaths) {
     this.cwd = dir;
@@ -209,9 +211,12 @@ class Planner {
     const includeDirs: string[] = [];
     const sources: string[] = [];
     let symabis = false;
+    let buildId: string | undefined;
     for (let i = 1; i < argv.length; i++) {
       const a = argv[i]!;
       if (a === "-gensymabis") symabis = true;
+      if (a === "-buildid" && argv[i + 1] !== undefined) buildId = argv[i + 1];
+      if (a.startsWith("-buildid=")) buildId = a.slice("-buildid=".length);
       if (a.startsWith("-") && flags.values.has(a) && i + 1 < argv.length) {
         const v = argv[++i]!;
         words.push(a);
@@ -246,6 +251,7 @@ class Planner {
       outputs,
     };
     this.add(action, kind);
+    if (buildId !== undefined) for (const out of outputs) this.buildIds.set(out, buildId);
   }
 
   /**
@@ -282,7 +288,9 @@ class Planner {
     const w = this.work.get(at);
     const last = this.actions[this.actions.length - 1];
     if (w === undefined || !("action" in w.input) || last === undefined || w.input.action !== last.id) throw new Error(`go build -n stamps ${argv[2]}, which the last command did not make`);
-    last.argv[2] += `\n"$T/buildid" -w ${render({ root: at })}`;
+    const id = this.buildIds.get(at);
+    if (id === undefined) throw new Error(`go build -n stamps ${argv[2]}, whose tool was given no -buildid`);
+    last.buildId = { path: at, id };
   }
 
   /** Every header the assembly file `file` can #include, found as the assembler finds them. */
@@ -373,6 +381,7 @@ function script(env: GoEnv, inputs: Record<string, GraphInput>, outputs: string[
   if (dirs.length > 0) lines.push(`mkdir -p ${dirs.map(quote).join(" ")}`);
   if (copy !== undefined) lines.push(`cat ${quote(copy[0])} >${quote(copy[1])}`);
   if (cwd !== "") lines.push(`cd ${quote(cwd)}`);
-  lines.push(words.map(render).join(" "));
+  // exec: the shell becomes the tool rather than forking it and waiting (a process fewer).
+  lines.push(`exec ${words.map(render).join(" ")}`);
   return lines.join("\n");
 }
