@@ -60,22 +60,24 @@ export function cliCommand(): string[] {
  * - `hugetlb=1`: big buffers (frames, objects, rank messages) in transparent huge pages,
  *   which glibc then asks for (madvise) where the kernel leaves it to the program. Measured
  *   here: allocating and filling 64 MiB took 37 ms with 4 KiB pages and 8 ms with huge pages.
+ * - `arena_max=1`, `mmap_max=0`, `trim_threshold=256 MiB`: a freed big buffer is reused by
+ *   the next instead of unmapped (one arena, nothing mapped apart, 256 MiB kept free at the
+ *   heap's end). Without them glibc maps every block of 32 MiB or more afresh, and a worker
+ *   thread's arena anything of 64 MiB or more whatever the threshold, so every big value and
+ *   rank message landed in first-touched memory. Measured in one quiet run at 7e7ff37 (load
+ *   ~3), without -> with: 64 MiB ping-pong on one runner 1,627 -> 2,996 MB/s (after
+ *   collectives 1,824 -> 2,674), across runners 47% -> 61% of OpenMPI TCP, allreduce of 2^20
+ *   doubles 1.43x -> 1.16x OpenMPI TCP, 100 MB echo 0.30x -> 0.43x raw, runner -> runner
+ *   fetch 0.54x -> 1.05x raw; one burst of small calls 96k -> 110k/s (one arena did not
+ *   slow the small-call path). What it costs: memory allocated and never filled becomes
+ *   resident if it is zeroed (calloc clears recycled memory, where a fresh mapping stays
+ *   untouched), so frame buffers are allocated unzeroed (transport/unzeroed.ts):
+ *   test/fuzz-frames.test.ts, whose length prefixes of up to 512 MiB make a runner allocate
+ *   frames it never fills, saw +762 MB of peak RSS before that. docs/decisions.md, "Ranks on
+ *   one runner at memory speed".
  */
-export const RUNNER_TUNABLES: ReadonlyArray<readonly [string, string]> = [["glibc.malloc.hugetlb", "1"]];
-
-/**
- * Opt-in, not the default: a freed big buffer reused by the next instead of unmapped (one
- * arena, nothing mapped apart, 256 MiB kept free at the heap's end). By default glibc maps
- * every block of 32 MiB or more afresh, and a worker thread's arena anything of 64 MiB or
- * more whatever the threshold, so each 64 MiB rank message is first-touched memory. Measured
- * (64 MiB ping-pong, 2 ranks on one runner, loaded VM, same run): kernel time 29-65 -> 2-9 ms
- * a message, 178 -> 615 MB/s. Not the default because memory allocated and never filled then
- * becomes resident (calloc zeroes recycled memory, where a fresh mapping stays untouched):
- * test/fuzz-frames.test.ts, whose length prefixes of up to 512 MiB make the runner allocate
- * frame buffers it never fills, saw peak RSS +762 MB against its bound of 300 (passes without).
- * docs/decisions.md, "Ranks on one runner at memory speed".
- */
-export const REUSE_TUNABLES: ReadonlyArray<readonly [string, string]> = [
+export const RUNNER_TUNABLES: ReadonlyArray<readonly [string, string]> = [
+  ["glibc.malloc.hugetlb", "1"],
   ["glibc.malloc.arena_max", "1"],
   ["glibc.malloc.mmap_max", "0"],
   ["glibc.malloc.trim_threshold", String(256 * 1024 * 1024)],

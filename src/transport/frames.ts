@@ -5,7 +5,7 @@
 // Every segment starts at a multiple of 8 from the frame start, and large frames are
 // assembled into a buffer of their own, so a Float64Array segment can be viewed in
 // place instead of copied. All integers are big-endian.
-import { unzeroed } from "./unzeroed.ts";
+import { unzeroed, untouchedShared } from "./unzeroed.ts";
 
 export const DEFAULT_MAX_FRAME = 512 * 1024 * 1024;
 /** Frames at least this big are assembled into a dedicated (aligned) buffer. */
@@ -119,7 +119,7 @@ export class FrameDecoder {
         const total = this.need + 4;
         if (total >= OWN_BUFFER_MIN && this.buffered < total) {
           // Start a dedicated buffer and stream the rest of this frame straight into it.
-          this.big = this.bigBuffer?.(total) ?? (this.shared ? new Uint8Array(new SharedArrayBuffer(total)) : unzeroed(total));
+          this.big = this.bigBuffer?.(total) ?? (this.shared ? untouchedShared(total) : unzeroed(total));
           this.bigFilled = 0;
           const rest = this.take(this.buffered);
           this.big.set(rest, 0);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { REUSE_TUNABLES, RUNNER_TUNABLES, runnerTunables } from "../../src/driver/local.ts";
+import { RUNNER_TUNABLES, runnerTunables } from "../../src/driver/local.ts";
 
 // The glibc malloc settings local runners start with (driver/local.ts): each one the user
 // set is theirs; the others are added.
@@ -10,10 +10,12 @@ describe("runner tunables", () => {
     expect(runnerTunables(undefined)).toBe(all);
     expect(runnerTunables("")).toBe(all);
     expect(all).toContain("glibc.malloc.hugetlb=1");
+    // Freed big buffers reused, not mapped afresh (first-touch faults on every big value).
+    expect(all).toContain("glibc.malloc.mmap_max=0");
   });
 
   it("keeps the user's settings, theirs first, and adds only the missing ones", () => {
-    const t = runnerTunables("glibc.malloc.hugetlb=0:glibc.malloc.arena_max=4:glibc.rtld.optional_static_tls=2048", [...RUNNER_TUNABLES, ...REUSE_TUNABLES]);
+    const t = runnerTunables("glibc.malloc.hugetlb=0:glibc.malloc.arena_max=4:glibc.rtld.optional_static_tls=2048");
     const parts = t.split(":");
     expect(parts.slice(0, 3)).toEqual(["glibc.malloc.hugetlb=0", "glibc.malloc.arena_max=4", "glibc.rtld.optional_static_tls=2048"]);
     expect(parts.filter((p) => p.startsWith("glibc.malloc.hugetlb="))).toEqual(["glibc.malloc.hugetlb=0"]);
