@@ -1,6 +1,7 @@
 import { promises as fsp, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { alive } from "./process-alive.ts";
 
 /** Where runners spill by default: a directory of the OS's temporary one, each runner in a subdirectory of its own. */
 export const defaultSpillRoot = (): string => path.join(os.tmpdir(), "strand-spill");
@@ -166,13 +167,4 @@ function rest(buffers: readonly Uint8Array[], skip: number): Uint8Array[] {
     skip = 0;
   }
   return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM"; // someone else's live process
-  }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, unlinkSync } from "node:fs";
 import path from "node:path";
 import { SandboxError } from "../../errors.ts";
+import { alive } from "../process-alive.ts";
 
 // One action's directory, holding hard links to its inputs and nothing else when its command
 // starts. Every path an action declares (inputs, outputs, cwd) is relative and stays inside
@@ -223,14 +224,5 @@ function sweep(parent: string): void {
     const pid = Number(/^(\d+)-/.exec(name)?.[1]);
     if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
     rmSync(path.join(parent, name), { recursive: true, force: true, maxRetries: 2 });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
