@@ -11,7 +11,7 @@ import { local } from "../src/index.ts";
 import { describeCluster, formatTable, speedupCell, totalThreads, type Row } from "./common.ts";
 import { HEAT_START, HEAT_START_STEPS, runHeat } from "./heat/main.ts";
 import { MATMUL_START, runMatmul } from "./matmul/main.ts";
-import { PARAM_START, PARAM_START_STEPS, runParamServer } from "./param-server/main.ts";
+import { PARAM_START, PARAM_START_LOCAL_STEPS, PARAM_START_STEPS, runParamServer } from "./param-server/main.ts";
 import { PI_START, runPi } from "./pi/main.ts";
 import { PIPELINE_PRIMES, runPipeline } from "./pipeline/main.ts";
 import { runSort, SORT_START } from "./sort/main.ts";
@@ -42,7 +42,7 @@ async function start(): Promise<number> {
   add(await runPi(cluster, PI_START, { kernel: "wasm" }));
   add(await runHeat(cluster, HEAT_START, { steps: HEAT_START_STEPS, kernel: "wasm" }));
   add(await runSort(cluster, SORT_START));
-  add(await runParamServer(cluster, PARAM_START, { steps: PARAM_START_STEPS }));
+  add(await runParamServer(cluster, PARAM_START, { steps: PARAM_START_STEPS, localSteps: PARAM_START_LOCAL_STEPS }));
   for (const r of await runWorkers(cluster, WORKER_START_JOBS, { rounds: WORKER_START_ROUNDS })) add(r);
   for (const n of PIPELINE_PRIMES) add(await runPipeline(cluster, n));
   console.log(`\n${formatTable(rows)}\n`);

@@ -99,17 +99,45 @@ export function applyStep(w: Float64Array, grads: readonly Gradient[], rate: num
   return loss / rows;
 }
 
+/**
+ * What a shard pushes for one round of `localSteps` steps of gradient descent on its own data
+ * from w, as a gradient. With one local step it is the shard's gradient at w: synchronous
+ * gradient descent, every shard's gradient summed before each update. With more, the shard
+ * takes its steps alone (each on its own rows' mean gradient, as the global step uses all
+ * rows' mean) and pushes rows * (w - its local weights) / rate: the gradient that moves w to
+ * the shard's local model in one step, so the server's update (applyStep) sets w to the
+ * shards' local models averaged, weighted by rows (local SGD, or model averaging: a different
+ * algorithm from synchronous gradient descent, with one exchange a round instead of one a
+ * step). The loss is the shard's at w, so the history is the global loss before each round.
+ */
+export function localGradient(w: Float64Array, s: Shard, localSteps: number, rate: number): Gradient {
+  const first = gradient(w, s);
+  if (localSteps === 1) return first;
+  const local = w.slice();
+  let g = first;
+  for (let k = 1; ; k++) {
+    for (let j = 0; j < local.length; j++) local[j]! -= (rate * g.grad[j]!) / s.rows;
+    if (k === localSteps) break;
+    g = gradient(local, s);
+  }
+  const grad = Float64Array.from(local, (v, j) => ((w[j]! - v) * s.rows) / rate);
+  return { grad, loss: first.loss, rows: s.rows };
+}
+
 /** What a training run yields: the final weights and the mean loss before each step. */
 export interface Trained {
   weights: Float64Array;
   losses: number[];
 }
 
-/** The whole training in one thread: the single-process baseline. */
-export function trainLocal(n: number, shards: number, features: number, steps: number, rate: number): Trained {
+/**
+ * The whole training in one thread: the single-process baseline. `steps` updates of the
+ * weights, each after every shard's `localSteps` steps (localGradient) in shard order.
+ */
+export function trainLocal(n: number, shards: number, features: number, steps: number, rate: number, localSteps = 1): Trained {
   const data = Array.from({ length: shards }, (_, i) => makeShard(i, shardRows(n, shards, i), features));
   const w = new Float64Array(features);
   const losses: number[] = [];
-  for (let t = 0; t < steps; t++) losses.push(applyStep(w, data.map((s) => gradient(w, s)), rate));
+  for (let t = 0; t < steps; t++) losses.push(applyStep(w, data.map((s) => localGradient(w, s, localSteps, rate)), rate));
   return { weights: w, losses };
 }

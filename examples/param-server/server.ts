@@ -7,7 +7,7 @@
 // `train` is a plain remote function, one call per shard: it makes its shard, then loops
 // gradient → exchange (its gradient for step t in, the weights after step t out: one round
 // trip a step), talking to the actor through the handle it was given.
-import { applyStep, gradient, makeShard, shardRows, type Gradient } from "./model.ts";
+import { applyStep, localGradient, makeShard, shardRows, type Gradient } from "./model.ts";
 
 /** The server's methods a worker uses: a handle to a ParamServer has them. */
 export interface Weights {
@@ -76,12 +76,16 @@ export class ParamServer {
   }
 }
 
-/** A worker: trains on shard `index` of n rows split over `shards`, for `steps` steps. Returns its rows. */
-export async function train(server: Weights, index: number, n: number, shards: number, features: number, steps: number): Promise<number> {
+/**
+ * A worker: trains on shard `index` of n rows split over `shards`, for `steps` updates of the
+ * server's weights, taking `localSteps` steps on its own shard before each (localGradient;
+ * 1: synchronous gradient descent). Returns its rows.
+ */
+export async function train(server: Weights, index: number, n: number, shards: number, features: number, steps: number, rate: number, localSteps = 1): Promise<number> {
   const shard = makeShard(index, shardRows(n, shards, index), features);
   let w = await server.pull(0);
   for (let t = 0; t < steps; t++) {
-    const g = gradient(w, shard);
+    const g = localGradient(w, shard, localSteps, rate);
     if (t === steps - 1) await server.push(index, t, g);
     else w = await server.exchange(index, t, g);
   }
