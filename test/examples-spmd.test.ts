@@ -3,7 +3,7 @@ import { heatSingle, initialBlock } from "../examples/heat/kernel.ts";
 import { runHeat } from "../examples/heat/main.ts";
 import { countAll, countHits, seedOf, share } from "../examples/pi/kernel.ts";
 import { piTolerance, runPi } from "../examples/pi/main.ts";
-import { digestOf, mergeSorted, sortSingle } from "../examples/sort/kernel.ts";
+import { bucketsOf, digestOf, mergeIntoOwn, mergeSorted, sortSingle } from "../examples/sort/kernel.ts";
 import { runSort, SAMPLES_PER_RANK, sameSlices } from "../examples/sort/main.ts";
 import { useCluster } from "./use-cluster.ts";
 
@@ -107,6 +107,21 @@ describe("SPMD examples", () => {
     });
   }
 
+  it("sort on 2 ranks, one per runner (npm start's shape: each merges into its own keys' memory), at sizes down to a few keys", async () => {
+    const m = await t.cluster.import<Sort>(at("../examples/sort/ranks.ts"));
+    for (const n of [100_001, 7, 2, 1]) {
+      const slices = await t.cluster.spmd({ size: 2, placement: [0, 1] }, m.sampleSort, n, SAMPLES_PER_RANK);
+      const joined = new Float64Array(n);
+      let k = 0;
+      for (const s of slices) {
+        joined.set(s, k);
+        k += s.length;
+      }
+      expect(k).toBe(n);
+      expect(joined).toEqual(sortSingle(n, 2));
+    }
+  });
+
   for (const kernel of ["js", "wasm"] as const) {
     it(`heat with neighbours on alternate runners (every halo exchange crosses processes) still matches (${kernel})`, async () => {
       const m = await t.cluster.import<Heat>(at("../examples/heat/ranks.ts"));
@@ -132,6 +147,39 @@ describe("sort's pieces", () => {
     const all = Float64Array.from(runs.flatMap((r) => [...r])).sort();
     expect(mergeSorted(runs)).toEqual(all);
     expect(mergeSorted([])).toEqual(new Float64Array(0));
+  });
+
+  it("mergeIntoOwn merges a run inside a buffer with another run, in the buffer's memory, wherever the run lies", () => {
+    const sorted = (xs: number[]): Float64Array => Float64Array.from(xs).sort();
+    const other = sorted([0.15, 0.25, 0.55, 0.95, 0.99]);
+    for (const at of [0, 3, 6]) {
+      const buf = new Float64Array(12).fill(-1);
+      buf.set([0.1, 0.2, 0.5, 0.6], at);
+      const merged = mergeIntoOwn(buf, buf.subarray(at, at + 4), other);
+      expect(merged).toEqual(sorted([0.1, 0.2, 0.5, 0.6, 0.15, 0.25, 0.55, 0.95, 0.99]));
+      expect(merged!.buffer).toBe(buf.buffer);
+    }
+    // own's keys all last, all first, none; the other run empty
+    const a = new Float64Array(6);
+    a.set([0.7, 0.8], 1);
+    expect(mergeIntoOwn(a, a.subarray(1, 3), sorted([0.1, 0.2]))).toEqual(sorted([0.1, 0.2, 0.7, 0.8]));
+    a.set([0.01, 0.02], 1);
+    expect(mergeIntoOwn(a, a.subarray(1, 3), sorted([0.1, 0.2]))).toEqual(sorted([0.01, 0.02, 0.1, 0.2]));
+    expect(mergeIntoOwn(a, a.subarray(2, 2), sorted([0.3]))).toEqual(sorted([0.3]));
+    a.set([0.4, 0.5], 0);
+    expect(mergeIntoOwn(a, a.subarray(0, 2), new Float64Array(0))).toEqual(sorted([0.4, 0.5]));
+    // too short, or own not in the buffer: nothing merged
+    const b = Float64Array.from([0.1, 0.2, 0.3]);
+    expect(mergeIntoOwn(b, b.subarray(0, 2), sorted([0.4, 0.5]))).toBeUndefined();
+    expect(b).toEqual(Float64Array.from([0.1, 0.2, 0.3]));
+    expect(mergeIntoOwn(new Float64Array(8), sorted([0.1]), sorted([0.2]))).toBeUndefined();
+  });
+
+  it("bucketsOf cuts a sorted array into views at the splitters", () => {
+    const sorted = Float64Array.from([0.1, 0.2, 0.2, 0.5, 0.9]);
+    const buckets = bucketsOf(sorted, Float64Array.from([0.2, 0.6]));
+    expect(buckets).toEqual([Float64Array.from([0.1, 0.2, 0.2]), Float64Array.from([0.5]), Float64Array.from([0.9])]);
+    for (const b of buckets) expect(b.buffer).toBe(sorted.buffer);
   });
 
   it("sameSlices finds a slice that differs, is missing or is too long", () => {
