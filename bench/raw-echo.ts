@@ -109,17 +109,16 @@ export class EchoClient {
 
   static async connect(port: number, opts: { inPlace?: boolean } = {}): Promise<EchoClient> {
     if (opts.inPlace !== true) return new EchoClient(await connectLoopback(port), false);
-    let client: EchoClient | undefined;
+    // The socket asks for its first buffer as it is set up, before the client exists.
+    const made: { client?: EchoClient } = {};
     const socket = await connectLoopback(port, {
-      // Asked for once as the socket is set up, before the client exists.
-      buffer: () => client?.next() ?? new Uint8Array(64 * 1024),
+      buffer: () => made.client?.next() ?? new Uint8Array(64 * 1024),
       callback: (n: number) => {
-        client!.arrived(n);
+        made.client!.arrived(n);
         return true;
       },
     });
-    client = new EchoClient(socket, true);
-    return client;
+    return (made.client = new EchoClient(socket, true));
   }
 
   /** Sends `data` and resolves once it has all come back (into `sink` if given). */
