@@ -128,27 +128,30 @@ async function main(): Promise<void> {
   const strandRate = median(strandMs.map(rate));
   const freshRate = median(freshMs.map(rate));
   const copiedRate = median(copiedMs.map(rate));
+  // The target's floor: the faster of the two raw echoes (in place, by far, in every run so far).
+  const floor = Math.max(rawRate, copiedRate);
+  const floorName = rawRate >= copiedRate ? "read in place into a kept buffer" : "64 KiB reads copied into a kept buffer";
   const relayRate = median(relayMs.map(rate));
   console.log(`## Bulk throughput: ${BYTES / MB} MB Float64Array round trip\n`);
   console.log(table(
-    ["", "round trip ms (median)", "MB/s (median)", "MB/s range", "/ raw", "client CPU ms", "server CPU ms"],
+    ["", "round trip ms (median)", "MB/s (median)", "MB/s range", "/ floor (the faster raw)", "client CPU ms", "server CPU ms"],
     [
-      ["raw TCP echo, read in place into a kept buffer (floor)", num(median(rawMs), 1), num(rawRate), spread(rawMs.map(rate)), ratio(1),
+      ["raw TCP echo, read in place into a kept buffer", num(median(rawMs), 1), num(rawRate), spread(rawMs.map(rate)), ratio(rawRate / floor),
         num(rawCpu.local / REPS / 1000), num(rawCpu.remote / REPS / 1000)],
-      ["raw TCP echo, 64 KiB reads copied into a kept buffer (the old floor, reference)", num(median(copiedMs), 1), num(copiedRate), spread(copiedMs.map(rate)), ratio(copiedRate / rawRate),
+      ["raw TCP echo, 64 KiB reads copied into a kept buffer (the old floor)", num(median(copiedMs), 1), num(copiedRate), spread(copiedMs.map(rate)), ratio(copiedRate / floor),
         num(copiedCpu.local / REPS / 1000), num(copiedCpu.remote / REPS / 1000)],
-      ["raw TCP store-and-forward echo, read in place (all bytes in, then back: a call's shape, reference)", num(median(relayMs), 1), num(relayRate), spread(relayMs.map(rate)), ratio(relayRate / rawRate),
+      ["raw TCP store-and-forward echo, read in place (all bytes in, then back: a call's shape, reference)", num(median(relayMs), 1), num(relayRate), spread(relayMs.map(rate)), ratio(relayRate / floor),
         num(relayCpu.local / REPS / 1000), num(relayCpu.remote / REPS / 1000)],
-      ["raw TCP echo, read in place into a fresh buffer (reference)", num(median(freshMs), 1), num(freshRate), spread(freshMs.map(rate)), ratio(freshRate / rawRate),
+      ["raw TCP echo, read in place into a fresh buffer (reference)", num(median(freshMs), 1), num(freshRate), spread(freshMs.map(rate)), ratio(freshRate / floor),
         num(freshCpu.local / REPS / 1000), num(freshCpu.remote / REPS / 1000)],
-      ["**Strand `echo(x)`**", num(median(strandMs), 1), num(strandRate), spread(strandMs.map(rate)), ratio(strandRate / rawRate),
+      ["**Strand `echo(x)`**", num(median(strandMs), 1), num(strandRate), spread(strandMs.map(rate)), ratio(strandRate / floor),
         num(strandCpu.local / REPS / 1000), num(strandCpu.remote / REPS / 1000)],
     ],
   ));
   console.log();
   console.log(footer([
     `Median over ${REPS} reps, after one warm-up round trip each; reps alternate raw → raw (old floor) → raw store-and-forward → raw fresh → Strand in one process. MB = 10^6 bytes; MB/s = 2 × ${BYTES / MB} MB / round-trip time.`,
-    `Per-rep Strand/raw ratio: ${spread(strandMs.map((s, i) => rawMs[i]! / s), 2)}. Target: ≥ 0.50x (raw echo overlaps sending and receiving; a call cannot, see bulk.ts). Strand / raw store-and-forward (the same bytes in the order a call moves them): ${ratio(strandRate / relayRate)} (per rep ${spread(strandMs.map((s, i) => relayMs[i]! / s), 2)}).`,
+    `Floor: the faster of the two raw echoes into a kept buffer in this run (${floorName}). Per-rep Strand/floor ratio: ${spread(strandMs.map((s, i) => Math.min(rawMs[i]!, copiedMs[i]!) / s), 2)}. Target: ≥ 0.50x (raw echo overlaps sending and receiving; a call cannot, see bulk.ts). Strand / raw store-and-forward (the same bytes in the order a call moves them): ${ratio(strandRate / relayRate)} (per rep ${spread(strandMs.map((s, i) => relayMs[i]! / s), 2)}).`,
     `CPU per round trip, mean over the reps: client = this process; server = the echo server or the runner process (all its threads), from /proc in 10 ms ticks.`,
     `Raw: one \`socket.write\` of ${num(DOUBLES)} doubles' bytes to a \`net\` echo server (\`socket.pipe(socket)\`) in a child process; the client's socket reads what comes back straight into a preallocated buffer (floor: Node 20's \`onread\` buffer, no copy and no allocation per read, as Strand reads big frames) or into a new \`Uint8Array\` each time (reference: a new value costs page faults on first touch, on both sides of a call). The floor before this session's s26 change copied Node's 64 KiB reads into the kept buffer: a weaker floor. Store-and-forward: \`u64 length | bytes\` to the one-way floor's server (bench/fixtures/sink-server.ts \`--back\`), which reads them in place into a kept buffer and, once it has them all, writes them back; the client reads in place as for the floor. Strand: \`local({ runners: 1, threads: 1 })\`, \`echo(new Float64Array(${num(DOUBLES)}))\`, result checked to be a Float64Array with the same contents.`,
   ]));
@@ -158,11 +161,11 @@ async function main(): Promise<void> {
   console.log();
   console.log(footer([
     `Median over ${REPS} reps after a warm-up; each rep runs raw → raw (old floor) → put → get → broadcast in one process. MB/s = ${BYTES / MB} MB / time. Target: ≥ 0.70x the raw one-way stream (floor) for each Strand row.`,
-    `Raw: \`u64 length | ${BYTES / MB} MB\` written once to a plain \`net\` server in a child process on 127.0.0.1 that receives it into a buffer kept across messages, then answers one byte. Floor: the socket reads straight into that buffer (Node 20's \`onread\` buffer, as a runner reads big frames, src/transport/read-into.ts). Old floor (reference, not the target's): Node's default reads into fresh 64 KiB buffers, each copied into the kept one.`,
+    `Raw: \`u64 length | ${BYTES / MB} MB\` written once to a plain \`net\` server in a child process on 127.0.0.1 that receives it into a buffer kept across messages, then answers one byte. Two raw rows: the socket reads straight into that buffer (Node 20's \`onread\` buffer, as a runner reads big frames, src/transport/read-into.ts), or (the old floor) Node's default reads into fresh 64 KiB buffers, each copied into the kept one. The floor is whichever of the two was faster in this run (median; per rep, the faster of that rep's two).`,
     `Strand: \`local({ runners: 2, threads: 1 })\`; put and get of \`new Float64Array(${num(DOUBLES)})\` (get's result checked); fetch: a 2-runner \`broadcast(x)\` (a put, then one Pull to the second runner, which fetches the object from the first, and its Done) minus the same rep's put.`,
   ]));
   console.log();
-  console.log(`**Bulk targets (this run):** \`echo(x)\` ${ratio(strandRate / rawRate)} of the raw TCP round trip, read in place into a kept buffer (target ≥ 0.50x; ${ratio(strandRate / relayRate)} of raw store-and-forward, ${ratio(relayRate / rawRate)} the ceiling for a call's shape in this run); ${oneWaySummary}.`);
+  console.log(`**Bulk targets (this run):** \`echo(x)\` ${ratio(strandRate / floor)} of the raw TCP round trip into a kept buffer (${floorName}; target ≥ 0.50x; ${ratio(strandRate / relayRate)} of raw store-and-forward, ${ratio(relayRate / floor)} the ceiling for a call's shape in this run); ${oneWaySummary}.`);
   console.log();
 }
 
@@ -181,8 +184,8 @@ async function oneWay(data: Float64Array, bytes: Uint8Array): Promise<void> {
   await using chunked = await startSinkServer({ chunks: true });
   const chunkedClient = await SinkClient.connect(chunked.port);
   await using cluster = await local({ runners: 2, threads: 1 });
-  const rawRow: Row = { name: "raw TCP one way, read straight into a kept buffer (floor)", ms: [] };
-  const chunkedRow: Row = { name: "raw TCP one way, 64 KiB reads copied into a kept buffer (the old floor, reference)", ms: [] };
+  const rawRow: Row = { name: "raw TCP one way, read straight into a kept buffer", ms: [] };
+  const chunkedRow: Row = { name: "raw TCP one way, 64 KiB reads copied into a kept buffer (the old floor)", ms: [] };
   const putRow: Row = { name: "**`put(x)`**: driver → runner", ms: [] };
   const getRow: Row = { name: "**`get(ref)`**: runner → driver", ms: [] };
   const fetchRow: Row = { name: "**runner → runner fetch** (the pull inside a 2-runner `broadcast`)", ms: [] };
@@ -222,19 +225,26 @@ async function oneWay(data: Float64Array, bytes: Uint8Array): Promise<void> {
   }
   sinkClient.close();
   chunkedClient.close();
-  const rawRate = median(rawRow.ms.map(rate1));
+  // The target's floor is the faster raw stream of the run: reading in place costs the sink
+  // less than half the CPU of the 64 KiB copies, yet in loaded runs it took longer (unexplained,
+  // docs/decisions.md); a target is never met against the slower of two floors.
+  const inPlaceFaster = median(rawRow.ms.map(rate1)) >= median(chunkedRow.ms.map(rate1));
+  const floorRow = inPlaceFaster ? rawRow : chunkedRow;
+  const rawRate = median(floorRow.ms.map(rate1));
   const r = (row: Row): string => ratio(median(row.ms.map(rate1)) / rawRate);
-  oneWaySummary = `put ${r(putRow)}, get ${r(getRow)}, runner → runner fetch ${r(fetchRow)} of the raw one-way stream (target ≥ 0.70x each)`;
+  floorName = inPlaceFaster ? "read in place" : "64 KiB reads copied";
+  oneWaySummary = `put ${r(putRow)}, get ${r(getRow)}, runner → runner fetch ${r(fetchRow)} of the raw one-way stream (the faster raw row: ${floorName}; target ≥ 0.70x each)`;
   oneWayTable = table(
-    ["", "ms (median)", "MB/s (median)", "MB/s range", "/ raw one way", "per-rep / raw"],
+    ["", "ms (median)", "MB/s (median)", "MB/s range", "/ floor (the faster raw)", "per-rep / faster raw"],
     [rawRow, chunkedRow, putRow, getRow, fetchRow].map((row) => [
       row.name, num(median(row.ms), 1), num(median(row.ms.map(rate1))), spread(row.ms.map(rate1)),
-      ratio(median(row.ms.map(rate1)) / rawRate), spread(row.ms.map((ms, i) => rawRow.ms[i]! / ms), 2),
+      ratio(median(row.ms.map(rate1)) / rawRate), spread(row.ms.map((ms, i) => Math.min(rawRow.ms[i]!, chunkedRow.ms[i]!) / ms), 2),
     ]),
   );
 }
 
 let oneWayTable = "";
 let oneWaySummary = "";
+let floorName = "";
 
 await main();
