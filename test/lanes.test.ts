@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { AuthError, Cluster, ImportError, RunnerDaemon } from "../src/index.ts";
 import { decodeError, encodeSegments } from "../src/protocol/codec.ts";
-import { frameOf, T } from "../src/protocol/messages.ts";
+import { frameOf, T, type Message } from "../src/protocol/messages.ts";
 import { ANY_MESSAGE, readHeader } from "../src/protocol/read-header.ts";
 import { fixture, handDriver, silentLogger } from "./helpers.ts";
 import { useCluster } from "./use-cluster.ts";
@@ -62,8 +62,11 @@ describe("lanes (direct connections to runner threads)", () => {
     conn.send(frameOf([T.Module, 1, "0".repeat(64)])); // a bundle this runner does not have
     // Inline: the call is taken, and fails only for want of its code.
     conn.send([...frameOf([T.Call, 1, 1, "f", false, [["x.1", null, input.length]], null]), ...args, ...input]);
+    // Its result comes in a batch of the turn's results (T.Results): [id, flags (not ok), µs, segments].
     const answer = await next();
-    expect(readHeader(answer, ANY_MESSAGE).slice(0, 3)).toEqual([T.Result, 1, false]);
+    const h = readHeader(answer, ANY_MESSAGE);
+    expect(h[0]).toBe(T.Results);
+    expect([(h as Message<T.Results>)[1][0], (h as Message<T.Results>)[1][1], (h as Message<T.Results>)[1][3]]).toEqual([1, 0, 1]);
     expect(decodeError(answer.slice(1))).toBeInstanceOf(ImportError);
     // Stored: a thread has no object store to read it from.
     conn.send([...frameOf([T.Call, 2, 1, "f", false, [["x.2", null]], null]), ...args]);

@@ -14,7 +14,9 @@ import { anyOf, bool, bytes, int, listOf, literal, maybe, nullable, num, record,
  * element is the message type; the payload, when present, is an encoded value
  * (body + attachments) that the runner's main thread forwards to a worker unread.
  */
-export const PROTOCOL_VERSION = 2;
+// 3: plain calls and their results travel in batches on lanes (T.Calls, T.Results), which a
+// runner or driver of 2 cannot read.
+export const PROTOCOL_VERSION = 3;
 
 // Each message's fields and meaning are in MESSAGES below, the one place they are written:
 // the header types, and the check of every header read (read-header.ts), derive from it.
@@ -58,6 +60,8 @@ export enum T {
   Members = 40,
   Go = 41,
   ActorState = 42,
+  Calls = 43,
+  Results = 44,
 }
 
 /** A channel operation as it crosses the wire; the values of send cases follow as payloads. */
@@ -274,6 +278,19 @@ export const MESSAGES = {
    * turned the call away before it began.
    */
   [T.Result]: { fields: [["id", int], ["ok", bool], ["execMicros", num], ["inline", maybe(bool)], ["notStarted", maybe(bool)]] },
+  /**
+   * driver -> runner thread (its lane), + for each call its segments (the encoded arguments):
+   * the plain calls of one event-loop turn in one frame (protocol/call-batch.ts). `calls`: four
+   * integers per call, [id, moduleRef, index into `names` of its export, segment count]. Read
+   * as that many Call frames without deps, keep or concurrent.
+   */
+  [T.Calls]: { fields: [["names", listOf(str)], ["calls", listOf(int)]] },
+  /**
+   * runner thread -> driver, + for each result its segments: the results of one event-loop
+   * turn in one frame. `results`: four integers per result, [call id, flags (1 ok, 2 inline,
+   * 4 notStarted: as Result's fields), execMicros, segment count].
+   */
+  [T.Results]: { fields: [["results", listOf(int)]] },
   /** runner -> driver: send me this bundle. */
   [T.CodeRequest]: { fields: [["hash", str]] },
   /** driver -> runner, + the bundle's bytes. */

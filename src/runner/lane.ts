@@ -6,6 +6,7 @@ import { refuseEarly, serverHandshake } from "../protocol/handshake.ts";
 import { decodeError } from "../protocol/codec.ts";
 import { frameOf, T, type ChanRequest } from "../protocol/messages.ts";
 import { readHeader, reads } from "../protocol/read-header.ts";
+import { BATCH_SEGMENT_MAX, FrameBatch, readCalls, RESULT_INLINE, RESULT_NOT_STARTED, RESULT_OK } from "../protocol/call-batch.ts";
 import { laneForDriver, revokeCredits, type LaneChanPath } from "./chan-relay.ts";
 import { driverJoined, driverLeft, startThreadChans, threadHost } from "./thread-chans.ts";
 import { chanReplyFrame, chanValues } from "../channels/chan-frames.ts";
@@ -39,7 +40,7 @@ import { actorOwnerPath, ownerLeft, setActorLane } from "./actors/actor-host.ts"
 // thread's executor, does not apply here; its concurrent flag counts it as a goroutine.
 
 /** What a thread's lane takes from a driver. */
-export const LANE_READS = reads("on a lane", T.Module, T.Call, T.Cancel, T.Owner, T.ChanReply, T.ChanRevoke, T.ChanOp, T.ChanCancel, T.ChanReturn, T.Heartbeat);
+export const LANE_READS = reads("on a lane", T.Module, T.Call, T.Calls, T.Cancel, T.Owner, T.ChanReply, T.ChanRevoke, T.ChanOp, T.ChanCancel, T.ChanReturn, T.Heartbeat);
 
 class LaneSession {
   /** Module refs the driver declared, and the bundle paths they stand for. */
@@ -103,6 +104,7 @@ class LaneSession {
     };
     conn.on("frame", (segs) => this.onFrame(segs));
     conn.on("close", () => this.close());
+    conn.beforeFlush = () => this.sendResults();
     for (const segs of backlog) this.onFrame(segs);
   }
 
@@ -116,6 +118,9 @@ class LaneSession {
           return;
         }
         case T.Call: return this.onCall(readCall(h, segs));
+        case T.Calls: return readCalls(h, segs, (id, moduleRef, exportName, args) => this.onCall({
+          id, moduleRef, exportName, solo: false, concurrent: false, args, inline: undefined, stored: undefined, keep: undefined,
+        }));
         case T.Cancel: {
           const ac = this.actorCalls.get(h[1]);
           this.actorCalls.delete(h[1]);
@@ -184,6 +189,7 @@ class LaneSession {
     const loadsBefore = loadCount();
     let signal: AbortSignal | undefined;
     if (isActorOp(call.exportName)) {
+      this.actorSession = true;
       const ac = new AbortController();
       this.actorCalls.set(id, ac);
       signal = ac.signal;
@@ -228,9 +234,33 @@ class LaneSession {
     this.onIdle();
   }
 
+  /** Results of this turn not sent yet: sent as the connection flushes, in one frame (T.Results). */
+  private readonly results = new FrameBatch(T.Results);
+  /**
+   * Whether this connection carried an actor's calls: their results keep frames of their own,
+   * so that each follows its checkpoint (T.ActorState) as it always did, with nothing in between.
+   */
+  private actorSession = false;
+
+  private sendResults(): void {
+    if (this.results.size > 0) this.conn.send(this.results.take());
+  }
+
   private reply(id: number, o: CallOutcome): void {
-    // Most results have no attachments: nothing to copy, so no copies of the outcome either.
-    if (o.segments.length === 1) return this.conn.send(resultFrame(id, o, this.cfg.maxFrame));
+    // Most results have no attachments: nothing to copy, so no copies of the outcome either;
+    // a small one joins this turn's batch.
+    if (o.segments.length === 1) {
+      const body = o.segments[0]!;
+      if (!this.actorSession && body.byteLength <= BATCH_SEGMENT_MAX) {
+        if (this.results.full(body.byteLength)) this.sendResults();
+        this.results.result(id, (o.ok ? RESULT_OK : 0) | (o.inline === true ? RESULT_INLINE : 0) | (o.notStarted === true ? RESULT_NOT_STARTED : 0), o.execMicros, body);
+        this.conn.flushSoon();
+        return;
+      }
+      this.sendResults();
+      return this.conn.send(resultFrame(id, o, this.cfg.maxFrame));
+    }
+    this.sendResults();
     // Attachments are views of memory the user's code may keep and change in its next
     // call, while the socket may still be sending them: send a copy (the body is ours),
     // into pooled memory given back once the socket has written it (snapshot-pool.ts).

@@ -112,8 +112,22 @@ export class Connection {
   private readonly outbox = new Outbox();
   private flushScheduled = false;
 
+  /**
+   * Frames made at the last moment: runs as what is queued is about to be written, and may
+   * send (a batch of the calls or results of this turn: protocol/call-batch.ts).
+   */
+  beforeFlush: (() => void) | undefined;
+
+  /** Asks for a flush at the end of this tick, as a send does: for what beforeFlush will send. */
+  flushSoon(): void {
+    if (this.closed || this.flushScheduled) return;
+    this.flushScheduled = true;
+    process.nextTick(this.flush);
+  }
+
   private readonly flush = (): void => {
     this.flushScheduled = false; // a scheduled flush finding nothing left is harmless
+    if (this.beforeFlush !== undefined && !this.closed) this.beforeFlush();
     const parts = this.outbox.take();
     this.bytesOut = this.outbox.bytes;
     if (this.closed || parts.length === 0) return;
@@ -133,7 +147,7 @@ export class Connection {
 
   /** Resolves once everything queued so far has been handed to the kernel. */
   flushed(): Promise<void> {
-    if (!this.outbox.empty) this.flush();
+    if (!this.outbox.empty || this.beforeFlush !== undefined) this.flush();
     if (this.closed || this.socket.writableLength === 0) return Promise.resolve();
     if (this.socket.writable) return new Promise((resolve) => this.socket.write(new Uint8Array(0), () => resolve()));
     // Ended (by us, or for us at the peer's FIN): a write now would fail the connection
@@ -147,7 +161,7 @@ export class Connection {
   /** Graceful: flush queued frames, then close. */
   end(): void {
     if (this.closed) return;
-    if (!this.outbox.empty) this.flush();
+    if (!this.outbox.empty || this.beforeFlush !== undefined) this.flush();
     this.socket.end();
   }
 

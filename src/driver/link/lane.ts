@@ -1,6 +1,7 @@
-import { RunnerLostError } from "../../errors.ts";
+import { ProtocolError, RunnerLostError } from "../../errors.ts";
 import { clientHandshake } from "../../protocol/handshake.ts";
 import { frameOf, T } from "../../protocol/messages.ts";
+import { BATCH_SEGMENT_MAX, FrameBatch, readResults, RESULT_INLINE, RESULT_NOT_STARTED, RESULT_OK } from "../../protocol/call-batch.ts";
 import { readHeader, reads } from "../../protocol/read-header.ts";
 import { Connection, dial } from "../../transport/connection.ts";
 import type { Tls } from "../../transport/secure.ts";
@@ -12,7 +13,7 @@ import type { ChanPeer } from "../../channels/channel-home.ts";
 import { chanReplyFrame, chanValues } from "../../channels/chan-frames.ts";
 
 /** What a runner thread sends on its lane. */
-export const LANE_READS = reads("on a lane", T.Result, T.ChanOp, T.ChanCancel, T.ChanReturn, T.Heartbeat, T.Log, T.Go, T.ActorState);
+export const LANE_READS = reads("on a lane", T.Result, T.Results, T.ChanOp, T.ChanCancel, T.ChanReturn, T.Heartbeat, T.Log, T.Go, T.ActorState);
 
 export interface LaneOwner {
   readonly address: string;
@@ -29,8 +30,8 @@ export interface LaneOwner {
   laneGo(hash: string, exportName: string, chans: readonly (readonly [string, number])[], segs: Uint8Array[], here?: number): void;
   /** An actor on the lane's thread checkpointed (T.ActorState): `segs` holds the encoded state. */
   laneActorState(actorId: string, incarnation: number, segs: Uint8Array[]): void;
-  /** A Result arrived on the lane. */
-  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, segs: Uint8Array[], inline: boolean, notStarted: boolean): void;
+  /** A result arrived on the lane (a Result frame, or one of a Results frame): its body and attachments are views of the frame. */
+  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, body: Uint8Array, attachments: readonly Uint8Array[], inline: boolean, notStarted: boolean): void;
   /** The lane closed; calls still on it must be failed. */
   laneClosed(lane: Lane, reason: string): void;
 }
@@ -58,8 +59,13 @@ export class Lane {
     const onFrame = (segs: Uint8Array[]): void => {
       try {
         const h = readHeader(segs, LANE_READS);
-        if (h[0] === T.Result) owner.laneResult(lane, h[1], h[2], h[3], segs, h[4] === true, h[5] === true);
-        else if (h[0] === T.ChanOp) {
+        if (h[0] === T.Results) {
+          readResults(h, segs, (id, flags, micros, body, attachments) =>
+            owner.laneResult(lane, id, (flags & RESULT_OK) !== 0, micros, body, attachments, (flags & RESULT_INLINE) !== 0, (flags & RESULT_NOT_STARTED) !== 0));
+        } else if (h[0] === T.Result) {
+          const [body, attachments] = resultPayload(segs);
+          owner.laneResult(lane, h[1], h[2], h[3], body, attachments, h[4] === true, h[5] === true);
+        } else if (h[0] === T.ChanOp) {
           const [, opId, req, sizes, pointers] = h;
           owner.laneChanOp(lane, opId, req, chanValues(sizes, segs), pointers ?? []);
         } else if (h[0] === T.ChanCancel) owner.laneChanCancel(lane, h[1]);
@@ -72,6 +78,7 @@ export class Lane {
       }
     };
     conn.on("frame", onFrame);
+    if (!actors) conn.beforeFlush = () => lane.sendBatch();
     conn.on("close", (err) => {
       lane.alive = false;
       owner.laneClosed(lane, err?.message ?? "closed by the runner");
@@ -80,20 +87,46 @@ export class Lane {
     return lane;
   }
 
-  /** Sends a call as `id` of `link`, declaring its module first if need be. */
+  /**
+   * Sends a call as `id` of `link`, declaring its module first if need be. A small plain call
+   * joins this turn's batch (T.Calls), sent as the connection flushes; anything else has a
+   * frame of its own, after the batch so far (the runner reads them in the order sent).
+   */
   send(id: number, call: PendingCall, link: ObjectHolder): void {
     const { ref, hash } = call.module;
     if (!this.declared.has(ref)) {
       this.declared.add(ref);
-      this.conn.send(frameOf([T.Module, ref, hash]));
+      this.sendFrame(frameOf([T.Module, ref, hash]));
     }
     this.ids.add(id);
-    this.conn.send(callFrame(id, call, link)); // built after the Module frame: callFrame's header is a view (sentFrameOf)
+    const { body, attachments } = call.args;
+    if (!this.actors && !call.usesObjects && !call.concurrent && attachments.length === 0 && body.byteLength <= BATCH_SEGMENT_MAX) {
+      const batch = this.batch;
+      if (batch.full(body.byteLength)) this.sendBatch();
+      batch.call(id, ref, call.wireName, body);
+      this.conn.flushSoon();
+      return;
+    }
+    this.sendFrame(callFrame(id, call, link)); // built right before it is sent: callFrame's header is a view (sentFrameOf)
+  }
+
+  /** Calls of this turn not sent yet (plain lanes only). */
+  private readonly batch = new FrameBatch(T.Calls);
+
+  /** Sends the calls batched so far, as one frame. */
+  private sendBatch(): void {
+    if (this.batch.size > 0) this.conn.send(this.batch.take());
+  }
+
+  /** Sends a frame of its own, after the calls batched before it. */
+  private sendFrame(frame: Uint8Array[]): void {
+    this.sendBatch();
+    this.conn.send(frame);
   }
 
   /** The caller gave up on call `id` (an actor's: it leaves the mailbox, or its signal aborts). */
   cancel(id: number): void {
-    if (this.alive && this.ids.has(id)) this.conn.send(frameOf([T.Cancel, id]));
+    if (this.alive && this.ids.has(id)) this.sendFrame(frameOf([T.Cancel, id]));
   }
 
   private peer: ChanPeer | undefined;
@@ -106,8 +139,8 @@ export class Lane {
   chanPeer(link: { readonly address: string; take(objectId: string): Promise<Uint8Array[]> }): ChanPeer {
     this.peer ??= {
       address: link.address,
-      reply: (opId, o) => this.conn.send(chanReplyFrame(opId, o, link.address)),
-      revoke: (chan) => this.conn.send(frameOf([T.ChanRevoke, chan])),
+      reply: (opId, o) => this.sendFrame(chanReplyFrame(opId, o, link.address)),
+      revoke: (chan) => this.sendFrame(frameOf([T.ChanRevoke, chan])),
       take: (objectId) => link.take(objectId),
     };
     return this.peer;
@@ -130,6 +163,15 @@ export class Lane {
     this.alive = false;
     this.conn.destroy();
   }
+}
+
+const NO_ATTACHMENTS: readonly Uint8Array[] = Object.freeze([]);
+
+/** A Result frame's body and attachments (views of the frame). */
+export function resultPayload(segs: readonly Uint8Array[]): [body: Uint8Array, attachments: readonly Uint8Array[]] {
+  const body = segs[1];
+  if (body === undefined) throw new ProtocolError("message has no payload");
+  return [body, segs.length === 2 ? NO_ATTACHMENTS : segs.slice(2)];
 }
 
 export const laneLost = (address: string, port: number, reason: string): RunnerLostError =>

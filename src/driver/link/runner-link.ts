@@ -15,7 +15,7 @@ import type { PendingCall } from "../calls/call.ts";
 import type { RunnerPort } from "../calls/runner-port.ts";
 import { callFrame } from "./call-frame.ts";
 import { CallWindow } from "../calls/call-window.ts";
-import { laneLost, type Lane, type LaneOwner } from "./lane.ts";
+import { laneLost, resultPayload, type Lane, type LaneOwner } from "./lane.ts";
 import { LinkLanes } from "./link-lanes.ts";
 import { LinkRequests } from "./link-requests.ts";
 import type { Kept } from "../objects/object-entry.ts";
@@ -340,10 +340,10 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     this.host.chanReturned(lane.chanPeer(this), chan, n);
   }
 
-  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, segs: Uint8Array[], inline: boolean, notStarted: boolean): void {
+  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, body: Uint8Array, attachments: readonly Uint8Array[], inline: boolean, notStarted: boolean): void {
     if (!this.alive) return;
     lane.ids.delete(id);
-    this.onResult(id, ok, execMicros, segs, inline, notStarted);
+    this.onResult(id, ok, execMicros, body, attachments, inline, notStarted);
   }
 
   /** The runner is stopping: no new calls go there; those it turns away go elsewhere. */
@@ -399,7 +399,10 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     try {
       const h = readHeader(segs, LINK_READS);
       switch (h[0]) {
-        case T.Result: return this.onResult(h[1], h[2], h[3], segs, h[4] === true, h[5] === true);
+        case T.Result: {
+          const [body, attachments] = resultPayload(segs);
+          return this.onResult(h[1], h[2], h[3], body, attachments, h[4] === true, h[5] === true);
+        }
         case T.CodeRequest: {
           const code = this.host.codeFor(h[1]);
           if (code !== undefined) this.codeBytesSent += code.byteLength;
@@ -426,7 +429,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     }
   }
 
-  private onResult(id: number, ok: boolean, execMicros: number, segs: Uint8Array[], inline: boolean, notStarted = false): void {
+  private onResult(id: number, ok: boolean, execMicros: number, body: Uint8Array, attachments: readonly Uint8Array[], inline: boolean, notStarted = false): void {
     const call = this.inflight.get(id);
     if (call === undefined) throw new ProtocolError(`result for unknown call ${id}`);
     this.inflight.delete(id);
@@ -447,11 +450,10 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     if (ok) for (const d of call.deps) if (d.state === "ready" && call.fetchedFrom?.get(d.id) !== undefined) d.holders.add(this);
     if (!call.settled && ok && inline && call.keep !== undefined) {
       // The small value itself: keep our own copy of the bytes (they are views of socket memory).
-      call.resolve({ inline: segs.slice(1).map((s) => s.slice()) } satisfies Kept);
+      call.resolve({ inline: [body.slice(), ...attachments.map((s) => s.slice())] } satisfies Kept);
     } else if (!call.settled) {
       let value: unknown;
       try {
-        const { body, attachments } = payloadOf(segs);
         value = decodeValue(body, attachments);
       } catch (err) {
         const e = new ProtocolError(`undecodable result for ${call.exportName}: ${(err as Error).message}`);
