@@ -43,6 +43,19 @@ const isLeaf = (x: unknown): boolean => {
   return t !== "object" && t !== "function" && t !== "symbol";
 };
 
+/**
+ * Whether the value is a primitive other than -0, or an array of them: it holds nothing a
+ * walk would look into (the arguments of most calls, most results).
+ */
+export function isPlain(value: unknown): boolean {
+  if (!Array.isArray(value)) return isLeaf(value) ? !Object.is(value, -0) : false;
+  for (let i = 0; i < value.length; i++) {
+    const x: unknown = value[i];
+    if (!isLeaf(x) || Object.is(x, -0)) return false;
+  }
+  return true;
+}
+
 /** Notes a -0 at the current path, plus `last` if given (a leaf the walk does not enter). */
 function zero(w: Walk, last?: string | number): void {
   const path: Path = w.keys.map((k) => (typeof k === "object" ? [k.part, k.i] : k));
@@ -121,6 +134,9 @@ function walk(w: Walk, v: unknown): void {
  * the value holds -0, if anywhere (the codec restores those after decoding).
  */
 export function assertSerializable(value: unknown, root: string): Path[] | undefined {
+  // A call's arguments are most often one array of primitives: nothing to walk into, so no
+  // walk, no set of objects seen and no path (a Set and two objects per no-op call before).
+  if (isPlain(value)) return undefined;
   const w: Walk = { root, keys: [], seen: undefined, zeros: undefined };
   walk(w, value);
   return w.zeros;

@@ -119,7 +119,7 @@ class LaneSession {
         }
         case T.Call: return this.onCall(readCall(h, segs));
         case T.Calls: return readCalls(h, segs, (id, moduleRef, exportName, args) => this.onCall({
-          id, moduleRef, exportName, solo: false, concurrent: false, args, inline: undefined, stored: undefined, keep: undefined,
+          id, moduleRef, exportName, solo: false, concurrent: false, args: [args], inline: undefined, stored: undefined, keep: undefined,
         }));
         case T.Cancel: {
           const ac = this.actorCalls.get(h[1]);

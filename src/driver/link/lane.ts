@@ -30,8 +30,11 @@ export interface LaneOwner {
   laneGo(hash: string, exportName: string, chans: readonly (readonly [string, number])[], segs: Uint8Array[], here?: number): void;
   /** An actor on the lane's thread checkpointed (T.ActorState): `segs` holds the encoded state. */
   laneActorState(actorId: string, incarnation: number, segs: Uint8Array[]): void;
-  /** A result arrived on the lane (a Result frame, or one of a Results frame): its body and attachments are views of the frame. */
-  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, body: Uint8Array, attachments: readonly Uint8Array[], inline: boolean, notStarted: boolean): void;
+  /**
+   * A result arrived on the lane (a Result frame, or one of a Results frame): its body and
+   * attachments are views of the frame; a batched one's body is bytes [start, end) of `body`.
+   */
+  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, body: Uint8Array, attachments: readonly Uint8Array[], inline: boolean, notStarted: boolean, start?: number, end?: number): void;
   /** The lane closed; calls still on it must be failed. */
   laneClosed(lane: Lane, reason: string): void;
 }
@@ -60,8 +63,8 @@ export class Lane {
       try {
         const h = readHeader(segs, LANE_READS);
         if (h[0] === T.Results) {
-          readResults(h, segs, (id, flags, micros, body, attachments) =>
-            owner.laneResult(lane, id, (flags & RESULT_OK) !== 0, micros, body, attachments, (flags & RESULT_INLINE) !== 0, (flags & RESULT_NOT_STARTED) !== 0));
+          readResults(h, segs, (id, flags, micros, bodies, start, end) =>
+            owner.laneResult(lane, id, (flags & RESULT_OK) !== 0, micros, bodies, NO_ATTACHMENTS, (flags & RESULT_INLINE) !== 0, (flags & RESULT_NOT_STARTED) !== 0, start, end));
         } else if (h[0] === T.Result) {
           const [body, attachments] = resultPayload(segs);
           owner.laneResult(lane, h[1], h[2], h[3], body, attachments, h[4] === true, h[5] === true);
@@ -100,7 +103,7 @@ export class Lane {
     }
     this.ids.add(id);
     const { body, attachments } = call.args;
-    if (!this.actors && !call.usesObjects && !call.concurrent && attachments.length === 0 && body.byteLength <= BATCH_SEGMENT_MAX) {
+    if (!this.actors && attachments.length === 0 && body.byteLength <= BATCH_SEGMENT_MAX && !call.usesObjects && !call.concurrent) {
       const batch = this.batch;
       if (batch.full(body.byteLength)) this.sendBatch();
       batch.call(id, ref, call.wireName, body);

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { AuthError, ProtocolError, RunnerLostError } from "../../errors.ts";
-import { decodeValue, type Encoded } from "../../protocol/codec.ts";
+import { decodeValue, decodeValueIn, type Encoded } from "../../protocol/codec.ts";
 import { clientHandshake, type ClockSample } from "../../protocol/handshake.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../../protocol/heartbeat.ts";
 import type { Chan } from "../../protocol/chan.ts";
@@ -340,10 +340,10 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     this.host.chanReturned(lane.chanPeer(this), chan, n);
   }
 
-  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, body: Uint8Array, attachments: readonly Uint8Array[], inline: boolean, notStarted: boolean): void {
+  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, body: Uint8Array, attachments: readonly Uint8Array[], inline: boolean, notStarted: boolean, start?: number, end?: number): void {
     if (!this.alive) return;
     lane.ids.delete(id);
-    this.onResult(id, ok, execMicros, body, attachments, inline, notStarted);
+    this.onResult(id, ok, execMicros, body, attachments, inline, notStarted, start, end);
   }
 
   /** The runner is stopping: no new calls go there; those it turns away go elsewhere. */
@@ -429,7 +429,8 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     }
   }
 
-  private onResult(id: number, ok: boolean, execMicros: number, body: Uint8Array, attachments: readonly Uint8Array[], inline: boolean, notStarted = false): void {
+  /** `start`, `end`: the result's body is bytes [start, end) of `body` (a batch's bodies, T.Results), not all of it. */
+  private onResult(id: number, ok: boolean, execMicros: number, body: Uint8Array, attachments: readonly Uint8Array[], inline: boolean, notStarted = false, start?: number, end?: number): void {
     const call = this.inflight.get(id);
     if (call === undefined) throw new ProtocolError(`result for unknown call ${id}`);
     this.inflight.delete(id);
@@ -450,11 +451,11 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     if (ok) for (const d of call.deps) if (d.state === "ready" && call.fetchedFrom?.get(d.id) !== undefined) d.holders.add(this);
     if (!call.settled && ok && inline && call.keep !== undefined) {
       // The small value itself: keep our own copy of the bytes (they are views of socket memory).
-      call.resolve({ inline: [body.slice(), ...attachments.map((s) => s.slice())] } satisfies Kept);
+      call.resolve({ inline: [body.slice(start, end), ...attachments.map((s) => s.slice())] } satisfies Kept);
     } else if (!call.settled) {
       let value: unknown;
       try {
-        value = decodeValue(body, attachments);
+        value = start === undefined ? decodeValue(body, attachments) : decodeValueIn(body, start, end!);
       } catch (err) {
         const e = new ProtocolError(`undecodable result for ${call.exportName}: ${(err as Error).message}`);
         call.reject(e);
