@@ -122,7 +122,7 @@ export function provideExecRuntime(cacheDir: string, threadsChannel: string | un
     lookup: async (keys) => {
       if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) throw new TypeError("lookup: keys must be a list of strings");
       const { actions } = open();
-      return Promise.resolve(keys.map((k) => actions.lookup(k) ?? null));
+      return Promise.resolve(actions.lookupMany(keys));
     },
   };
   (globalThis as { [k: symbol]: unknown })[Symbol.for(EXEC_HOOK)] = runtime;
