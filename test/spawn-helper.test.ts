@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SpawnHelperError, TimeoutError } from "../src/index.ts";
 import { helperPerl, SpawnHelper, SpawnHelpers } from "../src/runner/exec/spawn-helper.ts";
+import { runCommand } from "../src/runner/exec/run-command.ts";
 
 // The process that starts a runner thread's commands (so the runner never forks itself): a
 // real perl helper running real commands. A command's exit status, output and environment
@@ -46,6 +47,18 @@ describe.skipIf(perl === null)("spawn helper", () => {
     const big = await helpers.run(["sh", "-c", "head -c 300000 /dev/zero | tr '\\0' x; head -c 200000 /dev/zero | tr '\\0' y >&2"], dir, env, 0, "big");
     expect([big.stdout.length, big.stderr.length, big.stdout.replaceAll("x", ""), big.stderr.replaceAll("y", "")]).toEqual([300000, 200000, "", ""]);
     expect(helpers.pids()).toHaveLength(1); // one helper served them all
+  });
+
+  it("sends a command's stdout to its stderr when asked (a compiler printing its errors on stdout), as the runner's own spawn does", async () => {
+    const helpers = new SpawnHelpers(perl!);
+    const script = "echo one; echo two >&2; echo three; exit 2";
+    const merged = await helpers.run(["sh", "-c", script], dir, env, 0, "merged", true);
+    expect(merged).toEqual({ exitCode: 2, stdout: "", stderr: "one\ntwo\nthree\n" });
+    const apart = await helpers.run(["sh", "-c", script], dir, env, 0, "apart");
+    expect(apart).toEqual({ exitCode: 2, stdout: "one\nthree\n", stderr: "two\n" });
+    const direct = await runCommand(["sh", "-c", script], dir, env, 0, "direct", true);
+    expect(direct.stdout).toBe("");
+    expect(direct.stderr.split("\n").sort()).toEqual(["", "one", "three", "two"]); // two pipes: the order between them is the scheduler's
   });
 
   it("reports a missing program as a shell does (127), a signal as 128 + its number", async () => {
