@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SpawnHelperError, TimeoutError } from "../src/index.ts";
 import { helperPerl, SpawnHelper, SpawnHelpers } from "../src/runner/exec/spawn-helper.ts";
+import { runCommand } from "../src/runner/exec/run-command.ts";
 
 // The process that starts a runner thread's commands (so the runner never forks itself): a
 // real perl helper running real commands. A command's exit status, output and environment
@@ -26,7 +27,7 @@ const stopped = (pid: number): Promise<boolean> => new Promise((resolve) => {
   let turns = 0;
   const check = (): void => {
     if (!running(pid)) resolve(true);
-    else if (++turns > 200_000) resolve(false);
+    else if (++turns > 2_000_000) resolve(false); // under CPU hogs a killed process may wait a while to be scheduled and die
     else setImmediate(check);
   };
   check();
@@ -48,6 +49,18 @@ describe.skipIf(perl === null)("spawn helper", () => {
     expect(helpers.pids()).toHaveLength(1); // one helper served them all
   });
 
+  it("sends a command's stdout to its stderr when asked (a compiler printing its errors on stdout), as the runner's own spawn does", async () => {
+    const helpers = new SpawnHelpers(perl!);
+    const script = "echo one; echo two >&2; echo three; exit 2";
+    const merged = await helpers.run(["sh", "-c", script], dir, env, 0, "merged", true);
+    expect(merged).toEqual({ exitCode: 2, stdout: "", stderr: "one\ntwo\nthree\n" });
+    const apart = await helpers.run(["sh", "-c", script], dir, env, 0, "apart");
+    expect(apart).toEqual({ exitCode: 2, stdout: "one\nthree\n", stderr: "two\n" });
+    const direct = await runCommand(["sh", "-c", script], dir, env, 0, "direct", true);
+    expect(direct.stdout).toBe("");
+    expect(direct.stderr.split("\n").sort()).toEqual(["", "one", "three", "two"]); // two pipes: the order between them is the scheduler's
+  });
+
   it("reports a missing program as a shell does (127), a signal as 128 + its number", async () => {
     const helpers = new SpawnHelpers(perl!);
     const missing = await helpers.run(["no-such-program-strand"], dir, env, 0, "missing");
@@ -59,7 +72,7 @@ describe.skipIf(perl === null)("spawn helper", () => {
 
   it("kills a command past its timeout, and everything it started", async () => {
     const helpers = new SpawnHelpers(perl!);
-    const err = await helpers.run(["sh", "-c", "sleep 600 & echo $! > bg.pid; wait"], dir, env, 300, "slow").catch((e: unknown) => e);
+    const err = await helpers.run(["sh", "-c", "sleep 600 & echo $! > bg.pid; wait"], dir, env, 1000, "slow").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TimeoutError);
     const bg = Number(readFileSync(path.join(dir, "bg.pid"), "utf8"));
     expect(await stopped(bg)).toBe(true);

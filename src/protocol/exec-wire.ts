@@ -84,7 +84,19 @@ export interface ExecTask {
   label: string | undefined;
   /** Go's build ID to stamp into an output once the command exits 0 (what `go tool buildid -w` does), by the runner itself. */
   buildId?: BuildIdStamp;
+  /** argv's `${sandbox}` and `${tooldir:go}` are replaced on the runner (see ExecSpec.expand). */
+  expand?: boolean;
+  /** The command's stdout goes where its stderr goes (see ExecSpec.stdoutToStderr). */
+  stdoutToStderr?: boolean;
 }
+
+/**
+ * What `expand` replaces in argv, on the runner: the sandbox's absolute path, and the
+ * directory of Go's tools (its `go env GOTOOLDIR`). Both differ from runner to runner, so
+ * they cannot be written into argv by the driver; the action key covers argv as written.
+ */
+export const SANDBOX_MARK = "${sandbox}";
+export const GO_TOOLDIR_MARK = "${tooldir:go}";
 
 /**
  * A Go build-ID stamp an action asks for: the output file (one of its outputs) and the ID its

@@ -66,6 +66,14 @@ export interface ExecSpec {
    * process fewer per Go action.
    */
   buildId?: BuildIdStamp;
+  /**
+   * Replace, on the runner, `${sandbox}` in argv by the sandbox's absolute path and
+   * `${tooldir:go}` by the directory of the runner's Go tools (`go env GOTOOLDIR`): for tools
+   * that want absolute paths (Go's -trimpath), run without a shell to expand them.
+   */
+  expand?: boolean;
+  /** Send the command's stdout where its stderr goes (a compiler printing its errors on stdout: they reach CommandError.stderr). */
+  stdoutToStderr?: boolean;
 }
 
 /** Milliseconds, by phase. */
@@ -271,7 +279,8 @@ export class Execs {
     const env = Object.entries(spec.env ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const files = inputs.map(([p, f]) => [p, f.hash, f.executable] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const stamp = spec.buildId === undefined ? [] : [["buildId", sandboxPath(spec.buildId.path), spec.buildId.id]];
-    return createHash("sha256").update(JSON.stringify(["strand-exec/1", spec.argv, env, cwd, tools, files, [...outputs].sort(), ...stamp])).digest("hex");
+    const how = [...(spec.expand === true ? ["expand"] : []), ...(spec.stdoutToStderr === true ? ["stdoutToStderr"] : [])];
+    return createHash("sha256").update(JSON.stringify(["strand-exec/1", spec.argv, env, cwd, tools, files, [...outputs].sort(), ...stamp, ...(how.length > 0 ? [how] : [])])).digest("hex");
   }
 
   /** An action as it will be sent: its inputs as files, paths checked, its key. */
@@ -374,7 +383,8 @@ export class Execs {
         const first = inputsOf();
         let uploaded = await this.inline(runner, inputs, first);
         let uploadMs = performance.now() - u0;
-        const task: ExecTask = { key, argv: spec.argv, env: spec.env ?? {}, cwd, outputs, timeout: spec.timeout ?? 0, label: hooks.label, inputs: first, ...(spec.buildId !== undefined ? { buildId: { path: sandboxPath(spec.buildId.path), id: spec.buildId.id } } : {}) };
+        const task: ExecTask = { key, argv: spec.argv, env: spec.env ?? {}, cwd, outputs, timeout: spec.timeout ?? 0, label: hooks.label, inputs: first, ...(spec.buildId !== undefined ? { buildId: { path: sandboxPath(spec.buildId.path), id: spec.buildId.id } } : {}),
+          ...(spec.expand === true ? { expand: true } : {}), ...(spec.stdoutToStderr === true ? { stdoutToStderr: true } : {}) };
         hooks.onSent?.(runner.address);
         let answer = await this.host.call(runner, task);
         if (answer.missing !== undefined) {

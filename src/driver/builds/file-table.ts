@@ -22,8 +22,18 @@ interface Where {
 
 export const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
+/**
+ * Small files read for a runner are kept, up to this much in all (oldest dropped first): each
+ * of a build's sources goes inline to every runner that runs an action reading it, and each
+ * read was an open, stat, read and close through libuv's pool plus a SHA-256 again.
+ */
+const KEPT_MAX_FILE = 64 * 1024;
+const KEPT_TOTAL = 32 * 1024 * 1024;
+
 export class FileTable {
   private readonly files = new Map<string, Where>();
+  private readonly kept = new Map<string, Uint8Array>();
+  private keptBytes = 0;
 
   private entry(ref: FileRef): Where {
     const id = fileObjectId(ref.hash, ref.executable);
@@ -76,8 +86,20 @@ export class FileTable {
     const w = this.files.get(fileObjectId(ref.hash, ref.executable));
     if (w?.bytes !== undefined) return w.bytes;
     if (w?.path === undefined) return undefined;
+    const id = fileObjectId(ref.hash, ref.executable);
+    const kept = this.kept.get(id);
+    if (kept !== undefined) return kept;
     const bytes = await readFile(w.path);
-    if (sha256(bytes) !== ref.hash) throw new ObjectLostError(fileObjectId(ref.hash, ref.executable), `${w.path} changed since it was put`);
+    if (sha256(bytes) !== ref.hash) throw new ObjectLostError(id, `${w.path} changed since it was put`);
+    if (bytes.byteLength <= KEPT_MAX_FILE && !this.kept.has(id)) {
+      this.kept.set(id, bytes);
+      this.keptBytes += bytes.byteLength;
+      for (const [k, b] of this.kept) {
+        if (this.keptBytes <= KEPT_TOTAL) break;
+        this.kept.delete(k);
+        this.keptBytes -= b.byteLength;
+      }
+    }
     return bytes;
   }
 }

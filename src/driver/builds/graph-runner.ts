@@ -141,6 +141,7 @@ export async function runGraph(cluster: GraphCluster, graph: Graph, options: Gra
       ...(a.env !== undefined ? { env: a.env } : {}), ...(a.cwd !== undefined ? { cwd: a.cwd } : {}),
       ...(a.tools !== undefined ? { tools: a.tools } : {}), ...(a.timeout !== undefined ? { timeout: a.timeout } : {}),
       ...(a.buildId !== undefined ? { buildId: a.buildId } : {}),
+      ...(a.expand === true ? { expand: true } : {}), ...(a.stdoutToStderr === true ? { stdoutToStderr: true } : {}),
     };
   };
 

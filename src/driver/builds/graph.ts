@@ -28,6 +28,10 @@ export interface GraphAction {
   timeout?: number;
   /** Go's build ID to stamp into one of the outputs after the command (as `go tool buildid -w`), by the runner: see ExecSpec.buildId. */
   buildId?: { path: string; id: string };
+  /** `${sandbox}` and `${tooldir:go}` in argv replaced on the runner: see ExecSpec.expand. */
+  expand?: boolean;
+  /** The command's stdout sent where its stderr goes: see ExecSpec.stdoutToStderr. */
+  stdoutToStderr?: boolean;
 }
 
 export interface Graph {
@@ -83,6 +87,9 @@ export function validate(graph: Graph): GraphAction[] {
     if (a.cwd !== undefined) sandboxPath(a.cwd, true);
     if (a.buildId !== undefined && (!isObject(a.buildId) || typeof a.buildId.id !== "string" || a.buildId.id === "" || typeof a.buildId.path !== "string" || !a.outputs.map((o) => sandboxPath(o)).includes(sandboxPath(a.buildId.path)))) {
       throw new GraphError(`action ${a.id}: buildId must be { path: one of its outputs, id: the build ID its tool wrote }`);
+    }
+    for (const flag of ["expand", "stdoutToStderr"] as const) {
+      if (a[flag] !== undefined && typeof a[flag] !== "boolean") throw new GraphError(`action ${a.id}: ${flag} must be true or false`);
     }
     byId.set(a.id, a);
   }

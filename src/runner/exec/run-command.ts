@@ -10,12 +10,13 @@ export type { CommandRun };
 // Where perl is found, commands go through a spawn helper instead (spawn-helper.ts): this is
 // the fallback, which forks the whole runner process for each command.
 
-export function runCommand(argv: string[], cwd: string, env: Record<string, string>, timeoutMs: number, label: string): Promise<CommandRun> {
+export function runCommand(argv: string[], cwd: string, env: Record<string, string>, timeoutMs: number, label: string, stdoutToStderr = false): Promise<CommandRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     const out = new Collected();
     const err = new Collected();
-    child.stdout.on("data", (c: Buffer) => out.add(c));
+    // Merged as it arrives (the helper hands the command one descriptor for both instead).
+    child.stdout.on("data", (c: Buffer) => (stdoutToStderr ? err : out).add(c));
     child.stderr.on("data", (c: Buffer) => err.add(c));
     let timedOut = false;
     const timer = timeoutMs > 0 ? setTimeout(() => {

@@ -10,7 +10,8 @@ import { Collected, type CommandRun } from "./command-output.ts";
 // node:*-slim images, and its fork/exec/select are the system calls themselves); where there
 // is no perl, commands are spawned by the runner as before (run-command.ts).
 //
-// One command at a time per helper. The runner writes a job (length-prefixed: cwd, argv and
+// One command at a time per helper. The runner writes a job (length-prefixed: cwd, argv's
+// length (with an `m` after it: the command's stdout goes to its stderr), argv and
 // environment, NUL-separated; none of them can hold a NUL); the helper forks, the child makes
 // a session of its own (so a timeout kills everything it started), reads /dev/null, changes to
 // the sandbox and execs; the helper relays the child's stdout and stderr and, once both are
@@ -24,6 +25,7 @@ sub frame { my $m = pack('aN', $_[0], length $_[1]) . $_[1]; my $o = 0; while ($
 while (defined(my $h = readn(4))) {
   my $job = readn(unpack('N', $h)); last unless defined $job;
   my ($cwd, $argc, @f) = split(/\0/, $job, -1);
+  my $merge = $argc =~ s/m$//;
   my @argv = splice(@f, 0, $argc);
   pipe(my $or, my $ow) or do { frame('X', "pipe: $!"); next; };
   pipe(my $er, my $ew) or do { frame('X', "pipe: $!"); next; };
@@ -31,7 +33,7 @@ while (defined(my $h = readn(4))) {
   if (!defined $pid) { frame('X', "fork: $!"); next; }
   if ($pid == 0) {
     POSIX::setsid();
-    open(STDIN, '<', '/dev/null'); open(STDOUT, '>&', $ow); open(STDERR, '>&', $ew);
+    open(STDIN, '<', '/dev/null'); open(STDOUT, '>&', $merge ? $ew : $ow); open(STDERR, '>&', $ew);
     close $or; close $er; close $ow; close $ew;
     chdir($cwd) or do { print STDERR "$cwd: $!\n"; POSIX::_exit(126); };
     %ENV = map { split(/=/, $_, 2) } @f;
@@ -113,9 +115,9 @@ export class SpawnHelper {
     return this.child.pid;
   }
 
-  run(argv: string[], cwd: string, env: Record<string, string>, timeoutMs: number, label: string): Promise<CommandRun> {
+  run(argv: string[], cwd: string, env: Record<string, string>, timeoutMs: number, label: string, stdoutToStderr = false): Promise<CommandRun> {
     if (this.dead || this.pending !== undefined) return Promise.reject(new SpawnHelperError(label, this.dead ? "the helper is gone" : "the helper is busy"));
-    const fields = [cwd, String(argv.length), ...argv, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)];
+    const fields = [cwd, `${argv.length}${stdoutToStderr ? "m" : ""}`, ...argv, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)];
     if (fields.some((f) => f.includes("\0"))) return Promise.reject(new TypeError(`${label}: argv, env and cwd may not hold NUL`));
     const job = Buffer.from(fields.join("\0"), "utf8");
     const head = Buffer.alloc(4);
@@ -215,11 +217,11 @@ export class SpawnHelpers {
 
   constructor(private readonly perlPath: string) {}
 
-  run(argv: string[], cwd: string, env: Record<string, string>, timeoutMs: number, label: string): Promise<CommandRun> {
+  run(argv: string[], cwd: string, env: Record<string, string>, timeoutMs: number, label: string, stdoutToStderr = false): Promise<CommandRun> {
     for (let i = this.helpers.length - 1; i >= 0; i--) if (this.helpers[i]!.dead) this.helpers.splice(i, 1);
     let h = this.helpers.find((x) => !x.busy);
     if (h === undefined) this.helpers.push((h = new SpawnHelper(this.perlPath)));
-    return h.run(argv, cwd, env, timeoutMs, label);
+    return h.run(argv, cwd, env, timeoutMs, label, stdoutToStderr);
   }
 
   /** The helpers' pids (tests). */

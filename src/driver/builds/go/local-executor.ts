@@ -1,8 +1,9 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { copyFileSync, cpSync, linkSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { stampBuildId } from "../../../protocol/build-id-stamp.ts";
+import { GO_TOOLDIR_MARK, SANDBOX_MARK } from "../../../protocol/exec-wire.ts";
 import type { Graph, GraphAction } from "../graph.ts";
 
 // Runs a command graph on this machine, each action in a fresh sandbox folder holding only
@@ -99,6 +100,8 @@ async function runAction(action: GraphAction, done: Map<string, Map<string, stri
       else if ("dir" in input) cpSync(input.dir, dest, { recursive: true });
       else place("file" in input ? input.file : done.get(input.action)!.get(input.output)!, dest);
     }
+    // Every sandbox has its paths' folders, outputs' included (as a runner's: runner/exec/sandbox.ts).
+    for (const out of action.outputs) mkdirSync(dirname(join(sandbox, out)), { recursive: true });
     const { code, stderr } = await spawnIn(action, sandbox);
     if (code !== 0) throw new LocalActionError(action.id, code, stderr);
     if (action.buildId !== undefined) stampBuildId(join(sandbox, action.buildId.path), action.buildId.id);
@@ -116,6 +119,14 @@ async function runAction(action: GraphAction, done: Map<string, Map<string, stri
   }
 }
 
+let goToolDir: string | undefined;
+
+/** argv with the sandbox's path and Go's tool folder put in, as a runner does (ExecSpec.expand). */
+function expanded(argv: string[], sandbox: string): string[] {
+  goToolDir ??= execFileSync("go", ["env", "GOTOOLDIR"], { encoding: "utf8" }).trim();
+  return argv.map((a) => a.split(SANDBOX_MARK).join(sandbox).split(GO_TOOLDIR_MARK).join(goToolDir!));
+}
+
 /** A hard link when the file system allows, else a copy. */
 function place(from: string, to: string): void {
   try {
@@ -127,10 +138,12 @@ function place(from: string, to: string): void {
 
 function spawnIn(action: GraphAction, sandbox: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolveRun, rejectRun) => {
-    const [cmd, ...args] = action.argv;
-    const child = spawn(cmd!, args, { cwd: join(sandbox, action.cwd ?? ""), env: { ...process.env, ...action.env }, stdio: ["ignore", "ignore", "pipe"] });
+    const [cmd, ...args] = action.expand === true ? expanded(action.argv, sandbox) : action.argv;
+    const child = spawn(cmd!, args, { cwd: join(sandbox, action.cwd ?? ""), env: { ...process.env, ...action.env }, stdio: ["ignore", action.stdoutToStderr === true ? "pipe" : "ignore", "pipe"] });
     let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (d: string) => { stderr = (stderr + d).slice(-64_000); });
+    const add = (d: string): void => { stderr = (stderr + d).slice(-64_000); };
+    child.stderr?.setEncoding("utf8").on("data", add);
+    child.stdout?.setEncoding("utf8").on("data", add);
     child.on("error", rejectRun);
     child.on("close", (code) => resolveRun({ code, stderr }));
   });

@@ -8,6 +8,7 @@ import { goEnv, planningEnv, type GoEnv } from "./go-env.ts";
 import type { Graph, GraphAction, GraphInput } from "../graph.ts";
 import type { PlanCache } from "./plan-cache.ts";
 import { SandboxPaths } from "./sandbox-paths.ts";
+import { GO_TOOLDIR_MARK, SANDBOX_MARK } from "../../../protocol/exec-wire.ts";
 
 // A Go build, planned by the Go toolchain itself: `go build -n -a -trimpath` prints every
 // command of a full build, and this turns that script into a command graph, one action per
@@ -242,13 +243,19 @@ class Planner {
     if (outputs.length === 0) throw new Error(`go build -n runs ${tool} with no -o: ${argv.join(" ")}`);
     const kind: GoStepKind = tool === "asm" ? (symabis ? "symabis" : "asm") : (tool as GoStepKind);
     const id = this.uniqueId(kind === "asm" ? `asm ${this.pkg} ${posix.basename(sources[0] ?? "")}` : `${kind} ${this.pkg}`);
+    // The tool itself, no shell: the runner puts in its tool folder and the sandbox's path
+    // (expand), makes the outputs' folders (every sandbox has its paths' folders) and sends the
+    // compiler's stdout, where it prints its errors, to stderr, as go build shows both.
     const action: GraphAction = {
       id,
-      argv: ["sh", "-c", script(this.env, inputs, outputs, cwd, words)],
+      argv: words.map(plain),
       env: { ...this.toolEnv, ...env },
       tools: [`go@${this.env.GOVERSION}`],
       inputs,
       outputs,
+      ...(cwd !== "" ? { cwd } : {}),
+      expand: true,
+      stdoutToStderr: true,
     };
     this.add(action, kind);
     if (buildId !== undefined) for (const out of outputs) this.buildIds.set(out, buildId);
@@ -348,6 +355,14 @@ class Planner {
 /** A word of an action's shell script: literal, a tool, a sandbox path made absolute, or a concatenation. */
 type Word = string | { tool: string } | { root: string } | { concat: Array<string | { root: string }> };
 
+/** A word as one argument of a command run without a shell (ExecSpec.expand puts in the runner's paths). */
+function plain(w: Word): string {
+  if (typeof w === "string") return w;
+  if ("tool" in w) return `${GO_TOOLDIR_MARK}/${w.tool}`;
+  const parts = "root" in w ? [w] : w.concat;
+  return parts.map((p) => (typeof p === "string" ? p : `${SANDBOX_MARK}/${p.root}`)).join("");
+}
+
 /** Single-quoted for sh, unless it needs no quotes. */
 function quote(s: string): string {
   return /^[A-Za-z0-9_\-+=.,/:@%]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
@@ -367,6 +382,7 @@ function render(w: Word): string {
  * whatever the mode of the input).
  */
 function script(env: GoEnv, inputs: Record<string, GraphInput>, outputs: string[], cwd: string, words: Word[], copy?: [string, string]): string {
+  // Only pack runs in a shell now: its archive is copied first (see pack()).
   const lines = [
     // The compiler prints its errors to stdout; go build shows both streams as one, and a
     // failed command's error carries stderr.
