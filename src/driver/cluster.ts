@@ -822,27 +822,28 @@ export class Cluster implements AsyncDisposable {
    * is returned at once; calls given it wait for the result. A failure reaches whoever
    * reads the Ref (`get`, or a call given it).
    */
+  // An f.ref() call's settlement, one function each for every such call (closures per call
+  // were garbage of every f.ref()). They name the entry through the call, never the Ref: the
+  // entry keeps its task (the call) for lineage, and a path from the entry back to the Ref
+  // would keep the Ref from ever being collected, and with it the entry.
+  private readonly keptMade = (kept: unknown, call: PendingCall): void => {
+    this.counts.succeeded++;
+    this.objects.made(call.keep!, call.link!, kept as Kept);
+  };
+
+  private readonly keptFailed = (e: Error, call: PendingCall): void => {
+    this.counts.failed++;
+    this.objects.failed(call.keep!, e);
+  };
+
   private callRef(mod: ModuleRef, exportName: string, args: unknown[], options: CallOptions | undefined): Ref<unknown> {
     const { encoded, deps } = this.encodeArgs(args, exportName);
     this.counts.calls++;
-    // The callbacks may name the entry but never the Ref: the entry keeps its task (this
-    // call, these callbacks) for lineage, and a path from the entry back to the Ref would
-    // keep the Ref from ever being collected, and with it the entry (a leak per f.ref()).
-    const slot: { entry?: ObjectEntry } = {};
     const call = new PendingCall(mod, exportName, encoded, options !== undefined && (options.timeout !== undefined || options.signal !== undefined),
-      (kept) => {
-        this.counts.succeeded++;
-        this.objects.made(slot.entry!, call.link!, kept as Kept);
-      },
-      (e) => {
-        this.counts.failed++;
-        this.objects.failed(slot.entry!, e);
-      },
-      deps);
+      this.keptMade, this.keptFailed, deps);
     call.retries = options?.retries ?? this.defaultRetries;
-    // The callbacks above run after this line, once the call settles.
     const made = this.objects.create<unknown>(call);
-    const entry = (slot.entry = made.entry);
+    const entry = made.entry;
     entry.producer = call;
     call.keep = entry;
     this.actors.pin(call, encoded.actors);

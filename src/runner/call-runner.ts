@@ -105,14 +105,12 @@ function start(task: CallTask, ns: ModuleNamespace, t0: number): CallOutcome | P
 
 /** Runs the call's code: an export, an SPMD rank, or an actor's construction, method or end. */
 function invoke(task: CallTask, ns: ModuleNamespace): unknown {
-  const [body, ...attachments] = task.segments;
-  const args = (): unknown[] => decodeValue(body!, attachments, task.deps === undefined ? undefined : objectValues(task.deps)) as unknown[];
   const actorOp = parseActorOp(task.exportName);
   // Actor operations run in the actor's mailbox (actors/actor-host.ts).
   if (actorOp !== undefined) {
     const signal = task.signal;
     const run = (f: (...a: unknown[]) => unknown, a: unknown[]): unknown => callAs(task, f, a);
-    return runActorOp(actorOp, ns, args(), signal === undefined ? run : (f, a) => running.run({ signal }, () => run(f, a)), signal);
+    return runActorOp(actorOp, ns, decodeArgs(task), signal === undefined ? run : (f, a) => running.run({ signal }, () => run(f, a)), signal);
   }
   // A rank of an SPMD job is a call of the export under a prefix (see spmd-wire.ts).
   const rank = task.exportName.startsWith(RANK_EXPORT_PREFIX);
@@ -122,10 +120,24 @@ function invoke(task: CallTask, ns: ModuleNamespace): unknown {
     throw new ImportError(fn === undefined ? `module has no export "${name}"` : `export "${name}" is a ${typeof fn}, not a function`);
   }
   const f = fn as (...a: unknown[]) => unknown;
-  const decoded = args();
+  const decoded = decodeArgs(task);
   if (rank) return runRank(decoded, (a) => callAs(task, f, a));
   return task.cancellable === true ? running.run(contextFor(task.id), () => callAs(task, f, decoded)) : callAs(task, f, decoded);
 }
+
+/**
+ * A call's arguments, decoded. A function of its own, not a closure in `invoke`: the runner
+ * bundle run from source keeps function names (esbuild's keepNames), which names every
+ * closure with Object.defineProperty as it is made, ~4% of a lane thread's CPU on the
+ * 1,000-task graph (bench/dag.ts, perf).
+ */
+function decodeArgs(task: CallTask): unknown[] {
+  const segs = task.segments;
+  const attachments = segs.length === 1 ? NO_SEGMENTS : segs.slice(1);
+  return decodeValue(segs[0]!, attachments, task.deps === undefined ? undefined : objectValues(task.deps)) as unknown[];
+}
+
+const NO_SEGMENTS: readonly Uint8Array[] = Object.freeze([]);
 
 /**
  * The values Refs stand for. Big typed arrays come out as views of the runner's shared
@@ -135,7 +147,7 @@ function invoke(task: CallTask, ns: ModuleNamespace): unknown {
 function objectValues(deps: ObjectDeps): Map<string, unknown> {
   const values = new Map<string, unknown>();
   // No rest pattern: it copied every input's attachments into a new array (most have none).
-  for (const [id, segments] of deps) values.set(id, decodeValue(segments[0]!, segments.length === 1 ? [] : segments.slice(1)));
+  for (const [id, segments] of deps) values.set(id, decodeValue(segments[0]!, segments.length === 1 ? NO_SEGMENTS : segments.slice(1)));
   return values;
 }
 

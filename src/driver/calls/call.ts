@@ -2,7 +2,7 @@ import type { Encoded } from "../../protocol/codec.ts";
 import { RANK_EXPORT_PREFIX } from "../../protocol/spmd-wire.ts";
 import { functionOf } from "../../protocol/function-name.ts";
 import type { ModuleRef } from "../bundle.ts";
-import type { ObjectEntry, Producer, TaskSpec } from "../objects/object-entry.ts";
+import type { ObjectEntry, ObjectWaiter, Producer, TaskSpec } from "../objects/object-entry.ts";
 import type { ObjectHolder } from "../objects/object-holder.ts";
 import { DEFAULT_RETRIES } from "./call-options.ts";
 
@@ -38,6 +38,16 @@ export interface CallObserver {
   jobSettled?(job: JobInfo, error: Error | undefined): void;
 }
 
+/**
+ * The task graph as a call it holds sees it (task-graph.ts): told when an input the call
+ * waits for changes, and when the call settles. One object for every call of the graph,
+ * where a closure per call (and one per input waited for) were garbage of every f.ref().
+ */
+export interface CallGraph {
+  inputChanged(call: PendingCall): void;
+  settled(call: PendingCall): void;
+}
+
 /** An SPMD job as observers see it. */
 export interface JobInfo {
   /** Its number among the cluster's jobs, from 1. */
@@ -69,10 +79,11 @@ class CallExtras {
   inlined: Map<string, Uint8Array[]> | undefined;
   whenReady: (() => void) | undefined;
   cleanups: (() => void)[] | undefined;
+  graph: CallGraph | undefined;
 }
 
 /** One remote call from submission to settlement. */
-export class PendingCall implements TaskSpec, Producer {
+export class PendingCall implements TaskSpec, Producer, ObjectWaiter {
   id = 0;
   /** The runner it was last sent to (unset again when it is taken back to be resent). */
   link: CallSite | undefined;
@@ -114,8 +125,9 @@ export class PendingCall implements TaskSpec, Producer {
     readonly args: Encoded,
     /** Has a timeout or signal: the runner must not batch it with others. */
     readonly solo: boolean,
-    private readonly onResolve: (v: unknown) => void,
-    private readonly onReject: (e: Error) => void,
+    /** Given the call too, so that one function can serve every call of a kind (no closure per call). */
+    private readonly onResolve: (v: unknown, call: PendingCall) => void,
+    private readonly onReject: (e: Error, call: PendingCall) => void,
     readonly deps: readonly ObjectEntry[] = NO_INPUTS,
   ) {}
 
@@ -272,6 +284,19 @@ export class PendingCall implements TaskSpec, Producer {
     return this.rank === undefined ? functionOf(this.exportName) : `${this.exportName} (rank ${this.rank})`;
   }
 
+  /** The task graph holding it (its inputs are pinned and waited for there). */
+  get graph(): CallGraph | undefined {
+    return this.x?.graph;
+  }
+  set graph(v: CallGraph | undefined) {
+    if (v !== undefined || this.x !== undefined) this.extras.graph = v;
+  }
+
+  /** An input it waits for changed state: the graph looks again. */
+  objectChanged(): void {
+    this.x?.graph?.inputChanged(this);
+  }
+
   /** Runs `cleanup` when the call settles, either way. */
   onSettle(cleanup: () => void): void {
     (this.extras.cleanups ??= []).push(cleanup);
@@ -287,11 +312,10 @@ export class PendingCall implements TaskSpec, Producer {
     if (this.settled) return;
     this.settled = true;
     this.settledAt = performance.now();
-    const cleanups = this.x?.cleanups;
-    if (cleanups !== undefined) for (const c of cleanups) c();
+    this.cleanUp();
     if (this.counts !== undefined) this.counts.succeeded++;
     this.observer?.settled(this, undefined);
-    this.onResolve(v);
+    this.onResolve(v, this);
   }
 
   reject(e: Error): void {
@@ -300,10 +324,17 @@ export class PendingCall implements TaskSpec, Producer {
     if (final === undefined) return;
     this.settled = true;
     this.settledAt = performance.now();
-    const cleanups = this.x?.cleanups;
-    if (cleanups !== undefined) for (const c of cleanups) c();
+    this.cleanUp();
     if (this.counts !== undefined) this.counts.failed++;
     this.observer?.settled(this, final);
-    this.onReject(final);
+    this.onReject(final, this);
+  }
+
+  private cleanUp(): void {
+    const x = this.x;
+    if (x === undefined) return;
+    const cleanups = x.cleanups;
+    if (cleanups !== undefined) for (let i = 0; i < cleanups.length; i++) cleanups[i]!();
+    x.graph?.settled(this);
   }
 }

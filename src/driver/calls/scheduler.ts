@@ -376,10 +376,17 @@ export class Scheduler {
     const lost = call.avoid === undefined ? undefined : this.members.get(call.avoid);
     const skip = lost !== undefined && this.byLoad.topExcept(lost.load) !== undefined ? lost : undefined;
     const avoid = skip?.port;
-    const candidates: Member[] = [];
     const soonest = skip === undefined ? this.byWait.top() : this.byWait.topExcept(skip.wait);
+    const deps = call.deps;
+    // Every input here, inline (small results, the common case in a graph): every runner
+    // costs the same to reach them, so the soonest free is the one, with no list to build.
+    let held = false;
+    for (let i = 0; i < deps.length && !held; i++) held = deps[i]!.inline === undefined;
+    if (!held) return soonest;
+    const candidates: Member[] = [];
     if (soonest !== undefined) candidates.push(this.members.get(soonest)!);
-    for (const d of call.deps) {
+    for (let i = 0; i < deps.length; i++) {
+      const d = deps[i]!;
       if (d.inline !== undefined) continue;
       for (const h of d.holders) {
         const m = this.members.get(h);
@@ -388,11 +395,15 @@ export class Scheduler {
     }
     let best: Member | undefined;
     let bestCost = Infinity;
-    for (const m of candidates) {
+    for (let c = 0; c < candidates.length; c++) {
+      const m = candidates[c]!;
       const l = m.port;
       let cost = queueMicros(l);
       let missing = -1;
-      for (const d of call.deps) if (d.inline === undefined && !d.holdsOn(l)) missing += d.bytes + 1;
+      for (let i = 0; i < deps.length; i++) {
+        const d = deps[i]!;
+        if (d.inline === undefined && !d.holdsOn(l)) missing += d.bytes + 1;
+      }
       if (missing >= 0) cost += FETCH_LATENCY_US + missing / BYTES_PER_US;
       // Ties go to fewer calls in flight, then to the earlier runner (as a scan in join order would).
       if (best === undefined || cost < bestCost || (cost === bestCost && (l.inFlight < best.port.inFlight || (l.inFlight === best.port.inFlight && m.seq < best.seq)))) {

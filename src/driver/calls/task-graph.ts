@@ -1,6 +1,6 @@
 import { ObjectLostError } from "../../errors.ts";
 import { isActorOp } from "../../protocol/actor-wire.ts";
-import { PendingCall, type CallObserver } from "./call.ts";
+import { PendingCall, type CallGraph, type CallObserver } from "./call.ts";
 import type { Kept, ObjectEntry, Producer } from "../objects/object-entry.ts";
 import type { ObjectTable } from "../objects/object-table.ts";
 import type { RetryPolicy } from "./retry-policy.ts";
@@ -25,7 +25,7 @@ export const MAX_LINEAGE_DEPTH = 32;
  * that made them; calls that lost an input or a runner on the way are sent again as the
  * retry policy allows, once their inputs exist again.
  */
-export class TaskGraph {
+export class TaskGraph implements CallGraph {
   /** Calls that only wait for their inputs (cluster.get), and what to do then. */
   private readonly probes = new WeakMap<PendingCall, () => void>();
 
@@ -55,22 +55,42 @@ export class TaskGraph {
 
   /** Takes a call in: pins its inputs until it settles and ranks the calls it waits on. */
   add(call: PendingCall): void {
-    this.table.pin(call.deps);
-    call.onSettle(() => this.table.unpin(call.deps));
+    const deps = call.deps;
+    this.table.pin(deps);
+    call.graph = this; // unpins them when it settles (`settled`)
     call.retry = this.retryGraph;
-    for (const d of call.deps) if (d.state === "pending" && d.producer !== undefined && d.producer.height < 1) raise(d.producer, 1);
+    // Indexed loops on this path: `for...of` over the inputs allocated an iterator result per
+    // step where V8 did not optimize it away (~3 MB per 1,000-task graph, bench/dag.ts).
+    for (let i = 0; i < deps.length; i++) {
+      const d = deps[i]!;
+      if (d.state === "pending" && d.producer !== undefined && d.producer.height < 1) raise(d.producer, 1);
+    }
     this.submit(call);
+  }
+
+  /** CallGraph: the input `call` waited for changed. */
+  inputChanged(call: PendingCall): void {
+    this.submit(call);
+  }
+
+  /** CallGraph: `call` settled; its inputs may be freed. */
+  settled(call: PendingCall): void {
+    this.table.unpin(call.deps);
   }
 
   /** Sends the call on when every input exists; otherwise waits for (or remakes) the first missing one. */
   private submit(call: PendingCall): void {
     if (call.settled) return;
-    for (const d of call.deps) {
+    const deps = call.deps;
+    for (let i = 0; i < deps.length; i++) {
+      const d = deps[i]!;
       switch (d.state) {
         case "failed":
           return fail(call, d.error!);
         case "pending":
-          d.onChange(() => this.submit(call));
+          // A probe has no graph of its own (it is never added): a closure for it.
+          if (call.graph === this) d.onChange(call);
+          else d.onChange(() => this.submit(call));
           return;
         case "ready":
           if (d.available) continue;
@@ -155,7 +175,9 @@ function raise(task: Producer, height: number): void {
     if (t.height >= h || t.settled) continue;
     t.height = h;
     if (h - height >= RANK_REACH) continue;
-    for (const d of t.deps) {
+    const deps = t.deps;
+    for (let i = 0; i < deps.length; i++) {
+      const d = deps[i]!;
       if (d.state === "pending" && d.producer !== undefined) {
         stackTasks[n] = d.producer;
         stackHeights[n++] = h + 1;

@@ -17,25 +17,30 @@ export function callFrame(id: number, call: PendingCall, link: ObjectHolder): Ui
   // call allocated, bench/dag.ts).
   const args = call.args;
   let segments: Uint8Array[] | undefined;
-  const deps: Dep[] = call.deps.map((d) => {
+  const inputs = call.deps;
+  const deps: Dep[] = new Array<Dep>(inputs.length);
+  for (let k = 0; k < inputs.length; k++) {
+    const d = inputs[k]!;
     const value = d.inline ?? call.inlined?.get(d.id);
     if (value !== undefined) {
       segments ??= args.attachments.slice();
       for (let i = 0; i < value.length; i++) segments.push(value[i]!);
-      return [d.id, null, value.length];
+      deps[k] = [d.id, null, value.length];
+      continue;
     }
     d.contacted.add(link); // it will hold a copy: free it there too
     const fetchedFrom = (call.fetchedFrom ??= new Map());
     if (d.holdsOn(link)) {
       fetchedFrom.set(d.id, undefined);
-      return [d.id, null];
+      deps[k] = [d.id, null];
+      continue;
     }
     // Spread fetches over the copies (after a broadcast, every runner has one).
     const holders = d.liveHolders();
     const from = holders.length === 0 ? undefined : holders[id % holders.length];
     fetchedFrom.set(d.id, from);
-    return [d.id, from?.address ?? null];
-  });
+    deps[k] = [d.id, from?.address ?? null];
+  }
   return sentFrameOf([T.Call, id, ref, call.wireName, call.solo, deps, call.keep?.id ?? null, call.concurrent],
     segments === undefined ? args : { body: args.body, attachments: segments });
 }

@@ -448,7 +448,8 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     this.callWindow.observe(execMicros);
     this.warm.add(call.module.ref);
     // Inputs it had to fetch are now copies here too.
-    if (ok) for (const d of call.deps) if (d.state === "ready" && call.fetchedFrom?.get(d.id) !== undefined) d.holders.add(this);
+    const fetchedFrom = call.fetchedFrom;
+    if (ok && fetchedFrom !== undefined) for (const d of call.deps) if (d.state === "ready" && fetchedFrom.get(d.id) !== undefined) d.holders.add(this);
     if (!call.settled && ok && inline && call.keep !== undefined) {
       // The small value itself: keep our own copy of the bytes (they are views of socket memory).
       call.resolve({ inline: [body.slice(start, end), ...attachments.map((s) => s.slice())] } satisfies Kept);

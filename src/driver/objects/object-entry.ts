@@ -15,6 +15,15 @@ export interface TaskSpec {
   readonly retries: number;
 }
 
+/**
+ * What waits for an object's next change of state without a closure of its own: a graph
+ * call waiting for an input is one (a closure and its context per wait were ~100 bytes the
+ * young generation copied for every call of a graph being built, bench/dag.ts).
+ */
+export interface ObjectWaiter {
+  objectChanged(): void;
+}
+
 /** The call making an object, as the graph ranks it (a PendingCall). */
 export interface Producer {
   /** Longest chain of calls waiting on its result. */
@@ -61,7 +70,7 @@ export class ObjectEntry {
   rebuilds = 0;
   /** The call making it now, while pending: ranked by the calls that wait on it. */
   producer: Producer | undefined;
-  private waiters: (() => void)[] | undefined;
+  private waiters: (ObjectWaiter | (() => void))[] | undefined;
 
   constructor(
     readonly id: string,
@@ -102,9 +111,10 @@ export class ObjectEntry {
     this.#contacted?.delete(link);
   }
 
-  /** Calls `fn` at the next change of state (ready, failed, freed or re-pending). */
-  onChange(fn: () => void): void {
-    (this.waiters ??= []).push(fn);
+  /** Calls `fn` (or `fn.objectChanged()`) at the next change of state (ready, failed, freed or re-pending). */
+  onChange(fn: ObjectWaiter | (() => void)): void {
+    if (this.waiters === undefined) this.waiters = [fn];
+    else this.waiters.push(fn);
   }
 
   set(state: ObjectState, error?: Error): void {
@@ -127,17 +137,20 @@ export type Kept = { bytes: number; inline?: undefined } | { inline: Uint8Array[
 // Waiters run from one loop, not from inside each other: a failure that runs down a chain
 // of 20,000 waiting calls (each failing the object the next one waits for) would
 // otherwise nest 20,000 calls deep and overflow the stack.
-const notes: (() => void)[] = [];
+const notes: (ObjectWaiter | (() => void))[] = [];
 let notifying = false;
 
-function notify(waiters: (() => void)[]): void {
-  notes.push(...waiters);
+function notify(waiters: (ObjectWaiter | (() => void))[]): void {
+  for (let i = 0; i < waiters.length; i++) notes.push(waiters[i]!);
   if (notifying) return;
   notifying = true;
   let failure: unknown;
   for (let i = 0; i < notes.length; i++) {
     try {
-      notes[i]!();
+      const w = notes[i]!;
+      notes[i] = undefined as unknown as () => void; // let what ran be collected while the loop goes on
+      if (typeof w === "function") w();
+      else w.objectChanged();
     } catch (err) {
       failure ??= err; // the other waiters still run: none may be left hanging
     }

@@ -1,6 +1,6 @@
 import { ObjectLostError, RunnerLostError, SerializationError } from "../../errors.ts";
 import { decodeSegments, encodeValue } from "../../protocol/codec.ts";
-import type { ObjectEntry } from "./object-entry.ts";
+import type { ObjectEntry, ObjectWaiter } from "./object-entry.ts";
 import type { ObjectHolder } from "./object-holder.ts";
 import type { ObjectTable } from "./object-table.ts";
 import type { Ref } from "./ref.ts";
@@ -70,29 +70,30 @@ export class ObjectOps {
     // 1,000 times at once; the general path below (an async loop over whenExists) cost
     // ~7 µs of driver CPU more per get than a get of a finished object (bench/dag.ts).
     if (entry.state === "pending") {
-      const one = [entry];
-      this.objects.pin(one); // a release() meanwhile must not free it before this reads it
-      return new Promise((resolve, reject) => {
-        entry.onChange(() => {
-          // A small result (the common case) settles the promise at once: through a second
-          // promise (decoded(), then .then) it cost two more promises and a microtask per get.
-          if (entry.inline !== undefined && entry.state === "ready") {
-            try {
-              resolve(decodeSegments(entry.inline));
-            } catch (err) {
-              reject(err as Error);
-            } finally {
-              this.objects.unpin(one);
-            }
-            return;
-          }
-          const value = this.get(entry);
-          this.objects.unpin(one);
-          value.then(resolve, reject);
-        });
-      });
+      this.objects.pinOne(entry); // a release() meanwhile must not free it before this reads it
+      return new Promise((resolve, reject) => entry.onChange(new PendingGet(this, entry, resolve, reject)));
     }
     return this.getHeld(entry);
+  }
+
+  /** A pending get's object changed (PendingGet): settle it, or look again. */
+  settleGet(g: PendingGet): void {
+    const entry = g.entry;
+    // A small result (the common case) settles the promise at once: through a second
+    // promise (decoded(), then .then) it cost two more promises and a microtask per get.
+    if (entry.inline !== undefined && entry.state === "ready") {
+      try {
+        g.resolve(decodeSegments(entry.inline));
+      } catch (err) {
+        g.reject(err as Error);
+      } finally {
+        this.objects.unpinOne(entry);
+      }
+      return;
+    }
+    const value = this.get(entry);
+    this.objects.unpinOne(entry);
+    value.then(g.resolve, g.reject);
   }
 
   private async getHeld(entry: ObjectEntry): Promise<unknown> {
@@ -121,6 +122,23 @@ export class ObjectOps {
       if (live.length > 0) return live;
       await this.whenLive(operation);
     }
+  }
+}
+
+/**
+ * A `get()` waiting for its object to be made: one object where a closure and its context
+ * were (a program that gets every Ref of a 1,000-task graph as it builds it holds 1,000).
+ */
+class PendingGet implements ObjectWaiter {
+  constructor(
+    private readonly ops: ObjectOps,
+    readonly entry: ObjectEntry,
+    readonly resolve: (v: unknown) => void,
+    readonly reject: (e: Error) => void,
+  ) {}
+
+  objectChanged(): void {
+    this.ops.settleGet(this);
   }
 }
 

@@ -64,11 +64,20 @@ export class ObjectTable implements RefOwner {
   }
 
   pin(entries: readonly ObjectEntry[]): void {
-    for (const e of entries) e.pins++;
+    for (let i = 0; i < entries.length; i++) entries[i]!.pins++;
   }
 
   unpin(entries: readonly ObjectEntry[]): void {
-    for (const e of entries) if (--e.pins === 0 && e.released) this.free(e);
+    for (let i = 0; i < entries.length; i++) this.unpinOne(entries[i]!);
+  }
+
+  /** One entry: what a pending `get()` pins (no array of one for it). */
+  pinOne(entry: ObjectEntry): void {
+    entry.pins++;
+  }
+
+  unpinOne(entry: ObjectEntry): void {
+    if (--entry.pins === 0 && entry.released) this.free(entry);
   }
 
   /** Drops every copy. A released object's task is still kept while a dependent's lineage names it. */
