@@ -68,4 +68,39 @@ describe("task graph: inputs", () => {
     a!.resolve(reader.call, 1);
     expect(a!.freed).toEqual([input.entry.id]);
   });
+
+  // A waiting call is its input's waiter itself (no closure of its own): one that settled
+  // meanwhile (cancelled, timed out) must be skipped when the input is made, and unpin.
+  it("a call that settled while it waited is not sent when its input is made, and lets the input go", async () => {
+    const c = new FakeCluster({ threads: 1, window: 4 });
+    const [a] = c.runners;
+    const input = c.ref("make");
+    const reader = c.call("read", { deps: [input.entry] });
+    await nextTurn();
+    expect(input.entry.pins).toBe(1);
+    reader.call.reject(new Error("gave up")); // as a timeout does
+    expect(input.entry.pins).toBe(0);
+    input.ref.release();
+    a!.keep(input.producer, 10);
+    await nextTurn();
+    expect(names(a!.sent)).toEqual(["make"]);
+    expect(errorOf(reader).message).toBe("gave up");
+    expect(input.entry.state).toBe("freed");
+  });
+
+  it("a failure runs down a chain of 20,000 waiting calls without deep recursion, failing each", { timeout: 60_000 }, async () => {
+    const c = new FakeCluster({ threads: 1, window: 4 });
+    const [a] = c.runners;
+    const first = c.ref("first");
+    let last = first;
+    const chain = [first];
+    for (let i = 0; i < 20_000; i++) chain.push((last = c.ref(`step${i}`, [last.entry])));
+    await nextTurn();
+    const error = failure();
+    a!.reject(first.producer, error);
+    await nextTurn();
+    expect(chain.filter((o) => o.entry.state !== "failed").length).toBe(0);
+    expect(last.entry.error).toBe(error);
+    expect(names(a!.sent)).toEqual(["first"]);
+  });
 });
