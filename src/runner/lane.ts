@@ -26,7 +26,7 @@ import { isHandedOff } from "../handoff.ts";
 import { lanePool } from "./snapshot-pool.ts";
 import { admitGoroutine, goroutineEnded } from "./goroutines/limit.ts";
 import { errorOutcome, resultFrame, stoppingOutcome } from "./result-frame.ts";
-import type { CallOutcome } from "./task.ts";
+import type { CallOutcome, CallTask } from "./task.ts";
 import { LANE_COUNTER, postSpans, ThreadChannel, type LaneConfig } from "./thread-messages.ts";
 import { bytesOf, callSpan } from "./activity/call-span.ts";
 import { setThreadSpans, ThreadSpans } from "./activity/thread-spans.ts";
@@ -195,20 +195,24 @@ class LaneSession {
       signal = ac.signal;
     }
     // The segments stay views of the received frame: nothing reuses that memory.
-    const r = runOne({ id, modulePath, exportName: call.exportName, segments: call.args, out: this.out, driver: this.prefix, ...(objects ? { deps: objects } : {}), ...(signal ? { signal } : {}) });
-    const kept = keep === undefined ? undefined : (o: CallOutcome) => this.keep(keep, o);
-    if (isThenable(r)) void r.then((o) => this.done(id, o, loadsBefore, kept, call));
-    else this.done(id, r, loadsBefore, kept, call);
+    // No spreads of optional fields and no closure for a kept result: every f.ref() call of
+    // a graph comes this way (bench/dag.ts).
+    const task: CallTask = { id, modulePath, exportName: call.exportName, segments: call.args, out: this.out, driver: this.prefix };
+    if (objects !== undefined) task.deps = objects;
+    if (signal !== undefined) task.signal = signal;
+    const r = runOne(task);
+    if (isThenable(r)) void r.then((o) => this.done(id, o, loadsBefore, keep, call));
+    else this.done(id, r, loadsBefore, keep, call);
   }
 
-  private done(id: number, o: CallOutcome, loadsBefore: number, kept: ((o: CallOutcome) => CallOutcome | Promise<CallOutcome>) | undefined, call: CallIntake): void {
+  private done(id: number, o: CallOutcome, loadsBefore: number, keep: string | undefined, call: CallIntake): void {
     if (this.spans.watching) {
       const span = callSpan(call.exportName, threadId, this.prefix ?? null, id, o, bytesOf(call.args));
       if (span !== undefined) this.spans.add(span);
     }
     const loaded = loadCount() - loadsBefore;
     if (loaded > 0) Atomics.add(this.counters, LANE_COUNTER.loads, loaded);
-    const out = kept === undefined ? o : kept(o);
+    const out = keep === undefined ? o : this.keep(keep, o);
     if (out instanceof Promise) void out.then((x) => this.finish(id, x));
     else this.finish(id, out);
   }

@@ -452,7 +452,10 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     if (ok && fetchedFrom !== undefined) for (const d of call.deps) if (d.state === "ready" && fetchedFrom.get(d.id) !== undefined) d.holders.add(this);
     if (!call.settled && ok && inline && call.keep !== undefined) {
       // The small value itself: keep our own copy of the bytes (they are views of socket memory).
-      call.resolve({ inline: [body.slice(start, end), ...attachments.map((s) => s.slice())] } satisfies Kept);
+      const inline = new Array<Uint8Array>(attachments.length + 1);
+      inline[0] = body.slice(start, end);
+      for (let i = 0; i < attachments.length; i++) inline[i + 1] = attachments[i]!.slice();
+      call.resolve({ inline } satisfies Kept);
     } else if (!call.settled) {
       let value: unknown;
       try {
