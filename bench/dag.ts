@@ -221,6 +221,7 @@ async function main(): Promise<void> {
     mode("level by level: plain calls, values via the driver (DistGo)", levelsPlain),
     mode("plain calls chained by promises in the driver", promisesPlain),
   ];
+  const shortNames = ["graph, sinks", "graph, every Ref", "levels with Refs", "levels, plain", "promises, plain"];
   const pids = cluster.runners.map((r) => r.pid);
 
   const check = (name: string, outs: readonly Out[]): void => {
@@ -316,6 +317,7 @@ async function main(): Promise<void> {
   console.log();
   console.log(footer([
     `**Targets: graph, \`get()\` of the sinks ${ratio(median(modes[0]!.ratios))} and of every Ref ${ratio(median(modes[1]!.ratios))} of the ideal (≤ 1.5x each); \`f.ref()\` chain ${ratio(median(chainRefs) / median(chainPlain))} of the plain chain (≤ 1.2x).**`,
+    `Strand's own CPU per task (mean per rep; driver CPU, and runner CPU beyond the tasks' measured work): ${modes.map((md, i) => `${shortNames[i]} ${num(md.driverUs / REPS / TASKS, 1)} + ${num(Math.max(0, md.runnerUs / REPS - median(md.totals) * 1000) / TASKS, 1)} µs`).join("; ")}. On 2 cores the wall time is about (task work + these) / 2.`,
     `Median over ${REPS} reps after one warm-up rep; each rep runs every mode once, in the order shown.`,
     `Graph: seeded (mulberry32, seed ${SEED}); task 0 has no inputs, every other task 1–${MAX_INPUTS} distinct inputs among the previous ${WINDOW} tasks. Levels = longest chain in tasks.`,
     `A task is ${num(iters)} rounds of an LCG (calibrated on the runner threads to ~${TASK_US} µs) folded over its inputs' results; every result is checked against the same graph run in this process. Each task measures its own run time (performance.now() around the work, on the runner); total work, critical path and ideal = max(total work / ${cores} cores, critical path) use those times, per rep. In-process columns: the same tasks run one after another in this process (the last of 3 passes).`,
