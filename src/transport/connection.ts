@@ -1,3 +1,4 @@
+import { readSync } from "node:fs";
 import net from "node:net";
 import { DEFAULT_MAX_FRAME, FrameDecoder, FrameError } from "./frames.ts";
 import { Outbox } from "./outbox.ts";
@@ -44,7 +45,7 @@ export class Connection {
     };
     // Big frames are read straight into their own buffer (read-into.ts); TLS reads by chunks.
     const direct = readInto(socket, {
-      next: () => this.decoder.readTarget(),
+      next: () => (this.held = this.decoder.readTarget()),
       landed: (into, n) => {
         this.lastReceived = performance.now();
         this.bytesIn += n;
@@ -57,9 +58,53 @@ export class Connection {
       chunk,
     });
     if (!direct) socket.on("data", chunk);
+    else this.fd = (socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
     // A TLS alert (the peer refused our certificate) is an authentication failure.
     socket.on("error", (err) => this.finish(tlsFailure(err) ?? err));
     socket.on("close", () => this.finish(undefined));
+  }
+
+  /**
+   * Reads what the socket holds right now, synchronously, and decodes it (frames are emitted
+   * as from the event loop's reads): for a caller that busy-polls for a message rather than
+   * sleep in epoll until it comes (runner/spmd/remote-links.ts). Returns the bytes read:
+   * 0 when there are none now or when it cannot poll, -1 at the end of the stream or on an
+   * error (the event loop's read then sees the same and closes as usual).
+   *
+   * Only while the event loop's next read would land in the decoder's scratch buffer: a read
+   * of its own into a big frame's memory would leave the loop holding a stale place in that
+   * frame (Node updates it only after a read of its own). Reads of the loop that land in
+   * scratch while a frame polled into is unfinished are copied into that frame as chunks.
+   */
+  pollRead(): number {
+    if (this.closed || this.fd === undefined || this.fd < 0 || !this.decoder.isScratch(this.held)) return 0;
+    const into = this.decoder.readTarget();
+    let n: number;
+    try {
+      n = readSync(this.fd, into, 0, into.byteLength, null);
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === "EAGAIN" ? 0 : -1;
+    }
+    if (n === 0) return -1;
+    this.lastReceived = performance.now();
+    this.bytesIn += n;
+    try {
+      this.decoder.pushRead(into, n);
+    } catch (err) {
+      this.destroy(err instanceof FrameError ? err : toError(err));
+      return -1;
+    }
+    return n;
+  }
+
+  /** The memory the event loop's next read lands in (read-into.ts), as last handed to it. */
+  private held: Uint8Array | undefined;
+  /** The socket's descriptor, where reads go straight to the decoder's memory (plain TCP). */
+  private fd: number | undefined;
+
+  /** Bytes queued for the kernel and not yet taken by it. */
+  get unsent(): number {
+    return this.outbox.pendingBytes + this.socket.writableLength;
   }
 
   on<K extends keyof ConnectionEvents>(event: K, handler: ConnectionEvents[K]): this {

@@ -20,6 +20,8 @@ export class Endpoint {
   private failure: Error | undefined;
   private readonly abortion = new AbortController();
   private readonly sending = new Set<(e: Error) => void>();
+  /** This rank has a CPU of its own: a blocking receive may busy-poll (connect). */
+  private polls = false;
 
   private constructor(readonly job: string, readonly rank: number, readonly size: number,
     private readonly mailbox: Mailbox, private readonly remote: RemoteLinks, private readonly pool: FramePool) {
@@ -48,6 +50,7 @@ export class Endpoint {
    */
   connect(table: RankAddress[], poll = false): void {
     this.table = table;
+    this.polls = poll;
     this.remote.setTable(table);
     const me = table[this.rank]!;
     this.local.connect(table.flatMap((a, r) => (r !== this.rank && a.runner === me.runner && a.thread !== me.thread ? [r] : [])), poll);
@@ -106,12 +109,19 @@ export class Endpoint {
   /**
    * A blocking receive (recv, and every collective's): from a rank on another thread of this
    * process, this thread drives the ring itself until the message is in, without a hop
-   * through the event loop (see LocalLinks.drive).
+   * through the event loop (see LocalLinks.drive); from a rank on another runner, a rank
+   * with a CPU of its own polls the socket (RemoteLinks.poll).
    */
   receive(context: string, source: number, tag: number): Promise<Envelope> {
     const r = this.post(context, source, tag);
     if (!r.done && this.local.drives(source)) this.local.drive(() => r.done, source);
+    else if (!r.done && this.polls && this.failure === undefined && this.onOtherRunner(source)) this.remote.poll(source, () => r.done);
     return r.promise;
+  }
+
+  private onOtherRunner(rank: number): boolean {
+    const to = this.table[rank];
+    return to !== undefined && to.runner !== this.table[this.rank]?.runner;
   }
 
   /** A receive that can be tested and cancelled (irecv): what the rings hold already is matched first. */

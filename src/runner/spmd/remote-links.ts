@@ -18,6 +18,12 @@ import type { Envelope } from "./mailbox.ts";
 // which job it is. A thread serves its ranks from the thread itself: no hop through the
 // runner's main thread.
 
+/**
+ * A polling receive gives up after this long without a byte arriving (then the event loop
+ * wakes it): as long as the ring's polling on one runner (local-links.ts SPIN_MS).
+ */
+const POLL_MS = 1;
+
 /** A connection from another rank: its hello, then its messages. */
 const HELLO_READS = reads("from a rank, first", T.RankHello);
 const RANK_READS = reads("from a rank", T.RankMessage);
@@ -38,6 +44,8 @@ export interface RemoteEvents {
 export class RemoteLinks {
   private readonly server: net.Server;
   private readonly incoming = new Set<Connection>();
+  /** Incoming connections by the rank that dialed them, once it said who it is. */
+  private readonly from = new Map<number, Connection>();
   private readonly outgoing = new Map<number, Outgoing>();
   private table: RankAddress[] = [];
   private closed = false;
@@ -80,6 +88,7 @@ export class RemoteLinks {
             const [, job, from] = readHeader(segs, HELLO_READS);
             if (job !== this.job || from < 0 || from >= this.size) throw new ProtocolError("expected the hello of a rank of this job");
             source = from;
+            this.from.set(from, conn);
             return;
           }
           const [, context, tag] = readHeader(segs, RANK_READS);
@@ -93,12 +102,51 @@ export class RemoteLinks {
       conn.on("frame", onFrame);
       conn.on("close", (err) => {
         this.incoming.delete(conn);
+        if (source >= 0 && this.from.get(source) === conn) this.from.delete(source);
         if (!this.closed && source >= 0) {
           this.events.lost(source, new JobAbortedError(source, `the connection from rank ${source} broke${err ? `: ${err.message}` : ""}`));
         }
       });
       for (const segs of backlog) onFrame(segs);
     }, () => {}); // refused (wrong token): the handshake closed it
+  }
+
+  /**
+   * Busy-polls the connection from `source` until `done()` (a blocking receive's message has
+   * come) or until nothing arrived for POLL_MS: MPI's progress engine, for a rank with a CPU
+   * of its own. A message then reaches the receiver without it sleeping in epoll and being
+   * woken (on a VM a wake-up of an idle CPU costs tens of µs, and a 1 MiB message that
+   * arrives in several pieces woke its receiver once per piece), and the peer, polling too,
+   * sees the answer the same way. Not while a send of this rank waits for the kernel: those
+   * bytes move only from the event loop (a collective's exchange would stall on its own
+   * unsent half).
+   */
+  poll(source: number, done: () => boolean): void {
+    const conn = this.from.get(source);
+    if (conn === undefined || this.closed || this.sending()) return;
+    // readSync reports "nothing yet" by throwing: without stack traces that costs little.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      let last = performance.now();
+      while (!done()) {
+        const n = conn.pollRead();
+        if (n < 0) return;
+        const now = performance.now();
+        if (n > 0) last = now;
+        else if (now - last > POLL_MS) return;
+      }
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+
+  /** Does a send of this rank wait for the kernel to take its bytes? */
+  private sending(): boolean {
+    for (const o of this.outgoing.values()) {
+      if (o.waiting.length > 0 || (o.conn !== undefined && o.conn.unsent > 0)) return true;
+    }
+    return false;
   }
 
   /**
