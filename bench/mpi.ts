@@ -11,12 +11,13 @@
 // C does not pay). OpenMPI is installed from Debian if missing; without it the
 // Strand rows still print. Nothing asserts on timings.
 import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { local, type Cluster, type Remote, type SpmdOptions } from "../src/index.ts";
 import type { RankTimes } from "./fixtures/mpi-ranks.ts";
-import { footer, median, num, percentile, progress, quick, reps, spread, table } from "./common.ts";
+import { footer, loadAvg, median, num, percentile, progress, quick, reps, spread, table } from "./common.ts";
 import { EchoClient, startEchoServer } from "./raw-echo.ts";
 import { MPI_TRANSPORT, runMpiBench, setUpMpi, type MpiTransport } from "./mpi/openmpi.ts";
 
@@ -142,6 +143,86 @@ async function rankPids(s: StrandSetup, size: number): Promise<number[]> {
   return r.map((x) => x.pid);
 }
 
+// ---------------------------------------------------------------- what else the machine was doing
+
+// The one-runner rows were slower after other benchmarks had run (docs/benchmarks.md, run D
+// against E) with nothing in this process to explain it: these say, in the run itself,
+// whether the runner's own cost per message changed (CPU, page faults) or only the wall
+// time (something else on the CPUs), and what else was alive.
+
+/** A process's CPU time (ms) and minor page faults so far, from /proc; undefined where there is none. */
+function procCost(pid: number): { cpuMs: number; faults: number } | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    // After the command: state is field 3, minflt 10, utime 14, stime 15 (1-based).
+    return { cpuMs: (Number(f[11]) + Number(f[12])) * (1000 / 100), faults: Number(f[7]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Per one-runner loop: the runner process's CPU (µs) and minor faults per iteration, one per job. */
+const oneRunnerCost = new Map<string, { cpuUs: number[]; faults: number[] }>();
+
+/** The runner processes' cost, summed: the ranks' runner and idle ones (a job's ranks may be on any). */
+function procsCost(pids: readonly number[]): { cpuMs: number; faults: number } | undefined {
+  const all = [...new Set(pids)].map(procCost);
+  if (all.length === 0 || all.some((c) => c === undefined)) return undefined;
+  return all.reduce((a, c) => ({ cpuMs: a!.cpuMs + c!.cpuMs, faults: a!.faults + c!.faults }), { cpuMs: 0, faults: 0 });
+}
+
+async function measured(pids: readonly number[], loop: Loop, f: () => Promise<readonly number[]>): Promise<readonly number[]> {
+  const before = procsCost(pids);
+  const us = await f();
+  const after = procsCost(pids);
+  if (before !== undefined && after !== undefined) {
+    let c = oneRunnerCost.get(loop.key);
+    if (c === undefined) oneRunnerCost.set(loop.key, (c = { cpuUs: [], faults: [] }));
+    const n = loop.warm + loop.iters;
+    c.cpuUs.push(((after.cpuMs - before.cpuMs) * 1000) / n);
+    c.faults.push((after.faults - before.faults) / n);
+  }
+  return us;
+}
+
+/** Strand runner processes alive that are not this bench's (left by earlier benchmarks, or anyone's), and their CPU so far. */
+function otherRunners(ours: ReadonlySet<number>): { count: number; cpuS: number } {
+  let count = 0;
+  let cpuS = 0;
+  try {
+    for (const d of readdirSync("/proc")) {
+      const pid = Number(d);
+      if (!Number.isInteger(pid) || ours.has(pid) || pid === process.pid) continue;
+      let cmd: string;
+      try {
+        cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      } catch {
+        continue;
+      }
+      if (!/\0runner(\0|$)/.test(cmd) || !cmd.includes("strand")) continue;
+      count++;
+      cpuS += (procCost(pid)?.cpuMs ?? 0) / 1000;
+    }
+  } catch {
+    // no /proc
+  }
+  return { count, cpuS };
+}
+
+/** Load, memory and huge pages now, and other runners alive: one line for the footer. */
+function machineState(ours: ReadonlySet<number>): string {
+  let mem = "";
+  try {
+    const info = readFileSync("/proc/meminfo", "utf8");
+    const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(info)?.[1] ?? Number.NaN);
+    mem = `, MemAvailable ${num(kb("MemAvailable") / 1024, 0)} MiB, AnonHugePages ${num(kb("AnonHugePages") / 1024, 0)} MiB, Dirty ${num(kb("Dirty") / 1024, 0)} MiB`;
+  } catch {
+    // no /proc
+  }
+  const o = otherRunners(ours);
+  return `load ${loadAvg()}${mem}, other Strand runner processes alive ${o.count} (CPU so far ${num(o.cpuS, 1)} s)`;
+}
+
 // ---------------------------------------------------------------- raw floor
 
 /** Pins every thread of `pid` to `cpus` (a taskset list); false where it cannot. */
@@ -237,6 +318,7 @@ async function main(): Promise<void> {
     progress(`mpi: OpenMPI unavailable (${mpi.error}); Strand rows only`);
   }
 
+  const stateAtStart = machineState(new Set());
   await using echo = await startEchoServer();
   const echoClient = await EchoClient.connect(echo.port);
 
@@ -246,6 +328,7 @@ async function main(): Promise<void> {
   let twoPids: number[] = [];
   let fourPids: number[] = [];
   let four4Pids: number[] = [];
+  let stateAtEnd = "—";
 
   // ---- 2 ranks: one per runner, with Strand's defaults: nothing pinned from outside (Strand
   // binds rank threads itself, as mpirun binds its ranks; see bindings below).
@@ -290,9 +373,12 @@ async function main(): Promise<void> {
           await attempt("strand", loop, () => runStrand(s2, loop, { size: 4, placement: [0, 0, 1, 1] }));
           await attempt("strand4", loop, () => runStrand(s4, loop, undefined, "strand4"));
         }
-        for (const loop of p2p.filter((l) => l.test.startsWith("pingpong"))) await attempt("strand1", loop, () => runStrand(s2, loop, { size: 2, placement: [0, 0] }, "strand1"));
+        for (const loop of p2p.filter((l) => l.test.startsWith("pingpong"))) {
+          await attempt("strand1", loop, () => measured(fourPids, loop, () => runStrand(s2, loop, { size: 2, placement: [0, 0] }, "strand1")));
+        }
         progress(`mpi 4 ranks rep ${rep + 1}/${REPS}: ${progressLine(four)}`);
       }
+      stateAtEnd = machineState(new Set([...fourPids, ...four4Pids]));
     } finally {
       await Promise.all([s2.cluster.close(), s4.cluster.close()]);
     }
@@ -354,6 +440,11 @@ async function main(): Promise<void> {
     `Strand, with its defaults and nothing pinned from outside: 2 ranks on \`local({ runners: 2, threads: 1 })\` (rank processes ${twoPids.length > 0 && new Set(twoPids).size === 2 ? "distinct" : `pids ${twoPids.join(",")}`}); 4 ranks on \`local({ runners: 2, threads: 2 })\` with placement [0,0,1,1] (ranks sharing a runner exchange in process; ${new Set(fourPids).size || "?"} processes) and on \`local({ runners: 4, threads: 1 })\` (${new Set(four4Pids).size || "?"} processes), unpinned; the one-runner point-to-point rows use the first, with placement [0,0], in the 4-rank reps (its OpenMPI column is the shared-memory one from the 2-rank reps; the runner put both ranks on one thread in ${sharedProcess.sameThread} of ${sharedProcess.jobs} such jobs, the others on its two threads). ${CPUS} CPUs: every 4-rank row oversubscribes them, on both sides.`,
     `Rank binding (Strand binds each rank's thread to a CPU of its own while its job runs, by default, as mpirun binds; \`--bind none\` / \`local({ bind: "none" })\` turns it off): CPUs allowed to ranks 0|1|… as each job saw them: ${[...bindings].map(([side, set]) => `${side}: ${[...set].join(", ")}`).join("; ") || "—"}.`,
     `Same-runner targets are the issue's: 8 B round trip ≤ 10 µs, 64 MiB ≥ 2,000 MB/s, also after earlier collectives (the ranks exchange through a shared ring per pair, allocated once per job).`,
+    `One-runner rows, the runner processes' own cost per iteration (both runners of that cluster) (median over reps; from /proc, 10 ms CPU ticks; the CPU includes a bound rank's polling while it waits for its peer): ${["lat", "bw1", "bw64", "bw64c"].map((k) => {
+      const c = oneRunnerCost.get(k);
+      return c === undefined ? `${k} —` : `${k} ${num(median(c.cpuUs), 1)} µs CPU, ${num(median(c.faults), 1)} minor faults`;
+    }).join("; ")}. Read beside the wall times: a row slower than another run's at the same CPU and faults per iteration lost its time to something else on the CPUs; more faults per iteration is first-touched memory (huge pages not to be had).`,
+    `The machine at the start of this benchmark: ${stateAtStart}; at the end of the 4-rank reps: ${stateAtEnd}.`,
     `Raw reference: this process writes the bytes to a Node \`net\` echo server in another process and waits for all of them to come back (client pinned to CPU 0, server to CPU 1); the echo streams (the server sends back while the client still sends), which a ping-pong of messages cannot. Its latency is the floor of a round trip through Node sockets woken by epoll; OpenMPI's ranks spin on their sockets instead.`,
     ...failures.map(([side, why]) => `**${side} failed: ${why}** (its cells from then on are empty).`),
   ]));

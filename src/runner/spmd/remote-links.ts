@@ -23,6 +23,8 @@ import type { Envelope } from "./mailbox.ts";
  * wakes it): as long as the ring's polling on one runner (local-links.ts SPIN_MS).
  */
 const POLL_MS = 1;
+/** `STRAND_RANK_POLL=0` in a runner's environment: blocking receives wait in the event loop (to compare). */
+const POLLING = process.env.STRAND_RANK_POLL !== "0";
 
 /** A connection from another rank: its hello, then its messages. */
 const HELLO_READS = reads("from a rank, first", T.RankHello);
@@ -123,7 +125,7 @@ export class RemoteLinks {
    */
   poll(source: number, done: () => boolean): void {
     const conn = this.from.get(source);
-    if (conn === undefined || this.closed || this.sending()) return;
+    if (conn === undefined || !POLLING || this.closed || this.sending()) return;
     // readSync reports "nothing yet" by throwing: without stack traces that costs little.
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
