@@ -20,9 +20,12 @@ import type { Envelope } from "./mailbox.ts";
 
 /**
  * A polling receive gives up after this long without a byte arriving (then the event loop
- * wakes it): as long as the ring's polling on one runner (local-links.ts SPIN_MS).
+ * wakes it). Quiet, a 1 MiB answer starts arriving within ~0.2-0.4 ms of the send; at load
+ * average 30 a 1 ms budget was spent in full on most waits (1 MiB round trips 12-14 ms
+ * without polling, 16-18 ms with it): half that bounds what a wait that will not be answered
+ * soon costs the CPU.
  */
-const POLL_MS = 1;
+const POLL_MS = 0.5;
 /** `STRAND_RANK_POLL=0` in a runner's environment: blocking receives wait in the event loop (to compare). */
 const POLLING = process.env.STRAND_RANK_POLL !== "0";
 
