@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommandError, local, TimeoutError, type Cluster, type ExecSpec, type FileRef } from "../src/index.ts";
@@ -142,4 +142,23 @@ describe("exec sandboxes under stress: 2 runners sharing a cache, 2 threads each
     expect(left).toEqual([]);
     expect(statSync(path.join(cacheDir, "exec", "files")).isDirectory()).toBe(true);
   }, 600_000);
+
+  it("gets over the runners' sandbox folders removed from under them: the actions that met it run again, later ones run", async () => {
+    const f = await cluster.putBytes(new TextEncoder().encode("in\n"));
+    const action = (i: number): ExecSpec => ({
+      argv: ["sh", "-c", `[ "$(cat a/b${i % 3}/in)" = in ] && echo ${i} > out/o`], inputs: { [`a/b${i % 3}/in`]: f }, outputs: ["out/o"],
+    });
+    // Every thread of both runners gets a sandbox (their folders are made as each thread first runs a command).
+    await Promise.all(Array.from({ length: 8 }, (_, i) => cluster.exec(action(i))));
+    const parent = path.join(cacheDir, "exec", "sandboxes");
+    const before = readdirSync(parent);
+    expect(before.length).toBeGreaterThan(0);
+    for (const area of before) rmSync(path.join(parent, area), { recursive: true, force: true });
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => cluster.exec(action(100 + i))));
+    expect(results.map((r) => Object.keys(r.outputs))).toEqual(Array.from({ length: 8 }, () => ["out/o"]));
+    // Each thread made its own folder again, under its own name: no thread was replaced, none is wedged.
+    const after = readdirSync(parent);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.filter((a) => !before.includes(a))).toEqual([]);
+  }, 300_000);
 });

@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { threadId } from "node:worker_threads";
 import { CommandError, SandboxSetupError } from "../../errors.ts";
@@ -114,6 +114,11 @@ function setUp(label: string, inputs: { path: string; hash: string; executable: 
     box = sandboxes.take([...inputs.map((i) => i.path), ...outputs], cwd);
   } catch (err) {
     throw new SandboxSetupError(label, ".", `shaping its folders in ${sandboxes.area} failed: ${(err as Error).message}`);
+  }
+  // With no input to link, nothing else shows the sandbox is really there before the command starts in it.
+  if (inputs.length === 0 && !existsSync(box.root)) {
+    sandboxes.discard(box);
+    throw new SandboxSetupError(label, ".", `the sandbox ${box.root} is missing`);
   }
   for (const i of inputs) {
     const dest = box.file(i.path);
