@@ -94,7 +94,7 @@ describe("exec sandboxes under stress: 2 runners sharing a cache, 2 threads each
         const tail =
           kind === "fail" ? "echo failing on purpose >&2; exit 3" :
           kind === "timeout" ? "sleep 30" :
-          kind === "lingers" ? `(sleep 0.2; rm -rf ${root}/work ${root}/src; mkdir -p ${root}/work/b231; echo late > ${root}/work/b231/importcfg) >/dev/null 2>&1 &` :
+          kind === "lingers" ? `(sleep 1; rm -rf ${root}/work ${root}/src; mkdir -p ${root}/work/b231; echo late > ${root}/work/b231/importcfg) >/dev/null 2>&1 &` :
           "";
         planned.push({
           kind, expect, label: `stress ${wave}-${i} (${kind})`,
@@ -137,7 +137,7 @@ describe("exec sandboxes under stress: 2 runners sharing a cache, 2 threads each
         else left.push(path.relative(cacheDir, full));
       }
     };
-    // A lingering child's deadline has passed by now in any case (it sleeps 0.2 s; the last wave ran after).
+    // A lingering child would have acted by now (it sleeps 1 s; the last wave ran after).
     walk(path.join(cacheDir, "exec", "sandboxes"));
     expect(left).toEqual([]);
     expect(statSync(path.join(cacheDir, "exec", "files")).isDirectory()).toBe(true);
