@@ -36,6 +36,7 @@ export type StrandErrorCode =
   | "ERR_STRAND_COMMAND"
   | "ERR_STRAND_TOOLCHAIN"
   | "ERR_STRAND_SANDBOX"
+  | "ERR_STRAND_SANDBOX_SETUP"
   | "ERR_STRAND_SPAWN_HELPER";
 
 /** Extra fields a Strand error carries across the wire besides message/stack/cause. */
@@ -744,5 +745,31 @@ export class SandboxError extends StrandError {
   }
   override fields(): ErrorFields {
     return { path: this.path, reason: this.reason };
+  }
+}
+
+/**
+ * A runner could not set up an action's sandbox (shape its folders, hard-link an input in
+ * from its file cache): the command did not run. Names the action, the sandbox path and what
+ * was missing (the input's file in the runner's cache, or a folder of the sandbox) or what
+ * failed. The driver runs the action again, on another runner where there is one.
+ */
+export class SandboxSetupError extends StrandError {
+  static readonly code = "ERR_STRAND_SANDBOX_SETUP";
+  static {
+    register(SandboxSetupError, (f) => new SandboxSetupError(f.string("action"), f.string("path"), f.string("reason")));
+  }
+  readonly action: string;
+  /** The sandbox-relative path being set up ("." for the sandbox itself). */
+  readonly path: string;
+  readonly reason: string;
+  constructor(action: string, path: string, reason: string) {
+    super(SandboxSetupError.code, `${action}: could not set up its sandbox at ${JSON.stringify(path)}: ${reason}`);
+    this.action = action;
+    this.path = path;
+    this.reason = reason;
+  }
+  override fields(): ErrorFields {
+    return { action: this.action, path: this.path, reason: this.reason };
   }
 }

@@ -26,7 +26,7 @@ export {
   StrandError, RemoteError, RunnerLostError, NoRunnersError, ClusterClosedError, SerializationError, AuthError, ProtocolError,
   TimeoutError, CancelledError, ImportError, ObjectLostError, ObjectStoreFullError,
   ChannelClosedError, ChannelBrokenError, GoroutineLimitError, JobAbortedError, SlurmError, ActorDiedError, ActorNotFoundError, ActorExistsError, type StrandErrorCode,
-  WasmImportError, WasmTrapError, WasmExitError, MpiError, MpiAbortError, CommandError, ToolchainError, SandboxError, SpawnHelperError,
+  WasmImportError, WasmTrapError, WasmExitError, MpiError, MpiAbortError, CommandError, ToolchainError, SandboxError, SandboxSetupError, SpawnHelperError,
 } from "./errors.ts";
 export { context, type CallContext } from "./context.ts";
 export {

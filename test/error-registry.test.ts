@@ -4,7 +4,7 @@ import * as runtime from "../src/runtime.ts";
 import {
   AuthError, CancelledError, ChannelBrokenError, ChannelClosedError, ClusterClosedError, ImportError, JobAbortedError, ActorDiedError, ActorNotFoundError, ActorExistsError,
   GoroutineLimitError, NoRunnersError, ObjectLostError, ObjectStoreFullError, ProtocolError, RemoteError, RunnerLostError, SerializationError, SlurmError, StrandError, TimeoutError,
-  MpiAbortError, MpiError, WasmExitError, WasmImportError, WasmTrapError, CommandError, ToolchainError, SandboxError, SpawnHelperError,
+  MpiAbortError, MpiError, WasmExitError, WasmImportError, WasmTrapError, CommandError, ToolchainError, SandboxError, SandboxSetupError, SpawnHelperError,
 } from "../src/index.ts";
 import { errorClasses, errorClassOf, reviveStrandError, type ErrorClass } from "../src/errors.ts";
 import { decodeError, encodeSegments } from "../src/protocol/codec.ts";
@@ -49,6 +49,7 @@ const samples: Record<string, () => StrandError> = {
   CommandError: () => new CommandError(["gcc", "-c", "a.c", "-o", "a.o"], 1, "a.c:3:1: error: expected ';' before '}' token\n", "compile-a"),
   ToolchainError: () => new ToolchainError("go@go1.21.0", "go@go1.19.8 (10.0.0.5:7700)"),
   SandboxError: () => new SandboxError("../../etc/passwd", "a path may not leave the sandbox (..)"),
+  SandboxSetupError: () => new SandboxSetupError("compile net/http", "work/b231/importcfg", "its folder work/b231 is missing from the sandbox"),
   SpawnHelperError: () => new SpawnHelperError("compile net/http", "killed by SIGKILL"),
 };
 

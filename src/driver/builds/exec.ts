@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, realpath, rename, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { ClusterClosedError, ObjectLostError, RunnerLostError, SandboxError } from "../../errors.ts";
+import { ClusterClosedError, ObjectLostError, RunnerLostError, SandboxError, SandboxSetupError } from "../../errors.ts";
 import { encodeValue, type Encoded } from "../../protocol/codec.ts";
 import { fileObjectId, type ActionHit, type ExecAnswer, type ExecInput, type ExecOutput, type ExecTask, type BuildIdStamp } from "../../protocol/exec-wire.ts";
 import { checkLayout, sandboxPath } from "../../protocol/sandbox-paths.ts";
@@ -405,9 +405,10 @@ export class Execs {
         return this.result(remembered, runner.address, answer.cached,
           { queueMs, uploadMs, fetchMs: p.fetchMs, setupMs: p.setupMs, runMs: p.runMs, storeMs: p.storeMs, totalMs: performance.now() - t0 }, uploaded, answer.bytesFetched);
       } catch (err) {
-        const lost = err instanceof RunnerLostError || (err instanceof ObjectLostError && err.objectId.startsWith("file:") && this.recoverable(inputs));
+        // A sandbox the runner could not set up ran nothing: run it again, elsewhere if there is an elsewhere.
+        const lost = err instanceof RunnerLostError || err instanceof SandboxSetupError || (err instanceof ObjectLostError && err.objectId.startsWith("file:") && this.recoverable(inputs));
         if (!lost || attempt >= RETRIES || this.host.closed()) throw err;
-        if (err instanceof RunnerLostError) avoid = runner.address;
+        if (err instanceof RunnerLostError || err instanceof SandboxSetupError) avoid = runner.address;
       } finally {
         this.slots.release(runner);
       }

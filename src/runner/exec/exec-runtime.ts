@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { threadId } from "node:worker_threads";
-import { CommandError } from "../../errors.ts";
+import { CommandError, SandboxSetupError } from "../../errors.ts";
 import { fileObjectId, GO_TOOLDIR_MARK, SANDBOX_MARK, type ExecAnswer, type ExecOutput, type ExecTask } from "../../protocol/exec-wire.ts";
 import { ActionCache, type ActionEntry } from "./action-cache.ts";
 import { stampBuildId } from "../../protocol/build-id-stamp.ts";
@@ -11,7 +11,7 @@ import { FileCache } from "./file-cache.ts";
 import { runCommand } from "./run-command.ts";
 import { helperPerl, SpawnHelpers } from "./spawn-helper.ts";
 import { checkLayout, sandboxPath } from "../../protocol/sandbox-paths.ts";
-import { Sandboxes } from "./sandbox.ts";
+import { type Sandbox, Sandboxes } from "./sandbox.ts";
 
 // How the built-in exec call reaches this runner's file cache and sandboxes. The driver ships
 // a generated entry module like any user module (driver/builds/exec-entry.ts); its one export
@@ -72,9 +72,8 @@ async function run(task: ExecTask, { files, actions, sandboxes, helpers }: ExecS
   const fetchMs = since(t0);
 
   t0 = performance.now();
-  const box = sandboxes.take([...inputs.map((i) => i.path), ...outputs], cwd);
+  const box = setUp(label, inputs, outputs, cwd, files, sandboxes);
   try {
-    for (const i of inputs) files.linkTo(i.hash, i.executable, box.file(i.path));
     const dir = cwd === "." ? box.root : box.file(cwd);
     const setupMs = since(t0);
 
@@ -122,6 +121,37 @@ function expandArgv(argv: string[], root: string): string[] {
     }
     return out;
   });
+}
+
+/**
+ * The action's sandbox, shaped and its inputs linked in. Any failure is a SandboxSetupError
+ * naming the action, the path and the missing piece (the input's cached file, or a folder of
+ * the sandbox), never a bare ENOENT; the sandbox is then discarded, not reused, so a failed
+ * setup fails this action only (the driver runs it again) and leaves no box half-shaped.
+ */
+function setUp(label: string, inputs: { path: string; hash: string; executable: boolean }[], outputs: string[], cwd: string, files: FileCache, sandboxes: Sandboxes): Sandbox {
+  let box: Sandbox;
+  try {
+    box = sandboxes.take([...inputs.map((i) => i.path), ...outputs], cwd);
+  } catch (err) {
+    throw new SandboxSetupError(label, ".", `shaping its folders in ${sandboxes.area} failed: ${(err as Error).message}`);
+  }
+  // With no input to link, nothing else shows the sandbox is really there before the command starts in it.
+  if (inputs.length === 0 && !existsSync(box.root)) {
+    sandboxes.discard(box);
+    throw new SandboxSetupError(label, ".", `the sandbox ${box.root} is missing`);
+  }
+  for (const i of inputs) {
+    const dest = box.file(i.path);
+    try {
+      files.linkTo(i.hash, i.executable, dest);
+    } catch (err) {
+      const reason = files.explainLinkFailure(i.hash, i.executable, dest, box.root, err);
+      sandboxes.discard(box);
+      throw new SandboxSetupError(label, i.path, reason);
+    }
+  }
+  return box;
 }
 
 /** On a worker thread: `cacheDir` is the runner's cache directory, `threadsChannel` its channel of threads. */

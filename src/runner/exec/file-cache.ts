@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, createReadStream, existsSync, linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { chmodSync, createReadStream, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { link, readFile, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileObjectId } from "../../protocol/exec-wire.ts";
 import { ObjectLostError } from "../../errors.ts";
@@ -8,7 +8,17 @@ import { ObjectLostError } from "../../errors.ts";
 // A runner's files by content: what commands read and made, named by SHA-256 only (never by
 // a path a peer chose), read-only, hard-linked into each action's sandbox. Shared by the
 // runner's threads and by runners on one host that share a cache directory: every write is
-// a whole file renamed into place, so a reader sees a file whole or not at all.
+// a whole file hard-linked into place, so a reader sees a file whole or not at all.
+//
+// Linked, never renamed: an entry, once there, is never replaced, so its inode keeps a link
+// for as long as the cache lives. Renaming a new copy over an existing entry (two runners
+// writing the same inline input at once, each having found it missing) drops the old inode's
+// last link while another thread may be hard-linking that very entry into a sandbox, and
+// link(2) then fails with ENOENT (the kernel refuses to link an inode with no links left):
+// the ENOENT of issue 18's std build. Measured here: a process renaming copies over a path
+// while another links it, 1,394 ENOENT in 200,000 links; two threads writing and linking the
+// same new files at once (test/file-cache-race.test.ts), 5-40 ENOENT in 32,000 links with
+// rename into place, none with link. Costs one unlink of the temporary per file written.
 
 const HASH = /^[0-9a-f]{64}$/;
 
@@ -53,7 +63,12 @@ export class FileCache {
     if (existsSync(dest)) return;
     const tmp = tmpName(this.tmp);
     await writeFile(tmp, bytes, { mode: executable ? 0o555 : 0o444 });
-    await this.place(tmp, dest);
+    this.dirOf(dest);
+    try {
+      await link(tmp, dest).catch(keptIfThere);
+    } finally {
+      await unlink(tmp);
+    }
   }
 
   /** write(), synchronously: on the worker thread, for a file that came with its action (as adopt). */
@@ -65,25 +80,29 @@ export class FileCache {
     const tmp = tmpName(this.tmp);
     writeFileSync(tmp, bytes, { mode: executable ? 0o555 : 0o444 });
     this.dirOf(dest);
-    renameSync(tmp, dest);
+    try {
+      linkInto(tmp, dest);
+    } finally {
+      unlinkSync(tmp);
+    }
   }
 
   /**
    * Takes a file a command made (in a sandbox on the same file system) into the cache: hashed,
-   * made read-only and renamed, not copied. Its hash and size. Synchronous, as the sandbox is
-   * (sandbox.ts): on the worker thread, whose action waits for it anyway.
+   * made read-only and linked in, not copied; its sandbox name goes. Its hash and size.
+   * Synchronous, as the sandbox is (sandbox.ts): on the worker thread, whose action waits for
+   * it anyway.
    */
   adopt(file: string, executable: boolean): { hash: string; size: number } {
     const bytes = readFileSync(file);
     const hash = sha256(bytes);
     const dest = this.pathOf(hash, executable);
-    if (existsSync(dest)) {
-      unlinkSync(file);
-    } else {
+    if (!existsSync(dest)) {
       chmodSync(file, executable ? 0o555 : 0o444);
       this.dirOf(dest);
-      renameSync(file, dest);
+      linkInto(file, dest);
     }
+    unlinkSync(file);
     return { hash, size: bytes.byteLength };
   }
 
@@ -107,6 +126,26 @@ export class FileCache {
     }
   }
 
+  /**
+   * Why linkTo(hash, executable, dest) failed with `err`, naming the piece that was missing:
+   * the cached file, or a folder on the way to `dest` (shown relative to `root`, the sandbox).
+   */
+  explainLinkFailure(hash: string, executable: boolean, dest: string, root: string, err: unknown): string {
+    const e = err as NodeJS.ErrnoException;
+    const src = this.pathOf(hash, executable);
+    if (e.code !== "ENOENT") return `linking ${src} failed: ${e.message}`;
+    if (!existsSync(src)) return `the input's file ${hash.slice(0, 12)}… is missing from the runner's file cache (${src})`;
+    const rel = (p: string): string => path.relative(root, p) || ".";
+    let missing: string | undefined;
+    for (let d = path.dirname(dest); d.length >= root.length; d = path.dirname(d)) {
+      if (existsSync(d)) break;
+      missing = d;
+      if (d === root) break;
+    }
+    if (missing !== undefined) return `its folder ${rel(missing)} is missing from the sandbox ${root}`;
+    return `link failed with ENOENT though the cache file and the folder are both there (the cache file replaced while it was linked?)`;
+  }
+
   /** Makes the folder of a cached file (one per two hex digits), once per cache. */
   private readonly dirs = new Set<string>();
   private dirOf(dest: string): void {
@@ -115,9 +154,18 @@ export class FileCache {
     mkdirSync(d, { recursive: true });
     this.dirs.add(d);
   }
+}
 
-  private async place(tmp: string, dest: string): Promise<void> {
-    this.dirOf(dest);
-    await rename(tmp, dest);
+/** Another writer put the same bytes there first: theirs stays (an entry is never replaced). */
+function keptIfThere(err: NodeJS.ErrnoException): void {
+  if (err.code !== "EEXIST") throw err;
+}
+
+/** Hard-links a whole file to its name in the cache, unless an entry is there already. */
+function linkInto(file: string, dest: string): void {
+  try {
+    linkSync(file, dest);
+  } catch (err) {
+    keptIfThere(err as NodeJS.ErrnoException);
   }
 }

@@ -35,6 +35,12 @@ export function runCommand(argv: string[], cwd: string, env: Record<string, stri
     });
     child.on("close", (code, signal) => {
       if (timer !== undefined) clearTimeout(timer);
+      // What it left running in its group goes with it, as in spawn-helper.ts: the sandbox is about to be reused.
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // none left
+      }
       if (timedOut) return reject(new TimeoutError(label, timeoutMs));
       const exitCode = code ?? 128 + (signal === null ? 0 : (constants.signals[signal] ?? 0));
       resolve({ exitCode, stdout: out.text(), stderr: err.text() });

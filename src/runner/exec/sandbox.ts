@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, unlinkSync } from "node:fs";
+import { hostname } from "node:os";
 import path from "node:path";
 import { SandboxError } from "../../errors.ts";
 import { alive } from "../process-alive.ts";
@@ -132,16 +133,23 @@ export class SpareDirs {
   /** Puts an empty directory at `abs` (whose parent exists). */
   place(abs: string): void {
     const name = this.names.pop();
-    if (name === undefined) {
-      mkdirSync(abs);
-      return;
+    if (name !== undefined) {
+      try {
+        renameSync(name, abs);
+        return;
+      } catch {
+        // That spare is gone or unusable: dropped, and the folder made instead (a spare
+        // that failed once must not fail every later action of this thread).
+        rmSync(name, { recursive: true, force: true });
+      }
     }
-    try {
-      renameSync(name, abs);
-    } catch (err) {
-      rmSync(name, { recursive: true, force: true });
-      throw err;
-    }
+    mkdirSync(abs);
+  }
+
+  /** Forgets every spare (their folder was removed under it) and makes the folder again. */
+  reset(): void {
+    this.names.length = 0;
+    mkdirSync(this.dir, { recursive: true });
   }
 
   get size(): number {
@@ -151,11 +159,13 @@ export class SpareDirs {
 
 /**
  * A worker thread's sandboxes: a folder of its own under the runner's sandboxes folder, named
- * for the process and thread (`<pid>-<thread>-<random>`), holding the sandboxes and the spare
- * directories. Folders of processes that are gone are removed when one is made.
+ * for the host, process and thread (`<host>-<pid>-<thread>-<random>`), holding the sandboxes
+ * and the spare directories. Folders of this host's processes that are gone are removed when
+ * one is made; the host in the name keeps a runner from judging by pid alone the folders of
+ * runners in other pid namespaces (containers) sharing the cache directory.
  */
 export class Sandboxes {
-  private readonly area: string;
+  readonly area: string;
   private readonly spare: SpareDirs;
   private readonly idle: Sandbox[] = [];
   private made = 0;
@@ -164,19 +174,15 @@ export class Sandboxes {
     mkdirSync(parent, { recursive: true });
     const real = realpathSync(parent);
     sweep(real);
-    this.area = path.join(real, `${process.pid}-${thread}-${randomBytes(4).toString("hex")}`);
+    this.area = path.join(real, `${hostname()}-${process.pid}-${thread}-${randomBytes(4).toString("hex")}`);
     mkdirSync(this.area, { mode: 0o700 });
     this.spare = new SpareDirs(path.join(this.area, "spare"));
   }
 
-  /** A sandbox shaped for `files` (inputs and outputs) and `cwd`, empty of files. */
+  /** A sandbox shaped for `files` (inputs and outputs) and `cwd`, empty of files. A failure drops the sandbox it was shaping. */
   take(files: readonly string[], cwd: string): Sandbox {
     let box = this.idle.pop();
-    if (box === undefined) {
-      const root = path.join(this.area, `box${this.made++}`);
-      mkdirSync(root, { mode: 0o700 });
-      box = new Sandbox(root);
-    }
+    if (box === undefined) box = this.make();
     box.busy = true;
     try {
       box.shape(directoriesOf(files, cwd), this.spare);
@@ -185,6 +191,27 @@ export class Sandboxes {
       throw err;
     }
     return box;
+  }
+
+  private make(): Sandbox {
+    const root = path.join(this.area, `box${this.made++}`);
+    try {
+      mkdirSync(root, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      // The thread's folder itself was removed (by hand, or a sweep that misjudged this
+      // process dead): made again, with no spares, rather than failing every later action.
+      mkdirSync(this.area, { recursive: true, mode: 0o700 });
+      this.spare.reset();
+      this.idle.length = 0;
+      mkdirSync(root, { mode: 0o700 });
+    }
+    return new Sandbox(root);
+  }
+
+  /** A sandbox whose setup failed after take(): removed, never reused (its folders are in doubt). */
+  discard(box: Sandbox): void {
+    this.drop(box);
   }
 
   /** Gives a sandbox back once its action ended: emptied and kept for the next, or removed if it cannot be emptied. */
@@ -212,7 +239,15 @@ export class Sandboxes {
   }
 }
 
-/** Removes the sandbox folders of processes no longer running on this host (`<pid>-...`). */
+/** The pid in a thread folder's name if this host made it: `<host>-<pid>-<thread>-<random>` (or `<pid>-<thread>-<random>` of older runners). */
+export function pidOfArea(name: string, host = hostname()): number | undefined {
+  const m = /^(?:(.+)-)?(\d+)-\d+-[0-9a-f]{8}$/.exec(name);
+  if (m === null || (m[1] !== undefined && m[1] !== host)) return undefined;
+  const pid = Number(m[2]);
+  return Number.isSafeInteger(pid) ? pid : undefined;
+}
+
+/** Removes the sandbox folders of this host's processes that are no longer running. */
 function sweep(parent: string): void {
   let names: string[];
   try {
@@ -221,8 +256,8 @@ function sweep(parent: string): void {
     return;
   }
   for (const name of names) {
-    const pid = Number(/^(\d+)-/.exec(name)?.[1]);
-    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+    const pid = pidOfArea(name);
+    if (pid === undefined || pid === process.pid || alive(pid)) continue;
     rmSync(path.join(parent, name), { recursive: true, force: true, maxRetries: 2 });
   }
 }

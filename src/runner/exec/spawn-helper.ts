@@ -15,7 +15,15 @@ import { Collected, type CommandRun } from "./command-output.ts";
 // environment, NUL-separated; none of them can hold a NUL); the helper forks, the child makes
 // a session of its own (so a timeout kills everything it started), reads /dev/null, changes to
 // the sandbox and execs; the helper relays the child's stdout and stderr and, once both are
-// closed and the child reaped, its status. Frames back: a tag byte, a 4-byte length, the data.
+// closed and the child reaped, kills what is left of its session's process group and sends
+// its status. Frames back: a tag byte, a 4-byte length, the data.
+//
+// Nothing a command started outlives it: its sandbox is emptied and handed to the next action
+// as soon as it ends, and a child left running there (`cmd &` with its output elsewhere)
+// would write into, or remove folders of, the next action's sandbox. The group is killed
+// just after the reap; its pid is not handed out again that soon (pids are allocated in turn,
+// up to pid_max). A process that made a session of its own escapes it: a sandbox is not a
+// container.
 
 const SCRIPT = String.raw`
 use strict; use POSIX ();
@@ -57,7 +65,9 @@ while (defined(my $h = readn(4))) {
     }
   }
   waitpid($pid, 0);
-  frame('S', pack('NN', $? >> 8, $? & 127));
+  my $st = $?;
+  kill 'KILL', -$pid;
+  frame('S', pack('NN', $st >> 8, $st & 127));
 }
 `;
 
