@@ -13,6 +13,17 @@ type Sort = typeof import("../examples/sort/ranks.ts");
 type Ring = typeof import("../examples/ring/ring.ts");
 const at = (path: string): URL => new URL(path, import.meta.url);
 
+/** The ranks' sorted slices, end to end. */
+function concat(slices: Float64Array[]): Float64Array {
+  const joined = new Float64Array(slices.reduce((n, s) => n + s.length, 0));
+  let k = 0;
+  for (const s of slices) {
+    joined.set(s, k);
+    k += s.length;
+  }
+  return joined;
+}
+
 describe("SPMD examples", () => {
   const t = useCluster({ runners: 2, threads: 1 });
 
@@ -81,13 +92,8 @@ describe("SPMD examples", () => {
       const m = await t.cluster.import<Sort>(at("../examples/sort/ranks.ts"));
       const slices = await t.cluster.spmd(ranks, m.sampleSort, n, SAMPLES_PER_RANK);
       expect(slices).toHaveLength(ranks);
-      const joined = new Float64Array(n);
-      let k = 0;
-      for (const s of slices) {
-        joined.set(s, k);
-        k += s.length;
-      }
-      expect(k).toBe(n);
+      const joined = concat(slices);
+      expect(joined.length).toBe(n);
       expect(joined).toEqual(sortSingle(n, ranks));
       for (const s of slices) expect(s.length).toBeLessThan((1.5 * n) / ranks);
 
@@ -111,13 +117,8 @@ describe("SPMD examples", () => {
     const m = await t.cluster.import<Sort>(at("../examples/sort/ranks.ts"));
     for (const n of [100_001, 7, 2, 1]) {
       const slices = await t.cluster.spmd({ size: 2, placement: [0, 1] }, m.sampleSort, n, SAMPLES_PER_RANK);
-      const joined = new Float64Array(n);
-      let k = 0;
-      for (const s of slices) {
-        joined.set(s, k);
-        k += s.length;
-      }
-      expect(k).toBe(n);
+      const joined = concat(slices);
+      expect(joined.length).toBe(n);
       expect(joined).toEqual(sortSingle(n, 2));
     }
   });

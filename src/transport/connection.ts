@@ -46,15 +46,7 @@ export class Connection {
     // Big frames are read straight into their own buffer (read-into.ts); TLS reads by chunks.
     const direct = readInto(socket, {
       next: () => (this.held = this.decoder.readTarget()),
-      landed: (into, n) => {
-        this.lastReceived = performance.now();
-        this.bytesIn += n;
-        try {
-          this.decoder.pushRead(into, n);
-        } catch (err) {
-          this.destroy(err instanceof FrameError ? err : toError(err));
-        }
-      },
+      landed: (into, n) => void this.landed(into, n),
       chunk,
     });
     if (!direct) socket.on("data", chunk);
@@ -86,15 +78,21 @@ export class Connection {
       return (err as NodeJS.ErrnoException).code === "EAGAIN" ? 0 : -1;
     }
     if (n === 0) return -1;
+    return this.landed(into, n) ? n : -1;
+  }
+
+  /** `n` bytes read into `into` (the event loop's read or a poll): decoded; false if they were malformed (the connection is then closed). */
+  private landed(into: Uint8Array, n: number): boolean {
     this.lastReceived = performance.now();
     this.bytesIn += n;
     try {
       this.decoder.pushRead(into, n);
+      return true;
     } catch (err) {
+      // A malformed frame poisons only this connection.
       this.destroy(err instanceof FrameError ? err : toError(err));
-      return -1;
+      return false;
     }
-    return n;
   }
 
   /** The memory the event loop's next read lands in (read-into.ts), as last handed to it. */
