@@ -3,7 +3,7 @@ import { heatSingle, initialBlock } from "../examples/heat/kernel.ts";
 import { runHeat } from "../examples/heat/main.ts";
 import { countAll, countHits, seedOf, share } from "../examples/pi/kernel.ts";
 import { piTolerance, runPi } from "../examples/pi/main.ts";
-import { bucketsOf, digestOf, mergeIntoOwn, mergeSorted, sortSingle } from "../examples/sort/kernel.ts";
+import { bucketsOf, concat, digestOf, mergeIntoOwn, mergeSorted, sortSingle } from "../examples/sort/kernel.ts";
 import { runSort, SAMPLES_PER_RANK, sameSlices } from "../examples/sort/main.ts";
 import { useCluster } from "./use-cluster.ts";
 
@@ -12,17 +12,6 @@ type Heat = typeof import("../examples/heat/ranks.ts");
 type Sort = typeof import("../examples/sort/ranks.ts");
 type Ring = typeof import("../examples/ring/ring.ts");
 const at = (path: string): URL => new URL(path, import.meta.url);
-
-/** The ranks' sorted slices, end to end. */
-function concat(slices: Float64Array[]): Float64Array {
-  const joined = new Float64Array(slices.reduce((n, s) => n + s.length, 0));
-  let k = 0;
-  for (const s of slices) {
-    joined.set(s, k);
-    k += s.length;
-  }
-  return joined;
-}
 
 describe("SPMD examples", () => {
   const t = useCluster({ runners: 2, threads: 1 });
