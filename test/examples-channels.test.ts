@@ -50,6 +50,21 @@ describe("examples over channels", () => {
     expect(perRunner(pool!.detail, "jobs").reduce((a, b) => a + b, 0)).toBe(40);
   });
 
+  it("workers: jobs in batches through the pool, the last batch short, give every job's value", async () => {
+    const m = await t.cluster.import<typeof import("../examples/workers/work.ts")>(new URL("../examples/workers/work.ts", import.meta.url));
+    const { workAll } = await import("../examples/workers/work.ts");
+    const list = makeJobs(23, 500);
+    for (const batch of [1, 4, 23, 50]) {
+      const { values, byPid } = await poolOverChannels(t.cluster, m, list, 3, batch);
+      expect(values).toEqual(workAll(list));
+      expect([...byPid.values()].reduce((a, b) => a + b, 0)).toBe(23);
+    }
+    const [pool] = await runWorkers(t.cluster, 10, { maxRuns: 1, rounds: 100, batch: 3 });
+    expect(pool!.size).toBe("10 jobs, channels, 3 a message");
+    expect(pool!.ok).toBe(true);
+    await expect(poolOverChannels(t.cluster, m, list, 2, 0)).rejects.toThrow(RangeError);
+  });
+
   it("workers: a worker's failure is thrown by the driver's select loop instead of waiting forever", async () => {
     const m = await t.cluster.import<typeof import("../examples/workers/work.ts")>(new URL("../examples/workers/work.ts", import.meta.url));
     const jobs = [...makeJobs(3, 10), { id: 3, seed: 1, rounds: -1 }];

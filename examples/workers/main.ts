@@ -3,7 +3,8 @@
 // n jobs of ~1 ms of CPU each. Pool: 4 goroutines per runner thread (`m.worker.go(jobs,
 // results)`) take jobs from a buffered channel and send results on another; the driver
 // feeds jobs and collects results in one `select` loop, Go's way, and closes `jobs` after
-// the last one. Calls: `Promise.all(jobs.map((j) => m.work(j)))`, the scheduler keeping
+// the last one. A message carries a batch of jobs (one by default; `npm start` sends 4 a
+// message, so the channels' home, the driver, handles a quarter of the messages). Calls: `Promise.all(jobs.map((j) => m.work(j)))`, the scheduler keeping
 // each runner's threads busy. The baseline runs every job in one thread of this process.
 // All three must give the same value for every job.
 //
@@ -32,6 +33,16 @@ export const ROUNDS = 600_000;
 export const WORKER_START_JOBS = 500;
 export const WORKER_START_ROUNDS = 4 * ROUNDS;
 /**
+ * Jobs per channel message in `npm start`'s pool: 4 (125 messages each way of ~16 ms of
+ * work). One job a message cost the driver, which hosts both channels, ~0.36 ms of CPU per
+ * job against ~0.2 ms for a plain call (500 jobs: 175-185 ms against 100-125 ms, measured
+ * at load 13-17 in a high-priority session), on the same 2 cores the jobs run on; the quiet
+ * run at 696314e had the pool at 1.41x and the calls at 1.63x. Feeding the jobs from a loop
+ * of its own and collecting from another instead of one select loop changed nothing (175-184
+ * ms). The command's default stays at one job a message.
+ */
+export const WORKER_START_BATCH = 4;
+/**
  * Pool goroutines per runner thread: while one computes, the others' channel operations
  * (a round trip to the driver each, ~2 per job) are under way. On 2 runners x 1 thread
  * with 1 ms jobs, 2 per thread took 1.5-2.2 s for 2,000 jobs, 4 or 8 per thread 1.4-1.6 s.
@@ -50,9 +61,10 @@ export function makeJobs(n: number, rounds = ROUNDS): Job[] {
  * runner process did. If a worker fails, a `quit` channel closes (Go's way of stopping a
  * select) and the worker's error is thrown.
  */
-export async function poolOverChannels(cluster: Cluster, m: Remote<Work>, list: readonly Job[], workers: number): Promise<{ values: number[]; byPid: Map<number, number> }> {
-  const jobs = cluster.chan<Job>(CAPACITY);
-  const results = cluster.chan<Result>(CAPACITY);
+export async function poolOverChannels(cluster: Cluster, m: Remote<Work>, list: readonly Job[], workers: number, batch = 1): Promise<{ values: number[]; byPid: Map<number, number> }> {
+  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`jobs per message must be a positive integer, got ${batch}`);
+  const jobs = cluster.chan<Job[]>(CAPACITY);
+  const results = cluster.chan<Result[]>(CAPACITY);
   const quit = cluster.chan<never>();
   let failure: Error | undefined;
   const pool = Array.from({ length: workers }, () => m.worker.go(jobs, results));
@@ -69,15 +81,17 @@ export async function poolOverChannels(cluster: Cluster, m: Remote<Work>, list: 
   let got = 0;
   while (got < list.length) {
     const cases: SelectCase[] = [{ recv: quit }, { recv: results }];
-    if (next < list.length) cases.push({ send: jobs, value: list[next] });
+    if (next < list.length) cases.push({ send: jobs, value: list.slice(next, next + batch) });
     const s = await select(cases);
     if (s.index === 0) throw failure!;
     if (s.index === 2) {
-      if (++next === list.length) await jobs.close(); // the workers drain it and return
+      next = Math.min(next + batch, list.length);
+      if (next === list.length) await jobs.close(); // the workers drain it and return
     } else {
-      const [id, value] = s.value as Result;
-      values[id] = value;
-      got++;
+      for (const [id, value] of s.value as Result[]) {
+        values[id] = value;
+        got++;
+      }
     }
   }
   const byPid = new Map<number, number>();
@@ -104,18 +118,20 @@ const same = (a: readonly number[], b: readonly number[]): boolean => a.length =
  * checks that all three agree. Two rows: the pool and the calls, each against the same
  * single-process time. Repeats while `opts` allow and reports the best times.
  */
-export async function runWorkers(cluster: Cluster, n: number, opts: RepeatOptions & { rounds?: number } = {}): Promise<Row[]> {
+export async function runWorkers(cluster: Cluster, n: number, opts: RepeatOptions & { rounds?: number; batch?: number } = {}): Promise<Row[]> {
   if (!Number.isInteger(n) || n <= 0) throw new RangeError(`the number of jobs must be a positive integer, got ${n}`);
   const m = await workOn(cluster);
   const list = makeJobs(n, opts.rounds ?? ROUNDS);
   const cores = totalThreads(cluster);
   const workers = WORKERS_PER_THREAD * cores;
+  const batch = opts.batch ?? 1;
   const work = { amount: n / 1000, unit: "kjob" };
   const calls: { ms: number; ok: boolean }[] = [];
 
-  const poolRow = await repeatTrials({ example: "workers", size: `${n} jobs, channels`, cores, work }, opts, async () => {
+  const size = batch === 1 ? `${n} jobs, channels` : `${n} jobs, channels, ${batch} a message`;
+  const poolRow = await repeatTrials({ example: "workers", size, cores, work }, opts, async () => {
     const [single, singleMs] = await runInWorker<Work, "workAll">(WORK, "workAll", [list], [list.slice(0, 50)]);
-    const [pool, strandMs] = await timed(() => poolOverChannels(cluster, m, list, workers));
+    const [pool, strandMs] = await timed(() => poolOverChannels(cluster, m, list, workers, batch));
     const [viaCalls, callsMs] = await timed(() => plainCalls(m, list));
     calls.push({ ms: callsMs, ok: same(viaCalls, single) });
     const ok = same(pool.values, single);
