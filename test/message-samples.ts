@@ -28,6 +28,7 @@ export const SAMPLES: { [K in T]: Message<K> } = {
   [T.Cancel]: [T.Cancel, 1],
   [T.Result]: [T.Result, 1, true, 12.5, true, false],
   [T.Results]: [T.Results, [1, 1, 12, 1, 2, 0, 3, 2]],
+  [T.GraphCalls]: [T.GraphCalls, ["task"], [1, 1, 0, 1, 3, 2, 1, 1, 2, 1, 0, 0, 3, 0], ["d.3", "d.1", "d.2"]],
   [T.CodeRequest]: [T.CodeRequest, "ab".repeat(32)],
   [T.Code]: [T.Code, "ab".repeat(32), true],
   [T.Heartbeat]: [T.Heartbeat],

@@ -15,8 +15,9 @@ import { anyOf, bool, bytes, int, listOf, literal, maybe, nullable, num, record,
  * (body + attachments) that the runner's main thread forwards to a worker unread.
  */
 // 3: plain calls and their results travel in batches on lanes (T.Calls, T.Results), which a
-// runner or driver of 2 cannot read.
-export const PROTOCOL_VERSION = 3;
+// runner or driver of 2 cannot read. 4: graph calls with inline inputs travel in batches too
+// (T.GraphCalls).
+export const PROTOCOL_VERSION = 4;
 
 // Each message's fields and meaning are in MESSAGES below, the one place they are written:
 // the header types, and the check of every header read (read-header.ts), derive from it.
@@ -62,6 +63,7 @@ export enum T {
   ActorState = 42,
   Calls = 43,
   Results = 44,
+  GraphCalls = 45,
 }
 
 /** A channel operation as it crosses the wire; the values of send cases follow as payloads. */
@@ -291,6 +293,15 @@ export const MESSAGES = {
    * 4 notStarted: as Result's fields), execMicros, segment count].
    */
   [T.Results]: { fields: [["results", listOf(int)]] },
+  /**
+   * driver -> runner thread (its lane), + one segment holding every call's encoded arguments
+   * and then its inputs' values, back to back: the graph calls of one event-loop turn whose
+   * inputs all came back inline (protocol/graph-call-batch.ts). `calls`, per call: [id,
+   * moduleRef, index into `names` of its export, flags (1: keeps its result), argument bytes,
+   * input count, then each input's bytes]; `objects`, per call: its keep id (if it keeps),
+   * then its inputs' ids. Read as Call frames whose deps are all inline, one segment each.
+   */
+  [T.GraphCalls]: { fields: [["names", listOf(str)], ["calls", listOf(int)], ["objects", listOf(str)]] },
   /** runner -> driver: send me this bundle. */
   [T.CodeRequest]: { fields: [["hash", str]] },
   /** driver -> runner, + the bundle's bytes. */

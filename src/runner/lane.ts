@@ -7,6 +7,7 @@ import { decodeError } from "../protocol/codec.ts";
 import { frameOf, T, type ChanRequest } from "../protocol/messages.ts";
 import { readHeader, reads } from "../protocol/read-header.ts";
 import { BATCH_SEGMENT_MAX, FrameBatch, readCalls, RESULT_INLINE, RESULT_NOT_STARTED, RESULT_OK } from "../protocol/call-batch.ts";
+import { readGraphCalls } from "../protocol/graph-call-batch.ts";
 import { laneForDriver, revokeCredits, type LaneChanPath } from "./chan-relay.ts";
 import { driverJoined, driverLeft, startThreadChans, threadHost } from "./thread-chans.ts";
 import { chanReplyFrame, chanValues } from "../channels/chan-frames.ts";
@@ -40,7 +41,7 @@ import { actorOwnerPath, ownerLeft, setActorLane } from "./actors/actor-host.ts"
 // thread's executor, does not apply here; its concurrent flag counts it as a goroutine.
 
 /** What a thread's lane takes from a driver. */
-export const LANE_READS = reads("on a lane", T.Module, T.Call, T.Calls, T.Cancel, T.Owner, T.ChanReply, T.ChanRevoke, T.ChanOp, T.ChanCancel, T.ChanReturn, T.Heartbeat);
+export const LANE_READS = reads("on a lane", T.Module, T.Call, T.Calls, T.GraphCalls, T.Cancel, T.Owner, T.ChanReply, T.ChanRevoke, T.ChanOp, T.ChanCancel, T.ChanReturn, T.Heartbeat);
 
 class LaneSession {
   /** Module refs the driver declared, and the bundle paths they stand for. */
@@ -120,6 +121,9 @@ class LaneSession {
         case T.Call: return this.onCall(readCall(h, segs));
         case T.Calls: return readCalls(h, segs, (id, moduleRef, exportName, args) => this.onCall({
           id, moduleRef, exportName, solo: false, concurrent: false, args: [args], inline: undefined, stored: undefined, keep: undefined,
+        }));
+        case T.GraphCalls: return readGraphCalls(h, segs, (id, moduleRef, exportName, args, keep, inline) => this.onCall({
+          id, moduleRef, exportName, solo: false, concurrent: false, args: [args], inline, stored: undefined, keep,
         }));
         case T.Cancel: {
           const ac = this.actorCalls.get(h[1]);

@@ -9,6 +9,7 @@ import type { ChanRequest } from "../../protocol/messages.ts";
 import type { PendingCall } from "../calls/call.ts";
 import type { ObjectHolder } from "../objects/object-holder.ts";
 import { callFrame } from "./call-frame.ts";
+import { GraphCallBatch } from "../../protocol/graph-call-batch.ts";
 import type { ChanPeer } from "../../channels/channel-home.ts";
 import { chanReplyFrame, chanValues } from "../../channels/chan-frames.ts";
 
@@ -110,15 +111,43 @@ export class Lane {
       this.conn.flushSoon();
       return;
     }
+    if (!this.actors && attachments.length === 0 && body.byteLength <= BATCH_SEGMENT_MAX && !call.concurrent && call.inlined === undefined && this.graphCall(id, call)) return;
     this.sendFrame(callFrame(id, call, link)); // built right before it is sent: callFrame's header is a view (sentFrameOf)
+  }
+
+  /**
+   * A graph call whose inputs all came back inline, each one segment, joins this turn's
+   * batch of graph calls (T.GraphCalls): false if it cannot. Its inputs are only read, so
+   * nothing is recorded about where they are (unlike callFrame's inputs held by runners).
+   */
+  private graphCall(id: number, call: PendingCall): boolean {
+    const deps = call.deps;
+    let bytes = call.args.body.byteLength;
+    for (let i = 0; i < deps.length; i++) {
+      const v = deps[i]!.inline;
+      if (v === undefined || v.length !== 1) return false;
+      bytes += v[0]!.byteLength;
+    }
+    const batch = this.graphBatch;
+    if (batch.full(bytes)) {
+      if (batch.size === 0) return false; // too big for any batch: a frame of its own
+      this.sendBatch();
+    }
+    batch.call(id, call.module.ref, call.wireName, call.keep?.id, call.args.body, deps.length);
+    for (let i = 0; i < deps.length; i++) batch.input(deps[i]!.id, deps[i]!.inline![0]!);
+    this.conn.flushSoon();
+    return true;
   }
 
   /** Calls of this turn not sent yet (plain lanes only). */
   private readonly batch = new FrameBatch(T.Calls);
+  /** Graph calls of this turn not sent yet (plain lanes only). */
+  private readonly graphBatch = new GraphCallBatch();
 
-  /** Sends the calls batched so far, as one frame. */
+  /** Sends the calls batched so far, plain and graph, as a frame each. */
   private sendBatch(): void {
     if (this.batch.size > 0) this.conn.send(this.batch.take());
+    if (this.graphBatch.size > 0) this.conn.send(this.graphBatch.take());
   }
 
   /** Sends a frame of its own, after the calls batched before it. */
