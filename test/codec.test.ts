@@ -158,6 +158,21 @@ describe("codec round trips", () => {
     expect(encodeValue(plain, "v").body).toStrictEqual(encodeTrusted(plain).body);
   });
 
+  it("a flat object of primitives (the fast path, no walk and no structured clone) is the same bytes as through the walk", () => {
+    fc.assert(fc.property(fc.dictionary(key, primitive.filter((x) => !Object.is(x, -0))).map((d) => ({ ...d })), (v) => {
+      expect(encodeValue(v, "v").body).toStrictEqual(encodeTrusted(v).body);
+      expect(roundTrip(v)).toStrictEqual(v);
+    }));
+    // What the walk would have caught on such an object still is: -0 kept, an own "__proto__" not altered.
+    const z = roundTrip({ x: -0, y: 0 });
+    expect(Object.is(z.x, -0) && Object.is(z.y, 0)).toBe(true);
+    const own = JSON.parse('{"__proto__": 1, "a": 2}') as Record<string, unknown>;
+    expect(() => encodeValue(own, "args")).toThrow(SerializationError);
+    // A null-prototype object takes the walk, as before, and arrives as a plain object.
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1 });
+    expect({ ...roundTrip(bare) }).toStrictEqual({ a: 1 });
+  });
+
   it("-0 paths that lead anywhere but to a decoded 0 fail to decode and change nothing", () => {
     // The -0 extension (fixext 1, type 0x25), then [value, paths] in plain msgpack.
     const forged = (value: unknown, paths: unknown): Uint8Array => Buffer.concat([Buffer.from([0xd4, 0x25, 0x00]), pack([value, paths])]);
