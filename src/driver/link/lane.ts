@@ -4,6 +4,7 @@ import { frameOf, T } from "../../protocol/messages.ts";
 import { BATCH_SEGMENT_MAX, FrameBatch, readResults, RESULT_INLINE, RESULT_NOT_STARTED, RESULT_OK } from "../../protocol/call-batch.ts";
 import { readHeader, reads } from "../../protocol/read-header.ts";
 import { Connection, dial } from "../../transport/connection.ts";
+import { pooledFrame } from "../../transport/native-pool.ts";
 import type { Tls } from "../../transport/secure.ts";
 import type { ChanRequest } from "../../protocol/messages.ts";
 import type { PendingCall } from "../calls/call.ts";
@@ -57,6 +58,7 @@ export class Lane {
   /** `actors`: the connection to an actor thread (its actors' calls only). */
   static async open(host: string, port: number, token: string | undefined, tls: Tls | undefined, owner: LaneOwner, actors = false): Promise<Lane> {
     const conn = new Connection(await dial(host, port, { tls }));
+    conn.bigFrameBuffers = pooledFrame; // big results in pooled memory (transport/native-pool.ts)
     const { backlog } = await clientHandshake(conn, token);
     const lane = new Lane(port, conn, actors);
     conn.send(frameOf([T.Owner, owner.ownerPrefix, owner.wantsLogs]));

@@ -10,6 +10,7 @@ import { readHeader, reads } from "../../protocol/read-header.ts";
 import type { ChanPeer, Outcome } from "../../channels/channel-home.ts";
 import { chanReplyFrame, chanValues } from "../../channels/chan-frames.ts";
 import { Connection, dial, parseAddress } from "../../transport/connection.ts";
+import { loadBlockPool, pooledFrame } from "../../transport/native-pool.ts";
 import type { Tls } from "../../transport/secure.ts";
 import type { PendingCall } from "../calls/call.ts";
 import type { RunnerPort } from "../calls/runner-port.ts";
@@ -114,6 +115,10 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
       throw err instanceof AuthError ? err : new RunnerLostError(address, `cannot connect: ${err.message}`);
     });
     const conn = new Connection(socket);
+    // Big values (get's objects, big results) land in pooled memory once the addon is built:
+    // started now so that it is ready by the first big value (transport/native-pool.ts).
+    void loadBlockPool();
+    conn.bigFrameBuffers = pooledFrame;
     const { info, backlog, clock } = await clientHandshake(conn, token);
     if (info.role === "head") {
       conn.destroy();
