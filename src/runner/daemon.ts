@@ -1,4 +1,5 @@
 import net from "node:net";
+import { loadBlockPool } from "../transport/native-pool.ts";
 import path from "node:path";
 import os from "node:os";
 import type { Logger } from "pino";
@@ -235,6 +236,8 @@ export class RunnerDaemon {
       throw new Error(`refusing to listen on ${host} without a token: runners execute code (set --token or STRAND_TOKEN)`);
     }
     optimizeWasmEagerly();
+    // Big frames (puts, fetched objects) in pooled memory once it is loaded (or built).
+    void loadBlockPool();
     const d = new RunnerDaemon(opts);
     // Runners of this host that died (killed: they could not clean up) left spill files behind.
     const stale = await d.spill.cleanStale().catch((err: Error) => {

@@ -25,6 +25,7 @@ import { goLane, goLanePort } from "./goroutines/go-request.ts";
 import { toShared } from "./object-store.ts";
 import { isHandedOff } from "../handoff.ts";
 import { lanePool } from "./snapshot-pool.ts";
+import { loadBlockPool, pooledFrame } from "../transport/native-pool.ts";
 import { admitGoroutine, goroutineEnded } from "./goroutines/limit.ts";
 import { errorOutcome, resultFrame, stoppingOutcome } from "./result-frame.ts";
 import type { CallOutcome, CallTask } from "./task.ts";
@@ -327,9 +328,14 @@ export function startLane(cfg: LaneConfig, tls: Tls | undefined): void {
     if (draining && [...sessions].every((s) => s.pending.size === 0)) channel.post({ kind: "lane-drained", threadId });
   };
 
+  void loadBlockPool();
   const server = createServer(tls, {
     accept: (socket) => {
       const conn = new Connection(socket, cfg.maxFrame);
+      // A call's big argument lands in pooled memory (transport/native-pool.ts): reused once
+      // the call and whatever kept the argument let go, instead of fresh pages cleared by the
+      // kernel on every call (41% of a runner's echo profile, docs/decisions.md).
+      conn.bigFrameBuffers = pooledFrame;
       serverHandshake(conn, cfg.token, cfg.info).then(
         ({ backlog }) => {
           threadMetrics?.bytes.track(conn, "driver");

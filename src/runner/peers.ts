@@ -5,6 +5,7 @@ import { clientHandshake } from "../protocol/handshake.ts";
 import { DEFAULT_HEARTBEAT, startHeartbeat } from "../protocol/heartbeat.ts";
 import { frameOf, T } from "../protocol/messages.ts";
 import { readHeader, reads } from "../protocol/read-header.ts";
+import { pooledSharedFrame } from "../transport/native-pool.ts";
 import { Connection, dial, parseAddress } from "../transport/connection.ts";
 import type { Tls } from "../transport/secure.ts";
 import { segmentBytes } from "../transport/frames.ts";
@@ -38,6 +39,7 @@ class PeerLink {
     const conn = new Connection(await dial(host, port, { tls }), maxFrame);
     onOpen?.(conn);
     conn.sharedBigFrames = true; // objects arrive straight into shared memory
+    conn.bigFrameBuffers = pooledSharedFrame; // pooled, once the addon is loaded (transport/native-pool.ts)
     const { backlog } = await clientHandshake(conn, token);
     const p = new PeerLink(address, conn, onClosed);
     conn.on("frame", (segs) => p.onFrame(segs));

@@ -5,6 +5,7 @@ import { startHeartbeat, type HeartbeatOptions } from "../protocol/heartbeat.ts"
 import { chanOf, frameOf, T, type ActorStat, type ChanRequest, type RunnerStats } from "../protocol/messages.ts";
 import { readHeader, reads } from "../protocol/read-header.ts";
 import type { Connection } from "../transport/connection.ts";
+import { pooledSharedFrame } from "../transport/native-pool.ts";
 import { gatherInputs, keptOutcome, readCall, type CallIntake } from "./call-intake.ts";
 import type { CodeCache } from "./code-cache.ts";
 import type { Executor, Job } from "./executor.ts";
@@ -86,6 +87,8 @@ export class Session implements Watcher {
     // Big frames (puts, big arguments) land in shared memory: stored and read by the
     // worker threads in place.
     conn.sharedBigFrames = true;
+    // In pooled shared memory once the addon is loaded (transport/native-pool.ts).
+    conn.bigFrameBuffers = pooledSharedFrame;
     conn.on("frame", (segs, owned) => this.onFrame(segs, owned));
     conn.on("close", (err) => this.close(err));
     this.stopHeartbeat = startHeartbeat(conn, heartbeat, (ms) => {
