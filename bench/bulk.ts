@@ -23,6 +23,7 @@
 import { local, type Ref } from "../src/index.ts";
 import { footer, median, num, processCpuUs, progress, quick, ratio, reps, spread, table } from "./common.ts";
 import { EchoClient, SinkClient, startEchoServer, startSinkServer } from "./raw-echo.ts";
+import { blockPoolPath, blockPoolStats, loadBlockPool } from "../src/transport/native-pool.ts";
 
 const REPS = reps(5, 2);
 const MB = 1e6;
@@ -51,6 +52,10 @@ async function time(f: () => Promise<void>, cpu: Cpu, remotePid: number): Promis
 }
 
 async function main(): Promise<void> {
+  // Big values land in pooled memory once the native pool is built (on first use, then cached
+  // per machine: transport/native-pool.ts); a user's later runs find it built, so the bench
+  // waits for it here rather than measure a first run's build. Which path ran is printed.
+  await loadBlockPool();
   const data = new Float64Array(DOUBLES);
   for (let i = 0; i < DOUBLES; i++) data[i] = i * 0.5;
   const bytes = new Uint8Array(data.buffer);
@@ -164,6 +169,9 @@ async function main(): Promise<void> {
     `Raw: \`u64 length | ${BYTES / MB} MB\` written once to a plain \`net\` server in a child process on 127.0.0.1 that receives it into a buffer kept across messages, then answers one byte. Two raw rows: the socket reads straight into that buffer (Node 20's \`onread\` buffer, as a runner reads big frames, src/transport/read-into.ts), or (the old floor) Node's default reads into fresh 64 KiB buffers, each copied into the kept one. The floor is whichever of the two was faster in this run (median; per rep, the faster of that rep's two).`,
     `Strand: \`local({ runners: 2, threads: 1 })\`; put and get of \`new Float64Array(${num(DOUBLES)})\` (get's result checked); fetch: a 2-runner \`broadcast(x)\` (a put, then one Pull to the second runner, which fetches the object from the first, and its Done) minus the same rep's put.`,
   ]));
+  console.log();
+  const pool = blockPoolStats();
+  console.log(`Big frames (driver; the runners load the same build): ${blockPoolPath()}${pool === undefined ? "" : `; driver's pool: ${pool.fresh} blocks allocated, ${pool.reused} lent again`}.`);
   console.log();
   console.log(`**Bulk targets (this run):** \`echo(x)\` ${ratio(strandRate / floor)} of the raw TCP round trip into a kept buffer (${floorName}; target ≥ 0.50x; ${ratio(strandRate / relayRate)} of raw store-and-forward, ${ratio(relayRate / floor)} the ceiling for a call's shape in this run); ${oneWaySummary}.`);
   console.log();

@@ -1,11 +1,15 @@
-import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { beforeAll, describe, expect, it } from "vitest";
+import { blockPoolStats, loadBlockPool } from "../src/transport/native-pool.ts";
 import { useCluster } from "./use-cluster.ts";
 
 type Big = typeof import("./fixtures/big-values.ts");
 
 // Big values on every path that now reuses or avoids memory: frames read straight into their
-// own buffer (transport/read-into.ts), results copied into pooled memory and given back once
-// written (runner/snapshot-pool.ts). Each value is checked byte for byte, and values kept
+// own buffer (transport/read-into.ts) or into the native block pool's memory where it is
+// built (transport/native-pool.ts: the driver's results and gets, the runner's arguments,
+// puts and fetched objects), results copied into pooled memory and given back once written
+// (runner/snapshot-pool.ts). Each value is checked byte for byte, and values kept
 // from earlier calls are checked again after many more big calls: a buffer reused while
 // someone still held it would show up as changed bytes.
 
@@ -45,6 +49,12 @@ function everyKind(bytes: number, seed: number): ArrayBufferView[] {
 
 describe("big values", () => {
   const t = useCluster<{ big: Big }>({ runners: 2, threads: 1 }, { big: "big-values.ts" });
+  // The pool is built on first use in the background: wait for it, so the values below go
+  // through it (where this machine can build it) rather than race the build.
+  const native = spawnSync(process.env.CXX || "c++", ["--version"]).status === 0;
+  beforeAll(async () => {
+    await loadBlockPool();
+  });
 
   it("every binary kind, small and big, comes back from echo as it went, with its class", async () => {
     for (const bytes of [64, 64 * 1024, 2 * MiB + 8]) {
@@ -146,5 +156,11 @@ describe("big values", () => {
       ref.release();
     }
     for (const { got, want: w } of kept) expect(same(got, w)).toBe(true);
+  });
+
+  it.runIf(native)("the big values above arrived in the driver's pooled memory", () => {
+    const stats = blockPoolStats();
+    expect(stats).toBeDefined();
+    expect(stats!.fresh + stats!.reused).toBeGreaterThan(0);
   });
 });
