@@ -26,7 +26,7 @@ struct Block {
 std::mutex lock;
 std::vector<Block> free_blocks;
 size_t free_bytes = 0;
-size_t free_cap = size_t(512) << 20;  // bytes kept free at most
+size_t free_cap = size_t(256) << 20;  // bytes kept free at most (setCap)
 double reused = 0, fresh = 0, returned = 0, dropped = 0, live = 0;
 
 // Blocks are mapped by the pool itself, not by malloc: a runner's malloc madvises its heap
@@ -55,8 +55,8 @@ void give_back(void* data, size_t length, void* deleter_data) {
   munmap(data, size);
 }
 
-// A free block of at least `bytes` and at most 1/8 more, else a new one (rounded up to 1 MiB
-// so that values of nearly the same size share blocks).
+// A free block of at least `bytes` and at most 1/8 more, else a new one (whole 64 KiB: its
+// untouched tail costs no memory).
 void* take_block(size_t bytes, size_t* size) {
   {
     std::lock_guard<std::mutex> g(lock);
@@ -76,7 +76,7 @@ void* take_block(size_t bytes, size_t* size) {
       return b.data;
     }
   }
-  *size = (bytes + (size_t(1) << 20) - 1) & ~((size_t(1) << 20) - 1);
+  *size = (bytes + (size_t(1) << 16) - 1) & ~((size_t(1) << 16) - 1);
   void* p = map_block(*size);
   std::lock_guard<std::mutex> g(lock);
   if (p == nullptr) live--;

@@ -83,6 +83,21 @@ export function trimBlockPool(): void {
   addon?.trim();
 }
 
+/** Bytes the pool keeps free at most, by default: two 100 MB values' worth and some. */
+export const BLOCK_POOL_CAP = 256 << 20;
+// The pool is the process's (one library, whichever threads load it): only a cap set here
+// (or in the environment) is applied, so that a thread loading it later keeps the one set.
+let cap = process.env.STRAND_BLOCK_POOL_MAX === undefined ? undefined : Number(process.env.STRAND_BLOCK_POOL_MAX);
+
+/**
+ * Keeps at most `bytes` free (a runner: a share of its object store's budget, since free
+ * blocks are resident memory the store does not count).
+ */
+export function setBlockPoolCap(bytes: number): void {
+  cap = Math.max(0, Math.floor(bytes));
+  addon?.setCap(cap);
+}
+
 /**
  * Memory for a big frame: a pooled block once the addon is loaded, else unzeroed memory (and
  * the first call starts loading the addon, in the background).
@@ -130,7 +145,7 @@ export function loadBlockPool(): Promise<boolean> {
     (file) => {
       addon = createRequire(import.meta.url)(file) as BlockPoolAddon;
       state = "native";
-      if (process.env.STRAND_BLOCK_POOL_MAX !== undefined) addon.setCap(Number(process.env.STRAND_BLOCK_POOL_MAX));
+      if (cap !== undefined) addon.setCap(cap);
       return true;
     },
     (err: unknown) => {
