@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { runInNewContext } from "node:vm";
@@ -90,10 +90,11 @@ describe("without a compiler", () => {
   it("big values go through unzeroed memory and arrive intact (CXX missing, empty cache)", async () => {
     const cache = await tempDir("strand-pool-cache-");
     try {
-      const out = execFileSync(process.execPath, ["--import", "tsx", "test/fixtures/pool-fallback.ts"], {
-        env: { ...process.env, CXX: path.join(cache, "no-such-compiler"), XDG_CACHE_HOME: cache },
-        encoding: "utf8",
-        timeout: 60_000,
+      const out = await new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, ["--import", "tsx", "test/fixtures/pool-fallback.ts"], {
+          env: { ...process.env, CXX: path.join(cache, "no-such-compiler"), XDG_CACHE_HOME: cache },
+          encoding: "utf8",
+        }, (err, stdout) => (err === null ? resolve(stdout) : reject(err)));
       });
       const r = JSON.parse(out.trim().split("\n").at(-1)!) as { built: boolean; path: string; ok: boolean };
       expect(r.built).toBe(false);
@@ -102,5 +103,5 @@ describe("without a compiler", () => {
     } finally {
       await removeDir(cache);
     }
-  });
+  }, 120_000); // a driver process and its runner, started from source on a loaded machine
 });

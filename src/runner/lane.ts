@@ -1,4 +1,5 @@
 import net from "node:net";
+import { collectSoon } from "./gc-hint.ts";
 import { threadId } from "node:worker_threads";
 import { CancelledError, ChannelBrokenError, ProtocolError } from "../errors.ts";
 import { isActorOp } from "../protocol/actor-wire.ts";
@@ -104,7 +105,10 @@ class LaneSession {
       revoke: (chan) => conn.send(frameOf([T.ChanRevoke, chan])),
       take: () => Promise.reject(new ProtocolError("values of channels made on runners travel inline")),
     };
-    conn.on("frame", (segs) => this.onFrame(segs));
+    conn.on("frame", (segs, owned) => {
+      if (owned && segs.length > 1 && segs[1]!.buffer.byteLength >= BIG_ARGUMENT) this.bigArguments = true;
+      this.onFrame(segs);
+    });
     conn.on("close", () => this.close());
     conn.beforeFlush = () => this.sendResults();
     for (const segs of backlog) this.onFrame(segs);
@@ -256,6 +260,7 @@ class LaneSession {
   }
 
   private reply(id: number, o: CallOutcome): void {
+    this.collectAfterBig();
     // Most results have no attachments: nothing to copy, so no copies of the outcome either;
     // a small one joins this turn's batch.
     if (o.segments.length === 1) {
@@ -278,6 +283,20 @@ class LaneSession {
     this.conn.send(resultFrame(id, { ...o, segments: [body!, ...copies] }, this.cfg.maxFrame));
     const pooled = copies.filter((c) => lanePool.pooled(c) && !attachments.includes(c));
     if (pooled.length > 0) void this.conn.flushed().then(() => pooled.forEach((c) => lanePool.release(c.buffer as ArrayBuffer)));
+  }
+
+  /** Whether a big argument arrived since the last collection hint (its frame: pooled memory). */
+  private bigArguments = false;
+
+  /**
+   * After answering calls with big arguments, a collection hint: their frames' pooled blocks
+   * (transport/native-pool.ts) go back when V8 collects them, and without the hint the next
+   * 3-4 big calls took fresh blocks (a fault and a clear per page).
+   */
+  private collectAfterBig(): void {
+    if (!this.bigArguments) return;
+    this.bigArguments = false;
+    setImmediate(collectSoon);
   }
 
   /** The thread is dying of `err`: answer every pending call with it, now. */
@@ -315,6 +334,9 @@ class LaneSession {
     this.onClosed(this);
   }
 }
+
+/** Argument frames at least this big make the lane ask for a collection once answered. */
+const BIG_ARGUMENT = 32 << 20;
 
 /** Starts this thread's lane server and announces its port on the runner's channel. */
 export function startLane(cfg: LaneConfig, tls: Tls | undefined): void {
