@@ -23,8 +23,10 @@ struct Block {
   size_t size;
 };
 
-std::mutex lock;
-std::vector<Block> free_blocks;
+// Never destroyed: a deleter may run on a worker thread while the process exits, after
+// static destructors would have run.
+std::mutex& lock = *new std::mutex;
+std::vector<Block>& free_blocks = *new std::vector<Block>;
 size_t free_bytes = 0;
 size_t free_cap = size_t(256) << 20;  // bytes kept free at most (setCap)
 double reused = 0, fresh = 0, returned = 0, dropped = 0, live = 0;
