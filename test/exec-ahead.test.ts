@@ -121,16 +121,24 @@ describe("exec: a command queued ahead on a busy runner", () => {
     } }));
     await taken;
     expect(new Set(sent).size).toBe(2);
-    let bSent!: (runner: string) => void;
-    const bPlaced = new Promise<string>((resolve) => (bSent = resolve));
-    const b = cluster.exec({ argv: ["sh", "-c", "echo b > out"], env: { NONCE: randomUUID() }, inputs: {}, outputs: ["out"] }, { label: "b", priority: 2, onSent: (r) => bSent(r) });
-    const victim = await bPlaced; // the first send: queued ahead there
+    // Two more, one queued ahead on each runner (one alone would wait on the driver for the first thread to free).
+    const placed: Record<string, string> = {};
+    let bothPlaced!: () => void;
+    const ahead = new Promise<void>((resolve) => (bothPlaced = resolve));
+    const more = ["b1", "b2"].map((n) => cluster.exec({ argv: ["sh", "-c", "echo b > out"], env: { NONCE: randomUUID() }, inputs: {}, outputs: ["out"] }, { label: n, priority: 2, onSent: (r) => {
+      placed[n] ??= r; // the first send: queued ahead there
+      if (Object.keys(placed).length === 2) bothPlaced();
+    } }));
+    await ahead;
+    expect(new Set(Object.values(placed)).size).toBe(2);
+    const victim = placed["b1"]!;
     await kill9(sets.find((s) => s.addresses[0] === victim)!.processes[0]!);
     await writeFile(path.join(gate, "open"), "");
 
-    const rb = await b;
     const survivor = sets.map((s) => s.addresses[0]!).find((x) => x !== victim)!;
-    expect(rb.runner).toBe(survivor);
+    const [r1, r2] = await Promise.all(more);
+    expect(r1!.runner).toBe(survivor);
+    expect(r2!.runner).toBe(survivor);
     // The victim's own blocking command ran again on the survivor too.
     for (const r of await Promise.all(blockers)) expect(r.runner).toBe(survivor);
   }, 90_000);

@@ -16,9 +16,9 @@ describe("exec slots: queued ahead", () => {
     const first = await slots.acquire(5, all, (r) => (r === a ? 100 : 0));
     const second = await slots.acquire(4, all, (r) => (r === a ? 100 : 0));
     expect([first.runner.address, first.ahead, second.runner.address, second.ahead]).toEqual(["a", false, "b", false]);
-    const third = await slots.acquire(3, all, (r) => (r === b ? 1 : 0));
+    // Two waiting for two busy threads: one queued ahead on each.
+    const [third, fourth] = await Promise.all([slots.acquire(3, all, (r) => (r === b ? 1 : 0)), slots.acquire(2, all, () => 0)]);
     expect([third.runner.address, third.ahead]).toEqual(["b", true]);
-    const fourth = await slots.acquire(2, all, () => 0);
     expect([fourth.runner.address, fourth.ahead]).toEqual(["a", true]);
     let fifth: Lease<SlotRunner> | undefined;
     const waiting = slots.acquire(9, all, () => 0).then((l) => (fifth = l));
@@ -32,6 +32,21 @@ describe("exec slots: queued ahead", () => {
     expect(slots.stats.overtaken).toBe(1);
     for (const l of [second, third, fourth, fifth!]) slots.release(l);
     expect(slots.busy(a) + slots.busy(b)).toBe(0);
+  });
+
+  it("holds back a lone waiter while more threads are busy with nothing queued ahead: it takes the first that frees", async () => {
+    const a = runner("a"), b = runner("b");
+    const slots = new Slots(() => [a, b], 1);
+    const all = (): boolean => true;
+    const [la] = [await slots.acquire(1, all, () => 0), await slots.acquire(1, all, () => 0)];
+    let lone: Lease<SlotRunner> | undefined;
+    const waiting = slots.acquire(1, all, (r) => (r === a ? 1 : 0)).then((l) => (lone = l));
+    await Promise.resolve();
+    expect(lone).toBeUndefined();
+    slots.release(la!);
+    await waiting;
+    expect([lone!.runner.address, lone!.ahead]).toEqual(["a", false]);
+    expect(slots.stats.ahead).toBe(0);
   });
 
   it("queues nothing ahead when told not to (STRAND_EXEC_AHEAD=0)", async () => {

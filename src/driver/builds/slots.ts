@@ -84,17 +84,21 @@ export class Slots<R extends SlotRunner> {
     if (this.waiters.length === 0) return;
     const usable = this.runners().filter((r) => r.usable);
     const left: Waiter<R>[] = [];
-    for (const w of this.waiters) {
+    this.waiters.forEach((w, i) => {
       const fitting = usable.filter(w.fits);
       if (fitting.length === 0) {
         w.reject(new RunnerLostError("(none)", "no connected runner can run this command (its tools, or the runner it asked for)"));
-        continue;
+        return;
       }
-      // A free thread anywhere first; only when none fits, a place queued ahead.
-      const best = this.choose(w, fitting, 0) ?? this.choose(w, fitting, this.ahead);
+      // A free thread anywhere first; only when none fits, a place queued ahead, and that only
+      // while the commands still waiting are at least the busy threads with nothing queued
+      // ahead yet. Fewer, and one queued ahead on a runner would wait there for its command
+      // while another thread freed first and stood idle (measured: one runner idle 19.8 s of a
+      // 54 s net/http build); held back here, it takes whichever thread frees first.
+      const best = this.choose(w, fitting, 0) ?? (this.waiters.length - i >= this.openAhead(usable) ? this.choose(w, fitting, this.ahead) : undefined);
       if (best === undefined) {
         left.push(w);
-        continue;
+        return;
       }
       const lease: Lease<R> = { runner: best, ahead: this.busy(best) >= best.threads, priority: w.priority };
       if (lease.ahead) this.stats.ahead++;
@@ -102,8 +106,18 @@ export class Slots<R extends SlotRunner> {
       if (held === undefined) this.leases.set(best, new Set([lease]));
       else held.add(lease);
       w.resolve(lease);
-    }
+    });
     this.waiters = left;
+  }
+
+  /** Places queued ahead still open on runners whose threads are all taken. */
+  private openAhead(usable: R[]): number {
+    let n = 0;
+    for (const r of usable) {
+      const busy = this.busy(r);
+      if (busy >= r.threads) n += Math.max(0, r.threads * (1 + this.ahead) - busy);
+    }
+    return n;
   }
 
   /** The runner for `w` with a place free counting `ahead` queued per thread, or undefined. */
