@@ -140,6 +140,9 @@ export interface ExecPhases {
   setupMs: number;
   /** Queued ahead: waiting, sandbox ready, for the thread's previous command to exit. */
   waitMs?: number;
+  /** When the command started and exited, ms since the epoch on the runner's clock: the gaps between a thread's commands. */
+  startedAt?: number;
+  endedAt?: number;
   /** The command itself. */
   runMs: number;
   /** Hashing outputs into the file cache, removing the sandbox. */

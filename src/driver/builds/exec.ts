@@ -96,6 +96,9 @@ export interface ExecTimings {
   totalMs: number;
   /** Sent while every thread of its runner was taken (queued ahead there). */
   ahead: boolean;
+  /** When the command started and exited, ms since the epoch on its runner's clock (0: nothing ran). */
+  startedAt: number;
+  endedAt: number;
 }
 
 export interface ExecResult {
@@ -153,7 +156,7 @@ interface Prepared {
   key: string;
 }
 
-const zeroTimings = (totalMs: number): ExecTimings => ({ queueMs: 0, uploadMs: 0, fetchMs: 0, setupMs: 0, waitMs: 0, runMs: 0, storeMs: 0, totalMs, ahead: false });
+const zeroTimings = (totalMs: number): ExecTimings => ({ queueMs: 0, uploadMs: 0, fetchMs: 0, setupMs: 0, waitMs: 0, runMs: 0, storeMs: 0, totalMs, ahead: false, startedAt: 0, endedAt: 0 });
 
 /** A cluster's commands: the file table, the driver's half of the action cache, the threads. */
 export class Execs {
@@ -408,7 +411,7 @@ export class Execs {
         else this.ran++;
         const p = answer.phases;
         return this.result(remembered, runner.address, answer.cached,
-          { queueMs, uploadMs, fetchMs: p.fetchMs, setupMs: p.setupMs, waitMs: p.waitMs ?? 0, runMs: p.runMs, storeMs: p.storeMs, totalMs: performance.now() - t0, ahead: lease.ahead }, uploaded, answer.bytesFetched);
+          { queueMs, uploadMs, fetchMs: p.fetchMs, setupMs: p.setupMs, waitMs: p.waitMs ?? 0, runMs: p.runMs, storeMs: p.storeMs, totalMs: performance.now() - t0, ahead: lease.ahead, startedAt: p.startedAt ?? 0, endedAt: p.endedAt ?? 0 }, uploaded, answer.bytesFetched);
       } catch (err) {
         // A sandbox the runner could not set up ran nothing: run it again, elsewhere if there is an elsewhere.
         const lost = err instanceof RunnerLostError || err instanceof SandboxSetupError || (err instanceof ObjectLostError && err.objectId.startsWith("file:") && this.recoverable(inputs));

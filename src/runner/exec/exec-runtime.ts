@@ -120,6 +120,7 @@ async function run(task: ExecTask, { files, actions, sandboxes, helpers, gate }:
     const waitMs = since(t0);
 
     t0 = performance.now();
+    const startedAt = performance.timeOrigin + t0;
     let done;
     try {
       done = helpers !== undefined ? await helpers.run(argv, dir, env, task.timeout, label, merge) : await runCommand(argv, dir, env, task.timeout, label, merge);
@@ -128,6 +129,7 @@ async function run(task: ExecTask, { files, actions, sandboxes, helpers, gate }:
       gate.leave();
     }
     const runMs = since(t0);
+    const endedAt = performance.timeOrigin + performance.now();
     if (done.exitCode !== 0) throw new CommandError(task.argv, done.exitCode, done.stderr, task.label);
 
     t0 = performance.now();
@@ -144,7 +146,7 @@ async function run(task: ExecTask, { files, actions, sandboxes, helpers, gate }:
       made.push({ path: o, ...files.adopt(full, executable), executable });
     }
     actions.store(task.key, { outputs: made, stdout: done.stdout, stderr: done.stderr });
-    return { outputs: made, stdout: done.stdout, stderr: done.stderr, cached: false, phases: { fetchMs, setupMs, waitMs, runMs, storeMs: since(t0) }, bytesFetched };
+    return { outputs: made, stdout: done.stdout, stderr: done.stderr, cached: false, phases: { fetchMs, setupMs, waitMs, runMs, storeMs: since(t0), startedAt, endedAt }, bytesFetched };
   } finally {
     sandboxes.give(box);
   }

@@ -36,6 +36,12 @@ export interface BuildPhases {
   /** Actions sent queued ahead (their runner's threads all taken), and their ms waiting there, sandbox ready, for a thread. */
   ahead: number;
   aheadWaitMs: number;
+  /**
+   * Per runner: between one command's exit and the next one's start (runner clock), when none
+   * ran there, in ms: the median, and the sum of those under a second (the cost between
+   * commands, not a wait for inputs still being made).
+   */
+  gapsMs: Record<string, { median: number; shortTotal: number; count: number }>;
   bytesUploaded: number;
   bytesBetweenRunners: number;
   bytesBinary: number;
@@ -64,10 +70,22 @@ export function buildPhases(plan: GoPlan, records: Map<string, ActionRecord>, t:
     last = Math.max(last, r.doneAt);
   }
   const span = records.size === 0 ? 0 : last - first;
+  const gapsMs: BuildPhases["gapsMs"] = {};
+  for (const runner of runners) {
+    const ran = [...records.values()].filter((r) => r.runner === runner && !r.cached && r.startedAt > 0).sort((a, b) => a.startedAt - b.startedAt);
+    const gaps: number[] = [];
+    let end = ran[0]?.endedAt ?? 0;
+    for (const r of ran.slice(1)) {
+      if (r.startedAt > end) gaps.push(r.startedAt - end);
+      end = Math.max(end, r.endedAt);
+    }
+    gaps.sort((a, b) => a - b);
+    gapsMs[runner] = { median: gaps[Math.floor(gaps.length / 2)] ?? 0, shortTotal: gaps.filter((g) => g < 1000).reduce((a, b) => a + b, 0), count: gaps.length };
+  }
   const idleMs = Object.fromEntries(runners.map((r) => [r, Math.max(0, span - busy.get(r)! / Math.max(1, t.threads(r)))]));
   return {
     actions: plan.graph.actions.length, cached, levels: Math.max(0, ...levels(plan.graph).values()) + 1, runners,
-    planMs: t.planMs, planFromCache: plan.fromCache, dispatchMs, transferMs: transferMs + t.fetchBinaryMs, runMs, linkMs, fetchBinaryMs: t.fetchBinaryMs, wallMs: t.wallMs, idleMs, ahead, aheadWaitMs,
+    planMs: t.planMs, planFromCache: plan.fromCache, dispatchMs, transferMs: transferMs + t.fetchBinaryMs, runMs, linkMs, fetchBinaryMs: t.fetchBinaryMs, wallMs: t.wallMs, idleMs, ahead, aheadWaitMs, gapsMs,
     bytesUploaded: up, bytesBetweenRunners: between, bytesBinary: t.bytesBinary,
   };
 }
@@ -86,6 +104,7 @@ export function formatPhases(p: BuildPhases, mode: string): string {
     `  run       ${s(p.runMs)}  (compile, asm, pack, summed)`,
     `  link      ${s(p.linkMs)}`,
     `  idle      ${idle || "-"}`,
+    `  gaps      ${Object.entries(p.gapsMs).map(([r, g]) => `${r} median ${g.median.toFixed(1)} ms of ${g.count}, ${s(g.shortTotal)} under 1 s in all`).join("; ") || "-"}  (between a runner's commands)`,
     `  ahead     ${p.ahead} actions queued ahead on busy runners, ${s(p.aheadWaitMs)} waiting there, set up, for a thread`,
   ].join("\n");
 }
