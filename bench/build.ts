@@ -184,6 +184,8 @@ async function strand(t: Target, plan: GoPlan, planMs: number, runners: () => Pr
       // The plan is made once per target (it is the same each time); its time is added.
       const m = await measured(set.pids, () => goBuildOnCluster(cluster, planRequest(t), { plan, barriers }));
       const first = m.value;
+      const { ahead, overtaken } = cluster.execStats;
+      if (ahead > 0) notes.add(`${t.name}, ${barriers ? "level barriers" : "as ready"}: ${ahead} actions queued ahead on busy runners; ${overtaken} times a more urgent action became ready and waited behind one of them (one command more)`);
       if (!first.result.ok) throw new Error(`strand go build of ${t.name} failed: ${Object.values(first.result.failed)[0]?.message}`);
       out = { first, firstMs: m.ms + planMs, cpu: m.cpu };
       // The first build's binary, kept apart: the rebuilds write theirs over it, and each is checked.
