@@ -24,6 +24,7 @@ import { startLocalRunners } from "../src/driver/local.ts";
 import { readBuildId, zeroBuildId } from "../src/driver/builds/go/build-id.ts";
 import { planningEnv } from "../src/driver/builds/go/go-env.ts";
 import { goBuildOnCluster, type GoBuildOutcome } from "../src/driver/builds/go/go-build.ts";
+import { formatPhases } from "../src/driver/builds/go/build-report.ts";
 import { planGoBuild, type GoBuildRequest, type GoPlan } from "../src/driver/builds/go/plan.ts";
 import { PlanCache } from "../src/driver/builds/go/plan-cache.ts";
 import { distgoBytes, strandBytes, totalBytes, type Sizes } from "../src/driver/builds/go/transfer-model.ts";
@@ -183,6 +184,8 @@ async function strand(t: Target, plan: GoPlan, planMs: number, runners: () => Pr
       // The plan is made once per target (it is the same each time); its time is added.
       const m = await measured(set.pids, () => goBuildOnCluster(cluster, planRequest(t), { plan, barriers }));
       const first = m.value;
+      const { ahead, overtaken } = cluster.execStats;
+      if (ahead > 0) notes.add(`${t.name}, ${barriers ? "level barriers" : "as ready"}: ${ahead} actions queued ahead on busy runners; ${overtaken} times a more urgent action became ready and waited behind one of them (one command more)`);
       if (!first.result.ok) throw new Error(`strand go build of ${t.name} failed: ${Object.values(first.result.failed)[0]?.message}`);
       out = { first, firstMs: m.ms + planMs, cpu: m.cpu };
       // The first build's binary, kept apart: the rebuilds write theirs over it, and each is checked.
@@ -292,6 +295,8 @@ const cpuRows: string[][] = [];
 const byteRows: string[][] = [];
 const hostRows: string[][] = [];
 const notes = new Set<string>();
+/** The phase report (plan, dispatch, transfer, run, link, idle per runner) of each target's first build, each mode. */
+const phaseReports: string[] = [];
 
 /** A CPU row: the wall time, each process kind's CPU, and Strand's own per action. */
 function cpuRow(name: string, mode: string, wallMs: number, cpu: Cpu, actions: number): string[] {
@@ -325,7 +330,7 @@ for (const t of TARGETS) {
   const bm = median(barrier.map((r) => r.firstMs));
   const nd = ready.map((r) => r.newDriver!);
   // The same durations (the first as-ready rep's) scheduled both ways on the same threads.
-  const took = (id: string): number => { const x = ready[0]!.first.result.actions[id]!.timings; return x.totalMs - x.queueMs; };
+  const took = (id: string): number => { const x = ready[0]!.first.result.actions[id]!.timings; return x.totalMs - x.queueMs - x.waitMs; };
   const simulated = simulate(plan, took, RUNNERS * THREADS, true) / simulate(plan, took, RUNNERS * THREADS, false);
   rows.push([
     t.name, `${n}`, sRange(local.map((l) => l.ms)), sRange(ready.map((r) => r.firstMs)), ratio(rm / lm),
@@ -334,6 +339,7 @@ for (const t of TARGETS) {
     `${num(median(nd.map((r) => r.buildMs)) / 1000, 2)} s (+ ${ms0(median(nd.map((r) => r.connectMs)))} connecting)`,
     t.binary ? (identical ? "yes" : "NO") : "-",
   ]);
+  phaseReports.push(`${t.name}:\n${formatPhases(ready[0]!.first.phases, "as ready")}\n${formatPhases(barrier[0]!.first.phases, "level barriers")}`);
   cpuRows.push([t.name, "go build -a -p 2", s1(lm), "-", "-", s1(median(local.map((l) => l.cpu))), "-"]);
   cpuRows.push(cpuRow(t.name, "Strand, as ready", rm, medianCpu(ready.map((r) => r.cpu)), n));
   cpuRows.push(cpuRow(t.name, "Strand, level barriers", bm, medianCpu(barrier.map((r) => r.cpu)), n));
@@ -377,6 +383,7 @@ if (noHosts === undefined) {
     `${t.name}, ${HOSTS} hosts × 1 thread`, s1(local.ms), s1(r.firstMs), ratio(r.firstMs / local.ms), s1(b.firstMs), ratio(b.firstMs / r.firstMs),
     `${num(r.newDriver!.buildMs / 1000, 2)} s`, mb(p.bytesUploaded + p.bytesBetweenRunners + p.bytesBinary), mb(p.bytesBetweenRunners), mb(totalBytes(d)), identical ? "yes" : "NO",
   ]);
+  phaseReports.push(`${t.name}, ${HOSTS} hosts:\n${formatPhases(p, "as ready")}\n${formatPhases(b.first.phases, "level barriers")}`);
   cpuRows.push(cpuRow(`${t.name}, ${HOSTS} hosts`, "Strand, as ready", r.firstMs, r.cpu, n));
   cpuRows.push(cpuRow(`${t.name}, ${HOSTS} hosts`, "Strand, level barriers", b.firstMs, b.cpu, n));
 } else {
@@ -395,6 +402,11 @@ if (hostRows.length > 0) {
 }
 console.log(table(["build", "what ran", "wall", "driver CPU", "runner processes' CPU", "commands' CPU (compilers)", "Strand's CPU per action (driver + runners)"], cpuRows));
 console.log();
+if (phaseReports.length > 0) {
+  console.log("Where each first build's time went (the first rep; `strand go build` prints the same):\n\n```");
+  console.log(phaseReports.join("\n\n"));
+  console.log("```\n");
+}
 if (byteRows.length > 0) {
   console.log(table(["build", "who", "bytes moved", "packages (.a, .o)", "sources and generated files"], byteRows));
   console.log();

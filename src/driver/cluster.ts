@@ -679,9 +679,13 @@ export class Cluster implements AsyncDisposable {
     return this.closing === undefined ? this.execs.probe(specs) : Promise.reject(new ClusterClosedError("probe"));
   }
 
-  /** Commands run on runners, and answered from an action cache (this driver's or a runner's), by this cluster. */
-  get execStats(): { ran: number; cached: number } {
-    return { ran: this.execs.ran, cached: this.execs.cachedHits };
+  /**
+   * Commands run on runners, and answered from an action cache (this driver's or a runner's),
+   * by this cluster; sent queued ahead on a busy runner, and how often a more urgent command
+   * waited behind one of those (see driver/builds/slots.ts).
+   */
+  get execStats(): { ran: number; cached: number; ahead: number; overtaken: number } {
+    return { ran: this.execs.ran, cached: this.execs.cachedHits, ahead: this.execs.slots.stats.ahead, overtaken: this.execs.slots.stats.overtaken };
   }
 
   /**

@@ -88,6 +88,12 @@ export interface ExecTask {
   expand?: boolean;
   /** The command's stdout goes where its stderr goes (see ExecSpec.stdoutToStderr). */
   stdoutToStderr?: boolean;
+  /**
+   * Queued ahead (driver/builds/slots.ts): sent while the runner's threads were all taken.
+   * The runner fetches its inputs and sets up its sandbox at once, and starts the command
+   * only once the thread it came to runs no other command.
+   */
+  ahead?: boolean;
 }
 
 /**
@@ -132,6 +138,11 @@ export interface ExecPhases {
   fetchMs: number;
   /** Making the sandbox (directories, hard links). */
   setupMs: number;
+  /** Queued ahead: waiting, sandbox ready, for the thread's previous command to exit. */
+  waitMs?: number;
+  /** When the command started and exited, ms since the epoch on the runner's clock: the gaps between a thread's commands. */
+  startedAt?: number;
+  endedAt?: number;
   /** The command itself. */
   runMs: number;
   /** Hashing outputs into the file cache, removing the sandbox. */

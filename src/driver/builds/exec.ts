@@ -86,12 +86,19 @@ export interface ExecTimings {
   fetchMs: number;
   /** Making the sandbox. */
   setupMs: number;
+  /** Queued ahead on the runner: from its sandbox ready to the thread's previous command done (see slots.ts). */
+  waitMs: number;
   /** The command. */
   runMs: number;
   /** Taking the outputs into the file cache. */
   storeMs: number;
   /** From exec() to its result. */
   totalMs: number;
+  /** Sent while every thread of its runner was taken (queued ahead there). */
+  ahead: boolean;
+  /** When the command started and exited, ms since the epoch on its runner's clock (0: nothing ran). */
+  startedAt: number;
+  endedAt: number;
 }
 
 export interface ExecResult {
@@ -149,7 +156,7 @@ interface Prepared {
   key: string;
 }
 
-const zeroTimings = (totalMs: number): ExecTimings => ({ queueMs: 0, uploadMs: 0, fetchMs: 0, setupMs: 0, runMs: 0, storeMs: 0, totalMs });
+const zeroTimings = (totalMs: number): ExecTimings => ({ queueMs: 0, uploadMs: 0, fetchMs: 0, setupMs: 0, waitMs: 0, runMs: 0, storeMs: 0, totalMs, ahead: false, startedAt: 0, endedAt: 0 });
 
 /** A cluster's commands: the file table, the driver's half of the action cache, the threads. */
 export class Execs {
@@ -375,7 +382,8 @@ export class Execs {
     for (let attempt = 0; ; attempt++) {
       if (this.host.closed()) throw new ClusterClosedError("exec");
       const q0 = performance.now();
-      const runner = await this.slots.acquire(hooks.priority ?? 0, (r) => fitsHere(r) && (r.address !== avoid || !candidates().some((c) => c.address !== avoid && fitsHere(c))), affinity);
+      const lease = await this.slots.acquire(hooks.priority ?? 0, (r) => fitsHere(r) && (r.address !== avoid || !candidates().some((c) => c.address !== avoid && fitsHere(c))), affinity);
+      const runner = lease.runner;
       const queueMs = performance.now() - q0;
       try {
         const inputsOf = (): ExecInput[] => inputs.map(([p, f]): ExecInput => ({ path: p, hash: f.hash, executable: f.executable, holders: this.files.holders(f, (a) => a !== runner.address && this.live(a)) }));
@@ -384,7 +392,7 @@ export class Execs {
         let uploaded = await this.inline(runner, inputs, first);
         let uploadMs = performance.now() - u0;
         const task: ExecTask = { key, argv: spec.argv, env: spec.env ?? {}, cwd, outputs, timeout: spec.timeout ?? 0, label: hooks.label, inputs: first, ...(spec.buildId !== undefined ? { buildId: { path: sandboxPath(spec.buildId.path), id: spec.buildId.id } } : {}),
-          ...(spec.expand === true ? { expand: true } : {}), ...(spec.stdoutToStderr === true ? { stdoutToStderr: true } : {}) };
+          ...(spec.expand === true ? { expand: true } : {}), ...(spec.stdoutToStderr === true ? { stdoutToStderr: true } : {}), ...(lease.ahead ? { ahead: true } : {}) };
         hooks.onSent?.(runner.address);
         let answer = await this.host.call(runner, task);
         if (answer.missing !== undefined) {
@@ -403,14 +411,14 @@ export class Execs {
         else this.ran++;
         const p = answer.phases;
         return this.result(remembered, runner.address, answer.cached,
-          { queueMs, uploadMs, fetchMs: p.fetchMs, setupMs: p.setupMs, runMs: p.runMs, storeMs: p.storeMs, totalMs: performance.now() - t0 }, uploaded, answer.bytesFetched);
+          { queueMs, uploadMs, fetchMs: p.fetchMs, setupMs: p.setupMs, waitMs: p.waitMs ?? 0, runMs: p.runMs, storeMs: p.storeMs, totalMs: performance.now() - t0, ahead: lease.ahead, startedAt: p.startedAt ?? 0, endedAt: p.endedAt ?? 0 }, uploaded, answer.bytesFetched);
       } catch (err) {
         // A sandbox the runner could not set up ran nothing: run it again, elsewhere if there is an elsewhere.
         const lost = err instanceof RunnerLostError || err instanceof SandboxSetupError || (err instanceof ObjectLostError && err.objectId.startsWith("file:") && this.recoverable(inputs));
         if (!lost || attempt >= RETRIES || this.host.closed()) throw err;
         if (err instanceof RunnerLostError || err instanceof SandboxSetupError) avoid = runner.address;
       } finally {
-        this.slots.release(runner);
+        this.slots.release(lease);
       }
     }
   }

@@ -38,9 +38,42 @@ interface ExecState {
   sandboxes: Sandboxes;
   /** Where perl is found: the thread's spawn helpers (else the runner spawns commands itself). */
   helpers: SpawnHelpers | undefined;
+  /** This thread's commands, one at a time for those queued ahead. */
+  gate: CommandGate;
 }
 
-async function run(task: ExecTask, { files, actions, sandboxes, helpers }: ExecState, threadsChannel: string | undefined): Promise<ExecAnswer> {
+/**
+ * The commands running on this thread, and those queued ahead (ExecTask.ahead) waiting, first
+ * come first, for none to run. Only a command queued ahead waits: the driver places the others
+ * one per thread (driver/builds/slots.ts), and an older driver sends none ahead.
+ */
+export class CommandGate {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  /** Resolves when a command queued ahead may start (`ahead`), or at once; then the command counts as running. */
+  enter(ahead: boolean): Promise<void> | undefined {
+    if (!ahead || (this.running === 0 && this.waiting.length === 0)) {
+      this.running++;
+      return undefined;
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** A command exited (or never started): the next one queued ahead starts once none runs. */
+  leave(): void {
+    this.running--;
+    if (this.running === 0) {
+      const next = this.waiting.shift();
+      if (next !== undefined) {
+        this.running++;
+        next();
+      }
+    }
+  }
+}
+
+async function run(task: ExecTask, { files, actions, sandboxes, helpers, gate }: ExecState, threadsChannel: string | undefined): Promise<ExecAnswer> {
   const label = task.label ?? task.argv[0] ?? "exec";
   if (!Array.isArray(task.argv) || task.argv.length === 0 || !task.argv.every((a) => typeof a === "string")) throw new TypeError(`${label}: argv must be a non-empty list of strings`);
   // Every path is checked before anything is read or made.
@@ -53,7 +86,7 @@ async function run(task: ExecTask, { files, actions, sandboxes, helpers }: ExecS
 
   const hit = actions.lookup(task.key);
   if (hit !== undefined) {
-    return { outputs: hit.outputs, stdout: hit.stdout, stderr: hit.stderr, cached: true, phases: { fetchMs: 0, setupMs: 0, runMs: 0, storeMs: 0 }, bytesFetched: 0 };
+    return { outputs: hit.outputs, stdout: hit.stdout, stderr: hit.stderr, cached: true, phases: { fetchMs: 0, setupMs: 0, waitMs: 0, runMs: 0, storeMs: 0 }, bytesFetched: 0 };
   }
 
   // Small files only the driver has come with the action; bigger ones it sends those this runner lacks, then asks again.
@@ -64,7 +97,7 @@ async function run(task: ExecTask, { files, actions, sandboxes, helpers }: ExecS
   }
   const missing = inputs.filter((i) => i.holders.length === 0 && !files.has(i.hash, i.executable)).map((i) => fileObjectId(i.hash, i.executable));
   if (missing.length > 0) {
-    return { outputs: [], stdout: "", stderr: "", cached: false, phases: { fetchMs: 0, setupMs: 0, runMs: 0, storeMs: 0 }, bytesFetched: 0, missing: [...new Set(missing)] };
+    return { outputs: [], stdout: "", stderr: "", cached: false, phases: { fetchMs: 0, setupMs: 0, waitMs: 0, runMs: 0, storeMs: 0 }, bytesFetched: 0, missing: [...new Set(missing)] };
   }
 
   let t0 = performance.now();
@@ -76,13 +109,27 @@ async function run(task: ExecTask, { files, actions, sandboxes, helpers }: ExecS
   try {
     const dir = cwd === "." ? box.root : box.file(cwd);
     const setupMs = since(t0);
-
-    t0 = performance.now();
     const env = { PATH: process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", ...task.env };
     const argv = task.expand === true ? expandArgv(task.argv, box.root) : task.argv;
     const merge = task.stdoutToStderr === true;
-    const done = helpers !== undefined ? await helpers.run(argv, dir, env, task.timeout, label, merge) : await runCommand(argv, dir, env, task.timeout, label, merge);
+
+    // Queued ahead: everything above happened while the thread's previous command ran.
+    t0 = performance.now();
+    const turn = gate.enter(task.ahead === true);
+    if (turn !== undefined) await turn;
+    const waitMs = since(t0);
+
+    t0 = performance.now();
+    const startedAt = performance.timeOrigin + t0;
+    let done;
+    try {
+      done = helpers !== undefined ? await helpers.run(argv, dir, env, task.timeout, label, merge) : await runCommand(argv, dir, env, task.timeout, label, merge);
+    } finally {
+      // The outputs are taken in below while the next command (queued ahead) already runs.
+      gate.leave();
+    }
     const runMs = since(t0);
+    const endedAt = performance.timeOrigin + performance.now();
     if (done.exitCode !== 0) throw new CommandError(task.argv, done.exitCode, done.stderr, task.label);
 
     t0 = performance.now();
@@ -99,7 +146,7 @@ async function run(task: ExecTask, { files, actions, sandboxes, helpers }: ExecS
       made.push({ path: o, ...files.adopt(full, executable), executable });
     }
     actions.store(task.key, { outputs: made, stdout: done.stdout, stderr: done.stderr });
-    return { outputs: made, stdout: done.stdout, stderr: done.stderr, cached: false, phases: { fetchMs, setupMs, runMs, storeMs: since(t0) }, bytesFetched };
+    return { outputs: made, stdout: done.stdout, stderr: done.stderr, cached: false, phases: { fetchMs, setupMs, waitMs, runMs, storeMs: since(t0), startedAt, endedAt }, bytesFetched };
   } finally {
     sandboxes.give(box);
   }
@@ -162,7 +209,7 @@ export function provideExecRuntime(cacheDir: string, threadsChannel: string | un
       const dir = execDir(cacheDir);
       const files = new FileCache(dir);
       const perl = process.env["STRAND_SPAWN_HELPER"] === "off" ? null : helperPerl();
-      state = { files, actions: new ActionCache(dir, files), sandboxes: new Sandboxes(path.join(dir, "sandboxes"), threadId), helpers: perl === null ? undefined : new SpawnHelpers(perl) };
+      state = { files, actions: new ActionCache(dir, files), sandboxes: new Sandboxes(path.join(dir, "sandboxes"), threadId), helpers: perl === null ? undefined : new SpawnHelpers(perl), gate: new CommandGate() };
     }
     return state;
   };

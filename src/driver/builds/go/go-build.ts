@@ -63,7 +63,7 @@ export async function goBuildOnCluster(cluster: GoBuildCluster, request: GoBuild
     const t = o.timings;
     records.set(id, {
       runner: o.runner, cached: o.cached, sentAt: sent.get(id) ?? 0, doneAt: done.get(id) ?? 0,
-      queueMs: t.queueMs, uploadMs: t.uploadMs, fetchMs: t.fetchMs, setupMs: t.setupMs, runMs: t.runMs, storeMs: t.storeMs, totalMs: t.totalMs,
+      ...t,
       bytesUploaded: o.bytesUploaded, bytesFetched: o.bytesFetched,
     });
   }
