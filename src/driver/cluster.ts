@@ -12,6 +12,7 @@ import type { RunnerStats } from "../protocol/messages.ts";
 import { bundle, type Bundle, type ModuleRef } from "./bundle.ts";
 import { NO_INPUTS, PendingCall } from "./calls/call.ts";
 import { checkRetries, DEFAULT_RETRIES, type CallOptions } from "./calls/call-options.ts";
+import { QueuedCall, waitingArgs } from "./calls/queued-call.ts";
 import type { ChannelStats } from "../channels/channel-home.ts";
 import { Channels } from "./channels/channels.ts";
 import { Goroutines, type GoroutineListener } from "./calls/goroutines.ts";
@@ -215,7 +216,7 @@ export class Cluster implements AsyncDisposable {
   private execModule: Promise<ModuleRef> | undefined;
 
   private constructor(private readonly opts: ClusterOptions) {
-    this.scheduler = new Scheduler(opts.waitForRunners ?? DEFAULT_WAIT_FOR_RUNNERS);
+    this.scheduler = new Scheduler(opts.waitForRunners ?? DEFAULT_WAIT_FOR_RUNNERS, (q) => this.callOf(q));
     this.log = opts.logger ?? createLogger("strand-driver");
     this.goroutines = new Goroutines(this.log);
     this.observers = new Observers(this.log);
@@ -770,6 +771,18 @@ export class Cluster implements AsyncDisposable {
   }
 
   private call(mod: ModuleRef, exportName: string, args: unknown[], options: CallOptions | undefined): Promise<unknown> {
+    // A plain call that would only wait behind others waits as a QueuedCall, its PendingCall
+    // made as it is sent (queued-call.ts): unless something watches calls being made, or the
+    // module's first call is still to be timed.
+    if (options === undefined && this.scheduler.queueing && this.observers.size === 0 && this.closing === undefined) {
+      const waiting = waitingArgs(args);
+      if (waiting !== undefined && this.modules.get(mod.hash)?.firstCallMs !== undefined) {
+        this.counts.calls++;
+        return new Promise((resolve, reject) => {
+          this.scheduler.submitQueued(new QueuedCall(mod, exportName, waiting, resolve, reject, performance.now()));
+        });
+      }
+    }
     let encoded: Encoded;
     let deps: readonly ObjectEntry[];
     try {
@@ -801,6 +814,18 @@ export class Cluster implements AsyncDisposable {
       call.retry = this.retryPlain;
       this.scheduler.submit(call);
     });
+  }
+
+  /** A QueuedCall's PendingCall, as the scheduler sends it: what call() makes, later. */
+  private callOf(q: QueuedCall): PendingCall {
+    // Its arguments are primitives, few and short (waitingArgs): their encoding cannot fail
+    // nor reach the frame limit, and nothing in them can have changed meanwhile.
+    const call = new PendingCall(q.module, q.exportName, encodeValue(q.args, "args", this.argSlab), false, q.resolve, q.reject);
+    call.counts = this.counts;
+    call.retries = this.defaultRetries;
+    call.retry = this.retryPlain;
+    this.observers.submitted(call, q.submittedAt);
+    return call;
   }
 
   /** A plain call's retry policy: one function for every call, not a closure each. */

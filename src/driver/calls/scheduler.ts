@@ -2,6 +2,7 @@ import { ClusterClosedError, RunnerLostError } from "../../errors.ts";
 import type { ObjectHolder } from "../objects/object-holder.ts";
 import type { CallSite, PendingCall } from "./call.ts";
 import { placeGoroutine } from "./goroutine-placement.ts";
+import { QueuedCall } from "./queued-call.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import { RunnerHeap, type HeapSlot } from "./runner-heap.ts";
 import type { RunnerPort } from "./runner-port.ts";
@@ -53,8 +54,11 @@ export class Scheduler {
   private readonly byFree = new RunnerHeap({ belongs: (r) => r.hasRoom, a: (r) => r.inFlight - r.threads, b: () => 0 });
   private readonly byWait = new RunnerHeap({ belongs: (r) => r.hasRoom, a: queueMicros, b: (r) => r.inFlight });
   private readonly byLoad = new RunnerHeap({ belongs: (r) => r.usable, a: (r) => r.inFlight / r.threads, b: () => 0 });
-  /** Plain calls in order; slots the head has passed are emptied. Withdrawn calls stay until it passes them. */
-  private queue: (PendingCall | undefined)[] = [];
+  /**
+   * Plain calls in order; slots the head has passed are emptied. Withdrawn calls stay until it
+   * passes them. A QueuedCall (queued-call.ts) is made into its PendingCall as it leaves.
+   */
+  private queue: (PendingCall | QueuedCall | undefined)[] = [];
   private head = 0;
   /** Calls marked `queued`, in whichever list holds them. */
   private count = 0;
@@ -72,8 +76,12 @@ export class Scheduler {
   private stranded = true;
   private closed = false;
 
-  /** @param waitForRunners ms a call waits for a usable runner (0: fails at once). */
-  constructor(waitForRunners: number) {
+  /**
+   * @param waitForRunners ms a call waits for a usable runner (0: fails at once).
+   * @param make makes a QueuedCall's PendingCall (the cluster's: it encodes the arguments and
+   * counts the call in); needed only by those who hand over QueuedCalls.
+   */
+  constructor(waitForRunners: number, private readonly make?: (q: QueuedCall) => PendingCall) {
     this.wait = new RunnerWait(waitForRunners);
   }
 
@@ -165,6 +173,20 @@ export class Scheduler {
   }
 
   /**
+   * Whether a plain call handed over now would wait in the queue behind others, with a runner
+   * usable and no clock to run: then it may be handed over as a QueuedCall (submitQueued).
+   */
+  get queueing(): boolean {
+    return this.count > 0 && !this.closed && this.make !== undefined && !(this.stranded && this.wait.ms > 0) && this.members.size > 0;
+  }
+
+  /** A plain call that waits behind others (only while `queueing`): made into its PendingCall as it is sent. */
+  submitQueued(q: QueuedCall): void {
+    this.count++;
+    this.queue.push(q);
+  }
+
+  /**
    * A call whose last send was lost (retry-policy.ts). It goes before calls not sent yet,
    * and to a runner other than the one that lost it while another is live (waiting for room
    * there rather than going back): a runner that lost a thread may be about to lose the rest.
@@ -239,7 +261,7 @@ export class Scheduler {
     link.send(call);
   }
 
-  private enqueue(list: (PendingCall | undefined)[], call: PendingCall): void {
+  private enqueue(list: (PendingCall | QueuedCall | undefined)[], call: PendingCall): void {
     call.queued = true;
     this.count++;
     list.push(call);
@@ -290,8 +312,9 @@ export class Scheduler {
     if (stranded === this.stranded) return;
     this.stranded = stranded;
     if (!stranded) return this.wait.end();
+    this.makeQueued();
     for (const c of [...this.retrying, ...this.ready.calls(), ...this.queue.slice(this.head), ...this.arriving]) {
-      if (c?.queued === true) this.startClock(c);
+      if (c !== undefined && !(c instanceof QueuedCall) && c.queued) this.startClock(c);
     }
   }
 
@@ -319,15 +342,21 @@ export class Scheduler {
     }
     while (this.head < this.queue.length) {
       const call = this.queue[this.head]!;
-      if (this.gone(call)) {
+      const queued = call instanceof QueuedCall;
+      if (!queued && this.gone(call)) {
         this.queue[this.head++] = undefined;
         continue;
       }
       const link = this.byFree.top();
       if (link === undefined) break;
       this.queue[this.head++] = undefined;
-      this.take(call);
-      link.send(call);
+      if (queued) {
+        this.count--;
+        link.send(this.make!(call));
+      } else {
+        this.take(call);
+        link.send(call);
+      }
     }
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
@@ -414,12 +443,27 @@ export class Scheduler {
     return best?.port;
   }
 
+  /**
+   * Makes the QueuedCalls still in the queue into queued PendingCalls, in place: before what
+   * needs them whole (clocks when the last runner goes, failing them all).
+   */
+  private makeQueued(): void {
+    for (let i = this.head; i < this.queue.length; i++) {
+      const q = this.queue[i];
+      if (!(q instanceof QueuedCall)) continue;
+      const call = this.make!(q);
+      call.queued = true;
+      this.queue[i] = call;
+    }
+  }
+
   private failQueued(error: (call: PendingCall) => Error): void {
+    this.makeQueued();
     const calls = [...this.retrying.splice(0), ...this.queue.slice(this.head), ...this.ready.drain(), ...this.arriving.splice(0)];
     this.queue = [];
     this.head = 0;
     for (const c of calls) {
-      if (c === undefined || !c.queued) continue;
+      if (c === undefined || c instanceof QueuedCall || !c.queued) continue;
       this.take(c);
       c.reject(error(c));
     }

@@ -1,12 +1,12 @@
 import { ProtocolError, RunnerLostError } from "../../errors.ts";
 import { clientHandshake } from "../../protocol/handshake.ts";
 import { frameOf, T } from "../../protocol/messages.ts";
-import { BATCH_SEGMENT_MAX, FrameBatch, readResults, RESULT_INLINE, RESULT_NOT_STARTED, RESULT_OK } from "../../protocol/call-batch.ts";
+import { BATCH_SEGMENT_MAX, FrameBatch } from "../../protocol/call-batch.ts";
 import { readHeader, reads } from "../../protocol/read-header.ts";
 import { Connection, dial } from "../../transport/connection.ts";
 import { pooledFrame } from "../../transport/native-pool.ts";
 import type { Tls } from "../../transport/secure.ts";
-import type { ChanRequest } from "../../protocol/messages.ts";
+import type { ChanRequest, Message } from "../../protocol/messages.ts";
 import type { PendingCall } from "../calls/call.ts";
 import type { ObjectHolder } from "../objects/object-holder.ts";
 import { callFrame } from "./call-frame.ts";
@@ -32,11 +32,10 @@ export interface LaneOwner {
   laneGo(hash: string, exportName: string, chans: readonly (readonly [string, number])[], segs: Uint8Array[], here?: number): void;
   /** An actor on the lane's thread checkpointed (T.ActorState): `segs` holds the encoded state. */
   laneActorState(actorId: string, incarnation: number, segs: Uint8Array[]): void;
-  /**
-   * A result arrived on the lane (a Result frame, or one of a Results frame): its body and
-   * attachments are views of the frame; a batched one's body is bytes [start, end) of `body`.
-   */
-  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, body: Uint8Array, attachments: readonly Uint8Array[], inline: boolean, notStarted: boolean, start?: number, end?: number): void;
+  /** A result arrived on the lane (a Result frame): its body and attachments are views of the frame. */
+  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, body: Uint8Array, attachments: readonly Uint8Array[], inline: boolean, notStarted: boolean): void;
+  /** Results arrived on the lane as one frame (T.Results, its header read): each body is read where it lies. */
+  laneResults(lane: Lane, h: Message<T.Results>, segs: readonly Uint8Array[]): void;
   /** The lane closed; calls still on it must be failed. */
   laneClosed(lane: Lane, reason: string): void;
 }
@@ -65,10 +64,8 @@ export class Lane {
     const onFrame = (segs: Uint8Array[]): void => {
       try {
         const h = readHeader(segs, LANE_READS);
-        if (h[0] === T.Results) {
-          readResults(h, segs, (id, flags, micros, bodies, start, end) =>
-            owner.laneResult(lane, id, (flags & RESULT_OK) !== 0, micros, bodies, NO_ATTACHMENTS, (flags & RESULT_INLINE) !== 0, (flags & RESULT_NOT_STARTED) !== 0, start, end));
-        } else if (h[0] === T.Result) {
+        if (h[0] === T.Results) owner.laneResults(lane, h, segs);
+        else if (h[0] === T.Result) {
           const [body, attachments] = resultPayload(segs);
           owner.laneResult(lane, h[1], h[2], h[3], body, attachments, h[4] === true, h[5] === true);
         } else if (h[0] === T.ChanOp) {
@@ -199,7 +196,7 @@ export class Lane {
   }
 }
 
-const NO_ATTACHMENTS: readonly Uint8Array[] = Object.freeze([]);
+export const NO_ATTACHMENTS: readonly Uint8Array[] = Object.freeze([]);
 
 /** A Result frame's body and attachments (views of the frame). */
 export function resultPayload(segs: readonly Uint8Array[]): [body: Uint8Array, attachments: readonly Uint8Array[]] {

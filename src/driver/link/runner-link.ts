@@ -4,7 +4,8 @@ import { decodeValue, decodeValueIn, type Encoded } from "../../protocol/codec.t
 import { clientHandshake, type ClockSample } from "../../protocol/handshake.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../../protocol/heartbeat.ts";
 import type { Chan } from "../../protocol/chan.ts";
-import { frameOf, payloadOf, T, type ChanRequest, type RunnerInfo, type RunnerStats } from "../../protocol/messages.ts";
+import { frameOf, payloadOf, T, type ChanRequest, type Message, type RunnerInfo, type RunnerStats } from "../../protocol/messages.ts";
+import { readResults, RESULT_INLINE, RESULT_NOT_STARTED, RESULT_OK } from "../../protocol/call-batch.ts";
 import type { RunnerUsage } from "../../protocol/activity.ts";
 import { readHeader, reads } from "../../protocol/read-header.ts";
 import type { ChanPeer, Outcome } from "../../channels/channel-home.ts";
@@ -16,7 +17,7 @@ import type { PendingCall } from "../calls/call.ts";
 import type { RunnerPort } from "../calls/runner-port.ts";
 import { callFrame } from "./call-frame.ts";
 import { CallWindow } from "../calls/call-window.ts";
-import { laneLost, resultPayload, type Lane, type LaneOwner } from "./lane.ts";
+import { laneLost, NO_ATTACHMENTS, resultPayload, type Lane, type LaneOwner } from "./lane.ts";
 import { LinkLanes } from "./link-lanes.ts";
 import { LinkRequests } from "./link-requests.ts";
 import type { Kept } from "../objects/object-entry.ts";
@@ -255,8 +256,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     // with them (a kept result it cannot return inline goes to the store through the main thread).
     // A goroutine whose asking thread would run it has its module there (that thread runs it).
     const loaded = this.warm.has(ref) || (call.preferLane !== undefined && this.lanes.ports.includes(call.preferLane));
-    const lane = call.solo || again || !loaded || !call.deps.every((d) => d.inline !== undefined)
-      ? undefined : this.lanes.pick(call.preferLane);
+    const lane = call.solo || again || !loaded || !allInline(call.deps) ? undefined : this.lanes.pick(call.preferLane);
     call.lanePort = lane?.port;
     call.markSent();
     if (lane !== undefined) lane.send(id, call, this);
@@ -345,11 +345,34 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     this.host.chanReturned(lane.chanPeer(this), chan, n);
   }
 
-  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, body: Uint8Array, attachments: readonly Uint8Array[], inline: boolean, notStarted: boolean, start?: number, end?: number): void {
+  laneResult(lane: Lane, id: number, ok: boolean, execMicros: number, body: Uint8Array, attachments: readonly Uint8Array[], inline: boolean, notStarted: boolean): void {
     if (!this.alive) return;
     lane.ids.delete(id);
-    this.onResult(id, ok, execMicros, body, attachments, inline, notStarted, start, end);
+    this.onResult(id, ok, execMicros, body, attachments, inline, notStarted);
   }
+
+  laneResults(lane: Lane, h: Message<T.Results>, segs: readonly Uint8Array[]): void {
+    if (!this.alive) return;
+    // The scheduler hears once per frame that slots were freed, not once per result: it
+    // re-keys this runner in its heaps and sends as many calls as came back, in one go.
+    this.freeingSlots = true;
+    try {
+      readResults(h, segs, (id, flags, micros, bodies, start, end) => {
+        if (!this.alive) return;
+        lane.ids.delete(id);
+        this.onResult(id, (flags & RESULT_OK) !== 0, micros, bodies, NO_ATTACHMENTS, (flags & RESULT_INLINE) !== 0, (flags & RESULT_NOT_STARTED) !== 0, start, end);
+      });
+    } finally {
+      this.freeingSlots = false;
+      if (this.alive) {
+        this.host.slotFreed(this);
+        this.leaveIfIdle();
+      }
+    }
+  }
+
+  /** Set while the results of one frame are read: slots freed are told to the scheduler once, after. */
+  private freeingSlots = false;
 
   /** The runner is stopping: no new calls go there; those it turns away go elsewhere. */
   private drain(): void {
@@ -473,6 +496,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
       if (!ok) call.reject(resultError(value, call.label, this.address));
       else call.resolve(call.keep !== undefined ? ({ bytes: value as number } satisfies Kept) : value);
     }
+    if (this.freeingSlots) return;
     this.host.slotFreed(this);
     this.leaveIfIdle();
   }
@@ -500,4 +524,10 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     await this.conn.flushed();
     this.fail("link closed by the driver", true);
   }
+}
+
+/** Whether every input travels with the call (no closure per call, as `every` made). */
+function allInline(deps: readonly { readonly inline: unknown }[]): boolean {
+  for (let i = 0; i < deps.length; i++) if (deps[i]!.inline === undefined) return false;
+  return true;
 }

@@ -27,10 +27,11 @@ export class Observers implements CallObserver {
     return this.list.length;
   }
 
-  submitted(call: PendingCall): void {
+  /** `at`: when it was made, if before now (a QueuedCall's, made into its PendingCall as it is sent). */
+  submitted(call: PendingCall, at = performance.now()): void {
     call.observer = this;
     call.seq = ++this.seq;
-    call.submittedAt = performance.now();
+    call.submittedAt = at;
     // try/catch in the loop, not a closure per event: these run three times per call.
     for (const o of this.list) {
       try {
