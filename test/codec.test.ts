@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { pack } from "msgpackr";
-import { ATTACH_MIN, decodeValue, encodeTrusted, encodeValue, type Encoded } from "../src/protocol/codec.ts";
+import { ATTACH_MIN, decodeValue, decodeValueIn, encodeTrusted, encodeValue, type Encoded } from "../src/protocol/codec.ts";
 import {
   CancelledError, ImportError, RemoteError, RunnerLostError, SerializationError, StrandError, TimeoutError,
 } from "../src/index.ts";
@@ -645,6 +645,31 @@ describe("typed array subclasses", () => {
       expect(out).toBeInstanceOf(Float64Array);
       expect(out).not.toBeInstanceOf(Vec);
       expect(Array.from(out as Float64Array)).toEqual(Array.from(v));
+    }
+  });
+});
+
+describe("values read in place (decodeValueIn)", () => {
+  // One-byte bodies and msgpackr's three-byte undefined are read without msgpackr: each must
+  // come back as msgpackr reads it (or fail as it fails), among other bodies in one buffer.
+  const outcome = (read: () => unknown): unknown => {
+    try {
+      return { value: read() };
+    } catch {
+      return "fails"; // a truncated body: msgpackr names it differently read in place
+    }
+  };
+
+  it("reads every one-byte body, and undefined, as msgpackr does, at any offset", () => {
+    const bodies: Uint8Array[] = [Uint8Array.of(0xd4, 0, 0), Uint8Array.of(0xd4, 0, 1), encodeValue(undefined, "v").body, encodeValue([1, "a"], "v").body];
+    for (let b = 0; b < 256; b++) bodies.push(Uint8Array.of(b));
+    const all = new Uint8Array(bodies.reduce((n, b) => n + b.byteLength, 3));
+    let at = 3;
+    for (const b of bodies) {
+      all.set(b, at);
+      const start = at;
+      at += b.byteLength;
+      expect(outcome(() => decodeValueIn(all, start, at))).toEqual(outcome(() => decodeValue(b)));
     }
   });
 });
