@@ -99,11 +99,14 @@ function bodiesOf(ints: readonly number[], segs: readonly Uint8Array[], name: st
   return bodies;
 }
 
-/** Each call of a T.Calls frame (whose header readHeader checked), in order: its arguments are a view of the frame. */
+/**
+ * Each call of a T.Calls frame (whose header readHeader checked), in order: its arguments are
+ * a view of the frame, bytes [at, at + length) of `bodies` (to be decoded in place: codec's decodeValueIn).
+ */
 export function readCalls(
   h: Message<T.Calls>,
   segs: readonly Uint8Array[],
-  each: (id: number, moduleRef: number, exportName: string, args: Uint8Array) => void,
+  each: (id: number, moduleRef: number, exportName: string, args: Uint8Array, bodies: Uint8Array, at: number) => void,
 ): void {
   const [, names, ints] = h;
   const bodies = bodiesOf(ints, segs, "Calls");
@@ -112,7 +115,8 @@ export function readCalls(
     const name = names[ints[i + 2]!];
     if (name === undefined) throw new ProtocolError("malformed Calls: an export name index out of range");
     const n = ints[i + 3]!;
-    each(ints[i]!, ints[i + 1]!, name, bodies.subarray(at, (at += n)));
+    each(ints[i]!, ints[i + 1]!, name, bodies.subarray(at, at + n), bodies, at);
+    at += n;
   }
 }
 

@@ -36,6 +36,9 @@ export interface CallIntake {
   stored: StoredInput[] | undefined;
   /** Store the result under this object id (an `f.ref()` call). */
   keep: string | undefined;
+  /** A batched call's (T.Calls): the frame's bodies, its arguments at `argsAt` among them (read in place). */
+  argsIn?: Uint8Array | undefined;
+  argsAt?: number | undefined;
 }
 
 /**

@@ -3,7 +3,7 @@ import { callSettled, callStarted } from "./goroutines/locality.ts";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { provideContext, type CallContext } from "../context.ts";
 import { CancelledError, ImportError } from "../errors.ts";
-import { decodeValue, encodeValue, type Encoded } from "../protocol/codec.ts";
+import { decodeValue, decodeValueIn, encodeValue, type Encoded } from "../protocol/codec.ts";
 import { RANK_EXPORT_PREFIX } from "../protocol/spmd-wire.ts";
 import { parseActorOp } from "../protocol/actor-wire.ts";
 import { functionOf } from "../protocol/function-name.ts";
@@ -133,6 +133,8 @@ function invoke(task: CallTask, ns: ModuleNamespace): unknown {
  */
 function decodeArgs(task: CallTask): unknown[] {
   const segs = task.segments;
+  const at = task.argsAt;
+  if (at !== undefined && task.argsIn !== undefined && segs.length === 1 && task.deps === undefined) return decodeValueIn(task.argsIn, at, at + segs[0]!.byteLength) as unknown[];
   const attachments = segs.length === 1 ? NO_SEGMENTS : segs.slice(1);
   return decodeValue(segs[0]!, attachments, task.deps === undefined ? undefined : objectValues(task.deps)) as unknown[];
 }

@@ -124,8 +124,8 @@ class LaneSession {
           return;
         }
         case T.Call: return this.onCall(readCall(h, segs));
-        case T.Calls: return readCalls(h, segs, (id, moduleRef, exportName, args) => this.onCall({
-          id, moduleRef, exportName, solo: false, concurrent: false, args: [args], inline: undefined, stored: undefined, keep: undefined,
+        case T.Calls: return readCalls(h, segs, (id, moduleRef, exportName, args, bodies, at) => this.onCall({
+          id, moduleRef, exportName, solo: false, concurrent: false, args: [args], inline: undefined, stored: undefined, keep: undefined, argsIn: bodies, argsAt: at,
         }));
         case T.GraphCalls: return readGraphCalls(h, segs, (id, moduleRef, exportName, args, keep, inline) => this.onCall({
           id, moduleRef, exportName, solo: false, concurrent: false, args: [args], inline, stored: undefined, keep,
@@ -206,7 +206,7 @@ class LaneSession {
     // The segments stay views of the received frame: nothing reuses that memory.
     // No spreads of optional fields and no closure for a kept result: every f.ref() call of
     // a graph comes this way (bench/dag.ts).
-    const task: CallTask = { id, modulePath, exportName: call.exportName, segments: call.args, out: this.out, driver: this.prefix };
+    const task: CallTask = { id, modulePath, exportName: call.exportName, segments: call.args, argsIn: call.argsIn, argsAt: call.argsAt, out: this.out, driver: this.prefix };
     if (objects !== undefined) task.deps = objects;
     if (signal !== undefined) task.signal = signal;
     const r = runOne(task);

@@ -10,6 +10,13 @@ export interface CallTask {
   exportName: string;
   /** Encoded argument array: msgpack body, then attachments. */
   segments: Uint8Array[];
+  /**
+   * A batched call's (T.Calls): the frame's bodies, the body of `segments` at `argsAt` among
+   * them, read in place (msgpackr hangs a DataView on every buffer it reads: one per frame,
+   * not one per call).
+   */
+  argsIn?: Uint8Array | undefined;
+  argsAt?: number | undefined;
   /** The stored objects that Refs in the arguments stand for. */
   deps?: ObjectDeps;
   /** The caller may cancel it: the function gets a context whose signal can abort. */

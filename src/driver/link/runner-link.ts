@@ -198,7 +198,9 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     // fresh cluster's first go()): the main connection would hand it to the least busy
     // thread, never the asking one. It waits the dial out (one handshake), still in flight
     // here, so a link lost meanwhile fails or retries it as any other.
-    if (!again && call.preferLane !== undefined && this.lanes.whenDialed(call.preferLane, () => this.transmit(id, call))) return;
+    if (!again && call.preferLane !== undefined && this.lanes.whenDialed(call.preferLane, () => {
+      if (this.inflight.get(id) === call) this.transmit(id, call); // unless failed or moved while waiting
+    })) return;
     this.transmit(id, call);
   }
 
@@ -249,7 +251,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
   }
 
   private transmit(id: number, call: PendingCall): void {
-    if (this.inflight.get(id) !== call || !this.alive) return; // failed or moved while waiting
+    if (!this.alive) return;
     const { ref } = call.module;
     const again = call.attempts > 1;
     // A thread's own connection has no object store: it takes calls whose inputs all travel
