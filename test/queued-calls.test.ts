@@ -12,6 +12,8 @@ type M = typeof import("./fixtures/math.ts");
 // its own arguments, be counted, be failed by a close and wait out a lost runner as before.
 // A burst of 5,000 on one runner thread (window at most 1,024) holds thousands queued.
 const N = 5000;
+/** Where runner processes are started or restarted by the test itself: slow on a loaded machine. */
+const SLOW = 90_000;
 
 /** Arguments of every kind a queued call may keep unencoded, and some it may not (-0, a long string, many). */
 function argsOf(i: number): unknown[] {
@@ -85,7 +87,7 @@ describe("calls queued behind a full window", () => {
     expect(cluster.stats.failed).toBe(failed.length);
     expect(cluster.stats.succeeded + cluster.stats.failed).toBe(cluster.stats.calls);
     expect(cluster.stats.queued).toBe(0);
-  });
+  }, SLOW);
 });
 
 describe("calls queued behind a full window when their runner is lost", () => {
@@ -108,5 +110,5 @@ describe("calls queued behind a full window when their runner is lost", () => {
     expect(await Promise.all(calls)).toEqual(Array.from({ length: N }, (_, i) => i + 7));
     expect(cluster.stats.failed).toBe(0);
     expect(cluster.stats.queued).toBe(0);
-  });
+  }, SLOW);
 });
