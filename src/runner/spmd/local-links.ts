@@ -1,5 +1,6 @@
 import { BroadcastChannel } from "node:worker_threads";
 import { decodeValue } from "../../protocol/codec.ts";
+import { rawValue, RAW_NONE } from "./raw-binary.ts";
 import type { Envelope } from "./mailbox.ts";
 import { pairBuffer, Ring, waitAsync } from "./shm-ring.ts";
 import { unzeroed } from "../../transport/unzeroed.ts";
@@ -62,6 +63,7 @@ function receiveMemory(size: number): Uint8Array {
   return unzeroed(size);
 }
 
+
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 
@@ -78,19 +80,37 @@ function utf8Of(context: string): Uint8Array {
   return b;
 }
 
-/** A record's header: u32 headLen | u32 segments | f64 tag | u32 contextLen | u32 0 | u32 length × segments | context. */
-function recordHead(context: string, tag: number, segments: readonly Uint8Array[]): Uint8Array {
+/**
+ * Where a record's header is written: one per thread, reused (a header array and a DataView
+ * made per message were 5% of an 8 B round trip's CPU, the array's buffer materialized for
+ * the view). Grown for a header that does not fit.
+ */
+let headOut = new Uint8Array(256);
+let headOutView = new DataView(headOut.buffer);
+
+/**
+ * A record's header, into `headOut`; returns its length.
+ * u32 headLen | u32 segments | f64 tag | u32 contextLen | u32 raw | u32 length × segments | context.
+ * `raw`: RAW_NONE for a value in the codec's encoding (body, then attachments), else the
+ * binary kind + 1 of a typed array, ArrayBuffer or DataView sent as its bytes alone, one
+ * segment (raw-binary.ts).
+ */
+function recordHead(context: string, tag: number, segments: readonly Uint8Array[], raw: number): number {
   const ctx = utf8Of(context);
   const len = 24 + 4 * segments.length + ctx.byteLength;
-  const head = new Uint8Array(len);
-  const v = new DataView(head.buffer);
+  if (len > headOut.byteLength) {
+    headOut = new Uint8Array(len * 2);
+    headOutView = new DataView(headOut.buffer);
+  }
+  const v = headOutView;
   v.setUint32(0, len, true);
   v.setUint32(4, segments.length, true);
   v.setFloat64(8, tag, true);
   v.setUint32(16, ctx.byteLength, true);
+  v.setUint32(20, raw, true);
   for (let i = 0; i < segments.length; i++) v.setUint32(24 + 4 * i, segments[i]!.byteLength, true);
-  head.set(ctx, 24 + 4 * segments.length);
-  return head;
+  headOut.set(ctx, 24 + 4 * segments.length);
+  return len;
 }
 
 /**
@@ -145,6 +165,8 @@ interface Outbound {
 interface Incoming {
   context: string;
   tag: number;
+  /** RAW_NONE, or the binary kind + 1 of a value sent as its bytes (raw-binary.ts). */
+  raw: number;
   segments: Uint8Array[];
   bytes: number;
   segment: number;
@@ -229,15 +251,14 @@ export class LocalLinks {
    * Queues a message to `dest` and moves what fits now. Returns undefined once all of it is
    * in the ring (the caller's memory is free again), else its pending entry.
    */
-  send(dest: number, context: string, tag: number, segments: readonly Uint8Array[]): Pending | undefined {
-    const head = recordHead(context, tag, segments);
-    let total = head.byteLength;
+  send(dest: number, context: string, tag: number, segments: readonly Uint8Array[], raw: number = RAW_NONE): Pending | undefined {
+    const headLen = recordHead(context, tag, segments, raw);
+    let total = headLen;
     for (const s of segments) total += s.byteLength;
-    const parts = [head, ...segments];
     const o = this.out(dest);
     // The common case, a small message to a ring with room: in at once, nothing queued.
-    if (o.queue.length === 0 && total <= GATHER_MAX && o.ring?.writeAll(parts, total) === true) return undefined;
-    const p = new Pending(parts, total, o.queue.length === 0);
+    if (o.queue.length === 0 && total <= GATHER_MAX && o.ring?.writeRecord(headOut, headLen, segments, total) === true) return undefined;
+    const p = new Pending([headOut.slice(0, headLen), ...segments], total, o.queue.length === 0);
     o.queue.push(p);
     if (o.queue.length === 1) this.push(o, dest);
     return p.done ? undefined : p;
@@ -335,8 +356,13 @@ export class LocalLinks {
         m.offset = 0;
       }
       inb.current = undefined;
-      const [body, ...attachments] = m.segments;
-      this.deliver({ context: m.context, source, tag: m.tag, value: decodeValue(body!, attachments), bytes: m.bytes });
+      let value: unknown;
+      if (m.raw !== RAW_NONE) value = rawValue(m.raw, m.segments[0]!);
+      else {
+        const [body, ...attachments] = m.segments;
+        value = decodeValue(body!, attachments);
+      }
+      this.deliver({ context: m.context, source, tag: m.tag, value, bytes: m.bytes });
     }
   }
 
@@ -346,6 +372,14 @@ export class LocalLinks {
     const n = v.getUint32(4, true);
     const tag = v.getFloat64(8, true);
     const ctxLen = v.getUint32(16, true);
+    const raw = v.getUint32(20, true);
+    const context = this.contextOf(this.head.subarray(24 + 4 * n, 24 + 4 * n + ctxLen));
+    if (raw !== RAW_NONE) {
+      // A binary value's bytes alone, read into memory of exactly their size: a Uint8Array is
+      // the value itself, other kinds are made on its buffer (rawValue).
+      const l = v.getUint32(24, true);
+      return { context, tag, raw, segments: [receiveMemory(l)], bytes: l, segment: 0, offset: 0 };
+    }
     let size = 0;
     let bytes = 0;
     for (let i = 0; i < n; i++) {
@@ -353,7 +387,6 @@ export class LocalLinks {
       size += pad8(l);
       bytes += l;
     }
-    const context = this.contextOf(this.head.subarray(24 + 4 * n, 24 + 4 * n + ctxLen));
     const memory = receiveMemory(size);
     const segments: Uint8Array[] = [];
     for (let i = 0, at = 0; i < n; i++) {
@@ -362,7 +395,7 @@ export class LocalLinks {
       if (l !== pad8(l)) memory.fill(0, at + l, at + pad8(l)); // the padding: every byte the user can see is written
       at += pad8(l);
     }
-    return { context, tag, segments, bytes, segment: 0, offset: 0 };
+    return { context, tag, raw, segments, bytes, segment: 0, offset: 0 };
   }
 
   /** The context a record names: the previous one's string again when the bytes are the same (nearly always). */
