@@ -37,6 +37,14 @@ const GATHER_MAX = 16 * 1024;
  * (8 B round trip 700 µs with 300 µs of polling, 76 µs with 10 µs, load average 15).
  */
 const SPIN_MS = 1;
+/**
+ * The polling adapts (as adaptive mutexes and MPI progress engines do): a wait that polling
+ * ended keeps the budget (doubling it back towards SPIN_MS), a wait that had to block halves
+ * it, down to this. A peer that answers within µs is always caught polling; one that lost its
+ * CPU to other processes (a loaded machine, `yes` hogs beside the ranks) is not, and then the
+ * poller gives its CPU back after 50 µs instead of 1 ms.
+ */
+const SPIN_MIN_MS = 0.05;
 /** Blocking slices while waiting, so a change on another ring (space freed) is seen too. */
 const SLICE_MS = 0.2;
 /**
@@ -196,6 +204,8 @@ export class LocalLinks {
   private closed = false;
   /** This rank has a CPU of its own (bound): waiting may busy-poll. */
   private poll = false;
+  /** How long a wait polls now before it blocks (see SPIN_MIN_MS). */
+  private spinMs = SPIN_MS;
 
   constructor(private readonly job: string, private readonly rank: number, private readonly deliver: (m: Envelope) => void) {
     this.control = new BroadcastChannel(channelName(job, rank));
@@ -268,16 +278,24 @@ export class LocalLinks {
   drive(until: () => boolean, source?: number): void {
     const ring = source === undefined ? undefined : this.inbound.get(source)?.ring;
     let last = performance.now();
+    let blocked = false;
     for (;;) {
       const seen = ring?.written ?? 0;
       const full = this.blocked();
       const seenFree = full?.seenConsumed ?? 0;
       if (this.progress()) last = performance.now();
-      if (until() || this.closed) return;
+      if (until() || this.closed) {
+        if (this.poll) this.spinMs = blocked ? Math.max(SPIN_MIN_MS, this.spinMs / 2) : Math.min(SPIN_MS, this.spinMs * 2);
+        return;
+      }
       const idle = performance.now() - last;
-      if (idle > IDLE_MS) return;
+      if (idle > IDLE_MS) {
+        if (this.poll) this.spinMs = Math.max(SPIN_MIN_MS, this.spinMs / 2);
+        return;
+      }
       // Polling only on a CPU of our own: sharing one, it would hold off the very peer it waits for.
-      if (this.poll && idle < SPIN_MS) continue;
+      if (this.poll && idle < this.spinMs) continue;
+      blocked = true;
       if (full !== undefined) Atomics.wait(full.counters, full.rIndex, seenFree, SLICE_MS);
       else if (ring !== undefined) Atomics.wait(ring.counters, ring.wIndex, seen, SLICE_MS);
       else return;
