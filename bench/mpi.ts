@@ -461,8 +461,18 @@ function targetsLine(): string {
   };
   const time = (r: number, max: number): string => (Number.isFinite(r) ? `${r.toFixed(2)}x (≤ ${max.toFixed(1)}x: ${r <= max ? "met" : "MISSED"})` : "—");
   const rate = (r: number, min: number): string => (Number.isFinite(r) ? `${(100 * r).toFixed(0)}% (≥ ${(100 * min).toFixed(0)}%: ${r >= min ? "met" : "MISSED"})` : "—");
+  // The one-runner targets are absolute (the issue's): the figure over its target, so the line reads as the others do.
+  const own = (key: string, stat: Stat, goal: number): string => {
+    const v = valueOf(loopOf(key), "strand1", stat)?.med;
+    if (v === undefined) return "—";
+    const rateStat = stat.kind === "rate";
+    const met = rateStat ? v >= goal : v <= goal;
+    return `${num(v, rateStat ? 0 : 1)} ${rateStat ? "MB/s" : "µs"} = ${(v / goal).toFixed(2)}x the target (${rateStat ? "≥" : "≤"} ${num(goal, 0)}: ${met ? "met" : "MISSED"})`;
+  };
   return `**Targets, Strand on 2 runners against OpenMPI TCP:** allreduce of 2^20 doubles on 2 ranks ${time(ratio("ar2", ms), 1.5)}; `
-    + `1 MiB ping-pong bandwidth ${rate(ratio("bw1", pingPongRate(MiB)), 0.5)}; 64 MiB ${rate(ratio("bw64", pingPongRate(64 * MiB)), 0.5)}.`;
+    + `1 MiB ping-pong bandwidth ${rate(ratio("bw1", pingPongRate(MiB)), 0.5)}; 64 MiB ${rate(ratio("bw64", pingPongRate(64 * MiB)), 0.5)}.\n\n`
+    + `**Targets, 2 ranks on one runner:** 8 B round trip p50 ${own("lat", p50, 10)}; 64 MiB ping-pong ${own("bw64", pingPongRate(64 * MiB), 2000)}; `
+    + `after collectives ${own("bw64c", pingPongRate(64 * MiB), 2000)}.`;
 }
 
 function progressLine(loops: readonly Loop[]): string {

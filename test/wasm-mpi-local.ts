@@ -43,6 +43,7 @@ function memoryEndpoints(n: number): Endpoint[] {
       return Promise.resolve();
     },
     receive: (context: string, source: number, tag: number) => box.receive(context, source, tag),
+    waitFor: (context: string, source: number, tag: number) => box.post(context, source, tag),
     post: (context: string, source: number, tag: number) => box.post(context, source, tag),
     probe: (context: string, source: number, tag: number) => box.probe(context, source, tag),
     peek: (context: string, source: number, tag: number) => box.peek(context, source, tag),

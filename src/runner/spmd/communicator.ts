@@ -87,7 +87,10 @@ export class Communicator implements Comm {
     try {
       const from = this.checkSource(source, "recv");
       Communicator.checkTag(tag, "recv: tag", true);
-      return this.ep.receive(this.p2p, from, tag).then((m) => this.message<T>(m));
+      const r = this.ep.waitFor(this.p2p, from, tag);
+      // Matched while this thread drove the ring: one settled promise, no chain.
+      if (r.matched !== undefined) return Promise.resolve(this.message<T>(r.matched));
+      return r.promise.then((m) => this.message<T>(m));
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -155,7 +158,10 @@ export class Communicator implements Comm {
       rank: this.rank,
       size: this.size,
       send: (to, value) => this.ep.send(this.members[to]!, this.coll, tag, value),
-      recv: <T>(from: number) => this.ep.receive(this.coll, this.members[from]!, tag).then((m) => m.value as T),
+      recv: <T>(from: number) => {
+        const r = this.ep.waitFor(this.coll, this.members[from]!, tag);
+        return r.matched !== undefined ? Promise.resolve(r.matched.value as T) : r.promise.then((m) => m.value as T);
+      },
       release: (value) => this.ep.release(value),
     };
   }

@@ -6,6 +6,10 @@ import { FramePool } from "./frame-pool.ts";
 import { LocalLinks } from "./local-links.ts";
 import { Mailbox, type Envelope, type Receipt } from "./mailbox.ts";
 import { RemoteLinks } from "./remote-links.ts";
+import { rawOf, RAW_NONE } from "./raw-binary.ts";
+
+/** A send that is complete: one promise for all of them (awaiting it costs the same). */
+const RESOLVED = Promise.resolve();
 
 // One rank's messaging: a send goes to itself, to a rank in the same runner process (memory),
 // or to a rank on another runner (TCP); every arrival goes through the same mailbox. Ranks
@@ -58,6 +62,13 @@ export class Endpoint {
 
   send(dest: number, context: string, tag: number, value: unknown): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
+    const to = this.table[dest]!;
+    const me = this.table[this.rank]!;
+    if (to.runner === me.runner && to.thread !== me.thread) {
+      // A binary value to another thread of this process crosses as its bytes (raw-binary.ts).
+      const r = rawOf(value);
+      if (r !== undefined) return this.sendLocal(dest, context, tag, [r.bytes], r.raw);
+    }
     let enc;
     try {
       enc = encodeValue(value, "value");
@@ -68,25 +79,27 @@ export class Endpoint {
       return Promise.reject(new SerializationError("value", "holds a Ref or a channel: messages between ranks carry plain values"));
     }
     const segments = [enc.body, ...enc.attachments];
-    const to = this.table[dest]!;
-    const me = this.table[this.rank]!;
     if (to.runner === me.runner && to.thread === me.thread) {
       // Same thread (itself included): a copy, handed over directly.
       const bytes = segments.reduce((n, x) => n + x.byteLength, 0);
       onThisThread.get(`${this.job}.${dest}`)?.deliver({ context, source: this.rank, tag, value: decodeValue(enc.body, enc.attachments.map((a) => a.slice())), bytes });
       return Promise.resolve();
     }
-    if (to.runner === me.runner) {
-      // Another thread of this process: through the pair's ring. What does not fit yet is
-      // pushed while the receiver takes it (drive), and the send returns once the caller's
-      // memory is free again, as MPI_Send does.
-      const p = this.local.send(dest, context, tag, segments);
-      if (p === undefined) return Promise.resolve();
-      if (p.first) this.local.drive(() => p.done);
-      return p.done ? Promise.resolve() : this.abortable(p.promise);
-    }
+    if (to.runner === me.runner) return this.sendLocal(dest, context, tag, segments, RAW_NONE);
     // Attachments are views of the caller's memory: wait until the kernel has them.
     return this.abortable(this.remote.send(dest, context, tag, segments, enc.attachments.length > 0));
+  }
+
+  /**
+   * To another thread of this process: through the pair's ring. What does not fit yet is
+   * pushed while the receiver takes it (drive), and the send returns once the caller's memory
+   * is free again, as MPI_Send does.
+   */
+  private sendLocal(dest: number, context: string, tag: number, segments: readonly Uint8Array[], raw: number): Promise<void> {
+    const p = this.local.send(dest, context, tag, segments, raw);
+    if (p === undefined) return RESOLVED;
+    if (p.first) this.local.drive(() => p.done);
+    return p.done ? RESOLVED : this.abortable(p.promise);
   }
 
   /**
@@ -113,10 +126,15 @@ export class Endpoint {
    * with a CPU of its own polls the socket (RemoteLinks.poll).
    */
   receive(context: string, source: number, tag: number): Promise<Envelope> {
+    return this.waitFor(context, source, tag).promise;
+  }
+
+  /** As receive, the receipt itself: its `matched` is set already when the message came while this drove. */
+  waitFor(context: string, source: number, tag: number): Receipt {
     const r = this.post(context, source, tag);
     if (!r.done && this.local.drives(source)) this.local.drive(() => r.done, source);
     else if (!r.done && this.polls && this.failure === undefined && this.onOtherRunner(source)) this.remote.poll(source, () => r.done);
-    return r.promise;
+    return r;
   }
 
   private onOtherRunner(rank: number): boolean {

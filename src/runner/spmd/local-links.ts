@@ -1,5 +1,6 @@
 import { BroadcastChannel } from "node:worker_threads";
 import { decodeValue } from "../../protocol/codec.ts";
+import { rawValue, RAW_NONE } from "./raw-binary.ts";
 import type { Envelope } from "./mailbox.ts";
 import { pairBuffer, Ring, waitAsync } from "./shm-ring.ts";
 import { unzeroed } from "../../transport/unzeroed.ts";
@@ -36,6 +37,17 @@ const GATHER_MAX = 16 * 1024;
  * (8 B round trip 700 µs with 300 µs of polling, 76 µs with 10 µs, load average 15).
  */
 const SPIN_MS = 1;
+/**
+ * The polling adapts (as adaptive mutexes and MPI progress engines do): a wait that polling
+ * ended, or that polling for the whole SPIN_MS would have ended, doubles the budget back
+ * towards SPIN_MS; a wait longer than SPIN_MS (polling could not have caught it) halves it,
+ * down to this. A peer that answers within µs, or a 1 MiB echo within a millisecond, is
+ * caught polling; one that computes, or lost its CPU to other processes (a loaded machine,
+ * `yes` hogs beside the ranks), is not, and then the poller gives its CPU back after 50 µs
+ * instead of 1 ms. (Halving on every wait that blocked shrank the budget below a 1 MiB echo's
+ * time: 1 MiB ping-pong 541-1,508 MB/s against 1,333-1,620 with a fixed 1 ms, same run, load 12.)
+ */
+const SPIN_MIN_MS = 0.05;
 /** Blocking slices while waiting, so a change on another ring (space freed) is seen too. */
 const SLICE_MS = 0.2;
 /**
@@ -62,6 +74,7 @@ function receiveMemory(size: number): Uint8Array {
   return unzeroed(size);
 }
 
+
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 
@@ -78,19 +91,37 @@ function utf8Of(context: string): Uint8Array {
   return b;
 }
 
-/** A record's header: u32 headLen | u32 segments | f64 tag | u32 contextLen | u32 0 | u32 length × segments | context. */
-function recordHead(context: string, tag: number, segments: readonly Uint8Array[]): Uint8Array {
+/**
+ * Where a record's header is written: one per thread, reused (a header array and a DataView
+ * made per message were 5% of an 8 B round trip's CPU, the array's buffer materialized for
+ * the view). Grown for a header that does not fit.
+ */
+let headOut = new Uint8Array(256);
+let headOutView = new DataView(headOut.buffer);
+
+/**
+ * A record's header, into `headOut`; returns its length.
+ * u32 headLen | u32 segments | f64 tag | u32 contextLen | u32 raw | u32 length × segments | context.
+ * `raw`: RAW_NONE for a value in the codec's encoding (body, then attachments), else the
+ * binary kind + 1 of a typed array, ArrayBuffer or DataView sent as its bytes alone, one
+ * segment (raw-binary.ts).
+ */
+function recordHead(context: string, tag: number, segments: readonly Uint8Array[], raw: number): number {
   const ctx = utf8Of(context);
   const len = 24 + 4 * segments.length + ctx.byteLength;
-  const head = new Uint8Array(len);
-  const v = new DataView(head.buffer);
+  if (len > headOut.byteLength) {
+    headOut = new Uint8Array(len * 2);
+    headOutView = new DataView(headOut.buffer);
+  }
+  const v = headOutView;
   v.setUint32(0, len, true);
   v.setUint32(4, segments.length, true);
   v.setFloat64(8, tag, true);
   v.setUint32(16, ctx.byteLength, true);
+  v.setUint32(20, raw, true);
   for (let i = 0; i < segments.length; i++) v.setUint32(24 + 4 * i, segments[i]!.byteLength, true);
-  head.set(ctx, 24 + 4 * segments.length);
-  return head;
+  headOut.set(ctx, 24 + 4 * segments.length);
+  return len;
 }
 
 /**
@@ -145,6 +176,8 @@ interface Outbound {
 interface Incoming {
   context: string;
   tag: number;
+  /** RAW_NONE, or the binary kind + 1 of a value sent as its bytes (raw-binary.ts). */
+  raw: number;
   segments: Uint8Array[];
   bytes: number;
   segment: number;
@@ -174,6 +207,8 @@ export class LocalLinks {
   private closed = false;
   /** This rank has a CPU of its own (bound): waiting may busy-poll. */
   private poll = false;
+  /** How long a wait polls now before it blocks (see SPIN_MIN_MS). */
+  private spinMs = SPIN_MS;
 
   constructor(private readonly job: string, private readonly rank: number, private readonly deliver: (m: Envelope) => void) {
     this.control = new BroadcastChannel(channelName(job, rank));
@@ -229,15 +264,14 @@ export class LocalLinks {
    * Queues a message to `dest` and moves what fits now. Returns undefined once all of it is
    * in the ring (the caller's memory is free again), else its pending entry.
    */
-  send(dest: number, context: string, tag: number, segments: readonly Uint8Array[]): Pending | undefined {
-    const head = recordHead(context, tag, segments);
-    let total = head.byteLength;
+  send(dest: number, context: string, tag: number, segments: readonly Uint8Array[], raw: number = RAW_NONE): Pending | undefined {
+    const headLen = recordHead(context, tag, segments, raw);
+    let total = headLen;
     for (const s of segments) total += s.byteLength;
-    const parts = [head, ...segments];
     const o = this.out(dest);
     // The common case, a small message to a ring with room: in at once, nothing queued.
-    if (o.queue.length === 0 && total <= GATHER_MAX && o.ring?.writeAll(parts, total) === true) return undefined;
-    const p = new Pending(parts, total, o.queue.length === 0);
+    if (o.queue.length === 0 && total <= GATHER_MAX && o.ring?.writeRecord(headOut, headLen, segments, total) === true) return undefined;
+    const p = new Pending([headOut.slice(0, headLen), ...segments], total, o.queue.length === 0);
     o.queue.push(p);
     if (o.queue.length === 1) this.push(o, dest);
     return p.done ? undefined : p;
@@ -246,17 +280,24 @@ export class LocalLinks {
   /** Drives both directions of every pair until `until()` holds or the bytes stop moving (see IDLE_MS). */
   drive(until: () => boolean, source?: number): void {
     const ring = source === undefined ? undefined : this.inbound.get(source)?.ring;
-    let last = performance.now();
+    const start = performance.now();
+    let last = start;
     for (;;) {
       const seen = ring?.written ?? 0;
       const full = this.blocked();
       const seenFree = full?.seenConsumed ?? 0;
       if (this.progress()) last = performance.now();
-      if (until() || this.closed) return;
+      if (until() || this.closed) {
+        if (this.poll) this.spinMs = performance.now() - start <= SPIN_MS ? Math.min(SPIN_MS, this.spinMs * 2) : Math.max(SPIN_MIN_MS, this.spinMs / 2);
+        return;
+      }
       const idle = performance.now() - last;
-      if (idle > IDLE_MS) return;
+      if (idle > IDLE_MS) {
+        if (this.poll) this.spinMs = Math.max(SPIN_MIN_MS, this.spinMs / 2);
+        return;
+      }
       // Polling only on a CPU of our own: sharing one, it would hold off the very peer it waits for.
-      if (this.poll && idle < SPIN_MS) continue;
+      if (this.poll && idle < this.spinMs) continue;
       if (full !== undefined) Atomics.wait(full.counters, full.rIndex, seenFree, SLICE_MS);
       else if (ring !== undefined) Atomics.wait(ring.counters, ring.wIndex, seen, SLICE_MS);
       else return;
@@ -335,8 +376,13 @@ export class LocalLinks {
         m.offset = 0;
       }
       inb.current = undefined;
-      const [body, ...attachments] = m.segments;
-      this.deliver({ context: m.context, source, tag: m.tag, value: decodeValue(body!, attachments), bytes: m.bytes });
+      let value: unknown;
+      if (m.raw !== RAW_NONE) value = rawValue(m.raw, m.segments[0]!);
+      else {
+        const [body, ...attachments] = m.segments;
+        value = decodeValue(body!, attachments);
+      }
+      this.deliver({ context: m.context, source, tag: m.tag, value, bytes: m.bytes });
     }
   }
 
@@ -346,6 +392,14 @@ export class LocalLinks {
     const n = v.getUint32(4, true);
     const tag = v.getFloat64(8, true);
     const ctxLen = v.getUint32(16, true);
+    const raw = v.getUint32(20, true);
+    const context = this.contextOf(this.head.subarray(24 + 4 * n, 24 + 4 * n + ctxLen));
+    if (raw !== RAW_NONE) {
+      // A binary value's bytes alone, read into memory of exactly their size: a Uint8Array is
+      // the value itself, other kinds are made on its buffer (rawValue).
+      const l = v.getUint32(24, true);
+      return { context, tag, raw, segments: [receiveMemory(l)], bytes: l, segment: 0, offset: 0 };
+    }
     let size = 0;
     let bytes = 0;
     for (let i = 0; i < n; i++) {
@@ -353,7 +407,6 @@ export class LocalLinks {
       size += pad8(l);
       bytes += l;
     }
-    const context = this.contextOf(this.head.subarray(24 + 4 * n, 24 + 4 * n + ctxLen));
     const memory = receiveMemory(size);
     const segments: Uint8Array[] = [];
     for (let i = 0, at = 0; i < n; i++) {
@@ -362,7 +415,7 @@ export class LocalLinks {
       if (l !== pad8(l)) memory.fill(0, at + l, at + pad8(l)); // the padding: every byte the user can see is written
       at += pad8(l);
     }
-    return { context, tag, segments, bytes, segment: 0, offset: 0 };
+    return { context, tag, raw, segments, bytes, segment: 0, offset: 0 };
   }
 
   /** The context a record names: the previous one's string again when the bytes are the same (nearly always). */

@@ -27,22 +27,28 @@ const matches = (p: Pattern, m: Envelope): boolean =>
 
 /**
  * A posted receive. Its state changes at the moment of matching, cancelling or failing, not
- * a microtask later, so MPI_Test right after a match already sees it.
+ * a microtask later, so MPI_Test right after a match already sees it. Its promise is made
+ * only when asked for: a blocking receive from a rank on another thread is usually matched
+ * before it returns, and its caller takes `matched` directly (a promise, its two closures and
+ * a then() less per message in an 8 B round trip).
  */
 export class Receipt {
-  readonly promise: Promise<Envelope>;
   /** The message, once one matched. */
   matched: Envelope | undefined;
   failure: Error | undefined;
   cancelled = false;
-  private resolve!: (m: Envelope) => void;
-  private reject!: (e: Error) => void;
+  private made: Promise<Envelope> | undefined;
+  private settle: { resolve: (m: Envelope) => void; reject: (e: Error) => void } | undefined;
 
-  constructor(readonly context: string, readonly source: number, readonly tag: number, private readonly withdraw: (r: Receipt) => boolean) {
-    this.promise = new Promise<Envelope>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+  constructor(readonly context: string, readonly source: number, readonly tag: number, private readonly withdraw: (r: Receipt) => boolean) {}
+
+  get promise(): Promise<Envelope> {
+    return (this.made ??= new Promise<Envelope>((resolve, reject) => {
+      if (this.matched !== undefined) resolve(this.matched);
+      else if (this.failure !== undefined) reject(this.failure);
+      else if (this.cancelled) reject(cancelledError());
+      else this.settle = { resolve, reject };
+    }));
   }
 
   get done(): boolean {
@@ -51,22 +57,24 @@ export class Receipt {
 
   match(m: Envelope): void {
     this.matched = m;
-    this.resolve(m);
+    this.settle?.resolve(m);
   }
 
   fail(err: Error): void {
     this.failure = err;
-    this.reject(err);
+    this.settle?.reject(err);
   }
 
   /** Withdraws it if nothing matched it yet: its promise rejects with CancelledError. */
   cancel(): boolean {
     if (this.done || !this.withdraw(this)) return false;
     this.cancelled = true;
-    this.reject(new CancelledError("the receive was cancelled before a message matched it"));
+    this.settle?.reject(cancelledError());
     return true;
   }
 }
+
+const cancelledError = (): CancelledError => new CancelledError("the receive was cancelled before a message matched it");
 
 interface Probing extends Pattern {
   resolve: (m: Envelope) => void;
