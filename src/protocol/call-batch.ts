@@ -1,6 +1,7 @@
 import { ProtocolError } from "../errors.ts";
 import { BIG_SEGMENT } from "../transport/outbox.ts";
 import { headerPackr, T, type Message } from "./messages.ts";
+import { BatchBodies } from "./batch-bodies.ts";
 
 // Many small calls in one frame (T.Calls, driver -> a runner thread's lane), and many
 // results in one frame (T.Results, the thread -> the driver): one header, one msgpack pass
@@ -28,10 +29,7 @@ export const RESULT_NOT_STARTED = 4;
 /** Entries gathered for one frame: four integers each, their bodies copied side by side. */
 export class FrameBatch {
   private ints: number[] = [];
-  private names: string[] | undefined;
-  /** The bodies so far; reused from batch to batch (the outbox copies a batch as it is sent). */
-  private bodies = new Uint8Array(4096);
-  private used = 0;
+  private readonly bodies = new BatchBodies();
 
   constructor(private readonly type: T.Calls | T.Results) {}
 
@@ -41,15 +39,12 @@ export class FrameBatch {
 
   /** Whether a body of `bytes` more would make the batch too big: send it first. */
   full(bytes: number): boolean {
-    return this.ints.length >= BATCH_MAX * 4 || this.used + bytes > BATCH_BYTES;
+    return this.ints.length >= BATCH_MAX * 4 || this.bodies.used + bytes > BATCH_BYTES;
   }
 
   /** A call (T.Calls): its id, module ref, export name and encoded arguments (one body, no attachments). */
   call(id: number, moduleRef: number, exportName: string, args: Uint8Array): void {
-    const names = (this.names ??= []);
-    let k = names.indexOf(exportName);
-    if (k < 0) k = names.push(exportName) - 1;
-    this.add(id, moduleRef, k, args);
+    this.add(id, moduleRef, this.bodies.nameIndex(exportName), args);
   }
 
   /** A result (T.Results): the call's id, its flags (RESULT_*), its run time and its body. */
@@ -58,15 +53,8 @@ export class FrameBatch {
   }
 
   private add(a: number, b: number, c: number, body: Uint8Array): void {
-    const n = body.byteLength;
-    if (this.used + n > this.bodies.byteLength) {
-      const grown = new Uint8Array(Math.max(this.bodies.byteLength * 2, this.used + n));
-      grown.set(this.bodies.subarray(0, this.used));
-      this.bodies = grown;
-    }
-    this.bodies.set(body, this.used);
-    this.used += n;
-    this.ints.push(a, b, c, n);
+    this.bodies.append(body);
+    this.ints.push(a, b, c, body.byteLength);
   }
 
   /**
@@ -75,11 +63,10 @@ export class FrameBatch {
    * or batched. The batch is empty afterwards.
    */
   take(): Uint8Array[] {
-    const header = (this.type === T.Calls ? [T.Calls, this.names ?? [], this.ints] : [T.Results, this.ints]) as Message<T.Calls | T.Results>;
-    const frame = [headerPackr.pack(header) as Uint8Array, this.bodies.subarray(0, this.used)];
+    const header = (this.type === T.Calls ? [T.Calls, this.bodies.names(), this.ints] : [T.Results, this.ints]) as Message<T.Calls | T.Results>;
+    const frame = [headerPackr.pack(header) as Uint8Array, this.bodies.view()];
     this.ints = [];
-    this.names = undefined;
-    this.used = 0;
+    this.bodies.clear();
     return frame;
   }
 }

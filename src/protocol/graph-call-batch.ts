@@ -1,6 +1,7 @@
 import { ProtocolError } from "../errors.ts";
 import { BATCH_BYTES, BATCH_MAX } from "./call-batch.ts";
 import { headerPackr, T, type Message } from "./messages.ts";
+import { BatchBodies } from "./batch-bodies.ts";
 
 // The graph calls of one event-loop turn in one frame (T.GraphCalls, driver -> a runner
 // thread's lane), as T.Calls carries plain calls: calls that read objects or keep their
@@ -24,11 +25,8 @@ export type InlineInput = [objectId: string, segments: Uint8Array[]];
 /** Graph calls gathered for one frame. */
 export class GraphCallBatch {
   private ints: number[] = [];
-  private names: string[] | undefined;
   private objects: string[] = [];
-  /** The bodies so far; reused from batch to batch (the outbox copies a batch as it is sent). */
-  private bodies = new Uint8Array(4096);
-  private used = 0;
+  private readonly bodies = new BatchBodies();
   private count = 0;
 
   get size(): number {
@@ -37,17 +35,14 @@ export class GraphCallBatch {
 
   /** Whether `bytes` more (arguments and inputs) would make the batch too big: send it first. */
   full(bytes: number): boolean {
-    return this.count >= BATCH_MAX || this.used + bytes > BATCH_BYTES;
+    return this.count >= BATCH_MAX || this.bodies.used + bytes > BATCH_BYTES;
   }
 
   /** A call: its id, module ref, export name, keep id (an `f.ref()` call) and arguments; then `inputs` calls of `input`. */
   call(id: number, moduleRef: number, exportName: string, keep: string | undefined, args: Uint8Array, inputs: number): void {
-    const names = (this.names ??= []);
-    let k = names.indexOf(exportName);
-    if (k < 0) k = names.push(exportName) - 1;
-    this.ints.push(id, moduleRef, k, keep === undefined ? 0 : GRAPH_KEEP, args.byteLength, inputs);
+    this.ints.push(id, moduleRef, this.bodies.nameIndex(exportName), keep === undefined ? 0 : GRAPH_KEEP, args.byteLength, inputs);
     if (keep !== undefined) this.objects.push(keep);
-    this.append(args);
+    this.bodies.append(args);
     this.count++;
   }
 
@@ -55,18 +50,7 @@ export class GraphCallBatch {
   input(objectId: string, value: Uint8Array): void {
     this.ints.push(value.byteLength);
     this.objects.push(objectId);
-    this.append(value);
-  }
-
-  private append(body: Uint8Array): void {
-    const n = body.byteLength;
-    if (this.used + n > this.bodies.byteLength) {
-      const grown = new Uint8Array(Math.max(this.bodies.byteLength * 2, this.used + n));
-      grown.set(this.bodies.subarray(0, this.used));
-      this.bodies = grown;
-    }
-    this.bodies.set(body, this.used);
-    this.used += n;
+    this.bodies.append(value);
   }
 
   /**
@@ -75,12 +59,11 @@ export class GraphCallBatch {
    * batched). The batch is empty afterwards.
    */
   take(): Uint8Array[] {
-    const header: Message<T.GraphCalls> = [T.GraphCalls, this.names ?? [], this.ints, this.objects];
-    const frame = [headerPackr.pack(header) as Uint8Array, this.bodies.subarray(0, this.used)];
+    const header: Message<T.GraphCalls> = [T.GraphCalls, this.bodies.names(), this.ints, this.objects];
+    const frame = [headerPackr.pack(header) as Uint8Array, this.bodies.view()];
     this.ints = [];
-    this.names = undefined;
     this.objects = [];
-    this.used = 0;
+    this.bodies.clear();
     this.count = 0;
     return frame;
   }
