@@ -4,23 +4,13 @@ import { BATCH_MAX, FrameBatch, readCalls, readResults, RESULT_INLINE, RESULT_OK
 import { decodeValue, decodeValueIn, encodeValue } from "../../src/protocol/codec.ts";
 import { frameOf, T, type Header, type Message } from "../../src/protocol/messages.ts";
 import { ANY_MESSAGE, readHeader } from "../../src/protocol/read-header.ts";
-import { FrameDecoder } from "../../src/transport/frames.ts";
-import { Outbox } from "../../src/transport/outbox.ts";
+import { wire } from "./wire.ts";
 
 // Batched frames (protocol/call-batch.ts): the calls of a turn in one T.Calls frame, the
 // results in one T.Results frame, their bodies side by side in one segment. Here: what goes
 // in comes out, through the outbox and the frame decoder as on a connection, and a batch that
 // does not add up is refused.
 
-/** The frames `take()` made, as a peer reads them: written by an outbox, read by a decoder. */
-function wire(frames: Uint8Array[][]): Uint8Array[][] {
-  const out = new Outbox();
-  for (const f of frames) out.push(f);
-  const got: Uint8Array[][] = [];
-  const d = new FrameDecoder((segs) => got.push(segs));
-  for (const part of out.take()) d.push(part.slice());
-  return got;
-}
 
 describe("batched calls and results", () => {
   it("calls come out as they went in: ids, modules, names (each sent once) and arguments", () => {

@@ -5,22 +5,13 @@ import { GraphCallBatch, readGraphCalls } from "../../src/protocol/graph-call-ba
 import { decodeValue, encodeValue } from "../../src/protocol/codec.ts";
 import { frameOf, T, type Message } from "../../src/protocol/messages.ts";
 import { ANY_MESSAGE, readHeader } from "../../src/protocol/read-header.ts";
-import { FrameDecoder } from "../../src/transport/frames.ts";
-import { Outbox } from "../../src/transport/outbox.ts";
+import { wire } from "./wire.ts";
 
 // Batched graph calls (protocol/graph-call-batch.ts): the graph calls of a turn whose inputs
 // came back inline, in one T.GraphCalls frame, arguments and inputs side by side in one
 // segment. What goes in comes out, through the outbox and the frame decoder as on a
 // connection; a frame that does not add up is refused before any of its calls is read.
 
-function wire(frames: Uint8Array[][]): Uint8Array[][] {
-  const out = new Outbox();
-  for (const f of frames) out.push(f);
-  const got: Uint8Array[][] = [];
-  const d = new FrameDecoder((segs) => got.push(segs));
-  for (const part of out.take()) d.push(part.slice());
-  return got;
-}
 
 type Seen = [number, number, string, unknown, string | undefined, [string, unknown][] | undefined];
 

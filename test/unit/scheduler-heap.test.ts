@@ -4,18 +4,8 @@ import { makeCall } from "./fake-call.ts";
 import { FakeCluster, nextTurn, type TestObject } from "./fake-cluster.ts";
 import type { FakeRunner, FakeRunnerOptions } from "./fake-runner.ts";
 import { scanLeastLoaded, scanPick, scanPlace } from "./scan-placement.ts";
+import { seededRandom as random } from "../seeded-random.ts";
 
-/** A small seeded generator (mulberry32): a failing seed replays exactly. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // The heaps find what a scan of every runner found, whatever happened before: sends the
 // scheduler made and sends it was not told of (SPMD ranks go straight down the link),
