@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { markUsed, pruneBuilds } from "./native-cache.ts";
 import { untouchedShared, unzeroed } from "./unzeroed.ts";
 
 // Pooled memory for big received frames (native/block-pool.cc): the ArrayBuffer or
@@ -167,7 +168,10 @@ async function build(): Promise<string> {
   const key = createHash("sha256").update(code).update(`${process.platform}-${process.arch}-${process.version}-${include}`).digest("hex").slice(0, 16);
   const dir = path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), ".cache"), "strand", "native");
   const file = path.join(dir, `block-pool-${key}.node`);
-  if (existsSync(file)) return file;
+  if (existsSync(file)) {
+    markUsed(file);
+    return file;
+  }
   mkdirSync(dir, { recursive: true });
   // Several processes may build at once: each writes its own file, then renames it (atomic).
   const tmp = `${file}.${process.pid}.tmp`;
@@ -183,5 +187,6 @@ async function build(): Promise<string> {
   } finally {
     rmSync(tmp, { force: true });
   }
+  pruneBuilds(dir, "block-pool-", file);
   return file;
 }
