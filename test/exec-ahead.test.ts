@@ -91,7 +91,7 @@ describe("exec: a command queued ahead on a busy runner", () => {
     await bOnItsWay;
     expect(aDone).toBe(false); // b went while a still ran: queued ahead
     // b's input (it came with the call) is in the runner's file cache: b is there, on its way to its sandbox and its turn.
-    await exists(path.join(dir, "cache-0", "exec", "files", sha(bytes).slice(0, 2), sha(bytes)));
+    await exists(path.join(dir, "cache-0", "exec", "files", sha(bytes)));
     // c, queued ahead next, fails; d, behind it on the driver, still runs.
     const c = cluster.exec({ argv: ["sh", "-c", "echo queued-ahead-failure >&2; exit 3"], env: { NONCE: randomUUID() }, inputs: {}, outputs: [] }, { label: "c", priority: 1 }).catch((e: unknown) => e);
     const d = cluster.exec({ argv: ["sh", "-c", "echo d > out"], env: { NONCE: randomUUID() }, inputs: {}, outputs: ["out"] }, { label: "d", priority: 0 });

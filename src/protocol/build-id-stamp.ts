@@ -20,10 +20,13 @@ export function stampedId(id: string, hash: Uint8Array): string {
   return next;
 }
 
-/** Rewrites the build ID `id` in the file at `file` as `go tool buildid -w` does; returns the new ID. */
-export function stampBuildId(file: string, id: string): string {
+/**
+ * Stamps `data` (a whole file) in memory as `go tool buildid -w` stamps the file: the new ID,
+ * and where it was written in `data` (the same places are to be written in the file). The
+ * runner stamps the bytes it read to hash the output anyway, so the file is read once.
+ */
+export function stampBuildIdIn(data: Buffer, id: string): { id: string; at: number[] } {
   if (id === "") throw new Error("build ID stamp: no ID given");
-  const data = readFileSync(file);
   const needle = Buffer.from(id, "latin1");
   const matches: number[] = [];
   for (let i = data.indexOf(needle); i >= 0; i = data.indexOf(needle, i + needle.length)) matches.push(i);
@@ -37,11 +40,24 @@ export function stampBuildId(file: string, id: string): string {
   }
   h.update(data.subarray(from));
   const next = stampedId(id, h.digest());
-  if (matches.length === 0) return next;
-  const bytes = Buffer.from(next, "latin1");
+  for (const m of matches) data.write(next, m, "latin1");
+  return { id: next, at: matches };
+}
+
+/** Writes the stamped ID `id` at each offset `at` of the file open as `fd` (from stampBuildIdIn). */
+export function writeStamp(fd: number, id: string, at: readonly number[]): void {
+  const bytes = Buffer.from(id, "latin1");
+  for (const m of at) writeSync(fd, bytes, 0, bytes.length, m);
+}
+
+/** Rewrites the build ID `id` in the file at `file` as `go tool buildid -w` does; returns the new ID. */
+export function stampBuildId(file: string, id: string): string {
+  if (id === "") throw new Error("build ID stamp: no ID given");
+  const { id: next, at } = stampBuildIdIn(readFileSync(file), id);
+  if (at.length === 0) return next;
   const fd = openSync(file, "r+");
   try {
-    for (const m of matches) writeSync(fd, bytes, 0, bytes.length, m);
+    writeStamp(fd, next, at);
   } finally {
     closeSync(fd);
   }

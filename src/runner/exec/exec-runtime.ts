@@ -1,11 +1,12 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { closeSync, existsSync } from "node:fs";
 import path from "node:path";
 import { threadId } from "node:worker_threads";
-import { CommandError, SandboxSetupError } from "../../errors.ts";
-import { fileObjectId, GO_TOOLDIR_MARK, SANDBOX_MARK, type ExecAnswer, type ExecOutput, type ExecTask } from "../../protocol/exec-wire.ts";
+import { CommandError, ObjectLostError, SandboxSetupError } from "../../errors.ts";
+import { fileObjectId, GO_TOOLDIR_MARK, SANDBOX_MARK, type ExecAnswer, type ExecInput, type ExecOutput, type ExecTask } from "../../protocol/exec-wire.ts";
 import { ActionCache, type ActionEntry } from "./action-cache.ts";
-import { stampBuildId } from "../../protocol/build-id-stamp.ts";
+import { stampBuildIdIn, writeStamp } from "../../protocol/build-id-stamp.ts";
+import { readWhole } from "./whole-file.ts";
 import { fetchFiles } from "./file-fetches.ts";
 import { FileCache } from "./file-cache.ts";
 import { runCommand } from "./run-command.ts";
@@ -89,26 +90,34 @@ async function run(task: ExecTask, { files, actions, sandboxes, helpers, gate }:
     return { outputs: hit.outputs, stdout: hit.stdout, stderr: hit.stderr, cached: true, phases: { fetchMs: 0, setupMs: 0, waitMs: 0, runMs: 0, storeMs: 0 }, bytesFetched: 0 };
   }
 
-  // Small files only the driver has come with the action; bigger ones it sends those this runner lacks, then asks again.
   for (const i of task.inputs) {
-    if (i.bytes === undefined) continue;
-    if (!(i.bytes instanceof Uint8Array)) throw new TypeError(`${label}: the bytes of input ${i.path} are not bytes`);
-    files.writeSync(i.hash, i.executable, i.bytes);
-  }
-  const missing = inputs.filter((i) => i.holders.length === 0 && !files.has(i.hash, i.executable)).map((i) => fileObjectId(i.hash, i.executable));
-  if (missing.length > 0) {
-    return { outputs: [], stdout: "", stderr: "", cached: false, phases: { fetchMs: 0, setupMs: 0, waitMs: 0, runMs: 0, storeMs: 0 }, bytesFetched: 0, missing: [...new Set(missing)] };
+    if (i.bytes !== undefined && !(i.bytes instanceof Uint8Array)) throw new TypeError(`${label}: the bytes of input ${i.path} are not bytes`);
   }
 
+  // The sandbox first, then each input linked from the cache, or written there if it came with
+  // the action (small files only the driver has): an input found in neither is fetched from a
+  // runner holding it, or, if only the driver has it, named in `missing` (the driver sends it
+  // and asks again). No stat per input ahead of its link: the link is the test.
   let t0 = performance.now();
-  const bytesFetched = await fetchFiles(threadsChannel, files, inputs.map((i) => [i.hash, i.executable, i.holders]));
-  const fetchMs = since(t0);
-
-  t0 = performance.now();
-  const box = setUp(label, inputs, outputs, cwd, files, sandboxes);
+  const box = takeBox(label, inputs, outputs, cwd, sandboxes);
   try {
+    const absent = setUp(label, inputs, task.inputs, box, files, sandboxes);
+    let setupMs = since(t0);
+    let fetchMs = 0;
+    let bytesFetched = 0;
+    if (absent.length > 0) {
+      const missing = absent.filter((i) => i.holders.length === 0).map((i) => fileObjectId(i.hash, i.executable));
+      if (missing.length > 0) {
+        return { outputs: [], stdout: "", stderr: "", cached: false, phases: { fetchMs: 0, setupMs: 0, waitMs: 0, runMs: 0, storeMs: 0 }, bytesFetched: 0, missing: [...new Set(missing)] };
+      }
+      t0 = performance.now();
+      bytesFetched = await fetchFiles(threadsChannel, files, absent.map((i) => [i.hash, i.executable, i.holders]));
+      fetchMs = since(t0);
+      t0 = performance.now();
+      if (setUp(label, absent, [], box, files, sandboxes).length > 0) throw new SandboxSetupError(label, absent[0]!.path, "the input was fetched, yet is not in the runner's file cache");
+      setupMs += since(t0);
+    }
     const dir = cwd === "." ? box.root : box.file(cwd);
-    const setupMs = since(t0);
     const env = { PATH: process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", ...task.env };
     const argv = task.expand === true ? expandArgv(task.argv, box.root) : task.argv;
     const merge = task.stdoutToStderr === true;
@@ -133,23 +142,34 @@ async function run(task: ExecTask, { files, actions, sandboxes, helpers, gate }:
     if (done.exitCode !== 0) throw new CommandError(task.argv, done.exitCode, done.stderr, task.label);
 
     t0 = performance.now();
-    if (stamp !== undefined) {
-      const full = box.output(stamp.path);
-      if (full === undefined) throw new CommandError(task.argv, 0, `${done.stderr}${label}: the command did not make its declared output ${stamp.path}\n`, task.label);
-      stampBuildId(full, stamp.id);
-    }
     const made: ExecOutput[] = [];
+    const absentOutput = (o: string): CommandError => new CommandError(task.argv, 0, `${done.stderr}${label}: the command did not make its declared output ${o}\n`, task.label);
     for (const o of outputs) {
-      const full = box.output(o);
-      if (full === undefined) throw new CommandError(task.argv, 0, `${done.stderr}${label}: the command did not make its declared output ${o}\n`, task.label);
-      const executable = (statSync(full).mode & 0o111) !== 0;
-      made.push({ path: o, ...files.adopt(full, executable), executable });
+      const out = box.output(o);
+      if (out === undefined) throw absentOutput(o);
+      made.push({ path: o, ...(o === stamp?.path ? adoptStamped(files, out.full, out.executable, stamp.id) : files.adopt(out.full, out.executable)), executable: out.executable });
     }
     actions.store(task.key, { outputs: made, stdout: done.stdout, stderr: done.stderr });
     return { outputs: made, stdout: done.stdout, stderr: done.stderr, cached: false, phases: { fetchMs, setupMs, waitMs, runMs, storeMs: since(t0), startedAt, endedAt }, bytesFetched };
   } finally {
+    // Emptied for the next action (unless a failed setup discarded it).
     sandboxes.give(box);
   }
+}
+
+/**
+ * Stamps Go's build ID in an output (as `go tool buildid -w`) and takes it into the file cache,
+ * reading it once: the bytes read to stamp it are the stamped file's, hashed as they are.
+ */
+function adoptStamped(files: FileCache, full: string, executable: boolean, id: string): { hash: string; size: number } {
+  const { bytes, fd } = readWhole(full, true);
+  try {
+    const { id: next, at } = stampBuildIdIn(bytes, id);
+    writeStamp(fd, next, at);
+  } finally {
+    closeSync(fd);
+  }
+  return files.adopt(full, executable, bytes);
 }
 
 let goToolDir: string | undefined;
@@ -170,13 +190,10 @@ function expandArgv(argv: string[], root: string): string[] {
   });
 }
 
-/**
- * The action's sandbox, shaped and its inputs linked in. Any failure is a SandboxSetupError
- * naming the action, the path and the missing piece (the input's cached file, or a folder of
- * the sandbox), never a bare ENOENT; the sandbox is then discarded, not reused, so a failed
- * setup fails this action only (the driver runs it again) and leaves no box half-shaped.
- */
-function setUp(label: string, inputs: { path: string; hash: string; executable: boolean }[], outputs: string[], cwd: string, files: FileCache, sandboxes: Sandboxes): Sandbox {
+interface InputFile { path: string; hash: string; executable: boolean; holders: string[] }
+
+/** The action's sandbox, shaped for its inputs, outputs and cwd, empty of files; any failure a SandboxSetupError. */
+function takeBox(label: string, inputs: InputFile[], outputs: string[], cwd: string, sandboxes: Sandboxes): Sandbox {
   let box: Sandbox;
   try {
     box = sandboxes.take([...inputs.map((i) => i.path), ...outputs], cwd);
@@ -188,17 +205,47 @@ function setUp(label: string, inputs: { path: string; hash: string; executable: 
     sandboxes.discard(box);
     throw new SandboxSetupError(label, ".", `the sandbox ${box.root} is missing`);
   }
-  for (const i of inputs) {
+  return box;
+}
+
+/**
+ * Links (or, for those that came with the action, writes) `inputs` into the sandbox; returns
+ * those the file cache lacks. Any other failure is a SandboxSetupError naming the action, the
+ * path and the missing piece (a folder of the sandbox, or the cache's file), never a bare
+ * ENOENT; the sandbox is then discarded, not reused, so a failed setup fails this action only
+ * (the driver runs it again) and leaves no box half-shaped. `sent[k]` is inputs[k] as it came.
+ */
+function setUp(label: string, inputs: InputFile[], sent: ExecInput[], box: Sandbox, files: FileCache, sandboxes: Sandboxes): InputFile[] {
+  const absent: InputFile[] = [];
+  for (let k = 0; k < inputs.length; k++) {
+    const i = inputs[k]!;
+    const bytes = sent[k]?.bytes;
     const dest = box.file(i.path);
     try {
-      files.linkTo(i.hash, i.executable, dest);
+      if (bytes !== undefined) files.writeInto(i.hash, i.executable, bytes, dest);
+      else files.linkTo(i.hash, i.executable, dest);
     } catch (err) {
-      const reason = files.explainLinkFailure(i.hash, i.executable, dest, box.root, err);
+      if (err instanceof ObjectLostError) {
+        sandboxes.discard(box);
+        throw err;
+      }
+      if (bytes === undefined && (err as NodeJS.ErrnoException).code === "ENOENT" && !files.has(i.hash, i.executable) && existsSync(path.dirname(dest))) {
+        absent.push(i);
+        continue;
+      }
+      const reason = bytes === undefined ? files.explainLinkFailure(i.hash, i.executable, dest, box.root, err) : explainWriteFailure(dest, box.root, err);
       sandboxes.discard(box);
       throw new SandboxSetupError(label, i.path, reason);
     }
   }
-  return box;
+  return absent;
+}
+
+/** Why writing an input that came with the action to `dest` failed: its folder missing from the sandbox, or the error. */
+function explainWriteFailure(dest: string, root: string, err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === "ENOENT" && !existsSync(path.dirname(dest))) return `its folder ${path.relative(root, path.dirname(dest)) || "."} is missing from the sandbox ${root}`;
+  return `writing it failed: ${e.message}`;
 }
 
 /** On a worker thread: `cacheDir` is the runner's cache directory, `threadsChannel` its channel of threads. */

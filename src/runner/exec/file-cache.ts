@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, createReadStream, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, createReadStream, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { link, readFile, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileObjectId } from "../../protocol/exec-wire.ts";
 import { ObjectLostError } from "../../errors.ts";
+import { readWhole } from "./whole-file.ts";
 
 // A runner's files by content: what commands read and made, named by SHA-256 only (never by
 // a path a peer chose), read-only, hard-linked into each action's sandbox. Shared by the
@@ -46,9 +47,15 @@ export class FileCache {
     mkdirSync(this.tmp, { recursive: true });
   }
 
+  // One flat folder, not a folder per two hex digits: a fresh cache made its 256 shard folders
+  // during its first build, and on this machine's ext4 (no journal) each new folder is an
+  // inode placed by the Orlov allocator in a group of its own: the shards' mkdirs were 6% of a
+  // runner worker thread's CPU in a first net/http build (perf, session 28). ext4 indexes big
+  // folders (dir_index), so a name is found as fast among 100,000 files. Files of the earlier
+  // layout (`ab/<hash>`) are not looked for: their actions run again.
   pathOf(hash: string, executable: boolean): string {
     if (!HASH.test(hash)) throw new TypeError(`bad file hash ${JSON.stringify(hash.slice(0, 80))}`);
-    return path.join(this.files, hash.slice(0, 2), `${hash}${executable ? ".x" : ""}`);
+    return `${this.files}/${hash}${executable ? ".x" : ""}`;
   }
 
   has(hash: string, executable: boolean): boolean {
@@ -63,7 +70,6 @@ export class FileCache {
     if (existsSync(dest)) return;
     const tmp = tmpName(this.tmp);
     await writeFile(tmp, bytes, { mode: executable ? 0o555 : 0o444 });
-    this.dirOf(dest);
     try {
       await link(tmp, dest).catch(keptIfThere);
     } finally {
@@ -79,7 +85,6 @@ export class FileCache {
     if (existsSync(dest)) return;
     const tmp = tmpName(this.tmp);
     writeFileSync(tmp, bytes, { mode: executable ? 0o555 : 0o444 });
-    this.dirOf(dest);
     try {
       linkInto(tmp, dest);
     } finally {
@@ -88,20 +93,53 @@ export class FileCache {
   }
 
   /**
+   * An inline input (`bytes`, checked against `hash`) at `dest` in a sandbox, and in the cache:
+   * linked from the cache if it is there (another runner sharing the cache may have written
+   * it), else written at `dest` and that file linked into the cache. One new file where
+   * writeSync() made a temporary, linked it in, unlinked it and linked the entry into the
+   * sandbox (an inode allocation, and on this ext4 a walk past recently freed inodes, for the
+   * temporary's name alone). A concurrent writer of the same bytes may link first: its entry
+   * stays, and `dest` is a copy of the same bytes.
+   */
+  writeInto(hash: string, executable: boolean, bytes: Uint8Array, dest: string): void {
+    const actual = sha256(bytes);
+    if (actual !== hash) throw new ObjectLostError(fileObjectId(hash, executable), `the bytes received hash to ${actual.slice(0, 12)}`);
+    const entry = this.pathOf(hash, executable);
+    try {
+      linkSync(entry, dest);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EXDEV" || code === "EPERM" || code === "EMLINK") {
+        // No hard link possible here: a copy in the sandbox, the cache's own entry as write() makes it.
+        this.writeSync(hash, executable, bytes);
+        writeFileSync(dest, bytes, { mode: executable ? 0o555 : 0o444, flag: "wx" });
+        return;
+      }
+      if (code !== "ENOENT" || !existsSync(path.dirname(dest))) throw err;
+    }
+    writeFileSync(dest, bytes, { mode: executable ? 0o555 : 0o444, flag: "wx" });
+    linkInto(dest, entry);
+  }
+
+  /**
    * Takes a file a command made (in a sandbox on the same file system) into the cache: hashed,
    * made read-only and linked in, not copied; its sandbox name goes. Its hash and size.
    * Synchronous, as the sandbox is (sandbox.ts): on the worker thread, whose action waits for
    * it anyway.
    */
-  adopt(file: string, executable: boolean): { hash: string; size: number } {
-    const bytes = readFileSync(file);
-    const hash = sha256(bytes);
-    const dest = this.pathOf(hash, executable);
-    if (!existsSync(dest)) {
-      chmodSync(file, executable ? 0o555 : 0o444);
-      this.dirOf(dest);
-      linkInto(file, dest);
+  adopt(file: string, executable: boolean, read?: Buffer): { hash: string; size: number } {
+    let bytes = read;
+    if (bytes === undefined) {
+      const whole = readWhole(file);
+      closeSync(whole.fd);
+      bytes = whole.bytes;
     }
+    const hash = sha256(bytes);
+    // Linked in unless an entry is there (EEXIST): no stat first. The chmod is of the
+    // sandbox's file, harmless if it then goes.
+    chmodSync(file, executable ? 0o555 : 0o444);
+    linkInto(file, this.pathOf(hash, executable));
     unlinkSync(file);
     return { hash, size: bytes.byteLength };
   }
@@ -144,15 +182,6 @@ export class FileCache {
     }
     if (missing !== undefined) return `its folder ${rel(missing)} is missing from the sandbox ${root}`;
     return `link failed with ENOENT though the cache file and the folder are both there (the cache file replaced while it was linked?)`;
-  }
-
-  /** Makes the folder of a cached file (one per two hex digits), once per cache. */
-  private readonly dirs = new Set<string>();
-  private dirOf(dest: string): void {
-    const d = path.dirname(dest);
-    if (this.dirs.has(d)) return;
-    mkdirSync(d, { recursive: true });
-    this.dirs.add(d);
   }
 }
 

@@ -43,6 +43,8 @@ export class Sandbox {
   /** Its directories now (sandbox-relative), all empty once the action ended. */
   private dirs = new Set<string>();
   busy = false;
+  /** Removed after a failed setup: never given back for reuse. */
+  dropped = false;
 
   constructor(readonly root: string) {}
 
@@ -66,8 +68,8 @@ export class Sandbox {
     return path.join(this.root, rel);
   }
 
-  /** An output the command made: a regular file inside the sandbox, or SandboxError. */
-  output(rel: string): string | undefined {
+  /** An output the command made: a regular file inside the sandbox (and whether it is executable), or SandboxError. */
+  output(rel: string): { full: string; executable: boolean } | undefined {
     const full = path.join(this.root, rel);
     let st;
     try {
@@ -77,9 +79,11 @@ export class Sandbox {
     }
     if (st.isSymbolicLink()) throw new SandboxError(rel, "the output is a symlink");
     if (!st.isFile()) throw new SandboxError(rel, "the output is not a regular file");
-    const dir = realpathSync(path.dirname(full));
+    // realpath(3), not Node's JavaScript realpathSync (an lstat per path component, and a
+    // function TurboFan compiled on every fresh runner).
+    const dir = realpathSync.native(path.dirname(full));
     if (dir !== this.root && !dir.startsWith(this.root + path.sep)) throw new SandboxError(rel, "the output's directory leads out of the sandbox (a symlink)");
-    return full;
+    return { full, executable: (st.mode & 0o111) !== 0 };
   }
 
   /**
@@ -216,6 +220,7 @@ export class Sandboxes {
 
   /** Gives a sandbox back once its action ended: emptied and kept for the next, or removed if it cannot be emptied. */
   give(box: Sandbox): void {
+    if (box.dropped) return;
     try {
       box.empty();
       box.busy = false;
@@ -226,6 +231,7 @@ export class Sandboxes {
   }
 
   private drop(box: Sandbox): void {
+    box.dropped = true;
     try {
       rmSync(box.root, { recursive: true, force: true, maxRetries: 2 });
     } catch {
