@@ -7,6 +7,7 @@ import { fileObjectId, GO_TOOLDIR_MARK, SANDBOX_MARK, type ExecAnswer, type Exec
 import { ActionCache, type ActionEntry } from "./action-cache.ts";
 import { stampBuildIdIn, writeStamp } from "../../protocol/build-id-stamp.ts";
 import { readWhole } from "./whole-file.ts";
+import { tierUpForCommands } from "./tier-up.ts";
 import { fetchFiles } from "./file-fetches.ts";
 import { FileCache } from "./file-cache.ts";
 import { runCommand } from "./run-command.ts";
@@ -253,6 +254,7 @@ export function provideExecRuntime(cacheDir: string, threadsChannel: string | un
   let state: ExecState | undefined;
   const open = (): ExecState => {
     if (state === undefined) {
+      tierUpForCommands();
       const dir = execDir(cacheDir);
       const files = new FileCache(dir);
       const perl = process.env["STRAND_SPAWN_HELPER"] === "off" ? null : helperPerl();
