@@ -49,6 +49,7 @@ export const SAMPLES: { [K in T]: Message<K> } = {
   [T.ChanReturn]: [T.ChanReturn, "d.c1", 3],
   [T.RankHello]: [T.RankHello, "job", 1],
   [T.RankMessage]: [T.RankMessage, "w:p", 7],
+  [T.RankBytes]: [T.RankBytes, "w:p", 7, 2],
   [T.Draining]: [T.Draining],
   [T.Watch]: [T.Watch, 500, true, 7, 2000],
   [T.Activity]: [T.Activity, 1.7e15, STATS, USAGE, 2, 3, 7],

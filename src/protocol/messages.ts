@@ -16,8 +16,9 @@ import { anyOf, bool, bytes, int, listOf, literal, maybe, nullable, num, record,
  */
 // 3: plain calls and their results travel in batches on lanes (T.Calls, T.Results), which a
 // runner or driver of 2 cannot read. 4: graph calls with inline inputs travel in batches too
-// (T.GraphCalls).
-export const PROTOCOL_VERSION = 4;
+// (T.GraphCalls). 5: a binary message between ranks on different runners travels as its bytes
+// (T.RankBytes), which a runner of 4 cannot read.
+export const PROTOCOL_VERSION = 5;
 
 // Each message's fields and meaning are in MESSAGES below, the one place they are written:
 // the header types, and the check of every header read (read-header.ts), derive from it.
@@ -64,6 +65,7 @@ export enum T {
   Calls = 43,
   Results = 44,
   GraphCalls = 45,
+  RankBytes = 46,
 }
 
 /** A channel operation as it crosses the wire; the values of send cases follow as payloads. */
@@ -407,6 +409,11 @@ export const MESSAGES = {
   [T.RankHello]: { fields: [["job", str], ["sourceRank", int]] },
   /** + the encoded value. */
   [T.RankMessage]: { fields: [["context", str], ["tag", int]] },
+  /**
+   * + the bytes of a typed array, ArrayBuffer or DataView, no codec: `raw` is its kind
+   * (runner/spmd/raw-binary.ts).
+   */
+  [T.RankBytes]: { fields: [["context", str], ["tag", int], ["raw", int]] },
 } as const satisfies { readonly [K in T]: MessageDef };
 
 type Fields<K extends T> = (typeof MESSAGES)[K]["fields"];

@@ -78,7 +78,7 @@ describe("the message table", () => {
       Heartbeat: 15, StatsRequest: 16, Stats: 17, Lanes: 18, Put: 19, Fetch: 20, Object: 21, Free: 22, Pull: 23, Done: 24, Owner: 25,
       ChanOp: 26, ChanReply: 27, ChanCancel: 28, ChanRevoke: 29, ChanReturn: 30, RankHello: 31, RankMessage: 32, Draining: 33,
       Watch: 34, Activity: 35, Log: 36, Join: 37, Leave: 38, Subscribe: 39, Members: 40, Go: 41, ActorState: 42,
-      Calls: 43, Results: 44, GraphCalls: 45,
+      Calls: 43, Results: 44, GraphCalls: 45, RankBytes: 46,
     });
     // Written by the code before the table, for the same headers.
     const hex = (h: Header): string => Buffer.from(frameOf(h)[0]!).toString("hex");

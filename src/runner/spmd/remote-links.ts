@@ -2,15 +2,17 @@ import net from "node:net";
 import { JobAbortedError, ProtocolError } from "../../errors.ts";
 import { decodeValue } from "../../protocol/codec.ts";
 import { clientHandshake, refuseEarly, serverHandshake } from "../../protocol/handshake.ts";
-import { frameOf, payloadOf, T } from "../../protocol/messages.ts";
+import { frameOf, payloadOf, T, type Header } from "../../protocol/messages.ts";
 import { readHeader, reads } from "../../protocol/read-header.ts";
 import type { RankAddress } from "../../protocol/spmd-wire.ts";
 import { Connection, dial } from "../../transport/connection.ts";
+import { BIG_SEGMENT } from "../../transport/outbox.ts";
 import { createServer } from "../../transport/server.ts";
 import { threadMetrics } from "../metrics/thread-metrics.ts";
 import type { RankConfig } from "./config.ts";
 import { FramePool } from "./frame-pool.ts";
 import type { Envelope } from "./mailbox.ts";
+import { rawValue } from "./raw-binary.ts";
 
 // Ranks on other runners: a TCP connection per ordered pair, dialed by the sender on its
 // first message (one sender, one socket: per-pair order is TCP's order). Both ends prove
@@ -31,7 +33,7 @@ const POLLING = process.env.STRAND_RANK_POLL !== "0";
 
 /** A connection from another rank: its hello, then its messages. */
 const HELLO_READS = reads("from a rank, first", T.RankHello);
-const RANK_READS = reads("from a rank", T.RankMessage);
+const RANK_READS = reads("from a rank", T.RankMessage, T.RankBytes);
 
 interface Outgoing {
   conn: Connection | undefined;
@@ -87,7 +89,7 @@ export class RemoteLinks {
       threadMetrics?.bytes.track(conn, "rank");
       this.incoming.add(conn);
       let source = -1;
-      const onFrame = (segs: Uint8Array[]): void => {
+      const onFrame = (segs: Uint8Array[], owned: boolean): void => {
         try {
           if (source < 0) {
             const [, job, from] = readHeader(segs, HELLO_READS);
@@ -96,7 +98,19 @@ export class RemoteLinks {
             this.from.set(from, conn);
             return;
           }
-          const [, context, tag] = readHeader(segs, RANK_READS);
+          const h = readHeader(segs, RANK_READS);
+          if (h[0] === T.RankBytes) {
+            const [, context, tag, raw] = h;
+            const bytes = segs[1];
+            if (bytes === undefined || segs.length !== 2) throw new ProtocolError("a rank's bytes come as one segment");
+            // A big frame's buffer is this message's alone, its segments 8-aligned (frames.ts):
+            // the value is made on it in place. A small frame shares its read's memory with
+            // others: the value gets a copy of its own.
+            const own = owned && bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+            this.events.deliver({ context, source, tag, value: rawValue(raw, own), bytes: bytes.byteLength });
+            return;
+          }
+          const [, context, tag] = h;
           const { body, attachments } = payloadOf(segs);
           const bytes = attachments.reduce((n, x) => n + x.byteLength, body.byteLength);
           this.events.deliver({ context, source, tag, value: decodeValue(body, attachments), bytes });
@@ -112,7 +126,7 @@ export class RemoteLinks {
           this.events.lost(source, new JobAbortedError(source, `the connection from rank ${source} broke${err ? `: ${err.message}` : ""}`));
         }
       });
-      for (const segs of backlog) onFrame(segs);
+      for (const segs of backlog) onFrame(segs, false);
     }, () => {}); // refused (wrong token): the handshake closed it
   }
 
@@ -159,9 +173,26 @@ export class RemoteLinks {
    * whose bytes are all ours (`flush` false), else once the kernel has taken them.
    */
   send(dest: number, context: string, tag: number, segments: Uint8Array[], flush: boolean): Promise<void> {
+    return this.sendFrame(dest, [T.RankMessage, context, tag], segments, flush);
+  }
+
+  /**
+   * Queues a binary value to `dest` as its bytes (raw: its kind, raw-binary.ts), without the
+   * codec. Resolves once `bytes` may be reused: at once when the outbox copies them (small),
+   * else once the kernel has taken them.
+   */
+  sendBytes(dest: number, context: string, tag: number, raw: number, bytes: Uint8Array): Promise<void> {
+    const out = this.outgoing.get(dest);
+    // Before the connection is up the frame waits by reference: a small one gets a copy, as the outbox would.
+    const small = bytes.byteLength < BIG_SEGMENT;
+    const segment = small && out?.conn === undefined ? bytes.slice() : bytes;
+    return this.sendFrame(dest, [T.RankBytes, context, tag, raw], [segment], !small);
+  }
+
+  private sendFrame(dest: number, header: Header, segments: Uint8Array[], flush: boolean): Promise<void> {
     const out = this.outgoing.get(dest) ?? this.dial(dest);
     if (out.failure !== undefined) return Promise.reject(out.failure);
-    const frame = [...frameOf([T.RankMessage, context, tag]), ...segments];
+    const frame = [...frameOf(header), ...segments];
     if (out.conn !== undefined) {
       out.conn.send(frame);
       // Now, not at the end of the tick: a rank that goes on computing after this send (or
