@@ -49,8 +49,8 @@ describe("single calls: small values through shared slabs", () => {
     results.forEach((r, i) => expect(r[1]).toBe(expectedBytes(1 + (i % 200), i)[1]));
   });
 
-  it("a runner thread's young generation starts at 16 MiB", async () => {
+  it("a runner thread's young generation starts at 8 MiB", async () => {
     expect(t.cluster.runners[0]!.lanes.length).toBeGreaterThan(0);
-    expect(await t.k.newSpaceBytes()).toBeGreaterThanOrEqual(16 * 1024 * 1024);
+    expect(await t.k.newSpaceBytes()).toBeGreaterThanOrEqual(8 * 1024 * 1024);
   });
 });
