@@ -8,7 +8,7 @@ const expectedDoubles = (n: number, seed: number): Float64Array => Float64Array.
 
 // The single-call path (issue 19, session 28): a small read lands in a slab shared with the
 // next small reads, a lane thread encodes a small result into a slab shared with the next
-// results, and a thread's young generation starts at its full size. Values kept from earlier
+// results, and a thread's young generation starts at 8 MiB. Values kept from earlier
 // calls must not change however many calls follow.
 describe("single calls: small values through shared slabs", () => {
   const t = useCluster<{ k: K }>({ runners: 1, threads: 1 }, { k: "kept-values.ts" });
