@@ -20,7 +20,7 @@ const INITIAL_OLD_SPACE_MB = 64;
 // small calls never sees: nearly everything a call makes dies with it). Why: each scavenge
 // stops the thread that would answer the next call, so each is a tail sample of a lone call's
 // latency. A lane thread answering sequential no-op calls scavenged every ~700 calls with
-// 1 MiB (18-24 per 15,000, --trace-gc), once in ~5,000 or more with 8 MiB, never in 15,000
+// 1 MiB (18-24 per 15,000, --trace-gc), at most once in 15,000 with 8 MiB (one run), never
 // with 16 MiB. Not 16: in a burst of 100,000 no-op calls the runners' CPU per call was
 // 3.5 µs with 16 MiB against 3.15 with 1 MiB and 3.25 with 8 MiB (medians of 4-5 fresh
 // clusters each, alternating, loaded machine): a young generation far beyond the core's
