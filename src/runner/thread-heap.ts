@@ -20,8 +20,8 @@ const INITIAL_OLD_SPACE_MB = 64;
 // small calls never sees: nearly everything a call makes dies with it). Why: each scavenge
 // stops the thread that would answer the next call, so each is a tail sample of a lone call's
 // latency. Answering 15,000 sequential no-op calls (3,000 of them warm-up), the busy runner
-// scavenged 18-24 times with 1 MiB (every ~700 calls; --trace-gc, start-up included), at most 6
-// with 8 MiB, none with 16 MiB. Not 16: in a burst of 100,000 no-op calls the runners' CPU per call was
+// scavenged 18-24 times with 1 MiB (every ~700 calls; --trace-gc, start-up included), 5-6 with
+// 8 MiB or 16 MiB (what start-up alone makes). Not 16: in a burst of 100,000 no-op calls the runners' CPU per call was
 // 3.5 µs with 16 MiB against 3.15 with 1 MiB and 3.25 with 8 MiB (medians of 4-5 fresh
 // clusters each, alternating, loaded machine): a young generation far beyond the core's
 // cache (2 MiB L2 here) is written through it every cycle. The cost: up to 2 x 8 MiB of
