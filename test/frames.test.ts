@@ -147,6 +147,28 @@ describe("FrameDecoder / encodeFrame", () => {
     }), { numRuns: 80 });
   });
 
+  it("small reads (one frame each, as a lone call's) share a slab: each frame keeps its bytes, its segments 8-aligned, its memory its own", () => {
+    const held: Uint8Array[][] = [];
+    const d = new FrameDecoder((segs) => held.push(segs));
+    const frames: Uint8Array[][] = [];
+    // Enough reads to fill several slabs; sizes that are not multiples of 8.
+    for (let i = 0; i < 3000; i++) {
+      const f = [bytes(1 + (i % 61), i), new Uint8Array(new Float64Array([i, i / 3, -i]).buffer), bytes(i % 5, i + 1)];
+      frames.push(f);
+      const wire = concat(encodeFrame(f));
+      const into = d.readTarget();
+      into.set(wire);
+      d.pushRead(into, wire.byteLength);
+      into.fill(0xee, 0, wire.byteLength); // the socket's next read overwrites the scratch buffer
+    }
+    expectFrames(held, frames);
+    for (const segs of held) for (const s of segs) expect(s.byteOffset % 8).toBe(0);
+    const doubles = held.map((segs) => new Float64Array(segs[1]!.buffer, segs[1]!.byteOffset, 3));
+    doubles.forEach((v, i) => expect([...v]).toEqual([i, i / 3, -i]));
+    for (const segs of held) segs[0]!.fill(0); // a receiver writing into its frame changes no other
+    held.forEach((segs, i) => expect(segs[2]).toEqual(frames[i]![2]));
+  });
+
   it("every segment of a frame starts at a multiple of 8 from the frame start", () => {
     for (const f of [...smallFrames, ...mixedFrames]) {
       const parts = encodeFrame(f);

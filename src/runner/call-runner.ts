@@ -3,6 +3,7 @@ import { callSettled, callStarted } from "./goroutines/locality.ts";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { provideContext, type CallContext } from "../context.ts";
 import { CancelledError, ImportError } from "../errors.ts";
+import { BodySlab } from "../protocol/body-slab.ts";
 import { decodeValue, decodeValueIn, encodeValue, type Encoded } from "../protocol/codec.ts";
 import { RANK_EXPORT_PREFIX } from "../protocol/spmd-wire.ts";
 import { parseActorOp } from "../protocol/actor-wire.ts";
@@ -68,7 +69,8 @@ function outcome(task: CallTask, t0: number, enc: Encoded, thrown?: unknown): Ca
   callSettled();
   const execMicros = Math.round((performance.now() - t0) * 1000);
   threadMetrics?.calls.settled(functionName(task), execMicros / 1e6, thrown === undefined ? undefined : errorCode(thrown));
-  return { id: task.id, ok: thrown === undefined, segments: [enc.body, ...enc.attachments], execMicros, startedAt: epochMicros(t0) };
+  const segments = enc.attachments.length === 0 ? [enc.body] : [enc.body, ...enc.attachments];
+  return { id: task.id, ok: thrown === undefined, segments, execMicros, startedAt: epochMicros(t0) };
 }
 
 function failed(task: CallTask, t0: number, thrown: unknown): CallOutcome {
@@ -78,10 +80,17 @@ function failed(task: CallTask, t0: number, thrown: unknown): CallOutcome {
 /** The function a task runs (an SPMD rank is counted as its export, an actor's call as `Class.method`). */
 const functionName = (task: CallTask): string => functionOf(task.exportName);
 
+/**
+ * Where a lane call's small result body is encoded (task.slabResult): a view of a buffer
+ * shared with the next results instead of an ArrayBuffer of its own per call (a malloc, a
+ * free and a backing store for the collector to track, on every lone call).
+ */
+const resultSlab = new BodySlab();
+
 function succeed(task: CallTask, t0: number, value: unknown): CallOutcome {
   let enc: Encoded;
   try {
-    enc = encodeValue(value, "result");
+    enc = encodeValue(value, "result", task.slabResult === true ? resultSlab : undefined);
   } catch (err) {
     return failed(task, t0, err);
   }

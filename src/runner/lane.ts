@@ -206,7 +206,7 @@ class LaneSession {
     // The segments stay views of the received frame: nothing reuses that memory.
     // No spreads of optional fields and no closure for a kept result: every f.ref() call of
     // a graph comes this way (bench/dag.ts).
-    const task: CallTask = { id, modulePath, exportName: call.exportName, segments: call.args, argsIn: call.argsIn, argsAt: call.argsAt, out: this.out, driver: this.prefix };
+    const task: CallTask = { id, modulePath, exportName: call.exportName, segments: call.args, argsIn: call.argsIn, argsAt: call.argsAt, out: this.out, driver: this.prefix, slabResult: true };
     if (objects !== undefined) task.deps = objects;
     if (signal !== undefined) task.signal = signal;
     const r = runOne(task);

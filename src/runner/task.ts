@@ -32,6 +32,13 @@ export interface CallTask {
    * leaves the mailbox; running, its `context().signal` aborts (the thread is never stopped).
    */
   signal?: AbortSignal;
+  /**
+   * Its result leaves this thread as a copy (a lane's answers are copied into their batch or
+   * the connection's outbox, a kept one into shared memory): a small body may be encoded into
+   * a slab shared with other results (call-runner.ts). Not for outcomes posted to another
+   * thread as they are (a goroutine's): cloning a view clones its whole buffer.
+   */
+  slabResult?: boolean;
 }
 
 /** Object id and its encoded value (body, then attachments), for each Ref in a call's arguments. */

@@ -169,8 +169,14 @@ export class Connection {
   }
 
   private readonly flush = (): void => {
+    // What beforeFlush sends leaves with this write: while it runs, a send must not ask for
+    // another flush (one more process.nextTick per lone call on each side, which found
+    // nothing to write).
+    if (this.beforeFlush !== undefined && !this.closed) {
+      this.flushScheduled = true;
+      this.beforeFlush();
+    }
     this.flushScheduled = false; // a scheduled flush finding nothing left is harmless
-    if (this.beforeFlush !== undefined && !this.closed) this.beforeFlush();
     const parts = this.outbox.take();
     this.bytesOut = this.outbox.bytes;
     if (this.closed || parts.length === 0) return;

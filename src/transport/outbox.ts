@@ -38,7 +38,7 @@ export class Outbox {
   private zeros(n: number): void {
     if (n === 0) return;
     this.room(n);
-    this.buf.fill(0, this.used, this.used + n);
+    zero(this.buf, this.used, this.used + n);
     this.used += n;
   }
 
@@ -57,7 +57,7 @@ export class Outbox {
     b.writeUInt32BE(n, at + 4);
     for (let i = 0; i < n; i++) b.writeUInt32BE(segments[i]!.byteLength, at + 8 + 4 * i);
     at += 8 + 4 * n;
-    b.fill(0, at, this.used + headLen);
+    zero(b, at, this.used + headLen);
     this.used += headLen;
     let offset = headLen; // within the frame, for alignment
     for (let i = 0; i < n; i++) {
@@ -87,4 +87,12 @@ export class Outbox {
     this.pendingBytes = 0;
     return p;
   }
+}
+
+/**
+ * Clears bytes [from, to) of `b`: at most 7 here (padding), where Buffer's fill() is a call
+ * into C++ (~0.3% of each side's CPU samples for sequential no-op calls, perf).
+ */
+function zero(b: Uint8Array, from: number, to: number): void {
+  for (let i = from; i < to; i++) b[i] = 0;
 }
