@@ -676,6 +676,14 @@ export class Cluster implements AsyncDisposable {
    * Command graphs probe level by level before running, so a rebuild by a new driver costs a
    * round trip per level, not one per action.
    */
+  /**
+   * Readies the connected runners for commands (ships the exec module, opens their caches),
+   * so the first command does not wait for that: command graphs call it as they start.
+   */
+  warmExec(): Promise<void> {
+    return this.closing === undefined ? this.execs.warm() : Promise.resolve();
+  }
+
   probe(specs: ExecSpec[]): Promise<(ExecResult | undefined)[]> {
     return this.closing === undefined ? this.execs.probe(specs) : Promise.reject(new ClusterClosedError("probe"));
   }

@@ -21,6 +21,8 @@ export interface GraphCluster {
   exec(spec: ExecSpec, hooks?: ExecHooks): Promise<ExecResult>;
   /** Which commands an action cache answers, asked in one batch (Cluster has it); without it, each action asks as it is sent. */
   probe?(specs: ExecSpec[]): Promise<(ExecResult | undefined)[]>;
+  /** Readies the runners for commands ahead of the first (Cluster has it); only ever a head start. */
+  warmExec?(): Promise<void>;
   readonly runners: readonly { address: string; alive: boolean; tools: ToolInfo[] }[];
 }
 
@@ -77,6 +79,8 @@ class Skipped extends Error {}
 
 export async function runGraph(cluster: GraphCluster, graph: Graph, options: GraphOptions = {}): Promise<GraphResult> {
   const t0 = performance.now();
+  // The runners get ready for commands while the driver checks and hashes (see Execs.warm).
+  void cluster.warmExec?.().catch(() => {});
   const order = validate(graph);
   const byId = new Map(order.map((a) => [a.id, a]));
   // Tools first, for every action: a mismatch is refused before anything runs.
