@@ -3,6 +3,7 @@ import type { ToolInfo } from "../../protocol/exec-wire.ts";
 import type { ExecHooks, ExecResult, ExecSpec, ExecTimings } from "./exec.ts";
 import type { Directory, FileRef } from "./file-ref.ts";
 import { dependencies, validate, type Graph, type GraphAction } from "./graph.ts";
+import { longestPaths } from "./priority.ts";
 import { requireTools } from "./toolchains.ts";
 import { sandboxPath } from "../../protocol/sandbox-paths.ts";
 
@@ -108,11 +109,18 @@ export async function runGraph(cluster: GraphCluster, graph: Graph, options: Gra
     ...[...blobs].map(async ([k, r]) => putBlobs.set(k, await r)),
   ]);
 
-  // Longest path to the end (in actions) from each action: the most urgent first.
+  // Longest path to the end from each action, each weighing what it reads of the driver's
+  // files (priority.ts): the most urgent first.
   const readers = new Map<string, string[]>();
   for (const a of order) for (const d of dependencies(a)) readers.set(d, [...(readers.get(d) ?? []), a.id]);
-  const height = new Map<string, number>();
-  for (const a of [...order].reverse()) height.set(a.id, 1 + Math.max(0, ...(readers.get(a.id) ?? []).map((r) => height.get(r)!)));
+  const height = longestPaths(order, (a) => {
+    let bytes = 0;
+    for (const inp of Object.values(a.inputs)) {
+      if ("file" in inp) bytes += put.get(inp.file)!.size;
+      else if ("dir" in inp) for (const f of Object.values(putDirs.get(inp.dir)!.files)) bytes += f.size;
+    }
+    return bytes;
+  });
   const planMs = performance.now() - t0;
 
   const emit = (e: ActionEvent): void => {
