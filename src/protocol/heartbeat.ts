@@ -21,17 +21,26 @@ export const HEAD_HEARTBEAT: HeartbeatOptions = { intervalMs: 500, timeoutMs: 50
 const HEARTBEAT_FRAME = frameOf([T.Heartbeat]);
 
 /**
- * Sends a heartbeat every interval and calls `onSilent` when nothing at all has
- * arrived for `timeoutMs`. If our own timer fired late (this event loop was blocked),
- * the peer's bytes may be waiting unread, so that round judges nothing.
+ * Sends a heartbeat every interval in which nothing else was sent, and calls `onSilent`
+ * when nothing at all has arrived for `timeoutMs`. If our own timer fired late (this event
+ * loop was blocked), the peer's bytes may be waiting unread, so that round judges nothing.
+ *
+ * Why skip: the peer counts any frame as a sign of life (`lastReceived`), and a heartbeat
+ * costs both ends a wake-up (an idle driver with 2 runners spends 6-7 ms of CPU a second on
+ * them: docs/decisions.md, builds, session 28). Idle links still beat every interval.
  */
-export function startHeartbeat(conn: Connection, opts: HeartbeatOptions, onSilent: (silentMs: number) => void): () => void {
+/** What a heartbeat needs of a connection (a fake in test/unit/heartbeat.test.ts). */
+export type HeartbeatConnection = Pick<Connection, "send" | "framesSent" | "lastReceived">;
+
+export function startHeartbeat(conn: HeartbeatConnection, opts: HeartbeatOptions, onSilent: (silentMs: number) => void): () => void {
   let expected = performance.now() + opts.intervalMs;
+  let sent = conn.framesSent;
   const timer = setInterval(() => {
     const now = performance.now();
     const late = now - expected > opts.intervalMs;
     expected = now + opts.intervalMs;
-    conn.send(HEARTBEAT_FRAME);
+    if (conn.framesSent === sent) conn.send(HEARTBEAT_FRAME);
+    sent = conn.framesSent;
     if (late) return;
     const silent = now - conn.lastReceived;
     if (silent > opts.timeoutMs) onSilent(silent);

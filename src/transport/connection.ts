@@ -25,6 +25,8 @@ export class Connection {
   bytesOut = 0;
   /** performance.now() of the last byte received: heartbeats read it. */
   lastReceived = performance.now();
+  /** Frames handed to send() so far: a heartbeat is not needed in an interval that sent one. */
+  framesSent = 0;
 
   constructor(readonly socket: net.Socket, maxFrame = DEFAULT_MAX_FRAME) {
     socket.setNoDelay(true);
@@ -139,6 +141,7 @@ export class Connection {
 
   send(segments: readonly Uint8Array[]): void {
     if (this.closed) return;
+    this.framesSent++;
     this.outbox.push(segments);
     // Big frames leave now, so the kernel sends while the caller encodes the next one
     // (eight 15 MB calls in a row must not wait for the last to be encoded).
