@@ -20,14 +20,29 @@ export class BodySlab {
   copy(bytes: Uint8Array): Uint8Array {
     const n = bytes.byteLength;
     if (n > this.maxCopy) return Uint8Array.prototype.slice.call(bytes);
+    const at = this.room(n);
+    this.buf.set(bytes, at);
+    return this.buf.subarray(at, at + n);
+  }
+
+  /** A copy of bytes [start, end) of `source`, without a view of them made first. */
+  copyRange(source: Uint8Array, start: number, end: number): Uint8Array {
+    const n = end - start;
+    if (n > this.maxCopy) return source.slice(start, end);
+    const at = this.room(n);
+    this.buf.set(source.subarray(start, end), at);
+    return this.buf.subarray(at, at + n);
+  }
+
+  /** Where `n` bytes go: a new buffer when this one has no room left. */
+  private room(n: number): number {
     if (this.buf.byteLength - this.used < n) {
       this.buf = new Uint8Array(this.size);
       this.used = 0;
     }
     const at = this.used;
-    this.buf.set(bytes, at);
     // 8-byte aligned starts, as msgpackr's own: a decoder may view typed arrays in place.
     this.used = (at + n + 7) & ~7;
-    return this.buf.subarray(at, at + n);
+    return at;
   }
 }

@@ -5,6 +5,7 @@ import { clientHandshake, type ClockSample } from "../../protocol/handshake.ts";
 import { startHeartbeat, type HeartbeatOptions } from "../../protocol/heartbeat.ts";
 import type { Chan } from "../../protocol/chan.ts";
 import { frameOf, payloadOf, T, type ChanRequest, type Message, type RunnerInfo, type RunnerStats } from "../../protocol/messages.ts";
+import { BodySlab } from "../../protocol/body-slab.ts";
 import { readResults, RESULT_INLINE, RESULT_NOT_STARTED, RESULT_OK } from "../../protocol/call-batch.ts";
 import type { RunnerUsage } from "../../protocol/activity.ts";
 import { readHeader, reads } from "../../protocol/read-header.ts";
@@ -24,6 +25,15 @@ import type { Kept } from "../objects/object-entry.ts";
 import { resultError } from "../../protocol/result-error.ts";
 
 /** What a runner sends on its main connection to a driver. */
+/**
+ * Where the small results of `f.ref()` calls are copied, side by side (body-slab.ts), rather
+ * than each into an ArrayBuffer of its own: a graph holds every one of them for its life (GC
+ * copies each), and reading a value from a slab makes no DataView of its own (codec's
+ * decodeBody). Small slabs, and only small results: a result kept alive keeps its slab, so at
+ * worst 4 KiB per 256 bytes or less kept.
+ */
+const keptSlab = new BodySlab(256, 4096);
+
 export const LINK_READS = reads("from a runner", T.Result, T.CodeRequest, T.Stats, T.Done, T.Object, T.Lanes, T.ChanOp, T.ChanCancel, T.Heartbeat, T.Draining, T.Activity, T.Log, T.Go);
 
 export interface LinkHost {
@@ -483,7 +493,7 @@ export class RunnerLink implements RunnerPort, LaneOwner, ChanPeer {
     if (!call.settled && ok && inline && call.keep !== undefined) {
       // The small value itself: keep our own copy of the bytes (they are views of socket memory).
       const inline = new Array<Uint8Array>(attachments.length + 1);
-      inline[0] = body.slice(start, end);
+      inline[0] = start === undefined ? keptSlab.copy(body) : keptSlab.copyRange(body, start, end!);
       for (let i = 0; i < attachments.length; i++) inline[i + 1] = attachments[i]!.slice();
       call.resolve({ inline } satisfies Kept);
     } else if (!call.settled) {
