@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { pack } from "msgpackr";
+import { ObjectRef } from "../src/protocol/object-ref.ts";
 import { ATTACH_MIN, decodeValue, decodeValueIn, encodeTrusted, encodeValue, type Encoded } from "../src/protocol/codec.ts";
 import {
   CancelledError, ImportError, RemoteError, RunnerLostError, SerializationError, StrandError, TimeoutError,
@@ -171,6 +172,37 @@ describe("codec round trips", () => {
     // A null-prototype object takes the walk, as before, and arrives as a plain object.
     const bare = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1 });
     expect({ ...roundTrip(bare) }).toStrictEqual({ a: 1 });
+  });
+
+  // A graph call's arguments (`f.ref(n, seed, [ref, ref])`) and a plain call given a few
+  // results skip the walk and structured clone (validate.ts isShallow): the same bytes, the
+  // same Refs found, and what the walk is for (-0, shared objects, "__proto__") still kept.
+  /** Refs in a value, each time one appears. */
+  const refsIn = (v: unknown): number =>
+    v instanceof ObjectRef ? 1 : typeof v === "object" && v !== null ? Object.values(v).reduce((n: number, x) => n + refsIn(x), 0) : 0;
+
+  it("shallow arguments with Refs and records (the fast path) are the same bytes and Refs as through the walk", () => {
+    const refs = Array.from({ length: 6 }, (_, i) => new ObjectRef(`o.${i}`));
+    const values = new Map(refs.map((r, i) => [r.id, { v: i }]));
+    const leaf = fc.oneof(primitive.filter((x) => !Object.is(x, -0)), fc.constantFrom(...refs));
+    const inner = fc.oneof(fc.array(leaf, { maxLength: 4 }), fc.dictionary(key, leaf, { maxKeys: 4 }).map((d) => ({ ...d })));
+    const args = fc.array(fc.oneof(leaf, inner, fc.array(fc.oneof(leaf, inner), { maxLength: 3 })), { maxLength: 5 });
+    fc.assert(fc.property(args, (v) => {
+      const fast = encodeValue(v, "args");
+      const walked = encodeTrusted(v);
+      expect(fast.refs ?? []).toStrictEqual(walked.refs ?? []);
+      // A Ref given twice is a back-reference in the walk's encoding: the values read the same.
+      const withValues = (e: Encoded): unknown => decodeValue(e.body.slice(), e.attachments, values);
+      expect(withValues(fast)).toStrictEqual(withValues(walked));
+      if ((walked.refs ?? []).length === refsIn(v)) expect(fast.body).toStrictEqual(walked.body);
+    }));
+    const shared = { x: 1 };
+    const out = roundTrip([1, [shared, shared]] as [number, { x: number }[]]);
+    expect(out[1][0]).toBe(out[1][1]); // a shared object is not shallow: the walk keeps it shared
+    expect(Object.is(roundTrip([1, [{ x: -0 }]] as [number, { x: number }[]])[1][0]!.x, -0)).toBe(true);
+    expect(() => encodeValue([1, [JSON.parse('{"__proto__": 1}') as object]], "args")).toThrow(SerializationError);
+    const deep = roundTrip([[[{ a: [1] }]]]);
+    expect(deep).toStrictEqual([[[{ a: [1] }]]]);
   });
 
   it("-0 paths that lead anywhere but to a decoded 0 fail to decode and change nothing", () => {

@@ -5,7 +5,7 @@ import { Chan } from "./chan.ts";
 import { ObjectRef } from "./object-ref.ts";
 import { ActorRef } from "./actor-ref.ts";
 import type { ActorAddress } from "./actor-wire.ts";
-import { assertSerializable, isPlain } from "./validate.ts";
+import { assertSerializable, isPlain, isShallow } from "./validate.ts";
 import type { BodySlab } from "./body-slab.ts";
 import { restoreZeros, type Path } from "./zeros.ts";
 
@@ -240,8 +240,21 @@ export function encodeValue(value: unknown, path: string, slab?: BodySlab): Enco
     const packed = plainPackr.pack(value);
     return { body: slab === undefined ? Uint8Array.prototype.slice.call(packed) : slab.copy(packed), attachments: NO_ATTACHMENTS };
   }
+  if (isShallow(value)) return encodeShallow(value, slab);
   const zeros = assertSerializable(value, path);
   return encodeTrusted(zeros === undefined ? value : new WithZeros(value, zeros), slab);
+}
+
+/** A value isShallow took: no walk, no structured clone, nothing msgpackr keeps hold of (so no pack(null) after). */
+function encodeShallow(value: unknown, slab: BodySlab | undefined): Encoded {
+  try {
+    const packed = plainPackr.pack(value);
+    const enc: Encoded = { body: slab === undefined ? Uint8Array.prototype.slice.call(packed) : slab.copy(packed), attachments: NO_ATTACHMENTS };
+    if (outRefs.length > 0) enc.refs = outRefs;
+    return enc;
+  } finally {
+    if (outRefs.length > 0) outRefs = [];
+  }
 }
 
 /**

@@ -70,6 +70,52 @@ export function isPlain(value: unknown): boolean {
   return true;
 }
 
+/** Objects (arrays and plain objects) isShallow takes in one value at most: it checks each against the others. */
+const SHALLOW_OBJECTS = 8;
+const shallowSeen: (object | undefined)[] = [];
+let shallowCount = 0;
+
+/**
+ * Whether the value is an array holding, at most two levels down, only primitives other than
+ * -0, nulls, Refs, and at most SHALLOW_OBJECTS arrays or plain objects (none twice): a graph
+ * call's arguments (`f.ref(n, seed, [ref, ref])`) or a plain call given a few results
+ * (`f(n, seed, [{ x, us }, { x, us }])`). Such a value holds no cycle or shared object (a Ref
+ * twice reads as the same value either way), so it encodes to what the walk and
+ * structured-clone packing make of it, without either (docs/decisions.md, "Graphs: ... (issue
+ * 19, session 28)").
+ */
+export function isShallow(value: unknown): boolean {
+  if (!Array.isArray(value)) return false;
+  try {
+    return shallowItems(value, 2);
+  } finally {
+    for (let k = 0; k < shallowCount; k++) shallowSeen[k] = undefined;
+    shallowCount = 0;
+  }
+}
+
+/** The items of an array or plain object: see isShallow. `depth`: levels of objects still allowed below. */
+function shallowItems(o: object, depth: number): boolean {
+  if (Array.isArray(o)) {
+    for (let i = 0; i < o.length; i++) if (!shallowItem(o[i], depth)) return false;
+    return true;
+  }
+  if (Object.getPrototypeOf(o) !== Object.prototype) return false;
+  for (const k in o) {
+    if (k === "__proto__" || !shallowItem((o as Record<string, unknown>)[k], depth)) return false;
+  }
+  return true;
+}
+
+function shallowItem(x: unknown, depth: number): boolean {
+  if (isLeaf(x)) return !Object.is(x, -0);
+  if (x === null || x instanceof ObjectRef) return true;
+  if (depth === 0 || shallowCount === SHALLOW_OBJECTS) return false;
+  for (let k = 0; k < shallowCount; k++) if (shallowSeen[k] === x) return false;
+  shallowSeen[shallowCount++] = x as object;
+  return shallowItems(x as object, depth - 1);
+}
+
 /** Notes a -0 at the current path, plus `last` if given (a leaf the walk does not enter). */
 function zero(w: Walk, last?: string | number): void {
   const path: Path = w.keys.map((k) => (typeof k === "object" ? [k.part, k.i] : k));
