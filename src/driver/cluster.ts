@@ -753,6 +753,14 @@ export class Cluster implements AsyncDisposable {
    * `f.ref()` calls: lineage keeps their arguments, which would keep a whole slab alive.
    */
   private readonly argSlab = new BodySlab();
+  /**
+   * Where `f.ref()` calls' small encoded arguments are kept, for the life of their lineage:
+   * small slabs, so that a lineage kept alive keeps at most 4 KiB with it. A buffer of their
+   * own each was the largest allocation of building a graph (~270 bytes per call, a Buffer
+   * and its ArrayBuffer for ~40 bytes of arguments, bench/dag.ts), all of it held for the
+   * graph's life, so copied by every scavenge.
+   */
+  private readonly lineageSlab = new BodySlab(256, 4096);
 
   private encodeArgs(args: unknown[], exportName: string, slab?: BodySlab): { encoded: Encoded; deps: readonly ObjectEntry[] } {
     if (this.closing !== undefined) throw new ClusterClosedError(exportName);
@@ -877,7 +885,7 @@ export class Cluster implements AsyncDisposable {
   };
 
   private callRef(mod: ModuleRef, exportName: string, args: unknown[], options: CallOptions | undefined): Ref<unknown> {
-    const { encoded, deps } = this.encodeArgs(args, exportName);
+    const { encoded, deps } = this.encodeArgs(args, exportName, this.lineageSlab);
     this.counts.calls++;
     const call = new PendingCall(mod, exportName, encoded, options !== undefined && (options.timeout !== undefined || options.signal !== undefined),
       this.keptMade, this.keptFailed, deps);

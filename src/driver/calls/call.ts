@@ -64,8 +64,6 @@ export interface JobInfo {
  * each one that waits. Made on first write.
  */
 class CallExtras {
-  keep: ObjectEntry | undefined;
-  height = 0;
   notStarted = false;
   lostSends = 0;
   unstartedSends = 0;
@@ -79,7 +77,6 @@ class CallExtras {
   inlined: Map<string, Uint8Array[]> | undefined;
   whenReady: (() => void) | undefined;
   cleanups: (() => void)[] | undefined;
-  graph: CallGraph | undefined;
 }
 
 /** One remote call from submission to settlement. */
@@ -116,6 +113,15 @@ export class PendingCall implements TaskSpec, Producer, ObjectWaiter {
   lanePort: number | undefined;
   /** How long its last run took on the runner, as the runner measured it. */
   execMicros = 0;
+  // The three fields of a graph call (every f.ref() and every call given a Ref), here rather
+  // than in CallExtras: a graph holds every one of its calls for its life (lineage), and an
+  // extras object each (~150 bytes) was GC work of every f.ref() (bench/dag.ts, session 28).
+  /** The object its result is kept as (an `f.ref()` call): the result stays on the runner. */
+  keep: ObjectEntry | undefined;
+  /** Longest chain of calls waiting on this one's result: the scheduler runs the longest first. */
+  height = 0;
+  /** The task graph holding it (its inputs are pinned and waited for there). */
+  graph: CallGraph | undefined;
   /** The rarely used fields below (accessors), made on first write. */
   private x: CallExtras | undefined;
 
@@ -135,21 +141,6 @@ export class PendingCall implements TaskSpec, Producer, ObjectWaiter {
     return (this.x ??= new CallExtras());
   }
 
-  /** The object its result is kept as (an `f.ref()` call): the result stays on the runner. */
-  get keep(): ObjectEntry | undefined {
-    return this.x?.keep;
-  }
-  set keep(v: ObjectEntry | undefined) {
-    this.extras.keep = v;
-  }
-
-  /** Longest chain of calls waiting on this one's result: the scheduler runs the longest first. */
-  get height(): number {
-    return this.x?.height ?? 0;
-  }
-  set height(v: number) {
-    this.extras.height = v;
-  }
 
   /** Its last send was turned away unrun by a stopping runner (retry-policy.ts). */
   get notStarted(): boolean {
@@ -284,17 +275,9 @@ export class PendingCall implements TaskSpec, Producer, ObjectWaiter {
     return this.rank === undefined ? functionOf(this.exportName) : `${this.exportName} (rank ${this.rank})`;
   }
 
-  /** The task graph holding it (its inputs are pinned and waited for there). */
-  get graph(): CallGraph | undefined {
-    return this.x?.graph;
-  }
-  set graph(v: CallGraph | undefined) {
-    if (v !== undefined || this.x !== undefined) this.extras.graph = v;
-  }
-
   /** An input it waits for changed state: the graph looks again. */
   objectChanged(): void {
-    this.x?.graph?.inputChanged(this);
+    this.graph?.inputChanged(this);
   }
 
   /** Runs `cleanup` when the call settles, either way. */
@@ -331,10 +314,8 @@ export class PendingCall implements TaskSpec, Producer, ObjectWaiter {
   }
 
   private cleanUp(): void {
-    const x = this.x;
-    if (x === undefined) return;
-    const cleanups = x.cleanups;
+    const cleanups = this.x?.cleanups;
     if (cleanups !== undefined) for (let i = 0; i < cleanups.length; i++) cleanups[i]!();
-    x.graph?.settled(this);
+    this.graph?.settled(this);
   }
 }
