@@ -342,11 +342,11 @@ export function encodeSegments(value: unknown, path: string): Uint8Array[] {
 
 /** The value that frame segments (body, then attachments) hold. */
 export function decodeSegments(segments: readonly Uint8Array[]): unknown {
-  return segments.length === 1 ? decodeBody(segments[0]!) : decodeValue(segments[0]!, segments.slice(1));
+  return decodeValue(segments[0]!, segments.slice(1));
 }
 
 // The buffer decodeBody last read in, as one view of all of it: views of one slab (the
-// driver's small kept results, body-slab.ts) are read through one view, so msgpackr makes one
+// driver's small kept results, body-slab.ts, read by decodeInline) are read through one view, so msgpackr makes one
 // DataView per slab. A view of its own per body made a DataView per body and added a property
 // to the view: 3.6-7.7 against 2.0-3.5 µs per decoding of a graph task's `{ x, us }` (a loop
 // of 200,000, 5 rounds).
@@ -365,6 +365,15 @@ export function decodeBody(body: Uint8Array): unknown {
     wholeBuffer = buffer;
   }
   return decodeValueIn(whole!, body.byteOffset, body.byteOffset + body.byteLength);
+}
+
+/**
+ * The value of a small result the driver keeps (`inline`): a body in one of its slabs is read
+ * in place (decodeBody). Only there: reading a runner's graph inputs the same way cost its
+ * threads more, not less (docs/decisions.md, session 28).
+ */
+export function decodeInline(segments: readonly Uint8Array[]): unknown {
+  return segments.length === 1 ? decodeBody(segments[0]!) : decodeSegments(segments);
 }
 
 /** The error that a failure answer's segments hold (anything else becomes a ProtocolError). */

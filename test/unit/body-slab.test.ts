@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BodySlab } from "../../src/protocol/body-slab.ts";
-import { decodeBody, decodeSegments, decodeValue, encodeValue } from "../../src/protocol/codec.ts";
+import { decodeBody, decodeInline, decodeSegments, decodeValue, encodeValue } from "../../src/protocol/codec.ts";
 
 // Plain calls' small encoded arguments share big buffers until each call is sent: each copy
 // must stay its own bytes whatever is copied after it, and decode as what was encoded.
@@ -70,6 +70,7 @@ describe("body slab", () => {
       for (let k = held.length - 1; k >= 0; k--) {
         const h = held[(k * 5 + round) % held.length]!;
         expect(decodeBody(h.body)).toEqual(h.v);
+        expect(decodeInline([h.body])).toEqual(h.v);
         expect(decodeSegments([h.body])).toEqual(h.v);
       }
     }

@@ -24,7 +24,6 @@ import { LinkRequests } from "./link-requests.ts";
 import type { Kept } from "../objects/object-entry.ts";
 import { resultError } from "../../protocol/result-error.ts";
 
-/** What a runner sends on its main connection to a driver. */
 /**
  * Where the small results of `f.ref()` calls are copied, side by side (body-slab.ts), rather
  * than each into an ArrayBuffer of its own: a graph holds every one of them for its life (GC
@@ -34,6 +33,7 @@ import { resultError } from "../../protocol/result-error.ts";
  */
 const keptSlab = new BodySlab(256, 4096);
 
+/** What a runner sends on its main connection to a driver. */
 export const LINK_READS = reads("from a runner", T.Result, T.CodeRequest, T.Stats, T.Done, T.Object, T.Lanes, T.ChanOp, T.ChanCancel, T.Heartbeat, T.Draining, T.Activity, T.Log, T.Go);
 
 export interface LinkHost {

@@ -1,5 +1,5 @@
 import { ObjectLostError, RunnerLostError, SerializationError } from "../../errors.ts";
-import { decodeSegments, encodeValue } from "../../protocol/codec.ts";
+import { decodeInline, encodeValue } from "../../protocol/codec.ts";
 import type { ObjectEntry, ObjectWaiter } from "./object-entry.ts";
 import type { ObjectHolder } from "./object-holder.ts";
 import type { ObjectTable } from "./object-table.ts";
@@ -83,7 +83,7 @@ export class ObjectOps {
     // promise (decoded(), then .then) it cost two more promises and a microtask per get.
     if (entry.inline !== undefined && entry.state === "ready") {
       try {
-        g.resolve(decodeSegments(entry.inline));
+        g.resolve(decodeInline(entry.inline));
       } catch (err) {
         g.reject(err as Error);
       } finally {
@@ -101,7 +101,7 @@ export class ObjectOps {
     try {
       for (let attempt = 0; ; attempt++) {
         await this.whenExists(entry);
-        if (entry.inline !== undefined) return decodeSegments(entry.inline);
+        if (entry.inline !== undefined) return decodeInline(entry.inline);
         const holder = entry.liveHolders()[0]!;
         try {
           return await holder.fetch(entry.id);
@@ -145,7 +145,7 @@ class PendingGet implements ObjectWaiter {
 /** The value of a small result held here, as a settled promise. */
 function decoded(inline: Uint8Array[]): Promise<unknown> {
   try {
-    return Promise.resolve(decodeSegments(inline));
+    return Promise.resolve(decodeInline(inline));
   } catch (err) {
     return Promise.reject(err as Error);
   }
