@@ -1,4 +1,5 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -102,6 +103,21 @@ describe.skipIf(perl === null)("spawn helper", () => {
     const after = await helpers.run(["sh", "-c", "echo again"], dir, env, 0, "again");
     expect(after.stdout).toBe("again\n");
     expect(helpers.pids()).not.toContain(first);
+  });
+
+  it("a command dies with its runner, even one killed with SIGKILL", async () => {
+    const owner = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), path.join(import.meta.dirname, "fixtures", "helper-owner.ts"), dir], { stdio: ["ignore", "pipe", "inherit"] });
+    const command = await new Promise<number>((resolve, reject) => {
+      owner.once("exit", (code) => reject(new Error(`the fixture exited with ${code}`)));
+      createInterface({ input: owner.stdout! }).on("line", (line) => {
+        const m = /^command (\d+)$/.exec(line);
+        if (m !== null) resolve(Number(m[1]));
+      });
+    });
+    expect(running(command)).toBe(true);
+    owner.removeAllListeners("exit");
+    owner.kill("SIGKILL");
+    expect(await stopped(command)).toBe(true);
   });
 
   it("a helper that is gone refuses a command at once", async () => {

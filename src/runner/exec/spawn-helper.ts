@@ -18,6 +18,12 @@ import { Collected, type CommandRun } from "./command-output.ts";
 // closed and the child reaped, kills what is left of its session's process group and sends
 // its status. Frames back: a tag byte, a 4-byte length, the data.
 //
+// The helper also watches its stdin while a command runs: the runner never writes a job then
+// (one at a time), so what can come is its end, when the runner exits or is killed (SIGKILL
+// gives it no chance to kill anything). The helper then kills the command's process group and
+// exits; before, a silent command outlived its runner for good (a test's blocking command,
+// orphaned by killing its runner, was still polling a day later).
+//
 // Nothing a command started outlives it: its sandbox is emptied and handed to the next action
 // as soon as it ends, and a child left running there (`cmd &` with its output elsewhere)
 // would write into, or remove folders of, the next action's sandbox. The group is killed
@@ -28,7 +34,8 @@ import { Collected, type CommandRun } from "./command-output.ts";
 const SCRIPT = String.raw`
 use strict; use POSIX ();
 $SIG{PIPE} = 'IGNORE'; binmode STDIN; binmode STDOUT;
-sub readn { my ($n) = @_; my $b = ''; while (length($b) < $n) { my $r = sysread(STDIN, $b, $n - length($b), length($b)); return undef if !$r; } return $b; }
+my $in = '';
+sub readn { my ($n) = @_; my $b = substr($in, 0, $n, ''); while (length($b) < $n) { my $r = sysread(STDIN, $b, $n - length($b), length($b)); return undef if !$r; } return $b; }
 sub frame { my $m = pack('aN', $_[0], length $_[1]) . $_[1]; my $o = 0; while ($o < length $m) { my $w = syswrite(STDOUT, $m, length($m) - $o, $o); if (!defined $w) { next if $!{EINTR}; exit 1; } $o += $w; } }
 while (defined(my $h = readn(4))) {
   my $job = readn(unpack('N', $h)); last unless defined $job;
@@ -54,9 +61,13 @@ while (defined(my $h = readn(4))) {
   frame('P', $pid);
   my %open = (fileno($or) => [$or, 'O'], fileno($er) => [$er, 'E']);
   while (%open) {
-    my $rin = ''; vec($rin, $_, 1) = 1 for keys %open;
+    my $rin = ''; vec($rin, $_, 1) = 1 for keys %open; vec($rin, 0, 1) = 1;
     my $n = select(my $rout = $rin, undef, undef, undef);
     next if $n < 0;
+    if (vec($rout, 0, 1)) {
+      my $r = sysread(STDIN, $in, 65536, length $in);
+      if (defined $r && $r == 0) { kill 'KILL', -$pid; exit 0; }
+    }
     for my $fd (keys %open) {
       next unless vec($rout, $fd, 1);
       my $r = sysread($open{$fd}[0], my $buf, 65536);
