@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from "node:crypto";
-import { existsSync, watch } from "node:fs";
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalRunners, type LocalRunners } from "../src/driver/local.ts";
 import { CommandError, connect, type ExecResult, type ExecSpec } from "../src/index.ts";
+import { appears, exists } from "./file-waits.ts";
 import { kill9, removeDir, tempDir } from "./helpers.ts";
 
 // A command queued ahead (driver/builds/slots.ts): sent to a runner whose threads are all
@@ -20,26 +20,6 @@ function blocking(gate: string, name: string): ExecSpec {
     argv: ["sh", "-c", `touch "$G/$NAME-running"; while [ ! -e "$G/open" ]; do sleep 0.02; done; rm -f "$G/$NAME-running"`],
     env: { G: gate, NAME: name, NONCE: randomUUID() }, inputs: {}, outputs: [],
   };
-}
-
-/** Resolves once `dir` holds `name` (a blocking command says it started). */
-function appears(dir: string, name: string): Promise<void> {
-  return new Promise((resolve) => {
-    const w = watch(dir, () => check());
-    const check = (): void => {
-      void readdir(dir).then((names) => {
-        if (!names.includes(name)) return;
-        w.close();
-        resolve();
-      });
-    };
-    check();
-  });
-}
-
-/** Resolves once `file` exists (polled: its folder may not exist yet either). */
-async function exists(file: string): Promise<void> {
-  while (!existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 describe("exec: a command queued ahead on a busy runner", () => {

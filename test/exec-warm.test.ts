@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from "node:crypto";
-import { existsSync, watch } from "node:fs";
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalRunners, type LocalRunners } from "../src/driver/local.ts";
 import { connect, type ExecResult } from "../src/index.ts";
+import { appears, exists } from "./file-waits.ts";
 import { removeDir, tempDir } from "./helpers.ts";
 
 // cluster.warmExec() (driver/builds/exec.ts Execs.warm): a build readies its runners for
@@ -14,26 +14,6 @@ import { removeDir, tempDir } from "./helpers.ts";
 // where the next waits behind it unprepared). Every wait is on an event, not a time.
 
 const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
-
-/** Resolves once `dir` holds `name`. */
-function appears(dir: string, name: string): Promise<void> {
-  return new Promise((resolve) => {
-    const w = watch(dir, () => check());
-    const check = (): void => {
-      void readdir(dir).then((names) => {
-        if (!names.includes(name)) return;
-        w.close();
-        resolve();
-      });
-    };
-    check();
-  });
-}
-
-/** Resolves once `file` exists (polled: its folder may not exist yet either). */
-async function exists(file: string): Promise<void> {
-  while (!existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 10));
-}
 
 describe("exec: runners readied for commands before the first", () => {
   let dir: string;
